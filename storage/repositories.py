@@ -1,0 +1,444 @@
+"""Repository functions: keyword-only, taking a session; the caller owns the transaction.
+
+None of these commit. State changes of action requests and alerts are
+compare-and-set updates (``UPDATE ... WHERE status IN (...)``) whose row count
+tells the caller whether it won.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    ActionRequestRow,
+    AlertRow,
+    AuditRow,
+    ChatIdentityRow,
+    PreferenceRow,
+    ReadingRow,
+    SiteRow,
+)
+
+# --- sites -------------------------------------------------------------------
+
+
+async def upsert_site(
+    session: AsyncSession, *, name: str, title: str, timezone: str, now: datetime
+) -> SiteRow:
+    row = await session.get(SiteRow, name)
+    if row is None:
+        row = SiteRow(name=name, title=title, timezone=timezone, created_at=now, updated_at=now)
+        session.add(row)
+    elif (row.title, row.timezone) != (title, timezone):
+        row.title, row.timezone, row.updated_at = title, timezone, now
+    await session.flush()
+    return row
+
+
+async def get_site(session: AsyncSession, *, name: str) -> SiteRow | None:
+    return await session.get(SiteRow, name)
+
+
+async def list_sites(session: AsyncSession) -> Sequence[SiteRow]:
+    return (await session.scalars(select(SiteRow).order_by(SiteRow.name))).all()
+
+
+# --- readings ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadingRecord:
+    site: str
+    device: str
+    metric: str
+    time: datetime
+    value: float
+
+
+async def insert_readings(session: AsyncSession, *, readings: Iterable[ReadingRecord]) -> int:
+    """Insert a batch of readings with one executemany; returns how many."""
+    rows = [
+        {"site": r.site, "device": r.device, "metric": r.metric, "time": r.time, "value": r.value}
+        for r in readings
+    ]
+    if rows:
+        await session.execute(insert(ReadingRow), rows)
+    return len(rows)
+
+
+async def readings_between(
+    session: AsyncSession,
+    *,
+    site: str,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    device: str | None = None,
+) -> Sequence[ReadingRow]:
+    stmt = (
+        select(ReadingRow)
+        .where(
+            ReadingRow.site == site,
+            ReadingRow.metric == metric,
+            ReadingRow.time >= start,
+            ReadingRow.time < end,
+        )
+        .order_by(ReadingRow.time)
+    )
+    if device is not None:
+        stmt = stmt.where(ReadingRow.device == device)
+    return (await session.scalars(stmt)).all()
+
+
+async def count_readings(session: AsyncSession, *, site: str | None = None) -> int:
+    stmt = select(func.count()).select_from(ReadingRow)
+    if site is not None:
+        stmt = stmt.where(ReadingRow.site == site)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+# --- alerts --------------------------------------------------------------------
+
+
+async def get_open_alert(session: AsyncSession, *, fingerprint: str) -> AlertRow | None:
+    stmt = select(AlertRow).where(
+        AlertRow.fingerprint == fingerprint, AlertRow.status != "resolved"
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def get_alert(session: AsyncSession, *, alert_id: int) -> AlertRow | None:
+    return await session.get(AlertRow, alert_id)
+
+
+async def insert_alert(
+    session: AsyncSession,
+    *,
+    site: str,
+    fingerprint: str,
+    rule: str,
+    severity: str,
+    title: str,
+    summary: str,
+    value: float | None,
+    proposed_action: str | None,
+    now: datetime,
+) -> AlertRow:
+    row = AlertRow(
+        site=site,
+        fingerprint=fingerprint,
+        rule=rule,
+        severity=severity,
+        status="firing",
+        title=title,
+        summary=summary,
+        value=value,
+        proposed_action=proposed_action,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def list_open_alerts(session: AsyncSession, *, site: str | None = None) -> Sequence[AlertRow]:
+    stmt = select(AlertRow).where(AlertRow.status != "resolved").order_by(AlertRow.started_at)
+    if site is not None:
+        stmt = stmt.where(AlertRow.site == site)
+    return (await session.scalars(stmt)).all()
+
+
+async def list_alerts(session: AsyncSession, *, site: str | None = None) -> Sequence[AlertRow]:
+    stmt = select(AlertRow).order_by(AlertRow.id)
+    if site is not None:
+        stmt = stmt.where(AlertRow.site == site)
+    return (await session.scalars(stmt)).all()
+
+
+async def transition_alert(
+    session: AsyncSession,
+    *,
+    alert_id: int,
+    from_statuses: Sequence[str],
+    to_status: str,
+    **values: Any,
+) -> bool:
+    """Compare-and-set an alert's status; True when this call made the change."""
+    stmt = (
+        update(AlertRow)
+        .where(AlertRow.id == alert_id, AlertRow.status.in_(from_statuses))
+        .values(status=to_status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+async def update_alert(session: AsyncSession, *, alert_id: int, **values: Any) -> None:
+    await session.execute(
+        update(AlertRow)
+        .where(AlertRow.id == alert_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- action requests -------------------------------------------------------------
+
+ACTION_STATUSES = (
+    "pending",
+    "approved",
+    "rejected",
+    "expired",
+    "executing",
+    "succeeded",
+    "failed",
+)
+
+
+def new_action_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def insert_action_request(
+    session: AsyncSession,
+    *,
+    site: str,
+    kind: str,
+    params: dict[str, Any],
+    reason: str,
+    requested_by: str,
+    now: datetime,
+    expires_at: datetime,
+    alert_id: int | None = None,
+    thread_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> ActionRequestRow:
+    row = ActionRequestRow(
+        id=new_action_id(),
+        site=site,
+        kind=kind,
+        params=params,
+        status="pending",
+        reason=reason,
+        requested_by=requested_by,
+        created_at=now,
+        expires_at=expires_at,
+        alert_id=alert_id,
+        thread_id=thread_id,
+        idempotency_key=idempotency_key,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def get_action_request(session: AsyncSession, *, action_id: str) -> ActionRequestRow | None:
+    return await session.get(ActionRequestRow, action_id, populate_existing=True)
+
+
+async def get_action_by_idempotency_key(
+    session: AsyncSession, *, key: str
+) -> ActionRequestRow | None:
+    stmt = select(ActionRequestRow).where(ActionRequestRow.idempotency_key == key)
+    return (await session.scalars(stmt)).first()
+
+
+async def list_action_requests(
+    session: AsyncSession, *, site: str | None = None, statuses: Sequence[str] | None = None
+) -> Sequence[ActionRequestRow]:
+    stmt = select(ActionRequestRow).order_by(ActionRequestRow.created_at)
+    if site is not None:
+        stmt = stmt.where(ActionRequestRow.site == site)
+    if statuses is not None:
+        stmt = stmt.where(ActionRequestRow.status.in_(statuses))
+    return (await session.scalars(stmt)).all()
+
+
+async def transition_action(
+    session: AsyncSession,
+    *,
+    action_id: str,
+    from_statuses: Sequence[str],
+    to_status: str,
+    **values: Any,
+) -> bool:
+    """Compare-and-set: ``UPDATE ... WHERE id = :id AND status IN (:from)``.
+
+    True when exactly this call moved the request; False when another click,
+    process or the expiry job got there first.
+    """
+    stmt = (
+        update(ActionRequestRow)
+        .where(ActionRequestRow.id == action_id, ActionRequestRow.status.in_(from_statuses))
+        .values(status=to_status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+async def update_action_message(
+    session: AsyncSession, *, action_id: str, message: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(ActionRequestRow)
+        .where(ActionRequestRow.id == action_id)
+        .values(message=message)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def expire_due_actions(session: AsyncSession, *, now: datetime) -> list[str]:
+    """Move every pending request whose time is up to ``expired``; returns their ids."""
+    due = (
+        await session.scalars(
+            select(ActionRequestRow.id).where(
+                ActionRequestRow.status == "pending", ActionRequestRow.expires_at <= now
+            )
+        )
+    ).all()
+    expired = []
+    for action_id in due:
+        if await transition_action(
+            session,
+            action_id=action_id,
+            from_statuses=("pending",),
+            to_status="expired",
+            finished_at=now,
+            outcome="expired before anyone decided",
+        ):
+            expired.append(action_id)
+    return expired
+
+
+# --- audit log (append-only) -------------------------------------------------------
+
+
+async def append_audit(
+    session: AsyncSession,
+    *,
+    time: datetime,
+    actor: str,
+    event: str,
+    site: str | None = None,
+    action_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditRow(
+            time=time,
+            site=site,
+            actor=actor,
+            event=event,
+            action_id=action_id,
+            details=details or {},
+        )
+    )
+    await session.flush()
+
+
+async def list_audit(
+    session: AsyncSession, *, action_id: str | None = None, site: str | None = None
+) -> Sequence[AuditRow]:
+    stmt = select(AuditRow).order_by(AuditRow.id)
+    if action_id is not None:
+        stmt = stmt.where(AuditRow.action_id == action_id)
+    if site is not None:
+        stmt = stmt.where(AuditRow.site == site)
+    return (await session.scalars(stmt)).all()
+
+
+# --- chat identities and roles ---------------------------------------------------
+
+
+async def get_identity(
+    session: AsyncSession, *, platform: str, user_id: str
+) -> ChatIdentityRow | None:
+    stmt = select(ChatIdentityRow).where(
+        ChatIdentityRow.platform == platform, ChatIdentityRow.user_id == user_id
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def upsert_identity(
+    session: AsyncSession,
+    *,
+    platform: str,
+    user_id: str,
+    role: str,
+    display_name: str = "",
+    now: datetime,
+) -> ChatIdentityRow:
+    row = await get_identity(session, platform=platform, user_id=user_id)
+    if row is None:
+        row = ChatIdentityRow(
+            platform=platform,
+            user_id=user_id,
+            display_name=display_name,
+            role=role,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+    else:
+        row.role = role
+        if display_name:
+            row.display_name = display_name
+        row.updated_at = now
+    await session.flush()
+    return row
+
+
+# --- preferences ----------------------------------------------------------------
+
+
+async def set_preference(
+    session: AsyncSession,
+    *,
+    scope: str,
+    scope_id: str,
+    key: str,
+    value: dict[str, Any],
+    now: datetime,
+) -> None:
+    stmt = select(PreferenceRow).where(
+        PreferenceRow.scope == scope, PreferenceRow.scope_id == scope_id, PreferenceRow.key == key
+    )
+    row = (await session.scalars(stmt)).first()
+    if row is None:
+        session.add(
+            PreferenceRow(scope=scope, scope_id=scope_id, key=key, value=value, updated_at=now)
+        )
+    else:
+        row.value, row.updated_at = value, now
+    await session.flush()
+
+
+async def get_preferences(
+    session: AsyncSession, *, scope: str, scope_id: str
+) -> dict[str, dict[str, Any]]:
+    stmt = select(PreferenceRow).where(
+        PreferenceRow.scope == scope, PreferenceRow.scope_id == scope_id
+    )
+    return {row.key: row.value for row in (await session.scalars(stmt)).all()}
+
+
+async def delete_preference(session: AsyncSession, *, scope: str, scope_id: str, key: str) -> bool:
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        delete(PreferenceRow).where(
+            PreferenceRow.scope == scope,
+            PreferenceRow.scope_id == scope_id,
+            PreferenceRow.key == key,
+        )
+    )
+    return result.rowcount == 1

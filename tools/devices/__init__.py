@@ -1,0 +1,1 @@
+"""Device drivers and simulators behind one interface (:class:`tools.devices.base.Driver`)."""

@@ -1,0 +1,1 @@
+"""Forecasts: weather, PV, load and the plans built on them (pure math, no I/O)."""

@@ -1,0 +1,282 @@
+"""The site file: what each site has and where it posts.
+
+A site file is YAML (``.yaml``/``.yml``) or TOML (``.toml``) with a top-level
+``sites`` list and an optional ``people`` list. See ``sites.example.yaml`` at
+the repository root for a commented example. :func:`load_site_file` refuses a
+wrong file with a message naming the file, the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tools.errors import SiteConfigError, UnknownSiteError
+
+Role = Literal["admin", "operator", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "operator", "viewer")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(_Model):
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    altitude_m: float = Field(default=0.0, ge=-500, le=9000)
+
+
+class PvArray(_Model):
+    name: str = Field(min_length=1)
+    kwp: float = Field(gt=0, le=100_000, description="DC nameplate [kWp]")
+    tilt_deg: float = Field(ge=0, le=90)
+    azimuth_deg: float = Field(
+        ge=0, lt=360, description="degrees clockwise from north: 180 = south"
+    )
+    inverter_kw: float | None = Field(default=None, gt=0, description="AC limit [kW]")
+    losses_pct: float = Field(default=14.0, ge=0, lt=100)
+
+
+class Battery(_Model):
+    capacity_kwh: float = Field(gt=0, le=1_000_000)
+    min_soc_pct: float = Field(default=20.0, ge=0, le=100)
+    max_charge_kw: float = Field(default=5.0, gt=0)
+    max_discharge_kw: float = Field(default=5.0, gt=0)
+    round_trip_efficiency_pct: float = Field(default=92.0, gt=0, le=100)
+    initial_soc_pct: float = Field(default=60.0, ge=0, le=100, description="simulator only")
+
+
+class SwitchableLoad(_Model):
+    name: str = Field(min_length=1)
+    kind: Literal["miner", "pump", "heater", "other"] = "miner"
+    power_kw: float = Field(gt=0)
+    relay: str = Field(default="", description="device/relay id that switches it")
+    initially_on: bool = True
+
+
+class Generator(_Model):
+    name: str = "generator"
+    rated_kw: float = Field(gt=0)
+    tank_l: float = Field(gt=0)
+    initial_fuel_l: float | None = Field(default=None, ge=0)
+    # (load fraction 0..1, litres per hour); when omitted a synthetic curve is used
+    fuel_curve: list[tuple[float, float]] | None = None
+
+    @property
+    def curve(self) -> list[tuple[float, float]]:
+        """The fuel curve in use: the site file's, else :func:`default_fuel_curve`."""
+        return self.fuel_curve if self.fuel_curve is not None else default_fuel_curve(self.rated_kw)
+
+    @model_validator(mode="after")
+    def _curve(self) -> Generator:
+        curve = self.curve
+        fractions = [f for f, _ in curve]
+        if len(curve) < 2 or fractions != sorted(fractions) or not 0 <= fractions[0] < fractions[-1] <= 1:
+            raise ValueError("fuel_curve must have >= 2 points with load fractions rising within 0..1")
+        if any(lph < 0 for _, lph in curve):
+            raise ValueError("fuel_curve litres per hour must be >= 0")
+        if self.initial_fuel_l is not None and self.initial_fuel_l > self.tank_l:
+            raise ValueError("initial_fuel_l cannot exceed tank_l")
+        return self
+
+
+def default_fuel_curve(rated_kw: float) -> list[tuple[float, float]]:
+    """A synthetic diesel fuel curve [L/h] by load fraction, scaled to the rating.
+
+    Shape of the usual published consumption tables for small diesel gensets
+    (about 0.08 L/h per rated kW idling, about 0.30 L/h per rated kW at full
+    load). Synthetic: enter your generator's own table in the site file.
+    """
+    per_kw = [(0.0, 0.08), (0.25, 0.11), (0.5, 0.165), (0.75, 0.235), (1.0, 0.30)]
+    return [(f, round(k * rated_kw, 3)) for f, k in per_kw]
+
+
+class Grid(_Model):
+    present: bool = True
+    max_charge_kw: float = Field(default=3.0, gt=0, description="grid-charge power into battery")
+
+
+class Device(_Model):
+    name: str = Field(min_length=1)
+    driver: Literal["simulator"] = "simulator"
+    connection: dict[str, Any] = Field(default_factory=dict)
+
+
+class Channels(_Model):
+    console: str = "#site"
+    slack: str | None = None
+    discord: str | None = None
+
+
+class AlertThresholds(_Model):
+    soc_critical_pct: float = Field(default=30.0, ge=0, le=100)
+    soc_warning_pct: float = Field(default=40.0, ge=0, le=100)
+    discharge_warning_kw: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> AlertThresholds:
+        if self.soc_critical_pct >= self.soc_warning_pct:
+            raise ValueError("soc_critical_pct must be below soc_warning_pct")
+        return self
+
+
+class ActionSettings(_Model):
+    expiry_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
+
+
+class Site(_Model):
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    title: str = ""
+    timezone: str = "UTC"
+    location: Location
+    pv_arrays: list[PvArray] = Field(default_factory=list)
+    battery: Battery | None = None
+    loads: list[SwitchableLoad] = Field(default_factory=list)
+    generator: Generator | None = None
+    grid: Grid = Field(default_factory=Grid)
+    devices: list[Device] = Field(default_factory=lambda: [Device(name="simulator")])
+    channels: Channels = Field(default_factory=Channels)
+    alerts: AlertThresholds = Field(default_factory=AlertThresholds)
+    actions: ActionSettings = Field(default_factory=ActionSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from err
+        return value
+
+    @model_validator(mode="after")
+    def _unique_loads(self) -> Site:
+        names = [load.name for load in self.loads]
+        if len(names) != len(set(names)):
+            raise ValueError("load names must be unique within a site")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def miners(self) -> list[SwitchableLoad]:
+        return [load for load in self.loads if load.kind == "miner"]
+
+
+class Person(_Model):
+    platform: Literal["console", "slack", "discord"]
+    user_id: str = Field(min_length=1)
+    name: str = ""
+    role: Role = "viewer"
+
+
+class SiteFile(_Model):
+    sites: list[Site] = Field(min_length=1)
+    people: list[Person] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_sites(self) -> SiteFile:
+        names = [s.name for s in self.sites]
+        if len(names) != len(set(names)):
+            raise ValueError("site names must be unique")
+        return self
+
+    def site(self, name: str | None) -> Site:
+        """The named site, or the only/first site when ``name`` is None."""
+        if name is None:
+            return self.sites[0]
+        for site in self.sites:
+            if site.name == name:
+                return site
+        raise UnknownSiteError(name, [s.name for s in self.sites])
+
+
+def demo_site_file() -> SiteFile:
+    """The built-in demo: a home-lab site with solar, a battery and three miners.
+
+    Located at NREL's SERF building in Golden, Colorado (the site of the
+    measured PV data under ``shared/data/pv``). The battery starts low enough
+    that an accelerated demo raises a battery alert within a minute.
+    """
+    return SiteFile(
+        sites=[
+            Site(
+                name="demo",
+                title="Demo home lab",
+                timezone="America/Denver",
+                location=Location(latitude=39.742, longitude=-105.179, altitude_m=1828),
+                pv_arrays=[
+                    PvArray(name="roof", kwp=8.0, tilt_deg=30, azimuth_deg=180, inverter_kw=7.6)
+                ],
+                battery=Battery(
+                    capacity_kwh=14.3,
+                    min_soc_pct=20,
+                    max_charge_kw=7.0,
+                    max_discharge_kw=7.0,
+                    initial_soc_pct=44.0,
+                ),
+                loads=[
+                    SwitchableLoad(name="miner-1", kind="miner", power_kw=1.45, relay="shelly-1"),
+                    SwitchableLoad(name="miner-2", kind="miner", power_kw=1.45, relay="shelly-2"),
+                    SwitchableLoad(name="miner-3", kind="miner", power_kw=1.45, relay="shelly-3"),
+                ],
+                generator=Generator(name="generator", rated_kw=8.0, tank_l=120, initial_fuel_l=90),
+                grid=Grid(present=True, max_charge_kw=3.0),
+                channels=Channels(console="#demo"),
+            )
+        ],
+        people=[Person(platform="console", user_id="you", name="You", role="admin")],
+    )
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_site_file(data: Any, *, source: str) -> SiteFile:
+    """Validate already-parsed data; errors name ``source``, the field and what was expected."""
+    if not isinstance(data, dict):
+        raise SiteConfigError(f"{source}: expected a mapping with a 'sites' list at the top level")
+    try:
+        return SiteFile.model_validate(data)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            where = _format_location(tuple(e["loc"]))
+            got = e.get("input")
+            got_text = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            lines.append(f"  {where}: {e['msg']}{got_text}")
+        raise SiteConfigError(f"{source}: invalid site file\n" + "\n".join(lines)) from err
+
+
+def load_site_file(path: Path) -> SiteFile:
+    """Read and validate a YAML or TOML site file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SiteConfigError(f"{path}: cannot read site file ({err.strerror})") from err
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            raise SiteConfigError(f"{path}: unknown site file type {suffix!r}; use .yaml, .yml or .toml")
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as err:
+        raise SiteConfigError(f"{path}: not valid {suffix.lstrip('.').upper()}: {err}") from err
+    return parse_site_file(data, source=str(path))
