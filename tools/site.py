@@ -77,8 +77,11 @@ class Generator(_Model):
     def _curve(self) -> Generator:
         curve = self.curve
         fractions = [f for f, _ in curve]
-        if len(curve) < 2 or fractions != sorted(fractions) or not 0 <= fractions[0] < fractions[-1] <= 1:
-            raise ValueError("fuel_curve must have >= 2 points with load fractions rising within 0..1")
+        rising = fractions == sorted(fractions) and 0 <= fractions[0] < fractions[-1] <= 1
+        if len(curve) < 2 or not rising:
+            raise ValueError(
+                "fuel_curve must have >= 2 points with load fractions rising within 0..1"
+            )
         if any(lph < 0 for _, lph in curve):
             raise ValueError("fuel_curve litres per hour must be >= 0")
         if self.initial_fuel_l is not None and self.initial_fuel_l > self.tank_l:
@@ -151,7 +154,9 @@ class Site(_Model):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from err
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)"
+            ) from err
         return value
 
     @model_validator(mode="after")
@@ -276,7 +281,9 @@ def load_site_file(path: Path) -> SiteFile:
         elif suffix in (".yaml", ".yml"):
             data = yaml.safe_load(text)
         else:
-            raise SiteConfigError(f"{path}: unknown site file type {suffix!r}; use .yaml, .yml or .toml")
+            raise SiteConfigError(
+                f"{path}: unknown site file type {suffix!r}; use .yaml, .yml or .toml"
+            )
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as err:
         raise SiteConfigError(f"{path}: not valid {suffix.lstrip('.').upper()}: {err}") from err
     return parse_site_file(data, source=str(path))

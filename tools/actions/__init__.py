@@ -1,0 +1,1 @@
+"""Actions on hardware: the catalogue, the policy and the approval-gated executor."""

@@ -1,0 +1,453 @@
+"""Action requests: create, decide (with roles), execute with policy and read-back, expire.
+
+Every state change is a compare-and-set on the request's row, so a second
+click, a concurrent Approve and Reject, or a second process yields exactly one
+decision and at most one execution. Every decision, refusal and outcome is
+written to the audit log in the same transaction as the state change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import repositories as repo
+from storage.models import ActionRequestRow
+from tools.actions import policy
+from tools.actions.catalogue import Expectation, get_kind
+from tools.clock import Clock
+from tools.devices.base import Driver
+from tools.domain import Reading
+from tools.errors import ActionError, DeviceError, ToolsError, UnknownSiteError
+from tools.site import Role, Site
+from tools.telemetry import SiteState
+
+log = logging.getLogger(__name__)
+
+APPROVER_ROLES: frozenset[str] = frozenset({"admin", "operator"})
+FINAL_STATUSES = frozenset({"rejected", "expired", "succeeded", "failed"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Actor:
+    """A person (or the bot itself) acting on a request."""
+
+    platform: str
+    user_id: str
+    role: Role
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.platform}:{self.user_id}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+SYSTEM_ACTOR = Actor(
+    platform="system", user_id="commandcenter", role="viewer", name="CommandCenter"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionView:
+    id: str
+    site: str
+    kind: str
+    title: str
+    effect: str
+    params: dict[str, Any]
+    status: str
+    reason: str
+    requested_by: str
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    finished_at: datetime | None
+    outcome: str | None
+    alert_id: int | None
+    thread_id: str | None
+    message: dict[str, Any] | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+Verdict = Literal[
+    "succeeded", "failed", "rejected", "expired", "denied", "already_decided", "refused"
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """What a click did. ``changed`` is False when nothing moved (denied, too late, duplicate)."""
+
+    verdict: Verdict
+    message: str
+    action: ActionView
+    changed: bool
+
+
+ChangeHandler = Callable[[ActionView], Awaitable[None]]
+ReadingsHandler = Callable[[list[Reading]], Awaitable[Any]]
+StateSource = Callable[[str], SiteState]
+
+
+class ActionService:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sites: Mapping[str, Site],
+        drivers: Mapping[str, Driver],
+        clock: Clock,
+        state: StateSource,
+        on_readings: ReadingsHandler | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._sites = sites
+        self._drivers = drivers
+        self._clock = clock
+        self._state = state
+        self._on_readings = on_readings
+
+    # -- views ------------------------------------------------------------------
+
+    def _view(self, row: ActionRequestRow) -> ActionView:
+        site = self._sites.get(row.site)
+        kind = get_kind(row.kind)
+        title = kind.title(site, row.params) if site else row.kind
+        effect = kind.effect(site, row.params) if site else ""
+        return ActionView(
+            id=row.id,
+            site=row.site,
+            kind=row.kind,
+            title=title,
+            effect=effect,
+            params=dict(row.params),
+            status=row.status,
+            reason=row.reason,
+            requested_by=row.requested_by,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            decided_by=row.decided_by,
+            decided_at=row.decided_at,
+            finished_at=row.finished_at,
+            outcome=row.outcome,
+            alert_id=row.alert_id,
+            thread_id=row.thread_id,
+            message=row.message,
+        )
+
+    async def get(self, action_id: str) -> ActionView:
+        async with self._sessionmaker() as session, session.begin():
+            row = await repo.get_action_request(session, action_id=action_id)
+            if row is None:
+                raise ActionError(f"No action request with id {action_id!r}.")
+            return self._view(row)
+
+    async def list_requests(
+        self, *, site: str | None = None, statuses: tuple[str, ...] | None = None
+    ) -> list[ActionView]:
+        async with self._sessionmaker() as session, session.begin():
+            rows = await repo.list_action_requests(session, site=site, statuses=statuses)
+            return [self._view(r) for r in rows]
+
+    def _site(self, name: str) -> Site:
+        site = self._sites.get(name)
+        if site is None:
+            raise UnknownSiteError(name, list(self._sites))
+        return site
+
+    # -- create -------------------------------------------------------------------
+
+    async def request(
+        self,
+        *,
+        site: str,
+        kind: str,
+        params: dict[str, Any] | None = None,
+        requested_by: str,
+        reason: str = "",
+        alert_id: int | None = None,
+        thread_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ActionView:
+        """Create a pending request after validating it against the catalogue and policy.
+
+        With an ``idempotency_key`` a repeated call returns the request created first.
+        """
+        site_cfg = self._site(site)
+        action_kind = get_kind(kind)
+        clean = action_kind.normalise(site_cfg, dict(params or {}))
+        refusal = policy.check(site_cfg, kind, clean, self._state(site))
+        if refusal is not None:
+            raise ActionError(f"Refused: {refusal}.")
+        now = self._clock.now()
+        expires_at = now + timedelta(minutes=site_cfg.actions.expiry_minutes)
+        async with self._sessionmaker() as session:
+            if idempotency_key is not None:
+                async with session.begin():
+                    existing = await repo.get_action_by_idempotency_key(
+                        session, key=idempotency_key
+                    )
+                if existing is not None:
+                    return self._view(existing)
+            try:
+                async with session.begin():
+                    row = await repo.insert_action_request(
+                        session,
+                        site=site,
+                        kind=kind,
+                        params=clean,
+                        reason=reason,
+                        requested_by=requested_by,
+                        now=now,
+                        expires_at=expires_at,
+                        alert_id=alert_id,
+                        thread_id=thread_id,
+                        idempotency_key=idempotency_key,
+                    )
+                    await repo.append_audit(
+                        session,
+                        time=now,
+                        actor=requested_by,
+                        event="action_requested",
+                        site=site,
+                        action_id=row.id,
+                        details={"kind": kind, "params": clean, "reason": reason},
+                    )
+            except IntegrityError:
+                if idempotency_key is None:
+                    raise
+                async with session.begin():
+                    again = await repo.get_action_by_idempotency_key(session, key=idempotency_key)
+                assert again is not None
+                return self._view(again)
+            return self._view(row)
+
+    async def set_message(self, *, action_id: str, message: dict[str, Any]) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await repo.update_action_message(session, action_id=action_id, message=message)
+
+    # -- decide -------------------------------------------------------------------
+
+    async def decide(self, *, action_id: str, actor: Actor, approve: bool) -> Decision:
+        """Approve or reject; an approval is executed before this returns."""
+        now = self._clock.now()
+        verb = "approve" if approve else "reject"
+        async with self._sessionmaker() as session:
+            async with session.begin():
+                row = await repo.get_action_request(session, action_id=action_id)
+                if row is None:
+                    raise ActionError(
+                        f"No action request with id {action_id!r}; it may have been mistyped."
+                    )
+                if actor.role not in APPROVER_ROLES:
+                    await repo.append_audit(
+                        session,
+                        time=now,
+                        actor=actor.key,
+                        event="decision_denied",
+                        site=row.site,
+                        action_id=action_id,
+                        details={"wanted": verb, "role": actor.role},
+                    )
+                    return Decision(
+                        verdict="denied",
+                        message=(
+                            f"{actor.label}, your role is {actor.role}: only an operator or admin "
+                            f"may {verb} this request. Nothing was changed."
+                        ),
+                        action=self._view(row),
+                        changed=False,
+                    )
+                expired_now = False
+                if row.status == "pending" and row.expires_at <= now:
+                    expired_now = await self._expire(session, row.id, now)
+            if expired_now or row.status != "pending":
+                view = await self.get(action_id)
+                if view.status == "expired":
+                    return Decision(
+                        verdict="expired",
+                        message=f"This request expired at {_hm(view.expires_at)} UTC before "
+                        "anyone decided; ask again if it is still needed.",
+                        action=view,
+                        changed=expired_now,
+                    )
+                return Decision(
+                    verdict="already_decided",
+                    message=f"Already {view.status}"
+                    + (f" by {view.decided_by}" if view.decided_by else "")
+                    + "; your click changed nothing.",
+                    action=view,
+                    changed=False,
+                )
+            async with session.begin():
+                won = await repo.transition_action(
+                    session,
+                    action_id=action_id,
+                    from_statuses=("pending",),
+                    to_status="approved" if approve else "rejected",
+                    decided_by=actor.label,
+                    decided_at=now,
+                    **({} if approve else {"finished_at": now, "outcome": "rejected"}),
+                )
+                if won:
+                    await repo.append_audit(
+                        session,
+                        time=now,
+                        actor=actor.key,
+                        event="action_approved" if approve else "action_rejected",
+                        site=row.site,
+                        action_id=action_id,
+                        details={"role": actor.role},
+                    )
+        if not won:
+            view = await self.get(action_id)
+            return Decision(
+                verdict="already_decided" if view.status != "expired" else "expired",
+                message=f"Already {view.status}"
+                + (f" by {view.decided_by}" if view.decided_by else "")
+                + "; your click changed nothing.",
+                action=view,
+                changed=False,
+            )
+        if not approve:
+            view = await self.get(action_id)
+            return Decision(
+                verdict="rejected", message=f"Rejected by {actor.label}.", action=view, changed=True
+            )
+        return await self.execute(action_id, actor=actor)
+
+    async def _expire(self, session: AsyncSession, action_id: str, now: datetime) -> bool:
+        moved = await repo.transition_action(
+            session,
+            action_id=action_id,
+            from_statuses=("pending",),
+            to_status="expired",
+            finished_at=now,
+            outcome="expired before anyone decided",
+        )
+        if moved:
+            await repo.append_audit(
+                session, time=now, actor="system", event="action_expired", action_id=action_id
+            )
+        return moved
+
+    async def expire_due(self) -> list[ActionView]:
+        """Expire every pending request whose time is up (a scheduled job)."""
+        now = self._clock.now()
+        async with self._sessionmaker() as session, session.begin():
+            ids = await repo.expire_due_actions(session, now=now)
+            for action_id in ids:
+                await repo.append_audit(
+                    session, time=now, actor="system", event="action_expired", action_id=action_id
+                )
+        return [await self.get(i) for i in ids]
+
+    # -- execute ------------------------------------------------------------------
+
+    async def execute(self, action_id: str, *, actor: Actor) -> Decision:
+        """Run an approved request exactly once: claim it, check policy, command, verify."""
+        now = self._clock.now()
+        async with self._sessionmaker() as session:
+            async with session.begin():
+                claimed = await repo.transition_action(
+                    session,
+                    action_id=action_id,
+                    from_statuses=("approved",),
+                    to_status="executing",
+                    started_at=now,
+                )
+                row = await repo.get_action_request(session, action_id=action_id)
+            assert row is not None
+            if not claimed:
+                return Decision(
+                    verdict="already_decided",
+                    message=f"Request is {row.status}; it was not executed again.",
+                    action=self._view(row),
+                    changed=False,
+                )
+            ok, outcome = await self._run(row)
+            done = self._clock.now()
+            async with session.begin():
+                await repo.transition_action(
+                    session,
+                    action_id=action_id,
+                    from_statuses=("executing",),
+                    to_status="succeeded" if ok else "failed",
+                    finished_at=done,
+                    outcome=outcome,
+                )
+                await repo.append_audit(
+                    session,
+                    time=done,
+                    actor=actor.key,
+                    event="action_succeeded" if ok else "action_failed",
+                    site=row.site,
+                    action_id=action_id,
+                    details={"kind": row.kind, "params": row.params, "outcome": outcome},
+                )
+        view = await self.get(action_id)
+        return Decision(
+            verdict="succeeded" if ok else "failed",
+            message=f"Approved by {actor.label}. {outcome}",
+            action=view,
+            changed=True,
+        )
+
+    async def _run(self, row: ActionRequestRow) -> tuple[bool, str]:
+        site = self._sites.get(row.site)
+        driver = self._drivers.get(row.site)
+        if site is None or driver is None:
+            return False, f"Site {row.site} has no driver configured; nothing was sent."
+        kind = get_kind(row.kind)
+        refusal = policy.check(site, row.kind, row.params, self._state(row.site))
+        if refusal is not None:
+            return False, f"Not executed: {refusal}."
+        try:
+            for command in kind.commands(site, row.params):
+                await driver.execute(command)
+            readings = await driver.poll(self._clock.now())
+        except DeviceError as err:
+            return False, f"Device error: {err}"
+        except ToolsError as err:  # pragma: no cover - defensive: any tools-layer refusal
+            return False, f"Failed: {err}"
+        if self._on_readings is not None:
+            await self._on_readings(readings)
+        mismatches = _verify(kind.expected(site, row.params), readings)
+        if mismatches:
+            return False, "Sent, but the read-back does not match: " + "; ".join(mismatches)
+        return True, f"Done and verified: {kind.effect(site, row.params)}."
+
+
+def _verify(expected: list[Expectation], readings: list[Reading]) -> list[str]:
+    problems = []
+    for exp in expected:
+        values = [
+            r.value
+            for r in readings
+            if r.metric == exp.metric and (not exp.device or r.device == exp.device)
+        ]
+        if not values:
+            problems.append(f"no {exp.metric} reading{' for ' + exp.device if exp.device else ''}")
+        elif values[-1] != exp.value:
+            problems.append(
+                f"{exp.device or exp.metric} reads {values[-1]:g}, expected {exp.value:g}"
+            )
+    return problems
+
+
+def _hm(t: datetime) -> str:
+    return t.strftime("%H:%M")

@@ -1,0 +1,1 @@
+"""Alert rules (pure functions) and the engine that turns their verdicts into lifecycles."""

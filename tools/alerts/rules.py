@@ -1,0 +1,122 @@
+"""Alert rules: pure functions of the latest state and the site's thresholds.
+
+Each rule returns a :class:`Verdict` for its fingerprint every time it is
+evaluated, active or not, so the engine can both raise and resolve alerts.
+Thresholds have hysteresis: an alert raised below 30 % clears only above
+30 % + ``SOC_HYSTERESIS_PCT``, so a value hovering at the threshold does not flap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from tools.site import Site
+from tools.telemetry import SiteState
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+
+SOC_HYSTERESIS_PCT = 2.0
+DISCHARGE_HYSTERESIS_KW = 0.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    rule: str
+    active: bool
+    severity: Severity = "warning"
+    title: str = ""
+    summary: str = ""
+    value: float | None = None
+    proposed_action: str | None = None
+
+
+def _miners_running(site: Site, state: SiteState) -> list[str]:
+    on = state.devices("load_on")
+    return [m.name for m in site.miners if on.get(m.name, 0.0) >= 0.5]
+
+
+def battery_soc_low(site: Site, state: SiteState, *, current: Severity | None) -> Verdict | None:
+    """SOC below the warning threshold (warning) or the critical one (critical).
+
+    ``current`` is the severity of the open alert, if any: it widens both
+    thresholds by the hysteresis so that the alert neither flaps nor bounces
+    between warning and critical.
+    """
+    if site.battery is None:
+        return None
+    soc = state.get("battery_soc_pct")
+    if soc is None:
+        return None
+    t = site.alerts
+    clear_above = t.soc_warning_pct + (SOC_HYSTERESIS_PCT if current is not None else 0.0)
+    if soc >= clear_above:
+        return Verdict(rule="battery_soc_low", active=False, value=soc)
+    critical_below = t.soc_critical_pct + (SOC_HYSTERESIS_PCT if current == "critical" else 0.0)
+    critical = soc < critical_below
+    miners = _miners_running(site, state)
+    power_w = state.get("battery_power_w") or 0.0
+    trend = "discharging" if power_w < -30 else "charging" if power_w > 30 else "idle"
+    threshold = t.soc_critical_pct if critical else t.soc_warning_pct
+    summary = (
+        f"Battery at {soc:.1f} % (threshold {threshold:g} %), "
+        f"{trend} at {abs(power_w) / 1000:.2f} kW. Minimum SOC for this site is "
+        f"{site.battery.min_soc_pct:g} %."
+    )
+    if miners:
+        summary += f" Miners running: {', '.join(miners)}."
+    return Verdict(
+        rule="battery_soc_low",
+        active=True,
+        severity="critical" if critical else "warning",
+        title=f"Battery {'critically ' if critical else ''}low at {site.display_name}",
+        summary=summary,
+        value=soc,
+        proposed_action="stop_miners" if miners else None,
+    )
+
+
+def battery_discharge_high(
+    site: Site, state: SiteState, *, current: Severity | None
+) -> Verdict | None:
+    """Battery discharging faster than the site's limit (default 5 kW)."""
+    if site.battery is None:
+        return None
+    power_w = state.get("battery_power_w")
+    if power_w is None:
+        return None
+    discharge_kw = max(0.0, -power_w / 1000.0)
+    limit_kw = site.alerts.discharge_warning_kw
+    threshold = limit_kw - (DISCHARGE_HYSTERESIS_KW if current is not None else 0.0)
+    if discharge_kw <= threshold:
+        return Verdict(rule="battery_discharge_high", active=False, value=discharge_kw)
+    miners = _miners_running(site, state)
+    summary = f"Battery discharging at {discharge_kw:.2f} kW (limit {limit_kw:g} kW)."
+    load_w = state.get("load_power_w")
+    if load_w is not None:
+        summary += f" Site load {load_w / 1000:.2f} kW."
+    if miners:
+        summary += f" Miners running: {', '.join(miners)}."
+    return Verdict(
+        rule="battery_discharge_high",
+        active=True,
+        severity="warning",
+        title=f"Fast battery discharge at {site.display_name}",
+        summary=summary,
+        value=discharge_kw,
+        proposed_action="stop_miners" if miners else None,
+    )
+
+
+RULES = (battery_soc_low, battery_discharge_high)
+
+
+def evaluate(site: Site, state: SiteState, *, open_alerts: dict[str, Severity]) -> list[Verdict]:
+    """Run every rule; ``open_alerts`` maps rule name to the open alert's severity."""
+    verdicts = []
+    for rule in RULES:
+        verdict = rule(site, state, current=open_alerts.get(rule.__name__))
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts

@@ -1,0 +1,159 @@
+"""The telemetry path: validate readings, keep the latest state per site, write
+batches to storage and hand each batch on (to the alert engine).
+
+A reading that fails validation is counted and skipped. When the database is
+unavailable, validated readings stay in a bounded buffer and are written with
+the next batch; readings beyond the bound are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import repositories as repo
+from tools.domain import Reading, ReadingError, validate_reading
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUFFER_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    value: float
+    time: datetime
+
+
+@dataclass(slots=True)
+class SiteState:
+    """The latest value of every (metric, device) of one site."""
+
+    site: str
+    samples: dict[tuple[str, str], Sample] = field(default_factory=dict)
+
+    def update(self, reading: Reading) -> None:
+        key = (reading.metric, reading.device)
+        current = self.samples.get(key)
+        if current is None or reading.time >= current.time:
+            self.samples[key] = Sample(reading.value, reading.time)
+
+    def sample(self, metric: str, device: str | None = None) -> Sample | None:
+        if device is not None:
+            return self.samples.get((metric, device))
+        found = [s for (m, _), s in self.samples.items() if m == metric]
+        return max(found, key=lambda s: s.time) if found else None
+
+    def get(self, metric: str, device: str | None = None) -> float | None:
+        s = self.sample(metric, device)
+        return s.value if s is not None else None
+
+    def devices(self, metric: str) -> dict[str, float]:
+        """Latest value of ``metric`` for every device that reports it."""
+        return {d: s.value for (m, d), s in self.samples.items() if m == metric}
+
+    @property
+    def time(self) -> datetime | None:
+        return max((s.time for s in self.samples.values()), default=None)
+
+
+@dataclass(slots=True)
+class IngestStats:
+    accepted: int = 0
+    rejected: int = 0
+    written: int = 0
+    dropped: int = 0
+    write_failures: int = 0
+    last_error: str = ""
+
+
+BatchHandler = Callable[[str, SiteState, list[Reading]], Awaitable[None]]
+
+
+class TelemetryPipeline:
+    """Validate → latest state → batched write → hand on."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        on_batch: BatchHandler | None = None,
+        buffer_limit: int = DEFAULT_BUFFER_LIMIT,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._on_batch = on_batch
+        self._buffer: deque[Reading] = deque()
+        self._buffer_limit = buffer_limit
+        self._states: dict[str, SiteState] = {}
+        self.stats = IngestStats()
+
+    def latest(self, site: str) -> SiteState:
+        state = self._states.get(site)
+        if state is None:
+            state = self._states[site] = SiteState(site)
+        return state
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    async def ingest(self, readings: Iterable[Reading]) -> list[Reading]:
+        """Accept a batch; returns the readings that passed validation."""
+        accepted: list[Reading] = []
+        for reading in readings:
+            try:
+                accepted.append(validate_reading(reading))
+            except ReadingError as err:
+                self.stats.rejected += 1
+                log.debug("rejected reading from %s/%s: %s", reading.site, reading.device, err)
+        self.stats.accepted += len(accepted)
+        for reading in accepted:
+            self.latest(reading.site).update(reading)
+        self._enqueue(accepted)
+        await self.flush()
+        if self._on_batch is not None:
+            by_site: dict[str, list[Reading]] = {}
+            for reading in accepted:
+                by_site.setdefault(reading.site, []).append(reading)
+            for site, batch in by_site.items():
+                await self._on_batch(site, self.latest(site), batch)
+        return accepted
+
+    def _enqueue(self, readings: list[Reading]) -> None:
+        self._buffer.extend(readings)
+        overflow = len(self._buffer) - self._buffer_limit
+        if overflow > 0:
+            for _ in range(overflow):
+                self._buffer.popleft()
+            self.stats.dropped += overflow
+            log.warning("telemetry buffer full: dropped %d oldest readings", overflow)
+
+    async def flush(self) -> int:
+        """Write everything buffered; on a database error keep it for the next try."""
+        if not self._buffer:
+            return 0
+        batch = list(self._buffer)
+        records = [
+            repo.ReadingRecord(
+                site=r.site, device=r.device, metric=r.metric, time=r.time, value=r.value
+            )
+            for r in batch
+        ]
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                await repo.insert_readings(session, readings=records)
+        except (SQLAlchemyError, OSError) as err:
+            self.stats.write_failures += 1
+            self.stats.last_error = f"{type(err).__name__}: {err}"[:300]
+            log.warning("could not write %d readings, keeping them buffered: %s", len(batch), err)
+            return 0
+        for _ in range(len(batch)):
+            self._buffer.popleft()
+        self.stats.written += len(batch)
+        return len(batch)
