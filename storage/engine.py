@@ -40,7 +40,7 @@ def normalise_database_url(url: str) -> str:
         raw = "postgresql://" + raw[len("postgres://") :]
     try:
         parsed = make_url(raw)
-    except ArgumentError as err:
+    except (ArgumentError, ValueError) as err:  # ValueError: e.g. a non-numeric port
         raise DatabaseUrlError(
             f"DATABASE_URL {redact_url(url)!r} is not a database URL; "
             "expected postgresql://user@host/db or sqlite:///path/to/file.sqlite"
@@ -61,7 +61,7 @@ def redact_url(url: str) -> str:
     """The URL with any password replaced, for messages and logs."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
 
 

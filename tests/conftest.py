@@ -1,0 +1,201 @@
+"""Shared test infrastructure: databases (SQLite and real PostgreSQL) and the MQTT broker.
+
+External services follow one rule (see :func:`require_service`): in CI (``CI`` is
+``true`` or ``1``) a test that needs PostgreSQL or MQTT runs and FAILS when the
+service is missing; on a developer's machine it is SKIPPED with a reason.
+
+Configuration:
+
+- ``TEST_POSTGRES_URL``: an admin URL (default ``postgresql://postgres@127.0.0.1:5432/postgres``);
+  every test gets a brand-new database created from it and dropped afterwards.
+- ``TEST_MQTT_HOST`` / ``TEST_MQTT_PORT``: the broker (default ``127.0.0.1:1883``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.engine import create_engine, create_sessionmaker, upgrade_database
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_MQTT_HOST = "127.0.0.1"
+DEFAULT_MQTT_PORT = 1883
+CONNECT_TIMEOUT_S = 3.0
+
+T = TypeVar("T")
+
+
+# --- the service rule -----------------------------------------------------------------
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1"}
+
+
+def require_service(error: str, reason: str) -> None:
+    """Fail in CI, skip elsewhere, when a required external service is missing.
+
+    ``error`` is empty when the service answered, else what went wrong; ``reason``
+    says what is missing and how to point the tests elsewhere, e.g.
+    "PostgreSQL not reachable at 127.0.0.1:5432 (set TEST_POSTGRES_URL)".
+    """
+    if not error:
+        return
+    if in_ci():
+        pytest.fail(f"{reason}: {error}; required in CI (CI={os.environ['CI']})", pytrace=False)
+    pytest.skip(f"{reason}; skipped outside CI")
+
+
+def _run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on its own loop in a worker thread.
+
+    Used by session-scoped sync fixtures so they never touch pytest-asyncio's loops.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def _libpq_url(url: str) -> str:
+    """``postgresql://...`` (no ``+driver``) as asyncpg and psycopg expect."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _host_port(url: str) -> str:
+    parsed = make_url(url)
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+async def _postgres_probe(admin_url: str) -> str:
+    """'' when the server answers, else the error."""
+    try:
+        conn = await asyncpg.connect(admin_url, timeout=CONNECT_TIMEOUT_S)
+    except Exception as err:  # refused, timeout, auth, missing database ...
+        return f"{type(err).__name__}: {err}"
+    try:
+        await conn.fetchval("SELECT 1")
+    finally:
+        await conn.close()
+    return ""
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """The admin URL (libpq form) of a reachable PostgreSQL server; skip/fail otherwise."""
+    url = _libpq_url(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    error = _run_in_thread(_postgres_probe(url))
+    require_service(error, f"PostgreSQL not reachable at {_host_port(url)} (set TEST_POSTGRES_URL)")
+    return url
+
+
+@pytest.fixture
+async def postgres_url(postgres_admin_url: str) -> AsyncIterator[str]:
+    """A brand-new empty database (unique name), dropped after the test."""
+    name = f"cc_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_admin_url, timeout=CONNECT_TIMEOUT_S)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin = await asyncpg.connect(postgres_admin_url, timeout=CONNECT_TIMEOUT_S)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+# --- SQLite and the either-backend fixtures ----------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/cc.sqlite"
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database URL, once per backend."""
+    fixture = {"sqlite": "sqlite_url", "postgres": "postgres_url"}[request.param]
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on ``db_url`` with every migration applied; disposed afterwards."""
+    eng = create_engine(db_url)
+    try:
+        await upgrade_database(eng)
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+# --- MQTT -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> tuple[str, int]:
+    """(host, port) of a reachable MQTT broker; skip/fail otherwise."""
+    host = os.environ.get("TEST_MQTT_HOST", DEFAULT_MQTT_HOST)
+    port = int(os.environ.get("TEST_MQTT_PORT", str(DEFAULT_MQTT_PORT)))
+    error = ""
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as err:
+        error = f"{type(err).__name__}: {err}"
+    require_service(
+        error, f"MQTT broker not reachable at {host}:{port} (set TEST_MQTT_HOST/TEST_MQTT_PORT)"
+    )
+    return host, port
+
+
+# --- markers ----------------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tag tests by the services their fixtures use, so ``-m "not postgres"`` works."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"postgres_url", "postgres_admin_url"}:
+            item.add_marker(pytest.mark.postgres)
+        if "mqtt_broker" in names:
+            item.add_marker(pytest.mark.mqtt)
+
+
+@pytest.fixture(autouse=True)
+def _require_marked_services(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test marked ``postgres`` or ``mqtt`` gets the service check even without the fixture."""
+    if request.node.get_closest_marker("postgres") is not None:
+        request.getfixturevalue("postgres_admin_url")
+    if request.node.get_closest_marker("mqtt") is not None:
+        request.getfixturevalue("mqtt_broker")
+    yield

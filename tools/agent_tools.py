@@ -1,0 +1,430 @@
+"""The agent's tools: read tools and action tools, kept apart.
+
+:data:`TOOL_SPECS` describes every tool (name, description, argument schema)
+without needing any service, so the tools can be listed and bound to a chat
+model. :class:`Toolbox` runs them against the services it is given. Action
+tools never touch hardware: they only create approval-gated action requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, Field, ValidationError
+
+from tools.actions.service import ActionService, ActionView
+from tools.alerts.engine import AlertEngine
+from tools.cards import Card, action_card, local_time
+from tools.clock import Clock
+from tools.errors import ToolsError, UnknownSiteError
+from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
+from tools.site import Site
+from tools.telemetry import SiteState
+
+STALE_AFTER = timedelta(minutes=15)
+
+
+class SiteArgs(BaseModel):
+    site: str | None = Field(
+        default=None, description="Site name; omit to use the conversation's site"
+    )
+
+
+class ForecastArgs(SiteArgs):
+    day: Literal["today", "tomorrow"] = Field(default="today", description="Which local day")
+
+
+class LoadsArgs(SiteArgs):
+    loads: list[str] | None = Field(
+        default=None, description="Names of the miners/loads; omit for all miners"
+    )
+
+
+class GridChargeArgs(SiteArgs):
+    enabled: bool = Field(description="True to start charging from the grid, False to stop")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolSpec:
+    name: str
+    description: str
+    kind: Literal["read", "action"]
+    args: type[BaseModel]
+
+    def openai_schema(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.args.model_json_schema(),
+            },
+        }
+
+
+TOOL_SPECS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="site_status",
+        kind="read",
+        args=SiteArgs,
+        description="Overview of a site now: battery, solar, load, grid, generator, "
+        "miners and open alerts.",
+    ),
+    ToolSpec(
+        name="battery_status",
+        kind="read",
+        args=SiteArgs,
+        description="Battery state of charge, power (charging or discharging), "
+        "energy left above the minimum SOC and time until it is reached.",
+    ),
+    ToolSpec(
+        name="solar_now",
+        kind="read",
+        args=SiteArgs,
+        description="Solar (PV) power right now compared with the clear-sky expectation.",
+    ),
+    ToolSpec(
+        name="solar_forecast",
+        kind="read",
+        args=ForecastArgs,
+        description="Expected solar energy today or tomorrow (clear-sky model; "
+        "weather-based forecasts are not configured yet).",
+    ),
+    ToolSpec(
+        name="active_alerts",
+        kind="read",
+        args=SiteArgs,
+        description="Alerts that are firing or acknowledged at a site.",
+    ),
+    ToolSpec(
+        name="stop_miners",
+        kind="action",
+        args=LoadsArgs,
+        description="Propose switching miners off (all, or the named ones). "
+        "Creates an action request that a person must approve.",
+    ),
+    ToolSpec(
+        name="start_miners",
+        kind="action",
+        args=LoadsArgs,
+        description="Propose switching miners on (all, or the named ones). "
+        "Creates an action request that a person must approve.",
+    ),
+    ToolSpec(
+        name="set_grid_charge",
+        kind="action",
+        args=GridChargeArgs,
+        description="Propose turning charging the battery from the grid on or off. "
+        "Creates an action request that a person must approve.",
+    ),
+    ToolSpec(
+        name="start_generator",
+        kind="action",
+        args=SiteArgs,
+        description="Propose starting the generator. Creates an action request that a "
+        "person must approve.",
+    ),
+    ToolSpec(
+        name="stop_generator",
+        kind="action",
+        args=SiteArgs,
+        description="Propose stopping the generator. Creates an action request that a "
+        "person must approve.",
+    ),
+)
+SPECS_BY_NAME: dict[str, ToolSpec] = {s.name: s for s in TOOL_SPECS}
+
+
+@dataclass(slots=True)
+class ToolOutput:
+    text: str
+    cards: list[Card] = field(default_factory=list)
+    action: ActionView | None = None
+    error: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallContext:
+    """Who is asking, where, and the ids that make a repeated call idempotent."""
+
+    default_site: str
+    requested_by: str
+    thread_id: str
+    call_id: str
+
+
+class Toolbox:
+    """Runs agent tools against live services."""
+
+    def __init__(
+        self,
+        *,
+        sites: Mapping[str, Site],
+        state: Callable[[str], SiteState],
+        alerts: AlertEngine,
+        actions: ActionService,
+        clock: Clock,
+    ) -> None:
+        self._sites = sites
+        self._state = state
+        self._alerts = alerts
+        self._actions = actions
+        self._clock = clock
+
+    @property
+    def site_names(self) -> list[str]:
+        return list(self._sites)
+
+    def site(self, name: str | None, default: str) -> Site:
+        key = (name or default).strip().lower()
+        site = self._sites.get(key)
+        if site is None:
+            raise UnknownSiteError(name or default, list(self._sites))
+        return site
+
+    async def call(self, name: str, args: dict[str, Any], ctx: CallContext) -> ToolOutput:
+        """Run one tool; a bad call or a refusal comes back as an error observation."""
+        spec = SPECS_BY_NAME.get(name)
+        if spec is None:
+            return ToolOutput(
+                text=f"Unknown tool {name!r}. Tools: {', '.join(SPECS_BY_NAME)}.", error=True
+            )
+        try:
+            parsed = spec.args.model_validate(args)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
+            )
+            return ToolOutput(text=f"Invalid arguments for {name}: {problems}", error=True)
+        try:
+            site = self.site(getattr(parsed, "site", None), ctx.default_site)
+            handler = getattr(self, f"_{name}")
+            result: ToolOutput = await handler(site, parsed, ctx)
+            return result
+        except ToolsError as err:
+            return ToolOutput(text=str(err), error=True)
+
+    # -- read tools -----------------------------------------------------------------
+
+    def _freshness(self, site: Site, state: SiteState) -> str:
+        if state.time is None:
+            return "No readings have arrived from this site yet."
+        age = self._clock.now() - state.time
+        if age > STALE_AFTER:
+            return f"Readings are stale: the last one is from {local_time(state.time, site.tz)}."
+        return ""
+
+    def _battery_lines(self, site: Site, state: SiteState) -> tuple[str, list[tuple[str, str]]]:
+        soc = state.get("battery_soc_pct")
+        power_w = state.get("battery_power_w")
+        if site.battery is None:
+            return "This site has no battery.", []
+        if soc is None:
+            return "No battery reading yet.", []
+        power_w = power_w or 0.0
+        floor = site.battery.min_soc_pct
+        usable_kwh = max(0.0, (soc - floor) / 100 * site.battery.capacity_kwh)
+        if power_w < -30:
+            hours = usable_kwh / (-power_w / 1000)
+            flow = f"discharging at {-power_w / 1000:.2f} kW"
+            eta = (
+                f"; at this rate it reaches the {floor:g} % minimum in about {_hours(hours)}"
+                if soc > floor
+                else f"; it is below the {floor:g} % minimum"
+            )
+        elif power_w > 30:
+            flow, eta = f"charging at {power_w / 1000:.2f} kW", ""
+        else:
+            flow, eta = "idle", ""
+        text = f"Battery at {soc:.1f} %, {flow}{eta}. {usable_kwh:.1f} kWh usable above the floor."
+        fields = [
+            ("Battery", f"{soc:.1f} %"),
+            ("Battery power", f"{power_w / 1000:+.2f} kW"),
+            ("Usable above floor", f"{usable_kwh:.1f} kWh"),
+        ]
+        return text, fields
+
+    async def _site_status(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        state = self._state(site.name)
+        batt_text, fields = self._battery_lines(site, state)
+        parts = [batt_text]
+        pv = state.get("pv_power_w")
+        load = state.get("load_power_w")
+        grid = state.get("grid_power_w")
+        if pv is not None:
+            parts.append(f"Solar {pv / 1000:.2f} kW.")
+            fields.append(("Solar", f"{pv / 1000:.2f} kW"))
+        if load is not None:
+            parts.append(f"Load {load / 1000:.2f} kW.")
+            fields.append(("Load", f"{load / 1000:.2f} kW"))
+        if grid is not None and site.grid.present:
+            direction = "importing" if grid > 30 else "exporting" if grid < -30 else "idle"
+            parts.append(f"Grid {direction} {abs(grid) / 1000:.2f} kW.")
+            fields.append(("Grid", f"{grid / 1000:+.2f} kW"))
+            if (state.get("grid_charge_on") or 0) >= 0.5:
+                parts.append("Grid charging is on.")
+        if site.generator is not None:
+            running = (state.get("generator_running") or 0) >= 0.5
+            fuel = state.get("generator_fuel_l")
+            gen = "running" if running else "stopped"
+            if fuel is not None:
+                gen += f", {fuel:.0f} L of {site.generator.tank_l:g} L fuel"
+            parts.append(f"Generator {gen}.")
+            fields.append(("Generator", gen))
+        on = state.devices("load_on")
+        if site.loads:
+            running_loads = [load.name for load in site.loads if on.get(load.name, 0) >= 0.5]
+            parts.append(
+                f"Loads on: {', '.join(running_loads)}." if running_loads else "All loads are off."
+            )
+            fields.append(("Loads on", ", ".join(running_loads) or "none"))
+        alerts = await self._alerts.open_alerts(site.name)
+        parts.append(
+            f"{len(alerts)} open alert(s): " + "; ".join(a.title for a in alerts) + "."
+            if alerts
+            else "No open alerts."
+        )
+        stale = self._freshness(site, state)
+        if stale:
+            parts.append(stale)
+        text = f"{site.display_name}: " + " ".join(parts)
+        tone = (
+            "critical"
+            if any(a.severity == "critical" for a in alerts)
+            else ("warning" if alerts else "good")
+        )
+        card = Card(
+            kind="status",
+            title=f"{site.display_name} status",
+            fields=fields,
+            tone=tone,  # type: ignore[arg-type]
+            footer=f"as of {local_time(state.time, site.tz)}" if state.time else "no data yet",
+        )
+        return ToolOutput(text=text, cards=[card])
+
+    async def _battery_status(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        state = self._state(site.name)
+        text, fields = self._battery_lines(site, state)
+        stale = self._freshness(site, state)
+        text = f"{site.display_name}: {text}" + (f" {stale}" if stale else "")
+        card = Card(kind="battery", title=f"{site.display_name} battery", fields=fields)
+        return ToolOutput(text=text, cards=[card] if fields else [])
+
+    async def _solar_now(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        state = self._state(site.name)
+        pv = state.get("pv_power_w")
+        if not site.pv_arrays:
+            return ToolOutput(text=f"{site.display_name} has no PV arrays configured.")
+        if pv is None:
+            return ToolOutput(text=f"{site.display_name}: no solar reading yet.")
+        when = state.time or self._clock.now()
+        expected = float(clear_sky_power_w(site, pd.DatetimeIndex([when])).iloc[0])
+        kwp = sum(a.kwp for a in site.pv_arrays)
+        text = f"{site.display_name}: solar is producing {pv / 1000:.2f} kW of {kwp:g} kWp"
+        if expected > 50:
+            text += (
+                f"; a clear sky would give about {expected / 1000:.2f} kW now "
+                f"({pv / expected * 100:.0f} % of clear-sky)."
+            )
+        else:
+            text += "; the sun is down or too low to produce much."
+        stale = self._freshness(site, state)
+        return ToolOutput(text=text + (f" {stale}" if stale else ""))
+
+    async def _solar_forecast(
+        self, site: Site, args: ForecastArgs, _ctx: CallContext
+    ) -> ToolOutput:
+        if not site.pv_arrays:
+            return ToolOutput(text=f"{site.display_name} has no PV arrays configured.")
+        today = self._clock.now().astimezone(site.tz).date()
+        day = today + timedelta(days=1 if args.day == "tomorrow" else 0)
+        fc = daily_energy_kwh(site, day)
+        text = (
+            f"{site.display_name}, {args.day} ({day.isoformat()}): up to {fc.energy_kwh:.1f} kWh "
+            f"of solar under a clear sky, peaking near {fc.peak_power_w / 1000:.1f} kW around "
+            f"{fc.peak_time.astimezone(site.tz).strftime('%H:%M')}"
+        )
+        if fc.sunrise and fc.sunset:
+            text += (
+                f" (sun {fc.sunrise.astimezone(site.tz).strftime('%H:%M')}–"
+                f"{fc.sunset.astimezone(site.tz).strftime('%H:%M')})"
+            )
+        text += ". This is a clear-sky estimate: clouds will lower it (no weather source yet)."
+        card = Card(
+            kind="forecast",
+            title=f"Solar {args.day} at {site.display_name}",
+            fields=[
+                ("Clear-sky energy", f"{fc.energy_kwh:.1f} kWh"),
+                ("Peak", f"{fc.peak_power_w / 1000:.1f} kW"),
+            ],
+            footer="clear-sky model (pvlib)",
+        )
+        return ToolOutput(text=text, cards=[card])
+
+    async def _active_alerts(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        alerts = await self._alerts.open_alerts(site.name)
+        if not alerts:
+            return ToolOutput(text=f"No open alerts at {site.display_name}.")
+        lines = [
+            f"- [{a.severity}] {a.title} ({a.status}, since "
+            f"{local_time(a.started_at, site.tz)}): {a.summary}"
+            for a in alerts
+        ]
+        return ToolOutput(
+            text=f"{len(alerts)} open alert(s) at {site.display_name}:\n" + "\n".join(lines)
+        )
+
+    # -- action tools -----------------------------------------------------------------
+
+    async def _request(
+        self, site: Site, kind: str, params: dict[str, Any], ctx: CallContext
+    ) -> ToolOutput:
+        action = await self._actions.request(
+            site=site.name,
+            kind=kind,
+            params=params,
+            requested_by=ctx.requested_by,
+            reason=f"Asked in chat by {ctx.requested_by}.",
+            thread_id=ctx.thread_id,
+            idempotency_key=f"{ctx.thread_id}:{ctx.call_id}",
+        )
+        return ToolOutput(
+            text=f"I have asked for approval to {action.title[0].lower()}{action.title[1:]} "
+            f"(request {action.id[:8]}); nothing changes until an operator or admin approves.",
+            cards=[action_card(action, site.tz)],
+            action=action,
+        )
+
+    async def _stop_miners(self, site: Site, args: LoadsArgs, ctx: CallContext) -> ToolOutput:
+        return await self._request(site, "stop_miners", {"loads": args.loads}, ctx)
+
+    async def _start_miners(self, site: Site, args: LoadsArgs, ctx: CallContext) -> ToolOutput:
+        return await self._request(site, "start_miners", {"loads": args.loads}, ctx)
+
+    async def _set_grid_charge(
+        self, site: Site, args: GridChargeArgs, ctx: CallContext
+    ) -> ToolOutput:
+        kind = "grid_charge_on" if args.enabled else "grid_charge_off"
+        return await self._request(site, kind, {}, ctx)
+
+    async def _start_generator(self, site: Site, _args: SiteArgs, ctx: CallContext) -> ToolOutput:
+        return await self._request(site, "generator_start", {}, ctx)
+
+    async def _stop_generator(self, site: Site, _args: SiteArgs, ctx: CallContext) -> ToolOutput:
+        return await self._request(site, "generator_stop", {}, ctx)
+
+
+def _hours(hours: float) -> str:
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
+
+
+def now_local(site: Site, now: datetime) -> datetime:
+    return now.astimezone(site.tz)
