@@ -59,7 +59,7 @@ def _location(site: Site) -> pvlib.location.Location:
 
 
 def clear_sky_poa_w_m2(site: Site, times: pd.DatetimeIndex) -> FloatArray:
-    """Clear-sky plane-of-array irradiance [W/m²] per array, shape ``(len(site.pv_arrays), len(times))``.
+    """Clear-sky plane-of-array irradiance [W/m²]: one row per array, one column per time.
 
     One vectorised pvlib call per array; about 30 ms whatever the number of
     times, so callers stepping through time should evaluate a whole day at
@@ -147,10 +147,10 @@ def _local_midnight(site: Site, day: date) -> pd.Timestamp:
 
 
 def _to_utc(value: object) -> datetime | None:
-    if value is None or pd.isna(value):  # type: ignore[call-overload]
+    if value is None or pd.isna(value):
         return None
-    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
-    return stamp.tz_convert("UTC").to_pydatetime().astimezone(UTC)
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert("UTC").round("s").to_pydatetime().astimezone(UTC)
 
 
 def daily_energy_kwh(site: Site, day: date) -> DayForecast:
