@@ -1,0 +1,1 @@
+"""LangGraph graphs: the assistant, context budgeting and prompts."""

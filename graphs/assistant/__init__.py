@@ -1,0 +1,1 @@
+"""The assistant graph: LLM or offline planner, tools and approval interrupts."""

@@ -1,0 +1,727 @@
+"""Offline planner: map what people type to assistant tool calls, with no language model.
+
+The router is pure and table-driven:
+
+1. normalise the text (lowercase, drop apostrophes, split into word tokens and separators);
+2. find site names and load names (whole words, a small typo tolerated for names of 4+ chars);
+3. split combined questions into clauses on "and", ",", "&", "plus", "also", "then", "?", ...;
+4. correct typos token by token against the vocabulary (``difflib``, tokens of 4+ chars);
+5. turn each clause into *concepts* (battery, solar, stop, tomorrow, ...) with the phrase table;
+6. map the concepts of each clause to intents, in the order they were asked.
+
+Commands are only produced from imperative clauses: questions about state ("are the miners
+on?") and requests for advice ("should I stop the miners?") become ``site_status``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+TOOL_NAMES: tuple[str, ...] = (
+    "site_status",
+    "battery_status",
+    "solar_now",
+    "solar_forecast",
+    "active_alerts",
+    "stop_miners",
+    "start_miners",
+    "set_grid_charge",
+    "start_generator",
+    "stop_generator",
+)
+
+HELP_TOOL = "help"
+
+_Add = Callable[..., None]  # add(position, tool, **extra_args)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """One tool call the assistant should make."""
+
+    tool: str  # one of TOOL_NAMES, or "help"
+    args: dict[str, Any]  # arguments for the tool; always holds "site"
+
+
+# --- concepts ---------------------------------------------------------------------------------
+
+HELP = "help"
+STATUS = "status"  # "status", "overview", "what's going on"
+SUBJECT = "subject"  # the site as a whole: "site", "system", "everything", "power"
+BATTERY = "battery"
+SOLAR = "solar"
+PRODUCE = "produce"  # "producing", "output": solar when nothing else is named
+FORECAST = "forecast"  # the noun: "forecast", "outlook", "prediction"
+FUTURE = "future"  # "will", "going to", "expected"
+TOMORROW = "tomorrow"
+TODAY = "today"
+NOW = "now"
+WEATHER = "weather"  # solar forecast only together with a time in the future
+ALERT = "alert"
+MINERS = "miners"
+LOAD = "load"  # a specific load named in load_names
+GENERATOR = "generator"
+GRID = "grid"
+CHARGE = "charge"
+STOP = "stop"
+START = "start"
+OFF = "off"
+ON = "on"
+VERB = "verb"  # neutral imperative verbs: "turn", "switch", "shut"
+NEGATE = "negate"
+ADVISE = "advise"  # "should", "safe to": asking for advice, not giving a command
+NEUTRAL = "neutral"  # known words that must not be "corrected" into something else
+
+# Each concept and the phrases that express it ("|" separates phrases). Longest phrase wins.
+_PHRASE_TABLE: tuple[tuple[str, str], ...] = (
+    (
+        HELP,
+        "help|commands|command list|usage|menu|capabilities|what can you do|what do you do"
+        "|what can i ask|what can i say|what do you understand|what do you know"
+        "|how does this work|how do i use this|how do i use you|instructions",
+    ),
+    (
+        STATUS,
+        "status|overview|summary|sitrep|report|update|dashboard|stats|health|state"
+        "|whats going on|what is going on|whats happening|what is happening|whats up|sup"
+        "|all good|all ok|all okay|hows it going|how is it going|how are we doing|how we doing"
+        "|hows it looking|how is it looking|how does it look|how do things look",
+    ),
+    (
+        SUBJECT,
+        "site|sites|system|plant|setup|house|farm|inverter|inverters|power|energy|consumption"
+        "|everything|things|overall|place",
+    ),
+    (
+        BATTERY,
+        "battery|batteries|batt|batts|bat|soc|state of charge|charge level|charge left"
+        "|how much charge|how full|charged|bank|battery bank|cells|percent|percentage|juice",
+    ),
+    (
+        SOLAR,
+        "solar|pv|panel|panels|array|arrays|sun|sunny|sunshine|sunlight|photovoltaic"
+        "|photovoltaics|irradiance|solar power|modules",
+    ),
+    (PRODUCE, "producing|production|output|yield|generating|generation|harvest"),
+    (FORECAST, "forecast|forecasts|forecasted|prediction|predictions|predict|outlook"),
+    (
+        FUTURE,
+        "will|going to|gonna|expected|expect|expecting|projected|later|this afternoon"
+        "|this evening|rest of the day",
+    ),
+    (TOMORROW, "tomorrow|tomorrows|tmrw|tmr|tmw|next day"),
+    (TODAY, "today|todays|tonight|tonights"),
+    (NOW, "now|right now|currently|current|at the moment|atm|live|instant"),
+    (WEATHER, "weather|cloudy|clouds|cloud|overcast|rain|rainy|clear sky|clear skies"),
+    (
+        ALERT,
+        "alert|alerts|alarm|alarms|warning|warnings|problem|problems|issue|issues|fault"
+        "|faults|error|errors|wrong|broken|trouble|failure|failures|notifications|worry",
+    ),
+    (
+        MINERS,
+        "miner|miners|mining|rig|rigs|asic|asics|mining machines|mining machine|mining rigs"
+        "|hashers|hashing|antminer|antminers|bitcoin miners|bitcoin|btc",
+    ),
+    (
+        GENERATOR,
+        "generator|generators|genset|gensets|gen set|gen|genny|genie|diesel|backup generator",
+    ),
+    (GRID, "grid|mains|utility|utility power|from the grid"),
+    (CHARGE, "charge|charging|charger"),
+    (
+        STOP,
+        "stop|halt|kill|pause|disable|suspend|deactivate|cut|cease|turn off|switch off"
+        "|shut off|shut down|shutdown|power off|power down|cut off|take offline|unplug"
+        "|put to sleep|stop all",
+    ),
+    (
+        START,
+        "start|resume|restart|enable|run|activate|launch|begin|boot|reboot|unpause|turn on"
+        "|switch on|power on|power up|fire up|spin up|kick on|crank up|bring back|back on"
+        "|start up|startup|crank|reenable|re enable",
+    ),
+    (OFF, "off|offline"),
+    (ON, "on|online"),
+    (VERB, "turn|switch|shut|put|set|bring|fire|go ahead and|lets|let us"),
+    (NEGATE, "dont|do not|never|no|not|without|stop using"),
+    (ADVISE, "should|shall|ought|safe|worth|whether|ok to|okay to|fine to|advisable"),
+    (
+        NEUTRAL,
+        "what|whats|how|hows|is|are|the|a|an|there|their|some|come|much|many|tell|me|make"
+        "|making|thanks|thank|please|joke|time|mine|ring|star|stopped|started|running"
+        "|stopping|starting|with|from|this|that|these|those|have"
+        "|been|being|about|also|plus|then|when|where|which|would|could|doing|going|getting"
+        "|looking|like|level|full|right|enough|last|until|over|under|into|onto|just|good"
+        "|okay|fine|well|funny|song|story|name|hello|hey|weekend|sunset|sunrise|mind|shop",
+    ),
+)
+
+# Topics: concepts that say *what* is asked about (a clause without one inherits its topic).
+_TOPICS = frozenset(
+    {
+        HELP,
+        STATUS,
+        SUBJECT,
+        BATTERY,
+        SOLAR,
+        PRODUCE,
+        FORECAST,
+        WEATHER,
+        ALERT,
+        MINERS,
+        LOAD,
+        GENERATOR,
+        GRID,
+    }
+)
+# Modifiers a topic-less clause may add to an inherited topic ("solar now and tomorrow?").
+_TIME_WORDS = frozenset({TOMORROW, TODAY, NOW, FUTURE})
+_DIRECTIONS = frozenset({STOP, START, OFF, ON})
+_IMPERATIVE_LEADS = frozenset({STOP, START, VERB, CHARGE, NEGATE})
+
+# Words that split a message into clauses, and clause-ending punctuation.
+_SPLIT_WORDS = frozenset({"and", "plus", "also", "then", "n"})
+_SEPARATORS = frozenset({",", ";", "&", "+", "?", ".", "!", "/"})
+_BREAK_ITEMS = frozenset(("word", word) for word in _SPLIT_WORDS | _SEPARATORS)
+
+# Words skipped at the start of a clause when deciding between question and command.
+_FILLERS = frozenset(
+    {
+        "hey",
+        "hi",
+        "hello",
+        "ok",
+        "okay",
+        "so",
+        "bot",
+        "please",
+        "pls",
+        "plz",
+        "kindly",
+        "yo",
+        "um",
+        "uh",
+        "hmm",
+        "well",
+        "now",
+        "quick",
+        "quickly",
+        "just",
+        "oh",
+        "right",
+        "alright",
+        "go",
+        "immediately",
+        "asap",
+    }
+)
+# A polite wrapper around a command: "can you stop the miners?" is still a command.
+_POLITE_PREFIXES: tuple[tuple[str, ...], ...] = (
+    ("can", "you"),
+    ("could", "you"),
+    ("would", "you"),
+    ("will", "you"),
+    ("can", "u"),
+    ("could", "u"),
+    ("would", "you", "mind"),
+    ("i", "want", "you", "to"),
+    ("i", "need", "you", "to"),
+    ("i", "want", "to"),
+    ("i", "would", "like", "to"),
+    ("id", "like", "to"),
+    ("i", "wanna"),
+    ("go", "ahead", "and"),
+    ("lets",),
+    ("let", "us"),
+)
+# First words that make a clause a question (unless a polite prefix matched first).
+_QUESTION_STARTERS = frozenset(
+    {
+        "should",
+        "shall",
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "why",
+        "when",
+        "what",
+        "whats",
+        "which",
+        "who",
+        "whos",
+        "where",
+        "wheres",
+        "how",
+        "hows",
+        "will",
+        "would",
+        "could",
+        "can",
+        "must",
+        "may",
+        "might",
+        "isnt",
+        "arent",
+        "didnt",
+        "doesnt",
+        "wont",
+        "if",
+        "whether",
+        "any",
+        "anything",
+        "we",
+        "i",
+        "maybe",
+        "perhaps",
+    }
+)
+
+_TOKEN_RE = re.compile(r"[a-z]+|\d+|[?,;&+.!/]")
+_NAME_TOKEN_RE = re.compile(r"[a-z]+|\d+")
+_APOSTROPHE_RE = re.compile(r"['’‘`´]")
+_FUZZY_CUTOFF = 0.8
+_MIN_FUZZY_LEN = 4
+
+
+def _build_phrases() -> dict[tuple[str, ...], str]:
+    phrases: dict[tuple[str, ...], str] = {}
+    for concept, spelled in _PHRASE_TABLE:
+        for phrase in spelled.split("|"):
+            words = tuple(phrase.split())
+            phrases.setdefault(words, concept)  # first concept listed wins
+    return phrases
+
+
+_PHRASES: dict[tuple[str, ...], str] = _build_phrases()
+_MAX_PHRASE_LEN = max(len(words) for words in _PHRASES)
+_VOCABULARY: frozenset[str] = frozenset(word for words in _PHRASES for word in words) | (
+    _FILLERS | _QUESTION_STARTERS | _SPLIT_WORDS
+)
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def route(
+    text: str, *, site_names: Sequence[str] = (), load_names: Sequence[str] = ()
+) -> list[Intent]:
+    """Intents in the order asked; [] when nothing is understood."""
+    stripped = text.strip()
+    if stripped and set(stripped) <= {"?", " "}:
+        return [Intent(HELP_TOOL, {"site": None})]
+    tokens = _tokenize(text)
+    if not tokens:
+        return []
+    items = _mark_names(tokens, site_names, load_names)
+    global_site = next((value for kind, value in items if kind == "site"), None)
+
+    intents: list[Intent] = []
+    previous: _Clause | None = None
+    for raw_clause, has_qmark in _split_clauses(items):
+        clause = _analyse_clause(raw_clause, has_qmark, previous)
+        if clause is None:
+            continue
+        site = clause.site or global_site
+        intents.extend(_clause_intents(clause, site))
+        previous = clause
+    return _merge(intents)
+
+
+def help_text() -> str:
+    """A short reply listing what the assistant understands, with 5-8 example questions."""
+    return "\n".join(
+        (
+            "I can answer questions about your site and, with your approval, act on it:",
+            "• site status and overview",
+            "• battery state of charge (SOC) and battery power",
+            "• solar power right now",
+            "• solar forecast for today or tomorrow",
+            "• active alerts and alarms",
+            "• stop or start the miners (all of them, or one by name)",
+            "• grid charging on or off",
+            "• start or stop the generator",
+            "",
+            "Try for example:",
+            '  "how is the site?"',
+            '  "battery level and solar?"',
+            '  "will tomorrow be sunny?"',
+            '  "any alerts?"',
+            '  "stop miner-2"',
+            '  "turn the miners back on"',
+            '  "start grid charging"',
+            '  "fire up the generator"',
+            "Add a site name to ask about a specific site.",
+        )
+    )
+
+
+# --- tokens and names -------------------------------------------------------------------------
+
+
+def _tokenize(text: str) -> list[str]:
+    return _TOKEN_RE.findall(_APOSTROPHE_RE.sub("", text.lower()))
+
+
+def _name_tokens(name: str) -> tuple[str, ...]:
+    return tuple(_NAME_TOKEN_RE.findall(_APOSTROPHE_RE.sub("", name.lower())))
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, start=1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+def _close_to_name(token: str, want: str) -> bool:
+    """A small typo of one alphabetic name part (same first letter, 1 edit; 2 from 8 chars)."""
+    if token.isdigit() or want.isdigit() or len(want) < _MIN_FUZZY_LEN:
+        return False
+    if token[0] != want[0] or abs(len(token) - len(want)) > 2:
+        return False
+    return _edit_distance(token, want) <= (1 if len(want) < 8 else 2)
+
+
+def _name_matches(window: Sequence[str], name: tuple[str, ...]) -> bool:
+    if tuple(window) == name:
+        return True
+    exact = sum(1 for token, want in zip(window, name, strict=True) if token == want)
+    for token, want in zip(window, name, strict=True):
+        if token == want:
+            continue
+        # A vocabulary word ("miners") only bends to a name part when another part matched.
+        if token in _VOCABULARY and exact == 0:
+            return False
+        if not _close_to_name(token, want):
+            return False
+    return True
+
+
+def _mark_names(
+    tokens: list[str], site_names: Sequence[str], load_names: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Replace site and load names in the token stream by ("site"|"load", name) items."""
+    candidates = [("site", name, _name_tokens(name)) for name in site_names]
+    candidates += [("load", name, _name_tokens(name)) for name in load_names]
+    candidates = [c for c in candidates if c[2]]
+    candidates.sort(key=lambda c: -len(c[2]))
+    loads_by_parts = {parts: name for kind, name, parts in candidates if kind == "load"}
+    items: list[tuple[str, str]] = []
+    last_load: tuple[str, ...] = ()
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        for kind, name, parts in candidates:
+            window = tokens[i : i + len(parts)]
+            if len(window) == len(parts) and _name_matches(window, parts):
+                items.append((kind, name))
+                last_load = parts if kind == "load" else ()
+                i += len(parts)
+                break
+        else:
+            # "stop miner 1 and 2": a bare number after a numbered load names its sibling.
+            sibling = (*last_load[:-1], token)
+            after_split = bool(items) and items[-1] in _BREAK_ITEMS
+            if token.isdigit() and last_load and after_split and sibling in loads_by_parts:
+                items.append(("load", loads_by_parts[sibling]))
+            else:
+                items.append(("word", token))
+                if token not in _SPLIT_WORDS and token not in _SEPARATORS:
+                    last_load = ()
+            i += 1
+    return items
+
+
+@lru_cache(maxsize=4096)
+def _correct(token: str) -> str:
+    """The vocabulary word a typo most likely stands for, or the token unchanged."""
+    if token in _VOCABULARY or len(token) < _MIN_FUZZY_LEN or not token.isalpha():
+        return token
+    same_initial = [word for word in _VOCABULARY if word[0] == token[0]]
+    match = difflib.get_close_matches(token, same_initial, n=1, cutoff=_FUZZY_CUTOFF)
+    return match[0] if match else token
+
+
+# --- clauses ----------------------------------------------------------------------------------
+
+
+def _split_clauses(
+    items: list[tuple[str, str]],
+) -> list[tuple[list[tuple[str, str]], bool]]:
+    """Clauses with whether each ended in a question mark."""
+    clauses: list[tuple[list[tuple[str, str]], bool]] = []
+    current: list[tuple[str, str]] = []
+    for kind, value in items:
+        if kind == "word" and (value in _SEPARATORS or value in _SPLIT_WORDS):
+            if current:
+                clauses.append((current, value == "?"))
+            elif clauses and value == "?":  # "battery??" or "solar ?"
+                clauses[-1] = (clauses[-1][0], True)
+            current = []
+        else:
+            current.append((kind, value))
+    if current:
+        clauses.append((current, False))
+    return clauses
+
+
+@dataclass(slots=True)
+class _Clause:
+    concepts: list[tuple[str, int]]  # (concept, token position), in order
+    site: str | None
+    loads: list[str] = field(default_factory=list)
+    question: bool = False
+    imperative: bool = False
+    direction: str | None = None  # "start" | "stop", explicit or inherited
+
+    def has(self, concept: str) -> bool:
+        return any(c == concept for c, _ in self.concepts)
+
+    def first(self, *concepts: str) -> int | None:
+        return next((pos for c, pos in self.concepts if c in concepts), None)
+
+    def topics(self) -> set[str]:
+        return {c for c, _ in self.concepts if c in _TOPICS}
+
+
+def _scan_concepts(words: list[str]) -> list[tuple[str, int]]:
+    concepts: list[tuple[str, int]] = []
+    i = 0
+    while i < len(words):
+        for length in range(min(_MAX_PHRASE_LEN, len(words) - i), 0, -1):
+            concept = _PHRASES.get(tuple(words[i : i + length]))
+            if concept is not None:
+                if concept != NEUTRAL:
+                    concepts.append((concept, i))
+                i += length
+                break
+        else:
+            i += 1
+    return concepts
+
+
+def _lead_index(words: list[str]) -> tuple[int, bool]:
+    """Index of the first meaningful word, and whether a polite command prefix preceded it."""
+    i = 0
+    polite = False
+    while True:
+        while i < len(words) and words[i] in _FILLERS:
+            i += 1
+        prefix = next(
+            (p for p in _POLITE_PREFIXES if tuple(words[i : i + len(p)]) == p),
+            None,
+        )
+        if prefix is None:
+            return i, polite
+        polite = True
+        i += len(prefix)
+
+
+def _is_fragment(words: list[str]) -> bool:
+    """True for "home", "and tomorrow?", "what about barn"; False for "how is barn"."""
+    lead, _ = _lead_index(words)
+    if tuple(words[lead : lead + 2]) in (("what", "about"), ("how", "about")):
+        return True
+    return lead >= len(words) or words[lead] not in _QUESTION_STARTERS
+
+
+def _analyse_clause(
+    raw: list[tuple[str, str]], has_qmark: bool, previous: _Clause | None
+) -> _Clause | None:
+    words: list[str] = []
+    site: str | None = None
+    loads: list[tuple[str, int]] = []
+    for kind, value in raw:
+        if kind == "site":
+            site = site or value
+            words.append("@site")
+        elif kind == "load":
+            loads.append((value, len(words)))
+            words.append("@load")
+        else:
+            words.append(_correct(value))
+    concepts = _scan_concepts(words) + [(LOAD, pos) for _, pos in loads]
+    concepts.sort(key=lambda c: c[1])
+    clause = _Clause(concepts=concepts, site=site, loads=[name for name, _ in loads])
+
+    if not clause.topics():
+        if site is None and not any(c in _TIME_WORDS for c, _ in concepts):
+            return None  # nothing we understand: "thanks", "hey bot"
+        if previous is not None and _is_fragment(words):
+            # "battery at barn and home", "solar now and tomorrow": reuse the previous topic.
+            times = {c for c, _ in concepts if c in _TIME_WORDS}
+            kept = [(c, p) for c, p in previous.concepts if not (times and c in _TIME_WORDS)]
+            clause.concepts = kept + [(c, p) for c, p in concepts if c in _TIME_WORDS]
+            clause.loads = list(previous.loads)
+            clause.question = previous.question
+            clause.imperative = previous.imperative
+            clause.direction = previous.direction
+            return clause
+        if site is None:
+            return None
+
+    lead, polite = _lead_index(words)
+    lead_concept = next((c for c, pos in concepts if pos == lead), None)
+    advice_pos = clause.first(ADVISE)
+    direction_pos = clause.first(*_DIRECTIONS)
+    if polite:
+        clause.question = False
+    elif lead < len(words) and words[lead] in _QUESTION_STARTERS:
+        clause.question = True
+    elif lead_concept in _IMPERATIVE_LEADS:
+        clause.question = False
+    elif has_qmark:
+        clause.question = True
+    else:
+        clause.question = previous.question if previous is not None else False
+    if advice_pos is not None and (direction_pos is None or advice_pos < direction_pos):
+        clause.question = True
+    clause.imperative = not clause.question and (polite or lead_concept in _IMPERATIVE_LEADS)
+
+    if direction_pos is not None:
+        first_direction = next(c for c, pos in concepts if pos == direction_pos)
+        clause.direction = "stop" if first_direction in (STOP, OFF) else "start"
+    elif (
+        previous is not None
+        and not previous.question
+        and not clause.question
+        and not clause.has(NEGATE)
+    ):
+        clause.direction = previous.direction  # "stop the miners and the generator"
+    return clause
+
+
+def _clause_intents(clause: _Clause, site: str | None) -> list[Intent]:
+    """The intents of one clause, in the order their topics appear."""
+    found: list[tuple[int, Intent]] = []
+
+    def add(pos: int | None, tool: str, **extra: Any) -> None:
+        if pos is not None:
+            found.append((pos, Intent(tool, {"site": site, **extra})))
+
+    if not _action_intents(clause, add):
+        battery_pos = clause.first(BATTERY)
+        if battery_pos is None and not clause.has(GRID):
+            battery_pos = clause.first(CHARGE)  # "is it charging?"
+        add(battery_pos, "battery_status")
+        _solar_intents(clause, add)
+    add(clause.first(ALERT), "active_alerts")
+    if not found:
+        add(clause.first(HELP), HELP_TOOL)
+    if not found:
+        # Status words, the site itself, or machines asked about rather than commanded.
+        status_pos = clause.first(STATUS, SUBJECT, MINERS, LOAD, GENERATOR, GRID)
+        if status_pos is None and clause.site is not None:
+            status_pos = 0
+        add(status_pos, "site_status")
+    found.sort(key=lambda pair: pair[0])
+    return [intent for _, intent in found]
+
+
+def _action_intents(clause: _Clause, add: _Add) -> bool:
+    """Add the commands of an imperative clause; True when any was added."""
+    if clause.question:
+        return False
+    negated_pos = clause.first(NEGATE)
+    direction_pos = clause.first(*_DIRECTIONS)
+    negated = negated_pos is not None and (direction_pos is None or negated_pos < direction_pos)
+    added = False
+
+    grid_pos, charge_pos = clause.first(GRID), clause.first(CHARGE)
+    if grid_pos is not None and charge_pos is not None:
+        enabled: bool | None = None
+        if direction_pos is not None or (clause.direction is not None and charge_pos > grid_pos):
+            enabled = clause.direction == "start"  # "grid charging off", "... and grid charge"
+        elif charge_pos < grid_pos or clause.imperative:
+            enabled = True  # "charge from the grid"
+        if negated:
+            enabled = not enabled if enabled is not None else False
+        if enabled is not None:
+            add(min(grid_pos, charge_pos), "set_grid_charge", enabled=enabled)
+            added = True
+
+    if clause.direction is None or negated:
+        return added
+    miners_pos = clause.first(MINERS, LOAD)
+    if miners_pos is not None:
+        loads = list(dict.fromkeys(clause.loads)) or None
+        add(miners_pos, f"{clause.direction}_miners", loads=loads)
+        added = True
+    generator_pos = clause.first(GENERATOR)
+    if generator_pos is not None:
+        add(generator_pos, f"{clause.direction}_generator")
+        added = True
+    return added
+
+
+def _solar_intents(clause: _Clause, add: _Add) -> None:
+    solar_pos = clause.first(SOLAR)
+    others = clause.first(BATTERY, GENERATOR, MINERS, LOAD, GRID, ALERT, HELP)
+    if solar_pos is None and others is None:
+        solar_pos = clause.first(PRODUCE)
+    future = clause.first(FUTURE, FORECAST, TOMORROW, TODAY)
+    if solar_pos is None and others is None:
+        forecast_pos = clause.first(FORECAST)
+        weather_pos = clause.first(WEATHER)
+        if forecast_pos is None and weather_pos is not None and future is not None:
+            forecast_pos = weather_pos
+        if forecast_pos is not None:
+            add(forecast_pos, "solar_forecast", day=_day(clause))
+        return
+    if solar_pos is None:
+        return
+    now_only = clause.has(NOW) and not clause.has(TOMORROW)
+    if future is not None and not now_only:
+        add(solar_pos, "solar_forecast", day=_day(clause))
+    else:
+        add(solar_pos, "solar_now")
+
+
+def _day(clause: _Clause) -> str:
+    return "tomorrow" if clause.has(TOMORROW) else "today"
+
+
+def _merge(intents: list[Intent]) -> list[Intent]:
+    """Drop duplicates; fold "stop miner-1 and miner-2" into one call per tool and site."""
+    merged: list[Intent] = []
+    for intent in intents:
+        if intent in merged:
+            continue
+        if intent.tool in ("stop_miners", "start_miners"):
+            earlier = next(
+                (
+                    i
+                    for i, seen in enumerate(merged)
+                    if seen.tool == intent.tool and seen.args["site"] == intent.args["site"]
+                ),
+                None,
+            )
+            if earlier is not None:
+                old, new = merged[earlier].args["loads"], intent.args["loads"]
+                loads = None if old is None or new is None else list(dict.fromkeys(old + new))
+                merged[earlier] = Intent(intent.tool, {**merged[earlier].args, "loads": loads})
+                continue
+        merged.append(intent)
+    return merged

@@ -1,0 +1,18 @@
+"""The assistant graph's state, as persisted by the checkpointer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+
+class AssistantState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    # Per turn (reset when a new message arrives):
+    cards: list[dict[str, Any]]
+    tools_called: list[str]
+    actions: list[dict[str, Any]]
+    pending: list[str]
+    steps: int

@@ -1,0 +1,298 @@
+"""Tests of the offline planner's router: many phrasings, typos, sites, loads and non-commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from graphs.assistant.planner import TOOL_NAMES, Intent, help_text, route
+
+SITES = ("barn", "home", "north field")
+LOADS = ("miner-1", "miner-2", "miner-3", "pump")
+
+
+def status(site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("site_status", {"site": site})
+
+
+def battery(site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("battery_status", {"site": site})
+
+
+def solar(site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("solar_now", {"site": site})
+
+
+def forecast(day: str = "today", site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("solar_forecast", {"site": site, "day": day})
+
+
+def alerts(site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("active_alerts", {"site": site})
+
+
+def stop_miners(
+    loads: list[str] | None = None, site: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    return ("stop_miners", {"site": site, "loads": loads})
+
+
+def start_miners(
+    loads: list[str] | None = None, site: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    return ("start_miners", {"site": site, "loads": loads})
+
+
+def grid(enabled: bool, site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("set_grid_charge", {"site": site, "enabled": enabled})
+
+
+def start_gen(site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("start_generator", {"site": site})
+
+
+def stop_gen(site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("stop_generator", {"site": site})
+
+
+def helps() -> tuple[str, dict[str, Any]]:
+    return ("help", {"site": None})
+
+
+CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
+    # site status
+    ("how is the site", [status()]),
+    ("status", [status()]),
+    ("What's going on?", [status()]),
+    ("overview please", [status()]),
+    ("everything ok?", [status()]),
+    ("how are things", [status()]),
+    ("all good?", [status()]),
+    ("sitrep", [status()]),
+    ("statsu", [status()]),
+    ("status of the barn site", [status("barn")]),
+    ("barn?", [status("barn")]),
+    ("hey bot, how's home?", [status("home")]),
+    ("status at north feild", [status("north field")]),
+    ("how much power are we using", [status()]),
+    # battery
+    ("how's the battery", [battery()]),
+    ("How's the BATTERY doing at the Barn???", [battery("barn")]),
+    ("battery level", [battery()]),
+    ("charge level", [battery()]),
+    ("SOC", [battery()]),
+    ("what's the soc at hme", [battery("home")]),
+    ("state of charge", [battery()]),
+    ("how full is the bank", [battery()]),
+    ("is the battery charging", [battery()]),
+    ("how's the batery", [battery()]),
+    ("batterry %", [battery()]),
+    ("how much juice is left", [battery()]),
+    ("will the battery last the night?", [battery()]),
+    # solar now
+    ("solar right now", [solar()]),
+    ("how much sun are we getting", [solar()]),
+    ("pv output", [solar()]),
+    ("panels producing?", [solar()]),
+    ("solr", [solar()]),
+    ("what are the pannels doing", [solar()]),
+    ("how many watts from the panels at barn", [solar("barn")]),
+    ("what are we producing", [solar()]),
+    # solar forecast
+    ("solar tomorrow", [forecast("tomorrow")]),
+    ("will tomorrow be sunny", [forecast("tomorrow")]),
+    ("expected solar today", [forecast("today")]),
+    ("how much will the panels make tomorrow", [forecast("tomorrow")]),
+    ("forecast", [forecast("today")]),
+    ("solar tonight", [forecast("today")]),
+    ("solar forcast for tomorow", [forecast("tomorrow")]),
+    ("tomorrow's forecast at north field", [forecast("tomorrow", "north field")]),
+    ("is it going to be cloudy tomorrow", [forecast("tomorrow")]),
+    ("what will the pv do later", [forecast("today")]),
+    # alerts
+    ("any alerts?", [alerts()]),
+    ("alarms", [alerts()]),
+    ("what's wrong", [alerts()]),
+    ("warnings at barn", [alerts("barn")]),
+    ("any problems", [alerts()]),
+    ("any alrets", [alerts()]),
+    ("faults?", [alerts()]),
+    # stop miners
+    ("stop the miners", [stop_miners()]),
+    ("turn off mining", [stop_miners()]),
+    ("shut down the rigs", [stop_miners()]),
+    ("kill the minners", [stop_miners()]),
+    ("pause mining", [stop_miners()]),
+    ("miners off", [stop_miners()]),
+    ("shut the mining machines off", [stop_miners()]),
+    ("stop miner-2", [stop_miners(["miner-2"])]),
+    ("turn off miner 2", [stop_miners(["miner-2"])]),
+    ("please turn miner2 off", [stop_miners(["miner-2"])]),
+    ("kill minr 3", [stop_miners(["miner-3"])]),
+    ("stop miner 1 and 2", [stop_miners(["miner-1", "miner-2"])]),
+    ("stop miner-1 and miner-3 at barn", [stop_miners(["miner-1", "miner-3"], "barn")]),
+    ("turn off the pump", [stop_miners(["pump"])]),
+    ("can you stop the miners?", [stop_miners()]),
+    ("let's stop the miners at home", [stop_miners(site="home")]),
+    # start miners
+    ("start the miners", [start_miners()]),
+    ("turn miners back on", [start_miners()]),
+    ("resume mining", [start_miners()]),
+    ("switch on miner-1", [start_miners(["miner-1"])]),
+    ("bring the rigs back online", [start_miners()]),
+    ("miners on", [start_miners()]),
+    ("restart the asics", [start_miners()]),
+    ("could you please start miner 2 and 3", [start_miners(["miner-2", "miner-3"])]),
+    # grid charge
+    ("charge from the grid", [grid(True)]),
+    ("grid charge on", [grid(True)]),
+    ("start grid charging", [grid(True)]),
+    ("stop grid charging", [grid(False)]),
+    ("disable grid charge", [grid(False)]),
+    ("grid charging off", [grid(False)]),
+    ("enable grid chrging at barn", [grid(True, "barn")]),
+    ("don't charge from the grid", [grid(False)]),
+    ("turn grid charging on", [grid(True)]),
+    # generator
+    ("start the generator", [start_gen()]),
+    ("run the genset", [start_gen()]),
+    ("fire up the gen", [start_gen()]),
+    ("start the genrator at barn", [start_gen("barn")]),
+    ("stop the generator", [stop_gen()]),
+    ("shut off the generator", [stop_gen()]),
+    ("kill the genny", [stop_gen()]),
+    ("generator off", [stop_gen()]),
+    # help
+    ("help", [helps()]),
+    ("what can you do?", [helps()]),
+    ("commands", [helps()]),
+    ("?", [helps()]),
+    ("hellp", [helps()]),
+    # combined questions, in the order asked
+    ("battery and solar?", [battery(), solar()]),
+    ("solar and battery", [solar(), battery()]),
+    ("battery, solar & alerts", [battery(), solar(), alerts()]),
+    ("battery plus solar forecast", [battery(), forecast("today")]),
+    ("solar now and tomorrow", [solar(), forecast("tomorrow")]),
+    ("battery at barn and home", [battery("barn"), battery("home")]),
+    ("stop the miners and start the generator", [stop_miners(), start_gen()]),
+    ("stop the miners and the generator", [stop_miners(), stop_gen()]),
+    ("how's the battery and stop the miners", [battery(), stop_miners()]),
+    ("any alerts? also how is the barn", [alerts("barn"), status("barn")]),
+    ("battery and battery", [battery()]),
+    ("solar today, what about tomorrow?", [forecast("today"), forecast("tomorrow")]),
+    ("battery at barn, how about home", [battery("barn"), battery("home")]),
+    # questions are not commands
+    ("are the miners on?", [status()]),
+    ("should I stop the miners?", [status()]),
+    ("should i start the generator", [status()]),
+    ("is the generator running?", [status()]),
+    ("did the miners stop?", [status()]),
+    ("can I turn off the miners", [status()]),
+    ("is it safe to stop miner-2", [status()]),
+    ("we should stop the miners", [status()]),
+    ("is grid charging on?", [status()]),
+    ("do i need to run the genset tonight", [status()]),
+    ("miners on?", [status()]),
+    ("don't stop the miners", [status()]),
+    # nothing understood
+    ("what's the weather", []),
+    ("tell me a joke", []),
+    ("tell me something funny", []),
+    ("how are you", []),
+    ("good morning", []),
+    ("thanks!", []),
+    ("what time is it", []),
+    ("play some music", []),
+    ("stop", []),
+    ("turn it off", []),
+    ("", []),
+]
+
+
+def _as_pairs(intents: list[Intent]) -> list[tuple[str, dict[str, Any]]]:
+    return [(intent.tool, intent.args) for intent in intents]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] or "<empty>" for c in CASES])
+def test_route(text: str, expected: list[tuple[str, dict[str, Any]]]) -> None:
+    assert _as_pairs(route(text, site_names=SITES, load_names=LOADS)) == expected
+
+
+def test_enough_cases_and_every_tool_covered() -> None:
+    assert len(CASES) >= 80
+    covered = {tool for _, expected in CASES for tool, _ in expected}
+    assert covered == {*TOOL_NAMES, "help"}
+
+
+def test_every_intent_has_a_known_tool_and_site() -> None:
+    for text, _ in CASES:
+        for intent in route(text, site_names=SITES, load_names=LOADS):
+            assert intent.tool in (*TOOL_NAMES, "help")
+            assert "site" in intent.args
+
+
+def test_no_site_names_means_site_none() -> None:
+    assert _as_pairs(route("battery at barn")) == [battery()]
+    assert _as_pairs(route("stop miner-2")) == [stop_miners()]
+
+
+def test_site_names_are_whole_words() -> None:
+    # "homes" is one typo away from "home", but "homework" is not the site.
+    assert _as_pairs(route("battery at homes", site_names=SITES)) == [battery("home")]
+    assert _as_pairs(route("battery homework", site_names=SITES)) == [battery()]
+
+
+def test_short_site_names_need_exact_match() -> None:
+    assert _as_pairs(route("battery at lab", site_names=["lab"])) == [battery("lab")]
+    assert _as_pairs(route("battery at lap", site_names=["lab"])) == [battery()]
+
+
+def test_intent_is_frozen() -> None:
+    intent = Intent("site_status", {"site": None})
+    with pytest.raises(AttributeError):
+        intent.tool = "help"  # type: ignore[misc]
+
+
+def test_tool_names() -> None:
+    assert TOOL_NAMES == (
+        "site_status",
+        "battery_status",
+        "solar_now",
+        "solar_forecast",
+        "active_alerts",
+        "stop_miners",
+        "start_miners",
+        "set_grid_charge",
+        "start_generator",
+        "stop_generator",
+    )
+
+
+def test_help_text_mentions_every_capability() -> None:
+    text = help_text().lower()
+    for words in (
+        ("status", "overview"),
+        ("battery", "soc"),
+        ("solar", "right now"),
+        ("forecast", "tomorrow"),
+        ("alert",),
+        ("stop", "miner"),
+        ("start", "miner"),
+        ("grid charg",),
+        ("generator",),
+    ):
+        for word in words:
+            assert word in text, word
+
+
+def test_help_text_examples_are_understood() -> None:
+    examples = [line.strip().strip('"') for line in help_text().splitlines() if '"' in line]
+    assert 5 <= len(examples) <= 8
+    tools: set[str] = set()
+    for example in examples:
+        intents = route(example, load_names=LOADS)
+        assert intents, example
+        tools.update(intent.tool for intent in intents)
+    assert len(tools) >= 7
