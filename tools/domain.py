@@ -88,8 +88,7 @@ def validate_reading(reading: Reading) -> Reading:
         raise ReadingError(f"{reading.metric}: value is not finite")
     if not spec.min_value <= value <= spec.max_value:
         raise ReadingError(
-            f"{reading.metric}: {value} {spec.unit} is outside "
-            f"[{spec.min_value}, {spec.max_value}]"
+            f"{reading.metric}: {value} {spec.unit} is outside [{spec.min_value}, {spec.max_value}]"
         )
     if reading.time.utcoffset() != UTC.utcoffset(None):
         return Reading(

@@ -93,6 +93,10 @@ class TelemetryPipeline:
         self._states: dict[str, SiteState] = {}
         self.stats = IngestStats()
 
+    def set_batch_handler(self, handler: BatchHandler | None) -> None:
+        """Who receives each accepted batch (the alert engine, wired by the composition root)."""
+        self._on_batch = handler
+
     def latest(self, site: str) -> SiteState:
         state = self._states.get(site)
         if state is None:

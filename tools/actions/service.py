@@ -24,7 +24,7 @@ from tools.actions.catalogue import Expectation, get_kind
 from tools.clock import Clock
 from tools.devices.base import Driver
 from tools.domain import Reading
-from tools.errors import ActionError, DeviceError, ToolsError, UnknownSiteError
+from tools.errors import ActionError, DeviceError, UnknownSiteError
 from tools.site import Role, Site
 from tools.telemetry import SiteState
 
@@ -422,10 +422,17 @@ class ActionService:
             readings = await driver.poll(self._clock.now())
         except DeviceError as err:
             return False, f"Device error: {err}"
-        except ToolsError as err:  # pragma: no cover - defensive: any tools-layer refusal
-            return False, f"Failed: {err}"
+        except Exception as err:
+            # The request is already claimed: record the failure instead of leaving it
+            # "executing" forever.
+            log.exception("action %s failed unexpectedly", row.id)
+            return False, f"Failed with an internal error ({type(err).__name__}: {err})."
         if self._on_readings is not None:
-            await self._on_readings(readings)
+            try:
+                await self._on_readings(readings)
+            except Exception:
+                # Telemetry bookkeeping must never undo or hide a command already sent.
+                log.exception("action %s: could not hand read-back readings on", row.id)
         mismatches = _verify(kind.expected(site, row.params), readings)
         if mismatches:
             return False, "Sent, but the read-back does not match: " + "; ".join(mismatches)

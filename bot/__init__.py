@@ -1,0 +1,1 @@
+"""The front door: chat adapters, chat service, scheduler jobs, CLI and composition root."""

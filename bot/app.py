@@ -1,0 +1,217 @@
+"""The composition root: the only place that reads settings and builds clients."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph.state import CompiledStateGraph
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.chat.base import ChatAdapter
+from bot.chat.service import ChatService
+from bot.notifier import Notifier
+from bot.runtime import Monitor
+from bot.settings import Settings
+from graphs.assistant.graph import build_graph
+from graphs.checkpoint import open_checkpointer
+from storage import repositories as repo
+from storage.engine import (
+    create_engine,
+    create_sessionmaker,
+    is_postgres,
+    psycopg_url,
+    sqlite_path,
+    upgrade_database,
+)
+from tools.actions.service import ActionService
+from tools.agent_tools import Toolbox
+from tools.alerts.engine import AlertEngine
+from tools.clock import Clock, SystemClock
+from tools.devices.base import Driver
+from tools.devices.simulator import SimulatedSite
+from tools.domain import Reading
+from tools.site import Site, SiteFile, demo_site_file, load_site_file
+from tools.telemetry import SiteState, TelemetryPipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class App:
+    settings: Settings
+    site_file: SiteFile
+    sites: dict[str, Site]
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    drivers: Mapping[str, Driver]
+    pipeline: TelemetryPipeline
+    alerts: AlertEngine
+    actions: ActionService
+    toolbox: Toolbox
+    graph: CompiledStateGraph[Any, Any, Any, Any]
+    notifier: Notifier
+    chat: ChatService
+    monitor: Monitor
+    adapter: ChatAdapter
+
+    @property
+    def default_site(self) -> str:
+        return self.site_file.sites[0].name
+
+
+def load_sites(settings: Settings) -> SiteFile:
+    """The configured site file, or the built-in demo site."""
+    if settings.site_file is None:
+        return demo_site_file()
+    return load_site_file(settings.site_file)
+
+
+def build_drivers(site_file: SiteFile, *, start: datetime) -> dict[str, Driver]:
+    drivers: dict[str, Driver] = {}
+    for site in site_file.sites:
+        device = site.devices[0] if site.devices else None
+        if device is None:
+            continue
+        if device.driver == "simulator":
+            seed = int(device.connection.get("seed", 0))
+            drivers[site.name] = SimulatedSite(site, seed=seed, start=start)
+    return drivers
+
+
+def build_model(settings: Settings) -> BaseChatModel | None:
+    if settings.openai_api_key is None:
+        return None
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        model=settings.openai_model,
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout_s,
+        max_retries=2,
+    )
+
+
+async def _sync_reference_data(
+    sessionmaker: async_sessionmaker[AsyncSession], site_file: SiteFile, *, now: datetime
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        for site in site_file.sites:
+            await repo.upsert_site(
+                session, name=site.name, title=site.title, timezone=site.timezone, now=now
+            )
+        for person in site_file.people:
+            await repo.upsert_identity(
+                session,
+                platform=person.platform,
+                user_id=person.user_id,
+                role=person.role,
+                display_name=person.name,
+                now=now,
+            )
+
+
+@asynccontextmanager
+async def open_app(
+    settings: Settings,
+    *,
+    adapter: ChatAdapter,
+    clock: Clock | None = None,
+    site_file: SiteFile | None = None,
+    drivers: Mapping[str, Driver] | None = None,
+    model: BaseChatModel | None = None,
+) -> AsyncIterator[App]:
+    """Build every service, apply migrations, and close everything on exit."""
+    for name in settings.not_yet_supported():
+        log.warning("%s is set, but this release does not connect to that service yet", name)
+    clock = clock or SystemClock()
+    site_file = site_file or load_sites(settings)
+    sites = {s.name: s for s in site_file.sites}
+    db_url = settings.effective_database_url
+    engine = create_engine(db_url)
+    try:
+        await upgrade_database(engine)
+        sessionmaker = create_sessionmaker(engine)
+        await _sync_reference_data(sessionmaker, site_file, now=clock.now())
+        drivers = drivers if drivers is not None else build_drivers(site_file, start=clock.now())
+        model = model if model is not None else build_model(settings)
+        alerts = AlertEngine(sessionmaker=sessionmaker, sites=sites, clock=clock)
+        pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+        actions = ActionService(
+            sessionmaker=sessionmaker,
+            sites=sites,
+            drivers=drivers,
+            clock=clock,
+            state=pipeline.latest,
+            on_readings=pipeline.ingest,
+        )
+        notifier = Notifier(adapter=adapter, sites=sites, alerts=alerts, actions=actions)
+
+        async def on_batch(site: str, state: SiteState, _batch: list[Reading]) -> None:
+            for event in await alerts.evaluate(site, state):
+                await notifier.on_alert_event(event)
+
+        pipeline.set_batch_handler(on_batch)
+        toolbox = Toolbox(
+            sites=sites, state=pipeline.latest, alerts=alerts, actions=actions, clock=clock
+        )
+        if is_postgres(db_url):
+            checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))
+        else:
+            checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))
+        async with checkpointer_cm as checkpointer:
+            graph = build_graph(checkpointer=checkpointer)
+            chat = ChatService(
+                adapter=adapter,
+                graph=graph,
+                toolbox=toolbox,
+                sites=sites,
+                sessionmaker=sessionmaker,
+                alerts=alerts,
+                actions=actions,
+                notifier=notifier,
+                model=model,
+                default_site=site_file.sites[0].name,
+            )
+            monitor = Monitor(drivers=drivers, pipeline=pipeline, clock=clock)
+            try:
+                yield App(
+                    settings=settings,
+                    site_file=site_file,
+                    sites=sites,
+                    engine=engine,
+                    sessionmaker=sessionmaker,
+                    clock=clock,
+                    drivers=drivers,
+                    pipeline=pipeline,
+                    alerts=alerts,
+                    actions=actions,
+                    toolbox=toolbox,
+                    graph=graph,
+                    notifier=notifier,
+                    chat=chat,
+                    monitor=monitor,
+                    adapter=adapter,
+                )
+            finally:
+                await pipeline.flush()
+                for driver in drivers.values():
+                    await driver.close()
+    finally:
+        await engine.dispose()
+
+
+def checkpoint_path(settings: Settings) -> Path:
+    """Checkpoints beside the SQLite database (or in the data folder)."""
+    path = sqlite_path(settings.effective_database_url)
+    if path is None:
+        return settings.data_dir / "checkpoints.sqlite"
+    return path.with_name(path.stem + "-checkpoints.sqlite")

@@ -1,0 +1,1 @@
+"""Chat: the platform-neutral service and one adapter per platform."""

@@ -1,0 +1,129 @@
+"""The console adapter: chat in a terminal, cards as text, buttons as numbered choices."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bot.chat.base import Click, InboundMessage, MessageRef
+from tools.cards import Button, Card
+
+_TONE_MARK = {"critical": "!!", "warning": "! ", "good": "ok", "info": "--", "neutral": "--"}
+
+
+def render_card(card: Card, choice_numbers: list[int]) -> str:
+    """A card as plain text; ``choice_numbers`` label its buttons in order."""
+    mark = _TONE_MARK.get(card.tone, "--")
+    lines = [f"[{mark}] {card.title}"]
+    if card.text:
+        lines.extend(f"     {line}" for line in card.text.splitlines())
+    width = max((len(k) for k, _ in card.fields), default=0)
+    lines.extend(f"     {k.ljust(width)} : {v}" for k, v in card.fields)
+    if card.buttons:
+        lines.append(
+            "     "
+            + "   ".join(
+                f"[{n}] {b.label}" for n, b in zip(choice_numbers, card.buttons, strict=True)
+            )
+        )
+    if card.footer:
+        lines.append(f"     ({card.footer})")
+    return "\n".join(lines)
+
+
+class ConsoleAdapter:
+    """Prints to ``out``; typed lines become messages, typed numbers press buttons."""
+
+    platform = "console"
+
+    def __init__(self, *, out: TextIO | None = None, channel: str = "#console") -> None:
+        self._out = out or sys.stdout
+        self.channel = channel
+        self._message_ids = itertools.count(1)
+        self._choice_ids = itertools.count(1)
+        self._choices: dict[int, Button] = {}
+        self._card_choices: dict[str, list[int]] = {}
+
+    def _write(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def _register(self, ref: str, card: Card) -> list[int]:
+        for old in self._card_choices.pop(ref, []):
+            self._choices.pop(old, None)
+        numbers = [next(self._choice_ids) for _ in card.buttons]
+        self._choices.update(zip(numbers, card.buttons, strict=True))
+        self._card_choices[ref] = numbers
+        return numbers
+
+    async def post(
+        self, channel: str, *, text: str = "", card: Card | None = None, thread: str | None = None
+    ) -> MessageRef:
+        ref = str(next(self._message_ids))
+        if text:
+            self._write(f"{channel} bot> {text}")
+        if card is not None:
+            self._write(render_card(card, self._register(ref, card)))
+        return {"platform": self.platform, "channel": channel, "ref": ref}
+
+    async def update(self, ref: MessageRef, *, card: Card) -> None:
+        key = str(ref.get("ref"))
+        self._write(f"{ref.get('channel', '')} (card updated)")
+        self._write(render_card(card, self._register(key, card)))
+
+    def button(self, number: int) -> Button | None:
+        return self._choices.get(number)
+
+    def parse(self, line: str, *, user_id: str, user_name: str) -> InboundMessage | Click | str:
+        """A typed line as a message or a click; a string is a note to show the person."""
+        text = line.strip()
+        if text.isdigit():
+            button = self.button(int(text))
+            if button is None:
+                return f"There is no choice [{text}] on screen (it may have been used already)."
+            return Click(
+                platform=self.platform,
+                user_id=user_id,
+                user_name=user_name,
+                channel=self.channel,
+                action=button.action,
+                value=button.value,
+            )
+        return InboundMessage(
+            platform=self.platform,
+            user_id=user_id,
+            user_name=user_name,
+            channel=self.channel,
+            text=text,
+        )
+
+    async def read_lines(
+        self,
+        handle: Callable[[str], Awaitable[None]],
+        *,
+        stdin: TextIO | None = None,
+    ) -> None:
+        """Feed each line typed on stdin to ``handle`` until end of input."""
+        stream = stdin or sys.stdin
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        try:
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
+        except (ValueError, OSError, NotImplementedError):
+            # Not a pipe or tty we can watch (e.g. Windows): read in a thread instead.
+            while True:
+                line = await asyncio.to_thread(stream.readline)
+                if not line:
+                    return
+                if line.strip():
+                    await handle(line)
+        while True:
+            raw = await reader.readline()
+            if not raw:
+                return
+            line = raw.decode("utf-8", errors="replace")
+            if line.strip():
+                await handle(line)

@@ -1,0 +1,242 @@
+"""The chat service: who is speaking, what they may do, and the assistant graph run.
+
+Adapters hand it platform-neutral messages and clicks; it answers through the
+adapter with text and cards. Button clicks are checked server-side against the
+database: the id on a button is only a reference.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.chat.base import ChatAdapter, Click, InboundMessage
+from bot.notifier import Notifier
+from graphs.assistant.context import AssistantContext
+from storage import repositories as repo
+from tools.actions.service import ActionService, ActionView, Actor
+from tools.agent_tools import Toolbox
+from tools.alerts.engine import AlertEngine
+from tools.cards import Card
+from tools.errors import ActionError
+from tools.site import Role, Site
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """What one message produced."""
+
+    answer: str
+    tools: list[str] = field(default_factory=list)
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    thread_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "tools": self.tools,
+            "cards": self.cards,
+            "actions": self.actions,
+            "thread_id": self.thread_id,
+        }
+
+
+def thread_id_for(platform: str, channel: str, thread: str | None, user_id: str) -> str:
+    return f"{platform}:{channel}:{thread or user_id}"
+
+
+def channel_of(thread_id: str) -> tuple[str, str]:
+    platform, channel, _ = thread_id.split(":", 2)
+    return platform, channel
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        adapter: ChatAdapter,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        toolbox: Toolbox,
+        sites: Mapping[str, Site],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        alerts: AlertEngine,
+        actions: ActionService,
+        notifier: Notifier,
+        model: BaseChatModel | None = None,
+        default_site: str,
+    ) -> None:
+        self._adapter = adapter
+        self._graph = graph
+        self._toolbox = toolbox
+        self._sites = sites
+        self._sessionmaker = sessionmaker
+        self._alerts = alerts
+        self._actions = actions
+        self._notifier = notifier
+        self._model = model
+        self._default_site = default_site
+
+    async def actor(self, platform: str, user_id: str, user_name: str = "") -> Actor:
+        """The person with their role; unknown people are viewers."""
+        async with self._sessionmaker() as session, session.begin():
+            row = await repo.get_identity(session, platform=platform, user_id=user_id)
+        role: Role = row.role if row is not None else "viewer"  # type: ignore[assignment]
+        name = user_name or (row.display_name if row is not None else "") or user_id
+        return Actor(platform=platform, user_id=user_id, role=role, name=name)
+
+    def site_for_channel(self, platform: str, channel: str) -> str:
+        for site in self._sites.values():
+            if getattr(site.channels, platform, None) == channel:
+                return site.name
+        return self._default_site
+
+    def _context(self, *, site: str, requested_by: str, thread_id: str) -> AssistantContext:
+        return AssistantContext(
+            toolbox=self._toolbox,
+            site=site,
+            requested_by=requested_by,
+            thread_id=thread_id,
+            model=self._model,
+        )
+
+    async def handle_message(
+        self, msg: InboundMessage, *, site: str | None = None, post: bool = True
+    ) -> TurnResult:
+        """Run the assistant on one message and (unless ``post`` is False) answer in chat."""
+        actor = await self.actor(msg.platform, msg.user_id, msg.user_name)
+        thread_id = thread_id_for(msg.platform, msg.channel, msg.thread, msg.user_id)
+        site_name = site or self.site_for_channel(msg.platform, msg.channel)
+        self._toolbox.site(site_name, self._default_site)  # unknown site: raise before the run
+        ctx = self._context(site=site_name, requested_by=actor.key, thread_id=thread_id)
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        state = await self._graph.ainvoke(
+            {"messages": [HumanMessage(content=msg.text)]},
+            config,
+            context=ctx,
+            durability="sync",
+        )
+        result = _turn_result(state, thread_id)
+        if post:
+            await self._post_turn(msg.channel, msg.thread, result)
+        return result
+
+    async def _post_turn(self, channel: str, thread: str | None, result: TurnResult) -> None:
+        await self._adapter.post(channel, text=result.answer, thread=thread)
+        for data in result.cards:
+            card = Card.from_dict(data)
+            ref = await self._adapter.post(channel, card=card, thread=thread)
+            if card.kind == "action":
+                for action in result.actions:
+                    if action["status"] == "pending":
+                        await self._actions.set_message(action_id=action["id"], message=ref)
+
+    async def handle_click(self, click: Click) -> str:
+        """Apply a button press; returns the (ephemeral) reply for the person who clicked."""
+        actor = await self.actor(click.platform, click.user_id, click.user_name)
+        if click.action == "ack":
+            try:
+                alert_id = int(click.value)
+            except ValueError:
+                return f"Unknown alert {click.value!r}."
+            if actor.role == "viewer":
+                return f"{actor.label}, viewers cannot acknowledge alerts."
+            event = await self._alerts.acknowledge(alert_id=alert_id, actor=actor.label)
+            if event is None:
+                alert = await self._alerts.get(alert_id)
+                if alert is None:
+                    return f"Unknown alert {click.value!r}."
+                return f"Alert {alert_id} is already {alert.status}; nothing changed."
+            await self._notifier.on_alert_event(event)
+            return f"Acknowledged alert {alert_id}."
+        if click.action not in ("approve", "reject"):
+            return f"Unknown button action {click.action!r}."
+        return await self.decide(click.value, actor, approve=click.action == "approve")
+
+    async def decide(self, action_id: str, actor: Actor, *, approve: bool) -> str:
+        try:
+            decision = await self._actions.decide(action_id=action_id, actor=actor, approve=approve)
+        except ActionError as err:
+            return str(err)
+        if decision.changed:
+            await self.on_action_final(decision.action)
+        return decision.message
+
+    async def on_action_final(self, action: ActionView) -> None:
+        """Update the card and resume the conversation that asked for the action."""
+        await self._notifier.on_action_change(action)
+        if action.thread_id is None or not action.is_final:
+            return
+        await self.resume(action)
+
+    async def resume(self, action: ActionView) -> TurnResult | None:
+        """Resume a suspended assistant run with the decision on ``action``."""
+        assert action.thread_id is not None
+        config: RunnableConfig = {"configurable": {"thread_id": action.thread_id}}
+        snapshot = await self._graph.aget_state(config)
+        waiting = [
+            i
+            for task in snapshot.tasks
+            for i in task.interrupts
+            if isinstance(i.value, dict) and i.value.get("action_id") == action.id
+        ]
+        if not waiting:
+            return None
+        ctx = self._context(
+            site=action.site, requested_by=action.requested_by, thread_id=action.thread_id
+        )
+        resume_value = {
+            "action_id": action.id,
+            "status": action.status,
+            "message": f"{action.title}: {action.status}"
+            + (f" by {action.decided_by}" if action.decided_by else "")
+            + (f". {action.outcome}" if action.outcome and action.outcome != "rejected" else "."),
+        }
+        state = await self._graph.ainvoke(
+            Command(resume=resume_value), config, context=ctx, durability="sync"
+        )
+        result = _turn_result(state, action.thread_id)
+        platform, channel = channel_of(action.thread_id)
+        if platform == self._adapter.platform:
+            await self._adapter.post(channel, text=result.answer)
+        return result
+
+    async def expire_due(self) -> list[ActionView]:
+        """Expire overdue requests, update their cards, and tell waiting conversations."""
+        expired = await self._actions.expire_due()
+        for action in expired:
+            await self.on_action_final(action)
+        return expired
+
+
+def _turn_result(state: dict[str, Any], thread_id: str) -> TurnResult:
+    messages = state.get("messages", [])
+    answer = ""
+    for message in reversed(messages):
+        if isinstance(message, AIMessage) and message.content and not message.tool_calls:
+            answer = str(message.content)
+            break
+    if state.get("__interrupt__") and state.get("pending"):
+        answer = "\n\n".join(
+            str(m.content)
+            for m in messages[-len(state.get("tools_called", [])) :]
+            if getattr(m, "type", "") == "tool"
+        )
+    return TurnResult(
+        answer=answer,
+        tools=list(state.get("tools_called", [])),
+        cards=list(state.get("cards", [])),
+        actions=list(state.get("actions", [])),
+        thread_id=thread_id,
+    )

@@ -1,0 +1,269 @@
+"""The ``commandcenter`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot.settings import Settings
+from storage.errors import StorageError
+from tools.errors import ToolsError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="CommandCenter: a chat-first operations bot for energy sites.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+actions_app = typer.Typer(no_args_is_help=True, help="List and decide action requests.")
+app.add_typer(db_app, name="db")
+app.add_typer(actions_app, name="actions")
+
+T = TypeVar("T")
+
+
+def _settings(site_file: str | None = None) -> Settings:
+    settings = Settings()
+    if site_file:
+        from pathlib import Path
+
+        settings = settings.model_copy(update={"site_file": Path(site_file)})
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine; turn the project's errors into a clear message and exit code 2."""
+    try:
+        return asyncio.run(coro_fn())  # type: ignore[arg-type]
+    except (ToolsError, StorageError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+
+
+SiteFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--site-file", help="YAML/TOML site file (default: $COMMANDCENTER_SITE_FILE or demo)"
+    ),
+]
+
+
+@app.command()
+def demo(
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second")] = 60.0,
+    site_file: SiteFileOpt = None,
+    user: Annotated[str, typer.Option(help="Your console user id")] = "you",
+) -> None:
+    """Run the simulated site with alerts and a console chat. Ctrl-C stops it."""
+    from bot.console_demo import run_demo
+
+    settings = _settings(site_file)
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(lambda: run_demo(settings, speed=speed, user_id=user))
+    typer.echo("\nCommandCenter demo stopped.")
+
+
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help="The question or request")],
+    site: Annotated[str | None, typer.Option(help="Site name (default: the first site)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    user: Annotated[str, typer.Option(help="Console user id asking")] = "you",
+    site_file: SiteFileOpt = None,
+) -> None:
+    """Answer one question against the configured site and exit."""
+    from bot.app import open_app
+    from bot.chat.base import InboundMessage
+    from bot.chat.memory import MemoryAdapter
+
+    settings = _settings(site_file)
+
+    async def go() -> dict[str, Any]:
+        adapter = MemoryAdapter()
+        async with open_app(settings, adapter=adapter) as cc:
+            if site is not None:
+                cc.toolbox.site(site, cc.default_site)
+            await cc.monitor.poll_once()
+            result = await cc.chat.handle_message(
+                InboundMessage(platform="console", user_id=user, channel="#cli", text=text),
+                site=site,
+                post=False,
+            )
+            return result.to_json()
+
+    out = _run(go)
+    if as_json:
+        typer.echo(json.dumps(out, indent=2, default=str))
+        return
+    typer.echo(out["answer"])
+    for action in out["actions"]:
+        typer.echo(
+            f"\nAction request {action['id']} ({action['kind']}) is {action['status']}: "
+            f"approve with `commandcenter actions approve {action['id']}`"
+        )
+
+
+@app.command("tools")
+def list_tools(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """List every agent tool with its name and description."""
+    from tools.agent_tools import TOOL_SPECS
+
+    rows = [
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "description": s.description,
+            "parameters": s.args.model_json_schema(),
+        }
+        for s in TOOL_SPECS
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['name']:<16} [{row['kind']}] {row['description']}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations up to the newest revision."""
+    from storage.engine import create_engine, current_revision, redact_url, upgrade_database
+
+    settings = _settings()
+    url = settings.effective_database_url
+
+    async def go() -> str | None:
+        engine = create_engine(url)
+        try:
+            await upgrade_database(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = _run(go)
+    typer.echo(f"{redact_url(url)} is at revision {revision}")
+
+
+@actions_app.command("list")
+def actions_list(
+    site: Annotated[str | None, typer.Option(help="Only this site")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    site_file: SiteFileOpt = None,
+) -> None:
+    """List action requests, newest last."""
+    from bot.app import open_app
+    from bot.chat.memory import MemoryAdapter
+
+    settings = _settings(site_file)
+
+    async def go() -> list[dict[str, Any]]:
+        async with open_app(settings, adapter=MemoryAdapter()) as cc:
+            views = await cc.actions.list_requests(site=site)
+            return [
+                {
+                    "id": v.id,
+                    "site": v.site,
+                    "kind": v.kind,
+                    "title": v.title,
+                    "status": v.status,
+                    "requested_by": v.requested_by,
+                    "decided_by": v.decided_by,
+                    "outcome": v.outcome,
+                    "created_at": v.created_at.isoformat(),
+                }
+                for v in views
+            ]
+
+    rows = _run(go)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("No action requests.")
+    for r in rows:
+        typer.echo(f"{r['id']}  {r['status']:<10} {r['title']}  ({r['outcome'] or ''})")
+
+
+def _decide(action_id: str, *, approve: bool, user: str, site_file: str | None) -> None:
+    from bot.app import open_app
+    from bot.chat.memory import MemoryAdapter
+
+    settings = _settings(site_file)
+
+    async def go() -> tuple[str, list[str]]:
+        adapter = MemoryAdapter()
+        async with open_app(settings, adapter=adapter) as cc:
+            await cc.actions.get(action_id)  # an unknown id is an error (exit code 2)
+            await cc.monitor.poll_once()
+            actor = await cc.chat.actor("console", user)
+            message = await cc.chat.decide(action_id, actor, approve=approve)
+            return message, adapter.texts()
+
+    message, follow_ups = _run(go)
+    typer.echo(message)
+    for text in follow_ups:
+        typer.echo(text)
+
+
+@actions_app.command("approve")
+def actions_approve(
+    action_id: Annotated[str, typer.Argument(help="The request id")],
+    user: Annotated[str, typer.Option(help="Console user id deciding")] = "you",
+    site_file: SiteFileOpt = None,
+) -> None:
+    """Approve a pending request (as a console user with the operator or admin role)."""
+    _decide(action_id, approve=True, user=user, site_file=site_file)
+
+
+@actions_app.command("reject")
+def actions_reject(
+    action_id: Annotated[str, typer.Argument(help="The request id")],
+    user: Annotated[str, typer.Option(help="Console user id deciding")] = "you",
+    site_file: SiteFileOpt = None,
+) -> None:
+    """Reject a pending request."""
+    _decide(action_id, approve=False, user=user, site_file=site_file)
+
+
+@app.command()
+def worker(site_file: SiteFileOpt = None) -> None:
+    """Run telemetry, alerts and the scheduler; cards are printed to standard output."""
+    from bot.console_demo import run_worker
+
+    settings = _settings(site_file)
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(lambda: run_worker(settings))
+
+
+@app.command()
+def web() -> None:
+    """Serve the HTTP face: /healthz (liveness) and /readyz (database reachable)."""
+    from bot.web import serve
+
+    settings = _settings()
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(lambda: serve(settings))
+
+
+def main() -> None:
+    app()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,57 @@
+"""The HTTP face: liveness and readiness (Slack endpoints arrive with the Slack adapter)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.settings import Settings
+from storage.engine import create_engine
+
+log = logging.getLogger(__name__)
+
+ENGINE_KEY = web.AppKey("engine", AsyncEngine)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE_KEY]
+    try:
+        async with asyncio.timeout(3):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError, TimeoutError) as err:
+        return web.json_response(
+            {"status": "unavailable", "database": f"{type(err).__name__}"}, status=503
+        )
+    return web.json_response({"status": "ready", "database": "ok"})
+
+
+def build_web_app(engine: AsyncEngine) -> web.Application:
+    app = web.Application()
+    app[ENGINE_KEY] = engine
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    engine = create_engine(settings.effective_database_url)
+    runner = web.AppRunner(build_web_app(engine))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    log.info("listening on http://%s:%d", settings.http_host, settings.http_port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await engine.dispose()
