@@ -252,11 +252,20 @@ def worker(site_file: SiteFileOpt = None) -> None:
 
 
 @app.command()
-def web() -> None:
+def web(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default $HOST or 127.0.0.1)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default $PORT or 8000)")] = None,
+) -> None:
     """Serve the HTTP face: /healthz (liveness) and /readyz (database reachable)."""
     from bot.web import serve
 
     settings = _settings()
+    if host is not None:
+        settings = settings.model_copy(update={"http_host": host})
+    if port is not None:
+        settings = settings.model_copy(update={"http_port": port})
     with contextlib.suppress(KeyboardInterrupt):
         _run(lambda: serve(settings))
 
