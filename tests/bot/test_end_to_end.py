@@ -73,7 +73,7 @@ async def test_battery_drains_alert_operator_approves_miners_stop(
 
 async def test_alert_resolves_and_card_is_edited(db_url: str, tmp_path: Path) -> None:
     clock = ManualClock(EVENING)
-    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, chat, driver):
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, chat, _driver):
         for _ in range(180):
             await run_minutes(app, clock, 1)
             if chat.cards("alert"):
