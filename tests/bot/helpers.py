@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
+
 from bot.app import App, open_app
 from bot.chat.base import Click, InboundMessage
 from bot.chat.memory import MemoryAdapter
@@ -67,6 +69,7 @@ async def running_bot(
     clock: ManualClock,
     site_file: SiteFile | None = None,
     seed: int = 7,
+    model: BaseChatModel | None = None,
 ) -> AsyncIterator[tuple[App, MemoryAdapter, CountingDriver]]:
     site_file = site_file or test_site_file()
     driver = CountingDriver(SimulatedSite(site_file.sites[0], seed=seed, start=clock.now()))
@@ -78,6 +81,7 @@ async def running_bot(
         clock=clock,
         site_file=site_file,
         drivers={site_file.sites[0].name: driver},
+        model=model,
     ) as app:
         yield app, adapter, driver
 
