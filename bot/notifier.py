@@ -34,10 +34,25 @@ class Notifier:
         value = getattr(channels, self._adapter.platform, None)
         return str(value or channels.console)
 
-    async def _proposal(self, alert: AlertView) -> ActionView | None:
-        """The approval-gated action an alert proposes, created once per alert."""
+    async def _proposal(self, alert: AlertView) -> tuple[ActionView | None, str]:
+        """The approval-gated action an alert proposes, created once per alert.
+
+        When the same action already awaits approval for the site (proposed by
+        another alert or asked for in chat), no second request is made; the
+        returned note points to the existing one instead.
+        """
         if alert.proposed_action is None:
-            return None
+            return None, ""
+        waiting = [
+            a
+            for a in await self._actions.list_requests(site=alert.site, statuses=("pending",))
+            if a.kind == alert.proposed_action and a.alert_id != alert.id
+        ]
+        if waiting:
+            return None, (
+                f"Proposed action already awaiting approval: {waiting[0].title} "
+                f"(request {waiting[0].id[:8]})."
+            )
         try:
             return await self._actions.request(
                 site=alert.site,
@@ -46,10 +61,10 @@ class Notifier:
                 reason=f"Proposed by alert: {alert.summary}",
                 alert_id=alert.id,
                 idempotency_key=f"alert:{alert.id}:{alert.proposed_action}",
-            )
+            ), ""
         except ActionError as err:
             log.info("alert %s: no action proposed: %s", alert.id, err)
-            return None
+            return None, ""
 
     async def _linked_action(self, alert: AlertView) -> ActionView | None:
         linked = [
@@ -61,8 +76,8 @@ class Notifier:
         alert = event.alert
         tz = self._sites[alert.site].tz
         if event.kind == "fired":
-            action = await self._proposal(alert)
-            card = alert_card(alert, action, tz)
+            action, note = await self._proposal(alert)
+            card = alert_card(alert, action, tz, note=note)
             ref = await self._adapter.post(self.channel(alert.site), card=card)
             await self._alerts.set_message(alert_id=alert.id, message=ref)
             if action is not None:

@@ -113,7 +113,9 @@ def action_card(action: ActionView, tz: ZoneInfo) -> Card:
     )
 
 
-def alert_card(alert: AlertView, action: ActionView | None, tz: ZoneInfo) -> Card:
+def alert_card(
+    alert: AlertView, action: ActionView | None, tz: ZoneInfo, *, note: str = ""
+) -> Card:
     """One card per alert, re-rendered in place as the alert and its proposed action change."""
     if alert.status == "resolved":
         tone: Tone = "good"
@@ -144,7 +146,7 @@ def alert_card(alert: AlertView, action: ActionView | None, tz: ZoneInfo) -> Car
     return Card(
         kind="alert",
         title=f"{head}: {alert.title}",
-        text=alert.summary,
+        text=f"{alert.summary}\n{note}" if note else alert.summary,
         fields=fields,
         buttons=buttons,
         tone=tone,

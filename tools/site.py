@@ -133,6 +133,11 @@ class ActionSettings(_Model):
     expiry_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
 
 
+def _duplicates(names: list[str]) -> str:
+    """The names that occur more than once, comma-separated in first-seen order."""
+    return ", ".join(dict.fromkeys(n for n in names if names.count(n) > 1))
+
+
 class Site(_Model):
     name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     title: str = ""
@@ -159,12 +164,13 @@ class Site(_Model):
             ) from err
         return value
 
-    @model_validator(mode="after")
-    def _unique_loads(self) -> Site:
-        names = [load.name for load in self.loads]
-        if len(names) != len(set(names)):
-            raise ValueError("load names must be unique within a site")
-        return self
+    @field_validator("loads")
+    @classmethod
+    def _unique_loads(cls, loads: list[SwitchableLoad]) -> list[SwitchableLoad]:
+        dupes = _duplicates([load.name for load in loads])
+        if dupes:
+            raise ValueError(f"load names must be unique within a site (repeated: {dupes})")
+        return loads
 
     @property
     def display_name(self) -> str:
@@ -190,12 +196,13 @@ class SiteFile(_Model):
     sites: list[Site] = Field(min_length=1)
     people: list[Person] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique_sites(self) -> SiteFile:
-        names = [s.name for s in self.sites]
-        if len(names) != len(set(names)):
-            raise ValueError("site names must be unique")
-        return self
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, sites: list[Site]) -> list[Site]:
+        dupes = _duplicates([s.name for s in sites])
+        if dupes:
+            raise ValueError(f"site names must be unique (repeated: {dupes})")
+        return sites
 
     def site(self, name: str | None) -> Site:
         """The named site, or the only/first site when ``name`` is None."""

@@ -52,10 +52,19 @@ class ConsoleAdapter:
         self._out.flush()
 
     def _register(self, ref: str, card: Card) -> list[int]:
-        for old in self._card_choices.pop(ref, []):
-            self._choices.pop(old, None)
-        numbers = [next(self._choice_ids) for _ in card.buttons]
-        self._choices.update(zip(numbers, card.buttons, strict=True))
+        """Number a card's buttons; a button that survives an edit keeps its number."""
+        previous = {
+            (self._choices[n].action, self._choices[n].value): n
+            for n in self._card_choices.pop(ref, [])
+            if n in self._choices
+        }
+        numbers = []
+        for button in card.buttons:
+            number = previous.pop((button.action, button.value), None) or next(self._choice_ids)
+            self._choices[number] = button
+            numbers.append(number)
+        for gone in previous.values():
+            self._choices.pop(gone, None)
         self._card_choices[ref] = numbers
         return numbers
 
