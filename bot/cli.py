@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -30,8 +31,10 @@ app.add_typer(actions_app, name="actions")
 T = TypeVar("T")
 
 
-def _settings(site_file: str | None = None) -> Settings:
+def _settings(site_file: str | None = None, *, default_log_level: str | None = None) -> Settings:
     settings = Settings()
+    if default_log_level is not None and "LOG_LEVEL" not in os.environ:
+        settings = settings.model_copy(update={"log_level": default_log_level})
     if site_file:
         from pathlib import Path
 
@@ -41,7 +44,8 @@ def _settings(site_file: str | None = None) -> Settings:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 
 
@@ -67,13 +71,17 @@ def demo(
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second")] = 60.0,
     site_file: SiteFileOpt = None,
     user: Annotated[str, typer.Option(help="Your console user id")] = "you",
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many real seconds (scripted runs)")
+    ] = None,
 ) -> None:
     """Run the simulated site with alerts and a console chat. Ctrl-C stops it."""
     from bot.console_demo import run_demo
 
-    settings = _settings(site_file)
+    # Keep the chat readable: only warnings and errors go to the terminal's stderr.
+    settings = _settings(site_file, default_log_level="WARNING")
     with contextlib.suppress(KeyboardInterrupt):
-        _run(lambda: run_demo(settings, speed=speed, user_id=user))
+        _run(lambda: run_demo(settings, speed=speed, user_id=user, duration_s=duration))
     typer.echo("\nCommandCenter demo stopped.")
 
 

@@ -10,12 +10,14 @@ from datetime import UTC, datetime, time, timedelta
 from bot.app import App, open_app
 from bot.chat.base import Click
 from bot.chat.console import ConsoleAdapter
-from bot.runtime import build_scheduler
+from bot.runtime import Jobs
 from bot.settings import Settings
 from graphs.assistant import planner
 from storage import repositories as repo
 from tools.clock import SimClock
-from tools.site import Site
+from tools.site import Site, SiteFile
+
+MAX_EXPIRY = 7 * 24 * 60.0  # the site file's upper bound [min]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,21 @@ def evening_start(site: Site, *, now: datetime, hour: int) -> datetime:
     if start > local:
         start -= timedelta(days=1)
     return start.astimezone(UTC)
+
+
+def accelerated_expiry(site_file: SiteFile, *, speed: float) -> SiteFile:
+    """Give people the configured minutes of *real* time to decide in an accelerated demo."""
+    sites = [
+        site.model_copy(
+            update={
+                "actions": site.actions.model_copy(
+                    update={"expiry_minutes": min(site.actions.expiry_minutes * speed, MAX_EXPIRY)}
+                )
+            }
+        )
+        for site in site_file.sites
+    ]
+    return site_file.model_copy(update={"sites": sites})
 
 
 async def _ensure_console_user(cc: App, user_id: str) -> None:
@@ -54,7 +71,7 @@ async def run_demo(
 ) -> None:
     from bot.app import load_sites
 
-    site_file = load_sites(settings)
+    site_file = accelerated_expiry(load_sites(settings), speed=speed)
     first = site_file.sites[0]
     start = evening_start(first, now=datetime.now(UTC), hour=start_hour)
     clock = SimClock(start=start, speed=speed)
@@ -70,10 +87,8 @@ async def run_demo(
         )
         out.flush()
         await cc.monitor.poll_once()
-        scheduler = build_scheduler(
-            poll=cc.monitor.poll_once, expire=cc.chat.expire_due, poll_interval_s=1.0
-        )
-        scheduler.start()
+        jobs = Jobs(poll=cc.monitor.poll_once, expire=cc.chat.expire_due, poll_interval_s=1.0)
+        jobs.start()
 
         async def handle(line: str) -> None:
             parsed = adapter.parse(line, user_id=user_id, user_name=user_id)
@@ -94,21 +109,21 @@ async def run_demo(
                 await asyncio.Event().wait()  # input closed: keep monitoring until Ctrl-C
         finally:
             reading.cancel()
-            scheduler.shutdown(wait=False)
+            await jobs.stop()
 
 
 async def run_worker(settings: Settings) -> None:
     adapter = ConsoleAdapter()
     async with open_app(settings, adapter=adapter) as cc:
         await cc.monitor.poll_once()
-        scheduler = build_scheduler(
+        jobs = Jobs(
             poll=cc.monitor.poll_once,
             expire=cc.chat.expire_due,
             poll_interval_s=settings.poll_interval_s,
         )
-        scheduler.start()
+        jobs.start()
         log.info("worker running: %d site(s)", len(cc.sites))
         try:
             await asyncio.Event().wait()
         finally:
-            scheduler.shutdown(wait=False)
+            await jobs.stop()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -41,17 +42,53 @@ class Monitor:
         return total
 
 
-def build_scheduler(*, poll: object, expire: object, poll_interval_s: float) -> AsyncIOScheduler:
-    """APScheduler jobs: poll the site and expire overdue action requests.
+class Jobs:
+    """The scheduled jobs (APScheduler): poll the sites and expire overdue action requests.
 
     Each job runs at most once at a time and missed runs are coalesced, so a
-    slow database never piles up work.
+    slow database never piles up work. :meth:`stop` waits for a job in flight,
+    so shutdown never cuts a batch in half.
     """
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        poll, "interval", seconds=poll_interval_s, id="poll", max_instances=1, coalesce=True
-    )
-    scheduler.add_job(
-        expire, "interval", seconds=30, id="expire_actions", max_instances=1, coalesce=True
-    )
-    return scheduler
+
+    def __init__(
+        self,
+        *,
+        poll: Callable[[], Awaitable[object]],
+        expire: Callable[[], Awaitable[object]],
+        poll_interval_s: float,
+        expire_interval_s: float = 30.0,
+    ) -> None:
+        self._lock = asyncio.Lock()
+        self._poll = poll
+        self._expire = expire
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler.add_job(
+            self._guarded,
+            "interval",
+            args=[poll],
+            seconds=poll_interval_s,
+            id="poll",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self._guarded,
+            "interval",
+            args=[expire],
+            seconds=expire_interval_s,
+            id="expire_actions",
+            max_instances=1,
+            coalesce=True,
+        )
+
+    async def _guarded(self, job: Callable[[], Awaitable[object]]) -> None:
+        async with self._lock:
+            await job()
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        async with self._lock:  # let a job in flight finish
+            pass

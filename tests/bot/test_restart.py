@@ -23,9 +23,7 @@ async def test_pending_approval_survives_restart(db_url: str, tmp_path: Path) ->
         assert driver.commands == []
         config: RunnableConfig = {"configurable": {"thread_id": result.thread_id}}
         snapshot = await app.graph.aget_state(config)
-        assert [i.value for t in snapshot.tasks for i in t.interrupts] == [
-            {"action_id": action_id}
-        ]
+        assert [i.value for t in snapshot.tasks for i in t.interrupts] == [{"action_id": action_id}]
         first_driver = driver
 
     # A new app instance: new process state, same database and checkpoints.
@@ -58,7 +56,7 @@ async def test_pending_approval_survives_restart(db_url: str, tmp_path: Path) ->
 
 async def test_conversation_continues_after_decision(db_url: str, tmp_path: Path) -> None:
     clock = ManualClock(EVENING)
-    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, chat, driver):
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _chat, driver):
         await app.monitor.poll_once()
         asked = await app.chat.handle_message(say("olga", "turn off miner 2"))
         assert asked.actions and asked.actions[0]["kind"] == "stop_miners"

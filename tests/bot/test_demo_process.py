@@ -1,0 +1,74 @@
+"""The newcomer's experience: `commandcenter demo` in a real process, driven over its stdin."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+DEMO_TIMEOUT_S = 60
+
+
+async def _read_until(
+    stream: asyncio.StreamReader, needle: str, seen: list[str], *, start: int = 0
+) -> str:
+    """The first line from ``start`` on (already read or still to come) containing ``needle``."""
+    for line in seen[start:]:
+        if needle in line:
+            return line
+    while True:
+        raw = await stream.readline()
+        if not raw:
+            raise AssertionError(f"demo ended before printing {needle!r}:\n" + "".join(seen))
+        line = raw.decode()
+        seen.append(line)
+        if needle in line:
+            return line
+
+
+async def test_demo_alerts_and_a_typed_choice_stops_the_miners(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "OPENAI_API_KEY")}
+    env["COMMANDCENTER_DATA_DIR"] = str(tmp_path)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        "--speed",
+        "300",
+        "--duration",
+        str(DEMO_TIMEOUT_S),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(DEMO_TIMEOUT_S):
+            await _read_until(proc.stdout, "Type a question", seen)
+            mark = len(seen)
+            proc.stdin.write(b"how is the battery?\n")
+            await proc.stdin.drain()
+            answer = await _read_until(proc.stdout, "bot> ", seen, start=mark)
+            assert "Battery at" in answer
+            # The accelerated evening drains the battery: an alert card with a proposal.
+            button = await _read_until(proc.stdout, "] Stop miners", seen)
+            number = button.split("] Stop miners")[0].rsplit("[", 1)[1]
+            mark = len(seen)
+            proc.stdin.write(f"{number}\n".encode())
+            await proc.stdin.drain()
+            done = await _read_until(proc.stdout, "Approved by you", seen, start=mark)
+            assert "Done and verified" in done
+            await _read_until(proc.stdout, "Status          : Done", seen, start=mark)
+            mark = len(seen)
+            proc.stdin.write(b"status\n")
+            await proc.stdin.drain()
+            status = await _read_until(proc.stdout, "bot> Demo home lab:", seen, start=mark)
+            assert "All loads are off." in status
+    finally:
+        proc.terminate()
+        await proc.wait()
