@@ -1,0 +1,158 @@
+"""The command line, invoked in-process on a fresh data folder (SQLite, the demo site)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from bot.cli import app
+from tools.agent_tools import TOOL_SPECS
+
+# Variables that would point the CLI at something other than the test's data folder.
+CLEARED = (
+    "DATABASE_URL",
+    "COMMANDCENTER_SITE_FILE",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "DISCORD_BOT_TOKEN",
+    "PINECONE_API_KEY",
+    "MQTT_URL",
+)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)  # no stray .env file is read
+    for name in CLEARED:
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    return CliRunner(env={"COMMANDCENTER_DATA_DIR": str(data), "DATABASE_URL": None})
+
+
+def run(cli: CliRunner, *args: str, code: int = 0) -> Result:
+    result = cli.invoke(app, list(args))
+    assert result.exit_code == code, (
+        f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}\n"
+        f"{result.exception!r}"
+    )
+    return result
+
+
+def ask_json(cli: CliRunner, text: str) -> dict[str, Any]:
+    out = json.loads(run(cli, "ask", text, "--json").stdout)
+    assert isinstance(out, dict)
+    return out
+
+
+def test_tools_json_lists_every_tool(cli: CliRunner) -> None:
+    rows = json.loads(run(cli, "tools", "--json").stdout)
+    assert [r["name"] for r in rows] == [s.name for s in TOOL_SPECS]
+    by_name = {r["name"]: r for r in rows}
+    for spec in TOOL_SPECS:
+        assert by_name[spec.name]["description"] == spec.description
+        assert spec.description.strip()
+        assert by_name[spec.name]["kind"] in ("read", "action")
+
+
+def test_tools_plain_lists_every_tool(cli: CliRunner) -> None:
+    out = run(cli, "tools").stdout
+    for spec in TOOL_SPECS:
+        assert spec.name in out
+
+
+def test_ask_battery_json(cli: CliRunner, tmp_path: Path) -> None:
+    out = ask_json(cli, "how is the battery?")
+    assert {"answer", "tools", "cards", "actions"} <= set(out)
+    assert out["tools"] == ["battery_status"]
+    assert out["actions"] == []
+    assert isinstance(out["answer"], str) and "%" in out["answer"]
+    assert [c["kind"] for c in out["cards"]] == ["battery"]
+    # the default SQLite database went into the data folder
+    assert (tmp_path / "data" / "commandcenter.sqlite").exists()
+
+
+def test_ask_stop_the_miners_creates_one_pending_action(cli: CliRunner, tmp_path: Path) -> None:
+    out = ask_json(cli, "stop the miners")
+    assert len(out["actions"]) == 1
+    action = out["actions"][0]
+    assert action["kind"] == "stop_miners" and action["status"] == "pending"
+    assert out["tools"] == ["stop_miners"]
+    assert [b["action"] for c in out["cards"] for b in c["buttons"]] == ["approve", "reject"]
+    # Depending on the time of day the simulated site may also raise an alert that proposes
+    # its own request (alert_id set); the chat asked for exactly one.
+    with sqlite3.connect(tmp_path / "data" / "commandcenter.sqlite") as db:
+        asked = db.execute(
+            "SELECT id, kind, status, requested_by FROM action_requests WHERE alert_id IS NULL"
+        ).fetchall()
+    assert asked == [(action["id"], "stop_miners", "pending", "console:you")]
+    listed = json.loads(run(cli, "actions", "list", "--json").stdout)
+    assert [r["status"] for r in listed if r["id"] == action["id"]] == ["pending"]
+
+
+def test_ask_unknown_site_exits_2(cli: CliRunner) -> None:
+    result = run(cli, "ask", "status", "--site", "nope", code=2)
+    assert "Unknown site 'nope'" in result.stderr
+    assert "Configured sites: demo" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_db_upgrade_prints_revision(cli: CliRunner, tmp_path: Path) -> None:
+    result = run(cli, "db", "upgrade")
+    assert "commandcenter.sqlite is at revision " in result.stdout
+    revision = result.stdout.strip().rsplit(" ", 1)[-1]
+    assert revision and revision != "None"
+    # running it again is harmless and reports the same revision
+    assert run(cli, "db", "upgrade").stdout == result.stdout
+
+
+def test_approve_unknown_id_exits_2(cli: CliRunner) -> None:
+    result = run(cli, "actions", "approve", "no-such-request", code=2)
+    assert "No action request with id 'no-such-request'" in result.stderr
+    assert result.stdout == ""
+
+
+def test_malformed_site_file_exits_2(cli: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "broken-sites.yaml"
+    bad.write_text(
+        "sites:\n"
+        "  - name: barn\n"
+        "    location: {latitude: 40, longitude: -105}\n"
+        "    battery: {capacity_kwh: 10, min_soc_pct: 150}\n",
+        encoding="utf-8",
+    )
+    result = run(cli, "ask", "status", "--site-file", str(bad), code=2)
+    assert "broken-sites.yaml" in result.stderr
+    assert "sites[0].battery.min_soc_pct" in result.stderr
+    assert "less than or equal to 100" in result.stderr
+
+
+def test_site_file_option_is_used(cli: CliRunner, tmp_path: Path) -> None:
+    good = tmp_path / "sites.toml"
+    good.write_text(
+        '[[sites]]\nname = "barn"\n[sites.location]\nlatitude = 40\nlongitude = -105\n'
+        "[sites.battery]\ncapacity_kwh = 10\n",
+        encoding="utf-8",
+    )
+    result = run(cli, "ask", "status", "--site", "demo", "--site-file", str(good), code=2)
+    assert "Configured sites: barn" in result.stderr
+
+
+def test_ask_then_approve_in_a_second_invocation(cli: CliRunner) -> None:
+    action = ask_json(cli, "stop the miners")["actions"][0]
+    # A separate invocation builds everything again from the database, like a new process.
+    result = run(cli, "actions", "approve", action["id"])
+    assert "Done and verified" in result.stdout
+    listed = json.loads(run(cli, "actions", "list", "--json").stdout)
+    mine = [(r["status"], r["decided_by"]) for r in listed if r["id"] == action["id"]]
+    assert mine == [("succeeded", "You")]
+    again = run(cli, "actions", "approve", action["id"])
+    assert "Already succeeded" in again.stdout
+    assert "Done and verified" not in again.stdout
