@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
+from tools.actions.catalogue import get_kind
 from tools.actions.service import ActionService, ActionView
 from tools.alerts.engine import AlertEngine
 from tools.cards import Card, action_card, local_time
@@ -383,6 +384,13 @@ class Toolbox:
     async def _request(
         self, site: Site, kind: str, params: dict[str, Any], ctx: CallContext
     ) -> ToolOutput:
+        waiting = await self._already_waiting(site, kind, params, ctx)
+        if waiting is not None:
+            return ToolOutput(
+                text=f"That is already awaiting approval: {waiting.title} "
+                f"(request {waiting.id[:8]}). Approve or reject it on its card.",
+                cards=[action_card(waiting, site.tz)],
+            )
         action = await self._actions.request(
             site=site.name,
             kind=kind,
@@ -398,6 +406,16 @@ class Toolbox:
             cards=[action_card(action, site.tz)],
             action=action,
         )
+
+    async def _already_waiting(
+        self, site: Site, kind: str, params: dict[str, Any], ctx: CallContext
+    ) -> ActionView | None:
+        """A pending request for the same change made elsewhere (an alert, another chat)."""
+        clean = get_kind(kind).normalise(site, dict(params))
+        for view in await self._actions.list_requests(site=site.name, statuses=("pending",)):
+            if view.kind == kind and view.params == clean and view.thread_id != ctx.thread_id:
+                return view
+        return None
 
     async def _stop_miners(self, site: Site, args: LoadsArgs, ctx: CallContext) -> ToolOutput:
         return await self._request(site, "stop_miners", {"loads": args.loads}, ctx)

@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 
 from graphs.assistant import planner
-from tests.bot.helpers import EVENING, click, running_bot, say
+from tests.bot.helpers import EVENING, click, run_minutes, running_bot, say
 from tests.graphs.scripted_model import ScriptedChatModel
 from tools.agent_tools import TOOL_SPECS
 from tools.clock import ManualClock
@@ -152,3 +152,22 @@ async def test_step_limit_stops_a_looping_model(sqlite_url: str, tmp_path: Path)
         result = await app.chat.handle_message(say("olga", "keep checking the battery"))
         assert result.answer == "I stopped after 6 steps without a final answer."
         assert result.tools == ["battery_status"] * 6
+
+
+async def test_asking_for_an_action_an_alert_already_proposed_reuses_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, chat, _d):
+        for _ in range(180):
+            await run_minutes(app, clock, 1)
+            if chat.cards("alert"):
+                break
+        proposed = await app.actions.list_requests(statuses=("pending",))
+        assert [a.kind for a in proposed] == ["stop_miners"]
+        result = await app.chat.handle_message(say("olga", "stop all the miners"))
+        assert result.actions == []
+        assert result.answer.startswith("That is already awaiting approval: Stop miner-1")
+        assert proposed[0].id[:8] in result.answer
+        assert result.cards[0]["buttons"][0]["value"] == proposed[0].id
+        assert len(await app.actions.list_requests()) == 1
