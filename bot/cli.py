@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -49,13 +50,25 @@ def _settings(site_file: str | None = None, *, default_log_level: str | None = N
     return settings
 
 
+async def _stoppable(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run ``coro_fn`` so that SIGTERM (as sent by a process manager) stops it like Ctrl-C."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    return await coro_fn()
+
+
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine; turn the project's errors into a clear message and exit code 2."""
     try:
-        return asyncio.run(coro_fn())  # type: ignore[arg-type]
+        return asyncio.run(_stoppable(coro_fn))
     except (ToolsError, StorageError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
+    except asyncio.CancelledError:
+        raise typer.Exit(0) from None
 
 
 SiteFileOpt = Annotated[
