@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import (
     ActionRequestRow,
@@ -173,9 +175,30 @@ async def transition_alert(
     **values: Any,
 ) -> bool:
     """Compare-and-set an alert's status; True when this call made the change."""
+    return await _compare_and_set(
+        session,
+        AlertRow,
+        AlertRow.id == alert_id,
+        AlertRow.status,
+        from_statuses,
+        to_status,
+        values,
+    )
+
+
+async def _compare_and_set(
+    session: AsyncSession,
+    model: type[AlertRow] | type[ActionRequestRow],
+    key_clause: ColumnElement[bool],
+    status_column: InstrumentedAttribute[str],
+    from_statuses: Sequence[str],
+    to_status: str,
+    values: dict[str, Any],
+) -> bool:
+    """``UPDATE ... SET status = :to WHERE key AND status IN (:from)``; True if one row moved."""
     stmt = (
-        update(AlertRow)
-        .where(AlertRow.id == alert_id, AlertRow.status.in_(from_statuses))
+        update(model)
+        .where(key_clause, status_column.in_(from_statuses))
         .values(status=to_status, **values)
         .execution_options(synchronize_session=False)
     )
@@ -277,14 +300,15 @@ async def transition_action(
     True when exactly this call moved the request; False when another click,
     process or the expiry job got there first.
     """
-    stmt = (
-        update(ActionRequestRow)
-        .where(ActionRequestRow.id == action_id, ActionRequestRow.status.in_(from_statuses))
-        .values(status=to_status, **values)
-        .execution_options(synchronize_session=False)
+    return await _compare_and_set(
+        session,
+        ActionRequestRow,
+        ActionRequestRow.id == action_id,
+        ActionRequestRow.status,
+        from_statuses,
+        to_status,
+        values,
     )
-    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
-    return result.rowcount == 1
 
 
 async def update_action_message(
@@ -295,6 +319,21 @@ async def update_action_message(
         .where(ActionRequestRow.id == action_id)
         .values(message=message)
         .execution_options(synchronize_session=False)
+    )
+
+
+EXPIRED_OUTCOME = "expired before anyone decided"
+
+
+async def expire_action(session: AsyncSession, *, action_id: str, now: datetime) -> bool:
+    """Compare-and-set one pending request to ``expired``."""
+    return await transition_action(
+        session,
+        action_id=action_id,
+        from_statuses=("pending",),
+        to_status="expired",
+        finished_at=now,
+        outcome=EXPIRED_OUTCOME,
     )
 
 
@@ -309,14 +348,7 @@ async def expire_due_actions(session: AsyncSession, *, now: datetime) -> list[st
     ).all()
     expired = []
     for action_id in due:
-        if await transition_action(
-            session,
-            action_id=action_id,
-            from_statuses=("pending",),
-            to_status="expired",
-            finished_at=now,
-            outcome="expired before anyone decided",
-        ):
+        if await expire_action(session, action_id=action_id, now=now):
             expired.append(action_id)
     return expired
 

@@ -276,23 +276,7 @@ class ActionService:
                 if row.status == "pending" and row.expires_at <= now:
                     expired_now = await self._expire(session, row.id, now)
             if expired_now or row.status != "pending":
-                view = await self.get(action_id)
-                if view.status == "expired":
-                    return Decision(
-                        verdict="expired",
-                        message=f"This request expired at {_hm(view.expires_at)} UTC before "
-                        "anyone decided; ask again if it is still needed.",
-                        action=view,
-                        changed=expired_now,
-                    )
-                return Decision(
-                    verdict="already_decided",
-                    message=f"Already {view.status}"
-                    + (f" by {view.decided_by}" if view.decided_by else "")
-                    + "; your click changed nothing.",
-                    action=view,
-                    changed=False,
-                )
+                return _too_late(await self.get(action_id), expired_now=expired_now)
             async with session.begin():
                 won = await repo.transition_action(
                     session,
@@ -314,15 +298,7 @@ class ActionService:
                         details={"role": actor.role},
                     )
         if not won:
-            view = await self.get(action_id)
-            return Decision(
-                verdict="already_decided" if view.status != "expired" else "expired",
-                message=f"Already {view.status}"
-                + (f" by {view.decided_by}" if view.decided_by else "")
-                + "; your click changed nothing.",
-                action=view,
-                changed=False,
-            )
+            return _too_late(await self.get(action_id), expired_now=False)
         if not approve:
             view = await self.get(action_id)
             return Decision(
@@ -331,14 +307,7 @@ class ActionService:
         return await self.execute(action_id, actor=actor)
 
     async def _expire(self, session: AsyncSession, action_id: str, now: datetime) -> bool:
-        moved = await repo.transition_action(
-            session,
-            action_id=action_id,
-            from_statuses=("pending",),
-            to_status="expired",
-            finished_at=now,
-            outcome="expired before anyone decided",
-        )
+        moved = await repo.expire_action(session, action_id=action_id, now=now)
         if moved:
             await repo.append_audit(
                 session, time=now, actor="system", event="action_expired", action_id=action_id
@@ -437,6 +406,26 @@ class ActionService:
         if mismatches:
             return False, "Sent, but the read-back does not match: " + "; ".join(mismatches)
         return True, f"Done and verified: {kind.effect(site, row.params)}."
+
+
+def _too_late(view: ActionView, *, expired_now: bool) -> Decision:
+    """The answer to a click on a request that is no longer pending."""
+    if view.status == "expired":
+        return Decision(
+            verdict="expired",
+            message=f"This request expired at {_hm(view.expires_at)} UTC before anyone "
+            "decided; ask again if it is still needed.",
+            action=view,
+            changed=expired_now,
+        )
+    return Decision(
+        verdict="already_decided",
+        message=f"Already {view.status}"
+        + (f" by {view.decided_by}" if view.decided_by else "")
+        + "; your click changed nothing.",
+        action=view,
+        changed=False,
+    )
 
 
 def _verify(expected: list[Expectation], readings: list[Reading]) -> list[str]:
