@@ -119,8 +119,9 @@ class TelemetryPipeline:
         self.stats.accepted += len(accepted)
         for reading in accepted:
             self.latest(reading.site).update(reading)
-        self._enqueue(accepted)
+        self._buffer.extend(accepted)
         await self.flush()
+        self._trim()
         if self._on_batch is not None:
             by_site: dict[str, list[Reading]] = {}
             for reading in accepted:
@@ -129,8 +130,8 @@ class TelemetryPipeline:
                 await self._on_batch(site, self.latest(site), batch)
         return accepted
 
-    def _enqueue(self, readings: list[Reading]) -> None:
-        self._buffer.extend(readings)
+    def _trim(self) -> None:
+        """Keep at most ``buffer_limit`` unwritten readings, dropping (and counting) the oldest."""
         overflow = len(self._buffer) - self._buffer_limit
         if overflow > 0:
             for _ in range(overflow):
