@@ -47,6 +47,52 @@ METRICS: dict[str, MetricSpec] = {
         _spec("load_on", "bool", "A switchable load's relay is on (1) or off (0)", 0.0, 1.0),
         _spec("load_power_each_w", "W", "Power drawn by one switchable load", 0.0, 10_000_000.0),
         _spec("temp_c", "°C", "Temperature", -60.0, 150.0),
+        _spec("battery_current_a", "A", "Battery current, positive = charging", -1e5, 1e5),
+        _spec("battery_temp_c", "°C", "Battery temperature", -60.0, 150.0),
+        _spec("pv_energy_today_kwh", "kWh", "Solar energy since local midnight", 0.0, 1e6),
+        _spec("load_energy_today_kwh", "kWh", "Consumption since local midnight", 0.0, 1e6),
+        _spec("grid_import_today_kwh", "kWh", "Grid import since local midnight", 0.0, 1e6),
+        _spec("grid_export_today_kwh", "kWh", "Grid export since local midnight", 0.0, 1e6),
+        _spec("battery_charge_today_kwh", "kWh", "Battery charge since local midnight", 0.0, 1e6),
+        _spec(
+            "battery_discharge_today_kwh", "kWh", "Battery discharge since local midnight", 0.0, 1e6
+        ),
+        _spec("inverter_fault_code", "code", "Inverter fault bits (0 = no fault)", 0.0, 2.0**64),
+        _spec("inverter_state", "code", "Inverter operating state (vendor enum)", 0.0, 1000.0),
+        _spec("grid_connected", "bool", "Grid present at the inverter input", 0.0, 1.0),
+        _spec("grid_voltage_v", "V", "Grid voltage", 0.0, 1000.0),
+        _spec("grid_frequency_hz", "Hz", "Grid frequency", 0.0, 100.0),
+        _spec(
+            "active_input_source",
+            "code",
+            "Active AC input (Victron: 1 grid, 2 genset, 3 shore, 240 inverting)",
+            0.0,
+            255.0,
+        ),
+        _spec(
+            "ess_min_soc_pct",
+            "%",
+            "Configured minimum SOC (ESS / battery low capacity)",
+            0.0,
+            100.0,
+        ),
+        _spec("tou_soc_target_pct", "%", "Time-of-use program SOC target", 0.0, 100.0),
+        _spec(
+            "generator_state",
+            "code",
+            "Generator state (Victron: 0 stopped, 1 running, "
+            "2 warm-up, 3 cool-down, 4 stopping, 10 error)",
+            0.0,
+            255.0,
+        ),
+        _spec("generator_run_hours_h", "h", "Generator run-hours counter", 0.0, 1e6),
+        _spec("fuel_level_pct", "%", "Fuel tank level", 0.0, 100.0),
+        _spec("relay_on", "bool", "A relay's output is on (1) or off (0)", 0.0, 1.0),
+        _spec("voltage_v", "V", "Voltage of a measured circuit", -1e4, 1e4),
+        _spec("current_a", "A", "Current of a measured circuit", -1e5, 1e5),
+        _spec("power_w", "W", "Power of a measured circuit", -1e8, 1e8),
+        _spec("energy_wh", "Wh", "Energy counter of a measured circuit", 0.0, 1e13),
+        _spec("energy_kwh", "kWh", "Energy meter reading (cumulative)", 0.0, 1e12),
     )
 }
 

@@ -32,3 +32,27 @@ class DeviceError(ToolsError):
 
 class ActionError(ToolsError):
     """An action request cannot be created, decided or executed as asked."""
+
+
+class DeviceUnreachable(DeviceError):
+    """The device (or its gateway/broker) refused the connection or cannot be resolved."""
+
+
+class DeviceTimeout(DeviceError):
+    """The device did not answer in time."""
+
+
+class DeviceAuthError(DeviceError):
+    """The device refused our credentials."""
+
+
+class DeviceProtocolError(DeviceError):
+    """The device answered with something we cannot use (exception code, bad payload)."""
+
+
+class DeviceRefused(DeviceError):
+    """The device does not support, or declined, the command."""
+
+
+class ReadbackMismatch(DeviceError):
+    """A write was sent but reading the value back shows something else."""

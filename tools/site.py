@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tools.devices.config import CONNECTION_MODELS, Connection, DriverName, VrmAccount
 from tools.errors import SiteConfigError, UnknownSiteError
 
 Role = Literal["admin", "operator", "viewer"]
@@ -56,7 +57,9 @@ class SwitchableLoad(_Model):
     name: str = Field(min_length=1)
     kind: Literal["miner", "pump", "heater", "other"] = "miner"
     power_kw: float = Field(gt=0)
-    relay: str = Field(default="", description="device/relay id that switches it")
+    relay: str = Field(
+        default="", description="name of the device whose relay switches it (blank: simulator)"
+    )
     initially_on: bool = True
 
 
@@ -106,9 +109,38 @@ class Grid(_Model):
 
 
 class Device(_Model):
+    """A source of readings and sink of commands; ``connection`` depends on the driver."""
+
     name: str = Field(min_length=1)
-    driver: Literal["simulator"] = "simulator"
+    driver: DriverName = "simulator"
     connection: dict[str, Any] = Field(default_factory=dict)
+    interval_s: float = Field(default=10.0, gt=0, le=3600, description="expected reading interval")
+    stale_after_s: float | None = Field(
+        default=None, gt=0, description="silence after which the device is offline"
+    )
+
+    @model_validator(mode="after")
+    def _connection(self) -> Device:
+        try:
+            CONNECTION_MODELS[self.driver].model_validate(self.connection)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"connection.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+            )
+            raise ValueError(f"{self.driver} device {self.name!r}: {problems}") from None
+        if self.stale_after_s is not None and self.stale_after_s <= self.interval_s:
+            raise ValueError("stale_after_s must be longer than interval_s")
+        return self
+
+    @property
+    def config(self) -> Connection:
+        """The validated connection settings for this device's driver."""
+        return CONNECTION_MODELS[self.driver].model_validate(self.connection)
+
+    @property
+    def stale_after(self) -> float:
+        """Seconds of silence after which the device counts as offline [s]."""
+        return self.stale_after_s if self.stale_after_s is not None else 3 * self.interval_s + 30
 
 
 class Channels(_Model):
@@ -152,6 +184,7 @@ class Site(_Model):
     channels: Channels = Field(default_factory=Channels)
     alerts: AlertThresholds = Field(default_factory=AlertThresholds)
     actions: ActionSettings = Field(default_factory=ActionSettings)
+    vrm: VrmAccount | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -171,6 +204,25 @@ class Site(_Model):
         if dupes:
             raise ValueError(f"load names must be unique within a site (repeated: {dupes})")
         return loads
+
+    @model_validator(mode="after")
+    def _devices(self) -> Site:
+        names = [d.name for d in self.devices]
+        dupes = _duplicates(names)
+        if dupes:
+            raise ValueError(f"device names must be unique within a site (repeated: {dupes})")
+        if len(self.devices) > 1 and any(d.driver == "simulator" for d in self.devices):
+            raise ValueError("a simulated site has the simulator as its only device")
+        for load in self.loads:
+            if load.relay and load.relay not in names:
+                raise ValueError(
+                    f"load {load.name!r} names relay device {load.relay!r}, which is not in "
+                    f"devices (known: {', '.join(names) or 'none'})"
+                )
+        return self
+
+    def device(self, name: str) -> Device | None:
+        return next((d for d in self.devices if d.name == name), None)
 
     @property
     def display_name(self) -> str:
@@ -239,9 +291,9 @@ def demo_site_file() -> SiteFile:
                     initial_soc_pct=44.0,
                 ),
                 loads=[
-                    SwitchableLoad(name="miner-1", kind="miner", power_kw=1.45, relay="shelly-1"),
-                    SwitchableLoad(name="miner-2", kind="miner", power_kw=1.45, relay="shelly-2"),
-                    SwitchableLoad(name="miner-3", kind="miner", power_kw=1.45, relay="shelly-3"),
+                    SwitchableLoad(name="miner-1", kind="miner", power_kw=1.45),
+                    SwitchableLoad(name="miner-2", kind="miner", power_kw=1.45),
+                    SwitchableLoad(name="miner-3", kind="miner", power_kw=1.45),
                 ],
                 generator=Generator(name="generator", rated_kw=8.0, tank_l=120, initial_fuel_l=90),
                 grid=Grid(present=True, max_charge_kw=3.0),

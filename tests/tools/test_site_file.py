@@ -40,6 +40,11 @@ sites:
       tank_l: 80
       fuel_curve: [[0, 0.5], [0.5, 1.0], [1, 1.8]]
     grid: {present: false}
+    devices:
+      - {name: solark, driver: solark_modbus, connection: {host: 192.168.1.50}}
+      - name: shelly-a
+        driver: shelly
+        connection: {host: 192.168.1.60, password_env: SHELLY_A_PASSWORD, load: miner-a}
     alerts: {soc_warning_pct: 50, soc_critical_pct: 35}
     actions: {expiry_minutes: 5}
   - name: shed
@@ -333,3 +338,39 @@ def test_unknown_site_lists_known_sites(tmp_path: Path) -> None:
     assert info.value.name == "barns"
     assert info.value.known == ["barn", "shed"]
     assert str(info.value) == "Unknown site 'barns'. Configured sites: barn, shed."
+
+
+def test_a_relay_must_name_a_configured_device(tmp_path: Path) -> None:
+    text = GOOD_YAML.replace("relay: shelly-a", "relay: shelly-b")
+    path = tmp_path / "sites.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SiteConfigError) as err:
+        load_site_file(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "sites[0]" in message
+    assert "load 'miner-a' names relay device 'shelly-b'" in message
+    assert "known: solark, shelly-a" in message
+
+
+def test_device_connection_is_checked_against_its_driver(tmp_path: Path) -> None:
+    text = GOOD_YAML.replace("connection: {host: 192.168.1.60,", "connection: {hots: 192.168.1.60,")
+    path = tmp_path / "sites.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SiteConfigError) as err:
+        load_site_file(path)
+    message = str(err.value)
+    assert "sites[0].devices[1]" in message
+    assert "shelly device 'shelly-a'" in message
+    assert "connection.host: Field required" in message
+    assert "connection.hots: Extra inputs are not permitted" in message
+
+
+def test_unknown_driver_is_refused(tmp_path: Path) -> None:
+    text = GOOD_YAML.replace("driver: shelly", "driver: shelley")
+    path = tmp_path / "sites.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SiteConfigError) as err:
+        load_site_file(path)
+    assert "sites[0].devices[1].driver" in str(err.value)
+    assert "'victron_mqtt'" in str(err.value)

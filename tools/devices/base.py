@@ -1,14 +1,27 @@
-"""The driver interface every device (real or simulated) implements."""
+"""The driver interfaces.
+
+A :class:`Driver` is what the rest of the bot sees: one per site, polled for
+readings and sent commands. Real sites are made of several devices (an
+inverter, relays, a Home Assistant), each a :class:`DeviceDriver`;
+:class:`SiteDriver` composes them, routes each command to the device that can
+carry it out, and keeps a failing device from stopping the others.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from tools.domain import Reading
+from tools.errors import DeviceError, DeviceRefused
+from tools.site import Site
 
-CommandKind = Literal["set_load", "grid_charge", "generator"]
+log = logging.getLogger(__name__)
+
+CommandKind = Literal["set_load", "grid_charge", "generator", "min_soc", "tou_soc_target"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -18,11 +31,15 @@ class DeviceCommand:
     - ``set_load``: switch the relay of the load named ``target`` on or off.
     - ``grid_charge``: enable or disable charging the battery from the grid.
     - ``generator``: start (``on=True``) or stop the generator.
+    - ``min_soc``: set the battery's minimum SOC (ESS minimum / battery low capacity) to
+      ``value`` [%].
+    - ``tou_soc_target``: set the time-of-use program's SOC target to ``value`` [%].
     """
 
     kind: CommandKind
-    on: bool
+    on: bool = True
     target: str = ""
+    value: float | None = None
 
 
 class Driver(Protocol):
@@ -31,7 +48,7 @@ class Driver(Protocol):
     site: str
 
     async def poll(self, now: datetime) -> list[Reading]:
-        """Current readings. Simulators advance their physics up to ``now`` first."""
+        """New readings. Simulators advance their physics up to ``now`` first."""
         ...
 
     async def execute(self, command: DeviceCommand) -> None:
@@ -41,3 +58,139 @@ class Driver(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
+
+
+class DeviceDriver(Protocol):
+    """One device of a site."""
+
+    name: str
+    push: bool  # True when readings arrive on their own (MQTT); read() then drains them
+
+    async def start(self) -> None:
+        """Connect or subscribe; raise DeviceError when the device cannot be reached."""
+        ...
+
+    async def read(self, now: datetime) -> list[Reading]:
+        """Poll devices read now; push devices return what arrived since the last call."""
+        ...
+
+    def handles(self, command: DeviceCommand) -> bool:
+        """Whether this device can carry out ``command``."""
+        ...
+
+    async def execute(self, command: DeviceCommand) -> None:
+        """Write, then read the value back; raise DeviceError (ReadbackMismatch) otherwise."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class DeviceHealth:
+    """What the bot knows about one device's connection, for status answers."""
+
+    started: bool = False
+    last_ok: datetime | None = None
+    last_error: str = ""
+    errors: int = 0
+
+
+@dataclass(slots=True)
+class _Slot:
+    device: DeviceDriver
+    interval_s: float
+    next_due: datetime | None = None
+    health: DeviceHealth = field(default_factory=DeviceHealth)
+
+
+class SiteDriver:
+    """All devices of one site behind the :class:`Driver` interface."""
+
+    def __init__(
+        self, site: Site, devices: Sequence[DeviceDriver], *, intervals_s: dict[str, float]
+    ) -> None:
+        self.site = site.name
+        self._config = site
+        self._slots = {
+            d.name: _Slot(device=d, interval_s=intervals_s.get(d.name, 10.0)) for d in devices
+        }
+
+    @property
+    def health(self) -> dict[str, DeviceHealth]:
+        return {name: slot.health for name, slot in self._slots.items()}
+
+    def device(self, name: str) -> DeviceDriver | None:
+        slot = self._slots.get(name)
+        return slot.device if slot else None
+
+    async def _ensure_started(self, slot: _Slot) -> bool:
+        if slot.health.started:
+            return True
+        try:
+            await slot.device.start()
+        except DeviceError as err:
+            self._failed(slot, err)
+            return False
+        slot.health.started = True
+        return True
+
+    def _failed(self, slot: _Slot, err: DeviceError) -> None:
+        slot.health.errors += 1
+        if str(err) != slot.health.last_error:
+            log.warning("site %s, device %s: %s", self.site, slot.device.name, err)
+        slot.health.last_error = str(err)
+
+    async def poll(self, now: datetime) -> list[Reading]:
+        """Read every device that is due (push devices every time); failures are recorded."""
+        readings: list[Reading] = []
+        for slot in self._slots.values():
+            if not slot.device.push and slot.next_due is not None and now < slot.next_due:
+                continue
+            slot.next_due = _after(now, slot.interval_s)
+            if not await self._ensure_started(slot):
+                continue
+            try:
+                batch = await slot.device.read(now)
+            except DeviceError as err:
+                self._failed(slot, err)
+                continue
+            slot.health.last_error = ""
+            slot.health.last_ok = now
+            readings.extend(batch)
+        return readings
+
+    def route(self, command: DeviceCommand) -> DeviceDriver:
+        """The device that carries out ``command``."""
+        if command.kind == "set_load":
+            load = next((x for x in self._config.loads if x.name == command.target), None)
+            if load is None:
+                known = ", ".join(x.name for x in self._config.loads) or "none"
+                raise DeviceRefused(f"{self.site} has no load {command.target!r} (known: {known})")
+            if load.relay:
+                slot = self._slots.get(load.relay)
+                if slot is None:
+                    raise DeviceRefused(f"relay device {load.relay!r} of {load.name} is not set up")
+                return slot.device
+        for slot in self._slots.values():
+            if slot.device.handles(command):
+                return slot.device
+        raise DeviceRefused(f"no device at {self.site} can carry out {command.kind}")
+
+    async def execute(self, command: DeviceCommand) -> None:
+        device = self.route(command)
+        slot = self._slots[device.name]
+        if not await self._ensure_started(slot):
+            raise DeviceError(slot.health.last_error)
+        await device.execute(command)
+        slot.next_due = None  # read it again on the next poll
+
+    async def close(self) -> None:
+        for slot in self._slots.values():
+            try:
+                await slot.device.close()
+            except DeviceError as err:  # closing must never stop the others closing
+                log.warning("closing %s: %s", slot.device.name, err)
+
+
+def _after(now: datetime, seconds: float) -> datetime:
+    return now + timedelta(seconds=seconds)
