@@ -160,6 +160,12 @@ async def open_app(
                 await notifier.on_alert_event(event)
 
         pipeline.set_batch_handler(on_batch)
+
+        async def on_batch_tick(site: str, state: SiteState) -> None:
+            # Time-based rules (a silent device) need evaluating even when nothing arrives.
+            for event in await alerts.evaluate(site, state):
+                await notifier.on_alert_event(event)
+
         toolbox = Toolbox(
             sites=sites, state=pipeline.latest, alerts=alerts, actions=actions, clock=clock
         )
@@ -181,7 +187,9 @@ async def open_app(
                 model=model,
                 default_site=site_file.sites[0].name,
             )
-            monitor = Monitor(drivers=drivers, pipeline=pipeline, clock=clock)
+            monitor = Monitor(
+                drivers=drivers, pipeline=pipeline, clock=clock, sites=sites, on_tick=on_batch_tick
+            )
             try:
                 yield App(
                     settings=settings,

@@ -85,7 +85,10 @@ class SiteRow(Base):
 
 class ReadingRow(Base):
     __tablename__ = "readings"
-    __table_args__ = (Index("ix_readings_site_metric_time", "site", "metric", "time"),)
+    __table_args__ = (
+        Index("ix_readings_site_metric_time", "site", "metric", "time"),
+        Index("ix_readings_time", "time"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     site: Mapped[str] = mapped_column(String(64), ForeignKey("sites.name"))
@@ -93,6 +96,30 @@ class ReadingRow(Base):
     metric: Mapped[str] = mapped_column(String(64))
     time: Mapped[datetime]
     value: Mapped[float] = mapped_column(Float)
+
+
+class HourlyRollupRow(Base):
+    """Hourly aggregates of readings, kept as batches are written.
+
+    Long-range questions ("last 30 days") read these instead of raw rows.
+    """
+
+    __tablename__ = "readings_hourly"
+
+    site: Mapped[str] = mapped_column(String(64), ForeignKey("sites.name"), primary_key=True)
+    device: Mapped[str] = mapped_column(String(64), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    sum: Mapped[float] = mapped_column(Float)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    last: Mapped[float] = mapped_column(Float)
+    last_time: Mapped[datetime]
+
+    @property
+    def mean(self) -> float:
+        return self.sum / self.count if self.count else 0.0
 
 
 class AlertRow(Base):

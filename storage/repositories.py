@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, case, delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -24,6 +24,7 @@ from storage.models import (
     AlertRow,
     AuditRow,
     ChatIdentityRow,
+    HourlyRollupRow,
     PreferenceRow,
     ReadingRow,
     SiteRow,
@@ -74,6 +75,117 @@ async def insert_readings(session: AsyncSession, *, readings: Iterable[ReadingRe
     if rows:
         await session.execute(insert(ReadingRow), rows)
     return len(rows)
+
+
+async def copy_readings(session: AsyncSession, *, readings: Sequence[ReadingRecord]) -> int:
+    """Write readings with PostgreSQL's COPY (asyncpg) in the session's transaction.
+
+    On other databases this is :func:`insert_readings`.
+    """
+    if not readings:
+        return 0
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return await insert_readings(session, readings=readings)
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(
+        "readings",
+        records=[(r.site, r.device, r.metric, r.time, r.value) for r in readings],
+        columns=["site", "device", "metric", "time", "value"],
+    )
+    return len(readings)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HourlyAggregate:
+    site: str
+    device: str
+    metric: str
+    hour: datetime
+    count: int
+    sum: float
+    min: float
+    max: float
+    last: float
+    last_time: datetime
+
+
+async def upsert_hourly(session: AsyncSession, *, rollups: Sequence[HourlyAggregate]) -> None:
+    """Merge batch aggregates into the hourly rollup table (one statement)."""
+    if not rollups:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    rows = [
+        {
+            "site": r.site,
+            "device": r.device,
+            "metric": r.metric,
+            "hour": r.hour,
+            "count": r.count,
+            "sum": r.sum,
+            "min": r.min,
+            "max": r.max,
+            "last": r.last,
+            "last_time": r.last_time,
+        }
+        for r in rollups
+    ]
+    table = cast(Table, HourlyRollupRow.__table__)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    stmt = dialect_insert(table)
+    smaller = func.least if dialect == "postgresql" else func.min
+    larger = func.greatest if dialect == "postgresql" else func.max
+    newer = stmt.excluded.last_time >= table.c.last_time
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["site", "device", "metric", "hour"],
+        set_={
+            "count": table.c.count + stmt.excluded.count,
+            "sum": table.c.sum + stmt.excluded.sum,
+            "min": smaller(table.c.min, stmt.excluded.min),
+            "max": larger(table.c.max, stmt.excluded.max),
+            "last": case((newer, stmt.excluded.last), else_=table.c.last),
+            "last_time": case((newer, stmt.excluded.last_time), else_=table.c.last_time),
+        },
+    )
+    await session.execute(stmt, rows)
+
+
+async def hourly_between(
+    session: AsyncSession,
+    *,
+    site: str,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    device: str | None = None,
+) -> Sequence[HourlyRollupRow]:
+    stmt = (
+        select(HourlyRollupRow)
+        .where(
+            HourlyRollupRow.site == site,
+            HourlyRollupRow.metric == metric,
+            HourlyRollupRow.hour >= start,
+            HourlyRollupRow.hour < end,
+        )
+        .order_by(HourlyRollupRow.hour, HourlyRollupRow.device)
+    )
+    if device is not None:
+        stmt = stmt.where(HourlyRollupRow.device == device)
+    return (await session.scalars(stmt)).all()
+
+
+async def delete_readings_before(session: AsyncSession, *, before: datetime) -> int:
+    """Drop raw readings older than ``before`` (their hourly rollups stay)."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        delete(ReadingRow).where(ReadingRow.time < before)
+    )
+    return int(result.rowcount or 0)
 
 
 async def readings_between(

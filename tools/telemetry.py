@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +38,18 @@ class SiteState:
 
     site: str
     samples: dict[tuple[str, str], Sample] = field(default_factory=dict)
+    # device name (from the site file) -> when it last delivered readings
+    seen: dict[str, datetime] = field(default_factory=dict)
+    watching_since: datetime | None = None
+    # device name -> the last error talking to it ("" when the last attempt worked)
+    device_errors: dict[str, str] = field(default_factory=dict)
+    # device -> readings rejected by validation so far
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    def mark_seen(self, device: str, when: datetime) -> None:
+        current = self.seen.get(device)
+        if current is None or when > current:
+            self.seen[device] = when
 
     def update(self, reading: Reading) -> None:
         key = (reading.metric, reading.device)
@@ -71,6 +84,44 @@ class IngestStats:
     dropped: int = 0
     write_failures: int = 0
     last_error: str = ""
+    # (site, device) -> readings rejected, with the last reason, for status answers
+    rejected_by_device: dict[tuple[str, str], int] = field(default_factory=dict)
+    last_rejection: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def hourly_rollups(readings: Iterable[Reading]) -> list[repo.HourlyAggregate]:
+    """Aggregate readings per (site, device, metric, UTC hour): count, sum, min, max, last."""
+    acc: dict[tuple[str, str, str, datetime], list[Any]] = {}
+    for r in readings:
+        hour = r.time.replace(minute=0, second=0, microsecond=0)
+        key = (r.site, r.device, r.metric, hour)
+        a = acc.get(key)
+        if a is None:
+            acc[key] = [1, r.value, r.value, r.value, r.value, r.time]
+            continue
+        a[0] += 1
+        a[1] += r.value
+        if r.value < a[2]:
+            a[2] = r.value
+        if r.value > a[3]:
+            a[3] = r.value
+        if r.time >= a[5]:
+            a[4], a[5] = r.value, r.time
+    return [
+        repo.HourlyAggregate(
+            site=site,
+            device=device,
+            metric=metric,
+            hour=hour,
+            count=a[0],
+            sum=a[1],
+            min=a[2],
+            max=a[3],
+            last=a[4],
+            last_time=a[5],
+        )
+        for (site, device, metric, hour), a in acc.items()
+    ]
 
 
 BatchHandler = Callable[[str, SiteState, list[Reading]], Awaitable[None]]
@@ -115,6 +166,9 @@ class TelemetryPipeline:
                 accepted.append(validate_reading(reading))
             except ReadingError as err:
                 self.stats.rejected += 1
+                key = (reading.site, reading.device)
+                self.stats.rejected_by_device[key] = self.stats.rejected_by_device.get(key, 0) + 1
+                self.stats.last_rejection[key] = str(err)
                 log.debug("rejected reading from %s/%s: %s", reading.site, reading.device, err)
         self.stats.accepted += len(accepted)
         for reading in accepted:
@@ -126,6 +180,8 @@ class TelemetryPipeline:
             by_site: dict[str, list[Reading]] = {}
             for reading in accepted:
                 by_site.setdefault(reading.site, []).append(reading)
+            for (site, device), count in self.stats.rejected_by_device.items():
+                self.latest(site).rejected[device] = count
             for site, batch in by_site.items():
                 await self._on_batch(site, self.latest(site), batch)
         return accepted
@@ -152,7 +208,8 @@ class TelemetryPipeline:
         ]
         try:
             async with self._sessionmaker() as session, session.begin():
-                await repo.insert_readings(session, readings=records)
+                await repo.copy_readings(session, readings=records)
+                await repo.upsert_hourly(session, rollups=hourly_rollups(batch))
         except (SQLAlchemyError, OSError) as err:
             self.stats.write_failures += 1
             self.stats.last_error = f"{type(err).__name__}: {err}"[:300]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from tools.alerts.rules import (
     Verdict,
     battery_discharge_high,
     battery_soc_low,
+    device_offline,
     evaluate,
 )
 from tools.domain import Reading
@@ -207,12 +208,12 @@ def test_no_battery_no_verdict(site: Site) -> None:
     full = state(soc=10.0, power_w=-9000.0, on={"miner-1": 1.0})
     assert battery_soc_low(no_battery, full, current=None) is None
     assert battery_discharge_high(no_battery, full, current="warning") is None
-    assert evaluate(no_battery, full, open_alerts={}) == []
+    assert evaluate(no_battery, full, open_alerts={}, now=T0) == []
 
 
 def test_evaluate_runs_every_rule_with_its_open_severity(site: Site) -> None:
     s = state(soc=41.0, power_w=-4800.0)
-    fresh = {v.rule: v for v in evaluate(site, s, open_alerts={})}
+    fresh = {v.rule: v for v in evaluate(site, s, open_alerts={}, now=T0)}
     assert set(fresh) == {"battery_soc_low", "battery_discharge_high"}
     assert not fresh["battery_soc_low"].active and not fresh["battery_discharge_high"].active
     held = {
@@ -221,6 +222,7 @@ def test_evaluate_runs_every_rule_with_its_open_severity(site: Site) -> None:
             site,
             s,
             open_alerts={"battery_soc_low": "warning", "battery_discharge_high": "warning"},
+            now=T0,
         )
     }
     assert held["battery_soc_low"].active and held["battery_discharge_high"].active
@@ -232,3 +234,30 @@ def test_latest_reading_wins(site: Site) -> None:
     s.update(Reading(site="demo", metric="battery_soc_pct", time=T0.replace(hour=11), value=10.0))
     verdict = battery_soc_low(site, s, current=None)
     assert verdict is not None and verdict.active is False and verdict.value == 50.0
+
+
+def test_a_silent_device_goes_offline_after_its_stale_time(site: Site) -> None:
+    # The demo's simulator device: interval 10 s, so stale after 3 x 10 + 30 = 60 s.
+    s = state(soc=50.0)
+    s.watching_since = T0
+    assert [v.active for v in device_offline(site, s, now=T0 + timedelta(seconds=60))] == [False]
+    s.device_errors["simulator"] = "connection refused"
+    late = device_offline(site, s, now=T0 + timedelta(seconds=61))
+    assert [v.active for v in late] == [True]
+    assert late[0].rule == "device_offline:simulator"
+    assert "no reading since the bot started" in late[0].summary
+    assert "Last error: connection refused" in late[0].summary
+    s.mark_seen("simulator", T0 + timedelta(minutes=5))
+    back = device_offline(site, s, now=T0 + timedelta(minutes=5, seconds=30))
+    assert [v.active for v in back] == [False]
+    silent = device_offline(site, s, now=T0 + timedelta(hours=3))
+    assert silent[0].active and "silent for 2.9 h" in silent[0].summary
+
+
+def test_device_offline_honours_stale_after(site: Site) -> None:
+    device = site.devices[0].model_copy(update={"stale_after_s": 600.0})
+    slow = site.model_copy(update={"devices": [device]})
+    s = state(soc=50.0)
+    s.mark_seen("simulator", T0)
+    assert not device_offline(slow, s, now=T0 + timedelta(seconds=599))[0].active
+    assert device_offline(slow, s, now=T0 + timedelta(seconds=601))[0].active

@@ -76,6 +76,13 @@ class AlertEvent:
     alert: AlertView
 
 
+@dataclass(frozen=True, slots=True)
+class _Open:
+    id: int
+    severity: str
+    proposed_action: str | None
+
+
 def fingerprint(site: str, rule: str) -> str:
     return f"{site}:{rule}"
 
@@ -91,21 +98,39 @@ class AlertEngine:
         self._sessionmaker = sessionmaker
         self._sites = sites
         self._clock = clock
+        self._open: dict[str, dict[str, _Open]] = {}
+
+    async def _open_for(self, site: str, *, refresh: bool = False) -> dict[str, _Open]:
+        """Open alerts of a site by rule, cached: evaluation only hits the database on change."""
+        cached = self._open.get(site)
+        if cached is not None and not refresh:
+            return cached
+        async with self._sessionmaker() as session, session.begin():
+            rows = await repo.list_open_alerts(session, site=site)
+        fresh = {r.rule: _Open(r.id, r.severity, r.proposed_action) for r in rows}
+        self._open[site] = fresh
+        return fresh
 
     async def evaluate(self, site_name: str, state: SiteState) -> list[AlertEvent]:
         """Evaluate every rule for one site and apply the verdicts; returns what changed."""
         site = self._sites[site_name]
         now = self._clock.now()
+        open_rows = await self._open_for(site_name)
+        open_severity: dict[str, Severity] = {
+            rule: row.severity  # type: ignore[misc]
+            for rule, row in open_rows.items()
+        }
+        changes = [
+            v
+            for v in evaluate(site, state, open_alerts=open_severity, now=now)
+            if (v.active and (v.rule not in open_rows or open_rows[v.rule].severity != v.severity))
+            or (not v.active and v.rule in open_rows)
+        ]
+        if not changes:
+            return []
         events: list[AlertEvent] = []
         async with self._sessionmaker() as session:
-            async with session.begin():
-                rows = await repo.list_open_alerts(session, site=site_name)
-            open_rows = {r.rule: r for r in rows}
-            open_severity: dict[str, Severity] = {
-                rule: row.severity  # type: ignore[misc]
-                for rule, row in open_rows.items()
-            }
-            for verdict in evaluate(site, state, open_alerts=open_severity):
+            for verdict in changes:
                 event = await self._apply(
                     session, site_name, verdict, open_rows.get(verdict.rule), now
                 )
@@ -118,7 +143,7 @@ class AlertEngine:
         session: AsyncSession,
         site: str,
         verdict: Verdict,
-        row: AlertRow | None,
+        row: _Open | None,
         now: datetime,
     ) -> AlertEvent | None:
         if verdict.active and row is None:
@@ -139,7 +164,11 @@ class AlertEngine:
             except IntegrityError:
                 # Another process opened the same alert first: nothing to post from here.
                 log.info("alert %s already open elsewhere", fingerprint(site, verdict.rule))
+                await self._open_for(site, refresh=True)
                 return None
+            self._open.setdefault(site, {})[verdict.rule] = _Open(
+                new.id, new.severity, new.proposed_action
+            )
             return AlertEvent("fired", AlertView.of(new))
         if row is None:
             return None
@@ -154,7 +183,8 @@ class AlertEngine:
                     updated_at=now,
                     value=verdict.value,
                 )
-            if not moved:
+            self._open.get(site, {}).pop(verdict.rule, None)
+            if not moved:  # resolved elsewhere already
                 return None
             return AlertEvent("resolved", await self._view(session, row.id))
         if verdict.severity != row.severity:
@@ -169,7 +199,14 @@ class AlertEngine:
                     proposed_action=verdict.proposed_action or row.proposed_action,
                     updated_at=now,
                 )
-            return AlertEvent("escalated", await self._view(session, row.id))
+            view = await self._view(session, row.id)
+            if view.status == "resolved":  # resolved elsewhere meanwhile
+                self._open.get(site, {}).pop(verdict.rule, None)
+                return None
+            self._open.setdefault(site, {})[verdict.rule] = _Open(
+                view.id, view.severity, view.proposed_action
+            )
+            return AlertEvent("escalated", view)
         return None
 
     async def _view(self, session: AsyncSession, alert_id: int) -> AlertView:

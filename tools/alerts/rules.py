@@ -9,6 +9,7 @@ Thresholds have hysteresis: an alert raised below 30 % clears only above
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from tools.site import Site
@@ -109,14 +110,65 @@ def battery_discharge_high(
     )
 
 
+def device_offline(site: Site, state: SiteState, *, now: datetime) -> list[Verdict]:
+    """One verdict per device: offline when silent for longer than its ``stale_after``.
+
+    A device never heard from counts from when the bot started watching the site.
+    """
+    verdicts = []
+    for device in site.devices:
+        last = state.seen.get(device.name) or state.watching_since
+        rule = f"device_offline:{device.name}"
+        if last is None:
+            continue
+        silent_s = (now - last).total_seconds()
+        if silent_s <= device.stale_after:
+            verdicts.append(Verdict(rule=rule, active=False, value=silent_s))
+            continue
+        error = state.device_errors.get(device.name, "")
+        heard = (
+            f"last reading {last.isoformat(timespec='seconds')}"
+            if device.name in state.seen
+            else "no reading since the bot started"
+        )
+        summary = (
+            f"{device.name} ({device.driver}) has been silent for {_duration(silent_s)} "
+            f"(expected every {device.interval_s:g} s; {heard})."
+        )
+        if error:
+            summary += f" Last error: {error}"
+        verdicts.append(
+            Verdict(
+                rule=rule,
+                active=True,
+                severity="warning",
+                title=f"{device.name} offline at {site.display_name}",
+                summary=summary,
+                value=silent_s,
+            )
+        )
+    return verdicts
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 RULES = (battery_soc_low, battery_discharge_high)
 
 
-def evaluate(site: Site, state: SiteState, *, open_alerts: dict[str, Severity]) -> list[Verdict]:
+def evaluate(
+    site: Site, state: SiteState, *, open_alerts: dict[str, Severity], now: datetime
+) -> list[Verdict]:
     """Run every rule; ``open_alerts`` maps rule name to the open alert's severity."""
     verdicts = []
     for rule in RULES:
         verdict = rule(site, state, current=open_alerts.get(rule.__name__))
         if verdict is not None:
             verdicts.append(verdict)
+    verdicts.extend(device_offline(site, state, now=now))
     return verdicts

@@ -91,6 +91,7 @@ class DeviceHealth:
 
     started: bool = False
     last_ok: datetime | None = None
+    last_reading: datetime | None = None
     last_error: str = ""
     errors: int = 0
 
@@ -156,6 +157,8 @@ class SiteDriver:
                 continue
             slot.health.last_error = ""
             slot.health.last_ok = now
+            if batch:
+                slot.health.last_reading = now
             readings.extend(batch)
         return readings
 
