@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.chat.base import ChatAdapter
 from bot.chat.service import ChatService
 from bot.notifier import Notifier
-from bot.runtime import Monitor
+from bot.runtime import Maintenance, Monitor
 from bot.settings import Settings
 from graphs.assistant.graph import build_graph
 from graphs.checkpoint import open_checkpointer
@@ -35,7 +36,8 @@ from tools.agent_tools import Toolbox
 from tools.alerts.engine import AlertEngine
 from tools.clock import Clock, SystemClock
 from tools.devices.base import Driver
-from tools.devices.simulator import SimulatedSite
+from tools.devices.mqtt import MqttHubs
+from tools.devices.registry import DriverDeps, build_driver
 from tools.domain import Reading
 from tools.site import Site, SiteFile, demo_site_file, load_site_file
 from tools.telemetry import SiteState, TelemetryPipeline
@@ -60,6 +62,7 @@ class App:
     notifier: Notifier
     chat: ChatService
     monitor: Monitor
+    maintenance: Maintenance
     adapter: ChatAdapter
 
     @property
@@ -74,15 +77,13 @@ def load_sites(settings: Settings) -> SiteFile:
     return load_site_file(settings.site_file)
 
 
-def build_drivers(site_file: SiteFile, *, start: datetime) -> dict[str, Driver]:
+def build_drivers(site_file: SiteFile, deps: DriverDeps) -> dict[str, Driver]:
+    """One driver per site that has devices (the simulator, or its real devices)."""
     drivers: dict[str, Driver] = {}
     for site in site_file.sites:
-        device = site.devices[0] if site.devices else None
-        if device is None:
-            continue
-        if device.driver == "simulator":
-            seed = int(device.connection.get("seed", 0))
-            drivers[site.name] = SimulatedSite(site, seed=seed, start=start)
+        driver = build_driver(site, deps)
+        if driver is not None:
+            drivers[site.name] = driver
     return drivers
 
 
@@ -137,11 +138,14 @@ async def open_app(
     sites = {s.name: s for s in site_file.sites}
     db_url = settings.effective_database_url
     engine = create_engine(db_url)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+    hubs = MqttHubs()
     try:
         await upgrade_database(engine)
         sessionmaker = create_sessionmaker(engine)
         await _sync_reference_data(sessionmaker, site_file, now=clock.now())
-        drivers = drivers if drivers is not None else build_drivers(site_file, start=clock.now())
+        if drivers is None:
+            drivers = build_drivers(site_file, DriverDeps(http=http, mqtt=hubs, start=clock.now()))
         model = model if model is not None else build_model(settings)
         alerts = AlertEngine(sessionmaker=sessionmaker, sites=sites, clock=clock)
         pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
@@ -207,6 +211,11 @@ async def open_app(
                     notifier=notifier,
                     chat=chat,
                     monitor=monitor,
+                    maintenance=Maintenance(
+                        sessionmaker=sessionmaker,
+                        clock=clock,
+                        raw_retention_days=settings.raw_retention_days,
+                    ),
                     adapter=adapter,
                 )
             finally:
@@ -214,6 +223,8 @@ async def open_app(
                 for driver in drivers.values():
                     await driver.close()
     finally:
+        await hubs.close()
+        await http.aclose()
         await engine.dispose()
 
 

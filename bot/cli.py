@@ -26,7 +26,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 actions_app = typer.Typer(no_args_is_help=True, help="List and decide action requests.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
 app.add_typer(actions_app, name="actions")
 
 T = TypeVar("T")
@@ -289,6 +291,33 @@ def web(
         settings = settings.model_copy(update={"http_port": port})
     with contextlib.suppress(KeyboardInterrupt):
         _run(lambda: serve(settings))
+
+
+@bench_app.command("ingest")
+def bench_ingest_cmd(
+    readings: Annotated[int, typer.Option(help="How many readings to write")] = 200_000,
+    sites: Annotated[int, typer.Option(help="Over how many sites")] = 100,
+    batch: Annotated[int, typer.Option(help="Readings per pipeline batch")] = 5_000,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL server (default $BENCH_POSTGRES_URL or 127.0.0.1:5432)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Readings per second through the real pipeline into SQLite and PostgreSQL, and raw
+    COPY into a table of the same shape, in one run. A scratch database is created and
+    dropped on the PostgreSQL server."""
+    from bot.bench import bench_ingest
+
+    _settings(default_log_level="WARNING")
+    result = _run(
+        lambda: bench_ingest(readings=readings, sites=sites, batch=batch, postgres_url=postgres_url)
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>26}: {value}")
 
 
 def main() -> None:

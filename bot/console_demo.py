@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from bot.app import App, open_app
 from bot.chat.base import Click
 from bot.chat.console import ConsoleAdapter
-from bot.runtime import Jobs
+from bot.runtime import standard_jobs
 from bot.settings import Settings
 from graphs.assistant import planner
 from storage import repositories as repo
@@ -87,7 +87,12 @@ async def run_demo(
         )
         out.flush()
         await cc.monitor.poll_once()
-        jobs = Jobs(poll=cc.monitor.poll_once, expire=cc.chat.expire_due, poll_interval_s=1.0)
+        jobs = standard_jobs(
+            monitor=cc.monitor,
+            expire=cc.chat.expire_due,
+            maintenance=cc.maintenance,
+            poll_interval_s=1.0,
+        )
         jobs.start()
 
         async def handle(line: str) -> None:
@@ -116,9 +121,10 @@ async def run_worker(settings: Settings) -> None:
     adapter = ConsoleAdapter()
     async with open_app(settings, adapter=adapter) as cc:
         await cc.monitor.poll_once()
-        jobs = Jobs(
-            poll=cc.monitor.poll_once,
+        jobs = standard_jobs(
+            monitor=cc.monitor,
             expire=cc.chat.expire_due,
+            maintenance=cc.maintenance,
             poll_interval_s=settings.poll_interval_s,
         )
         jobs.start()

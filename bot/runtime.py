@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import repositories as repo
 from tools.clock import Clock
 from tools.devices.base import Driver, SiteDriver
 from tools.domain import Reading
@@ -86,43 +88,27 @@ class Monitor:
 
 
 class Jobs:
-    """The scheduled jobs (APScheduler): poll the sites and expire overdue action requests.
+    """The scheduled jobs (APScheduler), e.g. poll the sites, expire action requests,
+    roll up readings.
 
     Each job runs at most once at a time and missed runs are coalesced, so a
-    slow database never piles up work. :meth:`stop` waits for a job in flight,
-    so shutdown never cuts a batch in half.
+    slow database never piles up work. Jobs share one lock, and :meth:`stop`
+    waits for a job in flight, so shutdown never cuts a batch in half.
     """
 
-    def __init__(
-        self,
-        *,
-        poll: Callable[[], Awaitable[object]],
-        expire: Callable[[], Awaitable[object]],
-        poll_interval_s: float,
-        expire_interval_s: float = 30.0,
-    ) -> None:
+    def __init__(self, jobs: Sequence[tuple[str, Callable[[], Awaitable[object]], float]]) -> None:
         self._lock = asyncio.Lock()
-        self._poll = poll
-        self._expire = expire
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.scheduler.add_job(
-            self._guarded,
-            "interval",
-            args=[poll],
-            seconds=poll_interval_s,
-            id="poll",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self._guarded,
-            "interval",
-            args=[expire],
-            seconds=expire_interval_s,
-            id="expire_actions",
-            max_instances=1,
-            coalesce=True,
-        )
+        for name, job, interval_s in jobs:
+            self.scheduler.add_job(
+                self._guarded,
+                "interval",
+                args=[job],
+                seconds=interval_s,
+                id=name,
+                max_instances=1,
+                coalesce=True,
+            )
 
     async def _guarded(self, job: Callable[[], Awaitable[object]]) -> None:
         async with self._lock:
@@ -135,3 +121,51 @@ class Jobs:
         self.scheduler.shutdown(wait=False)
         async with self._lock:  # let a job in flight finish
             pass
+
+
+class Maintenance:
+    """Database upkeep: hourly rollups of recent readings and pruning of old raw rows."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        raw_retention_days: float,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._retention = timedelta(days=raw_retention_days)
+
+    async def rollup_recent(self, hours: int = 2) -> int:
+        """Recompute the rollups of the current and the previous ``hours`` hours."""
+        now = self._clock.now()
+        async with self._sessionmaker() as session, session.begin():
+            return await repo.rollup_hours(
+                session, start=now - timedelta(hours=hours), end=now + timedelta(hours=1)
+            )
+
+    async def prune_raw(self) -> int:
+        """Delete raw readings past the retention (their hourly rollups are kept)."""
+        cutoff = (self._clock.now() - self._retention).replace(minute=0, second=0, microsecond=0)
+        async with self._sessionmaker() as session, session.begin():
+            # Make sure the hours about to lose their raw rows are rolled up first.
+            await repo.rollup_hours(session, start=cutoff - timedelta(hours=2), end=cutoff)
+            return await repo.delete_readings_before(session, before=cutoff)
+
+
+def standard_jobs(
+    *,
+    monitor: Monitor,
+    expire: Callable[[], Awaitable[object]],
+    maintenance: Maintenance,
+    poll_interval_s: float,
+) -> Jobs:
+    return Jobs(
+        [
+            ("poll", monitor.poll_once, poll_interval_s),
+            ("expire_actions", expire, 30.0),
+            ("rollup", maintenance.rollup_recent, 300.0),
+            ("prune_raw", maintenance.prune_raw, 3600.0),
+        ]
+    )

@@ -65,9 +65,15 @@ class Settings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "http_host"))
     http_port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "http_port"))
     poll_interval_s: float = Field(
-        default=10.0,
+        default=1.0,
         gt=0,
         validation_alias=AliasChoices("COMMANDCENTER_POLL_INTERVAL_S", "poll_interval_s"),
+    )
+    raw_retention_days: float = Field(
+        default=90.0,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_RAW_RETENTION_DAYS", "raw_retention_days"),
+        description="raw readings older than this are deleted; hourly rollups stay",
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
 

@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, case, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -77,83 +77,67 @@ async def insert_readings(session: AsyncSession, *, readings: Iterable[ReadingRe
     return len(rows)
 
 
-async def copy_readings(session: AsyncSession, *, readings: Sequence[ReadingRecord]) -> int:
-    """Write readings with PostgreSQL's COPY (asyncpg) in the session's transaction.
+ReadingTuple = tuple[str, str, str, datetime, float]  # site, device, metric, time, value
+READING_COLUMNS = ("site", "device", "metric", "time", "value")
 
-    On other databases this is :func:`insert_readings`.
-    """
-    if not readings:
+
+async def copy_readings(session: AsyncSession, *, rows: Sequence[ReadingTuple]) -> int:
+    """Write ``(site, device, metric, time, value)`` rows in the session's transaction:
+    PostgreSQL's COPY (asyncpg) there, one executemany INSERT elsewhere."""
+    if not rows:
         return 0
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
-        return await insert_readings(session, readings=readings)
+        await session.execute(
+            insert(ReadingRow), [dict(zip(READING_COLUMNS, row, strict=True)) for row in rows]
+        )
+        return len(rows)
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    await driver.copy_records_to_table(
-        "readings",
-        records=[(r.site, r.device, r.metric, r.time, r.value) for r in readings],
-        columns=["site", "device", "metric", "time", "value"],
-    )
-    return len(readings)
+    await driver.copy_records_to_table("readings", records=rows, columns=list(READING_COLUMNS))
+    return len(rows)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HourlyAggregate:
-    site: str
-    device: str
-    metric: str
-    hour: datetime
-    count: int
-    sum: float
-    min: float
-    max: float
-    last: float
-    last_time: datetime
+def _hour_of(dialect: str, column: Any) -> Any:
+    if dialect == "postgresql":
+        return func.date_trunc("hour", column)
+    return func.strftime("%Y-%m-%d %H:00:00.000000", column)
 
 
-async def upsert_hourly(session: AsyncSession, *, rollups: Sequence[HourlyAggregate]) -> None:
-    """Merge batch aggregates into the hourly rollup table (one statement)."""
-    if not rollups:
-        return
+async def rollup_hours(session: AsyncSession, *, start: datetime, end: datetime) -> int:
+    """(Re)compute the hourly rollups of every hour in ``[start, end)`` from raw readings.
+
+    Idempotent: the hours are replaced, so running it again after late readings
+    arrive simply corrects them. Returns the number of rollup rows written.
+    """
     connection = await session.connection()
     dialect = connection.dialect.name
-    rows = [
-        {
-            "site": r.site,
-            "device": r.device,
-            "metric": r.metric,
-            "hour": r.hour,
-            "count": r.count,
-            "sum": r.sum,
-            "min": r.min,
-            "max": r.max,
-            "last": r.last,
-            "last_time": r.last_time,
-        }
-        for r in rollups
-    ]
-    table = cast(Table, HourlyRollupRow.__table__)
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    stmt = dialect_insert(table)
-    smaller = func.least if dialect == "postgresql" else func.min
-    larger = func.greatest if dialect == "postgresql" else func.max
-    newer = stmt.excluded.last_time >= table.c.last_time
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["site", "device", "metric", "hour"],
-        set_={
-            "count": table.c.count + stmt.excluded.count,
-            "sum": table.c.sum + stmt.excluded.sum,
-            "min": smaller(table.c.min, stmt.excluded.min),
-            "max": larger(table.c.max, stmt.excluded.max),
-            "last": case((newer, stmt.excluded.last), else_=table.c.last),
-            "last_time": case((newer, stmt.excluded.last_time), else_=table.c.last_time),
-        },
+    start = start.replace(minute=0, second=0, microsecond=0)
+    await session.execute(
+        delete(HourlyRollupRow).where(HourlyRollupRow.hour >= start, HourlyRollupRow.hour < end)
     )
-    await session.execute(stmt, rows)
+    hour = _hour_of(dialect, ReadingRow.time).label("hour")
+    grouped = (
+        select(
+            ReadingRow.site,
+            ReadingRow.device,
+            ReadingRow.metric,
+            hour,
+            func.count().label("count"),
+            func.sum(ReadingRow.value).label("sum"),
+            func.min(ReadingRow.value).label("min"),
+            func.max(ReadingRow.value).label("max"),
+        )
+        .where(ReadingRow.time >= start, ReadingRow.time < end)
+        .group_by(ReadingRow.site, ReadingRow.device, ReadingRow.metric, hour)
+    )
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        insert(HourlyRollupRow).from_select(
+            ["site", "device", "metric", "hour", "count", "sum", "min", "max"], grouped
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 async def hourly_between(

@@ -219,6 +219,24 @@ class Toolbox:
             return f"Readings are stale: the last one is from {local_time(state.time, site.tz)}."
         return ""
 
+    def _device_problems(self, site: Site, state: SiteState) -> list[str]:
+        """Stale or failing devices and rejected readings, in words."""
+        now = self._clock.now()
+        problems = []
+        for device in site.devices:
+            last = state.seen.get(device.name)
+            error = state.device_errors.get(device.name, "")
+            since = last or state.watching_since
+            if since is not None and (now - since).total_seconds() > device.stale_after:
+                when = local_time(last, site.tz) if last else "never since start"
+                problems.append(f"{device.name} is stale (last reading: {when})")
+            elif error:
+                problems.append(f"{device.name}: {error}")
+        for device_name, count in sorted(state.rejected.items()):
+            if count:
+                problems.append(f"{count} reading(s) from {device_name or 'a device'} rejected")
+        return problems
+
     def _battery_lines(self, site: Site, state: SiteState) -> tuple[str, list[tuple[str, str]]]:
         soc = state.get("battery_soc_pct")
         power_w = state.get("battery_power_w")
@@ -292,6 +310,10 @@ class Toolbox:
         stale = self._freshness(site, state)
         if stale:
             parts.append(stale)
+        problems = self._device_problems(site, state)
+        if problems:
+            parts.append("Devices: " + "; ".join(problems) + ".")
+            fields.append(("Devices", "; ".join(problems)))
         text = f"{site.display_name}: " + " ".join(parts)
         tone = (
             "critical"

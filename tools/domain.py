@@ -121,30 +121,37 @@ class Reading:
 
 
 def validate_reading(reading: Reading) -> Reading:
-    """Return the reading when it is plausible, else raise :class:`ReadingError`."""
+    """Return the reading (times normalised to UTC) when it is plausible, else raise
+    :class:`ReadingError`. Kept lean: it runs for every reading ingested."""
     spec = METRICS.get(reading.metric)
     if spec is None:
         raise ReadingError(f"unknown metric {reading.metric!r}")
-    if reading.time.tzinfo is None:
-        raise ReadingError(f"{reading.metric}: time {reading.time.isoformat()} has no time zone")
     value = reading.value
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)
+    if (
+        kind is not float
+        and kind is not int
+        and (isinstance(value, bool) or not isinstance(value, int | float))
+    ):
         raise ReadingError(f"{reading.metric}: value {value!r} is not a number")
-    if math.isnan(value) or math.isinf(value):
+    if value != value or value in (math.inf, -math.inf):
         raise ReadingError(f"{reading.metric}: value is not finite")
     if not spec.min_value <= value <= spec.max_value:
         raise ReadingError(
             f"{reading.metric}: {value} {spec.unit} is outside [{spec.min_value}, {spec.max_value}]"
         )
-    if reading.time.utcoffset() != UTC.utcoffset(None):
-        return Reading(
-            site=reading.site,
-            metric=reading.metric,
-            time=reading.time.astimezone(UTC),
-            value=float(value),
-            device=reading.device,
-        )
-    return reading
+    tz = reading.time.tzinfo
+    if tz is UTC and kind is float:
+        return reading
+    if tz is None:
+        raise ReadingError(f"{reading.metric}: time {reading.time.isoformat()} has no time zone")
+    return Reading(
+        site=reading.site,
+        metric=reading.metric,
+        time=reading.time if tz is UTC else reading.time.astimezone(UTC),
+        value=float(value),
+        device=reading.device,
+    )
 
 
 def utcnow() -> datetime:

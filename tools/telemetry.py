@@ -13,7 +13,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -89,41 +88,6 @@ class IngestStats:
     last_rejection: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def hourly_rollups(readings: Iterable[Reading]) -> list[repo.HourlyAggregate]:
-    """Aggregate readings per (site, device, metric, UTC hour): count, sum, min, max, last."""
-    acc: dict[tuple[str, str, str, datetime], list[Any]] = {}
-    for r in readings:
-        hour = r.time.replace(minute=0, second=0, microsecond=0)
-        key = (r.site, r.device, r.metric, hour)
-        a = acc.get(key)
-        if a is None:
-            acc[key] = [1, r.value, r.value, r.value, r.value, r.time]
-            continue
-        a[0] += 1
-        a[1] += r.value
-        if r.value < a[2]:
-            a[2] = r.value
-        if r.value > a[3]:
-            a[3] = r.value
-        if r.time >= a[5]:
-            a[4], a[5] = r.value, r.time
-    return [
-        repo.HourlyAggregate(
-            site=site,
-            device=device,
-            metric=metric,
-            hour=hour,
-            count=a[0],
-            sum=a[1],
-            min=a[2],
-            max=a[3],
-            last=a[4],
-            last_time=a[5],
-        )
-        for (site, device, metric, hour), a in acc.items()
-    ]
-
-
 BatchHandler = Callable[[str, SiteState, list[Reading]], Awaitable[None]]
 
 
@@ -139,7 +103,7 @@ class TelemetryPipeline:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._on_batch = on_batch
-        self._buffer: deque[Reading] = deque()
+        self._buffer: deque[repo.ReadingTuple] = deque()
         self._buffer_limit = buffer_limit
         self._states: dict[str, SiteState] = {}
         self.stats = IngestStats()
@@ -159,32 +123,49 @@ class TelemetryPipeline:
         return len(self._buffer)
 
     async def ingest(self, readings: Iterable[Reading]) -> list[Reading]:
-        """Accept a batch; returns the readings that passed validation."""
+        """Accept a batch; returns the readings that passed validation.
+
+        This is the hot path (tens of thousands of readings a second), so the
+        validation, state update and row building happen in one loop.
+        """
         accepted: list[Reading] = []
+        rows: list[repo.ReadingTuple] = []
+        states = self._states
         for reading in readings:
             try:
-                accepted.append(validate_reading(reading))
+                r = validate_reading(reading)
             except ReadingError as err:
-                self.stats.rejected += 1
-                key = (reading.site, reading.device)
-                self.stats.rejected_by_device[key] = self.stats.rejected_by_device.get(key, 0) + 1
-                self.stats.last_rejection[key] = str(err)
-                log.debug("rejected reading from %s/%s: %s", reading.site, reading.device, err)
+                self._reject(reading, err)
+                continue
+            accepted.append(r)
+            rows.append((r.site, r.device, r.metric, r.time, r.value))
+            state = states.get(r.site)
+            if state is None:
+                state = states[r.site] = SiteState(r.site)
+            key = (r.metric, r.device)
+            current = state.samples.get(key)
+            if current is None or r.time >= current.time:
+                state.samples[key] = Sample(r.value, r.time)
         self.stats.accepted += len(accepted)
-        for reading in accepted:
-            self.latest(reading.site).update(reading)
-        self._buffer.extend(accepted)
+        self._buffer.extend(rows)
         await self.flush()
         self._trim()
-        if self._on_batch is not None:
+        if self._on_batch is not None and accepted:
             by_site: dict[str, list[Reading]] = {}
             for reading in accepted:
                 by_site.setdefault(reading.site, []).append(reading)
-            for (site, device), count in self.stats.rejected_by_device.items():
-                self.latest(site).rejected[device] = count
             for site, batch in by_site.items():
                 await self._on_batch(site, self.latest(site), batch)
         return accepted
+
+    def _reject(self, reading: Reading, err: ReadingError) -> None:
+        self.stats.rejected += 1
+        key = (reading.site, reading.device)
+        count = self.stats.rejected_by_device.get(key, 0) + 1
+        self.stats.rejected_by_device[key] = count
+        self.stats.last_rejection[key] = str(err)
+        self.latest(reading.site).rejected[reading.device] = count
+        log.debug("rejected reading from %s/%s: %s", reading.site, reading.device, err)
 
     def _trim(self) -> None:
         """Keep at most ``buffer_limit`` unwritten readings, dropping (and counting) the oldest."""
@@ -200,22 +181,18 @@ class TelemetryPipeline:
         if not self._buffer:
             return 0
         batch = list(self._buffer)
-        records = [
-            repo.ReadingRecord(
-                site=r.site, device=r.device, metric=r.metric, time=r.time, value=r.value
-            )
-            for r in batch
-        ]
         try:
             async with self._sessionmaker() as session, session.begin():
-                await repo.copy_readings(session, readings=records)
-                await repo.upsert_hourly(session, rollups=hourly_rollups(batch))
+                await repo.copy_readings(session, rows=batch)
         except (SQLAlchemyError, OSError) as err:
             self.stats.write_failures += 1
             self.stats.last_error = f"{type(err).__name__}: {err}"[:300]
             log.warning("could not write %d readings, keeping them buffered: %s", len(batch), err)
             return 0
-        for _ in range(len(batch)):
-            self._buffer.popleft()
+        if len(batch) == len(self._buffer):
+            self._buffer.clear()
+        else:
+            for _ in range(len(batch)):
+                self._buffer.popleft()
         self.stats.written += len(batch)
         return len(batch)

@@ -105,7 +105,6 @@ def upgrade() -> None:
         sa.Column("metric", sa.String(length=64), nullable=False),
         sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("value", sa.Float(), nullable=False),
-        sa.ForeignKeyConstraint(["site"], ["sites.name"], name=op.f("fk_readings_site_sites")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_readings")),
     )
     with op.batch_alter_table("readings", schema=None) as batch_op:

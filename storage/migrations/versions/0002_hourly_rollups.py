@@ -27,8 +27,6 @@ def upgrade() -> None:
         sa.Column("sum", sa.Float(), nullable=False),
         sa.Column("min", sa.Float(), nullable=False),
         sa.Column("max", sa.Float(), nullable=False),
-        sa.Column("last", sa.Float(), nullable=False),
-        sa.Column("last_time", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["site"], ["sites.name"], name=op.f("fk_readings_hourly_site_sites")
         ),
@@ -37,7 +35,9 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("readings", schema=None) as batch_op:
-        batch_op.create_index("ix_readings_time", ["time"], unique=False)
+        batch_op.create_index(
+            "ix_readings_time", ["time"], unique=False, postgresql_using="brin"
+        )
 
 
 def downgrade() -> None:
