@@ -28,6 +28,7 @@ from tools.errors import DeviceAuthError, DeviceTimeout, DeviceUnreachable
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, bytes], None]
+ROUTE_CACHE_SIZE = 200_000  # distinct topics remembered before the cache starts over
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class MqttHub:
         self.broker = broker
         self._client_id = client_id or f"commandcenter-{uuid.uuid4().hex[:10]}"
         self._subs: list[_Sub] = []
+        # topic -> handlers; replaced (not mutated) when subscriptions change
+        self._route_cache: dict[str, list[Handler]] = {}
         self._inbox: deque[tuple[Handler, str, bytes]] = deque()
         self._drain_scheduled = False
         self._lock = threading.Lock()
@@ -137,10 +140,20 @@ class MqttHub:
         if self._client is not None:  # not a disconnect we asked for
             log.warning("%s disconnected (%s); reconnecting", self.label, reason)
 
+    def _handlers_for(self, topic: str) -> list[Handler]:
+        """Handlers whose filter matches ``topic``; cached, since a fleet repeats its topics."""
+        handlers = self._route_cache.get(topic)
+        if handlers is None:
+            with self._lock:
+                subs = list(self._subs)
+            handlers = [s.handler for s in subs if mqtt.topic_matches_sub(s.topic_filter, topic)]
+            if len(self._route_cache) >= ROUTE_CACHE_SIZE:
+                self._route_cache.clear()
+            self._route_cache[topic] = handlers
+        return handlers
+
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        handlers = [
-            s.handler for s in self._subs if mqtt.topic_matches_sub(s.topic_filter, msg.topic)
-        ]
+        handlers = self._handlers_for(msg.topic)
         if not handlers or self._loop is None:
             return
         with self._lock:
@@ -170,6 +183,7 @@ class MqttHub:
         """Call ``handler(topic, payload)`` on the event loop for every matching message."""
         with self._lock:
             self._subs.append(_Sub(topic_filter, handler, qos))
+            self._route_cache = {}
         if self._client is not None and self._connected.is_set():
             self._client.subscribe(topic_filter, qos=qos)
 
@@ -177,6 +191,7 @@ class MqttHub:
         with self._lock:
             gone = [s for s in self._subs if s.handler is handler]
             self._subs = [s for s in self._subs if s.handler is not handler]
+            self._route_cache = {}
         if self._client is not None:
             for sub in gone:
                 if not any(s.topic_filter == sub.topic_filter for s in self._subs):
