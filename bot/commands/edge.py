@@ -237,7 +237,10 @@ def ina228(
         float, typer.Option("--max-current", min=0, help="Largest expected current [A]")
     ],
     mqtt_url: Annotated[
-        str, typer.Option("--mqtt", help="Broker: mqtt://[user@]HOST[:PORT] or mqtts://...")
+        str,
+        typer.Option(
+            "--mqtt", help="Broker: mqtt://HOST:PORT, mqtt://USER@HOST:PORT, or mqtts://... for TLS"
+        ),
     ],
     topic_device: Annotated[
         str,
