@@ -199,3 +199,22 @@ def _require_marked_services(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.node.get_closest_marker("mqtt") is not None:
         request.getfixturevalue("mqtt_broker")
     yield
+
+
+# --- the team's shared measured data (../shared/data beside the repository) -------------
+
+
+def shared_data_dir() -> Path:
+    """``shared/data`` beside the repository (as in CI), overridable with CC_SHARED_DATA."""
+    override = os.environ.get("CC_SHARED_DATA")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data(relative: str) -> Path:
+    """A file of the shared data; fails in CI and skips elsewhere when it is missing."""
+    path = shared_data_dir() / relative
+    if not path.exists():
+        require_service(f"{path} does not exist", "the shared measured data is not available")
+    return path

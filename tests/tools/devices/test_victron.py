@@ -1,7 +1,7 @@
 """Victron GX over MQTT: parser, recordings, driver <-> simulated GX, broker restart, replay CLI.
 
 The recordings are Victron's own Venus OS D-Bus recordings
-(victronenergy/venus-docker@d0d5cb6, MIT, see /work/shared/data/victron/*.source.txt).
+(victronenergy/venus-docker@d0d5cb6, MIT, see ../shared/data/victron/*.source.txt).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from typer.testing import CliRunner
 
 from bot.commands.replay import replay_app
-from tests.conftest import require_service
+from tests.conftest import require_service, shared_data
 from tools.devices.base import DeviceCommand, SiteDriver
 from tools.devices.mqtt import MqttHub, MqttHubs
 from tools.devices.simulators.victron_gx import (
@@ -58,7 +58,6 @@ from tools.errors import (
 )
 from tools.site import Battery, Device, Generator, Location, PvArray, Site, SwitchableLoad
 
-DATA = Path("/work/shared/data/victron")
 T0 = datetime(2025, 6, 21, 10, 0, tzinfo=UTC)  # simulated late morning: PV is producing
 P = "e0ff50a097c0"
 
@@ -510,7 +509,7 @@ async def replay_into_device(
             await asyncio.sleep(0.02)
         await start
         sent = await replay_recording(
-            DATA / f"venus_recording_{name}.jsonl",
+            shared_data(f"victron/venus_recording_{name}.jsonl"),
             publish=lambda t, p: client.publish(t, p, qos=1),
             portal_id=pid,
             speed=0,
@@ -548,7 +547,7 @@ async def test_recording_d_offgrid_multi_and_bmv(mqtt_broker: tuple[str, int]) -
 async def test_recording_lp_lynx_bms_falling_soc(mqtt_broker: tuple[str, int]) -> None:
     device, seen, sent = await replay_into_device(*mqtt_broker, "lp")
     assert sent == 1241
-    path = DATA / "venus_recording_lp.jsonl"
+    path = shared_data("victron/venus_recording_lp.jsonl")
     recorded = [
         row["value"]
         for row in map(json.loads, path.read_text().splitlines())
@@ -583,7 +582,7 @@ async def test_recording_p_rv_mppt_and_smartshunt(mqtt_broker: tuple[str, int]) 
 
 
 def test_recording_messages_topics_and_instances() -> None:
-    msgs = recording_messages(DATA / "venus_recording_d.jsonl", portal_id=P)
+    msgs = recording_messages(shared_data("victron/venus_recording_d.jsonl"), portal_id=P)
     topics = {t for _, t, _ in msgs}
     assert f"N/{P}/battery/256/Soc" in topics
     assert f"N/{P}/vebus/257/Ac/Out/L1/P" in topics
@@ -591,7 +590,7 @@ def test_recording_messages_topics_and_instances() -> None:
     null_l2 = next(p for _, t, p in msgs if t.endswith("vebus/257/Ac/Out/L2/P"))
     assert json.loads(null_l2) == {"value": None}
     chosen = recording_messages(
-        DATA / "venus_recording_d.jsonl", portal_id=P, instances={"battery": 7}
+        shared_data("victron/venus_recording_d.jsonl"), portal_id=P, instances={"battery": 7}
     )
     assert any(t == f"N/{P}/battery/7/Soc" for _, t, _ in chosen)
 
@@ -916,7 +915,7 @@ def test_replay_cli(mqtt_broker: tuple[str, int]) -> None:
             replay_app,
             [
                 "victron",
-                str(DATA / "venus_recording_d.jsonl"),
+                str(shared_data("victron/venus_recording_d.jsonl")),
                 "--mqtt",
                 f"mqtt://{host}:{port}",
                 "--portal-id",
@@ -937,7 +936,14 @@ def test_replay_cli(mqtt_broker: tuple[str, int]) -> None:
 def test_replay_cli_refuses_a_bad_broker_url() -> None:
     result = CliRunner().invoke(
         replay_app,
-        ["victron", str(DATA / "venus_recording_d.jsonl"), "--mqtt", "http://x", "--portal-id", P],
+        [
+            "victron",
+            str(shared_data("victron/venus_recording_d.jsonl")),
+            "--mqtt",
+            "http://x",
+            "--portal-id",
+            P,
+        ],
     )
     assert result.exit_code == 2
     assert "mqtt://HOST:PORT" in result.output
