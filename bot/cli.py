@@ -15,6 +15,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.commands.backfill_ha import homeassistant as backfill_homeassistant
+from bot.commands.backfill_vrm import vrm as backfill_vrm
+from bot.commands.edge import edge_app
+from bot.commands.replay import replay_app
 from bot.settings import Settings
 from storage.errors import StorageError
 from tools.errors import ToolsError
@@ -27,8 +31,16 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 actions_app = typer.Typer(no_args_is_help=True, help="List and decide action requests.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+backfill_app = typer.Typer(
+    no_args_is_help=True, help="Import a site's history from the device's own records."
+)
+backfill_app.command("homeassistant")(backfill_homeassistant)
+backfill_app.command("vrm")(backfill_vrm)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(backfill_app, name="backfill")
+app.add_typer(edge_app, name="edge", help="Run on an edge device (e.g. a Raspberry Pi).")
+app.add_typer(replay_app, name="replay", help="Replay recorded device data onto a broker.")
 app.add_typer(actions_app, name="actions")
 
 T = TypeVar("T")
