@@ -7,6 +7,7 @@ machine; none is a timed unit test.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
 import time
@@ -150,3 +151,126 @@ async def bench_ingest(
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+async def bench_fleet(
+    *,
+    sites: int,
+    duration_s: float,
+    interval_s: float = 10.0,
+    host: str = "127.0.0.1",
+    port: int = 1883,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """N simulated Victron sites publish through the real broker into one worker.
+
+    The worker is this process: one MQTT hub, one Victron driver per site, the
+    telemetry pipeline writing to a database (a scratch SQLite file unless
+    ``database_url`` is given). Lag is measured from each site's scheduled
+    publish time to the end of the database write that stored its readings.
+    """
+    import statistics
+    import subprocess
+    import sys
+
+    from bot.fleet_publisher import portal_id, send_time
+    from tools.devices.mqtt import MqttHubs
+    from tools.devices.victron import VictronMqttDevice
+    from tools.site import Device, Location, Site
+
+    site_cfgs = [
+        Site(
+            name=f"fleet-{i:04d}",
+            location=Location(latitude=0, longitude=0),
+            devices=[
+                Device(
+                    name="gx",
+                    driver="victron_mqtt",
+                    connection={"host": host, "port": port, "portal_id": portal_id(i)},
+                )
+            ],
+        )
+        for i in range(sites)
+    ]
+    hubs = MqttHubs()
+    devices = [
+        VictronMqttDevice(s.devices[0], s, hubs=hubs, start_timeout_s=3 * interval_s + 10)
+        for s in site_cfgs
+    ]
+    index_of = {s.name: i for i, s in enumerate(site_cfgs)}
+    with tempfile.TemporaryDirectory() as folder:
+        url = database_url or f"sqlite:///{Path(folder) / 'fleet.sqlite'}"
+        engine = create_engine(url)
+        await upgrade_database(engine)
+        sessionmaker = create_sessionmaker(engine)
+        now = datetime.now(UTC)
+        async with sessionmaker() as session, session.begin():
+            for s in site_cfgs:
+                await repo.upsert_site(session, name=s.name, title="", timezone="UTC", now=now)
+        pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+        t0 = time.time() + 3.0
+        publisher = subprocess.Popen(  # noqa: ASYNC220 - started once, read at the end
+            [
+                sys.executable,
+                "-m",
+                "bot.fleet_publisher",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--sites",
+                str(sites),
+                "--interval",
+                str(interval_s),
+                "--duration",
+                str(duration_s + interval_s),
+                "--t0",
+                str(t0),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            await asyncio.gather(*(d.start() for d in devices))
+            # What arrived while the drivers were starting is written, not measured.
+            await pipeline.ingest([r for d in devices for r in await d.read(datetime.now(UTC))])
+            hub = hubs.get(site_cfgs[0].devices[0].config)  # type: ignore[arg-type]
+            measure_from = time.time()
+            cpu_from = time.process_time()
+            messages_from = hub.messages
+            lags_ms: list[float] = []
+            while time.time() < measure_from + duration_s:
+                await asyncio.sleep(0.1)
+                batch: list[Reading] = []
+                for d in devices:
+                    batch.extend(await d.read(datetime.now(UTC)))
+                await pipeline.ingest(batch)
+                done = time.time()
+                for r in batch:
+                    i = index_of[r.site]
+                    arrived = r.time.timestamp()
+                    cycle = round((arrived - send_time(t0, i, sites, interval_s, 0)) / interval_s)
+                    lags_ms.append((done - send_time(t0, i, sites, interval_s, cycle)) * 1000)
+            wall = time.time() - measure_from
+            cpu = time.process_time() - cpu_from
+            received = hub.messages - messages_from
+        finally:
+            out, _ = publisher.communicate(timeout=duration_s + 4 * interval_s + 30)
+            for d in devices:
+                await d.close()
+            await hubs.close()
+            await engine.dispose()
+    sent = json.loads(out.strip().splitlines()[-1])["sent"] if out.strip() else 0
+    total_received = hub.messages
+    lags_ms.sort()
+    return {
+        "sites": sites,
+        "messages_per_s": round(received / wall, 1),
+        "lag_p50_ms": round(statistics.median(lags_ms), 1) if lags_ms else None,
+        "lag_p95_ms": round(lags_ms[int(0.95 * (len(lags_ms) - 1))], 1) if lags_ms else None,
+        "cpu_pct": round(100 * cpu / wall, 1),
+        "lost": max(0, sent - total_received),
+        "sent": sent,
+        "received": total_received,
+        "readings_written": pipeline.stats.written,
+    }

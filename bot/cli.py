@@ -332,6 +332,45 @@ def bench_ingest_cmd(
         typer.echo(f"{key:>26}: {value}")
 
 
+@bench_app.command("fleet")
+def bench_fleet_cmd(
+    sites: Annotated[int, typer.Option(help="How many simulated Victron sites")] = 1000,
+    duration: Annotated[float, typer.Option(help="Seconds measured")] = 60.0,
+    interval: Annotated[float, typer.Option(help="Seconds between a site's publishes")] = 10.0,
+    mqtt: Annotated[str, typer.Option(help="Broker as mqtt://HOST:PORT")] = "mqtt://127.0.0.1:1883",
+    database_url: Annotated[
+        str | None, typer.Option(help="Where the worker writes (default: a scratch SQLite file)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """N simulated Victron GX sites (20 metrics each) publish through the broker into one
+    worker: messages per second, lag from publish to database (p50/p95), CPU, lost."""
+    from urllib.parse import urlsplit
+
+    from bot.bench import bench_fleet
+
+    _settings(default_log_level="WARNING")
+    url = urlsplit(mqtt)
+    if url.scheme not in ("mqtt", "tcp") or not url.hostname:
+        typer.echo(f"error: --mqtt {mqtt!r} is not mqtt://HOST:PORT", err=True)
+        raise typer.Exit(2)
+    result = _run(
+        lambda: bench_fleet(
+            sites=sites,
+            duration_s=duration,
+            interval_s=interval,
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 1883,
+            database_url=database_url,
+        )
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>18}: {value}")
+
+
 def main() -> None:
     app()
 

@@ -31,3 +31,29 @@ def test_bench_ingest_prints_the_documented_keys(postgres_admin_url: str) -> Non
     for key in ("sqlite_readings_per_s", "postgres_readings_per_s", "raw_copy_readings_per_s"):
         assert isinstance(figures[key], int) and figures[key] > 0
     assert figures["readings"] == 4000
+
+
+def test_bench_fleet_counts_every_message(mqtt_broker: tuple[str, int]) -> None:
+    host, port = mqtt_broker
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "fleet",
+            "--sites",
+            "5",
+            "--duration",
+            "2",
+            "--interval",
+            "1",
+            "--mqtt",
+            f"mqtt://{host}:{port}",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["sites"] == 5
+    assert figures["lost"] == 0 and figures["received"] == figures["sent"] > 0
+    for key in ("messages_per_s", "lag_p95_ms", "cpu_pct"):
+        assert figures[key] is not None and figures[key] >= 0

@@ -54,6 +54,8 @@ class MqttHub:
         self._subs: list[_Sub] = []
         # topic -> handlers; replaced (not mutated) when subscriptions change
         self._route_cache: dict[str, list[Handler]] = {}
+        self._prefix_index: dict[str, list[tuple[int, Handler]]] = {}
+        self._wildcard_subs: list[tuple[int, _Sub]] = []
         self._inbox: deque[tuple[Handler, str, bytes]] = deque()
         self._drain_scheduled = False
         self._lock = threading.Lock()
@@ -141,16 +143,46 @@ class MqttHub:
             log.warning("%s disconnected (%s); reconnecting", self.label, reason)
 
     def _handlers_for(self, topic: str) -> list[Handler]:
-        """Handlers whose filter matches ``topic``; cached, since a fleet repeats its topics."""
+        """Handlers whose filter matches ``topic``; cached, since a fleet repeats its topics.
+
+        Filters of the form ``a/b/#`` (one per device in a fleet) are found by
+        looking up each prefix of the topic, so a miss costs O(topic levels), not
+        O(subscriptions); only filters with ``+`` are matched one by one.
+        """
         handlers = self._route_cache.get(topic)
         if handlers is None:
             with self._lock:
-                subs = list(self._subs)
-            handlers = [s.handler for s in subs if mqtt.topic_matches_sub(s.topic_filter, topic)]
+                by_prefix, others = self._prefix_index, self._wildcard_subs
+            matched: list[tuple[int, Handler]] = []
+            if by_prefix:
+                levels = topic.split("/")
+                for n in range(len(levels) + 1):
+                    key = "/".join(levels[:n])
+                    for order, handler in by_prefix.get(key, ()):
+                        matched.append((order, handler))
+            for order, sub in others:
+                if mqtt.topic_matches_sub(sub.topic_filter, topic):
+                    matched.append((order, sub.handler))
+            handlers = [h for _, h in sorted(matched, key=lambda m: m[0])]
             if len(self._route_cache) >= ROUTE_CACHE_SIZE:
                 self._route_cache.clear()
             self._route_cache[topic] = handlers
         return handlers
+
+    def _reindex(self) -> None:
+        """Rebuild the routing index (call with the lock held)."""
+        by_prefix: dict[str, list[tuple[int, Handler]]] = {}
+        others: list[tuple[int, _Sub]] = []
+        for order, sub in enumerate(self._subs):
+            f = sub.topic_filter
+            if f == "#":
+                by_prefix.setdefault("", []).append((order, sub.handler))
+            elif f.endswith("/#") and "+" not in f:
+                by_prefix.setdefault(f[:-2], []).append((order, sub.handler))
+            else:  # filters with "+", and exact topics (rare): matched one by one
+                others.append((order, sub))
+        self._prefix_index, self._wildcard_subs = by_prefix, others
+        self._route_cache = {}
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         handlers = self._handlers_for(msg.topic)
@@ -183,7 +215,7 @@ class MqttHub:
         """Call ``handler(topic, payload)`` on the event loop for every matching message."""
         with self._lock:
             self._subs.append(_Sub(topic_filter, handler, qos))
-            self._route_cache = {}
+            self._reindex()
         if self._client is not None and self._connected.is_set():
             self._client.subscribe(topic_filter, qos=qos)
 
@@ -191,7 +223,7 @@ class MqttHub:
         with self._lock:
             gone = [s for s in self._subs if s.handler is handler]
             self._subs = [s for s in self._subs if s.handler is not handler]
-            self._route_cache = {}
+            self._reindex()
         if self._client is not None:
             for sub in gone:
                 if not any(s.topic_filter == sub.topic_filter for s in self._subs):
