@@ -12,7 +12,8 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -125,32 +126,48 @@ async def bench_ingest(
         result["sqlite_readings_per_s"] = round(
             await _ingest_rate(f"sqlite:///{Path(folder) / 'bench.sqlite'}", data, batch=batch)
         )
-    admin = postgres_url or os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL
-    admin_libpq = make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
     try:
-        conn = await asyncpg.connect(admin_libpq, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as err:
+        async with scratch_postgres(postgres_url) as db_url:
+            result["postgres_readings_per_s"] = round(await _ingest_rate(db_url, data, batch=batch))
+            result["raw_copy_readings_per_s"] = round(
+                await _raw_copy_rate(db_url, data, batch=batch)
+            )
+    except PostgresUnavailable as err:
         result["postgres_readings_per_s"] = None
         result["raw_copy_readings_per_s"] = None
-        result["postgres_error"] = f"PostgreSQL not reachable ({type(err).__name__}: {err})"
+        result["postgres_error"] = str(err)
         return result
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        db_url = make_url(admin_libpq).set(database=name).render_as_string(hide_password=False)
-        result["postgres_readings_per_s"] = round(await _ingest_rate(db_url, data, batch=batch))
-        result["raw_copy_readings_per_s"] = round(await _raw_copy_rate(db_url, data, batch=batch))
-        result["pipeline_vs_raw_copy"] = round(
-            result["postgres_readings_per_s"] / result["raw_copy_readings_per_s"], 3
-        )
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    result["pipeline_vs_raw_copy"] = round(
+        result["postgres_readings_per_s"] / result["raw_copy_readings_per_s"], 3
+    )
     return result
 
 
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+class PostgresUnavailable(Exception):
+    pass
+
+
+@asynccontextmanager
+async def scratch_postgres(server_url: str | None) -> AsyncIterator[str]:
+    """A new empty database on the server (dropped afterwards), as a libpq URL.
+
+    ``server_url`` defaults to ``$BENCH_POSTGRES_URL`` or the local server.
+    """
+    admin = server_url or os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+    admin_libpq = make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        conn = await asyncpg.connect(admin_libpq, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as err:
+        raise PostgresUnavailable(
+            f"PostgreSQL not reachable ({type(err).__name__}: {err})"
+        ) from err
+    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        yield make_url(admin_libpq).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
 
 
 async def bench_fleet(
@@ -160,15 +177,28 @@ async def bench_fleet(
     interval_s: float = 10.0,
     host: str = "127.0.0.1",
     port: int = 1883,
-    database_url: str | None = None,
+    postgres_url: str | None = None,
 ) -> dict[str, Any]:
     """N simulated Victron sites publish through the real broker into one worker.
 
     The worker is this process: one MQTT hub, one Victron driver per site, the
-    telemetry pipeline writing to a database (a scratch SQLite file unless
-    ``database_url`` is given). Lag is measured from each site's scheduled
-    publish time to the end of the database write that stored its readings.
+    telemetry pipeline writing to a database (a scratch SQLite file, or a scratch
+    database on the PostgreSQL server ``postgres_url``). Lag is measured from
+    each site's scheduled publish time to the end of the database write that
+    stored its readings.
     """
+    if postgres_url is not None:
+        async with scratch_postgres(postgres_url) as db_url:
+            return await _fleet(sites, duration_s, interval_s, host, port, db_url)
+    with tempfile.TemporaryDirectory() as folder:
+        return await _fleet(
+            sites, duration_s, interval_s, host, port, f"sqlite:///{Path(folder) / 'fleet.sqlite'}"
+        )
+
+
+async def _fleet(
+    sites: int, duration_s: float, interval_s: float, host: str, port: int, url: str
+) -> dict[str, Any]:
     import statistics
     import subprocess
     import sys
@@ -198,68 +228,71 @@ async def bench_fleet(
         for s in site_cfgs
     ]
     index_of = {s.name: i for i, s in enumerate(site_cfgs)}
-    with tempfile.TemporaryDirectory() as folder:
-        url = database_url or f"sqlite:///{Path(folder) / 'fleet.sqlite'}"
-        engine = create_engine(url)
-        await upgrade_database(engine)
-        sessionmaker = create_sessionmaker(engine)
-        now = datetime.now(UTC)
-        async with sessionmaker() as session, session.begin():
-            for s in site_cfgs:
-                await repo.upsert_site(session, name=s.name, title="", timezone="UTC", now=now)
-        pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
-        t0 = time.time() + 3.0
-        publisher = subprocess.Popen(  # noqa: ASYNC220 - started once, read at the end
-            [
-                sys.executable,
-                "-m",
-                "bot.fleet_publisher",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--sites",
-                str(sites),
-                "--interval",
-                str(interval_s),
-                "--duration",
-                str(duration_s + interval_s),
-                "--t0",
-                str(t0),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            await asyncio.gather(*(d.start() for d in devices))
-            # What arrived while the drivers were starting is written, not measured.
-            await pipeline.ingest([r for d in devices for r in await d.read(datetime.now(UTC))])
-            hub = hubs.get(site_cfgs[0].devices[0].config)  # type: ignore[arg-type]
-            measure_from = time.time()
-            cpu_from = time.process_time()
-            messages_from = hub.messages
-            lags_ms: list[float] = []
-            while time.time() < measure_from + duration_s:
-                await asyncio.sleep(0.1)
-                batch: list[Reading] = []
-                for d in devices:
-                    batch.extend(await d.read(datetime.now(UTC)))
-                await pipeline.ingest(batch)
-                done = time.time()
-                for r in batch:
-                    i = index_of[r.site]
-                    arrived = r.time.timestamp()
-                    cycle = round((arrived - send_time(t0, i, sites, interval_s, 0)) / interval_s)
-                    lags_ms.append((done - send_time(t0, i, sites, interval_s, cycle)) * 1000)
-            wall = time.time() - measure_from
-            cpu = time.process_time() - cpu_from
-            received = hub.messages - messages_from
-        finally:
-            out, _ = publisher.communicate(timeout=duration_s + 4 * interval_s + 30)
+    engine = create_engine(url)
+    await upgrade_database(engine)
+    sessionmaker = create_sessionmaker(engine)
+    now = datetime.now(UTC)
+    async with sessionmaker() as session, session.begin():
+        for s in site_cfgs:
+            await repo.upsert_site(session, name=s.name, title="", timezone="UTC", now=now)
+    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    t0 = time.time() + 3.0
+    publisher = subprocess.Popen(  # noqa: ASYNC220 - started once, read at the end
+        [
+            sys.executable,
+            "-m",
+            "bot.fleet_publisher",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--sites",
+            str(sites),
+            "--interval",
+            str(interval_s),
+            "--duration",
+            str(duration_s + interval_s),
+            "--t0",
+            str(t0),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        await asyncio.gather(*(d.start() for d in devices))
+        # What arrived while the drivers were starting is written, not measured.
+        await pipeline.ingest([r for d in devices for r in await d.read(datetime.now(UTC))])
+        hub = hubs.get(site_cfgs[0].devices[0].config)  # type: ignore[arg-type]
+        measure_from = time.time()
+        cpu_from = time.process_time()
+        messages_from = hub.messages
+        lags_ms: list[float] = []
+        while time.time() < measure_from + duration_s:
+            await asyncio.sleep(0.1)
+            batch: list[Reading] = []
             for d in devices:
-                await d.close()
-            await hubs.close()
-            await engine.dispose()
+                batch.extend(await d.read(datetime.now(UTC)))
+            await pipeline.ingest(batch)
+            done = time.time()
+            for r in batch:
+                i = index_of[r.site]
+                arrived = r.time.timestamp()
+                cycle = round((arrived - send_time(t0, i, sites, interval_s, 0)) / interval_s)
+                lags_ms.append((done - send_time(t0, i, sites, interval_s, cycle)) * 1000)
+        wall = time.time() - measure_from
+        cpu = time.process_time() - cpu_from
+        received = hub.messages - messages_from
+        out, _ = await asyncio.to_thread(
+            publisher.communicate, timeout=duration_s + 4 * interval_s + 30
+        )
+    except BaseException:
+        publisher.kill()
+        raise
+    finally:
+        for d in devices:
+            await d.close()
+        await hubs.close()
+        await engine.dispose()
     sent = json.loads(out.strip().splitlines()[-1])["sent"] if out.strip() else 0
     total_received = hub.messages
     lags_ms.sort()

@@ -338,8 +338,9 @@ def bench_fleet_cmd(
     duration: Annotated[float, typer.Option(help="Seconds measured")] = 60.0,
     interval: Annotated[float, typer.Option(help="Seconds between a site's publishes")] = 10.0,
     mqtt: Annotated[str, typer.Option(help="Broker as mqtt://HOST:PORT")] = "mqtt://127.0.0.1:1883",
-    database_url: Annotated[
-        str | None, typer.Option(help="Where the worker writes (default: a scratch SQLite file)")
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(help="Write to a scratch database on this PostgreSQL server (default SQLite)"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
@@ -361,7 +362,7 @@ def bench_fleet_cmd(
             interval_s=interval,
             host=url.hostname or "127.0.0.1",
             port=url.port or 1883,
-            database_url=database_url,
+            postgres_url=postgres_url,
         )
     )
     if as_json:
