@@ -59,9 +59,6 @@ class Settings(BaseSettings):
     pinecone_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("PINECONE_API_KEY", "pinecone_api_key")
     )
-    mqtt_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("MQTT_URL", "mqtt_url")
-    )
     http_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "http_host"))
     http_port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "http_port"))
     poll_interval_s: float = Field(
@@ -91,6 +88,5 @@ class Settings(BaseSettings):
             "SLACK_SIGNING_SECRET": self.slack_signing_secret,
             "DISCORD_BOT_TOKEN": self.discord_bot_token,
             "PINECONE_API_KEY": self.pinecone_api_key,
-            "MQTT_URL": self.mqtt_url,
         }
         return [name for name, value in names.items() if value]

@@ -35,9 +35,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("readings", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_readings_time", ["time"], unique=False, postgresql_using="brin"
-        )
+        batch_op.create_index("ix_readings_time", ["time"], unique=False, postgresql_using="brin")
 
 
 def downgrade() -> None:
