@@ -213,8 +213,12 @@ def shared_data_dir() -> Path:
 
 
 def shared_data(relative: str) -> Path:
-    """A file of the shared data; fails in CI and skips elsewhere when it is missing."""
+    """A file of the team's shared data, or a skip saying where it was looked for.
+
+    Unlike a service, the data folder is not something CI can start, so its
+    absence skips (with the reason) rather than fails, also in CI.
+    """
     path = shared_data_dir() / relative
     if not path.exists():
-        require_service(f"{path} does not exist", "the shared measured data is not available")
+        pytest.skip(f"shared data file {path} not found (set CC_SHARED_DATA to its folder)")
     return path
