@@ -150,15 +150,90 @@ class Channels(_Model):
 
 
 class AlertThresholds(_Model):
+    """Thresholds and timing of the monitoring rules (each overridable by preferences)."""
+
     soc_critical_pct: float = Field(default=30.0, ge=0, le=100)
     soc_warning_pct: float = Field(default=40.0, ge=0, le=100)
     discharge_warning_kw: float = Field(default=5.0, gt=0)
+    battery_full_pct: float = Field(default=98.0, ge=50, le=100)
+    high_load_kw: float | None = Field(default=None, gt=0, description="site load warning")
+    daily_energy_kwh_max: float | None = Field(
+        default=None, gt=0, description="consumption per local day, e.g. 300 for a factory"
+    )
+    underperformance_ratio: float = Field(
+        default=0.5, gt=0, lt=1, description="PV below this share of expected is under-performing"
+    )
+    underperformance_for_min: float = Field(default=60.0, gt=0)
+    stale_value_min: float = Field(
+        default=120.0, gt=0, description="a value that has not changed for this long is stuck"
+    )
+    fuel_l_per_day_max: float = Field(default=50.0, gt=0)
+    fuel_low_days: float = Field(default=3.0, gt=0, description="warn below this many days left")
+    fuel_efficiency_decline_pct: float = Field(
+        default=15.0, gt=0, description="L/kWh worse than the earlier weeks by this much"
+    )
+    generator_service_interval_h: float | None = Field(default=250.0, gt=0)
+    generator_last_service_h: float = Field(default=0.0, ge=0)
+    daily_cost_max: float | None = Field(default=None, gt=0)
+    monthly_cost_max: float | None = Field(default=None, gt=0)
+    excess_solar_kw: float = Field(
+        default=1.0, gt=0, description="surplus that makes idle miners worth mentioning"
+    )
+    # lifecycle
+    default_for_s: float = Field(default=0.0, ge=0, description="how long a condition must hold")
+    repeat_interval_min: float = Field(default=240.0, gt=0, description="reminder interval")
+    escalate_after_min: float | None = Field(default=30.0, gt=0)
+    escalate_to: str | None = Field(
+        default=None, description="a second channel, or a role to mention (e.g. @operator)"
+    )
+    group_wait_s: float = Field(default=10.0, ge=0)
+    group_interval_s: float = Field(default=300.0, ge=0)
 
     @model_validator(mode="after")
     def _order(self) -> AlertThresholds:
         if self.soc_critical_pct >= self.soc_warning_pct:
             raise ValueError("soc_critical_pct must be below soc_warning_pct")
         return self
+
+
+class TariffPeriod(_Model):
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="local HH:MM")
+    end: str = Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$", description="local HH:MM")
+    price_per_kwh: float = Field(ge=0)
+
+
+class Costs(_Model):
+    """Prices for cost rules and reports (currency is only a label)."""
+
+    currency: str = "USD"
+    grid_price_per_kwh: float = Field(default=0.15, ge=0, description="when no period matches")
+    grid_periods: list[TariffPeriod] = Field(
+        default_factory=list, description="time-of-use prices by local time of day"
+    )
+    export_price_per_kwh: float = Field(default=0.0, ge=0)
+    fuel_price_per_l: float = Field(default=1.5, ge=0)
+    cheap_grid_price_per_kwh: float | None = Field(
+        default=None, ge=0, description="at or below this, grid charging is worth proposing"
+    )
+
+    def grid_price_at(self, local_minutes: int) -> float:
+        """Price per kWh at a local time of day given in minutes after midnight."""
+        for period in self.grid_periods:
+            start = _minutes(period.start)
+            end = _minutes(period.end)
+            inside = (
+                start <= local_minutes < end
+                if start < end
+                else (local_minutes >= start or local_minutes < end)
+            )
+            if inside:
+                return period.price_per_kwh
+        return self.grid_price_per_kwh
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 class ActionSettings(_Model):
@@ -184,6 +259,7 @@ class Site(_Model):
     channels: Channels = Field(default_factory=Channels)
     alerts: AlertThresholds = Field(default_factory=AlertThresholds)
     actions: ActionSettings = Field(default_factory=ActionSettings)
+    costs: Costs = Field(default_factory=Costs)
     vrm: VrmAccount | None = None
 
     @field_validator("timezone")

@@ -8,29 +8,31 @@ Thresholds have hysteresis: an alert raised below 30 % clears only above
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
+from tools.alerts.context import (
+    SEVERITY_RANK,
+    RuleContext,
+    RuleSpec,
+    Severity,
+    Verdict,
+)
 from tools.site import Site
 from tools.telemetry import SiteState
 
-Severity = Literal["info", "warning", "critical"]
-SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+__all__ = [
+    "BUILTIN_RULES",
+    "SEVERITY_RANK",
+    "Severity",
+    "Verdict",
+    "battery_discharge_high",
+    "battery_soc_low",
+    "device_offline",
+    "evaluate",
+]
 
 SOC_HYSTERESIS_PCT = 2.0
 DISCHARGE_HYSTERESIS_KW = 0.5
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
-    rule: str
-    active: bool
-    severity: Severity = "warning"
-    title: str = ""
-    summary: str = ""
-    value: float | None = None
-    proposed_action: str | None = None
 
 
 def _miners_running(site: Site, state: SiteState) -> list[str]:
@@ -158,17 +160,37 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-RULES = (battery_soc_low, battery_discharge_high)
+def _soc_rule(ctx: RuleContext) -> list[Verdict]:
+    site = ctx.site.model_copy(update={"alerts": ctx.thresholds})
+    verdict = battery_soc_low(site, ctx.state, current=ctx.current("battery_soc_low"))
+    return [] if verdict is None else [verdict]
+
+
+def _discharge_rule(ctx: RuleContext) -> list[Verdict]:
+    site = ctx.site.model_copy(update={"alerts": ctx.thresholds})
+    verdict = battery_discharge_high(site, ctx.state, current=ctx.current("battery_discharge_high"))
+    return [] if verdict is None else [verdict]
+
+
+def _offline_rule(ctx: RuleContext) -> list[Verdict]:
+    return device_offline(ctx.site, ctx.state, now=ctx.now)
+
+
+BUILTIN_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(name="battery_soc_low", category="battery", fn=_soc_rule),
+    RuleSpec(name="battery_discharge_high", category="battery", fn=_discharge_rule),
+    RuleSpec(name="device_offline", category="device", fn=_offline_rule),
+)
 
 
 def evaluate(
     site: Site, state: SiteState, *, open_alerts: dict[str, Severity], now: datetime
 ) -> list[Verdict]:
-    """Run every rule; ``open_alerts`` maps rule name to the open alert's severity."""
-    verdicts = []
-    for rule in RULES:
-        verdict = rule(site, state, current=open_alerts.get(rule.__name__))
-        if verdict is not None:
-            verdicts.append(verdict)
-    verdicts.extend(device_offline(site, state, now=now))
+    """Run the built-in rules on the latest state; ``open_alerts`` maps rule to severity."""
+    ctx = RuleContext(
+        site=site, state=state, now=now, thresholds=site.alerts, open_alerts=open_alerts
+    )
+    verdicts: list[Verdict] = []
+    for spec in BUILTIN_RULES:
+        verdicts.extend(spec.fn(ctx))
     return verdicts
