@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.base import ChatAdapter
 from bot.chat.service import ChatService
-from bot.notifier import Notifier
+from bot.monitoring import Monitoring
+from bot.notifier import ChannelLimiter, Notifier
 from bot.runtime import Maintenance, Monitor
 from bot.settings import Settings
 from graphs.assistant.graph import build_graph
@@ -34,13 +35,14 @@ from storage.engine import (
 from tools.actions.service import ActionService
 from tools.agent_tools import Toolbox
 from tools.alerts.engine import AlertEngine
+from tools.alerts.registry import all_rules
 from tools.clock import Clock, SystemClock
 from tools.devices.base import Driver
 from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
-from tools.domain import Reading
+from tools.preferences import PreferenceStore
 from tools.site import Site, SiteFile, demo_site_file, load_site_file
-from tools.telemetry import SiteState, TelemetryPipeline
+from tools.telemetry import TelemetryPipeline
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,8 @@ class App:
     chat: ChatService
     monitor: Monitor
     maintenance: Maintenance
+    monitoring: Monitoring
+    preferences: PreferenceStore
     adapter: ChatAdapter
 
     @property
@@ -147,7 +151,15 @@ async def open_app(
         if drivers is None:
             drivers = build_drivers(site_file, DriverDeps(http=http, mqtt=hubs, start=clock.now()))
         model = model if model is not None else build_model(settings)
-        alerts = AlertEngine(sessionmaker=sessionmaker, sites=sites, clock=clock)
+        preferences = PreferenceStore(sessionmaker=sessionmaker, sites=sites)
+        await preferences.load()
+        alerts = AlertEngine(
+            sessionmaker=sessionmaker,
+            sites=sites,
+            clock=clock,
+            rules=all_rules(),
+            thresholds=preferences.thresholds,
+        )
         pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
         actions = ActionService(
             sessionmaker=sessionmaker,
@@ -157,21 +169,34 @@ async def open_app(
             state=pipeline.latest,
             on_readings=pipeline.ingest,
         )
-        notifier = Notifier(adapter=adapter, sites=sites, alerts=alerts, actions=actions)
-
-        async def on_batch(site: str, state: SiteState, _batch: list[Reading]) -> None:
-            for event in await alerts.evaluate(site, state):
-                await notifier.on_alert_event(event)
-
-        pipeline.set_batch_handler(on_batch)
-
-        async def on_batch_tick(site: str, state: SiteState) -> None:
-            # Time-based rules (a silent device) need evaluating even when nothing arrives.
-            for event in await alerts.evaluate(site, state):
-                await notifier.on_alert_event(event)
+        notifier = Notifier(
+            adapter=adapter,
+            sites=sites,
+            alerts=alerts,
+            actions=actions,
+            clock=clock,
+            prefs=preferences.channel_prefs,
+            limiter=ChannelLimiter(settings.channel_min_interval_s),
+        )
+        monitoring = Monitoring(
+            engine=engine,
+            sessionmaker=sessionmaker,
+            alerts=alerts,
+            notifier=notifier,
+            pipeline=pipeline,
+            sites=sites,
+            clock=clock,
+        )
+        pipeline.set_batch_handler(monitoring.on_batch)
 
         toolbox = Toolbox(
-            sites=sites, state=pipeline.latest, alerts=alerts, actions=actions, clock=clock
+            sites=sites,
+            state=pipeline.latest,
+            alerts=alerts,
+            actions=actions,
+            clock=clock,
+            preferences=preferences,
+            on_alert_event=notifier.on_alert_event,
         )
         if is_postgres(db_url):
             checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))
@@ -192,7 +217,11 @@ async def open_app(
                 default_site=site_file.sites[0].name,
             )
             monitor = Monitor(
-                drivers=drivers, pipeline=pipeline, clock=clock, sites=sites, on_tick=on_batch_tick
+                drivers=drivers,
+                pipeline=pipeline,
+                clock=clock,
+                sites=sites,
+                on_tick=monitoring.on_tick,
             )
             try:
                 yield App(
@@ -216,6 +245,8 @@ async def open_app(
                         clock=clock,
                         raw_retention_days=settings.raw_retention_days,
                     ),
+                    monitoring=monitoring,
+                    preferences=preferences,
                     adapter=adapter,
                 )
             finally:

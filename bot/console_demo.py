@@ -91,6 +91,8 @@ async def run_demo(
             monitor=cc.monitor,
             expire=cc.chat.expire_due,
             maintenance=cc.maintenance,
+            alert_periodic=cc.monitoring.periodic,
+            alert_lifecycle=cc.monitoring.lifecycle,
             poll_interval_s=1.0,
         )
         jobs.start()
@@ -125,6 +127,8 @@ async def run_worker(settings: Settings) -> None:
             monitor=cc.monitor,
             expire=cc.chat.expire_due,
             maintenance=cc.maintenance,
+            alert_periodic=cc.monitoring.periodic,
+            alert_lifecycle=cc.monitoring.lifecycle,
             poll_interval_s=settings.poll_interval_s,
         )
         jobs.start()

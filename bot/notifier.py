@@ -1,18 +1,66 @@
-"""Alert and action cards in the site's channel: one message per alert, edited in place."""
+"""Alerts and action requests in the site's channel.
+
+- One message per alert (or per group of alerts that started together), edited
+  in place as the alert is acknowledged, snoozed, escalated or resolved.
+- Critical alerts are posted at once; others wait ``group_wait_s`` so that a
+  burst at one site folds into one grouped message, and a site that just posted
+  waits ``group_interval_s`` before the next group.
+- Posts and edits to one channel are spaced at least ``min_interval_s`` apart.
+- Silenced alerts are not posted; channel preferences can ask for critical
+  alerts only and for quiet hours (critical alerts still go through).
+- Reminders and escalations are short messages pointing at the alert.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import ChatAdapter, MessageRef
 from tools.actions.service import SYSTEM_ACTOR, ActionService, ActionView
 from tools.alerts.engine import AlertEngine, AlertEvent, AlertView
-from tools.cards import action_card, alert_card
+from tools.cards import Card, action_card, alert_card, alert_group_card, local_time
+from tools.clock import Clock
 from tools.errors import ActionError
+from tools.preferences import ChannelPrefs
 from tools.site import Site
 
 log = logging.getLogger(__name__)
+
+
+PrefsSource = Callable[[str], Awaitable[ChannelPrefs]]
+
+
+async def _no_prefs(_channel: str) -> ChannelPrefs:
+    return ChannelPrefs()
+
+
+class ChannelLimiter:
+    """Spaces the messages sent to one channel at least ``min_interval_s`` apart."""
+
+    def __init__(self, min_interval_s: float = 1.0) -> None:
+        self._min = min_interval_s
+        self._next: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def wait(self, channel: str) -> None:
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            now = time.monotonic()
+            at = self._next.get(channel, now)
+            if at > now:
+                await asyncio.sleep(at - now)
+            self._next[channel] = max(at, now) + self._min
+
+
+@dataclass(slots=True)
+class _Group:
+    deadline: datetime
+    alerts: list[AlertView] = field(default_factory=list)
 
 
 class Notifier:
@@ -23,16 +71,39 @@ class Notifier:
         sites: Mapping[str, Site],
         alerts: AlertEngine,
         actions: ActionService,
+        clock: Clock,
+        prefs: PrefsSource = _no_prefs,
+        limiter: ChannelLimiter | None = None,
+        on_deliver: Callable[[AlertEvent, Card], Awaitable[None]] | None = None,
     ) -> None:
         self._adapter = adapter
         self._sites = sites
         self._alerts = alerts
         self._actions = actions
+        self._clock = clock
+        self._prefs = prefs
+        self._limiter = limiter or ChannelLimiter()
+        self._on_deliver = on_deliver
+        self._groups: dict[str, _Group] = {}
+        self._last_group_post: dict[str, datetime] = {}
+        self.held_back: list[tuple[int, str]] = []  # (alert id, why) for status and tests
 
     def channel(self, site: str) -> str:
         channels = self._sites[site].channels
         value = getattr(channels, self._adapter.platform, None)
         return str(value or channels.console)
+
+    # -- sending (rate limited) ----------------------------------------------------------
+
+    async def _post(self, channel: str, *, card: Card | None = None, text: str = "") -> MessageRef:
+        await self._limiter.wait(channel)
+        return await self._adapter.post(channel, text=text, card=card)
+
+    async def _update(self, ref: MessageRef, card: Card) -> None:
+        await self._limiter.wait(str(ref.get("channel", "")))
+        await self._adapter.update(ref, card=card)
+
+    # -- proposals ---------------------------------------------------------------------
 
     async def _proposal(self, alert: AlertView) -> tuple[ActionView | None, str]:
         """The approval-gated action an alert proposes, created once per alert.
@@ -57,6 +128,7 @@ class Notifier:
             return await self._actions.request(
                 site=alert.site,
                 kind=alert.proposed_action,
+                params=dict(alert.proposed_params or {}),
                 requested_by=SYSTEM_ACTOR.key,
                 reason=f"Proposed by alert: {alert.summary}",
                 alert_id=alert.id,
@@ -72,23 +144,146 @@ class Notifier:
         ]
         return linked[-1] if linked else None
 
+    # -- events ------------------------------------------------------------------------
+
     async def on_alert_event(self, event: AlertEvent) -> None:
         alert = event.alert
-        tz = self._sites[alert.site].tz
+        site = self._sites[alert.site]
         if event.kind == "fired":
-            action, note = await self._proposal(alert)
-            card = alert_card(alert, action, tz, note=note)
-            ref = await self._adapter.post(self.channel(alert.site), card=card)
-            await self._alerts.set_message(alert_id=alert.id, message=ref)
-            if action is not None:
-                await self._actions.set_message(action_id=action.id, message=ref)
+            if event.silenced:
+                self.held_back.append((alert.id, "silenced"))
+                return
+            channel = self.channel(alert.site)
+            why = (await self._prefs(channel)).mutes(alert.severity, self._local(site))
+            if why is not None:
+                self.held_back.append((alert.id, why))
+                return
+            await self._deliver(event, alert_card(alert, None, site.tz))
+            if alert.severity == "critical" or site.alerts.group_wait_s <= 0:
+                await self._post_alone(alert)
+            else:
+                self._enqueue(alert, site)
             return
-        action = await self._linked_action(alert)
-        card = alert_card(alert, action, tz)
-        if alert.message is not None:
-            await self._adapter.update(alert.message, card=card)
+        if event.kind == "unsilenced":
+            await self._post_alone(alert)
+            return
+        if event.kind == "reminder":
+            await self._remind(alert, site)
+            return
+        if event.kind == "escalation":
+            await self._escalate(alert, site)
+            return
+        if event.kind == "resolved":
+            await self._deliver(event, alert_card(alert, None, site.tz))
+        group = self._groups.get(alert.site)
+        if group is not None and any(a.id == alert.id for a in group.alerts):
+            group.alerts = [alert if a.id == alert.id else a for a in group.alerts]
+            return  # not posted yet: the group shows the latest state when it goes out
+        await self._rerender(alert)
+
+    def _local(self, site: Site) -> datetime:
+        return self._clock.now().astimezone(site.tz)
+
+    def _enqueue(self, alert: AlertView, site: Site) -> None:
+        now = self._clock.now()
+        group = self._groups.get(alert.site)
+        if group is None:
+            deadline = now + timedelta(seconds=site.alerts.group_wait_s)
+            last = self._last_group_post.get(alert.site)
+            if last is not None:
+                deadline = max(deadline, last + timedelta(seconds=site.alerts.group_interval_s))
+            group = self._groups[alert.site] = _Group(deadline=deadline)
+        group.alerts.append(alert)
+
+    async def flush_due(self) -> int:
+        """Post the groups whose wait is over; returns how many messages went out."""
+        now = self._clock.now()
+        due = [s for s, g in self._groups.items() if g.deadline <= now]
+        for site_name in due:
+            group = self._groups.pop(site_name)
+            self._last_group_post[site_name] = now
+            fresh = [await self._alerts.get(a.id) or a for a in group.alerts]
+            still = [a for a in fresh if a.status != "resolved"]
+            if not still:
+                continue  # everything cleared while waiting: nothing to say
+            if len(still) == 1:
+                await self._post_alone(still[0])
+                continue
+            await self._post_group(site_name, still)
+        return len(due)
+
+    async def _post_alone(self, alert: AlertView) -> None:
+        site = self._sites[alert.site]
+        action, note = await self._proposal(alert)
+        card = alert_card(alert, action, site.tz, note=note)
+        ref = await self._post(self.channel(alert.site), card=card)
+        await self._alerts.set_message(alert_id=alert.id, message=ref)
+        if action is not None:
+            await self._actions.set_message(action_id=action.id, message=ref)
+
+    async def _post_group(self, site_name: str, alerts: list[AlertView]) -> None:
+        site = self._sites[site_name]
+        actions: dict[int, ActionView] = {}
+        for alert in alerts:
+            action, _ = await self._proposal(alert)
+            if action is not None:
+                actions[alert.id] = action
+        card = alert_group_card(alerts, actions, site.tz, site_title=site.display_name)
+        ref = await self._post(self.channel(site_name), card=card)
+        for alert in alerts:
+            await self._alerts.set_message(alert_id=alert.id, message=ref)
+        for action in actions.values():
+            await self._actions.set_message(action_id=action.id, message=ref)
+
+    async def _rerender(self, alert: AlertView) -> None:
+        """Edit the card that shows ``alert`` (alone or in its group)."""
+        if alert.message is None:
+            return
+        site = self._sites[alert.site]
+        ref = alert.message
+        key = f"{ref.get('platform', '')}:{ref.get('channel', '')}:{ref.get('ref', '')}"
+        members = await self._alerts.alerts_on_message(key)
+        if len(members) <= 1:
+            action = await self._linked_action(alert)
+            await self._update(ref, alert_card(alert, action, site.tz))
+            return
+        actions: dict[int, ActionView] = {}
+        for member in members:
+            linked = await self._linked_action(member)
+            if linked is not None:
+                actions[member.id] = linked
+        card = alert_group_card(members, actions, site.tz, site_title=site.display_name)
+        await self._update(ref, card)
+
+    async def _remind(self, alert: AlertView, site: Site) -> None:
+        since = alert.fired_at or alert.started_at
+        hours = (self._clock.now() - since).total_seconds() / 3600
+        await self._post(
+            self.channel(alert.site),
+            text=f"Reminder: still firing after {hours:.1f} h and not acknowledged: "
+            f"{alert.title} (alert {alert.id}, since {local_time(since, site.tz)}).",
+        )
+
+    async def _escalate(self, alert: AlertView, site: Site) -> None:
+        target = site.alerts.escalate_to
+        minutes = site.alerts.escalate_after_min or 0
+        text = (
+            f"Escalation: critical alert unacknowledged for {minutes:g} min at "
+            f"{site.display_name}: {alert.title} (alert {alert.id}). {alert.summary}"
+        )
+        if target and target.startswith("#"):
+            action = await self._linked_action(alert)
+            await self._post(target, text=text, card=alert_card(alert, action, site.tz))
         else:
-            await self._adapter.post(self.channel(alert.site), card=card)
+            mention = f"{target} " if target else ""
+            await self._post(self.channel(alert.site), text=mention + text)
+
+    async def _deliver(self, event: AlertEvent, card: Card) -> None:
+        if self._on_deliver is not None:
+            try:
+                await self._on_deliver(event, card)
+            except Exception:  # e-mail/webhook trouble must never stop chat notifications
+                log.exception("could not queue deliveries for alert %s", event.alert.id)
 
     async def on_action_change(self, action: ActionView) -> None:
         """Re-render whichever card shows this request."""
@@ -96,7 +291,7 @@ class Notifier:
         if action.alert_id is not None:
             alert = await self._alerts.get(action.alert_id)
             if alert is not None and alert.message is not None:
-                await self._adapter.update(alert.message, card=alert_card(alert, action, tz))
+                await self._rerender(alert)
                 return
         if action.message is not None:
-            await self._adapter.update(action.message, card=action_card(action, tz))
+            await self._update(action.message, action_card(action, tz))

@@ -98,6 +98,7 @@ class Jobs:
 
     def __init__(self, jobs: Sequence[tuple[str, Callable[[], Awaitable[object]], float]]) -> None:
         self._lock = asyncio.Lock()
+        self._stopping = False
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         for name, job, interval_s in jobs:
             self.scheduler.add_job(
@@ -111,13 +112,22 @@ class Jobs:
             )
 
     async def _guarded(self, job: Callable[[], Awaitable[object]]) -> None:
-        async with self._lock:
-            await job()
+        if self._stopping:
+            return
+        try:
+            async with self._lock:
+                if not self._stopping:
+                    await job()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # A job still queued when the process stops: nothing was started, nothing lost.
 
     def start(self) -> None:
         self.scheduler.start()
 
     async def stop(self) -> None:
+        self._stopping = True
         self.scheduler.shutdown(wait=False)
         async with self._lock:  # let a job in flight finish
             pass
@@ -159,12 +169,16 @@ def standard_jobs(
     monitor: Monitor,
     expire: Callable[[], Awaitable[object]],
     maintenance: Maintenance,
+    alert_periodic: Callable[[], Awaitable[object]],
+    alert_lifecycle: Callable[[], Awaitable[object]],
     poll_interval_s: float,
 ) -> Jobs:
     return Jobs(
         [
             ("poll", monitor.poll_once, poll_interval_s),
             ("expire_actions", expire, 30.0),
+            ("alerts_lifecycle", alert_lifecycle, 15.0),
+            ("alerts_periodic", alert_periodic, 60.0),
             ("rollup", maintenance.rollup_recent, 300.0),
             ("prune_raw", maintenance.prune_raw, 3600.0),
         ]

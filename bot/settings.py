@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("COMMANDCENTER_POLL_INTERVAL_S", "poll_interval_s"),
     )
+    channel_min_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        validation_alias=AliasChoices(
+            "COMMANDCENTER_CHANNEL_MIN_INTERVAL_S", "channel_min_interval_s"
+        ),
+        description="minimum spacing of messages to one chat channel",
+    )
     raw_retention_days: float = Field(
         default=90.0,
         gt=0,

@@ -136,6 +136,7 @@ class AlertRow(Base):
             postgresql_where=text("status != 'resolved'"),
         ),
         Index("ix_alerts_site_status", "site", "status"),
+        Index("ix_alerts_message_key", "message_key"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -155,6 +156,35 @@ class AlertRow(Base):
     acknowledged_at: Mapped[datetime | None]
     # Where the card was posted, so it can be edited in place: {"channel": ..., "ref": ...}
     message: Mapped[dict[str, Any] | None]
+    category: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    # what the triggering readings were ([[label, value], ...]) and the proposal's parameters
+    evidence: Mapped[dict[str, Any] | None]
+    fired_at: Mapped[datetime | None]  # pending -> firing
+    snoozed_until: Mapped[datetime | None]
+    snoozed_by: Mapped[str | None] = mapped_column(String(128))
+    last_notified_at: Mapped[datetime | None]
+    reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None]
+    silenced_by: Mapped[int | None] = mapped_column(BigIntId)  # the silence that muted it
+    # "<platform>:<channel>:<ref>" of the posted card, to find the alerts sharing a group card
+    message_key: Mapped[str | None] = mapped_column(String(300))
+
+
+class SilenceRow(Base):
+    """Mutes notifications of alerts whose labels match every matcher, for a time."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    # [{"label": "site", "op": "=", "value": "barn"}, {"label": "category", ...}]
+    matchers: Mapped[dict[str, Any]]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+    removed_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class ActionRequestRow(Base):
@@ -219,3 +249,31 @@ class PreferenceRow(Base):
     key: Mapped[str] = mapped_column(String(64))
     value: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    """One alert notification to send by email or webhook: an outbox row.
+
+    Rows are claimed by due time, sent, and marked; a failed send is retried with
+    backoff and, after the last attempt, kept as ``failed``. Rows are never
+    deleted, so nothing is lost silently. ``alert_id`` has no foreign key: a
+    delivery may be about something that is not an alert row (a test message),
+    and the outbox must accept it regardless.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    target: Mapped[str] = mapped_column(Text)  # addresses (comma-separated) or URL
+    alert_id: Mapped[int | None] = mapped_column(BigIntId)
+    event: Mapped[str] = mapped_column(String(32))  # fired | resolved | ...
+    # What to send and how: {"card": ..., "subject"/"text" or "body", "target": {...}}.
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # sends started
+    next_attempt_at: Mapped[datetime | None]  # None once sent or failed
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -24,6 +24,7 @@ from storage.models import (
     AlertRow,
     AuditRow,
     ChatIdentityRow,
+    DeliveryRow,
     HourlyRollupRow,
     PreferenceRow,
     ReadingRow,
@@ -570,3 +571,161 @@ async def delete_preference(session: AsyncSession, *, scope: str, scope_id: str,
         )
     )
     return result.rowcount == 1
+
+
+# --- deliveries: the email / webhook outbox ---------------------------------------------
+# (Imports kept with the section they serve so concurrent edits above do not collide.)
+
+
+DELIVERY_STATUSES = ("pending", "sent", "failed")
+DEFAULT_DELIVERY_LEASE = timedelta(minutes=10)
+
+
+async def enqueue_delivery(
+    session: AsyncSession,
+    *,
+    channel: str,
+    target: str,
+    event: str,
+    payload: dict[str, Any],
+    now: datetime,
+    alert_id: int | None = None,
+) -> DeliveryRow:
+    """Add a pending delivery, due at once; returns the row (with its id)."""
+    row = DeliveryRow(
+        channel=channel,
+        target=target,
+        alert_id=alert_id,
+        event=event,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def claim_due_deliveries(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta = DEFAULT_DELIVERY_LEASE,
+) -> Sequence[DeliveryRow]:
+    """Claim up to ``limit`` pending deliveries due at ``now``, oldest due first.
+
+    Each claimed row gets ``attempts + 1`` and ``next_attempt_at = now + lease``,
+    so once the caller commits no other worker sees it as due while it is being
+    sent; if the sender dies, the row comes due again when the lease runs out.
+    On PostgreSQL the rows are selected ``FOR UPDATE SKIP LOCKED``: two workers
+    claiming at the same moment never get the same row. SQLite has a single
+    writer, so a plain select suffices there.
+    """
+    stmt = (
+        select(DeliveryRow)
+        .where(DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now)
+        .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
+        .limit(limit)
+        .execution_options(populate_existing=True)
+    )
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = (await session.scalars(stmt)).all()
+    for row in rows:
+        row.attempts += 1
+        row.next_attempt_at = now + lease
+    await session.flush()
+    return rows
+
+
+async def _finish_delivery(session: AsyncSession, delivery_id: int, **values: Any) -> bool:
+    """``UPDATE deliveries SET ... WHERE id = :id AND status = 'pending'``; True if it moved."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id, DeliveryRow.status == "pending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def mark_delivery_sent(session: AsyncSession, *, delivery_id: int, now: datetime) -> bool:
+    """A pending delivery went out; its last error (if any) is kept as history."""
+    return await _finish_delivery(
+        session, delivery_id, status="sent", sent_at=now, next_attempt_at=None
+    )
+
+
+async def mark_delivery_retry(
+    session: AsyncSession, *, delivery_id: int, next_attempt_at: datetime, error: str
+) -> bool:
+    """A send failed in a way worth retrying: stay pending, due again at ``next_attempt_at``."""
+    return await _finish_delivery(
+        session, delivery_id, next_attempt_at=next_attempt_at, last_error=error
+    )
+
+
+async def mark_delivery_failed(session: AsyncSession, *, delivery_id: int, error: str) -> bool:
+    """Give up on a delivery. The row stays (never deleted) and counts in the stats."""
+    return await _finish_delivery(
+        session, delivery_id, status="failed", next_attempt_at=None, last_error=error
+    )
+
+
+async def get_delivery(session: AsyncSession, *, delivery_id: int) -> DeliveryRow | None:
+    return await session.get(DeliveryRow, delivery_id, populate_existing=True)
+
+
+async def list_deliveries(
+    session: AsyncSession, *, status: str | None = None, alert_id: int | None = None
+) -> Sequence[DeliveryRow]:
+    stmt = select(DeliveryRow).order_by(DeliveryRow.id)
+    if status is not None:
+        stmt = stmt.where(DeliveryRow.status == status)
+    if alert_id is not None:
+        stmt = stmt.where(DeliveryRow.alert_id == alert_id)
+    return (await session.scalars(stmt.execution_options(populate_existing=True))).all()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryStatsRecord:
+    counts: dict[str, int]  # every status in DELIVERY_STATUSES, zero when none
+    oldest_pending: DeliveryRow | None
+    latest_failed: DeliveryRow | None
+
+
+async def delivery_stats(session: AsyncSession) -> DeliveryStatsRecord:
+    """Counts by status, the oldest pending delivery and the most recent failure.
+
+    The most recent failure rather than the oldest: failed rows are kept forever,
+    so the oldest one soon stops saying anything about the present.
+    """
+    counts = dict.fromkeys(DELIVERY_STATUSES, 0)
+    grouped = await session.execute(
+        select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
+    )
+    for status, count in grouped.all():
+        counts[status] = int(count)
+    oldest_pending = (
+        await session.scalars(
+            select(DeliveryRow)
+            .where(DeliveryRow.status == "pending")
+            .order_by(DeliveryRow.created_at, DeliveryRow.id)
+            .limit(1)
+        )
+    ).first()
+    latest_failed = (
+        await session.scalars(
+            select(DeliveryRow)
+            .where(DeliveryRow.status == "failed")
+            .order_by(DeliveryRow.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return DeliveryStatsRecord(
+        counts=counts, oldest_pending=oldest_pending, latest_failed=latest_failed
+    )

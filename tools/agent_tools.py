@@ -8,9 +8,10 @@ tools never touch hardware: they only create approval-gated action requests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -18,11 +19,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tools.actions.catalogue import get_kind
 from tools.actions.service import ActionService, ActionView
-from tools.alerts.engine import AlertEngine
+from tools.alerts.engine import AlertEngine, AlertError, AlertEvent, AlertView
+from tools.alerts.silences import Matcher
 from tools.cards import Card, action_card, local_time
 from tools.clock import Clock
 from tools.errors import ToolsError, UnknownSiteError
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
+from tools.preferences import PreferenceStore
 from tools.site import Site
 from tools.telemetry import SiteState
 
@@ -43,6 +46,56 @@ class LoadsArgs(SiteArgs):
     loads: list[str] | None = Field(
         default=None, description="Names of the miners/loads; omit for all miners"
     )
+
+
+class AlertRefArgs(SiteArgs):
+    alert_id: int | None = Field(
+        default=None, description="The alert's number; omit for every firing alert at the site"
+    )
+
+
+class SnoozeArgs(AlertRefArgs):
+    minutes: int | None = Field(default=None, gt=0, le=60 * 24 * 14, description="How long")
+    until: Literal["tomorrow"] | None = Field(
+        default=None, description="'tomorrow' snoozes until 08:00 local time tomorrow"
+    )
+
+
+class SilenceArgs(SiteArgs):
+    category: (
+        Literal[
+            "battery",
+            "grid",
+            "inverter",
+            "device",
+            "solar",
+            "load",
+            "generator",
+            "cost",
+            "opportunity",
+        ]
+        | None
+    ) = None
+    rule: str | None = Field(default=None, description="A rule name, e.g. device_offline")
+    severity: Literal["info", "warning", "critical"] | None = None
+    hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    preview: bool = Field(default=False, description="Only show what the silence would match")
+
+
+class SilenceRefArgs(BaseModel):
+    silence_id: int | None = Field(default=None, description="Omit when exactly one is active")
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+class AlertPrefsArgs(BaseModel):
+    critical_only: bool | None = None
+    quiet_hours: list[str] | None = Field(
+        default=None, description='Local ["HH:MM", "HH:MM"]: only critical alerts then'
+    )
+    clear: bool = Field(default=False, description="Remove quiet hours")
 
 
 class GridChargeArgs(SiteArgs):
@@ -102,6 +155,46 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         description="Alerts that are firing or acknowledged at a site.",
     ),
     ToolSpec(
+        name="acknowledge_alert",
+        kind="read",
+        args=AlertRefArgs,
+        description="Acknowledge a firing alert (or every firing alert at the site): it "
+        "stops reminders and escalation; the alert still resolves by itself.",
+    ),
+    ToolSpec(
+        name="snooze_alert",
+        kind="read",
+        args=SnoozeArgs,
+        description="Snooze an alert (default 1 hour, or until tomorrow morning); it "
+        "fires again afterwards if the condition still holds.",
+    ),
+    ToolSpec(
+        name="silence_alerts",
+        kind="read",
+        args=SilenceArgs,
+        description="Mute notifications of alerts matching site/category/rule/severity "
+        "for some hours, showing which open alerts it matches (or only preview that).",
+    ),
+    ToolSpec(
+        name="list_silences",
+        kind="read",
+        args=NoArgs,
+        description="The active silences with what they match and when they end.",
+    ),
+    ToolSpec(
+        name="remove_silence",
+        kind="read",
+        args=SilenceRefArgs,
+        description="End a silence early.",
+    ),
+    ToolSpec(
+        name="set_alert_preferences",
+        kind="read",
+        args=AlertPrefsArgs,
+        description="This channel's alert preferences: critical alerts only, and quiet "
+        "hours during which only critical alerts are posted.",
+    ),
+    ToolSpec(
         name="stop_miners",
         kind="action",
         args=LoadsArgs,
@@ -156,6 +249,9 @@ class CallContext:
     requested_by: str
     thread_id: str
     call_id: str
+    role: str = "viewer"
+    channel: str = ""
+    actor_label: str = ""
 
 
 class Toolbox:
@@ -169,12 +265,19 @@ class Toolbox:
         alerts: AlertEngine,
         actions: ActionService,
         clock: Clock,
+        preferences: PreferenceStore | None = None,
+        on_alert_event: Callable[[AlertEvent], Awaitable[None]] | None = None,
     ) -> None:
         self._sites = sites
         self._state = state
         self._alerts = alerts
         self._actions = actions
         self._clock = clock
+        self._preferences = preferences
+        self._on_alert_event = on_alert_event
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     @property
     def site_names(self) -> list[str]:
@@ -400,6 +503,170 @@ class Toolbox:
         return ToolOutput(
             text=f"{len(alerts)} open alert(s) at {site.display_name}:\n" + "\n".join(lines)
         )
+
+    # -- alert lifecycle tools ---------------------------------------------------------
+
+    def _may_handle_alerts(self, ctx: CallContext) -> None:
+        if ctx.role == "viewer":
+            raise AlertError(
+                "Viewers cannot acknowledge, snooze or silence alerts; ask an operator."
+            )
+
+    async def _targets(
+        self, site: Site, alert_id: int | None, statuses: tuple[str, ...]
+    ) -> list[AlertView]:
+        if alert_id is not None:
+            alert = await self._alerts.get(alert_id)
+            if alert is None:
+                raise AlertError(f"There is no alert {alert_id}.")
+            return [alert]
+        return [a for a in await self._alerts.open_alerts(site.name) if a.status in statuses]
+
+    async def _emit(self, event: AlertEvent | None) -> None:
+        if event is not None and self._on_alert_event is not None:
+            await self._on_alert_event(event)
+
+    async def _acknowledge_alert(
+        self, site: Site, args: AlertRefArgs, ctx: CallContext
+    ) -> ToolOutput:
+        self._may_handle_alerts(ctx)
+        targets = await self._targets(site, args.alert_id, ("firing", "snoozed"))
+        if not targets:
+            return ToolOutput(text=f"No firing alerts to acknowledge at {site.display_name}.")
+        done: list[AlertView] = []
+        skipped: list[AlertView] = []
+        for alert in targets:
+            event = await self._alerts.acknowledge(
+                alert_id=alert.id, actor=ctx.actor_label or ctx.requested_by
+            )
+            await self._emit(event)
+            (done if event else skipped).append(alert)
+        text = "; ".join(f"acknowledged alert {a.id} ({a.title})" for a in done) or ""
+        if skipped:
+            text += ("; " if text else "") + "; ".join(
+                f"alert {a.id} is {a.status}, nothing to acknowledge" for a in skipped
+            )
+        return ToolOutput(text=text[0].upper() + text[1:] + ".")
+
+    async def _snooze_alert(self, site: Site, args: SnoozeArgs, ctx: CallContext) -> ToolOutput:
+        self._may_handle_alerts(ctx)
+        now = self._clock.now()
+        if args.until == "tomorrow":
+            local = now.astimezone(site.tz)
+            until = datetime.combine(
+                local.date() + timedelta(days=1),
+                datetime.min.time().replace(hour=8),
+                tzinfo=site.tz,
+            ).astimezone(UTC)
+        else:
+            until = now + timedelta(minutes=args.minutes or 60)
+        targets = await self._targets(site, args.alert_id, ("firing", "acknowledged", "snoozed"))
+        if not targets:
+            return ToolOutput(text=f"No open alerts to snooze at {site.display_name}.")
+        lines = []
+        for alert in targets:
+            event = await self._alerts.snooze(
+                alert_id=alert.id, actor=ctx.actor_label or ctx.requested_by, until=until
+            )
+            await self._emit(event)
+            lines.append(
+                f"Snoozed alert {alert.id} ({alert.title}) until {local_time(until, site.tz)}"
+                if event
+                else f"Alert {alert.id} is {alert.status}; not snoozed"
+            )
+        return ToolOutput(text=". ".join(lines) + ".")
+
+    async def _silence_alerts(self, site: Site, args: SilenceArgs, ctx: CallContext) -> ToolOutput:
+        matchers = [Matcher("site", "=", site.name)]
+        if args.category:
+            matchers.append(Matcher("category", "=", args.category))
+        if args.rule:
+            matchers.append(Matcher("rule", "=", args.rule))
+        if args.severity:
+            matchers.append(Matcher("severity", "=", args.severity))
+        matched = await self._alerts.preview_silence(matchers)
+        what = " and ".join(str(m) for m in matchers)
+        listing = (
+            "; ".join(f"alert {a.id} {a.title}" for a in matched)
+            if matched
+            else "no open alert right now"
+        )
+        if args.preview:
+            return ToolOutput(text=f"A silence of {what} would match {listing}.")
+        self._may_handle_alerts(ctx)
+        ends = self._clock.now() + timedelta(hours=args.hours)
+        silence = await self._alerts.add_silence(
+            matchers=matchers,
+            ends_at=ends,
+            created_by=ctx.actor_label or ctx.requested_by,
+            comment=f"from chat in {ctx.channel or 'a DM'}",
+        )
+        return ToolOutput(
+            text=f"Silence {silence.id} ({what}) until {local_time(ends, site.tz)}. "
+            f"It matches {listing}. Remove it with 'remove silence {silence.id}'."
+        )
+
+    async def _list_silences(self, site: Site, _args: NoArgs, _ctx: CallContext) -> ToolOutput:
+        silences = await self._alerts.list_silences()
+        if not silences:
+            return ToolOutput(text="No active silences.")
+        return ToolOutput(
+            text="Active silences:\n"
+            + "\n".join(
+                f"- {s.id}: {s.describe()} until {local_time(s.ends_at, site.tz)} "
+                f"(by {s.created_by})"
+                for s in silences
+            )
+        )
+
+    async def _remove_silence(
+        self, site: Site, args: SilenceRefArgs, ctx: CallContext
+    ) -> ToolOutput:
+        self._may_handle_alerts(ctx)
+        silence_id = args.silence_id
+        if silence_id is None:
+            active = await self._alerts.list_silences()
+            if len(active) != 1:
+                return ToolOutput(
+                    text=f"There are {len(active)} active silences; say which one to remove.",
+                    error=True,
+                )
+            silence_id = active[0].id
+        removed = await self._alerts.remove_silence(
+            silence_id=silence_id, removed_by=ctx.actor_label or ctx.requested_by
+        )
+        return ToolOutput(text=f"Removed silence {removed.id} ({removed.describe()}).")
+
+    async def _set_alert_preferences(
+        self, site: Site, args: AlertPrefsArgs, ctx: CallContext
+    ) -> ToolOutput:
+        if self._preferences is None:
+            return ToolOutput(text="Preferences are not available here.", error=True)
+        channel = ctx.channel or ctx.requested_by
+        current = self._preferences.get("channel", channel, "alerts")
+        if args.critical_only is not None:
+            current["critical_only"] = args.critical_only
+        if args.clear:
+            current.pop("quiet_hours", None)
+        elif args.quiet_hours is not None:
+            if len(args.quiet_hours) != 2 or not all(
+                re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t) for t in args.quiet_hours
+            ):
+                return ToolOutput(
+                    text="Quiet hours need a start and an end as HH:MM, e.g. 22:00 and 07:00.",
+                    error=True,
+                )
+            current["quiet_hours"] = list(args.quiet_hours)
+        await self._preferences.set(
+            scope="channel", scope_id=channel, key="alerts", value=current, now=self._clock.now()
+        )
+        prefs = await self._preferences.channel_prefs(channel)
+        parts = ["critical alerts only" if prefs.critical_only else "all alerts"]
+        if prefs.quiet_hours:
+            parts.append(
+                f"quiet hours {prefs.quiet_hours[0]}–{prefs.quiet_hours[1]} (critical still posted)"
+            )
+        return ToolOutput(text=f"This channel now gets {', '.join(parts)}.")
 
     # -- action tools -----------------------------------------------------------------
 

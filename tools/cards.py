@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from tools.actions.service import ActionView
 from tools.alerts.engine import AlertView
 
-ButtonAction = Literal["approve", "reject", "ack"]
+ButtonAction = Literal["approve", "reject", "ack", "snooze"]
 Tone = Literal["info", "good", "warning", "critical", "neutral"]
 
 
@@ -117,30 +117,14 @@ def alert_card(
     alert: AlertView, action: ActionView | None, tz: ZoneInfo, *, note: str = ""
 ) -> Card:
     """One card per alert, re-rendered in place as the alert and its proposed action change."""
-    if alert.status == "resolved":
-        tone: Tone = "good"
-        head = "Resolved"
-    elif alert.severity == "critical":
-        tone, head = "critical", "CRITICAL"
-    else:
-        tone, head = "warning", "Warning"
-    fields = [("Since", local_time(alert.started_at, tz))]
-    if alert.status == "acknowledged" and alert.acknowledged_by and alert.acknowledged_at:
-        fields.append(
-            (
-                "Acknowledged",
-                f"by {alert.acknowledged_by} at {local_time(alert.acknowledged_at, tz)}",
-            )
-        )
-    if alert.status == "resolved" and alert.resolved_at:
-        minutes = (alert.resolved_at - alert.started_at).total_seconds() / 60
-        fields.append(("Resolved", f"{local_time(alert.resolved_at, tz)} after {minutes:.0f} min"))
+    tone, head = _tone_head(alert)
+    fields = [("Since", local_time(alert.fired_at or alert.started_at, tz))]
+    fields.extend(alert.evidence)
+    fields.extend(_state_fields(alert, tz))
     if action is not None:
         fields.append(("Proposed", action.title))
         fields.extend((k, v) for k, v in action_fields(action, tz) if k not in ("Action",))
-    buttons: list[Button] = []
-    if alert.status == "firing":
-        buttons.append(Button(label="Acknowledge", action="ack", value=str(alert.id)))
+    buttons = _alert_buttons(alert)
     if action is not None:
         buttons.extend(approval_buttons(action, label=_short(action)))
     return Card(
@@ -152,6 +136,88 @@ def alert_card(
         tone=tone,
         footer=f"alert {alert.id} · {alert.fingerprint}",
     )
+
+
+def alert_group_card(
+    alerts: list[AlertView], actions: dict[int, ActionView], tz: ZoneInfo, *, site_title: str
+) -> Card:
+    """Several alerts of one site that started together, folded into one message."""
+    open_ = [a for a in alerts if a.status != "resolved"]
+    worst = max(alerts, key=lambda a: ("info", "warning", "critical").index(a.severity))
+    tone, _ = _tone_head(worst) if open_ else ("good", "Resolved")
+    lines = []
+    for a in alerts:
+        _, head = _tone_head(a)
+        line = f"{head}: {a.title} (alert {a.id})"
+        state = "; ".join(v for _k, v in _state_fields(a, tz))
+        lines.append(line + (f" — {state}" if state else ""))
+    buttons: list[Button] = []
+    firing = [a for a in alerts if a.status in ("firing", "snoozed")]
+    if firing:
+        buttons.append(
+            Button(
+                label="Acknowledge all",
+                action="ack",
+                value=",".join(str(a.id) for a in firing),
+            )
+        )
+    for action in actions.values():
+        buttons.extend(approval_buttons(action, label=_short(action)))
+    proposals: list[tuple[str, str]] = []
+    for action in actions.values():
+        proposals.append(("Proposed", action.title))
+        proposals.extend((k, v) for k, v in action_fields(action, tz) if k != "Action")
+    return Card(
+        kind="alert_group",
+        title=f"{len(open_)} of {len(alerts)} alerts open at {site_title}"
+        if len(open_) != len(alerts)
+        else f"{len(alerts)} alerts at {site_title}",
+        text="\n".join(lines),
+        fields=proposals,
+        buttons=buttons,
+        tone=tone,
+        footer="alerts " + ", ".join(str(a.id) for a in alerts),
+    )
+
+
+def _tone_head(alert: AlertView) -> tuple[Tone, str]:
+    if alert.status == "resolved":
+        return "good", "Resolved"
+    if alert.severity == "critical":
+        return "critical", "CRITICAL"
+    if alert.severity == "info":
+        return "info", "Info"
+    return "warning", "Warning"
+
+
+def _state_fields(alert: AlertView, tz: ZoneInfo) -> list[tuple[str, str]]:
+    fields: list[tuple[str, str]] = []
+    if alert.acknowledged_by and alert.acknowledged_at and alert.status != "resolved":
+        fields.append(
+            (
+                "Acknowledged",
+                f"by {alert.acknowledged_by} at {local_time(alert.acknowledged_at, tz)}",
+            )
+        )
+    if alert.status == "snoozed" and alert.snoozed_until:
+        fields.append(
+            ("Snoozed", f"until {local_time(alert.snoozed_until, tz)} by {alert.snoozed_by}")
+        )
+    if alert.status == "resolved" and alert.resolved_at:
+        minutes = (alert.resolved_at - (alert.fired_at or alert.started_at)).total_seconds() / 60
+        fields.append(("Resolved", f"{local_time(alert.resolved_at, tz)} after {minutes:.0f} min"))
+    if alert.escalated_at and alert.status != "resolved":
+        fields.append(("Escalated", local_time(alert.escalated_at, tz)))
+    return fields
+
+
+def _alert_buttons(alert: AlertView) -> list[Button]:
+    buttons: list[Button] = []
+    if alert.status in ("firing", "snoozed"):
+        buttons.append(Button(label="Acknowledge", action="ack", value=str(alert.id)))
+    if alert.status in ("firing", "acknowledged"):
+        buttons.append(Button(label="Snooze 1 h", action="snooze", value=f"{alert.id}:60"))
+    return buttons
 
 
 def _short(action: ActionView) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -102,13 +103,24 @@ class ChatService:
                 return site.name
         return self._default_site
 
-    def _context(self, *, site: str, requested_by: str, thread_id: str) -> AssistantContext:
+    def _context(
+        self,
+        *,
+        site: str,
+        requested_by: str,
+        thread_id: str,
+        actor: Actor | None = None,
+        channel: str = "",
+    ) -> AssistantContext:
         return AssistantContext(
             toolbox=self._toolbox,
             site=site,
             requested_by=requested_by,
             thread_id=thread_id,
             model=self._model,
+            role=actor.role if actor else "viewer",
+            channel=channel,
+            actor_label=actor.label if actor else "",
         )
 
     async def handle_message(
@@ -119,7 +131,13 @@ class ChatService:
         thread_id = thread_id_for(msg.platform, msg.channel, msg.thread, msg.user_id)
         site_name = site or self.site_for_channel(msg.platform, msg.channel)
         self._toolbox.site(site_name, self._default_site)  # unknown site: raise before the run
-        ctx = self._context(site=site_name, requested_by=actor.key, thread_id=thread_id)
+        ctx = self._context(
+            site=site_name,
+            requested_by=actor.key,
+            thread_id=thread_id,
+            actor=actor,
+            channel=msg.channel,
+        )
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         state = await self._graph.ainvoke(
             {"messages": [HumanMessage(content=msg.text)]},
@@ -145,24 +163,49 @@ class ChatService:
     async def handle_click(self, click: Click) -> str:
         """Apply a button press; returns the (ephemeral) reply for the person who clicked."""
         actor = await self.actor(click.platform, click.user_id, click.user_name)
-        if click.action == "ack":
-            try:
-                alert_id = int(click.value)
-            except ValueError:
-                return f"Unknown alert {click.value!r}."
-            if actor.role == "viewer":
-                return f"{actor.label}, viewers cannot acknowledge alerts."
-            event = await self._alerts.acknowledge(alert_id=alert_id, actor=actor.label)
-            if event is None:
-                alert = await self._alerts.get(alert_id)
-                if alert is None:
-                    return f"Unknown alert {click.value!r}."
-                return f"Alert {alert_id} is already {alert.status}; nothing changed."
-            await self._notifier.on_alert_event(event)
-            return f"Acknowledged alert {alert_id}."
+        if click.action in ("ack", "snooze"):
+            return await self._alert_click(click, actor)
         if click.action not in ("approve", "reject"):
             return f"Unknown button action {click.action!r}."
         return await self.decide(click.value, actor, approve=click.action == "approve")
+
+    async def _alert_click(self, click: Click, actor: Actor) -> str:
+        """Acknowledge (one alert or a group: "12,13") or snooze ("12:60" minutes)."""
+        if actor.role == "viewer":
+            return f"{actor.label}, viewers cannot acknowledge or snooze alerts."
+        try:
+            if click.action == "snooze":
+                alert_part, _, minutes_part = click.value.partition(":")
+                ids = [int(alert_part)]
+                minutes = int(minutes_part or "60")
+            else:
+                ids = [int(v) for v in click.value.split(",") if v.strip()]
+                minutes = 0
+        except ValueError:
+            return f"Unknown alert {click.value!r}."
+        replies = []
+        for alert_id in ids:
+            if click.action == "snooze":
+                until = self._clock_now() + timedelta(minutes=minutes)
+                event = await self._alerts.snooze(alert_id=alert_id, actor=actor.label, until=until)
+                verb = f"Snoozed alert {alert_id} for {minutes} min"
+            else:
+                event = await self._alerts.acknowledge(alert_id=alert_id, actor=actor.label)
+                verb = f"Acknowledged alert {alert_id}"
+            if event is None:
+                alert = await self._alerts.get(alert_id)
+                replies.append(
+                    f"Unknown alert {alert_id}"
+                    if alert is None
+                    else f"Alert {alert_id} is already {alert.status}; nothing changed"
+                )
+                continue
+            await self._notifier.on_alert_event(event)
+            replies.append(verb)
+        return ". ".join(replies) + "."
+
+    def _clock_now(self) -> datetime:
+        return self._toolbox.now()
 
     async def decide(self, action_id: str, actor: Actor, *, approve: bool) -> str:
         try:

@@ -15,5 +15,8 @@ class AssistantContext:
     site: str
     requested_by: str
     thread_id: str
+    role: str = "viewer"
+    channel: str = ""
+    actor_label: str = ""
     model: BaseChatModel | None = None
     max_steps: int = 6

@@ -111,6 +111,9 @@ async def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -
                 requested_by=ctx.requested_by,
                 thread_id=ctx.thread_id,
                 call_id=call_id,
+                role=ctx.role,
+                channel=ctx.channel,
+                actor_label=ctx.actor_label,
             ),
         )
         messages.append(

@@ -30,7 +30,7 @@ async def test_battery_drains_alert_operator_approves_miners_stop(
         assert "Miners running: miner-1, miner-2, miner-3" in card.text
         approve = [b for b in card.buttons if b.action == "approve"]
         assert [b.label for b in approve] == ["Stop miners"]
-        assert {b.action for b in card.buttons} == {"ack", "approve", "reject"}
+        assert {b.action for b in card.buttons} == {"ack", "snooze", "approve", "reject"}
 
         # The condition stays true for a while: still one card (dedup by fingerprint).
         await run_minutes(app, clock, 5)

@@ -1,0 +1,17 @@
+"""Every rule the engine runs, in one place."""
+
+from __future__ import annotations
+
+from tools.alerts import rules_cost, rules_generator, rules_grid, rules_opportunity
+from tools.alerts.context import RuleSpec
+from tools.alerts.rules import BUILTIN_RULES
+
+
+def all_rules() -> tuple[RuleSpec, ...]:
+    return (
+        *BUILTIN_RULES,
+        *rules_grid.RULES,
+        *rules_generator.RULES,
+        *rules_cost.RULES,
+        *rules_opportunity.RULES,
+    )
