@@ -34,9 +34,11 @@ from storage.engine import (
 )
 from tools.actions.service import ActionService
 from tools.agent_tools import Toolbox
-from tools.alerts.engine import AlertEngine
+from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.registry import all_rules
+from tools.cards import Card
 from tools.clock import Clock, SystemClock
+from tools.delivery import Deliverer
 from tools.devices.base import Driver
 from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
@@ -67,6 +69,7 @@ class App:
     maintenance: Maintenance
     monitoring: Monitoring
     preferences: PreferenceStore
+    deliverer: Deliverer
     adapter: ChatAdapter
 
     @property
@@ -169,7 +172,24 @@ async def open_app(
             state=pipeline.latest,
             on_readings=pipeline.ingest,
         )
+        deliverer = Deliverer(sessionmaker=sessionmaker, http=http, clock=clock)
+
+        async def deliver(event: AlertEvent, card: Card) -> None:
+            config = sites[event.alert.site].delivery
+            if config is None:
+                return
+            await deliverer.enqueue(
+                card=card,
+                site=event.alert.site,
+                site_title=sites[event.alert.site].display_name,
+                alert_id=event.alert.id,
+                event=event.kind,
+                severity=event.alert.severity,
+                config=config,
+            )
+
         notifier = Notifier(
+            on_deliver=deliver,
             adapter=adapter,
             sites=sites,
             alerts=alerts,
@@ -197,6 +217,7 @@ async def open_app(
             clock=clock,
             preferences=preferences,
             on_alert_event=notifier.on_alert_event,
+            deliveries=deliverer.stats,
         )
         if is_postgres(db_url):
             checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))
@@ -247,6 +268,7 @@ async def open_app(
                     ),
                     monitoring=monitoring,
                     preferences=preferences,
+                    deliverer=deliverer,
                     adapter=adapter,
                 )
             finally:

@@ -93,6 +93,7 @@ async def run_demo(
             maintenance=cc.maintenance,
             alert_periodic=cc.monitoring.periodic,
             alert_lifecycle=cc.monitoring.lifecycle,
+            deliveries=cc.deliverer.run_due,
             poll_interval_s=1.0,
         )
         jobs.start()
@@ -129,6 +130,7 @@ async def run_worker(settings: Settings) -> None:
             maintenance=cc.maintenance,
             alert_periodic=cc.monitoring.periodic,
             alert_lifecycle=cc.monitoring.lifecycle,
+            deliveries=cc.deliverer.run_due,
             poll_interval_s=settings.poll_interval_s,
         )
         jobs.start()

@@ -171,6 +171,7 @@ def standard_jobs(
     maintenance: Maintenance,
     alert_periodic: Callable[[], Awaitable[object]],
     alert_lifecycle: Callable[[], Awaitable[object]],
+    deliveries: Callable[[], Awaitable[object]],
     poll_interval_s: float,
 ) -> Jobs:
     return Jobs(
@@ -179,6 +180,7 @@ def standard_jobs(
             ("expire_actions", expire, 30.0),
             ("alerts_lifecycle", alert_lifecycle, 15.0),
             ("alerts_periodic", alert_periodic, 60.0),
+            ("deliveries", deliveries, 15.0),
             ("rollup", maintenance.rollup_recent, 300.0),
             ("prune_raw", maintenance.prune_raw, 3600.0),
         ]

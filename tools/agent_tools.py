@@ -23,6 +23,7 @@ from tools.alerts.engine import AlertEngine, AlertError, AlertEvent, AlertView
 from tools.alerts.silences import Matcher
 from tools.cards import Card, action_card, local_time
 from tools.clock import Clock
+from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
 from tools.preferences import PreferenceStore
@@ -267,6 +268,7 @@ class Toolbox:
         clock: Clock,
         preferences: PreferenceStore | None = None,
         on_alert_event: Callable[[AlertEvent], Awaitable[None]] | None = None,
+        deliveries: Callable[[], Awaitable[DeliveryStats]] | None = None,
     ) -> None:
         self._sites = sites
         self._state = state
@@ -275,6 +277,7 @@ class Toolbox:
         self._clock = clock
         self._preferences = preferences
         self._on_alert_event = on_alert_event
+        self._deliveries = deliveries
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -417,6 +420,11 @@ class Toolbox:
         if problems:
             parts.append("Devices: " + "; ".join(problems) + ".")
             fields.append(("Devices", "; ".join(problems)))
+        if self._deliveries is not None and site.delivery is not None:
+            stats = await self._deliveries()
+            if stats.pending or stats.failed:
+                parts.append("Alert deliveries: " + stats.summary() + ".")
+                fields.append(("Deliveries", stats.summary()))
         text = f"{site.display_name}: " + " ".join(parts)
         tone = (
             "critical"

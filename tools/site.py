@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tools.delivery_config import DeliveryConfig
 from tools.devices.config import CONNECTION_MODELS, Connection, DriverName, VrmAccount
 from tools.errors import SiteConfigError, UnknownSiteError
 
@@ -260,6 +261,9 @@ class Site(_Model):
     alerts: AlertThresholds = Field(default_factory=AlertThresholds)
     actions: ActionSettings = Field(default_factory=ActionSettings)
     costs: Costs = Field(default_factory=Costs)
+    delivery: DeliveryConfig | None = Field(
+        default=None, description="e-mail and webhooks for this site's alerts"
+    )
     vrm: VrmAccount | None = None
 
     @field_validator("timezone")

@@ -432,17 +432,16 @@ class AlertEngine:
                 t = self._thresholds(row.site)
                 if row.status == "snoozed" and row.snoozed_until and row.snoozed_until <= now:
                     async with session.begin():
-                        if await repo.transition_alert(
+                        woke = await repo.transition_alert(
                             session,
                             alert_id=row.id,
                             from_statuses=("snoozed",),
                             to_status="firing",
                             updated_at=now,
                             last_notified_at=now,
-                        ):
-                            events.append(
-                                AlertEvent("unsnoozed", await self._view(session, row.id))
-                            )
+                        )
+                    if woke:
+                        events.append(AlertEvent("unsnoozed", await self._view(session, row.id)))
                     continue
                 if row.status != "firing":
                     continue
