@@ -307,3 +307,113 @@ async def _fleet(
         "received": total_received,
         "readings_written": pipeline.stats.written,
     }
+
+
+async def bench_alerts(
+    *, samples: int = 20, host: str = "127.0.0.1", port: int = 1883, poll_s: float = 0.05
+) -> dict[str, Any]:
+    """From a Victron-format SOC message below the critical threshold on the real broker to
+    the alert card reaching the chat channel, ``samples`` times.
+
+    Runs the whole bot (Victron driver, pipeline, alert engine, notifier) on a
+    scratch SQLite database; the chat channel is an in-memory adapter that notes
+    when each card arrives.
+    """
+    import statistics
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from bot.app import open_app
+    from bot.chat.memory import MemoryAdapter
+    from bot.settings import Settings
+    from tools.cards import Card
+    from tools.site import Battery, Device, Location, Site, SiteFile
+
+    portal = f"be7c{uuid.uuid4().hex[:8]}"
+    site = Site(
+        name="bench",
+        location=Location(latitude=0, longitude=0),
+        battery=Battery(capacity_kwh=10, min_soc_pct=10),
+        devices=[
+            Device(
+                name="gx",
+                driver="victron_mqtt",
+                connection={"host": host, "port": port, "portal_id": portal},
+            )
+        ],
+    )
+    arrivals: list[tuple[float, Card]] = []
+
+    class TimedAdapter(MemoryAdapter):
+        async def post(
+            self,
+            channel: str,
+            *,
+            text: str = "",
+            card: Card | None = None,
+            thread: str | None = None,
+        ) -> dict[str, Any]:
+            if card is not None:
+                arrivals.append((time.perf_counter(), card))
+            return await super().post(channel, text=text, card=card, thread=thread)
+
+    publisher = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    publisher.connect(host, port)
+    publisher.loop_start()
+
+    def soc(value: float) -> None:
+        topic = f"N/{portal}/system/0/Dc/Battery/Soc"
+        publisher.publish(topic, json.dumps({"value": value}), qos=1).wait_for_publish(5)
+
+    latencies_ms: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(data_dir=Path(folder), channel_min_interval_s=0.0)
+        sites = SiteFile(sites=[site])
+        try:
+            async with open_app(settings, adapter=TimedAdapter(), site_file=sites) as app:
+
+                async def pump() -> None:
+                    while True:
+                        await app.monitor.poll_once()
+                        await asyncio.sleep(poll_s)
+
+                async def until(predicate: Any, timeout_s: float = 10.0) -> None:
+                    deadline = time.perf_counter() + timeout_s
+                    while not predicate():
+                        if time.perf_counter() > deadline:
+                            raise TimeoutError("the alert card did not arrive within 10 s")
+                        await asyncio.sleep(0.002)
+
+                starting = asyncio.create_task(pump())
+                try:
+                    # The driver waits for the GX's first message before it counts as started.
+                    for _ in range(50):
+                        soc(80.0)
+                        await asyncio.sleep(0.1)
+                        if app.pipeline.latest("bench").get("battery_soc_pct") is not None:
+                            break
+                    for _ in range(samples):
+                        before = len(arrivals)
+                        sent = time.perf_counter()
+                        soc(20.0)
+                        await until(lambda b=before: len(arrivals) > b)
+                        latencies_ms.append((arrivals[-1][0] - sent) * 1000)
+                        soc(80.0)  # resolve, so the next sample is a new alert
+                        deadline = time.perf_counter() + 10
+                        while await app.alerts.open_alerts("bench"):
+                            if time.perf_counter() > deadline:
+                                raise TimeoutError("the alert did not resolve within 10 s")
+                            await asyncio.sleep(0.01)
+                finally:
+                    starting.cancel()
+        finally:
+            publisher.loop_stop()
+            publisher.disconnect()
+    latencies_ms.sort()
+    return {
+        "samples": len(latencies_ms),
+        "latency_p50_ms": round(statistics.median(latencies_ms), 1),
+        "latency_p95_ms": round(latencies_ms[int(0.95 * (len(latencies_ms) - 1))], 1),
+        "latency_max_ms": round(latencies_ms[-1], 1),
+    }

@@ -372,6 +372,33 @@ def bench_fleet_cmd(
         typer.echo(f"{key:>18}: {value}")
 
 
+@bench_app.command("alerts")
+def bench_alerts_cmd(
+    samples: Annotated[int, typer.Option(help="How many alerts to time")] = 20,
+    mqtt: Annotated[str, typer.Option(help="Broker as mqtt://HOST:PORT")] = "mqtt://127.0.0.1:1883",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Time from a Victron SOC message below the critical threshold on the broker to the
+    alert card in the channel, through the whole bot (p50/p95)."""
+    from urllib.parse import urlsplit
+
+    from bot.bench import bench_alerts
+
+    _settings(default_log_level="WARNING")
+    url = urlsplit(mqtt)
+    if url.scheme not in ("mqtt", "tcp") or not url.hostname:
+        typer.echo(f"error: --mqtt {mqtt!r} is not mqtt://HOST:PORT", err=True)
+        raise typer.Exit(2)
+    result = _run(
+        lambda: bench_alerts(samples=samples, host=url.hostname or "", port=url.port or 1883)
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>15}: {value}")
+
+
 def main() -> None:
     app()
 

@@ -57,3 +57,14 @@ def test_bench_fleet_counts_every_message(mqtt_broker: tuple[str, int]) -> None:
     assert figures["lost"] == 0 and figures["received"] == figures["sent"] > 0
     for key in ("messages_per_s", "lag_p95_ms", "cpu_pct"):
         assert figures[key] is not None and figures[key] >= 0
+
+
+def test_bench_alerts_times_real_cards(mqtt_broker: tuple[str, int]) -> None:
+    host, port = mqtt_broker
+    result = CliRunner().invoke(
+        app, ["bench", "alerts", "--samples", "3", "--mqtt", f"mqtt://{host}:{port}", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["samples"] == 3
+    assert 0 < figures["latency_p50_ms"] <= figures["latency_p95_ms"] < 10_000
