@@ -10,7 +10,13 @@ The router is pure and table-driven:
 6. map the concepts of each clause to intents, in the order they were asked.
 
 Commands are only produced from imperative clauses: questions about state ("are the miners
-on?") and requests for advice ("should I stop the miners?") become ``site_status``.
+on?") and requests for advice ("should I stop the miners?") become ``site_status``; questions
+about acknowledging, snoozing or silencing alerts ("should I snooze?") become ``active_alerts``.
+
+Alert housekeeping (acknowledge, snooze, silence, list and remove silences, alert preferences)
+reads its arguments from the clause's words: alert and silence ids ("alert 12", "#12"),
+durations ("30 min", "2h", "for 2 days", "half an hour"), "until tomorrow", clock times
+("22:00", "10pm"), and the category, rule and severity words of a silence.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 TOOL_NAMES: tuple[str, ...] = (
@@ -33,6 +40,12 @@ TOOL_NAMES: tuple[str, ...] = (
     "set_grid_charge",
     "start_generator",
     "stop_generator",
+    "acknowledge_alert",
+    "snooze_alert",
+    "silence_alerts",
+    "list_silences",
+    "remove_silence",
+    "set_alert_preferences",
 )
 
 HELP_TOOL = "help"
@@ -76,6 +89,18 @@ VERB = "verb"  # neutral imperative verbs: "turn", "switch", "shut"
 NEGATE = "negate"
 ADVISE = "advise"  # "should", "safe to": asking for advice, not giving a command
 NEUTRAL = "neutral"  # known words that must not be "corrected" into something else
+# Alert housekeeping.
+ACK = "ack"  # "ack", "acknowledge", "I've seen it", "got it"
+SNOOZE = "snooze"  # "snooze", "remind me later"
+SILENCE = "silence"  # the verb (and the noun "silence"): "silence", "mute", "suppress"
+SILENCES = "silences"  # existing silences or muted state: "silences", "mutes", "silenced"
+UNSILENCE = "unsilence"  # "unsilence", "unmute"
+REMOVE = "remove"  # "remove", "delete", "end", "cancel", "lift", "clear"
+LIST = "list"  # "list", "show", "display"
+PREVIEW = "preview"  # "preview", "dry run", "what would ... match"
+QUIET = "quiet"  # "quiet hours", "do not disturb"
+PREFS = "prefs"  # "preferences", "settings"
+CRITICAL_ONLY = "critical_only"  # "only critical", "just critical ones"
 
 # Each concept and the phrases that express it ("|" separates phrases). Longest phrase wins.
 _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
@@ -146,6 +171,38 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|switch on|power on|power up|fire up|spin up|kick on|crank up|bring back|back on"
         "|start up|startup|crank|reenable|re enable",
     ),
+    (
+        ACK,
+        "ack|acks|acked|ackd|acknowledge|acknowledged|acknowledging|acknowledgement"
+        "|acknowledgment|ive seen it|i have seen it|i saw it|seen it|saw it|got it|dismiss"
+        "|dismissed|mark as seen|mark as read|mark seen|mark read",
+    ),
+    (SNOOZE, "snooze|snoozes|snoozed|snoozing|remind me later|remind me|ask me later"),
+    (
+        SILENCES,
+        "silences|mutes|silenced|muted|suppressed|suppressions|active silence|active silences"
+        "|current silence|current silences|silence list|list of silences|on mute",
+    ),
+    (SILENCE, "silence|silencing|mute|muting|suppress|suppressing|hush|shush|shut up"),
+    (UNSILENCE, "unsilence|unsilenced|unmute|unmuted|unsnooze"),
+    (REMOVE, "remove|delete|del|rm|end|cancel|lift|clear|drop|undo|get rid of"),
+    (LIST, "list|show|display|view|see|show me"),
+    (
+        PREVIEW,
+        "preview|previews|dry run|dryrun|what would|which would|would match|would it match"
+        "|would that match|simulate",
+    ),
+    (
+        QUIET,
+        "quiet hours|quiet hour|quiet hrs|quiet time|quiet times|quiet period|quite hours"
+        "|do not disturb|dnd|night mode",
+    ),
+    (PREFS, "preferences|preference|prefs|settings|notification settings|alert settings"),
+    (
+        CRITICAL_ONLY,
+        "only critical|critical only|just critical|only the critical|only urgent|urgent only"
+        "|just urgent|critical ones only|only critical ones|just the critical",
+    ),
     (OFF, "off|offline"),
     (ON, "on|online"),
     (VERB, "turn|switch|shut|put|set|bring|fire|go ahead and|lets|let us"),
@@ -178,12 +235,25 @@ _TOPICS = frozenset(
         LOAD,
         GENERATOR,
         GRID,
+        ACK,
+        SNOOZE,
+        SILENCE,
+        SILENCES,
+        UNSILENCE,
+        QUIET,
+        PREFS,
+        CRITICAL_ONLY,
     }
 )
+_ALERT_VERBS = (ACK, SNOOZE, SILENCE, UNSILENCE)
+# Leading phrases that make a statement, even when they start with "i" or "do".
+_STATEMENT_LEADS = frozenset({ACK, QUIET})
 # Modifiers a topic-less clause may add to an inherited topic ("solar now and tomorrow?").
 _TIME_WORDS = frozenset({TOMORROW, TODAY, NOW, FUTURE})
 _DIRECTIONS = frozenset({STOP, START, OFF, ON})
-_IMPERATIVE_LEADS = frozenset({STOP, START, VERB, CHARGE, NEGATE})
+_IMPERATIVE_LEADS = frozenset(
+    {STOP, START, VERB, CHARGE, NEGATE, ACK, SNOOZE, SILENCE, UNSILENCE, REMOVE}
+)
 
 # Words that split a message into clauses, and clause-ending punctuation.
 _SPLIT_WORDS = frozenset({"and", "plus", "also", "then", "n"})
@@ -290,7 +360,159 @@ _QUESTION_STARTERS = frozenset(
     }
 )
 
-_TOKEN_RE = re.compile(r"[a-z]+|\d+|[?,;&+.!/]")
+# Silence matchers, read from a clause's words ("|" separates phrases; longest phrase wins).
+_CATEGORY_TABLE: tuple[tuple[str, str], ...] = (
+    (
+        "battery",
+        "battery|batteries|batt|batts|bat|soc|state of charge|charge level|bank|battery bank|cells",
+    ),
+    ("grid", "grid|mains|utility"),
+    ("inverter", "inverter|inverters"),
+    (
+        "device",
+        "device|devices|sensor|sensors|meter|meters|connection|connectivity|comms"
+        "|communication|communications|telemetry",
+    ),
+    (
+        "solar",
+        "solar|pv|panel|panels|array|arrays|photovoltaic|photovoltaics|modules|solar power",
+    ),
+    (
+        "load",
+        "load|loads|consumption|usage|demand|miner|miners|mining|rig|rigs|asic|asics|@load",
+    ),
+    (
+        "generator",
+        "generator|generators|genset|gensets|gen set|gen|genny|diesel|fuel|backup generator",
+    ),
+    (
+        "cost",
+        "cost|costs|price|prices|pricing|bill|bills|tariff|tariffs|spend|spending|money"
+        "|budget|expensive",
+    ),
+    (
+        "opportunity",
+        "opportunity|opportunities|tip|tips|suggestion|suggestions|recommendation"
+        "|recommendations|surplus|excess",
+    ),
+)
+_RULE_TABLE: tuple[tuple[str, str], ...] = (
+    ("battery_soc_low", "low battery|battery low|low soc|soc low|low charge"),
+    ("battery_discharge_high", "discharge|discharging|high discharge|discharge rate"),
+    ("device_offline", "offline|off line|went offline|disconnected|unreachable"),
+    (
+        "grid_outage",
+        "outage|outages|blackout|blackouts|power cut|power cuts|power outage|grid down",
+    ),
+    ("inverter_fault", "inverter fault|inverter faults|inverter error|inverter errors"),
+    ("battery_full_curtailed", "curtailed|curtailment|curtailing"),
+    ("daily_cost_high", "daily cost|daily costs|daily spend|daily spending"),
+    ("monthly_cost_high", "monthly cost|monthly costs|monthly bill|monthly spend"),
+    ("fuel_use_high", "fuel use|fuel usage|fuel consumption|high fuel"),
+    ("fuel_tank_low", "fuel tank|low fuel|fuel low|fuel level|tank low|low tank"),
+    ("generator_service_due", "service|servicing|maintenance|service due"),
+    ("stuck_value", "stuck|stuck value|stuck values|frozen|stale|stale data"),
+    ("high_load", "high load|overload|overloaded|overloading|load high"),
+    ("excess_solar_idle_miners", "idle miners|idle miner|excess solar|spare solar"),
+    (
+        "solar_underperformance",
+        "underperformance|under performance|underperforming|under performing"
+        "|underproducing|under producing|underproduction|low production|low yield",
+    ),
+)
+_SEVERITY_TABLE: tuple[tuple[str, str], ...] = (
+    ("critical", "critical|criticals|crit|urgent|severe|emergency|emergencies"),
+    ("warning", "warning|warnings|warn"),
+    ("info", "info|infos|informational|information|notice|notices|fyi"),
+)
+_PLURAL_SEVERITY = frozenset({"criticals", "warnings", "infos", "notices", "emergencies"})
+_ALERT_NOUNS_PLURAL = frozenset(
+    {"alerts", "alarms", "warnings", "notifications", "problems", "issues", "faults", "errors"}
+)
+_ALERT_NOUNS_SINGULAR = frozenset(
+    {"alert", "alarm", "warning", "notification", "problem", "issue", "fault", "error"}
+)
+_ALL_WORDS = frozenset({"all", "every", "everything", "anything", "everyone", "whole"})
+_THIS_WORDS = frozenset({"this", "it", "that", "one"})
+_MUTE_WORDS = frozenset({"mute", "muting", "hush", "shush", "shut"})
+_ONLY_WORDS = frozenset({"only", "just", "solely", "exclusively"})
+_AGAIN_WORDS = frozenset({"again", "back"})
+_UNTIL_TOMORROW_WORDS = frozenset({"overnight", "morning", "tonight", "night"})
+
+# Durations: number words and units in minutes ("2h", "30 min", "half an hour", "a day").
+_NUMBER_WORDS: dict[str, float] = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "half": 0.5,
+    "couple": 2,
+    "few": 3,
+}
+_UNIT_MINUTES: dict[str, float] = {
+    "m": 1,
+    "min": 1,
+    "mins": 1,
+    "minute": 1,
+    "minutes": 1,
+    "h": 60,
+    "hr": 60,
+    "hrs": 60,
+    "hour": 60,
+    "hours": 60,
+    "d": 1440,
+    "day": 1440,
+    "days": 1440,
+    "w": 10080,
+    "wk": 10080,
+    "wks": 10080,
+    "week": 10080,
+    "weeks": 10080,
+}
+_CLOCK_RE = re.compile(r"(\d{1,2})[:.](\d{2})")
+_CLOCK_WORDS = {"midnight": (0, 0), "noon": (12, 0), "midday": (12, 0)}
+_MERIDIEM = frozenset({"am", "pm"})
+# Known words that take part in no phrase but must not be "corrected" into one.
+_EXTRA_WORDS = frozenset(
+    {
+        "only",
+        "solely",
+        "exclusively",
+        "again",
+        "quite",
+        "quiet",
+        "oclock",
+        "clock",
+        "remind",
+        "performance",
+        "performing",
+    }
+    | _ALL_WORDS
+    | _THIS_WORDS
+    | _MUTE_WORDS
+    | _UNTIL_TOMORROW_WORDS
+    | _MERIDIEM
+    | set(_NUMBER_WORDS)
+    | set(_UNIT_MINUTES)
+    | set(_CLOCK_WORDS)
+)
+
+_TOKEN_RE = re.compile(r"\d{1,2}:\d{2}|\d+\.\d+|[a-z]+|\d+|[?,;&+.!/]")
 _NAME_TOKEN_RE = re.compile(r"[a-z]+|\d+")
 _APOSTROPHE_RE = re.compile(r"['’‘`´]")
 _FUZZY_CUTOFF = 0.8
@@ -306,11 +528,22 @@ def _build_phrases() -> dict[tuple[str, ...], str]:
     return phrases
 
 
+def _build_table(table: tuple[tuple[str, str], ...]) -> dict[tuple[str, ...], str]:
+    return {tuple(p.split()): value for value, spelled in table for p in spelled.split("|")}
+
+
 _PHRASES: dict[tuple[str, ...], str] = _build_phrases()
 _MAX_PHRASE_LEN = max(len(words) for words in _PHRASES)
-_VOCABULARY: frozenset[str] = frozenset(word for words in _PHRASES for word in words) | (
-    _FILLERS | _QUESTION_STARTERS | _SPLIT_WORDS
-)
+_CATEGORIES = _build_table(_CATEGORY_TABLE)
+_RULES = _build_table(_RULE_TABLE)
+_SEVERITIES = _build_table(_SEVERITY_TABLE)
+_VOCABULARY: frozenset[str] = frozenset(
+    word
+    for table in (_PHRASES, _CATEGORIES, _RULES, _SEVERITIES)
+    for words in table
+    for word in words
+    if word.isalpha()
+) | (_FILLERS | _QUESTION_STARTERS | _SPLIT_WORDS | _EXTRA_WORDS)
 
 
 # --- public API -------------------------------------------------------------------------------
@@ -329,15 +562,18 @@ def route(
     items = _mark_names(tokens, site_names, load_names)
     global_site = next((value for kind, value in items if kind == "site"), None)
 
-    intents: list[Intent] = []
+    clauses: list[_Clause] = []
     previous: _Clause | None = None
     for raw_clause, has_qmark in _split_clauses(items):
         clause = _analyse_clause(raw_clause, has_qmark, previous)
         if clause is None:
             continue
-        site = clause.site or global_site
-        intents.extend(_clause_intents(clause, site))
+        clauses.append(clause)
         previous = clause
+    _share_durations(clauses)
+    intents: list[Intent] = []
+    for clause in clauses:
+        intents.extend(_clause_intents(clause, clause.site or global_site))
     return _merge(intents)
 
 
@@ -351,6 +587,9 @@ def help_text() -> str:
             "• solar power right now",
             "• solar forecast for today or tomorrow",
             "• active alerts and alarms",
+            "• acknowledge or snooze an alert (by number, or all of them)",
+            "• silence alerts by category, rule or severity for a while; list or remove silences",
+            "• alert preferences: critical alerts only, quiet hours such as 22:00-07:00",
             "• stop or start the miners (all of them, or one by name)",
             "• grid charging on or off",
             "• start or stop the generator",
@@ -360,10 +599,10 @@ def help_text() -> str:
             '  "battery level and solar?"',
             '  "will tomorrow be sunny?"',
             '  "any alerts?"',
+            '  "ack alert 12"',
+            '  "snooze alert 7 for 30 min"',
+            '  "silence solar alerts for 2 days"',
             '  "stop miner-2"',
-            '  "turn the miners back on"',
-            '  "start grid charging"',
-            '  "fire up the generator"',
             "Add a site name to ask about a specific site.",
         )
     )
@@ -473,8 +712,10 @@ def _split_clauses(
     """Clauses with whether each ended in a question mark."""
     clauses: list[tuple[list[tuple[str, str]], bool]] = []
     current: list[tuple[str, str]] = []
-    for kind, value in items:
-        if kind == "word" and (value in _SEPARATORS or value in _SPLIT_WORDS):
+    for index, (kind, value) in enumerate(items):
+        if value == "and" and _between_times(items, index):
+            current.append((kind, value))  # "quiet hours between 11pm and 6am"
+        elif kind == "word" and (value in _SEPARATORS or value in _SPLIT_WORDS):
             if current:
                 clauses.append((current, value == "?"))
             elif clauses and value == "?":  # "battery??" or "solar ?"
@@ -487,6 +728,18 @@ def _split_clauses(
     return clauses
 
 
+def _between_times(items: list[tuple[str, str]], index: int) -> bool:
+    """True for the "and" of "11pm and 6am" or "22:00 and 07:00"."""
+    if index == 0 or index + 1 >= len(items):
+        return False
+    (before_kind, before), (after_kind, after) = items[index - 1], items[index + 1]
+    if before_kind != "word" or after_kind != "word":
+        return False
+    clock_before = before in _MERIDIEM or before in _CLOCK_WORDS or ":" in before
+    clock_after = after.isdigit() or after in _CLOCK_WORDS or ":" in after
+    return clock_before and clock_after
+
+
 @dataclass(slots=True)
 class _Clause:
     concepts: list[tuple[str, int]]  # (concept, token position), in order
@@ -495,6 +748,8 @@ class _Clause:
     question: bool = False
     imperative: bool = False
     direction: str | None = None  # "start" | "stop", explicit or inherited
+    words: list[str] = field(default_factory=list)  # corrected words; names as "@site"/"@load"
+    continues: bool = False  # the alert verb came from the previous clause ("ack 12 and 13")
 
     def has(self, concept: str) -> bool:
         return any(c == concept for c, _ in self.concepts)
@@ -564,9 +819,19 @@ def _analyse_clause(
             words.append(_correct(value))
     concepts = _scan_concepts(words) + [(LOAD, pos) for _, pos in loads]
     concepts.sort(key=lambda c: c[1])
-    clause = _Clause(concepts=concepts, site=site, loads=[name for name, _ in loads])
+    clause = _Clause(concepts=concepts, site=site, loads=[name for name, _ in loads], words=words)
 
     if not clause.topics():
+        if (
+            previous is not None
+            and not previous.question
+            and previous.first(*_ALERT_VERBS) is not None
+            and any(word.isdigit() for word in words)
+        ):
+            # "ack 12 and 13": the number is another alert (or silence) for the same verb.
+            clause.concepts = [(c, p) for c, p in previous.concepts if c not in (ALERT,)]
+            clause.continues = True
+            return clause
         if site is None and not any(c in _TIME_WORDS for c, _ in concepts):
             return None  # nothing we understand: "thanks", "hey bot"
         if previous is not None and _is_fragment(words):
@@ -586,7 +851,7 @@ def _analyse_clause(
     lead_concept = next((c for c, pos in concepts if pos == lead), None)
     advice_pos = clause.first(ADVISE)
     direction_pos = clause.first(*_DIRECTIONS)
-    if polite:
+    if polite or lead_concept in _STATEMENT_LEADS:  # "I've seen it", "do not disturb ..."
         clause.question = False
     elif lead < len(words) and words[lead] in _QUESTION_STARTERS:
         clause.question = True
@@ -610,6 +875,20 @@ def _analyse_clause(
         and not clause.has(NEGATE)
     ):
         clause.direction = previous.direction  # "stop the miners and the generator"
+    alert_pos = clause.first(ALERT)
+    if (
+        previous is not None
+        and alert_pos is not None
+        and not previous.question
+        and not clause.question
+        and direction_pos is None
+        and clause.first(*_ALERT_VERBS) is None
+    ):
+        # "silence battery and solar alerts": the second clause keeps the verb.
+        verb = next((c for c, _ in previous.concepts if c in _ALERT_VERBS), None)
+        if verb is not None:
+            clause.concepts = sorted([*clause.concepts, (verb, alert_pos)], key=lambda c: c[1])
+            clause.continues = True
     return clause
 
 
@@ -621,6 +900,8 @@ def _clause_intents(clause: _Clause, site: str | None) -> list[Intent]:
         if pos is not None:
             found.append((pos, Intent(tool, {"site": site, **extra})))
 
+    if _alert_admin_intents(clause, add):
+        return [intent for _, intent in found]
     if not _action_intents(clause, add):
         battery_pos = clause.first(BATTERY)
         if battery_pos is None and not clause.has(GRID):
@@ -674,6 +955,251 @@ def _action_intents(clause: _Clause, add: _Add) -> bool:
         add(generator_pos, f"{clause.direction}_generator")
         added = True
     return added
+
+
+# --- alert housekeeping ------------------------------------------------------------------------
+
+
+def _alert_admin_intents(clause: _Clause, add: _Add) -> bool:
+    """Add acknowledge/snooze/silence/preference intents; True when the clause was one."""
+    words = clause.words
+    silence_pos = clause.first(SILENCE, SILENCES)
+    verb_pos = clause.first(*_ALERT_VERBS)
+    if silence_pos is not None and clause.has(PREVIEW):
+        # "what would silencing the solar alerts match?", "preview a silence of ...": read-only.
+        add(
+            clause.first(PREVIEW, SILENCE, SILENCES),
+            "silence_alerts",
+            **_silence_args(clause, True),
+        )
+        return True
+    if clause.question:
+        if clause.has(SILENCES) and not clause.has(ADVISE):
+            add(clause.first(SILENCES), "list_silences")  # "what is silenced?"
+            return True
+        if verb_pos is not None:
+            add(verb_pos, "active_alerts")  # "should I snooze?": advice, not a command
+            return True
+        return False
+
+    preferences = _preference_args(clause)
+    if preferences is not None:
+        prefs_pos = clause.first(QUIET, CRITICAL_ONLY, PREFS, ALERT) or 0
+        add(prefs_pos, "set_alert_preferences", **preferences)
+        return True
+    negate_pos = clause.first(NEGATE)
+    if verb_pos is not None and negate_pos is not None and negate_pos < verb_pos:
+        add(verb_pos, "active_alerts")  # "don't snooze it"
+        return True
+    if clause.has(UNSILENCE) or (
+        silence_pos is not None and (clause.has(REMOVE) or clause.has(STOP))
+    ):
+        pos = clause.first(UNSILENCE, REMOVE, STOP, SILENCE, SILENCES)
+        add(pos, "remove_silence", silence_id=_first_number(words, set()))
+        return True
+    if silence_pos is not None and (clause.has(LIST) or verb_pos is None):
+        add(clause.first(LIST, SILENCE, SILENCES), "list_silences")  # "show mutes"
+        return True
+    if clause.has(ACK):
+        _, consumed = _duration(words)
+        add(clause.first(ACK), "acknowledge_alert", alert_id=_first_number(words, consumed))
+        return True
+    if clause.has(SNOOZE) or clause.has(SILENCE) or _stops_alerts(clause):
+        pos = clause.first(SNOOZE, SILENCE, STOP, OFF, ALERT) or 0
+        if _is_snooze(clause):
+            add(pos, "snooze_alert", **_snooze_args(clause))
+        else:
+            add(pos, "silence_alerts", **_silence_args(clause, False))
+        return True
+    return False
+
+
+def _share_durations(clauses: list[_Clause]) -> None:
+    """ "silence battery and solar alerts for 2 days": the duration said last applies to all."""
+    for earlier, later in reversed(list(pairwise(clauses))):
+        if not later.continues or _duration(earlier.words)[0] is not None:
+            continue
+        if _until_tomorrow(earlier):
+            continue
+        minutes, consumed = _duration(later.words)
+        if minutes is not None:
+            earlier.words = [*earlier.words, "for", *(later.words[i] for i in sorted(consumed))]
+        elif _until_tomorrow(later):
+            earlier.words = [*earlier.words, "until", "tomorrow"]
+
+
+def _stops_alerts(clause: _Clause) -> bool:
+    """ "turn off the battery alerts", "disable notifications": a silence in other words."""
+    if not clause.has(ALERT) or clause.first(MINERS, LOAD, GENERATOR) is not None:
+        return False
+    if clause.has(GRID) and clause.has(CHARGE):
+        return False
+    return clause.has(STOP) or "off" in clause.words
+
+
+def _is_snooze(clause: _Clause) -> bool:
+    """Snooze one alert ("mute this for 2h") rather than silence a group ("mute all ...")."""
+    words = clause.words
+    severity_word = any((word,) in _SEVERITIES and word in _PLURAL_SEVERITY for word in words)
+    scoped = _lookup(words, _CATEGORIES) or _lookup(words, _RULES) or severity_word
+    if scoped:
+        return False
+    if clause.has(SNOOZE) and not clause.has(SILENCE):
+        return True
+    _, consumed = _duration(words)
+    if _first_number(words, consumed) is not None or any(w in _THIS_WORDS for w in words):
+        return True
+    broad = (
+        clause.site is not None
+        or clause.has(SUBJECT)
+        or any(w in _ALL_WORDS or w in _ALERT_NOUNS_PLURAL for w in words)
+    )
+    if broad:
+        return False
+    if any(w in _ALERT_NOUNS_SINGULAR for w in words):
+        return True  # "silence the alarm"
+    return any(w in _MUTE_WORDS for w in words)  # "mute" alone: this alert; "silence": all
+
+
+def _snooze_args(clause: _Clause) -> dict[str, Any]:
+    words = clause.words
+    minutes, consumed = _duration(words)
+    until = None
+    if minutes is None and _until_tomorrow(clause):
+        until = "tomorrow"
+    elif minutes is None:
+        minutes = 60.0
+    return {
+        "alert_id": _first_number(words, consumed),
+        "minutes": None if minutes is None else max(1, round(minutes)),
+        "until": until,
+    }
+
+
+def _silence_args(clause: _Clause, preview: bool) -> dict[str, Any]:
+    words = clause.words
+    minutes, _ = _duration(words, bare_unit=60)
+    return {
+        "category": _lookup(words, _CATEGORIES),
+        "rule": _lookup(words, _RULES),
+        "severity": _lookup(words, _SEVERITIES),
+        "hours": 24.0 if minutes is None else minutes / 60,
+        "preview": preview,
+    }
+
+
+def _until_tomorrow(clause: _Clause) -> bool:
+    return clause.has(TOMORROW) or any(
+        w in _UNTIL_TOMORROW_WORDS or w == "tomorrow" for w in clause.words
+    )
+
+
+def _preference_args(clause: _Clause) -> dict[str, Any] | None:
+    """Arguments of set_alert_preferences, or None when the clause sets none."""
+    words = clause.words
+    off = clause.has(NEGATE) or clause.has(STOP) or clause.has(REMOVE) or "off" in words
+    critical_only: bool | None = None
+    if clause.first(*_ALERT_VERBS) is None and not clause.has(SILENCES):
+        critical = any(
+            (word,) in _SEVERITIES and _SEVERITIES[(word,)] == "critical" for word in words
+        )
+        if critical and any(w in _ONLY_WORDS for w in words):
+            critical_only = not off  # "critical alerts only"; "not only critical"
+        elif (
+            clause.has(ALERT)
+            and any(w in _AGAIN_WORDS for w in words)
+            and any(w in _ALL_WORDS for w in words)
+        ):
+            critical_only = False  # "all alerts again"
+    quiet_hours: list[str] | None = None
+    clear = False
+    if clause.has(QUIET):
+        times = _clock_times(words)
+        if off:
+            clear = True  # "no quiet hours", "turn off do not disturb"
+        elif len(times) >= 2:
+            quiet_hours = times[:2]
+    elif clause.has(PREFS) and clause.has(ALERT) and clause.has(REMOVE):
+        clear = True  # "clear my alert preferences"
+    if critical_only is None and quiet_hours is None and not clear:
+        return None
+    return {"critical_only": critical_only, "quiet_hours": quiet_hours, "clear": clear}
+
+
+def _lookup(words: list[str], table: dict[tuple[str, ...], str]) -> str | None:
+    """The value of the first (longest) phrase of ``table`` found in ``words``."""
+    longest = max(len(phrase) for phrase in table)
+    for i in range(len(words)):
+        for length in range(min(longest, len(words) - i), 0, -1):
+            value = table.get(tuple(words[i : i + length]))
+            if value is not None:
+                return value
+    return None
+
+
+def _number(word: str) -> float | None:
+    if word.isdigit():
+        return float(word)
+    if word.replace(".", "", 1).isdigit():
+        return float(word)
+    return _NUMBER_WORDS.get(word)
+
+
+def _duration(words: list[str], *, bare_unit: float = 1) -> tuple[float | None, set[int]]:
+    """Minutes of the first duration ("30 min", "2h", "half an hour", "for 3") and its words.
+
+    A bare number after "for" counts in ``bare_unit`` minutes.
+    """
+    for i, word in enumerate(words):
+        amount = _number(word)
+        if amount is None:
+            continue
+        j = i + 1
+        if j < len(words) and words[j] in ("of", "a", "an") and not word.isdigit():
+            j += 1  # "half an hour", "a couple of hours"
+        if j < len(words) and words[j] in _UNIT_MINUTES:
+            return amount * _UNIT_MINUTES[words[j]], set(range(i, j + 1))
+        next_is_clock = j < len(words) and words[j] in _MERIDIEM
+        if i > 0 and words[i - 1] == "for" and word[0].isdigit() and not next_is_clock:
+            return amount * bare_unit, {i}
+    return None, set()
+
+
+def _first_number(words: list[str], consumed: set[int]) -> int | None:
+    """The first whole number not part of a duration: "alert 12", "#12", "silence 3"."""
+    return next(
+        (int(word) for i, word in enumerate(words) if word.isdigit() and i not in consumed),
+        None,
+    )
+
+
+def _clock_times(words: list[str]) -> list[str]:
+    """Clock times as "HH:MM": "22:00", "10pm", "7 am", "10:30pm", "midnight", "22"."""
+    times: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        after = words[i + 1] if i + 1 < len(words) else ""
+        hour: int | None = None
+        minute = 0
+        match = _CLOCK_RE.fullmatch(word)
+        if match:
+            hour, minute = int(match[1]), int(match[2])
+        elif word.isdigit() and len(word) in (3, 4):
+            hour, minute = divmod(int(word), 100)  # "2200", "700"
+        elif word.isdigit() and len(word) <= 2:
+            hour = int(word)
+        elif word in _CLOCK_WORDS:
+            hour, minute = _CLOCK_WORDS[word]
+        if hour is not None and after in _MERIDIEM:
+            if hour == 12:
+                hour = 0
+            hour += 12 if after == "pm" else 0
+            i += 1
+        if hour is not None and 0 <= hour <= 24 and 0 <= minute < 60:
+            times.append(f"{hour % 24:02d}:{minute:02d}")
+        i += 1
+    return times
 
 
 def _solar_intents(clause: _Clause, add: _Add) -> None:

@@ -60,6 +60,53 @@ def helps() -> tuple[str, dict[str, Any]]:
     return ("help", {"site": None})
 
 
+def ack(alert_id: int | None = None, site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("acknowledge_alert", {"site": site, "alert_id": alert_id})
+
+
+def snooze(
+    alert_id: int | None = None,
+    minutes: int | None = 60,
+    until: str | None = None,
+    site: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    return (
+        "snooze_alert",
+        {"site": site, "alert_id": alert_id, "minutes": minutes, "until": until},
+    )
+
+
+def silence(
+    category: str | None = None,
+    *,
+    rule: str | None = None,
+    severity: str | None = None,
+    hours: float = 24,
+    preview: bool = False,
+    site: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    args = {"category": category, "rule": rule, "severity": severity, "hours": hours}
+    return ("silence_alerts", {"site": site, **args, "preview": preview})
+
+
+def silences(site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("list_silences", {"site": site})
+
+
+def unsilence(silence_id: int | None = None, site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("remove_silence", {"site": site, "silence_id": silence_id})
+
+
+def prefs(
+    critical_only: bool | None = None,
+    quiet_hours: list[str] | None = None,
+    clear: bool = False,
+    site: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    args = {"critical_only": critical_only, "quiet_hours": quiet_hours, "clear": clear}
+    return ("set_alert_preferences", {"site": site, **args})
+
+
 CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     # site status
     ("how is the site", [status()]),
@@ -169,6 +216,92 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("commands", [helps()]),
     ("?", [helps()]),
     ("hellp", [helps()]),
+    # acknowledge alerts
+    ("ack", [ack()]),
+    ("acknowledge the alert", [ack()]),
+    ("ack alert 12", [ack(12)]),
+    ("I've seen it", [ack()]),
+    ("i have seen it", [ack()]),
+    ("got it, acknowledge", [ack()]),
+    ("ack all", [ack()]),
+    ("ack #12", [ack(12)]),
+    ("acknowlege alert 5 at barn", [ack(5, "barn")]),
+    ("acknoweldge #8", [ack(8)]),
+    ("please acknowledge all alerts at home", [ack(site="home")]),
+    ("ack 12 and 13", [ack(12), ack(13)]),
+    # snooze an alert
+    ("snooze", [snooze()]),
+    ("snooze for 1 hour", [snooze(minutes=60)]),
+    ("snooze alert 7 for 30 min", [snooze(7, 30)]),
+    ("snooze until tomorrow", [snooze(minutes=None, until="tomorrow")]),
+    ("snooze alert 9 till tomorrow", [snooze(9, None, "tomorrow")]),
+    ("mute this for 2h", [snooze(minutes=120)]),
+    ("snoze alert #4 for 45 minutes", [snooze(4, 45)]),
+    ("snooze #3 for 90m", [snooze(3, 90)]),
+    ("snoooze 20 mins", [snooze(minutes=20)]),
+    ("snooze for half an hour", [snooze(minutes=30)]),
+    ("snooze for 1.5 hours", [snooze(minutes=90)]),
+    ("snooze it for 2 days", [snooze(minutes=2880)]),
+    ("can you snooze alert 7", [snooze(7)]),
+    ("mute", [snooze()]),
+    ("snooze alert 7 and 8 for 30 min", [snooze(7, 30), snooze(8, 30)]),
+    # silence alerts
+    ("silence solar alerts at the barn site for 2 days", [silence("solar", hours=48, site="barn")]),
+    ("mute all battery warnings for 6 hours", [silence("battery", severity="warning", hours=6)]),
+    ("silence the barn site for a day", [silence(site="barn")]),
+    ("silence offline alerts", [silence(rule="device_offline")]),
+    (
+        "silence the under-performance alerts for 3 hours",
+        [silence(rule="solar_underperformance", hours=3)],
+    ),
+    ("silence fuel alerts until tomorrow", [silence("generator")]),
+    ("silense the grid alerts for 1 day", [silence("grid")]),
+    ("mute the inverter warnings for 12 h", [silence("inverter", severity="warning", hours=12)]),
+    ("silence cost alerts for a week", [silence("cost", hours=168)]),
+    ("silence critical alerts for 90 minutes", [silence(severity="critical", hours=1.5)]),
+    ("mute alerts at home for 3 hrs", [silence(site="home", hours=3)]),
+    (
+        "silence all device alerts at north field for 2 days",
+        [silence("device", hours=48, site="north field")],
+    ),
+    ("snooze the solar alerts for 2 hours", [silence("solar", hours=2)]),
+    ("turn off the battery alerts for 2 hours", [silence("battery", hours=2)]),
+    ("disable notifications", [silence()]),
+    (
+        "silence battery and solar alerts for 2 days",
+        [silence("battery", hours=48), silence("solar", hours=48)],
+    ),
+    ("what would silencing the solar alerts match?", [silence("solar", preview=True)]),
+    ("preview a silence of battery alerts", [silence("battery", preview=True)]),
+    (
+        "dry run: silence generator alerts for 2 days",
+        [silence("generator", hours=48, preview=True)],
+    ),
+    # silences: list and remove
+    ("list silences", [silences()]),
+    ("what is silenced", [silences()]),
+    ("show mutes", [silences()]),
+    ("any silences?", [silences()]),
+    ("what's muted at barn?", [silences("barn")]),
+    ("remove silence 3", [unsilence(3)]),
+    ("unsilence 3", [unsilence(3)]),
+    ("delete silence #2", [unsilence(2)]),
+    ("end the silence", [unsilence()]),
+    ("cancel silnce 4", [unsilence(4)]),
+    ("unmute everything", [unsilence()]),
+    # alert preferences
+    ("only alert me for critical", [prefs(critical_only=True)]),
+    ("critical alerts only", [prefs(critical_only=True)]),
+    ("just critical ones please", [prefs(critical_only=True)]),
+    ("all alerts again", [prefs(critical_only=False)]),
+    ("not only critical anymore", [prefs(critical_only=False)]),
+    ("quiet hours 22:00-07:00", [prefs(quiet_hours=["22:00", "07:00"])]),
+    ("quiet hours from 10pm to 7am", [prefs(quiet_hours=["22:00", "07:00"])]),
+    ("quiet hours between 11pm and 6:30am", [prefs(quiet_hours=["23:00", "06:30"])]),
+    ("quite hours 22-7", [prefs(quiet_hours=["22:00", "07:00"])]),
+    ("do not disturb from 23:00 to 06:00", [prefs(quiet_hours=["23:00", "06:00"])]),
+    ("no quiet hours", [prefs(clear=True)]),
+    ("turn off quiet hours", [prefs(clear=True)]),
     # combined questions, in the order asked
     ("battery and solar?", [battery(), solar()]),
     ("solar and battery", [solar(), battery()]),
@@ -183,6 +316,13 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("battery and battery", [battery()]),
     ("solar today, what about tomorrow?", [forecast("today"), forecast("tomorrow")]),
     ("battery at barn, how about home", [battery("barn"), battery("home")]),
+    ("ack alert 12 and how is the battery", [ack(12), battery()]),
+    ("stop the miners and ack all", [stop_miners(), ack()]),
+    ("any alerts? snooze alert 3 for 2 hours", [alerts(), snooze(3, 120)]),
+    (
+        "critical only, quiet hours 22:00-07:00",
+        [prefs(True), prefs(quiet_hours=["22:00", "07:00"])],
+    ),
     # questions are not commands
     ("are the miners on?", [status()]),
     ("should I stop the miners?", [status()]),
@@ -196,6 +336,12 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("do i need to run the genset tonight", [status()]),
     ("miners on?", [status()]),
     ("don't stop the miners", [status()]),
+    ("should I snooze?", [alerts()]),
+    ("should I silence the solar alerts?", [alerts()]),
+    ("can I mute alert 7", [alerts()]),
+    ("is alert 12 acknowledged?", [alerts()]),
+    ("don't snooze it", [alerts()]),
+    ("is the battery quite low", [battery()]),
     # nothing understood
     ("what's the weather", []),
     ("tell me a joke", []),
@@ -221,7 +367,7 @@ def test_route(text: str, expected: list[tuple[str, dict[str, Any]]]) -> None:
 
 
 def test_enough_cases_and_every_tool_covered() -> None:
-    assert len(CASES) >= 80
+    assert len(CASES) >= 180
     covered = {tool for _, expected in CASES for tool, _ in expected}
     assert covered == {*TOOL_NAMES, "help"}
 
@@ -267,6 +413,12 @@ def test_tool_names() -> None:
         "set_grid_charge",
         "start_generator",
         "stop_generator",
+        "acknowledge_alert",
+        "snooze_alert",
+        "silence_alerts",
+        "list_silences",
+        "remove_silence",
+        "set_alert_preferences",
     )
 
 
@@ -282,6 +434,7 @@ def test_help_text_mentions_every_capability() -> None:
         ("start", "miner"),
         ("grid charg",),
         ("generator",),
+        ("acknowledge", "snooze", "silence", "quiet hours", "critical"),
     ):
         for word in words:
             assert word in text, word
@@ -296,3 +449,52 @@ def test_help_text_examples_are_understood() -> None:
         assert intents, example
         tools.update(intent.tool for intent in intents)
     assert len(tools) >= 7
+
+
+ALERT_TOOLS = {
+    "acknowledge_alert",
+    "snooze_alert",
+    "silence_alerts",
+    "list_silences",
+    "remove_silence",
+    "set_alert_preferences",
+}
+
+
+def test_enough_alert_housekeeping_cases() -> None:
+    alert_cases = [text for text, expected in CASES if {t for t, _ in expected} & ALERT_TOOLS]
+    assert len(alert_cases) >= 40
+
+
+def test_silence_hours_is_a_float() -> None:
+    [intent] = route("silence solar alerts for 2 days")
+    assert intent.args["hours"] == 48.0
+    assert isinstance(intent.args["hours"], float)
+
+
+def test_snooze_durations() -> None:
+    for text, minutes in (
+        ("snooze 45 min", 45),
+        ("snooze 45 minutes", 45),
+        ("snooze 2 h", 120),
+        ("snooze 2 hours", 120),
+        ("snooze 1 day", 1440),
+        ("snooze 2 days", 2880),
+        ("snooze for a couple of hours", 120),
+    ):
+        [intent] = route(text)
+        assert intent.args["minutes"] == minutes, text
+
+
+def test_silence_durations() -> None:
+    for text, hours in (
+        ("silence solar alerts for 30 min", 0.5),
+        ("silence solar alerts for 3 h", 3),
+        ("silence solar alerts for 3 hours", 3),
+        ("silence solar alerts for 1 day", 24),
+        ("silence solar alerts for 2 days", 48),
+        ("silence solar alerts until tomorrow", 24),
+        ("silence solar alerts", 24),
+    ):
+        [intent] = route(text)
+        assert intent.args["hours"] == hours, text
