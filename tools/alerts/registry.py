@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tools.alerts import rules_cost, rules_generator, rules_grid, rules_opportunity
+from tools.alerts import (
+    rules_cost,
+    rules_generator,
+    rules_grid,
+    rules_load,
+    rules_opportunity,
+    rules_solar,
+    rules_stale,
+)
 from tools.alerts.context import RuleSpec
 from tools.alerts.rules import BUILTIN_RULES
 
@@ -14,4 +22,7 @@ def all_rules() -> tuple[RuleSpec, ...]:
         *rules_generator.RULES,
         *rules_cost.RULES,
         *rules_opportunity.RULES,
+        *rules_solar.RULES,
+        *rules_stale.RULES,
+        *rules_load.RULES,
     )
