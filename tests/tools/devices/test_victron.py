@@ -371,7 +371,7 @@ def fast_hubs() -> MqttHubs:
     return MqttHubs(lambda broker: MqttHub(broker, reconnect_min_s=1.0, reconnect_max_s=1.0))
 
 
-async def wait_until(pred: Callable[[], bool], timeout_s: float = 5.0, what: str = "") -> None:
+async def wait_until(pred: Callable[[], bool], timeout_s: float = 15.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout_s
     while not pred():
         if time.monotonic() > deadline:
@@ -394,7 +394,9 @@ class Collector:
         seq = self.values.get((metric, device))
         return seq[-1] if seq else None
 
-    async def until(self, pred: Callable[[], bool], timeout_s: float = 5.0, what: str = "") -> None:
+    async def until(
+        self, pred: Callable[[], bool], timeout_s: float = 15.0, what: str = ""
+    ) -> None:
         deadline = time.monotonic() + timeout_s
         while True:
             await self.drain()
@@ -882,8 +884,8 @@ async def test_broker_restart_mid_stream(own_broker: OwnBroker) -> None:
         await sim.step(T0 + timedelta(minutes=10))  # published into the void
 
         own_broker.start()
-        await wait_until(lambda: device.connected and sim.connected, 8, "reconnect")
-        await wait_until(lambda: device.full_keepalives == 3, 3, "full keep-alive after reconnect")
+        await wait_until(lambda: device.connected and sim.connected, 20, "reconnect")
+        await wait_until(lambda: device.full_keepalives == 3, 10, "full keep-alive after reconnect")
         assert device.reconnects == 1
         truth = {r.metric: r.value for r in await sim.step(T0 + timedelta(minutes=20))}
         await seen.until(
