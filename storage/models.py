@@ -209,6 +209,8 @@ class ActionRequestRow(Base):
     thread_id: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     message: Mapped[dict[str, Any] | None]
+    # {"by": [{"actor": "slack:U1", "name": "Olga", "role": "operator", "at": iso}, ...]}
+    approvals: Mapped[dict[str, Any] | None]
 
 
 class AuditRow(Base):
@@ -277,3 +279,15 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class InboundEventRow(Base):
+    """Chat events already handled, so a platform's retry produces no second reply."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime]

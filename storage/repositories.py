@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Text, cast, delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -26,6 +27,7 @@ from storage.models import (
     ChatIdentityRow,
     DeliveryRow,
     HourlyRollupRow,
+    InboundEventRow,
     PreferenceRow,
     ReadingRow,
     SiteRow,
@@ -729,3 +731,53 @@ async def delivery_stats(session: AsyncSession) -> DeliveryStatsRecord:
     return DeliveryStatsRecord(
         counts=counts, oldest_pending=oldest_pending, latest_failed=latest_failed
     )
+
+
+# --- inbound chat events (dedup of platform retries) ----------------------------------
+
+
+async def claim_inbound_event(
+    session: AsyncSession, *, platform: str, event_id: str, now: datetime
+) -> bool:
+    """Record that an event is being handled; False when it was seen before (a retry)."""
+    exists = await session.scalar(
+        select(func.count())
+        .select_from(InboundEventRow)
+        .where(InboundEventRow.platform == platform, InboundEventRow.event_id == event_id)
+    )
+    if exists:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(InboundEventRow(platform=platform, event_id=event_id, received_at=now))
+            await session.flush()
+    except IntegrityError:
+        return False  # another worker claimed it a moment ago
+    return True
+
+
+async def approvals_text(session: AsyncSession, *, action_id: str) -> str | None:
+    """The stored approvals JSON exactly as text (for a compare-and-set)."""
+    return await session.scalar(
+        select(cast(ActionRequestRow.approvals, Text)).where(ActionRequestRow.id == action_id)
+    )
+
+
+async def add_partial_approval(
+    session: AsyncSession, *, action_id: str, seen_text: str | None, approvals: dict[str, Any]
+) -> bool:
+    """Record one more approval on a still-pending request, if nobody changed it since
+    ``seen_text`` was read; True when this call won."""
+    stored = cast(ActionRequestRow.approvals, Text)
+    stmt = (
+        update(ActionRequestRow)
+        .where(
+            ActionRequestRow.id == action_id,
+            ActionRequestRow.status == "pending",
+            stored.is_(None) if seen_text is None else stored == seen_text,
+        )
+        .values(approvals=approvals)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
+    return result.rowcount == 1

@@ -20,8 +20,11 @@ from tools.delivery_config import DeliveryConfig
 from tools.devices.config import CONNECTION_MODELS, Connection, DriverName, VrmAccount
 from tools.errors import SiteConfigError, UnknownSiteError
 
-Role = Literal["admin", "operator", "viewer"]
-ROLES: tuple[Role, ...] = ("admin", "operator", "viewer")
+Role = Literal["admin", "operator", "finance", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "operator", "finance", "viewer")
+# Higher ranks include what lower ones may do (finance reads reports; viewers read).
+ROLE_RANK: dict[str, int] = {"viewer": 0, "finance": 1, "operator": 2, "admin": 3}
+APPROVER_ROLES: tuple[Role, ...] = ("operator", "admin")
 
 
 class _Model(BaseModel):
@@ -237,8 +240,27 @@ def _minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+class ApprovalTier(_Model):
+    """Who may approve an action and how."""
+
+    roles: list[Role] = Field(default_factory=lambda: list(APPROVER_ROLES), min_length=1)
+    self_approve: bool = Field(default=True, description="the requester may approve it")
+    approvals: int = Field(default=1, ge=1, le=5, description="distinct approvers needed")
+
+
+def default_tiers() -> dict[str, ApprovalTier]:
+    """Starting the generator burns fuel and is loud: two people, not the requester alone."""
+    return {"generator_start": ApprovalTier(self_approve=False, approvals=2)}
+
+
 class ActionSettings(_Model):
     expiry_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
+    tiers: dict[str, ApprovalTier] = Field(
+        default_factory=default_tiers, description="per action kind; others: operator/admin"
+    )
+
+    def tier(self, kind: str) -> ApprovalTier:
+        return self.tiers.get(kind) or ApprovalTier()
 
 
 def _duplicates(names: list[str]) -> str:
@@ -322,11 +344,23 @@ class Person(_Model):
     user_id: str = Field(min_length=1)
     name: str = ""
     role: Role = "viewer"
+    sites: list[str] | None = Field(
+        default=None, description="the sites this person may see (all when omitted)"
+    )
+
+
+class Group(_Model):
+    """A Slack user group or Discord role whose members get a role."""
+
+    platform: Literal["slack", "discord"]
+    group_id: str = Field(min_length=1)
+    role: Role
 
 
 class SiteFile(_Model):
     sites: list[Site] = Field(min_length=1)
     people: list[Person] = Field(default_factory=list)
+    groups: list[Group] = Field(default_factory=list)
 
     @field_validator("sites")
     @classmethod

@@ -305,7 +305,7 @@ async def test_viewer_approval_is_denied_and_audited(rig: Rig) -> None:
     async with rig.sessionmaker() as session, session.begin():
         denied = (await repo.list_audit(session, action_id=action_id))[1]
     assert denied.actor == "console:vic"
-    assert denied.details == {"wanted": "approve", "role": "viewer"}
+    assert denied.details["wanted"] == "approve" and denied.details["role"] == "viewer"
 
 
 async def test_operator_approves_exactly_once(rig: Rig) -> None:

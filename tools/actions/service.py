@@ -25,12 +25,11 @@ from tools.clock import Clock
 from tools.devices.base import Driver
 from tools.domain import Reading
 from tools.errors import ActionError, DeviceError, UnknownSiteError
-from tools.site import Role, Site
+from tools.site import ApprovalTier, Role, Site
 from tools.telemetry import SiteState
 
 log = logging.getLogger(__name__)
 
-APPROVER_ROLES: frozenset[str] = frozenset({"admin", "operator"})
 FINAL_STATUSES = frozenset({"rejected", "expired", "succeeded", "failed"})
 
 
@@ -84,7 +83,7 @@ class ActionView:
 
 
 Verdict = Literal[
-    "succeeded", "failed", "rejected", "expired", "denied", "already_decided", "refused"
+    "succeeded", "failed", "rejected", "expired", "denied", "already_decided", "refused", "partial"
 ]
 
 
@@ -253,7 +252,10 @@ class ActionService:
                     raise ActionError(
                         f"No action request with id {action_id!r}; it may have been mistyped."
                     )
-                if actor.role not in APPROVER_ROLES:
+                site_cfg = self._sites.get(row.site)
+                tier = site_cfg.actions.tier(row.kind) if site_cfg else ApprovalTier()
+                refusal = _refusal(tier, row, actor, approve)
+                if refusal is not None:
                     await repo.append_audit(
                         session,
                         time=now,
@@ -261,14 +263,11 @@ class ActionService:
                         event="decision_denied",
                         site=row.site,
                         action_id=action_id,
-                        details={"wanted": verb, "role": actor.role},
+                        details={"wanted": verb, "role": actor.role, "reason": refusal},
                     )
                     return Decision(
                         verdict="denied",
-                        message=(
-                            f"{actor.label}, your role is {actor.role}: only an operator or admin "
-                            f"may {verb} this request. Nothing was changed."
-                        ),
+                        message=f"{actor.label}, {refusal}. Nothing was changed.",
                         action=self._view(row),
                         changed=False,
                     )
@@ -277,14 +276,34 @@ class ActionService:
                     expired_now = await self._expire(session, row.id, now)
             if expired_now or row.status != "pending":
                 return _too_late(await self.get(action_id), expired_now=expired_now)
+            given = list((row.approvals or {}).get("by", []))
+            if approve and any(a.get("actor") == actor.key for a in given):
+                return Decision(
+                    verdict="already_decided",
+                    message=f"{actor.label}, you already approved this; it needs "
+                    f"{tier.approvals - len(given)} more approval(s) from someone else.",
+                    action=self._view(row),
+                    changed=False,
+                )
+            mine = {
+                "actor": actor.key,
+                "name": actor.label,
+                "role": actor.role,
+                "at": now.isoformat(),
+            }
+            if approve and len(given) + 1 < tier.approvals:
+                return await self._partial_approval(session, row, actor, [*given, mine], tier, now)
             async with session.begin():
                 won = await repo.transition_action(
                     session,
                     action_id=action_id,
                     from_statuses=("pending",),
                     to_status="approved" if approve else "rejected",
-                    decided_by=actor.label,
+                    decided_by=", ".join([*(a["name"] for a in given), actor.label])
+                    if approve
+                    else actor.label,
                     decided_at=now,
+                    approvals={"by": [*given, mine]} if approve else row.approvals,
                     **({} if approve else {"finished_at": now, "outcome": "rejected"}),
                 )
                 if won:
@@ -305,6 +324,52 @@ class ActionService:
                 verdict="rejected", message=f"Rejected by {actor.label}.", action=view, changed=True
             )
         return await self.execute(action_id, actor=actor)
+
+    async def _partial_approval(
+        self,
+        session: AsyncSession,
+        row: ActionRequestRow,
+        actor: Actor,
+        approvals: list[dict[str, Any]],
+        tier: ApprovalTier,
+        now: datetime,
+    ) -> Decision:
+        """Record an approval that is not yet enough (two-person rule)."""
+        async with session.begin():
+            seen = await repo.approvals_text(session, action_id=row.id)
+            won = await repo.add_partial_approval(
+                session, action_id=row.id, seen_text=seen, approvals={"by": approvals}
+            )
+            if won:
+                await repo.append_audit(
+                    session,
+                    time=now,
+                    actor=actor.key,
+                    event="action_approval_recorded",
+                    site=row.site,
+                    action_id=row.id,
+                    details={"role": actor.role, "of": tier.approvals, "so_far": len(approvals)},
+                )
+        view = await self.get(row.id)
+        if not won:
+            return (
+                _too_late(view, expired_now=False)
+                if view.status != "pending"
+                else Decision(
+                    verdict="already_decided",
+                    message="Someone approved at the same moment; press again to add yours.",
+                    action=view,
+                    changed=False,
+                )
+            )
+        missing = tier.approvals - len(approvals)
+        return Decision(
+            verdict="partial",
+            message=f"Approval {len(approvals)} of {tier.approvals} recorded ({actor.label}); "
+            f"needs {missing} more from another {' or '.join(tier.roles)}.",
+            action=view,
+            changed=True,
+        )
 
     async def _expire(self, session: AsyncSession, action_id: str, now: datetime) -> bool:
         moved = await repo.expire_action(session, action_id=action_id, now=now)
@@ -406,6 +471,16 @@ class ActionService:
         if mismatches:
             return False, "Sent, but the read-back does not match: " + "; ".join(mismatches)
         return True, f"Done and verified: {kind.effect(site, row.params)}."
+
+
+def _refusal(tier: ApprovalTier, row: ActionRequestRow, actor: Actor, approve: bool) -> str | None:
+    """Why this person may not decide this request, or None."""
+    verb = "approve" if approve else "reject"
+    if actor.role not in tier.roles:
+        return f"your role is {actor.role}: only {' or '.join(tier.roles)} may {verb} this request"
+    if approve and not tier.self_approve and actor.key == row.requested_by:
+        return "you asked for this action, so someone else must approve it"
+    return None
 
 
 def _too_late(view: ActionView, *, expired_now: bool) -> Decision:
