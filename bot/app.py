@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.chat.base import ChatAdapter
+from bot.chat.base import Adapters, ChatAdapter
 from bot.chat.service import ChatService
 from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
@@ -70,7 +70,7 @@ class App:
     monitoring: Monitoring
     preferences: PreferenceStore
     deliverer: Deliverer
-    adapter: ChatAdapter
+    adapters: Adapters
 
     @property
     def default_site(self) -> str:
@@ -131,13 +131,17 @@ async def _sync_reference_data(
 async def open_app(
     settings: Settings,
     *,
-    adapter: ChatAdapter,
+    adapter: ChatAdapter | Sequence[ChatAdapter],
     clock: Clock | None = None,
     site_file: SiteFile | None = None,
     drivers: Mapping[str, Driver] | None = None,
     model: BaseChatModel | None = None,
 ) -> AsyncIterator[App]:
-    """Build every service, apply migrations, and close everything on exit."""
+    """Build every service, apply migrations, and close everything on exit.
+
+    ``adapter`` is the chat platform (or platforms) the bot answers and posts on.
+    """
+    adapters = Adapters([adapter] if not isinstance(adapter, Sequence) else adapter)
     for name in settings.not_yet_supported():
         log.warning("%s is set, but this release does not connect to that service yet", name)
     clock = clock or SystemClock()
@@ -190,7 +194,7 @@ async def open_app(
 
         notifier = Notifier(
             on_deliver=deliver,
-            adapter=adapter,
+            adapters=adapters,
             sites=sites,
             alerts=alerts,
             actions=actions,
@@ -226,7 +230,7 @@ async def open_app(
         async with checkpointer_cm as checkpointer:
             graph = build_graph(checkpointer=checkpointer)
             chat = ChatService(
-                adapter=adapter,
+                adapters=adapters,
                 graph=graph,
                 toolbox=toolbox,
                 sites=sites,
@@ -236,6 +240,8 @@ async def open_app(
                 notifier=notifier,
                 model=model,
                 default_site=site_file.sites[0].name,
+                groups=site_file.groups,
+                people=site_file.people,
             )
             monitor = Monitor(
                 drivers=drivers,
@@ -269,7 +275,7 @@ async def open_app(
                     monitoring=monitoring,
                     preferences=preferences,
                     deliverer=deliverer,
-                    adapter=adapter,
+                    adapters=adapters,
                 )
             finally:
                 await pipeline.flush()

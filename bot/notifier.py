@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.chat.base import ChatAdapter, MessageRef
+from bot.chat.base import Adapters, ChatAdapter, MessageRef
 from tools.actions.service import SYSTEM_ACTOR, ActionService, ActionView
 from tools.alerts.engine import AlertEngine, AlertEvent, AlertView
 from tools.cards import Card, action_card, alert_card, alert_group_card, local_time
@@ -67,7 +67,7 @@ class Notifier:
     def __init__(
         self,
         *,
-        adapter: ChatAdapter,
+        adapters: Adapters,
         sites: Mapping[str, Site],
         alerts: AlertEngine,
         actions: ActionService,
@@ -76,7 +76,7 @@ class Notifier:
         limiter: ChannelLimiter | None = None,
         on_deliver: Callable[[AlertEvent, Card], Awaitable[None]] | None = None,
     ) -> None:
-        self._adapter = adapter
+        self._adapters = adapters
         self._sites = sites
         self._alerts = alerts
         self._actions = actions
@@ -88,20 +88,55 @@ class Notifier:
         self._last_group_post: dict[str, datetime] = {}
         self.held_back: list[tuple[int, str]] = []  # (alert id, why) for status and tests
 
-    def channel(self, site: str) -> str:
+    def channel(self, site: str, platform: str = "console") -> str | None:
+        """The site's channel on ``platform`` (the console always has one)."""
         channels = self._sites[site].channels
-        value = getattr(channels, self._adapter.platform, None)
-        return str(value or channels.console)
+        value = getattr(channels, platform, None)
+        if value:
+            return str(value)
+        return channels.console if platform == "console" else None
+
+    def _targets(self, site: str) -> list[tuple[ChatAdapter, str]]:
+        out = []
+        for adapter in self._adapters:
+            channel = self.channel(site, adapter.platform)
+            if channel is not None:
+                out.append((adapter, channel))
+        return out
 
     # -- sending (rate limited) ----------------------------------------------------------
 
-    async def _post(self, channel: str, *, card: Card | None = None, text: str = "") -> MessageRef:
-        await self._limiter.wait(channel)
-        return await self._adapter.post(channel, text=text, card=card)
+    async def _post_site(
+        self, site: str, *, card: Card | None = None, text: str = "", channel: str | None = None
+    ) -> MessageRef | None:
+        """Post to the site's channel on every platform; the first reference carries the
+        others under ``also`` so that one stored reference edits them all."""
+        refs: list[MessageRef] = []
+        for adapter, site_channel in self._targets(site):
+            target = channel or site_channel
+            await self._limiter.wait(f"{adapter.platform}:{target}")
+            try:
+                refs.append(await adapter.post(target, text=text, card=card))
+            except Exception:  # one platform's outage must not stop the others
+                log.exception("posting to %s %s failed", adapter.platform, target)
+        if not refs:
+            return None
+        first = dict(refs[0])
+        if len(refs) > 1:
+            first["also"] = refs[1:]
+        return first
 
     async def _update(self, ref: MessageRef, card: Card) -> None:
-        await self._limiter.wait(str(ref.get("channel", "")))
-        await self._adapter.update(ref, card=card)
+        for one in [ref, *ref.get("also", [])]:
+            adapter = self._adapters.get(str(one.get("platform", "console")))
+            if adapter is None:
+                continue
+            await self._limiter.wait(f"{adapter.platform}:{one.get('channel', '')}")
+            clean = {k: v for k, v in one.items() if k != "also"}
+            try:
+                await adapter.update(clean, card=card)
+            except Exception:
+                log.exception("editing a %s message failed", adapter.platform)
 
     # -- proposals ---------------------------------------------------------------------
 
@@ -153,7 +188,7 @@ class Notifier:
             if event.silenced:
                 self.held_back.append((alert.id, "silenced"))
                 return
-            channel = self.channel(alert.site)
+            channel = self.channel(alert.site) or ""
             why = (await self._prefs(channel)).mutes(alert.severity, self._local(site))
             if why is not None:
                 self.held_back.append((alert.id, why))
@@ -216,7 +251,9 @@ class Notifier:
         site = self._sites[alert.site]
         action, note = await self._proposal(alert)
         card = alert_card(alert, action, site.tz, note=note)
-        ref = await self._post(self.channel(alert.site), card=card)
+        ref = await self._post_site(alert.site, card=card)
+        if ref is None:
+            return
         await self._alerts.set_message(alert_id=alert.id, message=ref)
         if action is not None:
             await self._actions.set_message(action_id=action.id, message=ref)
@@ -229,7 +266,9 @@ class Notifier:
             if action is not None:
                 actions[alert.id] = action
         card = alert_group_card(alerts, actions, site.tz, site_title=site.display_name)
-        ref = await self._post(self.channel(site_name), card=card)
+        ref = await self._post_site(site_name, card=card)
+        if ref is None:
+            return
         for alert in alerts:
             await self._alerts.set_message(alert_id=alert.id, message=ref)
         for action in actions.values():
@@ -258,8 +297,8 @@ class Notifier:
     async def _remind(self, alert: AlertView, site: Site) -> None:
         since = alert.fired_at or alert.started_at
         hours = (self._clock.now() - since).total_seconds() / 3600
-        await self._post(
-            self.channel(alert.site),
+        await self._post_site(
+            alert.site,
             text=f"Reminder: still firing after {hours:.1f} h and not acknowledged: "
             f"{alert.title} (alert {alert.id}, since {local_time(since, site.tz)}).",
         )
@@ -273,10 +312,12 @@ class Notifier:
         )
         if target and target.startswith("#"):
             action = await self._linked_action(alert)
-            await self._post(target, text=text, card=alert_card(alert, action, site.tz))
+            await self._post_site(
+                alert.site, text=text, card=alert_card(alert, action, site.tz), channel=target
+            )
         else:
             mention = f"{target} " if target else ""
-            await self._post(self.channel(alert.site), text=mention + text)
+            await self._post_site(alert.site, text=mention + text)
 
     async def _deliver(self, event: AlertEvent, card: Card) -> None:
         if self._on_deliver is not None:

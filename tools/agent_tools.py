@@ -26,7 +26,7 @@ from tools.clock import Clock
 from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
-from tools.preferences import PreferenceStore
+from tools.preferences import ChannelPrefs, PreferenceStore
 from tools.site import Site
 from tools.telemetry import SiteState
 
@@ -281,6 +281,11 @@ class Toolbox:
 
     def now(self) -> datetime:
         return self._clock.now()
+
+    async def channel_prefs(self, channel: str) -> ChannelPrefs:
+        if self._preferences is None:
+            return ChannelPrefs()
+        return await self._preferences.channel_prefs(channel)
 
     @property
     def site_names(self) -> list[str]:

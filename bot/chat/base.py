@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,24 @@ class ChatAdapter(Protocol):
         ...
 
 
+class Adapters:
+    """The chat platforms the bot is connected to, by platform name."""
+
+    def __init__(self, adapters: Iterable[ChatAdapter]) -> None:
+        self._by_platform: dict[str, ChatAdapter] = {}
+        for adapter in adapters:
+            self._by_platform[adapter.platform] = adapter
+
+    def get(self, platform: str) -> ChatAdapter | None:
+        return self._by_platform.get(platform)
+
+    def __iter__(self) -> Iterator[ChatAdapter]:
+        return iter(self._by_platform.values())
+
+    def add(self, adapter: ChatAdapter) -> None:
+        self._by_platform[adapter.platform] = adapter
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InboundMessage:
     platform: str
@@ -32,6 +51,8 @@ class InboundMessage:
     text: str
     user_name: str = ""
     thread: str | None = None
+    groups: tuple[str, ...] = ()  # Slack user groups / Discord roles of the person
+    direct: bool = False  # a DM
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +60,7 @@ class Click:
     platform: str
     user_id: str
     channel: str
-    action: str  # approve | reject | ack
+    action: str  # approve | reject | ack | snooze
     value: str  # the opaque id the button carries
     user_name: str = ""
+    groups: tuple[str, ...] = ()

@@ -8,7 +8,7 @@ database: the id on a button is only a reference.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,16 +20,17 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.chat.base import ChatAdapter, Click, InboundMessage
+from bot.chat.base import Adapters, Click, InboundMessage
+from bot.chat.commands import parse_energy
 from bot.notifier import Notifier
 from graphs.assistant.context import AssistantContext
 from storage import repositories as repo
 from tools.actions.service import ActionService, ActionView, Actor
 from tools.agent_tools import Toolbox
 from tools.alerts.engine import AlertEngine
-from tools.cards import Card
+from tools.cards import Card, action_card
 from tools.errors import ActionError
-from tools.site import Role, Site
+from tools.site import ROLE_RANK, Group, Person, Role, Site
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class ChatService:
     def __init__(
         self,
         *,
-        adapter: ChatAdapter,
+        adapters: Adapters,
         graph: CompiledStateGraph[Any, Any, Any, Any],
         toolbox: Toolbox,
         sites: Mapping[str, Site],
@@ -77,8 +78,10 @@ class ChatService:
         notifier: Notifier,
         model: BaseChatModel | None = None,
         default_site: str,
+        groups: Sequence[Group] = (),
+        people: Sequence[Person] = (),
     ) -> None:
-        self._adapter = adapter
+        self._adapters = adapters
         self._graph = graph
         self._toolbox = toolbox
         self._sites = sites
@@ -88,14 +91,94 @@ class ChatService:
         self._notifier = notifier
         self._model = model
         self._default_site = default_site
+        self._groups = tuple(groups)
+        self._visible: dict[tuple[str, str], frozenset[str]] = {
+            (p.platform, p.user_id): frozenset(p.sites) for p in people if p.sites is not None
+        }
 
-    async def actor(self, platform: str, user_id: str, user_name: str = "") -> Actor:
-        """The person with their role; unknown people are viewers."""
+    async def actor(
+        self, platform: str, user_id: str, user_name: str = "", groups: Sequence[str] = ()
+    ) -> Actor:
+        """The person with their role: their own, or the highest of their groups' (a Slack
+        user group or Discord role mapped in the site file); unknown people are viewers."""
         async with self._sessionmaker() as session, session.begin():
             row = await repo.get_identity(session, platform=platform, user_id=user_id)
         role: Role = row.role if row is not None else "viewer"  # type: ignore[assignment]
+        for group in self._groups:
+            matches = group.platform == platform and group.group_id in groups
+            if matches and ROLE_RANK[group.role] > ROLE_RANK[role]:
+                role = group.role
         name = user_name or (row.display_name if row is not None else "") or user_id
         return Actor(platform=platform, user_id=user_id, role=role, name=name)
+
+    def may_see(self, actor: Actor, site: str) -> bool:
+        """Whether the person may see the site (people can be limited to some sites)."""
+        allowed = self._visible.get((actor.platform, actor.user_id))
+        return allowed is None or site in allowed
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        """False when this platform event was handled before (a retry): do not answer twice."""
+        async with self._sessionmaker() as session, session.begin():
+            return await repo.claim_inbound_event(
+                session, platform=platform, event_id=event_id, now=self._toolbox.now()
+            )
+
+    async def handle_command(self, msg: InboundMessage) -> TurnResult:
+        """``/energy ...``: the text after the command name, answered in the channel."""
+        command = parse_energy(msg.text, site_names=list(self._sites))
+        adapter = self._adapters.get(msg.platform)
+        if command.error:
+            result = TurnResult(answer=command.error)
+            if adapter is not None:
+                await adapter.post(msg.channel, text=command.error, thread=msg.thread)
+            return result
+        if command.name == "approvals":
+            return await self.show_approvals(msg, site=command.site)
+        if command.name == "prefs" and not command.question:
+            text = await self.prefs_text(msg.channel)
+            if adapter is not None:
+                await adapter.post(msg.channel, text=text, thread=msg.thread)
+            return TurnResult(answer=text)
+        question = InboundMessage(
+            platform=msg.platform,
+            user_id=msg.user_id,
+            channel=msg.channel,
+            text=command.question,
+            user_name=msg.user_name,
+            thread=msg.thread,
+            groups=msg.groups,
+            direct=msg.direct,
+        )
+        return await self.handle_message(question, site=command.site)
+
+    async def show_approvals(self, msg: InboundMessage, *, site: str | None) -> TurnResult:
+        """Post a card for every pending request the person may see."""
+        actor = await self.actor(msg.platform, msg.user_id, msg.user_name, msg.groups)
+        pending = [
+            a
+            for a in await self._actions.list_requests(site=site, statuses=("pending",))
+            if self.may_see(actor, a.site)
+        ]
+        adapter = self._adapters.get(msg.platform)
+        if not pending:
+            text = "Nothing is waiting for approval."
+            if adapter is not None:
+                await adapter.post(msg.channel, text=text, thread=msg.thread)
+            return TurnResult(answer=text)
+        cards = [action_card(a, self._sites[a.site].tz) for a in pending]
+        text = f"{len(pending)} request(s) waiting for approval."
+        if adapter is not None:
+            await adapter.post(msg.channel, text=text, thread=msg.thread)
+            for card in cards:
+                await adapter.post(msg.channel, card=card, thread=msg.thread)
+        return TurnResult(answer=text, cards=[c.to_dict() for c in cards])
+
+    async def prefs_text(self, channel: str) -> str:
+        prefs = await self._toolbox.channel_prefs(channel)
+        parts = ["critical alerts only" if prefs.critical_only else "all alerts"]
+        if prefs.quiet_hours:
+            parts.append(f"quiet hours {prefs.quiet_hours[0]}–{prefs.quiet_hours[1]}")
+        return f"This channel gets {', '.join(parts)}."
 
     def site_for_channel(self, platform: str, channel: str) -> str:
         for site in self._sites.values():
@@ -127,9 +210,19 @@ class ChatService:
         self, msg: InboundMessage, *, site: str | None = None, post: bool = True
     ) -> TurnResult:
         """Run the assistant on one message and (unless ``post`` is False) answer in chat."""
-        actor = await self.actor(msg.platform, msg.user_id, msg.user_name)
+        actor = await self.actor(msg.platform, msg.user_id, msg.user_name, msg.groups)
         thread_id = thread_id_for(msg.platform, msg.channel, msg.thread, msg.user_id)
         site_name = site or self.site_for_channel(msg.platform, msg.channel)
+        if not self.may_see(actor, site_name):
+            visible = [s for s in self._sites if self.may_see(actor, s)]
+            if site is None and visible:
+                site_name = visible[0]
+            else:
+                text = f"{actor.label}, you do not have access to the site {site_name!r}."
+                adapter = self._adapters.get(msg.platform)
+                if post and adapter is not None:
+                    await adapter.post(msg.channel, text=text, thread=msg.thread)
+                return TurnResult(answer=text, thread_id=thread_id)
         self._toolbox.site(site_name, self._default_site)  # unknown site: raise before the run
         ctx = self._context(
             site=site_name,
@@ -147,14 +240,20 @@ class ChatService:
         )
         result = _turn_result(state, thread_id)
         if post:
-            await self._post_turn(msg.channel, msg.thread, result)
+            await self._post_turn(msg.platform, msg.channel, msg.thread, result)
         return result
 
-    async def _post_turn(self, channel: str, thread: str | None, result: TurnResult) -> None:
-        await self._adapter.post(channel, text=result.answer, thread=thread)
+    async def _post_turn(
+        self, platform: str, channel: str, thread: str | None, result: TurnResult
+    ) -> None:
+        adapter = self._adapters.get(platform)
+        if adapter is None:
+            log.warning("no %s adapter to answer on", platform)
+            return
+        await adapter.post(channel, text=result.answer, thread=thread)
         for data in result.cards:
             card = Card.from_dict(data)
-            ref = await self._adapter.post(channel, card=card, thread=thread)
+            ref = await adapter.post(channel, card=card, thread=thread)
             if card.kind == "action":
                 for action in result.actions:
                     if action["status"] == "pending":
@@ -162,7 +261,7 @@ class ChatService:
 
     async def handle_click(self, click: Click) -> str:
         """Apply a button press; returns the (ephemeral) reply for the person who clicked."""
-        actor = await self.actor(click.platform, click.user_id, click.user_name)
+        actor = await self.actor(click.platform, click.user_id, click.user_name, click.groups)
         if click.action in ("ack", "snooze"):
             return await self._alert_click(click, actor)
         if click.action not in ("approve", "reject"):
@@ -251,8 +350,9 @@ class ChatService:
         )
         result = _turn_result(state, action.thread_id)
         platform, channel = channel_of(action.thread_id)
-        if platform == self._adapter.platform:
-            await self._adapter.post(channel, text=result.answer)
+        adapter = self._adapters.get(platform)
+        if adapter is not None:
+            await adapter.post(channel, text=result.answer)
         return result
 
     async def expire_due(self) -> list[ActionView]:

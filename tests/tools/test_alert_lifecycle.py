@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.chat.base import Adapters
 from bot.chat.memory import MemoryAdapter
 from bot.locks import leader
 from bot.notifier import ChannelLimiter, Notifier
@@ -115,7 +116,7 @@ async def rig(db_url: str) -> AsyncIterator[Rig]:
     )
     chat = MemoryAdapter()
     notifier = Notifier(
-        adapter=chat,
+        adapters=Adapters([chat]),
         sites=sites,
         alerts=engine,
         actions=actions,
