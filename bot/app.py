@@ -213,6 +213,20 @@ async def open_app(
         )
         pipeline.set_batch_handler(monitoring.on_batch)
 
+        async def set_role(platform: str, user_id: str, role: str, by: str) -> None:
+            now = clock.now()
+            async with sessionmaker() as session, session.begin():
+                await repo.upsert_identity(
+                    session, platform=platform, user_id=user_id, role=role, now=now
+                )
+                await repo.append_audit(
+                    session,
+                    time=now,
+                    actor=by,
+                    event="role_changed",
+                    details={"platform": platform, "user_id": user_id, "role": role},
+                )
+
         toolbox = Toolbox(
             sites=sites,
             state=pipeline.latest,
@@ -222,6 +236,7 @@ async def open_app(
             preferences=preferences,
             on_alert_event=notifier.on_alert_event,
             deliveries=deliverer.stats,
+            set_role=set_role,
         )
         if is_postgres(db_url):
             checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))

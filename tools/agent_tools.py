@@ -91,6 +91,11 @@ class NoArgs(BaseModel):
     pass
 
 
+class RoleArgs(BaseModel):
+    user_id: str = Field(min_length=1, description="The person's user id on this platform")
+    role: Literal["admin", "operator", "finance", "viewer"]
+
+
 class AlertPrefsArgs(BaseModel):
     critical_only: bool | None = None
     quiet_hours: list[str] | None = Field(
@@ -196,6 +201,13 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "hours during which only critical alerts are posted.",
     ),
     ToolSpec(
+        name="set_role",
+        kind="read",
+        args=RoleArgs,
+        description="Admins only: give a person on this chat platform a role "
+        "(admin, operator, finance, viewer).",
+    ),
+    ToolSpec(
         name="stop_miners",
         kind="action",
         args=LoadsArgs,
@@ -269,6 +281,7 @@ class Toolbox:
         preferences: PreferenceStore | None = None,
         on_alert_event: Callable[[AlertEvent], Awaitable[None]] | None = None,
         deliveries: Callable[[], Awaitable[DeliveryStats]] | None = None,
+        set_role: Callable[[str, str, str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._sites = sites
         self._state = state
@@ -278,6 +291,7 @@ class Toolbox:
         self._preferences = preferences
         self._on_alert_event = on_alert_event
         self._deliveries = deliveries
+        self._set_role_fn = set_role
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -680,6 +694,15 @@ class Toolbox:
                 f"quiet hours {prefs.quiet_hours[0]}–{prefs.quiet_hours[1]} (critical still posted)"
             )
         return ToolOutput(text=f"This channel now gets {', '.join(parts)}.")
+
+    async def _set_role(self, _site: Site, args: RoleArgs, ctx: CallContext) -> ToolOutput:
+        if ctx.role != "admin":
+            return ToolOutput(text="Only an admin can change roles.", error=True)
+        if self._set_role_fn is None:
+            return ToolOutput(text="Roles cannot be changed here.", error=True)
+        platform = ctx.requested_by.split(":", 1)[0]
+        await self._set_role_fn(platform, args.user_id, args.role, ctx.requested_by)
+        return ToolOutput(text=f"{args.user_id} on {platform} is now {args.role}.")
 
     # -- action tools -----------------------------------------------------------------
 

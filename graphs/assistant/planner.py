@@ -46,6 +46,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "list_silences",
     "remove_silence",
     "set_alert_preferences",
+    "set_role",
 )
 
 HELP_TOOL = "help"
@@ -556,6 +557,9 @@ def route(
     stripped = text.strip()
     if stripped and set(stripped) <= {"?", " "}:
         return [Intent(HELP_TOOL, {"site": None})]
+    role_change = _role_change(stripped)
+    if role_change is not None:
+        return [role_change]
     tokens = _tokenize(text)
     if not tokens:
         return []
@@ -575,6 +579,33 @@ def route(
     for clause in clauses:
         intents.extend(_clause_intents(clause, clause.site or global_site))
     return _merge(intents)
+
+
+_ROLE_WORDS = {
+    "admin": "admin",
+    "administrator": "admin",
+    "operator": "operator",
+    "viewer": "viewer",
+    "finance": "finance",
+    "read-only": "viewer",
+}
+_ROLE_CHANGE = re.compile(
+    r"^(?:please\s+)?(?:make|set|give|promote|demote)\s+(?:the\s+role\s+of\s+)?"
+    r"<?@?(?P<user>[A-Za-z0-9._-]{2,40})>?\s+(?:to\s+|an?\s+|the\s+)?(?:role\s+)?"
+    r"(?P<role>admin|administrator|operator|viewer|finance|read-only)(?:\s+role)?[.!]?$",
+    re.IGNORECASE,
+)
+
+
+def _role_change(text: str) -> Intent | None:
+    """'make U024BE7LH an operator', 'set olga to viewer', 'promote <@123> to admin'."""
+    match = _ROLE_CHANGE.match(text)
+    if match is None:
+        return None
+    return Intent(
+        "set_role",
+        {"site": None, "user_id": match["user"], "role": _ROLE_WORDS[match["role"].lower()]},
+    )
 
 
 def help_text() -> str:

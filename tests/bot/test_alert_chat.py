@@ -92,3 +92,14 @@ async def test_channel_preferences_are_stored_and_obeyed(sqlite_url: str, tmp_pa
             why == "this channel asked for critical alerts only"
             for _id, why in app.notifier.held_back
         )
+
+
+async def test_admins_manage_roles_in_chat(sqlite_url: str, tmp_path: Path) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        refused = await app.chat.handle_message(say("olga", "make vic an operator"))
+        assert refused.tools == ["set_role"] and refused.answer == "Only an admin can change roles."
+        assert (await app.chat.actor("console", "vic")).role == "viewer"
+        done = await app.chat.handle_message(say("ada", "make vic an operator"))
+        assert done.answer == "vic on console is now operator."
+        assert (await app.chat.actor("console", "vic")).role == "operator"

@@ -108,6 +108,15 @@ def prefs(
 
 
 CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
+    (
+        "make U024BE7LH an operator",
+        [("set_role", {"site": None, "user_id": "U024BE7LH", "role": "operator"})],
+    ),
+    ("set olga to viewer", [("set_role", {"site": None, "user_id": "olga", "role": "viewer"})]),
+    (
+        "promote <@80351110224678912> to admin",
+        [("set_role", {"site": None, "user_id": "80351110224678912", "role": "admin"})],
+    ),
     # site status
     ("how is the site", [status()]),
     ("status", [status()]),
@@ -419,6 +428,7 @@ def test_tool_names() -> None:
         "list_silences",
         "remove_silence",
         "set_alert_preferences",
+        "set_role",
     )
 
 
