@@ -278,12 +278,23 @@ def actions_reject(
 
 @app.command()
 def worker(site_file: SiteFileOpt = None) -> None:
-    """Run telemetry, alerts and the scheduler; cards are printed to standard output."""
-    from bot.console_demo import run_worker
+    """Run telemetry, alerts, the scheduler and the chat gateways (Slack Socket Mode,
+    Discord); cards also go to standard output."""
+    from bot.gateways import run_worker
 
     settings = _settings(site_file)
     with contextlib.suppress(KeyboardInterrupt):
         _run(lambda: run_worker(settings))
+
+
+@app.command()
+def run(site_file: SiteFileOpt = None) -> None:
+    """The worker and the web face in one process (small installs)."""
+    from bot.gateways import run_worker
+
+    settings = _settings(site_file)
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(lambda: run_worker(settings, serve_http=True))
 
 
 @app.command()
@@ -293,8 +304,9 @@ def web(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default $PORT or 8000)")] = None,
 ) -> None:
-    """Serve the HTTP face: /healthz (liveness) and /readyz (database reachable)."""
-    from bot.web import serve
+    """Serve the HTTP face: /healthz (liveness), /readyz (database reachable), and Slack's
+    /slack/events when Slack runs in HTTP mode."""
+    from bot.gateways import run_web
 
     settings = _settings()
     if host is not None:
@@ -302,7 +314,7 @@ def web(
     if port is not None:
         settings = settings.model_copy(update={"http_port": port})
     with contextlib.suppress(KeyboardInterrupt):
-        _run(lambda: serve(settings))
+        _run(lambda: run_web(settings))
 
 
 @bench_app.command("ingest")
@@ -392,6 +404,28 @@ def bench_alerts_cmd(
     result = _run(
         lambda: bench_alerts(samples=samples, host=url.hostname or "", port=url.port or 1883)
     )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>15}: {value}")
+
+
+# -- bench chat (Slack adapter) ---------------------------------------------------------
+
+
+@bench_app.command("chat")
+def bench_chat_cmd(
+    requests: Annotated[int, typer.Option(help="How many /energy status commands")] = 200,
+    concurrency: Annotated[int, typer.Option(help="Commands in flight at once")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Signed /energy slash commands over loopback HTTP into the Slack app, answered
+    through a local fake of Slack's Web API: ack latency (p99) and reply latency (p95)."""
+    from bot.bench_chat import bench_chat
+
+    _settings(default_log_level="WARNING")
+    result = _run(lambda: bench_chat(requests=requests, concurrency=concurrency))
     if as_json:
         typer.echo(json.dumps(result))
         return

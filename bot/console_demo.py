@@ -118,24 +118,3 @@ async def run_demo(
         finally:
             reading.cancel()
             await jobs.stop()
-
-
-async def run_worker(settings: Settings) -> None:
-    adapter = ConsoleAdapter()
-    async with open_app(settings, adapter=adapter) as cc:
-        await cc.monitor.poll_once()
-        jobs = standard_jobs(
-            monitor=cc.monitor,
-            expire=cc.chat.expire_due,
-            maintenance=cc.maintenance,
-            alert_periodic=cc.monitoring.periodic,
-            alert_lifecycle=cc.monitoring.lifecycle,
-            deliveries=cc.deliverer.run_due,
-            poll_interval_s=settings.poll_interval_s,
-        )
-        jobs.start()
-        log.info("worker running: %d site(s)", len(cc.sites))
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await jobs.stop()

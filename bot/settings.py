@@ -42,7 +42,6 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(
         default=30.0, validation_alias=AliasChoices("OPENAI_TIMEOUT_S", "openai_timeout_s")
     )
-    # Read now so that a set variable is reported; the adapters arrive with later releases.
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
     )
@@ -55,6 +54,11 @@ class Settings(BaseSettings):
     )
     discord_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_BOT_TOKEN", "discord_bot_token")
+    )
+    discord_guild_id: int | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DISCORD_GUILD_ID", "discord_guild_id"),
+        description="sync /energy to this server at once (global sync can take an hour)",
     )
     pinecone_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("PINECONE_API_KEY", "pinecone_api_key")
@@ -90,11 +94,5 @@ class Settings(BaseSettings):
 
     def not_yet_supported(self) -> list[str]:
         """Variables that are set but whose part this release does not run yet."""
-        names = {
-            "SLACK_BOT_TOKEN": self.slack_bot_token,
-            "SLACK_APP_TOKEN": self.slack_app_token,
-            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
-            "DISCORD_BOT_TOKEN": self.discord_bot_token,
-            "PINECONE_API_KEY": self.pinecone_api_key,
-        }
+        names = {"PINECONE_API_KEY": self.pinecone_api_key}
         return [name for name, value in names.items() if value]

@@ -1,0 +1,158 @@
+"""Chat gateways (Slack, Discord) and the long-running processes that use them.
+
+- ``worker``: drivers, telemetry, alerts, scheduler, and the chat gateways that
+  need no public URL (Slack Socket Mode, Discord).
+- ``web``: health endpoints, plus Slack's HTTP endpoints when Slack runs in
+  HTTP mode (a signing secret and no app-level token).
+- ``run``: both in one process, for small installs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import App, open_app
+from bot.chat.base import ChatAdapter
+from bot.chat.console import ConsoleAdapter
+from bot.runtime import standard_jobs
+from bot.settings import Settings
+from bot.web import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+@dataclass(slots=True)
+class Gateways:
+    """What was started for the chat platforms, to stop it again."""
+
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    routes: list[web.RouteDef] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def slack_mode(settings: Settings) -> str | None:
+    """'socket' with an app-level token, 'http' with only a signing secret, else None."""
+    if settings.slack_bot_token is None:
+        return None
+    if settings.slack_app_token is not None:
+        return "socket"
+    return "http"
+
+
+def chat_adapters(settings: Settings, *, console: bool = True) -> tuple[list[ChatAdapter], Any]:
+    """The adapters that exist before the app (Slack's client); returns (adapters, slack client)."""
+    adapters: list[ChatAdapter] = [ConsoleAdapter()] if console else []
+    slack = None
+    token = _secret(settings.slack_bot_token)
+    if token:
+        from bot.chat.slack import SlackAdapter, slack_client
+
+        slack = slack_client(token)
+        adapters.append(SlackAdapter(slack))
+    return adapters, slack
+
+
+async def start_gateways(
+    cc: App, settings: Settings, slack_client: Any, *, socket: bool = True, http: bool = False
+) -> Gateways:
+    """Connect Slack (Socket Mode or HTTP routes) and Discord to the running app."""
+    gateways = Gateways()
+    mode = slack_mode(settings)
+    if slack_client is not None and mode is not None:
+        from bot.chat.slack import build_slack_app, run_socket_mode, slack_routes
+
+        slack_app = build_slack_app(
+            chat=cc.chat,
+            signing_secret=_secret(settings.slack_signing_secret),
+            token=_secret(settings.slack_bot_token) or "",
+            client=slack_client,
+            socket_mode=mode == "socket",
+        )
+        if mode == "socket" and socket:
+            app_token = _secret(settings.slack_app_token) or ""
+            gateways.tasks.append(asyncio.create_task(run_socket_mode(slack_app, app_token)))
+        elif mode == "http" and http:
+            gateways.routes.extend(slack_routes(slack_app))
+    discord_token = _secret(settings.discord_bot_token)
+    if discord_token and socket:
+        from bot.chat.discord_bot import DiscordAdapter, build_discord_client, run_discord
+
+        client = build_discord_client(chat=cc.chat, guild_id=settings.discord_guild_id)
+        cc.adapters.add(DiscordAdapter(client))
+        gateways.tasks.append(asyncio.create_task(run_discord(client, discord_token)))
+    return gateways
+
+
+async def _serve_http(
+    cc_engine: Any, settings: Settings, routes: Iterable[web.RouteDef]
+) -> web.AppRunner:
+    runner = web.AppRunner(build_web_app(cc_engine, routes=routes))
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    log.info("listening on http://%s:%d", settings.http_host, settings.http_port)
+    return runner
+
+
+async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
+    """The worker (and, with ``serve_http``, the web face too: ``commandcenter run``)."""
+    adapters, slack = chat_adapters(settings)
+    async with open_app(settings, adapter=adapters) as cc:
+        gateways = await start_gateways(cc, settings, slack, socket=True, http=serve_http)
+        runner = await _serve_http(cc.engine, settings, gateways.routes) if serve_http else None
+        await cc.monitor.poll_once()
+        jobs = standard_jobs(
+            monitor=cc.monitor,
+            expire=cc.chat.expire_due,
+            maintenance=cc.maintenance,
+            alert_periodic=cc.monitoring.periodic,
+            alert_lifecycle=cc.monitoring.lifecycle,
+            deliveries=cc.deliverer.run_due,
+            poll_interval_s=settings.poll_interval_s,
+        )
+        jobs.start()
+        log.info(
+            "worker running: %d site(s); chat: %s",
+            len(cc.sites),
+            ", ".join(a.platform for a in cc.adapters),
+        )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await jobs.stop()
+            await gateways.stop()
+            if runner is not None:
+                await runner.cleanup()
+
+
+async def run_web(settings: Settings) -> None:
+    """Health endpoints, and Slack's HTTP endpoints when Slack runs in HTTP mode."""
+    if slack_mode(settings) != "http":
+        from bot.web import serve
+
+        await serve(settings)
+        return
+    adapters, slack = chat_adapters(settings, console=False)
+    async with open_app(settings, adapter=adapters) as cc:
+        gateways = await start_gateways(cc, settings, slack, socket=False, http=True)
+        runner = await _serve_http(cc.engine, settings, gateways.routes)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
