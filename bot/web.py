@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from aiohttp import web
 from sqlalchemy import text
@@ -35,11 +36,15 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "database": "ok"})
 
 
-def build_web_app(engine: AsyncEngine) -> web.Application:
+def build_web_app(
+    engine: AsyncEngine, *, routes: Iterable[web.AbstractRouteDef] = ()
+) -> web.Application:
+    """Health endpoints, plus ``routes`` (e.g. ``bot.chat.slack.slack_routes(...)``)."""
     app = web.Application()
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.add_routes(list(routes))
     return app
 
 
