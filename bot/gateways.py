@@ -38,8 +38,11 @@ class Gateways:
 
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     routes: list[web.RouteDef] = field(default_factory=list)
+    inflight: Any = None  # Slack answers still being worked on
 
     async def stop(self) -> None:
+        if self.inflight is not None and not await self.inflight.drain(timeout_s=20):
+            await self.inflight.cancel()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -76,9 +79,11 @@ async def start_gateways(
     gateways = Gateways()
     mode = slack_mode(settings)
     if slack_client is not None and mode is not None:
-        from bot.chat.slack import build_slack_app, run_socket_mode, slack_routes
+        from bot.chat.slack import InFlight, build_slack_app, run_socket_mode, slack_routes
 
+        gateways.inflight = InFlight()
         slack_app = build_slack_app(
+            inflight=gateways.inflight,
             chat=cc.chat,
             signing_secret=_secret(settings.slack_signing_secret),
             token=_secret(settings.slack_bot_token) or "",
@@ -156,3 +161,4 @@ async def run_web(settings: Settings) -> None:
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
+            await gateways.stop()
