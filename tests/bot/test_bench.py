@@ -68,3 +68,11 @@ def test_bench_alerts_times_real_cards(mqtt_broker: tuple[str, int]) -> None:
     figures = json.loads(result.stdout)
     assert figures["samples"] == 3
     assert 0 < figures["latency_p50_ms"] <= figures["latency_p95_ms"] < 10_000
+
+
+def test_bench_chat_answers_every_signed_command() -> None:
+    result = CliRunner().invoke(app, ["bench", "chat", "--requests", "6", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["requests"] == 6 and figures["failed"] == 0
+    assert 0 < figures["ack_p99_ms"] < 3000 and figures["reply_p95_ms"] > 0
