@@ -317,6 +317,27 @@ def web(
         _run(lambda: run_web(settings))
 
 
+def _emit(result: dict[str, Any], *, as_json: bool) -> None:
+    """Benchmark figures as one JSON object, or one aligned line each."""
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    width = max((len(k) for k in result), default=0)
+    for key, value in result.items():
+        typer.echo(f"{key:>{width}}: {value}")
+
+
+def _broker(url: str) -> tuple[str, int]:
+    """``mqtt://HOST:PORT`` as (host, port); a clear error (exit 2) otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+        typer.echo(f"error: --mqtt {url!r} is not mqtt://HOST:PORT", err=True)
+        raise typer.Exit(2)
+    return parts.hostname, parts.port or 1883
+
+
 @bench_app.command("ingest")
 def bench_ingest_cmd(
     readings: Annotated[int, typer.Option(help="How many readings to write")] = 200_000,
@@ -337,11 +358,7 @@ def bench_ingest_cmd(
     result = _run(
         lambda: bench_ingest(readings=readings, sites=sites, batch=batch, postgres_url=postgres_url)
     )
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>26}: {value}")
+    _emit(result, as_json=as_json)
 
 
 @bench_app.command("fleet")
@@ -358,30 +375,21 @@ def bench_fleet_cmd(
 ) -> None:
     """N simulated Victron GX sites (20 metrics each) publish through the broker into one
     worker: messages per second, lag from publish to database (p50/p95), CPU, lost."""
-    from urllib.parse import urlsplit
-
     from bot.bench import bench_fleet
 
     _settings(default_log_level="WARNING")
-    url = urlsplit(mqtt)
-    if url.scheme not in ("mqtt", "tcp") or not url.hostname:
-        typer.echo(f"error: --mqtt {mqtt!r} is not mqtt://HOST:PORT", err=True)
-        raise typer.Exit(2)
+    host, port = _broker(mqtt)
     result = _run(
         lambda: bench_fleet(
             sites=sites,
             duration_s=duration,
             interval_s=interval,
-            host=url.hostname or "127.0.0.1",
-            port=url.port or 1883,
+            host=host,
+            port=port,
             postgres_url=postgres_url,
         )
     )
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>18}: {value}")
+    _emit(result, as_json=as_json)
 
 
 @bench_app.command("alerts")
@@ -392,23 +400,14 @@ def bench_alerts_cmd(
 ) -> None:
     """Time from a Victron SOC message below the critical threshold on the broker to the
     alert card in the channel, through the whole bot (p50/p95)."""
-    from urllib.parse import urlsplit
-
     from bot.bench import bench_alerts
 
     _settings(default_log_level="WARNING")
-    url = urlsplit(mqtt)
-    if url.scheme not in ("mqtt", "tcp") or not url.hostname:
-        typer.echo(f"error: --mqtt {mqtt!r} is not mqtt://HOST:PORT", err=True)
-        raise typer.Exit(2)
+    host, port = _broker(mqtt)
     result = _run(
-        lambda: bench_alerts(samples=samples, host=url.hostname or "", port=url.port or 1883)
+        lambda: bench_alerts(samples=samples, host=host, port=port)
     )
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>15}: {value}")
+    _emit(result, as_json=as_json)
 
 
 # -- bench chat (Slack adapter) ---------------------------------------------------------
@@ -426,11 +425,7 @@ def bench_chat_cmd(
 
     _settings(default_log_level="WARNING")
     result = _run(lambda: bench_chat(requests=requests, concurrency=concurrency))
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>15}: {value}")
+    _emit(result, as_json=as_json)
 
 
 def main() -> None:
