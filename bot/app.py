@@ -19,7 +19,7 @@ from bot.chat.base import Adapters, ChatAdapter
 from bot.chat.service import ChatService
 from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
-from bot.runtime import Maintenance, Monitor
+from bot.runtime import Jobs, Maintenance, Monitor, standard_jobs
 from bot.settings import Settings
 from graphs.assistant.graph import build_graph
 from graphs.checkpoint import open_checkpointer
@@ -75,6 +75,18 @@ class App:
     @property
     def default_site(self) -> str:
         return self.site_file.sites[0].name
+
+    def jobs(self, *, poll_interval_s: float) -> Jobs:
+        """The scheduled jobs of a running bot (not started)."""
+        return standard_jobs(
+            monitor=self.monitor,
+            expire=self.chat.expire_due,
+            maintenance=self.maintenance,
+            alert_periodic=self.monitoring.periodic,
+            alert_lifecycle=self.monitoring.lifecycle,
+            deliveries=self.deliverer.run_due,
+            poll_interval_s=poll_interval_s,
+        )
 
 
 def load_sites(settings: Settings) -> SiteFile:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, time, timedelta
 from bot.app import App, open_app
 from bot.chat.base import Click
 from bot.chat.console import ConsoleAdapter
-from bot.runtime import standard_jobs
 from bot.settings import Settings
 from graphs.assistant import planner
 from storage import repositories as repo
@@ -87,15 +86,7 @@ async def run_demo(
         )
         out.flush()
         await cc.monitor.poll_once()
-        jobs = standard_jobs(
-            monitor=cc.monitor,
-            expire=cc.chat.expire_due,
-            maintenance=cc.maintenance,
-            alert_periodic=cc.monitoring.periodic,
-            alert_lifecycle=cc.monitoring.lifecycle,
-            deliveries=cc.deliverer.run_due,
-            poll_interval_s=1.0,
-        )
+        jobs = cc.jobs(poll_interval_s=1.0)
         jobs.start()
 
         async def handle(line: str) -> None:

@@ -21,7 +21,6 @@ from aiohttp import web
 from bot.app import App, open_app
 from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
-from bot.runtime import standard_jobs
 from bot.settings import Settings
 from bot.web import build_web_app
 
@@ -122,15 +121,7 @@ async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
         gateways = await start_gateways(cc, settings, slack, socket=True, http=serve_http)
         runner = await _serve_http(cc.engine, settings, gateways.routes) if serve_http else None
         await cc.monitor.poll_once()
-        jobs = standard_jobs(
-            monitor=cc.monitor,
-            expire=cc.chat.expire_due,
-            maintenance=cc.maintenance,
-            alert_periodic=cc.monitoring.periodic,
-            alert_lifecycle=cc.monitoring.lifecycle,
-            deliveries=cc.deliverer.run_due,
-            poll_interval_s=settings.poll_interval_s,
-        )
+        jobs = cc.jobs(poll_interval_s=settings.poll_interval_s)
         jobs.start()
         log.info(
             "worker running: %d site(s); chat: %s",
