@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.base import Adapters, ChatAdapter
 from bot.chat.service import ChatService
+from bot.metrics import Metrics
 from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
 from bot.runtime import Jobs, Maintenance, Monitor, standard_jobs
@@ -70,6 +71,7 @@ class App:
     monitoring: Monitoring
     preferences: PreferenceStore
     deliverer: Deliverer
+    metrics: Metrics
     adapters: Adapters
 
     @property
@@ -85,6 +87,7 @@ class App:
             alert_periodic=self.monitoring.periodic,
             alert_lifecycle=self.monitoring.lifecycle,
             deliveries=self.deliverer.run_due,
+            metrics=self.metrics.refresh,
             poll_interval_s=poll_interval_s,
         )
 
@@ -256,7 +259,9 @@ async def open_app(
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))
         async with checkpointer_cm as checkpointer:
             graph = build_graph(checkpointer=checkpointer)
+            metrics = Metrics(pipeline=pipeline, sessionmaker=sessionmaker)
             chat = ChatService(
+                observe=metrics.observe_chat,
                 adapters=adapters,
                 graph=graph,
                 toolbox=toolbox,
@@ -302,6 +307,7 @@ async def open_app(
                     monitoring=monitoring,
                     preferences=preferences,
                     deliverer=deliverer,
+                    metrics=metrics,
                     adapters=adapters,
                 )
             finally:

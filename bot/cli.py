@@ -404,9 +404,7 @@ def bench_alerts_cmd(
 
     _settings(default_log_level="WARNING")
     host, port = _broker(mqtt)
-    result = _run(
-        lambda: bench_alerts(samples=samples, host=host, port=port)
-    )
+    result = _run(lambda: bench_alerts(samples=samples, host=host, port=port))
     _emit(result, as_json=as_json)
 
 

@@ -104,10 +104,8 @@ async def start_gateways(
     return gateways
 
 
-async def _serve_http(
-    cc_engine: Any, settings: Settings, routes: Iterable[web.RouteDef]
-) -> web.AppRunner:
-    runner = web.AppRunner(build_web_app(cc_engine, routes=routes))
+async def _serve_http(cc: App, settings: Settings, routes: Iterable[web.RouteDef]) -> web.AppRunner:
+    runner = web.AppRunner(build_web_app(cc.engine, routes=routes, metrics=cc.metrics))
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     log.info("listening on http://%s:%d", settings.http_host, settings.http_port)
@@ -119,7 +117,7 @@ async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
     adapters, slack = chat_adapters(settings)
     async with open_app(settings, adapter=adapters) as cc:
         gateways = await start_gateways(cc, settings, slack, socket=True, http=serve_http)
-        runner = await _serve_http(cc.engine, settings, gateways.routes) if serve_http else None
+        runner = await _serve_http(cc, settings, gateways.routes) if serve_http else None
         await cc.monitor.poll_once()
         jobs = cc.jobs(poll_interval_s=settings.poll_interval_s)
         jobs.start()
@@ -147,7 +145,7 @@ async def run_web(settings: Settings) -> None:
     adapters, slack = chat_adapters(settings, console=False)
     async with open_app(settings, adapter=adapters) as cc:
         gateways = await start_gateways(cc, settings, slack, socket=False, http=True)
-        runner = await _serve_http(cc.engine, settings, gateways.routes)
+        runner = await _serve_http(cc, settings, gateways.routes)
         try:
             await asyncio.Event().wait()
         finally:

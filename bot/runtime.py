@@ -172,6 +172,7 @@ def standard_jobs(
     alert_periodic: Callable[[], Awaitable[object]],
     alert_lifecycle: Callable[[], Awaitable[object]],
     deliveries: Callable[[], Awaitable[object]],
+    metrics: Callable[[], Awaitable[object]],
     poll_interval_s: float,
 ) -> Jobs:
     return Jobs(
@@ -181,6 +182,7 @@ def standard_jobs(
             ("alerts_lifecycle", alert_lifecycle, 15.0),
             ("alerts_periodic", alert_periodic, 60.0),
             ("deliveries", deliveries, 15.0),
+            ("metrics", metrics, 15.0),
             ("rollup", maintenance.rollup_recent, 300.0),
             ("prune_raw", maintenance.prune_raw, 3600.0),
         ]

@@ -118,6 +118,10 @@ class TelemetryPipeline:
             state = self._states[site] = SiteState(site)
         return state
 
+    def states(self) -> dict[str, SiteState]:
+        """The latest state of every site seen so far."""
+        return dict(self._states)
+
     @property
     def buffered(self) -> int:
         return len(self._buffer)

@@ -8,7 +8,8 @@ database: the id on a button is only a reference.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,6 +81,7 @@ class ChatService:
         default_site: str,
         groups: Sequence[Group] = (),
         people: Sequence[Person] = (),
+        observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._adapters = adapters
         self._graph = graph
@@ -92,6 +94,7 @@ class ChatService:
         self._model = model
         self._default_site = default_site
         self._groups = tuple(groups)
+        self._observe = observe
         self._visible: dict[tuple[str, str], frozenset[str]] = {
             (p.platform, p.user_id): frozenset(p.sites) for p in people if p.sites is not None
         }
@@ -210,6 +213,16 @@ class ChatService:
         self, msg: InboundMessage, *, site: str | None = None, post: bool = True
     ) -> TurnResult:
         """Run the assistant on one message and (unless ``post`` is False) answer in chat."""
+        started = time.perf_counter()
+        try:
+            return await self._handle_message(msg, site=site, post=post)
+        finally:
+            if self._observe is not None:
+                self._observe(msg.platform, "message", time.perf_counter() - started)
+
+    async def _handle_message(
+        self, msg: InboundMessage, *, site: str | None, post: bool
+    ) -> TurnResult:
         actor = await self.actor(msg.platform, msg.user_id, msg.user_name, msg.groups)
         thread_id = thread_id_for(msg.platform, msg.channel, msg.thread, msg.user_id)
         site_name = site or self.site_for_channel(msg.platform, msg.channel)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web import build_web_app
 from storage.engine import create_engine
+from tests.bot.helpers import EVENING, run_minutes, running_bot, say
+from tools.clock import ManualClock
 
 
 async def test_healthz_and_readyz_with_a_database(db_url: str) -> None:
@@ -33,3 +37,28 @@ async def test_readyz_fails_when_the_database_is_down() -> None:
             assert (await ready.json())["status"] == "unavailable"
     finally:
         await engine.dispose()
+
+
+async def test_metrics_change_with_activity(sqlite_url: str, tmp_path: Path) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        server = TestServer(build_web_app(app.engine, metrics=app.metrics))
+        async with TestClient(server) as client:
+            await app.metrics.refresh()
+            before = await (await client.get("/metrics")).text()
+            assert 'commandcenter_readings_total{outcome="accepted"} 0.0' in before
+            for _ in range(40):  # the battery drains: readings flow and an alert fires
+                await run_minutes(app, clock, 1)
+            await app.chat.handle_message(say("olga", "status"))
+            await app.metrics.refresh()
+            after = await (await client.get("/metrics")).text()
+        accepted = [
+            line
+            for line in after.splitlines()
+            if line.startswith('commandcenter_readings_total{outcome="accepted"}')
+        ]
+        assert float(accepted[0].split()[-1]) > 100
+        assert 'commandcenter_alerts{status="firing"}' in after
+        assert 'commandcenter_action_requests{status="pending"}' in after
+        assert 'commandcenter_chat_seconds_count{kind="message",platform="console"} 1.0' in after
+        assert 'commandcenter_ingest_lag_seconds{site="demo"}' in after

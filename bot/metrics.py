@@ -1,0 +1,125 @@
+"""Prometheus metrics for the web face's ``/metrics``.
+
+Nothing on the hot paths is instrumented: the collector reads the pipeline's
+counters when scraped, and a job refreshes a snapshot of database counts
+(alerts by state, action requests by status, deliveries) every few seconds.
+Chat latency is observed by the chat service through a callback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import ActionRequestRow, AlertRow, DeliveryRow
+from tools.telemetry import TelemetryPipeline
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass(slots=True)
+class Snapshot:
+    alerts: dict[str, int] = field(default_factory=dict)
+    actions: dict[str, int] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)
+    taken_at: float = 0.0
+
+
+class _Collector(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self._m = metrics
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        yield from self._telemetry()
+        snap = self._m.snapshot
+        for name, help_text, values in (
+            ("commandcenter_alerts", "Alerts by state", snap.alerts),
+            ("commandcenter_action_requests", "Action requests by status", snap.actions),
+            ("commandcenter_deliveries", "E-mail/webhook deliveries by status", snap.deliveries),
+        ):
+            family = GaugeMetricFamily(name, help_text, labels=["status"])
+            for status, count in sorted(values.items()):
+                family.add_metric([status], count)
+            yield family
+
+    def _telemetry(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        if self._m.pipeline is None:  # a web process without the worker's pipeline
+            return
+        stats = self._m.pipeline.stats
+        readings = CounterMetricFamily(
+            "commandcenter_readings", "Readings by outcome", labels=["outcome"]
+        )
+        readings.add_metric(["accepted"], stats.accepted)
+        readings.add_metric(["rejected"], stats.rejected)
+        readings.add_metric(["written"], stats.written)
+        readings.add_metric(["dropped"], stats.dropped)
+        yield readings
+        yield CounterMetricFamily(
+            "commandcenter_write_failures",
+            "Batches the database refused",
+            value=stats.write_failures,
+        )
+        yield GaugeMetricFamily(
+            "commandcenter_ingest_buffered",
+            "Readings waiting to be written",
+            value=self._m.pipeline.buffered,
+        )
+        lag = GaugeMetricFamily(
+            "commandcenter_ingest_lag_seconds",
+            "Age of the newest reading per site",
+            labels=["site"],
+        )
+        now = time.time()
+        for site, state in self._m.pipeline.states().items():
+            if state.time is not None:
+                lag.add_metric([site], max(0.0, now - state.time.timestamp()))
+        yield lag
+
+
+class Metrics:
+    def __init__(
+        self,
+        *,
+        pipeline: TelemetryPipeline | None,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.pipeline = pipeline
+        self._sessionmaker = sessionmaker
+        self.snapshot = Snapshot()
+        self.registry = CollectorRegistry()
+        self.registry.register(_Collector(self))
+        self.chat_seconds = Histogram(
+            "commandcenter_chat_seconds",
+            "Time to answer a chat message",
+            ["platform", "kind"],
+            registry=self.registry,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+        )
+
+    def observe_chat(self, platform: str, kind: str, seconds: float) -> None:
+        self.chat_seconds.labels(platform=platform, kind=kind).observe(seconds)
+
+    async def refresh(self) -> None:
+        """Count alerts, requests and deliveries by status (a scheduled job)."""
+        async with self._sessionmaker() as session, session.begin():
+            self.snapshot = Snapshot(
+                alerts=await _counts(session, AlertRow.status),
+                actions=await _counts(session, ActionRequestRow.status),
+                deliveries=await _counts(session, DeliveryRow.status),
+                taken_at=time.time(),
+            )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+async def _counts(session: AsyncSession, column: object) -> dict[str, int]:
+    rows = (await session.execute(select(column, func.count()).group_by(column))).all()  # type: ignore[call-overload]
+    return {str(status): int(count) for status, count in rows}
