@@ -7,6 +7,7 @@ needs to be set to run the demo. Secrets are ``SecretStr`` and never logged.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +86,11 @@ class Settings(BaseSettings):
         description="raw readings older than this are deleted; hourly rollups stay",
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        validation_alias=AliasChoices("LOG_FORMAT", "log_format"),
+        description="json: one JSON object per line, for log collectors",
+    )
 
     @property
     def effective_database_url(self) -> str:

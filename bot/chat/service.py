@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.chat.base import Adapters, Click, InboundMessage
 from bot.chat.commands import parse_energy
+from bot.logs import correlated
 from bot.notifier import Notifier
 from graphs.assistant.context import AssistantContext
 from storage import repositories as repo
@@ -215,7 +216,9 @@ class ChatService:
         """Run the assistant on one message and (unless ``post`` is False) answer in chat."""
         started = time.perf_counter()
         try:
-            return await self._handle_message(msg, site=site, post=post)
+            with correlated():
+                log.info("message from %s:%s in %s", msg.platform, msg.user_id, msg.channel)
+                return await self._handle_message(msg, site=site, post=post)
         finally:
             if self._observe is not None:
                 self._observe(msg.platform, "message", time.perf_counter() - started)
@@ -274,6 +277,11 @@ class ChatService:
 
     async def handle_click(self, click: Click) -> str:
         """Apply a button press; returns the (ephemeral) reply for the person who clicked."""
+        with correlated():
+            log.info("%s by %s:%s on %s", click.action, click.platform, click.user_id, click.value)
+            return await self._handle_click(click)
+
+    async def _handle_click(self, click: Click) -> str:
         actor = await self.actor(click.platform, click.user_id, click.user_name, click.groups)
         if click.action in ("ack", "snooze"):
             return await self._alert_click(click, actor)
