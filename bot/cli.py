@@ -15,6 +15,8 @@ import typer
 
 from bot.commands.backfill_ha import homeassistant as backfill_homeassistant
 from bot.commands.backfill_vrm import vrm as backfill_vrm
+from bot.commands.backtest_load import load as backtest_load
+from bot.commands.backtest_pv import pv as backtest_pv
 from bot.commands.edge import edge_app
 from bot.commands.replay import replay_app
 from bot.settings import Settings
@@ -37,6 +39,12 @@ backfill_app.command("vrm")(backfill_vrm)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(backfill_app, name="backfill")
+backtest_app = typer.Typer(
+    no_args_is_help=True, help="Forecast accuracy on your own data, day by day, no look-ahead."
+)
+backtest_app.command("pv")(backtest_pv)
+backtest_app.command("load")(backtest_load)
+app.add_typer(backtest_app, name="backtest")
 app.add_typer(edge_app, name="edge", help="Run on an edge device (e.g. a Raspberry Pi).")
 app.add_typer(replay_app, name="replay", help="Replay recorded device data onto a broker.")
 app.add_typer(actions_app, name="actions")

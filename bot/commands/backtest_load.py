@@ -16,7 +16,8 @@ import typer
 
 def load(
     data: Annotated[
-        Path, typer.Option("--data", help="CSV with columns time (ISO 8601 + offset) and load_w [W]")
+        Path,
+        typer.Option("--data", help="CSV with columns time (ISO 8601 + offset) and load_w [W]"),
     ],
     score_from: Annotated[
         str | None,

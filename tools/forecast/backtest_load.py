@@ -1,0 +1,190 @@
+"""Backtest of the load forecast on recorded data (pure; files are read by
+:func:`tools.forecast.backtest.read_backtest_csv`, column ``load_w`` [W]).
+
+Each local day (zone ``tz``) from ``score_from`` is forecast at its local
+midnight by :func:`tools.forecast.load.forecast_load` from data strictly
+before that midnight, and scored on hourly means over all hours of the day
+against the measurement and against persistence (the same hour yesterday).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tools.forecast.backtest import BacktestDataError
+from tools.forecast.load import forecast_load
+
+__all__ = ["MIN_HISTORY_DAYS", "backtest_load", "plot_load_backtest"]
+
+MIN_HISTORY_DAYS = 28
+"""Days of data before the first scored day when ``score_from`` is None."""
+
+
+def _midnight(day: date, tz: str) -> pd.Timestamp:
+    naive = pd.Timestamp(day.year, day.month, day.day)
+    return naive.tz_localize(tz, nonexistent="shift_forward", ambiguous=True).tz_convert("UTC")
+
+
+def _load_series(frame: pd.DataFrame) -> pd.Series:
+    if "load_w" not in frame.columns:
+        raise BacktestDataError("the backtest data has no load_w column")
+    load = frame["load_w"].astype(np.float64).dropna()
+    if load.empty:
+        raise BacktestDataError("load_w has no values")
+    if not isinstance(load.index, pd.DatetimeIndex) or load.index.tz is None:
+        raise BacktestDataError("the backtest data needs a timezone-aware time index")
+    load.index = load.index.tz_convert("UTC")
+    return load.sort_index()
+
+
+def _hourly_table(
+    load: pd.Series, *, first_day: date, last_day: date, tz: str
+) -> tuple[pd.DataFrame, int]:
+    """Per hour: actual, persistence and P10/P50/P90 for local days first..last."""
+    hourly = load.resample("1h").mean()
+    rows: list[pd.DataFrame] = []
+    days = 0
+    day = first_day
+    while day <= last_day:
+        start, end = _midnight(day, tz), _midnight(day + timedelta(days=1), tz)
+        day += timedelta(days=1)
+        history = load[load.index < start]
+        actual = hourly[(hourly.index >= start) & (hourly.index < end)]
+        if history.empty or actual.dropna().empty:
+            continue
+        n_hours = int((end - start) / pd.Timedelta(hours=1))
+        fc = forecast_load(history, start=start, hours=n_hours, tz=tz)
+        hours = fc.p50_w.index
+        rows.append(
+            pd.DataFrame(
+                {
+                    "actual_w": actual.reindex(hours).to_numpy(),
+                    "persistence_w": hourly.reindex(hours - pd.Timedelta(days=1)).to_numpy(),
+                    "p10_w": fc.p10_w.to_numpy(),
+                    "p50_w": fc.p50_w.to_numpy(),
+                    "p90_w": fc.p90_w.to_numpy(),
+                },
+                index=hours,
+            )
+        )
+        days += 1
+    if not rows:
+        raise BacktestDataError(f"no day to score between {first_day} and {last_day}")
+    return pd.concat(rows), days
+
+
+def _day_range(load: pd.Series, score_from: date | None, tz: str) -> tuple[date, date]:
+    first = load.index[0].tz_convert(tz).date()
+    last = load.index[-1].tz_convert(tz).date()
+    start = score_from or first + timedelta(days=MIN_HISTORY_DAYS)
+    if start <= first:
+        start = first + timedelta(days=1)  # the first day has no history before it
+    if start > last:
+        raise BacktestDataError(
+            f"no day to score: data {first}..{last} (local), scoring from {start}"
+        )
+    return start, last
+
+
+def backtest_load(
+    frame: pd.DataFrame,
+    *,
+    score_from: date | None = None,
+    tz: str = "UTC",
+    keep_series: bool = False,
+) -> dict[str, Any]:
+    """Day-by-day load backtest with no look-ahead; metrics on hourly means over all hours.
+
+    ``frame``: UTC-indexed with a ``load_w`` column [W] (as from
+    ``read_backtest_csv``). Scored hours: the hour's measured mean and the same
+    hour of the previous day (persistence) both exist. Returns ``days, hours,
+    mae_w, rmse_w, bias_w (forecast - actual), nmae_mean_pct,
+    persistence_mae_w, skill_vs_persistence (1 - MAE / persistence MAE),
+    coverage_p10_p90`` (share of hours inside [P10, P90]) plus ``score_from``,
+    ``score_to``, ``tz``; with ``keep_series`` also the ``"hourly"`` frame.
+    Raises :class:`~tools.forecast.backtest.BacktestDataError` when there is
+    nothing to score.
+    """
+    load = _load_series(frame)
+    first, last = _day_range(load, score_from, tz)
+    table, _ = _hourly_table(load, first_day=first, last_day=last, tz=tz)
+    ok = (
+        table["actual_w"].notna() & table["persistence_w"].notna() & table["p50_w"].notna()
+    ).to_numpy()
+    scored = table[ok]
+    if scored.empty:
+        raise BacktestDataError("no hour with both a measurement and the same hour yesterday")
+    actual = scored["actual_w"].to_numpy()
+    p50 = scored["p50_w"].to_numpy()
+    err = p50 - actual
+    mae = float(np.mean(np.abs(err)))
+    mae_p = float(np.mean(np.abs(scored["persistence_w"].to_numpy() - actual)))
+    mean_actual = float(np.mean(actual))
+    inside = (scored["p10_w"].to_numpy() <= actual) & (actual <= scored["p90_w"].to_numpy())
+    result: dict[str, Any] = {
+        "score_from": first.isoformat(),
+        "score_to": last.isoformat(),
+        "tz": tz,
+        "days": len({t.tz_convert(tz).date() for t in scored.index}),
+        "hours": len(actual),
+        "mae_w": round(mae, 1),
+        "rmse_w": round(float(np.sqrt(np.mean(err**2))), 1),
+        "bias_w": round(float(np.mean(err)), 1),
+        "nmae_mean_pct": round(100.0 * mae / mean_actual, 2) if mean_actual > 0 else math.nan,
+        "persistence_mae_w": round(mae_p, 1),
+        "skill_vs_persistence": round(1.0 - mae / mae_p, 3) if mae_p > 0 else math.nan,
+        "coverage_p10_p90": round(float(np.mean(inside)), 3),
+    }
+    if keep_series:
+        result["hourly"] = table
+    return result
+
+
+def plot_load_backtest(
+    frame: pd.DataFrame,
+    *,
+    tz: str = "UTC",
+    week_start: date | None = None,
+    title: str = "Load backtest",
+) -> bytes:
+    """PNG of one week: measured hourly load vs P50 with the P10-P90 band.
+
+    ``week_start``: the first local day (default: the last seven days of data).
+    The week is forecast exactly as in :func:`backtest_load` (no look-ahead).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    load = _load_series(frame)
+    last = load.index[-1].tz_convert(tz).date()
+    first_data = load.index[0].tz_convert(tz).date()
+    start = week_start or max(last - timedelta(days=6), first_data + timedelta(days=1))
+    end = min(start + timedelta(days=6), last)
+    if start > end or start <= first_data:
+        raise BacktestDataError(f"no week to plot from {start}: data {first_data}..{last}")
+    table, _ = _hourly_table(load, first_day=start, last_day=end, tz=tz)
+    index = table.index.tz_convert(tz)
+    fig, ax = plt.subplots(figsize=(12, 4), dpi=100)
+    try:
+        ax.fill_between(
+            index, table["p10_w"], table["p90_w"], color="tab:blue", alpha=0.25, label="P10-P90"
+        )
+        ax.plot(index, table["p50_w"], color="tab:blue", lw=1.0, label="P50 forecast")
+        ax.plot(index, table["actual_w"], color="black", lw=1.0, label="measured")
+        ax.set_ylabel("hourly mean load [W]")
+        ax.set_title(f"{title}: {start} .. {end} ({tz})")
+        ax.legend(loc="upper right", fontsize="small")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
