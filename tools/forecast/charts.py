@@ -1,0 +1,80 @@
+"""Forecast chart as PNG bytes (matplotlib, Agg backend chosen at call time, no I/O)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = ["PNG_SIGNATURE", "forecast_chart_png"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+Values: TypeAlias = pd.Series | Sequence[float] | npt.NDArray[np.float64]
+
+
+def _kw(values: Values) -> npt.NDArray[np.float64]:
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    return np.asarray(arr, dtype=np.float64) / 1000.0
+
+
+def forecast_chart_png(
+    *,
+    times: pd.DatetimeIndex | Sequence[datetime],
+    pv_p10_w: Values,
+    pv_p50_w: Values,
+    pv_p90_w: Values,
+    load_w: Values,
+    soc_pct: Values,
+    title: str,
+) -> bytes:
+    """A PV P10–P90 band with the P50 line, the load, and the projected SOC on a second axis.
+
+    Power inputs [W] (plotted in kW) share ``times``; ``soc_pct`` [%] has either
+    one value per time or one more (step boundaries, as
+    :class:`tools.forecast.battery.SocProjection` gives), in which case it is
+    drawn at the boundaries.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    index = pd.DatetimeIndex(times)
+    soc = np.asarray(soc_pct.to_numpy() if isinstance(soc_pct, pd.Series) else soc_pct, float)
+    if len(index) == 0:
+        raise ValueError("nothing to chart: times is empty")
+    if len(soc) == len(index) + 1:
+        step = index[-1] - index[-2] if len(index) > 1 else pd.Timedelta(hours=1)
+        soc_times = index.append(pd.DatetimeIndex([index[-1] + step]))
+    elif len(soc) == len(index):
+        soc_times = index
+    else:
+        raise ValueError(f"soc_pct has {len(soc)} values for {len(index)} times")
+
+    fig = Figure(figsize=(8, 4), dpi=100)
+    ax = fig.add_subplot()
+    x = index.to_pydatetime()
+    ax.fill_between(x, _kw(pv_p10_w), _kw(pv_p90_w), color="gold", alpha=0.35, label="PV P10–P90")
+    ax.plot(x, _kw(pv_p50_w), color="orange", label="PV P50")
+    ax.plot(x, _kw(load_w), color="tab:blue", label="load")
+    ax.set_ylabel("power [kW]")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    soc_ax = ax.twinx()
+    soc_ax.plot(soc_times.to_pydatetime(), soc, color="tab:green", linestyle="--", label="SOC")
+    soc_ax.set_ylabel("SOC [%]")
+    soc_ax.set_ylim(0, 100)
+    lines = ax.get_legend_handles_labels()
+    soc_lines = soc_ax.get_legend_handles_labels()
+    ax.legend(lines[0] + soc_lines[0], lines[1] + soc_lines[1], loc="upper left", fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

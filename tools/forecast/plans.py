@@ -1,0 +1,862 @@
+"""Plans built on the hourly forecasts: miners, grid charging, generator (pure math, no I/O).
+
+Plans are PROPOSALS. They say what to switch and when; carrying them out goes
+through approval-gated action requests (``start_miners``, ``stop_miners``,
+``grid_charge_on``/``off``, ``generator_start``/``stop``).
+
+- :func:`plan_miners`: a mixed-integer program (``scipy.optimize.milp``,
+  HiGHS) over the hours ahead that runs as many miner-hours as the battery
+  allows without going below the preferred minimum SOC, preferring hours of
+  high solar surplus; compared with the SIMPLE RULE (all miners above 5 kW of
+  surplus, two above 1 kW, none below) simulated with the same battery model.
+- :func:`plan_grid_charge`: whether to charge from the grid in the cheap window
+  so that the pessimistic (P10) solar and the load keep the battery above the
+  floor, and how many kWh.
+- :func:`plan_generator`: on an off-grid site, the hours to run the generator
+  and at what output to keep the SOC above the floor with the least fuel (a
+  MILP with on/off per hour, a minimum load, and fuel linear in output).
+
+All three share the linear battery model of :func:`tools.forecast.battery.project_soc`:
+stored energy ``e[t] = e[t-1] + eff * charge[t] - discharge[t] / eff`` per hour,
+``eff = sqrt(round trip)``, charge and discharge within their ratings,
+``floor <= SOC <= 100 %``. Units: power [W] (kW inside the optimisers), energy
+[Wh]/[kWh], fuel [L].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import lil_matrix
+
+from tools.devices.simulator import fuel_rate_lph
+from tools.forecast.battery import (
+    HourlyInput,
+    SocProjection,
+    as_hourly,
+    battery_efficiency,
+    project_soc,
+)
+from tools.site import Site, SwitchableLoad
+
+__all__ = [
+    "DEFAULT_MIN_LOAD_FRACTION",
+    "RULE_ALL_ABOVE_W",
+    "RULE_TWO_ABOVE_W",
+    "GeneratorPlan",
+    "GridChargePlan",
+    "MinerPlan",
+    "PlanError",
+    "plan_generator",
+    "plan_grid_charge",
+    "plan_miners",
+    "simple_rule_miners_on",
+]
+
+RULE_ALL_ABOVE_W = 5000.0
+"""The simple rule runs every miner above this solar surplus [W]."""
+RULE_TWO_ABOVE_W = 1000.0
+"""The simple rule runs two miners above this solar surplus [W] (none below)."""
+DEFAULT_MIN_LOAD_FRACTION = 0.3
+"""A running generator is kept at or above this share of its rating (no wet stacking)."""
+_SOLVER_TIME_LIMIT_S = 20.0
+_TOL_WH = 1.0
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+Times: TypeAlias = pd.DatetimeIndex | Sequence[datetime] | None
+
+
+class PlanError(ValueError):
+    """A plan cannot be made for this site or these inputs; the message says why."""
+
+
+def _require_battery(site: Site) -> None:
+    if site.battery is None:
+        raise PlanError(f"site {site.name} has no battery, so there is no SOC to plan around")
+
+
+# --------------------------------------------------------------------------- linear battery model
+
+
+class _Lp:
+    """A tiny column/row builder for ``scipy.optimize.milp``."""
+
+    def __init__(self) -> None:
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+        self.cost: list[float] = []
+        self.integer: list[int] = []
+        self.rows: list[tuple[dict[int, float], float, float]] = []
+
+    def var(
+        self,
+        n: int,
+        *,
+        lb: float | FloatArray,
+        ub: float | FloatArray,
+        cost: float | FloatArray = 0.0,
+        integer: bool = False,
+    ) -> npt.NDArray[np.intp]:
+        start = len(self.lb)
+        self.lb += list(np.broadcast_to(np.asarray(lb, dtype=float), (n,)))
+        self.ub += list(np.broadcast_to(np.asarray(ub, dtype=float), (n,)))
+        self.cost += list(np.broadcast_to(np.asarray(cost, dtype=float), (n,)))
+        self.integer += [1 if integer else 0] * n
+        return np.arange(start, start + n)
+
+    def row(self, coefs: dict[int, float], lo: float, hi: float) -> None:
+        self.rows.append((coefs, lo, hi))
+
+    def solve(self) -> FloatArray:
+        a = lil_matrix((len(self.rows), len(self.lb)))
+        lo = np.empty(len(self.rows))
+        hi = np.empty(len(self.rows))
+        for r, (coefs, low, high) in enumerate(self.rows):
+            for j, c in coefs.items():
+                a[r, j] = c
+            lo[r], hi[r] = low, high
+        res = milp(
+            c=np.asarray(self.cost),
+            integrality=np.asarray(self.integer),
+            bounds=Bounds(np.asarray(self.lb), np.asarray(self.ub)),
+            constraints=LinearConstraint(a.tocsr(), lo, hi),
+            options={"time_limit": _SOLVER_TIME_LIMIT_S, "mip_rel_gap": 1e-6},
+        )
+        if res.x is None:
+            raise PlanError(f"the optimiser found no plan ({res.message})")
+        x: FloatArray = np.asarray(res.x, dtype=np.float64)
+        return x
+
+
+@dataclass(frozen=True, slots=True)
+class _BatteryVars:
+    charge: npt.NDArray[np.intp]
+    discharge: npt.NDArray[np.intp]
+    energy: npt.NDArray[np.intp]
+    below: npt.NDArray[np.intp]
+
+
+def _battery_vars(
+    lp: _Lp,
+    site: Site,
+    n: int,
+    *,
+    soc_start_pct: float,
+    floor_pct: float,
+    below_cost: float,
+    lowest_pct: FloatArray | None = None,
+) -> _BatteryVars:
+    """Charge/discharge [kW], stored energy [kWh] at each hour's end, slack below the floor.
+
+    With ``lowest_pct`` (one value per hour end) the energy is bounded below by
+    it instead and there is no slack: the plan may never sit lower than that.
+    """
+    assert site.battery is not None
+    b = site.battery
+    cap = b.capacity_kwh
+    eff = battery_efficiency(b.round_trip_efficiency_pct)
+    charge = lp.var(n, lb=0.0, ub=b.max_charge_kw)
+    discharge = lp.var(n, lb=0.0, ub=b.max_discharge_kw)
+    lowest_kwh = (
+        np.zeros(n) if lowest_pct is None else np.clip(lowest_pct / 100.0 * cap - 1e-7, 0.0, cap)
+    )
+    energy = lp.var(n, lb=lowest_kwh, ub=cap)
+    below = lp.var(n, lb=0.0, ub=cap if lowest_pct is None else 0.0, cost=below_cost)
+    e0 = soc_start_pct / 100.0 * cap
+    floor_kwh = floor_pct / 100.0 * cap
+    for t in range(n):
+        # e[t] - e[t-1] - eff*c[t] + d[t]/eff == 0
+        coefs = {int(energy[t]): 1.0, int(charge[t]): -eff, int(discharge[t]): 1.0 / eff}
+        if t > 0:
+            coefs[int(energy[t - 1])] = -1.0
+        rhs = e0 if t == 0 else 0.0
+        lp.row(coefs, rhs, rhs)
+        if lowest_pct is None:
+            # e[t] + below[t] >= floor
+            lp.row({int(energy[t]): 1.0, int(below[t]): 1.0}, floor_kwh, np.inf)
+    return _BatteryVars(charge=charge, discharge=discharge, energy=energy, below=below)
+
+
+def _soc_series(
+    x: FloatArray, bv: _BatteryVars, site: Site, times: pd.DatetimeIndex, soc_start_pct: float
+) -> pd.Series:
+    assert site.battery is not None
+    soc = np.concatenate([[soc_start_pct], x[bv.energy] / site.battery.capacity_kwh * 100.0])
+    index = times.append(pd.DatetimeIndex([times[-1] + pd.Timedelta(hours=1)]))
+    return pd.Series(np.clip(soc, 0.0, 100.0), index=index, name="soc_pct")
+
+
+# --------------------------------------------------------------------------- miners
+
+
+def simple_rule_miners_on(surplus_w: FloatArray, miner_count: int) -> npt.NDArray[np.int64]:
+    """The roadmap's simple rule: all miners above 5 kW of surplus, two above 1 kW, none below."""
+    on = np.where(
+        surplus_w > RULE_ALL_ABOVE_W,
+        miner_count,
+        np.where(surplus_w > RULE_TWO_ABOVE_W, min(2, miner_count), 0),
+    )
+    return on.astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MinerSchedule:
+    """Miners on per hour and what it does to the battery (plan or rule)."""
+
+    miners_on: pd.Series
+    """Number of miners on in each hour (by the start of the hour, UTC)."""
+    miner_names: list[list[str]]
+    """Which miners are on in each hour."""
+    miner_load_w: pd.Series
+    miner_hours: int
+    miner_energy_kwh: float
+    projection: SocProjection
+    """The schedule through :func:`project_soc` at the preferred minimum."""
+    min_soc_pct: float
+    """Lowest SOC with the battery alone carrying the load down to 0 % (how deep it would go)."""
+    breaches_floor: bool
+    """The miners need energy the battery cannot give above the preferred minimum."""
+    extra_outside_wh: float
+    """Grid import or unserved load beyond what the base load alone needs [Wh]."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MinerPlan:
+    """The optimised miner schedule beside the simple rule, on the same forecast."""
+
+    times: pd.DatetimeIndex
+    min_soc_pct: float
+    """The preferred minimum the plan keeps to [%]."""
+    plan: MinerSchedule
+    rule: MinerSchedule
+    end_soc_target_pct: float
+    """The plan ends at or above this SOC [%]."""
+    optimiser_soc_pct: pd.Series
+    """SOC of the optimiser's own dispatch at each hour boundary [%]."""
+    baseline_outside_wh: float
+    """Grid import plus unserved energy without any miners (the base load's own need) [Wh]."""
+    grid_allowed: bool
+
+    @property
+    def summary(self) -> str:
+        plan, rule = self.plan, self.rule
+        text = (
+            f"The plan runs {plan.miner_hours} miner-hours vs {rule.miner_hours} for the simple "
+            f"rule and never goes below {self.min_soc_pct:.0f} %, ending at "
+            f"{plan.projection.end_soc_pct:.0f} %."
+        )
+        if rule.breaches_floor:
+            text += (
+                f" The simple rule breaches the {self.min_soc_pct:.0f} % minimum: its miners "
+                f"need {rule.extra_outside_wh / 1000:.1f} kWh the battery cannot give above it "
+                f"(on the battery alone it would reach {rule.min_soc_pct:.0f} %)."
+            )
+        elif rule.projection.end_soc_pct < self.end_soc_target_pct - 0.5:
+            text += (
+                f" The simple rule would end at {rule.projection.end_soc_pct:.0f} % "
+                f"(the plan keeps at least {self.end_soc_target_pct:.0f} %)."
+            )
+        return text
+
+
+def _schedule(
+    site: Site,
+    miners: list[SwitchableLoad],
+    on: npt.NDArray[np.bool_],
+    *,
+    times: pd.DatetimeIndex,
+    soc_start_pct: float,
+    pv: FloatArray,
+    load: FloatArray,
+    floor_pct: float,
+    baseline: SocProjection,
+    grid_allowed: bool,
+) -> MinerSchedule:
+    """``on[i, t]``: miner ``i`` runs in hour ``t``."""
+    power_w = np.array([m.power_kw * 1000.0 for m in miners])
+    miner_w = (on * power_w[:, None]).sum(axis=0) if len(miners) else np.zeros(len(times))
+    grid = site.grid.present
+    proj = project_soc(
+        site,
+        soc_start_pct=soc_start_pct,
+        pv_w=pv,
+        load_w=load,
+        extra_load_w=miner_w,
+        times=times,
+        floor_soc_pct=floor_pct,
+        grid_present=grid,
+    )
+    deep = project_soc(
+        site,
+        soc_start_pct=soc_start_pct,
+        pv_w=pv,
+        load_w=load,
+        extra_load_w=miner_w,
+        times=times,
+        floor_soc_pct=0.0,
+        grid_present=False,
+    )
+    if grid_allowed:
+        breaches = False
+    else:
+        # The miners pulled in energy from outside, or took the battery below the
+        # minimum at an hour where the base load alone would not have.
+        needs_outside = proj.outside_wh > baseline.outside_wh + _TOL_WH
+        lowest = np.minimum(floor_pct, baseline.soc_pct.to_numpy())
+        below = proj.soc_pct.to_numpy() < lowest - 1e-6
+        breaches = bool(needs_outside or below.any())
+    names = [[m.name for i, m in enumerate(miners) if on[i, t]] for t in range(len(times))]
+    count = on.sum(axis=0).astype(np.int64) if len(miners) else np.zeros(len(times), np.int64)
+    return MinerSchedule(
+        miners_on=pd.Series(count, index=times, name="miners_on"),
+        miner_names=names,
+        miner_load_w=pd.Series(miner_w, index=times, name="miner_load_w"),
+        miner_hours=int(count.sum()),
+        miner_energy_kwh=float(miner_w.sum() / 1000.0),
+        projection=proj,
+        min_soc_pct=deep.min_soc_pct,
+        breaches_floor=breaches,
+        extra_outside_wh=max(0.0, proj.outside_wh - baseline.outside_wh),
+    )
+
+
+def plan_miners(
+    site: Site,
+    *,
+    soc_start_pct: float,
+    pv_w: HourlyInput,
+    load_w: HourlyInput,
+    hours: int | None = None,
+    min_soc_pct: float | None = None,
+    end_soc_pct: float | None = None,
+    allow_grid: bool = False,
+    times: Times = None,
+) -> MinerPlan:
+    """When to run the site's miners over the next ``hours`` hours.
+
+    ``pv_w`` [W] is the PV forecast and ``load_w`` [W] the base load WITHOUT the
+    miners. The MILP chooses, per hour, which miners run (a count, 0..number of
+    miners; identical miners are interchangeable) to maximise miner-hours,
+    breaking ties towards hours of high solar surplus, subject to the battery
+    model with SOC between ``min_soc_pct`` (default: the site's) and 100 %.
+    Miners never draw on the grid unless ``allow_grid``: grid import (or, off
+    grid, unserved load) is allowed only for what the base load alone needs.
+    The plan must also end at or above ``end_soc_pct`` (default: the lower of
+    the starting SOC and where the battery would end without miners), so it does
+    not spend tonight's energy on miners.
+    """
+    _require_battery(site)
+    assert site.battery is not None
+    index, v = as_hourly(times, pv_w=pv_w, load_w=load_w)
+    if hours is not None:
+        if hours < 1 or hours > len(index):
+            raise PlanError(f"hours must be within 1..{len(index)} (got {hours})")
+        index = index[:hours]
+        v = {k: a[:hours] for k, a in v.items()}
+    n = len(index)
+    pv = np.maximum(v["pv_w"], 0.0)
+    load = np.maximum(v["load_w"], 0.0)
+    floor = site.battery.min_soc_pct if min_soc_pct is None else min_soc_pct
+    miners = sorted(site.miners, key=lambda m: -m.power_kw)
+    count = len(miners)
+
+    baseline = project_soc(
+        site, soc_start_pct=soc_start_pct, pv_w=pv, load_w=load, times=index, floor_soc_pct=floor
+    )
+
+    end_target = min(soc_start_pct, baseline.end_soc_pct) if end_soc_pct is None else end_soc_pct
+    on = np.zeros((count, n), dtype=bool)
+    optimiser_soc = baseline.soc_pct
+    if count:
+        surplus_kw = np.maximum(pv - load, 0.0) / 1000.0
+        top = float(surplus_kw.max()) if surplus_kw.max() > 0 else 1.0
+        eps = 0.5 / (count * n + 1)  # the whole tie-break is worth less than one miner-hour
+        weight = 1.0 + eps * surplus_kw / top
+        outside_cost = 0.01  # capped below when miners may not use the grid; else a tie-break
+        lp = _Lp()
+        x = [lp.var(n, lb=0.0, ub=1.0, cost=-weight, integer=True) for _ in miners]
+        # Never below the minimum, nor (when starting under it) below where the
+        # battery would be without miners.
+        lowest = np.minimum(floor, baseline.soc_pct.to_numpy()[1:])
+        bv = _battery_vars(
+            lp,
+            site,
+            n,
+            soc_start_pct=soc_start_pct,
+            floor_pct=floor,
+            below_cost=0.0,
+            lowest_pct=lowest,
+        )
+        spill = lp.var(n, lb=0.0, ub=pv / 1000.0)
+        outside_ub = np.full(n, np.inf) if allow_grid else load / 1000.0
+        outside = lp.var(n, lb=0.0, ub=outside_ub, cost=outside_cost)
+        end_kwh = end_target / 100.0 * site.battery.capacity_kwh
+        lp.row({int(bv.energy[-1]): 1.0}, end_kwh - 1e-6, np.inf)
+        if not allow_grid:
+            # outside energy (grid, unserved) no more than the base load alone needs: the
+            # greedy projection without miners needs the least there is
+            cap_kwh = baseline.outside_wh / 1000.0 + 1e-6
+            lp.row({int(j): 1.0 for j in outside}, 0.0, cap_kwh)
+        for t in range(n):
+            # pv + d + outside - c - spill - sum(P_i x_i) == load
+            coefs = {
+                int(bv.discharge[t]): 1.0,
+                int(outside[t]): 1.0,
+                int(bv.charge[t]): -1.0,
+                int(spill[t]): -1.0,
+            }
+            for i, m in enumerate(miners):
+                coefs[int(x[i][t])] = -m.power_kw
+            rhs = (load[t] - pv[t]) / 1000.0
+            lp.row(coefs, rhs, rhs)
+            for i in range(count - 1):  # interchangeable miners: fill them in order
+                if miners[i].power_kw == miners[i + 1].power_kw:
+                    lp.row({int(x[i][t]): 1.0, int(x[i + 1][t]): -1.0}, 0.0, np.inf)
+        sol = lp.solve()
+        on = np.array([sol[xi] > 0.5 for xi in x]).reshape(count, n)
+        optimiser_soc = _soc_series(sol, bv, site, index, soc_start_pct)
+
+    rule_count = simple_rule_miners_on(pv - load, count)
+    rule_on = np.array([[i < rule_count[t] for t in range(n)] for i in range(count)], dtype=bool)
+    rule_on = rule_on.reshape(count, n)
+    common = {
+        "times": index,
+        "soc_start_pct": soc_start_pct,
+        "pv": pv,
+        "load": load,
+        "floor_pct": floor,
+        "baseline": baseline,
+        "grid_allowed": allow_grid,
+    }
+    return MinerPlan(
+        times=index,
+        min_soc_pct=floor,
+        end_soc_target_pct=end_target,
+        plan=_schedule(site, miners, on, **common),
+        rule=_schedule(site, miners, rule_on, **common),
+        optimiser_soc_pct=optimiser_soc,
+        baseline_outside_wh=baseline.outside_wh,
+        grid_allowed=allow_grid,
+    )
+
+
+# --------------------------------------------------------------------------- grid charging
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GridChargePlan:
+    """Whether to charge from the grid in the cheap window, how much, and why."""
+
+    charge: bool
+    energy_kwh: float
+    """Grid energy to put into the battery (bus side) [kWh]."""
+    power_w: float
+    """Grid-charge power to request during the window [W]."""
+    window_start: datetime | None
+    window_end: datetime | None
+    price_per_kwh: float | None
+    currency: str
+    pv_p10_kwh: float
+    pv_p50_kwh: float
+    load_kwh: float
+    """Load after the window ends, to the end of the horizon [kWh]."""
+    shortfall_p10_kwh: float
+    """Energy the battery would miss to hold the floor under P10 solar without charging [kWh]."""
+    shortfall_after_kwh: float
+    """What is still missing after the planned charge (0 unless the window is too short) [kWh]."""
+    window_grid_import_kwh: float
+    """Grid import during the window: the charge plus the load the grid carries meanwhile [kWh]."""
+    projection: SocProjection
+    """P10 projection with the planned charge."""
+    reason: str
+
+
+def _window_from_costs(site: Site) -> tuple[time, time] | None:
+    costs = site.costs
+    periods = costs.grid_periods
+    if not periods:
+        return None
+    limit = costs.cheap_grid_price_per_kwh
+    cheapest = min(periods, key=lambda p: p.price_per_kwh)
+    if limit is not None and cheapest.price_per_kwh > limit:
+        return None
+    end = "00:00" if cheapest.end == "24:00" else cheapest.end
+    return time.fromisoformat(cheapest.start), time.fromisoformat(end)
+
+
+def _window_mask(site: Site, index: pd.DatetimeIndex, window: tuple[time, time]) -> FloatArray:
+    """1.0 for the hours of the FIRST occurrence of the local window in ``index``."""
+    start_min = window[0].hour * 60 + window[0].minute
+    end_min = window[1].hour * 60 + window[1].minute
+    local = index.tz_convert(site.tz)
+    minutes = np.asarray(local.hour * 60 + local.minute)
+    if start_min < end_min:
+        inside = (minutes >= start_min) & (minutes < end_min)
+    else:
+        inside = (minutes >= start_min) | (minutes < end_min)
+    mask = np.zeros(len(index))
+    hits = np.nonzero(inside)[0]
+    if len(hits):
+        first = hits[0]
+        last = first
+        while last + 1 < len(index) and inside[last + 1]:
+            last += 1
+        mask[first : last + 1] = 1.0
+    return mask
+
+
+def _hhmm(site: Site, when: datetime) -> str:
+    return when.astimezone(site.tz).strftime("%H:%M")
+
+
+def plan_grid_charge(
+    site: Site,
+    *,
+    soc_now_pct: float,
+    pv_p10_w: HourlyInput,
+    pv_p50_w: HourlyInput,
+    load_w: HourlyInput,
+    cheap_window: tuple[time, time] | None = None,
+    min_worthwhile_kwh: float = 0.5,
+    times: Times = None,
+) -> GridChargePlan:
+    """Should the battery be charged from the grid in the next cheap window, and by how much?
+
+    The inputs cover the hours from now to the end of the horizon (e.g. the end
+    of tomorrow). ``cheap_window`` is a LOCAL (start, end) time of day; by
+    default the cheapest tariff period of ``site.costs`` (if it is at or below
+    ``cheap_grid_price_per_kwh`` when that is set). The decision is made on the
+    pessimistic P10 solar: charge the least energy in the window such that the
+    projection never needs the battery below the site's minimum SOC after the
+    window ends (found by bisection on the projection). While grid charging the
+    grid also carries the load (as hybrid inverters do), so inside the window
+    the battery is not drawn on. A charge under ``min_worthwhile_kwh`` is not proposed.
+    """
+    _require_battery(site)
+    assert site.battery is not None
+    index, v = as_hourly(times, pv10=pv_p10_w, pv50=pv_p50_w, load=load_w)
+    costs = site.costs
+    window = cheap_window if cheap_window is not None else _window_from_costs(site)
+    pv10_kwh = float(np.maximum(v["pv10"], 0).sum() / 1000.0)
+    pv50_kwh = float(np.maximum(v["pv50"], 0).sum() / 1000.0)
+
+    def project(charge_w: FloatArray | None) -> SocProjection:
+        return project_soc(
+            site,
+            soc_start_pct=soc_now_pct,
+            pv_w=v["pv10"],
+            load_w=v["load"],
+            grid_charge_w=charge_w,
+            times=index,
+        )
+
+    none = project(None)
+
+    def result(
+        charge: bool,
+        reason: str,
+        *,
+        energy_kwh: float = 0.0,
+        power_w: float = 0.0,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        price: float | None = None,
+        load_kwh: float | None = None,
+        shortfall_kwh: float = 0.0,
+        after_kwh: float = 0.0,
+        window_import_kwh: float = 0.0,
+        projection: SocProjection = none,
+    ) -> GridChargePlan:
+        return GridChargePlan(
+            charge=charge,
+            energy_kwh=energy_kwh,
+            power_w=power_w,
+            window_start=start,
+            window_end=end,
+            price_per_kwh=price,
+            currency=costs.currency,
+            pv_p10_kwh=pv10_kwh,
+            pv_p50_kwh=pv50_kwh,
+            load_kwh=float(v["load"].sum() / 1000.0) if load_kwh is None else load_kwh,
+            shortfall_p10_kwh=shortfall_kwh,
+            shortfall_after_kwh=after_kwh,
+            window_grid_import_kwh=window_import_kwh,
+            projection=projection,
+            reason=reason,
+        )
+
+    if not site.grid.present:
+        return result(False, f"{site.display_name} has no grid connection to charge from.")
+    if window is None:
+        return result(
+            False,
+            "No cheap window: pass one, or set grid_periods (and cheap_grid_price_per_kwh) "
+            "in the site's costs.",
+        )
+    mask = _window_mask(site, index, window)
+    if not mask.any():
+        return result(False, "The cheap window does not fall within the forecast hours.")
+    first = int(np.argmax(mask))
+    last = int(len(mask) - 1 - np.argmax(mask[::-1]))
+    start = index[first].to_pydatetime()
+    end = (index[last] + pd.Timedelta(hours=1)).to_pydatetime()
+    price = costs.grid_price_at(start.astimezone(site.tz).hour * 60)
+    floor = site.battery.min_soc_pct
+    after = last + 1  # the hours after the window, when grid power is dear
+    after_load_kwh = float(v["load"][after:].sum() / 1000.0)
+    after_pv10_kwh = float(np.maximum(v["pv10"][after:], 0).sum() / 1000.0)
+    power_max_w = min(site.grid.max_charge_kw, site.battery.max_charge_kw) * 1000.0
+
+    def shortfall_wh(proj: SocProjection) -> float:
+        return float(proj.floor_shortfall_w.to_numpy()[after:].sum())
+
+    def at(energy_wh: float) -> SocProjection:
+        return project(mask * energy_wh / mask.sum())
+
+    need0 = shortfall_wh(none)
+    words = (
+        f"P10 solar {after_pv10_kwh:.1f} kWh against {after_load_kwh:.1f} kWh of load after "
+        f"{_hhmm(site, end)}"
+    )
+    if need0 <= _TOL_WH:
+        return result(
+            False,
+            f"No grid charge needed: {words}, and the battery ({soc_now_pct:.0f} % now) stays "
+            f"above its {floor:.0f} % minimum even on the P10 solar.",
+            start=start,
+            end=end,
+            price=price,
+            load_kwh=after_load_kwh,
+            shortfall_kwh=0.0,
+        )
+    most_wh = power_max_w * mask.sum()
+    hi_proj = at(most_wh)
+    if shortfall_wh(hi_proj) > _TOL_WH:
+        lo_wh = hi_wh = most_wh  # even the most the window can take leaves a shortfall
+    else:
+        lo_wh, hi_wh = 0.0, most_wh
+        for _ in range(40):
+            mid = (lo_wh + hi_wh) / 2.0
+            if shortfall_wh(at(mid)) > _TOL_WH:
+                lo_wh = mid
+            else:
+                hi_wh = mid
+            if hi_wh - lo_wh < 10.0:
+                break
+    proj = at(hi_wh)
+    if hi_wh / 1000.0 < min_worthwhile_kwh:
+        return result(
+            False,
+            f"No grid charge: {words}; the battery ({soc_now_pct:.0f} % now) is only "
+            f"{hi_wh / 1000:.2f} kWh short of holding {floor:.0f} %, under the "
+            f"{min_worthwhile_kwh:.1f} kWh worth a charge.",
+            start=start,
+            end=end,
+            price=price,
+            load_kwh=after_load_kwh,
+            shortfall_kwh=need0 / 1000.0,
+        )
+    charged_wh = float(np.maximum(proj.battery_w.to_numpy() * mask, 0.0).sum())
+    energy_kwh = max(charged_wh, 0.0) / 1000.0
+    missing_kwh = shortfall_wh(proj) / 1000.0
+    energy_kwh = round(energy_kwh + 0.05, 1)  # round up to 0.1 kWh
+    window_import_kwh = float(np.maximum(proj.grid_w.to_numpy() * mask, 0.0).sum() / 1000.0)
+    reason = (
+        f"Charge {energy_kwh:.1f} kWh {_hhmm(site, start)}–{_hhmm(site, end)} at "
+        f"{price:.2f} {costs.currency}/kWh: {words}, so the battery ({soc_now_pct:.0f} % now) "
+        f"would need {need0 / 1000:.1f} kWh more to stay above {floor:.0f} % "
+        f"(P50 solar {pv50_kwh:.1f} kWh over the horizon). While charging, the grid also "
+        f"carries the load: {window_import_kwh:.1f} kWh imported in the window in all."
+    )
+    if missing_kwh > _TOL_WH / 1000.0:
+        reason += (
+            f" The window can take only that much: {missing_kwh:.1f} kWh would still be missing."
+        )
+    return result(
+        True,
+        reason,
+        energy_kwh=energy_kwh,
+        power_w=min(power_max_w, hi_wh / mask.sum()),
+        start=start,
+        end=end,
+        price=price,
+        load_kwh=after_load_kwh,
+        shortfall_kwh=need0 / 1000.0,
+        after_kwh=missing_kwh,
+        window_import_kwh=window_import_kwh,
+        projection=proj,
+    )
+
+
+# --------------------------------------------------------------------------- generator
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GeneratorPlan:
+    """When to run the generator and at what output, with its fuel."""
+
+    generator_w: pd.Series
+    """Planned output in each hour [W] (0 = off)."""
+    run_hours: list[datetime]
+    """Start of each hour the generator runs (UTC)."""
+    hours: int
+    energy_kwh: float
+    fuel_l: float
+    """Fuel on the site's curve for the planned outputs [L]."""
+    fuel_linear_l: float
+    """Fuel the optimiser counted on its linearised curve [L]."""
+    flat_out_fuel_l: float
+    """Fuel with the generator running every hour following load and charge room [L]."""
+    projection: SocProjection
+    unserved_wh: float
+    curve_synthetic: bool
+    reason: str
+
+
+def _linear_fuel(
+    curve: list[tuple[float, float]], rated_kw: float, min_frac: float
+) -> tuple[float, float]:
+    """Least-squares ``L/h = a * kW + b`` over the curve within [min_frac, 1] (a, b >= 0)."""
+    fr = np.linspace(min_frac, 1.0, 21)
+    lph = np.array([fuel_rate_lph(curve, f) for f in fr])
+    a, b = np.polyfit(fr * rated_kw, lph, 1)
+    return max(float(a), 0.0), max(float(b), 0.0)
+
+
+def plan_generator(
+    site: Site,
+    *,
+    soc_start_pct: float,
+    pv_w: HourlyInput,
+    load_w: HourlyInput,
+    min_load_fraction: float = DEFAULT_MIN_LOAD_FRACTION,
+    min_soc_pct: float | None = None,
+    times: Times = None,
+) -> GeneratorPlan:
+    """Hours and output of the generator that keep the SOC above the floor with least fuel.
+
+    A MILP per hour: on/off ``y``, output ``p`` within ``[min_load_fraction, 1]``
+    of the rating when on, fuel ``a * p + b * y`` from a straight line fitted to
+    the fuel curve over that range (the litres reported are read back from the
+    curve itself). The battery model is the shared one; PV surplus is curtailed;
+    the site is treated as off-grid (a grid, if present, is ignored). Unserved
+    load is allowed only when even the generator cannot hold the floor, at a
+    prohibitive cost.
+    """
+    _require_battery(site)
+    assert site.battery is not None
+    gen = site.generator
+    if gen is None:
+        raise PlanError(f"site {site.name} has no generator to plan")
+    if not 0.0 <= min_load_fraction <= 1.0:
+        raise PlanError(f"min_load_fraction must be within 0..1 (got {min_load_fraction})")
+    index, v = as_hourly(times, pv_w=pv_w, load_w=load_w)
+    n = len(index)
+    pv = np.maximum(v["pv_w"], 0.0)
+    load = np.maximum(v["load_w"], 0.0)
+    floor = site.battery.min_soc_pct if min_soc_pct is None else min_soc_pct
+    rated = gen.rated_kw
+    a, b = _linear_fuel(gen.curve, rated, min_load_fraction)
+    unserved_cost = 100.0 * (a * rated + b)  # one kWh unserved costs more than an hour flat out
+
+    lp = _Lp()
+    on = lp.var(n, lb=0.0, ub=1.0, cost=b, integer=True)
+    power = lp.var(n, lb=0.0, ub=rated, cost=a)
+    bv = _battery_vars(
+        lp, site, n, soc_start_pct=soc_start_pct, floor_pct=floor, below_cost=10 * unserved_cost
+    )
+    spill = lp.var(n, lb=0.0, ub=np.inf)
+    unserved = lp.var(n, lb=0.0, ub=load / 1000.0, cost=unserved_cost)
+    for t in range(n):
+        p, y = int(power[t]), int(on[t])
+        lp.row({p: 1.0, y: -rated}, -np.inf, 0.0)  # p <= rated * y
+        lp.row({p: 1.0, y: -min_load_fraction * rated}, 0.0, np.inf)  # p >= min * rated * y
+        coefs = {
+            p: 1.0,
+            int(bv.discharge[t]): 1.0,
+            int(unserved[t]): 1.0,
+            int(bv.charge[t]): -1.0,
+            int(spill[t]): -1.0,
+        }
+        rhs = (load[t] - pv[t]) / 1000.0
+        lp.row(coefs, rhs, rhs)
+        # spill only PV and generator output: spill <= pv + p
+        lp.row({int(spill[t]): 1.0, p: -1.0}, -np.inf, pv[t] / 1000.0)
+    sol = lp.solve()
+    running = sol[on] > 0.5
+    gen_kw = np.where(running, sol[power], 0.0)
+    gen_w = gen_kw * 1000.0
+    projection = project_soc(
+        site,
+        soc_start_pct=soc_start_pct,
+        pv_w=pv,
+        load_w=load,
+        generator_w=gen_w,
+        times=index,
+        floor_soc_pct=floor,
+        grid_present=False,
+    )
+    fuel_l = float(sum(fuel_rate_lph(gen.curve, k / rated) for k in gen_kw[running]))
+    flat_l = _flat_out_fuel_l(site, soc_start_pct, pv, load, floor)
+    hours = int(running.sum())
+    energy_kwh = float(gen_kw.sum())
+    if hours:
+        first = index[int(np.argmax(running))].to_pydatetime()
+        reason = (
+            f"Run the {gen.name} {hours} h (first at {_hhmm(site, first)}), {energy_kwh:.1f} kWh "
+            f"for about {fuel_l:.1f} L, to keep the battery above {floor:.0f} % "
+            f"(running it every hour would burn {flat_l:.1f} L)."
+        )
+    else:
+        reason = f"No generator needed: solar and the battery hold {floor:.0f} % on this forecast."
+    if gen.fuel_curve is None:
+        reason += " Litres are from a synthetic fuel curve."
+    return GeneratorPlan(
+        generator_w=pd.Series(gen_w, index=index, name="generator_w"),
+        run_hours=[index[t].to_pydatetime() for t in np.nonzero(running)[0]],
+        hours=hours,
+        energy_kwh=energy_kwh,
+        fuel_l=fuel_l,
+        fuel_linear_l=float(a * gen_kw.sum() + b * hours),
+        flat_out_fuel_l=flat_l,
+        projection=projection,
+        unserved_wh=projection.unserved_wh,
+        curve_synthetic=gen.fuel_curve is None,
+        reason=reason,
+    )
+
+
+def _flat_out_fuel_l(
+    site: Site, soc_start_pct: float, pv: FloatArray, load: FloatArray, floor: float
+) -> float:
+    """Fuel with the generator on every hour, following load plus charge room (the simulator's way)."""  # noqa: E501
+    assert site.battery is not None and site.generator is not None
+    gen = site.generator
+    b = site.battery
+    eff = battery_efficiency(b.round_trip_efficiency_pct)
+    cap_wh = b.capacity_kwh * 1000.0
+    soc = soc_start_pct
+    litres = 0.0
+    for t in range(len(pv)):
+        room_w = min(b.max_charge_kw * 1000.0, max(0.0, (100.0 - soc) / 100.0 * cap_wh) / eff)
+        gen_w = min(max(load[t] - pv[t] + room_w, 0.0), gen.rated_kw * 1000.0)
+        litres += fuel_rate_lph(gen.curve, gen_w / (gen.rated_kw * 1000.0))
+        step = project_soc(
+            site,
+            soc_start_pct=soc,
+            pv_w=pv[t : t + 1],
+            load_w=load[t : t + 1],
+            generator_w=np.array([gen_w]),
+            times=pd.DatetimeIndex([pd.Timestamp(0, tz="UTC")]),
+            floor_soc_pct=floor,
+            grid_present=False,
+        )
+        soc = step.end_soc_pct
+    return litres
