@@ -43,6 +43,8 @@ from tools.delivery import Deliverer
 from tools.devices.base import Driver
 from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
+from tools.forecast.service import ForecastService
+from tools.forecast.weather import OpenMeteoClient
 from tools.preferences import PreferenceStore
 from tools.site import Site, SiteFile, demo_site_file, load_site_file
 from tools.telemetry import TelemetryPipeline
@@ -252,6 +254,11 @@ async def open_app(
             on_alert_event=notifier.on_alert_event,
             deliveries=deliverer.stats,
             set_role=set_role,
+            forecasts=ForecastService(
+                sessionmaker=sessionmaker,
+                clock=clock,
+                weather=OpenMeteoClient(http) if settings.weather == "open-meteo" else None,
+            ),
         )
         if is_postgres(db_url):
             checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("COMMANDCENTER_RAW_RETENTION_DAYS", "raw_retention_days"),
         description="raw readings older than this are deleted; hourly rollups stay",
     )
+    weather: Literal["clear-sky", "open-meteo"] = Field(
+        default="clear-sky",
+        validation_alias=AliasChoices("COMMANDCENTER_WEATHER", "weather"),
+        description="open-meteo fetches forecasts (falls back to clear-sky when unreachable)",
+    )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     log_format: Literal["text", "json"] = Field(
         default="text",

@@ -25,6 +25,10 @@ from tools.cards import Card, action_card, local_time
 from tools.clock import Clock
 from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
+from tools.forecast.battery import project_soc
+from tools.forecast.fuel import fuel_forecast
+from tools.forecast.plans import plan_grid_charge, plan_miners
+from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
 from tools.preferences import ChannelPrefs, PreferenceStore
 from tools.site import Site
@@ -155,6 +159,34 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "weather-based forecasts are not configured yet).",
     ),
     ToolSpec(
+        name="battery_outlook",
+        kind="read",
+        args=SiteArgs,
+        description="Projected battery SOC for the next 48 h from the PV and load forecasts: "
+        "when it reaches the minimum, whether it fills, energy needed to stay above the floor.",
+    ),
+    ToolSpec(
+        name="miner_plan",
+        kind="read",
+        args=SiteArgs,
+        description="Which hours to run how many miners over the next 24 h so the battery never "
+        "drops below the site's minimum, compared with the simple surplus rule.",
+    ),
+    ToolSpec(
+        name="grid_charge_advice",
+        kind="read",
+        args=SiteArgs,
+        description="Whether to charge from the grid tonight, how many kWh, in which window, and "
+        "why, from tomorrow's P10/P50 solar and the load forecast.",
+    ),
+    ToolSpec(
+        name="fuel_outlook",
+        kind="read",
+        args=SiteArgs,
+        description="Generator fuel over the next 30 days from the projected energy deficit and "
+        "the generator's fuel curve.",
+    ),
+    ToolSpec(
         name="active_alerts",
         kind="read",
         args=SiteArgs,
@@ -282,6 +314,7 @@ class Toolbox:
         on_alert_event: Callable[[AlertEvent], Awaitable[None]] | None = None,
         deliveries: Callable[[], Awaitable[DeliveryStats]] | None = None,
         set_role: Callable[[str, str, str, str], Awaitable[None]] | None = None,
+        forecasts: ForecastService | None = None,
     ) -> None:
         self._sites = sites
         self._state = state
@@ -292,6 +325,7 @@ class Toolbox:
         self._on_alert_event = on_alert_event
         self._deliveries = deliveries
         self._set_role_fn = set_role
+        self._forecasts = forecasts
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -517,6 +551,125 @@ class Toolbox:
             footer="clear-sky model (pvlib)",
         )
         return ToolOutput(text=text, cards=[card])
+
+    # -- forecasts and plans ---------------------------------------------------------
+
+    async def _outlook(self, site: Site, hours: int = 48) -> tuple[SiteForecast, float]:
+        if self._forecasts is None:
+            raise AlertError("Forecasts are not available here.")
+        if site.battery is None:
+            raise AlertError(f"{site.display_name} has no battery to plan for.")
+        state = self._state(site.name)
+        soc = state.get("battery_soc_pct")
+        if soc is None:
+            raise AlertError(f"No battery reading from {site.display_name} yet.")
+        forecast = await self._forecasts.forecast(
+            site, hours=hours, current_load_w=state.get("load_power_w")
+        )
+        return forecast, soc
+
+    @staticmethod
+    def _source_note(forecast: SiteForecast) -> str:
+        if forecast.weather_source == "clear-sky":
+            return " (weather service unavailable: clear-sky solar, so this is optimistic)"
+        return ""
+
+    async def _battery_outlook(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        forecast, soc = await self._outlook(site)
+        projection = project_soc(
+            site,
+            soc_start_pct=soc,
+            pv_w=forecast.pv_p50_w,
+            load_w=forecast.load_p50_w,
+            times=forecast.times,
+        )
+        floor = site.battery.min_soc_pct if site.battery else 0.0
+        parts = [f"{site.display_name}: battery at {soc:.0f} % now"]
+        if projection.reaches_floor_at is not None:
+            parts.append(
+                f"reaches the {floor:g} % minimum around "
+                f"{local_time(projection.reaches_floor_at, site.tz)}"
+            )
+        else:
+            parts.append(f"stays above the {floor:g} % minimum for the next 48 h")
+        if projection.fills_at is not None:
+            parts.append(f"fills around {local_time(projection.fills_at, site.tz)}")
+        parts.append(f"lowest {projection.min_soc_pct:.0f} %")
+        if projection.energy_needed_to_stay_above_floor_wh > 0:
+            parts.append(
+                f"{projection.energy_needed_to_stay_above_floor_wh / 1000:.1f} kWh from the grid "
+                "or generator would keep it above the floor"
+            )
+        return ToolOutput(text=", ".join(parts) + "." + self._source_note(forecast))
+
+    async def _miner_plan(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        if not site.miners:
+            return ToolOutput(text=f"{site.display_name} has no miners.")
+        forecast, soc = await self._outlook(site, hours=24)
+        running_w = sum(
+            m.power_kw * 1000
+            for m in site.miners
+            if (self._state(site.name).devices("load_on").get(m.name) or 0) >= 0.5
+        )
+        base_load = (forecast.load_p50_w - running_w).clip(lower=0.0)
+        plan = plan_miners(
+            site, soc_start_pct=soc, pv_w=forecast.pv_p50_w, load_w=base_load, times=forecast.times
+        )
+        on_hours = [
+            f"{local_time(t, site.tz)[11:16]}×{n}"
+            for t, n in plan.plan.miners_on.items()
+            if n
+        ]
+        text = f"{site.display_name}, next 24 h: " + plan.summary
+        if on_hours:
+            text += " Miners on: " + ", ".join(on_hours) + "."
+        return ToolOutput(text=text + self._source_note(forecast))
+
+    async def _grid_charge_advice(
+        self, site: Site, _args: SiteArgs, _ctx: CallContext
+    ) -> ToolOutput:
+        if not site.grid.present:
+            return ToolOutput(text=f"{site.display_name} has no grid connection.")
+        forecast, soc = await self._outlook(site)
+        advice = plan_grid_charge(
+            site,
+            soc_now_pct=soc,
+            pv_p10_w=forecast.pv_p10_w,
+            pv_p50_w=forecast.pv_p50_w,
+            load_w=forecast.load_p50_w,
+            times=forecast.times,
+        )
+        return ToolOutput(
+            text=f"{site.display_name}: {advice.reason}" + self._source_note(forecast)
+        )
+
+    async def _fuel_outlook(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        if site.generator is None:
+            return ToolOutput(text=f"{site.display_name} has no generator.")
+        forecast, soc = await self._outlook(site)
+        projection = project_soc(
+            site,
+            soc_start_pct=soc,
+            pv_w=forecast.pv_p50_w,
+            load_w=forecast.load_p50_w,
+            times=forecast.times,
+            grid_present=False,
+        )
+        per_day = projection.energy_needed_to_stay_above_floor_wh / 2.0
+        fuel = fuel_forecast(
+            site,
+            deficit_wh_per_day=[per_day] * 30,
+            fuel_now_l=self._state(site.name).get("generator_fuel_l"),
+        )
+        text = (
+            f"{site.display_name}: about {fuel.total_l:.0f} L of fuel over 30 days "
+            f"({fuel.total_energy_kwh:.0f} kWh from the generator, {fuel.litres_per_kwh:.2f} L/kWh"
+            f", {fuel.cost:.0f} {fuel.currency})"
+        )
+        if fuel.days_of_tank_left is not None:
+            text += f"; the tank lasts about {fuel.days_of_tank_left:.0f} days"
+        text += f". Based on the next 48 h's deficit; {fuel.curve_label}."
+        return ToolOutput(text=text + self._source_note(forecast))
 
     async def _active_alerts(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         alerts = await self._alerts.open_alerts(site.name)

@@ -47,6 +47,10 @@ TOOL_NAMES: tuple[str, ...] = (
     "remove_silence",
     "set_alert_preferences",
     "set_role",
+    "battery_outlook",
+    "miner_plan",
+    "grid_charge_advice",
+    "fuel_outlook",
 )
 
 HELP_TOOL = "help"
@@ -560,6 +564,9 @@ def route(
     role_change = _role_change(stripped)
     if role_change is not None:
         return [role_change]
+    outlook = _outlook(stripped, site_names)
+    if outlook is not None:
+        return [outlook]
     tokens = _tokenize(text)
     if not tokens:
         return []
@@ -595,6 +602,55 @@ _ROLE_CHANGE = re.compile(
     r"(?P<role>admin|administrator|operator|viewer|finance|read-only)(?:\s+role)?[.!]?$",
     re.IGNORECASE,
 )
+
+
+_OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "grid_charge_advice",
+        re.compile(
+            r"\b(should|do|shall)\s+(i|we)\b.*\b(grid[- ]?charg\w*|charge\b.*\bgrid)"
+            r"|\bgrid[- ]?charg\w*\b.*\b(tonight|overnight)\b.*\?",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "miner_plan",
+        re.compile(
+            r"\bminers?\b.*\b(plan|schedule|carry|enough|all day|when (should|can|to))\b"
+            r"|\b(plan|schedule)\b.*\bminers?\b"
+            r"|\b(sun|solar)\b.*\b(carry|enough)\b.*\bminers?\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "fuel_outlook",
+        re.compile(
+            r"\b(diesel|fuel)\b.*\b(month|30 days|weeks?|burn|need|use)\b"
+            r"|\bhow much (diesel|fuel)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "battery_outlook",
+        re.compile(
+            r"\bbattery\b.*\b(run out|last|until|empty|outlook|projection|tonight|tomorrow)\b"
+            r"|\bwhen will the battery\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+
+def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
+    """Forecast and planning questions ('should I charge from the grid tonight?')."""
+    for tool, pattern in _OUTLOOKS:
+        if pattern.search(text):
+            lowered = text.lower()
+            site = next(
+                (s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None
+            )
+            return Intent(tool, {"site": site})
+    return None
 
 
 def _role_change(text: str) -> Intent | None:

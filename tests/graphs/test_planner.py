@@ -145,7 +145,13 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("how's the batery", [battery()]),
     ("batterry %", [battery()]),
     ("how much juice is left", [battery()]),
-    ("will the battery last the night?", [battery()]),
+    ("will the battery last the night?", [("battery_outlook", {"site": None})]),
+    ("when will the battery run out?", [("battery_outlook", {"site": None})]),
+    ("Should I charge from the grid tonight?", [("grid_charge_advice", {"site": None})]),
+    ("grid charge tonight? tomorrow is cloudy", [("grid_charge_advice", {"site": None})]),
+    ("will tomorrow's sun carry the miners all day?", [("miner_plan", {"site": None})]),
+    ("plan the miners at the barn", [("miner_plan", {"site": "barn"})]),
+    ("how much diesel will we burn this month?", [("fuel_outlook", {"site": None})]),
     # solar now
     ("solar right now", [solar()]),
     ("how much sun are we getting", [solar()]),
@@ -429,6 +435,10 @@ def test_tool_names() -> None:
         "remove_silence",
         "set_alert_preferences",
         "set_role",
+        "battery_outlook",
+        "miner_plan",
+        "grid_charge_advice",
+        "fuel_outlook",
     )
 
 

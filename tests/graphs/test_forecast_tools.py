@@ -1,0 +1,42 @@
+"""Forecast and planning questions answered through the assistant (offline, clear-sky)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.bot.helpers import EVENING, running_bot, say
+from tools.clock import ManualClock
+
+QUESTIONS = [
+    ("when will the battery run out?", "battery_outlook", ["battery at 44 % now", "minimum"]),
+    ("plan the miners", "miner_plan", ["The plan runs", "miner-hours", "simple rule"]),
+    ("Should I charge from the grid tonight?", "grid_charge_advice", ["Demo home lab:"]),
+    ("how much diesel will we burn this month?", "fuel_outlook", ["L of fuel over 30 days"]),
+]
+
+
+@pytest.mark.parametrize(("text", "tool", "phrases"), QUESTIONS)
+async def test_forecast_questions(
+    sqlite_url: str, tmp_path: Path, text: str, tool: str, phrases: list[str]
+) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        await app.monitor.poll_once()
+        result = await app.chat.handle_message(say("olga", text))
+        assert result.tools == [tool]
+        for phrase in phrases:
+            assert phrase in result.answer, result.answer
+        assert "clear-sky solar" in result.answer  # no weather service in tests: said so
+
+
+async def test_battery_outlook_sees_the_evening_drain(sqlite_url: str, tmp_path: Path) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        await app.monitor.poll_once()
+        answer = (
+            await app.chat.handle_message(say("olga", "when will the battery run out?"))
+        ).answer
+        # 44 % of 14.3 kWh with ~6 kW of load and no sun: the floor comes within hours.
+        assert "reaches the 20 % minimum around 2026-11-19 2" in answer

@@ -1,0 +1,132 @@
+"""Forecasts for a live site: weather (or clear-sky), PV with P10/P50/P90, load, from the
+site's own history in the database. The maths lives in the pure modules beside this one."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import HourlyRollupRow
+from tools.clock import Clock
+from tools.forecast.load import forecast_load
+from tools.forecast.pv import PvParams, clear_sky_index, pv_power_w, quantiles
+from tools.forecast.weather import OpenMeteoClient, weather_or_clear_sky
+from tools.site import Site
+
+log = logging.getLogger(__name__)
+
+LOAD_HISTORY_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteForecast:
+    """Hourly forecasts [W] on ``times`` (UTC hour starts), and where the weather came from."""
+
+    times: pd.DatetimeIndex
+    pv_p10_w: pd.Series
+    pv_p50_w: pd.Series
+    pv_p90_w: pd.Series
+    load_p10_w: pd.Series
+    load_p50_w: pd.Series
+    load_p90_w: pd.Series
+    weather_source: str
+    load_method: str
+
+    def energy_kwh(self, series: pd.Series, start: datetime, end: datetime) -> float:
+        window = series[(series.index >= start) & (series.index < end)]
+        return float(window.sum()) / 1000.0
+
+
+class ForecastService:
+    def __init__(
+        self,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        weather: OpenMeteoClient | None = None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._weather = weather
+
+    async def _load_history(self, site: Site, now: datetime) -> pd.Series:
+        since = now - timedelta(days=LOAD_HISTORY_DAYS)
+        async with self._sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(HourlyRollupRow.hour, HourlyRollupRow.sum, HourlyRollupRow.count).where(
+                        HourlyRollupRow.site == site.name,
+                        HourlyRollupRow.metric == "load_power_w",
+                        HourlyRollupRow.hour >= since,
+                        HourlyRollupRow.hour < now,
+                    )
+                )
+            ).all()
+        if not rows:
+            return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+        index = pd.DatetimeIndex([r[0] for r in rows])
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        series = pd.Series([r[1] / r[2] if r[2] else np.nan for r in rows], index=index)
+        return series.groupby(level=0).sum().sort_index()
+
+    async def forecast(
+        self, site: Site, *, hours: int = 48, current_load_w: float | None = None
+    ) -> SiteForecast:
+        """PV and load for the next ``hours`` whole hours."""
+        now = self._clock.now()
+        start = pd.Timestamp(now).ceil("h")
+        times = pd.date_range(start, periods=hours, freq="h", tz="UTC")
+        weather, source = await weather_or_clear_sky(
+            self._weather,
+            site,
+            start.to_pydatetime(),
+            (start + pd.Timedelta(hours=hours)).to_pydatetime(),
+        )
+        params = PvParams()
+        p50 = pv_power_w(site, weather, params=params)
+        csi = clear_sky_index(site, weather)
+        cap_w = sum((a.inverter_kw or a.kwp) * 1000 for a in site.pv_arrays) or None
+        p10, p50, p90 = quantiles(
+            p50, csi.reindex(p50.index, method="nearest"), params, cap_w=cap_w
+        )
+        # Weather rows are interval centres; express everything on hour starts.
+        pv = [self._on_hours(s, times) for s in (p10, p50, p90)]
+        history = await self._load_history(site, now)
+        if history.dropna().size >= 24:
+            load = forecast_load(history.dropna(), start=start, hours=hours, tz=site.timezone)
+            loads = [
+                load.p10_w.reindex(times),
+                load.p50_w.reindex(times),
+                load.p90_w.reindex(times),
+            ]
+            method = load.method
+        else:
+            flat = float(current_load_w or 0.0)
+            loads = [pd.Series(flat, index=times)] * 3
+            method = "current load held flat (less than a day of history)"
+        loads = [s.ffill().bfill().fillna(current_load_w or 0.0) for s in loads]
+        return SiteForecast(
+            times=times,
+            pv_p10_w=pv[0],
+            pv_p50_w=pv[1],
+            pv_p90_w=pv[2],
+            load_p10_w=loads[0],
+            load_p50_w=loads[1],
+            load_p90_w=loads[2],
+            weather_source=source,
+            load_method=method,
+        )
+
+    @staticmethod
+    def _on_hours(series: pd.Series, times: pd.DatetimeIndex) -> pd.Series:
+        """Hourly means on hour-start labels from any finer or shifted series."""
+        shifted = series.copy()
+        shifted.index = shifted.index - pd.Timedelta(minutes=30)
+        hourly = shifted.resample("h").mean()
+        return hourly.reindex(times).interpolate(limit_direction="both").fillna(0.0).clip(lower=0.0)
