@@ -26,8 +26,10 @@ from tools.clock import Clock
 from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
 from tools.forecast.battery import project_soc
+from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import plan_grid_charge, plan_miners
+from tools.forecast.scorecard import scorecard
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
 from tools.preferences import ChannelPrefs, PreferenceStore
@@ -164,6 +166,13 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         args=SiteArgs,
         description="Projected battery SOC for the next 48 h from the PV and load forecasts: "
         "when it reaches the minimum, whether it fills, energy needed to stay above the floor.",
+    ),
+    ToolSpec(
+        name="solar_scorecard",
+        kind="read",
+        args=SiteArgs,
+        description="How yesterday's solar forecast compared with the measured PV: "
+        "forecast and actual kWh, error %, bias and mean absolute error.",
     ),
     ToolSpec(
         name="miner_plan",
@@ -600,7 +609,69 @@ class Toolbox:
                 f"{projection.energy_needed_to_stay_above_floor_wh / 1000:.1f} kWh from the grid "
                 "or generator would keep it above the floor"
             )
-        return ToolOutput(text=", ".join(parts) + "." + self._source_note(forecast))
+        card = Card(
+            kind="forecast_chart",
+            title=f"Battery outlook at {site.display_name}",
+            text=f"PV P10–P90 and P50, load (P50) and projected SOC over the next "
+            f"{len(forecast.times)} h.",
+            fields=[
+                ("Now", f"{soc:.0f} %"),
+                ("Lowest", f"{projection.min_soc_pct:.0f} %"),
+                ("Minimum", f"{floor:g} %"),
+            ],
+            footer=f"weather: {forecast.weather_source} · load: {forecast.load_method}",
+            image_png=forecast_chart_png(
+                times=forecast.times,
+                pv_p10_w=forecast.pv_p10_w,
+                pv_p50_w=forecast.pv_p50_w,
+                pv_p90_w=forecast.pv_p90_w,
+                load_w=forecast.load_p50_w,
+                soc_pct=projection.soc_pct,
+                title=f"{site.display_name}: next {len(forecast.times)} h",
+            ),
+            image_name="chart.png",
+        )
+        return ToolOutput(text=", ".join(parts) + "." + self._source_note(forecast), cards=[card])
+
+    async def _solar_scorecard(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        if self._forecasts is None:
+            raise AlertError("Forecasts are not available here.")
+        if not site.pv_arrays:
+            return ToolOutput(text=f"{site.display_name} has no PV arrays configured.")
+        today = self._clock.now().astimezone(site.tz).date()
+        day = today - timedelta(days=1)
+        start = datetime.combine(day, datetime.min.time(), tzinfo=site.tz).astimezone(UTC)
+        end = datetime.combine(today, datetime.min.time(), tzinfo=site.tz).astimezone(UTC)
+        actual = await self._forecasts.actual_hourly(site, "pv_power_w", start, end)
+        if actual.dropna().empty:
+            return ToolOutput(
+                text=f"{site.display_name}: no measured solar for {day.isoformat()} yet "
+                "(hourly rollups missing), so there is nothing to score."
+            )
+        forecast = self._forecasts.pv_clear_sky_hourly(site, start, end)
+        card_data = scorecard(forecast_w=forecast, actual_w=actual)
+        error = f"{card_data.error_pct:+.0f} %" if card_data.error_pct is not None else "n/a"
+        text = (
+            f"{site.display_name}, {day.isoformat()}: forecast "
+            f"{card_data.energy_forecast_kwh:.1f} kWh of solar, measured "
+            f"{card_data.energy_actual_kwh:.1f} kWh (error {error}, bias "
+            f"{card_data.bias_w / 1000:+.2f} kW, mean absolute error "
+            f"{card_data.mae_w / 1000:.2f} kW over {card_data.hours:.0f} h). "
+            "The forecast is the clear-sky model, so cloudy hours make it look high."
+        )
+        card = Card(
+            kind="scorecard",
+            title=f"Solar scorecard {day.isoformat()} at {site.display_name}",
+            fields=[
+                ("Forecast", f"{card_data.energy_forecast_kwh:.1f} kWh"),
+                ("Actual", f"{card_data.energy_actual_kwh:.1f} kWh"),
+                ("Error", error),
+                ("Bias", f"{card_data.bias_w / 1000:+.2f} kW"),
+                ("MAE", f"{card_data.mae_w / 1000:.2f} kW"),
+            ],
+            footer=f"clear-sky forecast vs hourly rollups · {card_data.hours:.0f} h compared",
+        )
+        return ToolOutput(text=text, cards=[card])
 
     async def _miner_plan(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         if not site.miners:
@@ -616,9 +687,7 @@ class Toolbox:
             site, soc_start_pct=soc, pv_w=forecast.pv_p50_w, load_w=base_load, times=forecast.times
         )
         on_hours = [
-            f"{local_time(t, site.tz)[11:16]}×{n}"
-            for t, n in plan.plan.miners_on.items()
-            if n
+            f"{local_time(t, site.tz)[11:16]}×{n}" for t, n in plan.plan.miners_on.items() if n
         ]
         text = f"{site.display_name}, next 24 h: " + plan.summary
         if on_hours:

@@ -8,6 +8,7 @@ and is checked when the button is pressed.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -37,10 +38,17 @@ class Card:
     buttons: list[Button] = field(default_factory=list)
     tone: Tone = "info"
     footer: str = ""
+    # An optional picture (a chart, ~50 KB): it rides in the graph state, so keep it small.
+    image_png: bytes | None = None
+    image_name: str = "chart.png"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: the image, if any, as base64 under ``image_png_b64``."""
         data = asdict(self)
         data["fields"] = [list(f) for f in self.fields]
+        image = data.pop("image_png")
+        if image is not None:
+            data["image_png_b64"] = base64.b64encode(image).decode("ascii")
         return data
 
     @classmethod
@@ -53,6 +61,10 @@ class Card:
             buttons=[Button(**b) for b in data.get("buttons", [])],
             tone=data.get("tone", "info"),
             footer=data.get("footer", ""),
+            image_png=base64.b64decode(data["image_png_b64"])
+            if data.get("image_png_b64")
+            else None,
+            image_name=data.get("image_name", "chart.png"),
         )
 
 

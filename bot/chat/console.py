@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.chat.base import Click, InboundMessage, MessageRef
@@ -39,10 +42,18 @@ class ConsoleAdapter:
 
     platform = "console"
 
-    def __init__(self, *, out: TextIO | None = None, channel: str = "#console") -> None:
+    def __init__(
+        self,
+        *,
+        out: TextIO | None = None,
+        channel: str = "#console",
+        media_dir: Path | None = None,
+    ) -> None:
         self._out = out or sys.stdout
         self.channel = channel
+        self._media_dir = media_dir
         self._message_ids = itertools.count(1)
+        self._image_ids = itertools.count(1)
         self._choice_ids = itertools.count(1)
         self._choices: dict[int, Button] = {}
         self._card_choices: dict[str, list[int]] = {}
@@ -50,6 +61,29 @@ class ConsoleAdapter:
     def _write(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
+
+    @property
+    def media_dir(self) -> Path:
+        """Where card images are written (a temporary folder unless one was given)."""
+        if self._media_dir is None:
+            self._media_dir = Path(tempfile.mkdtemp(prefix="commandcenter-media-"))
+        self._media_dir.mkdir(parents=True, exist_ok=True)
+        return self._media_dir
+
+    def _save_image(self, ref: str, card: Card) -> Path | None:
+        """Write the card's image, if any, and return its path."""
+        if card.image_png is None:
+            return None
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(card.image_name).name) or "chart.png"
+        path = self.media_dir / f"{ref}-{next(self._image_ids)}-{name}"
+        path.write_bytes(card.image_png)
+        return path
+
+    def _show(self, ref: str, card: Card) -> None:
+        self._write(render_card(card, self._register(ref, card)))
+        path = self._save_image(ref, card)
+        if path is not None:
+            self._write(f"     image: {path}")
 
     def _register(self, ref: str, card: Card) -> list[int]:
         """Number a card's buttons; a button that survives an edit keeps its number."""
@@ -75,13 +109,13 @@ class ConsoleAdapter:
         if text:
             self._write(f"{channel} bot> {text}")
         if card is not None:
-            self._write(render_card(card, self._register(ref, card)))
+            self._show(ref, card)
         return {"platform": self.platform, "channel": channel, "ref": ref}
 
     async def update(self, ref: MessageRef, *, card: Card) -> None:
         key = str(ref.get("ref"))
         self._write(f"{ref.get('channel', '')} (card updated)")
-        self._write(render_card(card, self._register(key, card)))
+        self._show(key, card)
 
     def button(self, number: int) -> Button | None:
         return self._choices.get(number)

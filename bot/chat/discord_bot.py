@@ -15,6 +15,7 @@ client and :func:`run_discord` runs it.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -68,6 +69,7 @@ class CardChannel(Protocol):
         *,
         embed: discord.Embed = ...,
         view: discord.ui.View = ...,
+        file: discord.File = ...,
     ) -> discord.Message: ...
 
     def get_partial_message(self, message_id: int, /) -> discord.PartialMessage: ...
@@ -250,18 +252,40 @@ class DiscordAdapter:
         if card is None:
             message = await target.send(content)
         else:
+            kwargs: dict[str, Any] = {"embed": card_embed(card)}
             view = card_view(card)
-            if view is None:
-                message = await target.send(content, embed=to_embed(card))
-            else:
-                message = await target.send(content, embed=to_embed(card), view=view)
+            if view is not None:
+                kwargs["view"] = view
+            image = card_file(card)
+            if image is not None:
+                kwargs["file"] = image
+            message = await target.send(content, **kwargs)
         return {"platform": PLATFORM, "channel": str(target_id), "ref": str(message.id)}
 
     async def update(self, ref: MessageRef, *, card: Card) -> None:
         target = await self._lookup(_channel_id(str(ref["channel"])))
         message = target.get_partial_message(int(ref["ref"]))
         # view=None removes the buttons of a decided card.
-        await message.edit(embed=to_embed(card), view=card_view(card))
+        image = card_file(card)
+        if image is None:
+            await message.edit(embed=card_embed(card), view=card_view(card))
+        else:
+            await message.edit(embed=card_embed(card), view=card_view(card), attachments=[image])
+
+
+def card_file(card: Card) -> discord.File | None:
+    """The card's image as an attachment, or None when it has none."""
+    if card.image_png is None:
+        return None
+    return discord.File(io.BytesIO(card.image_png), filename=card.image_name)
+
+
+def card_embed(card: Card) -> discord.Embed:
+    """The card's embed; an image is shown from the message's attachment."""
+    embed = to_embed(card)
+    if card.image_png is not None:
+        embed.set_image(url=f"attachment://{card.image_name}")
+    return embed
 
 
 # -- the client ------------------------------------------------------------------------

@@ -48,5 +48,13 @@ class MemoryAdapter:
             if p.card is not None and (kind is None or p.card.kind == kind)
         ]
 
+    def images(self) -> list[tuple[str, bytes]]:
+        """``(file name, PNG bytes)`` of every posted card that carries an image."""
+        return [
+            (p.card.image_name, p.card.image_png)
+            for p in self.messages.values()
+            if p.card is not None and p.card.image_png is not None
+        ]
+
     def texts(self) -> list[str]:
         return [p.text for p in self.messages.values() if p.text]

@@ -138,11 +138,27 @@ class SlackAdapter:
         except (SlackClientError, ClientError, TimeoutError) as err:
             log.error("Slack chat.postMessage to %s failed: %s", channel, _describe(err))
             return {"platform": PLATFORM, "channel": channel, "ref": ""}
-        return {
-            "platform": PLATFORM,
-            "channel": str(response.get("channel") or channel),
-            "ref": str(response.get("ts") or ""),
+        posted_channel = str(response.get("channel") or channel)
+        ts = str(response.get("ts") or "")
+        if card is not None and card.image_png is not None:
+            await self._upload_image(posted_channel, card, thread=thread or ts or None)
+        return {"platform": PLATFORM, "channel": posted_channel, "ref": ts}
+
+    async def _upload_image(self, channel: str, card: Card, *, thread: str | None) -> None:
+        """The card's image as a file in the card's thread (``files_upload_v2``: get an
+        upload URL, upload, complete). A failure is logged; the card is already posted."""
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "file": card.image_png,
+            "filename": card.image_name,
+            "title": card.title,
         }
+        if thread:
+            kwargs["thread_ts"] = thread
+        try:
+            await self.client.files_upload_v2(**kwargs)
+        except (SlackClientError, ClientError, TimeoutError) as err:
+            log.error("Slack file upload to %s failed: %s", channel, _describe(err))
 
     async def update(self, ref: MessageRef, *, card: Card) -> None:
         channel = str(ref.get("channel", ""))

@@ -51,6 +51,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "miner_plan",
     "grid_charge_advice",
     "fuel_outlook",
+    "solar_scorecard",
 )
 
 HELP_TOOL = "help"
@@ -605,6 +606,14 @@ _ROLE_CHANGE = re.compile(
 
 
 _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "solar_scorecard",
+        re.compile(
+            r"\bscorecard\b|\b(forecast|prediction)\b.*\b(accura\w*|vs\.?|versus|did|right|wrong)\b"
+            r".*\byesterday\b|\byesterday'?s?\b.*\b(forecast|prediction)\b",
+            re.IGNORECASE,
+        ),
+    ),
     (
         "grid_charge_advice",
         re.compile(

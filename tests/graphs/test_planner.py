@@ -152,6 +152,8 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("will tomorrow's sun carry the miners all day?", [("miner_plan", {"site": None})]),
     ("plan the miners at the barn", [("miner_plan", {"site": "barn"})]),
     ("how much diesel will we burn this month?", [("fuel_outlook", {"site": None})]),
+    ("how accurate was yesterday's forecast?", [("solar_scorecard", {"site": None})]),
+    ("solar scorecard", [("solar_scorecard", {"site": None})]),
     # solar now
     ("solar right now", [solar()]),
     ("how much sun are we getting", [solar()]),
@@ -439,6 +441,7 @@ def test_tool_names() -> None:
         "miner_plan",
         "grid_charge_advice",
         "fuel_outlook",
+        "solar_scorecard",
     )
 
 

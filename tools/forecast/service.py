@@ -15,8 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import HourlyRollupRow
 from tools.clock import Clock
 from tools.forecast.load import forecast_load
-from tools.forecast.pv import PvParams, clear_sky_index, pv_power_w, quantiles
-from tools.forecast.weather import OpenMeteoClient, weather_or_clear_sky
+from tools.forecast.pv import (
+    PvParams,
+    clear_sky_index,
+    clear_sky_weather,
+    pv_power_w,
+    quantiles,
+)
+from tools.forecast.weather import OpenMeteoClient, hourly_centres, weather_or_clear_sky
 from tools.site import Site
 
 log = logging.getLogger(__name__)
@@ -57,14 +63,21 @@ class ForecastService:
 
     async def _load_history(self, site: Site, now: datetime) -> pd.Series:
         since = now - timedelta(days=LOAD_HISTORY_DAYS)
+        return await self.actual_hourly(site, "load_power_w", since, now)
+
+    async def actual_hourly(
+        self, site: Site, metric: str, start: datetime, end: datetime
+    ) -> pd.Series:
+        """Hourly means of ``metric`` from the rollups on UTC hour starts in [start, end),
+        summed over the site's devices (hours with no rollup are absent)."""
         async with self._sessionmaker() as session, session.begin():
             rows = (
                 await session.execute(
                     select(HourlyRollupRow.hour, HourlyRollupRow.sum, HourlyRollupRow.count).where(
                         HourlyRollupRow.site == site.name,
-                        HourlyRollupRow.metric == "load_power_w",
-                        HourlyRollupRow.hour >= since,
-                        HourlyRollupRow.hour < now,
+                        HourlyRollupRow.metric == metric,
+                        HourlyRollupRow.hour >= start,
+                        HourlyRollupRow.hour < end,
                     )
                 )
             ).all()
@@ -122,6 +135,17 @@ class ForecastService:
             weather_source=source,
             load_method=method,
         )
+
+    def pv_clear_sky_hourly(self, site: Site, start: datetime, end: datetime) -> pd.Series:
+        """Modelled PV [W] on clear-sky weather, hourly means on UTC hour starts in [start, end).
+
+        The forecast a past day is scored against when no archived forecast exists.
+        """
+        times = pd.date_range(
+            pd.Timestamp(start).floor("h"), pd.Timestamp(end).ceil("h"), freq="h", inclusive="left"
+        )
+        weather = clear_sky_weather(site, hourly_centres(start, end))
+        return self._on_hours(pv_power_w(site, weather, params=PvParams()), times)
 
     @staticmethod
     def _on_hours(series: pd.Series, times: pd.DatetimeIndex) -> pd.Series:
