@@ -281,6 +281,7 @@ async def open_app(
                 default_site=site_file.sites[0].name,
                 groups=site_file.groups,
                 people=site_file.people,
+                rate_per_min=settings.chat_rate_per_min,
             )
             monitor = Monitor(
                 drivers=drivers,

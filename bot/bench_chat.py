@@ -97,7 +97,10 @@ async def bench_chat(
     failures = 0
 
     with tempfile.TemporaryDirectory(prefix="cc-bench-chat-") as tmp:
-        settings = Settings(data_dir=Path(tmp), database_url=None, channel_min_interval_s=0)
+        # 200 commands from one user: no per-person rate limit in the benchmark
+        settings = Settings(
+            data_dir=Path(tmp), database_url=None, channel_min_interval_s=0, chat_rate_per_min=0
+        )
         async with _serve(api) as api_url:
             client = slack_client(BENCH_TOKEN, base_url=f"{api_url}/api/")
             async with open_app(

@@ -48,6 +48,10 @@ app.add_typer(backtest_app, name="backtest")
 app.add_typer(edge_app, name="edge", help="Run on an edge device (e.g. a Raspberry Pi).")
 app.add_typer(replay_app, name="replay", help="Replay recorded device data onto a broker.")
 app.add_typer(actions_app, name="actions")
+export_app = typer.Typer(
+    no_args_is_help=True, help="Export history to CSV, JSON Lines or Parquet, streamed."
+)
+app.add_typer(export_app, name="export")
 
 T = TypeVar("T")
 
@@ -426,6 +430,104 @@ def bench_chat_cmd(
     _settings(default_log_level="WARNING")
     result = _run(lambda: bench_chat(requests=requests, concurrency=concurrency))
     _emit(result, as_json=as_json)
+
+
+# -- export ----------------------------------------------------------------------------
+
+
+def _export_time(value: str | None, option: str, *, end: bool = False) -> datetime | None:
+    """An ISO date or date-time (UTC when no zone is given); a date alone as ``--to``
+    includes that whole day. A clear error (exit 2) otherwise."""
+    if value is None:
+        return None
+    from datetime import date, timedelta
+
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return moment + timedelta(days=1) if end else moment
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        typer.echo(
+            f"error: {option} {value!r} is not an ISO date (2026-11-01 or 2026-11-01T06:00Z)",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _export(
+    kind: str, site: str | None, start: str | None, end: str | None, fmt: str, out: str
+) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.engine import create_engine
+    from tools.export import EXPORT_FORMATS, export_to_file
+
+    if fmt not in EXPORT_FORMATS:
+        typer.echo(f"error: --format {fmt!r}: use {', '.join(EXPORT_FORMATS)}", err=True)
+        raise typer.Exit(2)
+    since, until = _export_time(start, "--from"), _export_time(end, "--to", end=True)
+    if since is not None and until is not None and since >= until:
+        typer.echo("error: --from must be before --to", err=True)
+        raise typer.Exit(2)
+    settings = _settings(default_log_level="WARNING")
+
+    async def go() -> int:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            return await export_to_file(
+                engine,
+                kind,
+                fmt=fmt,
+                out=Path(out),
+                site=site,
+                start=since,
+                end=until,
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        count = _run(go)
+    except SQLAlchemyError as err:
+        typer.echo(
+            f"error: the database could not be read: {err.__class__.__name__}: {err}", err=True
+        )
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {count} {kind} rows to {out}")
+
+
+ExportSite = Annotated[str | None, typer.Option("--site", help="Only this site (default: all)")]
+ExportFrom = Annotated[str | None, typer.Option("--from", help="ISO date or time, inclusive")]
+ExportTo = Annotated[
+    str | None, typer.Option("--to", help="ISO date (that whole day) or time, exclusive")
+]
+ExportFormatOpt = Annotated[str, typer.Option("--format", help="csv, json (lines) or parquet")]
+ExportOut = Annotated[str, typer.Option("--out", help="File to write")]
+
+
+def _export_command(kind: str, doc: str) -> None:
+    def command(
+        out: ExportOut,
+        site: ExportSite = None,
+        start: ExportFrom = None,
+        end: ExportTo = None,
+        fmt: ExportFormatOpt = "csv",
+    ) -> None:
+        _export(kind, site, start, end, fmt, out)
+
+    command.__doc__ = doc
+    export_app.command(kind)(command)
+
+
+_export_command("readings", "Raw readings (site, device, metric, time, value).")
+_export_command("alerts", "Alerts, by the time they started.")
+_export_command("actions", "Action requests, by the time they were made.")
+_export_command("audit", "The audit log.")
 
 
 def main() -> None:

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("COMMANDCENTER_RAW_RETENTION_DAYS", "raw_retention_days"),
         description="raw readings older than this are deleted; hourly rollups stay",
     )
+    chat_rate_per_min: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias=AliasChoices("COMMANDCENTER_CHAT_RATE_PER_MIN", "chat_rate_per_min"),
+        description="chat messages and commands per person per minute; 0 disables the limit",
+    )
     weather: Literal["clear-sky", "open-meteo"] = Field(
         default="clear-sky",
         validation_alias=AliasChoices("COMMANDCENTER_WEATHER", "weather"),

@@ -25,6 +25,7 @@ from bot.chat.base import Adapters, Click, InboundMessage
 from bot.chat.commands import parse_energy
 from bot.logs import correlated
 from bot.notifier import Notifier
+from bot.ratelimit import RateLimiter, wait_text
 from graphs.assistant.context import AssistantContext
 from storage import repositories as repo
 from tools.actions.service import ActionService, ActionView, Actor
@@ -83,6 +84,8 @@ class ChatService:
         groups: Sequence[Group] = (),
         people: Sequence[Person] = (),
         observe: Callable[[str, str, float], None] | None = None,
+        rate_per_min: float = 0,
+        rate_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._adapters = adapters
         self._graph = graph
@@ -96,6 +99,8 @@ class ChatService:
         self._default_site = default_site
         self._groups = tuple(groups)
         self._observe = observe
+        # messages and commands per person (button clicks are not limited)
+        self._limiter = RateLimiter(rate_per_min, clock=rate_clock)
         self._visible: dict[tuple[str, str], frozenset[str]] = {
             (p.platform, p.user_id): frozenset(p.sites) for p in people if p.sites is not None
         }
@@ -129,6 +134,9 @@ class ChatService:
 
     async def handle_command(self, msg: InboundMessage) -> TurnResult:
         """``/energy ...``: the text after the command name, answered in the channel."""
+        limited = await self._rate_limited(msg, post=True)
+        if limited is not None:
+            return limited
         command = parse_energy(msg.text, site_names=list(self._sites))
         adapter = self._adapters.get(msg.platform)
         if command.error:
@@ -153,7 +161,7 @@ class ChatService:
             groups=msg.groups,
             direct=msg.direct,
         )
-        return await self.handle_message(question, site=command.site)
+        return await self._timed_message(question, site=command.site, post=True)
 
     async def show_approvals(self, msg: InboundMessage, *, site: str | None) -> TurnResult:
         """Post a card for every pending request the person may see."""
@@ -214,6 +222,34 @@ class ChatService:
         self, msg: InboundMessage, *, site: str | None = None, post: bool = True
     ) -> TurnResult:
         """Run the assistant on one message and (unless ``post`` is False) answer in chat."""
+        limited = await self._rate_limited(msg, post=post)
+        if limited is not None:
+            return limited
+        return await self._timed_message(msg, site=site, post=post)
+
+    async def _rate_limited(self, msg: InboundMessage, *, post: bool) -> TurnResult | None:
+        """The reply when the person is over their rate limit (posted unless ``post`` is
+        False), else None."""
+        wait_s = self._limiter.check((msg.platform, msg.user_id))
+        if wait_s <= 0:
+            return None
+        text = wait_text(wait_s)
+        log.warning(
+            "rate limit: %s:%s in %s, retry in %.1f s",
+            msg.platform,
+            msg.user_id,
+            msg.channel,
+            wait_s,
+        )
+        adapter = self._adapters.get(msg.platform)
+        if post and adapter is not None:
+            await adapter.post(msg.channel, text=text, thread=msg.thread)
+        thread_id = thread_id_for(msg.platform, msg.channel, msg.thread, msg.user_id)
+        return TurnResult(answer=text, thread_id=thread_id)
+
+    async def _timed_message(
+        self, msg: InboundMessage, *, site: str | None, post: bool
+    ) -> TurnResult:
         started = time.perf_counter()
         try:
             with correlated():
