@@ -152,18 +152,34 @@ async def hourly_between(
     end: datetime,
     device: str | None = None,
 ) -> Sequence[HourlyRollupRow]:
+    return await _series_between(
+        session, HourlyRollupRow, HourlyRollupRow.hour, site, metric, start, end, device
+    )
+
+
+async def _series_between(
+    session: AsyncSession,
+    model: Any,
+    time_column: Any,
+    site: str,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    device: str | None,
+) -> Sequence[Any]:
+    """Rows of one site's metric in ``[start, end)``, oldest first (raw or hourly)."""
     stmt = (
-        select(HourlyRollupRow)
+        select(model)
         .where(
-            HourlyRollupRow.site == site,
-            HourlyRollupRow.metric == metric,
-            HourlyRollupRow.hour >= start,
-            HourlyRollupRow.hour < end,
+            model.site == site,
+            model.metric == metric,
+            time_column >= start,
+            time_column < end,
         )
-        .order_by(HourlyRollupRow.hour, HourlyRollupRow.device)
+        .order_by(time_column, model.device)
     )
     if device is not None:
-        stmt = stmt.where(HourlyRollupRow.device == device)
+        stmt = stmt.where(model.device == device)
     return (await session.scalars(stmt)).all()
 
 
@@ -184,19 +200,9 @@ async def readings_between(
     end: datetime,
     device: str | None = None,
 ) -> Sequence[ReadingRow]:
-    stmt = (
-        select(ReadingRow)
-        .where(
-            ReadingRow.site == site,
-            ReadingRow.metric == metric,
-            ReadingRow.time >= start,
-            ReadingRow.time < end,
-        )
-        .order_by(ReadingRow.time)
+    return await _series_between(
+        session, ReadingRow, ReadingRow.time, site, metric, start, end, device
     )
-    if device is not None:
-        stmt = stmt.where(ReadingRow.device == device)
-    return (await session.scalars(stmt)).all()
 
 
 async def count_readings(session: AsyncSession, *, site: str | None = None) -> int:

@@ -25,7 +25,7 @@ from tools.cards import Card, action_card, local_time
 from tools.clock import Clock
 from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
-from tools.forecast.battery import project_soc
+from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import plan_grid_charge, plan_miners
@@ -585,13 +585,7 @@ class Toolbox:
 
     async def _battery_outlook(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         forecast, soc = await self._outlook(site)
-        projection = project_soc(
-            site,
-            soc_start_pct=soc,
-            pv_w=forecast.pv_p50_w,
-            load_w=forecast.load_p50_w,
-            times=forecast.times,
-        )
+        projection = _p50_projection(site, forecast, soc)
         floor = site.battery.min_soc_pct if site.battery else 0.0
         parts = [f"{site.display_name}: battery at {soc:.0f} % now"]
         if projection.reaches_floor_at is not None:
@@ -716,14 +710,7 @@ class Toolbox:
         if site.generator is None:
             return ToolOutput(text=f"{site.display_name} has no generator.")
         forecast, soc = await self._outlook(site)
-        projection = project_soc(
-            site,
-            soc_start_pct=soc,
-            pv_w=forecast.pv_p50_w,
-            load_w=forecast.load_p50_w,
-            times=forecast.times,
-            grid_present=False,
-        )
+        projection = _p50_projection(site, forecast, soc, grid_present=False)
         per_day = projection.energy_needed_to_stay_above_floor_wh / 2.0
         fuel = fuel_forecast(
             site,
@@ -981,6 +968,20 @@ class Toolbox:
 
     async def _stop_generator(self, site: Site, _args: SiteArgs, ctx: CallContext) -> ToolOutput:
         return await self._request(site, "generator_stop", {}, ctx)
+
+
+def _p50_projection(
+    site: Site, forecast: SiteForecast, soc_pct: float, *, grid_present: bool | None = None
+) -> SocProjection:
+    """The battery over the forecast's hours with median solar and load."""
+    return project_soc(
+        site,
+        soc_start_pct=soc_pct,
+        pv_w=forecast.pv_p50_w,
+        load_w=forecast.load_p50_w,
+        times=forecast.times,
+        grid_present=grid_present,
+    )
 
 
 def _hours(hours: float) -> str:
