@@ -76,8 +76,8 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     monkeypatch.setenv("TEST_SHELLY_PASSWORD", "s3cret!")
     clock = ManualClock(EVENING)
-    placeholder = _site(1, 1)
-    solark = SolArkModbusSimulator(placeholder, start=EVENING, seed=3)
+    before_ports = _site(1, 1)  # the simulator needs the site; ports are known only later
+    solark = SolArkModbusSimulator(before_ports, start=EVENING, seed=3)
     shelly = ShellySimulator(password="s3cret!", on=True, watts=1450)
     solark_port = await solark.start()
     await shelly.start()
