@@ -22,7 +22,10 @@ from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
 from bot.runtime import Jobs, Maintenance, Monitor, standard_jobs
 from bot.settings import Settings
+from graphs.assistant.briefing import BriefingSource
+from graphs.assistant.budget import Budget
 from graphs.assistant.graph import build_graph
+from graphs.assistant.pricing import price_for
 from graphs.checkpoint import open_checkpointer
 from storage import repositories as repo
 from storage.engine import (
@@ -45,7 +48,7 @@ from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
 from tools.forecast.service import ForecastService
 from tools.forecast.weather import OpenMeteoClient
-from tools.preferences import PreferenceStore
+from tools.preferences import EffectiveSites, PreferenceStore
 from tools.site import Site, SiteFile, demo_site_file, load_site_file
 from tools.telemetry import TelemetryPipeline
 
@@ -56,7 +59,7 @@ log = logging.getLogger(__name__)
 class App:
     settings: Settings
     site_file: SiteFile
-    sites: dict[str, Site]
+    sites: Mapping[str, Site]
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
@@ -163,7 +166,7 @@ async def open_app(
         log.warning("%s is set, but this release does not connect to that service yet", name)
     clock = clock or SystemClock()
     site_file = site_file or load_sites(settings)
-    sites = {s.name: s for s in site_file.sites}
+    site_file_sites = {s.name: s for s in site_file.sites}
     db_url = settings.effective_database_url
     engine = create_engine(db_url)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
@@ -175,8 +178,14 @@ async def open_app(
         if drivers is None:
             drivers = build_drivers(site_file, DriverDeps(http=http, mqtt=hubs, start=clock.now()))
         model = model if model is not None else build_model(settings)
-        preferences = PreferenceStore(sessionmaker=sessionmaker, sites=sites)
+        preferences = PreferenceStore(sessionmaker=sessionmaker, sites=site_file_sites)
         await preferences.load()
+        # What everything but the devices sees: the site file plus preferences set in chat.
+        sites = EffectiveSites(site_file_sites, preferences)
+
+        async def preference_lines(person: str, site: str, channel: str) -> list[str]:
+            return preferences.lines_for(person, site, channel)
+
         alerts = AlertEngine(
             sessionmaker=sessionmaker,
             sites=sites,
@@ -282,6 +291,15 @@ async def open_app(
                 groups=site_file.groups,
                 people=site_file.people,
                 rate_per_min=settings.chat_rate_per_min,
+                model_name=settings.openai_model if model is not None else "offline",
+                model_rate_per_min=settings.model_rate_per_min,
+                briefing=BriefingSource(toolbox=toolbox, preferences=preference_lines),
+                budget=Budget(total_tokens=settings.context_budget_tokens),
+                price=price_for(
+                    settings.openai_model,
+                    input_override=settings.model_price_input_per_mtok,
+                    output_override=settings.model_price_output_per_mtok,
+                ),
             )
             monitor = Monitor(
                 drivers=drivers,

@@ -91,6 +91,33 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("COMMANDCENTER_CHAT_RATE_PER_MIN", "chat_rate_per_min"),
         description="chat messages and commands per person per minute; 0 disables the limit",
     )
+    model_rate_per_min: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias=AliasChoices("COMMANDCENTER_MODEL_RATE_PER_MIN", "model_rate_per_min"),
+        description="questions per person per minute that go to the language model; beyond "
+        "that the offline planner answers (and says so); 0 disables the limit",
+    )
+    context_budget_tokens: int = Field(
+        default=3000,
+        ge=800,
+        validation_alias=AliasChoices(
+            "COMMANDCENTER_CONTEXT_BUDGET_TOKENS", "context_budget_tokens"
+        ),
+        description="prompt tokens per model call (tools, site summary, history, knowledge)",
+    )
+    model_price_input_per_mtok: float | None = Field(
+        default=None,
+        ge=0,
+        validation_alias=AliasChoices("MODEL_PRICE_INPUT_PER_MTOK", "model_price_input_per_mtok"),
+        description="USD per million prompt tokens (default: list price of known models)",
+    )
+    model_price_output_per_mtok: float | None = Field(
+        default=None,
+        ge=0,
+        validation_alias=AliasChoices("MODEL_PRICE_OUTPUT_PER_MTOK", "model_price_output_per_mtok"),
+        description="USD per million completion tokens (default: list price of known models)",
+    )
     weather: Literal["clear-sky", "open-meteo"] = Field(
         default="clear-sky",
         validation_alias=AliasChoices("COMMANDCENTER_WEATHER", "weather"),

@@ -291,3 +291,23 @@ class InboundEventRow(Base):
     platform: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime]
+
+
+class ModelTurnRow(Base):
+    """What one assistant turn cost: tokens, time and money, for budgets and metrics."""
+
+    __tablename__ = "model_turns"
+    __table_args__ = (Index("ix_model_turns_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    thread_id: Mapped[str] = mapped_column(String(300))
+    site: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(120))  # "offline" when the planner answered
+    model_calls: Mapped[int] = mapped_column(Integer)
+    prompt_tokens: Mapped[int] = mapped_column(Integer)
+    completion_tokens: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tokens_counted: Mapped[str] = mapped_column(String(16))  # "server" or "local"

@@ -33,7 +33,7 @@ from tools.forecast.scorecard import scorecard
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
 from tools.preferences import ChannelPrefs, PreferenceStore
-from tools.site import Site
+from tools.site import ROLE_RANK, Site
 from tools.telemetry import SiteState
 
 STALE_AFTER = timedelta(minutes=15)
@@ -108,6 +108,20 @@ class AlertPrefsArgs(BaseModel):
         default=None, description='Local ["HH:MM", "HH:MM"]: only critical alerts then'
     )
     clear: bool = Field(default=False, description="Remove quiet hours")
+
+
+class PreferencesArgs(SiteArgs):
+    min_soc_pct: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Keep the battery above this SOC %: plans, forecasts and alerts use it "
+        "(operators and admins; it can only raise the site file's floor)",
+    )
+    power_unit: Literal["W", "kW"] | None = Field(default=None, description="This person's unit")
+    temperature_unit: Literal["C", "F"] | None = Field(
+        default=None, description="This person's unit: C or F"
+    )
 
 
 class GridChargeArgs(SiteArgs):
@@ -242,6 +256,13 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "hours during which only critical alerts are posted.",
     ),
     ToolSpec(
+        name="set_preferences",
+        kind="read",
+        args=PreferencesArgs,
+        description="Remember preferences: the battery floor to keep ('keep the battery above "
+        "45 %') and this person's display units (kW or W, °C or °F).",
+    ),
+    ToolSpec(
         name="set_role",
         kind="read",
         args=RoleArgs,
@@ -343,6 +364,12 @@ class Toolbox:
         if self._preferences is None:
             return ChannelPrefs()
         return await self._preferences.channel_prefs(channel)
+
+    def display_units(self, person: str) -> dict[str, str]:
+        """The units ``person`` asked to see (kW and °C unless they said otherwise)."""
+        if self._preferences is None:
+            return {"power_unit": "kW", "temperature_unit": "C"}
+        return self._preferences.display(person)
 
     @property
     def site_names(self) -> list[str]:
@@ -903,6 +930,54 @@ class Toolbox:
                 f"quiet hours {prefs.quiet_hours[0]}–{prefs.quiet_hours[1]} (critical still posted)"
             )
         return ToolOutput(text=f"This channel now gets {', '.join(parts)}.")
+
+    async def _set_preferences(
+        self, site: Site, args: PreferencesArgs, ctx: CallContext
+    ) -> ToolOutput:
+        if self._preferences is None:
+            return ToolOutput(text="Preferences are not available here.", error=True)
+        if args.min_soc_pct is None and args.power_unit is None and args.temperature_unit is None:
+            return ToolOutput(
+                text="Tell me what to remember: a battery floor (e.g. keep the battery above "
+                "45 %) or units (kW or W, °C or °F).",
+                error=True,
+            )
+        done: list[str] = []
+        now = self._clock.now()
+        if args.min_soc_pct is not None:
+            if ROLE_RANK.get(ctx.role, 0) < ROLE_RANK["operator"]:
+                return ToolOutput(
+                    text="Only an operator or admin can change the battery floor "
+                    f"(you are {ctx.role}).",
+                    error=True,
+                )
+            floor = self._preferences.check_battery_floor(site.name, args.min_soc_pct)
+            await self._preferences.set(
+                scope="site",
+                scope_id=site.name,
+                key="battery",
+                value={"min_soc_pct": floor, "set_by": ctx.requested_by},
+                now=now,
+            )
+            done.append(
+                f"I will keep {site.display_name}'s battery above {floor:g} %: plans, forecasts "
+                "and the low-battery warning now use this floor"
+            )
+        if args.power_unit is not None or args.temperature_unit is not None:
+            current = self._preferences.get("person", ctx.requested_by, "display")
+            if args.power_unit is not None:
+                current["power_unit"] = args.power_unit
+            if args.temperature_unit is not None:
+                current["temperature_unit"] = args.temperature_unit
+            await self._preferences.set(
+                scope="person", scope_id=ctx.requested_by, key="display", value=current, now=now
+            )
+            units = self._preferences.display(ctx.requested_by)
+            done.append(
+                f"I will show you power in {units['power_unit']} and temperatures in "
+                f"°{units['temperature_unit']}"
+            )
+        return ToolOutput(text=". ".join(done) + ".")
 
     async def _set_role(self, _site: Site, args: RoleArgs, ctx: CallContext) -> ToolOutput:
         if ctx.role != "admin":

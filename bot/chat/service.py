@@ -26,14 +26,20 @@ from bot.chat.commands import parse_energy
 from bot.logs import correlated
 from bot.notifier import Notifier
 from bot.ratelimit import RateLimiter, wait_text
-from graphs.assistant.context import AssistantContext
+from graphs.assistant.budget import Budget
+from graphs.assistant.context import AssistantContext, BriefingFn
+from graphs.assistant.pricing import Price
+from graphs.assistant.tokens import TokenCounter
 from storage import repositories as repo
+from storage import usage as usage_repo
+from storage.errors import StorageError
 from tools.actions.service import ActionService, ActionView, Actor
 from tools.agent_tools import Toolbox
 from tools.alerts.engine import AlertEngine
 from tools.cards import Card, action_card
 from tools.errors import ActionError
 from tools.site import ROLE_RANK, Group, Person, Role, Site
+from tools.units import convert_units
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +92,11 @@ class ChatService:
         observe: Callable[[str, str, float], None] | None = None,
         rate_per_min: float = 0,
         rate_clock: Callable[[], float] = time.monotonic,
+        model_name: str = "offline",
+        model_rate_per_min: float = 0,
+        briefing: BriefingFn | None = None,
+        budget: Budget | None = None,
+        price: Price | None = None,
     ) -> None:
         self._adapters = adapters
         self._graph = graph
@@ -101,6 +112,14 @@ class ChatService:
         self._observe = observe
         # messages and commands per person (button clicks are not limited)
         self._limiter = RateLimiter(rate_per_min, clock=rate_clock)
+        # questions that reach the language model, per person
+        self._model_limiter = RateLimiter(model_rate_per_min, clock=rate_clock)
+        self._model_rate_per_min = model_rate_per_min
+        self._model_name = model_name if model is not None else "offline"
+        self._briefing = briefing
+        self._budget = budget or Budget()
+        self._price = price
+        self._counter = TokenCounter()
         self._visible: dict[tuple[str, str], frozenset[str]] = {
             (p.platform, p.user_id): frozenset(p.sites) for p in people if p.sites is not None
         }
@@ -213,10 +232,39 @@ class ChatService:
             requested_by=requested_by,
             thread_id=thread_id,
             model=self._model,
+            model_name=self._model_name,
             role=actor.role if actor else "viewer",
             channel=channel,
             actor_label=actor.label if actor else "",
+            budget=self._budget,
+            counter=self._counter,
+            briefing=self._briefing,
+            model_limiter=self._model_limiter.check if self._model_limiter.enabled else None,
+            model_limit_text=f"{self._model_rate_per_min:g} model questions a minute",
+            price=self._price,
         )
+
+    async def _record_usage(self, state: dict[str, Any], ctx: AssistantContext, ms: float) -> None:
+        """One row per turn: what the model calls of this turn cost (offline: nothing)."""
+        usage = state.get("usage") or {}
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                await usage_repo.record_model_turn(
+                    session,
+                    created_at=self._clock_now(),
+                    thread_id=ctx.thread_id,
+                    site=ctx.site,
+                    requested_by=ctx.requested_by,
+                    model=str(usage.get("model") or "offline"),
+                    model_calls=int(usage.get("calls", 0)),
+                    prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                    completion_tokens=int(usage.get("completion_tokens", 0)),
+                    latency_ms=float(usage.get("latency_ms", ms)),
+                    cost_usd=usage.get("cost_usd"),
+                    tokens_counted=str(usage.get("counted") or "none"),
+                )
+        except StorageError:
+            log.warning("could not record model usage for %s", ctx.thread_id, exc_info=True)
 
     async def handle_message(
         self, msg: InboundMessage, *, site: str | None = None, post: bool = True
@@ -284,13 +332,16 @@ class ChatService:
             channel=msg.channel,
         )
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        started = time.perf_counter()
         state = await self._graph.ainvoke(
             {"messages": [HumanMessage(content=msg.text)]},
             config,
             context=ctx,
             durability="sync",
         )
+        await self._record_usage(state, ctx, (time.perf_counter() - started) * 1000)
         result = _turn_result(state, thread_id)
+        result.answer = convert_units(result.answer, **self._toolbox.display_units(actor.key))
         if post:
             await self._post_turn(msg.platform, msg.channel, msg.thread, result)
         return result

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
 
+from graphs.assistant.budget import Briefing, Budget
+from graphs.assistant.pricing import Price
+from graphs.assistant.tokens import TokenCounter
 from tools.agent_tools import Toolbox
+
+
+class BriefingFn(Protocol):
+    def __call__(
+        self, *, site: str, question: str, requested_by: str, channel: str, thread_id: str
+    ) -> Awaitable[Briefing]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -19,4 +30,13 @@ class AssistantContext:
     channel: str = ""
     actor_label: str = ""
     model: BaseChatModel | None = None
+    model_name: str = "offline"
     max_steps: int = 6
+    # Cost control (used on the model path only):
+    budget: Budget = field(default_factory=Budget)
+    counter: TokenCounter = field(default_factory=TokenCounter)
+    briefing: BriefingFn | None = None
+    # person -> seconds to wait before their next model question (0: go ahead)
+    model_limiter: Callable[[str], float] | None = None
+    model_limit_text: str = ""
+    price: Price | None = None

@@ -15,9 +15,12 @@ re-runs from its top when resumed.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+import httpx
+import openai
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -25,12 +28,22 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from graphs.assistant import planner
+from graphs.assistant.budget import Briefing, assemble
 from graphs.assistant.context import AssistantContext
 from graphs.assistant.prompts import SYSTEM_PROMPT
 from graphs.assistant.state import AssistantState
-from tools.agent_tools import TOOL_SPECS, CallContext
+from graphs.assistant.tool_selection import select_tools
+from tools.agent_tools import SPECS_BY_NAME, TOOL_SPECS, CallContext
 
 log = logging.getLogger(__name__)
+
+# Failures of the model service that the offline planner covers for (not our own bugs).
+MODEL_ERRORS: tuple[type[BaseException], ...] = (
+    openai.APIError,
+    httpx.HTTPError,
+    TimeoutError,
+    ConnectionError,
+)
 
 
 def _turn_messages(messages: list[AnyMessage]) -> list[AnyMessage]:
@@ -42,7 +55,15 @@ def _turn_messages(messages: list[AnyMessage]) -> list[AnyMessage]:
 
 
 async def start(state: AssistantState) -> dict[str, Any]:
-    return {"cards": [], "tools_called": [], "actions": [], "pending": [], "steps": 0}
+    return {
+        "cards": [],
+        "tools_called": [],
+        "actions": [],
+        "pending": [],
+        "steps": 0,
+        "usage": {},
+        "offline_note": "",
+    }
 
 
 def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
@@ -84,11 +105,117 @@ async def agent(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
         }
     if ctx.model is None:
         return {"messages": [_offline_reply(state, ctx)], "steps": steps}
-    sites = ", ".join(n for n in ctx.toolbox.site_names if n != ctx.site) or "none"
-    system = SystemMessage(content=SYSTEM_PROMPT.format(site=ctx.site, sites=sites))
-    bound = ctx.model.bind_tools([spec.openai_schema() for spec in TOOL_SPECS])
-    reply = await bound.ainvoke([system, *state.get("messages", [])])
-    return {"messages": [reply], "steps": steps}
+    note = state.get("offline_note", "")
+    if not note and steps == 1 and ctx.model_limiter is not None:
+        wait_s = ctx.model_limiter(ctx.requested_by)
+        if wait_s > 0:
+            note = (
+                f"You have reached your limit of {ctx.model_limit_text or 'model questions'}; "
+                f"the offline planner answered this one (the model is yours again in "
+                f"{max(1, round(wait_s))} s)."
+            )
+    if note:
+        return _offline_update(state, ctx, steps, note)
+    return await _model_step(state, ctx, steps)
+
+
+def _offline_update(
+    state: AssistantState, ctx: AssistantContext, steps: int, note: str
+) -> dict[str, Any]:
+    """The offline planner's next step on the model path, with the reason shown once."""
+    reply = _offline_reply(state, ctx)
+    if not reply.tool_calls:
+        reply = AIMessage(content=f"({note})\n\n{reply.content}")
+    return {"messages": [reply], "steps": steps, "offline_note": note}
+
+
+async def _model_step(state: AssistantState, ctx: AssistantContext, steps: int) -> dict[str, Any]:
+    messages = state.get("messages", [])
+    turn = _turn_messages(messages)
+    question = str(turn[0].content) if turn and isinstance(turn[0], HumanMessage) else ""
+    site = ctx.toolbox.site(None, ctx.site)
+    planned = planner.route(
+        question, site_names=ctx.toolbox.site_names, load_names=[x.name for x in site.loads]
+    )
+    names = select_tools((i.tool for i in planned), [spec.name for spec in TOOL_SPECS])
+    schemas = [SPECS_BY_NAME[name].openai_schema() for name in names]
+    asked_site = next((str(i.args["site"]) for i in planned if i.args.get("site")), ctx.site)
+    briefing = Briefing()
+    if ctx.briefing is not None:
+        briefing = await ctx.briefing(
+            site=asked_site,
+            question=question,
+            requested_by=ctx.requested_by,
+            channel=ctx.channel,
+            thread_id=ctx.thread_id,
+        )
+    others = ", ".join(n for n in ctx.toolbox.site_names if n != ctx.site) or "none"
+    assembled = assemble(
+        messages,
+        instructions=SYSTEM_PROMPT.format(site=ctx.site, sites=others),
+        briefing=briefing,
+        tool_schemas=schemas,
+        counter=ctx.counter,
+        budget=ctx.budget,
+    )
+    bound = ctx.model.bind_tools(schemas) if ctx.model is not None else None
+    assert bound is not None
+    started = time.perf_counter()
+    try:
+        reply = await bound.ainvoke(assembled.messages)
+    except MODEL_ERRORS as exc:
+        log.warning(
+            "model call failed (%s: %s); the offline planner answers", type(exc).__name__, exc
+        )
+        return _offline_update(
+            state,
+            ctx,
+            steps,
+            "The language model could not be reached; the offline planner answered",
+        )
+    latency_ms = (time.perf_counter() - started) * 1000
+    usage = _add_usage(state.get("usage", {}), reply, assembled.prompt_tokens, latency_ms, ctx)
+    log.info(
+        "model call: %d prompt tokens (%d for %d tools), %d turns kept, %d summarised, %d passages",
+        usage["last_prompt_tokens"],
+        assembled.tool_tokens,
+        len(schemas),
+        assembled.turns_kept,
+        assembled.turns_summarised,
+        assembled.passages,
+    )
+    return {"messages": [reply], "steps": steps, "usage": usage}
+
+
+def _add_usage(
+    usage: dict[str, Any],
+    reply: BaseMessage,
+    local_prompt_tokens: int,
+    latency_ms: float,
+    ctx: AssistantContext,
+) -> dict[str, Any]:
+    meta = getattr(reply, "usage_metadata", None)
+    if meta and meta.get("input_tokens"):
+        prompt, completion, counted = (
+            int(meta["input_tokens"]),
+            int(meta["output_tokens"]),
+            "server",
+        )
+    else:
+        prompt = local_prompt_tokens
+        completion = ctx.counter.message(reply)
+        counted = "local"
+    out = dict(usage)
+    out["model"] = ctx.model_name
+    out["calls"] = int(out.get("calls", 0)) + 1
+    out["prompt_tokens"] = int(out.get("prompt_tokens", 0)) + prompt
+    out["completion_tokens"] = int(out.get("completion_tokens", 0)) + completion
+    out["latency_ms"] = float(out.get("latency_ms", 0.0)) + latency_ms
+    out["last_prompt_tokens"] = prompt
+    out["counted"] = "local" if out.get("counted") == "local" else counted
+    if ctx.price is not None:
+        out["cost_usd"] = ctx.price.cost_usd(out["prompt_tokens"], out["completion_tokens"])
+    return out
 
 
 async def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "grid_charge_advice",
     "fuel_outlook",
     "solar_scorecard",
+    "set_preferences",
 )
 
 HELP_TOOL = "help"
@@ -565,6 +566,9 @@ def route(
     role_change = _role_change(stripped)
     if role_change is not None:
         return [role_change]
+    preference = _preference_change(stripped, site_names)
+    if preference is not None:
+        return [preference]
     outlook = _outlook(stripped, site_names)
     if outlook is not None:
         return [outlook]
@@ -650,6 +654,90 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_PCT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|pct|per\s*cent)?"
+_FLOOR_CHANGE = re.compile(
+    r"^(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|from\s+now\s+on,?\s+)*"
+    r"(?:"
+    r"(?:always\s+)?(?:keep|hold|maintain)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
+    r"(?:\s+soc|\s+charge|\s+level)?\s+(?:at\s+or\s+)?(?:above|over|at\s+least|>=?)\s+"
+    + _PCT
+    + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
+    r"(?:\s+soc|\s+charge|\s+level)?\s+(?:go|drop|fall|get|dip|run)\s+(?:below|under|lower\s+than)\s+"
+    + _PCT
+    + r"|(?:set|change|raise|put|make)\s+(?:the\s+|my\s+|our\s+)?(?:battery\s+)?"
+    r"(?:floor|minimum(?:\s+soc)?|min(?:imum)?\s+soc|min\s+soc|reserve|soc\s+floor|soc\s+minimum)"
+    r"(?:\s+(?:of|for)\s+the\s+battery)?\s+(?:to|at|=)\s+"
+    + _PCT
+    + r"|(?:battery\s+)?(?:floor|minimum\s+soc|min\s+soc|soc\s+floor|reserve)\s*(?:=|:|of|at)?\s*"
+    + _PCT
+    + r"\s+(?:please|from\s+now\s+on)"
+    r")(?:\s+(?:please|from\s+now\s+on|at\s+all\s+times))?[.!]?$",
+    re.IGNORECASE,
+)
+_UNIT_CHANGE = re.compile(
+    r"^(?:please\s+)?(?:i\s+(?:would\s+)?(?:prefer|like|want)|i'd\s+(?:prefer|like)|prefer|"
+    r"(?:always\s+)?(?:use|show(?:\s+me)?|display|give\s+me|switch\s+to|talk\s+in)|units?:?|"
+    r"(?:set|change)\s+(?:my\s+)?units?\s+to)\b",
+    re.IGNORECASE,
+)
+_ONE_OFF_SUBJECT = re.compile(
+    r"\b(battery|solar|load|status|forecast|grid|generator|miners?|pv|site|alerts?)\b"
+)
+_STANDING = re.compile(r"\b(prefer|units?|always|from now on|by default)\b")
+_POWER_UNITS = {
+    "kw": "kW",
+    "kilowatt": "kW",
+    "kilowatts": "kW",
+    "w": "W",
+    "watt": "W",
+    "watts": "W",
+}
+_TEMP_UNITS = {
+    "°f": "F",
+    "f": "F",
+    "fahrenheit": "F",
+    "farenheit": "F",
+    "°c": "C",
+    "c": "C",
+    "celsius": "C",
+    "celcius": "C",
+    "centigrade": "C",
+}
+
+
+def _preference_change(text: str, site_names: Sequence[str]) -> Intent | None:
+    """'keep the battery above 45 %', 'I prefer kW and °F', 'show temperatures in F'."""
+    stripped = text.strip()
+    lowered = stripped.lower()
+    site = next((s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None)
+    if site is not None:
+        stripped = re.sub(
+            rf"\s*(?:at|for|on)?\s*\b{re.escape(site)}\b", "", stripped, flags=re.IGNORECASE
+        ).strip()
+    floor = _FLOOR_CHANGE.match(stripped)
+    if floor is not None:
+        pct = next(g for g in floor.groups() if g is not None)
+        return Intent("set_preferences", {"site": site, "min_soc_pct": float(pct)})
+    if stripped.endswith("?") or _UNIT_CHANGE.match(stripped) is None:
+        return None
+    if _ONE_OFF_SUBJECT.search(lowered) and not _STANDING.search(lowered):
+        return None  # "show me the battery in kW": a question, not a standing preference
+    words = re.findall(r"°?[a-z]+", lowered)
+    power = next((_POWER_UNITS[w] for w in words if w in _POWER_UNITS), None)
+    temp = next(
+        (
+            _TEMP_UNITS[w]
+            for i, w in enumerate(words)
+            if w in _TEMP_UNITS
+            and (len(w) > 1 or (i > 0 and words[i - 1] in ("degrees", "deg", "in", "and")))
+        ),
+        None,
+    )
+    if power is None and temp is None:
+        return None
+    return Intent("set_preferences", {"site": site, "power_unit": power, "temperature_unit": temp})
+
+
 def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
     """Forecast and planning questions ('should I charge from the grid tonight?')."""
     for tool, pattern in _OUTLOOKS:
@@ -686,6 +774,7 @@ def help_text() -> str:
             "• acknowledge or snooze an alert (by number, or all of them)",
             "• silence alerts by category, rule or severity for a while; list or remove silences",
             "• alert preferences: critical alerts only, quiet hours such as 22:00-07:00",
+            "• remember a battery floor (keep the battery above 45 %) and your units (kW, °F)",
             "• stop or start the miners (all of them, or one by name)",
             "• grid charging on or off",
             "• start or stop the generator",

@@ -16,3 +16,5 @@ class AssistantState(TypedDict, total=False):
     actions: list[dict[str, Any]]
     pending: list[str]
     steps: int
+    usage: dict[str, Any]  # model calls, tokens, latency of this turn
+    offline_note: str  # why the offline planner answered on the model path

@@ -70,11 +70,12 @@ async def running_bot(
     site_file: SiteFile | None = None,
     seed: int = 7,
     model: BaseChatModel | None = None,
+    **settings_overrides: object,
 ) -> AsyncIterator[tuple[App, MemoryAdapter, CountingDriver]]:
     site_file = site_file or test_site_file()
     driver = CountingDriver(SimulatedSite(site_file.sites[0], seed=seed, start=clock.now()))
     adapter = MemoryAdapter()
-    settings = Settings(data_dir=data_dir, database_url=db_url)
+    settings = Settings(data_dir=data_dir, database_url=db_url, **settings_overrides)  # type: ignore[arg-type]
     async with open_app(
         settings,
         adapter=adapter,

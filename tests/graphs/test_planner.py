@@ -107,6 +107,16 @@ def prefs(
     return ("set_alert_preferences", {"site": site, **args})
 
 
+def floor(pct: float, site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("set_preferences", {"site": site, "min_soc_pct": pct})
+
+
+def units(
+    power: str | None = None, temp: str | None = None, site: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    return ("set_preferences", {"site": site, "power_unit": power, "temperature_unit": temp})
+
+
 CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     (
         "make U024BE7LH an operator",
@@ -319,6 +329,24 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("do not disturb from 23:00 to 06:00", [prefs(quiet_hours=["23:00", "06:00"])]),
     ("no quiet hours", [prefs(clear=True)]),
     ("turn off quiet hours", [prefs(clear=True)]),
+    # standing preferences: battery floor and units
+    ("keep the battery above 45 %", [floor(45)]),
+    ("Keep battery above 45%", [floor(45)]),
+    ("please keep the battery above 50 percent from now on", [floor(50)]),
+    ("don't let the battery go below 40%", [floor(40)]),
+    ("never let the battery drop below 35 %", [floor(35)]),
+    ("set the minimum soc to 30%", [floor(30)]),
+    ("set battery floor to 40 % at barn", [floor(40, "barn")]),
+    ("raise the reserve to 55%", [floor(55)]),
+    ("keep the battery above 2%", [floor(2)]),
+    ("I prefer kW and °F", [units("kW", "F")]),
+    ("show temperatures in fahrenheit", [units(temp="F")]),
+    ("use watts please", [units("W")]),
+    ("units: W and C", [units("W", "C")]),
+    ("i prefer degrees f", [units(temp="F")]),
+    ("use celsius", [units(temp="C")]),
+    ("show me the battery in kw", [battery()]),
+    ("will the battery stay above 45% tonight?", [("battery_outlook", {"site": None})]),
     # combined questions, in the order asked
     ("battery and solar?", [battery(), solar()]),
     ("solar and battery", [solar(), battery()]),
@@ -442,6 +470,7 @@ def test_tool_names() -> None:
         "grid_charge_advice",
         "fuel_outlook",
         "solar_scorecard",
+        "set_preferences",
     )
 
 
