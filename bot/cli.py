@@ -432,6 +432,22 @@ def bench_chat_cmd(
     _emit(result, as_json=as_json)
 
 
+@bench_app.command("context")
+def bench_context_cmd(
+    budget: Annotated[
+        int, typer.Option(help="Prompt token budget per model call (as the setting)")
+    ] = 3000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Sixty questions in ten conversations through the assistant with a scripted model
+    that routes like the offline planner: prompt tokens per question (average, p95)."""
+    from bot.bench_context import bench_context
+
+    _settings(default_log_level="WARNING")
+    result = _run(lambda: bench_context(budget_tokens=budget))
+    _emit(result, as_json=as_json)
+
+
 # -- export ----------------------------------------------------------------------------
 
 

@@ -76,3 +76,15 @@ def test_bench_chat_answers_every_signed_command() -> None:
     figures = json.loads(result.stdout)
     assert figures["requests"] == 6 and figures["failed"] == 0
     assert 0 < figures["ack_p99_ms"] < 3000 and figures["reply_p95_ms"] > 0
+
+
+def test_bench_context_counts_prompts_below_the_naive_baseline() -> None:
+    result = CliRunner().invoke(app, ["bench", "context", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["questions"] >= 50
+    assert figures["model_calls"] >= figures["questions"]
+    assert 0 < figures["prompt_tokens_avg"] <= figures["prompt_tokens_p95"]
+    # Budgeting and tool selection must beat sending everything.
+    assert figures["prompt_tokens_avg"] < figures["naive_prompt_tokens_avg"]
+    assert figures["tools_bound_avg"] < figures["tools_total"]
