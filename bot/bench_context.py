@@ -131,7 +131,7 @@ class PlannerModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "planner-bench"
 
-    def bind_tools(self, tools: Sequence[Any], **_kwargs: Any) -> PlannerModel:  # type: ignore[override]
+    def bind_tools(self, tools: Sequence[Any], **_kwargs: Any) -> PlannerModel:
         bound = self.model_copy()
         bound._tools = [dict(t) for t in tools]
         bound._counter = self._counter
@@ -170,7 +170,7 @@ class PlannerModel(BaseChatModel):
             return ChatResult(
                 generations=[ChatGeneration(message=AIMessage("I can help with site questions."))]
             )
-        results = []
+        results: list[str] = []
         for message in reversed(messages):
             if not isinstance(message, ToolMessage):
                 break
