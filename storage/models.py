@@ -291,3 +291,25 @@ class InboundEventRow(Base):
     platform: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime]
+
+
+class ReportDigestRow(Base):
+    """A scheduled digest claimed (and then posted) for one site, kind and period.
+
+    The unique key on (site, kind, period_start) is what makes a digest go out once:
+    a second worker, or the same one after a restart, cannot claim it again.
+    """
+
+    __tablename__ = "report_digests"
+    __table_args__ = (UniqueConstraint("site", "kind", "period_start"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # daily | weekly
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # posting | sent
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    # where it was posted: [{"platform": ..., "channel": ..., "ref": ...}, ...] and deliveries
+    message: Mapped[dict[str, Any] | None]
