@@ -859,6 +859,22 @@ async def actions_created_between(
     return (await session.scalars(stmt)).all()
 
 
+async def digest_claimed(
+    session: AsyncSession, *, site: str, kind: str, period_start: datetime
+) -> bool:
+    """Whether the digest of ``(site, kind, period_start)`` was claimed already."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ReportDigestRow)
+        .where(
+            ReportDigestRow.site == site,
+            ReportDigestRow.kind == kind,
+            ReportDigestRow.period_start == period_start,
+        )
+    )
+    return bool(count)
+
+
 async def claim_digest(
     session: AsyncSession,
     *,
@@ -870,16 +886,7 @@ async def claim_digest(
 ) -> int | None:
     """Claim the digest of ``(site, kind, period_start)``; its row id, or None when it
     was claimed before (by this or another worker): the unique key decides."""
-    exists = await session.scalar(
-        select(func.count())
-        .select_from(ReportDigestRow)
-        .where(
-            ReportDigestRow.site == site,
-            ReportDigestRow.kind == kind,
-            ReportDigestRow.period_start == period_start,
-        )
-    )
-    if exists:
+    if await digest_claimed(session, site=site, kind=kind, period_start=period_start):
         return None
     row = ReportDigestRow(
         site=site,

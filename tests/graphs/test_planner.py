@@ -107,6 +107,12 @@ def prefs(
     return ("set_alert_preferences", {"site": site, **args})
 
 
+def report(
+    period: str, focus: str = "all", site: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    return ("energy_report", {"site": site, "period": period, "focus": focus})
+
+
 CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     (
         "make U024BE7LH an operator",
@@ -154,6 +160,21 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("how much diesel will we burn this month?", [("fuel_outlook", {"site": None})]),
     ("how accurate was yesterday's forecast?", [("solar_scorecard", {"site": None})]),
     ("solar scorecard", [("solar_scorecard", {"site": None})]),
+    # reports on past periods
+    ("weekly report", [report("last_week")]),
+    ("daily digest", [report("yesterday")]),
+    ("monthly report for the barn", [report("last_month", site="barn")]),
+    ("how much did we spend on diesel last month", [report("last_month", "cost")]),
+    ("carbon this month", [report("this_month", "carbon")]),
+    ("what were our CO2 emissions last week?", [report("last_week", "carbon")]),
+    ("fuel efficiency trend", [report("last_month", "fuel")]),
+    ("generator L/kWh this month", [report("this_month", "fuel")]),
+    ("cost per kWh generator vs grid", [report("last_month", "cost")]),
+    ("miner uptime last week", [report("last_week", "miners")]),
+    ("peak demand yesterday", [report("yesterday", "peak")]),
+    ("how much solar did we produce this week?", [report("this_week", "solar")]),
+    ("savings this month", [report("this_month", "cost")]),
+    ("energy report for yesterday", [report("yesterday")]),
     # solar now
     ("solar right now", [solar()]),
     ("how much sun are we getting", [solar()]),
@@ -442,6 +463,7 @@ def test_tool_names() -> None:
         "grid_charge_advice",
         "fuel_outlook",
         "solar_scorecard",
+        "energy_report",
     )
 
 
