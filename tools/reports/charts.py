@@ -7,7 +7,7 @@ import io
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, SubFigure
 
     from tools.reports.service import Report
 
@@ -23,7 +23,15 @@ def _figure(width: float = 8.0, height: float = 4.0) -> Figure:
     return Figure(figsize=(width, height), dpi=100)
 
 
-def hourly_figure(report: Report, fig: Figure | None = None) -> Figure:
+def _tidy(fig: Figure | SubFigure) -> None:
+    """Tight layout for a whole figure (a PDF page's sub-figure is laid out by its page)."""
+    from matplotlib.figure import Figure
+
+    if isinstance(fig, Figure):
+        fig.tight_layout()
+
+
+def hourly_figure(report: Report, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Hourly solar, load, grid (+ import / − export) and generator [kW], SOC [%] on a
     second axis, in the site's local time."""
     fig = fig or _figure()
@@ -52,11 +60,11 @@ def hourly_figure(report: Report, fig: Figure | None = None) -> Figure:
         handles, labels = handles + more[0], labels + more[1]
     ax.legend(handles, labels, loc="upper left", fontsize=8)
     fig.autofmt_xdate()
-    fig.tight_layout()
+    _tidy(fig)
     return fig
 
 
-def daily_bars_figure(report: Report, fig: Figure | None = None) -> Figure:
+def daily_bars_figure(report: Report, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Energy per local day [kWh]: solar, grid import and generator bars, load as a line."""
     import numpy as np
 
@@ -76,11 +84,11 @@ def daily_bars_figure(report: Report, fig: Figure | None = None) -> Figure:
     ax.set_ylabel("energy [kWh]")
     ax.set_title(f"{report.site.display_name}: energy by day, {report.period.label}")
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
+    _tidy(fig)
     return fig
 
 
-def efficiency_figure(report: Report, fig: Figure | None = None) -> Figure:
+def efficiency_figure(report: Report, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Generator L/kWh per local day (days it ran)."""
     fig = fig or _figure()
     ax = fig.add_subplot()
@@ -92,7 +100,7 @@ def efficiency_figure(report: Report, fig: Figure | None = None) -> Figure:
     ax.set_ylabel("fuel [L/kWh]")
     ax.set_title("Generator fuel efficiency by day")
     fig.autofmt_xdate()
-    fig.tight_layout()
+    _tidy(fig)
     return fig
 
 
