@@ -61,9 +61,10 @@ class DigestJob:
                 return 0
             sent = 0
             for site in self._sites.values():
-                for kind in ("daily", "weekly"):
+                kinds: tuple[DigestKind, ...] = ("daily", "weekly")
+                for kind in kinds:
                     try:
-                        sent += await self._one(site, kind)  # type: ignore[arg-type]
+                        sent += await self._one(site, kind)
                     except Exception:  # one site's trouble must not stop the others
                         log.exception("%s digest for %s failed", kind, site.name)
             return sent
@@ -122,9 +123,7 @@ class DigestJob:
                     targets.append((adapter, entry))
         return targets
 
-    async def _post(
-        self, site: Site, card: Any, channels: list[str], kind: str
-    ) -> dict[str, Any]:
+    async def _post(self, site: Site, card: Any, channels: list[str], kind: str) -> dict[str, Any]:
         refs: list[dict[str, Any]] = []
         for adapter, channel in self._chat_targets(site, channels):
             await self._limiter.wait(f"{adapter.platform}:{channel}")

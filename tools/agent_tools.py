@@ -114,9 +114,9 @@ class AlertPrefsArgs(BaseModel):
 
 
 class ReportArgs(SiteArgs):
-    period: Literal[
-        "yesterday", "today", "last_week", "this_week", "last_month", "this_month"
-    ] = Field(default="yesterday", description="Which local period")
+    period: Literal["yesterday", "today", "last_week", "this_week", "last_month", "this_month"] = (
+        Field(default="yesterday", description="Which local period")
+    )
     focus: Literal["all", "cost", "carbon", "fuel", "miners", "peak", "solar"] = Field(
         default="all",
         description="What the question is about: cost by source, carbon, fuel efficiency "

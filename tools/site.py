@@ -273,9 +273,7 @@ class Reports(_Model):
     """Daily digest and weekly management report, and the savings baseline."""
 
     daily: DigestSchedule = Field(default_factory=DigestSchedule)
-    weekly: DigestSchedule = Field(
-        default_factory=lambda: DigestSchedule(time="08:00", day="mon")
-    )
+    weekly: DigestSchedule = Field(default_factory=lambda: DigestSchedule(time="08:00", day="mon"))
     savings_baseline: Literal["grid", "diesel"] = Field(
         default="grid",
         description="what the site's energy would have cost otherwise: all load from the "

@@ -42,7 +42,9 @@ async def _seed_day(
             ("battery_soc_pct", 60.0),
         ):
             rows.append(
-                repo.ReadingRecord(site=site.name, device="meter", metric=metric, time=t, value=value)
+                repo.ReadingRecord(
+                    site=site.name, device="meter", metric=metric, time=t, value=value
+                )
             )
     async with sessionmaker() as session, session.begin():
         await repo.upsert_site(
@@ -93,7 +95,7 @@ async def test_the_daily_digest_is_posted_once(db_url: str, tmp_path: Path) -> N
 
 async def test_energy_report_in_chat(db_url: str, tmp_path: Path) -> None:
     clock = ManualClock(MORNING)
-    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, adapter, _):
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _adapter, _):
         await _seed_day(app.sessionmaker, app.sites["demo"], YESTERDAY_START)
         result = await app.chat.handle_message(say("olga", "carbon yesterday"), post=False)
         assert result.tools == ["energy_report"]
@@ -133,7 +135,9 @@ def test_report_command_writes_a_readable_pdf(sqlite_url: str, tmp_path: Path) -
             timeout=120,
         )
 
-    done = run("weekly", "--site", "demo", "--from", "2026-11-18", "--to", "2026-11-20", "--out", str(out))
+    done = run(
+        "weekly", "--site", "demo", "--from", "2026-11-18", "--to", "2026-11-20", "--out", str(out)
+    )
     assert done.returncode == 0, done.stderr
     assert "2026-11-18 to 2026-11-20" in done.stdout
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(out.read_bytes())).pages)

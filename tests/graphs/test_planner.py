@@ -107,9 +107,7 @@ def prefs(
     return ("set_alert_preferences", {"site": site, **args})
 
 
-def report(
-    period: str, focus: str = "all", site: str | None = None
-) -> tuple[str, dict[str, Any]]:
+def report(period: str, focus: str = "all", site: str | None = None) -> tuple[str, dict[str, Any]]:
     return ("energy_report", {"site": site, "period": period, "focus": focus})
 
 

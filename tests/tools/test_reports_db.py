@@ -53,13 +53,17 @@ async def _simulate(
             )
         t += STEP
     async with sessionmaker() as session, session.begin():
-        await repo.upsert_site(session, name=site.name, title=site.title, timezone=site.timezone, now=start)
+        await repo.upsert_site(
+            session, name=site.name, title=site.title, timezone=site.timezone, now=start
+        )
         await repo.insert_readings(session, readings=records)
         await repo.rollup_hours(session, start=start, end=end + timedelta(hours=1))
     return records
 
 
-def _expected(records: list[repo.ReadingRecord], start: datetime, end: datetime) -> dict[str, float]:
+def _expected(
+    records: list[repo.ReadingRecord], start: datetime, end: datetime
+) -> dict[str, float]:
     """Totals from the raw readings: each hour's mean power x 1 h, split by sign where
     a sign means direction; fuel = the drop of the tank's hourly mean level."""
     sums: dict[tuple[str, datetime], list[float]] = defaultdict(list)
@@ -69,9 +73,7 @@ def _expected(records: list[repo.ReadingRecord], start: datetime, end: datetime)
     means = {k: sum(v) / len(v) for k, v in sums.items()}
 
     def hourly(metric: str) -> list[float]:
-        return [
-            v for (m, h), v in means.items() if m.split(":")[0] == metric and start <= h < end
-        ]
+        return [v for (m, h), v in means.items() if m.split(":")[0] == metric and start <= h < end]
 
     level = {h: v for (m, h), v in means.items() if m.startswith("generator_fuel_l:")}
     before = level[start - timedelta(hours=1)]
@@ -135,9 +137,7 @@ async def test_a_simulated_week_matches_the_readings(
     assert report.analytics.savings.baseline_cost == pytest.approx(
         want["load"] * costs.grid_price_per_kwh
     )
-    assert [d.day for d in report.analytics.days] == [
-        FIRST + timedelta(days=n) for n in range(7)
-    ]
+    assert [d.day for d in report.analytics.days] == [FIRST + timedelta(days=n) for n in range(7)]
     assert sum(d.flows.solar_kwh for d in report.analytics.days) == pytest.approx(want["solar"])
     # The miners ran (the simulator starts them on) and some of it on surplus solar.
     assert report.analytics.miners is not None

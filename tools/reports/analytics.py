@@ -350,9 +350,7 @@ def peak_demand(stats: HourlyStats, *, start: datetime, end: datetime) -> PeakDe
     return PeakDemand(power_kw=float(peaks.max()) / 1000.0, hour=pd.Timestamp(hour).to_pydatetime())
 
 
-def soc_range(
-    stats: HourlyStats, *, start: datetime, end: datetime
-) -> tuple[float, float] | None:
+def soc_range(stats: HourlyStats, *, start: datetime, end: datetime) -> tuple[float, float] | None:
     """Lowest and highest battery SOC [%] seen in the period (None without readings)."""
     low = _window(stats.min_of("battery_soc_pct"), start, end)
     high = _window(History._combine(stats.max, "battery_soc_pct", None).dropna(), start, end)
@@ -375,7 +373,9 @@ class FuelEfficiencyPoint:
         return self.fuel_l / self.energy_kwh if self.energy_kwh > 0 else None
 
 
-def _local_days(start: datetime, end: datetime, site: Site) -> list[tuple[date, datetime, datetime]]:
+def _local_days(
+    start: datetime, end: datetime, site: Site
+) -> list[tuple[date, datetime, datetime]]:
     """The local calendar days overlapping ``[start, end)``, clipped to it (UTC bounds)."""
     tz = site.tz
     day = start.astimezone(tz).date()
@@ -460,7 +460,9 @@ def miner_uptime(
     return MinerUptime(
         on_h=float(on_h.sum()),
         on_surplus_h=float((on_h * covered).sum()),
-        by_miner={m.name: float(on_parts[m.name].sum()) if m.name in on_parts else 0.0 for m in miners},
+        by_miner={
+            m.name: float(on_parts[m.name].sum()) if m.name in on_parts else 0.0 for m in miners
+        },
     )
 
 

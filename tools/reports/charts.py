@@ -4,6 +4,7 @@ figures for the PDF."""
 from __future__ import annotations
 
 import io
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -94,7 +95,8 @@ def efficiency_figure(report: Report, fig: Figure | SubFigure | None = None) -> 
     ax = fig.add_subplot()
     points = [p for p in report.analytics.efficiency if p.l_per_kwh is not None]
     if points:
-        ax.plot([p.day for p in points], [p.l_per_kwh for p in points], marker="o")
+        days = [datetime.combine(p.day, time(12)) for p in points]
+        ax.plot(days, [p.l_per_kwh or 0.0 for p in points], marker="o")  # type: ignore[arg-type]
     else:
         ax.text(0.5, 0.5, "the generator did not run", ha="center", transform=ax.transAxes)
     ax.set_ylabel("fuel [L/kWh]")
@@ -106,7 +108,11 @@ def efficiency_figure(report: Report, fig: Figure | SubFigure | None = None) -> 
 
 def report_chart_png(report: Report) -> bytes:
     """The card's chart: hourly flows for one day, energy by day for longer periods."""
-    fig = hourly_figure(report) if report.period.days <= 1 else daily_bars_figure(report)
+    fig = _figure()
+    if report.period.days <= 1:
+        hourly_figure(report, fig)
+    else:
+        daily_bars_figure(report, fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

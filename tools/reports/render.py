@@ -80,7 +80,10 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         rows.append(("Export credit", _money(report, c.export_credit)))
     if site.generator is not None:
         rows.append(
-            ("Fuel cost", f"{_money(report, c.fuel_cost)} ({_per_kwh(report, c.generator_per_kwh)})")
+            (
+                "Fuel cost",
+                f"{_money(report, c.fuel_cost)} ({_per_kwh(report, c.generator_per_kwh)})",
+            )
         )
     rows.append(("Solar cost", _per_kwh(report, c.solar_per_kwh) + " (no fuel, no tariff)"))
     co2 = a.carbon
@@ -165,8 +168,8 @@ def headline(report: Report, focus: Focus = "all") -> str:
                 f" against a clear-sky forecast of {_kwh(report.solar.energy_forecast_kwh)} "
                 f"({report.solar.error_pct:+.0f} %)"
             )
-        share = f.solar_share_pct
-        return text + (f", {share:.0f} % of the load." if share is not None else ".")
+        solar_pct = f.solar_share_pct
+        return text + (f", {solar_pct:.0f} % of the load." if solar_pct is not None else ".")
     return (
         f"{where}: solar {_kwh(f.solar_kwh)}, load {_kwh(f.load_kwh)}, grid import "
         f"{_kwh(f.grid_import_kwh)}, generator {_kwh(f.generator_kwh)} ({f.fuel_l:,.1f} L); "

@@ -31,9 +31,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("message", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_digests")),
-        sa.UniqueConstraint(
-            "site", "kind", "period_start", name=op.f("uq_report_digests_site")
-        ),
+        sa.UniqueConstraint("site", "kind", "period_start", name=op.f("uq_report_digests_site")),
     )
 
 
