@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.base import Adapters, ChatAdapter
 from bot.chat.service import ChatService
+from bot.digests import DigestJob
 from bot.metrics import Metrics
 from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
@@ -49,6 +50,7 @@ from tools.devices.registry import DriverDeps, build_driver
 from tools.forecast.service import ForecastService
 from tools.forecast.weather import OpenMeteoClient
 from tools.preferences import EffectiveSites, PreferenceStore
+from tools.reports.service import ReportService
 from tools.site import Site, SiteFile, demo_site_file, load_site_file
 from tools.telemetry import TelemetryPipeline
 
@@ -78,6 +80,8 @@ class App:
     deliverer: Deliverer
     metrics: Metrics
     adapters: Adapters
+    reports: ReportService
+    digests: DigestJob
 
     @property
     def default_site(self) -> str:
@@ -94,6 +98,7 @@ class App:
             deliveries=self.deliverer.run_due,
             metrics=self.metrics.refresh,
             poll_interval_s=poll_interval_s,
+            digests=self.digests.run_due,
         )
 
 
@@ -218,6 +223,7 @@ async def open_app(
                 config=config,
             )
 
+        limiter = ChannelLimiter(settings.channel_min_interval_s)
         notifier = Notifier(
             on_deliver=deliver,
             adapters=adapters,
@@ -226,7 +232,7 @@ async def open_app(
             actions=actions,
             clock=clock,
             prefs=preferences.channel_prefs,
-            limiter=ChannelLimiter(settings.channel_min_interval_s),
+            limiter=limiter,
         )
         monitoring = Monitoring(
             engine=engine,
@@ -253,6 +259,14 @@ async def open_app(
                     details={"platform": platform, "user_id": user_id, "role": role},
                 )
 
+        forecasts = ForecastService(
+            sessionmaker=sessionmaker,
+            clock=clock,
+            weather=OpenMeteoClient(http) if settings.weather == "open-meteo" else None,
+        )
+        reports = ReportService(
+            sessionmaker=sessionmaker, sites=sites, clock=clock, forecasts=forecasts
+        )
         toolbox = Toolbox(
             sites=sites,
             state=pipeline.latest,
@@ -263,11 +277,8 @@ async def open_app(
             on_alert_event=notifier.on_alert_event,
             deliveries=deliverer.stats,
             set_role=set_role,
-            forecasts=ForecastService(
-                sessionmaker=sessionmaker,
-                clock=clock,
-                weather=OpenMeteoClient(http) if settings.weather == "open-meteo" else None,
-            ),
+            forecasts=forecasts,
+            reports=reports,
         )
         if is_postgres(db_url):
             checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))
@@ -335,6 +346,17 @@ async def open_app(
                     deliverer=deliverer,
                     metrics=metrics,
                     adapters=adapters,
+                    reports=reports,
+                    digests=DigestJob(
+                        engine=engine,
+                        sessionmaker=sessionmaker,
+                        reports=reports,
+                        adapters=adapters,
+                        sites=sites,
+                        clock=clock,
+                        deliverer=deliverer,
+                        limiter=limiter,
+                    ),
                 )
             finally:
                 await pipeline.flush()

@@ -19,6 +19,7 @@ from bot.commands.backtest_load import load as backtest_load
 from bot.commands.backtest_pv import pv as backtest_pv
 from bot.commands.edge import edge_app
 from bot.commands.replay import replay_app
+from bot.commands.report import report as report_command
 from bot.settings import Settings
 from storage.errors import StorageError
 from tools.errors import ToolsError
@@ -52,6 +53,7 @@ export_app = typer.Typer(
     no_args_is_help=True, help="Export history to CSV, JSON Lines or Parquet, streamed."
 )
 app.add_typer(export_app, name="export")
+app.command("report")(report_command)
 
 T = TypeVar("T")
 

@@ -174,9 +174,12 @@ def standard_jobs(
     deliveries: Callable[[], Awaitable[object]],
     metrics: Callable[[], Awaitable[object]],
     poll_interval_s: float,
+    digests: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
+    extra = [("digests", digests, 60.0)] if digests is not None else []
     return Jobs(
         [
+            *extra,
             ("poll", monitor.poll_once, poll_interval_s),
             ("expire_actions", expire, 30.0),
             ("alerts_lifecycle", alert_lifecycle, 15.0),

@@ -311,3 +311,25 @@ class ModelTurnRow(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
     tokens_counted: Mapped[str] = mapped_column(String(16))  # "server" or "local"
+
+
+class ReportDigestRow(Base):
+    """A scheduled digest claimed (and then posted) for one site, kind and period.
+
+    The unique key on (site, kind, period_start) is what makes a digest go out once:
+    a second worker, or the same one after a restart, cannot claim it again.
+    """
+
+    __tablename__ = "report_digests"
+    __table_args__ = (UniqueConstraint("site", "kind", "period_start"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # daily | weekly
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # posting | sent
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    # where it was posted: [{"platform": ..., "channel": ..., "ref": ...}, ...] and deliveries
+    message: Mapped[dict[str, Any] | None]

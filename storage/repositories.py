@@ -30,6 +30,7 @@ from storage.models import (
     InboundEventRow,
     PreferenceRow,
     ReadingRow,
+    ReportDigestRow,
     SiteRow,
 )
 
@@ -787,3 +788,147 @@ async def add_partial_approval(
     )
     result: CursorResult[Any] = await session.execute(stmt)  # type: ignore[assignment]
     return result.rowcount == 1
+
+
+# --- reports: rollups with min/max, the day's alerts and actions, sent digests ----------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollupRecord:
+    metric: str
+    device: str
+    hour: datetime
+    count: int
+    sum: float
+    min: float
+    max: float
+
+
+async def rollups_between(
+    session: AsyncSession, *, site: str, start: datetime, end: datetime
+) -> list[RollupRecord]:
+    """Every hourly rollup of one site with ``start <= hour < end``, oldest first."""
+    rows = await session.execute(
+        select(
+            HourlyRollupRow.metric,
+            HourlyRollupRow.device,
+            HourlyRollupRow.hour,
+            HourlyRollupRow.count,
+            HourlyRollupRow.sum,
+            HourlyRollupRow.min,
+            HourlyRollupRow.max,
+        )
+        .where(
+            HourlyRollupRow.site == site,
+            HourlyRollupRow.hour >= start,
+            HourlyRollupRow.hour < end,
+        )
+        .order_by(HourlyRollupRow.hour, HourlyRollupRow.metric, HourlyRollupRow.device)
+    )
+    return [
+        RollupRecord(metric=m, device=d, hour=h, count=c, sum=s, min=lo, max=hi)
+        for m, d, h, c, s, lo, hi in rows.all()
+    ]
+
+
+async def alerts_started_between(
+    session: AsyncSession, *, site: str, start: datetime, end: datetime
+) -> Sequence[AlertRow]:
+    """Alerts of a site that started in ``[start, end)``, oldest first."""
+    stmt = (
+        select(AlertRow)
+        .where(AlertRow.site == site, AlertRow.started_at >= start, AlertRow.started_at < end)
+        .order_by(AlertRow.started_at, AlertRow.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def actions_created_between(
+    session: AsyncSession, *, site: str, start: datetime, end: datetime
+) -> Sequence[ActionRequestRow]:
+    """Action requests of a site made in ``[start, end)``, oldest first."""
+    stmt = (
+        select(ActionRequestRow)
+        .where(
+            ActionRequestRow.site == site,
+            ActionRequestRow.created_at >= start,
+            ActionRequestRow.created_at < end,
+        )
+        .order_by(ActionRequestRow.created_at)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def digest_claimed(
+    session: AsyncSession, *, site: str, kind: str, period_start: datetime
+) -> bool:
+    """Whether the digest of ``(site, kind, period_start)`` was claimed already."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ReportDigestRow)
+        .where(
+            ReportDigestRow.site == site,
+            ReportDigestRow.kind == kind,
+            ReportDigestRow.period_start == period_start,
+        )
+    )
+    return bool(count)
+
+
+async def claim_digest(
+    session: AsyncSession,
+    *,
+    site: str,
+    kind: str,
+    period_start: datetime,
+    period_end: datetime,
+    now: datetime,
+) -> int | None:
+    """Claim the digest of ``(site, kind, period_start)``; its row id, or None when it
+    was claimed before (by this or another worker): the unique key decides."""
+    if await digest_claimed(session, site=site, kind=kind, period_start=period_start):
+        return None
+    row = ReportDigestRow(
+        site=site,
+        kind=kind,
+        period_start=period_start,
+        period_end=period_end,
+        status="posting",
+        claimed_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return row.id
+
+
+async def mark_digest_sent(
+    session: AsyncSession, *, digest_id: int, message: dict[str, Any], now: datetime
+) -> None:
+    await session.execute(
+        update(ReportDigestRow)
+        .where(ReportDigestRow.id == digest_id)
+        .values(status="sent", sent_at=now, message=message)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release_digest(session: AsyncSession, *, digest_id: int) -> None:
+    """Give a claim back (posting failed before anything went out), so it is retried."""
+    await session.execute(
+        delete(ReportDigestRow).where(
+            ReportDigestRow.id == digest_id, ReportDigestRow.status == "posting"
+        )
+    )
+
+
+async def list_digests(
+    session: AsyncSession, *, site: str | None = None
+) -> Sequence[ReportDigestRow]:
+    stmt = select(ReportDigestRow).order_by(ReportDigestRow.id)
+    if site is not None:
+        stmt = stmt.where(ReportDigestRow.site == site)
+    return (await session.scalars(stmt.execution_options(populate_existing=True))).all()

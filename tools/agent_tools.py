@@ -33,6 +33,9 @@ from tools.forecast.scorecard import scorecard
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
 from tools.preferences import ChannelPrefs, PreferenceStore
+from tools.reports.periods import named_period
+from tools.reports.render import digest_card, digest_text
+from tools.reports.service import ReportService
 from tools.site import ROLE_RANK, Site
 from tools.telemetry import SiteState
 
@@ -124,6 +127,17 @@ class PreferencesArgs(SiteArgs):
     )
 
 
+class ReportArgs(SiteArgs):
+    period: Literal["yesterday", "today", "last_week", "this_week", "last_month", "this_month"] = (
+        Field(default="yesterday", description="Which local period")
+    )
+    focus: Literal["all", "cost", "carbon", "fuel", "miners", "peak", "solar"] = Field(
+        default="all",
+        description="What the question is about: cost by source, carbon, fuel efficiency "
+        "(L/kWh), miner uptime, peak demand, solar; 'all' for the whole digest",
+    )
+
+
 class GridChargeArgs(SiteArgs):
     enabled: bool = Field(description="True to start charging from the grid, False to stop")
 
@@ -208,6 +222,16 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         args=SiteArgs,
         description="Generator fuel over the next 30 days from the projected energy deficit and "
         "the generator's fuel curve.",
+    ),
+    ToolSpec(
+        name="energy_report",
+        kind="read",
+        args=ReportArgs,
+        description="Energy report for a past period (yesterday, last/this week, last/this "
+        "month) from stored history: solar, load, grid import/export, battery, generator and "
+        "fuel, cost by source and per kWh, fuel efficiency, peak demand, CO2, savings against "
+        "the site's baseline, miner hours on surplus solar, compared with the period before; "
+        "with a chart.",
     ),
     ToolSpec(
         name="active_alerts",
@@ -345,6 +369,7 @@ class Toolbox:
         deliveries: Callable[[], Awaitable[DeliveryStats]] | None = None,
         set_role: Callable[[str, str, str, str], Awaitable[None]] | None = None,
         forecasts: ForecastService | None = None,
+        reports: ReportService | None = None,
     ) -> None:
         self._sites = sites
         self._state = state
@@ -356,6 +381,7 @@ class Toolbox:
         self._deliveries = deliveries
         self._set_role_fn = set_role
         self._forecasts = forecasts
+        self._reports = reports
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -753,6 +779,17 @@ class Toolbox:
             text += f"; the tank lasts about {fuel.days_of_tank_left:.0f} days"
         text += f". Based on the next 48 h's deficit; {fuel.curve_label}."
         return ToolOutput(text=text + self._source_note(forecast))
+
+    async def _energy_report(self, site: Site, args: ReportArgs, _ctx: CallContext) -> ToolOutput:
+        if self._reports is None:
+            raise AlertError("Reports are not available here.")
+        period = named_period(args.period, now=self._clock.now(), tz=site.tz)
+        report = await self._reports.report(site, period)
+        text = digest_text(report, args.focus)
+        if not report.has_data:
+            return ToolOutput(text=text)
+        kind = {"day": "daily", "week": "weekly", "month": "monthly"}.get(period.kind, "report")
+        return ToolOutput(text=text, cards=[digest_card(report, kind=kind)])
 
     async def _active_alerts(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         alerts = await self._alerts.open_alerts(site.name)

@@ -235,6 +235,59 @@ class Costs(_Model):
         return self.grid_price_per_kwh
 
 
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Emissions(_Model):
+    """CO2 emission factors for carbon figures in reports.
+
+    Defaults: diesel 2.68 kg CO2 per litre burned (combustion; the US EPA's factor of
+    10.21 kg per US gallon is 2.70 kg/L); grid 0.481 kg CO2 per kWh, the world average
+    intensity of electricity in 2023 (Ember) — set your own grid's figure; solar 0 in
+    operation (its lifecycle emissions, about 0.041 kg/kWh for rooftop PV in the
+    IPCC's AR5 median, can be entered here if wanted).
+    """
+
+    diesel_kg_per_l: float = Field(default=2.68, ge=0, le=10)
+    grid_kg_per_kwh: float = Field(default=0.481, ge=0, le=2)
+    solar_kg_per_kwh: float = Field(default=0.0, ge=0, le=1)
+
+
+class DigestSchedule(_Model):
+    """When a scheduled report is posted (local time of the site) and where.
+
+    ``channels`` entries: ``chat`` (the site's channel on every chat platform),
+    ``email`` / ``webhook`` (the site's ``delivery`` targets), or a channel name or
+    id (``#ops``, ``C0123``) to post on every chat platform.
+    """
+
+    enabled: bool = True
+    time: str = Field(default="07:00", pattern=_HHMM, description="local HH:MM")
+    day: Weekday = Field(default="mon", description="weekly only: the day it is posted")
+    channels: list[str] = Field(default_factory=lambda: ["chat"], min_length=1)
+
+
+class Reports(_Model):
+    """Daily digest and weekly management report, and the savings baseline."""
+
+    daily: DigestSchedule = Field(default_factory=DigestSchedule)
+    weekly: DigestSchedule = Field(default_factory=lambda: DigestSchedule(time="08:00", day="mon"))
+    savings_baseline: Literal["grid", "diesel"] = Field(
+        default="grid",
+        description="what the site's energy would have cost otherwise: all load from the "
+        "grid at the tariff, or all load from the generator (diesel only)",
+    )
+    baseline_l_per_kwh: float | None = Field(
+        default=None,
+        gt=0,
+        le=2,
+        description="litres per kWh for the diesel-only baseline (default: the generator's "
+        "fuel curve at 75 % load, or 0.3 L/kWh without a generator)",
+    )
+
+
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
@@ -287,6 +340,8 @@ class Site(_Model):
         default=None, description="e-mail and webhooks for this site's alerts"
     )
     vrm: VrmAccount | None = None
+    emissions: Emissions = Field(default_factory=Emissions)
+    reports: Reports = Field(default_factory=Reports)
 
     @field_validator("timezone")
     @classmethod

@@ -53,6 +53,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "fuel_outlook",
     "solar_scorecard",
     "set_preferences",
+    "energy_report",
 )
 
 HELP_TOOL = "help"
@@ -609,15 +610,13 @@ _ROLE_CHANGE = re.compile(
 )
 
 
+_SCORECARD = re.compile(
+    r"\bscorecard\b|\b(forecast|prediction)\b.*\b(accura\w*|vs\.?|versus|did|right|wrong)\b"
+    r".*\byesterday\b|\byesterday'?s?\b.*\b(forecast|prediction)\b",
+    re.IGNORECASE,
+)
 _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "solar_scorecard",
-        re.compile(
-            r"\bscorecard\b|\b(forecast|prediction)\b.*\b(accura\w*|vs\.?|versus|did|right|wrong)\b"
-            r".*\byesterday\b|\byesterday'?s?\b.*\b(forecast|prediction)\b",
-            re.IGNORECASE,
-        ),
-    ),
+    ("solar_scorecard", _SCORECARD),
     (
         "grid_charge_advice",
         re.compile(
@@ -738,15 +737,84 @@ def _preference_change(text: str, site_names: Sequence[str]) -> Intent | None:
     return Intent("set_preferences", {"site": site, "power_unit": power, "temperature_unit": temp})
 
 
+# Reports on past periods: "weekly report", "carbon this month", "fuel efficiency trend".
+_REPORT_WORDS = re.compile(
+    r"\b(daily|weekly|monthly)\s+(digest|report|summary|management report)\b"
+    r"|\b(energy|management|site)\s+report\b|\bdigest\b"
+    r"|\breport\b.*\b(yesterday|today|week|month)\b"
+    r"|\b(yesterday|week|month)'?s?\s+(report|summary|numbers|figures)\b"
+    r"|\b(carbon|co2|co₂|emissions?|footprint)\b"
+    r"|\b(spend|spent|spending|savings?|saved)\b"
+    r"|\bcost\s+per\s+kwh\b|\bper\s+kwh\b.*\b(generator|grid|solar|diesel)\b"
+    r"|\bl\s*/\s*kwh\b|\blitres?\s+per\s+kwh\b|\bfuel\s+efficiency\b|\befficiency\s+trend\b"
+    r"|\buptime\b|\bpeak\s+(demand|load|power)\b|\benergy\s+flows?\b"
+    r"|\bhow\s+much\b.*\b(did|was|were)\b.*\b(spend|cost|use|used|burn|burned|burnt"
+    r"|produce|produced|import|imported|export|exported|generate|generated|make|made)\b",
+    re.IGNORECASE,
+)
+_NOT_REPORT = re.compile(
+    r"\b(silence|silenced|mute|unmute|unsilence|snooze|alerts?|will|tomorrow|tonight)\b",
+    re.IGNORECASE,
+)
+_REPORT_PERIODS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("yesterday", re.compile(r"\byesterday\b|\bdaily\b|\blast night\b", re.IGNORECASE)),
+    ("last_month", re.compile(r"\b(last|previous|past)\s+month\b|\bmonthly\b", re.IGNORECASE)),
+    ("this_month", re.compile(r"\b(this|current)\s+month\b|\bmonth so far\b", re.IGNORECASE)),
+    ("last_week", re.compile(r"\b(last|previous|past)\s+week\b|\bweekly\b", re.IGNORECASE)),
+    ("this_week", re.compile(r"\b(this|current)\s+week\b|\bweek so far\b", re.IGNORECASE)),
+    ("today", re.compile(r"\btoday\b|\bso far\b", re.IGNORECASE)),
+)
+_REPORT_FOCUS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("carbon", re.compile(r"\b(carbon|co2|co₂|emissions?|footprint)\b", re.IGNORECASE)),
+    ("miners", re.compile(r"\b(miners?|mining|uptime)\b", re.IGNORECASE)),
+    ("peak", re.compile(r"\bpeak\b", re.IGNORECASE)),
+    (
+        "fuel",
+        re.compile(r"\befficiency\b|\bl\s*/\s*kwh\b|\blitres?\s+per\s+kwh\b", re.IGNORECASE),
+    ),
+    (
+        "cost",
+        re.compile(
+            r"\b(cost|costs|spend|spent|spending|money|bill|savings?|saved|price|per kwh)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("fuel", re.compile(r"\b(fuel|diesel|burn|burned|burnt)\b", re.IGNORECASE)),
+    ("solar", re.compile(r"\b(solar|pv)\b", re.IGNORECASE)),
+)
+# Without a period word, a trend or a cost comparison reads best over a month.
+_REPORT_DEFAULT_PERIOD = {"fuel": "last_month", "cost": "last_month", "carbon": "this_month"}
+
+
+def _report(text: str, site: str | None) -> Intent | None:
+    """'weekly report', 'how much did we spend on diesel last month', 'carbon this month'."""
+    if not _REPORT_WORDS.search(text) or _NOT_REPORT.search(text):
+        return None
+    focus = next((f for f, pattern in _REPORT_FOCUS if pattern.search(text)), "all")
+    if re.search(r"\b(digest|report|summary)\b", text, re.IGNORECASE) and not re.search(
+        r"\b(carbon|co2|emissions?|uptime|peak|efficiency|spend|spent)\b", text, re.IGNORECASE
+    ):
+        focus = "all"
+    period = next((p for p, pattern in _REPORT_PERIODS if pattern.search(text)), None)
+    if period is None:
+        period = _REPORT_DEFAULT_PERIOD.get(focus, "last_week" if focus != "all" else "yesterday")
+    return Intent("energy_report", {"site": site, "period": period, "focus": focus})
+
+
 def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
-    """Forecast and planning questions ('should I charge from the grid tonight?')."""
+    """Forecast and planning questions ('should I charge from the grid tonight?'), and
+    reports on past periods."""
+    lowered = text.lower()
+    named = next(
+        (s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None
+    )
+    if not _SCORECARD.search(text):
+        report = _report(text, named)
+        if report is not None:
+            return report
     for tool, pattern in _OUTLOOKS:
         if pattern.search(text):
-            lowered = text.lower()
-            site = next(
-                (s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None
-            )
-            return Intent(tool, {"site": site})
+            return Intent(tool, {"site": named})
     return None
 
 
@@ -778,6 +846,8 @@ def help_text() -> str:
             "• stop or start the miners (all of them, or one by name)",
             "• grid charging on or off",
             "• start or stop the generator",
+            "• reports on past periods: weekly report, carbon this month, fuel efficiency trend,"
+            " cost per kWh of generator vs grid, miner uptime last week",
             "",
             "Try for example:",
             '  "how is the site?"',

@@ -117,6 +117,10 @@ def units(
     return ("set_preferences", {"site": site, "power_unit": power, "temperature_unit": temp})
 
 
+def report(period: str, focus: str = "all", site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("energy_report", {"site": site, "period": period, "focus": focus})
+
+
 CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     (
         "make U024BE7LH an operator",
@@ -164,6 +168,21 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("how much diesel will we burn this month?", [("fuel_outlook", {"site": None})]),
     ("how accurate was yesterday's forecast?", [("solar_scorecard", {"site": None})]),
     ("solar scorecard", [("solar_scorecard", {"site": None})]),
+    # reports on past periods
+    ("weekly report", [report("last_week")]),
+    ("daily digest", [report("yesterday")]),
+    ("monthly report for the barn", [report("last_month", site="barn")]),
+    ("how much did we spend on diesel last month", [report("last_month", "cost")]),
+    ("carbon this month", [report("this_month", "carbon")]),
+    ("what were our CO2 emissions last week?", [report("last_week", "carbon")]),
+    ("fuel efficiency trend", [report("last_month", "fuel")]),
+    ("generator L/kWh this month", [report("this_month", "fuel")]),
+    ("cost per kWh generator vs grid", [report("last_month", "cost")]),
+    ("miner uptime last week", [report("last_week", "miners")]),
+    ("peak demand yesterday", [report("yesterday", "peak")]),
+    ("how much solar did we produce this week?", [report("this_week", "solar")]),
+    ("savings this month", [report("this_month", "cost")]),
+    ("energy report for yesterday", [report("yesterday")]),
     # solar now
     ("solar right now", [solar()]),
     ("how much sun are we getting", [solar()]),
@@ -471,6 +490,7 @@ def test_tool_names() -> None:
         "fuel_outlook",
         "solar_scorecard",
         "set_preferences",
+        "energy_report",
     )
 
 

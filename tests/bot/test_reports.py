@@ -1,0 +1,154 @@
+"""Reports through the running bot: the scheduled digest posted once, the energy_report
+tool in chat, and the ``report`` command writing a readable PDF."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pypdf import PdfReader
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.digests import DigestJob
+from storage import repositories as repo
+from storage.engine import create_engine, create_sessionmaker, upgrade_database
+from tests.bot.helpers import running_bot, say
+from tools.clock import ManualClock
+from tools.site import Site, demo_site_file
+
+# Thu 19 Nov 2026, 07:30 in Golden, Colorado (UTC-7): yesterday's digest is due at 07:00.
+MORNING = datetime(2026, 11, 19, 14, 30, tzinfo=UTC)
+YESTERDAY_START = datetime(2026, 11, 18, 7, 0, tzinfo=UTC)  # local midnight
+
+
+async def _seed_day(
+    sessionmaker: async_sessionmaker[AsyncSession], site: Site, start: datetime, days: int = 1
+) -> None:
+    """Readings every 10 min: 2 kW of PV from 10:00 to 16:00 local, 1.5 kW of load, the rest
+    from (or to) the grid, the battery idle at 60 %."""
+    rows = []
+    for step in range(days * 24 * 6):
+        t = start + timedelta(minutes=10 * step)
+        local_hour = t.astimezone(site.tz).hour
+        pv = 2000.0 if 10 <= local_hour < 16 else 0.0
+        for metric, value in (
+            ("pv_power_w", pv),
+            ("load_power_w", 1500.0),
+            ("grid_power_w", 1500.0 - pv),
+            ("battery_soc_pct", 60.0),
+        ):
+            rows.append(
+                repo.ReadingRecord(
+                    site=site.name, device="meter", metric=metric, time=t, value=value
+                )
+            )
+    async with sessionmaker() as session, session.begin():
+        await repo.upsert_site(
+            session, name=site.name, title=site.title, timezone=site.timezone, now=start
+        )
+        await repo.insert_readings(session, readings=rows)
+        await repo.rollup_hours(session, start=start, end=start + timedelta(days=days, hours=1))
+
+
+async def test_the_daily_digest_is_posted_once(db_url: str, tmp_path: Path) -> None:
+    clock = ManualClock(MORNING)
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, adapter, _):
+        site = app.sites["demo"]
+        assert "digests" in {job.id for job in app.jobs(poll_interval_s=1).scheduler.get_jobs()}
+        # Before anything is stored there is nothing to say.
+        assert await app.digests.run_due() == 0
+        await _seed_day(app.sessionmaker, site, YESTERDAY_START)
+        assert await app.digests.run_due() == 1
+        [posted] = adapter.cards("report_daily")
+        assert posted.channel == "#demo"
+        card = posted.card
+        assert card is not None and card.image_png is not None
+        fields = dict(card.fields)
+        assert fields["Solar"] == "12.0 kWh"  # 2 kW for 6 h
+        assert fields["Load"] == "36.0 kWh"
+        assert fields["Grid import"] == "27.0 kWh"
+        assert fields["Grid export"] == "3.0 kWh"
+        assert fields["Battery SOC min / max"] == "60 % / 60 %"
+        assert "Wed 18 Nov 2026" in card.title
+        # Again, and from a second worker: nothing more.
+        assert await app.digests.run_due() == 0
+        other = DigestJob(
+            engine=app.engine,
+            sessionmaker=app.sessionmaker,
+            reports=app.reports,
+            adapters=app.adapters,
+            sites=app.sites,
+            clock=clock,
+        )
+        assert await other.run_due() == 0
+        assert len(adapter.cards("report_daily")) == 1
+        assert adapter.cards("report_weekly") == []  # last week (9-15 Nov) has no data
+        async with app.sessionmaker() as session:
+            [row] = await repo.list_digests(session, site="demo")
+        assert (row.kind, row.status, row.period_start) == ("daily", "sent", YESTERDAY_START)
+        assert row.message is not None and row.message["posts"][0]["channel"] == "#demo"
+
+
+async def test_energy_report_in_chat(db_url: str, tmp_path: Path) -> None:
+    clock = ManualClock(MORNING)
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _adapter, _):
+        await _seed_day(app.sessionmaker, app.sites["demo"], YESTERDAY_START)
+        result = await app.chat.handle_message(say("olga", "carbon yesterday"), post=False)
+        assert result.tools == ["energy_report"]
+        # 27 kWh imported at the default grid factor of 0.481 kg/kWh.
+        assert f"{27 * 0.481:,.1f} kg CO2" in result.answer
+        [card] = [c for c in result.cards if c["kind"] == "report_daily"]
+        assert card["image_png_b64"]
+
+
+def test_report_command_writes_a_readable_pdf(sqlite_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    site = demo_site_file().sites[0]
+
+    async def seed() -> None:
+        engine = create_engine(sqlite_url)
+        try:
+            await upgrade_database(engine)
+            await _seed_day(create_sessionmaker(engine), site, YESTERDAY_START, days=3)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "COMMANDCENTER_DATA_DIR": str(tmp_path)}
+    env.pop("COMMANDCENTER_SITE_FILE", None)
+    root = Path(__file__).resolve().parents[2]
+    env["PYTHONPATH"] = str(root)
+    out = tmp_path / "report.pdf"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "report", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = run(
+        "weekly", "--site", "demo", "--from", "2026-11-18", "--to", "2026-11-20", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2026-11-18 to 2026-11-20" in done.stdout
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(out.read_bytes())).pages)
+    assert "Weekly report: Demo home lab" in text
+    assert "36.0 kWh" in text  # solar: 3 days x 12 kWh
+    assert "108.0 kWh" in text  # load: 3 days x 36 kWh
+    assert "81.0 kWh" in text  # grid import
+
+    bad = run("daily", "--from", "2026-13-01", "--out", str(out))
+    assert bad.returncode == 2 and "--from '2026-13-01' is not a date" in bad.stderr
+    unknown = run("daily", "--site", "barn", "--out", str(out))
+    assert unknown.returncode == 2 and "Unknown site 'barn'" in unknown.stderr
+    backwards = run("daily", "--from", "2026-11-20", "--to", "2026-11-18", "--out", str(out))
+    assert backwards.returncode == 2 and "before the start date" in backwards.stderr

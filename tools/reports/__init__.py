@@ -1,0 +1,1 @@
+"""Reports: energy analytics over stored history, digests (cards with a chart) and PDF reports."""
