@@ -8,9 +8,10 @@ database: the id on a button is only a reference.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.chat.commands import parse_energy
 from bot.logs import correlated
 from bot.notifier import Notifier
 from bot.ratelimit import RateLimiter, wait_text
+from graphs.assistant import planner
 from graphs.assistant.budget import Budget
 from graphs.assistant.context import AssistantContext, BriefingFn
 from graphs.assistant.pricing import Price
@@ -120,6 +122,8 @@ class ChatService:
         self._budget = budget or Budget()
         self._price = price
         self._counter = TokenCounter()
+        # questions held back while we ask which site is meant, per thread
+        self._held_questions: dict[str, str] = {}
         self._visible: dict[tuple[str, str], frozenset[str]] = {
             (p.platform, p.user_id): frozenset(p.sites) for p in people if p.sites is not None
         }
@@ -210,6 +214,44 @@ class ChatService:
         if prefs.quiet_hours:
             parts.append(f"quiet hours {prefs.quiet_hours[0]}–{prefs.quiet_hours[1]}")
         return f"This channel gets {', '.join(parts)}."
+
+    def _site_question(
+        self, msg: InboundMessage, actor: Actor, thread_id: str, site: str | None
+    ) -> TurnResult | tuple[InboundMessage, str] | None:
+        """Ask which site is meant when it matters and nothing says; or, when ``msg``
+        answers that question, the held-back question and the site named.
+
+        Nothing is asked when the site is given, the channel belongs to a site, the
+        person sees one site only, the question names a site, or it is not about a site.
+        """
+        held = self._held_questions.pop(thread_id, None)
+        visible = [name for name in self._sites if self.may_see(actor, name)]
+        if held is not None:
+            named = _site_named(msg.text, visible)
+            if named is not None and len(msg.text.split()) <= 4:
+                return replace(msg, text=held), named
+        if site is not None or len(visible) < 2 or self._channel_site(msg) is not None:
+            return None
+        intents = planner.route(msg.text, site_names=visible)
+        if not intents or any(i.args.get("site") for i in intents):
+            return None
+        if all(i.tool in SITE_FREE_TOOLS for i in intents):
+            return None
+        self._held_questions[thread_id] = msg.text
+        if len(self._held_questions) > 10_000:  # forget the oldest
+            self._held_questions.pop(next(iter(self._held_questions)))
+        names = ", ".join(visible[:-1]) + f" or {visible[-1]}"
+        return TurnResult(
+            answer=f"Which site do you mean: {names}? Reply with its name "
+            f'(or ask again with it, e.g. "battery at {visible[0]}").',
+            thread_id=thread_id,
+        )
+
+    def _channel_site(self, msg: InboundMessage) -> str | None:
+        for site in self._sites.values():
+            if getattr(site.channels, msg.platform, None) == msg.channel:
+                return site.name
+        return None
 
     def site_for_channel(self, platform: str, channel: str) -> str:
         for site in self._sites.values():
@@ -312,6 +354,13 @@ class ChatService:
     ) -> TurnResult:
         actor = await self.actor(msg.platform, msg.user_id, msg.user_name, msg.groups)
         thread_id = thread_id_for(msg.platform, msg.channel, msg.thread, msg.user_id)
+        asked_back = self._site_question(msg, actor, thread_id, site)
+        if isinstance(asked_back, TurnResult):
+            if post:
+                await self._post_turn(msg.platform, msg.channel, msg.thread, asked_back)
+            return asked_back
+        if asked_back is not None:  # the answer to "which site?": run the question held back
+            msg, site = asked_back
         site_name = site or self.site_for_channel(msg.platform, msg.channel)
         if not self.may_see(actor, site_name):
             visible = [s for s in self._sites if self.may_see(actor, s)]
@@ -469,6 +518,19 @@ class ChatService:
         for action in expired:
             await self.on_action_final(action)
         return expired
+
+
+# Tools whose answer does not depend on which site is meant.
+SITE_FREE_TOOLS = frozenset(
+    {"help", "set_role", "set_alert_preferences", "list_silences", "remove_silence"}
+)
+
+
+def _site_named(text: str, sites: Sequence[str]) -> str | None:
+    """The site a short reply names ("barn", "the barn site", "at home")."""
+    words = set(re.findall(r"[a-z0-9_-]+", text.lower()))
+    found = [name for name in sites if name.lower() in words]
+    return found[0] if len(found) == 1 else None
 
 
 def _turn_result(state: dict[str, Any], thread_id: str) -> TurnResult:
