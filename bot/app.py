@@ -13,11 +13,13 @@ from typing import Any
 import httpx
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.base import Adapters, ChatAdapter
 from bot.chat.service import ChatService
 from bot.cluster import Cluster, served_sites
+from bot.locks import lock_key
 from bot.metrics import Metrics
 from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
@@ -137,6 +139,10 @@ async def _sync_reference_data(
     sessionmaker: async_sessionmaker[AsyncSession], site_file: SiteFile, *, now: datetime
 ) -> None:
     async with sessionmaker() as session, session.begin():
+        connection = await session.connection()
+        if connection.dialect.name == "postgresql":  # workers starting together take turns
+            key = lock_key("startup:reference-data")
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         for site in site_file.sites:
             await repo.upsert_site(
                 session, name=site.name, title=site.title, timezone=site.timezone, now=now

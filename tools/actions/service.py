@@ -484,6 +484,13 @@ class ActionService:
 
     async def _carry_out_now(self, row: ActionRequestRow, *, actor_key: str) -> tuple[bool, str]:
         ok, outcome = await self._run(row)
+        log.info(
+            "action %s %s on worker %s: %s",
+            row.id,
+            "succeeded" if ok else "failed",
+            self._worker or "-",
+            outcome,
+        )
         done = self._clock.now()
         details: dict[str, Any] = {"kind": row.kind, "params": row.params, "outcome": outcome}
         if self._worker:
