@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import signal
@@ -136,12 +137,8 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
     engine = create_engine(postgres_url)
     sessionmaker = create_sessionmaker(engine)
     try:
-        for w, name in zip(workers, ("w1", "w2"), strict=True):
-            await until(
-                f"{name} to start",
-                lambda w=w, name=name: _running(w, name),
-                deadline=deadline,
-            )
+        await until("w1 to start", lambda: _running(workers[0], "w1"), deadline=deadline)
+        await until("w2 to start", lambda: _running(workers[1], "w2"), deadline=deadline)
         started = time.monotonic()
 
         # The accelerated evening drains the battery: alerts with a proposed action.
@@ -214,9 +211,7 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
         assert stuck == 0
 
         # No duplicate alerts: one open alert per fingerprint, one card per alert.
-        open_by_fp = Counter(
-            a.fingerprint for a in alerts if a.status != "resolved"
-        )
+        open_by_fp = Counter(a.fingerprint for a in alerts if a.status != "resolved")
         assert open_by_fp and max(open_by_fp.values()) == 1
         posted = Counter(
             int(alert_id)
@@ -231,7 +226,7 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
         # Scheduled jobs once per period across both workers.
         rollups = sorted(t for text in logs for t in log_times(text, "job rollup runs on"))
         assert len(rollups) == runs["rollup"].runs >= 2
-        gaps = [(b - a).total_seconds() for a, b in zip(rollups, rollups[1:], strict=False)]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(rollups)]
         assert min(gaps) >= 0.9 * ROLLUP_S - 0.1, gaps
         assert len(rollups) <= elapsed_s / (0.9 * ROLLUP_S) + 2
     finally:
@@ -256,8 +251,62 @@ async def _batch_sizes(sessionmaker: Any) -> Counter[int]:
     """How many readings each poll wrote (a simulator poll is one timestamp)."""
     async with sessionmaker() as session, session.begin():
         rows = (
-            await session.execute(
-                select(ReadingRow.time, func.count()).group_by(ReadingRow.time)
-            )
+            await session.execute(select(ReadingRow.time, func.count()).group_by(ReadingRow.time))
         ).all()
     return Counter(int(n) for _t, n in rows)
+
+
+async def test_sigterm_finishes_work_in_flight(db_url: str, tmp_path: Path) -> None:
+    """SIGTERM during work: no half-written telemetry batch, no request left executing."""
+    deadline = time.monotonic() + 50
+    worker = await Worker.start(worker_env(db_url, tmp_path, "w1"), tmp_path, "w1")
+    engine = create_engine(db_url)
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        await until("the worker to start", lambda: _running(worker, "w1"), deadline=deadline)
+
+        async def proposal() -> ActionRequestRow | None:
+            async with sessionmaker() as session, session.begin():
+                rows = await repo.list_action_requests(session, statuses=("pending",))
+            return next(iter(rows), None)
+
+        request = await until("an alert's proposed action", proposal, deadline=deadline)
+        async with sessionmaker() as session, session.begin():  # approved elsewhere
+            assert await repo.transition_action(
+                session,
+                action_id=request.id,
+                from_statuses=("pending",),
+                to_status="approved",
+                decided_by="You",
+                decided_at=request.created_at,
+                approvals={"by": [{"actor": "console:you", "name": "You"}]},
+            )
+
+        async def picked_up() -> str | None:
+            async with sessionmaker() as session, session.begin():
+                row = await repo.get_action_request(session, action_id=request.id)
+            return row.status if row is not None and row.status != "approved" else None
+
+        await until("the worker to pick the approval up", picked_up, deadline=deadline)
+        assert await worker.stop() == 0, worker.text()[-3000:]
+        assert "Traceback" not in worker.text()
+
+        async with sessionmaker() as session, session.begin():
+            row = await repo.get_action_request(session, action_id=request.id)
+            outcomes = (
+                await session.scalars(
+                    select(AuditRow.event).where(
+                        AuditRow.action_id == request.id,
+                        AuditRow.event.in_(("action_succeeded", "action_failed")),
+                    )
+                )
+            ).all()
+        assert row is not None and row.status in ("succeeded", "failed")
+        assert len(outcomes) == 1
+        sizes = await _batch_sizes(sessionmaker)
+        assert len(sizes) == 1, f"polls wrote batches of different sizes: {sizes}"
+    finally:
+        if worker.proc.returncode is None:
+            worker.proc.kill()
+            await worker.proc.wait()
+        await engine.dispose()
