@@ -13,11 +13,14 @@ from typing import Any
 import httpx
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.base import Adapters, ChatAdapter
 from bot.chat.service import ChatService
+from bot.cluster import Cluster, served_sites
 from bot.digests import DigestJob
+from bot.locks import lock_key
 from bot.metrics import Metrics
 from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
@@ -82,6 +85,7 @@ class App:
     adapters: Adapters
     reports: ReportService
     digests: DigestJob
+    cluster: Cluster
 
     @property
     def default_site(self) -> str:
@@ -89,16 +93,22 @@ class App:
 
     def jobs(self, *, poll_interval_s: float) -> Jobs:
         """The scheduled jobs of a running bot (not started)."""
+        intervals = self.settings.job_intervals
+        periodic_s = intervals.get("alerts_periodic", 60.0)
+        lifecycle_s = intervals.get("alerts_lifecycle", 15.0)
         return standard_jobs(
             monitor=self.monitor,
             expire=self.chat.expire_due,
             maintenance=self.maintenance,
-            alert_periodic=self.monitoring.periodic,
-            alert_lifecycle=self.monitoring.lifecycle,
+            alert_periodic=lambda: self.monitoring.periodic(periodic_s),
+            alert_lifecycle=lambda: self.monitoring.lifecycle(lifecycle_s),
             deliveries=self.deliverer.run_due,
             metrics=self.metrics.refresh,
+            execute_approved=self.chat.execute_approved,
             poll_interval_s=poll_interval_s,
             digests=self.digests.run_due,
+            claim=self.cluster.claim,
+            intervals=intervals,
         )
 
 
@@ -137,6 +147,10 @@ async def _sync_reference_data(
     sessionmaker: async_sessionmaker[AsyncSession], site_file: SiteFile, *, now: datetime
 ) -> None:
     async with sessionmaker() as session, session.begin():
+        connection = await session.connection()
+        if connection.dialect.name == "postgresql":  # workers starting together take turns
+            key = lock_key("startup:reference-data")
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         for site in site_file.sites:
             await repo.upsert_site(
                 session, name=site.name, title=site.title, timezone=site.timezone, now=now
@@ -161,10 +175,13 @@ async def open_app(
     site_file: SiteFile | None = None,
     drivers: Mapping[str, Driver] | None = None,
     model: BaseChatModel | None = None,
+    executes: bool = True,
 ) -> AsyncIterator[App]:
     """Build every service, apply migrations, and close everything on exit.
 
     ``adapter`` is the chat platform (or platforms) the bot answers and posts on.
+    The process runs the drivers of its sites (all, or ``WORKER_SITES`` / ``SHARD``);
+    with ``executes=False`` (the web face) approvals are recorded and left to a worker.
     """
     adapters = Adapters([adapter] if not isinstance(adapter, Sequence) else adapter)
     for name in settings.not_yet_supported():
@@ -172,6 +189,15 @@ async def open_app(
     clock = clock or SystemClock()
     site_file = site_file or load_sites(settings)
     site_file_sites = {s.name: s for s in site_file.sites}
+    served = served_sites(
+        list(site_file_sites), worker_sites=settings.worker_sites, shard=settings.shard
+    )
+    if not served:
+        log.warning(
+            "this process runs no site (WORKER_SITES=%s, SHARD=%s)",
+            settings.worker_sites,
+            settings.shard,
+        )
     db_url = settings.effective_database_url
     engine = create_engine(db_url)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
@@ -180,8 +206,15 @@ async def open_app(
         await upgrade_database(engine)
         sessionmaker = create_sessionmaker(engine)
         await _sync_reference_data(sessionmaker, site_file, now=clock.now())
+        cluster = Cluster(
+            engine=engine, sessionmaker=sessionmaker, sites=served, worker_id=settings.worker_id
+        )
+        given = drivers
         if drivers is None:
-            drivers = build_drivers(site_file, DriverDeps(http=http, mqtt=hubs, start=clock.now()))
+            mine = site_file.model_copy(update={"sites": [site_file_sites[n] for n in served]})
+            drivers = build_drivers(mine, DriverDeps(http=http, mqtt=hubs, start=clock.now()))
+        else:
+            drivers = {name: d for name, d in drivers.items() if name in served}
         model = model if model is not None else build_model(settings)
         preferences = PreferenceStore(sessionmaker=sessionmaker, sites=site_file_sites)
         await preferences.load()
@@ -206,6 +239,8 @@ async def open_app(
             clock=clock,
             state=pipeline.latest,
             on_readings=pipeline.ingest,
+            executes=served if executes else (),
+            worker=cluster.worker_id,
         )
         deliverer = Deliverer(sessionmaker=sessionmaker, http=http, clock=clock)
 
@@ -242,6 +277,7 @@ async def open_app(
             pipeline=pipeline,
             sites=sites,
             clock=clock,
+            cluster=cluster,
         )
         pipeline.set_batch_handler(monitoring.on_batch)
 
@@ -357,10 +393,12 @@ async def open_app(
                         deliverer=deliverer,
                         limiter=limiter,
                     ),
+                    cluster=cluster,
                 )
             finally:
+                await actions.drain()  # no request is left "executing"
                 await pipeline.flush()
-                for driver in drivers.values():
+                for driver in (given or drivers).values():
                     await driver.close()
     finally:
         await hubs.close()

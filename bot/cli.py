@@ -243,7 +243,9 @@ def actions_list(
         typer.echo(f"{r['id']}  {r['status']:<10} {r['title']}  ({r['outcome'] or ''})")
 
 
-def _decide(action_id: str, *, approve: bool, user: str, site_file: str | None) -> None:
+def _decide(
+    action_id: str, *, approve: bool, user: str, site_file: str | None, by_worker: bool = False
+) -> None:
     from bot.app import open_app
     from bot.chat.memory import MemoryAdapter
 
@@ -251,9 +253,10 @@ def _decide(action_id: str, *, approve: bool, user: str, site_file: str | None) 
 
     async def go() -> tuple[str, list[str]]:
         adapter = MemoryAdapter()
-        async with open_app(settings, adapter=adapter) as cc:
+        async with open_app(settings, adapter=adapter, executes=not by_worker) as cc:
             await cc.actions.get(action_id)  # an unknown id is an error (exit code 2)
-            await cc.monitor.poll_once()
+            if not by_worker:
+                await cc.monitor.poll_once()
             actor = await cc.chat.actor("console", user)
             message = await cc.chat.decide(action_id, actor, approve=approve)
             return message, adapter.texts()
@@ -269,9 +272,18 @@ def actions_approve(
     action_id: Annotated[str, typer.Argument(help="The request id")],
     user: Annotated[str, typer.Option(help="Console user id deciding")] = "you",
     site_file: SiteFileOpt = None,
+    by_worker: Annotated[
+        bool,
+        typer.Option(
+            "--by-worker",
+            help="Only record the approval; the running worker of the site executes it",
+        ),
+    ] = False,
 ) -> None:
-    """Approve a pending request (as a console user with the operator or admin role)."""
-    _decide(action_id, approve=True, user=user, site_file=site_file)
+    """Approve a pending request (as a console user with the operator or admin role).
+
+    Without --by-worker this process executes it at once with its own drivers."""
+    _decide(action_id, approve=True, user=user, site_file=site_file, by_worker=by_worker)
 
 
 @actions_app.command("reject")

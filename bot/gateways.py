@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
 from bot.settings import Settings
 from bot.web import build_web_app
+from tools.clock import Clock, SimClock
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,18 @@ async def start_gateways(
     return gateways
 
 
+def _clock(settings: Settings) -> Clock | None:
+    """An accelerated clock from 19:00 at the first site with ``COMMANDCENTER_SIM_SPEED``."""
+    if settings.sim_speed is None:
+        return None
+    from bot.app import load_sites
+    from bot.console_demo import evening_start
+
+    first = load_sites(settings).sites[0]
+    start = evening_start(first, now=datetime.now(UTC), hour=19)
+    return SimClock(start=start, speed=settings.sim_speed)
+
+
 async def _serve_http(cc: App, settings: Settings, routes: Iterable[web.RouteDef]) -> web.AppRunner:
     runner = web.AppRunner(build_web_app(cc.engine, routes=routes, metrics=cc.metrics))
     await runner.setup()
@@ -115,14 +129,16 @@ async def _serve_http(cc: App, settings: Settings, routes: Iterable[web.RouteDef
 async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
     """The worker (and, with ``serve_http``, the web face too: ``commandcenter run``)."""
     adapters, slack = chat_adapters(settings)
-    async with open_app(settings, adapter=adapters) as cc:
+    async with open_app(settings, adapter=adapters, clock=_clock(settings)) as cc:
         gateways = await start_gateways(cc, settings, slack, socket=True, http=serve_http)
         runner = await _serve_http(cc, settings, gateways.routes) if serve_http else None
         await cc.monitor.poll_once()
         jobs = cc.jobs(poll_interval_s=settings.poll_interval_s)
         jobs.start()
         log.info(
-            "worker running: %d site(s); chat: %s",
+            "worker %s running site(s) %s of %d; chat: %s",
+            cc.cluster.worker_id,
+            ", ".join(cc.cluster.sites) or "none",
             len(cc.sites),
             ", ".join(a.platform for a in cc.adapters),
         )
@@ -143,7 +159,8 @@ async def run_web(settings: Settings) -> None:
         await serve(settings)
         return
     adapters, slack = chat_adapters(settings, console=False)
-    async with open_app(settings, adapter=adapters) as cc:
+    # Approvals clicked here are executed by the worker that runs the site.
+    async with open_app(settings, adapter=adapters, executes=False) as cc:
         gateways = await start_gateways(cc, settings, slack, socket=False, http=True)
         runner = await _serve_http(cc, settings, gateways.routes)
         try:

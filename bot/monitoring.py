@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.locks import leader
+from bot.cluster import Cluster
 from bot.notifier import Notifier
 from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.history import load_history
@@ -30,6 +30,7 @@ class Monitoring:
         pipeline: TelemetryPipeline,
         sites: Mapping[str, Site],
         clock: Clock,
+        cluster: Cluster,
     ) -> None:
         self._engine = engine
         self._sessionmaker = sessionmaker
@@ -38,6 +39,7 @@ class Monitoring:
         self._pipeline = pipeline
         self._sites = sites
         self._clock = clock
+        self._cluster = cluster
         self.periodic_runs = 0
 
     async def _notify(self, events: list[AlertEvent]) -> None:
@@ -53,21 +55,29 @@ class Monitoring:
         await self._notify(await self._alerts.evaluate(site, state))
         await self._notifier.flush_due()
 
-    async def periodic(self) -> int:
-        """Every rule, with history, once across workers (a PostgreSQL advisory lock)."""
-        async with leader(self._engine, "alerts:periodic") as mine:
-            if not mine:
-                return 0
-            for site in self._sites:
+    async def periodic(self, interval_s: float = 60.0) -> int:
+        """Every rule, with history, for this worker's sites; each site once per interval
+        across workers (a ``job_runs`` claim under a PostgreSQL advisory lock)."""
+        done = 0
+        for site in self._cluster.sites:
+
+            async def evaluate(site: str = site) -> None:
                 history = await load_history(self._sessionmaker, site=site, now=self._clock.now())
                 state = self._pipeline.latest(site)
                 await self._notify(await self._alerts.evaluate(site, state, history=history))
-            self.periodic_runs += 1
-            return len(self._sites)
 
-    async def lifecycle(self) -> None:
-        """Snoozes and silences that ended, reminders and escalations, once across workers."""
-        async with leader(self._engine, "alerts:lifecycle") as mine:
-            if mine:
-                await self._notify(await self._alerts.tick())
+            if await self._cluster.once(f"alerts_periodic:{site}", interval_s, evaluate):
+                done += 1
+        if done:
+            self.periodic_runs += 1
+        return done
+
+    async def lifecycle(self, interval_s: float = 15.0) -> None:
+        """Snoozes and silences that ended, reminders and escalations, once across workers;
+        then this worker's own grouped cards that are due."""
+
+        async def tick() -> None:
+            await self._notify(await self._alerts.tick())
+
+        await self._cluster.once("alerts_lifecycle", interval_s, tick)
         await self._notifier.flush_due()

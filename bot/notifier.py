@@ -254,6 +254,7 @@ class Notifier:
         ref = await self._post_site(alert.site, card=card)
         if ref is None:
             return
+        log.info("card posted for alert(s) %d", alert.id)
         await self._alerts.set_message(alert_id=alert.id, message=ref)
         if action is not None:
             await self._actions.set_message(action_id=action.id, message=ref)
@@ -269,6 +270,7 @@ class Notifier:
         ref = await self._post_site(site_name, card=card)
         if ref is None:
             return
+        log.info("card posted for alert(s) %s", ",".join(str(a.id) for a in alerts))
         for alert in alerts:
             await self._alerts.set_message(alert_id=alert.id, message=ref)
         for action in actions.values():

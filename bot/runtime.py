@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -14,7 +15,7 @@ from storage import repositories as repo
 from tools.clock import Clock
 from tools.devices.base import Driver, SiteDriver
 from tools.domain import Reading
-from tools.errors import DeviceError
+from tools.errors import DeviceError, SiteConfigError
 from tools.site import Site
 from tools.telemetry import SiteState, TelemetryPipeline
 
@@ -87,41 +88,80 @@ class Monitor:
                 state.device_errors[device.name] = self.failures[site]
 
 
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A scheduled job: ``once`` jobs run on one worker per interval across all workers."""
+
+    name: str
+    fn: Callable[[], Awaitable[object]]
+    interval_s: float
+    once: bool = False
+
+
 class Jobs:
     """The scheduled jobs (APScheduler), e.g. poll the sites, expire action requests,
     roll up readings.
 
     Each job runs at most once at a time and missed runs are coalesced, so a
     slow database never piles up work. Jobs share one lock, and :meth:`stop`
-    waits for a job in flight, so shutdown never cuts a batch in half.
+    waits for a job in flight, so shutdown never cuts a batch in half. A job
+    marked ``once`` runs only where ``claim`` (see :class:`bot.cluster.Cluster`)
+    says no other worker started it within its interval.
     """
 
-    def __init__(self, jobs: Sequence[tuple[str, Callable[[], Awaitable[object]], float]]) -> None:
+    def __init__(
+        self,
+        jobs: Sequence[JobSpec | tuple[str, Callable[[], Awaitable[object]], float]],
+        *,
+        claim: Callable[[str, float], Awaitable[bool]] | None = None,
+        intervals: Mapping[str, float] | None = None,
+    ) -> None:
+        specs = [j if isinstance(j, JobSpec) else JobSpec(*j) for j in jobs]
+        intervals = dict(intervals or {})
+        unknown = sorted(set(intervals) - {j.name for j in specs})
+        if unknown:
+            raise SiteConfigError(
+                f"COMMANDCENTER_JOB_INTERVALS names unknown job(s) {', '.join(unknown)}; "
+                f"jobs: {', '.join(j.name for j in specs)}"
+            )
+        bad = [f"{n}={v}" for n, v in intervals.items() if not v > 0]
+        if bad:
+            raise SiteConfigError(f"job intervals must be positive seconds, got {', '.join(bad)}")
         self._lock = asyncio.Lock()
         self._stopping = False
+        self._claim = claim
+        self.specs = [
+            JobSpec(j.name, j.fn, intervals.get(j.name, j.interval_s), j.once) for j in specs
+        ]
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        for name, job, interval_s in jobs:
+        for spec in self.specs:
             self.scheduler.add_job(
                 self._guarded,
                 "interval",
-                args=[job],
-                seconds=interval_s,
-                id=name,
+                args=[spec],
+                seconds=spec.interval_s,
+                id=spec.name,
                 max_instances=1,
                 coalesce=True,
             )
 
-    async def _guarded(self, job: Callable[[], Awaitable[object]]) -> None:
+    async def _guarded(self, spec: JobSpec) -> None:
         if self._stopping:
             return
         try:
             async with self._lock:
-                if not self._stopping:
-                    await job()
+                if self._stopping:
+                    return
+                claim = self._claim if spec.once else None
+                if claim is not None and not await claim(spec.name, spec.interval_s):
+                    return
+                await spec.fn()
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
             # A job still queued when the process stops: nothing was started, nothing lost.
+        except Exception:
+            log.exception("scheduled job %s failed", spec.name)
 
     def start(self) -> None:
         self.scheduler.start()
@@ -173,20 +213,26 @@ def standard_jobs(
     alert_lifecycle: Callable[[], Awaitable[object]],
     deliveries: Callable[[], Awaitable[object]],
     metrics: Callable[[], Awaitable[object]],
+    execute_approved: Callable[[], Awaitable[object]] | None = None,
     poll_interval_s: float,
+    claim: Callable[[str, float], Awaitable[bool]] | None = None,
+    intervals: Mapping[str, float] | None = None,
     digests: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
-    extra = [("digests", digests, 60.0)] if digests is not None else []
-    return Jobs(
-        [
-            *extra,
-            ("poll", monitor.poll_once, poll_interval_s),
-            ("expire_actions", expire, 30.0),
-            ("alerts_lifecycle", alert_lifecycle, 15.0),
-            ("alerts_periodic", alert_periodic, 60.0),
-            ("deliveries", deliveries, 15.0),
-            ("metrics", metrics, 15.0),
-            ("rollup", maintenance.rollup_recent, 300.0),
-            ("prune_raw", maintenance.prune_raw, 3600.0),
-        ]
-    )
+    """Per-worker jobs (its own sites, its own chat messages, claimed rows) and the
+    jobs that run once across workers (``once=True``)."""
+    specs = [
+        JobSpec("poll", monitor.poll_once, poll_interval_s),
+        JobSpec("expire_actions", expire, 30.0, once=True),
+        JobSpec("alerts_lifecycle", alert_lifecycle, 15.0),
+        JobSpec("alerts_periodic", alert_periodic, 60.0),
+        JobSpec("deliveries", deliveries, 15.0),
+        JobSpec("metrics", metrics, 15.0),
+        JobSpec("rollup", maintenance.rollup_recent, 300.0, once=True),
+        JobSpec("prune_raw", maintenance.prune_raw, 3600.0, once=True),
+    ]
+    if execute_approved is not None:
+        specs.append(JobSpec("execute_actions", execute_approved, 2.0))
+    if digests is not None:  # each digest is claimed by its unique key: safe in every worker
+        specs.append(JobSpec("digests", digests, 60.0))
+    return Jobs(specs, claim=claim, intervals=intervals)

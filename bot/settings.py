@@ -123,6 +123,34 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("COMMANDCENTER_WEATHER", "weather"),
         description="open-meteo fetches forecasts (falls back to clear-sky when unreachable)",
     )
+    worker_sites: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WORKER_SITES", "worker_sites"),
+        description="comma-separated sites this worker runs (drivers, alerts, actions)"
+        "; all if unset",
+    )
+    shard: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SHARD", "shard"),
+        description="i/n: this worker runs the sites whose stable hash falls in shard i of n",
+    )
+    worker_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("COMMANDCENTER_WORKER_ID", "worker_id"),
+        description="this worker's name in logs, the audit log and job_runs; host:pid if unset",
+    )
+    job_intervals: dict[str, float] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("COMMANDCENTER_JOB_INTERVALS", "job_intervals"),
+        description='JSON, e.g. {"rollup": 600}: seconds between runs of named scheduled jobs',
+    )
+    sim_speed: float | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_SIM_SPEED", "sim_speed"),
+        description="run the clock this many times faster from 19:00 at the first site "
+        "(simulated sites only: demos and tests)",
+    )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     log_format: Literal["text", "json"] = Field(
         default="text",

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
@@ -131,9 +131,19 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+# pg_advisory_xact_lock key serialising schema upgrades of workers starting together.
+MIGRATION_LOCK_KEY = 0x5CC_0000_0001
+
+
 async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (idempotent)."""
+    """Apply migrations up to ``revision`` (idempotent).
+
+    On PostgreSQL a transaction-level advisory lock makes workers that start at the
+    same moment take turns: the first migrates, the others then find nothing to do.
+    """
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
         await conn.run_sync(_upgrade, revision)
 
 

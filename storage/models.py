@@ -333,3 +333,18 @@ class ReportDigestRow(Base):
     sent_at: Mapped[datetime | None]
     # where it was posted: [{"platform": ..., "channel": ..., "ref": ...}, ...] and deliveries
     message: Mapped[dict[str, Any] | None]
+
+
+class JobRunRow(Base):
+    """The last start of each scheduled job that runs once across worker processes.
+
+    A worker runs such a job only after moving ``started_at`` forward with a
+    compare-and-set (see ``repositories.claim_job_run``); ``runs`` counts the starts.
+    """
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime]
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)

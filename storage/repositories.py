@@ -28,6 +28,7 @@ from storage.models import (
     DeliveryRow,
     HourlyRollupRow,
     InboundEventRow,
+    JobRunRow,
     PreferenceRow,
     ReadingRow,
     ReportDigestRow,
@@ -426,6 +427,45 @@ async def update_action_message(
         .values(message=message)
         .execution_options(synchronize_session=False)
     )
+
+
+async def claim_approved_actions(
+    session: AsyncSession,
+    *,
+    sites: Sequence[str],
+    now: datetime,
+    limit: int = 10,
+) -> list[str]:
+    """Move up to ``limit`` approved requests of ``sites`` to ``executing``; their ids.
+
+    On PostgreSQL the rows are selected ``FOR UPDATE SKIP LOCKED``, so workers
+    polling at the same moment never get the same row, and a click's own
+    ``approved -> executing`` compare-and-set waits for the lock and then finds
+    the row moved. On SQLite (one writer) the same compare-and-set decides.
+    """
+    if not sites:
+        return []
+    stmt = (
+        select(ActionRequestRow.id)
+        .where(ActionRequestRow.status == "approved", ActionRequestRow.site.in_(sites))
+        .order_by(ActionRequestRow.decided_at, ActionRequestRow.id)
+        .limit(limit)
+    )
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list((await session.scalars(stmt)).all())
+    return [
+        action_id
+        for action_id in ids
+        if await transition_action(
+            session,
+            action_id=action_id,
+            from_statuses=("approved",),
+            to_status="executing",
+            started_at=now,
+        )
+    ]
 
 
 EXPIRED_OUTCOME = "expired before anyone decided"
@@ -932,3 +972,38 @@ async def list_digests(
     if site is not None:
         stmt = stmt.where(ReportDigestRow.site == site)
     return (await session.scalars(stmt.execution_options(populate_existing=True))).all()
+
+
+# --- scheduled jobs across workers ---------------------------------------------------
+
+
+async def claim_job_run(
+    session: AsyncSession, *, name: str, now: datetime, min_gap: timedelta, worker: str
+) -> bool:
+    """True when this worker may run job ``name`` now: nobody started it in ``min_gap``.
+
+    ``UPDATE job_runs SET started_at = :now ... WHERE name = :name AND started_at
+    <= :now - :min_gap``; concurrent claims serialise on the row, and the loser
+    re-reads the moved ``started_at`` and updates nothing.
+    """
+    exists = await session.scalar(
+        select(func.count()).select_from(JobRunRow).where(JobRunRow.name == name)
+    )
+    if not exists:
+        try:
+            async with session.begin_nested():
+                session.add(JobRunRow(name=name, started_at=now - min_gap, worker=worker, runs=0))
+                await session.flush()
+        except IntegrityError:
+            pass  # another worker created the row a moment ago
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(JobRunRow)
+        .where(JobRunRow.name == name, JobRunRow.started_at <= now - min_gap)
+        .values(started_at=now, worker=worker, runs=JobRunRow.runs + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def list_job_runs(session: AsyncSession) -> Sequence[JobRunRow]:
+    return (await session.scalars(select(JobRunRow).order_by(JobRunRow.name))).all()

@@ -512,6 +512,14 @@ class ChatService:
             await adapter.post(channel, text=result.answer)
         return result
 
+    async def execute_approved(self) -> list[ActionView]:
+        """Carry out requests approved elsewhere (a scheduled job on workers), then update
+        their cards and resume the conversations that asked for them."""
+        done = await self._actions.run_approved()
+        for action in done:
+            await self.on_action_final(action)
+        return done
+
     async def expire_due(self) -> list[ActionView]:
         """Expire overdue requests, update their cards, and tell waiting conversations."""
         expired = await self._actions.expire_due()

@@ -8,8 +8,9 @@ written to the audit log in the same transaction as the state change.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -83,7 +84,15 @@ class ActionView:
 
 
 Verdict = Literal[
-    "succeeded", "failed", "rejected", "expired", "denied", "already_decided", "refused", "partial"
+    "succeeded",
+    "failed",
+    "rejected",
+    "expired",
+    "denied",
+    "already_decided",
+    "refused",
+    "partial",
+    "approved",
 ]
 
 
@@ -112,13 +121,24 @@ class ActionService:
         clock: Clock,
         state: StateSource,
         on_readings: ReadingsHandler | None = None,
+        executes: Collection[str] | None = None,
+        worker: str = "",
     ) -> None:
+        """``executes``: the sites whose approved requests this process carries out
+        (default: every site it has a driver for). An approval of any other site is
+        recorded and left to the worker that runs the site (:meth:`run_approved`)."""
         self._sessionmaker = sessionmaker
         self._sites = sites
         self._drivers = drivers
         self._clock = clock
         self._state = state
         self._on_readings = on_readings
+        self._executes = frozenset(drivers if executes is None else executes)
+        self._worker = worker
+        self._running: set[asyncio.Task[tuple[bool, str]]] = set()
+
+    def executes_here(self, site: str) -> bool:
+        return site in self._executes and site in self._drivers
 
     # -- views ------------------------------------------------------------------
 
@@ -323,6 +343,15 @@ class ActionService:
             return Decision(
                 verdict="rejected", message=f"Rejected by {actor.label}.", action=view, changed=True
             )
+        if not self.executes_here(row.site):
+            view = await self.get(action_id)
+            return Decision(
+                verdict="approved",
+                message=f"Approved by {actor.label}; the worker that runs {row.site} "
+                "carries it out and updates this card.",
+                action=view,
+                changed=True,
+            )
         return await self.execute(action_id, actor=actor)
 
     async def _partial_approval(
@@ -395,44 +424,24 @@ class ActionService:
     async def execute(self, action_id: str, *, actor: Actor) -> Decision:
         """Run an approved request exactly once: claim it, check policy, command, verify."""
         now = self._clock.now()
-        async with self._sessionmaker() as session:
-            async with session.begin():
-                claimed = await repo.transition_action(
-                    session,
-                    action_id=action_id,
-                    from_statuses=("approved",),
-                    to_status="executing",
-                    started_at=now,
-                )
-                row = await repo.get_action_request(session, action_id=action_id)
-            assert row is not None
-            if not claimed:
-                return Decision(
-                    verdict="already_decided",
-                    message=f"Request is {row.status}; it was not executed again.",
-                    action=self._view(row),
-                    changed=False,
-                )
-            ok, outcome = await self._run(row)
-            done = self._clock.now()
-            async with session.begin():
-                await repo.transition_action(
-                    session,
-                    action_id=action_id,
-                    from_statuses=("executing",),
-                    to_status="succeeded" if ok else "failed",
-                    finished_at=done,
-                    outcome=outcome,
-                )
-                await repo.append_audit(
-                    session,
-                    time=done,
-                    actor=actor.key,
-                    event="action_succeeded" if ok else "action_failed",
-                    site=row.site,
-                    action_id=action_id,
-                    details={"kind": row.kind, "params": row.params, "outcome": outcome},
-                )
+        async with self._sessionmaker() as session, session.begin():
+            claimed = await repo.transition_action(
+                session,
+                action_id=action_id,
+                from_statuses=("approved",),
+                to_status="executing",
+                started_at=now,
+            )
+            row = await repo.get_action_request(session, action_id=action_id)
+        assert row is not None
+        if not claimed:
+            return Decision(
+                verdict="already_decided",
+                message=f"Request is {row.status}; it was not executed again.",
+                action=self._view(row),
+                changed=False,
+            )
+        ok, outcome = await self._carry_out(row, actor_key=actor.key)
         view = await self.get(action_id)
         return Decision(
             verdict="succeeded" if ok else "failed",
@@ -440,6 +449,78 @@ class ActionService:
             action=view,
             changed=True,
         )
+
+    async def run_approved(self, *, limit: int = 10) -> list[ActionView]:
+        """Execute approved requests of this process's sites that nobody executed yet
+        (approved in another process, e.g. the web face or the CLI); a scheduled job.
+
+        Rows are claimed ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so each request
+        is executed by exactly one worker, and never again by a click's own path.
+        """
+        sites = sorted(s for s in self._executes if s in self._drivers)
+        now = self._clock.now()
+        async with self._sessionmaker() as session, session.begin():
+            ids = await repo.claim_approved_actions(session, sites=sites, now=now, limit=limit)
+            rows = [await repo.get_action_request(session, action_id=i) for i in ids]
+        done = []
+        for row in rows:
+            assert row is not None
+            by = (row.approvals or {}).get("by") or [{}]
+            await self._carry_out(row, actor_key=str(by[-1].get("actor", "system")))
+            done.append(await self.get(row.id))
+        return done
+
+    async def _carry_out(self, row: ActionRequestRow, *, actor_key: str) -> tuple[bool, str]:
+        """Command, verify and record a request this process has moved to ``executing``.
+
+        It runs as its own task: cancelling the caller (a shutdown, a dropped chat
+        request) does not cut it short, and :meth:`drain` waits for it, so no request
+        is left ``executing``.
+        """
+        task = asyncio.create_task(self._carry_out_now(row, actor_key=actor_key))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def _carry_out_now(self, row: ActionRequestRow, *, actor_key: str) -> tuple[bool, str]:
+        ok, outcome = await self._run(row)
+        log.info(
+            "action %s %s on worker %s: %s",
+            row.id,
+            "succeeded" if ok else "failed",
+            self._worker or "-",
+            outcome,
+        )
+        done = self._clock.now()
+        details: dict[str, Any] = {"kind": row.kind, "params": row.params, "outcome": outcome}
+        if self._worker:
+            details["worker"] = self._worker
+        async with self._sessionmaker() as session, session.begin():
+            await repo.transition_action(
+                session,
+                action_id=row.id,
+                from_statuses=("executing",),
+                to_status="succeeded" if ok else "failed",
+                finished_at=done,
+                outcome=outcome,
+            )
+            await repo.append_audit(
+                session,
+                time=done,
+                actor=actor_key,
+                event="action_succeeded" if ok else "action_failed",
+                site=row.site,
+                action_id=row.id,
+                details=details,
+            )
+        return ok, outcome
+
+    async def drain(self) -> int:
+        """Wait for executions in flight (at shutdown); returns how many were waited for."""
+        pending = list(self._running)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)
 
     async def _run(self, row: ActionRequestRow) -> tuple[bool, str]:
         site = self._sites.get(row.site)

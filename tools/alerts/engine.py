@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -391,7 +392,9 @@ class AlertEngine:
                     **values,
                 )
                 if to_status is not None
-                else await _update_open(session, row.id, from_statuses, updated_at=now, **values)
+                else await _update_open(
+                    session, row.id, from_statuses, row.severity, updated_at=now, **values
+                )
             )
         if not moved:
             await self._open_for(site, refresh=True)
@@ -683,16 +686,26 @@ class AlertEngine:
 
 
 async def _update_open(
-    session: AsyncSession, alert_id: int, from_statuses: Sequence[str], **values: Any
+    session: AsyncSession,
+    alert_id: int,
+    from_statuses: Sequence[str],
+    severity_was: str,
+    **values: Any,
 ) -> bool:
-    """Update an alert's fields only while it is in one of ``from_statuses``."""
-    row = await session.get(AlertRow, alert_id, populate_existing=True)
-    if row is None or row.status not in from_statuses:
-        return False
-    for key, value in values.items():
-        setattr(row, key, value)
-    await session.flush()
-    return True
+    """Change an open alert's severity (and fields) only while it is in ``from_statuses``
+    with the severity this process saw: a compare-and-set, so when two workers see the
+    same change only one reports it."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(AlertRow)
+        .where(
+            AlertRow.id == alert_id,
+            AlertRow.status.in_(from_statuses),
+            AlertRow.severity == severity_was,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def _evidence(verdict: Verdict) -> dict[str, Any]:
