@@ -62,6 +62,8 @@ class KnowledgeIndex(Protocol):
         """The best passages for ``query`` over ``namespaces`` together, best first."""
         ...
 
-    async def list_documents(self, *, namespaces: Sequence[str] | None = None) -> list[DocumentInfo]:
+    async def list_documents(
+        self, *, namespaces: Sequence[str] | None = None
+    ) -> list[DocumentInfo]:
         """Indexed documents, by namespace and source."""
         ...

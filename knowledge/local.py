@@ -169,13 +169,17 @@ class LocalIndex:
     ) -> list[Hit]:
         total, avg_length = (
             await session.execute(
-                select(func.count(KnowledgeChunkRow.id), func.avg(KnowledgeChunkRow.token_count))
-                .where(KnowledgeChunkRow.namespace.in_(spaces))
+                select(
+                    func.count(KnowledgeChunkRow.id), func.avg(KnowledgeChunkRow.token_count)
+                ).where(KnowledgeChunkRow.namespace.in_(spaces))
             )
         ).one()
         if not total:
             return []
-        in_query = (KnowledgePostingRow.namespace.in_(spaces), KnowledgePostingRow.term.in_(query_terms))
+        in_query = (
+            KnowledgePostingRow.namespace.in_(spaces),
+            KnowledgePostingRow.term.in_(query_terms),
+        )
         doc_freq = {
             term: count
             for term, count in (
@@ -189,8 +193,9 @@ class LocalIndex:
         tf_by_chunk: dict[int, dict[str, int]] = {}
         for chunk_id, term, tf in (
             await session.execute(
-                select(KnowledgePostingRow.chunk_id, KnowledgePostingRow.term, KnowledgePostingRow.tf)
-                .where(*in_query)
+                select(
+                    KnowledgePostingRow.chunk_id, KnowledgePostingRow.term, KnowledgePostingRow.tf
+                ).where(*in_query)
             )
         ).all():
             tf_by_chunk.setdefault(chunk_id, {})[term] = tf
@@ -218,7 +223,9 @@ class LocalIndex:
         rows = (
             await session.execute(
                 select(KnowledgeChunkRow, KnowledgeDocumentRow)
-                .join(KnowledgeDocumentRow, KnowledgeChunkRow.document_id == KnowledgeDocumentRow.id)
+                .join(
+                    KnowledgeDocumentRow, KnowledgeChunkRow.document_id == KnowledgeDocumentRow.id
+                )
                 .where(KnowledgeChunkRow.id.in_(best))
             )
         ).all()
@@ -237,7 +244,9 @@ class LocalIndex:
             if cid in by_id
         ]
 
-    async def list_documents(self, *, namespaces: Sequence[str] | None = None) -> list[DocumentInfo]:
+    async def list_documents(
+        self, *, namespaces: Sequence[str] | None = None
+    ) -> list[DocumentInfo]:
         try:
             async with self._sessionmaker() as session:
                 return await registry.list_documents(
@@ -253,4 +262,6 @@ async def _delete_chunks(session: AsyncSession, *, document_id: int) -> None:
     await session.execute(
         delete(KnowledgePostingRow).where(KnowledgePostingRow.chunk_id.in_(chunk_ids))
     )
-    await session.execute(delete(KnowledgeChunkRow).where(KnowledgeChunkRow.document_id == document_id))
+    await session.execute(
+        delete(KnowledgeChunkRow).where(KnowledgeChunkRow.document_id == document_id)
+    )

@@ -181,7 +181,9 @@ class PineconeIndex:
         hits.sort(key=lambda h: -h.score)
         return hits[:top_k]
 
-    async def list_documents(self, *, namespaces: Sequence[str] | None = None) -> list[DocumentInfo]:
+    async def list_documents(
+        self, *, namespaces: Sequence[str] | None = None
+    ) -> list[DocumentInfo]:
         try:
             async with self._sessionmaker() as session:
                 return await registry.list_documents(

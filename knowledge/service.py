@@ -8,7 +8,7 @@ underscore, so the shared namespace never collides with a site.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,12 +79,19 @@ class KnowledgeBase:
         *,
         clock: Callable[[], datetime] | None = None,
         runbooks_dir: Path = RUNBOOKS_DIR,
+        on_close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.index = index
+        self._on_close = on_close
         self._clock = clock or (lambda: datetime.now(UTC))
         self._runbooks_dir = runbooks_dir
         self._builtin_lock = asyncio.Lock()
         self._builtin_done = False
+
+    async def aclose(self) -> None:
+        """Release the index's connections (Pinecone's HTTP pool); the local index has none."""
+        if self._on_close is not None:
+            await self._on_close()
 
     @property
     def backend(self) -> str:

@@ -9,15 +9,15 @@ _WORD_RE = re.compile(r"[a-z0-9]+")
 MAX_TERM_LEN = 64
 
 # Common English words that say nothing about what a passage is about.
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before
+_STOPWORD_TEXT = """a about above after again against all am an and any are as at be
+    because been before
     being below between both but by can could did do does doing down during each few for from
     further had has have having he her here hers him his how i if in into is it its itself just
     me more most my no nor not now of off on once only or other our ours out over own same she
     should so some such than that the their theirs them then there these they this those
     through to too under until up very was we were what when where which while who whom why
-    will with would you your yours""".split()
-)
+    will with would you your yours"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def normalise_term(word: str) -> str:

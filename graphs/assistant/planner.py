@@ -52,6 +52,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "grid_charge_advice",
     "fuel_outlook",
     "solar_scorecard",
+    "search_knowledge",
 )
 
 HELP_TOOL = "help"
@@ -565,6 +566,9 @@ def route(
     role_change = _role_change(stripped)
     if role_change is not None:
         return [role_change]
+    knowledge = _knowledge(stripped, site_names)
+    if knowledge is not None:
+        return [knowledge]
     outlook = _outlook(stripped, site_names)
     if outlook is not None:
         return [outlook]
@@ -654,12 +658,42 @@ def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
     """Forecast and planning questions ('should I charge from the grid tonight?')."""
     for tool, pattern in _OUTLOOKS:
         if pattern.search(text):
-            lowered = text.lower()
-            site = next(
-                (s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None
-            )
-            return Intent(tool, {"site": site})
+            return Intent(tool, {"site": _site_named(text, site_names)})
     return None
+
+
+def _site_named(text: str, site_names: Sequence[str]) -> str | None:
+    lowered = text.lower()
+    return next((s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None)
+
+
+_HOW_TO_VERBS = (
+    r"(set\s*up|setup|configure|install|wire|connect|commission|service|maintain|calibrate"
+    r"|replace|change|reset|clear|update|adjust|troubleshoot|diagnose|fix|pair|add|store"
+    r"|refuel|protect|choose|pick|size|prepare|handle|deal with|respond to|recover|enable"
+    r"|disable|program|interpret)"
+)
+_KNOWLEDGE = re.compile(
+    r"\bwhat\s+(does|do|is|are)\b.*\bmean(s|t)?\b"
+    r"|\bmeaning of\b"
+    rf"|\bhow\s+(do|can|should|would)\s+(i|we|you|one)\s+{_HOW_TO_VERBS}\b"
+    rf"|\bhow\s+to\s+{_HOW_TO_VERBS}\b"
+    r"|\b(procedure|procedures|runbook|runbooks|playbook|manual|manuals|documentation|docs"
+    r"|guide|guidance|checklist|best practices?|steps (to|for)|instructions (to|for|on))\b"
+    r"|\bwhat\s+(should|do|must)\s+(i|we)\s+do\b.*\b(when|if|about|after|before|during)\b"
+    r"|\bwhat\s+to\s+do\b.*\b(when|if|about|after|before|during)\b"
+    r"|\bexplain\b.*\b(alerts?|alarms?|warnings?|faults?|settings?|registers?|modes?|ess"
+    r"|floors?|rules?)\b"
+    r"|\brecommended\b|\bwhich\s+registers?\b",
+    re.IGNORECASE,
+)
+
+
+def _knowledge(text: str, site_names: Sequence[str]) -> Intent | None:
+    """How-to, procedure and "what does this alert mean" questions: the runbooks answer."""
+    if not _KNOWLEDGE.search(text):
+        return None
+    return Intent("search_knowledge", {"site": _site_named(text, site_names), "query": text})
 
 
 def _role_change(text: str) -> Intent | None:
@@ -689,6 +723,7 @@ def help_text() -> str:
             "• stop or start the miners (all of them, or one by name)",
             "• grid charging on or off",
             "• start or stop the generator",
+            "• how-to, procedures and what an alert means, from the runbooks, with sources",
             "",
             "Try for example:",
             '  "how is the site?"',

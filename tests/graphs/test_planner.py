@@ -107,6 +107,36 @@ def prefs(
     return ("set_alert_preferences", {"site": site, **args})
 
 
+def kb(text: str, site: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    return [("search_knowledge", {"site": site, "query": text})]
+
+
+KNOWLEDGE_CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
+    (text, kb(text, site))
+    for text, site in (
+        ("what does the stuck value alert mean?", None),
+        ("What do inverter fault codes mean", None),
+        ("what is the meaning of the consumption anomaly alert", None),
+        ("how do I set up a Victron ESS?", None),
+        ("how do i configure the SolArk battery low capacity", None),
+        ("How can we connect a Shelly relay to a miner", None),
+        ("how to install the modbus gateway", None),
+        ("what's the procedure for a grid outage at the barn?", "barn"),
+        ("is there a runbook for the generator service?", None),
+        ("according to the manual, what is the SOC floor for LiFePO4?", None),
+        ("what should I do when the fuel tank low alert fires?", None),
+        ("what to do if the grid goes down", None),
+        ("explain the battery low alert", None),
+        ("what's the recommended SOC floor?", None),
+        ("which register holds the grid charge setting", None),
+        ("steps to refuel the generator", None),
+        ("how should we store diesel?", None),
+        ("checklist for generator maintenance at north field", "north field"),
+        ("how do I troubleshoot a device offline alert", None),
+        ("what do we do about the solar under-performance warning?", None),
+    )
+]
+
 CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     (
         "make U024BE7LH an operator",
@@ -371,6 +401,8 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("stop", []),
     ("turn it off", []),
     ("", []),
+    # how-to, procedures and alert meanings: the knowledge base
+    *KNOWLEDGE_CASES,
 ]
 
 
@@ -442,6 +474,7 @@ def test_tool_names() -> None:
         "grid_charge_advice",
         "fuel_outlook",
         "solar_scorecard",
+        "search_knowledge",
     )
 
 
@@ -487,6 +520,10 @@ ALERT_TOOLS = {
 def test_enough_alert_housekeeping_cases() -> None:
     alert_cases = [text for text, expected in CASES if {t for t, _ in expected} & ALERT_TOOLS]
     assert len(alert_cases) >= 40
+
+
+def test_enough_knowledge_cases() -> None:
+    assert len(KNOWLEDGE_CASES) >= 15
 
 
 def test_silence_hours_is_a_float() -> None:
