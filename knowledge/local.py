@@ -73,8 +73,9 @@ def bm25_scores(
 
 
 def indexed_text(document: Document, chunk: ChunkDraft) -> str:
-    """What a chunk is found by: its document's title, its section and its text."""
-    return f"{document.title}\n{chunk.section}\n{chunk.text}"
+    """What a chunk is found by: its document's title, its section (twice: a match in a
+    heading says more than one in passing) and its text."""
+    return f"{document.title}\n{chunk.section}\n{chunk.section}\n{chunk.text}"
 
 
 class LocalIndex:
