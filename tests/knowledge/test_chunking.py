@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_long_sections_split_with_overlap() -> None:
     windows = split_words(text, max_words=10, overlap_words=3)
     assert [w.split() for w in windows] == [words[0:10], words[7:17], words[14:24], words[21:25]]
     assert "\n\n" in windows[1], "the original line breaks survive"
-    for earlier, later in zip(windows, windows[1:], strict=False):
+    for earlier, later in pairwise(windows):
         assert earlier.split()[-3:] == later.split()[:3]
     chunks = chunk_sections(
         [Section(path=("A", "B"), text=text)], title="A", max_words=10, overlap_words=3
