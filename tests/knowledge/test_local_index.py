@@ -153,7 +153,12 @@ RANKING = [
     ("Shelly digest auth password", "shelly-miners.md", "Setting up a Shelly relay"),
     ("what to do during a grid outage", "alerts.md", "Grid and inverter > Grid outage"),
     ("grid outage procedure with the generator", "victron-ess-generator.md", "Grid outage"),
-    ("how often to service the generator oil", "generator-maintenance.md", "Service intervals"),
+    ("generator service interval in run hours", "generator-maintenance.md", "Service intervals"),
+    (
+        "what does the generator service due alert mean",
+        "alerts.md",
+        "Generator and fuel > Generator service due",
+    ),
 ]
 
 
