@@ -145,7 +145,7 @@ async def test_namespaces_are_isolated_between_sites(kb: KnowledgeBase, tmp_path
 
 RANKING = [
     ("what does the stuck value alert mean", "alerts.md", "Devices > Stuck value"),
-    ("SolArk battery low capacity register", "solark-sunsynk.md", "Battery settings"),
+    ("SolArk battery shutdown and restart SOC registers", "solark-sunsynk.md", "Battery settings"),
     ("time of use SOC target Use Timer", "solark-sunsynk.md", "Time-of-use programs"),
     ("Victron relay function manual", "victron-ess-generator.md", "Relays"),
     ("generator wet stacking at light load", "generator-maintenance.md", "Load and wet stacking"),
