@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from langchain_core.language_models import BaseChatModel
@@ -26,11 +26,15 @@ from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
 from bot.runtime import Jobs, Maintenance, Monitor, standard_jobs
 from bot.settings import Settings
-from graphs.assistant.briefing import BriefingSource
+from graphs.assistant.briefing import BriefingSource, knowledge_lookup
 from graphs.assistant.budget import Budget
 from graphs.assistant.graph import build_graph
 from graphs.assistant.pricing import price_for
 from graphs.checkpoint import open_checkpointer
+from knowledge.errors import IndexBackendError, KnowledgeError
+from knowledge.local import LocalIndex
+from knowledge.pinecone_index import Embedder, PineconeIndex
+from knowledge.service import KnowledgeBase
 from storage import repositories as repo
 from storage.engine import (
     create_engine,
@@ -56,6 +60,9 @@ from tools.preferences import EffectiveSites, PreferenceStore
 from tools.reports.service import ReportService
 from tools.site import Site, SiteFile, demo_site_file, load_site_file
 from tools.telemetry import TelemetryPipeline
+
+if TYPE_CHECKING:
+    from pinecone import AsyncIndex
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +93,7 @@ class App:
     reports: ReportService
     digests: DigestJob
     cluster: Cluster
+    knowledge: KnowledgeBase
 
     @property
     def default_site(self) -> str:
@@ -127,6 +135,99 @@ def build_drivers(site_file: SiteFile, deps: DriverDeps) -> dict[str, Driver]:
         if driver is not None:
             drivers[site.name] = driver
     return drivers
+
+
+async def build_knowledge(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    fallback: bool = True,
+    clock: Clock | None = None,
+) -> KnowledgeBase:
+    """The knowledge base on Pinecone (with OpenAI embeddings) or on the local BM25 index.
+
+    With ``fallback`` (the running bot), a Pinecone index that cannot be opened is
+    logged and the local index is used instead; without it (``kb`` commands) the
+    error is raised so the person sees it.
+    """
+    now = clock.now if clock is not None else None
+    if settings.pinecone_api_key is not None and settings.openai_api_key is None:
+        log.warning(
+            "PINECONE_API_KEY is set but OPENAI_API_KEY is not: Pinecone needs embeddings, "
+            "so the knowledge base uses the local index"
+        )
+    if settings.knowledge_backend == "pinecone":
+        try:
+            index = await open_pinecone_index(settings)
+        except KnowledgeError as err:
+            if not fallback:
+                raise
+            log.error("%s; the knowledge base uses the local index instead", err)
+        else:
+            return KnowledgeBase(
+                PineconeIndex(
+                    sessionmaker=sessionmaker, index=index, embedder=build_embedder(settings)
+                ),
+                clock=now,
+                on_close=index.close,
+            )
+    return KnowledgeBase(LocalIndex(sessionmaker=sessionmaker), clock=now)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    from langchain_openai import OpenAIEmbeddings
+
+    return OpenAIEmbeddings(
+        model=settings.embedding_model,
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        dimensions=settings.embedding_dimension
+        if settings.embedding_model.startswith("text-embedding-3")
+        else None,
+        timeout=settings.openai_timeout_s,
+        max_retries=2,
+    )
+
+
+async def open_pinecone_index(settings: Settings) -> AsyncIndex:
+    """The data-plane client of the configured index; a serverless index is created when
+    missing (dense, cosine, the embedding model's dimension)."""
+    from pinecone import AsyncIndex, AsyncPinecone
+    from pinecone.errors.exceptions import PineconeError
+
+    assert settings.pinecone_api_key is not None
+    key = settings.pinecone_api_key.get_secret_value()
+    name = settings.pinecone_index
+    try:
+        if settings.pinecone_host:
+            return AsyncIndex(host=settings.pinecone_host, api_key=key)
+        async with AsyncPinecone(api_key=key) as pc:
+            if not await pc.indexes.exists(name):
+                log.info("creating the Pinecone index %r", name)
+                await pc.indexes.create(
+                    name=name,
+                    schema={
+                        "fields": {
+                            "_values": {
+                                "type": "dense_vector",
+                                "dimension": settings.embedding_dimension,
+                                "metric": "cosine",
+                            }
+                        }
+                    },
+                    deployment={
+                        "deployment_type": "managed",
+                        "cloud": settings.pinecone_cloud,
+                        "region": settings.pinecone_region,
+                    },
+                    timeout=300,
+                )
+            return await pc.index(name=name)
+    except (PineconeError, httpx.HTTPError, OSError) as err:
+        raise IndexBackendError(
+            f"the Pinecone index {name!r} could not be opened: {err} "
+            "(check PINECONE_API_KEY, PINECONE_INDEX and PINECONE_HOST)"
+        ) from err
 
 
 def build_model(settings: Settings) -> BaseChatModel | None:
@@ -303,7 +404,9 @@ async def open_app(
         reports = ReportService(
             sessionmaker=sessionmaker, sites=sites, clock=clock, forecasts=forecasts
         )
+        knowledge = await build_knowledge(settings, sessionmaker, clock=clock)
         toolbox = Toolbox(
+            knowledge=knowledge,
             sites=sites,
             state=pipeline.latest,
             alerts=alerts,
@@ -340,7 +443,11 @@ async def open_app(
                 rate_per_min=settings.chat_rate_per_min,
                 model_name=settings.openai_model if model is not None else "offline",
                 model_rate_per_min=settings.model_rate_per_min,
-                briefing=BriefingSource(toolbox=toolbox, preferences=preference_lines),
+                briefing=BriefingSource(
+                    toolbox=toolbox,
+                    preferences=preference_lines,
+                    knowledge=knowledge_lookup(knowledge.search),
+                ),
                 budget=Budget(total_tokens=settings.context_budget_tokens),
                 price=price_for(
                     settings.openai_model,
@@ -394,9 +501,11 @@ async def open_app(
                         limiter=limiter,
                     ),
                     cluster=cluster,
+                    knowledge=knowledge,
                 )
             finally:
                 await actions.drain()  # no request is left "executing"
+                await knowledge.aclose()
                 await pipeline.flush()
                 for driver in (given or drivers).values():
                     await driver.close()

@@ -62,7 +62,35 @@ class Settings(BaseSettings):
         description="sync /energy to this server at once (global sync can take an hour)",
     )
     pinecone_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("PINECONE_API_KEY", "pinecone_api_key")
+        default=None,
+        validation_alias=AliasChoices("PINECONE_API_KEY", "pinecone_api_key"),
+        description="turns the Pinecone knowledge index on (with OPENAI_API_KEY for embeddings)",
+    )
+    pinecone_index: str = Field(
+        default="commandcenter",
+        validation_alias=AliasChoices("PINECONE_INDEX", "pinecone_index"),
+        description="name of the serverless index (created on first use when missing)",
+    )
+    pinecone_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PINECONE_HOST", "pinecone_host"),
+        description="the index's data-plane host; skips looking it up by name",
+    )
+    pinecone_cloud: str = Field(
+        default="aws", validation_alias=AliasChoices("PINECONE_CLOUD", "pinecone_cloud")
+    )
+    pinecone_region: str = Field(
+        default="us-east-1", validation_alias=AliasChoices("PINECONE_REGION", "pinecone_region")
+    )
+    embedding_model: str = Field(
+        default="text-embedding-3-small",
+        validation_alias=AliasChoices("OPENAI_EMBEDDING_MODEL", "embedding_model"),
+    )
+    embedding_dimension: int = Field(
+        default=1536,
+        gt=0,
+        validation_alias=AliasChoices("OPENAI_EMBEDDING_DIMENSION", "embedding_dimension"),
+        description="vector width of the embedding model (1536 for text-embedding-3-small)",
     )
     http_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "http_host"))
     http_port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "http_port"))
@@ -165,6 +193,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'commandcenter.sqlite').as_posix()}"
 
     def not_yet_supported(self) -> list[str]:
-        """Variables that are set but whose part this release does not run yet."""
-        names = {"PINECONE_API_KEY": self.pinecone_api_key}
+        """Variables that are set but whose part this release does not run yet (none now)."""
+        names: dict[str, object] = {}
         return [name for name, value in names.items() if value]
+
+    @property
+    def knowledge_backend(self) -> Literal["local", "pinecone"]:
+        """Pinecone when it and the embedding model both have keys; else the local index."""
+        if self.pinecone_api_key is not None and self.openai_api_key is not None:
+            return "pinecone"
+        return "local"

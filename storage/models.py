@@ -348,3 +348,63 @@ class JobRunRow(Base):
     started_at: Mapped[datetime]
     worker: Mapped[str] = mapped_column(String(200), default="")
     runs: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class KnowledgeDocumentRow(Base):
+    """One ingested document in a knowledge namespace (a site, or the shared one).
+
+    ``backend`` keeps the local index's documents apart from those whose chunks live
+    in Pinecone, so switching backends re-ingests instead of skipping.
+    """
+
+    __tablename__ = "kb_documents"
+    __table_args__ = (UniqueConstraint("backend", "namespace", "source"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    backend: Mapped[str] = mapped_column(String(16))  # local | pinecone
+    namespace: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(500))  # relative path or file name
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))  # markdown | text | pdf
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the file's bytes
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class KnowledgeChunkRow(Base):
+    """A passage of a document in the local index, with its length in index terms."""
+
+    __tablename__ = "kb_chunks"
+    __table_args__ = (
+        UniqueConstraint("document_id", "ordinal"),
+        Index("ix_kb_chunks_namespace", "namespace"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("kb_documents.id", ondelete="CASCADE")
+    )
+    namespace: Mapped[str] = mapped_column(String(64))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    section: Mapped[str] = mapped_column(Text)  # heading path "A > B", or "page 3"
+    page: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    token_count: Mapped[int] = mapped_column(Integer)
+
+
+class KnowledgePostingRow(Base):
+    """Inverted index of the local knowledge index: a term's frequency in one chunk.
+
+    Document frequencies per namespace are counts over ``(namespace, term)``.
+    """
+
+    __tablename__ = "kb_postings"
+    __table_args__ = (Index("ix_kb_postings_namespace_term", "namespace", "term"),)
+
+    chunk_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("kb_chunks.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(64))
+    tf: Mapped[int] = mapped_column(Integer)

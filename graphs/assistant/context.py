@@ -16,7 +16,14 @@ from tools.agent_tools import Toolbox
 
 class BriefingFn(Protocol):
     def __call__(
-        self, *, site: str, question: str, requested_by: str, channel: str, thread_id: str
+        self,
+        *,
+        site: str,
+        question: str,
+        requested_by: str,
+        channel: str,
+        thread_id: str,
+        knowledge: bool = True,
     ) -> Awaitable[Briefing]: ...
 
 

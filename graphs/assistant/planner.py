@@ -54,6 +54,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "solar_scorecard",
     "set_preferences",
     "energy_report",
+    "search_knowledge",
 )
 
 HELP_TOOL = "help"
@@ -570,6 +571,9 @@ def route(
     preference = _preference_change(stripped, site_names)
     if preference is not None:
         return [preference]
+    knowledge = _knowledge(stripped, site_names)
+    if knowledge is not None:
+        return [knowledge]
     outlook = _outlook(stripped, site_names)
     if outlook is not None:
         return [outlook]
@@ -818,6 +822,40 @@ def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
     return None
 
 
+def _site_named(text: str, site_names: Sequence[str]) -> str | None:
+    lowered = text.lower()
+    return next((s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None)
+
+
+_HOW_TO_VERBS = (
+    r"(set\s*up|setup|configure|install|wire|connect|commission|service|maintain|calibrate"
+    r"|replace|change|reset|clear|update|adjust|troubleshoot|diagnose|fix|pair|add|store"
+    r"|refuel|protect|choose|pick|size|prepare|handle|deal with|respond to|recover|enable"
+    r"|disable|program|interpret)"
+)
+_KNOWLEDGE = re.compile(
+    r"\bwhat\s+(does|do|is|are)\b.*\bmean(s|t)?\b"
+    r"|\bmeaning of\b"
+    rf"|\bhow\s+(do|can|should|would)\s+(i|we|you|one)\s+{_HOW_TO_VERBS}\b"
+    rf"|\bhow\s+to\s+{_HOW_TO_VERBS}\b"
+    r"|\b(procedure|procedures|runbook|runbooks|playbook|manual|manuals|documentation|docs"
+    r"|guide|guidance|checklist|best practices?|steps (to|for)|instructions (to|for|on))\b"
+    r"|\bwhat\s+(should|do|must)\s+(i|we)\s+do\b.*\b(when|if|about|after|before|during)\b"
+    r"|\bwhat\s+to\s+do\b.*\b(when|if|about|after|before|during)\b"
+    r"|\bexplain\b.*\b(alerts?|alarms?|warnings?|faults?|settings?|registers?|modes?|ess"
+    r"|floors?|rules?)\b"
+    r"|\brecommended\b|\bwhich\s+registers?\b",
+    re.IGNORECASE,
+)
+
+
+def _knowledge(text: str, site_names: Sequence[str]) -> Intent | None:
+    """How-to, procedure and "what does this alert mean" questions: the runbooks answer."""
+    if not _KNOWLEDGE.search(text):
+        return None
+    return Intent("search_knowledge", {"site": _site_named(text, site_names), "query": text})
+
+
 def _role_change(text: str) -> Intent | None:
     """'make U024BE7LH an operator', 'set olga to viewer', 'promote <@123> to admin'."""
     match = _ROLE_CHANGE.match(text)
@@ -848,6 +886,7 @@ def help_text() -> str:
             "• start or stop the generator",
             "• reports on past periods: weekly report, carbon this month, fuel efficiency trend,"
             " cost per kWh of generator vs grid, miner uptime last week",
+            "• how-to, procedures and what an alert means, from the runbooks, with sources",
             "",
             "Try for example:",
             '  "how is the site?"',

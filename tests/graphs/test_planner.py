@@ -121,6 +121,36 @@ def report(period: str, focus: str = "all", site: str | None = None) -> tuple[st
     return ("energy_report", {"site": site, "period": period, "focus": focus})
 
 
+def kb(text: str, site: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    return [("search_knowledge", {"site": site, "query": text})]
+
+
+KNOWLEDGE_CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
+    (text, kb(text, site))
+    for text, site in (
+        ("what does the stuck value alert mean?", None),
+        ("What do inverter fault codes mean", None),
+        ("what is the meaning of the consumption anomaly alert", None),
+        ("how do I set up a Victron ESS?", None),
+        ("how do i configure the SolArk battery low capacity", None),
+        ("How can we connect a Shelly relay to a miner", None),
+        ("how to install the modbus gateway", None),
+        ("what's the procedure for a grid outage at the barn?", "barn"),
+        ("is there a runbook for the generator service?", None),
+        ("according to the manual, what is the SOC floor for LiFePO4?", None),
+        ("what should I do when the fuel tank low alert fires?", None),
+        ("what to do if the grid goes down", None),
+        ("explain the battery low alert", None),
+        ("what's the recommended SOC floor?", None),
+        ("which register holds the grid charge setting", None),
+        ("steps to refuel the generator", None),
+        ("how should we store diesel?", None),
+        ("checklist for generator maintenance at north field", "north field"),
+        ("how do I troubleshoot a device offline alert", None),
+        ("what do we do about the solar under-performance warning?", None),
+    )
+]
+
 CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     (
         "make U024BE7LH an operator",
@@ -418,6 +448,8 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("stop", []),
     ("turn it off", []),
     ("", []),
+    # how-to, procedures and alert meanings: the knowledge base
+    *KNOWLEDGE_CASES,
 ]
 
 
@@ -491,6 +523,7 @@ def test_tool_names() -> None:
         "solar_scorecard",
         "set_preferences",
         "energy_report",
+        "search_knowledge",
     )
 
 
@@ -536,6 +569,10 @@ ALERT_TOOLS = {
 def test_enough_alert_housekeeping_cases() -> None:
     alert_cases = [text for text, expected in CASES if {t for t, _ in expected} & ALERT_TOOLS]
     assert len(alert_cases) >= 40
+
+
+def test_enough_knowledge_cases() -> None:
+    assert len(KNOWLEDGE_CASES) >= 15
 
 
 def test_silence_hours_is_a_float() -> None:
