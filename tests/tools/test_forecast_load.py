@@ -18,6 +18,7 @@ from tests.conftest import shared_data
 from tools.forecast.backtest import BacktestDataError, read_backtest_csv
 from tools.forecast.backtest_load import backtest_load, plot_load_backtest
 from tools.forecast.load import forecast_load
+from tools.forecast.scoring import pinball_loss
 
 TZ = "Europe/Paris"
 # measured on the full year from 2024-04-01: skill 0.205 (see the README); the
@@ -146,12 +147,19 @@ def test_backtest_metrics_keys() -> None:
         "persistence_mae_w",
         "skill_vs_persistence",
         "coverage_p10_p90",
+        "p10_p90_coverage_pct",
+        "pinball_p10_w",
+        "pinball_p90_w",
     ):
         assert key in result
     assert "nmae_capacity_pct" not in result
     # a weekly pattern beats same-hour-yesterday (which is wrong every Monday and Saturday)
     assert result["skill_vs_persistence"] > 0.3
     assert 0.0 <= result["coverage_p10_p90"] <= 1.0
+    assert result["p10_p90_coverage_pct"] == pytest.approx(
+        100 * result["coverage_p10_p90"], abs=0.1
+    )
+    assert result["pinball_p10_w"] > 0.0 and result["pinball_p90_w"] > 0.0
 
 
 def test_real_household_winter() -> None:
@@ -165,6 +173,13 @@ def test_real_household_winter() -> None:
     assert result["days"] >= 85
     assert result["skill_vs_persistence"] >= max(REAL_SKILL_FLOOR, 0.12)
     assert 0.7 <= result["coverage_p10_p90"] <= 0.9
+    assert 70.0 <= result["p10_p90_coverage_pct"] <= 90.0
+    # a calibrated band beats the median used as both bounds on pinball loss
+    hourly = backtest_load(frame, score_from=date(2024, 11, 1), tz=TZ, keep_series=True)["hourly"]
+    hourly = hourly.dropna()
+    a, p50 = hourly["actual_w"].to_numpy(), hourly["p50_w"].to_numpy()
+    assert result["pinball_p10_w"] < pinball_loss(a, p50, 0.1)
+    assert result["pinball_p90_w"] < pinball_loss(a, p50, 0.9)
 
 
 def _write_csv(path: Path, series: pd.Series) -> Path:

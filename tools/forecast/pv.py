@@ -47,6 +47,7 @@ __all__ = [
     "clear_sky_power_w",
     "clear_sky_weather",
     "forecast_without_weather",
+    "forecast_without_weather_bands",
     "pv_power_w",
     "quantiles",
 ]
@@ -366,6 +367,36 @@ def forecast_without_weather(
     grid (its median step) over the local day. ``clear_w``: clear-sky power
     already computed on that grid (a speed-up for backtests).
     """
+    return forecast_without_weather_bands(
+        site,
+        history_pv_w,
+        day,
+        params=params,
+        days=days,
+        half_life_d=half_life_d,
+        clear_w=clear_w,
+        quantiles_q=(0.5,),
+    )[0]
+
+
+def forecast_without_weather_bands(
+    site: Site,
+    history_pv_w: pd.Series,
+    day: date,
+    *,
+    params: PvParams | None = None,
+    days: int = NO_WEATHER_DAYS,
+    half_life_d: float = NO_WEATHER_HALF_LIFE_D,
+    clear_w: pd.Series | None = None,
+    quantiles_q: Sequence[float] = (0.1, 0.5, 0.9),
+) -> list[pd.Series]:
+    """:func:`forecast_without_weather` at several quantiles of the clear-sky index.
+
+    One series [W] per entry of ``quantiles_q``: clear-sky power times the
+    weighted ``q``-quantile (instead of the median) of the recent ratios at each
+    clock time, so ``(0.1, 0.5, 0.9)`` gives P10, P50 (identical to
+    :func:`forecast_without_weather`) and P90.
+    """
     first_target = _day_times(site, day, pd.Timedelta(hours=1))[0]
     hist = history_pv_w.dropna()
     hist = hist[_utc(hist.index) < first_target]
@@ -382,7 +413,7 @@ def forecast_without_weather(
         clear_w = clear_sky_power_w(site, needed, params=params)
     clear_day = clear_w.reindex(target).to_numpy()
     if hist.empty:
-        return pd.Series(clear_day, index=target, name="pv_power_w")
+        return [pd.Series(clear_day, index=target, name="pv_power_w") for _ in quantiles_q]
     tz = site.tz
 
     def clock(times: pd.DatetimeIndex) -> np.ndarray:
@@ -403,25 +434,30 @@ def forecast_without_weather(
         per_day[len(weights)] = ratio[~ratio.index.duplicated()]
         weights.append(0.5 ** ((days - k) / half_life_d))
     if not per_day:
-        return pd.Series(clear_day, index=target, name="pv_power_w")
+        return [pd.Series(clear_day, index=target, name="pv_power_w") for _ in quantiles_q]
     table = pd.DataFrame(per_day).T.reindex(columns=clock(target))
     stack = table.to_numpy(dtype=np.float64)
     w = np.asarray(weights)
-    csi = np.array([_weighted_median(stack[:, j], w) for j in range(stack.shape[1])])
     with np.errstate(all="ignore"):
         day_medians = np.array(
             [np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in stack]
         )
-    fallback = _weighted_median(day_medians, w)
-    csi = np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
-    return pd.Series(np.nan_to_num(clear_day) * csi, index=target, name="pv_power_w")
+    out: list[pd.Series] = []
+    for q in quantiles_q:
+        csi = np.array([_weighted_quantile(stack[:, j], w, q) for j in range(stack.shape[1])])
+        fallback = _weighted_quantile(day_medians, w, q)
+        csi = np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
+        out.append(pd.Series(np.nan_to_num(clear_day) * csi, index=target, name="pv_power_w"))
+    return out
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value whose cumulative weight reaches ``q`` of the total (NaN ignored)."""
     ok = ~np.isnan(values)
     if not ok.any():
         return float("nan")
     v, w = values[ok], weights[ok]
     order = np.argsort(v)
     cum = np.cumsum(w[order])
-    return float(v[order][np.searchsorted(cum, cum[-1] / 2.0)])
+    i = min(int(np.searchsorted(cum, cum[-1] * q)), len(v) - 1)
+    return float(v[order][i])
