@@ -52,6 +52,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "grid_charge_advice",
     "fuel_outlook",
     "solar_scorecard",
+    "generator_plan",
 )
 
 HELP_TOOL = "help"
@@ -605,6 +606,8 @@ _ROLE_CHANGE = re.compile(
 )
 
 
+_GEN = r"(generator|genset|gen|genny|generater|genrator)"
+
 _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "solar_scorecard",
@@ -628,6 +631,19 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\bminers?\b.*\b(plan|schedule|carry|enough|all day|when (should|can|to))\b"
             r"|\b(plan|schedule)\b.*\bminers?\b"
             r"|\b(sun|solar)\b.*\b(carry|enough)\b.*\bminers?\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "generator_plan",
+        re.compile(
+            rf"\b{_GEN}\b.*\b(plan|schedule|timetable)\b|\b(plan|schedule)\b.*\b{_GEN}\b"
+            rf"|\b(when|what time|best time|which hours)\b.*\b(run|start|use)\b.*\b{_GEN}\b"
+            rf"|\b(when|what time|which hours)\b.*\b{_GEN}\b.*\b(run|start|on)\b"
+            rf"|\bhow (long|many hours)\b.*\b(should|to|do|must|need|will)\b.*\b{_GEN}\b"
+            rf"|\bhow (long|many hours)\b.*\b{_GEN}\b.*\b(should|need|will|must)\b"
+            rf"|\b(need|have)\s+to\s+run\b.*\b{_GEN}\b"
+            rf"|\bneed\b.*\b{_GEN}\b.*\b(tonight|tomorrow|today|this (evening|week))\b",
             re.IGNORECASE,
         ),
     ),
@@ -688,7 +704,7 @@ def help_text() -> str:
             "• alert preferences: critical alerts only, quiet hours such as 22:00-07:00",
             "• stop or start the miners (all of them, or one by name)",
             "• grid charging on or off",
-            "• start or stop the generator",
+            "• start or stop the generator, and when to run it (a fuel-saving run plan)",
             "",
             "Try for example:",
             '  "how is the site?"',
