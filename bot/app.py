@@ -75,6 +75,7 @@ class App:
     deliverer: Deliverer
     metrics: Metrics
     adapters: Adapters
+    forecasts: ForecastService
 
     @property
     def default_site(self) -> str:
@@ -90,8 +91,13 @@ class App:
             alert_lifecycle=self.monitoring.lifecycle,
             deliveries=self.deliverer.run_due,
             metrics=self.metrics.refresh,
+            forecast_snapshots=self.store_forecast_snapshots,
             poll_interval_s=poll_interval_s,
         )
+
+    async def store_forecast_snapshots(self) -> int:
+        """Store each site's day-ahead forecast once per local day (for the scorecard)."""
+        return await self.forecasts.store_due_snapshots(list(self.sites.values()))
 
 
 def load_sites(settings: Settings) -> SiteFile:
@@ -244,6 +250,11 @@ async def open_app(
                     details={"platform": platform, "user_id": user_id, "role": role},
                 )
 
+        forecasts = ForecastService(
+            sessionmaker=sessionmaker,
+            clock=clock,
+            weather=OpenMeteoClient(http) if settings.weather == "open-meteo" else None,
+        )
         toolbox = Toolbox(
             sites=sites,
             state=pipeline.latest,
@@ -254,11 +265,7 @@ async def open_app(
             on_alert_event=notifier.on_alert_event,
             deliveries=deliverer.stats,
             set_role=set_role,
-            forecasts=ForecastService(
-                sessionmaker=sessionmaker,
-                clock=clock,
-                weather=OpenMeteoClient(http) if settings.weather == "open-meteo" else None,
-            ),
+            forecasts=forecasts,
         )
         if is_postgres(db_url):
             checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))
@@ -317,6 +324,7 @@ async def open_app(
                     deliverer=deliverer,
                     metrics=metrics,
                     adapters=adapters,
+                    forecasts=forecasts,
                 )
             finally:
                 await pipeline.flush()

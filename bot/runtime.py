@@ -174,7 +174,12 @@ def standard_jobs(
     deliveries: Callable[[], Awaitable[object]],
     metrics: Callable[[], Awaitable[object]],
     poll_interval_s: float,
+    forecast_snapshots: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
+    daily: list[tuple[str, Callable[[], Awaitable[object]], float]] = []
+    if forecast_snapshots is not None:
+        # checks every 15 min; stores once per site and local day
+        daily.append(("forecast_snapshots", forecast_snapshots, 900.0))
     return Jobs(
         [
             ("poll", monitor.poll_once, poll_interval_s),
@@ -185,5 +190,6 @@ def standard_jobs(
             ("metrics", metrics, 15.0),
             ("rollup", maintenance.rollup_recent, 300.0),
             ("prune_raw", maintenance.prune_raw, 3600.0),
+            *daily,
         ]
     )

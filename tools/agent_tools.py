@@ -30,6 +30,7 @@ from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import plan_generator, plan_grid_charge, plan_miners
 from tools.forecast.scorecard import scorecard
+from tools.forecast.scoring import interval_scores
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
 from tools.preferences import ChannelPrefs, PreferenceStore
@@ -651,7 +652,30 @@ class Toolbox:
                 text=f"{site.display_name}: no measured solar for {day.isoformat()} yet "
                 "(hourly rollups missing), so there is nothing to score."
             )
-        forecast = self._forecasts.pv_clear_sky_hourly(site, start, end)
+        stored = await self._forecasts.day_ahead(site, start, end)
+        band = ""
+        if stored is not None:
+            forecast = stored.pv_p50_w
+            issued = local_time(stored.issued_at, site.tz)
+            source = f"the day-ahead forecast issued {issued} (weather: {stored.weather_source})"
+            both = pd.concat(
+                {"a": actual, "lo": stored.pv_p10_w, "hi": stored.pv_p90_w}, axis=1, join="inner"
+            ).dropna()
+            daylight = both[both["hi"] > 0]
+            if not daylight.empty:
+                scores = interval_scores(daylight["a"], daylight["lo"], daylight["hi"])
+                band = (
+                    f" {scores['p10_p90_coverage_pct']:.0f} % of the daylight hours fell "
+                    "inside its P10–P90 band (80 % expected)."
+                )
+            footer = f"stored day-ahead forecast ({issued}) vs hourly rollups"
+        else:
+            forecast = self._forecasts.pv_clear_sky_hourly(site, start, end)
+            source = (
+                "the clear-sky model, because no forecast was stored the day before "
+                "(the bot stores one each day), so cloudy hours make it look high"
+            )
+            footer = "no stored forecast: clear-sky model vs hourly rollups"
         card_data = scorecard(forecast_w=forecast, actual_w=actual)
         error = f"{card_data.error_pct:+.0f} %" if card_data.error_pct is not None else "n/a"
         text = (
@@ -660,7 +684,7 @@ class Toolbox:
             f"{card_data.energy_actual_kwh:.1f} kWh (error {error}, bias "
             f"{card_data.bias_w / 1000:+.2f} kW, mean absolute error "
             f"{card_data.mae_w / 1000:.2f} kW over {card_data.hours:.0f} h). "
-            "The forecast is the clear-sky model, so cloudy hours make it look high."
+            f"The forecast is {source}." + band
         )
         card = Card(
             kind="scorecard",
@@ -672,7 +696,7 @@ class Toolbox:
                 ("Bias", f"{card_data.bias_w / 1000:+.2f} kW"),
                 ("MAE", f"{card_data.mae_w / 1000:.2f} kW"),
             ],
-            footer=f"clear-sky forecast vs hourly rollups · {card_data.hours:.0f} h compared",
+            footer=f"{footer} · {card_data.hours:.0f} h compared",
         )
         return ToolOutput(text=text, cards=[card])
 

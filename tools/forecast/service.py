@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import repositories as repo
 from storage.models import HourlyRollupRow
 from tools.clock import Clock
 from tools.forecast.load import forecast_load
@@ -28,6 +29,24 @@ from tools.site import Site
 log = logging.getLogger(__name__)
 
 LOAD_HISTORY_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredForecast:
+    """A forecast as it was issued, read back from the snapshot table (hourly, UTC hour
+    starts)."""
+
+    issued_at: datetime
+    weather_source: str
+    pv_p10_w: pd.Series
+    pv_p50_w: pd.Series
+    pv_p90_w: pd.Series
+    load_p10_w: pd.Series
+    load_p50_w: pd.Series
+    load_p90_w: pd.Series
+
+
+_SNAPSHOT_COLUMNS = ("pv_p10_w", "pv_p50_w", "pv_p90_w", "load_p10_w", "load_p50_w", "load_p90_w")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +154,73 @@ class ForecastService:
             weather_source=source,
             load_method=method,
         )
+
+    # -- snapshots: the forecasts as issued, for scoring later ----------------------
+
+    async def store_snapshot(self, site: Site) -> int:
+        """Issue a forecast now, from the next hour to the end of tomorrow (local), and
+        store it; returns the number of hours stored."""
+        now = self._clock.now()
+        local_now = now.astimezone(site.tz)
+        end_local = datetime.combine(
+            local_now.date() + timedelta(days=2), datetime.min.time(), tzinfo=site.tz
+        )
+        start = pd.Timestamp(now).ceil("h")
+        hours = int((pd.Timestamp(end_local).tz_convert("UTC") - start) / pd.Timedelta(hours=1))
+        forecast = await self.forecast(site, hours=max(hours, 1))
+        rows = [
+            {
+                "target_hour": t.to_pydatetime(),
+                **{c: float(getattr(forecast, c).iloc[i]) for c in _SNAPSHOT_COLUMNS},
+                "weather_source": forecast.weather_source[:32],
+            }
+            for i, t in enumerate(forecast.times)
+        ]
+        async with self._sessionmaker() as session, session.begin():
+            return await repo.insert_forecast_snapshot(
+                session, site=site.name, issued_at=now, rows=rows
+            )
+
+    async def store_due_snapshots(self, sites: list[Site]) -> int:
+        """The daily job: each site without a forecast issued since its local midnight
+        gets one now (day-ahead for tomorrow). Returns the sites stored."""
+        now = self._clock.now()
+        stored = 0
+        for site in sites:
+            midnight = datetime.combine(
+                now.astimezone(site.tz).date(), datetime.min.time(), tzinfo=site.tz
+            ).astimezone(UTC)
+            async with self._sessionmaker() as session, session.begin():
+                latest = await repo.latest_snapshot_issued_at(
+                    session, site=site.name, before=now + timedelta(seconds=1), since=midnight
+                )
+            if latest is not None:
+                continue
+            try:
+                if await self.store_snapshot(site):
+                    stored += 1
+            except Exception:  # one site's failure must not stop the others
+                log.exception("storing the forecast snapshot of %s failed", site.name)
+        return stored
+
+    async def day_ahead(self, site: Site, start: datetime, end: datetime) -> StoredForecast | None:
+        """The newest forecast issued before ``start`` covering [start, end), or None."""
+        async with self._sessionmaker() as session, session.begin():
+            issued = await repo.latest_snapshot_issued_at(session, site=site.name, before=start)
+            if issued is None:
+                return None
+            rows = await repo.forecast_snapshot_hours(
+                session, site=site.name, issued_at=issued, start=start, end=end
+            )
+        if not rows:
+            return None
+        index = pd.DatetimeIndex([pd.Timestamp(r.target_hour) for r in rows])
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        series = {
+            c: pd.Series([float(getattr(r, c)) for r in rows], index=index, name=c)
+            for c in _SNAPSHOT_COLUMNS
+        }
+        return StoredForecast(issued_at=issued, weather_source=rows[0].weather_source, **series)
 
     def pv_clear_sky_hourly(self, site: Site, start: datetime, end: datetime) -> pd.Series:
         """Modelled PV [W] on clear-sky weather, hourly means on UTC hour starts in [start, end).
