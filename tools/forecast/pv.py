@@ -41,8 +41,10 @@ from tools.site import Site
 __all__ = [
     "CSI_BIN_EDGES",
     "SHIFT_CANDIDATES_MIN",
+    "LiveCalibration",
     "PvParams",
     "calibrate",
+    "calibrate_hourly",
     "clear_sky_index",
     "clear_sky_power_w",
     "clear_sky_weather",
@@ -461,3 +463,94 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     cum = np.cumsum(w[order])
     i = min(int(np.searchsorted(cum, cum[-1] * q)), len(v) - 1)
     return float(v[order][i])
+
+
+# --------------------------------------------------------------------------- live calibration
+
+LIVE_MIN_CLEAR_DAYS = 3
+"""Clear days of hourly history needed before :func:`calibrate_hourly` answers."""
+LIVE_CLEAR_DAY_FRACTION = 0.85
+"""A day is clear when its measured/modelled energy ratio is at least this share of the
+90th percentile of all days' ratios [-]."""
+_LIVE_SUBSTEPS_MIN = (7.5, 22.5, 37.5, 52.5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveCalibration:
+    """The site's effective derate and time-stamp offset, from its own hourly PV history.
+
+    ``time_shift_min``: the hour labelled ``h`` in the readings holds the power of
+    ``[h + shift, h + 1 h + shift)`` (0 for correct hour-start labels; a device
+    clock or logger that is off shows up here) [min]. ``derate``: measured over
+    modelled clear-sky power on clear days [-].
+    """
+
+    derate: float
+    time_shift_min: float
+    clear_days: int
+    hours_used: int
+    mae_w: float
+
+
+def _clear_sky_hourly(site: Site, hours: pd.DatetimeIndex, shift_min: float) -> np.ndarray:
+    """Clear-sky AC power [W] (derate 1) averaged over [h + shift, h + 1 h + shift)."""
+    subs = [hours + pd.Timedelta(minutes=shift_min + m) for m in _LIVE_SUBSTEPS_MIN]
+    values = [clear_sky_power_w(site, t).to_numpy(dtype=np.float64) for t in subs]
+    return np.asarray(np.mean(values, axis=0), dtype=np.float64)
+
+
+def calibrate_hourly(
+    site: Site,
+    hourly_pv_w: pd.Series,
+    *,
+    shifts: Sequence[float] = SHIFT_CANDIDATES_MIN,
+    min_clear_days: int = LIVE_MIN_CLEAR_DAYS,
+) -> LiveCalibration | None:
+    """Fit :class:`LiveCalibration` to stored hourly PV means (labelled by hour start, UTC).
+
+    Clear days are picked by their measured/modelled energy ratio; on their
+    hours (modelled above 5 % of capacity) each candidate shift gets the median
+    ratio as its derate, and the shift with the smallest mean absolute error
+    wins. None when fewer than ``min_clear_days`` clear days exist.
+    """
+    if not site.pv_arrays:
+        return None
+    pv = hourly_pv_w.dropna()
+    if pv.empty:
+        return None
+    hours = _utc(pv.index)
+    measured = pv.to_numpy(dtype=np.float64)
+    base = _clear_sky_hourly(site, hours, 0.0)
+    threshold = MIN_FIT_FRACTION * _capacity_w(site)
+    day = hours.tz_convert(site.tz).normalize()
+    frame = pd.DataFrame({"m": measured, "c": base, "day": day})
+    frame = frame[frame["c"] > threshold]
+    if frame.empty:
+        return None
+    totals = frame.groupby("day").agg(m=("m", "sum"), c=("c", "sum"), n=("m", "size"))
+    totals = totals[totals["n"] >= 4]
+    if totals.empty:
+        return None
+    ratios = totals["m"] / totals["c"]
+    clear = ratios[ratios >= LIVE_CLEAR_DAY_FRACTION * float(np.quantile(ratios, 0.9))]
+    if len(clear) < min_clear_days:
+        return None
+    use = np.isin(day, clear.index) & (base > threshold)
+    best: LiveCalibration | None = None
+    for shift in shifts:
+        model = _clear_sky_hourly(site, hours[use], float(shift))
+        ok = model > threshold
+        if int(ok.sum()) < 8:
+            continue
+        y, x = measured[use][ok], model[ok]
+        derate = float(np.median(y / x))
+        mae = float(np.mean(np.abs(y - derate * x)))
+        if best is None or mae < best.mae_w:
+            best = LiveCalibration(
+                derate=derate,
+                time_shift_min=float(shift),
+                clear_days=len(clear),
+                hours_used=int(ok.sum()),
+                mae_w=mae,
+            )
+    return best

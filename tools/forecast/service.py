@@ -17,7 +17,9 @@ from storage.models import HourlyRollupRow
 from tools.clock import Clock
 from tools.forecast.load import forecast_load
 from tools.forecast.pv import (
+    LiveCalibration,
     PvParams,
+    calibrate_hourly,
     clear_sky_index,
     clear_sky_weather,
     pv_power_w,
@@ -29,6 +31,8 @@ from tools.site import Site
 log = logging.getLogger(__name__)
 
 LOAD_HISTORY_DAYS = 60
+PV_CALIBRATION_DAYS = 30
+"""Days of the site's hourly PV behind its live calibration (redone once per local day)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,10 +66,22 @@ class SiteForecast:
     load_p90_w: pd.Series
     weather_source: str
     load_method: str
+    pv_calibration: LiveCalibration | None = None
+    """The site's own derate and time-stamp offset, when its history allowed one."""
 
     def energy_kwh(self, series: pd.Series, start: datetime, end: datetime) -> float:
         window = series[(series.index >= start) & (series.index < end)]
         return float(window.sum()) / 1000.0
+
+
+def _looked_ahead(series: pd.Series, minutes: float) -> pd.Series:
+    """``series`` on its own index with each value taken ``minutes`` later (linear
+    interpolation in time; the ends hold)."""
+    index = pd.DatetimeIndex(series.index)
+    x = index.asi8.astype(np.float64)
+    at = (index + pd.Timedelta(minutes=minutes)).asi8.astype(np.float64)
+    values = np.interp(at, x, series.to_numpy(dtype=np.float64))
+    return pd.Series(values, index=index, name=series.name)
 
 
 class ForecastService:
@@ -79,6 +95,30 @@ class ForecastService:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._weather = weather
+        self._calibrations: dict[str, tuple[object, LiveCalibration | None]] = {}
+
+    async def pv_calibration(self, site: Site) -> LiveCalibration | None:
+        """Derate and time-stamp offset from the last :data:`PV_CALIBRATION_DAYS` days of
+        the site's hourly PV against the clear-sky model; None until enough clear days
+        exist. Computed at most once per site and local day."""
+        now = self._clock.now()
+        today = now.astimezone(site.tz).date()
+        cached = self._calibrations.get(site.name)
+        if cached is not None and cached[0] == today:
+            return cached[1]
+        history = await self.actual_hourly(
+            site, "pv_power_w", now - timedelta(days=PV_CALIBRATION_DAYS), now
+        )
+        calibration = calibrate_hourly(site, history) if not history.empty else None
+        if calibration is not None and calibration.time_shift_min != 0:
+            log.warning(
+                "%s: PV readings look shifted by %+.0f min against the sun; check the "
+                "device clock or its time-stamp convention",
+                site.name,
+                calibration.time_shift_min,
+            )
+        self._calibrations[site.name] = (today, calibration)
+        return calibration
 
     async def _load_history(self, site: Site, now: datetime) -> pd.Series:
         since = now - timedelta(days=LOAD_HISTORY_DAYS)
@@ -120,13 +160,17 @@ class ForecastService:
             start.to_pydatetime(),
             (start + pd.Timedelta(hours=hours)).to_pydatetime(),
         )
-        params = PvParams()
+        calibration = await self.pv_calibration(site)
+        params = PvParams(derate=calibration.derate) if calibration else PvParams()
         p50 = pv_power_w(site, weather, params=params)
         csi = clear_sky_index(site, weather)
         cap_w = sum((a.inverter_kw or a.kwp) * 1000 for a in site.pv_arrays) or None
         p10, p50, p90 = quantiles(
             p50, csi.reindex(p50.index, method="nearest"), params, cap_w=cap_w
         )
+        if calibration is not None and calibration.time_shift_min:
+            # on the site's own labels: its hour h holds the power of h + shift
+            p10, p50, p90 = (_looked_ahead(s, calibration.time_shift_min) for s in (p10, p50, p90))
         # Weather rows are interval centres; express everything on hour starts.
         pv = [self._on_hours(s, times) for s in (p10, p50, p90)]
         history = await self._load_history(site, now)
@@ -153,6 +197,7 @@ class ForecastService:
             load_p90_w=loads[2],
             weather_source=source,
             load_method=method,
+            pv_calibration=calibration,
         )
 
     # -- snapshots: the forecasts as issued, for scoring later ----------------------
