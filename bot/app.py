@@ -94,6 +94,7 @@ class App:
     digests: DigestJob
     cluster: Cluster
     knowledge: KnowledgeBase
+    forecasts: ForecastService
 
     @property
     def default_site(self) -> str:
@@ -113,11 +114,16 @@ class App:
             deliveries=self.deliverer.run_due,
             metrics=self.metrics.refresh,
             execute_approved=self.chat.execute_approved,
+            forecast_snapshots=self.store_forecast_snapshots,
             poll_interval_s=poll_interval_s,
             digests=self.digests.run_due,
             claim=self.cluster.claim,
             intervals=intervals,
         )
+
+    async def store_forecast_snapshots(self) -> int:
+        """Store each site's day-ahead forecast once per local day (for the scorecard)."""
+        return await self.forecasts.store_due_snapshots(list(self.sites.values()))
 
 
 def load_sites(settings: Settings) -> SiteFile:
@@ -502,6 +508,7 @@ async def open_app(
                     ),
                     cluster=cluster,
                     knowledge=knowledge,
+                    forecasts=forecasts,
                 )
             finally:
                 await actions.drain()  # no request is left "executing"

@@ -218,6 +218,7 @@ def standard_jobs(
     claim: Callable[[str, float], Awaitable[bool]] | None = None,
     intervals: Mapping[str, float] | None = None,
     digests: Callable[[], Awaitable[object]] | None = None,
+    forecast_snapshots: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
     """Per-worker jobs (its own sites, its own chat messages, claimed rows) and the
     jobs that run once across workers (``once=True``)."""
@@ -235,4 +236,6 @@ def standard_jobs(
         specs.append(JobSpec("execute_actions", execute_approved, 2.0))
     if digests is not None:  # each digest is claimed by its unique key: safe in every worker
         specs.append(JobSpec("digests", digests, 60.0))
+    if forecast_snapshots is not None:  # checks every 15 min; stores once per site and day
+        specs.append(JobSpec("forecast_snapshots", forecast_snapshots, 900.0, once=True))
     return Jobs(specs, claim=claim, intervals=intervals)

@@ -408,3 +408,24 @@ class KnowledgePostingRow(Base):
     term: Mapped[str] = mapped_column(String(64), primary_key=True)
     namespace: Mapped[str] = mapped_column(String(64))
     tf: Mapped[int] = mapped_column(Integer)
+
+
+class ForecastSnapshotRow(Base):
+    """One hour of a forecast as it was issued (P10/P50/P90 of PV and load [W]).
+
+    A daily job stores each site's day-ahead forecast so that the scorecard can
+    later compare what was measured with what was actually forecast.
+    """
+
+    __tablename__ = "forecast_snapshots"
+
+    site: Mapped[str] = mapped_column(String(64), ForeignKey("sites.name"), primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column(primary_key=True)
+    target_hour: Mapped[datetime] = mapped_column(primary_key=True)
+    pv_p10_w: Mapped[float] = mapped_column(Float)
+    pv_p50_w: Mapped[float] = mapped_column(Float)
+    pv_p90_w: Mapped[float] = mapped_column(Float)
+    load_p10_w: Mapped[float] = mapped_column(Float)
+    load_p50_w: Mapped[float] = mapped_column(Float)
+    load_p90_w: Mapped[float] = mapped_column(Float)
+    weather_source: Mapped[str] = mapped_column(String(32), default="")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, insert, select, update
@@ -26,6 +26,7 @@ from storage.models import (
     AuditRow,
     ChatIdentityRow,
     DeliveryRow,
+    ForecastSnapshotRow,
     HourlyRollupRow,
     InboundEventRow,
     JobRunRow,
@@ -1007,3 +1008,55 @@ async def claim_job_run(
 
 async def list_job_runs(session: AsyncSession) -> Sequence[JobRunRow]:
     return (await session.scalars(select(JobRunRow).order_by(JobRunRow.name))).all()
+
+
+# --- forecast snapshots ------------------------------------------------------
+
+
+async def insert_forecast_snapshot(
+    session: AsyncSession, *, site: str, issued_at: datetime, rows: Sequence[dict[str, Any]]
+) -> int:
+    """Store one issued forecast (``rows``: target_hour and the six P10/P50/P90 values
+    [W], optional weather_source); nothing when this issue time is already stored."""
+    exists = await session.scalar(
+        select(func.count())
+        .select_from(ForecastSnapshotRow)
+        .where(ForecastSnapshotRow.site == site, ForecastSnapshotRow.issued_at == issued_at)
+    )
+    if exists:
+        return 0
+    session.add_all(ForecastSnapshotRow(site=site, issued_at=issued_at, **row) for row in rows)
+    await session.flush()
+    return len(rows)
+
+
+async def latest_snapshot_issued_at(
+    session: AsyncSession, *, site: str, before: datetime, since: datetime | None = None
+) -> datetime | None:
+    """The newest issue time of ``site`` before ``before`` (and at or after ``since``)."""
+    query = select(func.max(ForecastSnapshotRow.issued_at)).where(
+        ForecastSnapshotRow.site == site, ForecastSnapshotRow.issued_at < before
+    )
+    if since is not None:
+        query = query.where(ForecastSnapshotRow.issued_at >= since)
+    value = await session.scalar(query)
+    if value is not None and value.tzinfo is None:  # func.max loses the column type on SQLite
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+async def forecast_snapshot_hours(
+    session: AsyncSession, *, site: str, issued_at: datetime, start: datetime, end: datetime
+) -> Sequence[ForecastSnapshotRow]:
+    """The hours in [start, end) of the forecast ``site`` issued at ``issued_at``."""
+    result = await session.scalars(
+        select(ForecastSnapshotRow)
+        .where(
+            ForecastSnapshotRow.site == site,
+            ForecastSnapshotRow.issued_at == issued_at,
+            ForecastSnapshotRow.target_hour >= start,
+            ForecastSnapshotRow.target_hour < end,
+        )
+        .order_by(ForecastSnapshotRow.target_hour)
+    )
+    return result.all()

@@ -30,8 +30,9 @@ from tools.errors import ToolsError, UnknownSiteError
 from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
-from tools.forecast.plans import plan_grid_charge, plan_miners
+from tools.forecast.plans import plan_generator, plan_grid_charge, plan_miners
 from tools.forecast.scorecard import scorecard
+from tools.forecast.scoring import interval_scores
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
 from tools.preferences import ChannelPrefs, PreferenceStore
@@ -224,6 +225,15 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         args=SiteArgs,
         description="Whether to charge from the grid tonight, how many kWh, in which window, and "
         "why, from tomorrow's P10/P50 solar and the load forecast.",
+    ),
+    ToolSpec(
+        name="generator_plan",
+        kind="read",
+        args=SiteArgs,
+        description="When to run the generator over the next 48 h and for how long to keep the "
+        "battery above its minimum with the least fuel (off-grid), compared with a simple "
+        "start/stop rule; says so when the minimum cannot be held. A proposal: starting the "
+        "generator still needs an approved start_generator request.",
     ),
     ToolSpec(
         name="fuel_outlook",
@@ -715,7 +725,30 @@ class Toolbox:
                 text=f"{site.display_name}: no measured solar for {day.isoformat()} yet "
                 "(hourly rollups missing), so there is nothing to score."
             )
-        forecast = self._forecasts.pv_clear_sky_hourly(site, start, end)
+        stored = await self._forecasts.day_ahead(site, start, end)
+        band = ""
+        if stored is not None:
+            forecast = stored.pv_p50_w
+            issued = local_time(stored.issued_at, site.tz)
+            source = f"the day-ahead forecast issued {issued} (weather: {stored.weather_source})"
+            both = pd.concat(
+                {"a": actual, "lo": stored.pv_p10_w, "hi": stored.pv_p90_w}, axis=1, join="inner"
+            ).dropna()
+            daylight = both[both["hi"] > 0]
+            if not daylight.empty:
+                scores = interval_scores(daylight["a"], daylight["lo"], daylight["hi"])
+                band = (
+                    f" {scores['p10_p90_coverage_pct']:.0f} % of the daylight hours fell "
+                    "inside its P10–P90 band (80 % expected)."
+                )
+            footer = f"stored day-ahead forecast ({issued}) vs hourly rollups"
+        else:
+            forecast = self._forecasts.pv_clear_sky_hourly(site, start, end)
+            source = (
+                "the clear-sky model, because no forecast was stored the day before "
+                "(the bot stores one each day), so cloudy hours make it look high"
+            )
+            footer = "no stored forecast: clear-sky model vs hourly rollups"
         card_data = scorecard(forecast_w=forecast, actual_w=actual)
         error = f"{card_data.error_pct:+.0f} %" if card_data.error_pct is not None else "n/a"
         text = (
@@ -724,7 +757,7 @@ class Toolbox:
             f"{card_data.energy_actual_kwh:.1f} kWh (error {error}, bias "
             f"{card_data.bias_w / 1000:+.2f} kW, mean absolute error "
             f"{card_data.mae_w / 1000:.2f} kW over {card_data.hours:.0f} h). "
-            "The forecast is the clear-sky model, so cloudy hours make it look high."
+            f"The forecast is {source}." + band
         )
         card = Card(
             kind="scorecard",
@@ -736,7 +769,7 @@ class Toolbox:
                 ("Bias", f"{card_data.bias_w / 1000:+.2f} kW"),
                 ("MAE", f"{card_data.mae_w / 1000:.2f} kW"),
             ],
-            footer=f"clear-sky forecast vs hourly rollups · {card_data.hours:.0f} h compared",
+            footer=f"{footer} · {card_data.hours:.0f} h compared",
         )
         return ToolOutput(text=text, cards=[card])
 
@@ -778,6 +811,64 @@ class Toolbox:
         return ToolOutput(
             text=f"{site.display_name}: {advice.reason}" + self._source_note(forecast)
         )
+
+    async def _generator_plan(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        if site.generator is None:
+            return ToolOutput(text=f"{site.display_name} has no generator.")
+        forecast, soc = await self._outlook(site)
+        running_now = (self._state(site.name).get("generator_running") or 0) >= 0.5
+        plan = plan_generator(
+            site,
+            soc_start_pct=soc,
+            pv_w=forecast.pv_p50_w,
+            load_w=forecast.load_p50_w,
+            running_now=running_now,
+            times=forecast.times,
+        )
+        text = f"{site.display_name}, next {len(forecast.times)} h (battery {soc:.0f} % now): "
+        text += plan.reason
+        if plan.runs:
+            first_start = plan.runs[0][0]
+            if running_now:
+                text += " The generator is running now."
+            elif first_start <= forecast.times[0].to_pydatetime():
+                text += (
+                    " The first run starts this hour: say 'start the generator' to request it "
+                    "(it runs only after approval)."
+                )
+            else:
+                text += (
+                    " Nothing starts by itself: when it is time, say 'start the generator' to "
+                    "request it for approval."
+                )
+        if site.grid.present:
+            text += " Planned as if off-grid (the grid is left out)."
+        card = Card(
+            kind="forecast_chart",
+            title=f"Generator plan at {site.display_name}",
+            text="Planned generator output (bars), PV P10–P90 and P50, load (P50) and the "
+            "projected SOC with the plan.",
+            fields=[
+                ("Run", f"{plan.hours} h"),
+                ("Fuel", f"{plan.fuel_l:.1f} L"),
+                ("Simple rule", f"{plan.rule.fuel_l:.1f} L"),
+                ("Minimum", f"{plan.projection.floor_soc_pct:g} %"),
+            ],
+            footer=f"weather: {forecast.weather_source} · load: {forecast.load_method} · "
+            f"min run {plan.min_run_h} h",
+            image_png=forecast_chart_png(
+                times=forecast.times,
+                pv_p10_w=forecast.pv_p10_w,
+                pv_p50_w=forecast.pv_p50_w,
+                pv_p90_w=forecast.pv_p90_w,
+                load_w=forecast.load_p50_w,
+                soc_pct=plan.projection.soc_pct,
+                generator_w=plan.generator_w,
+                title=f"{site.display_name}: generator plan",
+            ),
+            image_name="generator-plan.png",
+        )
+        return ToolOutput(text=text + self._source_note(forecast), cards=[card])
 
     async def _fuel_outlook(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         if site.generator is None:

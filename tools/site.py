@@ -74,6 +74,8 @@ class Generator(_Model):
     initial_fuel_l: float | None = Field(default=None, ge=0)
     # (load fraction 0..1, litres per hour); when omitted a synthetic curve is used
     fuel_curve: list[tuple[float, float]] | None = None
+    # shortest run once started [h]; the generator plan uses 2 h when omitted
+    min_run_h: float | None = Field(default=None, gt=0, le=24)
 
     @property
     def curve(self) -> list[tuple[float, float]]:

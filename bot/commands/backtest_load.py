@@ -74,8 +74,11 @@ def load(
         f"RMSE {result['rmse_w']} W, bias {result['bias_w']} W"
     )
     typer.echo(
-        f"  persistence MAE {result['persistence_mae_w']} W, "
-        f"skill {result['skill_vs_persistence']}, P10-P90 coverage {result['coverage_p10_p90']}"
+        f"  persistence MAE {result['persistence_mae_w']} W, skill {result['skill_vs_persistence']}"
+    )
+    typer.echo(
+        f"  P10-P90 coverage {result['p10_p90_coverage_pct']} % (target 80), "
+        f"pinball loss P10 {result['pinball_p10_w']} W, P90 {result['pinball_p90_w']} W"
     )
     if plot is not None:
         typer.echo(f"  plot: {plot}")

@@ -27,6 +27,9 @@ _LABELS = (
     ("nmae_mean_pct", "nMAE (mean)", " %"),
     ("persistence_nmae_capacity_pct", "persistence nMAE (capacity)", " %"),
     ("skill_vs_persistence", "skill vs persistence", ""),
+    ("p10_p90_coverage_pct", "P10-P90 coverage (target 80)", " %"),
+    ("pinball_p10_w", "pinball loss P10", " W"),
+    ("pinball_p90_w", "pinball loss P90", " W"),
 )
 
 

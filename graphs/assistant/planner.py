@@ -55,6 +55,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "set_preferences",
     "energy_report",
     "search_knowledge",
+    "generator_plan",
 )
 
 HELP_TOOL = "help"
@@ -619,6 +620,10 @@ _SCORECARD = re.compile(
     r".*\byesterday\b|\byesterday'?s?\b.*\b(forecast|prediction)\b",
     re.IGNORECASE,
 )
+
+
+_GEN = r"(generator|genset|gen|genny|generater|genrator)"
+
 _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("solar_scorecard", _SCORECARD),
     (
@@ -635,6 +640,19 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\bminers?\b.*\b(plan|schedule|carry|enough|all day|when (should|can|to))\b"
             r"|\b(plan|schedule)\b.*\bminers?\b"
             r"|\b(sun|solar)\b.*\b(carry|enough)\b.*\bminers?\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "generator_plan",
+        re.compile(
+            rf"\b{_GEN}\b.*\b(plan|schedule|timetable)\b|\b(plan|schedule)\b.*\b{_GEN}\b"
+            rf"|\b(when|what time|best time|which hours)\b.*\b(run|start|use)\b.*\b{_GEN}\b"
+            rf"|\b(when|what time|which hours)\b.*\b{_GEN}\b.*\b(run|start|on)\b"
+            rf"|\bhow (long|many hours)\b.*\b(should|to|do|must|need|will)\b.*\b{_GEN}\b"
+            rf"|\bhow (long|many hours)\b.*\b{_GEN}\b.*\b(should|need|will|must)\b"
+            rf"|\b(need|have)\s+to\s+run\b.*\b{_GEN}\b"
+            rf"|\bneed\b.*\b{_GEN}\b.*\b(tonight|tomorrow|today|this (evening|week))\b",
             re.IGNORECASE,
         ),
     ),
@@ -883,7 +901,7 @@ def help_text() -> str:
             "• remember a battery floor (keep the battery above 45 %) and your units (kW, °F)",
             "• stop or start the miners (all of them, or one by name)",
             "• grid charging on or off",
-            "• start or stop the generator",
+            "• start or stop the generator, and when to run it (a fuel-saving run plan)",
             "• reports on past periods: weekly report, carbon this month, fuel efficiency trend,"
             " cost per kWh of generator vs grid, miner uptime last week",
             "• how-to, procedures and what an alert means, from the runbooks, with sources",

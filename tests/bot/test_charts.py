@@ -244,3 +244,61 @@ async def test_solar_scorecard_after_a_simulated_day(sqlite_url: str, tmp_path: 
         actual_kwh = float(fields["Actual"].split()[0])
         assert forecast_kwh > 5 and actual_kwh > 1  # a June day in Colorado makes energy
         assert fields["Error"].endswith("%")
+
+
+async def test_solar_scorecard_uses_the_stored_day_ahead_forecast(
+    db_url: str, tmp_path: Path
+) -> None:
+    # 23:50 in Golden (MDT, UTC-6) on June 9: the daily job issues tomorrow's forecast.
+    clock = ManualClock(datetime(2026, 6, 10, 5, 50, tzinfo=UTC))
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        ctx = CallContext(
+            default_site=app.toolbox.site_names[0],
+            requested_by="olga",
+            thread_id="t1",
+            call_id="c1",
+        )
+        # a running bot schedules the daily snapshot job
+        assert app.jobs(poll_interval_s=1.0).scheduler.get_job("forecast_snapshots") is not None
+        assert await app.store_forecast_snapshots() == 1
+        assert await app.store_forecast_snapshots() == 0  # once per local day
+        site = app.sites[app.toolbox.site_names[0]]
+        day_start = datetime(2026, 6, 10, 6, 0, tzinfo=UTC)
+        issued = await app.forecasts.day_ahead(site, day_start, day_start + timedelta(days=1))
+        assert issued is not None
+        clock.set(day_start)
+        for _ in range(24 * 6 + 1):
+            await app.monitor.poll_once()
+            clock.advance(timedelta(minutes=10))
+        await app.maintenance.rollup_recent(hours=30)
+        out = await app.toolbox.call("solar_scorecard", {}, ctx)
+        assert not out.error, out.text
+        assert "day-ahead forecast issued 2026-06-09 23:50" in out.text, out.text
+        assert "P10–P90 band" in out.text
+        [card] = out.cards
+        forecast_kwh = float(dict(card.fields)["Forecast"].split()[0])
+        # the card's forecast is the stored P50 over the measured hours, not clear sky
+        actual = await app.forecasts.actual_hourly(
+            site, "pv_power_w", day_start, day_start + timedelta(days=1)
+        )
+        expected = issued.pv_p50_w.reindex(actual.dropna().index).sum() / 1000.0
+        assert forecast_kwh == pytest.approx(expected, abs=0.051)
+        assert "stored day-ahead forecast" in card.footer
+
+
+async def test_solar_scorecard_says_when_no_forecast_was_stored(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        for _ in range(6 * 6):
+            await app.monitor.poll_once()
+            clock.advance(timedelta(minutes=10))
+        clock.set(datetime(2026, 6, 11, 8, 0, tzinfo=UTC))
+        await app.maintenance.rollup_recent(hours=30)
+        ctx = CallContext(
+            default_site=app.toolbox.site_names[0], requested_by="o", thread_id="t", call_id="c"
+        )
+        out = await app.toolbox.call("solar_scorecard", {}, ctx)
+        assert "no forecast was stored the day before" in out.text, out.text
+        assert "clear-sky" in out.cards[0].footer

@@ -56,6 +56,10 @@ def stop_gen(site: str | None = None) -> tuple[str, dict[str, Any]]:
     return ("stop_generator", {"site": site})
 
 
+def gen_plan(site: str | None = None) -> tuple[str, dict[str, Any]]:
+    return ("generator_plan", {"site": site})
+
+
 def helps() -> tuple[str, dict[str, Any]]:
     return ("help", {"site": None})
 
@@ -213,6 +217,18 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("how much solar did we produce this week?", [report("this_week", "solar")]),
     ("savings this month", [report("this_month", "cost")]),
     ("energy report for yesterday", [report("yesterday")]),
+    # generator run plan
+    ("when should I run the generator tomorrow", [gen_plan()]),
+    ("genset plan", [gen_plan()]),
+    ("how long to run the gen tonight", [gen_plan()]),
+    ("generator schedule for the barn", [gen_plan("barn")]),
+    ("plan the generator at north field", [gen_plan("north field")]),
+    ("what time should we start the genny?", [gen_plan()]),
+    ("how many hours should the generator run tonight?", [gen_plan()]),
+    ("do we need to run the genset tomorrow?", [gen_plan()]),
+    ("best time to run the generator at home", [gen_plan("home")]),
+    ("when should the generator run", [gen_plan()]),
+    ("how long will the generater need to run", [gen_plan()]),
     # solar now
     ("solar right now", [solar()]),
     ("how much sun are we getting", [solar()]),
@@ -427,7 +443,8 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("is it safe to stop miner-2", [status()]),
     ("we should stop the miners", [status()]),
     ("is grid charging on?", [status()]),
-    ("do i need to run the genset tonight", [status()]),
+    ("do i need to run the genset tonight", [gen_plan()]),  # a plan question, not a command
+    ("how long has the generator been running?", [status()]),
     ("miners on?", [status()]),
     ("don't stop the miners", [status()]),
     ("should I snooze?", [alerts()]),
@@ -524,6 +541,7 @@ def test_tool_names() -> None:
         "set_preferences",
         "energy_report",
         "search_knowledge",
+        "generator_plan",
     )
 
 

@@ -18,9 +18,10 @@ from tests.conftest import shared_data
 from tools.forecast.backtest import BacktestDataError, read_backtest_csv
 from tools.forecast.backtest_load import backtest_load, plot_load_backtest
 from tools.forecast.load import forecast_load
+from tools.forecast.scoring import pinball_loss
 
 TZ = "Europe/Paris"
-# measured on the full year from 2024-04-01: skill 0.174 (see the report); the
+# measured on the full year from 2024-04-01: skill 0.205 (see the README); the
 # test scores 2024-11-01..2025-01-31 (measured 0.17x) with a margin
 REAL_SKILL_FLOOR = 0.14
 
@@ -64,6 +65,36 @@ def test_weekly_pattern_recovered() -> None:
     # Saturday stays at the base load although Friday was busy
     saturday = fc.p50_w[local.day_of_week == 5]
     assert saturday.max() < 500.0
+
+
+def _night_heater(days: int = 70, *, seed: int = 3) -> pd.Series:
+    """300 W base; on a random 40 % of nights a 3 kW heater runs 23:00-01:00 local."""
+    idx = pd.date_range("2024-01-01", periods=days * 48, freq="30min", tz=TZ)
+    rng = np.random.default_rng(seed)
+    nights = rng.random(days) < 0.4
+    values = 300.0 + rng.normal(0.0, 20.0, len(idx))
+    day = (idx.normalize().tz_localize(None) - pd.Timestamp("2024-01-01")).days.to_numpy()
+    late = (idx.hour == 23) & nights[day]
+    early = (idx.hour == 0) & (day > 0) & nights[np.maximum(day - 1, 0)]
+    values[late | early] += 3000.0
+    return pd.Series(values, index=idx.tz_convert("UTC"), name="load_w")
+
+
+def test_what_runs_at_midnight_carries_into_the_first_hour() -> None:
+    history = _night_heater()
+    local = history.index.tz_convert(TZ)
+    on_nights = {t.date() for t in local[(local.hour == 23) & (history.to_numpy() > 2000)]}
+    days = sorted({t.date() for t in local})[30:-1]
+    for on in (True, False):
+        night = next(d for d in days if (d in on_nights) is on)
+        start = _midnight(str(night + pd.Timedelta(days=1)))
+        fc = forecast_load(history[history.index < start], start=start, hours=24, tz=TZ)
+        first_hour_w = float(fc.p50_w.iloc[0])
+        if on:
+            assert first_hour_w > 2000.0, first_hour_w  # the heater still runs at 00:00
+        else:
+            assert first_hour_w < 800.0, first_hour_w
+        assert float(fc.p50_w.iloc[3]) < 800.0  # and is off again by 03:00
 
 
 def test_short_history_falls_back_to_weighted_median() -> None:
@@ -116,12 +147,19 @@ def test_backtest_metrics_keys() -> None:
         "persistence_mae_w",
         "skill_vs_persistence",
         "coverage_p10_p90",
+        "p10_p90_coverage_pct",
+        "pinball_p10_w",
+        "pinball_p90_w",
     ):
         assert key in result
     assert "nmae_capacity_pct" not in result
     # a weekly pattern beats same-hour-yesterday (which is wrong every Monday and Saturday)
     assert result["skill_vs_persistence"] > 0.3
     assert 0.0 <= result["coverage_p10_p90"] <= 1.0
+    assert result["p10_p90_coverage_pct"] == pytest.approx(
+        100 * result["coverage_p10_p90"], abs=0.1
+    )
+    assert result["pinball_p10_w"] > 0.0 and result["pinball_p90_w"] > 0.0
 
 
 def test_real_household_winter() -> None:
@@ -135,6 +173,13 @@ def test_real_household_winter() -> None:
     assert result["days"] >= 85
     assert result["skill_vs_persistence"] >= max(REAL_SKILL_FLOOR, 0.12)
     assert 0.7 <= result["coverage_p10_p90"] <= 0.9
+    assert 70.0 <= result["p10_p90_coverage_pct"] <= 90.0
+    # a calibrated band beats the median used as both bounds on pinball loss
+    hourly = backtest_load(frame, score_from=date(2024, 11, 1), tz=TZ, keep_series=True)["hourly"]
+    hourly = hourly.dropna()
+    a, p50 = hourly["actual_w"].to_numpy(), hourly["p50_w"].to_numpy()
+    assert result["pinball_p10_w"] < pinball_loss(a, p50, 0.1)
+    assert result["pinball_p90_w"] < pinball_loss(a, p50, 0.9)
 
 
 def _write_csv(path: Path, series: pd.Series) -> Path:

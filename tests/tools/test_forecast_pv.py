@@ -22,9 +22,11 @@ from tools.forecast.pv import (
     calibrate,
     clear_sky_weather,
     forecast_without_weather,
+    forecast_without_weather_bands,
     pv_power_w,
     quantiles,
 )
+from tools.forecast.scoring import interval_scores, pinball_loss
 from tools.forecast.weather import OpenMeteoClient, WeatherUnavailable, weather_or_clear_sky
 from tools.site import Location, PvArray, Site
 
@@ -352,6 +354,37 @@ def test_backtest_on_serf_slice() -> None:
     assert abs(ww["bias_w"]) < 400
     assert nw["nmae_capacity_pct"] < nw["persistence_nmae_capacity_pct"] * 1.05
     assert 0.8 < result["calibration"]["derate"] < 1.2
+    for block in (ww, nw):
+        assert 50.0 < block["p10_p90_coverage_pct"] <= 100.0
+        assert block["pinball_p10_w"] > 0.0 and block["pinball_p90_w"] > 0.0
+
+
+def test_backtest_bands_are_ordered_and_beat_the_median_as_a_band() -> None:
+    result = backtest_pv(_serf_frame(days=21), SERF, keep_series=True)
+    hourly = result["hourly"]
+    scored = hourly[
+        hourly["daylight"] & hourly["actual_w"].notna() & hourly["persistence_w"].notna()
+    ]
+    actual = scored["actual_w"].to_numpy()
+    for block in ("with_weather", "without_weather"):
+        p10, p50, p90 = (scored[f"{block}_{k}"].to_numpy() for k in ("p10", "w", "p90"))
+        assert (p10 <= p50 + 1e-9).all() and (p50 <= p90 + 1e-9).all()
+        scores = result[block]
+        expected = interval_scores(actual, p10, p90)
+        assert scores["p10_p90_coverage_pct"] == expected["p10_p90_coverage_pct"]
+        # a real band: the P10/P90 lose less than the P50 would at those levels
+        assert scores["pinball_p10_w"] < pinball_loss(actual, p50, 0.1)
+        assert scores["pinball_p90_w"] < pinball_loss(actual, p50, 0.9)
+
+
+def test_forecast_without_weather_bands_wrap_the_median() -> None:
+    frame = _serf_frame(days=16)
+    day = date(2016, 7, 15)
+    history = frame["pv_w"]
+    p10, p50, p90 = forecast_without_weather_bands(SERF, history, day)
+    pd.testing.assert_series_equal(p50, forecast_without_weather(SERF, history, day))
+    assert (p10 <= p50).all() and (p50 <= p90).all()
+    assert (p90 - p10).max() > 100.0  # cloudy July afternoons: a real spread
 
 
 def test_cli_prints_json_and_exits_2_on_bad_csv(tmp_path: Path) -> None:

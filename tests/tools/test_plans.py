@@ -15,7 +15,13 @@ from tools.devices.simulator import fuel_rate_lph
 from tools.forecast.battery import project_soc
 from tools.forecast.charts import PNG_SIGNATURE, forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
-from tools.forecast.plans import plan_generator, plan_grid_charge, plan_miners
+from tools.forecast.plans import (
+    DEFAULT_MIN_RUN_H,
+    plan_generator,
+    plan_grid_charge,
+    plan_miners,
+    rule_generator_run,
+)
 from tools.site import (
     Battery,
     Costs,
@@ -299,7 +305,9 @@ def test_generator_plan_equals_brute_force_on_a_tiny_case() -> None:
     n = 4
     pv = np.zeros(n)
     load = np.array([1500.0, 2500.0, 1000.0, 2000.0])
-    plan = plan_generator(site, soc_start_pct=40.0, pv_w=pv, load_w=load, times=hours(n))
+    plan = plan_generator(
+        site, soc_start_pct=40.0, pv_w=pv, load_w=load, times=hours(n), min_run_h=1
+    )
     best = np.inf
     gen = site.generator
     assert gen is not None
@@ -320,6 +328,91 @@ def test_generator_plan_equals_brute_force_on_a_tiny_case() -> None:
     assert plan.unserved_wh == pytest.approx(0.0, abs=1e-3)
     # the MILP works on a straight-line fit of the curve: within 3 % of the true optimum
     assert plan.fuel_l <= best * 1.03
+
+
+def _run_lengths(on: np.ndarray) -> list[tuple[int, int]]:
+    """(start index, length) of each run of True."""
+    out: list[tuple[int, int]] = []
+    t = 0
+    while t < len(on):
+        if on[t]:
+            u = t
+            while u < len(on) and on[u]:
+                u += 1
+            out.append((t, u - t))
+            t = u
+        else:
+            t += 1
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_generator_plan_holds_the_floor_with_less_fuel_than_the_rule(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    site = make_site(generator=Generator(rated_kw=6.0, tank_l=120))
+    n = 48
+    pv = np.concatenate([bell_pv_w(rng.uniform(500, 6000)), bell_pv_w(rng.uniform(500, 6000))])
+    load = rng.uniform(600.0, 2500.0, n)
+    soc0 = float(rng.uniform(22.0, 60.0))
+    plan = plan_generator(site, soc_start_pct=soc0, pv_w=pv, load_w=load, times=hours(n))
+    assert plan.feasible, plan.reason
+    # the floor holds without cutting load (the projection clamps at the floor and
+    # counts what it could not serve)
+    assert plan.unserved_wh == pytest.approx(0.0, abs=1.0)
+    assert plan.projection.min_soc_pct >= 20.0 - 1e-6
+    assert plan.projection.energy_needed_to_stay_above_floor_wh == pytest.approx(0.0, abs=1.0)
+    rule = rule_generator_run(site, soc_start_pct=soc0, pv_w=pv, load_w=load, times=hours(n))
+    assert plan.rule.fuel_l == pytest.approx(rule.fuel_l)
+    assert plan.fuel_l <= rule.fuel_l + 1e-6
+    if rule.hours:
+        assert plan.fuel_l < rule.fuel_l  # charging to 90 % flat out is never the cheapest
+    # runs last at least the minimum (a run cut by the horizon's end excepted)
+    on = plan.generator_w.to_numpy() > 0
+    assert plan.min_run_h == DEFAULT_MIN_RUN_H
+    for start, length in _run_lengths(on):
+        assert length >= DEFAULT_MIN_RUN_H or start + length == n
+    assert len(plan.runs) == len(_run_lengths(on))
+
+
+def test_generator_plan_min_run_time_from_the_site_file() -> None:
+    n = 24
+    load = np.full(n, 900.0)
+    load[20:22] = 6000.0  # a short evening peak
+    free = make_site(generator=Generator(rated_kw=8.0, tank_l=120, min_run_h=1))
+    long = make_site(generator=Generator(rated_kw=8.0, tank_l=120, min_run_h=4))
+    pv = bell_pv_w(2500.0)
+    short_plan = plan_generator(free, soc_start_pct=25.0, pv_w=pv, load_w=load, times=hours(n))
+    long_plan = plan_generator(long, soc_start_pct=25.0, pv_w=pv, load_w=load, times=hours(n))
+    assert long_plan.min_run_h == 4 and short_plan.min_run_h == 1
+    for start, length in _run_lengths(long_plan.generator_w.to_numpy() > 0):
+        assert length >= 4 or start + length == n
+    assert long_plan.feasible and short_plan.feasible
+    # a longer minimum run can only cost fuel
+    assert short_plan.fuel_l <= long_plan.fuel_l + 1e-6
+
+
+def test_generator_plan_says_clearly_when_the_floor_cannot_hold() -> None:
+    site = make_site(generator=Generator(rated_kw=4.0, tank_l=120))
+    n = 24
+    load = np.full(n, 7000.0)  # 4 kW generator + 14 kWh battery cannot carry 7 kW all day
+    plan = plan_generator(site, soc_start_pct=50.0, pv_w=np.zeros(n), load_w=load, times=hours(n))
+    assert not plan.feasible
+    assert plan.shortfall_kwh > 10.0
+    assert plan.reason.startswith("Cannot hold 20 %")
+    assert "short" in plan.reason
+    # best effort: the generator runs (almost) all day
+    assert plan.hours >= 20
+
+
+def test_no_generator_needed_on_a_sunny_day() -> None:
+    site = make_site(generator=Generator(rated_kw=6.0, tank_l=120, fuel_curve=[(0, 0.5), (1, 2)]))
+    n = 24
+    plan = plan_generator(
+        site, soc_start_pct=80.0, pv_w=bell_pv_w(7000.0), load_w=np.full(n, 400.0), times=hours(n)
+    )
+    assert plan.feasible and plan.hours == 0 and plan.fuel_l == 0.0
+    assert plan.reason.startswith("No generator needed")
+    assert "synthetic" not in plan.reason
 
 
 # --------------------------------------------------------------------------- fuel

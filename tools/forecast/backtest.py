@@ -41,8 +41,10 @@ from tools.forecast.pv import (
     _model_by_shift,
     clear_sky_index,
     clear_sky_power_w,
-    forecast_without_weather,
+    forecast_without_weather_bands,
+    quantiles,
 )
+from tools.forecast.scoring import interval_scores
 from tools.site import Site
 
 __all__ = [
@@ -173,7 +175,12 @@ def _daylight(site: Site, hours: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _metrics(
-    actual: np.ndarray, forecast: np.ndarray, persistence: np.ndarray, capacity_w: float, days: int
+    actual: np.ndarray,
+    forecast: np.ndarray,
+    persistence: np.ndarray,
+    capacity_w: float,
+    days: int,
+    band: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, float | int]:
     err = forecast - actual
     mae = float(np.mean(np.abs(err)))
@@ -190,6 +197,7 @@ def _metrics(
         "persistence_mae_w": round(mae_p, 1),
         "persistence_nmae_capacity_pct": round(100.0 * mae_p / capacity_w, 2),
         "skill_vs_persistence": round(1.0 - mae / mae_p, 3) if mae_p > 0 else math.nan,
+        **interval_scores(actual, band[0], band[1]),
     }
 
 
@@ -217,7 +225,11 @@ def backtest_pv(
     "with_weather": {...} (when weather columns exist), "calibration": {...}}``;
     each block holds ``days, hours, mae_w, rmse_w, bias_w, nmae_capacity_pct,
     nmae_mean_pct, persistence_mae_w, persistence_nmae_capacity_pct,
-    skill_vs_persistence``. With ``keep_series`` an ``"hourly"`` frame is added.
+    skill_vs_persistence`` and the P10/P90 scores ``p10_p90_coverage_pct``,
+    ``pinball_p10_w``, ``pinball_p90_w`` (:mod:`tools.forecast.scoring`). Bands:
+    without weather, the 10/90 % weighted quantiles of the recent clear-sky
+    index per clock time; with weather, the calibrated ratio spread of the
+    hour's clear-sky-index bin. With ``keep_series`` an ``"hourly"`` frame is added.
     """
     if "pv_w" not in frame.columns:
         raise BacktestDataError("the backtest data has no pv_w column")
@@ -269,14 +281,13 @@ def backtest_pv(
             continue
         hours = actual.index
         yesterday = pv_hourly.reindex(hours - pd.Timedelta(days=1)).to_numpy()
-        fc_plain = _hourly(forecast_without_weather(site, history, day_i, clear_w=clear_w)).reindex(
-            hours
-        )
+        plain = forecast_without_weather_bands(site, history, day_i, clear_w=clear_w)
         row = pd.DataFrame(
             {"actual_w": actual.to_numpy(), "persistence_w": yesterday},
             index=hours,
         )
-        row["without_weather_w"] = fc_plain.to_numpy()
+        for name, series in zip(("p10", "w", "p90"), plain, strict=True):
+            row[f"without_weather_{name}"] = _hourly(series).reindex(hours).to_numpy()
         if has_weather:
             cal_start = start - pd.Timedelta(days=CALIBRATION_WINDOW_DAYS)
             hist_window = history[history.index >= cal_start]
@@ -285,8 +296,12 @@ def backtest_pv(
             params_last = params
             model = modelled[params.time_shift_min] * params.derate
             model = model[(model.index >= start - pd.Timedelta(hours=1)) & (model.index < end)]
-            fc = _hourly(_on_grid(model, pv.index, start, end)).reindex(hours)
-            row["with_weather_w"] = fc.to_numpy()
+            on_grid = _on_grid(model, pv.index, start, end)
+            near = csi[(csi.index >= start - pd.Timedelta(hours=1)) & (csi.index < end)]
+            day_csi = _on_grid(near, pv.index, start, end).reindex(on_grid.index)
+            p10, p50, p90 = quantiles(on_grid, day_csi.fillna(1.0), params)
+            for name, series in (("p10", p10), ("w", p50), ("p90", p90)):
+                row[f"with_weather_{name}"] = _hourly(series).reindex(hours).to_numpy()
         row["daylight"] = _daylight(site, hours)
         rows.append(row)
         scored_days += 1
@@ -314,6 +329,7 @@ def backtest_pv(
             scored["persistence_w"].to_numpy(),
             capacity_w,
             days,
+            (scored[f"{block}_p10"].to_numpy(), scored[f"{block}_p90"].to_numpy()),
         )
     if has_weather:
         cal = asdict(params_last)

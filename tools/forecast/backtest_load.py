@@ -19,6 +19,7 @@ import pandas as pd
 
 from tools.forecast.backtest import BacktestDataError
 from tools.forecast.load import forecast_load
+from tools.forecast.scoring import interval_scores
 
 __all__ = ["MIN_HISTORY_DAYS", "backtest_load", "plot_load_backtest"]
 
@@ -106,7 +107,9 @@ def backtest_load(
     hour of the previous day (persistence) both exist. Returns ``days, hours,
     mae_w, rmse_w, bias_w (forecast - actual), nmae_mean_pct,
     persistence_mae_w, skill_vs_persistence (1 - MAE / persistence MAE),
-    coverage_p10_p90`` (share of hours inside [P10, P90]) plus ``score_from``,
+    coverage_p10_p90`` (share of hours inside [P10, P90]), the same in percent
+    ``p10_p90_coverage_pct`` (target 80), the pinball losses ``pinball_p10_w``
+    and ``pinball_p90_w`` (see :mod:`tools.forecast.scoring`), plus ``score_from``,
     ``score_to``, ``tz``; with ``keep_series`` also the ``"hourly"`` frame.
     Raises :class:`~tools.forecast.backtest.BacktestDataError` when there is
     nothing to score.
@@ -140,6 +143,7 @@ def backtest_load(
         "persistence_mae_w": round(mae_p, 1),
         "skill_vs_persistence": round(1.0 - mae / mae_p, 3) if mae_p > 0 else math.nan,
         "coverage_p10_p90": round(float(np.mean(inside)), 3),
+        **interval_scores(actual, scored["p10_w"].to_numpy(), scored["p90_w"].to_numpy()),
     }
     if keep_series:
         result["hourly"] = table

@@ -32,13 +32,15 @@ def forecast_chart_png(
     load_w: Values,
     soc_pct: Values,
     title: str,
+    generator_w: Values | None = None,
 ) -> bytes:
     """A PV P10–P90 band with the P50 line, the load, and the projected SOC on a second axis.
 
     Power inputs [W] (plotted in kW) share ``times``; ``soc_pct`` [%] has either
     one value per time or one more (step boundaries, as
     :class:`tools.forecast.battery.SocProjection` gives), in which case it is
-    drawn at the boundaries.
+    drawn at the boundaries. ``generator_w`` [W], when given, is drawn as
+    hourly bars (a generator run plan).
     """
     import matplotlib
 
@@ -63,6 +65,9 @@ def forecast_chart_png(
     ax.fill_between(x, _kw(pv_p10_w), _kw(pv_p90_w), color="gold", alpha=0.35, label="PV P10–P90")
     ax.plot(x, _kw(pv_p50_w), color="orange", label="PV P50")
     ax.plot(x, _kw(load_w), color="tab:blue", label="load")
+    if generator_w is not None:
+        ax.bar(x, _kw(generator_w), width=1 / 24, align="edge", color="grey", alpha=0.5,
+               label="generator")  # fmt: skip
     ax.set_ylabel("power [kW]")
     ax.set_ylim(bottom=0)
     ax.set_title(title)

@@ -12,14 +12,20 @@ Method (the best of those tried on a real household year, see below):
    four weeks (the weekday/weekend shape of a factory); an exponentially
    weighted mean (half-life 3 days); yesterday's mean level; the mean of
    yesterday's last four hours; the plain 28-day median; the weighted median
-   over days of the same type only (weekday or weekend).
+   over days of the same type only (weekday or weekend); the mean of the last
+   30 minutes before the day's midnight (what is running when the forecast is
+   made: a water heater or heat pump cycle that started at 23:00 is still on
+   at 00:30).
 3. One small robust regression per hour of the day, fitted by least absolute
    deviations (iteratively reweighted least squares with a light ridge term)
    on the last 180 days, recency-weighted with a 60-day half-life and pooled
-   with the neighbouring hours. Least absolute deviations targets the median,
-   which suits a spiky load scored by MAE.
-4. P50 = mean of the regression and the same-day-type weighted median (a
-   forecast combination: both are decent alone and better together).
+   with the neighbouring hours (hour 0 alone: it is the hour that follows the
+   last measurement). Least absolute deviations targets the median, which
+   suits a spiky load scored by MAE.
+4. P50 = for local hours 0-2 the regression alone (it carries the last
+   half-hour); from hour 3 the mean of the regression and the same-day-type
+   weighted median (a forecast combination: both are decent alone and better
+   together).
 5. P10/P90: P50 times the recency-weighted 10 % / 90 % quantiles of the
    in-sample ratio actual / P50 at that hour (pooled with neighbours), so the
    band scales with the level (winter heating vs summer base load).
@@ -34,9 +40,14 @@ day-ahead at local midnight, hourly means, scored from 2024-04-01), skill vs
 same-hour-yesterday persistence (1 - MAE / MAE_persistence):
 yesterday/last-week blend 0.05, exponentially weighted mean 0.08,
 weighted hour-of-day median 0.13, one pooled robust regression 0.14,
-per-hour robust regression 0.145, this combination 0.174 (P10-P90 coverage
-0.79). Analog (nearest-neighbour day) forecasts and log-space fits did not
-help. Without weather (the load is heating driven) 0.20 was not reached.
+per-hour robust regression 0.145, regression + day-type median 0.174, the same
+with the last half-hour before midnight (hours 0-2 from the regression alone)
+0.205 (P10-P90 coverage 0.79). Most of the remaining error is the timing of
+2-4 kW appliance cycles (an oracle that knew each day's true mean level only
+reaches 0.185 from 0.174), so outdoor temperature would help less than the
+heating season suggests. Analog (nearest-neighbour day) forecasts, log-space
+fits, extra level features (2 days ago, last night) and other half-lives or
+training windows moved the score by less than 0.005.
 
 Units: power [W]. Times are timezone-aware; results are indexed in UTC.
 """
@@ -71,9 +82,13 @@ LAD_FLOOR = 0.02
 P50_FLOOR_W = 20.0
 QUANTILES = (0.1, 0.9)
 _PAD = WINDOW_DAYS
-N_FEATURES = 9
+N_FEATURES = 10
 MEDIAN_FEATURE = 8
 """Index of the day-type weighted median, the second half of the P50 combination."""
+REGRESSION_ONLY_HOURS = 3
+"""Local hours 0, 1, 2: P50 is the regression alone (what runs at midnight carries on)."""
+REGRESSION_WEIGHT = 0.5
+"""Weight of the regression in the P50 combination from local hour 3 on."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,9 +139,16 @@ def _fill(x: FloatArray, fallback: FloatArray) -> FloatArray:
 
 
 def _features(
-    padded: FloatArray, rows: npt.NDArray[np.int_], weekend: npt.NDArray[np.bool_]
+    padded: FloatArray,
+    rows: npt.NDArray[np.int_],
+    weekend: npt.NDArray[np.bool_],
+    last_half_hour: FloatArray,
 ) -> FloatArray:
-    """Features (len(rows), 24, N_FEATURES) of padded matrix rows, from earlier rows only."""
+    """Features (len(rows), 24, N_FEATURES) of padded matrix rows, from earlier rows only.
+
+    ``last_half_hour[row]``: mean load of the 30 min before that row's local
+    midnight (NaN when not measured: yesterday's 23:00 hour stands in).
+    """
     offsets = np.arange(-WINDOW_DAYS, 0)
     window = padded[rows[:, None] + offsets[None, :]]  # (m, 28, 24), oldest first
     age = -offsets.astype(np.float64) - 1.0  # 27 ... 0
@@ -153,7 +175,8 @@ def _features(
         y7 = _fill(window[:, -7, :], hm)
         level = np.nanmean(y1, axis=1, keepdims=True) * np.ones((1, 24))
         last = np.nanmean(y1[:, -4:], axis=1, keepdims=True) * np.ones((1, 24))
-    return np.stack([y1, y7, wm, swm, ew, level, last, hm, tm], axis=-1)
+        final = _fill(last_half_hour[rows], y1[:, -1])[:, None] * np.ones((1, 24))
+    return np.stack([y1, y7, wm, swm, ew, level, last, hm, tm, final], axis=-1)
 
 
 def _lad(x: FloatArray, y: FloatArray, weights: FloatArray) -> FloatArray:
@@ -169,7 +192,31 @@ def _lad(x: FloatArray, y: FloatArray, weights: FloatArray) -> FloatArray:
 
 
 def _pool(h: int) -> list[int]:
+    """Hours pooled into hour ``h``'s fit; hour 0 alone (it follows the last measurement)."""
+    if h == 0:
+        return [0]
     return [k for k in (h - 1, h, h + 1) if 0 <= k < 24]
+
+
+def _combine(h: int, regression: FloatArray, median: FloatArray) -> FloatArray:
+    """P50 at local hour ``h`` from the regression and the day-type weighted median."""
+    weight = 1.0 if h < REGRESSION_ONLY_HOURS else REGRESSION_WEIGHT
+    return weight * regression + (1.0 - weight) * median
+
+
+def _last_half_hours(series: pd.Series, tz: str, first: date, n_days: int) -> FloatArray:
+    """Per local day: the mean load of the 30 min before its midnight (NaN if none)."""
+    out = np.full(n_days, np.nan)
+    halves = series.resample("30min").mean().dropna()
+    if halves.empty:
+        return out
+    local = halves.index.tz_convert(tz)
+    late = (local.hour == 23) & (local.minute == 30)
+    ends = local[late] + pd.Timedelta(minutes=30)
+    day = (ends.normalize().tz_localize(None) - pd.Timestamp(first)).days.to_numpy()
+    ok = (day >= 0) & (day < n_days)
+    out[day[ok]] = halves.to_numpy(dtype=np.float64)[late][ok]
+    return out
 
 
 def forecast_load(
@@ -206,7 +253,10 @@ def forecast_load(
     n_days = (last_target - first).days + 1
     matrix = _day_matrix(hourly, tz, first, n_days)
     matrix[n_hist:] = np.nan  # the start day is partial: it is forecast, not used
+    last_half = _last_half_hours(series[series.index >= keep_from], tz, first, n_days)
+    last_half[n_hist + 1 :] = np.nan  # after the start day: from the forecast, below
     padded = np.vstack([np.full((_PAD, 24), np.nan), matrix])
+    padded_last = np.concatenate([np.full(_PAD, np.nan), last_half])
     day_numbers = np.arange(-_PAD, n_days)
     weekend = ((pd.Timestamp(first).weekday() + day_numbers) % 7) >= 5  # padded rows
 
@@ -217,7 +267,7 @@ def forecast_load(
     model: list[tuple[FloatArray, FloatArray]] | None = None
     scale = 1.0
     if len(train_rows) >= MIN_TRAIN_DAYS:
-        feats = _features(padded, train_rows + _PAD, weekend)
+        feats = _features(padded, train_rows + _PAD, weekend, padded_last)
         target = matrix[train_rows]
         scale = float(np.nanmean(np.abs(target))) or 1.0
         age = (n_hist - 1 - train_rows).astype(np.float64)
@@ -231,8 +281,8 @@ def forecast_load(
             w = np.tile(recency, len(cols))
             ok = np.isfinite(y) & np.isfinite(x).all(axis=1)
             beta = _lad(x[ok], y[ok], w[ok])
-            p50_in = 0.5 * (x @ beta) * scale + 0.5 * np.concatenate(
-                [feats[:, k, MEDIAN_FEATURE] for k in cols]
+            p50_in = _combine(
+                h, (x @ beta) * scale, np.concatenate([feats[:, k, MEDIAN_FEATURE] for k in cols])
             )
             with np.errstate(invalid="ignore", divide="ignore"):
                 ratio = (y * scale) / np.maximum(p50_in, P50_FLOOR_W)
@@ -246,7 +296,7 @@ def forecast_load(
     p50 = np.full((n_days, 24), np.nan)
     p90 = np.full((n_days, 24), np.nan)
     for row in range(n_hist, n_days):
-        f = _features(padded, np.array([row + _PAD]), weekend)[0]  # (24, k)
+        f = _features(padded, np.array([row + _PAD]), weekend, padded_last)[0]  # (24, k)
         if model is None:
             window = padded[row + _PAD - WINDOW_DAYS : row + _PAD][None]
             w = (0.5 ** (np.arange(WINDOW_DAYS)[::-1] / MEDIAN_HALF_LIFE_DAYS))[:, None]
@@ -259,7 +309,7 @@ def forecast_load(
             hi = np.empty(24)
             for h, (beta, band) in enumerate(model):
                 reg = float(np.r_[f[h] / scale, 1.0] @ beta) * scale
-                mid[h] = max(0.5 * reg + 0.5 * f[h, MEDIAN_FEATURE], 0.0)
+                mid[h] = max(float(_combine(h, np.array(reg), f[h, MEDIAN_FEATURE])), 0.0)
                 lo[h] = mid[h] * (band[0] if np.isfinite(band[0]) else 1.0)
                 hi[h] = mid[h] * (band[1] if np.isfinite(band[1]) else 1.0)
         mid = np.maximum(mid, 0.0)
@@ -267,6 +317,8 @@ def forecast_load(
         p10[row] = np.clip(lo, 0.0, mid)
         p90[row] = np.maximum(hi, mid)
         padded[row + _PAD] = mid  # recursive: the next day sees this P50 as "yesterday"
+        if row + 1 < n_days:
+            padded_last[row + 1 + _PAD] = mid[23]
 
     day_i = (local_targets.normalize().tz_localize(None) - pd.Timestamp(first)).days.to_numpy()
     hour_i = local_targets.hour.to_numpy()

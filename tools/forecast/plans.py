@@ -14,7 +14,8 @@ through approval-gated action requests (``start_miners``, ``stop_miners``,
   floor, and how many kWh.
 - :func:`plan_generator`: on an off-grid site, the hours to run the generator
   and at what output to keep the SOC above the floor with the least fuel (a
-  MILP with on/off per hour, a minimum load, and fuel linear in output).
+  MILP with on/off per hour, a minimum load, a minimum run time, and fuel
+  linear in output), compared with a naive start/stop rule.
 
 All three share the linear battery model of :func:`tools.forecast.battery.project_soc`:
 stored energy ``e[t] = e[t-1] + eff * charge[t] - discharge[t] / eff`` per hour,
@@ -48,15 +49,18 @@ from tools.site import Site, SwitchableLoad
 
 __all__ = [
     "DEFAULT_MIN_LOAD_FRACTION",
+    "DEFAULT_MIN_RUN_H",
     "RULE_ALL_ABOVE_W",
     "RULE_TWO_ABOVE_W",
     "GeneratorPlan",
     "GridChargePlan",
     "MinerPlan",
     "PlanError",
+    "RuleRun",
     "plan_generator",
     "plan_grid_charge",
     "plan_miners",
+    "rule_generator_run",
     "simple_rule_miners_on",
 ]
 
@@ -66,6 +70,12 @@ RULE_TWO_ABOVE_W = 1000.0
 """The simple rule runs two miners above this solar surplus [W] (none below)."""
 DEFAULT_MIN_LOAD_FRACTION = 0.3
 """A running generator is kept at or above this share of its rating (no wet stacking)."""
+DEFAULT_MIN_RUN_H = 2
+"""Shortest generator run once started [h] when the site file gives none."""
+RULE_START_MARGIN_PCT = 10.0
+"""The naive generator rule starts when the SOC is within this many points of the floor."""
+RULE_STOP_SOC_PCT = 90.0
+"""The naive generator rule stops at this SOC [%]."""
 _SOLVER_TIME_LIMIT_S = 20.0
 _TOL_WH = 1.0
 
@@ -516,6 +526,13 @@ def _hhmm(site: Site, when: datetime) -> str:
     return when.astimezone(site.tz).strftime("%H:%M")
 
 
+def _span(site: Site, start: datetime, end: datetime, first: datetime) -> str:
+    """'today 18:00–21:00', 'tomorrow 02:00–04:00', 'Sat 01:00–03:00' (local, from ``first``)."""
+    day = (start.astimezone(site.tz).date() - first.astimezone(site.tz).date()).days
+    label = {0: "today", 1: "tomorrow"}.get(day, start.astimezone(site.tz).strftime("%a"))
+    return f"{label} {_hhmm(site, start)}–{_hhmm(site, end)}"
+
+
 def plan_grid_charge(
     site: Site,
     *,
@@ -706,6 +723,8 @@ class GeneratorPlan:
     """Planned output in each hour [W] (0 = off)."""
     run_hours: list[datetime]
     """Start of each hour the generator runs (UTC)."""
+    runs: list[tuple[datetime, datetime]]
+    """Each run as (start, end) in UTC, end exclusive."""
     hours: int
     energy_kwh: float
     fuel_l: float
@@ -714,10 +733,30 @@ class GeneratorPlan:
     """Fuel the optimiser counted on its linearised curve [L]."""
     flat_out_fuel_l: float
     """Fuel with the generator running every hour following load and charge room [L]."""
+    rule: RuleRun
+    """The naive start/stop rule simulated on the same forecast."""
+    min_run_h: int
+    feasible: bool
+    """False when even the generator cannot keep the battery at the floor all the time."""
+    shortfall_kwh: float
+    """Energy missing to hold the floor (0 when feasible) [kWh]."""
     projection: SocProjection
     unserved_wh: float
     curve_synthetic: bool
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleRun:
+    """The naive rule: start when the SOC is within :data:`RULE_START_MARGIN_PCT` of the
+    floor, run following load plus full charge power, stop at :data:`RULE_STOP_SOC_PCT`
+    (after the minimum run)."""
+
+    generator_w: pd.Series
+    hours: int
+    fuel_l: float
+    unserved_wh: float
+    min_soc_pct: float
 
 
 def _linear_fuel(
@@ -730,6 +769,88 @@ def _linear_fuel(
     return max(float(a), 0.0), max(float(b), 0.0)
 
 
+def _runs(
+    running: npt.NDArray[np.bool_], index: pd.DatetimeIndex
+) -> list[tuple[datetime, datetime]]:
+    out: list[tuple[datetime, datetime]] = []
+    t = 0
+    while t < len(running):
+        if running[t]:
+            u = t
+            while u < len(running) and running[u]:
+                u += 1
+            end = index[u - 1] + pd.Timedelta(hours=1)
+            out.append((index[t].to_pydatetime(), end.to_pydatetime()))
+            t = u
+        else:
+            t += 1
+    return out
+
+
+def rule_generator_run(
+    site: Site,
+    *,
+    soc_start_pct: float,
+    pv_w: HourlyInput,
+    load_w: HourlyInput,
+    min_soc_pct: float | None = None,
+    min_run_h: int = DEFAULT_MIN_RUN_H,
+    running_now: bool = False,
+    times: Times = None,
+) -> RuleRun:
+    """Simulate the naive generator rule (see :class:`RuleRun`) hour by hour."""
+    _require_battery(site)
+    assert site.battery is not None
+    gen = site.generator
+    if gen is None:
+        raise PlanError(f"site {site.name} has no generator to plan")
+    index, v = as_hourly(times, pv_w=pv_w, load_w=load_w)
+    pv = np.maximum(v["pv_w"], 0.0)
+    load = np.maximum(v["load_w"], 0.0)
+    floor = site.battery.min_soc_pct if min_soc_pct is None else min_soc_pct
+    b = site.battery
+    eff = battery_efficiency(b.round_trip_efficiency_pct)
+    cap_wh = b.capacity_kwh * 1000.0
+    rated_w = gen.rated_kw * 1000.0
+    soc = soc_start_pct
+    on = running_now
+    ran = min_run_h if running_now else 0
+    out = np.zeros(len(index))
+    litres = 0.0
+    unserved = 0.0
+    lowest = soc
+    for t in range(len(index)):
+        if not on and soc <= floor + RULE_START_MARGIN_PCT:
+            on, ran = True, 0
+        elif on and soc >= RULE_STOP_SOC_PCT and ran >= min_run_h:
+            on = False
+        if on:
+            room_w = min(b.max_charge_kw * 1000.0, max(0.0, (100.0 - soc) / 100.0 * cap_wh) / eff)
+            out[t] = min(max(load[t] - pv[t] + room_w, 0.0), rated_w)
+            litres += fuel_rate_lph(gen.curve, out[t] / rated_w)
+            ran += 1
+        step = project_soc(
+            site,
+            soc_start_pct=soc,
+            pv_w=pv[t : t + 1],
+            load_w=load[t : t + 1],
+            generator_w=out[t : t + 1],
+            times=index[t : t + 1],
+            floor_soc_pct=floor,
+            grid_present=False,
+        )
+        soc = step.end_soc_pct
+        unserved += step.unserved_wh
+        lowest = min(lowest, step.min_soc_pct)
+    return RuleRun(
+        generator_w=pd.Series(out, index=index, name="generator_w"),
+        hours=int((out > 0).sum()),
+        fuel_l=litres,
+        unserved_wh=unserved,
+        min_soc_pct=lowest,
+    )
+
+
 def plan_generator(
     site: Site,
     *,
@@ -738,6 +859,8 @@ def plan_generator(
     load_w: HourlyInput,
     min_load_fraction: float = DEFAULT_MIN_LOAD_FRACTION,
     min_soc_pct: float | None = None,
+    min_run_h: float | None = None,
+    running_now: bool = False,
     times: Times = None,
 ) -> GeneratorPlan:
     """Hours and output of the generator that keep the SOC above the floor with least fuel.
@@ -745,10 +868,15 @@ def plan_generator(
     A MILP per hour: on/off ``y``, output ``p`` within ``[min_load_fraction, 1]``
     of the rating when on, fuel ``a * p + b * y`` from a straight line fitted to
     the fuel curve over that range (the litres reported are read back from the
-    curve itself). The battery model is the shared one; PV surplus is curtailed;
-    the site is treated as off-grid (a grid, if present, is ignored). Unserved
-    load is allowed only when even the generator cannot hold the floor, at a
-    prohibitive cost.
+    curve itself). Once started it runs at least ``min_run_h`` hours (default:
+    the site file's ``min_run_h``, else :data:`DEFAULT_MIN_RUN_H`; a run may be
+    cut by the end of the horizon); ``running_now`` counts a run already under
+    way as long enough. The battery model is the shared one; PV surplus is
+    curtailed; the site is treated as off-grid (a grid, if present, is
+    ignored). Dropping below the floor, and unserved load, are allowed only when
+    even the generator cannot prevent them, at a prohibitive cost: the plan is
+    then ``feasible=False`` and its reason says how short it falls. The naive
+    rule (:func:`rule_generator_run`) is simulated for comparison.
     """
     _require_battery(site)
     assert site.battery is not None
@@ -757,6 +885,8 @@ def plan_generator(
         raise PlanError(f"site {site.name} has no generator to plan")
     if not 0.0 <= min_load_fraction <= 1.0:
         raise PlanError(f"min_load_fraction must be within 0..1 (got {min_load_fraction})")
+    run_h = min_run_h if min_run_h is not None else gen.min_run_h
+    m = max(1, int(np.ceil(run_h if run_h is not None else DEFAULT_MIN_RUN_H)))
     index, v = as_hourly(times, pv_w=pv_w, load_w=load_w)
     n = len(index)
     pv = np.maximum(v["pv_w"], 0.0)
@@ -769,6 +899,7 @@ def plan_generator(
     lp = _Lp()
     on = lp.var(n, lb=0.0, ub=1.0, cost=b, integer=True)
     power = lp.var(n, lb=0.0, ub=rated, cost=a)
+    started = lp.var(n, lb=0.0, ub=1.0)
     bv = _battery_vars(
         lp, site, n, soc_start_pct=soc_start_pct, floor_pct=floor, below_cost=10 * unserved_cost
     )
@@ -778,6 +909,13 @@ def plan_generator(
         p, y = int(power[t]), int(on[t])
         lp.row({p: 1.0, y: -rated}, -np.inf, 0.0)  # p <= rated * y
         lp.row({p: 1.0, y: -min_load_fraction * rated}, 0.0, np.inf)  # p >= min * rated * y
+        # a start: started[t] >= y[t] - y[t-1]; then on for the next m hours
+        if t == 0:
+            lp.row({int(started[0]): 1.0, y: -1.0}, -1.0 if running_now else 0.0, np.inf)
+        else:
+            lp.row({int(started[t]): 1.0, y: -1.0, int(on[t - 1]): 1.0}, 0.0, np.inf)
+        for k in range(t + 1, min(t + m, n)):
+            lp.row({int(on[k]): 1.0, int(started[t]): -1.0}, 0.0, np.inf)
         coefs = {
             p: 1.0,
             int(bv.discharge[t]): 1.0,
@@ -803,29 +941,72 @@ def plan_generator(
         floor_soc_pct=floor,
         grid_present=False,
     )
+    shortfall_kwh = float(np.sum(sol[bv.below]) + np.sum(sol[unserved]))
+    feasible = shortfall_kwh * 1000.0 <= _TOL_WH and projection.unserved_wh <= _TOL_WH
     fuel_l = float(sum(fuel_rate_lph(gen.curve, k / rated) for k in gen_kw[running]))
     flat_l = _flat_out_fuel_l(site, soc_start_pct, pv, load, floor)
+    rule = rule_generator_run(
+        site,
+        soc_start_pct=soc_start_pct,
+        pv_w=pv,
+        load_w=load,
+        min_soc_pct=floor,
+        min_run_h=m,
+        running_now=running_now,
+        times=index,
+    )
     hours = int(running.sum())
     energy_kwh = float(gen_kw.sum())
-    if hours:
-        first = index[int(np.argmax(running))].to_pydatetime()
+    runs = _runs(running, index)
+    first = index[0].to_pydatetime()
+    spans = ", ".join(_span(site, s0, s1, first) for s0, s1 in runs)
+    rule_note = (
+        f"The simple rule (start at {floor + RULE_START_MARGIN_PCT:.0f} %, charge flat out to "
+        f"{RULE_STOP_SOC_PCT:.0f} %) would run {rule.hours} h for {rule.fuel_l:.1f} L"
+        + (
+            f" and still cut {rule.unserved_wh / 1000:.1f} kWh of load."
+            if rule.unserved_wh > _TOL_WH
+            else "."
+        )
+    )
+    if not feasible:
         reason = (
-            f"Run the {gen.name} {hours} h (first at {_hhmm(site, first)}), {energy_kwh:.1f} kWh "
-            f"for about {fuel_l:.1f} L, to keep the battery above {floor:.0f} % "
-            f"(running it every hour would burn {flat_l:.1f} L)."
+            f"Cannot hold {floor:.0f} % on this forecast: even with the {gen.name} "
+            f"({rated:g} kW) the battery falls {shortfall_kwh:.1f} kWh short"
+            + (
+                f" and {projection.unserved_wh / 1000:.1f} kWh of load goes unserved"
+                if projection.unserved_wh > _TOL_WH
+                else ""
+            )
+            + ". Cut load or add charging. Best effort: "
+            + (f"run it {spans} ({hours} h, about {fuel_l:.1f} L)." if hours else "nothing helps.")
+        )
+    elif hours:
+        reason = (
+            f"Run the {gen.name} {spans} ({hours} h at {energy_kwh / hours:.1f} kW on average, "
+            f"{energy_kwh:.1f} kWh for about {fuel_l:.1f} L) to keep the battery above "
+            f"{floor:.0f} %; lowest {projection.min_soc_pct:.0f} %. " + rule_note
         )
     else:
-        reason = f"No generator needed: solar and the battery hold {floor:.0f} % on this forecast."
+        reason = (
+            f"No generator needed: solar and the battery hold {floor:.0f} % on this forecast "
+            f"(lowest {projection.min_soc_pct:.0f} %)."
+        )
     if gen.fuel_curve is None:
         reason += " Litres are from a synthetic fuel curve."
     return GeneratorPlan(
         generator_w=pd.Series(gen_w, index=index, name="generator_w"),
         run_hours=[index[t].to_pydatetime() for t in np.nonzero(running)[0]],
+        runs=runs,
         hours=hours,
         energy_kwh=energy_kwh,
         fuel_l=fuel_l,
         fuel_linear_l=float(a * gen_kw.sum() + b * hours),
         flat_out_fuel_l=flat_l,
+        rule=rule,
+        min_run_h=m,
+        feasible=feasible,
+        shortfall_kwh=shortfall_kwh if not feasible else 0.0,
         projection=projection,
         unserved_wh=projection.unserved_wh,
         curve_synthetic=gen.fuel_curve is None,

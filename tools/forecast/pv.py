@@ -41,12 +41,15 @@ from tools.site import Site
 __all__ = [
     "CSI_BIN_EDGES",
     "SHIFT_CANDIDATES_MIN",
+    "LiveCalibration",
     "PvParams",
     "calibrate",
+    "calibrate_hourly",
     "clear_sky_index",
     "clear_sky_power_w",
     "clear_sky_weather",
     "forecast_without_weather",
+    "forecast_without_weather_bands",
     "pv_power_w",
     "quantiles",
 ]
@@ -366,6 +369,36 @@ def forecast_without_weather(
     grid (its median step) over the local day. ``clear_w``: clear-sky power
     already computed on that grid (a speed-up for backtests).
     """
+    return forecast_without_weather_bands(
+        site,
+        history_pv_w,
+        day,
+        params=params,
+        days=days,
+        half_life_d=half_life_d,
+        clear_w=clear_w,
+        quantiles_q=(0.5,),
+    )[0]
+
+
+def forecast_without_weather_bands(
+    site: Site,
+    history_pv_w: pd.Series,
+    day: date,
+    *,
+    params: PvParams | None = None,
+    days: int = NO_WEATHER_DAYS,
+    half_life_d: float = NO_WEATHER_HALF_LIFE_D,
+    clear_w: pd.Series | None = None,
+    quantiles_q: Sequence[float] = (0.1, 0.5, 0.9),
+) -> list[pd.Series]:
+    """:func:`forecast_without_weather` at several quantiles of the clear-sky index.
+
+    One series [W] per entry of ``quantiles_q``: clear-sky power times the
+    weighted ``q``-quantile (instead of the median) of the recent ratios at each
+    clock time, so ``(0.1, 0.5, 0.9)`` gives P10, P50 (identical to
+    :func:`forecast_without_weather`) and P90.
+    """
     first_target = _day_times(site, day, pd.Timedelta(hours=1))[0]
     hist = history_pv_w.dropna()
     hist = hist[_utc(hist.index) < first_target]
@@ -382,7 +415,7 @@ def forecast_without_weather(
         clear_w = clear_sky_power_w(site, needed, params=params)
     clear_day = clear_w.reindex(target).to_numpy()
     if hist.empty:
-        return pd.Series(clear_day, index=target, name="pv_power_w")
+        return [pd.Series(clear_day, index=target, name="pv_power_w") for _ in quantiles_q]
     tz = site.tz
 
     def clock(times: pd.DatetimeIndex) -> np.ndarray:
@@ -403,25 +436,121 @@ def forecast_without_weather(
         per_day[len(weights)] = ratio[~ratio.index.duplicated()]
         weights.append(0.5 ** ((days - k) / half_life_d))
     if not per_day:
-        return pd.Series(clear_day, index=target, name="pv_power_w")
+        return [pd.Series(clear_day, index=target, name="pv_power_w") for _ in quantiles_q]
     table = pd.DataFrame(per_day).T.reindex(columns=clock(target))
     stack = table.to_numpy(dtype=np.float64)
     w = np.asarray(weights)
-    csi = np.array([_weighted_median(stack[:, j], w) for j in range(stack.shape[1])])
     with np.errstate(all="ignore"):
         day_medians = np.array(
             [np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in stack]
         )
-    fallback = _weighted_median(day_medians, w)
-    csi = np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
-    return pd.Series(np.nan_to_num(clear_day) * csi, index=target, name="pv_power_w")
+    out: list[pd.Series] = []
+    for q in quantiles_q:
+        csi = np.array([_weighted_quantile(stack[:, j], w, q) for j in range(stack.shape[1])])
+        fallback = _weighted_quantile(day_medians, w, q)
+        csi = np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
+        out.append(pd.Series(np.nan_to_num(clear_day) * csi, index=target, name="pv_power_w"))
+    return out
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value whose cumulative weight reaches ``q`` of the total (NaN ignored)."""
     ok = ~np.isnan(values)
     if not ok.any():
         return float("nan")
     v, w = values[ok], weights[ok]
     order = np.argsort(v)
     cum = np.cumsum(w[order])
-    return float(v[order][np.searchsorted(cum, cum[-1] / 2.0)])
+    i = min(int(np.searchsorted(cum, cum[-1] * q)), len(v) - 1)
+    return float(v[order][i])
+
+
+# --------------------------------------------------------------------------- live calibration
+
+LIVE_MIN_CLEAR_DAYS = 3
+"""Clear days of hourly history needed before :func:`calibrate_hourly` answers."""
+LIVE_CLEAR_DAY_FRACTION = 0.85
+"""A day is clear when its measured/modelled energy ratio is at least this share of the
+90th percentile of all days' ratios [-]."""
+_LIVE_SUBSTEPS_MIN = (7.5, 22.5, 37.5, 52.5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveCalibration:
+    """The site's effective derate and time-stamp offset, from its own hourly PV history.
+
+    ``time_shift_min``: the hour labelled ``h`` in the readings holds the power of
+    ``[h + shift, h + 1 h + shift)`` (0 for correct hour-start labels; a device
+    clock or logger that is off shows up here) [min]. ``derate``: measured over
+    modelled clear-sky power on clear days [-].
+    """
+
+    derate: float
+    time_shift_min: float
+    clear_days: int
+    hours_used: int
+    mae_w: float
+
+
+def _clear_sky_hourly(site: Site, hours: pd.DatetimeIndex, shift_min: float) -> np.ndarray:
+    """Clear-sky AC power [W] (derate 1) averaged over [h + shift, h + 1 h + shift)."""
+    subs = [hours + pd.Timedelta(minutes=shift_min + m) for m in _LIVE_SUBSTEPS_MIN]
+    values = [clear_sky_power_w(site, t).to_numpy(dtype=np.float64) for t in subs]
+    return np.asarray(np.mean(values, axis=0), dtype=np.float64)
+
+
+def calibrate_hourly(
+    site: Site,
+    hourly_pv_w: pd.Series,
+    *,
+    shifts: Sequence[float] = SHIFT_CANDIDATES_MIN,
+    min_clear_days: int = LIVE_MIN_CLEAR_DAYS,
+) -> LiveCalibration | None:
+    """Fit :class:`LiveCalibration` to stored hourly PV means (labelled by hour start, UTC).
+
+    Clear days are picked by their measured/modelled energy ratio; on their
+    hours (modelled above 5 % of capacity) each candidate shift gets the median
+    ratio as its derate, and the shift with the smallest mean absolute error
+    wins. None when fewer than ``min_clear_days`` clear days exist.
+    """
+    if not site.pv_arrays:
+        return None
+    pv = hourly_pv_w.dropna()
+    if pv.empty:
+        return None
+    hours = _utc(pv.index)
+    measured = pv.to_numpy(dtype=np.float64)
+    base = _clear_sky_hourly(site, hours, 0.0)
+    threshold = MIN_FIT_FRACTION * _capacity_w(site)
+    day = hours.tz_convert(site.tz).normalize()
+    frame = pd.DataFrame({"m": measured, "c": base, "day": day})
+    frame = frame[frame["c"] > threshold]
+    if frame.empty:
+        return None
+    totals = frame.groupby("day").agg(m=("m", "sum"), c=("c", "sum"), n=("m", "size"))
+    totals = totals[totals["n"] >= 4]
+    if totals.empty:
+        return None
+    ratios = totals["m"] / totals["c"]
+    clear = ratios[ratios >= LIVE_CLEAR_DAY_FRACTION * float(np.quantile(ratios, 0.9))]
+    if len(clear) < min_clear_days:
+        return None
+    use = np.isin(day, clear.index) & (base > threshold)
+    best: LiveCalibration | None = None
+    for shift in shifts:
+        model = _clear_sky_hourly(site, hours[use], float(shift))
+        ok = model > threshold
+        if int(ok.sum()) < 8:
+            continue
+        y, x = measured[use][ok], model[ok]
+        derate = float(np.median(y / x))
+        mae = float(np.mean(np.abs(y - derate * x)))
+        if best is None or mae < best.mae_w:
+            best = LiveCalibration(
+                derate=derate,
+                time_shift_min=float(shift),
+                clear_days=len(clear),
+                hours_used=int(ok.sum()),
+                mae_w=mae,
+            )
+    return best

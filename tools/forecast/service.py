@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import repositories as repo
 from storage.models import HourlyRollupRow
 from tools.clock import Clock
 from tools.forecast.load import forecast_load
 from tools.forecast.pv import (
+    LiveCalibration,
     PvParams,
+    calibrate_hourly,
     clear_sky_index,
     clear_sky_weather,
     pv_power_w,
@@ -28,6 +31,26 @@ from tools.site import Site
 log = logging.getLogger(__name__)
 
 LOAD_HISTORY_DAYS = 60
+PV_CALIBRATION_DAYS = 30
+"""Days of the site's hourly PV behind its live calibration (redone once per local day)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredForecast:
+    """A forecast as it was issued, read back from the snapshot table (hourly, UTC hour
+    starts)."""
+
+    issued_at: datetime
+    weather_source: str
+    pv_p10_w: pd.Series
+    pv_p50_w: pd.Series
+    pv_p90_w: pd.Series
+    load_p10_w: pd.Series
+    load_p50_w: pd.Series
+    load_p90_w: pd.Series
+
+
+_SNAPSHOT_COLUMNS = ("pv_p10_w", "pv_p50_w", "pv_p90_w", "load_p10_w", "load_p50_w", "load_p90_w")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,10 +66,22 @@ class SiteForecast:
     load_p90_w: pd.Series
     weather_source: str
     load_method: str
+    pv_calibration: LiveCalibration | None = None
+    """The site's own derate and time-stamp offset, when its history allowed one."""
 
     def energy_kwh(self, series: pd.Series, start: datetime, end: datetime) -> float:
         window = series[(series.index >= start) & (series.index < end)]
         return float(window.sum()) / 1000.0
+
+
+def _looked_ahead(series: pd.Series, minutes: float) -> pd.Series:
+    """``series`` on its own index with each value taken ``minutes`` later (linear
+    interpolation in time; the ends hold)."""
+    index = pd.DatetimeIndex(series.index)
+    x = index.asi8.astype(np.float64)
+    at = (index + pd.Timedelta(minutes=minutes)).asi8.astype(np.float64)
+    values = np.interp(at, x, series.to_numpy(dtype=np.float64))
+    return pd.Series(values, index=index, name=series.name)
 
 
 class ForecastService:
@@ -60,6 +95,30 @@ class ForecastService:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._weather = weather
+        self._calibrations: dict[str, tuple[object, LiveCalibration | None]] = {}
+
+    async def pv_calibration(self, site: Site) -> LiveCalibration | None:
+        """Derate and time-stamp offset from the last :data:`PV_CALIBRATION_DAYS` days of
+        the site's hourly PV against the clear-sky model; None until enough clear days
+        exist. Computed at most once per site and local day."""
+        now = self._clock.now()
+        today = now.astimezone(site.tz).date()
+        cached = self._calibrations.get(site.name)
+        if cached is not None and cached[0] == today:
+            return cached[1]
+        history = await self.actual_hourly(
+            site, "pv_power_w", now - timedelta(days=PV_CALIBRATION_DAYS), now
+        )
+        calibration = calibrate_hourly(site, history) if not history.empty else None
+        if calibration is not None and calibration.time_shift_min != 0:
+            log.warning(
+                "%s: PV readings look shifted by %+.0f min against the sun; check the "
+                "device clock or its time-stamp convention",
+                site.name,
+                calibration.time_shift_min,
+            )
+        self._calibrations[site.name] = (today, calibration)
+        return calibration
 
     async def _load_history(self, site: Site, now: datetime) -> pd.Series:
         since = now - timedelta(days=LOAD_HISTORY_DAYS)
@@ -101,13 +160,17 @@ class ForecastService:
             start.to_pydatetime(),
             (start + pd.Timedelta(hours=hours)).to_pydatetime(),
         )
-        params = PvParams()
+        calibration = await self.pv_calibration(site)
+        params = PvParams(derate=calibration.derate) if calibration else PvParams()
         p50 = pv_power_w(site, weather, params=params)
         csi = clear_sky_index(site, weather)
         cap_w = sum((a.inverter_kw or a.kwp) * 1000 for a in site.pv_arrays) or None
         p10, p50, p90 = quantiles(
             p50, csi.reindex(p50.index, method="nearest"), params, cap_w=cap_w
         )
+        if calibration is not None and calibration.time_shift_min:
+            # on the site's own labels: its hour h holds the power of h + shift
+            p10, p50, p90 = (_looked_ahead(s, calibration.time_shift_min) for s in (p10, p50, p90))
         # Weather rows are interval centres; express everything on hour starts.
         pv = [self._on_hours(s, times) for s in (p10, p50, p90)]
         history = await self._load_history(site, now)
@@ -134,7 +197,75 @@ class ForecastService:
             load_p90_w=loads[2],
             weather_source=source,
             load_method=method,
+            pv_calibration=calibration,
         )
+
+    # -- snapshots: the forecasts as issued, for scoring later ----------------------
+
+    async def store_snapshot(self, site: Site) -> int:
+        """Issue a forecast now, from the next hour to the end of tomorrow (local), and
+        store it; returns the number of hours stored."""
+        now = self._clock.now()
+        local_now = now.astimezone(site.tz)
+        end_local = datetime.combine(
+            local_now.date() + timedelta(days=2), datetime.min.time(), tzinfo=site.tz
+        )
+        start = pd.Timestamp(now).ceil("h")
+        hours = int((pd.Timestamp(end_local).tz_convert("UTC") - start) / pd.Timedelta(hours=1))
+        forecast = await self.forecast(site, hours=max(hours, 1))
+        rows = [
+            {
+                "target_hour": t.to_pydatetime(),
+                **{c: float(getattr(forecast, c).iloc[i]) for c in _SNAPSHOT_COLUMNS},
+                "weather_source": forecast.weather_source[:32],
+            }
+            for i, t in enumerate(forecast.times)
+        ]
+        async with self._sessionmaker() as session, session.begin():
+            return await repo.insert_forecast_snapshot(
+                session, site=site.name, issued_at=now, rows=rows
+            )
+
+    async def store_due_snapshots(self, sites: list[Site]) -> int:
+        """The daily job: each site without a forecast issued since its local midnight
+        gets one now (day-ahead for tomorrow). Returns the sites stored."""
+        now = self._clock.now()
+        stored = 0
+        for site in sites:
+            midnight = datetime.combine(
+                now.astimezone(site.tz).date(), datetime.min.time(), tzinfo=site.tz
+            ).astimezone(UTC)
+            async with self._sessionmaker() as session, session.begin():
+                latest = await repo.latest_snapshot_issued_at(
+                    session, site=site.name, before=now + timedelta(seconds=1), since=midnight
+                )
+            if latest is not None:
+                continue
+            try:
+                if await self.store_snapshot(site):
+                    stored += 1
+            except Exception:  # one site's failure must not stop the others
+                log.exception("storing the forecast snapshot of %s failed", site.name)
+        return stored
+
+    async def day_ahead(self, site: Site, start: datetime, end: datetime) -> StoredForecast | None:
+        """The newest forecast issued before ``start`` covering [start, end), or None."""
+        async with self._sessionmaker() as session, session.begin():
+            issued = await repo.latest_snapshot_issued_at(session, site=site.name, before=start)
+            if issued is None:
+                return None
+            rows = await repo.forecast_snapshot_hours(
+                session, site=site.name, issued_at=issued, start=start, end=end
+            )
+        if not rows:
+            return None
+        index = pd.DatetimeIndex([pd.Timestamp(r.target_hour) for r in rows])
+        index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        series = {
+            c: pd.Series([float(getattr(r, c)) for r in rows], index=index, name=c)
+            for c in _SNAPSHOT_COLUMNS
+        }
+        return StoredForecast(issued_at=issued, weather_source=rows[0].weather_source, **series)
 
     def pv_clear_sky_hourly(self, site: Site, start: datetime, end: datetime) -> pd.Series:
         """Modelled PV [W] on clear-sky weather, hourly means on UTC hour starts in [start, end).
