@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import ActionRequestRow, AlertRow, DeliveryRow
+from storage.usage import UsageTotals, usage_totals
 from tools.telemetry import TelemetryPipeline
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -29,6 +30,7 @@ class Snapshot:
     alerts: dict[str, int] = field(default_factory=dict)
     actions: dict[str, int] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)
+    model_usage: dict[str, UsageTotals] = field(default_factory=dict)
     taken_at: float = 0.0
 
 
@@ -48,6 +50,31 @@ class _Collector(Collector):
             for status, count in sorted(values.items()):
                 family.add_metric([status], count)
             yield family
+        yield from self._model_usage(snap.model_usage)
+
+    @staticmethod
+    def _model_usage(usage: dict[str, UsageTotals]) -> Iterator[CounterMetricFamily]:
+        """Assistant turns, model calls, tokens and estimated cost, per model (from the
+        database, so every process shows the totals of all)."""
+        turns = CounterMetricFamily(
+            "commandcenter_model_turns", "Assistant turns by model", labels=["model"]
+        )
+        calls = CounterMetricFamily(
+            "commandcenter_model_calls", "Language-model calls by model", labels=["model"]
+        )
+        tokens = CounterMetricFamily(
+            "commandcenter_model_tokens", "Model tokens by model and kind", labels=["model", "kind"]
+        )
+        cost = CounterMetricFamily(
+            "commandcenter_model_cost_usd", "Estimated model cost in USD", labels=["model"]
+        )
+        for model, totals in sorted(usage.items()):
+            turns.add_metric([model], totals.turns)
+            calls.add_metric([model], totals.model_calls)
+            tokens.add_metric([model, "prompt"], totals.prompt_tokens)
+            tokens.add_metric([model, "completion"], totals.completion_tokens)
+            cost.add_metric([model], totals.cost_usd)
+        yield from (turns, calls, tokens, cost)
 
     def _telemetry(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         if self._m.pipeline is None:  # a web process without the worker's pipeline
@@ -113,6 +140,7 @@ class Metrics:
                 alerts=await _counts(session, AlertRow.status),
                 actions=await _counts(session, ActionRequestRow.status),
                 deliveries=await _counts(session, DeliveryRow.status),
+                model_usage=await usage_totals(session),
                 taken_at=time.time(),
             )
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
+from langchain_core.messages import AIMessage
+from pydantic import SecretStr
 
 from bot.web import build_web_app
 from storage.engine import create_engine
 from tests.bot.helpers import EVENING, run_minutes, running_bot, say
+from tests.graphs.scripted_model import ScriptedChatModel
 from tools.clock import ManualClock
 
 
@@ -62,3 +65,36 @@ async def test_metrics_change_with_activity(sqlite_url: str, tmp_path: Path) -> 
         assert 'commandcenter_action_requests{status="pending"}' in after
         assert 'commandcenter_chat_seconds_count{kind="message",platform="console"} 1.0' in after
         assert 'commandcenter_ingest_lag_seconds{site="demo"}' in after
+
+
+async def test_metrics_count_model_tokens_and_cost(sqlite_url: str, tmp_path: Path) -> None:
+    reply = AIMessage(
+        content="All quiet.",
+        usage_metadata={"input_tokens": 1000, "output_tokens": 100, "total_tokens": 1100},
+    )
+    model = ScriptedChatModel(script=[reply, reply])
+    clock = ManualClock(EVENING)
+    async with running_bot(
+        db_url=sqlite_url,
+        data_dir=tmp_path,
+        clock=clock,
+        model=model,
+        openai_model="gpt-4o-mini",
+        openai_api_key=SecretStr("sk-test"),
+    ) as (app, _c, _d):
+        server = TestServer(build_web_app(app.engine, metrics=app.metrics))
+        async with TestClient(server) as client:
+            await app.chat.handle_message(say("olga", "anything new?"))
+            await app.metrics.refresh()
+            one = await (await client.get("/metrics")).text()
+            await app.chat.handle_message(say("olga", "and now?"))
+            await app.metrics.refresh()
+            two = await (await client.get("/metrics")).text()
+    assert 'commandcenter_model_tokens_total{kind="prompt",model="gpt-4o-mini"} 1000.0' in one
+    assert 'commandcenter_model_tokens_total{kind="prompt",model="gpt-4o-mini"} 2000.0' in two
+    assert 'commandcenter_model_tokens_total{kind="completion",model="gpt-4o-mini"} 200.0' in two
+    assert 'commandcenter_model_turns_total{model="gpt-4o-mini"} 2.0' in two
+    cost = next(
+        line for line in two.splitlines() if line.startswith("commandcenter_model_cost_usd_total")
+    )
+    assert abs(float(cost.split()[-1]) - 2 * (1000 * 0.15 + 100 * 0.60) / 1e6) < 1e-9
