@@ -122,7 +122,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
     ),
     (
         STATUS,
-        "status|overview|summary|sitrep|report|update|dashboard|stats|health|state"
+        "status|overview|summary|sitrep|report|update|dashboard|stats|health|state|numbers"
+        "|readings|figures"
         "|whats going on|what is going on|whats happening|what is happening|whats up|sup"
         "|all good|all ok|all okay|hows it going|how is it going|how are we doing|how we doing"
         "|hows it looking|how is it looking|how does it look|how do things look",
@@ -130,7 +131,7 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
     (
         SUBJECT,
         "site|sites|system|plant|setup|house|farm|inverter|inverters|power|energy|consumption"
-        "|everything|things|overall|place",
+        "|everything|things|overall|place|load|demand|usage|house load|site load",
     ),
     (
         BATTERY,
@@ -156,7 +157,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
     (
         ALERT,
         "alert|alerts|alarm|alarms|warning|warnings|problem|problems|issue|issues|fault"
-        "|faults|error|errors|wrong|broken|trouble|failure|failures|notifications|worry",
+        "|faults|error|errors|wrong|broken|trouble|failure|failures|notifications|worry"
+        "|firing|fired|triggered|tripped",
     ),
     (
         MINERS,
@@ -173,7 +175,7 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         STOP,
         "stop|halt|kill|pause|disable|suspend|deactivate|cut|cease|turn off|switch off"
         "|shut off|shut down|shutdown|power off|power down|cut off|take offline|unplug"
-        "|put to sleep|stop all",
+        "|put to sleep|stop all|shut",
     ),
     (
         START,
@@ -205,7 +207,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
     (
         QUIET,
         "quiet hours|quiet hour|quiet hrs|quiet time|quiet times|quiet period|quite hours"
-        "|do not disturb|dnd|night mode",
+        "|do not disturb|dnd|night mode|dont bother me|do not bother me|dont disturb me"
+        "|dont wake me|do not wake me|silent hours|sleep hours|quiet",
     ),
     (PREFS, "preferences|preference|prefs|settings|notification settings|alert settings"),
     (
@@ -616,8 +619,10 @@ _ROLE_CHANGE = re.compile(
 
 
 _SCORECARD = re.compile(
-    r"\bscorecard\b|\b(forecast|prediction)\b.*\b(accura\w*|vs\.?|versus|did|right|wrong)\b"
-    r".*\byesterday\b|\byesterday'?s?\b.*\b(forecast|prediction)\b",
+    r"\bscorecard\b|\b(forecast|prediction)\b.*\b(accura\w*|vs\.?|versus|did|right|wrong|good"
+    r"|well|close|off)\b"
+    r".*\byesterday\b|\byesterday'?s?\b.*\b(forecast|prediction)\b"
+    r"|\b(accura\w*|good|well|close|right|wrong)\b.*\b(forecast|prediction)\b.*\byesterday\b",
     re.IGNORECASE,
 )
 
@@ -630,7 +635,9 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "grid_charge_advice",
         re.compile(
             r"\b(should|do|shall)\s+(i|we)\b.*\b(grid[- ]?charg\w*|charge\b.*\bgrid)"
-            r"|\bgrid[- ]?charg\w*\b.*\b(tonight|overnight)\b.*\?",
+            r"|\bgrid[- ]?charg\w*\b.*\b(tonight|overnight)\b.*\?"
+            r"|\b(worth|good idea|make sense|sensible)\b.*\bcharg\w*\b.*\bgrid\b"
+            r"|\bcharg\w*\s+from\s+(the\s+)?grid\b.*\b(tonight|overnight)\b",
             re.IGNORECASE,
         ),
     ),
@@ -639,7 +646,14 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\bminers?\b.*\b(plan|schedule|carry|enough|all day|when (should|can|to))\b"
             r"|\b(plan|schedule)\b.*\bminers?\b"
-            r"|\b(sun|solar)\b.*\b(carry|enough)\b.*\bminers?\b",
+            r"|\b(sun|solar)\b.*\b(carry|enough)\b.*\bminers?\b"
+            r"|\benough\b.*\b(sun|solar)\b.*\bminers?\b"
+            r"|\b(when|what time|which hours|best (time|hours))\b.*\bminers?\b"
+            r".*\b(today|tonight|tomorrow|this (morning|afternoon|evening))\b"
+            r"|\b(best|which|what) (hours?|time)\b.*\b(mining|to mine)\b"
+            r"|\bmining\b.*\b(plan|schedule|window|hours)\b"
+            r"|\b(can|could|should|will)\b.*\bminers?\b.*\b(run|mine)\b"
+            r".*\b(tomorrow|today|tonight|on (solar|sun|surplus))\b",
             re.IGNORECASE,
         ),
     ),
@@ -652,7 +666,9 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"|\bhow (long|many hours)\b.*\b(should|to|do|must|need|will)\b.*\b{_GEN}\b"
             rf"|\bhow (long|many hours)\b.*\b{_GEN}\b.*\b(should|need|will|must)\b"
             rf"|\b(need|have)\s+to\s+run\b.*\b{_GEN}\b"
-            rf"|\bneed\b.*\b{_GEN}\b.*\b(tonight|tomorrow|today|this (evening|week))\b",
+            rf"|\bneed\b.*\b{_GEN}\b.*\b(tonight|tomorrow|today|this (evening|week))\b"
+            rf"|\b(should|do|shall)\s+(i|we)\s+(run|start|use)\b.*\b{_GEN}\b.*"
+            r"\b(tonight|tomorrow|today|this (evening|morning|afternoon|week))\b",
             re.IGNORECASE,
         ),
     ),
@@ -660,7 +676,11 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "fuel_outlook",
         re.compile(
             r"\b(diesel|fuel)\b.*\b(month|30 days|weeks?|burn|need|use)\b"
-            r"|\bhow much (diesel|fuel)\b",
+            r"|\bhow much (diesel|fuel)\b"
+            r"|\b(diesel|fuel)\s+(outlook|forecast|projection|runway)\b"
+            r"|\b(days?|weeks?|hours?)\s+of\s+(diesel|fuel)\b"
+            r"|\bhow (long|many days)\b.*\b(diesel|fuel)\b.*\b(last|left)\b"
+            r"|\b(diesel|fuel)\b.*\b(run out|last)\b",
             re.IGNORECASE,
         ),
     ),
@@ -668,7 +688,12 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "battery_outlook",
         re.compile(
             r"\bbattery\b.*\b(run out|last|until|empty|outlook|projection|tonight|tomorrow)\b"
-            r"|\bwhen will the battery\b",
+            r"|\bwhen will the battery\b"
+            r"|\bbattery\b.*\b(through the night|make it|hold out|get us through)\b"
+            r"|\bhow long\b.*\b(can|will|could)\s+(we|i|it|the site)\b.*\b(run|last|go)\b"
+            r".*\b(on|from)\s+(the\s+)?battery\b"
+            r"|\bhow long\b.*\bbattery\b.*\b(last|hold|run)\b"
+            r"|\b(soc|charge)\b.*\b(projection|outlook|forecast|prediction)\b",
             re.IGNORECASE,
         ),
     ),
@@ -685,6 +710,9 @@ _FLOOR_CHANGE = re.compile(
     + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:go|drop|fall|get|dip|run)\s+(?:below|under|lower\s+than)\s+"
     + _PCT
+    + r"|(?:always\s+)?(?:keep|leave|reserve|hold)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+)?"
+    + _PCT
+    + r"\s+(?:in|of)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank)"
     + r"|(?:set|change|raise|put|make)\s+(?:the\s+|my\s+|our\s+)?(?:battery\s+)?"
     r"(?:floor|minimum(?:\s+soc)?|min(?:imum)?\s+soc|min\s+soc|reserve|soc\s+floor|soc\s+minimum)"
     r"(?:\s+(?:of|for)\s+the\s+battery)?\s+(?:to|at|=)\s+"
@@ -862,7 +890,8 @@ _KNOWLEDGE = re.compile(
     r"|\bwhat\s+to\s+do\b.*\b(when|if|about|after|before|during)\b"
     r"|\bexplain\b.*\b(alerts?|alarms?|warnings?|faults?|settings?|registers?|modes?|ess"
     r"|floors?|rules?)\b"
-    r"|\brecommended\b|\bwhich\s+registers?\b",
+    r"|\brecommended\b|\bwhich\s+registers?\b"
+    r"|\b(maintenance|servicing|service interval|oil change|oil and filter)\b",
     re.IGNORECASE,
 )
 
