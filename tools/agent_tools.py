@@ -160,14 +160,38 @@ class ToolSpec:
     args: type[BaseModel]
 
     def openai_schema(self) -> dict[str, Any]:
+        """The tool as OpenAI's function-calling schema, without what costs tokens and
+        tells the model nothing (titles, ``anyOf`` with null for optional fields)."""
         return {
             "type": "function",
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": self.args.model_json_schema(),
+                "parameters": compact_schema(self.args.model_json_schema()),
             },
         }
+
+
+def compact_schema(schema: Any) -> Any:
+    """A JSON schema with titles dropped and ``X | None = None`` fields written as plain
+    optional ``X`` (they are not in ``required``, which is what makes them optional)."""
+    if isinstance(schema, list):
+        return [compact_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        out[key] = compact_schema(value)
+    variants = out.get("anyOf")
+    if isinstance(variants, list) and {"type": "null"} in variants:
+        rest = [v for v in variants if v != {"type": "null"}]
+        if len(rest) == 1 and out.get("default", None) is None:
+            out.pop("anyOf")
+            out.pop("default", None)
+            out = {**rest[0], **out}
+    return out
 
 
 TOOL_SPECS: tuple[ToolSpec, ...] = (

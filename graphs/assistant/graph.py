@@ -149,7 +149,7 @@ async def _model_step(state: AssistantState, ctx: AssistantContext, steps: int) 
             channel=ctx.channel,
             thread_id=ctx.thread_id,
             # runbook passages only for questions that may need them
-            knowledge=not planned or any(i.tool == "search_knowledge" for i in planned),
+            knowledge=any(i.tool == "search_knowledge" for i in planned),
         )
     others = ", ".join(n for n in ctx.toolbox.site_names if n != ctx.site) or "none"
     assembled = assemble(

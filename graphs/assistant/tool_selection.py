@@ -14,10 +14,9 @@ from collections.abc import Iterable, Sequence
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "now": ("site_status", "battery_status", "solar_now"),
-    "forecast": (
-        "solar_forecast",
+    "forecast": ("solar_forecast", "battery_outlook", "solar_scorecard"),
+    "plans": (
         "battery_outlook",
-        "solar_scorecard",
         "miner_plan",
         "grid_charge_advice",
         "fuel_outlook",
@@ -46,7 +45,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 # Bound for every question: the overview, and the runbooks when there are any.
 ALWAYS: tuple[str, ...] = ("site_status", "search_knowledge")
 
-_FAMILY_OF = {tool: family for family, tools in FAMILIES.items() for tool in tools}
+_FAMILIES_OF: dict[str, list[str]] = {}
+for _family, _tools in FAMILIES.items():
+    for _tool in _tools:
+        _FAMILIES_OF.setdefault(_tool, []).append(_family)
 
 
 def select_tools(planned: Iterable[str], available: Sequence[str]) -> list[str]:
@@ -60,7 +62,6 @@ def select_tools(planned: Iterable[str], available: Sequence[str]) -> list[str]:
         return list(available)
     chosen = set(ALWAYS) | wanted
     for name in wanted:
-        family = _FAMILY_OF.get(name)
-        if family is not None:
+        for family in _FAMILIES_OF.get(name, ()):
             chosen.update(FAMILIES[family])
     return [name for name in available if name in chosen]
