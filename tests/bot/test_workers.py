@@ -1,9 +1,11 @@
-"""Two real worker processes on one PostgreSQL, and a worker stopped with SIGTERM."""
+"""Two real worker processes on one PostgreSQL (alerts, actions, scheduled jobs and the
+daily digest each happen once), and a worker stopped with SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import re
 import signal
@@ -11,45 +13,64 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import yaml
 from sqlalchemy import func, select
 
+from bot.console_demo import evening_start
 from storage import repositories as repo
-from storage.engine import create_engine, create_sessionmaker
-from storage.models import ActionRequestRow, AlertRow, AuditRow, ReadingRow
-from tools.site import demo_site_file
+from storage.engine import create_engine, create_sessionmaker, upgrade_database
+from storage.models import ActionRequestRow, AlertRow, AuditRow, ReadingRow, ReportDigestRow
+from tools.devices.simulator import SimulatedSite
+from tools.site import Site, demo_site_file
 
 T = TypeVar("T")
 
 ROLLUP_S = 2.0
-JOB_INTERVALS = (
-    '{"rollup": 2, "expire_actions": 1, "alerts_periodic": 2, "alerts_lifecycle": 1, '
-    '"execute_actions": 0.5}'
-)
+DIGEST_S = 1.0
+_INTERVALS_S = {
+    "rollup": ROLLUP_S,
+    "expire_actions": 1,
+    "alerts_periodic": 2,
+    "alerts_lifecycle": 1,
+    "execute_actions": 0.5,
+}
+JOB_INTERVALS = json.dumps(_INTERVALS_S)
+# The digest job looks every second (instead of every minute) in the two-worker test.
+DIGEST_JOB_INTERVALS = json.dumps({**_INTERVALS_S, "digests": DIGEST_S})
+SIM_SPEED = "300"
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
 
 
 def write_site_file(tmp_path: Path) -> Path:
-    """The demo site, with a week to decide (the clock runs 300 times faster)."""
+    """The demo site, with a week to decide (the clock runs 300 times faster), and the
+    daily digest due from local midnight (so at once) and posted to the site's channel."""
     data = demo_site_file().model_dump(mode="json", exclude_defaults=True)
     data["sites"][0]["actions"] = {"expiry_minutes": 7 * 24 * 60}
+    data["sites"][0]["reports"] = {
+        "daily": {"time": "00:00", "channels": ["chat"]},
+        "weekly": {"enabled": False},
+    }
     path = tmp_path / "sites.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
 
 
-def worker_env(db_url: str, tmp_path: Path, worker_id: str) -> dict[str, str]:
+def worker_env(
+    db_url: str, tmp_path: Path, worker_id: str, *, job_intervals: str = JOB_INTERVALS
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
     env.update(
         DATABASE_URL=db_url,
         COMMANDCENTER_DATA_DIR=str(tmp_path / worker_id),
         COMMANDCENTER_SITE_FILE=str(write_site_file(tmp_path)),
-        COMMANDCENTER_SIM_SPEED="300",
-        COMMANDCENTER_JOB_INTERVALS=JOB_INTERVALS,
+        COMMANDCENTER_SIM_SPEED=SIM_SPEED,
+        COMMANDCENTER_JOB_INTERVALS=job_intervals,
         COMMANDCENTER_WORKER_ID=worker_id,
         LOG_LEVEL="INFO",
         LOG_FORMAT="text",
@@ -128,10 +149,57 @@ async def run_cli(env: dict[str, str], tmp_path: Path, *args: str) -> str:
     return out.decode()
 
 
+def workers_today(site: Site) -> date:
+    """The local date the workers' simulated clock starts on (19:00 local, see
+    ``bot.gateways._clock``); the sped-up clock stays on it for the whole test."""
+    return evening_start(site, now=datetime.now(UTC), hour=19).astimezone(site.tz).date()
+
+
+def local_midnight(day: date, site: Site) -> datetime:
+    return datetime.combine(day, day_time(0), tzinfo=site.tz).astimezone(UTC)
+
+
+async def seed_day(db_url: str, site: Site, day: date) -> None:
+    """The simulated site's readings every 10 minutes through the local ``day``, stored
+    with their hourly rollups (what a digest reads), in a freshly migrated database."""
+    start, end = local_midnight(day, site), local_midnight(day + timedelta(days=1), site)
+    sim = SimulatedSite(site, seed=5, start=start)
+    records: list[repo.ReadingRecord] = []
+    t = start
+    while t < end:
+        records.extend(
+            repo.ReadingRecord(
+                site=r.site, device=r.device, metric=r.metric, time=r.time, value=r.value
+            )
+            for r in await sim.poll(t)
+        )
+        t += timedelta(minutes=10)
+    engine = create_engine(db_url)
+    try:
+        await upgrade_database(engine)
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await repo.upsert_site(
+                session, name=site.name, title=site.title, timezone=site.timezone, now=start
+            )
+            await repo.insert_readings(session, readings=records)
+            await repo.rollup_hours(session, start=start, end=end + timedelta(hours=1))
+    finally:
+        await engine.dispose()
+
+
 async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path) -> None:
     deadline = time.monotonic() + 55
+    # Yesterday, as the workers will see it, has readings: its daily digest is due at once.
+    site = demo_site_file().sites[0]
+    today = workers_today(site)
+    yesterday = today - timedelta(days=1)
+    await seed_day(postgres_url, site, yesterday)
     workers = [
-        await Worker.start(worker_env(postgres_url, tmp_path, name), tmp_path, name)
+        await Worker.start(
+            worker_env(postgres_url, tmp_path, name, job_intervals=DIGEST_JOB_INTERVALS),
+            tmp_path,
+            name,
+        )
         for name in ("w1", "w2")
     ]
     engine = create_engine(postgres_url)
@@ -140,6 +208,8 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
         await until("w1 to start", lambda: _running(workers[0], "w1"), deadline=deadline)
         await until("w2 to start", lambda: _running(workers[1], "w2"), deadline=deadline)
         started = time.monotonic()
+        if workers_today(site) != today:  # 19:00 local passed while the workers started
+            pytest.skip("the workers' simulated day is ambiguous this second; run again")
 
         # The accelerated evening drains the battery: alerts with a proposed action.
         async def proposal() -> ActionRequestRow | None:
@@ -171,10 +241,19 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
         assert done.status == "succeeded", done.outcome
         assert done.outcome is not None and "Done and verified" in done.outcome
 
-        # Let both workers keep running past a few more rollup periods.
+        # Yesterday's daily digest, claimed and posted by one of the two workers.
+        async def digest_sent() -> bool:
+            async with sessionmaker() as session, session.begin():
+                rows = await repo.list_digests(session, site=site.name)
+            return any(r.status == "sent" for r in rows)
+
+        await until("the daily digest to be posted", digest_sent, deadline=deadline)
+        digest_seen = time.monotonic()
+
+        # Let both workers keep running past a few more rollup periods (and digest checks).
         await until(
             "three rollup periods",
-            lambda: _after(started + 3 * ROLLUP_S),
+            lambda: _after(max(started + 3 * ROLLUP_S, digest_seen + 3 * DIGEST_S)),
             deadline=deadline,
         )
         elapsed_s = time.monotonic() - started
@@ -190,6 +269,7 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
             ).all()
             alerts = (await session.scalars(select(AlertRow))).all()
             runs = {r.name: r for r in await repo.list_job_runs(session)}
+            digests = (await session.scalars(select(ReportDigestRow))).all()
             stuck = await session.scalar(
                 select(func.count())
                 .select_from(ActionRequestRow)
@@ -229,6 +309,33 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(rollups)]
         assert min(gaps) >= 0.9 * ROLLUP_S - 0.1, gaps
         assert len(rollups) <= elapsed_s / (0.9 * ROLLUP_S) + 2
+
+        # One daily digest for yesterday: one row, sent, one card on one chat channel,
+        # one "posted" line and one card in the two workers' output together.
+        assert [(d.site, d.kind, d.period_start, d.status) for d in digests] == [
+            (site.name, "daily", local_midnight(yesterday, site), "sent")
+        ]
+        [digest] = digests
+        assert digest.message is not None
+        assert [p["channel"] for p in digest.message["posts"]] == ["#demo"]
+        label = f"{yesterday:%a %d %b %Y}"
+        posted_digests = [
+            line
+            for text in logs
+            for line in text.splitlines()
+            if f"posted the daily digest of {site.name}" in line
+        ]
+        assert len(posted_digests) == 1 and label in posted_digests[0], posted_digests
+        digest_cards = [
+            (name, line)
+            for name, text in zip(("w1", "w2"), logs, strict=True)
+            for line in text.splitlines()
+            if f"Daily digest: {site.title}" in line
+        ]
+        assert len(digest_cards) == 1 and label in digest_cards[0][1], digest_cards
+        poster = next(n for n, t in zip(("w1", "w2"), logs, strict=True) if posted_digests[0] in t)
+        assert digest_cards[0][0] == poster
+        assert not any(f"digest for {site.name} failed" in text for text in logs)
     finally:
         for w in workers:
             if w.proc.returncode is None:
