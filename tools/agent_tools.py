@@ -187,7 +187,7 @@ def compact_schema(schema: Any) -> Any:
     variants = out.get("anyOf")
     if isinstance(variants, list) and {"type": "null"} in variants:
         rest = [v for v in variants if v != {"type": "null"}]
-        if len(rest) == 1 and out.get("default", None) is None:
+        if len(rest) == 1 and out.get("default") is None:
             out.pop("anyOf")
             out.pop("default", None)
             out = {**rest[0], **out}

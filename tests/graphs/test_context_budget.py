@@ -167,3 +167,20 @@ def test_prices_by_model_prefix_and_override() -> None:
     assert price_for("llama3.1:8b") is None
     local = price_for("llama3.1:8b", input_override=0.0, output_override=0.0)
     assert local is not None and local.cost_usd(10_000, 10_000) == 0.0
+
+
+def test_tool_schemas_are_compact_but_complete() -> None:
+    import json
+
+    from tools.agent_tools import SPECS_BY_NAME
+
+    schema = SPECS_BY_NAME["set_preferences"].openai_schema()
+    text = json.dumps(schema)
+    assert '"title"' not in text and '"anyOf"' not in text
+    props = schema["function"]["parameters"]["properties"]
+    assert props["min_soc_pct"]["type"] == "number" and props["min_soc_pct"]["maximum"] == 100
+    assert props["power_unit"]["enum"] == ["W", "kW"]
+    assert "required" not in schema["function"]["parameters"]  # every field is optional
+    # Required fields stay required.
+    role = SPECS_BY_NAME["set_role"].openai_schema()["function"]["parameters"]
+    assert set(role["required"]) == {"user_id", "role"}
