@@ -79,14 +79,13 @@ class PineconeIndex:
         self._embedder = embedder
 
     async def document_hash(self, *, namespace: str, source: str) -> str | None:
-        try:
-            async with self._sessionmaker() as session:
-                row = await registry.get_document(
-                    session, backend=self.backend, namespace=namespace, source=source
-                )
-        except SQLAlchemyError as err:
-            raise IndexBackendError(f"the knowledge registry could not be read: {err}") from err
-        return row.content_hash if row is not None else None
+        return await registry.document_hash(
+            self._sessionmaker,
+            backend=self.backend,
+            namespace=namespace,
+            source=source,
+            what="the knowledge registry",
+        )
 
     async def replace_document(
         self, *, namespace: str, document: Document, chunks: Sequence[ChunkDraft], now: datetime

@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge.documents import Document
+from knowledge.errors import IndexBackendError
 from knowledge.index import DocumentInfo
 from storage.models import KnowledgeDocumentRow
 
@@ -75,3 +77,21 @@ async def list_documents(
         )
         for r in rows
     ]
+
+
+async def document_hash(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    backend: str,
+    namespace: str,
+    source: str,
+    what: str,
+) -> str | None:
+    """The content hash recorded for ``source`` in ``namespace`` (None: not indexed);
+    a database failure becomes an :class:`IndexBackendError` naming ``what``."""
+    try:
+        async with sessionmaker() as session:
+            row = await get_document(session, backend=backend, namespace=namespace, source=source)
+    except SQLAlchemyError as err:
+        raise IndexBackendError(f"{what} could not be read: {err}") from err
+    return row.content_hash if row is not None else None
