@@ -23,7 +23,7 @@ from bot.app import App, open_app
 from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
 from bot.settings import Settings
-from bot.web import build_web_app
+from bot.web import build_web_app, site_brokers
 from tools.clock import Clock, SimClock
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,11 @@ def _clock(settings: Settings) -> Clock | None:
 
 
 async def _serve_http(cc: App, settings: Settings, routes: Iterable[web.RouteDef]) -> web.AppRunner:
-    runner = web.AppRunner(build_web_app(cc.engine, routes=routes, metrics=cc.metrics))
+    runner = web.AppRunner(
+        build_web_app(
+            cc.engine, routes=routes, metrics=cc.metrics, brokers=site_brokers(cc.site_file)
+        )
+    )
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     log.info("listening on http://%s:%d", settings.http_host, settings.http_port)

@@ -1,4 +1,5 @@
-"""The HTTP face: liveness and readiness (Slack endpoints arrive with the Slack adapter)."""
+"""The HTTP face: liveness, readiness (database and MQTT brokers), Prometheus metrics,
+and the routes the chat adapters add (Slack's HTTP endpoints)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.settings import Settings
 from storage.engine import create_engine, create_sessionmaker
+from tools.devices.config import mqtt_brokers
+from tools.site import SiteFile
 
 log = logging.getLogger(__name__)
 
 ENGINE_KEY = web.AppKey("engine", AsyncEngine)
+BROKERS_KEY = web.AppKey("brokers", list[tuple[str, int]])
+CHECK_TIMEOUT_S = 3.0
 METRICS_KEY = web.AppKey("metrics", Metrics)
 
 
@@ -33,16 +38,39 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database answers and every MQTT broker of the site file accepts
+    a connection; otherwise 503 naming what failed."""
     engine = request.app[ENGINE_KEY]
+    body: dict[str, object] = {}
+    ok = True
     try:
-        async with asyncio.timeout(3):
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
+        body["database"] = "ok"
     except (SQLAlchemyError, OSError, TimeoutError) as err:
-        return web.json_response(
-            {"status": "unavailable", "database": f"{type(err).__name__}"}, status=503
-        )
-    return web.json_response({"status": "ready", "database": "ok"})
+        body["database"] = type(err).__name__
+        ok = False
+    brokers: dict[str, str] = {}
+    for host, port in request.app.get(BROKERS_KEY, []):
+        brokers[f"{host}:{port}"] = await _reachable(host, port)
+        ok = ok and brokers[f"{host}:{port}"] == "ok"
+    if brokers:
+        body["brokers"] = brokers
+    body["status"] = "ready" if ok else "unavailable"
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def _reachable(host: str, port: int) -> str:
+    """'ok' when a TCP connection to the broker opens, else the error's name."""
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            _reader, writer = await asyncio.open_connection(host, port)
+        writer.close()
+        await writer.wait_closed()
+    except (OSError, TimeoutError) as err:
+        return type(err).__name__
+    return "ok"
 
 
 def build_web_app(
@@ -50,10 +78,13 @@ def build_web_app(
     *,
     routes: Iterable[web.AbstractRouteDef] = (),
     metrics: Metrics | None = None,
+    brokers: Iterable[tuple[str, int]] = (),
 ) -> web.Application:
-    """Health endpoints, plus ``routes`` (e.g. ``bot.chat.slack.slack_routes(...)``)."""
+    """Health endpoints, plus ``routes`` (e.g. ``bot.chat.slack.slack_routes(...)``);
+    ``/readyz`` also checks ``brokers``."""
     app = web.Application()
     app[ENGINE_KEY] = engine
+    app[BROKERS_KEY] = list(brokers)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if metrics is not None:
@@ -66,7 +97,11 @@ def build_web_app(
 async def serve(settings: Settings) -> None:
     engine = create_engine(settings.effective_database_url)
     metrics = Metrics(pipeline=None, sessionmaker=create_sessionmaker(engine))
-    runner = web.AppRunner(build_web_app(engine, metrics=metrics))
+    from bot.app import load_sites
+
+    runner = web.AppRunner(
+        build_web_app(engine, metrics=metrics, brokers=site_brokers(load_sites(settings)))
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
@@ -76,3 +111,10 @@ async def serve(settings: Settings) -> None:
     finally:
         await runner.cleanup()
         await engine.dispose()
+
+
+def site_brokers(site_file: SiteFile) -> list[tuple[str, int]]:
+    """The MQTT brokers the site file's devices use (checked by ``/readyz``)."""
+    return mqtt_brokers(
+        (device.driver, device.connection) for site in site_file.sites for device in site.devices
+    )

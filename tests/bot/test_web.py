@@ -8,11 +8,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
-from bot.web import build_web_app
+from bot.web import build_web_app, site_brokers
 from storage.engine import create_engine
 from tests.bot.helpers import EVENING, run_minutes, running_bot, say
 from tests.graphs.scripted_model import ScriptedChatModel
 from tools.clock import ManualClock
+from tools.site import Device, SiteFile, demo_site_file
 
 
 async def test_healthz_and_readyz_with_a_database(db_url: str) -> None:
@@ -38,6 +39,40 @@ async def test_readyz_fails_when_the_database_is_down() -> None:
             ready = await client.get("/readyz")
             assert ready.status == 503
             assert (await ready.json())["status"] == "unavailable"
+    finally:
+        await engine.dispose()
+
+
+async def test_readyz_checks_the_site_files_brokers(
+    sqlite_url: str, mqtt_broker: tuple[str, int]
+) -> None:
+    host, port = mqtt_broker
+    devices = [
+        Device(name="gx", driver="victron_mqtt", connection={"host": host, "port": port}),
+        # A second device on the same broker is checked once; a broker nobody runs fails.
+        Device(name="gx2", driver="victron_mqtt", connection={"host": host, "port": port}),
+        Device(
+            name="plug",
+            driver="shelly",
+            connection={"host": "127.0.0.1", "mqtt": {"host": "127.0.0.1", "port": 1}},
+        ),
+    ]
+    site = demo_site_file().sites[0].model_copy(update={"devices": devices})
+    brokers = site_brokers(SiteFile(sites=[site]))
+    assert brokers == [(host, port), ("127.0.0.1", 1)]
+    engine = create_engine(sqlite_url)
+    try:
+        app = build_web_app(engine, brokers=brokers[:1])
+        async with TestClient(TestServer(app)) as client:
+            ready = await client.get("/readyz")
+            assert ready.status == 200
+            assert (await ready.json())["brokers"] == {f"{host}:{port}": "ok"}
+        async with TestClient(TestServer(build_web_app(engine, brokers=brokers))) as client:
+            ready = await client.get("/readyz")
+            body = await ready.json()
+        assert ready.status == 503 and body["status"] == "unavailable"
+        assert body["database"] == "ok"
+        assert body["brokers"]["127.0.0.1:1"] == "ConnectionRefusedError"
     finally:
         await engine.dispose()
 

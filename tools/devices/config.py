@@ -7,7 +7,8 @@ names the environment variable holding it (``password_env``, ``token_env``).
 from __future__ import annotations
 
 import os
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -143,3 +144,18 @@ class VrmAccount(Connection):
     installation_id: int = Field(gt=0)
     token_env: str = Field(min_length=1)
     base_url: str = "https://vrmapi.victronenergy.com/v2"
+
+
+def mqtt_brokers(devices: Iterable[tuple[str, dict[str, Any]]]) -> list[tuple[str, int]]:
+    """The MQTT brokers ``(host, port)`` that devices given as ``(driver, connection)``
+    read from, each once, in order of appearance."""
+    found: list[tuple[str, int]] = []
+    for driver, raw in devices:
+        model = CONNECTION_MODELS.get(driver)
+        if model is None:
+            continue
+        conn = model.model_validate(raw)
+        for broker in (conn, getattr(conn, "mqtt", None)):
+            if isinstance(broker, MqttBroker) and (broker.host, broker.port) not in found:
+                found.append((broker.host, broker.port))
+    return found
