@@ -6,19 +6,31 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from bot.app import open_app
 from bot.gateways import chat_adapters, slack_mode, start_gateways
 from bot.settings import Settings
 from bot.web import build_web_app
-from tests.bot.helpers import EVENING, test_site_file
+from tests.bot.helpers import EVENING
+from tests.bot.helpers import test_site_file as base_site_file
 from tools.clock import ManualClock
 
 
 def test_slack_mode_follows_the_tokens() -> None:
     assert slack_mode(Settings()) is None
-    assert slack_mode(Settings(slack_bot_token="xoxb-1", slack_app_token="xapp-1")) == "socket"
-    assert slack_mode(Settings(slack_bot_token="xoxb-1", slack_signing_secret="s")) == "http"
+    assert (
+        slack_mode(
+            Settings(slack_bot_token=SecretStr("xoxb-1"), slack_app_token=SecretStr("xapp-1"))
+        )
+        == "socket"
+    )
+    assert (
+        slack_mode(
+            Settings(slack_bot_token=SecretStr("xoxb-1"), slack_signing_secret=SecretStr("s"))
+        )
+        == "http"
+    )
 
 
 async def test_http_mode_serves_signed_slack_events_on_the_web_face(
@@ -27,13 +39,13 @@ async def test_http_mode_serves_signed_slack_events_on_the_web_face(
     settings = Settings(
         data_dir=tmp_path,
         database_url=sqlite_url,
-        slack_bot_token="xoxb-test",
-        slack_signing_secret="secret",
+        slack_bot_token=SecretStr("xoxb-test"),
+        slack_signing_secret=SecretStr("secret"),
     )
     adapters, slack = chat_adapters(settings, console=False)
     assert [a.platform for a in adapters] == ["slack"]
     async with open_app(
-        settings, adapter=adapters, clock=ManualClock(EVENING), site_file=test_site_file()
+        settings, adapter=adapters, clock=ManualClock(EVENING), site_file=base_site_file()
     ) as cc:
         gateways = await start_gateways(cc, settings, slack, socket=False, http=True)
         assert gateways.tasks == []  # HTTP mode: nothing to connect out to

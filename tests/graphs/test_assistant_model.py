@@ -254,7 +254,9 @@ async def test_secrets_never_reach_the_prompt_the_answer_or_the_logs(
         data_dir=tmp_path,
         clock=clock,
         model=model,
-        **{k: SecretStr(v) for k, v in secrets.items()},
+        openai_api_key=SecretStr(secrets["openai_api_key"]),
+        slack_bot_token=SecretStr(secrets["slack_bot_token"]),
+        slack_signing_secret=SecretStr(secrets["slack_signing_secret"]),
     ) as (app, _c, _d):
         await app.monitor.poll_once()
         result = await app.chat.handle_message(
