@@ -686,8 +686,10 @@ class Toolbox:
 
     @staticmethod
     def _source_note(forecast: SiteForecast) -> str:
-        if forecast.weather_source == "clear-sky":
+        if forecast.weather_source == "clear-sky-fallback":
             return " (weather service unavailable: clear-sky solar, so this is optimistic)"
+        if forecast.weather_source == "clear-sky":
+            return " (no weather forecast configured: clear-sky solar, so this is optimistic)"
         return ""
 
     async def _battery_outlook(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:

@@ -261,9 +261,11 @@ async def test_fallback_to_clear_sky_when_transport_raises_or_500() -> None:
         client, http = _client(httpx.MockTransport(handler))
         async with http:
             frame, source = await weather_or_clear_sky(client, SERF, start, end)
-        assert source == "clear-sky"
+        assert source == "clear-sky-fallback"
         assert len(frame) == 6 and frame.index[0] == pd.Timestamp("2026-06-21 14:30Z")
         assert frame["ghi_wm2"].iloc[-1] > 800  # near solar noon in Golden
+    _frame, source = await weather_or_clear_sky(None, SERF, start, end)
+    assert source == "clear-sky"  # no service configured: not a failure
     client, http = _client(httpx.MockTransport(lambda r: httpx.Response(200, json=FIXTURE)))
     async with http:
         frame, source = await weather_or_clear_sky(

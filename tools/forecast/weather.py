@@ -57,7 +57,8 @@ COLUMNS = tuple(HOURLY_VARIABLES.values())
 INTERVAL_CENTRE = pd.Timedelta(minutes=-30)
 """Shift from Open-Meteo's end-of-hour stamp to the interval centre."""
 
-WeatherSource = Literal["open-meteo", "clear-sky"]
+# "clear-sky": no weather service configured; "clear-sky-fallback": it failed this time
+WeatherSource = Literal["open-meteo", "clear-sky", "clear-sky-fallback"]
 
 
 class WeatherUnavailable(ToolsError):
@@ -207,13 +208,15 @@ async def weather_or_clear_sky(
 ) -> tuple[pd.DataFrame, WeatherSource]:
     """Open-Meteo weather for ``[start, end)``, or the Ineichen clear sky when it fails.
 
-    Returns ``(frame, source)`` with ``source`` ``"open-meteo"`` or ``"clear-sky"``
-    so that answers can say which. The clear-sky frame has the same columns and
-    hourly interval-centre index. ``client`` None means "no weather service".
+    Returns ``(frame, source)`` with ``source`` ``"open-meteo"``, ``"clear-sky"`` (no
+    client: no weather service configured) or ``"clear-sky-fallback"`` (the service
+    failed), so that answers can say which. The clear-sky frame has the same columns
+    and hourly interval-centre index.
     """
     if client is not None:
         try:
             return await client.hourly(site.location, start=start, end=end), "open-meteo"
         except WeatherUnavailable as err:
             log.warning("weather for site %s falls back to clear sky: %s", site.name, err)
+            return clear_sky_weather(site, hourly_centres(start, end)), "clear-sky-fallback"
     return clear_sky_weather(site, hourly_centres(start, end)), "clear-sky"
