@@ -115,6 +115,7 @@ class App:
             metrics=self.metrics.refresh,
             execute_approved=self.chat.execute_approved,
             forecast_snapshots=self.store_forecast_snapshots,
+            preferences=self.preferences.load,
             poll_interval_s=poll_interval_s,
             digests=self.digests.run_due,
             claim=self.cluster.claim,

@@ -219,6 +219,7 @@ def standard_jobs(
     intervals: Mapping[str, float] | None = None,
     digests: Callable[[], Awaitable[object]] | None = None,
     forecast_snapshots: Callable[[], Awaitable[object]] | None = None,
+    preferences: Callable[[], Awaitable[object]] | None = None,
 ) -> Jobs:
     """Per-worker jobs (its own sites, its own chat messages, claimed rows) and the
     jobs that run once across workers (``once=True``)."""
@@ -236,6 +237,8 @@ def standard_jobs(
         specs.append(JobSpec("execute_actions", execute_approved, 2.0))
     if digests is not None:  # each digest is claimed by its unique key: safe in every worker
         specs.append(JobSpec("digests", digests, 60.0))
+    if preferences is not None:  # what people set in chat through another process
+        specs.append(JobSpec("preferences", preferences, 30.0))
     if forecast_snapshots is not None:  # checks every 15 min; stores once per site and day
         specs.append(JobSpec("forecast_snapshots", forecast_snapshots, 900.0, once=True))
     return Jobs(specs, claim=claim, intervals=intervals)

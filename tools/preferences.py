@@ -68,6 +68,8 @@ class PreferenceStore:
         self._values: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     async def load(self) -> None:
+        """(Re)read every preference: at start, and every 30 s as a job, so that what is
+        set in chat through one process reaches the others."""
         from sqlalchemy import select
 
         async with self._sessionmaker() as session, session.begin():

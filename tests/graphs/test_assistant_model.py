@@ -268,3 +268,22 @@ async def test_secrets_never_reach_the_prompt_the_answer_or_the_logs(
         assert value not in sent
         assert value not in result.answer
         assert value not in caplog.text
+
+
+async def test_a_preference_set_through_one_process_reaches_another(
+    db_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock(EVENING)
+    async with (
+        running_bot(db_url=db_url, data_dir=tmp_path / "a", clock=clock) as (one, _c1, _d1),
+        running_bot(db_url=db_url, data_dir=tmp_path / "b", clock=clock) as (two, _c2, _d2),
+    ):
+        await one.chat.handle_message(say("olga", "keep the battery above 50 %"))
+        assert one.preferences.thresholds("demo").soc_warning_pct == 50
+        assert two.preferences.thresholds("demo").soc_warning_pct == 40  # not yet reloaded
+        job = next(s for s in two.jobs(poll_interval_s=1.0).specs if s.name == "preferences")
+        assert job.interval_s == 30.0
+        await job.fn()
+        assert two.preferences.thresholds("demo").soc_warning_pct == 50
+        assert two.sites["demo"].battery is not None
+        assert two.sites["demo"].battery.min_soc_pct == 50
