@@ -8,6 +8,7 @@ kWh and other units are left alone.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _KW = re.compile(r"(?P<sign>[+-]?)(?P<value>\d+(?:\.\d+)?) ?kW(?![a-zA-Z])")
 _CELSIUS = re.compile(r"(?P<value>-?\d+(?:\.\d+)?) ?°C\b")
@@ -20,3 +21,20 @@ def convert_units(text: str, *, power_unit: str = "kW", temperature_unit: str = 
     if temperature_unit == "F":
         text = _CELSIUS.sub(lambda m: f"{float(m['value']) * 9 / 5 + 32:.1f} °F", text)
     return text
+
+
+def convert_card_units(
+    card: dict[str, Any], *, power_unit: str = "kW", temperature_unit: str = "C"
+) -> dict[str, Any]:
+    """A card (as :meth:`tools.cards.Card.to_dict`) with its text and field values
+    converted like :func:`convert_units`; the chart image is left as drawn."""
+    if power_unit == "kW" and temperature_unit == "C":
+        return card
+
+    def conv(text: str) -> str:
+        return convert_units(text, power_unit=power_unit, temperature_unit=temperature_unit)
+
+    out = dict(card)
+    out["text"] = conv(str(card.get("text", "")))
+    out["fields"] = [[label, conv(str(value))] for label, value in card.get("fields", [])]
+    return out

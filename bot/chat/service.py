@@ -41,7 +41,7 @@ from tools.alerts.engine import AlertEngine
 from tools.cards import Card, action_card
 from tools.errors import ActionError
 from tools.site import ROLE_RANK, Group, Person, Role, Site
-from tools.units import convert_units
+from tools.units import convert_card_units, convert_units
 
 log = logging.getLogger(__name__)
 
@@ -390,7 +390,9 @@ class ChatService:
         )
         await self._record_usage(state, ctx, (time.perf_counter() - started) * 1000)
         result = _turn_result(state, thread_id)
-        result.answer = convert_units(result.answer, **self._toolbox.display_units(actor.key))
+        units = self._toolbox.display_units(actor.key)
+        result.answer = convert_units(result.answer, **units)
+        result.cards = [convert_card_units(card, **units) for card in result.cards]
         if post:
             await self._post_turn(msg.platform, msg.channel, msg.thread, result)
         return result

@@ -234,6 +234,8 @@ async def test_units_preference_changes_the_answers(sqlite_url: str, tmp_path: P
     assert not KW.search(after.answer) and re.search(r"Load [\d,]+ W\b", after.answer)
     assert "kWh" in after.answer  # energy stays in kWh
     assert KW.search(other.answer)  # a preference of Olga's, not of everyone
+    for card in after.cards:
+        assert not any(KW.search(str(value)) for _label, value in card["fields"])
 
 
 async def test_secrets_never_reach_the_prompt_the_answer_or_the_logs(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.units import convert_units
+from tools.units import convert_card_units, convert_units
 
 
 def test_kilowatts_become_watts_and_energy_stays() -> None:
@@ -21,3 +21,11 @@ def test_celsius_becomes_fahrenheit() -> None:
 def test_defaults_change_nothing() -> None:
     text = "Solar 3.42 kW at 25 °C"
     assert convert_units(text) == text
+
+
+def test_cards_are_converted_too() -> None:
+    card = {"kind": "status", "text": "Load 2.50 kW", "fields": [["Solar", "1.20 kW"]]}
+    out = convert_card_units(card, power_unit="W")
+    assert out["text"] == "Load 2,500 W" and out["fields"] == [["Solar", "1,200 W"]]
+    assert card["text"] == "Load 2.50 kW"  # the original is not changed
+    assert convert_card_units(card) is card
