@@ -753,6 +753,8 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"|\b{_BATT}\b{_GAP}\b(hit|reach|get to|drop to|fall to|go below|drop below)\b{_GAP}"
             r"\b(floor|minimum|min|empty|zero|reserve|bottom)\b"
             r"|\brun\s+out\s+of\s+(battery|charge|power|juice)\b"
+            rf"|\bhow long (until|till|before)\b{_GAP}\b{_BATT}\b"
+            rf"|\b{_BATT}\b{_GAP}\b(be|go|goes|get|gets|is)\s+(flat|dead|drained|depleted)\b"
             rf"|\b(make it|last|get us|hold)\b{_GAP}\b(sunrise|dawn|morning)\b",
             re.IGNORECASE,
         ),
@@ -964,7 +966,9 @@ _HOW_TO_VERBS = (
 )
 _KNOWLEDGE = re.compile(
     r"\bwhat\s+(does|do|is|are)\b.*\bmean(s|t)?\b"
-    r"|\bmeaning of\b"
+    r"|\bmeaning of\b.*\b(alerts?|alarms?|faults?|errors?|codes?|warnings?|registers?|modes?"
+    r"|settings?|lights?|leds?|messages?|[a-z]+_[a-z_]+|soc|mppt|ess|bms|inverters?|battery"
+    r"|solar|pv|grid|generator|genset|miners?|relay|shelly|victron|solark|sol-ark)\b"
     rf"|\bhow\s+(do|can|should|would)\s+(i|we|you|one)\s+{_HOW_TO_VERBS}\b"
     rf"|\bhow\s+to\s+{_HOW_TO_VERBS}\b"
     r"|\b(procedure|procedures|runbook|runbooks|playbook|manual|manuals|documentation|docs"
