@@ -1292,8 +1292,13 @@ def _analyse_clause(
     if advice_pos is not None and (direction_pos is None or advice_pos < direction_pos):
         clause.question = True
     commanded = polite or lead_concept in _IMPERATIVE_LEADS
-    if not clause.question and not commanded and any(word in _STATE_WORDS for word in words):
-        clause.question = True  # "the miners are off", "gen went down": a report of state
+    stated = any(word in _STATE_WORDS for word in words) or (
+        direction_pos is not None and words[direction_pos] in ("up", "down")
+    )
+    if not clause.question and not commanded and stated:
+        # "the miners are off", "miners down": a report of state. "up" and "down" only
+        # command after a verb ("bring the miners down", "fire the gen up").
+        clause.question = True
     clause.imperative = not clause.question and (polite or lead_concept in _IMPERATIVE_LEADS)
 
     if direction_pos is not None:

@@ -147,6 +147,7 @@ def test_the_right_tool(text: str, tool: str) -> None:
 # real miss was "how long until the battery is flat"), and "what's the meaning of life" went
 # to the knowledge search instead of the help reply. Both were fixed afterwards.
 DEVELOPMENT: list[tuple[str, tuple[str, ...]]] = [
+    ("bring the miners down", ("stop_miners",)),
     ("whats the battery at", ("battery_status",)),
     ("battery level pls", ("battery_status",)),
     ("how much charge do we have left", ("battery_status",)),
@@ -583,6 +584,9 @@ OFF_TOPIC: list[str] = [
 ]
 # Questions and reports about state, and requests for advice: never a command.
 NOT_COMMANDS: list[str] = [
+    "miners down!",
+    "gen up?",
+    "the generator is down",
     "are the miners on?",
     "should I stop the miners?",
     "is the generator off?",
