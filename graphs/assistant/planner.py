@@ -131,12 +131,14 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
     (
         SUBJECT,
         "site|sites|system|plant|setup|house|farm|inverter|inverters|power|energy|consumption"
-        "|everything|things|overall|place|load|demand|usage|house load|site load",
+        "|everything|things|overall|place|load|demand|usage|house load|site load|draw|drawing"
+        "|exporting|importing|export|import|exports|imports|feeding in|feed in|selling back",
     ),
     (
         BATTERY,
         "battery|batteries|batt|batts|bat|soc|state of charge|charge level|charge left"
-        "|how much charge|how full|charged|bank|battery bank|cells|percent|percentage|juice",
+        "|how much charge|how full|charged|bank|battery bank|cells|percent|percentage|juice"
+        "|kwh left|kwh remaining|energy left|energy remaining|stored energy|energy stored",
     ),
     (
         SOLAR,
@@ -163,7 +165,7 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
     (
         MINERS,
         "miner|miners|mining|rig|rigs|asic|asics|mining machines|mining machine|mining rigs"
-        "|hashers|hashing|antminer|antminers|bitcoin miners|bitcoin|btc",
+        "|hashers|hashing|antminer|antminers|bitcoin miners|bitcoin mining|btc miners",
     ),
     (
         GENERATOR,
@@ -187,6 +189,9 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         ACK,
         "ack|acks|acked|ackd|acknowledge|acknowledged|acknowledging|acknowledgement"
         "|acknowledgment|ive seen it|i have seen it|i saw it|seen it|saw it|got it|dismiss"
+        "|ive seen alert|i have seen alert|i saw alert|seen alert|saw alert|ive seen the alert"
+        "|i have seen the alert|i saw the alert|seen the alert|saw the alert|weve seen it"
+        "|ive seen alarm|seen alarm|seen the alarm|saw the alarm"
         "|dismissed|mark as seen|mark as read|mark seen|mark read",
     ),
     (SNOOZE, "snooze|snoozes|snoozed|snoozing|remind me later|remind me|ask me later"),
@@ -208,7 +213,9 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         QUIET,
         "quiet hours|quiet hour|quiet hrs|quiet time|quiet times|quiet period|quite hours"
         "|do not disturb|dnd|night mode|dont bother me|do not bother me|dont disturb me"
-        "|dont wake me|do not wake me|silent hours|sleep hours|quiet",
+        "|dont wake me|do not wake me|silent hours|sleep hours|quiet|dont ping me|do not ping me"
+        "|dont message me|do not message me|dont notify me|do not notify me|dont alert me"
+        "|do not alert me|dont disturb|dont text me|no pings|no notifications",
     ),
     (PREFS, "preferences|preference|prefs|settings|notification settings|alert settings"),
     (
@@ -216,8 +223,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "only critical|critical only|just critical|only the critical|only urgent|urgent only"
         "|just urgent|critical ones only|only critical ones|just the critical",
     ),
-    (OFF, "off|offline"),
-    (ON, "on|online"),
+    (OFF, "off|offline|down"),
+    (ON, "on|online|up"),
     (VERB, "turn|switch|shut|put|set|bring|fire|go ahead and|lets|let us"),
     (NEGATE, "dont|do not|never|no|not|without|stop using"),
     (ADVISE, "should|shall|ought|safe|worth|whether|ok to|okay to|fine to|advisable"),
@@ -302,6 +309,26 @@ _FILLERS = frozenset(
         "go",
         "immediately",
         "asap",
+    }
+)
+# Words that make a clause without an imperative lead a statement about state, never a command.
+_STATE_WORDS = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "were",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "been",
+        "went",
+        "seems",
+        "seem",
+        "looks",
+        "still",
+        "already",
     }
 )
 # A polite wrapper around a command: "can you stop the miners?" is still a command.
@@ -622,12 +649,20 @@ _SCORECARD = re.compile(
     r"\bscorecard\b|\b(forecast|prediction)\b.*\b(accura\w*|vs\.?|versus|did|right|wrong|good"
     r"|well|close|off)\b"
     r".*\byesterday\b|\byesterday'?s?\b.*\b(forecast|prediction)\b"
-    r"|\b(accura\w*|good|well|close|right|wrong)\b.*\b(forecast|prediction)\b.*\byesterday\b",
+    r"|\b(accura\w*|good|well|close|right|wrong)\b.*\b(forecast|prediction)\b.*\byesterday\b"
+    r"|\b(accura\w*|reliab\w*|trustworthy|spot on)\b.*\b(forecasts?|predictions?)\b"
+    r"|\b(forecasts?|predictions?)\b.*\b(accuracy|accurate|reliab\w*|error|bias"
+    r"|(vs\.?|versus|against|compared (to|with)) (the )?(actual|measured|real))\b",
     re.IGNORECASE,
 )
 
 
 _GEN = r"(generator|genset|gen|genny|generater|genrator)"
+
+# Within one clause: any text up to a clause break ("and", ",", "?", ...).
+_GAP = r"(?:(?!\b(?:and|plus|also|then)\b)[^,;&+?.!])*"
+_BATT = r"(battery|batteries|batt|soc|bank)"
+_LATER = r"(morning|sunrise|dawn|night|overnight|tonight|tomorrow|later|evening|midnight)"
 
 _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("solar_scorecard", _SCORECARD),
@@ -637,7 +672,15 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(should|do|shall)\s+(i|we)\b.*\b(grid[- ]?charg\w*|charge\b.*\bgrid)"
             r"|\bgrid[- ]?charg\w*\b.*\b(tonight|overnight)\b.*\?"
             r"|\b(worth|good idea|make sense|sensible)\b.*\bcharg\w*\b.*\bgrid\b"
-            r"|\bcharg\w*\s+from\s+(the\s+)?grid\b.*\b(tonight|overnight)\b",
+            r"|\bcharg\w*\s+from\s+(the\s+)?grid\b.*\b(tonight|overnight)\b"
+            r"|\bgrid[- ]?charg\w*\b.*\b(good idea|worth it|sensible|make sense|needed|necessary)"
+            r"|\bgrid[- ]?charg\w*\s+(advice|advise|recommendation|plan|suggestion)s?\b"
+            r"|\b(advice|advise|recommend\w*)\b.*\bgrid[- ]?charg\w*"
+            r"|\b(worth|good idea|make sense|sensible|cheaper)\b.*\b(top\w* up|buy\w*|import\w*"
+            r"|pull\w*)\b.*\bgrid\b"
+            r"|\b(should|do|shall)\s+(i|we)\b.*\b(top\w* up|buy|import|pull)\b.*\bgrid\b"
+            r"|\b(should|do|shall)\s+(i|we)\b.*\bgrid\b.*\b(tonight|overnight)\b"
+            r"|\b(need|have)\s+to\s+(grid[- ]?charge|charge\b.*\bgrid)\b",
             re.IGNORECASE,
         ),
     ),
@@ -653,7 +696,15 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(best|which|what) (hours?|time)\b.*\b(mining|to mine)\b"
             r"|\bmining\b.*\b(plan|schedule|window|hours)\b"
             r"|\b(can|could|should|will)\b.*\bminers?\b.*\b(run|mine)\b"
-            r".*\b(tomorrow|today|tonight|on (solar|sun|surplus))\b",
+            r".*\b(tomorrow|today|tonight|on (solar|sun|surplus))\b"
+            r"|\b(when|what time|which hours)\s+(should|can|could|do|to)\b.*\b(run|start|mine)\b"
+            r".*\bminers?\b"
+            r"|\b(when|what time)\s+(should|can|could|will|do)\b.*\b(miners?|rigs?)\b"
+            r".*\b(run|mine|go|be on|start)\b"
+            r"|\b(should|can|could)\s+(we|i)\s+mine\b"
+            r"|\bhow many (miners|rigs)\b.*\b(can|could|should|to)\b"
+            r"|\b(can|could|should)\s+(we|i)\s+(run|keep|mine)\b.*\bminers?\b"
+            r".*\b(tomorrow|today|tonight|overnight|this (morning|afternoon|evening)|all day)\b",
             re.IGNORECASE,
         ),
     ),
@@ -680,20 +731,31 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(diesel|fuel)\s+(outlook|forecast|projection|runway)\b"
             r"|\b(days?|weeks?|hours?)\s+of\s+(diesel|fuel)\b"
             r"|\bhow (long|many days)\b.*\b(diesel|fuel)\b.*\b(last|left)\b"
-            r"|\b(diesel|fuel)\b.*\b(run out|last)\b",
+            r"|\b(diesel|fuel)\b.*\b(run out|last)\b"
+            r"|\b(run|running)\s+(out|low|short)\s+(of|on)\s+(diesel|fuel|gas)\b",
             re.IGNORECASE,
         ),
     ),
     (
         "battery_outlook",
         re.compile(
-            r"\bbattery\b.*\b(run out|last|until|empty|outlook|projection|tonight|tomorrow)\b"
+            rf"\b{_BATT}\b{_GAP}\b(run out|last|until|empty|outlook|projection|forecast"
+            r"|prediction|tonight|tomorrow)\b"
             r"|\bwhen will the battery\b"
-            r"|\bbattery\b.*\b(through the night|make it|hold out|get us through)\b"
-            r"|\bhow long\b.*\b(can|will|could)\s+(we|i|it|the site)\b.*\b(run|last|go)\b"
-            r".*\b(on|from)\s+(the\s+)?battery\b"
-            r"|\bhow long\b.*\bbattery\b.*\b(last|hold|run)\b"
-            r"|\b(soc|charge)\b.*\b(projection|outlook|forecast|prediction)\b",
+            rf"|\b{_BATT}\b{_GAP}\b(through the night|make it|hold out|get us through)\b"
+            rf"|\bhow long\b{_GAP}\b(can|will|could)\s+(we|i|it|the site)\b{_GAP}\b(run|last|go)\b"
+            rf"{_GAP}\b(on|from)\s+(the\s+)?battery\b"
+            rf"|\bhow long\b{_GAP}\b{_BATT}\b{_GAP}\b(last|hold|run)\b"
+            rf"|\b(soc|charge)\b{_GAP}\b(projection|outlook|forecast|prediction)\b"
+            rf"|\b(projected|predicted|expected|forecast)\s+(battery|soc|charge)\b"
+            rf"|\b(will|gonna|going to)\b{_GAP}\b{_BATT}\b{_GAP}\b{_LATER}\b"
+            rf"|\b{_BATT}\b{_GAP}\b(will|gonna|going to)\b{_GAP}\b{_LATER}\b"
+            rf"|\b{_BATT}\b{_GAP}\b(hit|reach|get to|drop to|fall to|go below|drop below)\b{_GAP}"
+            r"\b(floor|minimum|min|empty|zero|reserve|bottom)\b"
+            r"|\brun\s+out\s+of\s+(battery|charge|power|juice)\b"
+            rf"|\bhow long (until|till|before)\b{_GAP}\b{_BATT}\b"
+            rf"|\b{_BATT}\b{_GAP}\b(be|go|goes|get|gets|is)\s+(flat|dead|drained|depleted)\b"
+            rf"|\b(make it|last|get us|hold)\b{_GAP}\b(sunrise|dawn|morning)\b",
             re.IGNORECASE,
         ),
     ),
@@ -719,7 +781,7 @@ _FLOOR_CHANGE = re.compile(
     + _PCT
     + r"|(?:battery\s+)?(?:floor|minimum\s+soc|min\s+soc|soc\s+floor|reserve)\s*(?:=|:|of|at)?\s*"
     + _PCT
-    + r"\s+(?:please|from\s+now\s+on)"
+    + r"(?:\s+(?:please|from\s+now\s+on))?"
     r")(?:\s+(?:please|from\s+now\s+on|at\s+all\s+times))?[.!]?$",
     re.IGNORECASE,
 )
@@ -797,7 +859,18 @@ _REPORT_WORDS = re.compile(
     r"|\b(spend|spent|spending|savings?|saved)\b"
     r"|\bcost\s+per\s+kwh\b|\bper\s+kwh\b.*\b(generator|grid|solar|diesel)\b"
     r"|\bl\s*/\s*kwh\b|\blitres?\s+per\s+kwh\b|\bfuel\s+efficiency\b|\befficiency\s+trend\b"
+    r"|\b(solar|pv|production|produced|generation|usage|consumption|imports?|exports?|kwh|energy"
+    r"|cost|costs|fuel|diesel)\b.*\bso\s+far\b|\bso\s+far\b.*\b(solar|pv|production|generation"
+    r"|usage|consumption|imports?|exports?|kwh|energy|cost|costs|fuel|diesel)\b"
     r"|\buptime\b|\bpeak\s+(demand|load|power)\b|\benergy\s+flows?\b"
+    r"|\b(yesterday|(last|past|previous)\s+(week|month|\d+\s+days))\b.*\b(solar|pv|production"
+    r"|produced|generation|generated|usage|used|consumption|consumed|imports?|imported|exports?"
+    r"|exported|grid|generator|gen|genset|diesel|fuel|kwh|energy|cost|costs|bill|miners?|mining"
+    r"|load|peak|yield|harvest|battery|cycles?)\b"
+    r"|\b(solar|pv|production|generation|usage|consumption|imports?|exports?|grid|generator"
+    r"|diesel|fuel|kwh|energy|cost|costs|bill|miners?|mining|load|peak|yield)\b.*"
+    r"\b(yesterday|(last|past|previous)\s+(week|month|\d+\s+days))\b"
+    r"|\bhow\s+(much|many)\b.*\b(did|was|were)\b.*\b(pay|paid|save|saved|run|ran|mine|mined)\b"
     r"|\bhow\s+much\b.*\b(did|was|were)\b.*\b(spend|cost|use|used|burn|burned|burnt"
     r"|produce|produced|import|imported|export|exported|generate|generated|make|made)\b",
     re.IGNORECASE,
@@ -851,6 +924,14 @@ def _report(text: str, site: str | None) -> Intent | None:
     return Intent("energy_report", {"site": site, "period": period, "focus": focus})
 
 
+# Alert housekeeping verbs: a clause with one is never a forecast or planning question.
+_ALERT_HOUSEKEEPING = re.compile(
+    r"\b(silence[sd]?|silencing|mute[sd]?|muting|unmute|unsilence|snooze[sd]?|snoozing|ack"
+    r"|acknowledge[sd]?|dismiss)\b",
+    re.IGNORECASE,
+)
+
+
 def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
     """Forecast and planning questions ('should I charge from the grid tonight?'), and
     reports on past periods."""
@@ -862,6 +943,8 @@ def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
         report = _report(text, named)
         if report is not None:
             return report
+    if _ALERT_HOUSEKEEPING.search(text):
+        return None  # "mute battery warnings till tomorrow": not a battery outlook
     for tool, pattern in _OUTLOOKS:
         if pattern.search(text):
             return Intent(tool, {"site": named})
@@ -877,11 +960,15 @@ _HOW_TO_VERBS = (
     r"(set\s*up|setup|configure|install|wire|connect|commission|service|maintain|calibrate"
     r"|replace|change|reset|clear|update|adjust|troubleshoot|diagnose|fix|pair|add|store"
     r"|refuel|protect|choose|pick|size|prepare|handle|deal with|respond to|recover|enable"
-    r"|disable|program|interpret)"
+    r"|disable|program|interpret|restart|reboot|power\s*cycle|start|stop|shut\s*down|turn\s+on"
+    r"|turn\s+off|bring\s+back|clean|test|check|bleed|prime|bypass|upgrade|flash|swap"
+    r"|remove|disconnect|isolate|read|monitor|use|log\s*in|access|equalize|balance)"
 )
 _KNOWLEDGE = re.compile(
     r"\bwhat\s+(does|do|is|are)\b.*\bmean(s|t)?\b"
-    r"|\bmeaning of\b"
+    r"|\bmeaning of\b.*\b(alerts?|alarms?|faults?|errors?|codes?|warnings?|registers?|modes?"
+    r"|settings?|lights?|leds?|messages?|[a-z]+_[a-z_]+|soc|mppt|ess|bms|inverters?|battery"
+    r"|solar|pv|grid|generator|genset|miners?|relay|shelly|victron|solark|sol-ark)\b"
     rf"|\bhow\s+(do|can|should|would)\s+(i|we|you|one)\s+{_HOW_TO_VERBS}\b"
     rf"|\bhow\s+to\s+{_HOW_TO_VERBS}\b"
     r"|\b(procedure|procedures|runbook|runbooks|playbook|manual|manuals|documentation|docs"
@@ -890,7 +977,7 @@ _KNOWLEDGE = re.compile(
     r"|\bwhat\s+to\s+do\b.*\b(when|if|about|after|before|during)\b"
     r"|\bexplain\b.*\b(alerts?|alarms?|warnings?|faults?|settings?|registers?|modes?|ess"
     r"|floors?|rules?)\b"
-    r"|\brecommended\b|\bwhich\s+registers?\b"
+    r"|\brecommended\b|\bwhich\s+registers?\b|\btroubleshoot(ing)?\b|\btutorial\b"
     r"|\b(maintenance|servicing|service interval|oil change|oil and filter)\b",
     re.IGNORECASE,
 )
@@ -1203,6 +1290,14 @@ def _analyse_clause(
     else:
         clause.question = previous.question if previous is not None else False
     if advice_pos is not None and (direction_pos is None or advice_pos < direction_pos):
+        clause.question = True
+    commanded = polite or lead_concept in _IMPERATIVE_LEADS
+    stated = any(word in _STATE_WORDS for word in words) or (
+        direction_pos is not None and words[direction_pos] in ("up", "down")
+    )
+    if not clause.question and not commanded and stated:
+        # "the miners are off", "miners down": a report of state. "up" and "down" only
+        # command after a verb ("bring the miners down", "fire the gen up").
         clause.question = True
     clause.imperative = not clause.question and (polite or lead_concept in _IMPERATIVE_LEADS)
 
@@ -1573,9 +1668,18 @@ def _day(clause: _Clause) -> str:
 def _merge(intents: list[Intent]) -> list[Intent]:
     """Drop duplicates; fold "stop miner-1 and miner-2" into one call per tool and site."""
     merged: list[Intent] = []
+    acked = {
+        i.args["site"] for i in intents if i.tool == "acknowledge_alert" and i.args["alert_id"]
+    }
     for intent in intents:
         if intent in merged:
             continue
+        if (
+            intent.tool == "acknowledge_alert"
+            and intent.args["alert_id"] is None
+            and intent.args["site"] in acked
+        ):
+            continue  # "got it, ack 22": the bare "got it" is the same acknowledgement
         if intent.tool in ("stop_miners", "start_miners"):
             earlier = next(
                 (
