@@ -852,6 +852,12 @@ class Toolbox:
             times=forecast.times,
         )
         text = f"{site.display_name}, next {len(forecast.times)} h (battery {soc:.0f} % now): "
+        if site.grid.present:
+            text = (
+                f"{site.display_name} is grid-connected: the grid covers any shortfall, so the "
+                "generator is only needed if the grid goes down. For that case, next "
+                f"{len(forecast.times)} h (battery {soc:.0f} % now): "
+            )
         text += plan.reason
         if plan.runs:
             first_start = plan.runs[0][0]
@@ -868,7 +874,7 @@ class Toolbox:
                     "request it for approval."
                 )
         if site.grid.present:
-            text += " Planned as if off-grid (the grid is left out)."
+            text += " (Planned as if off-grid: the grid is left out.)"
         card = Card(
             kind="forecast_chart",
             title=f"Generator plan at {site.display_name}",

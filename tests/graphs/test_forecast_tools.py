@@ -57,7 +57,8 @@ async def test_generator_plan_is_a_proposal_with_a_chart(sqlite_url: str, tmp_pa
         assert "to keep the battery above 20 %" in answer
         assert "simple rule" in answer and " L" in answer
         assert "say 'start the generator'" in answer
-        assert "Planned as if off-grid" in answer  # the demo site has a grid
+        assert "is grid-connected: the grid covers any shortfall" in answer  # the demo has a grid
+        assert "Planned as if off-grid" in answer
         assert any(c.get("kind") == "forecast_chart" for c in result.cards)
         # a plan creates no request: starting stays an approval-gated action
         assert await app.actions.list_requests() == []
