@@ -58,6 +58,10 @@ class KnowledgeIndex(Protocol):
         """Index ``document``'s chunks in place of any earlier version; True if it replaced."""
         ...
 
+    async def remove_document(self, *, namespace: str, source: str) -> int | None:
+        """Drop ``source`` and its chunks; the number of chunks removed, None if unknown."""
+        ...
+
     async def search(self, *, query: str, namespaces: Sequence[str], top_k: int) -> list[Hit]:
         """The best passages for ``query`` over ``namespaces`` together, best first."""
         ...

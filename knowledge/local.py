@@ -122,6 +122,24 @@ class LocalIndex:
             ) from err
         return existing is not None
 
+    async def remove_document(self, *, namespace: str, source: str) -> int | None:
+        """One transaction: the document's postings, chunks and registry row go."""
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                existing = await registry.get_document(
+                    session, backend=self.backend, namespace=namespace, source=source
+                )
+                if existing is None:
+                    return None
+                count = existing.chunk_count
+                await _delete_chunks(session, document_id=existing.id)
+                await session.delete(existing)
+        except SQLAlchemyError as err:
+            raise IndexBackendError(
+                f"{source}: the knowledge index could not be written: {err}"
+            ) from err
+        return count
+
     async def _insert_chunks(
         self,
         session: AsyncSession,

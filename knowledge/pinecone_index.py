@@ -145,6 +145,34 @@ class PineconeIndex:
             ) from err
         return existing is not None
 
+    async def remove_document(self, *, namespace: str, source: str) -> int | None:
+        """Delete the document's vectors, then its registry row (so a failure in between
+        leaves it listed and a second attempt finishes the job)."""
+        async with self._sessionmaker() as session:
+            existing = await registry.get_document(
+                session, backend=self.backend, namespace=namespace, source=source
+            )
+        if existing is None:
+            return None
+        ids = [vector_id(namespace, source, n) for n in range(existing.chunk_count)]
+        try:
+            for start in range(0, len(ids), 1000):
+                await self._index.delete(ids=ids[start : start + 1000], namespace=namespace)
+        except Exception as err:  # the SDK's errors and transport errors alike
+            raise IndexBackendError(f"{source}: Pinecone did not delete the chunks: {err}") from err
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                current = await registry.get_document(
+                    session, backend=self.backend, namespace=namespace, source=source
+                )
+                if current is not None:
+                    await session.delete(current)
+        except SQLAlchemyError as err:
+            raise IndexBackendError(
+                f"{source}: the knowledge registry could not be written: {err}"
+            ) from err
+        return existing.chunk_count
+
     async def _embed(self, texts: list[str], what: str) -> list[list[float]]:
         try:
             vectors = await self._embedder.aembed_documents(texts)

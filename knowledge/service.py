@@ -160,6 +160,21 @@ class KnowledgeBase:
             if not self._builtin_done:
                 await self.ingest_builtin()
 
+    def builtin_sources(self) -> list[str]:
+        """The names of the runbooks the product ships (indexed in the shared namespace)."""
+        return sorted(f.name for f in self._runbooks_dir.iterdir() if f.suffix.lower() in KINDS)
+
+    async def remove(self, source: str, *, namespace: str) -> int | None:
+        """Take ``source`` out of ``namespace``: its chunk count, or None if not indexed.
+
+        The shipped runbooks cannot be removed: every process indexes them again."""
+        if namespace == SHARED_NAMESPACE and source in self.builtin_sources():
+            raise KnowledgeError(
+                f"{source} is a runbook shipped with CommandCenter and is indexed again by "
+                "every process; put a site's own version in that site's namespace instead"
+            )
+        return await self.index.remove_document(namespace=namespace, source=source)
+
     async def search(self, query: str, *, site: str | None, top_k: int = 4) -> list[Hit]:
         await self.ensure_builtin()
         return await self.index.search(

@@ -212,6 +212,32 @@ def search(
         typer.echo(f"   {excerpt(row['text'], max_words=60)}")
 
 
+@kb_app.command("remove")
+def remove(
+    source: Annotated[str, typer.Argument(help="The document's name as `kb list` shows it")],
+    site: Annotated[
+        str | None, typer.Option("--site", help="From this site's namespace (default: shared)")
+    ] = None,
+    site_file: SiteFileOpt = None,
+) -> None:
+    """Take a document and its chunks out of the knowledge base."""
+    settings = _settings(site_file)
+
+    async def go() -> tuple[str, int | None]:
+        namespace = _site(settings, site, default=False) or SHARED_NAMESPACE
+        async with open_knowledge(settings) as knowledge:
+            return namespace, await knowledge.remove(source, namespace=namespace)
+
+    namespace, removed = _run(go)
+    where = "shared" if namespace == SHARED_NAMESPACE else f"site {namespace}"
+    if removed is None:
+        typer.echo(
+            f"error: {source} is not in the {where} knowledge base (see `kb list`)", err=True
+        )
+        raise typer.Exit(2)
+    typer.echo(f"{where}: removed {source} ({removed} chunk{'s' if removed != 1 else ''})")
+
+
 @kb_app.command("list")
 def list_documents(
     site: Annotated[

@@ -67,6 +67,23 @@ def test_ingest_a_folder_then_search_and_list(cli: CliRunner, tmp_path: Path) ->
     assert {("demo", "pump.md"), ("demo", "manual.pdf"), ("_shared", "alerts.md")} <= spaces
 
 
+def test_remove_a_document(cli: CliRunner, tmp_path: Path) -> None:
+    doc = tmp_path / "pump.md"
+    doc.write_text("# Pump\n\n## Priming\n\nOpen the bleed valve first.\n")
+    assert cli.invoke(app, ["kb", "ingest", str(doc), "--site", "demo"]).exit_code == 0
+    gone = cli.invoke(app, ["kb", "remove", "pump.md", "--site", "demo"])
+    assert gone.exit_code == 0, gone.output
+    assert "site demo: removed pump.md (1 chunk)" in gone.output
+    listed = json.loads(cli.invoke(app, ["kb", "list", "--json"]).output)
+    assert ("demo", "pump.md") not in {(r["namespace"], r["source"]) for r in listed}
+    found = json.loads(cli.invoke(app, ["kb", "search", "bleed valve", "--json"]).output)
+    assert all(r["source"] != "pump.md" for r in found)
+    again = cli.invoke(app, ["kb", "remove", "pump.md", "--site", "demo"])
+    assert again.exit_code == 2 and "is not in the site demo knowledge base" in again.output
+    shipped = cli.invoke(app, ["kb", "remove", "alerts.md"])
+    assert shipped.exit_code == 2 and "shipped with CommandCenter" in shipped.output
+
+
 def test_builtin_runbooks_and_errors(cli: CliRunner, tmp_path: Path) -> None:
     builtin = cli.invoke(app, ["kb", "ingest", "--builtin"])
     assert builtin.exit_code == 0, builtin.output

@@ -100,6 +100,27 @@ async def test_reingest_replaces_changed_file_and_skips_unchanged(
     assert (chunks, orphans) == (2, 0)
 
 
+async def test_remove_takes_out_chunks_and_postings(
+    kb: KnowledgeBase, sessionmaker: Sessions, tmp_path: Path
+) -> None:
+    note = tmp_path / "fuel.md"
+    note.write_text("# Fuel\n\n## Supplier\n\nOrder diesel from Acme Fuels on Mondays.\n")
+    await kb.ingest_path(note, namespace="barn")
+    assert await kb.remove("fuel.md", namespace="home") is None  # another site's namespace
+    assert await kb.remove("fuel.md", namespace="barn") == 1
+    assert await kb.search("Acme", site="barn") == []
+    barn_chunks = select(KnowledgeChunkRow.id).where(KnowledgeChunkRow.namespace == "barn")
+    async with sessionmaker() as session:
+        chunks = await session.scalar(select(func.count()).select_from(barn_chunks.subquery()))
+        postings = await session.scalar(
+            select(func.count())
+            .select_from(KnowledgePostingRow)
+            .where(KnowledgePostingRow.chunk_id.not_in(select(KnowledgeChunkRow.id)))
+        )
+    assert (chunks, postings) == (0, 0)  # no chunk left, no orphaned posting
+    assert [d for d in await kb.list_documents(site="barn") if d.namespace == "barn"] == []
+
+
 async def test_a_file_that_fails_keeps_its_earlier_version(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:

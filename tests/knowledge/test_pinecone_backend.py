@@ -126,6 +126,25 @@ async def test_reingest_overwrites_and_deletes_left_over_chunks(
     assert "500 run hours" in hit.text and hit.citation == "(generator.md § Service)"
 
 
+async def test_remove_deletes_every_vector_and_the_registry_row(
+    kb: KnowledgeBase, fake: FakePinecone, tmp_path: Path
+) -> None:
+    guide = tmp_path / "generator.md"
+    guide.write_text(GUIDE)
+    await kb.ingest_path(guide, namespace="barn")
+    assert await kb.remove("generator.md", namespace="barn") == 3
+    deletes = [b for p, b in fake.requests if p == "/vectors/delete"]
+    assert deletes == [
+        {"namespace": "barn", "ids": [vector_id("barn", "generator.md", n) for n in range(3)]}
+    ]
+    assert not fake.namespaces["barn"]
+    assert [d.source for d in await kb.index.list_documents(namespaces=["barn"])] == []
+    assert await kb.remove("generator.md", namespace="barn") is None
+    # Ingesting it again is a fresh add, not an "unchanged" skip.
+    again = await kb.ingest_path(guide, namespace="barn")
+    assert [f.status for f in again.files] == ["added"]
+
+
 async def test_namespaces_are_isolated(
     kb: KnowledgeBase, fake: FakePinecone, tmp_path: Path
 ) -> None:
