@@ -30,7 +30,7 @@ from tools.errors import ToolsError, UnknownSiteError
 from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
-from tools.forecast.plans import plan_generator, plan_grid_charge, plan_miners
+from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
 from tools.forecast.scorecard import scorecard
 from tools.forecast.scoring import interval_scores
 from tools.forecast.service import ForecastService, SiteForecast
@@ -843,14 +843,33 @@ class Toolbox:
             return ToolOutput(text=f"{site.display_name} has no generator.")
         forecast, soc = await self._outlook(site)
         running_now = (self._state(site.name).get("generator_running") or 0) >= 0.5
-        plan = plan_generator(
-            site,
-            soc_start_pct=soc,
-            pv_w=forecast.pv_p50_w,
-            load_w=forecast.load_p50_w,
-            running_now=running_now,
-            times=forecast.times,
+        floor = site.battery.min_soc_pct if site.battery else 0.0
+        reserve = site.generator.plan_reserve_pct
+        target = min(floor + reserve, 95.0)
+
+        def plan_for(min_soc_pct: float) -> GeneratorPlan:
+            return plan_generator(
+                site,
+                soc_start_pct=soc,
+                pv_w=forecast.pv_p50_w,
+                load_w=forecast.load_p50_w,
+                min_soc_pct=min_soc_pct,
+                running_now=running_now,
+                times=forecast.times,
+            )
+
+        # The forecast is a median: plan a few points above the floor, unless only the
+        # floor itself can be held.
+        plan = plan_for(target)
+        reserve_note = (
+            f" The plan keeps {target - floor:g} points above the {floor:g} % floor for "
+            "forecast error."
+            if target > floor
+            else ""
         )
+        if target > floor and not plan.feasible:
+            plan = plan_for(floor)
+            reserve_note = f" (There is no room for a reserve above the {floor:g} % floor.)"
         text = f"{site.display_name}, next {len(forecast.times)} h (battery {soc:.0f} % now): "
         if site.grid.present:
             text = (
@@ -858,7 +877,7 @@ class Toolbox:
                 "generator is only needed if the grid goes down. For that case, next "
                 f"{len(forecast.times)} h (battery {soc:.0f} % now): "
             )
-        text += plan.reason
+        text += plan.reason + reserve_note
         if plan.runs:
             first_start = plan.runs[0][0]
             if running_now:

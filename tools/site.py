@@ -76,6 +76,8 @@ class Generator(_Model):
     fuel_curve: list[tuple[float, float]] | None = None
     # shortest run once started [h]; the generator plan uses 2 h when omitted
     min_run_h: float | None = Field(default=None, gt=0, le=24)
+    # SOC points the generator plan keeps above the battery floor for forecast error
+    plan_reserve_pct: float = Field(default=5.0, ge=0, le=50)
 
     @property
     def curve(self) -> list[tuple[float, float]]:

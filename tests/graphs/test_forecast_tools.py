@@ -54,7 +54,8 @@ async def test_generator_plan_is_a_proposal_with_a_chart(sqlite_url: str, tmp_pa
         answer = result.answer
         # 44 % with ~6 kW of evening load and no sun: the generator is needed tonight
         assert "Run the generator" in answer, answer
-        assert "to keep the battery above 20 %" in answer
+        assert "to keep the battery above 25 %" in answer
+        assert "keeps 5 points above the 20 % floor for forecast error" in answer
         assert "simple rule" in answer and " L" in answer
         assert "say 'start the generator'" in answer
         assert "is grid-connected: the grid covers any shortfall" in answer  # the demo has a grid
