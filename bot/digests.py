@@ -1,4 +1,5 @@
-"""Scheduled digests: the daily digest and the weekly report, posted once per period.
+"""Scheduled digests: the daily digest and the weekly and monthly reports, posted once
+per period.
 
 Every minute the job looks, per site, for the most recent digest that is due in the
 site's local time (``reports:`` in the site file). It claims the digest in the
@@ -25,11 +26,12 @@ from tools.delivery import Deliverer
 from tools.reports.periods import due_period
 from tools.reports.render import digest_card
 from tools.reports.service import ReportService
-from tools.site import Site
+from tools.site import DigestSchedule, MonthlySchedule, Site
 
 log = logging.getLogger(__name__)
 
-DigestKind = Literal["daily", "weekly"]
+DigestKind = Literal["daily", "weekly", "monthly"]
+DIGEST_KINDS: tuple[DigestKind, ...] = ("daily", "weekly", "monthly")
 
 
 class DigestJob:
@@ -61,8 +63,7 @@ class DigestJob:
                 return 0
             sent = 0
             for site in self._sites.values():
-                kinds: tuple[DigestKind, ...] = ("daily", "weekly")
-                for kind in kinds:
+                for kind in DIGEST_KINDS:
                     try:
                         sent += await self._one(site, kind)
                     except Exception:  # one site's trouble must not stop the others
@@ -70,7 +71,7 @@ class DigestJob:
             return sent
 
     async def _one(self, site: Site, kind: DigestKind) -> int:
-        schedule = getattr(site.reports, kind)
+        schedule: DigestSchedule | MonthlySchedule = getattr(site.reports, kind)
         if not schedule.enabled:
             return 0
         period = due_period(kind, schedule, now=self._clock.now(), tz=site.tz)

@@ -325,7 +325,7 @@ class ReportDigestRow(Base):
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     site: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # daily | weekly
+    kind: Mapped[str] = mapped_column(String(16))  # daily | weekly | monthly
     period_start: Mapped[datetime]
     period_end: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))  # posting | sent

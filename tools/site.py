@@ -273,11 +273,25 @@ class DigestSchedule(_Model):
     channels: list[str] = Field(default_factory=lambda: ["chat"], min_length=1)
 
 
+class MonthlySchedule(_Model):
+    """When the monthly report (the calendar month before) is posted, and where.
+
+    ``day`` is the day of the month, 1 to 28 so that every month has it; ``time`` and
+    ``channels`` are as for :class:`DigestSchedule`.
+    """
+
+    enabled: bool = True
+    time: str = Field(default="08:00", pattern=_HHMM, description="local HH:MM")
+    day: int = Field(default=1, ge=1, le=28, description="day of the month it is posted (1-28)")
+    channels: list[str] = Field(default_factory=lambda: ["chat"], min_length=1)
+
+
 class Reports(_Model):
-    """Daily digest and weekly management report, and the savings baseline."""
+    """Daily digest, weekly and monthly management reports, and the savings baseline."""
 
     daily: DigestSchedule = Field(default_factory=DigestSchedule)
     weekly: DigestSchedule = Field(default_factory=lambda: DigestSchedule(time="08:00", day="mon"))
+    monthly: MonthlySchedule = Field(default_factory=MonthlySchedule)
     savings_baseline: Literal["grid", "diesel"] = Field(
         default="grid",
         description="what the site's energy would have cost otherwise: all load from the "

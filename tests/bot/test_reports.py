@@ -28,10 +28,16 @@ YESTERDAY_START = datetime(2026, 11, 18, 7, 0, tzinfo=UTC)  # local midnight
 async def _seed_day(
     sessionmaker: async_sessionmaker[AsyncSession], site: Site, start: datetime, days: int = 1
 ) -> None:
-    """Readings every 10 min: 2 kW of PV from 10:00 to 16:00 local, 1.5 kW of load, the rest
-    from (or to) the grid, the battery idle at 60 %."""
+    await _seed(sessionmaker, site, start, start + timedelta(days=days))
+
+
+async def _seed(
+    sessionmaker: async_sessionmaker[AsyncSession], site: Site, start: datetime, end: datetime
+) -> None:
+    """Readings every 10 min from ``start`` to ``end``: 2 kW of PV from 10:00 to 16:00
+    local, 1.5 kW of load, the rest from (or to) the grid, the battery idle at 60 %."""
     rows = []
-    for step in range(days * 24 * 6):
+    for step in range(int((end - start) / timedelta(minutes=10))):
         t = start + timedelta(minutes=10 * step)
         local_hour = t.astimezone(site.tz).hour
         pv = 2000.0 if 10 <= local_hour < 16 else 0.0
@@ -51,7 +57,7 @@ async def _seed_day(
             session, name=site.name, title=site.title, timezone=site.timezone, now=start
         )
         await repo.insert_readings(session, readings=rows)
-        await repo.rollup_hours(session, start=start, end=start + timedelta(days=days, hours=1))
+        await repo.rollup_hours(session, start=start, end=end + timedelta(hours=1))
 
 
 async def test_the_daily_digest_is_posted_once(db_url: str, tmp_path: Path) -> None:
@@ -91,6 +97,81 @@ async def test_the_daily_digest_is_posted_once(db_url: str, tmp_path: Path) -> N
             [row] = await repo.list_digests(session, site="demo")
         assert (row.kind, row.status, row.period_start) == ("daily", "sent", YESTERDAY_START)
         assert row.message is not None and row.message["posts"][0]["channel"] == "#demo"
+
+
+async def _stored_kwh(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    site: str,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    sign: int = 1,
+) -> float:
+    """Energy of one metric's stored 10-minute readings in ``[start, end)``, counting only
+    the part with the given sign (import +1, export -1)."""
+    async with sessionmaker() as session:
+        rows = await repo.readings_between(session, site=site, metric=metric, start=start, end=end)
+    return sum(max(0.0, sign * r.value) for r in rows) / 6 / 1000
+
+
+async def test_the_monthly_report_is_posted_once(db_url: str, tmp_path: Path) -> None:
+    # Tue 1 Dec 2026 in Golden, Colorado (UTC-7). November began in summer time
+    # (UTC-6, until 02:00 on Sun 1 Nov), so local November is 721 hours long.
+    nov_start = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
+    dec_start = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    clock = ManualClock(datetime(2026, 12, 1, 14, 30, tzinfo=UTC))  # 07:30 local
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, adapter, _):
+        site = app.sites["demo"]
+        assert (site.reports.monthly.day, site.reports.monthly.time) == (1, "08:00")
+        # From the first local hour of November to now.
+        await _seed(app.sessionmaker, site, nov_start, clock.now())
+        # 07:30: yesterday's digest and last week's report (Mon 30 Nov, 08:00) are due; the
+        # monthly report due is still October's, which has no readings.
+        assert await app.digests.run_due() == 2
+        assert adapter.cards("report_monthly") == []
+        clock.advance(timedelta(hours=1))  # 08:30: November's report
+        assert await app.digests.run_due() == 1
+        [posted] = adapter.cards("report_monthly")
+        assert posted.channel == "#demo"
+        card = posted.card
+        assert card is not None and card.image_png is not None
+        assert card.image_png.startswith(b"\x89PNG")
+        assert card.title == "Monthly report: Demo home lab, November 2026"
+        fields = dict(card.fields)
+        kwh = {
+            name: await _stored_kwh(app.sessionmaker, "demo", metric, nov_start, dec_start, sign)
+            for name, metric, sign in (
+                ("Solar", "pv_power_w", 1),
+                ("Load", "load_power_w", 1),
+                ("Grid import", "grid_power_w", 1),
+                ("Grid export", "grid_power_w", -1),
+            )
+        }
+        assert kwh["Load"] == 1.5 * 721  # the whole local month, its 25-hour day included
+        assert kwh["Solar"] == 2.0 * 6 * 30
+        for name, value in kwh.items():
+            assert fields[name] == f"{value:,.1f} kWh", name
+        assert fields["Battery SOC min / max"] == "60 % / 60 %"
+
+        # Again, and from a second worker: nothing more.
+        assert await app.digests.run_due() == 0
+        other = DigestJob(
+            engine=app.engine,
+            sessionmaker=app.sessionmaker,
+            reports=app.reports,
+            adapters=app.adapters,
+            sites=app.sites,
+            clock=clock,
+        )
+        assert await other.run_due() == 0
+        clock.advance(timedelta(days=3))  # November's report is the one due until 1 January
+        assert await other.run_due() == 0  # and 3 Dec, the day due now, has no readings
+        assert len(adapter.cards("report_monthly")) == 1
+        async with app.sessionmaker() as session:
+            rows = await repo.list_digests(session, site="demo")
+        [monthly] = [r for r in rows if r.kind == "monthly"]
+        assert (monthly.status, monthly.period_start) == ("sent", nov_start)
+        assert monthly.period_end == dec_start
 
 
 async def test_energy_report_in_chat(db_url: str, tmp_path: Path) -> None:

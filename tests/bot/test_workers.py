@@ -49,12 +49,14 @@ LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
 
 def write_site_file(tmp_path: Path) -> Path:
     """The demo site, with a week to decide (the clock runs 300 times faster), and the
-    daily digest due from local midnight (so at once) and posted to the site's channel."""
+    daily digest (alone) due from local midnight (so at once) and posted to the site's
+    channel."""
     data = demo_site_file().model_dump(mode="json", exclude_defaults=True)
     data["sites"][0]["actions"] = {"expiry_minutes": 7 * 24 * 60}
     data["sites"][0]["reports"] = {
         "daily": {"time": "00:00", "channels": ["chat"]},
         "weekly": {"enabled": False},
+        "monthly": {"enabled": False},
     }
     path = tmp_path / "sites.yaml"
     path.write_text(yaml.safe_dump(data))

@@ -18,8 +18,11 @@ from tests.conftest import shared_data
 from tools.errors import ToolsError
 from tools.forecast.backtest import BacktestDataError, backtest_pv, read_backtest_csv
 from tools.forecast.pv import (
+    NO_WEATHER_BAND_DAYS,
+    NO_WEATHER_BAND_HALF_LIFE_D,
     PvParams,
     calibrate,
+    clear_sky_power_w,
     clear_sky_weather,
     forecast_without_weather,
     forecast_without_weather_bands,
@@ -387,6 +390,40 @@ def test_forecast_without_weather_bands_wrap_the_median() -> None:
     pd.testing.assert_series_equal(p50, forecast_without_weather(SERF, history, day))
     assert (p10 <= p50).all() and (p50 <= p90).all()
     assert (p90 - p10).max() > 100.0  # cloudy July afternoons: a real spread
+
+
+def test_no_weather_band_is_calibrated_on_exchangeable_days() -> None:
+    """Days whose clear-sky index is drawn at random (60 % clear, 40 % cloudy): a P10-P90
+    band should hold about 80 % of them. The band's four weeks of history do; the median's
+    own two weeks with a 3-day half-life (the old band) hold fewer."""
+    n_days = 120
+    times = pd.date_range("2016-06-01 06:00", periods=n_days * 96, freq="15min", tz="UTC")
+    rng = np.random.default_rng(2)
+    csi_by_day = np.where(
+        rng.random(n_days) < 0.6, rng.uniform(0.9, 1.0, n_days), rng.uniform(0.1, 0.8, n_days)
+    )
+    local_days = times.tz_convert("America/Denver").normalize()
+    day_no = np.asarray((local_days - local_days[0]).days)
+    history = clear_sky_power_w(SERF, times) * csi_by_day[day_no]
+
+    def coverage(
+        band_days: int = NO_WEATHER_BAND_DAYS, half_life_d: float = NO_WEATHER_BAND_HALF_LIFE_D
+    ) -> float:
+        inside = []
+        for d in range(40, n_days - 1):
+            day = (local_days[0] + pd.Timedelta(days=d)).date()
+            p10, p50, p90 = forecast_without_weather_bands(
+                SERF, history, day, band_days=band_days, band_half_life_d=half_life_d
+            )
+            pd.testing.assert_series_equal(p50, forecast_without_weather(SERF, history, day))
+            assert (p10 <= p50).all() and (p50 <= p90).all()
+            noon = p50.index[p50.index.tz_convert("America/Denver").hour == 12][0]
+            inside.append(bool(p10[noon] <= history[noon] <= p90[noon]))
+        return float(np.mean(inside))
+
+    calibrated = coverage()
+    assert 0.76 <= calibrated <= 0.86
+    assert coverage(band_days=14, half_life_d=3.0) < calibrated - 0.04
 
 
 def test_cli_prints_json_and_exits_2_on_bad_csv(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from tools.site import (
     Emissions,
     Generator,
     Location,
+    MonthlySchedule,
     PvArray,
     Reports,
     Site,
@@ -221,3 +222,34 @@ def test_due_periods_follow_the_local_schedule() -> None:
     assert (p.first, p.last) == (date(2026, 11, 16), date(2026, 11, 22))
     p = due_period("weekly", weekly, now=monday - timedelta(minutes=1), tz=DENVER)
     assert (p.first, p.last) == (date(2026, 11, 9), date(2026, 11, 15))
+
+
+def test_the_monthly_period_is_last_local_month() -> None:
+    monthly = MonthlySchedule()  # day 1 at 08:00
+    first = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # Tue 1 Dec 08:00 in Denver
+    p = due_period("monthly", monthly, now=first, tz=DENVER)
+    assert (p.kind, p.first, p.last, p.label) == (
+        "month",
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+        "November 2026",
+    )
+    # Local midnights: 1 Nov was still summer time (UTC-6), 1 Dec is winter time (UTC-7).
+    assert (p.start, p.end) == (
+        datetime(2026, 11, 1, 6, tzinfo=UTC),
+        datetime(2026, 12, 1, 7, tzinfo=UTC),
+    )
+    assert not p.in_progress
+    p = due_period("monthly", monthly, now=first - timedelta(minutes=1), tz=DENVER)
+    assert (p.first, p.last) == (date(2026, 10, 1), date(2026, 10, 31))
+    # Due on the 15th: until then it is still the month before last.
+    mid = MonthlySchedule(day=15, time="06:30")
+    p = due_period("monthly", mid, now=datetime(2027, 3, 10, 12, tzinfo=UTC), tz=DENVER)
+    assert (p.first, p.last) == (date(2027, 1, 1), date(2027, 1, 31))
+    p = due_period("monthly", mid, now=datetime(2027, 3, 15, 13, 30, tzinfo=UTC), tz=DENVER)
+    assert (p.first, p.last) == (date(2027, 2, 1), date(2027, 2, 28))
+    # A day that not every month has is refused, and so is a mismatched schedule.
+    with pytest.raises(ValueError, match="less than or equal to 28"):
+        MonthlySchedule(day=31)
+    with pytest.raises(TypeError, match="monthly digest needs a monthly schedule"):
+        due_period("monthly", DigestSchedule(), now=first, tz=DENVER)

@@ -34,6 +34,7 @@ import pvlib
 
 from tools.errors import ToolsError
 from tools.forecast.pv import (
+    NO_WEATHER_BAND_DAYS,
     NO_WEATHER_DAYS,
     SHIFT_CANDIDATES_MIN,
     PvParams,
@@ -227,8 +228,8 @@ def backtest_pv(
     nmae_mean_pct, persistence_mae_w, persistence_nmae_capacity_pct,
     skill_vs_persistence`` and the P10/P90 scores ``p10_p90_coverage_pct``,
     ``pinball_p10_w``, ``pinball_p90_w`` (:mod:`tools.forecast.scoring`). Bands:
-    without weather, the 10/90 % weighted quantiles of the recent clear-sky
-    index per clock time; with weather, the calibrated ratio spread of the
+    without weather, the 10/90 % weighted quantiles of the clear-sky index per
+    clock time over the four weeks before the day; with weather, the calibrated ratio spread of the
     hour's clear-sky-index bin. With ``keep_series`` an ``"hourly"`` frame is added.
     """
     if "pv_w" not in frame.columns:
@@ -249,7 +250,8 @@ def backtest_pv(
     pv_hourly = _hourly(pv)
     step = pd.Timedelta(pv.index.to_series().diff().median()) if len(pv) > 2 else None
     step = step if step is not None and step > pd.Timedelta(0) else pd.Timedelta(minutes=15)
-    span_start, _ = _local_day_bounds(site, start_day - timedelta(days=NO_WEATHER_DAYS + 1))
+    reach = NO_WEATHER_DAYS + NO_WEATHER_BAND_DAYS + 1
+    span_start, _ = _local_day_bounds(site, start_day - timedelta(days=reach))
     _, span_end = _local_day_bounds(site, last_day)
     # clear sky is a pointwise function of time: precomputing it leaks nothing
     clear_w = clear_sky_power_w(

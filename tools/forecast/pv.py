@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,15 @@ NO_WEATHER_DAYS = 14
 """Days of history behind :func:`forecast_without_weather`."""
 NO_WEATHER_HALF_LIFE_D = 3.0
 """Half-life of the day weights in :func:`forecast_without_weather` [days]."""
+NO_WEATHER_BAND_DAYS = 28
+"""Days of history behind the P10/P90 of :func:`forecast_without_weather_bands`."""
+NO_WEATHER_BAND_HALF_LIFE_D = 14.0
+"""Half-life of the day weights of that band [days]."""
+NO_WEATHER_BAND_MIN_FRACTION = 0.01
+"""The band counts clock times where clear sky exceeds this share of DC capacity [-]."""
+NO_WEATHER_BAND_MAX_CSI = 3.0
+"""Ratios measured / clear sky in the band are capped here (diffuse light on an array
+facing away from a low sun can exceed clear sky several times) [-]."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -391,25 +400,37 @@ def forecast_without_weather_bands(
     half_life_d: float = NO_WEATHER_HALF_LIFE_D,
     clear_w: pd.Series | None = None,
     quantiles_q: Sequence[float] = (0.1, 0.5, 0.9),
+    band_days: int = NO_WEATHER_BAND_DAYS,
+    band_half_life_d: float = NO_WEATHER_BAND_HALF_LIFE_D,
 ) -> list[pd.Series]:
-    """:func:`forecast_without_weather` at several quantiles of the clear-sky index.
+    """:func:`forecast_without_weather` and quantiles around it.
 
-    One series [W] per entry of ``quantiles_q``: clear-sky power times the
-    weighted ``q``-quantile (instead of the median) of the recent ratios at each
-    clock time, so ``(0.1, 0.5, 0.9)`` gives P10, P50 (identical to
-    :func:`forecast_without_weather`) and P90.
+    One series [W] per entry of ``quantiles_q``. ``0.5`` is the median forecast,
+    identical to :func:`forecast_without_weather`. Any other ``q`` is clear-sky power
+    times the weighted ``q``-quantile of the measured / clear-sky ratios at the same
+    clock time over the ``band_days`` days before ``day`` (weights halving every
+    ``band_half_life_d`` days), counting clock times where clear sky is above
+    :data:`NO_WEATHER_BAND_MIN_FRACTION` of capacity (ratios up to
+    :data:`NO_WEATHER_BAND_MAX_CSI`). The median needs a short memory to follow the
+    weather; a band taken from the same two weeks is too narrow (they rarely hold a
+    day as cloudy as the next one) and leaves the early and late hours, where the
+    median falls back on the day's ratio, without a spread of their own. The band
+    never crosses the median. Only history before the local midnight starting
+    ``day`` is used.
     """
     first_target = _day_times(site, day, pd.Timedelta(hours=1))[0]
+    want_band = any(q != 0.5 for q in quantiles_q)
+    reach = max(days, band_days) if want_band else days
     hist = history_pv_w.dropna()
     hist = hist[_utc(hist.index) < first_target]
-    hist = hist[hist.index >= first_target - pd.Timedelta(days=days + 1)]
+    hist = hist[hist.index >= first_target - pd.Timedelta(days=reach + 1)]
     step = (
         pd.Timedelta(hist.index.to_series().diff().median())
         if len(hist) > 2
         else pd.Timedelta(minutes=15)
     )
     target = _day_times(site, day, step)
-    span = [_day_times(site, day - timedelta(days=k), step) for k in range(days, -1, -1)]
+    span = [_day_times(site, day - timedelta(days=k), step) for k in range(reach, -1, -1)]
     needed = span[0].append(span[1:])
     if clear_w is None or not needed.isin(clear_w.index).all():
         clear_w = clear_sky_power_w(site, needed, params=params)
@@ -417,40 +438,88 @@ def forecast_without_weather_bands(
     if hist.empty:
         return [pd.Series(clear_day, index=target, name="pv_power_w") for _ in quantiles_q]
     tz = site.tz
+    columns = _clock_min(target, tz)
 
-    def clock(times: pd.DatetimeIndex) -> np.ndarray:
-        local = times.tz_convert(tz)
-        return np.asarray(local.hour * 60 + local.minute)
+    def on_columns(values: np.ndarray, times: pd.DatetimeIndex) -> np.ndarray:
+        series = pd.Series(values, index=_clock_min(times, tz))
+        series = series[~series.index.duplicated()]
+        return series.reindex(columns).to_numpy(dtype=np.float64)
 
-    threshold = MIN_FIT_FRACTION * _capacity_w(site)
-    per_day: dict[int, pd.Series] = {}
-    weights: list[float] = []
+    capacity_w = _capacity_w(site)
+    median_rows: dict[int, np.ndarray] = {}  # days before ``day`` -> ratio per clock time
+    band_rows: dict[int, np.ndarray] = {}
     for k, times in enumerate(span[:-1]):
+        ago = reach - k
         actual = hist.reindex(times)
         if int(actual.notna().sum()) < len(times) // 2:
             continue
-        c = clear_w.reindex(times).to_numpy()
+        measured, c = actual.to_numpy(), clear_w.reindex(times).to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(c > threshold, actual.to_numpy() / c, np.nan)
-        ratio = pd.Series(np.clip(r, 0.0, 1.5), index=clock(times))
-        per_day[len(weights)] = ratio[~ratio.index.duplicated()]
-        weights.append(0.5 ** ((days - k) / half_life_d))
-    if not per_day:
+            ratio = measured / c
+        if ago <= days:
+            r = np.where(c > MIN_FIT_FRACTION * capacity_w, ratio, np.nan)
+            median_rows[ago] = on_columns(np.clip(r, 0.0, 1.5), times)
+        if want_band and ago <= band_days:
+            r = np.where(c > NO_WEATHER_BAND_MIN_FRACTION * capacity_w, ratio, np.nan)
+            band_rows[ago] = on_columns(np.clip(r, 0.0, NO_WEATHER_BAND_MAX_CSI), times)
+    if not median_rows:
         return [pd.Series(clear_day, index=target, name="pv_power_w") for _ in quantiles_q]
-    table = pd.DataFrame(per_day).T.reindex(columns=clock(target))
-    stack = table.to_numpy(dtype=np.float64)
-    w = np.asarray(weights)
+    recent = sorted(median_rows, reverse=True)  # oldest first
+    stack = np.array([median_rows[a] for a in recent])
+    w = np.array([0.5 ** (a / half_life_d) for a in recent])
     with np.errstate(all="ignore"):
         day_medians = np.array(
             [np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in stack]
         )
+    csi = np.array([_weighted_quantile(stack[:, j], w, 0.5) for j in range(stack.shape[1])])
+    fallback = _weighted_quantile(day_medians, w, 0.5)
+    csi = np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
+    clear_now = np.nan_to_num(clear_day)
+    median_w = clear_now * csi
+    band_ago = sorted(band_rows, reverse=True)
+    band_stack = np.array([band_rows[a] for a in band_ago]) if band_ago else stack
+    band_w = np.array([0.5 ** (a / band_half_life_d) for a in band_ago]) if band_ago else w
     out: list[pd.Series] = []
     for q in quantiles_q:
-        csi = np.array([_weighted_quantile(stack[:, j], w, q) for j in range(stack.shape[1])])
-        fallback = _weighted_quantile(day_medians, w, q)
-        csi = np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
-        out.append(pd.Series(np.nan_to_num(clear_day) * csi, index=target, name="pv_power_w"))
+        if q == 0.5:
+            power = median_w
+        else:
+            power = clear_now * _csi_quantile(band_stack, band_w, q)
+            power = np.minimum(power, median_w) if q < 0.5 else np.maximum(power, median_w)
+        out.append(pd.Series(power, index=target, name="pv_power_w"))
     return out
+
+
+def _clock_min(times: pd.DatetimeIndex, tz: tzinfo) -> np.ndarray:
+    """Minutes after local midnight of each time [min]."""
+    local = times.tz_convert(tz)
+    return np.asarray(local.hour * 60 + local.minute)
+
+
+def _csi_quantile(stack: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
+    """Weighted ``q``-quantile of each column of ``stack`` (one row per day, weighted by
+    ``weights``); a column without values takes the quantile of the days' medians,
+    else 1 (clear sky)."""
+    csi = _weighted_quantile_columns(stack, weights, q)
+    finite = np.isfinite(stack)
+    with np.errstate(all="ignore"):
+        medians = np.where(finite.any(axis=1), np.nanmedian(stack, axis=1), np.nan)
+    fallback = _weighted_quantile(medians, weights, q)
+    return np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
+
+
+def _weighted_quantile_columns(values: np.ndarray, weights: np.ndarray, q: float) -> np.ndarray:
+    """:func:`_weighted_quantile` of each column of ``values`` (rows weighted by
+    ``weights``); NaN for a column without values."""
+    ok = np.isfinite(values)
+    v = np.where(ok, values, np.inf)
+    order = np.argsort(v, axis=0, kind="stable")
+    sorted_v = np.take_along_axis(v, order, axis=0)
+    w = np.where(ok, weights[:, None], 0.0)
+    cum = np.cumsum(np.take_along_axis(w, order, axis=0), axis=0)
+    i = np.minimum((cum < cum[-1] * q).sum(axis=0), ok.sum(axis=0) - 1)
+    picked = np.take_along_axis(sorted_v, np.maximum(i, 0)[None, :], axis=0)[0]
+    return np.where(ok.any(axis=0), picked, np.nan)
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

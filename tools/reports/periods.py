@@ -9,7 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from tools.errors import ToolsError
-from tools.site import WEEKDAYS, DigestSchedule
+from tools.site import WEEKDAYS, DigestSchedule, MonthlySchedule
 
 __all__ = [
     "PERIOD_NAMES",
@@ -144,18 +144,30 @@ def previous_period(period: Period, *, tz: ZoneInfo) -> Period:
 
 
 def due_period(
-    kind: Literal["daily", "weekly"], schedule: DigestSchedule, *, now: datetime, tz: ZoneInfo
+    kind: Literal["daily", "weekly", "monthly"],
+    schedule: DigestSchedule | MonthlySchedule,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> Period:
     """The period of the most recent scheduled digest that is due at ``now``.
 
     Daily: the local day before the latest ``time`` that has passed. Weekly: the seven
-    local days before the latest ``day`` at ``time`` that has passed.
+    local days before the latest ``day`` at ``time`` that has passed. Monthly: the
+    calendar month before the latest ``day`` of the month at ``time`` that has passed.
     """
     hours, minutes = (int(x) for x in schedule.time.split(":"))
     local = now.astimezone(tz)
     send_day = local.date()
     if (local.hour, local.minute) < (hours, minutes):
         send_day -= timedelta(days=1)
+    if (kind == "monthly") != isinstance(schedule, MonthlySchedule):
+        raise TypeError(f"a {kind} digest needs a {kind} schedule, not {schedule!r}")
+    if isinstance(schedule, MonthlySchedule):
+        if send_day.day < schedule.day:  # this month's has not come yet: last month's
+            send_day = send_day.replace(day=1) - timedelta(days=1)
+        first, last = _month_bounds(send_day.replace(day=1) - timedelta(days=1))
+        return _make("month", first, last, tz, now, f"{first:%B %Y}")
     if kind == "weekly":
         want = WEEKDAYS.index(schedule.day)
         send_day -= timedelta(days=(send_day.weekday() - want) % 7)
