@@ -187,6 +187,20 @@ class KnowledgeBase:
         return await self.index.list_documents(namespaces=spaces)
 
 
+RELEVANT_RATIO = 0.35
+
+
+def relevant(hits: Sequence[Hit], *, ratio: float = RELEVANT_RATIO, keep: int = 2) -> list[Hit]:
+    """The best ``keep`` hits, and beyond them those that score at least ``ratio`` of
+    the best (scores are relative within one search, for BM25 and cosine alike): an
+    answer is not padded with passages that only share a word with the question, and
+    a short or vague question still sees its runner-up."""
+    if not hits:
+        return []
+    best = max(h.score for h in hits)
+    return [h for n, h in enumerate(hits) if n < keep or best <= 0 or h.score >= ratio * best]
+
+
 def excerpt(text: str, *, max_words: int = 70) -> str:
     """A passage shortened to ``max_words`` words, on one line."""
     words = text.split()

@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
 
 from knowledge.errors import KnowledgeError
-from knowledge.service import KnowledgeBase, format_hits
+from knowledge.service import KnowledgeBase, format_hits, relevant
 from tools.actions.catalogue import get_kind
 from tools.actions.service import ActionService, ActionView
 from tools.alerts.engine import AlertEngine, AlertError, AlertEvent, AlertView
@@ -1196,7 +1196,7 @@ class Toolbox:
             hits = await self._knowledge.search(args.query, site=site.name, top_k=args.top_k)
         except KnowledgeError as err:
             return ToolOutput(text=f"The knowledge base could not be searched: {err}", error=True)
-        return ToolOutput(text=format_hits(hits, query=args.query))
+        return ToolOutput(text=format_hits(relevant(hits), query=args.query))
 
     # -- action tools -----------------------------------------------------------------
 

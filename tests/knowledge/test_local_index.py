@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from knowledge.index import Hit
 from knowledge.local import ChunkStats, LocalIndex, bm25_scores
-from knowledge.service import SHARED_NAMESPACE, KnowledgeBase, format_hits
+from knowledge.service import SHARED_NAMESPACE, KnowledgeBase, format_hits, relevant
 from storage.models import KnowledgeChunkRow, KnowledgePostingRow
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -201,3 +202,13 @@ async def test_builtin_runbooks_are_ingested_once(kb: KnowledgeBase) -> None:
     assert again.count("skipped") == 6
     titles = {d.source: d.title for d in await kb.list_documents()}
     assert titles["alerts.md"] == "What each alert means and what to do"
+
+
+def test_relevant_keeps_the_hits_near_the_best() -> None:
+    def hit(score: float) -> Hit:
+        return Hit(namespace="n", source="s.md", title="t", section="x", text="", score=score)
+
+    assert [h.score for h in relevant([hit(12.6), hit(4.8), hit(4.3), hit(2.7)])] == [12.6, 4.8]
+    assert [h.score for h in relevant([hit(7.0), hit(6.8), hit(5.9), hit(2.0)])] == [7.0, 6.8, 5.9]
+    assert [h.score for h in relevant([hit(9.0), hit(1.0)], keep=1)] == [9.0]
+    assert relevant([]) == []
