@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import httpx
 import openai
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -116,7 +117,7 @@ async def agent(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
             )
     if note:
         return _offline_update(state, ctx, steps, note)
-    return await _model_step(state, ctx, steps)
+    return await _model_step(state, ctx, ctx.model, steps)
 
 
 def _offline_update(
@@ -129,7 +130,10 @@ def _offline_update(
     return {"messages": [reply], "steps": steps, "offline_note": note}
 
 
-async def _model_step(state: AssistantState, ctx: AssistantContext, steps: int) -> dict[str, Any]:
+async def _model_step(
+    state: AssistantState, ctx: AssistantContext, model: BaseChatModel, steps: int
+) -> dict[str, Any]:
+    """One model call on a prompt assembled within the budget (see ``budget.py``)."""
     messages = state.get("messages", [])
     turn = _turn_messages(messages)
     question = str(turn[0].content) if turn and isinstance(turn[0], HumanMessage) else ""
@@ -160,8 +164,7 @@ async def _model_step(state: AssistantState, ctx: AssistantContext, steps: int) 
         counter=ctx.counter,
         budget=ctx.budget,
     )
-    bound = ctx.model.bind_tools(schemas) if ctx.model is not None else None
-    assert bound is not None
+    bound = model.bind_tools(schemas)
     started = time.perf_counter()
     try:
         reply = await bound.ainvoke(assembled.messages)
