@@ -144,7 +144,7 @@ async def bench_ingest(
 
 
 class PostgresUnavailable(Exception):
-    pass
+    """The benchmark's PostgreSQL server cannot be reached."""
 
 
 @asynccontextmanager

@@ -100,7 +100,7 @@ class SilenceRefArgs(BaseModel):
 
 
 class NoArgs(BaseModel):
-    pass
+    """A tool that takes no arguments."""
 
 
 class RoleArgs(BaseModel):

@@ -18,6 +18,7 @@ import asyncio
 import email.utils
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -74,10 +75,8 @@ def _retry_after_s(value: str | None, *, default: float) -> float:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not value:
         return default
-    try:
+    if re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):  # delta seconds
         return max(0.0, float(value))
-    except ValueError:
-        pass
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -18,6 +18,7 @@ azimuth convention (0 = south, −90 = east) against ours (180 = south).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -180,12 +181,10 @@ class OpenMeteoClient:
             ) from err
         if response.status_code != 200:
             reason = ""
-            try:
+            with contextlib.suppress(ValueError):  # an error page that is not JSON
                 body = response.json()
                 if isinstance(body, dict):
                     reason = f": {body.get('reason', '')}"
-            except ValueError:
-                pass
             raise WeatherUnavailable(f"Open-Meteo answered HTTP {response.status_code}{reason}")
         try:
             payload = response.json()
