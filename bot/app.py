@@ -56,6 +56,7 @@ from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
 from tools.forecast.service import ForecastService
 from tools.forecast.weather import OpenMeteoClient
+from tools.people import Directory
 from tools.preferences import EffectiveSites, PreferenceStore
 from tools.reports.service import ReportService
 from tools.site import Site, SiteFile, demo_site_file, load_site_file
@@ -252,7 +253,11 @@ def build_model(settings: Settings) -> BaseChatModel | None:
 
 
 async def _sync_reference_data(
-    sessionmaker: async_sessionmaker[AsyncSession], site_file: SiteFile, *, now: datetime
+    sessionmaker: async_sessionmaker[AsyncSession],
+    site_file: SiteFile,
+    directory: Directory,
+    *,
+    now: datetime,
 ) -> None:
     async with sessionmaker() as session, session.begin():
         connection = await session.connection()
@@ -263,15 +268,7 @@ async def _sync_reference_data(
             await repo.upsert_site(
                 session, name=site.name, title=site.title, timezone=site.timezone, now=now
             )
-        for person in site_file.people:
-            await repo.upsert_identity(
-                session,
-                platform=person.platform,
-                user_id=person.user_id,
-                role=person.role,
-                display_name=person.name,
-                now=now,
-            )
+        await directory.sync(session, now=now)
 
 
 @asynccontextmanager
@@ -313,7 +310,13 @@ async def open_app(
     try:
         await upgrade_database(engine)
         sessionmaker = create_sessionmaker(engine)
-        await _sync_reference_data(sessionmaker, site_file, now=clock.now())
+        directory = Directory(
+            sessionmaker=sessionmaker,
+            clock=clock,
+            people=site_file.people,
+            groups=site_file.groups,
+        )
+        await _sync_reference_data(sessionmaker, site_file, directory, now=clock.now())
         cluster = Cluster(
             engine=engine, sessionmaker=sessionmaker, sites=served, worker_id=settings.worker_id
         )
@@ -389,20 +392,6 @@ async def open_app(
         )
         pipeline.set_batch_handler(monitoring.on_batch)
 
-        async def set_role(platform: str, user_id: str, role: str, by: str) -> None:
-            now = clock.now()
-            async with sessionmaker() as session, session.begin():
-                await repo.upsert_identity(
-                    session, platform=platform, user_id=user_id, role=role, now=now
-                )
-                await repo.append_audit(
-                    session,
-                    time=now,
-                    actor=by,
-                    event="role_changed",
-                    details={"platform": platform, "user_id": user_id, "role": role},
-                )
-
         forecasts = ForecastService(
             sessionmaker=sessionmaker,
             clock=clock,
@@ -422,7 +411,7 @@ async def open_app(
             preferences=preferences,
             on_alert_event=notifier.on_alert_event,
             deliveries=deliverer.stats,
-            set_role=set_role,
+            directory=directory,
             forecasts=forecasts,
             reports=reports,
         )
@@ -445,8 +434,7 @@ async def open_app(
                 notifier=notifier,
                 model=model,
                 default_site=site_file.sites[0].name,
-                groups=site_file.groups,
-                people=site_file.people,
+                directory=directory,
                 rate_per_min=settings.chat_rate_per_min,
                 model_name=settings.openai_model if model is not None else "offline",
                 model_rate_per_min=settings.model_rate_per_min,

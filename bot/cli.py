@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 actions_app = typer.Typer(no_args_is_help=True, help="List and decide action requests.")
+sites_app = typer.Typer(no_args_is_help=True, help="Check a site file.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 backfill_app = typer.Typer(
     no_args_is_help=True, help="Import a site's history from the device's own records."
@@ -50,6 +51,7 @@ app.add_typer(backtest_app, name="backtest")
 app.add_typer(edge_app, name="edge", help="Run on an edge device (e.g. a Raspberry Pi).")
 app.add_typer(replay_app, name="replay", help="Replay recorded device data onto a broker.")
 app.add_typer(actions_app, name="actions")
+app.add_typer(sites_app, name="sites")
 app.add_typer(kb_app, name="kb")
 export_app = typer.Typer(
     no_args_is_help=True, help="Export history to CSV, JSON Lines or Parquet, streamed."
@@ -173,6 +175,8 @@ def list_tools(
         {
             "name": s.name,
             "kind": s.kind,
+            "permission": s.permission.value,
+            "needs_approval": s.needs_approval,
             "description": s.description,
             "parameters": s.args.model_json_schema(),
         }
@@ -296,6 +300,62 @@ def actions_reject(
 ) -> None:
     """Reject a pending request."""
     _decide(action_id, approve=False, user=user, site_file=site_file)
+
+
+@sites_app.command("check")
+def sites_check(
+    path: Annotated[
+        str | None,
+        typer.Argument(help="The site file (default: $COMMANDCENTER_SITE_FILE or the demo)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Validate a site file; print its sites, people and what each action kind needs."""
+    from bot.app import load_sites
+
+    settings = _settings(path)
+    try:
+        site_file = load_sites(settings)
+    except ToolsError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    report = {
+        "sites": {
+            site.name: {
+                kind: {
+                    "roles": tier.roles,
+                    "approvals": tier.approvals,
+                    "self_approve": tier.self_approve,
+                    "needs": tier.describe(),
+                }
+                for kind, tier in site.actions.effective_tiers().items()
+            }
+            for site in site_file.sites
+        },
+        "people": [
+            {
+                "platform": p.platform,
+                "user_id": p.user_id,
+                "role": p.role,
+                "sites": p.sites if p.sites is not None else "all",
+            }
+            for p in site_file.people
+        ],
+    }
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    source = settings.site_file or "the built-in demo"
+    typer.echo(f"{source}: OK, {len(site_file.sites)} site(s), {len(site_file.people)} people")
+    for name, tiers in report["sites"].items():
+        typer.echo(f"\n{name}: who must approve each action")
+        for kind, tier in tiers.items():
+            typer.echo(f"  {kind:<16} {tier['needs']}")
+    if site_file.people:
+        typer.echo("\npeople:")
+        for p in report["people"]:
+            where = p["sites"] if p["sites"] == "all" else ", ".join(p["sites"])
+            typer.echo(f"  {p['platform']}:{p['user_id']:<14} {p['role']:<9} sites: {where}")
 
 
 @app.command()

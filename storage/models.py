@@ -237,6 +237,9 @@ class ChatIdentityRow(Base):
     user_id: Mapped[str] = mapped_column(String(128))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(16))
+    # "site_file": written from the site file at start-up; "chat": granted by an admin
+    role_source: Mapped[str] = mapped_column(String(16), default="site_file")
+    granted_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

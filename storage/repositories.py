@@ -540,6 +540,11 @@ async def list_audit(
 # --- chat identities and roles ---------------------------------------------------
 
 
+async def list_identities(session: AsyncSession, *, source: str) -> Sequence[ChatIdentityRow]:
+    stmt = select(ChatIdentityRow).where(ChatIdentityRow.role_source == source)
+    return (await session.scalars(stmt)).all()
+
+
 async def get_identity(
     session: AsyncSession, *, platform: str, user_id: str
 ) -> ChatIdentityRow | None:
@@ -557,6 +562,8 @@ async def upsert_identity(
     role: str,
     display_name: str = "",
     now: datetime,
+    source: str = "site_file",
+    granted_by: str = "",
 ) -> ChatIdentityRow:
     row = await get_identity(session, platform=platform, user_id=user_id)
     if row is None:
@@ -565,12 +572,16 @@ async def upsert_identity(
             user_id=user_id,
             display_name=display_name,
             role=role,
+            role_source=source,
+            granted_by=granted_by,
             created_at=now,
             updated_at=now,
         )
         session.add(row)
     else:
         row.role = role
+        row.role_source = source
+        row.granted_by = granted_by
         if display_name:
             row.display_name = display_name
         row.updated_at = now

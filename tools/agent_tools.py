@@ -9,7 +9,7 @@ tools never touch hardware: they only create approval-gated action requests.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from knowledge.errors import KnowledgeError
 from knowledge.service import KnowledgeBase, format_hits, relevant
 from tools.actions.catalogue import get_kind
-from tools.actions.service import ActionService, ActionView
+from tools.actions.service import ActionService, ActionView, Actor
 from tools.alerts.engine import AlertEngine, AlertError, AlertEvent, AlertView
 from tools.alerts.silences import Matcher
 from tools.cards import Card, action_card, local_time
@@ -35,11 +35,21 @@ from tools.forecast.scorecard import scorecard
 from tools.forecast.scoring import interval_scores
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
+from tools.people import Directory
+from tools.permissions import (
+    UNSCOPED,
+    Forbidden,
+    Permission,
+    Principal,
+    allows,
+    as_role,
+    authorize,
+)
 from tools.preferences import ChannelPrefs, PreferenceStore
 from tools.reports.periods import named_period
 from tools.reports.render import digest_card, digest_text
 from tools.reports.service import ReportService
-from tools.site import ROLE_RANK, Site
+from tools.site import Site
 from tools.telemetry import SiteState
 
 STALE_AFTER = timedelta(minutes=15)
@@ -105,7 +115,13 @@ class NoArgs(BaseModel):
 
 class RoleArgs(BaseModel):
     user_id: str = Field(min_length=1, description="The person's user id on this platform")
-    role: Literal["admin", "operator", "finance", "viewer"]
+    role: Literal["admin", "manager", "operator", "finance", "viewer"]
+
+
+class WhoArgs(BaseModel):
+    user_id: str = Field(
+        min_length=1, max_length=128, description="The person's user id on this platform"
+    )
 
 
 class AlertPrefsArgs(BaseModel):
@@ -154,10 +170,23 @@ class GridChargeArgs(SiteArgs):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ToolSpec:
+    """A tool: ``kind`` says what it does to the world ("read": nothing; "change": bot
+    settings such as silences, floors, roles; "action": an approval-gated request to
+    change hardware), ``permission`` what the asker needs on the site it is about."""
+
     name: str
     description: str
-    kind: Literal["read", "action"]
+    kind: Literal["read", "change", "action"]
     args: type[BaseModel]
+    permission: Permission = Permission.SEE_STATUS
+
+    @property
+    def mutates(self) -> bool:
+        return self.kind != "read"
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.kind == "action"
 
     def openai_schema(self) -> dict[str, Any]:
         """The tool as OpenAI's function-calling schema, without what costs tokens and
@@ -284,21 +313,24 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         name="acknowledge_alert",
-        kind="read",
+        kind="change",
+        permission=Permission.HANDLE_ALERTS,
         args=AlertRefArgs,
         description="Acknowledge a firing alert (or every firing alert at the site): it "
         "stops reminders and escalation; the alert still resolves by itself.",
     ),
     ToolSpec(
         name="snooze_alert",
-        kind="read",
+        kind="change",
+        permission=Permission.HANDLE_ALERTS,
         args=SnoozeArgs,
         description="Snooze an alert (default 1 hour, or until tomorrow morning); it "
         "fires again afterwards if the condition still holds.",
     ),
     ToolSpec(
         name="silence_alerts",
-        kind="read",
+        kind="change",
+        permission=Permission.HANDLE_ALERTS,
         args=SilenceArgs,
         description="Mute notifications of alerts matching site/category/rule/severity "
         "for some hours, showing which open alerts it matches (or only preview that).",
@@ -311,30 +343,40 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ),
     ToolSpec(
         name="remove_silence",
-        kind="read",
+        kind="change",
+        permission=Permission.HANDLE_ALERTS,
         args=SilenceRefArgs,
         description="End a silence early.",
     ),
     ToolSpec(
         name="set_alert_preferences",
-        kind="read",
+        kind="change",
+        permission=Permission.SET_SITE_PREFERENCES,
         args=AlertPrefsArgs,
         description="This channel's alert preferences: critical alerts only, and quiet "
         "hours during which only critical alerts are posted.",
     ),
     ToolSpec(
         name="set_preferences",
-        kind="read",
+        kind="change",
         args=PreferencesArgs,
         description="Remember preferences: the battery floor to keep ('keep the battery above "
         "45 %') and this person's display units (kW or W, °C or °F).",
     ),
     ToolSpec(
         name="set_role",
-        kind="read",
+        kind="change",
+        permission=Permission.MANAGE_ROLES,
         args=RoleArgs,
-        description="Admins only: give a person on this chat platform a role "
-        "(admin, operator, finance, viewer).",
+        description="Admins with access to every site: give a person on this chat platform "
+        "a role (admin, manager, operator, finance, viewer).",
+    ),
+    ToolSpec(
+        name="who_is",
+        kind="read",
+        args=WhoArgs,
+        description="A person's role, where it comes from (site file, chat grant, group) "
+        "and the sites they may use.",
     ),
     ToolSpec(
         name="search_knowledge",
@@ -348,6 +390,7 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="stop_miners",
         kind="action",
+        permission=Permission.REQUEST_ACTION,
         args=LoadsArgs,
         description="Propose switching miners off (all, or the named ones). "
         "Creates an action request that a person must approve.",
@@ -355,6 +398,7 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="start_miners",
         kind="action",
+        permission=Permission.REQUEST_ACTION,
         args=LoadsArgs,
         description="Propose switching miners on (all, or the named ones). "
         "Creates an action request that a person must approve.",
@@ -362,6 +406,7 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="set_grid_charge",
         kind="action",
+        permission=Permission.REQUEST_ACTION,
         args=GridChargeArgs,
         description="Propose turning charging the battery from the grid on or off. "
         "Creates an action request that a person must approve.",
@@ -369,6 +414,7 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="start_generator",
         kind="action",
+        permission=Permission.REQUEST_ACTION,
         args=SiteArgs,
         description="Propose starting the generator. Creates an action request that a "
         "person must approve.",
@@ -376,6 +422,7 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="stop_generator",
         kind="action",
+        permission=Permission.REQUEST_ACTION,
         args=SiteArgs,
         description="Propose stopping the generator. Creates an action request that a "
         "person must approve.",
@@ -401,8 +448,13 @@ class CallContext:
     thread_id: str
     call_id: str
     role: str = "viewer"
+    sites: frozenset[str] | None = None  # the sites the person may use (None: every site)
     channel: str = ""
     actor_label: str = ""
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(as_role(self.role), self.sites)
 
 
 class Toolbox:
@@ -419,7 +471,7 @@ class Toolbox:
         preferences: PreferenceStore | None = None,
         on_alert_event: Callable[[AlertEvent], Awaitable[None]] | None = None,
         deliveries: Callable[[], Awaitable[DeliveryStats]] | None = None,
-        set_role: Callable[[str, str, str, str], Awaitable[None]] | None = None,
+        directory: Directory | None = None,
         forecasts: ForecastService | None = None,
         reports: ReportService | None = None,
         knowledge: KnowledgeBase | None = None,
@@ -432,7 +484,7 @@ class Toolbox:
         self._preferences = preferences
         self._on_alert_event = on_alert_event
         self._deliveries = deliveries
-        self._set_role_fn = set_role
+        self._directory = directory
         self._forecasts = forecasts
         self._reports = reports
         self._knowledge = knowledge
@@ -478,9 +530,14 @@ class Toolbox:
             return ToolOutput(text=f"Invalid arguments for {name}: {problems}", error=True)
         try:
             site = self.site(getattr(parsed, "site", None), ctx.default_site)
+            # The site the call is about, not the channel it came from.
+            scope = None if spec.permission in UNSCOPED else site.name
+            authorize(ctx.principal, spec.permission, scope)
             handler = getattr(self, f"_{name}")
             result: ToolOutput = await handler(site, parsed, ctx)
             return result
+        except Forbidden as err:
+            return ToolOutput(text=str(err), error=True)
         except ToolsError as err:
             return ToolOutput(text=str(err), error=True)
 
@@ -942,16 +999,19 @@ class Toolbox:
         text += f". Based on the next 48 h's deficit; {fuel.curve_label}."
         return ToolOutput(text=text + self._source_note(forecast))
 
-    async def _energy_report(self, site: Site, args: ReportArgs, _ctx: CallContext) -> ToolOutput:
+    async def _energy_report(self, site: Site, args: ReportArgs, ctx: CallContext) -> ToolOutput:
         if self._reports is None:
             raise AlertError("Reports are not available here.")
         period = named_period(args.period, now=self._clock.now(), tz=site.tz)
+        costs = allows(ctx.principal, Permission.SEE_COSTS, site.name)
+        if args.focus == "cost":
+            authorize(ctx.principal, Permission.SEE_COSTS, site.name)
         report = await self._reports.report(site, period)
-        text = digest_text(report, args.focus)
+        text = digest_text(report, args.focus, costs=costs)
         if not report.has_data:
             return ToolOutput(text=text)
         kind = {"day": "daily", "week": "weekly", "month": "monthly"}.get(period.kind, "report")
-        return ToolOutput(text=text, cards=[digest_card(report, kind=kind)])
+        return ToolOutput(text=text, cards=[digest_card(report, kind=kind, costs=costs)])
 
     async def _active_alerts(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         alerts = await self._alerts.open_alerts(site.name)
@@ -968,19 +1028,15 @@ class Toolbox:
 
     # -- alert lifecycle tools ---------------------------------------------------------
 
-    def _may_handle_alerts(self, ctx: CallContext) -> None:
-        if ctx.role == "viewer":
-            raise AlertError(
-                "Viewers cannot acknowledge, snooze or silence alerts; ask an operator."
-            )
-
     async def _targets(
-        self, site: Site, alert_id: int | None, statuses: tuple[str, ...]
+        self, site: Site, alert_id: int | None, statuses: tuple[str, ...], ctx: CallContext
     ) -> list[AlertView]:
         if alert_id is not None:
             alert = await self._alerts.get(alert_id)
             if alert is None:
                 raise AlertError(f"There is no alert {alert_id}.")
+            # An alert id may belong to another site than the one asked about.
+            authorize(ctx.principal, Permission.HANDLE_ALERTS, alert.site)
             return [alert]
         return [a for a in await self._alerts.open_alerts(site.name) if a.status in statuses]
 
@@ -991,8 +1047,7 @@ class Toolbox:
     async def _acknowledge_alert(
         self, site: Site, args: AlertRefArgs, ctx: CallContext
     ) -> ToolOutput:
-        self._may_handle_alerts(ctx)
-        targets = await self._targets(site, args.alert_id, ("firing", "snoozed"))
+        targets = await self._targets(site, args.alert_id, ("firing", "snoozed"), ctx)
         if not targets:
             return ToolOutput(text=f"No firing alerts to acknowledge at {site.display_name}.")
         done: list[AlertView] = []
@@ -1011,7 +1066,6 @@ class Toolbox:
         return ToolOutput(text=text[0].upper() + text[1:] + ".")
 
     async def _snooze_alert(self, site: Site, args: SnoozeArgs, ctx: CallContext) -> ToolOutput:
-        self._may_handle_alerts(ctx)
         now = self._clock.now()
         if args.until == "tomorrow":
             local = now.astimezone(site.tz)
@@ -1022,7 +1076,9 @@ class Toolbox:
             ).astimezone(UTC)
         else:
             until = now + timedelta(minutes=args.minutes or 60)
-        targets = await self._targets(site, args.alert_id, ("firing", "acknowledged", "snoozed"))
+        targets = await self._targets(
+            site, args.alert_id, ("firing", "acknowledged", "snoozed"), ctx
+        )
         if not targets:
             return ToolOutput(text=f"No open alerts to snooze at {site.display_name}.")
         lines = []
@@ -1055,7 +1111,6 @@ class Toolbox:
         )
         if args.preview:
             return ToolOutput(text=f"A silence of {what} would match {listing}.")
-        self._may_handle_alerts(ctx)
         ends = self._clock.now() + timedelta(hours=args.hours)
         silence = await self._alerts.add_silence(
             matchers=matchers,
@@ -1068,8 +1123,12 @@ class Toolbox:
             f"It matches {listing}. Remove it with 'remove silence {silence.id}'."
         )
 
-    async def _list_silences(self, site: Site, _args: NoArgs, _ctx: CallContext) -> ToolOutput:
-        silences = await self._alerts.list_silences()
+    async def _list_silences(self, site: Site, _args: NoArgs, ctx: CallContext) -> ToolOutput:
+        silences = [
+            s
+            for s in await self._alerts.list_silences()
+            if all(ctx.principal.may_see(name) for name in _silence_sites(s.matchers))
+        ]
         if not silences:
             return ToolOutput(text="No active silences.")
         return ToolOutput(
@@ -1084,10 +1143,19 @@ class Toolbox:
     async def _remove_silence(
         self, site: Site, args: SilenceRefArgs, ctx: CallContext
     ) -> ToolOutput:
-        self._may_handle_alerts(ctx)
         silence_id = args.silence_id
+        active = await self._alerts.list_silences()
+        for found in active:
+            if silence_id is None or found.id == silence_id:
+                names = _silence_sites(found.matchers)
+                if not names and ctx.sites is not None:
+                    raise Forbidden(
+                        f"Silence {found.id} covers every site and you are limited to "
+                        f"{', '.join(sorted(ctx.sites))}; ask an admin to remove it."
+                    )
+                for name in names:
+                    authorize(ctx.principal, Permission.HANDLE_ALERTS, name)
         if silence_id is None:
-            active = await self._alerts.list_silences()
             if len(active) != 1:
                 return ToolOutput(
                     text=f"There are {len(active)} active silences; say which one to remove.",
@@ -1144,12 +1212,7 @@ class Toolbox:
         done: list[str] = []
         now = self._clock.now()
         if args.min_soc_pct is not None:
-            if ROLE_RANK.get(ctx.role, 0) < ROLE_RANK["operator"]:
-                return ToolOutput(
-                    text="Only an operator or admin can change the battery floor "
-                    f"(you are {ctx.role}).",
-                    error=True,
-                )
+            authorize(ctx.principal, Permission.SET_SITE_PREFERENCES, site.name)
             floor = self._preferences.check_battery_floor(site.name, args.min_soc_pct)
             await self._preferences.set(
                 scope="site",
@@ -1179,13 +1242,28 @@ class Toolbox:
         return ToolOutput(text=". ".join(done) + ".")
 
     async def _set_role(self, _site: Site, args: RoleArgs, ctx: CallContext) -> ToolOutput:
-        if ctx.role != "admin":
-            return ToolOutput(text="Only an admin can change roles.", error=True)
-        if self._set_role_fn is None:
+        if self._directory is None:
             return ToolOutput(text="Roles cannot be changed here.", error=True)
-        platform = ctx.requested_by.split(":", 1)[0]
-        await self._set_role_fn(platform, args.user_id, args.role, ctx.requested_by)
-        return ToolOutput(text=f"{args.user_id} on {platform} is now {args.role}.")
+        platform, _, user_id = ctx.requested_by.partition(":")
+        by = Actor(
+            platform=platform,
+            user_id=user_id,
+            role=ctx.principal.role,
+            name=ctx.actor_label,
+            sites=ctx.sites,
+        )
+        text = await self._directory.grant(
+            by, platform=platform, user_id=args.user_id, role=args.role
+        )
+        return ToolOutput(text=text)
+
+    async def _who_is(self, _site: Site, args: WhoArgs, ctx: CallContext) -> ToolOutput:
+        if self._directory is None:
+            return ToolOutput(text="People are not known here.", error=True)
+        platform = ctx.requested_by.partition(":")[0]
+        user_id = args.user_id.strip().lstrip("@").strip("<>@")
+        who = await self._directory.identity(platform, user_id)
+        return ToolOutput(text=who.describe())
 
     async def _search_knowledge(
         self, site: Site, args: KnowledgeArgs, _ctx: CallContext
@@ -1210,6 +1288,7 @@ class Toolbox:
                 f"(request {waiting.id[:8]}). Approve or reject it on its card.",
                 cards=[action_card(waiting, site.tz)],
             )
+        platform, _, user_id = ctx.requested_by.partition(":")
         action = await self._actions.request(
             site=site.name,
             kind=kind,
@@ -1218,6 +1297,13 @@ class Toolbox:
             reason=f"Asked in chat by {ctx.requested_by}.",
             thread_id=ctx.thread_id,
             idempotency_key=f"{ctx.thread_id}:{ctx.call_id}",
+            actor=Actor(
+                platform=platform,
+                user_id=user_id,
+                role=ctx.principal.role,
+                name=ctx.actor_label,
+                sites=ctx.sites,
+            ),
         )
         return ToolOutput(
             text=f"I have asked for approval to {action.title[0].lower()}{action.title[1:]} "
@@ -1253,6 +1339,11 @@ class Toolbox:
 
     async def _stop_generator(self, site: Site, _args: SiteArgs, ctx: CallContext) -> ToolOutput:
         return await self._request(site, "generator_stop", {}, ctx)
+
+
+def _silence_sites(matchers: Sequence[Matcher]) -> list[str]:
+    """The sites a silence is limited to ([] when it may match every site)."""
+    return [m.value for m in matchers if m.label == "site" and m.op == "="]
 
 
 def _p50_projection(

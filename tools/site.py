@@ -16,15 +16,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tools.actions.kinds import ACTION_KINDS
 from tools.delivery_config import DeliveryConfig
 from tools.devices.config import CONNECTION_MODELS, Connection, DriverName, VrmAccount
 from tools.errors import SiteConfigError, UnknownSiteError
+from tools.permissions import ROLES, Permission, Role, check_tier_roles, roles_with
 
-Role = Literal["admin", "operator", "finance", "viewer"]
-ROLES: tuple[Role, ...] = ("admin", "operator", "finance", "viewer")
-# Higher ranks include what lower ones may do (finance reads reports; viewers read).
-ROLE_RANK: dict[str, int] = {"viewer": 0, "finance": 1, "operator": 2, "admin": 3}
-APPROVER_ROLES: tuple[Role, ...] = ("operator", "admin")
+__all__ = ["ROLES", "Role"]  # re-exported for callers that read roles off the site file
+
+# Roles and what each may do live in tools.permissions (the one permission table).
+APPROVER_ROLES: tuple[Role, ...] = roles_with(Permission.APPROVE_ACTION)
 
 
 class _Model(BaseModel):
@@ -318,20 +319,70 @@ class ApprovalTier(_Model):
     self_approve: bool = Field(default=True, description="the requester may approve it")
     approvals: int = Field(default=1, ge=1, le=5, description="distinct approvers needed")
 
+    @field_validator("roles")
+    @classmethod
+    def _approver_roles(cls, roles: list[Role]) -> list[Role]:
+        unable = check_tier_roles(roles)
+        if unable:
+            raise ValueError(
+                f"role(s) {', '.join(unable)} may not approve actions at all "
+                f"(approver roles: {', '.join(APPROVER_ROLES)})"
+            )
+        return roles
+
+    def describe(self) -> str:
+        """E.g. '2 approvals from admin or manager, not the requester'."""
+        who = " or ".join(self.roles)
+        count = f"{self.approvals} approval{'s' if self.approvals > 1 else ''}"
+        return f"{count} from {who}" + ("" if self.self_approve else ", not the requester")
+
+
+# Starting the generator burns fuel and is loud: two people, not the requester alone.
+DEFAULT_TIERS: dict[str, dict[str, Any]] = {
+    "generator_start": {"self_approve": False, "approvals": 2},
+}
+
 
 def default_tiers() -> dict[str, ApprovalTier]:
-    """Starting the generator burns fuel and is loud: two people, not the requester alone."""
-    return {"generator_start": ApprovalTier(self_approve=False, approvals=2)}
+    return {kind: ApprovalTier(**fields) for kind, fields in DEFAULT_TIERS.items()}
 
 
 class ActionSettings(_Model):
     expiry_minutes: float = Field(default=15.0, gt=0, le=7 * 24 * 60)
     tiers: dict[str, ApprovalTier] = Field(
-        default_factory=default_tiers, description="per action kind; others: operator/admin"
+        default_factory=default_tiers,
+        description="per action kind, merged field by field over the defaults",
     )
+
+    @field_validator("tiers", mode="before")
+    @classmethod
+    def _merge_over_defaults(cls, given: Any) -> Any:
+        """A site's tiers refine the defaults per kind and per field; they never drop the
+        defaults of kinds (or fields) they do not mention."""
+        if not isinstance(given, dict):
+            return given
+        unknown = [k for k in given if k not in ACTION_KINDS]
+        if unknown:
+            raise ValueError(
+                f"unknown action kind(s) {', '.join(map(str, unknown))} "
+                f"(known: {', '.join(ACTION_KINDS)})"
+            )
+        merged: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_TIERS.items()}
+        for kind, fields in given.items():
+            if isinstance(fields, ApprovalTier):
+                fields = fields.model_dump(exclude_unset=True)
+            if not isinstance(fields, dict):
+                merged[kind] = fields  # let the model say what is wrong
+                continue
+            merged[kind] = {**merged.get(kind, {}), **fields}
+        return merged
 
     def tier(self, kind: str) -> ApprovalTier:
         return self.tiers.get(kind) or ApprovalTier()
+
+    def effective_tiers(self) -> dict[str, ApprovalTier]:
+        """What every action kind needs at this site (defaults merged with the site's)."""
+        return {kind: self.tier(kind) for kind in ACTION_KINDS}
 
 
 def _duplicates(names: list[str]) -> str:

@@ -53,6 +53,9 @@ class InboundMessage:
     thread: str | None = None
     groups: tuple[str, ...] = ()  # Slack user groups / Discord roles of the person
     direct: bool = False  # a DM
+    # The platform's id of this delivery (Slack client_msg_id / ts / trigger_id, Discord
+    # message or interaction id): a redelivery carries the same one. "" when there is none.
+    delivery_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -357,6 +357,7 @@ def energy_command(chat: ChatService) -> app_commands.Command[Any, ..., None]:
             thread=thread,
             groups=role_ids(interaction.user),
             direct=interaction.guild_id is None,
+            delivery_id=str(interaction.id),
         )
         try:
             result = await chat.handle_command(msg)
@@ -392,6 +393,7 @@ async def handle_mention(chat: ChatService, message: discord.Message, *, bot_id:
         thread=thread,
         groups=role_ids(message.author),
         direct=direct,
+        delivery_id=str(message.id),
     )
     try:
         await chat.handle_message(inbound)

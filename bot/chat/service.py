@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -40,7 +41,9 @@ from tools.agent_tools import Toolbox
 from tools.alerts.engine import AlertEngine
 from tools.cards import Card, action_card
 from tools.errors import ActionError
-from tools.site import ROLE_RANK, Group, Person, Role, Site
+from tools.people import Directory
+from tools.permissions import Permission, refusal
+from tools.site import Site
 from tools.units import convert_card_units, convert_units
 
 log = logging.getLogger(__name__)
@@ -89,8 +92,7 @@ class ChatService:
         notifier: Notifier,
         model: BaseChatModel | None = None,
         default_site: str,
-        groups: Sequence[Group] = (),
-        people: Sequence[Person] = (),
+        directory: Directory,
         observe: Callable[[str, str, float], None] | None = None,
         rate_per_min: float = 0,
         rate_clock: Callable[[], float] = time.monotonic,
@@ -110,7 +112,7 @@ class ChatService:
         self._notifier = notifier
         self._model = model
         self._default_site = default_site
-        self._groups = tuple(groups)
+        self._directory = directory
         self._observe = observe
         # messages and commands per person (button clicks are not limited)
         self._limiter = RateLimiter(rate_per_min, clock=rate_clock)
@@ -124,29 +126,16 @@ class ChatService:
         self._counter = TokenCounter()
         # questions held back while we ask which site is meant, per thread
         self._held_questions: dict[str, str] = {}
-        self._visible: dict[tuple[str, str], frozenset[str]] = {
-            (p.platform, p.user_id): frozenset(p.sites) for p in people if p.sites is not None
-        }
 
     async def actor(
         self, platform: str, user_id: str, user_name: str = "", groups: Sequence[str] = ()
     ) -> Actor:
-        """The person with their role: their own, or the highest of their groups' (a Slack
-        user group or Discord role mapped in the site file); unknown people are viewers."""
-        async with self._sessionmaker() as session, session.begin():
-            row = await repo.get_identity(session, platform=platform, user_id=user_id)
-        role: Role = row.role if row is not None else "viewer"  # type: ignore[assignment]
-        for group in self._groups:
-            matches = group.platform == platform and group.group_id in groups
-            if matches and ROLE_RANK[group.role] > ROLE_RANK[role]:
-                role = group.role
-        name = user_name or (row.display_name if row is not None else "") or user_id
-        return Actor(platform=platform, user_id=user_id, role=role, name=name)
+        """The person with their role and the sites they may use (see tools.people)."""
+        return await self._directory.actor(platform, user_id, user_name, groups)
 
     def may_see(self, actor: Actor, site: str) -> bool:
         """Whether the person may see the site (people can be limited to some sites)."""
-        allowed = self._visible.get((actor.platform, actor.user_id))
-        return allowed is None or site in allowed
+        return actor.principal.may_see(site)
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """False when this platform event was handled before (a retry): do not answer twice."""
@@ -183,6 +172,7 @@ class ChatService:
             thread=msg.thread,
             groups=msg.groups,
             direct=msg.direct,
+            delivery_id=msg.delivery_id,
         )
         return await self._timed_message(question, site=command.site, post=True)
 
@@ -276,6 +266,7 @@ class ChatService:
             model=self._model,
             model_name=self._model_name,
             role=actor.role if actor else "viewer",
+            sites=actor.sites if actor else frozenset(),
             channel=channel,
             actor_label=actor.label if actor else "",
             budget=self._budget,
@@ -382,8 +373,11 @@ class ChatService:
         )
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         started = time.perf_counter()
+        # One ask: a redelivery of the same platform message keeps its id (and so its
+        # action requests); every other message gets a new one.
+        turn_id = f"{msg.platform}:{msg.delivery_id}" if msg.delivery_id else uuid.uuid4().hex
         state = await self._graph.ainvoke(
-            {"messages": [HumanMessage(content=msg.text)]},
+            {"messages": [HumanMessage(content=msg.text)], "turn_id": turn_id},
             config,
             context=ctx,
             durability="sync",
@@ -429,8 +423,9 @@ class ChatService:
 
     async def _alert_click(self, click: Click, actor: Actor) -> str:
         """Acknowledge (one alert or a group: "12,13") or snooze ("12:60" minutes)."""
-        if actor.role == "viewer":
-            return f"{actor.label}, viewers cannot acknowledge or snooze alerts."
+        denied = refusal(actor.principal, Permission.HANDLE_ALERTS)
+        if denied is not None:
+            return f"{actor.label}, {denied}. Nothing was changed."
         try:
             if click.action == "snooze":
                 alert_part, _, minutes_part = click.value.partition(":")
@@ -443,6 +438,14 @@ class ChatService:
             return f"Unknown alert {click.value!r}."
         replies = []
         for alert_id in ids:
+            found = await self._alerts.get(alert_id)
+            if found is None:
+                replies.append(f"Unknown alert {alert_id}")
+                continue
+            denied = refusal(actor.principal, Permission.HANDLE_ALERTS, found.site)
+            if denied is not None:
+                replies.append(f"Alert {alert_id}: {denied}; nothing changed")
+                continue
             if click.action == "snooze":
                 until = self._clock_now() + timedelta(minutes=minutes)
                 event = await self._alerts.snooze(alert_id=alert_id, actor=actor.label, until=until)
@@ -532,7 +535,7 @@ class ChatService:
 
 # Tools whose answer does not depend on which site is meant.
 SITE_FREE_TOOLS = frozenset(
-    {"help", "set_role", "set_alert_preferences", "list_silences", "remove_silence"}
+    {"help", "set_role", "who_is", "set_alert_preferences", "list_silences", "remove_silence"}
 )
 
 

@@ -290,6 +290,7 @@ def register_commands(
                 text=str(command.get("text", "")),
                 user_name=str(command.get("user_name", "")),
                 direct=str(command.get("channel_id", "")).startswith("D"),
+                delivery_id=str(command.get("trigger_id", "")),
             )
             await _guarded(
                 chat.handle_command(msg),
@@ -323,6 +324,7 @@ def register_events(app: AsyncApp, *, chat: ChatService, inflight: InFlight) -> 
             text=_strip_mention(str(event.get("text", "")), bot_user_id),
             thread=str(event.get("thread_ts") or event.get("ts") or "") or None,
             direct=direct,
+            delivery_id=event_id,
         )
         await _guarded(chat.handle_message(msg), what=f"Slack event {event_id}")
 

@@ -34,11 +34,14 @@ class AssistantContext:
     requested_by: str
     thread_id: str
     role: str = "viewer"
+    sites: frozenset[str] | None = None  # the sites the person may use (None: every site)
     channel: str = ""
     actor_label: str = ""
     model: BaseChatModel | None = None
     model_name: str = "offline"
     max_steps: int = 6
+    # One message may create at most this many action requests; the rest are refused.
+    max_actions_per_turn: int = 3
     # Cost control (used on the model path only):
     budget: Budget = field(default_factory=Budget)
     counter: TokenCounter = field(default_factory=TokenCounter)

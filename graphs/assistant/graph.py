@@ -232,9 +232,26 @@ async def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -
     called = list(state.get("tools_called", []))
     actions = list(state.get("actions", []))
     pending = list(state.get("pending", []))
+    turn_id = state.get("turn_id") or "-"
     for call in last.tool_calls:
-        call_id = call.get("id") or f"call-{len(called)}"
+        # Position in the turn, not the model's id: models repeat or omit call ids, and
+        # the offline planner numbers its calls from zero on every turn.
+        seq = len(called)
+        call_id = call.get("id") or f"call-{seq}"
         called.append(call["name"])
+        spec = SPECS_BY_NAME.get(call["name"])
+        if spec is not None and spec.needs_approval and len(actions) >= ctx.max_actions_per_turn:
+            messages.append(
+                ToolMessage(
+                    content=f"Refused: one message may ask for at most "
+                    f"{ctx.max_actions_per_turn} actions; {call['name']} was not requested. "
+                    "Ask for it in a separate message.",
+                    tool_call_id=call_id,
+                    name=call["name"],
+                    status="error",
+                )
+            )
+            continue
         out = await ctx.toolbox.call(
             call["name"],
             call.get("args", {}),
@@ -242,8 +259,9 @@ async def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -
                 default_site=ctx.site,
                 requested_by=ctx.requested_by,
                 thread_id=ctx.thread_id,
-                call_id=call_id,
+                call_id=f"{turn_id}:{seq}",
                 role=ctx.role,
+                sites=ctx.sites,
                 channel=ctx.channel,
                 actor_label=ctx.actor_label,
             ),

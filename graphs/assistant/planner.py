@@ -47,6 +47,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "remove_silence",
     "set_alert_preferences",
     "set_role",
+    "who_is",
     "battery_outlook",
     "miner_plan",
     "grid_charge_advice",
@@ -596,7 +597,7 @@ def route(
     stripped = text.strip()
     if stripped and set(stripped) <= {"?", " "}:
         return [Intent(HELP_TOOL, {"site": None})]
-    role_change = _role_change(stripped)
+    role_change = _role_change(stripped) or _who_is(stripped)
     if role_change is not None:
         return [role_change]
     preference = _preference_change(stripped, site_names)
@@ -633,6 +634,7 @@ _ROLE_WORDS = {
     "admin": "admin",
     "administrator": "admin",
     "operator": "operator",
+    "manager": "manager",
     "viewer": "viewer",
     "finance": "finance",
     "read-only": "viewer",
@@ -640,7 +642,7 @@ _ROLE_WORDS = {
 _ROLE_CHANGE = re.compile(
     r"^(?:please\s+)?(?:make|set|give|promote|demote)\s+(?:the\s+role\s+of\s+)?"
     r"<?@?(?P<user>[A-Za-z0-9._-]{2,40})>?\s+(?:to\s+|an?\s+|the\s+)?(?:role\s+)?"
-    r"(?P<role>admin|administrator|operator|viewer|finance|read-only)(?:\s+role)?[.!]?$",
+    r"(?P<role>admin|administrator|manager|operator|viewer|finance|read-only)(?:\s+role)?[.!]?$",
     re.IGNORECASE,
 )
 
@@ -988,6 +990,21 @@ def _knowledge(text: str, site_names: Sequence[str]) -> Intent | None:
     if not _KNOWLEDGE.search(text):
         return None
     return Intent("search_knowledge", {"site": _site_named(text, site_names), "query": text})
+
+
+_WHO_IS = re.compile(
+    r"^(?:who\s+is|who's|whois|what\s+(?:role|access)\s+(?:does|has))\s+"
+    r"<?@?(?P<user>[A-Za-z0-9._-]{2,40})>?(?:\s+(?:have|do|see|got))?\s*[?.!]*$",
+    re.IGNORECASE,
+)
+
+
+def _who_is(text: str) -> Intent | None:
+    """'who is U024BE7LH?', 'what role does olga have?'."""
+    match = _WHO_IS.match(text)
+    if match is None or match["user"].lower() in {"the", "it", "that", "this", "i", "we"}:
+        return None
+    return Intent("who_is", {"site": None, "user_id": match["user"]})
 
 
 def _role_change(text: str) -> Intent | None:

@@ -10,6 +10,10 @@ from langgraph.graph.message import add_messages
 
 class AssistantState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
+    # The ask this turn answers: a platform delivery id (so a redelivered message maps
+    # to the same action requests) or a fresh id per message; part of every request's
+    # idempotency key, so two asks in one thread never share a request.
+    turn_id: str
     # Per turn (reset when a new message arrives):
     cards: list[dict[str, Any]]
     tools_called: list[str]

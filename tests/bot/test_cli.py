@@ -85,7 +85,9 @@ def test_tools_json_lists_every_tool(cli: CliRunner) -> None:
     for spec in TOOL_SPECS:
         assert by_name[spec.name]["description"] == spec.description
         assert spec.description.strip()
-        assert by_name[spec.name]["kind"] in ("read", "action")
+        assert by_name[spec.name]["kind"] in ("read", "change", "action")
+        assert by_name[spec.name]["permission"] == spec.permission.value
+        assert by_name[spec.name]["needs_approval"] == (spec.kind == "action")
 
 
 def test_tools_plain_lists_every_tool(cli: CliRunner) -> None:

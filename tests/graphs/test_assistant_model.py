@@ -205,7 +205,7 @@ async def test_battery_floor_set_in_chat_changes_plans_and_alerts(
     async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
         await app.monitor.poll_once()
         refused = await app.chat.handle_message(say("vic", "keep the battery above 45 %"))
-        assert "Only an operator or admin" in refused.answer
+        assert "only admin, manager, operator may change the settings of demo" in refused.answer
         unsafe = await app.chat.handle_message(say("olga", "keep the battery above 2%"))
         assert "below the site's hard floor of 20 %" in unsafe.answer
         done = await app.chat.handle_message(say("olga", "keep the battery above 45 %"))

@@ -162,6 +162,9 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
         [("set_role", {"site": None, "user_id": "U024BE7LH", "role": "operator"})],
     ),
     ("set olga to viewer", [("set_role", {"site": None, "user_id": "olga", "role": "viewer"})]),
+    ("make sam a manager", [("set_role", {"site": None, "user_id": "sam", "role": "manager"})]),
+    ("who is U024BE7LH?", [("who_is", {"site": None, "user_id": "U024BE7LH"})]),
+    ("what role does olga have?", [("who_is", {"site": None, "user_id": "olga"})]),
     (
         "promote <@80351110224678912> to admin",
         [("set_role", {"site": None, "user_id": "80351110224678912", "role": "admin"})],

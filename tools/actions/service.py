@@ -26,7 +26,16 @@ from tools.clock import Clock
 from tools.devices.base import Driver
 from tools.domain import Reading
 from tools.errors import ActionError, DeviceError, UnknownSiteError
-from tools.site import ApprovalTier, Role, Site
+from tools.permissions import (
+    Forbidden,
+    Permission,
+    Principal,
+    Role,
+    as_role,
+    authorize,
+    refusal,
+)
+from tools.site import ApprovalTier, Site
 from tools.telemetry import SiteState
 
 log = logging.getLogger(__name__)
@@ -42,6 +51,11 @@ class Actor:
     user_id: str
     role: Role
     name: str = ""
+    sites: frozenset[str] | None = None  # the sites this person may use (None: all)
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.role, self.sites)
 
     @property
     def label(self) -> str:
@@ -201,11 +215,19 @@ class ActionService:
         alert_id: int | None = None,
         thread_id: str | None = None,
         idempotency_key: str | None = None,
+        actor: Actor | None = None,
     ) -> ActionView:
         """Create a pending request after validating it against the catalogue and policy.
 
-        With an ``idempotency_key`` a repeated call returns the request created first.
+        ``actor`` is the person asking (None: the bot itself, e.g. for an alert); they
+        need the request permission on ``site``. With an ``idempotency_key`` a repeated
+        call returns the request created first.
         """
+        if actor is not None:
+            try:
+                authorize(actor.principal, Permission.REQUEST_ACTION, site)
+            except Forbidden as err:
+                raise ActionError(f"Refused: {err}") from None
         site_cfg = self._site(site)
         action_kind = get_kind(kind)
         clean = action_kind.normalise(site_cfg, dict(params or {}))
@@ -309,6 +331,7 @@ class ActionService:
                 "actor": actor.key,
                 "name": actor.label,
                 "role": actor.role,
+                "sites": None if actor.sites is None else sorted(actor.sites),
                 "at": now.isoformat(),
             }
             if approve and len(given) + 1 < tier.approvals:
@@ -528,9 +551,13 @@ class ActionService:
         if site is None or driver is None:
             return False, f"Site {row.site} has no driver configured; nothing was sent."
         kind = get_kind(row.kind)
-        refusal = policy.check(site, row.kind, row.params, self._state(row.site))
-        if refusal is not None:
-            return False, f"Not executed: {refusal}."
+        unapproved = approvals_problem(site.actions.tier(row.kind), row)
+        if unapproved is not None:
+            log.warning("action %s not executed: %s", row.id, unapproved)
+            return False, f"Not executed: {unapproved}."
+        reason = policy.check(site, row.kind, row.params, self._state(row.site))
+        if reason is not None:
+            return False, f"Not executed: {reason}."
         try:
             for command in kind.commands(site, row.params):
                 await driver.execute(command)
@@ -555,12 +582,46 @@ class ActionService:
 
 
 def _refusal(tier: ApprovalTier, row: ActionRequestRow, actor: Actor, approve: bool) -> str | None:
-    """Why this person may not decide this request, or None."""
+    """Why this person may not decide this request, or None: the permission table for
+    the request's own site first, then the action kind's tier."""
     verb = "approve" if approve else "reject"
     if actor.role not in tier.roles:
         return f"your role is {actor.role}: only {' or '.join(tier.roles)} may {verb} this request"
+    denied = refusal(actor.principal, Permission.APPROVE_ACTION, row.site)
+    if denied is not None:
+        return denied
     if approve and not tier.self_approve and actor.key == row.requested_by:
         return "you asked for this action, so someone else must approve it"
+    return None
+
+
+def approvals_problem(tier: ApprovalTier, row: ActionRequestRow) -> str | None:
+    """Why the approvals recorded on ``row`` do not allow it to run, or None.
+
+    The executor checks this again right before commanding a device, with the same
+    permission table, so a request approved by an older process, by hand in the
+    database or by anyone outside the tier never reaches hardware.
+    """
+    valid: set[str] = set()
+    for entry in (row.approvals or {}).get("by", []):
+        who = str(entry.get("actor", ""))
+        sites = entry.get("sites")
+        principal = Principal(as_role(str(entry.get("role", ""))), None)
+        if sites is not None:
+            principal = Principal(principal.role, frozenset(map(str, sites)))
+        if refusal(principal, Permission.APPROVE_ACTION, row.site) is not None:
+            continue
+        if principal.role not in tier.roles:
+            continue
+        if not tier.self_approve and who == row.requested_by:
+            continue
+        valid.add(who)
+    if len(valid) < tier.approvals:
+        return (
+            f"it has {len(valid)} valid approval(s) and needs {tier.describe()}"
+            if valid
+            else f"it has no valid approval (it needs {tier.describe()})"
+        )
     return None
 
 

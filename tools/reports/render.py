@@ -35,8 +35,18 @@ def _hour(report: Report, hour: object) -> str:
     return f"{local:%a %d %b} {local:%H}:00–{(local.hour + 1) % 24:02d}:00"
 
 
-def summary_rows(report: Report) -> list[tuple[str, str]]:
-    """The report's figures as (label, value) rows: card fields and the PDF table."""
+# Rows that carry money: left out for people who may not see costs.
+MONEY_ROWS = frozenset({"Cost", "Grid cost", "Export credit", "Fuel cost", "Solar cost", "Savings"})
+
+
+def summary_rows(report: Report, *, costs: bool = True) -> list[tuple[str, str]]:
+    """The report's figures as (label, value) rows: card fields and the PDF table
+    (without money figures when ``costs`` is False)."""
+    rows = _all_rows(report)
+    return rows if costs else [(k, v) for k, v in rows if k not in MONEY_ROWS]
+
+
+def _all_rows(report: Report) -> list[tuple[str, str]]:
     a, site = report.analytics, report.site
     f = a.flows
     rows: list[tuple[str, str]] = [("Solar", _kwh(f.solar_kwh))]
@@ -111,8 +121,9 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
     return rows
 
 
-def headline(report: Report, focus: Focus = "all") -> str:
-    """One or two sentences answering a question about the period."""
+def headline(report: Report, focus: Focus = "all", *, costs: bool = True) -> str:
+    """One or two sentences answering a question about the period (no money figures
+    when ``costs`` is False; the cost focus is then refused by the caller)."""
     a, site = report.analytics, report.site
     where = f"{site.display_name}, {report.period.label}"
     if not report.has_data:
@@ -170,28 +181,31 @@ def headline(report: Report, focus: Focus = "all") -> str:
             )
         solar_pct = f.solar_share_pct
         return text + (f", {solar_pct:.0f} % of the load." if solar_pct is not None else ".")
+    money = f"cost {_money(report, c.total)}, " if costs else ""
     return (
         f"{where}: solar {_kwh(f.solar_kwh)}, load {_kwh(f.load_kwh)}, grid import "
         f"{_kwh(f.grid_import_kwh)}, generator {_kwh(f.generator_kwh)} ({f.fuel_l:,.1f} L); "
-        f"cost {_money(report, c.total)}, {a.carbon.total_kg:,.1f} kg CO2."
+        f"{money}{a.carbon.total_kg:,.1f} kg CO2."
     )
 
 
-def _changes(report: Report) -> str:
+def _changes(report: Report, *, costs: bool = True) -> str:
     parts = []
     for ch in report.changes:
+        if not costs and ch.name in MONEY_ROWS:
+            continue
         pct = f"{ch.pct:+.0f} %" if ch.pct is not None else "new"
         parts.append(f"{ch.name} {ch.now:,.1f} {ch.unit} ({pct})")
     return "vs the period before: " + "; ".join(parts) if parts else ""
 
 
-def digest_text(report: Report, focus: Focus = "all") -> str:
+def digest_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> str:
     """The digest as plain text: headline, figures, comparison, alerts and actions."""
-    lines = [headline(report, focus)]
+    lines = [headline(report, focus, costs=costs)]
     if not report.has_data:
         return lines[0]
-    lines += [f"• {k}: {v}" for k, v in summary_rows(report)]
-    changes = _changes(report)
+    lines += [f"• {k}: {v}" for k, v in summary_rows(report, costs=costs)]
+    changes = _changes(report, costs=costs)
     if changes:
         lines.append(changes[:1].upper() + changes[1:] + ".")
     tz = report.site.tz
@@ -202,15 +216,17 @@ def digest_text(report: Report, focus: Focus = "all") -> str:
     return "\n".join(lines)
 
 
-def digest_card(report: Report, *, kind: str = "daily", chart: bool = True) -> Card:
+def digest_card(
+    report: Report, *, kind: str = "daily", chart: bool = True, costs: bool = True
+) -> Card:
     """A card with the figures and a chart (hourly flows for a day, daily bars otherwise)."""
     title = {
         "daily": "Daily digest",
         "weekly": "Weekly report",
         "monthly": "Monthly report",
     }.get(kind, "Energy report")
-    text = headline(report)
-    changes = _changes(report)
+    text = headline(report, costs=costs)
+    changes = _changes(report, costs=costs)
     if changes:
         text += "\n" + changes[:1].upper() + changes[1:] + "."
     if report.events:
@@ -224,7 +240,7 @@ def digest_card(report: Report, *, kind: str = "daily", chart: bool = True) -> C
         kind=f"report_{kind}",
         title=f"{title}: {report.site.display_name}, {report.period.label}",
         text=text,
-        fields=summary_rows(report) if report.has_data else [],
+        fields=summary_rows(report, costs=costs) if report.has_data else [],
         tone="info",
         footer="from hourly rollups · carbon factors and savings baseline from the site file",
         image_png=png,
