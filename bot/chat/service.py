@@ -7,6 +7,7 @@ database: the id on a button is only a reference.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -375,7 +376,7 @@ class ChatService:
         started = time.perf_counter()
         # One ask: a redelivery of the same platform message keeps its id (and so its
         # action requests); every other message gets a new one.
-        turn_id = f"{msg.platform}:{msg.delivery_id}" if msg.delivery_id else uuid.uuid4().hex
+        turn_id = _turn_id(msg)
         state = await self._graph.ainvoke(
             {"messages": [HumanMessage(content=msg.text)], "turn_id": turn_id},
             config,
@@ -537,6 +538,15 @@ class ChatService:
 SITE_FREE_TOOLS = frozenset(
     {"help", "set_role", "who_is", "set_alert_preferences", "list_silences", "remove_silence"}
 )
+
+
+def _turn_id(msg: InboundMessage) -> str:
+    """The id of one ask. A redelivery (same platform delivery id, person and words) gets
+    the same id; anything else a new one, even if a platform id repeats."""
+    if not msg.delivery_id:
+        return uuid.uuid4().hex
+    what = hashlib.sha256(f"{msg.user_id}\n{msg.channel}\n{msg.text}".encode()).hexdigest()
+    return f"{msg.platform}:{msg.delivery_id}:{what[:12]}"
 
 
 def _site_named(text: str, sites: Sequence[str]) -> str | None:

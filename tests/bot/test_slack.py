@@ -216,6 +216,47 @@ async def test_a_30_second_handler_still_acks_within_3_seconds(
         assert rig.fake.posts() == []
 
 
+async def test_two_asks_in_one_channel_get_two_requests_and_a_redelivery_one(
+    tmp_path: Path,
+) -> None:
+    """Every /energy of a person in a channel shares one conversation; each ask is its own.
+
+    The recorded slash-command body carries one trigger_id for both commands, as a
+    hostile or buggy client could: the request key is not the trigger id alone.
+    """
+    async with slack_rig(tmp_path) as rig:
+        await rig.app.monitor.poll_once()
+        for text in ("ask stop the miners", "ask turn on grid charging"):
+            status, _body, _s = await rig.signed(slash_body(text))
+            assert status == 200
+        await rig.fake.wait_for(
+            lambda: len(rig.fake.posts(CHANNEL)) >= 4, what="two answers with their cards"
+        )
+        requests = await rig.app.actions.list_requests()
+        assert sorted(r.kind for r in requests) == ["grid_charge_on", "stop_miners"]
+        assert len({r.thread_id for r in requests}) == 1
+        # A mention event delivered twice (Slack's retry): one answer, one request.
+        event = {
+            "type": "app_mention",
+            "user": OPERATOR,
+            "channel": CHANNEL,
+            "text": f"<@{BOT_USER_ID}> start the generator",
+            "ts": "1700000001.000100",
+        }
+        for retry in ("", "1"):
+            extra = {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "timeout"} if retry else {}
+            status, _body, _s = await rig.signed(
+                event_body("Ev0GEN", event), content_type="application/json", **extra
+            )
+            assert status == 200
+        await rig.fake.wait_for(
+            lambda: len(rig.fake.posts(CHANNEL)) >= 6, what="the generator answer and its card"
+        )
+        assert await rig.inflight.drain(60.0)
+        kinds = sorted(r.kind for r in await rig.app.actions.list_requests())
+        assert kinds == ["generator_start", "grid_charge_on", "stop_miners"]
+
+
 # -- signatures --------------------------------------------------------------------------
 
 
