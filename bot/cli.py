@@ -257,20 +257,22 @@ def _decide(
 
     settings = _settings(site_file)
 
-    async def go() -> tuple[str, list[str]]:
+    async def go() -> tuple[str, bool, list[str]]:
         adapter = MemoryAdapter()
         async with open_app(settings, adapter=adapter, executes=not by_worker) as cc:
             await cc.actions.get(action_id)  # an unknown id is an error (exit code 2)
             if not by_worker:
                 await cc.monitor.poll_once()
             actor = await cc.chat.actor("console", user)
-            message = await cc.chat.decide(action_id, actor, approve=approve)
-            return message, adapter.texts()
+            message, refused = await cc.chat.decide_verdict(action_id, actor, approve=approve)
+            return message, refused, adapter.texts()
 
-    message, follow_ups = _run(go)
+    message, refused, follow_ups = _run(go)
     typer.echo(message)
     for text in follow_ups:
         typer.echo(text)
+    if refused:  # not allowed: a script must not read this as done
+        raise typer.Exit(1)
 
 
 @actions_app.command("approve")

@@ -470,13 +470,20 @@ class ChatService:
         return self._toolbox.now()
 
     async def decide(self, action_id: str, actor: Actor, *, approve: bool) -> str:
+        message, _refused = await self.decide_verdict(action_id, actor, approve=approve)
+        return message
+
+    async def decide_verdict(
+        self, action_id: str, actor: Actor, *, approve: bool
+    ) -> tuple[str, bool]:
+        """The reply, and whether the person was refused (no such request, not allowed)."""
         try:
             decision = await self._actions.decide(action_id=action_id, actor=actor, approve=approve)
         except ActionError as err:
-            return str(err)
+            return str(err), True
         if decision.changed:
             await self.on_action_final(decision.action)
-        return decision.message
+        return decision.message, decision.verdict == "denied"
 
     async def on_action_final(self, action: ActionView) -> None:
         """Update the card and resume the conversation that asked for the action."""

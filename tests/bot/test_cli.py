@@ -180,3 +180,83 @@ def test_ask_then_approve_in_a_second_invocation(cli: CliRunner) -> None:
     again = run(cli, "actions", "approve", action["id"])
     assert "Already succeeded" in again.stdout
     assert "Done and verified" not in again.stdout
+
+
+def two_site_file(folder: Path, tiers: dict[str, Any] | None = None) -> Path:
+    """The quiet demo plus a copy called barn; Hank may use demo only, Bea barn only."""
+    data = yaml.safe_load(quiet_demo_site_file(folder).read_text(encoding="utf-8"))
+    demo = data["sites"][0]
+    barn = {**demo, "name": "barn", "title": "Barn", "channels": {"console": "#barn"}}
+    if tiers is not None:
+        demo["actions"] = {"tiers": tiers}
+    data["sites"] = [demo, barn]
+    data["people"] = [
+        {"platform": "console", "user_id": "hank", "role": "operator", "sites": ["demo"]},
+        {"platform": "console", "user_id": "bea", "role": "operator", "sites": ["barn"]},
+    ]
+    path = folder / "two-sites.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_cli_decisions_are_held_to_the_persons_sites(cli: CliRunner, tmp_path: Path) -> None:
+    sites = str(two_site_file(tmp_path))
+    asked = json.loads(
+        run(
+            cli,
+            "ask",
+            "stop the miners",
+            "--site",
+            "barn",
+            "--user",
+            "bea",
+            "--json",
+            "--site-file",
+            sites,
+        ).stdout
+    )
+    action_id = asked["actions"][0]["id"]
+    refused = run(
+        cli, "actions", "approve", action_id, "--user", "hank", "--site-file", sites, code=1
+    )
+    assert "do not have access to the site 'barn'" in refused.stdout
+    assert "you may use demo" in refused.stdout
+    listed = json.loads(run(cli, "actions", "list", "--json", "--site-file", sites).stdout)
+    assert [r["status"] for r in listed] == ["pending"]
+    # Asking about barn as Hank is refused too, and creates nothing.
+    other = run(
+        cli,
+        "ask",
+        "stop the miners",
+        "--site",
+        "barn",
+        "--user",
+        "hank",
+        "--json",
+        "--site-file",
+        sites,
+    )
+    assert json.loads(other.stdout)["actions"] == []
+    approved = run(cli, "actions", "approve", action_id, "--user", "bea", "--site-file", sites)
+    assert "Done and verified" in approved.stdout
+
+
+def test_sites_check_prints_the_merged_tiers(cli: CliRunner, tmp_path: Path) -> None:
+    sites = str(two_site_file(tmp_path, tiers={"stop_miners": {"approvals": 2}}))
+    out = json.loads(run(cli, "sites", "check", sites, "--json").stdout)
+    demo = out["sites"]["demo"]
+    assert demo["stop_miners"]["approvals"] == 2
+    assert demo["generator_start"] == {
+        "roles": ["admin", "manager", "operator"],
+        "approvals": 2,
+        "self_approve": False,
+        "needs": "2 approvals from admin or manager or operator, not the requester",
+    }
+    text = run(cli, "sites", "check", sites).stdout
+    assert "generator_start  2 approvals" in text
+    bad = tmp_path / "bad.yaml"
+    data = yaml.safe_load(Path(sites).read_text(encoding="utf-8"))
+    data["sites"][0]["actions"] = {"tiers": {"stop_miners": {"roles": ["viewer"]}}}
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    refused = run(cli, "sites", "check", str(bad), code=2)
+    assert "may not approve actions" in refused.stderr
