@@ -44,7 +44,7 @@ from storage.engine import (
     sqlite_path,
     upgrade_database,
 )
-from tools.actions.service import ActionService
+from tools.actions.service import ActionService, ActionView
 from tools.agent_tools import Toolbox
 from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.registry import all_rules
@@ -401,7 +401,15 @@ async def open_app(
             sessionmaker=sessionmaker, sites=sites, clock=clock, forecasts=forecasts
         )
         knowledge = await build_knowledge(settings, sessionmaker, clock=clock)
+        chat_ref: list[ChatService] = []
+
+        async def on_action_decided(action: ActionView, running_thread: str) -> None:
+            """A decision typed in chat: the same card update and resume as a button."""
+            if chat_ref:
+                await chat_ref[0].on_action_final(action, running_thread=running_thread)
+
         toolbox = Toolbox(
+            on_action_decided=on_action_decided,
             knowledge=knowledge,
             sites=sites,
             state=pipeline.latest,
@@ -450,6 +458,7 @@ async def open_app(
                     output_override=settings.model_price_output_per_mtok,
                 ),
             )
+            chat_ref.append(chat)
             monitor = Monitor(
                 drivers=drivers,
                 pipeline=pipeline,

@@ -377,6 +377,22 @@ async def get_action_request(session: AsyncSession, *, action_id: str) -> Action
     return await session.get(ActionRequestRow, action_id, populate_existing=True)
 
 
+async def action_ids_starting(
+    session: AsyncSession, *, prefix: str, limit: int = 5
+) -> Sequence[str]:
+    """Ids of action requests that start with ``prefix`` (a short id shown in chat).
+
+    ``prefix`` must be plain hex (checked by the caller): no LIKE wildcards reach SQL.
+    """
+    stmt = (
+        select(ActionRequestRow.id)
+        .where(ActionRequestRow.id.like(f"{prefix}%"))
+        .order_by(ActionRequestRow.id)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
 async def get_action_by_idempotency_key(
     session: AsyncSession, *, key: str
 ) -> ActionRequestRow | None:

@@ -118,6 +118,13 @@ class RoleArgs(BaseModel):
     role: Literal["admin", "manager", "operator", "finance", "viewer"]
 
 
+class DecideArgs(BaseModel):
+    action_id: str = Field(
+        min_length=4, max_length=64, description="The request id, or its first 8 characters"
+    )
+    approve: bool = Field(description="True to approve, False to reject")
+
+
 class WhoArgs(BaseModel):
     user_id: str = Field(
         min_length=1, max_length=128, description="The person's user id on this platform"
@@ -372,6 +379,21 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "a role (admin, manager, operator, finance, viewer).",
     ),
     ToolSpec(
+        name="pending_approvals",
+        kind="read",
+        args=NoArgs,
+        description="Action requests waiting for approval at the sites this person may see, "
+        "with their short ids and what each needs.",
+    ),
+    ToolSpec(
+        name="decide_action",
+        kind="change",
+        permission=Permission.APPROVE_ACTION,
+        args=DecideArgs,
+        description="Approve or reject a pending action request by its id (as pressing its "
+        "button: the person's role, sites and the action's tier are checked).",
+    ),
+    ToolSpec(
         name="who_is",
         kind="read",
         args=WhoArgs,
@@ -472,6 +494,7 @@ class Toolbox:
         on_alert_event: Callable[[AlertEvent], Awaitable[None]] | None = None,
         deliveries: Callable[[], Awaitable[DeliveryStats]] | None = None,
         directory: Directory | None = None,
+        on_action_decided: Callable[[ActionView, str], Awaitable[None]] | None = None,
         forecasts: ForecastService | None = None,
         reports: ReportService | None = None,
         knowledge: KnowledgeBase | None = None,
@@ -485,6 +508,7 @@ class Toolbox:
         self._on_alert_event = on_alert_event
         self._deliveries = deliveries
         self._directory = directory
+        self._on_action_decided = on_action_decided
         self._forecasts = forecasts
         self._reports = reports
         self._knowledge = knowledge
@@ -1256,6 +1280,48 @@ class Toolbox:
             by, platform=platform, user_id=args.user_id, role=args.role
         )
         return ToolOutput(text=text)
+
+    async def _pending_approvals(self, _site: Site, _args: NoArgs, ctx: CallContext) -> ToolOutput:
+        pending = [
+            a
+            for a in await self._actions.list_requests(statuses=("pending",))
+            if ctx.principal.may_see(a.site)
+        ]
+        if not pending:
+            return ToolOutput(text="Nothing is waiting for approval.")
+        lines = []
+        for a in pending:
+            site = self._sites.get(a.site)
+            tier = site.actions.tier(a.kind) if site is not None else None
+            got = len(await self._actions.approvals(a.id))
+            need = f"; needs {tier.describe()}, {got} so far" if tier is not None else ""
+            lines.append(f"- {a.id[:8]} at {a.site}: {a.title} (asked by {a.requested_by}{need})")
+        return ToolOutput(
+            text=f"{len(pending)} request(s) waiting for approval:\n"
+            + "\n".join(lines)
+            + "\nSay 'approve <id>' or 'reject <id>', or press the buttons on the cards.",
+            cards=[
+                action_card(a, self._sites[a.site].tz) for a in pending if a.site in self._sites
+            ],
+        )
+
+    async def _decide_action(self, _site: Site, args: DecideArgs, ctx: CallContext) -> ToolOutput:
+        platform, _, user_id = ctx.requested_by.partition(":")
+        actor = Actor(
+            platform=platform,
+            user_id=user_id,
+            role=ctx.principal.role,
+            name=ctx.actor_label,
+            sites=ctx.sites,
+        )
+        decision = await self._actions.decide(
+            action_id=args.action_id, actor=actor, approve=args.approve
+        )
+        if decision.changed and self._on_action_decided is not None:
+            await self._on_action_decided(decision.action, ctx.thread_id)
+        site = self._sites.get(decision.action.site)
+        cards = [action_card(decision.action, site.tz)] if site is not None else []
+        return ToolOutput(text=decision.message, cards=cards, error=decision.verdict == "denied")
 
     async def _who_is(self, _site: Site, args: WhoArgs, ctx: CallContext) -> ToolOutput:
         if self._directory is None:

@@ -485,10 +485,13 @@ class ChatService:
             await self.on_action_final(decision.action)
         return decision.message, decision.verdict == "denied"
 
-    async def on_action_final(self, action: ActionView) -> None:
-        """Update the card and resume the conversation that asked for the action."""
+    async def on_action_final(self, action: ActionView, *, running_thread: str = "") -> None:
+        """Update the card and resume the conversation that asked for the action (unless
+        that conversation is the one deciding it right now: ``running_thread``)."""
         await self._notifier.on_action_change(action)
         if action.thread_id is None or not action.is_final:
+            return
+        if action.thread_id == running_thread:
             return
         await self.resume(action)
 
@@ -543,7 +546,16 @@ class ChatService:
 
 # Tools whose answer does not depend on which site is meant.
 SITE_FREE_TOOLS = frozenset(
-    {"help", "set_role", "who_is", "set_alert_preferences", "list_silences", "remove_silence"}
+    {
+        "help",
+        "set_role",
+        "who_is",
+        "pending_approvals",
+        "decide_action",
+        "set_alert_preferences",
+        "list_silences",
+        "remove_silence",
+    }
 )
 
 

@@ -48,6 +48,8 @@ TOOL_NAMES: tuple[str, ...] = (
     "set_alert_preferences",
     "set_role",
     "who_is",
+    "pending_approvals",
+    "decide_action",
     "battery_outlook",
     "miner_plan",
     "grid_charge_advice",
@@ -597,7 +599,7 @@ def route(
     stripped = text.strip()
     if stripped and set(stripped) <= {"?", " "}:
         return [Intent(HELP_TOOL, {"site": None})]
-    role_change = _role_change(stripped) or _who_is(stripped)
+    role_change = _role_change(stripped) or _who_is(stripped) or _approvals(stripped)
     if role_change is not None:
         return [role_change]
     preference = _preference_change(stripped, site_names)
@@ -997,6 +999,36 @@ _WHO_IS = re.compile(
     r"<?@?(?P<user>[A-Za-z0-9._-]{2,40})>?(?:\s+(?:have|do|see|got))?\s*[?.!]*$",
     re.IGNORECASE,
 )
+
+
+_DECIDE = re.compile(
+    r"^(?:please\s+)?(?P<verb>approve|ok|okay|accept|reject|deny|decline|refuse)\s+"
+    r"(?:request\s+|action\s+|#)?(?P<id>[0-9a-f]{4,32})\s*[.!]*$",
+    re.IGNORECASE,
+)
+_PENDING = re.compile(
+    r"^(?:(?:what|which|any(?:thing)?|are\s+there\s+any|show(?:\s+me)?|list)\s+)?"
+    r"(?:is\s+|are\s+)?(?:the\s+)?(?:pending|waiting|open|outstanding)\s+"
+    r"(?:approvals?|requests?|action\s+requests?)"
+    r"(?:\s+(?:waiting|pending|for\s+(?:me|approval)))?\s*[?.!]*$"
+    r"|^(?:what|anything)\s+(?:is\s+|'s\s+)?(?:waiting|needs?)\s+(?:for\s+)?"
+    r"(?:my\s+)?approv\w*\s*[?.!]*$",
+    re.IGNORECASE,
+)
+
+
+def _approvals(text: str) -> Intent | None:
+    """'approve 8c41fea3', 'reject 8c41', 'pending approvals?'."""
+    decided = _DECIDE.match(text)
+    if decided is not None:
+        approve = decided["verb"].lower() in {"approve", "ok", "okay", "accept"}
+        return Intent(
+            "decide_action",
+            {"site": None, "action_id": decided["id"].lower(), "approve": approve},
+        )
+    if _PENDING.match(text):
+        return Intent("pending_approvals", {"site": None})
+    return None
 
 
 def _who_is(text: str) -> Intent | None:

@@ -138,9 +138,11 @@ def test_db_upgrade_prints_revision(cli: CliRunner, tmp_path: Path) -> None:
 
 
 def test_approve_unknown_id_exits_2(cli: CliRunner) -> None:
-    result = run(cli, "actions", "approve", "no-such-request", code=2)
-    assert "No action request with id 'no-such-request'" in result.stderr
+    result = run(cli, "actions", "approve", "0badc0de", code=2)
+    assert "No action request with id '0badc0de'" in result.stderr
     assert result.stdout == ""
+    garbage = run(cli, "actions", "approve", "no-such-request", code=2)
+    assert "'no-such-request' is not a request id" in garbage.stderr
 
 
 def test_malformed_site_file_exits_2(cli: CliRunner, tmp_path: Path) -> None:

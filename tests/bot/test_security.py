@@ -456,3 +456,31 @@ def test_actor_principal_carries_the_site_limit() -> None:
     assert allows(hank.principal, Permission.APPROVE_ACTION, "home")
     assert not allows(hank.principal, Permission.APPROVE_ACTION, "barn")
     assert not allows(hank.principal, Permission.MANAGE_ROLES)
+
+
+async def test_approve_by_text_with_a_short_id_is_held_to_the_same_rules(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with two_sites(db_url, tmp_path) as (app, drivers, _clock):
+        action_id = await _barn_request(app)
+        short = action_id[:8]
+        pending = await app.chat.handle_message(say("hank", "pending approvals?"))
+        assert pending.tools == ["pending_approvals"]
+        assert pending.answer == "Nothing is waiting for approval."
+        listed = await app.chat.handle_message(say("otto", "pending approvals?"))
+        assert short in listed.answer and "needs 1 approval" in listed.answer
+        refused = await app.chat.handle_message(say("hank", f"approve {short}"))
+        assert refused.tools == ["decide_action"]
+        assert "do not have access to the site 'barn'" in refused.answer
+        viewer = await app.chat.handle_message(say("vic", f"approve {short}"))
+        assert "your role is viewer" in viewer.answer.lower()
+        unknown = await app.chat.handle_message(say("otto", "approve 0000ffff"))
+        assert "No action request with id '0000ffff'" in unknown.answer
+        assert (await app.actions.get(short)).status == "pending"
+        assert drivers["barn"].commands == []
+        done = await app.chat.handle_message(say("otto", f"approve {short}", channel="#barn"))
+        assert "Done and verified" in done.answer
+        assert (await app.actions.get(action_id)).status == "succeeded"
+        again = await app.chat.handle_message(say("otto", f"approve {short}"))
+        assert "Already succeeded" in again.answer
+        assert len(drivers["barn"].commands) == 3  # three miners, once

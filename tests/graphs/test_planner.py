@@ -165,6 +165,12 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("make sam a manager", [("set_role", {"site": None, "user_id": "sam", "role": "manager"})]),
     ("who is U024BE7LH?", [("who_is", {"site": None, "user_id": "U024BE7LH"})]),
     ("what role does olga have?", [("who_is", {"site": None, "user_id": "olga"})]),
+    ("pending approvals?", [("pending_approvals", {"site": None})]),
+    (
+        "approve 8c41fea3",
+        [("decide_action", {"site": None, "action_id": "8c41fea3", "approve": True})],
+    ),
+    ("reject 8C41", [("decide_action", {"site": None, "action_id": "8c41", "approve": False})]),
     (
         "promote <@80351110224678912> to admin",
         [("set_role", {"site": None, "user_id": "80351110224678912", "role": "admin"})],

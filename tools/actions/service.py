@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -182,7 +183,37 @@ class ActionService:
             message=row.message,
         )
 
+    async def resolve_id(self, action_id: str) -> str:
+        """The full id of a request given in full or as the short id shown in chat
+        (at least 4 hex digits); an unknown or ambiguous one is an :class:`ActionError`."""
+        given = action_id.strip().lower()
+        if len(given) == 32 and re.fullmatch(r"[0-9a-f]{32}", given):
+            return given  # a full id: no look-up
+        if not re.fullmatch(r"[0-9a-f]{4,64}", given):
+            raise ActionError(
+                f"{action_id[:80]!r} is not a request id (the hex id on the card, e.g. 8c41fea3)."
+            )
+        async with self._sessionmaker() as session, session.begin():
+            found = await repo.action_ids_starting(session, prefix=given)
+        if given in found:
+            return given
+        if not found:
+            raise ActionError(f"No action request with id {given!r}; it may have been mistyped.")
+        if len(found) > 1:
+            raise ActionError(
+                f"{given!r} matches several requests ({', '.join(i[:12] for i in found)}); "
+                "give more of the id."
+            )
+        return found[0]
+
+    async def approvals(self, action_id: str) -> list[dict[str, Any]]:
+        """The approvals recorded so far (partial ones of a multi-person tier included)."""
+        async with self._sessionmaker() as session, session.begin():
+            row = await repo.get_action_request(session, action_id=action_id)
+            return list(((row.approvals if row is not None else None) or {}).get("by", []))
+
     async def get(self, action_id: str) -> ActionView:
+        action_id = await self.resolve_id(action_id)
         async with self._sessionmaker() as session, session.begin():
             row = await repo.get_action_request(session, action_id=action_id)
             if row is None:
@@ -285,6 +316,7 @@ class ActionService:
 
     async def decide(self, *, action_id: str, actor: Actor, approve: bool) -> Decision:
         """Approve or reject; an approval is executed before this returns."""
+        action_id = await self.resolve_id(action_id)
         now = self._clock.now()
         verb = "approve" if approve else "reject"
         async with self._sessionmaker() as session:
