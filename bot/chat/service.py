@@ -346,6 +346,17 @@ class ChatService:
     ) -> TurnResult:
         actor = await self.actor(msg.platform, msg.user_id, msg.user_name, msg.groups)
         thread_id = thread_id_for(msg.platform, msg.channel, msg.thread, msg.user_id)
+        if len(msg.text) > MAX_MESSAGE_CHARS:
+            # Nothing reads it: a huge message must not stall the planner or the model.
+            log.warning("message of %d characters from %s refused", len(msg.text), actor.key)
+            too_long = TurnResult(
+                answer=f"That message is {len(msg.text):,} characters long; I read questions "
+                f"of up to {MAX_MESSAGE_CHARS:,}. Please ask in fewer words.",
+                thread_id=thread_id,
+            )
+            if post:
+                await self._post_turn(msg.platform, msg.channel, msg.thread, too_long)
+            return too_long
         asked_back = self._site_question(msg, actor, thread_id, site)
         if isinstance(asked_back, TurnResult):
             if post:
@@ -543,6 +554,9 @@ class ChatService:
             await self.on_action_final(action)
         return expired
 
+
+# Longer messages are refused unread (the planner's work grows with the text).
+MAX_MESSAGE_CHARS = 2_000
 
 # Tools whose answer does not depend on which site is meant.
 SITE_FREE_TOOLS = frozenset(

@@ -484,3 +484,12 @@ async def test_approve_by_text_with_a_short_id_is_held_to_the_same_rules(
         again = await app.chat.handle_message(say("otto", f"approve {short}"))
         assert "Already succeeded" in again.answer
         assert len(drivers["barn"].commands) == 3  # three miners, once
+
+
+async def test_a_huge_message_is_refused_unread(sqlite_url: str, tmp_path: Path) -> None:
+    async with two_sites(sqlite_url, tmp_path) as (app, _drivers, _clock):
+        huge = "stop the miners " * 5_000  # 80,000 characters: minutes of planner time
+        result = await app.chat.handle_message(say("otto", huge))
+        assert result.tools == [] and result.actions == []
+        assert "80,000 characters" in result.answer and "up to 2,000" in result.answer
+        assert await app.actions.list_requests() == []
