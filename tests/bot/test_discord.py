@@ -589,3 +589,26 @@ async def test_mention_answered_once(sqlite_url: str, tmp_path: Path) -> None:
             mention("how is the battery?", message_id=45, author=person(VIC), dm=True)
         )
         assert len(server.texts(DM_CHANNEL)) == 1
+
+
+async def test_each_mention_in_a_channel_gets_its_own_request(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Discord channel messages of one person share a conversation; each ask is its own."""
+    clock = ManualClock(EVENING)
+    server = FakeDiscord()
+    async with discord_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock, server=server) as (
+        app,
+        client,
+        _driver,
+    ):
+        await app.monitor.poll_once()
+        stop = mention("please stop the miners", message_id=71, author=person(OLGA))
+        await client.on_message(stop)
+        await client.on_message(stop)  # delivered again
+        await client.on_message(
+            mention("turn on grid charging", message_id=72, author=person(OLGA))
+        )
+        requests = await app.actions.list_requests()
+        assert sorted(r.kind for r in requests) == ["grid_charge_on", "stop_miners"]
+        assert len({r.thread_id for r in requests}) == 1
