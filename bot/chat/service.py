@@ -519,8 +519,14 @@ class ChatService:
         ]
         if not waiting:
             return None
+        # The conversation goes on as the person who asked (their role and sites now).
+        platform, _, user_id = action.requested_by.partition(":")
+        requester = await self.actor(platform, user_id)
         ctx = self._context(
-            site=action.site, requested_by=action.requested_by, thread_id=action.thread_id
+            site=action.site,
+            requested_by=action.requested_by,
+            thread_id=action.thread_id,
+            actor=requester,
         )
         resume_value = {
             "action_id": action.id,
