@@ -1344,9 +1344,42 @@ class Toolbox:
 
     # -- action tools -----------------------------------------------------------------
 
+    def _already_so(self, site: Site, kind: str, params: dict[str, Any]) -> str | None:
+        """What already holds, when the change asked for is in place (per the latest
+        readings), so no request is made for it; None when it is not (or not known)."""
+        state = self._state(site.name)
+        if kind in ("stop_miners", "start_miners"):
+            want_on = kind == "start_miners"
+            names = get_kind(kind).normalise(site, dict(params))["loads"]
+            on = state.devices("load_on")
+            if any(name not in on for name in names):
+                return None
+            if all((on[name] >= 0.5) == want_on for name in names):
+                verb = "is" if len(names) == 1 else "are"
+                state_word = "on" if want_on else "off"
+                return f"{', '.join(names)} {verb} already {state_word} at {site.display_name}"
+            return None
+        flags = {
+            "grid_charge_on": ("grid_charge_on", 1.0, "grid charging is already on"),
+            "grid_charge_off": ("grid_charge_on", 0.0, "grid charging is already off"),
+            "generator_start": ("generator_running", 1.0, "the generator is already running"),
+            "generator_stop": ("generator_running", 0.0, "the generator is already stopped"),
+        }
+        if kind in flags:
+            metric, value, text = flags[kind]
+            now = state.get(metric)
+            if now is not None and (now >= 0.5) == (value >= 0.5):
+                return f"{text} at {site.display_name}"
+        return None
+
     async def _request(
         self, site: Site, kind: str, params: dict[str, Any], ctx: CallContext
     ) -> ToolOutput:
+        if kind in ("stop_miners", "start_miners"):
+            params = self._only_those_to_change(site, kind, params)
+        done = self._already_so(site, kind, params)
+        if done is not None:
+            return ToolOutput(text=f"Nothing to do: {done} (latest readings); no request made.")
         waiting = await self._already_waiting(site, kind, params, ctx)
         if waiting is not None:
             return ToolOutput(
@@ -1377,6 +1410,18 @@ class Toolbox:
             cards=[action_card(action, site.tz)],
             action=action,
         )
+
+    def _only_those_to_change(
+        self, site: Site, kind: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """For 'stop the miners' when some are off already: only the ones still on."""
+        names = get_kind(kind).normalise(site, dict(params))["loads"]
+        on = self._state(site.name).devices("load_on")
+        want_on = kind == "start_miners"
+        if any(name not in on for name in names):
+            return params
+        to_change = [n for n in names if (on[n] >= 0.5) != want_on]
+        return {"loads": to_change} if to_change else params
 
     async def _already_waiting(
         self, site: Site, kind: str, params: dict[str, Any], ctx: CallContext

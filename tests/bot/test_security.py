@@ -358,6 +358,7 @@ async def test_every_tool_asks_the_permission_table(sqlite_url: str, tmp_path: P
             "set_preferences": {"power_unit": "W"},
             "set_alert_preferences": {"critical_only": False},
             "set_grid_charge": {"enabled": False},
+            "decide_action": {"action_id": "0000abcd", "approve": False},
         }
         for role in ROLES:
             for n, spec in enumerate(TOOL_SPECS):
@@ -493,3 +494,23 @@ async def test_a_huge_message_is_refused_unread(sqlite_url: str, tmp_path: Path)
         assert result.tools == [] and result.actions == []
         assert "80,000 characters" in result.answer and "up to 2,000" in result.answer
         assert await app.actions.list_requests() == []
+
+
+async def test_a_change_already_in_place_makes_no_request(sqlite_url: str, tmp_path: Path) -> None:
+    async with two_sites(sqlite_url, tmp_path) as (app, drivers, _clock):
+        first = await app.chat.handle_message(say("otto", "turn off miner-2"))
+        action_id = str(first.actions[0]["id"])
+        await app.actions.decide(
+            action_id=action_id, actor=await app.chat.actor("console", "ada"), approve=True
+        )
+        again = await app.chat.handle_message(say("otto", "turn off miner-2"))
+        assert again.actions == []
+        assert "miner-2 is already off at Home" in again.answer
+        # "stop the miners" now asks only for the two still running.
+        rest = await app.chat.handle_message(say("otto", "stop the miners"))
+        assert [a["kind"] for a in rest.actions] == ["stop_miners"]
+        view = await app.actions.get(str(rest.actions[0]["id"]))
+        assert view.params == {"loads": ["miner-1", "miner-3"]}
+        generator = await app.chat.handle_message(say("otto", "stop the generator"))
+        assert "the generator is already stopped" in generator.answer
+        assert generator.actions == []

@@ -402,12 +402,14 @@ async def test_unknown_action_id_is_a_clear_error_and_writes_nothing(rig: Rig) -
     before = await count_rows(rig.sessionmaker)
     for actor, approve in ((OLGA, True), (ADA, False), (VIC, True)):
         with pytest.raises(ActionError) as info:
-            await rig.service.decide(action_id="does-not-exist", actor=actor, approve=approve)
+            await rig.service.decide(action_id="d0e5beef", actor=actor, approve=approve)
         assert str(info.value) == (
-            "No action request with id 'does-not-exist'; it may have been mistyped."
+            "No action request with id 'd0e5beef'; it may have been mistyped."
         )
-    with pytest.raises(ActionError, match="No action request with id 'nope'"):
+    with pytest.raises(ActionError, match="'nope' is not a request id"):
         await rig.service.get("nope")
+    with pytest.raises(ActionError, match="'x%' is not a request id"):
+        await rig.service.get("x%")  # no LIKE wildcard reaches SQL
     assert await count_rows(rig.sessionmaker) == before
     assert rig.driver.commands == []
 
