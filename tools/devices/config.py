@@ -62,6 +62,19 @@ class VictronMqttConnection(MqttBroker):
         default_factory=dict,
         description="load name -> GX relay number (the relay must be in manual mode)",
     )
+    battery_instances: list[int] | None = Field(
+        default=None,
+        description="battery/<n> services that are this site's banks when system/0 is absent "
+        "(summed); default: all, or the Lynx parallel BMS when there is one",
+    )
+    tank_instance: int | None = Field(
+        default=None,
+        ge=0,
+        description="tank/<n> holding the generator's fuel; default: any fuel tank",
+    )
+    max_payload_bytes: int = Field(
+        default=1024, ge=64, le=1_000_000, description="longer payloads on used paths are refused"
+    )
 
 
 class SolArkModbusConnection(Connection):
