@@ -87,6 +87,11 @@ class SolArkModbusConnection(Connection):
     tou_program: int = Field(
         default=1, ge=1, le=6, description="time-of-use program whose SOC target is set"
     )
+    register_profile: Literal["auto", "single_phase", "single_phase_16kw", "sg02lp1"] = Field(
+        default="auto",
+        description="auto: from the device type (register 0) and rated power (16-17); "
+        "single_phase_16kw / sg02lp1: grid power (169) in 10 W steps",
+    )
 
 
 class ShellyConnection(Connection):
