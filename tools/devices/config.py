@@ -112,7 +112,17 @@ class ShellyConnection(Connection):
 class HaEntity(Connection):
     metric: str
     device: str = ""
-    scale: float = 1.0
+    scale: float = Field(default=1.0, description="only for entities without a unit")
+    unit: str | None = Field(
+        default=None,
+        description="the unit the state is in when HA's unit_of_measurement is missing or wrong "
+        "(W, kW, Wh, kWh, %, L, gal, ...)",
+    )
+    negative: Literal["clamp", "reject"] | None = Field(
+        default=None,
+        description="negative values of a metric that cannot be negative: clamp to 0 or reject; "
+        "default: power within -50 W is clamped (noise), anything else rejected",
+    )
 
 
 class HomeAssistantConnection(Connection):
