@@ -53,6 +53,7 @@ class InboundMessage:
     thread: str | None = None
     groups: tuple[str, ...] = ()  # Slack user groups / Discord roles of the person
     direct: bool = False  # a DM
+    attachments: tuple[str, ...] = ()  # names of files sent with the message (not read)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
