@@ -548,7 +548,9 @@ class SolArkModbusDevice:
     def status_notes(self) -> list[str]:
         """Facts for status: the register profile, Use Timer off, sensors not fitted."""
         notes: list[str] = []
-        if self.profile is not None:
+        if self.profile is not None and (
+            self.profile.name != "single_phase" or self.config.register_profile != "auto"
+        ):  # the common map needs no word; a x10 profile or an override does
             how = (
                 "set in the site file"
                 if self.config.register_profile != "auto"

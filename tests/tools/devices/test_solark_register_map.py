@@ -103,6 +103,7 @@ async def test_an_8kw_unit_reads_watts_unless_the_site_file_says_sg02lp1() -> No
         assert await _grid_w(plain) == 250 * abs(MAP["single_phase"]["grid_power"]["factor"])
         assert await _grid_w(sg02) == 250 * abs(MAP["single_phase_16kw"]["grid_power"]["factor"])
         assert any("set in the site file" in n for n in sg02.status_notes)
+        assert not any("register profile" in n for n in plain.status_notes)  # the common map
     finally:
         await plain.close()
         await sg02.close()
