@@ -184,6 +184,7 @@ PathKind = Literal[
     "part",  # one component of a summed metric (PV from several sources)
     "battery",  # a battery service's own figure (fallback; banks are summed)
     "battery_product",  # a battery service's ProductId (Lynx parallel BMS detection)
+    "inverter_battery",  # an inverter/charger's view of the battery (used without any BMS)
     "active_source",  # ``Ac/ActiveIn/Source``: grid, genset, shore, inverting
     "input_type",  # Multi RS ``Ac/In/<n>/Type``: what AC input <n> is connected to
     "relay",  # ``Relay/<n>/State``
@@ -338,6 +339,24 @@ PATHS: tuple[VictronPath, ...] = (
         authority="fallback",
     ),
     VictronPath(service="battery", path="ProductId", kind="battery_product"),
+    # ---- inverter/chargers' own battery figures: only when no battery service reports
+    *(
+        VictronPath(
+            service=service,
+            path=path,
+            kind="inverter_battery",
+            metric=metric,
+            authority="fallback",
+            note="a VE.Bus Multi/Quattro or Multi RS without a BMV, shunt or BMS",
+        )
+        for service in ("vebus", "multi")
+        for path, metric in (
+            ("Soc", "battery_soc_pct"),
+            ("Dc/0/Voltage", "battery_voltage_v"),
+            ("Dc/0/Current", "battery_current_a"),
+            ("Dc/0/Power", "battery_power_w"),
+        )
+    ),
     # ---- PV fallbacks
     VictronPath(
         service="solarcharger",
@@ -562,6 +581,7 @@ class VictronState:
         self._parts: dict[str, dict[str, dict[str, float]]] = {}
         self._system_metrics: set[str] = set()
         self._batteries: dict[int, dict[str, float]] = {}
+        self._inverter_batteries: dict[str, dict[str, float]] = {}  # "vebus/276" -> values
         self._parallel_bms: set[int] = set()
         self._input_types: dict[tuple[int, int], int] = {}
         self._tanks: dict[int, _Tank] = {}
@@ -654,6 +674,8 @@ class VictronState:
         if value is None:  # an invalid value on a plain path: nothing to report
             if kind == "battery":
                 self._batteries.get(inst, {}).pop(item.metric, None)
+            elif kind == "inverter_battery":
+                self._inverter_batteries.get(f"{note.service}/{inst}", {}).pop(item.metric, None)
             elif kind == "tank":
                 self._tanks.get(inst, _Tank()).values.pop(item.metric, None)
             return
@@ -661,6 +683,16 @@ class VictronState:
             self._system_value(item.metric, _number(value) * item.factor, out, device)
         elif kind == "battery":
             self._battery(item.metric, inst, _number(value), out, device)
+        elif kind == "inverter_battery":
+            key = f"{note.service}/{inst}"
+            self._inverter_batteries.setdefault(key, {})[item.metric] = _number(value)
+            first = min(self._inverter_batteries)
+            if (
+                key == first
+                and item.metric not in self._system_metrics
+                and not any(item.metric in bank for bank in self._batteries.values())
+            ):
+                out.append((item.metric, self._inverter_batteries[key][item.metric], device))
         elif kind == "battery_product":
             self._battery_product(inst, _number(value), out, device)
         elif kind == "active_source":
@@ -870,6 +902,8 @@ class VictronState:
         elif service == "multi":
             for k in [k for k in self._input_types if k[0] == instance]:
                 del self._input_types[k]
+        if service in ("vebus", "multi"):
+            self._inverter_batteries.pop(key, None)
         elif service == "tank":
             self._tanks.pop(instance, None)
 

@@ -101,6 +101,20 @@ def test_multi_rs_fallback_reads_load_pv_and_its_inputs() -> None:
     assert state.rejected == 0
 
 
+def test_a_multi_without_a_battery_monitor_gives_the_battery_figures() -> None:
+    state = VictronState()
+    got = last(play(state, "setUp"))
+    assert got[("battery_soc_pct", "gx")] == 53.2
+    assert got[("battery_voltage_v", "gx")] == 12.25
+    assert got[("battery_current_a", "gx")] == -8.0
+    assert got[("load_power_w", "gx")] == 100.0
+    # a battery monitor appears: its figures win over the inverter's estimate
+    assert last(publish(state, "battery/512/Soc", 70.0)) == {("battery_soc_pct", "gx"): 70.0}
+    assert publish(state, "vebus/0/Soc", 53.0) == []
+    rs = VictronState()
+    assert last(play(rs, "test_multi_rs_active_ac"))[("battery_voltage_v", "gx")] == 12.8
+
+
 def test_lynx_parallel_bms_is_used_alone_and_plain_banks_are_summed() -> None:
     state = VictronState()
     # two Lynx Smart BMS banks in parallel, each carrying half the current
