@@ -514,7 +514,6 @@ def describe(note: Notification) -> tuple[VictronPath, re.Match[str]] | None:
 class _PhaseGroup:
     values: dict[int, float] = field(default_factory=dict)
     expected: int | None = None
-    seen: bool = False  # a phase has had a number since the group was created
 
     def total(self) -> float | None:
         if self.expected is not None:
@@ -796,7 +795,6 @@ class VictronState:
             self._deliver(item, note, match, group_name, None, out, device)
             return
         group.values[phase] = _number(value)
-        group.seen = True
         total = group.total()
         if total is not None:
             self._deliver(item, note, match, group_name, total, out, device)
