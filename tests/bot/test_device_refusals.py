@@ -1,4 +1,5 @@
-"""Values a driver refuses (issue 12: oversized Victron payloads) show in status and /metrics."""
+"""Values a driver refuses (issue 12: oversized Victron payloads) show in status and /metrics;
+what drivers state about their devices (status notes) shows in status."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -17,6 +18,7 @@ from bot.chat.memory import MemoryAdapter
 from bot.settings import Settings
 from tests.bot.helpers import say
 from tools.clock import ManualClock
+from tools.devices.simulators.solark_modbus import SolArkModbusSimulator
 from tools.devices.simulators.victron_gx import VictronGxSimulator
 from tools.devices.victron import VictronMqttDevice
 from tools.site import Battery, Device, Location, Person, PvArray, Site, SiteFile
@@ -82,4 +84,47 @@ async def test_oversized_payloads_are_counted_in_status_and_metrics(
     finally:
         publisher.loop_stop()
         publisher.disconnect()
+        await sim.stop()
+
+
+async def test_use_timer_off_is_said_in_the_status_answer(sqlite_url: str, tmp_path: Path) -> None:
+    """A driver's status notes (here: SolArk "Use Timer" off) reach the person."""
+    probe = Site(
+        name="barn",
+        location=Location(latitude=39.74, longitude=-105.18),
+        pv_arrays=[PvArray(name="roof", kwp=6.0, tilt_deg=30, azimuth_deg=180)],
+        battery=Battery(capacity_kwh=10.0, initial_soc_pct=55.0, min_soc_pct=20.0),
+    )
+    sim = SolArkModbusSimulator(probe, start=T0, seed=3, use_timer=False)
+    port = await sim.start()
+    await sim.step(T0)
+    site = probe.model_copy(
+        update={
+            "devices": [
+                Device(
+                    name="solark",
+                    driver="solark_modbus",
+                    connection={"host": "127.0.0.1", "port": port, "timeout_s": 1.0},
+                )
+            ]
+        }
+    )
+    site_file = SiteFile(
+        sites=[site], people=[Person(platform="console", user_id="ada", name="Ada", role="admin")]
+    )
+    settings = Settings(data_dir=tmp_path, database_url=sqlite_url)
+    clock = ManualClock(T0)
+    try:
+        async with open_app(
+            settings, adapter=MemoryAdapter(), clock=clock, site_file=site_file
+        ) as app:
+            await app.monitor.poll_once()
+            status = await app.chat.handle_message(say("ada", "status"))
+            assert "Notes: solark: Use Timer (register 248) is off" in status.answer
+            sim.set_register(248, 1)
+            clock.advance(timedelta(seconds=15))  # the inverter is read every 10 s
+            await app.monitor.poll_once()
+            again = await app.chat.handle_message(say("ada", "status"))
+            assert "Use Timer" not in again.answer
+    finally:
         await sim.stop()
