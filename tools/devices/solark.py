@@ -282,16 +282,17 @@ RATED_16KW_FROM_W = 14_000.0
 def choose_profile(
     device_type: int | None, rated_power_w: float | None, override: str = "auto"
 ) -> RegisterProfile:
-    """The register profile for a device; ValueError (with what to do) when it is not one
-    this driver reads. ``override`` (the site file's ``register_profile``) wins."""
+    """The register profile for a device; ValueError (with what to do) when register 0
+    names a type this driver does not read (an unknown value is read as single-phase and
+    said in status). ``override`` (the site file's ``register_profile``) wins."""
     if override != "auto":
         name = PROFILE_ALIASES.get(override, override)
         if name not in PROFILES:
             known = ", ".join(["auto", *PROFILES, *PROFILE_ALIASES])
             raise ValueError(f"unknown register profile {override!r} (known: {known})")
         return PROFILES[name]
-    if device_type != 3:
-        what = DEVICE_TYPES.get(device_type or 0, f"unknown type {device_type}")
+    if device_type in DEVICE_TYPES and device_type != 3:
+        what = DEVICE_TYPES[device_type]
         raise ValueError(
             f"register 0 says the device is a {what}; this driver reads single-phase hybrids "
             "(type 3). If it is one, set register_profile (single_phase, single_phase_16kw or "
@@ -558,6 +559,11 @@ class SolArkModbusDevice:
                 + (f", rated {self.rated_power_w / 1000:g} kW" if self.rated_power_w else "")
             )
             notes.append(f"register profile {self.profile.name} ({how})")
+        if self.device_type is not None and self.device_type not in DEVICE_TYPES:
+            notes.append(
+                f"register 0 reads {self.device_type}, not a known device type; read as a "
+                "single-phase hybrid (set register_profile to confirm)"
+            )
         if self.use_timer_on is False:
             notes.append(
                 "Use Timer (register 248) is off, so time-of-use programs and their SOC "

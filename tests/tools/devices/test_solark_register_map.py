@@ -122,6 +122,11 @@ def test_device_types_other_than_single_phase_hybrid_are_refused(device_type: in
     assert name.lower() in str(err.value).replace("-", " ")  # names what register 0 says
 
 
+def test_an_unknown_device_type_is_read_as_single_phase() -> None:
+    unknown = max(int(k) for k in MAP["device_type"]["options"]) + 1
+    assert choose_profile(unknown, None).name == "single_phase"
+
+
 async def test_a_three_phase_unit_fails_at_start_with_what_to_do() -> None:
     sim = await _sim()
     sim.set_register(MAP["device_type"]["address"], 5)
@@ -187,6 +192,19 @@ async def test_battery_temperature_zero_means_not_fitted() -> None:
         got_values = {r.metric: r.value for r in await device.read(NIGHT)}
         assert got_values["battery_temp_c"] == 25.0
         assert not any("not fitted" in n for n in device.status_notes)
+    finally:
+        await device.close()
+        await sim.stop()
+
+
+async def test_a_gateway_that_reads_zero_at_register_0_still_starts_and_says_so() -> None:
+    sim = await _sim()
+    sim.set_register(MAP["device_type"]["address"], 0)
+    device = _device(sim.port)
+    try:
+        await device.start()
+        assert device.profile is not None and device.profile.name == "single_phase"
+        assert any("register 0 reads 0" in n for n in device.status_notes)
     finally:
         await device.close()
         await sim.stop()
