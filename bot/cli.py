@@ -321,7 +321,7 @@ def sites_check(
     except ToolsError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    report = {
+    report: dict[str, Any] = {
         "sites": {
             site.name: {
                 kind: {

@@ -98,6 +98,16 @@ class _Collector(Collector):
             "Readings waiting to be written",
             value=self._m.pipeline.buffered,
         )
+        refused = CounterMetricFamily(
+            "commandcenter_device_payloads_rejected",
+            "Values a driver refused before they became readings (oversized, malformed, ...)",
+            labels=["site", "device", "reason"],
+        )
+        for site, state in sorted(self._m.pipeline.states().items()):
+            for device, reasons in sorted(state.payloads_rejected.items()):
+                for reason, count in sorted(reasons.items()):
+                    refused.add_metric([site, device, reason], count)
+        yield refused
         lag = GaugeMetricFamily(
             "commandcenter_ingest_lag_seconds",
             "Age of the newest reading per site",

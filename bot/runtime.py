@@ -77,6 +77,9 @@ class Monitor:
                 if health.last_reading is not None:
                     state.mark_seen(name, health.last_reading)
                 state.device_errors[name] = health.last_error
+                if health.rejected:
+                    state.payloads_rejected[name] = dict(health.rejected)
+                state.device_notes[name] = list(health.notes)
             return
         # A single-device driver (the simulator): any reading means the device is alive.
         config = self._sites.get(site)

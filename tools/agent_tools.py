@@ -591,7 +591,23 @@ class Toolbox:
         for device_name, count in sorted(state.rejected.items()):
             if count:
                 problems.append(f"{count} reading(s) from {device_name or 'a device'} rejected")
+        for device_name, reasons in sorted(state.payloads_rejected.items()):
+            total = sum(reasons.values())
+            if total:
+                why = ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items()))
+                problems.append(f"{device_name} sent {total} value(s) that were refused ({why})")
         return problems
+
+    @staticmethod
+    def _device_notes(site: Site, state: SiteState) -> list[str]:
+        """What drivers state about their devices (e.g. "Use Timer is off"), once each."""
+        notes: list[str] = []
+        for device in site.devices:
+            for note in state.device_notes.get(device.name, []):
+                line = f"{device.name}: {note}"
+                if line not in notes:
+                    notes.append(line)
+        return notes
 
     def _battery_lines(self, site: Site, state: SiteState) -> tuple[str, list[tuple[str, str]]]:
         soc = state.get("battery_soc_pct")
@@ -670,6 +686,10 @@ class Toolbox:
         if problems:
             parts.append("Devices: " + "; ".join(problems) + ".")
             fields.append(("Devices", "; ".join(problems)))
+        notes = self._device_notes(site, state)
+        if notes:
+            parts.append("Notes: " + "; ".join(notes) + ".")
+            fields.append(("Notes", "; ".join(notes)))
         if self._deliveries is not None and site.delivery is not None:
             stats = await self._deliveries()
             if stats.pending or stats.failed:

@@ -44,6 +44,10 @@ class SiteState:
     device_errors: dict[str, str] = field(default_factory=dict)
     # device -> readings rejected by validation so far
     rejected: dict[str, int] = field(default_factory=dict)
+    # device -> reason -> payloads/states its driver refused before they became readings
+    payloads_rejected: dict[str, dict[str, int]] = field(default_factory=dict)
+    # device -> facts its driver states for status (e.g. "Use Timer is off")
+    device_notes: dict[str, list[str]] = field(default_factory=dict)
 
     def mark_seen(self, device: str, when: datetime) -> None:
         current = self.seen.get(device)

@@ -56,6 +56,7 @@ class InboundMessage:
     # The platform's id of this delivery (Slack client_msg_id / ts / trigger_id, Discord
     # message or interaction id): a redelivery carries the same one. "" when there is none.
     delivery_id: str = ""
+    attachments: tuple[str, ...] = ()  # names of files sent with the message (not read)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

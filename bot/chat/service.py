@@ -7,6 +7,7 @@ database: the id on a button is only a reference.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -77,6 +78,18 @@ def thread_id_for(platform: str, channel: str, thread: str | None, user_id: str)
 def channel_of(thread_id: str) -> tuple[str, str]:
     platform, channel, _ = thread_id.split(":", 2)
     return platform, channel
+
+
+def attachments_note(names: tuple[str, ...], *, admin: bool) -> str:
+    """What the bot says about files sent with a message: it does not read them."""
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    note = f"(I don't read attachments, so I answered your text only; not read: {shown}.)"
+    if admin:
+        note += (
+            " To add a document to the knowledge base, run `commandcenter kb ingest PATH` "
+            "on the bot's host."
+        )
+    return note
 
 
 class ChatService:
@@ -357,6 +370,20 @@ class ChatService:
             if post:
                 await self._post_turn(msg.platform, msg.channel, msg.thread, too_long)
             return too_long
+        if msg.attachments:
+            note = attachments_note(msg.attachments, admin=actor.role == "admin")
+            if not msg.text.strip():  # only files: nothing to ask the assistant
+                result = TurnResult(answer=note, thread_id=thread_id)
+                if post:
+                    await self._post_turn(msg.platform, msg.channel, msg.thread, result)
+                return result
+            answered = await self._handle_message(
+                dataclasses.replace(msg, attachments=()), site=site, post=False
+            )
+            answered.answer = f"{answered.answer}\n\n{note}"
+            if post:
+                await self._post_turn(msg.platform, msg.channel, msg.thread, answered)
+            return answered
         asked_back = self._site_question(msg, actor, thread_id, site)
         if isinstance(asked_back, TurnResult):
             if post:

@@ -325,6 +325,7 @@ def register_events(app: AsyncApp, *, chat: ChatService, inflight: InFlight) -> 
             thread=str(event.get("thread_ts") or event.get("ts") or "") or None,
             direct=direct,
             delivery_id=event_id,
+            attachments=_file_names(event),
         )
         await _guarded(chat.handle_message(msg), what=f"Slack event {event_id}")
 
@@ -336,7 +337,8 @@ def register_events(app: AsyncApp, *, chat: ChatService, inflight: InFlight) -> 
         event = body.get("event") or {}
         if (
             event.get("channel_type") != "im"
-            or event.get("subtype")  # edits, deletions, joins, bot_message ...
+            # edits, deletions, joins, bot_message ...; a message with files is a person's
+            or event.get("subtype") not in _ANSWERED_SUBTYPES
             or event.get("bot_id")
             or not event.get("user")
             or event.get("user") == context.get("bot_user_id")
@@ -391,6 +393,22 @@ def _click(body: dict[str, Any], action: dict[str, Any]) -> Click | None:
         value=str(action.get("value", "")),
         user_name=str(user.get("name") or user.get("username") or ""),
     )
+
+
+_ANSWERED_SUBTYPES = frozenset({None, "", "file_share"})
+
+
+def _file_names(event: dict[str, Any]) -> tuple[str, ...]:
+    """The names of the files shared with a message (``subtype: file_share``)."""
+    files = event.get("files")
+    if not isinstance(files, list):
+        return ()
+    names = []
+    for item in files:
+        if isinstance(item, dict):
+            name = item.get("name") or item.get("title") or item.get("id") or "a file"
+            names.append(str(name)[:100])
+    return tuple(names)
 
 
 def _strip_mention(text: str, bot_user_id: str | None) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
 from sqlalchemy import update
 
 from bot.app import App, open_app
@@ -67,7 +68,7 @@ async def two_sites(
     drivers = {
         s.name: CountingDriver(SimulatedSite(s, seed=7, start=clock.now())) for s in site_file.sites
     }
-    settings = Settings(data_dir=data_dir, database_url=db_url)  # type: ignore[call-arg]
+    settings = Settings(data_dir=data_dir, database_url=db_url)
     async with open_app(
         settings,
         adapter=MemoryAdapter(),
@@ -251,7 +252,7 @@ async def test_one_message_creates_at_most_three_requests(sqlite_url: str, tmp_p
         assert [m.name for m in refused] == ["set_grid_charge", "start_generator"]
 
 
-def _config(thread_id: str) -> dict[str, dict[str, str]]:
+def _config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
@@ -350,7 +351,7 @@ async def test_the_executor_rechecks_recorded_approvals(sqlite_url: str, tmp_pat
 async def test_every_tool_asks_the_permission_table(sqlite_url: str, tmp_path: Path) -> None:
     """Walk role x tool: a tool is refused exactly when the role lacks its permission."""
     async with two_sites(sqlite_url, tmp_path) as (app, _drivers, _clock):
-        args = {
+        args: dict[str, dict[str, object]] = {
             "set_role": {"user_id": "newbie", "role": "viewer"},
             "who_is": {"user_id": "ada"},
             "search_knowledge": {"query": "inverter fault"},
@@ -420,7 +421,7 @@ async def test_chat_grants_survive_a_restart_and_file_roles_are_taken_back(
     # Restart with Otto no longer in the site file.
     clock = ManualClock(EVENING)
     site_file = two_site_file([p for p in PEOPLE if p.user_id != "otto"])
-    settings = Settings(data_dir=tmp_path, database_url=sqlite_url)  # type: ignore[call-arg]
+    settings = Settings(data_dir=tmp_path, database_url=sqlite_url)
     async with open_app(
         settings, adapter=MemoryAdapter(), clock=clock, site_file=site_file, drivers={}
     ) as app:
@@ -497,7 +498,7 @@ async def test_a_huge_message_is_refused_unread(sqlite_url: str, tmp_path: Path)
 
 
 async def test_a_change_already_in_place_makes_no_request(sqlite_url: str, tmp_path: Path) -> None:
-    async with two_sites(sqlite_url, tmp_path) as (app, drivers, _clock):
+    async with two_sites(sqlite_url, tmp_path) as (app, _drivers, _clock):
         first = await app.chat.handle_message(say("otto", "turn off miner-2"))
         action_id = str(first.actions[0]["id"])
         await app.actions.decide(

@@ -94,6 +94,11 @@ class DeviceHealth:
     last_reading: datetime | None = None
     last_error: str = ""
     errors: int = 0
+    # payloads or states the device sent that its driver refused, by reason
+    # (from the driver's optional ``rejected_by_reason``)
+    rejected: dict[str, int] = field(default_factory=dict)
+    # facts about the device worth a line in status (the driver's optional ``status_notes``)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -155,6 +160,8 @@ class SiteDriver:
             except DeviceError as err:
                 self._failed(slot, err)
                 continue
+            finally:
+                _note_counters(slot)
             slot.health.last_error = ""
             slot.health.last_ok = now
             if batch:
@@ -193,6 +200,16 @@ class SiteDriver:
                 await slot.device.close()
             except DeviceError as err:  # closing must never stop the others closing
                 log.warning("closing %s: %s", slot.device.name, err)
+
+
+def _note_counters(slot: _Slot) -> None:
+    """Copy the driver's optional refusal counters and status notes into its health."""
+    rejected = getattr(slot.device, "rejected_by_reason", None)
+    if isinstance(rejected, dict):
+        slot.health.rejected = {str(k): int(v) for k, v in rejected.items()}
+    notes = getattr(slot.device, "status_notes", None)
+    if isinstance(notes, list | tuple):
+        slot.health.notes = [str(n) for n in notes]
 
 
 def _after(now: datetime, seconds: float) -> datetime:

@@ -62,6 +62,19 @@ class VictronMqttConnection(MqttBroker):
         default_factory=dict,
         description="load name -> GX relay number (the relay must be in manual mode)",
     )
+    battery_instances: list[int] | None = Field(
+        default=None,
+        description="battery/<n> services that are this site's banks when system/0 is absent "
+        "(summed); default: all, or the Lynx parallel BMS when there is one",
+    )
+    tank_instance: int | None = Field(
+        default=None,
+        ge=0,
+        description="tank/<n> holding the generator's fuel; default: any fuel tank",
+    )
+    max_payload_bytes: int = Field(
+        default=1024, ge=64, le=1_000_000, description="longer payloads on used paths are refused"
+    )
 
 
 class SolArkModbusConnection(Connection):
@@ -73,6 +86,11 @@ class SolArkModbusConnection(Connection):
     timeout_s: float = Field(default=3.0, gt=0, le=60)
     tou_program: int = Field(
         default=1, ge=1, le=6, description="time-of-use program whose SOC target is set"
+    )
+    register_profile: Literal["auto", "single_phase", "single_phase_16kw", "sg02lp1"] = Field(
+        default="auto",
+        description="auto: from the device type (register 0) and rated power (16-17); "
+        "single_phase_16kw / sg02lp1: grid power (169) in 10 W steps",
     )
 
 
@@ -94,7 +112,17 @@ class ShellyConnection(Connection):
 class HaEntity(Connection):
     metric: str
     device: str = ""
-    scale: float = 1.0
+    scale: float = Field(default=1.0, description="only for entities without a unit")
+    unit: str | None = Field(
+        default=None,
+        description="the unit the state is in when HA's unit_of_measurement is missing or wrong "
+        "(W, kW, Wh, kWh, %, L, gal, ...)",
+    )
+    negative: Literal["clamp", "reject"] | None = Field(
+        default=None,
+        description="negative values of a metric that cannot be negative: clamp to 0 or reject; "
+        "default: power within -50 W is clamped (noise), anything else rejected",
+    )
 
 
 class HomeAssistantConnection(Connection):

@@ -6,7 +6,18 @@ Bearer <long-lived token>`` read from the environment variable named by
 httpx errors and HTTP statuses become :class:`~tools.errors.DeviceError`.
 
 Readings: each entity in ``entities`` yields its configured ``metric`` and
-``device`` with the state × ``scale``. Each load in ``switches`` also yields
+``device``. The state is converted from the entity's ``unit_of_measurement``
+(W/kW/MW, Wh/kWh/MWh, %, L/mL/m³/gal, °C/°F/K, V, A, Hz, h, L/h) to the
+metric's unit; ``unit`` in the site file overrides HA's, and ``scale`` applies
+only to entities that have no unit. A unit that does not fit the metric (kWh on
+a power metric) rejects the state. Negative values of metrics that cannot be
+negative follow a per-metric policy (:func:`negative_policy`): power within
+-50 W is sensor noise and read as 0, anything else is rejected; an entity's
+``negative`` (``clamp`` or ``reject``) overrides it. Metrics that can be negative
+(grid and battery power, battery current) are taken as they are. In a bulk
+``/api/states`` poll a state that cannot be used (no usable time, a wrong unit,
+not an object) is rejected and counted by reason in ``rejected_by_reason``; the
+other states are kept. Each load in ``switches`` also yields
 ``load_on`` (device = the load's name) and ``grid_charge_switch`` yields
 ``grid_charge_on`` unless those entities are mapped explicitly. ``unknown``,
 ``unavailable`` and other non-numeric states are skipped and counted
@@ -19,6 +30,7 @@ is not repeated.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -43,9 +55,13 @@ from tools.site import Device, Site
 
 __all__ = [
     "BULK_THRESHOLD",
+    "NEGATIVE_NOISE_W",
     "HomeAssistantDevice",
+    "StateRejected",
+    "convert_unit",
     "fetch_history",
     "history_url",
+    "negative_policy",
     "parse_history",
     "parse_state",
     "parse_state_value",
@@ -56,6 +72,75 @@ log = logging.getLogger(__name__)
 
 BULK_THRESHOLD = 5  # more entities than this: one GET /api/states instead of one per entity
 HISTORY_TIMEOUT_S = 60.0  # a day of history from a Raspberry Pi's recorder can take a while
+
+
+NEGATIVE_NOISE_W = 50.0
+"""A power reading down to this far below zero is sensor noise (read as 0 W)."""
+
+GALLON_L = 3.785411784  # US gallon, HA's UnitOfVolume.GALLONS
+
+# metric unit -> HA unit -> factor to the metric unit
+_UNIT_FACTORS: dict[str, dict[str, float]] = {
+    "W": {"W": 1.0, "kW": 1e3, "MW": 1e6, "mW": 1e-3},
+    "Wh": {"Wh": 1.0, "kWh": 1e3, "MWh": 1e6},
+    "kWh": {"Wh": 1e-3, "kWh": 1.0, "MWh": 1e3},
+    "%": {"%": 1.0},
+    "L": {"L": 1.0, "mL": 1e-3, "m³": 1e3, "gal": GALLON_L, "ft³": 28.316846592},
+    "L/h": {"L/h": 1.0, "gal/h": GALLON_L, "m³/h": 1e3, "L/min": 60.0},
+    "V": {"V": 1.0, "mV": 1e-3, "kV": 1e3},
+    "A": {"A": 1.0, "mA": 1e-3},
+    "Hz": {"Hz": 1.0, "kHz": 1e3},
+    "h": {"h": 1.0, "min": 1 / 60, "s": 1 / 3600, "d": 24.0},
+}
+_UNITLESS = frozenset({"bool", "code", ""})
+
+
+class StateRejected(DeviceProtocolError):
+    """A state that cannot be used; ``reason`` is counted (e.g. "bad time", "unit")."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def convert_unit(value: float, unit: str, metric: str) -> float:
+    """``value`` in HA unit ``unit`` as the metric's unit; ValueError when they do not fit."""
+    target = METRICS[metric].unit
+    if target in _UNITLESS:
+        return value
+    if target == "°C":
+        if unit in ("°C", "C"):
+            return value
+        if unit in ("°F", "F"):
+            return (value - 32.0) * 5.0 / 9.0
+        if unit == "K":
+            return value - 273.15
+    else:
+        factor = _UNIT_FACTORS.get(target, {}).get(unit)
+        if factor is not None:
+            return value * factor
+    raise ValueError(f"unit {unit!r} does not fit {metric} (which is in {target})")
+
+
+def negative_policy(metric: str, override: str | None = None) -> str:
+    """What a negative value of ``metric`` means: "valid" (the metric can be negative:
+    grid or battery power), "clamp" (read as 0), "reject", or "noise" (power: within
+    :data:`NEGATIVE_NOISE_W` read as 0, beyond rejected)."""
+    spec = METRICS[metric]
+    if spec.min_value < 0:
+        return "valid"
+    if override is not None:
+        return override
+    return "noise" if spec.unit == "W" else "reject"
+
+
+def apply_negative_policy(value: float, policy: str) -> tuple[float | None, str]:
+    """(value to use or None, what happened: "", "clamped" or "negative")."""
+    if value >= 0 or policy == "valid":
+        return value, ""
+    if policy == "clamp" or (policy == "noise" and value >= -NEGATIVE_NOISE_W):
+        return 0.0, "clamped"
+    return None, "negative"
 
 
 # --- pure parsing --------------------------------------------------------------------------
@@ -77,8 +162,12 @@ def parse_time(value: object) -> datetime | None:
         return None
 
 
-def parse_state_value(state: object, *, metric: str, scale: float = 1.0) -> float | None:
-    """A state string as a number × ``scale``; None for unknown/unavailable/non-numeric.
+def parse_state_value(
+    state: object, *, metric: str, scale: float = 1.0, unit: str | None = None
+) -> float | None:
+    """A state string as a number in the metric's unit; None for unknown/unavailable/
+    non-numeric. With ``unit`` (HA's ``unit_of_measurement``) the value is converted
+    (ValueError when the unit does not fit the metric); without, it is × ``scale``.
 
     ``on``/``off`` are 1/0 for on/off metrics (unit ``bool``, e.g. ``generator_running``).
     """
@@ -89,10 +178,25 @@ def parse_state_value(state: object, *, metric: str, scale: float = 1.0) -> floa
     if spec is not None and spec.unit == "bool" and text in ("on", "off"):
         return 1.0 if text == "on" else 0.0
     try:
-        value = float(text) * scale
+        number = float(text)
     except (ValueError, OverflowError):
         return None
+    if not math.isfinite(number):
+        return None
+    value = convert_unit(number, unit, metric) if unit else number * scale
     return value if math.isfinite(value) else None
+
+
+def _unit(row: Mapping[str, Any], entity: HaEntity) -> str | None:
+    """The unit a state is in: the site file's ``unit``, else HA's unit_of_measurement."""
+    if entity.unit:
+        return entity.unit
+    attributes = row.get("attributes")
+    if isinstance(attributes, dict):
+        unit = attributes.get("unit_of_measurement")
+        if isinstance(unit, str) and unit.strip():
+            return unit.strip()
+    return None
 
 
 def _state_time(row: Mapping[str, Any]) -> datetime | None:
@@ -106,16 +210,26 @@ def _state_time(row: Mapping[str, Any]) -> datetime | None:
 def parse_state(payload: object, entity: HaEntity, *, site: str) -> Reading | None:
     """One ``/api/states/<id>`` object as a reading; None when its state is not a number.
 
-    Raises :class:`DeviceProtocolError` when it is not a state object with a time.
+    Raises :class:`StateRejected` when it is not a state object with a usable time, or
+    its unit does not fit the metric.
     """
     if not isinstance(payload, dict):
-        raise DeviceProtocolError(f"state is not a JSON object (got {type(payload).__name__})")
+        raise StateRejected(
+            f"state is not a JSON object (got {type(payload).__name__})", "not an object"
+        )
+    name = str(payload.get("entity_id"))[:80]
     when = _state_time(payload)
     if when is None:
-        raise DeviceProtocolError(
-            f"state of {str(payload.get('entity_id'))[:80]!r} has no last_updated time"
+        raise StateRejected(f"state of {name!r} has no usable last_updated time", "bad time")
+    try:
+        value = parse_state_value(
+            payload.get("state"),
+            metric=entity.metric,
+            scale=entity.scale,
+            unit=_unit(payload, entity),
         )
-    value = parse_state_value(payload.get("state"), metric=entity.metric, scale=entity.scale)
+    except ValueError as err:
+        raise StateRejected(f"state of {name!r}: {err}", "unit") from err
     if value is None:
         return None
     return Reading(site=site, metric=entity.metric, time=when, value=value, device=entity.device)
@@ -138,6 +252,8 @@ def parse_history(
             f"history is not a JSON list (got {type(payload).__name__}); is this /api/history?"
         )
     out: list[Reading] = []
+    unit: str | None = None
+    unit_of: object = None
     for series in payload:
         if not isinstance(series, list):
             raise DeviceProtocolError("history is not a list of lists of states")
@@ -150,7 +266,17 @@ def parse_history(
             if entity is None:
                 continue
             when = parse_time(row.get("last_updated")) or parse_time(row.get("last_changed"))
-            value = parse_state_value(row.get("state"), metric=entity.metric, scale=entity.scale)
+            if "attributes" in row:  # full rows carry the unit; minimal rows keep the last one
+                unit = _unit(row, entity)
+            elif entity_id != unit_of:
+                unit = _unit({}, entity)
+            unit_of = entity_id
+            try:
+                value = parse_state_value(
+                    row.get("state"), metric=entity.metric, scale=entity.scale, unit=unit
+                )
+            except ValueError:
+                continue
             if when is None or value is None:
                 continue
             out.append(
@@ -325,6 +451,34 @@ class HomeAssistantDevice:
         self._last_time: dict[str, datetime] = {}
         self.skipped = 0  # states that were unknown, unavailable or not numbers
         self.skipped_by_entity: dict[str, int] = {}
+        # states that could not be used (bad time, wrong unit, negative), by reason
+        self.rejected_by_reason: dict[str, int] = {}
+        # entity id -> {"clamped": n, "negative": n}
+        self.negatives: dict[str, dict[str, int]] = {}
+        self._last_rejection: dict[str, str] = {}
+
+    @property
+    def status_notes(self) -> list[str]:
+        """The negative-value policy of each entity that has met it, with counts."""
+        notes: list[str] = []
+        for entity_id, counts in sorted(self.negatives.items()):
+            entity = self.watched[entity_id]
+            policy = negative_policy(entity.metric, entity.negative)
+            rule = {
+                "clamp": "negative values are read as 0",
+                "reject": "negative values are rejected",
+                "noise": f"down to -{NEGATIVE_NOISE_W:g} W is read as 0 (noise), below that "
+                "rejected",
+            }[policy]
+            seen = ", ".join(f"{n} {what}" for what, n in sorted(counts.items()) if n)
+            notes.append(f"{entity_id} ({entity.metric}): {rule} ({seen} so far)")
+        return notes
+
+    def _reject(self, entity_id: str, reason: str, why: str) -> None:
+        self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
+        if self._last_rejection.get(entity_id) != why:
+            self._last_rejection[entity_id] = why
+            log.warning("%s, %s: %s rejected: %s", self.site, self.name, entity_id, why)
 
     async def start(self) -> None:
         """Check the URL and token with ``GET /api/``."""
@@ -362,12 +516,15 @@ class HomeAssistantDevice:
         return _json(response, f"{self.label} ({entity_id})")
 
     async def read(self, now: datetime) -> list[Reading]:
+        """New readings; one unusable state is rejected and counted, the others are kept."""
         readings: list[Reading] = []
         for entity_id, payload in (await self._states()).items():
+            entity = self.watched[entity_id]
             try:
-                reading = parse_state(payload, self.watched[entity_id], site=self.site)
-            except DeviceProtocolError as err:
-                raise DeviceProtocolError(f"{self.label} ({entity_id}): {err}") from err
+                reading = parse_state(payload, entity, site=self.site)
+            except StateRejected as err:
+                self._reject(entity_id, err.reason, str(err))
+                continue
             if reading is None:
                 self.skipped += 1
                 self.skipped_by_entity[entity_id] = self.skipped_by_entity.get(entity_id, 0) + 1
@@ -375,6 +532,19 @@ class HomeAssistantDevice:
             if self._last_time.get(entity_id) == reading.time:
                 continue  # HA has not written this state since the last poll
             self._last_time[entity_id] = reading.time
+            value, happened = apply_negative_policy(
+                reading.value, negative_policy(entity.metric, entity.negative)
+            )
+            if happened:
+                counts = self.negatives.setdefault(entity_id, {})
+                counts[happened] = counts.get(happened, 0) + 1
+            if value is None:
+                self._reject(
+                    entity_id, "negative", f"{reading.value:g} is not a valid {entity.metric}"
+                )
+                continue
+            if value != reading.value:
+                reading = dataclasses.replace(reading, value=value)
             readings.append(reading)
         return readings
 

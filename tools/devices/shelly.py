@@ -51,6 +51,9 @@ from tools.site import Device, Site
 __all__ = [
     "ShellyDevice",
     "SwitchState",
+    "components",
+    "missing_gen1_relay",
+    "missing_switch",
     "parse_gen1_mqtt",
     "parse_gen1_relay",
     "parse_gen1_status",
@@ -107,6 +110,45 @@ def _switch_fields(obj: dict[str, Any]) -> SwitchState:
         current_a=_number(obj.get("current")),
         energy_wh=_number(aenergy.get("total")) if isinstance(aenergy, dict) else None,
         temp_c=_number(temperature.get("tC")) if isinstance(temperature, dict) else None,
+    )
+
+
+def components(status: object) -> list[str]:
+    """The component instances of a Gen2 ``Shelly.GetStatus`` answer (``cover:0``,
+    ``em:0``, ``switch:1`` ...), else its services (``sys``, ``wifi`` ...)."""
+    if not isinstance(status, dict):
+        return []
+    keys = sorted(str(k) for k in status)
+    instances = [k for k in keys if ":" in k]
+    return instances or keys
+
+
+def missing_switch(status: object, switch_id: int) -> str:
+    """ "" when ``switch:<switch_id>`` is in a ``Shelly.GetStatus`` answer, else what to say."""
+    if not isinstance(status, dict):
+        return "did not answer Shelly.GetStatus with a JSON object"
+    if f"switch:{switch_id}" in status:
+        return ""
+    found = components(status)
+    switches = [c for c in found if c.startswith("switch:")]
+    hint = (
+        f"set switch_id to one of {', '.join(c.split(':')[1] for c in switches)}"
+        if switches
+        else "it has no relay this driver can switch (a cover, meter or gateway profile?)"
+    )
+    return f"has no switch:{switch_id}; its components are {', '.join(found) or 'none'}; {hint}"
+
+
+def missing_gen1_relay(status: object, relay_id: int) -> str:
+    """ "" when a Gen1 ``/status`` has relay ``relay_id``, else what to say."""
+    relays = status.get("relays") if isinstance(status, dict) else None
+    count = len(relays) if isinstance(relays, list) else 0
+    if relay_id < count:
+        return ""
+    keys = ", ".join(sorted(str(k) for k in status)) if isinstance(status, dict) else "none"
+    return (
+        f"has no relay {relay_id} ({count} relay(s) in /status; its status has {keys}); "
+        "set switch_id to an existing relay"
     )
 
 
@@ -448,8 +490,23 @@ class ShellyDevice:
                 f"{self.label} has authentication enabled; set password_env in the site file "
                 "to the name of an environment variable holding its password"
             )
+        await self._check_switch(info)
         if self.push:
             await self._subscribe(info)
+
+    async def _check_switch(self, info: dict[str, Any]) -> None:
+        """Refuse a device without the configured relay, naming what it has instead."""
+        sid = self._conn.switch_id
+        if self._conn.generation == 2:
+            status = await self._get_json("/rpc/Shelly.GetStatus")
+            problem = missing_switch(status, sid)
+        else:
+            status = await self._get_json("/status")
+            problem = missing_gen1_relay(status, sid)
+        if problem:
+            model = info.get("model") or info.get("type") or info.get("app")
+            what = f"{self.label}" + (f" ({model})" if isinstance(model, str) else "")
+            raise DeviceRefused(f"{what} {problem}")
 
     async def _subscribe(self, info: dict[str, Any]) -> None:
         broker = self._conn.mqtt

@@ -5,6 +5,13 @@ The register map follows ``kellerza/sunsynk`` ``definitions/single_phase.py``
 :class:`SolArkSetting`) and decoded by pure functions over a ``dict`` of raw
 16-bit register values, so the decoding can be tested on plain numbers.
 
+Models differ: the grid power (register 169) is in 10 W steps on the 16 kW
+single-phase units and on the newer 8/10/16 kW (SG02LP1 family) firmware
+(``definitions/single_phase_16kw.py``). :func:`choose_profile` picks the
+:class:`RegisterProfile` from the device type (register 0) and rated power
+(16-17); a site file can name the profile (``register_profile``) when the
+automatic choice is wrong (an 8 or 10 kW SG02LP1).
+
 Wire rules (PROTOCOLS §2.2):
 
 - a value is unsigned unless the map marks it signed (int16, two's complement);
@@ -21,9 +28,15 @@ Sign conventions (ours: battery positive = charging, grid positive = import):
   but that is **UNCERTAIN** (not confirmed on hardware); if a site shows the
   grid exporting at night, this is the register to check.
 
-Decoded values outside the plausible range of :data:`tools.domain.METRICS`
-(e.g. a temperature register reading 0, i.e. -100 °C) are dropped and counted,
-never emitted.
+A temperature register reading 0 (-100 °C after the offset, seen on units
+without the probe) means "not fitted": no reading, said once in status, not
+counted as a fault. Other decoded values outside the plausible range of
+:data:`tools.domain.METRICS` are dropped and counted, never emitted.
+
+"Use Timer" (register 248 bit 0) must be on for the time-of-use programs (and so
+the SOC targets written to 268-273) to act; when it is off the driver says so
+in status. The minimum SOC (219) can be set no lower than the battery shutdown
+capacity (217) and no higher than 50 %.
 
 Writes use function code 0x10 with one register, as the inverter requires;
 bit settings are read, patched and written back with the other bits kept; every
@@ -33,6 +46,7 @@ write is read back and a difference raises :class:`ReadbackMismatch`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import logging
@@ -62,15 +76,21 @@ from tools.site import Device, Site
 
 __all__ = [
     "BATTERY_LOW_CAPACITY",
+    "BATTERY_SHUTDOWN_CAPACITY",
+    "DEVICE_TYPES",
     "GRID_CHARGE",
     "MAX_BLOCK_REGISTERS",
     "MODBUS_EXCEPTION_NAMES",
+    "PROFILES",
     "SENSORS",
+    "USE_TIMER",
     "Decoded",
+    "RegisterProfile",
     "SolArkModbusDevice",
     "SolArkSensor",
     "SolArkSetting",
     "apply_mask",
+    "choose_profile",
     "decode_registers",
     "decode_sensor",
     "fault_codes",
@@ -125,6 +145,7 @@ class SolArkSensor:
     combine: Combine = "single"
     mask: int | None = None
     transform: Callable[[float], float] | None = None
+    absent_raw: int | None = None  # this raw word means "not fitted" (no reading, no fault)
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -157,7 +178,12 @@ SENSORS: tuple[SolArkSensor, ...] = (
         note="wire: positive = discharging (flipped)",
     ),
     SolArkSensor(
-        metric="battery_temp_c", addresses=(182,), factor=0.1, transform=celsius_from_offset
+        metric="battery_temp_c",
+        addresses=(182,),
+        factor=0.1,
+        transform=celsius_from_offset,
+        absent_raw=0,
+        note="raw 0 (-100 °C) = no probe fitted",
     ),
     SolArkSensor(
         metric="pv_power_w",
@@ -171,7 +197,8 @@ SENSORS: tuple[SolArkSensor, ...] = (
         metric="grid_power_w",
         addresses=(169,),
         signed=True,
-        note="assumed positive = import (UNCERTAIN, confirm on hardware)",
+        note="assumed positive = import (UNCERTAIN, confirm on hardware); the factor is the "
+        "register profile's (x10 on 16 kW / SG02LP1)",
     ),
     SolArkSensor(metric="grid_connected", addresses=(194,), transform=nonzero),
     SolArkSensor(metric="grid_voltage_v", addresses=(150,), factor=0.1),
@@ -210,6 +237,70 @@ GRID_CHARGE = SolArkSetting(address=232, what="grid charge enable", mask=0x0001)
 BATTERY_LOW_CAPACITY = SolArkSetting(
     address=219, what="battery low capacity (minimum SOC)", low=0, high=50
 )
+BATTERY_SHUTDOWN_CAPACITY = SolArkSetting(
+    address=217, what="battery shutdown capacity", low=0, high=50
+)
+USE_TIMER = SolArkSetting(address=248, what="Use Timer (time-of-use programs)", mask=0x0001)
+
+DEVICE_TYPES: dict[int, str] = {
+    2: "string inverter",
+    3: "single-phase hybrid",
+    4: "microinverter",
+    5: "low-voltage three-phase hybrid",
+    6: "high-voltage three-phase hybrid",
+}
+"""Register 0 (``definitions/__init__.py`` DEVICE_TYPE in kellerza/sunsynk)."""
+
+RATED_POWER_ADDRESSES = (16, 17)
+"""Rated power, two words low first, in 0.1 W."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegisterProfile:
+    """How one family of single-phase models differs from the common map."""
+
+    name: str
+    what: str
+    grid_power_factor: float
+
+
+PROFILES: dict[str, RegisterProfile] = {
+    "single_phase": RegisterProfile(
+        name="single_phase", what="single-phase 3.6-12 kW (grid power in W)", grid_power_factor=1.0
+    ),
+    "single_phase_16kw": RegisterProfile(
+        name="single_phase_16kw",
+        what="single-phase 16 kW or SG02LP1 firmware (grid power in 10 W steps)",
+        grid_power_factor=10.0,
+    ),
+}
+PROFILE_ALIASES = {"sg02lp1": "single_phase_16kw"}
+RATED_16KW_FROM_W = 14_000.0
+"""A single-phase hybrid rated at this or more is read with the 16 kW profile."""
+
+
+def choose_profile(
+    device_type: int | None, rated_power_w: float | None, override: str = "auto"
+) -> RegisterProfile:
+    """The register profile for a device; ValueError (with what to do) when register 0
+    names a type this driver does not read (an unknown value is read as single-phase and
+    said in status). ``override`` (the site file's ``register_profile``) wins."""
+    if override != "auto":
+        name = PROFILE_ALIASES.get(override, override)
+        if name not in PROFILES:
+            known = ", ".join(["auto", *PROFILES, *PROFILE_ALIASES])
+            raise ValueError(f"unknown register profile {override!r} (known: {known})")
+        return PROFILES[name]
+    if device_type in DEVICE_TYPES and device_type != 3:
+        what = DEVICE_TYPES[device_type]
+        raise ValueError(
+            f"register 0 says the device is a {what}; this driver reads single-phase hybrids "
+            "(type 3). If it is one, set register_profile (single_phase, single_phase_16kw or "
+            "sg02lp1) in the site file"
+        )
+    if rated_power_w is not None and rated_power_w >= RATED_16KW_FROM_W:
+        return PROFILES["single_phase_16kw"]
+    return PROFILES["single_phase"]
 
 
 def tou_capacity_setting(program: int) -> SolArkSetting:
@@ -221,10 +312,21 @@ def tou_capacity_setting(program: int) -> SolArkSetting:
     )
 
 
-def register_map(tou_program: int = 1) -> tuple[SolArkSensor, ...]:
-    """All sensors read from an inverter whose SOC target lives in program ``tou_program``."""
+def register_map(
+    tou_program: int = 1, profile: RegisterProfile | None = None
+) -> tuple[SolArkSensor, ...]:
+    """All sensors read from an inverter of ``profile`` (default: the common single-phase
+    map) whose SOC target lives in program ``tou_program``."""
     tou = tou_capacity_setting(tou_program)
-    return (*SENSORS, SolArkSensor(metric="tou_soc_target_pct", addresses=(tou.address,)))
+    sensors = SENSORS
+    if profile is not None:
+        sensors = tuple(
+            dataclasses.replace(s, factor=profile.grid_power_factor)
+            if s.metric == "grid_power_w"
+            else s
+            for s in sensors
+        )
+    return (*sensors, SolArkSensor(metric="tou_soc_target_pct", addresses=(tou.address,)))
 
 
 # --------------------------------------------------------------------------- pure decoding
@@ -289,12 +391,14 @@ class Decoded:
 
     ``values``: metric -> value, each within its METRICS range; ``dropped``:
     metric -> why it was left out (out of range); ``missing``: metrics whose
-    registers were not in the input.
+    registers were not in the input; ``not_fitted``: metrics whose register holds
+    the sensor's "not fitted" value (e.g. no battery temperature probe).
     """
 
     values: dict[str, float]
     dropped: dict[str, str]
     missing: tuple[str, ...]
+    not_fitted: tuple[str, ...] = ()
 
 
 def decode_registers(
@@ -304,7 +408,13 @@ def decode_registers(
     values: dict[str, float] = {}
     dropped: dict[str, str] = {}
     missing: list[str] = []
+    not_fitted: list[str] = []
     for sensor in sensors:
+        if sensor.absent_raw is not None and all(
+            registers.get(a) == sensor.absent_raw for a in sensor.addresses
+        ):
+            not_fitted.append(sensor.metric)
+            continue
         value = decode_sensor(sensor, registers)
         if value is None:
             missing.append(sensor.metric)
@@ -318,7 +428,9 @@ def decode_registers(
             )
             continue
         values[sensor.metric] = value
-    return Decoded(values=values, dropped=dropped, missing=tuple(missing))
+    return Decoded(
+        values=values, dropped=dropped, missing=tuple(missing), not_fitted=tuple(not_fitted)
+    )
 
 
 def fault_codes(
@@ -394,9 +506,11 @@ def _seconds(value: float) -> str:
 class SolArkModbusDevice:
     """A SolArk / Sunsynk / Deye single-phase hybrid inverter behind a Modbus TCP gateway.
 
-    Carries out ``grid_charge`` (register 232 bit 0), ``min_soc`` (219, 0..50 %)
-    and ``tou_soc_target`` (268 + program - 1, 0..100 % and not below 219).
-    ``dropped`` counts decoded values left out as implausible.
+    Carries out ``grid_charge`` (register 232 bit 0), ``min_soc`` (219, from the
+    shutdown capacity in 217 up to 50 %) and ``tou_soc_target`` (268 + program - 1,
+    0..100 % and not below 219). ``dropped`` counts decoded values left out as
+    implausible; :attr:`status_notes` says which register profile is used, whether
+    Use Timer is off and which sensors are not fitted.
     """
 
     push = False
@@ -409,12 +523,55 @@ class SolArkModbusDevice:
         self.site = site.name
         self.config = config
         self.dropped = 0
-        self._sensors = register_map(config.tou_program)
+        self.device_type: int | None = None
+        self.rated_power_w: float | None = None
+        self.profile: RegisterProfile | None = None
+        self.use_timer_on: bool | None = None
+        self.not_fitted: tuple[str, ...] = ()
         self._tou = tou_capacity_setting(config.tou_program)
-        self._blocks = plan_blocks(a for s in self._sensors for a in s.addresses)
+        self._use_profile(
+            None
+            if config.register_profile == "auto"
+            else choose_profile(None, None, config.register_profile)
+        )
         self._client: AsyncModbusTcpClient | None = None
         self._lock = asyncio.Lock()
         self._last_dropped: dict[str, str] = {}
+
+    def _use_profile(self, profile: RegisterProfile | None) -> None:
+        self.profile = profile
+        self._sensors = register_map(self.config.tou_program, profile)
+        self._blocks = plan_blocks(
+            [a for s in self._sensors for a in s.addresses] + [USE_TIMER.address]
+        )
+
+    @property
+    def status_notes(self) -> list[str]:
+        """Facts for status: the register profile, Use Timer off, sensors not fitted."""
+        notes: list[str] = []
+        if self.profile is not None and (
+            self.profile.name != "single_phase" or self.config.register_profile != "auto"
+        ):  # the common map needs no word; a x10 profile or an override does
+            how = (
+                "set in the site file"
+                if self.config.register_profile != "auto"
+                else f"register 0: {DEVICE_TYPES.get(self.device_type or 0, 'unknown')}"
+                + (f", rated {self.rated_power_w / 1000:g} kW" if self.rated_power_w else "")
+            )
+            notes.append(f"register profile {self.profile.name} ({how})")
+        if self.device_type is not None and self.device_type not in DEVICE_TYPES:
+            notes.append(
+                f"register 0 reads {self.device_type}, not a known device type; read as a "
+                "single-phase hybrid (set register_profile to confirm)"
+            )
+        if self.use_timer_on is False:
+            notes.append(
+                "Use Timer (register 248) is off, so time-of-use programs and their SOC "
+                "targets have no effect; turn it on at the inverter to use them"
+            )
+        for metric in self.not_fitted:
+            notes.append(f"{METRICS[metric].description.lower()} sensor not fitted (reads 0)")
+        return notes
 
     @property
     def blocks(self) -> tuple[tuple[int, int], ...]:
@@ -430,6 +587,29 @@ class SolArkModbusDevice:
     async def start(self) -> None:
         async with self._lock:
             await self._connected()
+            if self.profile is None:
+                await self._identify()
+
+    async def _identify(self) -> None:
+        """Read the device type (register 0) and rated power (16-17); pick the profile."""
+        (device_type,) = await self._read(0, 1)
+        low, high = await self._read(RATED_POWER_ADDRESSES[0], 2)
+        self.device_type = device_type
+        rated = words_to_int([low, high]) * 0.1
+        self.rated_power_w = rated if rated > 0 else None
+        try:
+            profile = choose_profile(device_type, self.rated_power_w, self.config.register_profile)
+        except ValueError as err:
+            raise DeviceRefused(f"{self._where}: {err}") from err
+        self._use_profile(profile)
+        log.info(
+            "%s: %s (type %d, rated %s W): register profile %s",
+            self._where,
+            DEVICE_TYPES.get(device_type, "unknown"),
+            device_type,
+            f"{rated:g}",
+            profile.name,
+        )
 
     async def close(self) -> None:
         async with self._lock:
@@ -581,11 +761,20 @@ class SolArkModbusDevice:
 
     async def read(self, now: datetime) -> list[Reading]:
         async with self._lock:
+            if self.profile is None:
+                await self._identify()
             registers: dict[int, int] = {}
             for start, count in self._blocks:
                 values = await self._read(start, count)
                 registers.update(zip(range(start, start + count), values, strict=True))
         decoded = decode_registers(registers, self._sensors)
+        if USE_TIMER.address in registers:
+            assert USE_TIMER.mask is not None
+            self.use_timer_on = bool(registers[USE_TIMER.address] & USE_TIMER.mask)
+        if decoded.not_fitted != self.not_fitted:
+            self.not_fitted = decoded.not_fitted
+            for metric in decoded.not_fitted:
+                log.info("%s, %s: %s not fitted (register reads 0)", self.site, self.name, metric)
         readings: list[Reading] = []
         dropped = dict(decoded.dropped)
         for metric, value in decoded.values.items():
@@ -615,6 +804,13 @@ class SolArkModbusDevice:
         elif command.kind == "min_soc":
             value = _whole_percent(command, BATTERY_LOW_CAPACITY)
             async with self._lock:
+                (shutdown,) = await self._read(BATTERY_SHUTDOWN_CAPACITY.address, 1)
+                if value < shutdown:
+                    raise DeviceRefused(
+                        f"{self.name}: a minimum SOC of {value} % is below the battery shutdown "
+                        f"capacity of {shutdown} % (register {BATTERY_SHUTDOWN_CAPACITY.address}); "
+                        f"the inverter would shut down first. Choose {shutdown} % or more"
+                    )
                 await self._set_value(BATTERY_LOW_CAPACITY, value)
         elif command.kind == "tou_soc_target":
             value = _whole_percent(command, self._tou)

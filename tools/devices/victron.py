@@ -16,24 +16,31 @@ Two layers:
 - :class:`VictronMqttDevice`: the :class:`~tools.devices.base.DeviceDriver`,
   on a shared :class:`~tools.devices.mqtt.MqttHub`.
 
-Rules the parser follows:
+Rules the parser follows (the paths and what they mean are data: :data:`PATHS`):
 
 - ``system/0`` is authoritative. Device services (``battery``,
-  ``solarcharger``, ``pvinverter``, ``vebus``, ``grid``) are fallbacks used
-  for a metric only until ``system/0`` has reported that metric, and again
-  after ``system/0`` has gone. Of several ``battery`` services the first to
-  report is used until it goes.
-- Phase sums (``L1..L3``): a phase counts once it has reported a number. A
-  ``null`` from a phase that never reported a number leaves it out (the L2/L3
-  of a single-phase system); a ``null`` from a known phase keeps its last
-  value (a transient invalid must not make the total jump). When the group's
-  ``NumberOfPhases`` is known, no total is emitted until phases
-  ``L1..L<n>`` all have a value. A service going away forgets its phases.
-- Every value must be a finite number inside the metric's range in
-  :data:`tools.domain.METRICS`; anything else on a mapped path (malformed
-  JSON, strings, booleans, out of range, e.g. a -6 W AC-out reading on a
-  load) is rejected and counted in :attr:`VictronState.rejected`. Nothing
-  raises.
+  ``solarcharger``, ``pvinverter``, ``vebus``, ``multi``, ``grid``) are
+  fallbacks used for a metric only until ``system/0`` has reported that metric,
+  and again after ``system/0`` has gone. Battery services are the site's banks
+  in parallel: power and current are summed, voltage and SOC averaged; a Lynx
+  parallel BMS (product 0xA3E3), which already aggregates, is used alone.
+- ``null`` means "gone" (systemcalc invalidates what it no longer has): a phase
+  or PV source that turns ``null`` leaves its sum (PV is 0 W once the last
+  source has gone, e.g. a PV inverter at night). When every phase of the grid
+  (or genset) turns ``null`` the value is 0 W, not the last one; so is the grid
+  while ``Ac/ActiveIn/Source`` is the generator (2) or inverting (240), and the
+  genset's ``Ac/Genset/*`` fills ``generator_power_w``. A phase that never
+  reported a number is absent (the L2/L3 of a single-phase system); when the
+  group's ``NumberOfPhases`` is known, no total is emitted until phases
+  ``L1..L<n>`` all have a value. A service going away forgets its values.
+- Tanks whose ``FluidType`` is a fuel give ``fuel_level_pct`` and
+  ``generator_fuel_l`` (``Remaining`` is m³ on D-Bus).
+- Only mapped paths are decoded and remembered; everything else on
+  ``N/<portalId>/`` is dropped unread. A payload on a mapped path longer than
+  ``max_payload_bytes``, malformed, not a finite number or outside the metric's
+  range in :data:`tools.domain.METRICS` (e.g. a -6 W AC-out reading on a load)
+  is rejected and counted by reason in :attr:`VictronState.rejected_by_reason`.
+  Nothing raises.
 """
 
 from __future__ import annotations
@@ -45,10 +52,10 @@ import logging
 import math
 import re
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from tools.devices.base import DeviceCommand
 from tools.devices.config import VictronMqttConnection
@@ -168,28 +175,339 @@ def _number(value: Any) -> float:
     return number
 
 
-_PHASE = re.compile(r"^(?P<group>.+)/L(?P<n>[123])/(?:Power|P)$")
+# --------------------------------------------------------------------------- the path table
 
-# (service, path) -> metric for plain values
-_SYSTEM_SIMPLE: Final = {
-    "Dc/Battery/Soc": "battery_soc_pct",
-    "Dc/Battery/Power": "battery_power_w",
-    "Dc/Battery/Voltage": "battery_voltage_v",
-    "Dc/Battery/Current": "battery_current_a",
-}
-_BATTERY_SIMPLE: Final = {
-    "Soc": "battery_soc_pct",
-    "Dc/0/Power": "battery_power_w",
-    "Dc/0/Voltage": "battery_voltage_v",
-    "Dc/0/Current": "battery_current_a",
-}
-# phase groups: (service, group path) -> (metric, component name or None for the metric itself)
-_SYSTEM_GROUPS: Final = {
-    "Ac/Consumption": "load_power_w",
-    "Ac/Grid": "grid_power_w",
-    "Ac/PvOnGrid": "pv_power_w",
-    "Ac/PvOnOutput": "pv_power_w",
-}
+PathKind = Literal[
+    "value",  # a plain number -> ``metric`` (``factor`` applied)
+    "phase",  # one phase of a summed group (``.../L<n>/Power`` or ``.../L<n>/P``)
+    "phases",  # ``NumberOfPhases`` of a group
+    "part",  # one component of a summed metric (PV from several sources)
+    "battery",  # a battery service's own figure (fallback; banks are summed)
+    "battery_product",  # a battery service's ProductId (Lynx parallel BMS detection)
+    "inverter_battery",  # an inverter/charger's view of the battery (used without any BMS)
+    "active_source",  # ``Ac/ActiveIn/Source``: grid, genset, shore, inverting
+    "input_type",  # Multi RS ``Ac/In/<n>/Type``: what AC input <n> is connected to
+    "relay",  # ``Relay/<n>/State``
+    "relay_function",  # the relay-function setting
+    "generator_state",  # the start/stop service's State
+    "tank",  # a tank's Level [%] or Remaining [m3]
+    "tank_fluid",  # a tank's FluidType
+    "known",  # mapped (kept, so a bad payload is counted) but no reading
+]
+Authority = Literal["system", "fallback"]
+WhenEmpty = Literal["nothing", "zero"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VictronPath:
+    """What one D-Bus path of one service type means.
+
+    ``path`` is a regular expression over the path after ``<service>/<instance>/``;
+    named groups: ``n`` (phase 1..3), ``relay``, ``input`` (Multi RS AC input).
+    ``group`` names the phase group a ``phase``/``phases`` path belongs to, with
+    ``{input}`` filled from the match. ``authority`` says whether the value is the
+    GX's own system calculation (``system/0``, preferred) or a device service used
+    until ``system/0`` reports the metric. ``when_empty`` says what a phase group
+    whose every phase turned ``null`` means: ``"zero"`` (the source is off, e.g.
+    the grid while on the generator) or ``"nothing"`` (unknown: emit nothing).
+    """
+
+    service: str
+    path: str
+    kind: PathKind
+    metric: str = ""
+    group: str = ""
+    authority: Authority = "system"
+    factor: float = 1.0
+    when_empty: WhenEmpty = "nothing"
+    note: str = ""
+
+
+_L = r"L(?P<n>[123])"
+
+PATHS: tuple[VictronPath, ...] = (
+    # ---- system/0: dbus-systemcalc-py, authoritative
+    VictronPath(service="system", path="Dc/Battery/Soc", kind="value", metric="battery_soc_pct"),
+    VictronPath(
+        service="system",
+        path="Dc/Battery/Power",
+        kind="value",
+        metric="battery_power_w",
+        note="positive = charging",
+    ),
+    VictronPath(
+        service="system", path="Dc/Battery/Voltage", kind="value", metric="battery_voltage_v"
+    ),
+    VictronPath(
+        service="system", path="Dc/Battery/Current", kind="value", metric="battery_current_a"
+    ),
+    VictronPath(
+        service="system",
+        path="Dc/Pv/Power",
+        kind="part",
+        metric="pv_power_w",
+        note="DC-coupled PV (all MPPTs); null = no solar charger left: its share is gone",
+    ),
+    *(
+        item
+        for group in ("Ac/PvOnGrid", "Ac/PvOnOutput", "Ac/PvOnGenset")
+        for item in (
+            VictronPath(
+                service="system",
+                path=f"{group}/{_L}/Power",
+                kind="phase",
+                metric="pv_power_w",
+                group=group,
+                note="AC-coupled PV; summed with Dc/Pv/Power; null = inverter off",
+            ),
+            VictronPath(
+                service="system", path=f"{group}/NumberOfPhases", kind="phases", group=group
+            ),
+        )
+    ),
+    VictronPath(
+        service="system",
+        path=f"Ac/Consumption/{_L}/Power",
+        kind="phase",
+        metric="load_power_w",
+        group="Ac/Consumption",
+    ),
+    VictronPath(
+        service="system",
+        path="Ac/Consumption/NumberOfPhases",
+        kind="phases",
+        group="Ac/Consumption",
+    ),
+    VictronPath(
+        service="system",
+        path=f"Ac/Grid/{_L}/Power",
+        kind="phase",
+        metric="grid_power_w",
+        group="Ac/Grid",
+        when_empty="zero",
+        note="null on every phase = not on the grid (genset or inverting): 0 W",
+    ),
+    VictronPath(service="system", path="Ac/Grid/NumberOfPhases", kind="phases", group="Ac/Grid"),
+    VictronPath(
+        service="system",
+        path=f"Ac/Genset/{_L}/Power",
+        kind="phase",
+        metric="generator_power_w",
+        group="Ac/Genset",
+        when_empty="zero",
+        note="the active AC input is a generator; null on every phase = not on it: 0 W",
+    ),
+    VictronPath(
+        service="system", path="Ac/Genset/NumberOfPhases", kind="phases", group="Ac/Genset"
+    ),
+    VictronPath(
+        service="system",
+        path="Ac/ActiveIn/Source",
+        kind="active_source",
+        metric="active_input_source",
+        note="0 none, 1 grid, 2 genset, 3 shore, 240 inverting",
+    ),
+    VictronPath(service="system", path=r"Relay/(?P<relay>\d+)/State", kind="relay"),
+    VictronPath(service="system", path="Dc/Battery/State", kind="known"),
+    # ---- battery services (fallback; parallel banks summed)
+    VictronPath(
+        service="battery",
+        path="Soc",
+        kind="battery",
+        metric="battery_soc_pct",
+        authority="fallback",
+    ),
+    VictronPath(
+        service="battery",
+        path="Dc/0/Power",
+        kind="battery",
+        metric="battery_power_w",
+        authority="fallback",
+    ),
+    VictronPath(
+        service="battery",
+        path="Dc/0/Voltage",
+        kind="battery",
+        metric="battery_voltage_v",
+        authority="fallback",
+    ),
+    VictronPath(
+        service="battery",
+        path="Dc/0/Current",
+        kind="battery",
+        metric="battery_current_a",
+        authority="fallback",
+    ),
+    VictronPath(service="battery", path="ProductId", kind="battery_product"),
+    # ---- inverter/chargers' own battery figures: only when no battery service reports
+    *(
+        VictronPath(
+            service=service,
+            path=path,
+            kind="inverter_battery",
+            metric=metric,
+            authority="fallback",
+            note="a VE.Bus Multi/Quattro or Multi RS without a BMV, shunt or BMS",
+        )
+        for service in ("vebus", "multi")
+        for path, metric in (
+            ("Soc", "battery_soc_pct"),
+            ("Dc/0/Voltage", "battery_voltage_v"),
+            ("Dc/0/Current", "battery_current_a"),
+            ("Dc/0/Power", "battery_power_w"),
+        )
+    ),
+    # ---- PV fallbacks
+    VictronPath(
+        service="solarcharger",
+        path="Yield/Power",
+        kind="part",
+        metric="pv_power_w",
+        authority="fallback",
+    ),
+    VictronPath(
+        service="pvinverter",
+        path="Ac/Power",
+        kind="part",
+        metric="pv_power_w",
+        authority="fallback",
+        note="null at night (inverter off): its share is gone",
+    ),
+    # ---- inverter/chargers (fallback)
+    VictronPath(
+        service="vebus",
+        path=f"Ac/Out/{_L}/P",
+        kind="phase",
+        metric="load_power_w",
+        group="Ac/Out",
+        authority="fallback",
+    ),
+    VictronPath(
+        service="vebus",
+        path="Ac/NumberOfPhases",
+        kind="phases",
+        group="Ac/Out",
+        authority="fallback",
+    ),
+    VictronPath(
+        service="multi",
+        path=f"Ac/Out/{_L}/P",
+        kind="phase",
+        metric="load_power_w",
+        group="Ac/Out",
+        authority="fallback",
+        note="Multi RS / Quattro RS",
+    ),
+    VictronPath(
+        service="multi",
+        path=f"Ac/In/(?P<input>[12])/{_L}/P",
+        kind="phase",
+        metric="",  # grid or generator, by Ac/In/<n>/Type
+        group="Ac/In/{input}",
+        authority="fallback",
+        when_empty="zero",
+    ),
+    VictronPath(
+        service="multi",
+        path="Ac/In/(?P<input>[12])/Type",
+        kind="input_type",
+        note="0 unused, 1 grid, 2 genset, 3 shore",
+    ),
+    VictronPath(
+        service="multi",
+        path="Yield/Power",
+        kind="part",
+        metric="pv_power_w",
+        authority="fallback",
+        note="the Multi RS's own MPPT",
+    ),
+    VictronPath(
+        service="grid",
+        path=f"Ac/{_L}/Power",
+        kind="phase",
+        metric="grid_power_w",
+        group="Ac",
+        authority="fallback",
+    ),
+    VictronPath(
+        service="grid", path="NumberOfPhases", kind="phases", group="Ac", authority="fallback"
+    ),
+    # ---- generator start/stop service (only the configured instance)
+    VictronPath(service="generator", path="State", kind="generator_state"),
+    VictronPath(
+        service="generator",
+        path="AccumulatedRuntime",
+        kind="value",
+        metric="generator_run_hours_h",
+        factor=1 / 3600.0,
+        note="seconds (dbus_generator startstop.py)",
+    ),
+    # ---- tanks: fuel only
+    VictronPath(
+        service="tank", path="Level", kind="tank", metric="fuel_level_pct", note="0..100 %"
+    ),
+    VictronPath(
+        service="tank",
+        path="Remaining",
+        kind="tank",
+        metric="generator_fuel_l",
+        factor=1000.0,
+        note="m3 on D-Bus",
+    ),
+    VictronPath(service="tank", path="FluidType", kind="tank_fluid"),
+    # ---- settings
+    VictronPath(
+        service="settings",
+        path=re.escape(MIN_SOC_PATH.removeprefix("settings/0/")),
+        kind="value",
+        metric="ess_min_soc_pct",
+    ),
+    VictronPath(
+        service="settings",
+        path=r"Settings/Relay/(?:(?P<relay>\d+)/)?Function",
+        kind="relay_function",
+    ),
+)
+"""Every path the parser uses; anything else on ``N/<portalId>/`` is ignored unread."""
+
+FUEL_FLUID_TYPES: Final = frozenset({0, 6, 7})  # fuel, gasoline, diesel (D-Bus FluidType)
+PARALLEL_BMS_PRODUCT_ID: Final = 0xA3E3  # Lynx Smart BMS parallel aggregate (systemcalc)
+BATTERY_METRICS: Final = (
+    "battery_soc_pct",
+    "battery_power_w",
+    "battery_voltage_v",
+    "battery_current_a",
+)
+MAX_PAYLOAD_BYTES: Final = 1024
+"""Longest payload taken on a mapped path; the GX sends ~20-60 bytes per value."""
+MAX_SERVICES: Final = 256
+"""Most ``<service>/<instance>`` pairs remembered; more are rejected (a runaway publisher)."""
+
+
+def _compile(
+    paths: tuple[VictronPath, ...],
+) -> dict[str, list[tuple[re.Pattern[str], VictronPath]]]:
+    table: dict[str, list[tuple[re.Pattern[str], VictronPath]]] = {}
+    for item in paths:
+        if item.metric and item.metric not in METRICS:
+            raise ValueError(f"{item.service}/{item.path}: unknown metric {item.metric!r}")
+        table.setdefault(item.service, []).append((re.compile(item.path), item))
+    return table
+
+
+_TABLE: Final = _compile(PATHS)
+
+
+def describe(note: Notification) -> tuple[VictronPath, re.Match[str]] | None:
+    """The description of a notification's path, or None when the parser does not use it."""
+    for pattern, item in _TABLE.get(note.service, ()):
+        match = pattern.fullmatch(note.path)
+        if match is not None:
+            return item, match
+    return None
+
+
+# --------------------------------------------------------------------------- state
 
 
 @dataclass(slots=True)
@@ -207,60 +525,120 @@ class _PhaseGroup:
         return sum(self.values.values())
 
 
+@dataclass(slots=True)
+class _Tank:
+    fluid: int | None = None
+    values: dict[str, float] = field(default_factory=dict)
+
+
+class _Reject(Exception):
+    """A mapped path carried a value that cannot be used; ``reason`` is counted."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Out = list[tuple[str, float, str]]
+
+
 class VictronState:
     """What the parser remembers between messages of one GX.
 
     ``relays`` maps a load name to its GX relay number (for ``load_on``);
-    ``generator_instance`` selects the ``generator/<n>`` service to read.
+    ``generator_instance`` selects the ``generator/<n>`` service to read;
+    ``battery_instances`` limits which ``battery`` services are the site's banks
+    (default: all of them, summed); ``tank_instance`` picks one fuel tank
+    (default: every tank whose FluidType is a fuel).
+
+    Only mapped paths are remembered (see :data:`PATHS`); payloads on other
+    topics are never decoded. Rejected payloads are counted by reason in
+    :attr:`rejected_by_reason`.
     """
 
     def __init__(
-        self, *, relays: Mapping[str, int] | None = None, generator_instance: int = 0
+        self,
+        *,
+        relays: Mapping[str, int] | None = None,
+        generator_instance: int = 0,
+        battery_instances: Iterable[int] | None = None,
+        tank_instance: int | None = None,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         self.relays: dict[str, int] = dict(relays or {})
         self.generator_instance = generator_instance
-        self.rejected = 0
+        self.battery_instances = frozenset(battery_instances) if battery_instances else None
+        self.tank_instance = tank_instance
+        self.max_payload_bytes = max_payload_bytes
+        self.rejected_by_reason: dict[str, int] = {}
         self.gone: set[str] = set()  # "<service>/<instance>" that sent empty payloads
         self.relay_functions: dict[int, int] = {}
-        self.last_values: dict[str, Any] = {}  # suffix -> last decoded value (None = invalid)
+        self.active_source: int | None = None
+        self._services: set[str] = set()
         self._groups: dict[str, _PhaseGroup] = {}  # "<service>/<instance>/<group>"
-        # metric -> source ("system" or "fallback") -> component -> value
+        # metric -> authority -> component -> value
         self._parts: dict[str, dict[str, dict[str, float]]] = {}
         self._system_metrics: set[str] = set()
-        self._primary_battery: int | None = None
+        self._batteries: dict[int, dict[str, float]] = {}
+        self._inverter_batteries: dict[str, dict[str, float]] = {}  # "vebus/276" -> values
+        self._parallel_bms: set[int] = set()
+        self._input_types: dict[tuple[int, int], int] = {}
+        self._tanks: dict[int, _Tank] = {}
+
+    @property
+    def rejected(self) -> int:
+        """Payloads on mapped paths that could not be used (all reasons)."""
+        return sum(self.rejected_by_reason.values())
+
+    def _count(self, reason: str) -> None:
+        self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
 
     # -- the one entry point -----------------------------------------------------------
 
     def apply(
         self, topic: str, payload: bytes, *, site: str, device: str, received_at: datetime
     ) -> list[Reading]:
-        """Readings from one message; never raises (bad input is counted in ``rejected``)."""
+        """Readings from one message; never raises (bad input is counted by reason)."""
         note = split_topic(topic)
         if note is None:
             return []
+        found = describe(note)
+        if found is None:
+            return []  # not a path we use: not decoded, not kept
+        key = f"{note.service}/{note.instance}"
+        if not payload:  # the service has gone
+            if key in self._services:
+                self._forget(note.service, note.instance)
+            return []
+        if len(payload) > self.max_payload_bytes:
+            self._count("oversized")
+            return []
+        if key not in self._services:
+            if len(self._services) >= MAX_SERVICES:
+                self._count("too many services")
+                return []
+            self._services.add(key)
         try:
             value = decode_payload(payload)
         except ValueError:
-            if self._mapped(note):
-                self.rejected += 1
+            self._count("malformed")
             return []
-        if isinstance(value, _Gone):
-            self._forget(note.service, note.instance)
-            self.last_values.pop(note.suffix, None)
-            return []
-        self.gone.discard(f"{note.service}/{note.instance}")
-        self.last_values[note.suffix] = value
-        out: list[tuple[str, float, str]] = []
+        self.gone.discard(key)
+        item, match = found
+        out: Out = []
         try:
-            self._dispatch(note, value, out, device)
+            self._handle(item, match, note, value, out, device)
+        except _Reject as err:
+            self._count(err.reason)
+            return []
         except (ValueError, OverflowError, TypeError):
-            self.rejected += 1
+            self._count("not a number")
             return []
         readings: list[Reading] = []
         for metric, number, source in out:
             spec = METRICS[metric]
             if not math.isfinite(number) or not spec.min_value <= number <= spec.max_value:
-                self.rejected += 1
+                self._count("out of range")
                 continue
             readings.append(
                 Reading(
@@ -269,219 +647,270 @@ class VictronState:
             )
         return readings
 
-    # -- mapping -----------------------------------------------------------------------
+    # -- handlers, one per kind ---------------------------------------------------------
 
-    def _mapped(self, note: Notification) -> bool:
-        """Whether the topic is one the parser turns into readings or state."""
-        probe: list[tuple[str, float, str]] = []
-        try:
-            self._dispatch(note, None, probe, "", dry_run=True)
-        except _Mapped:
-            return True
-        return False
-
-    def _dispatch(
+    def _handle(
         self,
+        item: VictronPath,
+        match: re.Match[str],
         note: Notification,
         value: Any,
-        out: list[tuple[str, float, str]],
+        out: Out,
         device: str,
-        *,
-        dry_run: bool = False,
     ) -> None:
-        service, inst, path = note.service, note.instance, note.path
+        kind = item.kind
+        inst = note.instance
+        if item.service == "generator" and inst != self.generator_instance:
+            return
+        if kind == "phase" or kind == "phases":
+            self._phase(item, match, note, value, out, device)
+            return
+        if kind == "part":
+            component = "dc" if item.service == "system" else f"{note.service}/{inst}"
+            number = None if value is None else _number(value)
+            self._part(item.metric, item.authority, component, number, out, device)
+            return
+        if value is None:  # an invalid value on a plain path: nothing to report
+            if kind == "battery":
+                self._batteries.get(inst, {}).pop(item.metric, None)
+            elif kind == "inverter_battery":
+                self._inverter_batteries.get(f"{note.service}/{inst}", {}).pop(item.metric, None)
+            elif kind == "tank":
+                self._tanks.get(inst, _Tank()).values.pop(item.metric, None)
+            return
+        if kind == "value":
+            self._system_value(item.metric, _number(value) * item.factor, out, device)
+        elif kind == "battery":
+            self._battery(item.metric, inst, _number(value), out, device)
+        elif kind == "inverter_battery":
+            key = f"{note.service}/{inst}"
+            self._inverter_batteries.setdefault(key, {})[item.metric] = _number(value)
+            first = min(self._inverter_batteries)
+            if (
+                key == first
+                and item.metric not in self._system_metrics
+                and not any(item.metric in bank for bank in self._batteries.values())
+            ):
+                out.append((item.metric, self._inverter_batteries[key][item.metric], device))
+        elif kind == "battery_product":
+            self._battery_product(inst, _number(value), out, device)
+        elif kind == "active_source":
+            self._active_source(_number(value), out, device)
+        elif kind == "input_type":
+            self._input_types[(inst, int(match.group("input")))] = _whole(value)
+        elif kind == "relay":
+            relay = int(match.group("relay"))
+            on = 1.0 if _number(value) else 0.0
+            out.append(("relay_on", on, f"{device}:relay{relay}"))
+            for load, n in self.relays.items():
+                if n == relay:
+                    out.append(("load_on", on, load))
+        elif kind == "relay_function":
+            self.relay_functions[int(match.group("relay") or 0)] = _whole(value)
+        elif kind == "generator_state":
+            state = _number(value)
+            out.append(("generator_state", state, device))
+            running = 1.0 if state in GENERATOR_RUNNING_STATES else 0.0
+            out.append(("generator_running", running, device))
+        elif kind == "tank":
+            tank = self._tanks.setdefault(inst, _Tank())
+            tank.values[item.metric] = _number(value) * item.factor
+            self._tank(inst, tank, out, device)
+        elif kind == "tank_fluid":
+            tank = self._tanks.setdefault(inst, _Tank())
+            tank.fluid = _whole(value)
+            self._tank(inst, tank, out, device)
 
-        def hit() -> bool:
-            if dry_run:
-                raise _Mapped
-            return value is not None
-
-        if service == "system":
-            if path in _SYSTEM_SIMPLE:
-                if hit():
-                    self._system_value(_SYSTEM_SIMPLE[path], _number(value), out, device)
-                return
-            if path == "Dc/Pv/Power":
-                if hit():
-                    self._part("pv_power_w", "system", "dc", _number(value), out, device)
-                return
-            group, phase = _phase(path)
-            if group in _SYSTEM_GROUPS:
-                if dry_run:
-                    raise _Mapped
-                metric = _SYSTEM_GROUPS[group]
-                total = self._phase_update(f"system/{inst}/{group}", phase, value)
-                if total is None:
-                    return
-                if metric == "pv_power_w":
-                    self._part(metric, "system", group, total, out, device)
-                else:
-                    self._system_value(metric, total, out, device)
-                return
-            if path == "Ac/ActiveIn/Source":
-                if hit():
-                    source = _number(value)
-                    out.append(("active_input_source", source, device))
-                    if source in (1, 3):
-                        out.append(("grid_connected", 1.0, device))
-                    elif source == 240:
-                        out.append(("grid_connected", 0.0, device))
-                return
-            match = re.fullmatch(r"Relay/(\d+)/State", path)
-            if match:
-                if hit():
-                    relay = int(match.group(1))
-                    on = 1.0 if _number(value) else 0.0
-                    out.append(("relay_on", on, f"{device}:relay{relay}"))
-                    for load, n in self.relays.items():
-                        if n == relay:
-                            out.append(("load_on", on, load))
-                return
-            return
-        if service == "battery":
-            battery_metric = _BATTERY_SIMPLE.get(path)
-            if battery_metric is None or not hit():
-                return
-            number = _number(value)
-            if self._primary_battery is None:
-                self._primary_battery = inst
-            if inst == self._primary_battery and battery_metric not in self._system_metrics:
-                out.append((battery_metric, number, device))
-            return
-        if service == "solarcharger" and path == "Yield/Power":
-            if hit():
-                self._part(
-                    "pv_power_w", "fallback", f"solarcharger/{inst}", _number(value), out, device
-                )
-            return
-        if service == "pvinverter" and path == "Ac/Power":
-            if hit():
-                self._part(
-                    "pv_power_w", "fallback", f"pvinverter/{inst}", _number(value), out, device
-                )
-            return
-        if service in ("vebus", "grid"):
-            metric = "load_power_w" if service == "vebus" else "grid_power_w"
-            group_path = "Ac/Out" if service == "vebus" else "Ac"
-            phases_path = "Ac/NumberOfPhases" if service == "vebus" else "NumberOfPhases"
-            group, phase = _phase(path)
-            if group == group_path or path == phases_path:
-                if dry_run:
-                    raise _Mapped
-                key = f"{service}/{inst}/{group_path}"
-                if path == phases_path:
-                    self._phase_count(key, value)
-                    return
-                total = self._phase_update(key, phase, value)
-                if total is not None:
-                    self._part(metric, "fallback", f"{service}/{inst}", total, out, device)
-            return
-        if service == "generator" and inst == self.generator_instance:
-            if path == "State":
-                if hit():
-                    state = _number(value)
-                    out.append(("generator_state", state, device))
-                    running = 1.0 if state in GENERATOR_RUNNING_STATES else 0.0
-                    out.append(("generator_running", running, device))
-                return
-            if path == "AccumulatedRuntime":  # seconds (dbus_generator startstop.py)
-                if hit():
-                    out.append(("generator_run_hours_h", _number(value) / 3600.0, device))
-                return
-            return
-        if service == "settings":
-            if path == MIN_SOC_PATH.removeprefix("settings/0/"):
-                if hit():
-                    out.append(("ess_min_soc_pct", _number(value), device))
-                return
-            match = re.fullmatch(r"Settings/Relay/(?:(\d+)/)?Function", path)
-            if match:
-                if hit():
-                    relay = int(match.group(1) or 0)
-                    function = _number(value)
-                    if function != int(function):
-                        raise ValueError("relay function is not an integer")
-                    self.relay_functions[relay] = int(function)
-                return
-            return
-
-    def _system_value(
-        self, metric: str, number: float, out: list[tuple[str, float, str]], device: str
-    ) -> None:
+    def _system_value(self, metric: str, number: float, out: Out, device: str) -> None:
         self._system_metrics.add(metric)
         out.append((metric, number, device))
+
+    def _active_source(self, source: float, out: Out, device: str) -> None:
+        """Grid (1) or shore (3): on the grid. Genset (2) or inverting (240): off it, 0 W."""
+        self.active_source = int(source)
+        out.append(("active_input_source", source, device))
+        if source in (1, 3):
+            out.append(("grid_connected", 1.0, device))
+        elif source in (2, 240):
+            out.append(("grid_connected", 0.0, device))
+            self._system_value("grid_power_w", 0.0, out, device)
 
     def _part(
         self,
         metric: str,
-        source: str,
+        authority: str,
         component: str,
-        number: float,
-        out: list[tuple[str, float, str]],
+        number: float | None,
+        out: Out,
         device: str,
     ) -> None:
-        """A summed metric: store one component and emit the authoritative total."""
-        if not math.isfinite(number):
-            raise ValueError("not finite")
-        parts = self._parts.setdefault(metric, {}).setdefault(source, {})
-        parts[component] = number
-        if source == "system":
+        """A summed metric: store (or, for None, drop) one component; emit the authoritative
+        total. A dropped component leaves the others (0 W when none is left)."""
+        sources = self._parts.setdefault(metric, {})
+        parts = sources.setdefault(authority, {})
+        if number is None:
+            if parts.pop(component, None) is None:
+                return  # it had no value: nothing changes
+        else:
+            if not math.isfinite(number):
+                raise ValueError("not finite")
+            parts[component] = number
+        if authority == "system":
             self._system_metrics.add(metric)
         elif metric in self._system_metrics:
             return
         out.append((metric, math.fsum(parts.values()), device))
 
-    def _phase_update(self, key: str, phase: int | None, value: Any) -> float | None:
-        """Store one phase value (or NumberOfPhases) and return the group total when complete."""
-        if phase is None:  # "<group>/NumberOfPhases"
-            self._phase_count(key, value)
-            return None
+    def _phase(
+        self,
+        item: VictronPath,
+        match: re.Match[str],
+        note: Notification,
+        value: Any,
+        out: Out,
+        device: str,
+    ) -> None:
+        group_name = item.group.format(**match.groupdict())
+        key = f"{note.service}/{note.instance}/{group_name}"
         group = self._groups.setdefault(key, _PhaseGroup())
-        if value is None:  # invalid: keep a known phase's last value, ignore a new one
-            return None
-        group.values[phase] = _number(value)
-        return group.total()
-
-    def _phase_count(self, key: str, value: Any) -> None:
-        group = self._groups.setdefault(key, _PhaseGroup())
-        if value is None:
-            group.expected = None
+        if item.kind == "phases":
+            if value is None:
+                group.expected = None
+                return
+            count = _number(value)
+            if count not in (1, 2, 3):
+                raise _Reject("bad phase count")
+            group.expected = int(count)
             return
-        count = _number(value)
-        if count not in (1, 2, 3):
-            raise ValueError(f"NumberOfPhases {count:g} is not 1, 2 or 3")
-        group.expected = int(count)
+        phase = int(match.group("n"))
+        if value is None:  # "we do not have this any more" (systemcalc invalidates with None)
+            if group.values.pop(phase, None) is None:
+                return
+            total = group.total()
+            if group.values:
+                if total is not None:
+                    self._deliver(item, note, match, group_name, total, out, device)
+                return
+            # every phase is gone
+            self._deliver(item, note, match, group_name, None, out, device)
+            return
+        group.values[phase] = _number(value)
+        total = group.total()
+        if total is not None:
+            self._deliver(item, note, match, group_name, total, out, device)
+
+    def _deliver(
+        self,
+        item: VictronPath,
+        note: Notification,
+        match: re.Match[str],
+        group_name: str,
+        total: float | None,
+        out: Out,
+        device: str,
+    ) -> None:
+        """Hand a phase group's total (None: every phase has gone) to its metric."""
+        metric = item.metric
+        component = f"{note.service}/{note.instance}"
+        if item.service == "multi" and "input" in match.groupdict() and match.group("input"):
+            kind = self._input_types.get((note.instance, int(match.group("input"))))
+            if kind in (1, 3):
+                metric = "grid_power_w"
+            elif kind == 2:
+                metric = "generator_power_w"
+            else:
+                return  # an input whose use is not known (yet)
+            component = f"{component}/{group_name}"
+        if item.service == "system" and metric != "pv_power_w":
+            if total is None:
+                if item.when_empty == "zero":
+                    self._system_value(metric, 0.0, out, device)
+                return
+            self._system_value(metric, total, out, device)
+            return
+        if item.service == "system":
+            component = group_name
+        self._part(metric, item.authority, component, total, out, device)
+
+    def _battery(self, metric: str, inst: int, number: float, out: Out, device: str) -> None:
+        """Battery services: a Lynx parallel BMS alone when present, else every bank summed
+        (power, current), averaged (voltage, SOC)."""
+        self._batteries.setdefault(inst, {})[metric] = number
+        if inst in self._battery_members():
+            self._battery_total(metric, out, device)
+
+    def _battery_members(self) -> list[int]:
+        if self._parallel_bms:
+            return sorted(self._parallel_bms)
+        if self.battery_instances is not None:
+            return sorted(self.battery_instances)
+        return sorted(self._batteries)
+
+    def _battery_total(self, metric: str, out: Out, device: str) -> None:
+        if metric in self._system_metrics:
+            return
+        banks = [self._batteries.get(m, {}) for m in self._battery_members()]
+        values = [bank[metric] for bank in banks if metric in bank]
+        if not values:
+            return
+        if metric in ("battery_power_w", "battery_current_a"):
+            total = math.fsum(values)
+        else:
+            total = math.fsum(values) / len(values)
+        out.append((metric, total, device))
+
+    def _battery_product(self, inst: int, product: float, out: Out, device: str) -> None:
+        """A Lynx parallel BMS appearing (or not) changes which banks count: re-total."""
+        before = set(self._parallel_bms)
+        if product == PARALLEL_BMS_PRODUCT_ID:
+            self._parallel_bms.add(inst)
+        else:
+            self._parallel_bms.discard(inst)
+        if self._parallel_bms != before:
+            for metric in BATTERY_METRICS:
+                self._battery_total(metric, out, device)
+
+    def _tank(self, inst: int, tank: _Tank, out: Out, device: str) -> None:
+        if self.tank_instance is not None and inst != self.tank_instance:
+            return
+        if tank.fluid not in FUEL_FLUID_TYPES:
+            return
+        for metric, number in sorted(tank.values.items()):
+            out.append((metric, number, f"{device}:tank{inst}"))
 
     def _forget(self, service: str, instance: int) -> None:
         """An empty payload: the service has gone; drop what we remembered from it."""
         key = f"{service}/{instance}"
         self.gone.add(key)
+        self._services.discard(key)
         for name in [k for k in self._groups if k.startswith(key + "/")]:
             del self._groups[name]
         for sources in self._parts.values():
             for source, parts in sources.items():
                 if source == "system" and service == "system":
                     parts.clear()
-                for component in [c for c in parts if c == key]:
+                for component in [c for c in parts if c == key or c.startswith(key + "/")]:
                     del parts[component]
         if service == "system":
             self._system_metrics.clear()
-        if service == "battery" and self._primary_battery == instance:
-            self._primary_battery = None
+            self.active_source = None
+        elif service == "battery":
+            self._batteries.pop(instance, None)
+            self._parallel_bms.discard(instance)
+        elif service == "multi":
+            for k in [k for k in self._input_types if k[0] == instance]:
+                del self._input_types[k]
+        if service in ("vebus", "multi"):
+            self._inverter_batteries.pop(key, None)
+        elif service == "tank":
+            self._tanks.pop(instance, None)
 
 
-class _Mapped(Exception):
-    """Raised by a dry run of the dispatcher when the path is one we map."""
-
-
-def _phase(path: str) -> tuple[str, int | None]:
-    """``("Ac/Grid", 2)`` for ``Ac/Grid/L2/Power``; ``("Ac/Grid", None)`` for NumberOfPhases."""
-    match = _PHASE.match(path)
-    if match:
-        return match.group("group"), int(match.group("n"))
-    if path.endswith("/NumberOfPhases"):
-        return path.removesuffix("/NumberOfPhases"), None
-    return "", None
+def _whole(value: Any) -> int:
+    number = _number(value)
+    if number != int(number):
+        raise _Reject("not a whole number")
+    return int(number)
 
 
 def parse_notification(
@@ -548,7 +977,11 @@ class VictronMqttDevice:
         self._discovery_timeout_s = discovery_timeout_s
         self._reconnect_check_s = reconnect_check_s
         self.state = VictronState(
-            relays=config.relays, generator_instance=config.generator_instance
+            relays=config.relays,
+            generator_instance=config.generator_instance,
+            battery_instances=config.battery_instances,
+            tank_instance=config.tank_instance,
+            max_payload_bytes=config.max_payload_bytes,
         )
         self._queue: deque[Reading] = deque(maxlen=queue_size)
         self._waiters: list[_Waiter] = []
@@ -568,6 +1001,11 @@ class VictronMqttDevice:
     @property
     def rejected(self) -> int:
         return self.state.rejected
+
+    @property
+    def rejected_by_reason(self) -> dict[str, int]:
+        """Payloads on mapped paths that were refused, by reason (for status and /metrics)."""
+        return dict(self.state.rejected_by_reason)
 
     @property
     def connected(self) -> bool:

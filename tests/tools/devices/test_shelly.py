@@ -431,9 +431,9 @@ async def test_wrong_password_is_an_auth_error_that_names_the_variable(
 ) -> None:
     monkeypatch.setenv(PASSWORD_ENV, "wrong")
     shelly = _shelly(sim, http)
-    await shelly.start()  # /shelly needs no password
+    # /shelly needs no password, but start() reads Shelly.GetStatus to check the relay exists
     with pytest.raises(DeviceAuthError) as err:
-        await shelly.read(NOW)
+        await shelly.start()
     message = str(err.value)
     assert "refused the password (HTTP 401)" in message
     assert PASSWORD_ENV in message and "127.0.0.1" in message

@@ -108,9 +108,24 @@ def pairs(readings: list[Reading]) -> list[tuple[str, str, float]]:
         (
             "system/0/Ac/ActiveIn/Source",
             240,
-            [("active_input_source", "gx", 240.0), ("grid_connected", "gx", 0.0)],
+            [
+                ("active_input_source", "gx", 240.0),
+                ("grid_connected", "gx", 0.0),
+                ("grid_power_w", "gx", 0.0),
+            ],
         ),
-        ("system/0/Ac/ActiveIn/Source", 2, [("active_input_source", "gx", 2.0)]),
+        (
+            "system/0/Ac/ActiveIn/Source",
+            2,
+            [
+                ("active_input_source", "gx", 2.0),
+                ("grid_connected", "gx", 0.0),
+                ("grid_power_w", "gx", 0.0),
+            ],
+        ),
+        ("system/0/Ac/Genset/L1/Power", 3200, [("generator_power_w", "gx", 3200.0)]),
+        ("multi/0/Ac/Out/L1/P", 220, [("load_power_w", "gx", 220.0)]),
+        ("multi/0/Yield/Power", 102, [("pv_power_w", "gx", 102.0)]),
         (
             "generator/0/State",
             2,
@@ -132,7 +147,7 @@ def pairs(readings: list[Reading]) -> list[tuple[str, str, float]]:
         ("vebus/276/Ac/Out/L1/P", 206, [("load_power_w", "gx", 206.0)]),
         ("grid/30/Ac/L1/Power", 1500, [("grid_power_w", "gx", 1500.0)]),
         ("system/0/Dc/Battery/State", 1, []),  # known path, no metric
-        ("tank/20/Level", 17.2, []),
+        ("tank/20/Level", 17.2, []),  # fluid type not known yet
     ],
 )
 def test_parser_maps_each_path(
@@ -173,10 +188,11 @@ def test_parser_phase_sums_wait_for_number_of_phases() -> None:
     assert pairs(parse("system/0/Ac/Consumption/L3/Power", val(900), state)) == [
         ("load_power_w", "gx", 3100.0)
     ]
-    # a known phase turning invalid keeps its last value and emits nothing
+    # a phase turning null is gone: no total until it is back (three phases are expected)
     assert parse("system/0/Ac/Consumption/L2/Power", val(None), state) == []
-    assert pairs(parse("system/0/Ac/Consumption/L1/Power", val(500), state)) == [
-        ("load_power_w", "gx", 2600.0)
+    assert parse("system/0/Ac/Consumption/L1/Power", val(500), state) == []
+    assert pairs(parse("system/0/Ac/Consumption/L2/Power", val(1100), state)) == [
+        ("load_power_w", "gx", 2500.0)
     ]
 
 
@@ -211,7 +227,9 @@ def test_parser_pv_sums_dc_and_ac_coupled() -> None:
 def test_parser_fallbacks_and_gone_services() -> None:
     state = VictronState()
     assert pairs(parse("battery/512/Soc", val(70.0), state)) == [("battery_soc_pct", "gx", 70.0)]
-    assert parse("battery/513/Soc", val(40.0), state) == []  # not the first battery seen
+    # a second bank: averaged with the first (see test_lynx_parallel_banks for power)
+    assert pairs(parse("battery/513/Soc", val(40.0), state)) == [("battery_soc_pct", "gx", 55.0)]
+    parse("battery/513/Soc", b"", state)
     assert pairs(parse("system/0/Dc/Battery/Soc", val(71.0), state)) == [
         ("battery_soc_pct", "gx", 71.0)
     ]
@@ -220,7 +238,7 @@ def test_parser_fallbacks_and_gone_services() -> None:
     assert parse("system/0/Dc/Battery/Soc", b"", state) == []
     assert "system/0" in state.gone
     assert pairs(parse("battery/512/Soc", val(70.4), state)) == [("battery_soc_pct", "gx", 70.4)]
-    # the primary battery goes: the next battery to report takes over
+    # a bank goes: the others are what is left
     assert parse("battery/512/Soc", b"", state) == []
     assert pairs(parse("battery/513/Soc", val(40.0), state)) == [("battery_soc_pct", "gx", 40.0)]
     # two MPPTs sum; one leaving drops out of the sum
@@ -396,7 +414,7 @@ class Collector:
         return seq[-1] if seq else None
 
     async def until(
-        self, pred: Callable[[], bool], timeout_s: float = 15.0, what: str = ""
+        self, pred: Callable[[], bool], timeout_s: float = 60.0, what: str = ""
     ) -> None:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -640,6 +658,9 @@ async def test_start_full_publish_readings_flow(mqtt_broker: tuple[str, int]) ->
             lambda: (
                 seen.last("ess_min_soc_pct") is not None
                 and seen.last("battery_soc_pct") is not None
+                and seen.last("grid_connected") is not None
+                and seen.last("generator_running") is not None
+                and seen.last("load_on", "miner-1") is not None
                 and device.full_publish_completed_at is not None
             ),
             what="full publish and the explicit settings read",

@@ -135,6 +135,10 @@ class HomeAssistantSimulator:
         self._states[entity_id] = new
         return new
 
+    def put_raw(self, state: JsonDict) -> None:
+        """Serve a state object exactly as given (e.g. a captured one with a broken time)."""
+        self._states[str(state["entity_id"])] = dict(state)
+
     def state(self, entity_id: str) -> str:
         return str(self._states[entity_id]["state"])
 

@@ -105,8 +105,11 @@ class ShellySimulator:
         mqtt_broker: tuple[str, int] | None = None,
         mqtt_prefix: str | None = None,
         nonce_ttl_s: float = 3600.0,
+        captured: JsonDict | None = None,
     ) -> None:
         self.generation = generation
+        # a real device's dump ({"shelly": /shelly, "status": Shelly.GetStatus}) served as-is
+        self.captured: JsonDict = dict(captured or {})
         self.password = password
         self.username = username if generation == 1 else "admin"  # Gen2: always admin
         self.mac = secrets.token_hex(6).upper()
@@ -395,11 +398,17 @@ class ShellySimulator:
 
     async def _shelly(self, request: web.Request) -> web.Response:
         await self._arrive(request)
-        return web.json_response(self._device_info())
+        info = self._device_info()
+        if "shelly" in self.captured:
+            info = {**self.captured["shelly"], "auth_en": info.get("auth_en", False)}
+        return web.json_response(info)
 
     def _call(self, method: str, params: JsonDict) -> JsonDict:
         if method == "Shelly.GetDeviceInfo":
             return self._device_info()
+        if method == "Shelly.GetStatus" and "status" in self.captured:
+            captured_status: JsonDict = self.captured["status"]
+            return captured_status
         if method == "Shelly.GetStatus":
             status: JsonDict = {
                 f"switch:{i}": self.switch_status(i) for i in range(len(self._switches))

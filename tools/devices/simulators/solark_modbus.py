@@ -87,9 +87,13 @@ class SolArkModbusSimulator:
         ignore_writes: bool = False,
         exception_on: Mapping[int, int] | None = None,
         silent: bool = False,
-        battery_temp_c: float = 25.0,
+        battery_temp_c: float | None = 25.0,
         grid_voltage_v: float = 240.0,
         grid_frequency_hz: float = 60.0,
+        rated_power_w: float = 8000.0,
+        grid_power_step_w: int = 1,
+        shutdown_capacity_pct: int = 10,
+        use_timer: bool = True,
     ) -> None:
         self.site = site
         self.physics = (
@@ -104,6 +108,11 @@ class SolArkModbusSimulator:
         self.battery_temp_c = battery_temp_c
         self.grid_voltage_v = grid_voltage_v
         self.grid_frequency_hz = grid_frequency_hz
+        # 16 kW single-phase / SG02LP1 firmware: register 169 in 10 W steps
+        self.rated_power_w = rated_power_w
+        self.grid_power_step_w = grid_power_step_w
+        self.shutdown_capacity_pct = shutdown_capacity_pct
+        self.use_timer = use_timer
         self.writes: list[tuple[int, int]] = []  # (address, value) as received, for tests
         self._regs: dict[int, int] = {}
         self._fault_bits = 0
@@ -152,8 +161,11 @@ class SolArkModbusSimulator:
         battery = self.site.battery
         low = min(round(battery.min_soc_pct), 50) if battery else 20
         regs[_LOW_CAPACITY] = low
+        regs[217] = min(self.shutdown_capacity_pct, low)  # battery shutdown capacity
+        rated = round(self.rated_power_w * 10)  # 0.1 W, two words low first
+        regs[16], regs[17] = rated & 0xFFFF, rated >> 16 & 0xFFFF
         regs[_GRID_CHARGE] = 0
-        regs[248] = 0  # use timer off
+        regs[248] = 1 if self.use_timer else 0  # Use Timer (bit 0)
         for n, hhmm in enumerate((0, 400, 800, 1200, 1600, 2000)):
             regs[250 + n] = hhmm  # program start times
             regs[256 + n] = 5000  # program power [W]
@@ -179,14 +191,18 @@ class SolArkModbusSimulator:
             regs[183] = _u16(volts * 100.0)
             regs[190] = _s16(-battery_w)  # wire: positive = discharging
             regs[191] = _s16(-amps * 100.0)
-            regs[182] = _u16((self.battery_temp_c + 100.0) * 10.0)
+            # no probe fitted: the register reads 0 (-100 °C after the offset)
+            temp = self.battery_temp_c
+            regs[182] = 0 if temp is None else _u16((temp + 100.0) * 10.0)
         pv_w = values.get("pv_power_w", 0.0)
         pv1 = round(pv_w / 2.0)
         regs[186], regs[187], regs[188] = _s16(pv1), _s16(round(pv_w) - pv1), 0
         load_w = values.get("load_power_w", 0.0)
         regs[176], regs[177], regs[178] = _s16(load_w), 0, _s16(load_w)
         grid_w = values.get("grid_power_w", 0.0)  # positive = import, as the driver assumes
-        regs[167], regs[168], regs[169], regs[172] = _s16(grid_w), 0, _s16(grid_w), _s16(grid_w)
+        step = self.grid_power_step_w
+        regs[167], regs[168] = _s16(grid_w / step), 0
+        regs[169], regs[172] = _s16(grid_w / step), _s16(grid_w / step)
         regs[194] = 1 if grid_present else 0
         regs[150] = _u16(self.grid_voltage_v * 10.0) if grid_present else 0
         regs[79] = _u16(self.grid_frequency_hz * 100.0) if grid_present else 0

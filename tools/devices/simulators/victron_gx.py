@@ -282,14 +282,21 @@ class VictronGxSimulator:
             state = 1 if power > 30 else 2 if power < -30 else 0
             out["system/0/Dc/Battery/State"] = state
         out["system/0/Dc/Pv/Power"] = _r(site_values.get("pv_power_w", 0.0))
-        for group, metric in (("Consumption", "load_power_w"), ("Grid", "grid_power_w")):
-            total = site_values.get(metric, 0.0)
-            out[f"system/0/Ac/{group}/NumberOfPhases"] = self.phases
-            for n in range(1, 4):
-                share = _r(total / self.phases) if n <= self.phases else None
-                out[f"system/0/Ac/{group}/L{n}/Power"] = share
         running = self.sim.state.generator_running
         source = 1 if self.site.grid.present else 2 if running else 240
+        # as systemcalc: the active input's group carries the power, the other is null
+        active = {1: "Grid", 2: "Genset"}.get(source)
+        for group, metric in (
+            ("Consumption", "load_power_w"),
+            ("Grid", "grid_power_w"),
+            ("Genset", "generator_power_w"),
+        ):
+            present = group == "Consumption" or group == active
+            total = site_values.get(metric, 0.0)
+            out[f"system/0/Ac/{group}/NumberOfPhases"] = self.phases if present else None
+            for n in range(1, 4):
+                share = _r(total / self.phases) if present and n <= self.phases else None
+                out[f"system/0/Ac/{group}/L{n}/Power"] = share
         out["system/0/Ac/ActiveIn/Source"] = source
         loads_on = self.sim.state.loads_on
         for load, relay in self.relays.items():
