@@ -8,6 +8,7 @@ the next batch; readings beyond the bound are dropped and counted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -100,8 +101,11 @@ class TelemetryPipeline:
         sessionmaker: async_sessionmaker[AsyncSession],
         on_batch: BatchHandler | None = None,
         buffer_limit: int = DEFAULT_BUFFER_LIMIT,
+        write_timeout_s: float | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # A total deadline for one batch write (connection, insert and commit).
+        self._write_timeout_s = write_timeout_s
         self._on_batch = on_batch
         self._buffer: deque[repo.ReadingTuple] = deque()
         self._buffer_limit = buffer_limit
@@ -181,22 +185,37 @@ class TelemetryPipeline:
             log.warning("telemetry buffer full: dropped %d oldest readings", overflow)
 
     async def flush(self) -> int:
-        """Write everything buffered; on a database error keep it for the next try."""
+        """Write everything buffered; on a database error keep it for the next try.
+
+        Safe for concurrent callers (the poll job and an approval flush at the same
+        time): each call takes the rows it writes out of the buffer first, so no two
+        calls write the same rows, and puts them back in front if the write fails or
+        is cancelled. Returns how many readings were newly stored.
+        """
         if not self._buffer:
             return 0
         batch = list(self._buffer)
+        self._buffer.clear()
         try:
-            async with self._sessionmaker() as session, session.begin():
-                await repo.copy_readings(session, rows=batch)
-        except (SQLAlchemyError, OSError) as err:
+            async with asyncio.timeout(self._write_timeout_s):
+                async with self._sessionmaker() as session, session.begin():
+                    stored = await repo.copy_readings(session, rows=batch)
+        except (SQLAlchemyError, OSError) as err:  # TimeoutError is an OSError
+            self._restore(batch)
             self.stats.write_failures += 1
-            self.stats.last_error = f"{type(err).__name__}: {err}"[:300]
-            log.warning("could not write %d readings, keeping them buffered: %s", len(batch), err)
+            reason = "timed out" if isinstance(err, TimeoutError) else f"{err}"
+            self.stats.last_error = f"{type(err).__name__}: {reason}"[:300]
+            log.warning(
+                "could not write %d readings, keeping them buffered: %s", len(batch), reason
+            )
             return 0
-        if len(batch) == len(self._buffer):
-            self._buffer.clear()
-        else:
-            for _ in range(len(batch)):
-                self._buffer.popleft()
-        self.stats.written += len(batch)
-        return len(batch)
+        except BaseException:  # cancelled (e.g. at shutdown): nothing is lost from the buffer
+            self._restore(batch)
+            raise
+        self.stats.written += stored
+        return stored
+
+    def _restore(self, batch: list[repo.ReadingTuple]) -> None:
+        """Put unwritten rows back in front of anything buffered meanwhile, within the bound."""
+        self._buffer.extendleft(reversed(batch))
+        self._trim()
