@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -14,6 +16,7 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.base import Adapters, ChatAdapter
@@ -284,12 +287,17 @@ async def open_app(
     drivers: Mapping[str, Driver] | None = None,
     model: BaseChatModel | None = None,
     executes: bool = True,
+    polls: bool = True,
 ) -> AsyncIterator[App]:
     """Build every service, apply migrations, and close everything on exit.
 
     ``adapter`` is the chat platform (or platforms) the bot answers and posts on.
     The process runs the drivers of its sites (all, or ``WORKER_SITES`` / ``SHARD``);
     with ``executes=False`` (the web face) approvals are recorded and left to a worker.
+    With ``polls=False`` (a process that never polls its devices) the latest state of
+    every site is loaded from the stored readings, and reloaded in the background every
+    ``COMMANDCENTER_STATE_REFRESH_S``, so answers and action policy use what the workers
+    stored (and say how old it is).
     """
     adapters = Adapters([adapter] if not isinstance(adapter, Sequence) else adapter)
     for name in settings.not_yet_supported():
@@ -462,6 +470,15 @@ async def open_app(
                     output_override=settings.model_price_output_per_mtok,
                 ),
             )
+            refresher: asyncio.Task[None] | None = None
+            if not polls:
+                await pipeline.load_stored(site_file_sites, now=clock.now())
+                refresher = asyncio.create_task(
+                    _keep_loading_stored(
+                        pipeline, list(site_file_sites), clock, settings.state_refresh_s
+                    ),
+                    name="stored-state",
+                )
             monitor = Monitor(
                 drivers=drivers,
                 pipeline=pipeline,
@@ -512,6 +529,10 @@ async def open_app(
                     forecasts=forecasts,
                 )
             finally:
+                if refresher is not None:
+                    refresher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await refresher
                 await actions.drain()  # no request is left "executing"
                 await knowledge.aclose()
                 await pipeline.flush()
@@ -521,6 +542,19 @@ async def open_app(
         await hubs.close()
         await http.aclose()
         await engine.dispose()
+
+
+async def _keep_loading_stored(
+    pipeline: TelemetryPipeline, sites: list[str], clock: Clock, interval_s: float
+) -> None:
+    """Reload the newest stored readings every ``interval_s`` (a process that does not poll)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            async with asyncio.timeout(max(interval_s, 10.0) * 3):
+                await pipeline.load_stored(sites, now=clock.now())
+        except (SQLAlchemyError, OSError) as err:  # TimeoutError is an OSError
+            log.warning("could not load the stored readings: %s", type(err).__name__)
 
 
 def checkpoint_path(settings: Settings) -> Path:

@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("COMMANDCENTER_POLL_INTERVAL_S", "poll_interval_s"),
     )
+    state_refresh_s: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_STATE_REFRESH_S", "state_refresh_s"),
+        description="how often a process that does not poll reloads the stored readings",
+    )
     channel_min_interval_s: float = Field(
         default=1.0,
         ge=0,

@@ -13,7 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +24,10 @@ from tools.domain import Reading, ReadingError, validate_reading
 log = logging.getLogger(__name__)
 
 DEFAULT_BUFFER_LIMIT = 200_000
+# How far back the first load of stored readings looks before it scans everything.
+STORED_LOOKBACK = timedelta(days=1)
+# Later loads re-read this much before the newest sample held (late writes of workers).
+STORED_OVERLAP = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class SiteState:
     device_errors: dict[str, str] = field(default_factory=dict)
     # device -> readings rejected by validation so far
     rejected: dict[str, int] = field(default_factory=dict)
+    # True in a process that does not poll: the samples are the newest stored readings
+    from_storage: bool = False
 
     def mark_seen(self, device: str, when: datetime) -> None:
         current = self.seen.get(device)
@@ -125,6 +131,32 @@ class TelemetryPipeline:
     def states(self) -> dict[str, SiteState]:
         """The latest state of every site seen so far."""
         return dict(self._states)
+
+    async def load_stored(self, sites: Iterable[str], *, now: datetime) -> int:
+        """Fill the latest state of ``sites`` from the newest stored readings.
+
+        For a process that does not poll devices (the web face, a CLI): it answers
+        and checks policy from what the workers stored. A sample held already is
+        replaced only by a newer one. Returns how many samples changed.
+        """
+        changed = 0
+        async with self._sessionmaker() as session:
+            for site in sites:
+                state = self.latest(site)
+                state.from_storage = True
+                newest = state.time
+                since = newest - STORED_OVERLAP if newest is not None else now - STORED_LOOKBACK
+                rows = await repo.latest_readings(session, site=site, since=since)
+                if not rows and newest is None:  # nothing recent: the newest ever, however old
+                    rows = await repo.latest_readings(session, site=site)
+                for row in rows:
+                    key = (row.metric, row.device)
+                    current = state.samples.get(key)
+                    if current is None or row.time > current.time:
+                        state.samples[key] = Sample(row.value, row.time)
+                        changed += 1
+                    state.mark_seen(row.device, row.time)
+        return changed
 
     @property
     def buffered(self) -> int:
