@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +40,7 @@ from knowledge.pinecone_index import Embedder, PineconeIndex
 from knowledge.service import KnowledgeBase
 from storage import repositories as repo
 from storage.engine import (
+    DbTimeouts,
     create_engine,
     create_sessionmaker,
     is_postgres,
@@ -123,11 +124,21 @@ class App:
             digests=self.digests.run_due,
             claim=self.cluster.claim,
             intervals=intervals,
+            timeout_s=self.settings.job_timeout_s,
+            grace_s=self.settings.shutdown_grace_s,
         )
 
     async def store_forecast_snapshots(self) -> int:
         """Store each site's day-ahead forecast once per local day (for the scorecard)."""
         return await self.forecasts.store_due_snapshots(list(self.sites.values()))
+
+
+def db_timeouts(settings: Settings) -> DbTimeouts:
+    return DbTimeouts(
+        connect_s=settings.db_connect_timeout_s,
+        command_s=settings.db_command_timeout_s,
+        pool_s=settings.db_pool_timeout_s,
+    )
 
 
 def load_sites(settings: Settings) -> SiteFile:
@@ -315,7 +326,7 @@ async def open_app(
             settings.shard,
         )
     db_url = settings.effective_database_url
-    engine = create_engine(db_url)
+    engine = create_engine(db_url, timeouts=db_timeouts(settings))
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
     hubs = MqttHubs()
     try:
@@ -347,7 +358,9 @@ async def open_app(
             rules=all_rules(),
             thresholds=preferences.thresholds,
         )
-        pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+        pipeline = TelemetryPipeline(
+            sessionmaker=sessionmaker, write_timeout_s=settings.db_command_timeout_s
+        )
         actions = ActionService(
             sessionmaker=sessionmaker,
             sites=sites,
@@ -485,6 +498,8 @@ async def open_app(
                 clock=clock,
                 sites=sites,
                 on_tick=monitoring.on_tick,
+                max_concurrent=settings.poll_concurrency,
+                site_deadline_s=settings.site_poll_deadline_s,
             )
             try:
                 yield App(
@@ -535,13 +550,27 @@ async def open_app(
                         await refresher
                 await actions.drain()  # no request is left "executing"
                 await knowledge.aclose()
-                await pipeline.flush()
+                await _bounded(pipeline.flush(), settings.shutdown_grace_s, "storing readings")
+                if pipeline.buffered:
+                    log.error(
+                        "stopping with %d readings not stored: the database did not answer",
+                        pipeline.buffered,
+                    )
                 for driver in (given or drivers).values():
                     await driver.close()
     finally:
         await hubs.close()
         await http.aclose()
-        await engine.dispose()
+        await _bounded(engine.dispose(), settings.shutdown_grace_s, "closing database connections")
+
+
+async def _bounded(work: Awaitable[object], limit_s: float, what: str) -> None:
+    """Shutdown work that must not hold the process: given up (and logged) after ``limit_s``."""
+    try:
+        async with asyncio.timeout(limit_s):
+            await work
+    except TimeoutError:
+        log.warning("stopping: gave up %s after %g s", what, limit_s)
 
 
 async def _keep_loading_stored(

@@ -116,7 +116,9 @@ async def serve(settings: Settings) -> None:
     from bot.app import load_sites
 
     brokers = site_brokers(load_sites(settings))
-    engine = create_engine(settings.effective_database_url)
+    from bot.app import db_timeouts
+
+    engine = create_engine(settings.effective_database_url, timeouts=db_timeouts(settings))
     try:
         await upgrade_database(engine)
     except BaseException:
