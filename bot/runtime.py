@@ -204,20 +204,28 @@ class Jobs:
         assert task is not None
         self._running.add(task)
         timeout_s = spec.timeout_s or self._timeout_s
+        deadline = asyncio.timeout(timeout_s)
         try:
-            async with asyncio.timeout(timeout_s):
+            async with deadline:
                 claim = self._claim if spec.once else None
                 if claim is not None and not await claim(spec.name, spec.interval_s):
                     return
                 await spec.fn()
-        except TimeoutError:
+        except TimeoutError as err:
             self.timeouts[spec.name] = self.timeouts.get(spec.name, 0) + 1
-            log.error(
-                "scheduled job %s timed out after %g s and was cancelled; "
-                "the other jobs carry on (is the database or a device unreachable?)",
-                spec.name,
-                timeout_s,
-            )
+            if deadline.expired():
+                log.error(
+                    "scheduled job %s timed out after %g s and was cancelled; the other "
+                    "jobs carry on (is the database or a device unreachable?)",
+                    spec.name,
+                    timeout_s,
+                )
+            else:  # a bounded wait inside the job gave up (a database statement, a device)
+                log.error(
+                    "scheduled job %s failed: %s; it runs again at its next interval",
+                    spec.name,
+                    str(err) or "an operation timed out (the database did not answer in time)",
+                )
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
