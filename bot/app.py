@@ -483,13 +483,14 @@ async def open_app(
                     output_override=settings.model_price_output_per_mtok,
                 ),
             )
+            # Sites this process does not poll (all of them in the web face; another
+            # shard's sites in a worker) are answered from what their workers stored.
+            unpolled = [n for n in site_file_sites if not polls or n not in drivers]
             refresher: asyncio.Task[None] | None = None
-            if not polls:
-                await pipeline.load_stored(site_file_sites, now=clock.now())
+            if unpolled:
+                await pipeline.load_stored(unpolled, now=clock.now())
                 refresher = asyncio.create_task(
-                    _keep_loading_stored(
-                        pipeline, list(site_file_sites), clock, settings.state_refresh_s
-                    ),
+                    _keep_loading_stored(pipeline, unpolled, clock, settings.state_refresh_s),
                     name="stored-state",
                 )
             monitor = Monitor(

@@ -138,3 +138,32 @@ async def test_readyz_fails_until_the_schema_is_there(db_url: str) -> None:
 @pytest.fixture(autouse=True)
 def _no_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+
+async def test_a_worker_answers_for_another_shards_site_from_stored_readings(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Two sharded workers: the one that runs only ``barn`` answers about ``demo`` from
+    what the ``demo`` worker stored, not "no readings"."""
+    clock = ManualClock(EVENING)
+    one = helpers.test_site_file()
+    demo = one.sites[0]
+    barn = demo.model_copy(update={"name": "barn", "title": "Barn"})
+    two = one.model_copy(update={"sites": [demo, barn]})
+    async with running_bot(
+        db_url=sqlite_url,
+        data_dir=tmp_path / "w1",
+        clock=clock,
+        site_file=two,
+        worker_sites="demo",
+    ) as (worker, _chat, _driver):
+        await run_minutes(worker, clock, 2)
+        stored_soc = worker.pipeline.latest("demo").get("battery_soc_pct")
+    assert stored_soc is not None
+    clock.advance(timedelta(minutes=1))
+    settings = Settings(data_dir=tmp_path / "w2", database_url=sqlite_url, worker_sites="barn")
+    async with open_app(settings, adapter=MemoryAdapter(), clock=clock, site_file=two) as other:
+        assert set(other.drivers) == {"barn"}
+        reply = await other.chat.handle_message(say("olga", "status"), site="demo", post=False)
+    assert f"Battery at {stored_soc:.1f} %" in reply.answer
+    assert "From the stored readings; the newest is 60 s old." in reply.answer
