@@ -448,7 +448,9 @@ async def open_app(
             reports=reports,
         )
         if is_postgres(db_url):
-            checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))
+            checkpointer_cm = open_checkpointer(
+                postgres_url=psycopg_url(db_url, timeouts=db_timeouts(settings))
+            )
         else:
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))
         async with checkpointer_cm as checkpointer:

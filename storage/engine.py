@@ -71,9 +71,22 @@ def is_postgres(url: str) -> bool:
     return make_url(normalise_database_url(url)).get_backend_name() == "postgresql"
 
 
-def psycopg_url(url: str) -> str:
-    """A libpq URL for the same PostgreSQL database (for the LangGraph checkpointer)."""
+def psycopg_url(url: str, timeouts: DbTimeouts | None = None) -> str:
+    """A libpq URL for the same PostgreSQL database (for the LangGraph checkpointer);
+    with ``timeouts``, libpq's connect timeout and TCP keep-alives are set in it too."""
     parsed = make_url(normalise_database_url(url)).set(drivername="postgresql")
+    if timeouts is not None:
+        probing_s = timeouts.keepalive_interval_s * timeouts.keepalive_count
+        parsed = parsed.update_query_dict(
+            {
+                "connect_timeout": str(max(2, round(timeouts.connect_s))),
+                "keepalives": "1",
+                "keepalives_idle": str(timeouts.keepalive_idle_s),
+                "keepalives_interval": str(timeouts.keepalive_interval_s),
+                "keepalives_count": str(timeouts.keepalive_count),
+                "tcp_user_timeout": str(1000 * (timeouts.keepalive_idle_s + probing_s)),
+            }
+        )
     return parsed.render_as_string(hide_password=False)
 
 

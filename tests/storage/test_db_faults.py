@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runtime import Jobs, JobSpec
 from storage import repositories as repo
-from storage.engine import DbTimeouts, create_engine, create_sessionmaker, upgrade_database
+from storage.engine import (
+    DbTimeouts,
+    create_engine,
+    create_sessionmaker,
+    psycopg_url,
+    upgrade_database,
+)
 from tests.db_proxy import TcpProxy
 from tools.domain import Reading
 from tools.telemetry import TelemetryPipeline
@@ -195,3 +201,20 @@ async def test_jobs_time_out_on_their_own_and_stop_promptly(
         for line in lines
     ), lines
     assert jobs.timeouts["db"] >= 1 and jobs.timeouts["stuck"] >= 1
+
+
+async def test_checkpointer_connections_are_bounded_too(postgres_url: str, proxy: TcpProxy) -> None:
+    """The LangGraph checkpointer's libpq URL carries a connect timeout and keep-alives."""
+    from psycopg import AsyncConnection, OperationalError
+
+    url = make_url(postgres_url).set(host="127.0.0.1", port=proxy.port)
+    libpq = psycopg_url(url.render_as_string(hide_password=False), timeouts=FAST)
+    async with await AsyncConnection.connect(libpq) as conn:
+        assert (await (await conn.execute("SELECT 1")).fetchone()) == (1,)
+        assert conn.info.get_parameters()["keepalives"] == "1"
+    await proxy.set_mode("blackhole")
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        async with asyncio.timeout(BOUND_S):
+            await AsyncConnection.connect(libpq)
+    assert time.monotonic() - started < BOUND_S
