@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +16,7 @@ import httpx
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph.state import CompiledStateGraph
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.chat.base import Adapters, ChatAdapter
@@ -37,6 +40,7 @@ from knowledge.pinecone_index import Embedder, PineconeIndex
 from knowledge.service import KnowledgeBase
 from storage import repositories as repo
 from storage.engine import (
+    DbTimeouts,
     create_engine,
     create_sessionmaker,
     is_postgres,
@@ -121,11 +125,21 @@ class App:
             digests=self.digests.run_due,
             claim=self.cluster.claim,
             intervals=intervals,
+            timeout_s=self.settings.job_timeout_s,
+            grace_s=self.settings.shutdown_grace_s,
         )
 
     async def store_forecast_snapshots(self) -> int:
         """Store each site's day-ahead forecast once per local day (for the scorecard)."""
         return await self.forecasts.store_due_snapshots(list(self.sites.values()))
+
+
+def db_timeouts(settings: Settings) -> DbTimeouts:
+    return DbTimeouts(
+        connect_s=settings.db_connect_timeout_s,
+        command_s=settings.db_command_timeout_s,
+        pool_s=settings.db_pool_timeout_s,
+    )
 
 
 def load_sites(settings: Settings) -> SiteFile:
@@ -281,12 +295,17 @@ async def open_app(
     drivers: Mapping[str, Driver] | None = None,
     model: BaseChatModel | None = None,
     executes: bool = True,
+    polls: bool = True,
 ) -> AsyncIterator[App]:
     """Build every service, apply migrations, and close everything on exit.
 
     ``adapter`` is the chat platform (or platforms) the bot answers and posts on.
     The process runs the drivers of its sites (all, or ``WORKER_SITES`` / ``SHARD``);
     with ``executes=False`` (the web face) approvals are recorded and left to a worker.
+    With ``polls=False`` (a process that never polls its devices) the latest state of
+    every site is loaded from the stored readings, and reloaded in the background every
+    ``COMMANDCENTER_STATE_REFRESH_S``, so answers and action policy use what the workers
+    stored (and say how old it is).
     """
     adapters = Adapters([adapter] if not isinstance(adapter, Sequence) else adapter)
     for name in settings.not_yet_supported():
@@ -304,7 +323,7 @@ async def open_app(
             settings.shard,
         )
     db_url = settings.effective_database_url
-    engine = create_engine(db_url)
+    engine = create_engine(db_url, timeouts=db_timeouts(settings))
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
     hubs = MqttHubs()
     try:
@@ -342,7 +361,9 @@ async def open_app(
             rules=all_rules(),
             thresholds=preferences.thresholds,
         )
-        pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+        pipeline = TelemetryPipeline(
+            sessionmaker=sessionmaker, write_timeout_s=settings.db_command_timeout_s
+        )
         actions = ActionService(
             sessionmaker=sessionmaker,
             sites=sites,
@@ -424,7 +445,9 @@ async def open_app(
             reports=reports,
         )
         if is_postgres(db_url):
-            checkpointer_cm = open_checkpointer(postgres_url=psycopg_url(db_url))
+            checkpointer_cm = open_checkpointer(
+                postgres_url=psycopg_url(db_url, timeouts=db_timeouts(settings))
+            )
         else:
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))
         async with checkpointer_cm as checkpointer:
@@ -459,12 +482,24 @@ async def open_app(
                 ),
             )
             chat_ref.append(chat)
+            # Sites this process does not poll (all of them in the web face; another
+            # shard's sites in a worker) are answered from what their workers stored.
+            unpolled = [n for n in site_file_sites if not polls or n not in drivers]
+            refresher: asyncio.Task[None] | None = None
+            if unpolled:
+                await pipeline.load_stored(unpolled, now=clock.now())
+                refresher = asyncio.create_task(
+                    _keep_loading_stored(pipeline, unpolled, clock, settings.state_refresh_s),
+                    name="stored-state",
+                )
             monitor = Monitor(
                 drivers=drivers,
                 pipeline=pipeline,
                 clock=clock,
                 sites=sites,
                 on_tick=monitoring.on_tick,
+                max_concurrent=settings.poll_concurrency,
+                site_deadline_s=settings.site_poll_deadline_s,
             )
             try:
                 yield App(
@@ -509,15 +544,46 @@ async def open_app(
                     forecasts=forecasts,
                 )
             finally:
+                if refresher is not None:
+                    refresher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await refresher
                 await actions.drain()  # no request is left "executing"
                 await knowledge.aclose()
-                await pipeline.flush()
+                await _bounded(pipeline.flush(), settings.shutdown_grace_s, "storing readings")
+                if pipeline.buffered:
+                    log.error(
+                        "stopping with %d readings not stored: the database did not answer",
+                        pipeline.buffered,
+                    )
                 for driver in (given or drivers).values():
                     await driver.close()
     finally:
         await hubs.close()
         await http.aclose()
-        await engine.dispose()
+        await _bounded(engine.dispose(), settings.shutdown_grace_s, "closing database connections")
+
+
+async def _bounded(work: Awaitable[object], limit_s: float, what: str) -> None:
+    """Shutdown work that must not hold the process: given up (and logged) after ``limit_s``."""
+    try:
+        async with asyncio.timeout(limit_s):
+            await work
+    except TimeoutError:
+        log.warning("stopping: gave up %s after %g s", what, limit_s)
+
+
+async def _keep_loading_stored(
+    pipeline: TelemetryPipeline, sites: list[str], clock: Clock, interval_s: float
+) -> None:
+    """Reload the newest stored readings every ``interval_s`` (a process that does not poll)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            async with asyncio.timeout(max(interval_s, 10.0) * 3):
+                await pipeline.load_stored(sites, now=clock.now())
+        except (SQLAlchemyError, OSError) as err:  # TimeoutError is an OSError
+            log.warning("could not load the stored readings: %s", type(err).__name__)
 
 
 def checkpoint_path(settings: Settings) -> Path:

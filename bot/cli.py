@@ -558,7 +558,7 @@ def _export(
 
     from sqlalchemy.exc import SQLAlchemyError
 
-    from storage.engine import create_engine
+    from storage.engine import create_engine, upgrade_database
     from tools.export import EXPORT_FORMATS, export_to_file
 
     if fmt not in EXPORT_FORMATS:
@@ -573,6 +573,7 @@ def _export(
     async def go() -> int:
         engine = create_engine(settings.effective_database_url)
         try:
+            await upgrade_database(engine)  # like every entry point: the schema first
             return await export_to_file(
                 engine,
                 kind,

@@ -164,7 +164,8 @@ async def run_web(settings: Settings) -> None:
         return
     adapters, slack = chat_adapters(settings, console=False)
     # Approvals clicked here are executed by the worker that runs the site.
-    async with open_app(settings, adapter=adapters, executes=False) as cc:
+    # It polls no device either: it answers from the readings the workers stored.
+    async with open_app(settings, adapter=adapters, executes=False, polls=False) as cc:
         gateways = await start_gateways(cc, settings, slack, socket=False, http=True)
         runner = await _serve_http(cc, settings, gateways.routes)
         try:

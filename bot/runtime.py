@@ -25,9 +25,19 @@ log = logging.getLogger(__name__)
 TickHandler = Callable[[str, SiteState], Awaitable[None]]
 
 
+DEFAULT_POLL_CONCURRENCY = 8
+DEFAULT_SITE_DEADLINE_S = 30.0
+
+
 class Monitor:
     """Polls every driver once per call, feeds the telemetry pipeline, and keeps device
-    health (last reading, last error) in each site's state for rules and status answers."""
+    health (last reading, last error) in each site's state for rules and status answers.
+
+    Sites are polled concurrently (at most ``max_concurrent`` at once), each within a
+    total deadline of ``site_deadline_s``, and each site's readings go on to storage
+    and the alert engine as soon as that site answers: a slow device never holds up
+    another site.
+    """
 
     def __init__(
         self,
@@ -37,35 +47,58 @@ class Monitor:
         clock: Clock,
         sites: Mapping[str, Site],
         on_tick: TickHandler | None = None,
+        max_concurrent: int = DEFAULT_POLL_CONCURRENCY,
+        site_deadline_s: float = DEFAULT_SITE_DEADLINE_S,
     ) -> None:
         self._drivers = drivers
         self._pipeline = pipeline
         self._clock = clock
         self._sites = sites
         self._on_tick = on_tick
+        self._limit = asyncio.Semaphore(max_concurrent)
+        self._deadline_s = site_deadline_s
+        # Storage and alerts take one site's batch at a time (the polls run together).
+        self._handing_on = asyncio.Lock()
         self.failures: dict[str, str] = {}
 
     async def poll_once(self) -> int:
         """Poll all sites; a failing driver is logged and never stops the others."""
         now = self._clock.now()
-        batch: list[Reading] = []
-        for site, driver in self._drivers.items():
-            state = self._pipeline.latest(site)
-            if state.watching_since is None:
-                state.watching_since = now
+        results = await asyncio.gather(
+            *(self._poll_site(site, driver, now) for site, driver in self._drivers.items()),
+            return_exceptions=True,
+        )
+        if not self._drivers:  # still write what is buffered, as before
+            await self._pipeline.ingest([])
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:  # every site had its turn; the job logs the first failure
+            raise errors[0]
+        return sum(r for r in results if isinstance(r, int))
+
+    async def _poll_site(self, site: str, driver: Driver, now: datetime) -> int:
+        state = self._pipeline.latest(site)
+        if state.watching_since is None:
+            state.watching_since = now
+        async with self._limit:
             try:
-                readings = await driver.poll(now)
+                async with asyncio.timeout(self._deadline_s):
+                    readings = await driver.poll(now)
             except DeviceError as err:
                 self.failures[site] = str(err)
                 log.warning("site %s: %s", site, err)
                 readings = []
+            except TimeoutError:
+                self.failures[site] = (
+                    f"the site's devices did not answer within {self._deadline_s:g} s"
+                )
+                log.warning("site %s: %s", site, self.failures[site])
+                readings = []
             else:
                 self.failures.pop(site, None)
-            self._note_health(site, driver, state, readings, now)
-            batch.extend(readings)
-        accepted = await self._pipeline.ingest(batch)
-        if self._on_tick is not None:
-            for site in self._drivers:
+        self._note_health(site, driver, state, readings, now)
+        async with self._handing_on:
+            accepted = await self._pipeline.ingest(readings)
+            if self._on_tick is not None:
                 await self._on_tick(site, self._pipeline.latest(site))
         return len(accepted)
 
@@ -99,17 +132,25 @@ class JobSpec:
     fn: Callable[[], Awaitable[object]]
     interval_s: float
     once: bool = False
+    timeout_s: float | None = None  # None: the default of :class:`Jobs`
+
+
+DEFAULT_JOB_TIMEOUT_S = 120.0
+DEFAULT_SHUTDOWN_GRACE_S = 10.0
 
 
 class Jobs:
     """The scheduled jobs (APScheduler), e.g. poll the sites, expire action requests,
     roll up readings.
 
-    Each job runs at most once at a time and missed runs are coalesced, so a
-    slow database never piles up work. Jobs share one lock, and :meth:`stop`
-    waits for a job in flight, so shutdown never cuts a batch in half. A job
-    marked ``once`` runs only where ``claim`` (see :class:`bot.cluster.Cluster`)
-    says no other worker started it within its interval.
+    Each job runs at most once at a time and missed runs are coalesced, so a slow
+    database never piles up work. Each job runs on its own, within a deadline
+    (``timeout_s``, its spec's or the default): a job that hangs (a database link
+    gone silent) is cancelled with a log line naming it, and never holds up the
+    others. :meth:`stop` lets jobs in flight finish for ``grace_s`` and then
+    cancels them, so shutdown is prompt. A job marked ``once`` runs only where
+    ``claim`` (see :class:`bot.cluster.Cluster`) says no other worker started it
+    within its interval.
     """
 
     def __init__(
@@ -118,6 +159,8 @@ class Jobs:
         *,
         claim: Callable[[str, float], Awaitable[bool]] | None = None,
         intervals: Mapping[str, float] | None = None,
+        timeout_s: float = DEFAULT_JOB_TIMEOUT_S,
+        grace_s: float = DEFAULT_SHUTDOWN_GRACE_S,
     ) -> None:
         specs = [j if isinstance(j, JobSpec) else JobSpec(*j) for j in jobs]
         intervals = dict(intervals or {})
@@ -130,11 +173,20 @@ class Jobs:
         bad = [f"{n}={v}" for n, v in intervals.items() if not v > 0]
         if bad:
             raise SiteConfigError(f"job intervals must be positive seconds, got {', '.join(bad)}")
-        self._lock = asyncio.Lock()
+        if not timeout_s > 0 or not grace_s >= 0:
+            raise SiteConfigError(
+                f"job timeout must be positive and shutdown grace not negative seconds, "
+                f"got {timeout_s} and {grace_s}"
+            )
         self._stopping = False
         self._claim = claim
+        self._timeout_s = timeout_s
+        self._grace_s = grace_s
+        self._running: set[asyncio.Task[None]] = set()
+        self.timeouts: dict[str, int] = {}
         self.specs = [
-            JobSpec(j.name, j.fn, intervals.get(j.name, j.interval_s), j.once) for j in specs
+            JobSpec(j.name, j.fn, intervals.get(j.name, j.interval_s), j.once, j.timeout_s)
+            for j in specs
         ]
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         for spec in self.specs:
@@ -151,29 +203,61 @@ class Jobs:
     async def _guarded(self, spec: JobSpec) -> None:
         if self._stopping:
             return
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        timeout_s = spec.timeout_s or self._timeout_s
+        deadline = asyncio.timeout(timeout_s)
         try:
-            async with self._lock:
-                if self._stopping:
-                    return
+            async with deadline:
                 claim = self._claim if spec.once else None
                 if claim is not None and not await claim(spec.name, spec.interval_s):
                     return
                 await spec.fn()
+        except TimeoutError as err:
+            self.timeouts[spec.name] = self.timeouts.get(spec.name, 0) + 1
+            if deadline.expired():
+                log.error(
+                    "scheduled job %s timed out after %g s and was cancelled; the other "
+                    "jobs carry on (is the database or a device unreachable?)",
+                    spec.name,
+                    timeout_s,
+                )
+            else:  # a bounded wait inside the job gave up (a database statement, a device)
+                log.error(
+                    "scheduled job %s failed: %s; it runs again at its next interval",
+                    spec.name,
+                    str(err) or "an operation timed out (the database did not answer in time)",
+                )
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
-            # A job still queued when the process stops: nothing was started, nothing lost.
+            # Cancelled by stop() after the grace period: logged there.
         except Exception:
             log.exception("scheduled job %s failed", spec.name)
+        finally:
+            self._running.discard(task)
 
     def start(self) -> None:
         self.scheduler.start()
 
     async def stop(self) -> None:
+        """Stop scheduling; wait up to ``grace_s`` for jobs in flight, then cancel them."""
         self._stopping = True
         self.scheduler.shutdown(wait=False)
-        async with self._lock:  # let a job in flight finish
-            pass
+        running = list(self._running)
+        if not running:
+            return
+        _done, pending = await asyncio.wait(running, timeout=self._grace_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning(
+                "stopping: cancelled %d job(s) still running after %g s",
+                len(pending),
+                self._grace_s,
+            )
+            await asyncio.wait(pending, timeout=self._grace_s)
 
 
 class Maintenance:
@@ -223,6 +307,8 @@ def standard_jobs(
     digests: Callable[[], Awaitable[object]] | None = None,
     forecast_snapshots: Callable[[], Awaitable[object]] | None = None,
     preferences: Callable[[], Awaitable[object]] | None = None,
+    timeout_s: float = DEFAULT_JOB_TIMEOUT_S,
+    grace_s: float = DEFAULT_SHUTDOWN_GRACE_S,
 ) -> Jobs:
     """Per-worker jobs (its own sites, its own chat messages, claimed rows) and the
     jobs that run once across workers (``once=True``)."""
@@ -244,4 +330,4 @@ def standard_jobs(
         specs.append(JobSpec("preferences", preferences, 30.0))
     if forecast_snapshots is not None:  # checks every 15 min; stores once per site and day
         specs.append(JobSpec("forecast_snapshots", forecast_snapshots, 900.0, once=True))
-    return Jobs(specs, claim=claim, intervals=intervals)
+    return Jobs(specs, claim=claim, intervals=intervals, timeout_s=timeout_s, grace_s=grace_s)

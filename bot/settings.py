@@ -99,6 +99,54 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("COMMANDCENTER_POLL_INTERVAL_S", "poll_interval_s"),
     )
+    state_refresh_s: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_STATE_REFRESH_S", "state_refresh_s"),
+        description="how often a process that does not poll reloads the stored readings",
+    )
+    db_connect_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=AliasChoices("DATABASE_CONNECT_TIMEOUT_S", "db_connect_timeout_s"),
+        description="seconds to open a database connection",
+    )
+    db_command_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("DATABASE_COMMAND_TIMEOUT_S", "db_command_timeout_s"),
+        description="seconds one database statement may take",
+    )
+    db_pool_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=AliasChoices("DATABASE_POOL_TIMEOUT_S", "db_pool_timeout_s"),
+        description="seconds to wait for a free pooled connection",
+    )
+    job_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_JOB_TIMEOUT_S", "job_timeout_s"),
+        description="deadline of one run of a scheduled job",
+    )
+    shutdown_grace_s: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias=AliasChoices("COMMANDCENTER_SHUTDOWN_GRACE_S", "shutdown_grace_s"),
+        description="how long stopping waits for work in flight before cancelling it",
+    )
+    poll_concurrency: int = Field(
+        default=8,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_POLL_CONCURRENCY", "poll_concurrency"),
+        description="sites (and devices of a site) polled at once",
+    )
+    site_poll_deadline_s: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_SITE_POLL_DEADLINE_S", "site_poll_deadline_s"),
+        description="total deadline of one poll of a site's devices",
+    )
     channel_min_interval_s: float = Field(
         default=1.0,
         ge=0,

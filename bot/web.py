@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.settings import Settings
-from storage.engine import create_engine, create_sessionmaker
+from storage.engine import (
+    create_engine,
+    create_sessionmaker,
+    current_revision,
+    head_revision,
+    upgrade_database,
+)
 from tools.devices.config import mqtt_brokers
 from tools.site import SiteFile
 
@@ -24,6 +30,7 @@ ENGINE_KEY = web.AppKey("engine", AsyncEngine)
 BROKERS_KEY = web.AppKey("brokers", list[tuple[str, int]])
 CHECK_TIMEOUT_S = 3.0
 METRICS_KEY = web.AppKey("metrics", Metrics)
+HEAD_KEY = web.AppKey("schema_head", str)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
@@ -38,8 +45,8 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database answers and every MQTT broker of the site file accepts
-    a connection; otherwise 503 naming what failed."""
+    """Ready when the database answers with this release's schema and every MQTT broker
+    of the site file accepts a connection; otherwise 503 naming what failed."""
     engine = request.app[ENGINE_KEY]
     body: dict[str, object] = {}
     ok = True
@@ -47,7 +54,12 @@ async def readyz(request: web.Request) -> web.Response:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
+            revision = await current_revision(engine)
         body["database"] = "ok"
+        head = request.app[HEAD_KEY]
+        # Not ready until the schema is this release's: queries would fail on an older one.
+        body["schema"] = "ok" if revision == head else f"at {revision or 'none'}, needs {head}"
+        ok = revision == head
     except (SQLAlchemyError, OSError, TimeoutError) as err:
         body["database"] = type(err).__name__
         ok = False
@@ -85,6 +97,7 @@ def build_web_app(
     app = web.Application()
     app[ENGINE_KEY] = engine
     app[BROKERS_KEY] = list(brokers)
+    app[HEAD_KEY] = head_revision()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if metrics is not None:
@@ -95,13 +108,24 @@ def build_web_app(
 
 
 async def serve(settings: Settings) -> None:
-    engine = create_engine(settings.effective_database_url)
-    metrics = Metrics(pipeline=None, sessionmaker=create_sessionmaker(engine))
+    """The health and metrics endpoints alone (``web`` without Slack in HTTP mode).
+
+    Like every entry point it applies the migrations before it serves, so a fresh
+    data directory answers ``/metrics`` at once.
+    """
     from bot.app import load_sites
 
-    runner = web.AppRunner(
-        build_web_app(engine, metrics=metrics, brokers=site_brokers(load_sites(settings)))
-    )
+    brokers = site_brokers(load_sites(settings))
+    from bot.app import db_timeouts
+
+    engine = create_engine(settings.effective_database_url, timeouts=db_timeouts(settings))
+    try:
+        await upgrade_database(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    metrics = Metrics(pipeline=None, sessionmaker=create_sessionmaker(engine))
+    runner = web.AppRunner(build_web_app(engine, metrics=metrics, brokers=brokers))
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()

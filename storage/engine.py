@@ -7,6 +7,8 @@ filled in here.
 
 from __future__ import annotations
 
+import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +71,22 @@ def is_postgres(url: str) -> bool:
     return make_url(normalise_database_url(url)).get_backend_name() == "postgresql"
 
 
-def psycopg_url(url: str) -> str:
-    """A libpq URL for the same PostgreSQL database (for the LangGraph checkpointer)."""
+def psycopg_url(url: str, timeouts: DbTimeouts | None = None) -> str:
+    """A libpq URL for the same PostgreSQL database (for the LangGraph checkpointer);
+    with ``timeouts``, libpq's connect timeout and TCP keep-alives are set in it too."""
     parsed = make_url(normalise_database_url(url)).set(drivername="postgresql")
+    if timeouts is not None:
+        probing_s = timeouts.keepalive_interval_s * timeouts.keepalive_count
+        parsed = parsed.update_query_dict(
+            {
+                "connect_timeout": str(max(2, round(timeouts.connect_s))),
+                "keepalives": "1",
+                "keepalives_idle": str(timeouts.keepalive_idle_s),
+                "keepalives_interval": str(timeouts.keepalive_interval_s),
+                "keepalives_count": str(timeouts.keepalive_count),
+                "tcp_user_timeout": str(1000 * (timeouts.keepalive_idle_s + probing_s)),
+            }
+        )
     return parsed.render_as_string(hide_password=False)
 
 
@@ -86,26 +101,99 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+@dataclass(frozen=True, slots=True)
+class DbTimeouts:
+    """Every wait on the database is bounded: a link that goes silent fails fast and
+    the connection is replaced, rather than hanging the process."""
+
+    connect_s: float = 10.0  # open a connection (asyncpg ``timeout``)
+    command_s: float = 30.0  # one statement (asyncpg ``command_timeout``; SQLite busy wait)
+    pool_s: float = 10.0  # wait for a free pooled connection
+    # TCP keep-alives on PostgreSQL connections: probe after this idle time, then every
+    # interval, and give up after count unanswered probes (or this much unacknowledged data).
+    keepalive_idle_s: int = 30
+    keepalive_interval_s: int = 10
+    keepalive_count: int = 3
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url``; creates the SQLite file's folder when needed."""
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
+        cursor.close()
+
+    return on_connect
+
+
+def _keepalives(timeouts: DbTimeouts) -> Any:
+    """Turn TCP keep-alives on for each new asyncpg connection (asyncpg has no option)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        transport = getattr(dbapi_connection.driver_connection, "_transport", None)
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        probing_s = timeouts.keepalive_interval_s * timeouts.keepalive_count
+        options = {
+            "TCP_KEEPIDLE": timeouts.keepalive_idle_s,
+            "TCP_KEEPINTVL": timeouts.keepalive_interval_s,
+            "TCP_KEEPCNT": timeouts.keepalive_count,
+            # Linux: data unacknowledged for this long closes the connection.
+            "TCP_USER_TIMEOUT": 1000 * (timeouts.keepalive_idle_s + probing_s),
+        }
+        for name, value in options.items():
+            option = getattr(socket, name, None)
+            if option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+    return on_connect
+
+
+def _timeout_is_disconnect(context: Any) -> None:
+    """A statement that timed out leaves its connection in an unknown state (a silent
+    link): treat it as a disconnect, so the pool drops it and opens a new one."""
+    if isinstance(context.original_exception, TimeoutError):
+        context.is_disconnect = True
+
+
+def create_engine(
+    url: str, *, echo: bool = False, timeouts: DbTimeouts | None = None
+) -> AsyncEngine:
+    """An async engine for ``url`` with bounded waits (see :class:`DbTimeouts`); creates
+    the SQLite file's folder when needed."""
+    timeouts = timeouts or DbTimeouts()
     async_url = normalise_database_url(url)
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"echo": echo}
-    if make_url(async_url).get_backend_name() == "postgresql":
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    backend = make_url(async_url).get_backend_name()
+    kwargs: dict[str, Any] = {"echo": echo, "pool_timeout": timeouts.pool_s}
+    if backend == "postgresql":
+        kwargs.update(
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={
+                "timeout": timeouts.connect_s,
+                "command_timeout": timeouts.command_s,
+                "server_settings": {  # the server notices a vanished client too
+                    "tcp_keepalives_idle": str(timeouts.keepalive_idle_s),
+                    "tcp_keepalives_interval": str(timeouts.keepalive_interval_s),
+                    "tcp_keepalives_count": str(timeouts.keepalive_count),
+                },
+            },
+        )
+    elif backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": timeouts.command_s}
     engine = create_async_engine(async_url, **kwargs)
-    if make_url(async_url).get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if backend == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(timeouts.command_s * 1000)))
+    else:
+        event.listen(engine.sync_engine, "connect", _keepalives(timeouts))
+    event.listen(engine.sync_engine, "handle_error", _timeout_is_disconnect)
     return engine
 
 
@@ -150,3 +238,13 @@ async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         return await conn.run_sync(_current)
+
+
+def head_revision() -> str:
+    """The newest migration this release ships."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships migrations
+        raise RuntimeError("no database migrations found")
+    return head

@@ -87,6 +87,10 @@ class ReadingRow(Base):
     __tablename__ = "readings"
     __table_args__ = (
         Index("ix_readings_site_metric_time", "site", "metric", "time"),
+        # One row per reading: retries and concurrent flushes insert nothing twice.
+        Index(
+            "uq_readings_site_device_metric_time", "site", "device", "metric", "time", unique=True
+        ),
         # BRIN on PostgreSQL: time-ordered appends keep it tiny and nearly free to maintain.
         Index("ix_readings_time", "time", postgresql_using="brin"),
     )

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, insert, select, update
+from sqlalchemy import Table, Text, cast, delete, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,36 +74,82 @@ class ReadingRecord:
 
 
 async def insert_readings(session: AsyncSession, *, readings: Iterable[ReadingRecord]) -> int:
-    """Insert a batch of readings with one executemany; returns how many."""
-    rows = [
-        {"site": r.site, "device": r.device, "metric": r.metric, "time": r.time, "value": r.value}
-        for r in readings
-    ]
-    if rows:
-        await session.execute(insert(ReadingRow), rows)
-    return len(rows)
+    """Insert a batch of readings; a reading already stored (same site, device, metric
+    and time) is skipped. Returns how many rows were new."""
+    rows = [(r.site, r.device, r.metric, r.time, r.value) for r in readings]
+    return await copy_readings(session, rows=rows)
 
 
 ReadingTuple = tuple[str, str, str, datetime, float]  # site, device, metric, time, value
 READING_COLUMNS = ("site", "device", "metric", "time", "value")
+READING_KEY = ("site", "device", "metric", "time")
+
+# One statement for a whole batch on PostgreSQL: arrays unnested into rows, conflicts on
+# the unique (site, device, metric, time) index ignored. (COPY cannot skip conflicts.)
+_PG_INSERT_READINGS = (
+    'INSERT INTO readings (site, device, metric, "time", value) '
+    "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], "
+    "$4::timestamptz[], $5::float8[]) "
+    'ON CONFLICT (site, device, metric, "time") DO NOTHING'
+)
 
 
 async def copy_readings(session: AsyncSession, *, rows: Sequence[ReadingTuple]) -> int:
-    """Write ``(site, device, metric, time, value)`` rows in the session's transaction:
-    PostgreSQL's COPY (asyncpg) there, one executemany INSERT elsewhere."""
+    """Write ``(site, device, metric, time, value)`` rows in the session's transaction and
+    return how many were new: a reading already stored is skipped, so a retried or
+    concurrent batch never duplicates one. PostgreSQL gets one array INSERT (asyncpg),
+    SQLite one executemany ``INSERT ... ON CONFLICT DO NOTHING``."""
     if not rows:
         return 0
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
-        await session.execute(
-            insert(ReadingRow), [dict(zip(READING_COLUMNS, row, strict=True)) for row in rows]
+        table = ReadingRow.__table__
+        assert isinstance(table, Table)
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(READING_KEY))
+        result = await connection.execute(
+            stmt, [dict(zip(READING_COLUMNS, row, strict=True)) for row in rows]
         )
-        return len(rows)
+        return len(rows) if result.rowcount is None or result.rowcount < 0 else result.rowcount
+    for row in rows:
+        if row[3].tzinfo is None:
+            raise ValueError(f"naive datetime {row[3]!r} for a reading; times must be UTC-aware")
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    await driver.copy_records_to_table("readings", records=rows, columns=list(READING_COLUMNS))
-    return len(rows)
+    columns = list(zip(*rows, strict=True))
+    status = await driver.execute(_PG_INSERT_READINGS, *(list(c) for c in columns))
+    return int(str(status).rsplit(" ", 1)[-1])
+
+
+@dataclass(frozen=True, slots=True)
+class LatestReading:
+    device: str
+    metric: str
+    time: datetime
+    value: float
+
+
+async def latest_readings(
+    session: AsyncSession, *, site: str, since: datetime | None = None
+) -> list[LatestReading]:
+    """The newest stored value of every (device, metric) of ``site`` (at or after ``since``)."""
+    newest = select(
+        ReadingRow.device.label("device"),
+        ReadingRow.metric.label("metric"),
+        func.max(ReadingRow.time).label("time"),
+    ).where(ReadingRow.site == site)
+    if since is not None:
+        newest = newest.where(ReadingRow.time >= since)
+    sub = newest.group_by(ReadingRow.device, ReadingRow.metric).subquery()
+    stmt = select(ReadingRow.device, ReadingRow.metric, ReadingRow.time, ReadingRow.value).join(
+        sub,
+        (ReadingRow.site == site)
+        & (ReadingRow.device == sub.c.device)
+        & (ReadingRow.metric == sub.c.metric)
+        & (ReadingRow.time == sub.c.time),
+    )
+    rows = (await session.execute(stmt)).all()
+    return [LatestReading(r.device, r.metric, r.time, r.value) for r in rows]
 
 
 def _hour_of(dialect: str, column: Any) -> Any:

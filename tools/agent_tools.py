@@ -23,7 +23,7 @@ from tools.actions.catalogue import get_kind
 from tools.actions.service import ActionService, ActionView, Actor
 from tools.alerts.engine import AlertEngine, AlertError, AlertEvent, AlertView
 from tools.alerts.silences import Matcher
-from tools.cards import Card, action_card, local_time
+from tools.cards import Card, action_card, age_text, local_time
 from tools.clock import Clock
 from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
@@ -572,7 +572,12 @@ class Toolbox:
             return "No readings have arrived from this site yet."
         age = self._clock.now() - state.time
         if age > STALE_AFTER:
-            return f"Readings are stale: the last one is from {local_time(state.time, site.tz)}."
+            return (
+                f"Readings are stale: the last one is from {local_time(state.time, site.tz)}"
+                f" ({age_text(age)} ago)."
+            )
+        if state.from_storage:  # a process that does not poll answers from stored readings
+            return f"From the stored readings; the newest is {age_text(age)} old."
         return ""
 
     def _device_problems(self, site: Site, state: SiteState) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -70,6 +70,20 @@ class Card:
 
 def local_time(t: datetime, tz: ZoneInfo) -> str:
     return t.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def age_text(age: timedelta) -> str:
+    """A duration in words for people: '40 s', '12 min', '3 h 5 min', '2 days'."""
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} days"
 
 
 _STATUS_WORDS = {

@@ -8,11 +8,12 @@ the next batch; readings beyond the bound are dropped and counted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +24,10 @@ from tools.domain import Reading, ReadingError, validate_reading
 log = logging.getLogger(__name__)
 
 DEFAULT_BUFFER_LIMIT = 200_000
+# How far back the first load of stored readings looks before it scans everything.
+STORED_LOOKBACK = timedelta(days=1)
+# Later loads re-read this much before the newest sample held (late writes of workers).
+STORED_OVERLAP = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,8 @@ class SiteState:
     payloads_rejected: dict[str, dict[str, int]] = field(default_factory=dict)
     # device -> facts its driver states for status (e.g. "Use Timer is off")
     device_notes: dict[str, list[str]] = field(default_factory=dict)
+    # True in a process that does not poll: the samples are the newest stored readings
+    from_storage: bool = False
 
     def mark_seen(self, device: str, when: datetime) -> None:
         current = self.seen.get(device)
@@ -104,8 +111,11 @@ class TelemetryPipeline:
         sessionmaker: async_sessionmaker[AsyncSession],
         on_batch: BatchHandler | None = None,
         buffer_limit: int = DEFAULT_BUFFER_LIMIT,
+        write_timeout_s: float | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # A total deadline for one batch write (connection, insert and commit).
+        self._write_timeout_s = write_timeout_s
         self._on_batch = on_batch
         self._buffer: deque[repo.ReadingTuple] = deque()
         self._buffer_limit = buffer_limit
@@ -125,6 +135,32 @@ class TelemetryPipeline:
     def states(self) -> dict[str, SiteState]:
         """The latest state of every site seen so far."""
         return dict(self._states)
+
+    async def load_stored(self, sites: Iterable[str], *, now: datetime) -> int:
+        """Fill the latest state of ``sites`` from the newest stored readings.
+
+        For a process that does not poll devices (the web face, a CLI): it answers
+        and checks policy from what the workers stored. A sample held already is
+        replaced only by a newer one. Returns how many samples changed.
+        """
+        changed = 0
+        async with self._sessionmaker() as session:
+            for site in sites:
+                state = self.latest(site)
+                state.from_storage = True
+                newest = state.time
+                since = newest - STORED_OVERLAP if newest is not None else now - STORED_LOOKBACK
+                rows = await repo.latest_readings(session, site=site, since=since)
+                if not rows and newest is None:  # nothing recent: the newest ever, however old
+                    rows = await repo.latest_readings(session, site=site)
+                for row in rows:
+                    key = (row.metric, row.device)
+                    current = state.samples.get(key)
+                    if current is None or row.time > current.time:
+                        state.samples[key] = Sample(row.value, row.time)
+                        changed += 1
+                    state.mark_seen(row.device, row.time)
+        return changed
 
     @property
     def buffered(self) -> int:
@@ -185,22 +221,37 @@ class TelemetryPipeline:
             log.warning("telemetry buffer full: dropped %d oldest readings", overflow)
 
     async def flush(self) -> int:
-        """Write everything buffered; on a database error keep it for the next try."""
+        """Write everything buffered; on a database error keep it for the next try.
+
+        Safe for concurrent callers (the poll job and an approval flush at the same
+        time): each call takes the rows it writes out of the buffer first, so no two
+        calls write the same rows, and puts them back in front if the write fails or
+        is cancelled. Returns how many readings were newly stored.
+        """
         if not self._buffer:
             return 0
         batch = list(self._buffer)
+        self._buffer.clear()
         try:
-            async with self._sessionmaker() as session, session.begin():
-                await repo.copy_readings(session, rows=batch)
-        except (SQLAlchemyError, OSError) as err:
+            async with asyncio.timeout(self._write_timeout_s):
+                async with self._sessionmaker() as session, session.begin():
+                    stored = await repo.copy_readings(session, rows=batch)
+        except (SQLAlchemyError, OSError) as err:  # TimeoutError is an OSError
+            self._restore(batch)
             self.stats.write_failures += 1
-            self.stats.last_error = f"{type(err).__name__}: {err}"[:300]
-            log.warning("could not write %d readings, keeping them buffered: %s", len(batch), err)
+            reason = "timed out" if isinstance(err, TimeoutError) else f"{err}"
+            self.stats.last_error = f"{type(err).__name__}: {reason}"[:300]
+            log.warning(
+                "could not write %d readings, keeping them buffered: %s", len(batch), reason
+            )
             return 0
-        if len(batch) == len(self._buffer):
-            self._buffer.clear()
-        else:
-            for _ in range(len(batch)):
-                self._buffer.popleft()
-        self.stats.written += len(batch)
-        return len(batch)
+        except BaseException:  # cancelled (e.g. at shutdown): nothing is lost from the buffer
+            self._restore(batch)
+            raise
+        self.stats.written += stored
+        return stored
+
+    def _restore(self, batch: list[repo.ReadingTuple]) -> None:
+        """Put unwritten rows back in front of anything buffered meanwhile, within the bound."""
+        self._buffer.extendleft(reversed(batch))
+        self._trim()

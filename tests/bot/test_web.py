@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
 from bot.web import build_web_app, site_brokers
-from storage.engine import create_engine
+from storage.engine import create_engine, upgrade_database
 from tests.bot.helpers import EVENING, run_minutes, running_bot, say
 from tests.graphs.scripted_model import ScriptedChatModel
 from tools.clock import ManualClock
@@ -19,6 +19,7 @@ from tools.site import Device, SiteFile, demo_site_file
 async def test_healthz_and_readyz_with_a_database(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
+        await upgrade_database(engine)  # not ready without the schema (test_same_truth.py)
         async with TestClient(TestServer(build_web_app(engine))) as client:
             health = await client.get("/healthz")
             assert health.status == 200
@@ -62,6 +63,7 @@ async def test_readyz_checks_the_site_files_brokers(
     assert brokers == [(host, port), ("127.0.0.1", 1)]
     engine = create_engine(sqlite_url)
     try:
+        await upgrade_database(engine)
         app = build_web_app(engine, brokers=brokers[:1])
         async with TestClient(TestServer(app)) as client:
             ready = await client.get("/readyz")

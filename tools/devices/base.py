@@ -9,6 +9,7 @@ carry it out, and keeps a failing device from stopping the others.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -113,9 +114,15 @@ class SiteDriver:
     """All devices of one site behind the :class:`Driver` interface."""
 
     def __init__(
-        self, site: Site, devices: Sequence[DeviceDriver], *, intervals_s: dict[str, float]
+        self,
+        site: Site,
+        devices: Sequence[DeviceDriver],
+        *,
+        intervals_s: dict[str, float],
+        max_concurrent: int = 8,
     ) -> None:
         self.site = site.name
+        self._limit = asyncio.Semaphore(max_concurrent)
         self._config = site
         self._slots = {
             d.name: _Slot(device=d, interval_s=intervals_s.get(d.name, 10.0)) for d in devices
@@ -147,27 +154,37 @@ class SiteDriver:
         slot.health.last_error = str(err)
 
     async def poll(self, now: datetime) -> list[Reading]:
-        """Read every device that is due (push devices every time); failures are recorded."""
-        readings: list[Reading] = []
-        for slot in self._slots.values():
-            if not slot.device.push and slot.next_due is not None and now < slot.next_due:
-                continue
+        """Read every device that is due (push devices every time), up to
+        ``max_concurrent`` at once, so one slow device does not hold up the others;
+        failures are recorded."""
+        due = [
+            slot
+            for slot in self._slots.values()
+            if slot.device.push or slot.next_due is None or now >= slot.next_due
+        ]
+        for slot in due:
             slot.next_due = _after(now, slot.interval_s)
+        if len(due) == 1:  # nothing to overlap: read it in this task
+            return await self._read(due[0], now)
+        batches = await asyncio.gather(*(self._read(slot, now) for slot in due))
+        return [reading for batch in batches for reading in batch]
+
+    async def _read(self, slot: _Slot, now: datetime) -> list[Reading]:
+        async with self._limit:
             if not await self._ensure_started(slot):
-                continue
+                return []
             try:
                 batch = await slot.device.read(now)
             except DeviceError as err:
                 self._failed(slot, err)
-                continue
+                return []
             finally:
                 _note_counters(slot)
-            slot.health.last_error = ""
-            slot.health.last_ok = now
-            if batch:
-                slot.health.last_reading = now
-            readings.extend(batch)
-        return readings
+        slot.health.last_error = ""
+        slot.health.last_ok = now
+        if batch:
+            slot.health.last_reading = now
+        return batch
 
     def route(self, command: DeviceCommand) -> DeviceDriver:
         """The device that carries out ``command``."""

@@ -42,6 +42,7 @@ import httpx
 
 from tools.devices.base import DeviceCommand
 from tools.devices.config import HaEntity, HomeAssistantConnection, secret_from_env
+from tools.devices.http import DEFAULT_MAX_RESPONSE_BYTES, DeviceResponse, device_request
 from tools.domain import METRICS, Reading
 from tools.errors import (
     DeviceAuthError,
@@ -72,6 +73,7 @@ log = logging.getLogger(__name__)
 
 BULK_THRESHOLD = 5  # more entities than this: one GET /api/states instead of one per entity
 HISTORY_TIMEOUT_S = 60.0  # a day of history from a Raspberry Pi's recorder can take a while
+HISTORY_MAX_BYTES = 256 * 1024 * 1024  # one history window (the backfill fetches day by day)
 
 
 NEGATIVE_NOISE_W = 50.0
@@ -333,15 +335,24 @@ async def _request(
     body: dict[str, Any] | None = None,
     timeout_s: float | None = None,
     url: str | None = None,
-) -> httpx.Response:
-    """One request; translates transport errors and 401/404/4xx/5xx into DeviceErrors."""
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+) -> DeviceResponse:
+    """One request within a total deadline (``timeout_s``, default the connection's) and a
+    size limit; translates transport errors and 401/404/4xx/5xx into DeviceErrors."""
     base = _base_url(conn.url)
     label = f"Home Assistant at {base}"
     timeout = timeout_s or conn.timeout_s
     headers = {"Authorization": f"Bearer {_token(conn)}", "Accept": "application/json"}
     try:
-        response = await http.request(
-            method, url or base + path, json=body, headers=headers, timeout=timeout
+        response = await device_request(
+            http,
+            method,
+            url or base + path,
+            deadline_s=timeout,
+            what=label,
+            max_bytes=max_bytes,
+            json=body,
+            headers=headers,
         )
     except httpx.TimeoutException as err:
         raise DeviceTimeout(
@@ -376,7 +387,7 @@ async def _request(
     return response
 
 
-def _json(response: httpx.Response, what: str) -> object:
+def _json(response: DeviceResponse, what: str) -> object:
     try:
         return response.json()
     except ValueError as err:
@@ -402,7 +413,15 @@ async def fetch_history(
         )
     url = history_url(conn.url, conn.entities, start=start, end=end)
     timeout = timeout_s or max(conn.timeout_s, HISTORY_TIMEOUT_S)
-    response = await _request(http, conn, "GET", "/api/history/period", url=url, timeout_s=timeout)
+    response = await _request(
+        http,
+        conn,
+        "GET",
+        "/api/history/period",
+        url=url,
+        timeout_s=timeout,
+        max_bytes=HISTORY_MAX_BYTES,
+    )
     payload = _json(response, f"Home Assistant at {_base_url(conn.url)} history")
     try:
         return parse_history(payload, conn.entities, site=site)

@@ -35,6 +35,7 @@ import httpx
 from tools.clock import Clock, SystemClock
 from tools.devices.base import DeviceCommand
 from tools.devices.config import ShellyConnection, secret_from_env
+from tools.devices.http import device_request
 from tools.devices.mqtt import MqttHub, MqttHubs
 from tools.domain import Reading
 from tools.errors import (
@@ -386,21 +387,17 @@ class ShellyDevice:
         """One request; every httpx error and status is translated here, once."""
         credentials = self._credentials() if auth else None
         what = f"{self.label} ({path})"
-        try:
-            if body is None:
-                response = await self._http.get(
-                    self._base + path,
-                    params=params,
-                    auth=credentials or httpx.USE_CLIENT_DEFAULT,
-                    timeout=self._conn.timeout_s,
-                )
-            else:
-                response = await self._http.post(
-                    self._base + path,
-                    json=body,
-                    auth=credentials or httpx.USE_CLIENT_DEFAULT,
-                    timeout=self._conn.timeout_s,
-                )
+        try:  # a total deadline and a size limit: see tools.devices.http
+            response = await device_request(
+                self._http,
+                "GET" if body is None else "POST",
+                self._base + path,
+                deadline_s=self._conn.timeout_s,
+                what=what,
+                params=params,
+                json=body,
+                auth=credentials or httpx.USE_CLIENT_DEFAULT,
+            )
         except httpx.TimeoutException as err:
             raise DeviceTimeout(
                 f"{what} did not answer within {self._conn.timeout_s:g} s; "
