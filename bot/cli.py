@@ -144,6 +144,9 @@ def ask(
         async with open_app(settings, adapter=adapter) as cc:
             if site is not None:
                 cc.toolbox.site(site, cc.default_site)
+            # What the workers stored first (a push device has sent nothing to this new
+            # process yet), then one poll of our own on top.
+            await cc.pipeline.load_stored(list(cc.sites), now=cc.clock.now())
             await cc.monitor.poll_once()
             result = await cc.chat.handle_message(
                 InboundMessage(platform="console", user_id=user, channel="#cli", text=text),

@@ -53,7 +53,8 @@ class SiteState:
     payloads_rejected: dict[str, dict[str, int]] = field(default_factory=dict)
     # device -> facts its driver states for status (e.g. "Use Timer is off")
     device_notes: dict[str, list[str]] = field(default_factory=dict)
-    # True in a process that does not poll: the samples are the newest stored readings
+    # True while the newest samples came from storage (written by another process),
+    # not from this process's own polls
     from_storage: bool = False
 
     def mark_seen(self, device: str, when: datetime) -> None:
@@ -147,8 +148,9 @@ class TelemetryPipeline:
         async with self._sessionmaker() as session:
             for site in sites:
                 state = self.latest(site)
-                state.from_storage = True
                 newest = state.time
+                if newest is None:
+                    state.from_storage = True
                 since = newest - STORED_OVERLAP if newest is not None else now - STORED_LOOKBACK
                 rows = await repo.latest_readings(session, site=site, since=since)
                 if not rows and newest is None:  # nothing recent: the newest ever, however old
@@ -158,6 +160,7 @@ class TelemetryPipeline:
                     current = state.samples.get(key)
                     if current is None or row.time > current.time:
                         state.samples[key] = Sample(row.value, row.time)
+                        state.from_storage = True
                         changed += 1
                     state.mark_seen(row.device, row.time)
         return changed
@@ -186,6 +189,7 @@ class TelemetryPipeline:
             state = states.get(r.site)
             if state is None:
                 state = states[r.site] = SiteState(r.site)
+            state.from_storage = False  # live readings from here on
             key = (r.metric, r.device)
             current = state.samples.get(key)
             if current is None or r.time >= current.time:

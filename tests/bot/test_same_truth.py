@@ -167,3 +167,76 @@ async def test_a_worker_answers_for_another_shards_site_from_stored_readings(
         reply = await other.chat.handle_message(say("olga", "status"), site="demo", post=False)
     assert f"Battery at {stored_soc:.1f} %" in reply.answer
     assert "From the stored readings; the newest is 60 s old." in reply.answer
+
+
+def test_ask_answers_from_stored_readings_when_its_own_poll_gets_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``commandcenter ask`` starts cold: its device (here an unreachable Home Assistant)
+    has told it nothing, yet the workers stored readings a minute ago."""
+    import json
+    from datetime import UTC, datetime
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from storage import repositories as repo
+    from storage.engine import create_sessionmaker
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "OPENAI_API_KEY", "SLACK_BOT_TOKEN", "DISCORD_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    demo = helpers.test_site_file().sites[0]
+    site = demo.model_dump(mode="json", exclude_defaults=True)
+    site["devices"] = [
+        {
+            "name": "ha",
+            "driver": "homeassistant",
+            "connection": {
+                "url": "http://127.0.0.1:1",
+                "token_env": "CC_TEST_ASK_HA_TOKEN",
+                "timeout_s": 1,
+                "entities": {"sensor.soc": {"metric": "battery_soc_pct"}},
+            },
+        }
+    ]
+    site_path = tmp_path / "sites.yaml"
+    site_path.write_text(yaml.safe_dump({"sites": [site]}), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'cc.sqlite'}"
+    stored_at = datetime.now(UTC) - timedelta(minutes=2)
+
+    async def store() -> None:
+        engine = create_engine(db)
+        try:
+            await upgrade_database(engine)
+            sessions = create_sessionmaker(engine)
+            async with sessions() as s, s.begin():
+                await repo.upsert_site(s, name=demo.name, title="", timezone="UTC", now=stored_at)
+            await TelemetryPipeline(sessionmaker=sessions).ingest(
+                [
+                    Reading(
+                        site=demo.name,
+                        metric="battery_soc_pct",
+                        time=stored_at,
+                        value=73.5,
+                        device="ha",
+                    )
+                ]
+            )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(store())
+    result = CliRunner(
+        env={
+            "DATABASE_URL": db,
+            "COMMANDCENTER_DATA_DIR": str(tmp_path / "data"),
+            "COMMANDCENTER_SITE_FILE": str(site_path),
+            "CC_TEST_ASK_HA_TOKEN": "token",
+        }
+    ).invoke(app, ["ask", "how is the battery", "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)["answer"]
+    assert "73.5 %" in answer
+    assert "From the stored readings; the newest is 2 min old." in answer
