@@ -22,7 +22,7 @@ from bot.cluster import Cluster, served_sites
 from bot.digests import DigestJob
 from bot.locks import lock_key
 from bot.metrics import Metrics
-from bot.monitoring import Monitoring
+from bot.monitoring import IngestWatch, Monitoring
 from bot.notifier import ChannelLimiter, Notifier
 from bot.runtime import Jobs, Maintenance, Monitor, standard_jobs
 from bot.settings import Settings
@@ -86,6 +86,7 @@ class App:
     monitor: Monitor
     maintenance: Maintenance
     monitoring: Monitoring
+    ingest: IngestWatch
     preferences: PreferenceStore
     deliverer: Deliverer
     metrics: Metrics
@@ -339,6 +340,7 @@ async def open_app(
             rules=all_rules(),
             thresholds=preferences.thresholds,
         )
+        await alerts.preload(served)
         pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
         actions = ActionService(
             sessionmaker=sessionmaker,
@@ -432,7 +434,10 @@ async def open_app(
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))
         async with checkpointer_cm as checkpointer:
             graph = build_graph(checkpointer=checkpointer)
-            metrics = Metrics(pipeline=pipeline, sessionmaker=sessionmaker)
+            ingest = IngestWatch(
+                hubs=hubs, pipeline=pipeline, adapters=adapters, channel=settings.ops_channel
+            )
+            metrics = Metrics(pipeline=pipeline, sessionmaker=sessionmaker, ingest=ingest)
             chat = ChatService(
                 observe=metrics.observe_chat,
                 adapters=adapters,
@@ -468,6 +473,7 @@ async def open_app(
                 clock=clock,
                 sites=sites,
                 on_tick=monitoring.on_tick,
+                after_poll=ingest.check,
             )
             try:
                 yield App(
@@ -492,6 +498,7 @@ async def open_app(
                         raw_retention_days=settings.raw_retention_days,
                     ),
                     monitoring=monitoring,
+                    ingest=ingest,
                     preferences=preferences,
                     deliverer=deliverer,
                     metrics=metrics,

@@ -402,6 +402,9 @@ def bench_fleet_cmd(
         ),
     ] = False,
     max_sites: Annotated[int, typer.Option(help="Largest fleet --find-ceiling tries")] = 20_000,
+    profile: Annotated[
+        int, typer.Option(help="Run the worker under cProfile and list its N top functions")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """N simulated Victron GX sites (20 metrics each) publish through the broker into worker
@@ -429,6 +432,7 @@ def bench_fleet_cmd(
             publishers=publishers,
             find_ceiling=find_ceiling,
             max_sites=max_sites,
+            profile=profile,
         )
     )
     _emit(result, as_json=as_json)

@@ -37,8 +37,10 @@ class Monitor:
         clock: Clock,
         sites: Mapping[str, Site],
         on_tick: TickHandler | None = None,
+        after_poll: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._drivers = drivers
+        self._after_poll = after_poll
         self._pipeline = pipeline
         self._clock = clock
         self._sites = sites
@@ -67,6 +69,8 @@ class Monitor:
         if self._on_tick is not None:
             for site in self._drivers:
                 await self._on_tick(site, self._pipeline.latest(site))
+        if self._after_poll is not None:  # the worker's own health (ingest overload)
+            await self._after_poll()
         return len(accepted)
 
     def _note_health(

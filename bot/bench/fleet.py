@@ -157,7 +157,9 @@ async def broker_limit(host: str, port: int, *, messages: int = 60_000) -> dict[
                     check=True,
                 )
                 await asyncio.sleep(0.2)
-            probes = len(Path(f"/proc/self/fd/{out.fileno()}").read_bytes().splitlines())
+            out.seek(0)
+            probes = len(out.read().splitlines())
+            out.seek(0, os.SEEK_END)
             await asyncio.to_thread(
                 subprocess.run,
                 [pub_bin, "-h", host, "-p", str(port), "-t", topic, "-l"],
@@ -266,6 +268,7 @@ async def fleet_step(
     workers: int = 1,
     publishers: int = 1,
     broker: int | None = None,
+    profile: int = 0,
 ) -> dict[str, Any]:
     """One measured run of ``sites`` sites into ``workers`` worker processes."""
     run = uuid.uuid4().hex[:5]
@@ -283,7 +286,7 @@ async def fleet_step(
     procs: list[subprocess.Popen[str]] = []
     pubs: list[subprocess.Popen[str]] = []
     try:
-        for w in range(1, workers + 1):
+        for shard in range(1, workers + 1):
             procs.append(
                 subprocess.Popen(  # noqa: ASYNC220 - long-lived, talked to through pipes
                     [
@@ -291,8 +294,8 @@ async def fleet_step(
                         "-m",
                         "bot.bench.fleet_worker",
                         *("--db", db_url, "--host", host, "--port", str(port), "--run", run),
-                        *("--sites", str(sites), "--shard", f"{w}/{workers}"),
-                        *("--interval", str(interval_s)),
+                        *("--sites", str(sites), "--shard", f"{shard}/{workers}"),
+                        *("--interval", str(interval_s), "--profile", str(profile)),
                     ],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
@@ -384,6 +387,7 @@ async def fleet_step(
         "cpu_pct": cpu.percent(wall),
         "worker_time_s": {k: round(v, 2) for k, v in sorted(stages.items())},
         "wall_s": round(wall, 1),
+        **({"profile": reports[0].get("profile")} if profile else {}),
         "per_worker": [
             {"shard": r["shard"], "sites": r["sites"], "received": r["received"]} for r in reports
         ],
@@ -409,8 +413,9 @@ async def _database(postgres_url: str | None) -> AsyncIterator[tuple[str, str | 
             yield f"sqlite:///{Path(folder) / 'fleet.sqlite'}", None
         return
     async with scratch_postgres(postgres_url) as db_url:
-        yield db_url, make_url(db_url).set(database="postgres").render_as_string(
-            hide_password=False
+        yield (
+            db_url,
+            make_url(db_url).set(database="postgres").render_as_string(hide_password=False),
         )
 
 
@@ -426,6 +431,7 @@ async def bench_fleet(
     publishers: int = 1,
     find_ceiling: bool = False,
     max_sites: int = 20_000,
+    profile: int = 0,
 ) -> dict[str, Any]:
     """One step of ``sites`` sites, or (``find_ceiling``) steps from ``sites`` up by 1.5×
     until one is not held; both with the broker's limit measured first."""
@@ -448,6 +454,7 @@ async def bench_fleet(
                 workers=workers,
                 publishers=publishers,
                 broker=broker,
+                profile=profile,
             )
             step["held"] = held(step)
             steps.append(step)

@@ -8,7 +8,7 @@ and how far behind its schedule it fell. It runs in its own process so that
 the worker being measured does not share its CPU; ``--part i/n`` publishes
 every n-th site only, so several processes can share a fleet.
 
-The battery SOC of round ``c`` is ``c % 100``: the worker reads the round back
+The battery SOC of round ``c`` is ``50 + c % 50``: the worker reads the round back
 from the value, so the lag it measures is from this round's scheduled publish
 time, however late the reading arrives (see :func:`round_of`).
 """
@@ -24,7 +24,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 SOC_TOPIC = "system/0/Dc/Battery/Soc"
-ROUNDS_IN_SOC = 100  # the SOC value carries the round number modulo this
+ROUNDS_IN_SOC = 50  # the SOC value is 50 % + the round number modulo this
+SOC_BASE_PCT = 50  # high enough that no battery alert fires
 # Twenty topics a GX publishes, each mapped to a metric by the Victron driver.
 FLEET_TOPICS: tuple[tuple[str, float, float], ...] = (
     # (path after N/<portal>/, base value, swing); the SOC is the round number
@@ -68,13 +69,13 @@ def round_of(
     number modulo :data:`ROUNDS_IN_SOC` is the SOC (a late reading maps to its own
     round, never to a later one)."""
     latest = int((now - send_time(t0, index, sites, interval_s, 0)) // interval_s)
-    back = (latest - int(round(soc_pct))) % ROUNDS_IN_SOC
+    back = (latest - round(soc_pct) + SOC_BASE_PCT) % ROUNDS_IN_SOC
     return latest - back
 
 
 def payload(index: int, cycle: int, n: int, base: float, swing: float) -> bytes:
     if n == 0:
-        return b'{"value": %d}' % (cycle % ROUNDS_IN_SOC)
+        return b'{"value": %d}' % (SOC_BASE_PCT + cycle % ROUNDS_IN_SOC)
     value = base + swing * (((index * 31 + cycle * 7 + n) % 21) - 10) / 10
     return json.dumps({"value": round(value, 2)}).encode()
 

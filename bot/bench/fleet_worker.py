@@ -145,14 +145,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
     pipeline.set_batch_handler(stages.timed_async("alert_handoff", hand_off))
-    pipeline.flush = stages.timed_async("copy", pipeline.flush)  # type: ignore[method-assign]
+    pipeline.flush = stages.timed_async("copy", pipeline.flush)  # type: ignore[method-assign,assignment]
     if not mine:
         raise SystemExit(f"shard {args.shard} has none of the {args.sites} sites")
     hub: MqttHub = hubs.get(mine[0].devices[0].config)  # type: ignore[arg-type]
     starting = [asyncio.create_task(d.start()) for d in devices]
     try:
+        await alerts.preload([s.name for s in mine])
         await hub.connect()
-        while not all(d._subscribed or t.done() for d, t in zip(devices, starting, strict=True)):
+        while True:  # the drivers subscribe early in start(); there is no event for it
+            if all(d._subscribed or t.done() for d, t in zip(devices, starting, strict=True)):
+                break
             await asyncio.sleep(0.05)
         # The broker handles one client's packets in order: once a probe published after
         # the subscriptions comes back, every subscription is in place.
@@ -256,9 +259,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--shard", default="1/1")
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--quiet", type=float, default=3.0)
+    parser.add_argument("--profile", type=int, default=0, help="report the N top functions")
     args = parser.parse_args(argv)
     threading.current_thread().name = "fleet-worker"
-    _say(asyncio.run(run(args)))
+    if not args.profile:
+        _say(asyncio.run(run(args)))
+        return 0
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    report = profiler.runcall(asyncio.run, run(args))
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(args.profile)
+    report["profile"] = [
+        line.strip() for line in text.getvalue().splitlines() if line.strip()[:1].isdigit()
+    ]
+    _say(report)
     return 0
 
 

@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
+
 from tools.devices.base import DeviceCommand
 from tools.devices.config import VictronMqttConnection
 from tools.devices.mqtt import MqttHub, MqttHubs
@@ -93,6 +95,7 @@ RELAY_FUNCTION_NAMES: Final = {
 }
 SUPPRESS_REPUBLISH: Final = b'{"keepalive-options": ["suppress-republish"]}'
 GENERATOR_RUNNING_STATES: Final = frozenset({1, 2, 3})  # running, warm-up, cool-down
+TOPIC_CACHE_SIZE: Final = 4096  # parsed topics remembered per GX
 
 
 def relay_state_path(relay: int) -> str:
@@ -151,8 +154,8 @@ def decode_payload(payload: bytes) -> Any:
     if not payload:
         return GONE
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError as err:  # also bad UTF-8 and too deep nesting
         raise ValueError(f"not JSON: {err}") from err
     if not isinstance(doc, dict) or "value" not in doc:
         raise ValueError('not an object with a "value" key')
@@ -228,6 +231,7 @@ class VictronState:
         self._parts: dict[str, dict[str, dict[str, float]]] = {}
         self._system_metrics: set[str] = set()
         self._primary_battery: int | None = None
+        self._topics: dict[str, Notification | None] = {}  # a GX repeats its topics
 
     # -- the one entry point -----------------------------------------------------------
 
@@ -235,7 +239,12 @@ class VictronState:
         self, topic: str, payload: bytes, *, site: str, device: str, received_at: datetime
     ) -> list[Reading]:
         """Readings from one message; never raises (bad input is counted in ``rejected``)."""
-        note = split_topic(topic)
+        try:
+            note = self._topics[topic]
+        except KeyError:
+            if len(self._topics) >= TOPIC_CACHE_SIZE:
+                self._topics.clear()
+            note = self._topics[topic] = split_topic(topic)
         if note is None:
             return []
         try:
@@ -671,7 +680,14 @@ class VictronMqttDevice:
         loop = asyncio.get_running_loop()
         next_at = loop.time() + self.config.keepalive_s
         while True:
-            await asyncio.sleep(min(self._reconnect_check_s, max(0.0, next_at - loop.time())))
+            # Sleep until the keep-alive is due or the hub reconnects, whichever is first
+            # (no periodic wake-ups: a worker runs thousands of these).
+            if self._hub.connects == self._seen_connects:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._hub.next_connect(),
+                        max(self._reconnect_check_s, next_at - loop.time()),
+                    )
             if not self._hub.connected:
                 continue
             try:
@@ -694,8 +710,7 @@ class VictronMqttDevice:
         self.messages += 1
         self.last_message_at = now
         self._heard.set()
-        suffix = topic.split("/", 2)[2] if topic.count("/") >= 2 else ""
-        if suffix == "full_publish_completed":
+        if topic.endswith("/full_publish_completed") and topic.count("/") == 2:
             self.full_publish_completed_at = now
             return
         readings = self.state.apply(
@@ -706,6 +721,7 @@ class VictronMqttDevice:
                 self.dropped += 1
             self._queue.append(reading)
         if self._waiters:
+            suffix = topic.split("/", 2)[2] if topic.count("/") >= 2 else ""
             try:
                 value = decode_payload(payload)
             except ValueError:
