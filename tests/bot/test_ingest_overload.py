@@ -26,6 +26,7 @@ from bot.runtime import Monitor
 from storage import repositories as repo
 from storage.engine import create_engine, create_sessionmaker, upgrade_database
 from tools.clock import SystemClock
+from tools.devices.base import SiteDriver
 from tools.devices.config import MqttBroker
 from tools.devices.mqtt import MqttHub, MqttHubs
 from tools.devices.victron import VictronMqttDevice
@@ -59,19 +60,6 @@ async def _until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None
             if predicate():
                 return
             await asyncio.sleep(0.01)
-
-
-class _Push:
-    """The monitor's driver interface over one push device."""
-
-    def __init__(self, device: VictronMqttDevice) -> None:
-        self.device = device
-
-    async def poll(self, now: datetime) -> list[Reading]:
-        return await self.device.read(now)
-
-    async def close(self) -> None:
-        await self.device.close()
 
 
 def _samples(text: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -120,7 +108,7 @@ async def test_an_overloaded_worker_sheds_in_order_alerts_and_shows_it(
         clock_s=lambda: now_s[0],
     )
     monitor = Monitor(
-        drivers={"burst": _Push(device)},
+        drivers={"burst": SiteDriver(site, [device], intervals_s={})},
         pipeline=pipeline,
         clock=SystemClock(),
         sites={"burst": site},
@@ -135,13 +123,12 @@ async def test_an_overloaded_worker_sheds_in_order_alerts_and_shows_it(
         gx.publish(f"N/{portal}/{path}", json.dumps({"value": value}), qos=0)
 
     try:
-        starting = asyncio.create_task(device.start())
+        first_poll = asyncio.create_task(monitor.poll_once())  # starts the driver
         await _until(lambda: hub.connected and device._subscribed)
-        while not starting.done():  # the GX answers the keep-alive
+        while not first_poll.done():  # the GX answers the keep-alive
             send("system/0/Dc/Battery/Soc", 50.0)
-            await asyncio.wait([starting], timeout=0.2)
-        await starting
-        await monitor.poll_once()
+            await asyncio.wait([first_poll], timeout=0.2)
+        await first_poll
         assert watch.alerts == [] and not watch.guard.firing
         arrived, handed = hub.arrived, hub.messages
 
