@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -125,11 +126,14 @@ class Notification:
     service: str
     instance: int
     path: str  # without a leading slash, e.g. "Dc/Battery/Soc"
+    # derived once (a parsed topic is cached and reused for every message on it)
+    service_key: str = field(init=False, compare=False)  # "<service>/<instance>"
+    suffix: str = field(init=False, compare=False)  # what follows ``N/<portalId>/``
 
-    @property
-    def suffix(self) -> str:
-        """What follows ``N/<portalId>/``."""
-        return f"{self.service}/{self.instance}/{self.path}"
+    def __post_init__(self) -> None:
+        key = f"{self.service}/{self.instance}"
+        object.__setattr__(self, "service_key", key)
+        object.__setattr__(self, "suffix", f"{key}/{self.path}")
 
 
 def split_topic(topic: str) -> Notification | None:
@@ -172,6 +176,7 @@ def _number(value: Any) -> float:
 
 
 _PHASE = re.compile(r"^(?P<group>.+)/L(?P<n>[123])/(?:Power|P)$")
+_RELAY_STATE = re.compile(r"Relay/(\d+)/State")
 
 # (service, path) -> metric for plain values
 _SYSTEM_SIMPLE: Final = {
@@ -257,7 +262,7 @@ class VictronState:
             self._forget(note.service, note.instance)
             self.last_values.pop(note.suffix, None)
             return []
-        self.gone.discard(f"{note.service}/{note.instance}")
+        self.gone.discard(note.service_key)
         self.last_values[note.suffix] = value
         out: list[tuple[str, float, str]] = []
         try:
@@ -336,7 +341,7 @@ class VictronState:
                     elif source == 240:
                         out.append(("grid_connected", 0.0, device))
                 return
-            match = re.fullmatch(r"Relay/(\d+)/State", path)
+            match = _RELAY_STATE.fullmatch(path)
             if match:
                 if hit():
                     relay = int(match.group(1))
@@ -483,6 +488,7 @@ class _Mapped(Exception):
     """Raised by a dry run of the dispatcher when the path is one we map."""
 
 
+@functools.lru_cache(maxsize=1024)
 def _phase(path: str) -> tuple[str, int | None]:
     """``("Ac/Grid", 2)`` for ``Ac/Grid/L2/Power``; ``("Ac/Grid", None)`` for NumberOfPhases."""
     match = _PHASE.match(path)
