@@ -48,14 +48,19 @@ DEFAULT_DELAY_LIMIT_S = 1.0  # a message that waited longer than this counts as 
 
 
 class _BufferedClient(mqtt.Client):
-    """paho's client with a read buffer.
+    """paho's client with a read buffer and a short path for QoS 0 messages.
 
     Stock paho reads every packet with three or more ``recv`` calls (the command
-    byte, the length byte by byte, then the rest) and handles one packet per
-    ``select``: at thousands of messages a second that loop, not the broker, is
-    the ceiling. Here one ``recv`` of up to 64 KiB serves every packet in it, and
-    :meth:`loop_read` handles every packet already buffered before the next select.
+    byte, the length byte by byte, then the rest), handles one packet per
+    ``select``, and builds, logs and matches an ``MQTTMessage`` per message: at
+    thousands of messages a second that loop, not the broker, is the ceiling.
+    Here one ``recv`` of up to 64 KiB serves every packet in it, :meth:`loop_read`
+    handles every packet already buffered before the next select, and a QoS 0
+    PUBLISH (MQTT 3.1.1, what drivers subscribe with) goes straight to
+    :attr:`on_publish_qos0` as ``(topic, payload)``; QoS 1/2 take paho's own path.
     """
+
+    on_publish_qos0: Callable[[str, bytes], None] | None = None
 
     READ_SIZE = 65536
 
@@ -76,6 +81,19 @@ class _BufferedClient(mqtt.Client):
         start = self._rpos
         self._rpos = min(start + bufsize, len(self._rbuf))
         return self._rbuf[start : self._rpos]
+
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+        fast = self.on_publish_qos0
+        if fast is None or self._in_packet["command"] & 0x06 or self._protocol == mqtt.MQTTv5:
+            return super()._handle_publish()  # QoS 1/2 (acknowledged by paho), MQTT 5
+        packet = self._in_packet["packet"]
+        end = 2 + ((packet[0] << 8) | packet[1])
+        try:
+            topic = packet[2:end].decode("utf-8")
+        except UnicodeDecodeError:
+            return super()._handle_publish()  # paho logs and skips it
+        fast(topic, bytes(packet[end:]))
+        return mqtt.MQTT_ERR_SUCCESS
 
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         rc = super().loop_read(max_packets)
@@ -209,6 +227,7 @@ class MqttHub:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish_qos0 = self._on_publish
         self._client = client
         try:
             client.connect_async(self.broker.host, self.broker.port, keepalive=30)
@@ -311,14 +330,17 @@ class MqttHub:
         self._route_cache = {}
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        topic = msg.topic
+        self._on_publish(msg.topic, bytes(msg.payload))
+
+    def _on_publish(self, topic: str, payload: bytes) -> None:
+        """Every message, on the network thread: route it and queue it for the loop."""
         handlers = self._handlers_for(topic)
         if not handlers or self._loop is None:
             return
         with self._lock:
             self.arrived += 1
             inbox = self._inbox
-            inbox.append((handlers, topic, bytes(msg.payload), time.monotonic()))
+            inbox.append((handlers, topic, payload, time.monotonic()))
             if len(inbox) > self._max_backlog:
                 self._shed()
             if self._drain_scheduled:
