@@ -364,10 +364,14 @@ async def fleet_step(
     received = sum(r["received"] for r in reports)
     lags = sorted(x for r in reports for x in r["lags_ms"])
     stages: dict[str, float] = {}
+    longest: dict[str, float] = {}
     for r in reports:
         for k, v in r["stages_s"].items():
             stages[k] = stages.get(k, 0.0) + v
+        for k, v in r["longest_ms"].items():
+            longest[k] = max(longest.get(k, 0.0), v)
     offered = sites * len(FLEET_TOPICS) / interval_s
+    cpu_pct = cpu.percent(wall)
     return {
         "sites": sites,
         "workers": workers,
@@ -384,8 +388,14 @@ async def fleet_step(
         "shed": sum(r["dropped"] for r in reports),
         "readings_written": sum(r["readings_written"] for r in reports),
         "publisher_slip_ms": max(o["slip_ms"] for o in outs),
-        "cpu_pct": cpu.percent(wall),
+        "cpu_pct": cpu_pct,
+        # CPU per message is what a worker's share of a core buys; it does not depend
+        # on how busy the machine is, unlike the lag.
+        "worker_cpu_us_per_msg": round(cpu_pct["worker"] / 100 * wall / received * 1e6, 1)
+        if received
+        else None,
         "worker_time_s": {k: round(v, 2) for k, v in sorted(stages.items())},
+        "worker_longest_call_ms": dict(sorted(longest.items())),
         "wall_s": round(wall, 1),
         **({"profile": reports[0].get("profile")} if profile else {}),
         "per_worker": [
@@ -478,6 +488,7 @@ async def bench_fleet(
             ),
             "workers": workers,
             "ceiling_cpu_pct": best["cpu_pct"] if best else None,
+            "worker_cpu_us_per_msg": steps[0]["worker_cpu_us_per_msg"],
             "ceiling_worker_time_s": best["worker_time_s"] if best else None,
             "first_failure": None if steps[-1]["held"] else _why(steps[-1]),
             "steps": steps,

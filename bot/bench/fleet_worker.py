@@ -83,6 +83,12 @@ class Stages:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.longest: dict[str, float] = {}  # the longest single call of each stage
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+        if seconds > self.longest.get(name, 0.0):
+            self.longest[name] = seconds
 
     def timed(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any) -> Any:
@@ -90,7 +96,7 @@ class Stages:
             try:
                 return fn(*args)
             finally:
-                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+                self.add(name, time.perf_counter() - started)
 
         return wrapper
 
@@ -102,7 +108,7 @@ class Stages:
             try:
                 return await fn(*args)
             finally:
-                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
+                self.add(name, time.perf_counter() - started)
 
         return wrapper
 
@@ -177,6 +183,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         messages_from = hub.messages
         net_cpu_from = _thread_cpu_s(native_id)
         stages.seconds.clear()
+        stages.longest.clear()
         lags_ms: list[float] = []
         expect: list[int] = []
 
@@ -194,14 +201,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             batch: list[Reading] = []
             for d in devices:
                 batch.extend(await d.read(now))
-            stages.seconds["read_queues"] = (
-                stages.seconds.get("read_queues", 0.0) + time.perf_counter() - started
-            )
+            stages.add("read_queues", time.perf_counter() - started)
             started = time.perf_counter()
             accepted = await pipeline.ingest(batch)
-            stages.seconds["ingest_total"] = (
-                stages.seconds.get("ingest_total", 0.0) + time.perf_counter() - started
-            )
+            stages.add("ingest_total", time.perf_counter() - started)
             done = time.time()
             if accepted:
                 last_write_at = done
@@ -238,6 +241,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "dropped": pipeline.stats.dropped + sum(d.dropped for d in devices),
             "lags_ms": [round(x, 1) for x in lags_ms],
             "stages_s": {k: round(v, 3) for k, v in stages.seconds.items()},
+            "longest_ms": {
+                k: round(v * 1000, 1) for k, v in stages.longest.items() if k != "ingest_total"
+            },
         }
     finally:
         for t in starting:
