@@ -45,6 +45,9 @@ Handler = Callable[[str, bytes], None]
 ROUTE_CACHE_SIZE = 200_000  # distinct topics remembered before the cache starts over
 DEFAULT_MAX_BACKLOG = 200_000  # messages waiting for the event loop before shedding starts
 DEFAULT_DELAY_LIMIT_S = 1.0  # a message that waited longer than this counts as delayed
+# The loop takes waiting messages this long after the first of them arrived: one wake-up
+# of the event loop per burst instead of one per message or two.
+DEFAULT_DRAIN_DELAY_S = 0.005
 
 
 class _BufferedClient(mqtt.Client):
@@ -126,8 +129,10 @@ class MqttHub:
         reconnect_max_s: float = 10.0,
         max_backlog: int = DEFAULT_MAX_BACKLOG,
         delay_limit_s: float = DEFAULT_DELAY_LIMIT_S,
+        drain_delay_s: float = DEFAULT_DRAIN_DELAY_S,
     ) -> None:
         self.broker = broker
+        self._drain_delay_s = drain_delay_s
         self._client_id = client_id or f"commandcenter-{uuid.uuid4().hex[:10]}"
         # order of subscription -> subscription (dicts keep insertion order)
         self._subs: dict[int, _Sub] = {}
@@ -347,7 +352,7 @@ class MqttHub:
                 return
             self._drain_scheduled = True
         with contextlib.suppress(RuntimeError):  # the loop is closed: we are shutting down
-            self._loop.call_soon_threadsafe(self._drain)
+            self._loop.call_soon_threadsafe(self._arm_drain)
 
     def _shed(self) -> None:
         """The inbox is over its bound (lock held): keep the latest message per topic,
@@ -374,6 +379,10 @@ class MqttHub:
         )
 
     # -- event loop side ---------------------------------------------------------------
+
+    def _arm_drain(self) -> None:
+        if self._loop is not None:
+            self._loop.call_later(self._drain_delay_s, self._drain)
 
     def _drain(self) -> None:
         with self._lock:
