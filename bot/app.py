@@ -25,7 +25,7 @@ from bot.cluster import Cluster, served_sites
 from bot.digests import DigestJob
 from bot.locks import lock_key
 from bot.metrics import Metrics
-from bot.monitoring import Monitoring
+from bot.monitoring import IngestWatch, Monitoring
 from bot.notifier import ChannelLimiter, Notifier
 from bot.runtime import Jobs, Maintenance, Monitor, standard_jobs
 from bot.settings import Settings
@@ -91,6 +91,7 @@ class App:
     monitor: Monitor
     maintenance: Maintenance
     monitoring: Monitoring
+    ingest: IngestWatch
     preferences: PreferenceStore
     deliverer: Deliverer
     metrics: Metrics
@@ -361,6 +362,7 @@ async def open_app(
             rules=all_rules(),
             thresholds=preferences.thresholds,
         )
+        await alerts.preload(served)
         pipeline = TelemetryPipeline(
             sessionmaker=sessionmaker, write_timeout_s=settings.db_command_timeout_s
         )
@@ -452,7 +454,10 @@ async def open_app(
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))
         async with checkpointer_cm as checkpointer:
             graph = build_graph(checkpointer=checkpointer)
-            metrics = Metrics(pipeline=pipeline, sessionmaker=sessionmaker)
+            ingest = IngestWatch(
+                hubs=hubs, pipeline=pipeline, adapters=adapters, channel=settings.ops_channel
+            )
+            metrics = Metrics(pipeline=pipeline, sessionmaker=sessionmaker, ingest=ingest)
             chat = ChatService(
                 observe=metrics.observe_chat,
                 adapters=adapters,
@@ -500,6 +505,7 @@ async def open_app(
                 on_tick=monitoring.on_tick,
                 max_concurrent=settings.poll_concurrency,
                 site_deadline_s=settings.site_poll_deadline_s,
+                after_poll=ingest.check,
             )
             try:
                 yield App(
@@ -524,6 +530,7 @@ async def open_app(
                         raw_retention_days=settings.raw_retention_days,
                     ),
                     monitoring=monitoring,
+                    ingest=ingest,
                     preferences=preferences,
                     deliverer=deliverer,
                     metrics=metrics,

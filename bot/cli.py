@@ -439,7 +439,7 @@ def bench_ingest_cmd(
     """Readings per second through the real pipeline into SQLite and PostgreSQL, and raw
     COPY into a table of the same shape, in one run. A scratch database is created and
     dropped on the PostgreSQL server."""
-    from bot.bench import bench_ingest
+    from bot.bench.ingest import bench_ingest
 
     _settings(default_log_level="WARNING")
     result = _run(
@@ -450,22 +450,41 @@ def bench_ingest_cmd(
 
 @bench_app.command("fleet")
 def bench_fleet_cmd(
-    sites: Annotated[int, typer.Option(help="How many simulated Victron sites")] = 1000,
-    duration: Annotated[float, typer.Option(help="Seconds measured")] = 60.0,
+    sites: Annotated[int, typer.Option(help="Simulated Victron sites (the first step)")] = 1000,
+    duration: Annotated[float, typer.Option(help="Seconds published per step")] = 20.0,
     interval: Annotated[float, typer.Option(help="Seconds between a site's publishes")] = 10.0,
     mqtt: Annotated[str, typer.Option(help="Broker as mqtt://HOST:PORT")] = "mqtt://127.0.0.1:1883",
     postgres_url: Annotated[
         str | None,
         typer.Option(help="Write to a scratch database on this PostgreSQL server (default SQLite)"),
     ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes, SHARD=i/n each")] = 1,
+    publishers: Annotated[int, typer.Option(help="Publisher processes sharing the fleet")] = 1,
+    find_ceiling: Annotated[
+        bool,
+        typer.Option(
+            "--find-ceiling", help="Grow the fleet 1.5x per step until lag p95 > 1 s or a loss"
+        ),
+    ] = False,
+    max_sites: Annotated[int, typer.Option(help="Largest fleet --find-ceiling tries")] = 20_000,
+    profile: Annotated[
+        int, typer.Option(help="Run the worker under cProfile and list its N top functions")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """N simulated Victron GX sites (20 metrics each) publish through the broker into one
-    worker: messages per second, lag from publish to database (p50/p95), CPU, lost."""
-    from bot.bench import bench_fleet
+    """N simulated Victron GX sites (20 metrics each) publish through the broker into worker
+    processes: messages per second, lag from publish to database (p50/p95), lost, shed, the
+    CPU of each party, where the worker's time goes, and the broker's own fan-out limit."""
+    from bot.bench.fleet import bench_fleet
 
     _settings(default_log_level="WARNING")
     host, port = _broker(mqtt)
+    if workers < 1 or publishers < 1 or sites < 1:
+        typer.echo("error: --sites, --workers and --publishers must be at least 1", err=True)
+        raise typer.Exit(2)
+    if workers > 1 and postgres_url is None:
+        typer.echo("error: --workers above 1 needs --postgres-url", err=True)
+        raise typer.Exit(2)
     result = _run(
         lambda: bench_fleet(
             sites=sites,
@@ -474,6 +493,11 @@ def bench_fleet_cmd(
             host=host,
             port=port,
             postgres_url=postgres_url,
+            workers=workers,
+            publishers=publishers,
+            find_ceiling=find_ceiling,
+            max_sites=max_sites,
+            profile=profile,
         )
     )
     _emit(result, as_json=as_json)
@@ -487,7 +511,7 @@ def bench_alerts_cmd(
 ) -> None:
     """Time from a Victron SOC message below the critical threshold on the broker to the
     alert card in the channel, through the whole bot (p50/p95)."""
-    from bot.bench import bench_alerts
+    from bot.bench.ingest import bench_alerts
 
     _settings(default_log_level="WARNING")
     host, port = _broker(mqtt)
@@ -506,7 +530,7 @@ def bench_chat_cmd(
 ) -> None:
     """Signed /energy slash commands over loopback HTTP into the Slack app, answered
     through a local fake of Slack's Web API: ack latency (p99) and reply latency (p95)."""
-    from bot.bench_chat import bench_chat
+    from bot.bench.chat import bench_chat
 
     _settings(default_log_level="WARNING")
     result = _run(lambda: bench_chat(requests=requests, concurrency=concurrency))
@@ -522,7 +546,7 @@ def bench_context_cmd(
 ) -> None:
     """Sixty questions in ten conversations through the assistant with a scripted model
     that routes like the offline planner: prompt tokens per question (average, p95)."""
-    from bot.bench_context import bench_context
+    from bot.bench.context import bench_context
 
     _settings(default_log_level="WARNING")
     result = _run(lambda: bench_context(budget_tokens=budget))

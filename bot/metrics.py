@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -21,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import ActionRequestRow, AlertRow, DeliveryRow
 from storage.usage import UsageTotals, usage_totals
 from tools.telemetry import TelemetryPipeline
+
+if TYPE_CHECKING:
+    from bot.monitoring import IngestWatch
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -40,6 +44,7 @@ class _Collector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         yield from self._telemetry()
+        yield from self._ingest()
         snap = self._m.snapshot
         for name, help_text, values in (
             ("commandcenter_alerts", "Alerts by state", snap.alerts),
@@ -119,6 +124,73 @@ class _Collector(Collector):
                 lag.add_metric([site], max(0.0, now - state.time.timestamp()))
         yield lag
 
+    def _ingest(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """The worker's MQTT backlog, what it shed or delayed, gaps per device, and its
+        overload alert (a worker process only)."""
+        watch = self._m.ingest
+        if watch is None:
+            return
+        snap = watch.snapshot()
+        yield CounterMetricFamily(
+            "commandcenter_ingest_messages",
+            "MQTT messages received for a driver",
+            value=snap.arrived,
+        )
+        yield GaugeMetricFamily(
+            "commandcenter_ingest_backlog_messages",
+            "MQTT messages waiting for the event loop",
+            value=snap.backlog,
+        )
+        yield GaugeMetricFamily(
+            "commandcenter_ingest_backlog_age_seconds",
+            "How long the oldest waiting MQTT message has waited",
+            value=snap.backlog_age_s,
+        )
+        shed = CounterMetricFamily(
+            "commandcenter_ingest_shed",
+            "MQTT messages dropped under overload, by reason (superseded first, then oldest)",
+            labels=["reason"],
+        )
+        hubs = watch.hubs.all()
+        shed.add_metric(["superseded"], sum(h.shed_superseded for h in hubs))
+        shed.add_metric(["oldest"], sum(h.shed_oldest for h in hubs))
+        yield shed
+        yield CounterMetricFamily(
+            "commandcenter_ingest_delayed",
+            "MQTT messages handed on after waiting longer than the delay limit",
+            value=snap.delayed,
+        )
+        _arrived, lost_per_s, delayed_per_s = watch.guard.rates()
+        yield GaugeMetricFamily(
+            "commandcenter_ingest_overloaded",
+            "1 while the worker's ingest overload alert fires",
+            value=1.0 if watch.guard.firing else 0.0,
+        )
+        rate = GaugeMetricFamily(
+            "commandcenter_ingest_overload_readings_per_second",
+            "Readings dropped or delayed per second over the guard's window",
+            labels=["kind"],
+        )
+        rate.add_metric(["dropped"], lost_per_s)
+        rate.add_metric(["delayed"], delayed_per_s)
+        yield rate
+        gaps = CounterMetricFamily(
+            "commandcenter_ingest_device_gaps",
+            "Gaps longer than the gap limit between a device's readings (devices with gaps)",
+            labels=["site", "device"],
+        )
+        last_gap = GaugeMetricFamily(
+            "commandcenter_ingest_device_last_gap_seconds",
+            "The last such gap of a device",
+            labels=["site", "device"],
+        )
+        stats = watch.pipeline.stats
+        for (site, device), count in sorted(stats.gaps.items()):
+            gaps.add_metric([site, device], count)
+            last_gap.add_metric([site, device], stats.last_gap_s.get((site, device), 0.0))
+        yield gaps
+        yield last_gap
+
 
 class Metrics:
     def __init__(
@@ -126,8 +198,10 @@ class Metrics:
         *,
         pipeline: TelemetryPipeline | None,
         sessionmaker: async_sessionmaker[AsyncSession],
+        ingest: IngestWatch | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.ingest = ingest
         self._sessionmaker = sessionmaker
         self.snapshot = Snapshot()
         self.registry = CollectorRegistry()

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.chat.base import Adapters
 from bot.cluster import Cluster
 from bot.notifier import Notifier
 from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.history import load_history
 from tools.clock import Clock
+from tools.devices.mqtt import MqttHubs
 from tools.domain import Reading
+from tools.ingest_health import IngestAlert, IngestGuard, IngestSnapshot
 from tools.site import Site
 from tools.telemetry import SiteState, TelemetryPipeline
 
@@ -81,3 +85,56 @@ class Monitoring:
 
         await self._cluster.once("alerts_lifecycle", interval_s, tick)
         await self._notifier.flush_due()
+
+
+class IngestWatch:
+    """The worker's own overload alert: after every poll, the hubs' and the pipeline's
+    counters go to an :class:`IngestGuard`; when its alert fires or resolves, it is
+    logged and, with an ops channel configured, posted there on the first chat adapter."""
+
+    def __init__(
+        self,
+        *,
+        hubs: MqttHubs,
+        pipeline: TelemetryPipeline,
+        guard: IngestGuard | None = None,
+        adapters: Adapters | None = None,
+        channel: str | None = None,
+        clock_s: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.hubs = hubs
+        self.pipeline = pipeline
+        self.guard = guard or IngestGuard()
+        self._adapters = adapters
+        self._channel = channel
+        self._clock_s = clock_s
+        self.alerts: list[IngestAlert] = []  # every change, oldest first
+
+    def snapshot(self) -> IngestSnapshot:
+        hubs = self.hubs.all()
+        return IngestSnapshot(
+            arrived=sum(h.arrived for h in hubs),
+            delayed=sum(h.delayed for h in hubs),
+            shed=sum(h.shed for h in hubs),
+            dropped=self.pipeline.stats.dropped,
+            backlog=sum(h.backlog for h in hubs),
+            backlog_age_s=max((h.backlog_age_s for h in hubs), default=0.0),
+        )
+
+    async def check(self) -> IngestAlert | None:
+        alert = self.guard.observe(self.snapshot(), self._clock_s())
+        if alert is None:
+            return None
+        self.alerts.append(alert)
+        if alert.firing:
+            log.warning("%s", alert.text)
+        else:
+            log.info("%s", alert.text)
+        if self._channel and self._adapters is not None:
+            adapter = next(iter(self._adapters), None)
+            if adapter is not None:
+                try:
+                    await adapter.post(self._channel, text=alert.text)
+                except Exception:  # the alert is logged and on /metrics either way
+                    log.exception("could not post the ingest alert to %s", self._channel)
+        return alert

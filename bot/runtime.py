@@ -49,8 +49,10 @@ class Monitor:
         on_tick: TickHandler | None = None,
         max_concurrent: int = DEFAULT_POLL_CONCURRENCY,
         site_deadline_s: float = DEFAULT_SITE_DEADLINE_S,
+        after_poll: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._drivers = drivers
+        self._after_poll = after_poll
         self._pipeline = pipeline
         self._clock = clock
         self._sites = sites
@@ -71,6 +73,8 @@ class Monitor:
         if not self._drivers:  # still write what is buffered, as before
             await self._pipeline.ingest([])
         errors = [r for r in results if isinstance(r, BaseException)]
+        if self._after_poll is not None:  # the worker's own health (ingest overload)
+            await self._after_poll()
         if errors:  # every site had its turn; the job logs the first failure
             raise errors[0]
         return sum(r for r in results if isinstance(r, int))

@@ -215,6 +215,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("COMMANDCENTER_WORKER_ID", "worker_id"),
         description="this worker's name in logs, the audit log and job_runs; host:pid if unset",
     )
+    ops_channel: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("COMMANDCENTER_OPS_CHANNEL", "ops_channel"),
+        description="chat channel for alerts about the bot itself (ingest overloaded)",
+    )
     job_intervals: dict[str, float] = Field(
         default_factory=dict,
         validation_alias=AliasChoices("COMMANDCENTER_JOB_INTERVALS", "job_intervals"),

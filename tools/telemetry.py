@@ -3,7 +3,9 @@ batches to storage and hand each batch on (to the alert engine).
 
 A reading that fails validation is counted and skipped. When the database is
 unavailable, validated readings stay in a bounded buffer and are written with
-the next batch; readings beyond the bound are dropped and counted.
+the next batch; readings beyond the bound are dropped and counted. A device
+whose readings' own times jump by more than ``gap_limit_s`` has a gap, counted
+per device (see :attr:`IngestStats.gaps`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ DEFAULT_BUFFER_LIMIT = 200_000
 STORED_LOOKBACK = timedelta(days=1)
 # Later loads re-read this much before the newest sample held (late writes of workers).
 STORED_OVERLAP = timedelta(minutes=10)
+DEFAULT_GAP_LIMIT_S = 60.0  # a GX stops publishing 60 s after its last keep-alive
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,8 @@ class SiteState:
     # device name (from the site file) -> when it last delivered readings
     seen: dict[str, datetime] = field(default_factory=dict)
     watching_since: datetime | None = None
+    # device -> the time of its newest reading (for gaps)
+    newest: dict[str, datetime] = field(default_factory=dict)
     # device name -> the last error talking to it ("" when the last attempt worked)
     device_errors: dict[str, str] = field(default_factory=dict)
     # device -> readings rejected by validation so far
@@ -98,6 +103,9 @@ class IngestStats:
     # (site, device) -> readings rejected, with the last reason, for status answers
     rejected_by_device: dict[tuple[str, str], int] = field(default_factory=dict)
     last_rejection: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (site, device) -> gaps longer than the gap limit between its readings, and the last one
+    gaps: dict[tuple[str, str], int] = field(default_factory=dict)
+    last_gap_s: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 BatchHandler = Callable[[str, SiteState, list[Reading]], Awaitable[None]]
@@ -113,10 +121,12 @@ class TelemetryPipeline:
         on_batch: BatchHandler | None = None,
         buffer_limit: int = DEFAULT_BUFFER_LIMIT,
         write_timeout_s: float | None = None,
+        gap_limit_s: float = DEFAULT_GAP_LIMIT_S,
     ) -> None:
         self._sessionmaker = sessionmaker
         # A total deadline for one batch write (connection, insert and commit).
         self._write_timeout_s = write_timeout_s
+        self._gap_limit = timedelta(seconds=gap_limit_s)
         self._on_batch = on_batch
         self._buffer: deque[repo.ReadingTuple] = deque()
         self._buffer_limit = buffer_limit
@@ -178,6 +188,7 @@ class TelemetryPipeline:
         accepted: list[Reading] = []
         rows: list[repo.ReadingTuple] = []
         states = self._states
+        gap_limit = self._gap_limit
         for reading in readings:
             try:
                 r = validate_reading(reading)
@@ -194,6 +205,11 @@ class TelemetryPipeline:
             current = state.samples.get(key)
             if current is None or r.time >= current.time:
                 state.samples[key] = Sample(r.value, r.time)
+            newest = state.newest.get(r.device)
+            if newest is None or r.time > newest:
+                state.newest[r.device] = r.time
+                if newest is not None and r.time - newest > gap_limit:
+                    self._gap(r.site, r.device, (r.time - newest).total_seconds())
         self.stats.accepted += len(accepted)
         self._buffer.extend(rows)
         await self.flush()
@@ -214,6 +230,12 @@ class TelemetryPipeline:
         self.stats.last_rejection[key] = str(err)
         self.latest(reading.site).rejected[reading.device] = count
         log.debug("rejected reading from %s/%s: %s", reading.site, reading.device, err)
+
+    def _gap(self, site: str, device: str, seconds: float) -> None:
+        key = (site, device)
+        self.stats.gaps[key] = self.stats.gaps.get(key, 0) + 1
+        self.stats.last_gap_s[key] = seconds
+        log.info("site %s, device %s: no reading for %.0f s", site, device, seconds)
 
     def _trim(self) -> None:
         """Keep at most ``buffer_limit`` unwritten readings, dropping (and counting) the oldest."""

@@ -6,6 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
+from bot.bench.fleet_publisher import payload, round_of, send_time
 from bot.cli import app
 
 
@@ -33,30 +34,48 @@ def test_bench_ingest_prints_the_documented_keys(postgres_admin_url: str) -> Non
     assert figures["readings"] == 4000
 
 
-def test_bench_fleet_counts_every_message(mqtt_broker: tuple[str, int]) -> None:
+def test_bench_fleet_finds_the_ceiling_against_the_broker_limit(
+    mqtt_broker: tuple[str, int],
+) -> None:
     host, port = mqtt_broker
     result = CliRunner().invoke(
         app,
         [
-            "bench",
-            "fleet",
-            "--sites",
-            "5",
-            "--duration",
-            "2",
-            "--interval",
-            "1",
-            "--mqtt",
-            f"mqtt://{host}:{port}",
-            "--json",
+            *("bench", "fleet", "--find-ceiling", "--sites", "4", "--max-sites", "6"),
+            *("--duration", "2", "--interval", "1", "--mqtt", f"mqtt://{host}:{port}", "--json"),
         ],
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
-    assert figures["sites"] == 5
-    assert figures["lost"] == 0 and figures["received"] == figures["sent"] > 0
-    for key in ("messages_per_s", "lag_p95_ms", "cpu_pct"):
-        assert figures[key] is not None and figures[key] >= 0
+    assert figures["limit_msg_per_s"] > 0
+    steps = figures["steps"]
+    assert [s["sites"] for s in steps] == [4, 6][: len(steps)]
+    first = steps[0]
+    # Every message published reached the worker, once; every round's SOC gave a lag sample.
+    assert first["lost"] == 0 and first["doubled"] == 0 and first["shed"] == 0
+    assert first["received"] == first["sent"] == 4 * 2 * 20
+    assert first["lag_samples"] == 4 * 2
+    assert 0 <= first["lag_p50_ms"] <= first["lag_p95_ms"]
+    assert set(first["cpu_pct"]) >= {"worker", "publisher"}
+    assert first["worker_time_s"]["mqtt_callback_decode"] >= 0
+    if all(s["held"] for s in steps):
+        assert figures["ceiling_sites"] == steps[-1]["sites"]
+        assert figures["ceiling_vs_limit"] > 0
+
+
+def test_a_late_reading_counts_from_its_own_round() -> None:
+    """Lag is measured from the round the reading came from (the SOC carries it), so a
+    reading later than half an interval is not mistaken for the next round (which gave
+    negative lags under overload)."""
+    t0, interval_s, sites = 1000.0, 10.0, 4
+    for cycle in range(120):
+        sent = send_time(t0, 2, sites, interval_s, cycle)
+        soc = float(payload(2, cycle, 0, 0.0, 0.0).split(b":")[1].strip(b" }"))
+        for late_s in (0.0, 4.9, 5.1, 9.9, 30.0, 240.0):
+            found = round_of(
+                soc, t0=t0, index=2, sites=sites, interval_s=interval_s, now=sent + late_s
+            )
+            assert found == cycle, (cycle, late_s)
 
 
 def test_bench_alerts_times_real_cards(mqtt_broker: tuple[str, int]) -> None:

@@ -212,6 +212,18 @@ class AlertEngine:
         self._open[site] = fresh
         return fresh
 
+    async def preload(self, sites: Sequence[str]) -> None:
+        """Cache the open alerts of many sites with one query (a worker starting with
+        thousands of sites would otherwise ask once per site on its first readings)."""
+        async with self._sessionmaker() as session, session.begin():
+            rows = await repo.list_open_alerts(session)
+        by_site: dict[str, dict[str, _Open]] = {site: {} for site in sites}
+        for r in rows:
+            if r.site in by_site:
+                open_row = _Open(r.id, r.severity, r.status, r.started_at, _for_of(r))
+                by_site[r.site][r.rule] = open_row
+        self._open.update(by_site)
+
     def forget(self, site: str | None = None) -> None:
         """Drop cached state (another process changed alerts)."""
         if site is None:
@@ -249,6 +261,11 @@ class AlertEngine:
             except Exception:  # one broken rule must not silence the others
                 log.exception("rule %s failed for site %s", spec.name, site_name)
         events: list[AlertEvent] = []
+        # An inactive verdict without an open alert changes nothing: the common case on
+        # every telemetry batch, so no session is opened for it.
+        verdicts = [v for v in verdicts if v.active or v.rule in open_rows]
+        if not verdicts:
+            return []
         async with self._sessionmaker() as session:
             for verdict in verdicts:
                 current = open_rows.get(verdict.rule)

@@ -4,6 +4,19 @@ paho runs its network loop in a thread; messages are handed to the asyncio
 loop in batches (one ``call_soon_threadsafe`` per burst, not per message).
 Subscriptions are remembered and made again after every reconnect, so a
 broker restart costs a gap, not a dead driver.
+
+Overload is bounded and counted, never silent. Messages wait in the hub's inbox
+until the event loop takes them; the hub measures that backlog (how many, how
+old) and, when it passes ``max_backlog`` messages, sheds in this order:
+
+1. **superseded values**: only the latest message per topic (one metric of one
+   device) is kept, so high-rate topics are thinned first and every topic keeps
+   its newest value;
+2. **the oldest messages**: if distinct topics alone exceed the bound, the
+   oldest half of the inbox goes.
+
+Both are counted (:attr:`MqttHub.shed_superseded`, :attr:`MqttHub.shed_oldest`),
+as are messages that waited longer than ``delay_limit_s`` (:attr:`MqttHub.delayed`).
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ import contextlib
 import logging
 import ssl
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -29,6 +43,71 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[str, bytes], None]
 ROUTE_CACHE_SIZE = 200_000  # distinct topics remembered before the cache starts over
+DEFAULT_MAX_BACKLOG = 200_000  # messages waiting for the event loop before shedding starts
+DEFAULT_DELAY_LIMIT_S = 1.0  # a message that waited longer than this counts as delayed
+# The loop takes waiting messages this long after the first of them arrived: one wake-up
+# of the event loop per burst instead of one per message or two.
+DEFAULT_DRAIN_DELAY_S = 0.005
+
+
+class _BufferedClient(mqtt.Client):
+    """paho's client with a read buffer and a short path for QoS 0 messages.
+
+    Stock paho reads every packet with three or more ``recv`` calls (the command
+    byte, the length byte by byte, then the rest), handles one packet per
+    ``select``, and builds, logs and matches an ``MQTTMessage`` per message: at
+    thousands of messages a second that loop, not the broker, is the ceiling.
+    Here one ``recv`` of up to 64 KiB serves every packet in it, :meth:`loop_read`
+    handles every packet already buffered before the next select, and a QoS 0
+    PUBLISH (MQTT 3.1.1, what drivers subscribe with) goes straight to
+    :attr:`on_publish_qos0` as ``(topic, payload)``; QoS 1/2 take paho's own path.
+    """
+
+    on_publish_qos0: Callable[[str, bytes], None] | None = None
+
+    READ_SIZE = 65536
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rbuf = b""
+        self._rpos = 0
+        self._rsock: object = None
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rsock is not self._sock:  # a new connection: nothing buffered is valid
+            self._rbuf, self._rpos, self._rsock = b"", 0, self._sock
+        if self._rpos >= len(self._rbuf):
+            data = super()._sock_recv(max(bufsize, self.READ_SIZE))
+            if not data:
+                return data
+            self._rbuf, self._rpos = data, 0
+        start = self._rpos
+        self._rpos = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start : self._rpos]
+
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+        fast = self.on_publish_qos0
+        if fast is None or self._in_packet["command"] & 0x06 or self._protocol == mqtt.MQTTv5:
+            return super()._handle_publish()  # QoS 1/2 (acknowledged by paho), MQTT 5
+        packet = self._in_packet["packet"]
+        end = 2 + ((packet[0] << 8) | packet[1])
+        try:
+            topic = packet[2:end].decode("utf-8")
+        except UnicodeDecodeError:
+            return super()._handle_publish()  # paho logs and skips it
+        fast(topic, bytes(packet[end:]))
+        return mqtt.MQTT_ERR_SUCCESS
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        while (
+            rc == mqtt.MQTT_ERR_SUCCESS
+            and self._sock is not None
+            and self._rsock is self._sock
+            and self._rpos < len(self._rbuf)
+        ):
+            rc = super().loop_read(max_packets)
+        return rc
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +127,25 @@ class MqttHub:
         client_id: str | None = None,
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
+        max_backlog: int = DEFAULT_MAX_BACKLOG,
+        delay_limit_s: float = DEFAULT_DELAY_LIMIT_S,
+        drain_delay_s: float = DEFAULT_DRAIN_DELAY_S,
     ) -> None:
         self.broker = broker
+        self._drain_delay_s = drain_delay_s
         self._client_id = client_id or f"commandcenter-{uuid.uuid4().hex[:10]}"
-        self._subs: list[_Sub] = []
+        # order of subscription -> subscription (dicts keep insertion order)
+        self._subs: dict[int, _Sub] = {}
+        self._next_order = 0
+        self._orders_of: dict[Handler, list[int]] = {}  # handler -> its subscriptions
+        self._filter_users: dict[str, int] = {}  # topic filter -> subscriptions using it
         # topic -> handlers; replaced (not mutated) when subscriptions change
         self._route_cache: dict[str, list[Handler]] = {}
-        self._prefix_index: dict[str, list[tuple[int, Handler]]] = {}
-        self._wildcard_subs: list[tuple[int, _Sub]] = []
-        self._inbox: deque[tuple[Handler, str, bytes]] = deque()
+        # the index lists are replaced, never mutated, so the network thread can read them
+        self._prefix_index: dict[str, tuple[tuple[int, Handler], ...]] = {}
+        self._wildcard_subs: tuple[tuple[int, _Sub], ...] = ()
+        # (handlers, topic, payload, arrival time on the monotonic clock)
+        self._inbox: deque[tuple[list[Handler], str, bytes, float]] = deque()
         self._drain_scheduled = False
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -64,8 +153,16 @@ class MqttHub:
         self._refused: str = ""
         self._client: mqtt.Client | None = None
         self._reconnect = (reconnect_min_s, reconnect_max_s)
+        self._max_backlog = max(2, max_backlog)
+        self._delay_limit_s = delay_limit_s
+        self._connect_waiters: list[asyncio.Future[None]] = []
         self.connects = 0
-        self.messages = 0
+        self.messages = 0  # handed to handlers
+        self.arrived = 0  # received from the broker for some handler
+        self.delayed = 0  # handed on after waiting longer than delay_limit_s
+        self.shed_superseded = 0  # dropped because a newer message of the topic was waiting
+        self.shed_oldest = 0  # dropped because the inbox was full of distinct topics
+        self.max_wait_s = 0.0  # the longest wait of a message since the last read of it
 
     @property
     def label(self) -> str:
@@ -75,6 +172,43 @@ class MqttHub:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def backlog(self) -> int:
+        """Messages waiting for the event loop."""
+        return len(self._inbox)
+
+    @property
+    def backlog_age_s(self) -> float:
+        """How long the oldest waiting message has waited (0 when none waits)."""
+        with self._lock:
+            oldest = self._inbox[0][3] if self._inbox else None
+        return 0.0 if oldest is None else max(0.0, time.monotonic() - oldest)
+
+    @property
+    def shed(self) -> int:
+        return self.shed_superseded + self.shed_oldest
+
+    def take_max_wait_s(self) -> float:
+        """The longest wait of a message since the last call (and reset it)."""
+        value, self.max_wait_s = self.max_wait_s, 0.0
+        return value
+
+    async def next_connect(self) -> None:
+        """Resolve at the next successful (re)connection."""
+        future = asyncio.get_running_loop().create_future()
+        self._connect_waiters.append(future)
+        try:
+            await future
+        finally:
+            if future in self._connect_waiters:
+                self._connect_waiters.remove(future)
+
+    def _wake_connect_waiters(self) -> None:
+        waiters, self._connect_waiters = self._connect_waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
     async def connect(self, timeout_s: float = 5.0) -> None:
         """Connect (idempotent); raise a DeviceError a person can act on when it fails."""
         if self._client is not None:
@@ -82,7 +216,7 @@ class MqttHub:
                 await self._wait_connected(timeout_s)
             return
         self._loop = asyncio.get_running_loop()
-        client = mqtt.Client(
+        client = _BufferedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=self._client_id,
             clean_session=True,
@@ -98,6 +232,7 @@ class MqttHub:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish_qos0 = self._on_publish
         self._client = client
         try:
             client.connect_async(self.broker.host, self.broker.port, keepalive=30)
@@ -129,11 +264,15 @@ class MqttHub:
         self._refused = ""
         self.connects += 1
         with self._lock:
-            subs = list(self._subs)
-        for sub in subs:
-            client.subscribe(sub.topic_filter, qos=sub.qos)
+            subs = list(self._subs.values())
+        filters = list({(sub.topic_filter, sub.qos): None for sub in subs})
+        for start in range(0, len(filters), 100):  # one SUBSCRIBE packet per 100 filters
+            client.subscribe(filters[start : start + 100])
         self._connected.set()
         log.info("%s connected (%d subscriptions)", self.label, len(subs))
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: shutting down
+                self._loop.call_soon_threadsafe(self._wake_connect_waiters)
 
     def _on_disconnect(
         self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -169,65 +308,133 @@ class MqttHub:
             self._route_cache[topic] = handlers
         return handlers
 
-    def _reindex(self) -> None:
-        """Rebuild the routing index (call with the lock held)."""
-        by_prefix: dict[str, list[tuple[int, Handler]]] = {}
-        others: list[tuple[int, _Sub]] = []
-        for order, sub in enumerate(self._subs):
+    def _index(self, order: int, sub: _Sub) -> None:
+        """Add one subscription to the routing index (call with the lock held)."""
+        f = sub.topic_filter
+        key = "" if f == "#" else f[:-2] if f.endswith("/#") and "+" not in f else None
+        if key is None:  # filters with "+", and exact topics (rare): matched one by one
+            self._wildcard_subs = (*self._wildcard_subs, (order, sub))
+        else:
+            self._prefix_index[key] = (*self._prefix_index.get(key, ()), (order, sub.handler))
+        self._route_cache = {}
+
+    def _unindex(self, gone: list[tuple[int, _Sub]]) -> None:
+        """Remove subscriptions from the routing index (call with the lock held)."""
+        orders = {order for order, _ in gone}
+        for _, sub in gone:
             f = sub.topic_filter
-            if f == "#":
-                by_prefix.setdefault("", []).append((order, sub.handler))
-            elif f.endswith("/#") and "+" not in f:
-                by_prefix.setdefault(f[:-2], []).append((order, sub.handler))
-            else:  # filters with "+", and exact topics (rare): matched one by one
-                others.append((order, sub))
-        self._prefix_index, self._wildcard_subs = by_prefix, others
+            key = "" if f == "#" else f[:-2] if f.endswith("/#") and "+" not in f else None
+            if key is None:
+                self._wildcard_subs = tuple(w for w in self._wildcard_subs if w[0] not in orders)
+                continue
+            kept = tuple(e for e in self._prefix_index.get(key, ()) if e[0] not in orders)
+            if kept:
+                self._prefix_index[key] = kept
+            else:
+                self._prefix_index.pop(key, None)
         self._route_cache = {}
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        handlers = self._handlers_for(msg.topic)
+        self._on_publish(msg.topic, bytes(msg.payload))
+
+    def _on_publish(self, topic: str, payload: bytes) -> None:
+        """Every message, on the network thread: route it and queue it for the loop."""
+        handlers = self._handlers_for(topic)
         if not handlers or self._loop is None:
             return
         with self._lock:
-            for handler in handlers:
-                self._inbox.append((handler, msg.topic, bytes(msg.payload)))
+            self.arrived += 1
+            inbox = self._inbox
+            inbox.append((handlers, topic, payload, time.monotonic()))
+            if len(inbox) > self._max_backlog:
+                self._shed()
             if self._drain_scheduled:
                 return
             self._drain_scheduled = True
         with contextlib.suppress(RuntimeError):  # the loop is closed: we are shutting down
-            self._loop.call_soon_threadsafe(self._drain)
+            self._loop.call_soon_threadsafe(self._arm_drain)
+
+    def _shed(self) -> None:
+        """The inbox is over its bound (lock held): keep the latest message per topic,
+        then, if that is not enough, drop the oldest half. Everything dropped is counted."""
+        latest: dict[str, tuple[list[Handler], str, bytes, float]] = {}
+        for entry in self._inbox:
+            latest.pop(entry[1], None)  # re-insert: the topic moves to its newest position
+            latest[entry[1]] = entry
+        superseded = len(self._inbox) - len(latest)
+        kept = list(latest.values())
+        oldest = 0
+        if len(kept) > self._max_backlog // 2:
+            oldest = len(kept) - self._max_backlog // 2
+            kept = kept[oldest:]
+        self._inbox = deque(kept)
+        self.shed_superseded += superseded
+        self.shed_oldest += oldest
+        log.warning(
+            "%s: %d messages waiting for the event loop; shed %d superseded and %d oldest",
+            self.label,
+            len(kept) + superseded + oldest,
+            superseded,
+            oldest,
+        )
 
     # -- event loop side ---------------------------------------------------------------
 
+    def _arm_drain(self) -> None:
+        if self._loop is not None:
+            self._loop.call_later(self._drain_delay_s, self._drain)
+
     def _drain(self) -> None:
         with self._lock:
-            batch = list(self._inbox)
-            self._inbox.clear()
+            batch, self._inbox = self._inbox, deque()
             self._drain_scheduled = False
-        for handler, topic, payload in batch:
-            self.messages += 1
-            try:
-                handler(topic, payload)
-            except Exception:  # one bad handler must not stop the others
-                log.exception("MQTT handler for %s failed", topic)
+        if not batch:
+            return
+        now = time.monotonic()
+        waited = now - batch[0][3]
+        if waited > self.max_wait_s:
+            self.max_wait_s = waited
+        if waited > self._delay_limit_s:
+            limit = now - self._delay_limit_s
+            self.delayed += sum(1 for entry in batch if entry[3] < limit)
+        self.messages += len(batch)
+        for handlers, topic, payload, _at in batch:
+            for handler in handlers:
+                try:
+                    handler(topic, payload)
+                except Exception:  # one bad handler must not stop the others
+                    log.exception("MQTT handler for %s failed", topic)
 
     def subscribe(self, topic_filter: str, handler: Handler, *, qos: int = 0) -> None:
         """Call ``handler(topic, payload)`` on the event loop for every matching message."""
+        sub = _Sub(topic_filter, handler, qos)
         with self._lock:
-            self._subs.append(_Sub(topic_filter, handler, qos))
-            self._reindex()
+            order = self._next_order
+            self._next_order += 1
+            self._subs[order] = sub
+            self._orders_of.setdefault(handler, []).append(order)
+            self._filter_users[topic_filter] = self._filter_users.get(topic_filter, 0) + 1
+            self._index(order, sub)
         if self._client is not None and self._connected.is_set():
             self._client.subscribe(topic_filter, qos=qos)
 
     def unsubscribe(self, handler: Handler) -> None:
+        """Remove every subscription of ``handler`` (compared with ==, so a bound method
+        passed again is the same handler)."""
+        unused: list[str] = []
         with self._lock:
-            gone = [s for s in self._subs if s.handler is handler]
-            self._subs = [s for s in self._subs if s.handler is not handler]
-            self._reindex()
+            gone = [(o, self._subs.pop(o)) for o in self._orders_of.pop(handler, [])]
+            for _, sub in gone:
+                users = self._filter_users.pop(sub.topic_filter, 1) - 1
+                if users > 0:
+                    self._filter_users[sub.topic_filter] = users
+                else:
+                    unused.append(sub.topic_filter)
+            if gone:
+                self._unindex(gone)
         if self._client is not None:
-            for sub in gone:
-                if not any(s.topic_filter == sub.topic_filter for s in self._subs):
-                    self._client.unsubscribe(sub.topic_filter)
+            for topic_filter in unused:
+                self._client.unsubscribe(topic_filter)
 
     def publish(
         self, topic: str, payload: bytes | str = b"", *, qos: int = 0, retain: bool = False
@@ -267,6 +474,10 @@ class MqttHubs:
                 )
             )
         return hub
+
+    def all(self) -> list[MqttHub]:
+        """Every hub created so far."""
+        return list(self._hubs.values())
 
     async def close(self) -> None:
         for hub in self._hubs.values():

@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+import orjson
+
 from tools.devices.base import DeviceCommand
 from tools.devices.config import VictronMqttConnection
 from tools.devices.mqtt import MqttHub, MqttHubs
@@ -99,6 +101,7 @@ RELAY_FUNCTION_NAMES: Final = {
     5: "connected genset helper relay",
 }
 SUPPRESS_REPUBLISH: Final = b'{"keepalive-options": ["suppress-republish"]}'
+TOPIC_CACHE_SIZE: Final = 4096  # parsed topics remembered per GX
 GENERATOR_RUNNING_STATES: Final = frozenset({1, 2, 3})  # running, warm-up, cool-down
 
 
@@ -158,8 +161,8 @@ def decode_payload(payload: bytes) -> Any:
     if not payload:
         return GONE
     try:
-        doc = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        doc = orjson.loads(payload)
+    except orjson.JSONDecodeError as err:  # also bad UTF-8 and too deep nesting
         raise ValueError(f"not JSON: {err}") from err
     if not isinstance(doc, dict) or "value" not in doc:
         raise ValueError('not an object with a "value" key')
@@ -584,6 +587,10 @@ class VictronState:
         self._parallel_bms: set[int] = set()
         self._input_types: dict[tuple[int, int], int] = {}
         self._tanks: dict[int, _Tank] = {}
+        # topic -> (notification, path description, "<service>/<instance>") or None
+        self._topics: dict[
+            str, tuple[Notification, tuple[VictronPath, re.Match[str]], str] | None
+        ] = {}
 
     @property
     def rejected(self) -> int:
@@ -599,13 +606,22 @@ class VictronState:
         self, topic: str, payload: bytes, *, site: str, device: str, received_at: datetime
     ) -> list[Reading]:
         """Readings from one message; never raises (bad input is counted by reason)."""
-        note = split_topic(topic)
-        if note is None:
-            return []
-        found = describe(note)
-        if found is None:
-            return []  # not a path we use: not decoded, not kept
-        key = f"{note.service}/{note.instance}"
+        # A GX repeats the same topics: each is parsed and looked up once.
+        try:
+            parsed = self._topics[topic]
+        except KeyError:
+            if len(self._topics) >= TOPIC_CACHE_SIZE:
+                self._topics.clear()
+            note_ = split_topic(topic)
+            found_ = describe(note_) if note_ is not None else None
+            parsed = self._topics[topic] = (
+                (note_, found_, f"{note_.service}/{note_.instance}")
+                if note_ is not None and found_ is not None
+                else None
+            )
+        if parsed is None:
+            return []  # not a notification, or not a path we use: not decoded, not kept
+        note, found, key = parsed
         if not payload:  # the service has gone
             if key in self._services:
                 self._forget(note.service, note.instance)
@@ -1109,7 +1125,14 @@ class VictronMqttDevice:
         loop = asyncio.get_running_loop()
         next_at = loop.time() + self.config.keepalive_s
         while True:
-            await asyncio.sleep(min(self._reconnect_check_s, max(0.0, next_at - loop.time())))
+            # Sleep until the keep-alive is due or the hub reconnects, whichever is first
+            # (no periodic wake-ups: a worker runs thousands of these).
+            if self._hub.connects == self._seen_connects:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._hub.next_connect(),
+                        max(self._reconnect_check_s, next_at - loop.time()),
+                    )
             if not self._hub.connected:
                 continue
             try:
@@ -1132,8 +1155,7 @@ class VictronMqttDevice:
         self.messages += 1
         self.last_message_at = now
         self._heard.set()
-        suffix = topic.split("/", 2)[2] if topic.count("/") >= 2 else ""
-        if suffix == "full_publish_completed":
+        if topic.endswith("/full_publish_completed") and topic.count("/") == 2:
             self.full_publish_completed_at = now
             return
         readings = self.state.apply(
@@ -1144,6 +1166,7 @@ class VictronMqttDevice:
                 self.dropped += 1
             self._queue.append(reading)
         if self._waiters:
+            suffix = topic.split("/", 2)[2] if topic.count("/") >= 2 else ""
             try:
                 value = decode_payload(payload)
             except ValueError:
