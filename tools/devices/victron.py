@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -510,6 +511,35 @@ def describe(note: Notification) -> tuple[VictronPath, re.Match[str]] | None:
     return None
 
 
+def _parse(
+    topic: str,
+) -> tuple[Notification, tuple[VictronPath, re.Match[str]], str] | None:
+    """The notification, its path description and ``<service>/<instance>`` of a topic we
+    use; None for anything else. Cached by what follows the portal id, which every GX
+    shares, so the cache holds one entry per distinct path, not per GX."""
+    head, sep, rest = topic.partition("/")
+    portal, sep2, rest = rest.partition("/")
+    if head != "N" or not sep or not sep2 or not portal:
+        return None
+    found = _parse_suffix(rest)
+    if found is None:
+        return None
+    service, instance, path, description = found
+    note = Notification(portal, service, instance, path)
+    return note, description, f"{service}/{instance}"
+
+
+@functools.lru_cache(maxsize=TOPIC_CACHE_SIZE)
+def _parse_suffix(rest: str) -> tuple[str, int, str, tuple[VictronPath, re.Match[str]]] | None:
+    note = split_topic(f"N/-/{rest}")
+    if note is None:
+        return None
+    description = describe(note)
+    if description is None:
+        return None
+    return note.service, note.instance, note.path, description
+
+
 # --------------------------------------------------------------------------- state
 
 
@@ -587,10 +617,6 @@ class VictronState:
         self._parallel_bms: set[int] = set()
         self._input_types: dict[tuple[int, int], int] = {}
         self._tanks: dict[int, _Tank] = {}
-        # topic -> (notification, path description, "<service>/<instance>") or None
-        self._topics: dict[
-            str, tuple[Notification, tuple[VictronPath, re.Match[str]], str] | None
-        ] = {}
 
     @property
     def rejected(self) -> int:
@@ -606,19 +632,8 @@ class VictronState:
         self, topic: str, payload: bytes, *, site: str, device: str, received_at: datetime
     ) -> list[Reading]:
         """Readings from one message; never raises (bad input is counted by reason)."""
-        # A GX repeats the same topics: each is parsed and looked up once.
-        try:
-            parsed = self._topics[topic]
-        except KeyError:
-            if len(self._topics) >= TOPIC_CACHE_SIZE:
-                self._topics.clear()
-            note_ = split_topic(topic)
-            found_ = describe(note_) if note_ is not None else None
-            parsed = self._topics[topic] = (
-                (note_, found_, f"{note_.service}/{note_.instance}")
-                if note_ is not None and found_ is not None
-                else None
-            )
+        # Every GX publishes the same paths: each is parsed and looked up once per process.
+        parsed = _parse(topic)
         if parsed is None:
             return []  # not a notification, or not a path we use: not decoded, not kept
         note, found, key = parsed
