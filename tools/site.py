@@ -8,6 +8,7 @@ wrong file with a message naming the file, the field and what was expected.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -90,8 +91,12 @@ class Generator(_Model):
     def _curve(self) -> Generator:
         curve = self.curve
         fractions = [f for f, _ in curve]
-        rising = fractions == sorted(fractions) and 0 <= fractions[0] < fractions[-1] <= 1
-        if len(curve) < 2 or not rising:
+        rising = (
+            len(curve) >= 2
+            and fractions == sorted(fractions)
+            and 0 <= fractions[0] < fractions[-1] <= 1
+        )
+        if not rising:
             raise ValueError(
                 "fuel_curve must have >= 2 points with load fractions rising within 0..1"
             )
@@ -525,10 +530,18 @@ def demo_site_file() -> SiteFile:
     )
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
 def _format_location(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):  # a key with spaces, quotes or line breaks
+            out += f"[{_short(part)}]"
+        else:
+            out += f".{part}" if out else part
     return out or "(top level)"
 
 
@@ -548,7 +561,7 @@ def parse_site_file(data: Any, *, source: str) -> SiteFile:
             where = _format_location(tuple(e["loc"]))
             got = e.get("input")
             got_text = "" if isinstance(got, dict | list) else f" (got {_short(got)})"
-            msg = str(e["msg"]).removeprefix("Value error, ")
+            msg = " ".join(str(e["msg"]).removeprefix("Value error, ").split())
             problems.append(f"{where}: {msg}{got_text}")
         raise SiteConfigError(f"{source}: invalid site file: " + "; ".join(problems)) from err
 
