@@ -577,10 +577,9 @@ def _export(
     try:
         count = _run(go)
     except SQLAlchemyError as err:
-        typer.echo(
-            f"error: the database could not be read: {err.__class__.__name__}: {err}", err=True
-        )
-        raise typer.Exit(2) from None
+        from bot.boundary import database_message
+
+        _fail(database_message(err, settings.effective_database_url))
     typer.echo(f"wrote {count} {kind} rows to {out}")
 
 

@@ -300,3 +300,32 @@ def test_a_bug_is_one_line_and_debug_shows_the_traceback(
     monkeypatch.setattr(sys, "argv", ["commandcenter", "--debug", "tools"])
     with pytest.raises(AttributeError):
         bot.cli.main()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", "status"],
+        ["actions", "list"],
+        ["actions", "approve", "a1"],
+        ["db", "upgrade"],
+        ["kb", "list"],
+        ["report", "daily", "--out", "r.pdf"],
+        ["export", "audit", "--out", "a.csv"],
+    ],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_every_database_command_names_a_refused_database(
+    argv: list[str],
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://cc:secret@127.0.0.1:{port}/cc")
+    code = main(argv, monkeypatch)
+    captured = capsys.readouterr()
+    line = assert_one_error(code, captured.out + captured.err, "connection refused")
+    assert "secret" not in line  # the password is never printed
+    if argv[0] != "kb":  # kb's own boundary does not know the URL
+        assert f"127.0.0.1:{port}/cc" in line
