@@ -138,7 +138,7 @@ def test_person_limited_to_a_site_that_does_not_exist(tmp_path: Path) -> None:
 def test_database_port_refused(tmp_path: Path) -> None:
     port = free_port()
     url = f"postgresql://postgres@127.0.0.1:{port}/commandcenter"
-    code, out = run_cli(tmp_path, "ask", "status", env={"DATABASE_URL": url})
+    code, out = run_cli(tmp_path, "db", "upgrade", env={"DATABASE_URL": url})
     assert_one_error(code, out, f"127.0.0.1:{port}", "connection refused", "DATABASE_URL")
 
 
@@ -159,7 +159,7 @@ def test_sqlite_folder_cannot_be_created(tmp_path: Path) -> None:
 def test_sqlite_file_cannot_be_opened(tmp_path: Path) -> None:
     folder = tmp_path / "is-a-folder.sqlite"
     folder.mkdir()
-    code, out = run_cli(tmp_path, "ask", "status", env={"DATABASE_URL": f"sqlite:///{folder}"})
+    code, out = run_cli(tmp_path, "db", "upgrade", env={"DATABASE_URL": f"sqlite:///{folder}"})
     assert_one_error(code, out, str(folder), "unable to open database file", "DATABASE_URL")
 
 
