@@ -7,12 +7,14 @@ import contextlib
 import json
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from bot.boundary import EXIT_BUG, EXIT_CONFIG, Context, bug_message, explain
 from bot.commands.backfill_ha import homeassistant as backfill_homeassistant
 from bot.commands.backfill_vrm import vrm as backfill_vrm
 from bot.commands.backtest_load import load as backtest_load
@@ -21,9 +23,7 @@ from bot.commands.edge import edge_app
 from bot.commands.kb import kb_app
 from bot.commands.replay import replay_app
 from bot.commands.report import report as report_command
-from bot.settings import Settings
-from storage.errors import StorageError
-from tools.errors import ToolsError
+from bot.settings import Settings, SettingsInvalid, load_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -61,19 +61,69 @@ app.command("report")(report_command)
 
 T = TypeVar("T")
 
+#: What the running command uses (database, listen address), named in its error line.
+_context = Context()
 
-def _settings(site_file: str | None = None, *, default_log_level: str | None = None) -> Settings:
-    settings = Settings()
-    if default_log_level is not None and "LOG_LEVEL" not in os.environ:
-        settings = settings.model_copy(update={"log_level": default_log_level})
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the traceback of an unexpected error (also COMMANDCENTER_DEBUG=1)",
+        ),
+    ] = False,
+) -> None:
+    """CommandCenter: a chat-first operations bot for energy sites."""
+    if debug:
+        os.environ["COMMANDCENTER_DEBUG"] = "1"
+
+
+def _settings(
+    site_file: str | None = None,
+    *,
+    default_log_level: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    flags: dict[str, str] | None = None,
+    sites: bool = False,
+) -> Settings:
+    """Settings from the environment plus command-line options; a bad value is one
+    ``error:`` line (exit code 2) naming the variable or option. With ``sites`` the
+    site file is checked too, before the command imports and opens anything."""
+    global _context
+    updates = dict(overrides or {})
     if site_file:
         from pathlib import Path
 
-        settings = settings.model_copy(update={"site_file": Path(site_file)})
+        updates["site_file"] = Path(site_file)
+    try:
+        settings = load_settings(overrides=updates, flags=flags)
+    except SettingsInvalid as err:
+        _fail(str(err))
+    if default_log_level is not None and "LOG_LEVEL" not in os.environ:
+        settings = settings.model_copy(update={"log_level": default_log_level})
+    _context = Context(
+        database_url=settings.effective_database_url,
+        listen=(settings.http_host, settings.http_port),
+    )
+    if sites and settings.site_file is not None:
+        from tools.errors import SiteConfigError
+        from tools.site import load_site_file
+
+        try:
+            load_site_file(settings.site_file)
+        except SiteConfigError as err:
+            _fail(str(err))
     from bot.logs import configure
 
     configure(settings.log_level, fmt=settings.log_format)
     return settings
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
 
 
 async def _stoppable(coro_fn: Callable[[], Awaitable[T]]) -> T:
@@ -87,14 +137,17 @@ async def _stoppable(coro_fn: Callable[[], Awaitable[T]]) -> T:
 
 
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine; turn the project's errors into a clear message and exit code 2."""
+    """Run a coroutine; a configuration or connection problem is one ``error:`` line and
+    exit code 2 (see :mod:`bot.boundary`)."""
     try:
         return asyncio.run(_stoppable(coro_fn))
-    except (ToolsError, StorageError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
     except asyncio.CancelledError:
         raise typer.Exit(0) from None
+    except Exception as err:
+        message = explain(err, _context)
+        if message is None:
+            raise
+        _fail(message)
 
 
 SiteFileOpt = Annotated[
@@ -115,10 +168,10 @@ def demo(
     ] = None,
 ) -> None:
     """Run the simulated site with alerts and a console chat. Ctrl-C stops it."""
+    # Keep the chat readable: only warnings and errors go to the terminal's stderr.
+    settings = _settings(site_file, default_log_level="WARNING", sites=True)
     from bot.console_demo import run_demo
 
-    # Keep the chat readable: only warnings and errors go to the terminal's stderr.
-    settings = _settings(site_file, default_log_level="WARNING")
     with contextlib.suppress(KeyboardInterrupt):
         _run(lambda: run_demo(settings, speed=speed, user_id=user, duration_s=duration))
     typer.echo("\nCommandCenter demo stopped.")
@@ -133,11 +186,10 @@ def ask(
     site_file: SiteFileOpt = None,
 ) -> None:
     """Answer one question against the configured site and exit."""
+    settings = _settings(site_file, sites=True)  # first: a bad setting fails before the imports
     from bot.app import open_app
     from bot.chat.base import InboundMessage
     from bot.chat.memory import MemoryAdapter
-
-    settings = _settings(site_file)
 
     async def go() -> dict[str, Any]:
         adapter = MemoryAdapter()
@@ -219,10 +271,9 @@ def actions_list(
     site_file: SiteFileOpt = None,
 ) -> None:
     """List action requests, newest last."""
+    settings = _settings(site_file, sites=True)
     from bot.app import open_app
     from bot.chat.memory import MemoryAdapter
-
-    settings = _settings(site_file)
 
     async def go() -> list[dict[str, Any]]:
         async with open_app(settings, adapter=MemoryAdapter()) as cc:
@@ -255,10 +306,9 @@ def actions_list(
 def _decide(
     action_id: str, *, approve: bool, user: str, site_file: str | None, by_worker: bool = False
 ) -> None:
+    settings = _settings(site_file, sites=True)
     from bot.app import open_app
     from bot.chat.memory import MemoryAdapter
-
-    settings = _settings(site_file)
 
     async def go() -> tuple[str, bool, list[str]]:
         adapter = MemoryAdapter()
@@ -367,9 +417,9 @@ def sites_check(
 def worker(site_file: SiteFileOpt = None) -> None:
     """Run telemetry, alerts, the scheduler and the chat gateways (Slack Socket Mode,
     Discord); cards also go to standard output."""
+    settings = _settings(site_file, sites=True)
     from bot.gateways import run_worker
 
-    settings = _settings(site_file)
     with contextlib.suppress(KeyboardInterrupt):
         _run(lambda: run_worker(settings))
 
@@ -377,9 +427,9 @@ def worker(site_file: SiteFileOpt = None) -> None:
 @app.command()
 def run(site_file: SiteFileOpt = None) -> None:
     """The worker and the web face in one process (small installs)."""
+    settings = _settings(site_file, sites=True)
     from bot.gateways import run_worker
 
-    settings = _settings(site_file)
     with contextlib.suppress(KeyboardInterrupt):
         _run(lambda: run_worker(settings, serve_http=True))
 
@@ -393,13 +443,14 @@ def web(
 ) -> None:
     """Serve the HTTP face: /healthz (liveness), /readyz (database reachable), and Slack's
     /slack/events when Slack runs in HTTP mode."""
+    options: dict[str, Any] = {"http_host": host, "http_port": port}
+    settings = _settings(
+        sites=True,
+        overrides={k: v for k, v in options.items() if v is not None},
+        flags={"http_host": "--host", "HOST": "--host", "http_port": "--port", "PORT": "--port"},
+    )
     from bot.gateways import run_web
 
-    settings = _settings()
-    if host is not None:
-        settings = settings.model_copy(update={"http_host": host})
-    if port is not None:
-        settings = settings.model_copy(update={"http_port": port})
     with contextlib.suppress(KeyboardInterrupt):
         _run(lambda: run_web(settings))
 
@@ -616,10 +667,9 @@ def _export(
     try:
         count = _run(go)
     except SQLAlchemyError as err:
-        typer.echo(
-            f"error: the database could not be read: {err.__class__.__name__}: {err}", err=True
-        )
-        raise typer.Exit(2) from None
+        from bot.boundary import database_message
+
+        _fail(database_message(err, settings.effective_database_url))
     typer.echo(f"wrote {count} {kind} rows to {out}")
 
 
@@ -653,7 +703,25 @@ _export_command("audit", "The audit log.")
 
 
 def main() -> None:
-    app()
+    """The ``commandcenter`` entry point, with the error boundary around every command:
+    a known problem prints one ``error:`` line (exit 2), a bug one line and a hint to
+    use ``--debug`` (exit 1), or the traceback with ``--debug``."""
+    debug = "--debug" in sys.argv[1:] or os.environ.get("COMMANDCENTER_DEBUG", "") not in (
+        "",
+        "0",
+    )
+    args = [arg for arg in sys.argv[1:] if arg != "--debug"]  # accepted anywhere
+    try:
+        app(args=args)
+    except Exception as err:
+        message = explain(err, _context)
+        if message is not None:
+            typer.echo(f"error: {message}", err=True)
+            raise SystemExit(EXIT_CONFIG) from None
+        if debug:
+            raise
+        typer.echo(f"error: {bug_message(err)}", err=True)
+        raise SystemExit(EXIT_BUG) from None
 
 
 def _utc_now() -> datetime:

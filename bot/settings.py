@@ -6,15 +6,26 @@ needs to be set to run the demo. Secrets are ``SecretStr`` and never logged.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsInvalid(ValueError):
+    """An environment variable (or ``.env`` entry, or command-line override) has a value
+    the bot cannot use; the message names the variable, the value and what is expected."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # allow_inf_nan=False: "inf"/"nan" are refused for every number, like any other typo.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, allow_inf_nan=False
+    )
 
     data_dir: Path = Field(
         default=Path("data"),
@@ -93,7 +104,9 @@ class Settings(BaseSettings):
         description="vector width of the embedding model (1536 for text-embedding-3-small)",
     )
     http_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "http_host"))
-    http_port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "http_port"))
+    http_port: int = Field(
+        default=8000, ge=0, le=65535, validation_alias=AliasChoices("PORT", "http_port")
+    )
     poll_interval_s: float = Field(
         default=1.0,
         gt=0,
@@ -239,6 +252,22 @@ class Settings(BaseSettings):
         description="json: one JSON object per line, for log collectors",
     )
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("job_intervals")
+    @classmethod
+    def _positive_intervals(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {name: s for name, s in value.items() if not (math.isfinite(s) and s > 0)}
+        if bad:
+            listing = ", ".join(f"{name}={s}" for name, s in bad.items())
+            raise ValueError(f"intervals must be seconds above 0 (got {listing})")
+        return value
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
@@ -256,3 +285,56 @@ class Settings(BaseSettings):
         if self.pinecone_api_key is not None and self.openai_api_key is not None:
             return "pinecone"
         return "local"
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field`` (its first alias), else the name."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and alias.choices and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    return field
+
+
+def describe_settings_error(err: Exception, *, flags: dict[str, str] | None = None) -> str | None:
+    """One line for an error raised building :class:`Settings` (naming the environment
+    variable, or the command-line option via ``flags``), else None."""
+    if isinstance(err, ValidationError) and err.title == Settings.__name__:
+        problems = []
+        for e in err.errors():
+            key = str(e["loc"][0]) if e["loc"] else "settings"
+            name = (flags or {}).get(key) or env_name(key)
+            got = e.get("input")
+            got_text = "" if isinstance(got, dict | list) or got is None else f"={got!r}"
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            problems.append(f"{name}{got_text}: {msg}")
+        return "; ".join(problems)
+    if isinstance(err, SettingsError):
+        # Raised for values that must be JSON (dicts, lists) and are not.
+        quoted = str(err).split('"')
+        field = quoted[1] if len(quoted) > 2 else "a setting"
+        cause = f" ({err.__cause__})" if err.__cause__ is not None else ""
+        example = ' (expected e.g. {"rollup": 600})' if field == "job_intervals" else ""
+        return f"{env_name(field)} is not valid JSON{cause}{example}"
+    return None
+
+
+def load_settings(
+    *, overrides: dict[str, Any] | None = None, flags: dict[str, str] | None = None
+) -> Settings:
+    """Settings from the environment and ``.env``, then ``overrides`` (field -> value, e.g.
+    from command-line options, validated like the environment).
+
+    Raises :class:`SettingsInvalid` with one line naming the variable (or, via ``flags``
+    field -> option, the command-line option), the value and what is expected.
+    """
+    try:
+        settings = Settings()
+        if overrides:
+            settings = Settings.model_validate({**settings.model_dump(), **overrides})
+    except (ValidationError, SettingsError) as err:
+        message = describe_settings_error(err, flags=flags)
+        if message is None:
+            raise
+        raise SettingsInvalid(message) from None
+    return settings

@@ -168,7 +168,14 @@ def create_engine(
     async_url = normalise_database_url(url)
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise DatabaseUrlError(
+                f"cannot create the folder {path.parent} for the SQLite database "
+                f"({err.strerror}); set COMMANDCENTER_DATA_DIR or DATABASE_URL to a "
+                "writable place"
+            ) from err
     backend = make_url(async_url).get_backend_name()
     kwargs: dict[str, Any] = {"echo": echo, "pool_timeout": timeouts.pool_s}
     if backend == "postgresql":

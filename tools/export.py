@@ -131,7 +131,11 @@ async def export_to_file(
         raise ExportError(str(err)) from None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        async with engine.connect() as conn:
+    except OSError as err:
+        raise ExportError(f"cannot write {out}: {err.strerror or err}") from err
+    # Connected first: a database that cannot be reached is not reported as the file's fault.
+    async with engine.connect() as conn:
+        try:
             batches = stream_rows(conn, kind, site=site, start=start, end=end, batch=batch)
             if fmt == "parquet":
                 return await write_parquet(batches, out, columns)
@@ -139,5 +143,5 @@ async def export_to_file(
                 if fmt == "csv":
                     return await write_csv(batches, fh, columns)
                 return await write_jsonl(batches, fh)
-    except OSError as err:
-        raise ExportError(f"cannot write {out}: {err.strerror or err}") from err
+        except OSError as err:
+            raise ExportError(f"cannot write {out}: {err.strerror or err}") from err

@@ -8,6 +8,7 @@ wrong file with a message naming the file, the field and what was expected.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,9 @@ APPROVER_ROLES: tuple[Role, ...] = roles_with(Permission.APPROVE_ACTION)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: .inf / .nan (YAML) and inf / nan (TOML) are refused for every
+    # number; a plan or a policy limit computed from them would be meaningless.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Location(_Model):
@@ -89,8 +92,12 @@ class Generator(_Model):
     def _curve(self) -> Generator:
         curve = self.curve
         fractions = [f for f, _ in curve]
-        rising = fractions == sorted(fractions) and 0 <= fractions[0] < fractions[-1] <= 1
-        if len(curve) < 2 or not rising:
+        rising = (
+            len(curve) >= 2
+            and fractions == sorted(fractions)
+            and 0 <= fractions[0] < fractions[-1] <= 1
+        )
+        if not rising:
             raise ValueError(
                 "fuel_curve must have >= 2 points with load fractions rising within 0..1"
             )
@@ -494,6 +501,38 @@ class SiteFile(_Model):
             raise ValueError(f"site names must be unique (repeated: {dupes})")
         return sites
 
+    @model_validator(mode="after")
+    def _people(self) -> SiteFile:
+        """Each person once (two entries would make their role depend on the order), and
+        only sites that exist (a typo would silently hide a site from them)."""
+        known = [s.name for s in self.sites]
+        first: dict[tuple[str, str], int] = {}
+        for i, person in enumerate(self.people):
+            key = (person.platform, person.user_id)
+            if key in first:
+                raise ValueError(
+                    f"people[{i}]: {person.platform} user {person.user_id!r} is already listed "
+                    f"as people[{first[key]}]; list each person once with one role"
+                )
+            first[key] = i
+            unknown = [name for name in person.sites or [] if name not in known]
+            if unknown:
+                raise ValueError(
+                    f"people[{i}].sites: {person.platform} user {person.user_id!r} is limited "
+                    f"to {', '.join(repr(n) for n in unknown)}, which is not a site in this "
+                    f"file (sites: {', '.join(known)})"
+                )
+        groups: dict[tuple[str, str], int] = {}
+        for i, group in enumerate(self.groups):
+            key = (group.platform, group.group_id)
+            if key in groups:
+                raise ValueError(
+                    f"groups[{i}]: {group.platform} group {group.group_id!r} is already listed "
+                    f"as groups[{groups[key]}]; list each group once with one role"
+                )
+            groups[key] = i
+        return self
+
     def site(self, name: str | None) -> Site:
         """The named site, or the only/first site when ``name`` is None."""
         if name is None:
@@ -542,35 +581,68 @@ def demo_site_file() -> SiteFile:
     )
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
 def _format_location(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):  # a key with spaces, quotes or line breaks
+            out += f"[{_short(part)}]"
+        else:
+            out += f".{part}" if out else part
     return out or "(top level)"
 
 
 def parse_site_file(data: Any, *, source: str) -> SiteFile:
-    """Validate already-parsed data; errors name ``source``, the field and what was expected."""
+    """Validate already-parsed data.
+
+    A wrong file raises :class:`SiteConfigError` with one line naming ``source``, then
+    each problem's field, what was expected and the value given, separated by ``; ``.
+    """
     if not isinstance(data, dict):
         raise SiteConfigError(f"{source}: expected a mapping with a 'sites' list at the top level")
     try:
         return SiteFile.model_validate(data)
     except ValidationError as err:
-        lines = []
+        problems = []
         for e in err.errors():
             where = _format_location(tuple(e["loc"]))
             got = e.get("input")
-            got_text = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            lines.append(f"  {where}: {e['msg']}{got_text}")
-        raise SiteConfigError(f"{source}: invalid site file\n" + "\n".join(lines)) from err
+            got_text = "" if isinstance(got, dict | list) else f" (got {_short(got)})"
+            msg = " ".join(str(e["msg"]).removeprefix("Value error, ").split())
+            problems.append(f"{where}: {msg}{got_text}")
+        raise SiteConfigError(f"{source}: invalid site file: " + "; ".join(problems)) from err
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _syntax_error(err: yaml.YAMLError | tomllib.TOMLDecodeError) -> str:
+    """The parser's complaint with its position, on one line."""
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        return f"{where}{err.problem or err.context or 'syntax error'}"
+    return " ".join(str(err).split())
 
 
 def load_site_file(path: Path) -> SiteFile:
-    """Read and validate a YAML or TOML site file."""
+    """Read and validate a YAML or TOML site file (UTF-8); errors are one line."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise SiteConfigError(f"{path}: cannot read site file ({err.strerror})") from err
+    except UnicodeDecodeError as err:
+        line = err.object[: err.start].count(b"\n") + 1
+        raise SiteConfigError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} on line {line}); "
+            "save the site file as UTF-8"
+        ) from err
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
@@ -582,5 +654,6 @@ def load_site_file(path: Path) -> SiteFile:
                 f"{path}: unknown site file type {suffix!r}; use .yaml, .yml or .toml"
             )
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as err:
-        raise SiteConfigError(f"{path}: not valid {suffix.lstrip('.').upper()}: {err}") from err
+        kind = suffix.lstrip(".").upper().replace("YML", "YAML")
+        raise SiteConfigError(f"{path}: not valid {kind}: {_syntax_error(err)}") from err
     return parse_site_file(data, source=str(path))

@@ -189,7 +189,9 @@ def homeassistant(
     except (ToolsError, StorageError) as err:
         raise _fail(str(err)) from None
     except (SQLAlchemyError, OSError) as err:
-        raise _fail(f"could not write to the database: {type(err).__name__}: {err}") from None
+        from bot.boundary import database_message
+
+        raise _fail(database_message(err, settings.effective_database_url)) from None
     typer.echo(
         f"Imported {result.imported} readings from Home Assistant ({device.name}) into site "
         f"{site} for {start:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC"

@@ -18,7 +18,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from storage import repositories as repo
-from storage.engine import create_engine, create_sessionmaker, redact_url, upgrade_database
+from storage.engine import create_engine, create_sessionmaker, upgrade_database
 from storage.errors import StorageError
 from tools.devices.vrm import VRM_DEVICE, VrmClient, backfill_readings
 from tools.errors import ToolsError
@@ -105,11 +105,9 @@ def vrm(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     except (SQLAlchemyError, OSError) as err:
-        typer.echo(
-            f"error: the database {redact_url(settings.effective_database_url)} failed: {err}; "
-            "check DATABASE_URL / COMMANDCENTER_DATA_DIR",
-            err=True,
-        )
+        from bot.boundary import database_message
+
+        typer.echo(f"error: {database_message(err, settings.effective_database_url)}", err=True)
         raise typer.Exit(2) from None
     skipped = fetched - stored
     note = f" ({skipped} already stored)" if skipped else ""

@@ -69,7 +69,9 @@ def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     except SQLAlchemyError as err:
-        typer.echo(f"error: the database could not be used: {err}", err=True)
+        from bot.boundary import database_message
+
+        typer.echo(f"error: {database_message(err, None)}", err=True)
         raise typer.Exit(2) from None
 
 

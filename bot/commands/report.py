@@ -124,9 +124,14 @@ def report(
     except (ToolsError, StorageError) as err:
         raise _fail(str(err)) from None
     except SQLAlchemyError as err:
-        raise _fail(f"the database could not be read: {err.__class__.__name__}: {err}") from None
+        from bot.boundary import database_message
+
+        raise _fail(database_message(err, settings.effective_database_url)) from None
     except OSError as err:
-        raise _fail(f"cannot write {out}: {err.strerror}") from None
+        from bot.boundary import Context, explain
+
+        reached = explain(err, Context(database_url=settings.effective_database_url))
+        raise _fail(reached or f"cannot write {out}: {err.strerror}") from None
     typer.echo(
         f"wrote the {kind.value} report of {site_conf.display_name} for {period.label} "
         f"({period.first} to {period.last}) to {out} ({size:,} bytes)"

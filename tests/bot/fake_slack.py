@@ -116,7 +116,7 @@ class FakeSlack:
         ]
 
     async def wait_for(
-        self, predicate: Callable[[], Any], *, timeout_s: float = 10.0, what: str = ""
+        self, predicate: Callable[[], Any], *, timeout_s: float = 60.0, what: str = ""
     ) -> Any:
         """Poll until ``predicate()`` is truthy; returns its value."""
         loop = asyncio.get_running_loop()
@@ -129,7 +129,7 @@ class FakeSlack:
 
     async def send_envelope(self, envelope: dict[str, Any]) -> None:
         """Push a Socket Mode envelope to every connected client."""
-        await asyncio.wait_for(self.socket_connected.wait(), 10)
+        await asyncio.wait_for(self.socket_connected.wait(), 60)
         for ws in list(self._sockets):
             await ws.send_str(json.dumps(envelope))
 

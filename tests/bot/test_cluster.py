@@ -194,7 +194,7 @@ async def test_shutdown_waits_for_an_execution_in_flight(db_url: str) -> None:
         await web.service.decide(action_id=asked.id, actor=ADA, approve=True)
     async with worker_rig(db_url, site, driver=driver) as worker:
         job = asyncio.create_task(worker.service.run_approved())
-        await asyncio.wait_for(driver.started.wait(), 10)
+        await asyncio.wait_for(driver.started.wait(), 60)
         job.cancel()  # what a stopping process does to its tasks
         with pytest.raises(asyncio.CancelledError):
             await job

@@ -155,7 +155,7 @@ async def test_read_lines_from_a_real_pipe_until_eof() -> None:
     console = ConsoleAdapter(out=io.StringIO())
     try:
         await asyncio.wait_for(
-            asyncio.gather(console.read_lines(handle, stdin=stdin), type_lines()), timeout=5
+            asyncio.gather(console.read_lines(handle, stdin=stdin), type_lines()), timeout=60
         )
     finally:
         if not stdin.closed:

@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-DEMO_TIMEOUT_S = 60
+# A limit, not a wait: each step waits for its line; a loaded machine can be slow.
+DEMO_TIMEOUT_S = 180
 
 
 async def _read_until(

@@ -209,7 +209,7 @@ async def test_a_30_second_handler_still_acks_within_3_seconds(
         monkeypatch.setattr(rig.app.chat, "handle_command", slow)
         status, _body, seconds = await rig.signed(slash_body("status"))
         assert status == 200 and seconds < 3
-        await asyncio.wait_for(started.wait(), 3)
+        await asyncio.wait_for(started.wait(), 30)
         assert len(rig.inflight) == 1  # still running after the ack
         await rig.inflight.cancel()
         assert len(rig.inflight) == 0
@@ -288,12 +288,13 @@ async def test_forged_tampered_unsigned_and_stale_requests_get_401(
         for name, (data, headers) in cases.items():
             status, _text, _s = await rig.post(data, content_type=form, headers=headers)
             assert status == 401, name
-        await asyncio.sleep(0.2)
         assert ran == [] and rig.fake.calls == [] and len(rig.inflight) == 0
         # The same body, correctly signed, is accepted: the 401s were the signature's doing.
+        # Handled after them, it also shows none of them was run late (no fixed sleep).
         status, _text, _s = await rig.post(body, content_type=form, headers=sign(body))
         assert status == 200
         await rig.fake.wait_for(lambda: ran, what="the command to run")
+        assert len(ran) == 1
 
 
 # Slack's published example (docs "Verifying requests from Slack"; slack_sdk's tests).
@@ -457,7 +458,7 @@ async def test_alert_card_buttons_approve_viewer_refused_double_click_once(
         def operator_replies() -> list[Any]:
             return [c for c in fake.calls_to("chat.postEphemeral") if c.args["user"] == OPERATOR]
 
-        await fake.wait_for(lambda: len(operator_replies()) == 2, what="two replies", timeout_s=15)
+        await fake.wait_for(lambda: len(operator_replies()) == 2, what="two replies")
         replies = operator_replies()
         texts = sorted(r.args["text"] for r in replies)
         assert any("Done and verified" in t for t in texts), texts

@@ -45,6 +45,10 @@ JOB_INTERVALS = json.dumps(_INTERVALS_S)
 DIGEST_JOB_INTERVALS = json.dumps({**_INTERVALS_S, "digests": DIGEST_S})
 SIM_SPEED = "300"
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+# Limits for waits on events (never sleeps): generous, because on a loaded 2-core machine
+# starting one worker process alone can take half a minute. A passing run never waits them.
+TEST_BUDGET_S = 600
+PROCESS_EXIT_S = 120
 
 
 def write_site_file(tmp_path: Path) -> Path:
@@ -111,7 +115,7 @@ class Worker:
     async def stop(self) -> int:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(40):
+        async with asyncio.timeout(PROCESS_EXIT_S):
             return await self.proc.wait()
 
 
@@ -145,7 +149,7 @@ async def run_cli(env: dict[str, str], tmp_path: Path, *args: str) -> str:
         env=env,
         cwd=tmp_path,
     )
-    async with asyncio.timeout(40):
+    async with asyncio.timeout(PROCESS_EXIT_S):
         out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
     return out.decode()
@@ -190,12 +194,13 @@ async def seed_day(db_url: str, site: Site, day: date) -> None:
 
 
 async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path) -> None:
-    deadline = time.monotonic() + 55
+    deadline = time.monotonic() + TEST_BUDGET_S
     # Yesterday, as the workers will see it, has readings: its daily digest is due at once.
     site = demo_site_file().sites[0]
     today = workers_today(site)
     yesterday = today - timedelta(days=1)
     await seed_day(postgres_url, site, yesterday)
+    spawned = time.monotonic()
     workers = [
         await Worker.start(
             worker_env(postgres_url, tmp_path, name, job_intervals=DIGEST_JOB_INTERVALS),
@@ -258,8 +263,9 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
             lambda: _after(max(started + 3 * ROLLUP_S, digest_seen + 3 * DIGEST_S)),
             deadline=deadline,
         )
-        elapsed_s = time.monotonic() - started
         codes = [await w.stop() for w in workers]
+        # From the first spawn to both stopped: every rollup either worker logged is inside.
+        elapsed_s = time.monotonic() - spawned
         assert codes == [0, 0], [w.text()[-2000:] for w in workers]
         logs = [w.text() for w in workers]
 
@@ -313,11 +319,13 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
         assert len(rollups) <= elapsed_s / (0.9 * ROLLUP_S) + 2
 
         # One daily digest for yesterday: one row, sent, one card on one chat channel,
-        # one "posted" line and one card in the two workers' output together.
-        assert [(d.site, d.kind, d.period_start, d.status) for d in digests] == [
-            (site.name, "daily", local_midnight(yesterday, site), "sent")
-        ]
-        [digest] = digests
+        # one "posted" line and one card in the two workers' output together. (On a slow
+        # machine the sped-up clock can pass midnight, making the day the workers started
+        # on due too; it gets its own row, so only yesterday's are counted.)
+        yesterdays = [d for d in digests if d.period_start == local_midnight(yesterday, site)]
+        assert [(d.site, d.kind, d.status) for d in yesterdays] == [(site.name, "daily", "sent")]
+        assert len({(d.site, d.kind, d.period_start) for d in digests}) == len(digests)
+        [digest] = yesterdays
         assert digest.message is not None
         assert [p["channel"] for p in digest.message["posts"]] == ["#demo"]
         label = f"{yesterday:%a %d %b %Y}"
@@ -325,16 +333,16 @@ async def test_two_workers_share_one_postgres(postgres_url: str, tmp_path: Path)
             line
             for text in logs
             for line in text.splitlines()
-            if f"posted the daily digest of {site.name}" in line
+            if f"posted the daily digest of {site.name}" in line and label in line
         ]
-        assert len(posted_digests) == 1 and label in posted_digests[0], posted_digests
+        assert len(posted_digests) == 1, posted_digests
         digest_cards = [
             (name, line)
             for name, text in zip(("w1", "w2"), logs, strict=True)
             for line in text.splitlines()
-            if f"Daily digest: {site.title}" in line
+            if f"Daily digest: {site.title}" in line and label in line
         ]
-        assert len(digest_cards) == 1 and label in digest_cards[0][1], digest_cards
+        assert len(digest_cards) == 1, digest_cards
         poster = next(n for n, t in zip(("w1", "w2"), logs, strict=True) if posted_digests[0] in t)
         assert digest_cards[0][0] == poster
         assert not any(f"digest for {site.name} failed" in text for text in logs)
@@ -367,7 +375,7 @@ async def _batch_sizes(sessionmaker: Any) -> Counter[int]:
 
 async def test_sigterm_finishes_work_in_flight(db_url: str, tmp_path: Path) -> None:
     """SIGTERM during work: no half-written telemetry batch, no request left executing."""
-    deadline = time.monotonic() + 50
+    deadline = time.monotonic() + TEST_BUDGET_S
     worker = await Worker.start(worker_env(db_url, tmp_path, "w1"), tmp_path, "w1")
     engine = create_engine(db_url)
     sessionmaker = create_sessionmaker(engine)

@@ -605,7 +605,7 @@ async def test_concurrent_decisions_have_exactly_one_winner(postgres_url: str) -
                     )
 
             approved, rejected = await asyncio.wait_for(
-                asyncio.gather(decide("approved", "U1"), decide("rejected", "U2")), timeout=30
+                asyncio.gather(decide("approved", "U1"), decide("rejected", "U2")), timeout=120
             )
             assert len(backend_pids) == 2, "the two deciders must use two connections"
             assert approved != rejected, f"round {round_no}: both={approved}"

@@ -3,6 +3,7 @@ silences, grouping and the posting rate — through the engine and the notifier.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -286,8 +287,11 @@ async def test_posts_to_one_channel_are_spaced(rig: Rig) -> None:
         stamps.append(time.monotonic())
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 0.19
-    await limiter.wait("#other")  # another channel is not held up
-    assert time.monotonic() - stamps[-1] < 0.15
+    # Another channel is not held up: with a minute between posts to #demo, a post to
+    # #other still goes at once (no upper bound on timing a busy machine could break).
+    slow = ChannelLimiter(60.0)
+    await slow.wait("#demo")
+    await asyncio.wait_for(slow.wait("#other"), 30)
 
 
 @pytest.mark.postgres

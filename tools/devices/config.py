@@ -25,7 +25,7 @@ DRIVER_NAMES: tuple[str, ...] = DriverName.__args__  # type: ignore[attr-defined
 
 
 class Connection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def secret_from_env(variable: str | None, *, what: str) -> str | None:

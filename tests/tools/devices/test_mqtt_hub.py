@@ -15,7 +15,7 @@ from tools.errors import DeviceTimeout
 pytestmark = pytest.mark.mqtt
 
 
-async def _until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+async def _until(predicate: Callable[[], bool], timeout_s: float = 60.0) -> None:
     """Wait until ``predicate()`` holds, checking every 10 ms."""
     async with asyncio.timeout(timeout_s):
         while True:
@@ -40,7 +40,12 @@ async def test_messages_reach_every_matching_handler_in_order(
         only_a: list[bytes] = []
         listener.subscribe(f"{prefix}/#", lambda t, p: everything.append((t, p)), qos=1)
         listener.subscribe(f"{prefix}/a", lambda _t, p: only_a.append(p), qos=1)
-        await asyncio.sleep(0.3)  # let the SUBACKs arrive
+        # A probe subscribed and published after them on the same connection comes back
+        # only once the broker has processed the SUBSCRIBEs before it.
+        probed = asyncio.Event()
+        listener.subscribe(f"{prefix}-probe", lambda _t, _p: probed.set(), qos=1)
+        listener.publish(f"{prefix}-probe", b"x", qos=1)
+        await asyncio.wait_for(probed.wait(), 60)
         for i in range(500):
             sender.publish(f"{prefix}/{'a' if i % 2 else 'b'}", str(i), qos=1)
         await _until(lambda: len(everything) == 500)

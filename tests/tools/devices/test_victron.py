@@ -390,7 +390,7 @@ def fast_hubs() -> MqttHubs:
     return MqttHubs(lambda broker: MqttHub(broker, reconnect_min_s=1.0, reconnect_max_s=1.0))
 
 
-async def wait_until(pred: Callable[[], bool], timeout_s: float = 15.0, what: str = "") -> None:
+async def wait_until(pred: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout_s
     while not pred():
         if time.monotonic() > deadline:
@@ -519,7 +519,7 @@ async def replay_into_device(
     pid = portal()
     site = make_site(host, port, pid, relays=relays or {})
     hubs = fast_hubs()
-    device = VictronMqttDevice(site.devices[0], site, hubs=hubs, start_timeout_s=3.0)
+    device = VictronMqttDevice(site.devices[0], site, hubs=hubs, start_timeout_s=30.0)
     seen = Collector(device)
     with paho_client(host, port) as client:
         # the recordings have no GX to answer the keep-alive: play its heartbeat until the
@@ -621,7 +621,7 @@ async def test_replay_honours_time_scaled_by_speed(tmp_path: Path) -> None:
     rows = [
         {"t": 0, "kind": "initial", "service": "com.victronenergy.battery.x", "path": "/Soc",
          "value": 50.0},
-        {"t": 1, "kind": "change", "service": "com.victronenergy.battery.x", "path": "/Soc",
+        {"t": 10, "kind": "change", "service": "com.victronenergy.battery.x", "path": "/Soc",
          "value": []},
     ]  # fmt: skip
     rec.write_text("\n".join(json.dumps(r) for r in rows))
@@ -629,12 +629,13 @@ async def test_replay_honours_time_scaled_by_speed(tmp_path: Path) -> None:
     began = time.monotonic()
     n = await replay_recording(
         rec, publish=lambda t, p: got.append((time.monotonic() - began, t, p)), portal_id=P,
-        speed=5.0,
+        speed=50.0,
     )  # fmt: skip
     assert n == 2
     assert got[0][1] == f"N/{P}/battery/512/Soc" and got[0][2] == b'{"value": 50.0}'
     assert got[1][2] == b'{"value": null}'
-    assert 0.15 <= got[1][0] - got[0][0] < 0.6
+    # 10 s at 50x is 0.2 s; unscaled it would be 10 s (the bound leaves a busy machine room)
+    assert 0.15 <= got[1][0] - got[0][0] < 5.0
 
 
 # =========================================================================== driver <-> GX
@@ -701,14 +702,18 @@ async def test_three_phase_sums_over_the_wire(mqtt_broker: tuple[str, int]) -> N
 
 async def test_suppress_republish_keepalive_and_heartbeat(mqtt_broker: tuple[str, int]) -> None:
     async with gx_pair(
-        *mqtt_broker, keepalive_s=0.2, sim_kwargs={"heartbeat_s": 0.1, "keepalive_timeout_s": 0.6}
+        # The GX's keep-alive timeout is far above the interval, so a busy machine that
+        # delays a keep-alive does not make the GX republish everything.
+        *mqtt_broker,
+        keepalive_s=0.2,
+        sim_kwargs={"heartbeat_s": 0.1, "keepalive_timeout_s": 3.0},
     ) as pair:
         sim, device = pair.sim, pair.device
         await wait_until(lambda: sim.keepalives >= 4, what="timed keep-alives")
         assert sim.full_publishes == 1  # the timed keep-alives suppress the republish
         assert sim.heartbeats >= 2
         await device.close()  # no more keep-alives: the GX falls silent after its timeout
-        await wait_until(lambda: not sim.alive, timeout_s=2.0, what="keep-alive expiry")
+        await wait_until(lambda: not sim.alive, what="keep-alive expiry")
         before = device.messages
         await sim.step(T0 + timedelta(hours=1))
         await asyncio.sleep(0.3)
@@ -827,7 +832,7 @@ class OwnBroker:
         self.proc = subprocess.Popen(
             [binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
@@ -953,7 +958,7 @@ def test_replay_cli(mqtt_broker: tuple[str, int]) -> None:
         )
         assert result.exit_code == 0, result.output
         assert f"sent 491 messages from venus_recording_d.jsonl to {host}:{port}" in result.output
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60
         while len(got) < 491 and time.monotonic() < deadline:
             time.sleep(0.02)
     assert len(got) == 491
