@@ -139,6 +139,7 @@ async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
         await cc.monitor.poll_once()
         jobs = cc.jobs(poll_interval_s=settings.poll_interval_s)
         jobs.start()
+        extras = await start_worker_extras(cc, settings)
         log.info(
             "worker %s running site(s) %s of %d; chat: %s",
             cc.cluster.worker_id,
@@ -149,10 +150,54 @@ async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
         try:
             await asyncio.Event().wait()
         finally:
+            await extras.stop()
             await jobs.stop()
             await gateways.stop()
             if runner is not None:
                 await runner.cleanup()
+
+
+@dataclass(slots=True)
+class WorkerExtras:
+    """The worker's optional faces: Home Assistant sensors and its own /metrics port."""
+
+    ha: Any = None
+    metrics: web.AppRunner | None = None
+
+    async def stop(self) -> None:
+        if self.ha is not None:
+            await self.ha.stop()
+        if self.metrics is not None:
+            await self.metrics.cleanup()
+
+
+async def start_worker_extras(cc: App, settings: Settings) -> WorkerExtras:
+    """Start what ``COMMANDCENTER_HA_MQTT_URL`` and ``COMMANDCENTER_METRICS_PORT`` ask for."""
+    extras = WorkerExtras()
+    if settings.metrics_port is not None:
+        from bot.web import serve_metrics
+
+        extras.metrics = await serve_metrics(
+            cc.metrics, host=settings.http_host, port=settings.metrics_port
+        )
+    url = _secret(settings.ha_mqtt_url)
+    if url:
+        from bot.homeassistant import Topics, start_bridge
+        from bot.version import version
+
+        extras.ha = await start_bridge(
+            url=url,
+            sessionmaker=cc.sessionmaker,
+            sites=cc.sites,
+            served=cc.cluster.sites,
+            state=cc.pipeline.latest,
+            forecasts=cc.forecasts,
+            clock=cc.clock,
+            topics=Topics(settings.ha_discovery_prefix, settings.ha_state_prefix),
+            version=version(),
+            interval_s=settings.ha_refresh_s,
+        )
+    return extras
 
 
 async def run_web(settings: Settings) -> None:

@@ -179,6 +179,37 @@ class Settings(BaseSettings):
         description="run the clock this many times faster from 19:00 at the first site "
         "(simulated sites only: demos and tests)",
     )
+    ha_mqtt_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("COMMANDCENTER_HA_MQTT_URL", "ha_mqtt_url"),
+        description="mqtt://[user:password@]host[:port] (mqtts:// for TLS): publish the bot's "
+        "own sensors to Home Assistant by MQTT discovery",
+    )
+    ha_discovery_prefix: str = Field(
+        default="homeassistant",
+        pattern=r"^[A-Za-z0-9_/-]+$",
+        validation_alias=AliasChoices("COMMANDCENTER_HA_DISCOVERY_PREFIX", "ha_discovery_prefix"),
+        description="Home Assistant's discovery prefix",
+    )
+    ha_state_prefix: str = Field(
+        default="commandcenter",
+        pattern=r"^[A-Za-z0-9_/-]+$",
+        validation_alias=AliasChoices("COMMANDCENTER_HA_STATE_PREFIX", "ha_state_prefix"),
+        description="topic prefix of the sensors' states and the bot's availability",
+    )
+    ha_refresh_s: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_HA_REFRESH_S", "ha_refresh_s"),
+        description="seconds between sensor updates (forecasts and plans every 10 minutes)",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("COMMANDCENTER_METRICS_PORT", "metrics_port"),
+        description="the worker serves Prometheus /metrics on this port (off when unset)",
+    )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     log_format: Literal["text", "json"] = Field(
         default="text",
