@@ -122,6 +122,12 @@ class Metrics:
         self.snapshot = Snapshot()
         self.registry = CollectorRegistry()
         self.registry.register(_Collector(self))
+        from bot.site_metrics import register_worker_collectors
+        from bot.version import version
+
+        register_worker_collectors(
+            self.registry, pipeline.states if pipeline is not None else None, version=version()
+        )
         self.chat_seconds = Histogram(
             "commandcenter_chat_seconds",
             "Time to answer a chat message",

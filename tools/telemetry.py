@@ -44,6 +44,8 @@ class SiteState:
     device_errors: dict[str, str] = field(default_factory=dict)
     # device -> readings rejected by validation so far
     rejected: dict[str, int] = field(default_factory=dict)
+    # readings of this site that passed validation (for per-site ingest metrics)
+    accepted: int = 0
 
     def mark_seen(self, device: str, when: datetime) -> None:
         current = self.seen.get(device)
@@ -146,6 +148,7 @@ class TelemetryPipeline:
             state = states.get(r.site)
             if state is None:
                 state = states[r.site] = SiteState(r.site)
+            state.accepted += 1
             key = (r.metric, r.device)
             current = state.samples.get(key)
             if current is None or r.time >= current.time:
