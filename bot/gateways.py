@@ -178,7 +178,11 @@ async def start_worker_extras(cc: App, settings: Settings) -> WorkerExtras:
         from bot.web import serve_metrics
 
         extras.metrics = await serve_metrics(
-            cc.metrics, host=settings.http_host, port=settings.metrics_port
+            cc.metrics,
+            host=settings.http_host,
+            port=settings.metrics_port,
+            engine=cc.engine,
+            brokers=site_brokers(cc.site_file),
         )
     url = _secret(settings.ha_mqtt_url)
     if url:
