@@ -14,7 +14,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 RUN mkdir -p bot graphs tools knowledge storage \
  && touch bot/__init__.py graphs/__init__.py tools/__init__.py knowledge/__init__.py storage/__init__.py \
- && /venv/bin/pip install . \
+ && /venv/bin/pip install ".[all]" \
  && /venv/bin/pip uninstall -y commandcenter
 COPY bot ./bot
 COPY graphs ./graphs

@@ -199,8 +199,14 @@ def build_embedder(settings: Settings) -> Embedder:
 async def open_pinecone_index(settings: Settings) -> AsyncIndex:
     """The data-plane client of the configured index; a serverless index is created when
     missing (dense, cosine, the embedding model's dimension)."""
-    from pinecone import AsyncIndex, AsyncPinecone
-    from pinecone.errors.exceptions import PineconeError
+    try:
+        from pinecone import AsyncIndex, AsyncPinecone
+        from pinecone.errors.exceptions import PineconeError
+    except ImportError as err:
+        raise IndexBackendError(
+            "PINECONE_API_KEY is set but the Pinecone client is not installed: "
+            "pip install 'commandcenter[pinecone]'"
+        ) from err
 
     assert settings.pinecone_api_key is not None
     key = settings.pinecone_api_key.get_secret_value()
