@@ -68,7 +68,7 @@ def chat_adapters(settings: Settings, *, console: bool = True) -> tuple[list[Cha
     if token:
         from bot.chat.slack import SlackAdapter, slack_client
 
-        slack = slack_client(token)
+        slack = slack_client(token, base_url=settings.slack_api_url)
         adapters.append(SlackAdapter(slack))
     return adapters, slack
 
@@ -91,6 +91,11 @@ async def start_gateways(
             client=slack_client,
             socket_mode=mode == "socket",
         )
+        slack_groups = [g.group_id for g in cc.site_file.groups if g.platform == "slack"]
+        if slack_groups:  # payloads carry no groups: look the mapped ones up (cached)
+            from bot.chat.slack_groups import SlackGroups
+
+            cc.chat.group_lookup = SlackGroups(slack_client, slack_groups).lookup
         if mode == "socket" and socket:
             app_token = _secret(settings.slack_app_token) or ""
             gateways.tasks.append(asyncio.create_task(run_socket_mode(slack_app, app_token)))

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"),
     )
+    slack_api_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"),
+        description="base of Slack's Web API (default https://slack.com/api/): a proxy or a test "
+        "fake",
+    )
     discord_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_BOT_TOKEN", "discord_bot_token")
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,6 +111,8 @@ class ChatService:
         self._model = model
         self._default_site = default_site
         self._groups = tuple(groups)
+        # groups of a person when the payload carries none (Slack: see bot.chat.slack_groups)
+        self.group_lookup: Callable[[str, str], Awaitable[Sequence[str]]] | None = None
         self._observe = observe
         # messages and commands per person (button clicks are not limited)
         self._limiter = RateLimiter(rate_per_min, clock=rate_clock)
@@ -136,6 +138,8 @@ class ChatService:
         async with self._sessionmaker() as session, session.begin():
             row = await repo.get_identity(session, platform=platform, user_id=user_id)
         role: Role = row.role if row is not None else "viewer"  # type: ignore[assignment]
+        if not groups and self.group_lookup is not None:
+            groups = await self.group_lookup(platform, user_id)
         for group in self._groups:
             matches = group.platform == platform and group.group_id in groups
             if matches and ROLE_RANK[group.role] > ROLE_RANK[role]:
