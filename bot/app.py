@@ -25,7 +25,7 @@ from bot.metrics import Metrics
 from bot.monitoring import Monitoring
 from bot.notifier import ChannelLimiter, Notifier
 from bot.runtime import Jobs, Maintenance, Monitor, standard_jobs
-from bot.settings import Settings
+from bot.settings import Settings, log_deprecated_env
 from graphs.assistant.briefing import BriefingSource, knowledge_lookup
 from graphs.assistant.budget import Budget
 from graphs.assistant.graph import build_graph
@@ -298,6 +298,7 @@ async def open_app(
     with ``executes=False`` (the web face) approvals are recorded and left to a worker.
     """
     adapters = Adapters([adapter] if not isinstance(adapter, Sequence) else adapter)
+    log_deprecated_env(log)
     for name in settings.not_yet_supported():
         log.warning("%s is set, but this release does not connect to that service yet", name)
     clock = clock or SystemClock()

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from bot.bench_startup import bench_startup_cmd
 from bot.commands.backfill_ha import homeassistant as backfill_homeassistant
 from bot.commands.backfill_vrm import vrm as backfill_vrm
 from bot.commands.backtest_load import load as backtest_load
@@ -62,7 +63,9 @@ T = TypeVar("T")
 
 def _settings(site_file: str | None = None, *, default_log_level: str | None = None) -> Settings:
     settings = Settings()
-    if default_log_level is not None and "LOG_LEVEL" not in os.environ:
+    if default_log_level is not None and not {"LOG_LEVEL", "COMMANDCENTER_LOG_LEVEL"} & set(
+        os.environ
+    ):
         settings = settings.model_copy(update={"log_level": default_log_level})
     if site_file:
         from pathlib import Path
@@ -560,6 +563,29 @@ _export_command("readings", "Raw readings (site, device, metric, time, value).")
 _export_command("alerts", "Alerts, by the time they started.")
 _export_command("actions", "Action requests, by the time they were made.")
 _export_command("audit", "The audit log.")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from bot.version import version
+
+        typer.echo(f"commandcenter {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """CommandCenter: a chat-first operations bot for energy sites."""
+
+
+bench_app.command("startup")(bench_startup_cmd)
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ ADDON_OPTIONS: dict[str, str] = {
     "ha_mqtt_url": "COMMANDCENTER_HA_MQTT_URL",
     "weather": "COMMANDCENTER_WEATHER",
     "metrics_port": "COMMANDCENTER_METRICS_PORT",
-    "log_level": "LOG_LEVEL",
+    "log_level": "COMMANDCENTER_LOG_LEVEL",
 }
 MIGRATING_COMMANDS = {"run", "worker", "web"}
 

@@ -151,7 +151,7 @@ def _free_port() -> int:
 
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMMANDCENTER_", "SLACK_"))}
-    env.update({"PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", **extra})
+    env.update({"PYTHONPATH": str(ROOT), "COMMANDCENTER_LOG_LEVEL": "WARNING", **extra})
     return env
 
 
