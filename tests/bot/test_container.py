@@ -129,6 +129,10 @@ def test_addon_options_map_to_settings() -> None:
     assert {int(p.split("/")[0]) for p in config["ports"]} <= {
         int(p) for p in re.findall(r"^EXPOSE (.+)$", dockerfile(), re.M)[0].split()
     }
+    addon = (ROOT / "deploy/homeassistant-addon/Dockerfile").read_text()
+    assert re.search(r"^FROM \$\{BUILD_FROM\}", addon, re.M)  # the stack's image, as it is
+    build = yaml.safe_load((ROOT / "deploy/homeassistant-addon/build.yaml").read_text())
+    assert set(build["build_from"]) == set(config["arch"])
     env = addon_environment(
         {"ha_mqtt_url": "mqtt://core-mosquitto:1883", "site_file": "", "metrics_port": 9108}
     )
