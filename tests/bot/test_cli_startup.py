@@ -47,3 +47,18 @@ def test_version() -> None:
     assert result.returncode == 0
     assert result.stdout.strip() == f"commandcenter {version()}"
     assert "sqlalchemy" not in imported(result.stderr)
+
+
+def test_the_bot_without_a_model_does_not_load_the_openai_client() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import bot.app, graphs.assistant.graph"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    modules = imported(result.stderr)
+    assert "graphs.assistant.graph" in modules
+    assert not {m for m in modules if m == "openai" or m.startswith("openai.")}
