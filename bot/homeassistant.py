@@ -209,7 +209,6 @@ def discovery_payload(
     payload: dict[str, Any] = {
         "name": entity.name,
         "unique_id": f"{node}_{entity.object_id}",
-        "default_entity_id": f"{entity.component}.{node}_{entity.object_id}",
         "state_topic": topics.state(site.name, entity),
         "device": {
             "identifiers": [node],
@@ -361,6 +360,7 @@ def _generator_values(
         "running_now": running_now,
         "feasible": plan.feasible,
         "reason": plan.reason,
+        "planned_as_off_grid": site.grid.present,  # the grid covers a shortfall while up
         "note": "nothing starts by itself: a run is requested and approved in chat",
     }
     projection = project_soc(
