@@ -325,3 +325,53 @@ def test_broker_url_is_checked() -> None:
     assert parse_broker_url("mqtt://127.0.0.1").port == 1883
     with pytest.raises(SiteConfigError, match="mqtt://"):
         parse_broker_url("http://broker:1883")
+
+
+async def test_settings_turn_on_the_sensors_and_the_metrics_port(
+    sqlite_url: str,
+    tmp_path: Path,
+    mqtt_broker: tuple[str, int],
+    prefix: str,
+    recorder: Recorder,
+) -> None:
+    """COMMANDCENTER_HA_MQTT_URL and COMMANDCENTER_METRICS_PORT, as the worker starts them."""
+    import aiohttp
+
+    from bot.gateways import start_worker_extras
+    from bot.settings import Settings
+
+    host, port = mqtt_broker
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        metrics_port = s.getsockname()[1]
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        COMMANDCENTER_HA_MQTT_URL=f"mqtt://{host}:{port}",
+        COMMANDCENTER_HA_DISCOVERY_PREFIX=f"{prefix}/ha",
+        COMMANDCENTER_HA_STATE_PREFIX=f"{prefix}/cc",
+        COMMANDCENTER_METRICS_PORT=str(metrics_port),
+    )
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _a, _d):
+        await run_minutes(app, clock, 2)
+        extras = await start_worker_extras(app, settings)
+        try:
+            seen = await recorder.wait(
+                "the configs and the first states",
+                lambda m: (
+                    sum(t.endswith("/config") for t in m) == 11
+                    and m.get(f"{prefix}/cc/demo/battery_floor/state") == b"20"
+                ),
+            )
+            async with aiohttp.ClientSession() as http:
+                base = f"http://127.0.0.1:{metrics_port}"
+                async with http.get(f"{base}/metrics") as response:
+                    assert "commandcenter_site_soc_percent" in await response.text()
+                async with http.get(f"{base}/readyz") as response:
+                    assert response.status == 200
+        finally:
+            await extras.stop()
+        await recorder.wait("offline", lambda m: m.get(f"{prefix}/cc/status") == b"offline")
+    _clear_retained(
+        host, port, [t for t in seen if t.endswith("/config")] + [f"{prefix}/cc/status"]
+    )
