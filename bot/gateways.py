@@ -179,6 +179,9 @@ class WorkerExtras:
 async def start_worker_extras(cc: App, settings: Settings) -> WorkerExtras:
     """Start what ``COMMANDCENTER_HA_MQTT_URL`` and ``COMMANDCENTER_METRICS_PORT`` ask for."""
     extras = WorkerExtras()
+    from bot.site_metrics import site_file_stale_after
+
+    cc.metrics.device_stale_after_s = site_file_stale_after(cc.sites)
     if settings.metrics_port is not None:
         from bot.web import serve_metrics
 

@@ -8,7 +8,8 @@ hot path. Series:
   rejected per site (ingest per site; the lag per site is
   ``commandcenter_ingest_lag_seconds{site}``)
 - ``commandcenter_device_up{site,device}``: 1 when the device delivered readings
-  within ``stale_after_s`` and its last poll worked, else 0
+  within its ``stale_after`` (the site file's, as the offline rule uses; 300 s when
+  unknown) and its last poll worked, else 0
 - ``commandcenter_device_last_seen_timestamp_seconds{site,device}``
 - ``commandcenter_site_soc_percent{site}`` and
   ``commandcenter_site_power_watts{site,source}`` (pv, load, grid, battery,
@@ -22,6 +23,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -39,16 +41,27 @@ POWER_SOURCES = {
 DEFAULT_STALE_AFTER_S = 300.0
 
 
+def site_file_stale_after(sites: Mapping[str, Any]) -> Callable[[str, str], float | None]:
+    """Each device's ``stale_after`` from the sites (``None`` for unknown devices)."""
+
+    def stale_after(site: str, device: str) -> float | None:
+        config = sites.get(site)
+        found = config.device(device) if config is not None else None
+        return found.stale_after if found is not None else None
+
+    return stale_after
+
+
 class SiteCollector(Collector):
     def __init__(
         self,
         states: Callable[[], Mapping[str, SiteState]],
         *,
-        stale_after_s: Callable[[str], float] | None = None,
+        stale_after_s: Callable[[str, str], float | None] | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self._states = states
-        self._stale_after_s = stale_after_s or (lambda _site: DEFAULT_STALE_AFTER_S)
+        self._stale_after_s = stale_after_s or (lambda _site, _device: None)
         self._now = now
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
@@ -79,8 +92,8 @@ class SiteCollector(Collector):
         for site, state in sorted(self._states().items()):
             readings.add_metric([site, "accepted"], state.accepted)
             readings.add_metric([site, "rejected"], sum(state.rejected.values()))
-            limit = self._stale_after_s(site)
             for device in sorted(set(state.seen) | set(state.device_errors)):
+                limit = self._stale_after_s(site, device) or DEFAULT_STALE_AFTER_S
                 when = state.seen.get(device)
                 fresh = when is not None and now - when.timestamp() <= limit
                 ok = not state.device_errors.get(device)
@@ -118,7 +131,7 @@ def register_worker_collectors(
     states: Callable[[], Mapping[str, SiteState]] | None,
     *,
     version: str,
-    stale_after_s: Callable[[str], float] | None = None,
+    stale_after_s: Callable[[str, str], float | None] | None = None,
 ) -> None:
     """Process, Python and build info on ``registry``; with ``states`` (a worker's
     pipeline) also the per-site and per-device series."""

@@ -122,12 +122,18 @@ def test_device_up_follows_last_seen() -> None:
 
     state = SiteState("barn")
     state.mark_seen("inverter", EVENING)
+    state.mark_seen("pump", EVENING - timedelta(minutes=2))
     state.mark_seen("shunt", EVENING - timedelta(minutes=10))
     state.device_errors["meter"] = "timed out"
-    collector = SiteCollector(lambda: {"barn": state}, now=lambda: EVENING.timestamp() + 60)
+    collector = SiteCollector(
+        lambda: {"barn": state},
+        now=lambda: EVENING.timestamp() + 60,
+        stale_after_s=lambda _site, device: 30.0 if device == "inverter" else None,
+    )
     up = next(f for f in collector.collect() if f.name == "commandcenter_device_up")
     assert {s.labels["device"]: s.value for s in up.samples} == {
-        "inverter": 1.0,
-        "shunt": 0.0,  # older than five minutes
+        "inverter": 0.0,  # silent for 60 s, its limit is 30 s
+        "shunt": 0.0,  # older than the default five minutes
         "meter": 0.0,  # never answered
+        "pump": 1.0,  # two minutes, within the default
     }
