@@ -205,7 +205,9 @@ async def start_worker_extras(cc: App, settings: Settings) -> WorkerExtras:
             state=cc.pipeline.latest,
             forecasts=cc.forecasts,
             clock=cc.clock,
-            topics=Topics(settings.ha_discovery_prefix, settings.ha_state_prefix),
+            topics=Topics(
+                settings.ha_discovery_prefix, settings.ha_state_prefix, worker=settings.worker_id
+            ),
             version=version(),
             interval_s=settings.ha_refresh_s,
         )

@@ -172,9 +172,15 @@ def site_entities(site: Site) -> list[HaEntity]:
 class Topics:
     discovery_prefix: str = "homeassistant"
     state_prefix: str = "commandcenter"
+    worker: str | None = None
+    """With several workers (``COMMANDCENTER_WORKER_ID``), each has its own availability
+    topic and last will, so one stopping marks only its own sites unavailable."""
 
     @property
     def availability(self) -> str:
+        if self.worker:
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.worker)
+            return f"{self.state_prefix}/status/{safe}"
         return f"{self.state_prefix}/status"
 
     @property

@@ -375,3 +375,9 @@ async def test_settings_turn_on_the_sensors_and_the_metrics_port(
     _clear_retained(
         host, port, [t for t in seen if t.endswith("/config")] + [f"{prefix}/cc/status"]
     )
+
+
+def test_each_named_worker_has_its_own_availability() -> None:
+    assert Topics("ha", "cc").availability == "cc/status"
+    assert Topics("ha", "cc", worker="pi-1").availability == "cc/status/pi-1"
+    assert Topics("ha", "cc", worker="host:12/+#").availability == "cc/status/host_12___"
