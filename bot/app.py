@@ -28,7 +28,7 @@ from bot.metrics import Metrics
 from bot.monitoring import IngestWatch, Monitoring
 from bot.notifier import ChannelLimiter, Notifier
 from bot.runtime import Jobs, Maintenance, Monitor, standard_jobs
-from bot.settings import Settings
+from bot.settings import Settings, log_deprecated_env
 from graphs.assistant.briefing import BriefingSource, knowledge_lookup
 from graphs.assistant.budget import Budget
 from graphs.assistant.graph import build_graph
@@ -215,8 +215,14 @@ def build_embedder(settings: Settings) -> Embedder:
 async def open_pinecone_index(settings: Settings) -> AsyncIndex:
     """The data-plane client of the configured index; a serverless index is created when
     missing (dense, cosine, the embedding model's dimension)."""
-    from pinecone import AsyncIndex, AsyncPinecone
-    from pinecone.errors.exceptions import PineconeError
+    try:
+        from pinecone import AsyncIndex, AsyncPinecone
+        from pinecone.errors.exceptions import PineconeError
+    except ImportError as err:
+        raise IndexBackendError(
+            "PINECONE_API_KEY is set but the Pinecone client is not installed: "
+            "pip install 'commandcenter[pinecone]'"
+        ) from err
 
     assert settings.pinecone_api_key is not None
     key = settings.pinecone_api_key.get_secret_value()
@@ -309,6 +315,7 @@ async def open_app(
     stored (and say how old it is).
     """
     adapters = Adapters([adapter] if not isinstance(adapter, Sequence) else adapter)
+    log_deprecated_env(log)
     for name in settings.not_yet_supported():
         log.warning("%s is set, but this release does not connect to that service yet", name)
     clock = clock or SystemClock()

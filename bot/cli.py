@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from bot.bench_startup import bench_startup_cmd
 from bot.boundary import EXIT_BUG, EXIT_CONFIG, Context, bug_message, explain
 from bot.commands.backfill_ha import homeassistant as backfill_homeassistant
 from bot.commands.backfill_vrm import vrm as backfill_vrm
@@ -65,8 +66,22 @@ T = TypeVar("T")
 _context = Context()
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from bot.version import version
+
+        typer.echo(f"commandcenter {version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
     debug: Annotated[
         bool,
         typer.Option(
@@ -101,7 +116,9 @@ def _settings(
         settings = load_settings(overrides=updates, flags=flags)
     except SettingsInvalid as err:
         _fail(str(err))
-    if default_log_level is not None and "LOG_LEVEL" not in os.environ:
+    if default_log_level is not None and not {"LOG_LEVEL", "COMMANDCENTER_LOG_LEVEL"} & set(
+        os.environ
+    ):
         settings = settings.model_copy(update={"log_level": default_log_level})
     _context = Context(
         database_url=settings.effective_database_url,
@@ -696,6 +713,9 @@ _export_command("readings", "Raw readings (site, device, metric, time, value).")
 _export_command("alerts", "Alerts, by the time they started.")
 _export_command("actions", "Action requests, by the time they were made.")
 _export_command("audit", "The audit log.")
+
+
+bench_app.command("startup")(bench_startup_cmd)
 
 
 def main() -> None:

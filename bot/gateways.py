@@ -68,7 +68,7 @@ def chat_adapters(settings: Settings, *, console: bool = True) -> tuple[list[Cha
     if token:
         from bot.chat.slack import SlackAdapter, slack_client
 
-        slack = slack_client(token)
+        slack = slack_client(token, base_url=settings.slack_api_url)
         adapters.append(SlackAdapter(slack))
     return adapters, slack
 
@@ -91,6 +91,11 @@ async def start_gateways(
             client=slack_client,
             socket_mode=mode == "socket",
         )
+        slack_groups = [g.group_id for g in cc.site_file.groups if g.platform == "slack"]
+        if slack_groups:  # payloads carry no groups: look the mapped ones up (cached)
+            from bot.chat.slack_groups import SlackGroups
+
+            cc.chat.group_lookup = SlackGroups(slack_client, slack_groups).lookup
         if mode == "socket" and socket:
             app_token = _secret(settings.slack_app_token) or ""
             gateways.tasks.append(asyncio.create_task(run_socket_mode(slack_app, app_token)))
@@ -139,6 +144,7 @@ async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
         await cc.monitor.poll_once()
         jobs = cc.jobs(poll_interval_s=settings.poll_interval_s)
         jobs.start()
+        extras = await start_worker_extras(cc, settings)
         log.info(
             "worker %s running site(s) %s of %d; chat: %s",
             cc.cluster.worker_id,
@@ -149,10 +155,63 @@ async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
         try:
             await asyncio.Event().wait()
         finally:
+            await extras.stop()
             await jobs.stop()
             await gateways.stop()
             if runner is not None:
                 await runner.cleanup()
+
+
+@dataclass(slots=True)
+class WorkerExtras:
+    """The worker's optional faces: Home Assistant sensors and its own /metrics port."""
+
+    ha: Any = None
+    metrics: web.AppRunner | None = None
+
+    async def stop(self) -> None:
+        if self.ha is not None:
+            await self.ha.stop()
+        if self.metrics is not None:
+            await self.metrics.cleanup()
+
+
+async def start_worker_extras(cc: App, settings: Settings) -> WorkerExtras:
+    """Start what ``COMMANDCENTER_HA_MQTT_URL`` and ``COMMANDCENTER_METRICS_PORT`` ask for."""
+    extras = WorkerExtras()
+    from bot.site_metrics import site_file_stale_after
+
+    cc.metrics.device_stale_after_s = site_file_stale_after(cc.sites)
+    if settings.metrics_port is not None:
+        from bot.web import serve_metrics
+
+        extras.metrics = await serve_metrics(
+            cc.metrics,
+            host=settings.http_host,
+            port=settings.metrics_port,
+            engine=cc.engine,
+            brokers=site_brokers(cc.site_file),
+        )
+    url = _secret(settings.ha_mqtt_url)
+    if url:
+        from bot.homeassistant import Topics, start_bridge
+        from bot.version import version
+
+        extras.ha = await start_bridge(
+            url=url,
+            sessionmaker=cc.sessionmaker,
+            sites=cc.sites,
+            served=cc.cluster.sites,
+            state=cc.pipeline.latest,
+            forecasts=cc.forecasts,
+            clock=cc.clock,
+            topics=Topics(
+                settings.ha_discovery_prefix, settings.ha_state_prefix, worker=settings.worker_id
+            ),
+            version=version(),
+            interval_s=settings.ha_refresh_s,
+        )
+    return extras
 
 
 async def run_web(settings: Settings) -> None:

@@ -9,7 +9,7 @@ Chat latency is observed by the chat service through a callback.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -206,6 +206,19 @@ class Metrics:
         self.snapshot = Snapshot()
         self.registry = CollectorRegistry()
         self.registry.register(_Collector(self))
+        from bot.site_metrics import register_worker_collectors
+        from bot.version import version
+
+        # each device's silence limit (set by the worker from the site file)
+        self.device_stale_after_s: Callable[[str, str], float | None] | None = None
+        register_worker_collectors(
+            self.registry,
+            pipeline.states if pipeline is not None else None,
+            version=version(),
+            stale_after_s=lambda site, device: (
+                self.device_stale_after_s(site, device) if self.device_stale_after_s else None
+            ),
+        )
         self.chat_seconds = Histogram(
             "commandcenter_chat_seconds",
             "Time to answer a chat message",

@@ -6,7 +6,10 @@ needs to be set to run the demo. Secrets are ``SecretStr`` and never logged.
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +22,39 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 class SettingsInvalid(ValueError):
     """An environment variable (or ``.env`` entry, or command-line override) has a value
     the bot cannot use; the message names the variable, the value and what is expected."""
+
+
+# The product's own settings all start with COMMANDCENTER_; these older names still work
+# (the new name wins when both are set) and log a deprecation line. Vendor names
+# (SLACK_*, OPENAI_*, DATABASE_URL, ...) and the platform's HOST / PORT stay as they are.
+RENAMED_ENV: dict[str, str] = {
+    "WORKER_SITES": "COMMANDCENTER_WORKER_SITES",
+    "SHARD": "COMMANDCENTER_SHARD",
+    "LOG_LEVEL": "COMMANDCENTER_LOG_LEVEL",
+    "LOG_FORMAT": "COMMANDCENTER_LOG_FORMAT",
+    "MODEL_PRICE_INPUT_PER_MTOK": "COMMANDCENTER_MODEL_PRICE_INPUT_PER_MTOK",
+    "MODEL_PRICE_OUTPUT_PER_MTOK": "COMMANDCENTER_MODEL_PRICE_OUTPUT_PER_MTOK",
+}
+
+
+def deprecated_env(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per old variable name that is set, saying what to use instead."""
+    env = os.environ if environ is None else environ
+    lines = []
+    for old, new in RENAMED_ENV.items():
+        if old in env:
+            note = f" ({new} is also set and wins)" if new in env else ""
+            lines.append(f"{old} is deprecated: use {new}{note}")
+    return lines
+
+
+def log_deprecated_env(
+    logger: logging.Logger, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    lines = deprecated_env(environ)
+    for line in lines:
+        logger.warning("%s", line)
+    return lines
 
 
 class Settings(BaseSettings):
@@ -63,6 +99,13 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"),
+    )
+    slack_api_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"),
+        description="base of Slack's Web API (default https://slack.com/api/): a proxy or a test "
+        "fake",
     )
     discord_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_BOT_TOKEN", "discord_bot_token")
@@ -198,13 +241,21 @@ class Settings(BaseSettings):
     model_price_input_per_mtok: float | None = Field(
         default=None,
         ge=0,
-        validation_alias=AliasChoices("MODEL_PRICE_INPUT_PER_MTOK", "model_price_input_per_mtok"),
+        validation_alias=AliasChoices(
+            "COMMANDCENTER_MODEL_PRICE_INPUT_PER_MTOK",
+            "MODEL_PRICE_INPUT_PER_MTOK",
+            "model_price_input_per_mtok",
+        ),
         description="USD per million prompt tokens (default: list price of known models)",
     )
     model_price_output_per_mtok: float | None = Field(
         default=None,
         ge=0,
-        validation_alias=AliasChoices("MODEL_PRICE_OUTPUT_PER_MTOK", "model_price_output_per_mtok"),
+        validation_alias=AliasChoices(
+            "COMMANDCENTER_MODEL_PRICE_OUTPUT_PER_MTOK",
+            "MODEL_PRICE_OUTPUT_PER_MTOK",
+            "model_price_output_per_mtok",
+        ),
         description="USD per million completion tokens (default: list price of known models)",
     )
     weather: Literal["clear-sky", "open-meteo"] = Field(
@@ -214,13 +265,13 @@ class Settings(BaseSettings):
     )
     worker_sites: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("WORKER_SITES", "worker_sites"),
+        validation_alias=AliasChoices("COMMANDCENTER_WORKER_SITES", "WORKER_SITES", "worker_sites"),
         description="comma-separated sites this worker runs (drivers, alerts, actions)"
         "; all if unset",
     )
     shard: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("SHARD", "shard"),
+        validation_alias=AliasChoices("COMMANDCENTER_SHARD", "SHARD", "shard"),
         description="i/n: this worker runs the sites whose stable hash falls in shard i of n",
     )
     worker_id: str | None = Field(
@@ -245,10 +296,44 @@ class Settings(BaseSettings):
         description="run the clock this many times faster from 19:00 at the first site "
         "(simulated sites only: demos and tests)",
     )
-    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    ha_mqtt_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("COMMANDCENTER_HA_MQTT_URL", "ha_mqtt_url"),
+        description="mqtt://[user:password@]host[:port] (mqtts:// for TLS): publish the bot's "
+        "own sensors to Home Assistant by MQTT discovery",
+    )
+    ha_discovery_prefix: str = Field(
+        default="homeassistant",
+        pattern=r"^[A-Za-z0-9_/-]+$",
+        validation_alias=AliasChoices("COMMANDCENTER_HA_DISCOVERY_PREFIX", "ha_discovery_prefix"),
+        description="Home Assistant's discovery prefix",
+    )
+    ha_state_prefix: str = Field(
+        default="commandcenter",
+        pattern=r"^[A-Za-z0-9_/-]+$",
+        validation_alias=AliasChoices("COMMANDCENTER_HA_STATE_PREFIX", "ha_state_prefix"),
+        description="topic prefix of the sensors' states and the bot's availability",
+    )
+    ha_refresh_s: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("COMMANDCENTER_HA_REFRESH_S", "ha_refresh_s"),
+        description="seconds between sensor updates (forecasts and plans every 10 minutes)",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("COMMANDCENTER_METRICS_PORT", "metrics_port"),
+        description="the worker serves Prometheus /metrics on this port (off when unset)",
+    )
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=AliasChoices("COMMANDCENTER_LOG_LEVEL", "LOG_LEVEL", "log_level"),
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
-        validation_alias=AliasChoices("LOG_FORMAT", "log_format"),
+        validation_alias=AliasChoices("COMMANDCENTER_LOG_FORMAT", "LOG_FORMAT", "log_format"),
         description="json: one JSON object per line, for log collectors",
     )
 

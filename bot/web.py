@@ -142,3 +142,28 @@ def site_brokers(site_file: SiteFile) -> list[tuple[str, int]]:
     return mqtt_brokers(
         (device.driver, device.connection) for site in site_file.sites for device in site.devices
     )
+
+
+async def serve_metrics(
+    metrics: Metrics,
+    *,
+    host: str,
+    port: int,
+    engine: AsyncEngine | None = None,
+    brokers: Iterable[tuple[str, int]] = (),
+) -> web.AppRunner:
+    """The worker's own ``/metrics`` and ``/healthz`` (and, given its ``engine``,
+    ``/readyz``, the container's health check) on ``COMMANDCENTER_METRICS_PORT``."""
+    app = web.Application()
+    app[METRICS_KEY] = metrics
+    app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_get("/healthz", healthz)
+    if engine is not None:
+        app[ENGINE_KEY] = engine
+        app[BROKERS_KEY] = list(brokers)
+        app.router.add_get("/readyz", readyz)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("metrics on http://%s:%d/metrics", host, port)
+    return runner

@@ -436,3 +436,19 @@ class ForecastSnapshotRow(Base):
     load_p50_w: Mapped[float] = mapped_column(Float)
     load_p90_w: Mapped[float] = mapped_column(Float)
     weather_source: Mapped[str] = mapped_column(String(32), default="")
+
+
+class HaDiscoveryRow(Base):
+    """A Home Assistant MQTT discovery topic this bot published (retained).
+
+    Kept so that a site (or an entity) that is no longer configured can be removed
+    from Home Assistant: an empty retained message on its config topic deletes it.
+    No foreign key on ``site``: the row must outlive a site removed from the site file.
+    """
+
+    __tablename__ = "ha_discovery"
+
+    topic: Mapped[str] = mapped_column(String(300), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    state_topics: Mapped[dict[str, Any]]
+    published_at: Mapped[datetime]

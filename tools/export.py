@@ -73,7 +73,8 @@ def require_pyarrow() -> Any:
         import pyarrow.parquet as pq
     except ImportError as err:
         raise ExportError(
-            "install pyarrow for parquet (pip install pyarrow), or use --format csv or json"
+            "install pyarrow for parquet (pip install 'commandcenter[parquet]'), "
+            "or use --format csv or json"
         ) from err
     return pq
 

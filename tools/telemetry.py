@@ -61,6 +61,8 @@ class SiteState:
     # True while the newest samples came from storage (written by another process),
     # not from this process's own polls
     from_storage: bool = False
+    # readings of this site that passed validation (for per-site ingest metrics)
+    accepted: int = 0
 
     def mark_seen(self, device: str, when: datetime) -> None:
         current = self.seen.get(device)
@@ -201,6 +203,7 @@ class TelemetryPipeline:
             if state is None:
                 state = states[r.site] = SiteState(r.site)
             state.from_storage = False  # live readings from here on
+            state.accepted += 1
             key = (r.metric, r.device)
             current = state.samples.get(key)
             if current is None or r.time >= current.time:

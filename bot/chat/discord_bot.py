@@ -408,8 +408,8 @@ def discord_intents() -> discord.Intents:
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = True
-    # Privileged: enable "Message Content Intent" in the Developer Portal.
-    intents.message_content = True
+    # No privileged Message Content intent: Discord still sends the content of messages
+    # that mention the bot and of DMs, the only messages it answers.
     return intents
 
 

@@ -13,7 +13,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -127,6 +127,8 @@ class ChatService:
         self._model = model
         self._default_site = default_site
         self._directory = directory
+        # groups of a person when the payload carries none (Slack: see bot.chat.slack_groups)
+        self.group_lookup: Callable[[str, str], Awaitable[Sequence[str]]] | None = None
         self._observe = observe
         # messages and commands per person (button clicks are not limited)
         self._limiter = RateLimiter(rate_per_min, clock=rate_clock)
@@ -144,7 +146,10 @@ class ChatService:
     async def actor(
         self, platform: str, user_id: str, user_name: str = "", groups: Sequence[str] = ()
     ) -> Actor:
-        """The person with their role and the sites they may use (see tools.people)."""
+        """The person with their role and the sites they may use (see tools.people);
+        a Slack payload carries no user groups, so they are looked up when mapped."""
+        if not groups and self.group_lookup is not None:
+            groups = await self.group_lookup(platform, user_id)
         return await self._directory.actor(platform, user_id, user_name, groups)
 
     def may_see(self, actor: Actor, site: str) -> bool:

@@ -12,10 +12,10 @@
   5-minute window and answers 401 before any listener runs.
 - Socket Mode: :func:`run_socket_mode` (no public endpoint, no signing).
 
-Slack user groups are not part of event, command or click payloads; looking
-them up needs ``usergroups.list`` + ``usergroups.users.list`` per request (or
-a cache), so ``groups`` is left empty and roles come from the site file's
-``people`` (Slack user ids).
+Slack user groups are not part of event, command or click payloads: the
+payloads' ``groups`` stay empty and :mod:`bot.chat.slack_groups` looks up the
+members of the groups the site file maps to roles (``usergroups.users.list``,
+cached).
 """
 
 from __future__ import annotations

@@ -11,24 +11,28 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from storage import repositories as repo
 from storage.engine import create_engine, create_sessionmaker, upgrade_database
 from storage.errors import StorageError
-from tools.devices.vrm import VRM_DEVICE, VrmClient, backfill_readings
 from tools.errors import ToolsError
-from tools.site import Site
+
+if TYPE_CHECKING:  # imported when the command runs, so `--help` stays fast
+    from tools.site import Site
 
 
 async def backfill_site(
     *, database_url: str, site: Site, start: datetime, end: datetime
 ) -> tuple[int, int]:
     """Fetch ``[start, end)`` from VRM and store it; returns (stored, fetched)."""
+    import httpx
+
+    from storage import repositories as repo
+    from tools.devices.vrm import VRM_DEVICE, VrmClient, backfill_readings
+
     if site.vrm is None:
         raise ToolsError(f"site {site.name!r} has no vrm: block in the site file")
     async with httpx.AsyncClient(timeout=30.0) as http:
@@ -77,6 +81,8 @@ def vrm(
     ] = None,
 ) -> None:
     """Backfill a site's history (battery SOC) from the Victron VRM API."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.app import load_sites
     from bot.settings import Settings
 

@@ -16,31 +16,26 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from urllib.parse import urlsplit
 
-import paho.mqtt.client as mqtt
 import typer
-from paho.mqtt.enums import CallbackAPIVersion
 
-from tools.devices.ina228 import (
-    EDGE_TOPIC,
-    I2CBus,
-    Ina228,
-    MetricPrefix,
-    close_bus,
-    edge_payload,
-    open_smbus,
-)
 from tools.errors import DeviceError
+
+if TYPE_CHECKING:  # imported when the command runs, so `commandcenter --help` stays fast
+    import paho.mqtt.client as mqtt
+
+    from tools.devices.ina228 import I2CBus, Ina228, MetricPrefix
 
 edge_app = typer.Typer(
     no_args_is_help=True,
     help="Run on an edge device (Raspberry Pi): read local sensors and publish them over MQTT.",
 )
 
-#: How the edge command opens the I²C bus. Tests replace it (monkeypatch) with a fake bus.
-bus_factory: Callable[[int], I2CBus] = open_smbus
+#: How the edge command opens the I²C bus (``None``: the real smbus). Tests replace it
+#: (monkeypatch) with a fake bus.
+bus_factory: Callable[[int], I2CBus] | None = None
 
 CONNECT_TIMEOUT_S = 10.0
 FLUSH_TIMEOUT_S = 10.0
@@ -90,6 +85,9 @@ class _Publisher:
         self.label = f"MQTT broker {target.host}:{target.port}"
         self._connected = threading.Event()
         self._refused = ""
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=f"commandcenter-edge-{uuid.uuid4().hex[:10]}",
@@ -125,6 +123,8 @@ class _Publisher:
             typer.echo(f"warning: {self.label} disconnected ({reason}); reconnecting", err=True)
 
     def publish(self, topic: str, payload: bytes) -> None:
+        import paho.mqtt.client as mqtt
+
         info = self.client.publish(topic, payload, qos=1)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             typer.echo(f"warning: publish failed: {mqtt.error_string(info.rc)}", err=True)
@@ -159,12 +159,14 @@ def publish_ina228(
     count: int | None,
     metric_prefix: MetricPrefix | None = None,
     password: str | None = None,
-    bus_factory: Callable[[int], I2CBus] = open_smbus,
+    bus_factory: Callable[[int], I2CBus] | None = None,
     echo: Callable[[str], None] = typer.echo,
 ) -> int:
     """Configure the chip, then sample and publish every ``interval_s``; returns samples sent."""
+    from tools.devices.ina228 import EDGE_TOPIC, Ina228, close_bus, open_smbus
+
     topic = EDGE_TOPIC.format(device=device)
-    handle = bus_factory(bus)
+    handle = (bus_factory or open_smbus)(bus)
     try:
         try:
             chip = Ina228(
@@ -196,6 +198,8 @@ def _loop(
     metric_prefix: MetricPrefix | None,
     echo: Callable[[str], None],
 ) -> int:
+    from tools.devices.ina228 import edge_payload
+
     sent = 0
     taken = 0
     next_at = time.monotonic()

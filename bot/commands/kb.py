@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
 from knowledge.errors import KnowledgeError
@@ -63,6 +60,8 @@ def _settings(site_file: str | None) -> Settings:
 
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine; the project's errors become a clear message and exit code 2."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]
     except (KnowledgeError, ToolsError, StorageError) as err:
@@ -136,6 +135,9 @@ def ingest(
         typer.echo("error: give a PATH to ingest, or --builtin (not both)", err=True)
         raise typer.Exit(2)
     settings = _settings(site_file)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     console = Console(highlight=False)
 
     async def go() -> IngestReport:

@@ -14,12 +14,12 @@ re-runs from its top when resumed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any, Literal
 
 import httpx
-import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -38,13 +38,15 @@ from tools.agent_tools import SPECS_BY_NAME, TOOL_SPECS, CallContext
 
 log = logging.getLogger(__name__)
 
-# Failures of the model service that the offline planner covers for (not our own bugs).
-MODEL_ERRORS: tuple[type[BaseException], ...] = (
-    openai.APIError,
-    httpx.HTTPError,
-    TimeoutError,
-    ConnectionError,
-)
+
+@functools.cache
+def model_errors() -> tuple[type[BaseException], ...]:
+    """Failures of the model service that the offline planner covers for (not our own
+    bugs). The OpenAI client is imported only when a model call failed: a bot without a
+    model (and ``commandcenter ask`` on the offline planner) never loads it."""
+    import openai
+
+    return (openai.APIError, httpx.HTTPError, TimeoutError, ConnectionError)
 
 
 def _turn_messages(messages: list[AnyMessage]) -> list[AnyMessage]:
@@ -168,7 +170,7 @@ async def _model_step(
     started = time.perf_counter()
     try:
         reply = await bound.ainvoke(assembled.messages)
-    except MODEL_ERRORS as exc:
+    except model_errors() as exc:
         log.warning(
             "model call failed (%s: %s); the offline planner answers", type(exc).__name__, exc
         )

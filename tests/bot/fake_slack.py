@@ -59,6 +59,7 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.usergroups: dict[str, list[str]] = {}  # usergroups.users.list answers
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -212,6 +213,11 @@ class FakeSlack:
                 "ok": True,
                 "files": [{"id": f.get("id"), "title": f.get("title")} for f in files],
             }
+        if method == "usergroups.users.list":
+            group = str(args.get("usergroup", ""))
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(self.usergroups[group])}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         return {"ok": False, "error": "unknown_method"}

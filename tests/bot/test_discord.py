@@ -377,7 +377,8 @@ async def test_client_wiring_without_a_connection() -> None:
     client = build_discord_client(chat=mock.create_autospec(ChatService, instance=True))
     intents = client.intents
     assert intents.guilds and intents.guild_messages and intents.dm_messages
-    assert intents.message_content and not intents.members and not intents.presences
+    # No privileged intents: mentions and DMs carry their content without them.
+    assert not intents.message_content and not intents.members and not intents.presences
     assert client.tree.get_command("energy") is not None
 
     # The adapter built on a client finds channels through it.
