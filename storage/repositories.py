@@ -333,6 +333,7 @@ ACTION_STATUSES = (
     "executing",
     "succeeded",
     "failed",
+    "unknown",
 )
 
 
@@ -436,8 +437,14 @@ async def claim_approved_actions(
     sites: Sequence[str],
     now: datetime,
     limit: int = 10,
+    executor: str | None = None,
+    lease_until: datetime | None = None,
 ) -> list[str]:
     """Move up to ``limit`` approved requests of ``sites`` to ``executing``; their ids.
+
+    A request whose time ran out before anyone carried it out is not claimed (see
+    :func:`expire_overdue_approved`). ``executor`` and ``lease_until`` record who
+    carries each one out and until when that claim holds.
 
     On PostgreSQL the rows are selected ``FOR UPDATE SKIP LOCKED``, so workers
     polling at the same moment never get the same row, and a click's own
@@ -448,7 +455,11 @@ async def claim_approved_actions(
         return []
     stmt = (
         select(ActionRequestRow.id)
-        .where(ActionRequestRow.status == "approved", ActionRequestRow.site.in_(sites))
+        .where(
+            ActionRequestRow.status == "approved",
+            ActionRequestRow.site.in_(sites),
+            ActionRequestRow.expires_at > now,
+        )
         .order_by(ActionRequestRow.decided_at, ActionRequestRow.id)
         .limit(limit)
     )
@@ -465,8 +476,130 @@ async def claim_approved_actions(
             from_statuses=("approved",),
             to_status="executing",
             started_at=now,
+            executor=executor,
+            lease_until=lease_until,
         )
     ]
+
+
+async def expire_overdue_approved(
+    session: AsyncSession, *, sites: Sequence[str], now: datetime
+) -> list[str]:
+    """Expire approved requests of ``sites`` that nobody started before they expired
+    (the worker was down, or the approval was recorded too late); their ids.
+
+    Nothing was sent for them; a stale approval is never carried out later.
+    """
+    if not sites:
+        return []
+    rows = (
+        await session.execute(
+            select(ActionRequestRow.id, ActionRequestRow.expires_at).where(
+                ActionRequestRow.status == "approved",
+                ActionRequestRow.site.in_(sites),
+                ActionRequestRow.expires_at <= now,
+            )
+        )
+    ).all()
+    expired = []
+    for action_id, expires_at in rows:
+        moved = await transition_action(
+            session,
+            action_id=action_id,
+            from_statuses=("approved",),
+            to_status="expired",
+            finished_at=now,
+            outcome=f"approved, but it expired at {expires_at:%Y-%m-%d %H:%M} UTC before a "
+            "worker could carry it out; nothing was sent. Ask again if it is still needed.",
+        )
+        if moved:
+            expired.append(action_id)
+    return expired
+
+
+async def interrupted_actions(
+    session: AsyncSession,
+    *,
+    sites: Sequence[str],
+    executor: str,
+    wall_now: datetime,
+    owned: bool,
+) -> list[tuple[str, str | None, datetime | None]]:
+    """Requests of ``sites`` left ``executing``: (id, executor, lease_until) of those whose
+    claim ran out at ``wall_now`` (or had none), and with ``owned`` also every one that
+    ``executor`` claimed (a worker that just started has nothing in flight)."""
+    if not sites:
+        return []
+    stale = (ActionRequestRow.lease_until.is_(None)) | (ActionRequestRow.lease_until <= wall_now)
+    if owned:
+        stale = stale | (ActionRequestRow.executor == executor)
+    rows = (
+        await session.execute(
+            select(ActionRequestRow.id, ActionRequestRow.executor, ActionRequestRow.lease_until)
+            .where(
+                ActionRequestRow.status == "executing",
+                ActionRequestRow.site.in_(sites),
+                stale,
+            )
+            .order_by(ActionRequestRow.started_at, ActionRequestRow.id)
+        )
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def take_over_execution(
+    session: AsyncSession,
+    *,
+    action_id: str,
+    seen_executor: str | None,
+    seen_lease_until: datetime | None,
+    executor: str,
+    lease_until: datetime,
+) -> bool:
+    """Compare-and-set the claim of an ``executing`` request to ``executor``: True when
+    the claim was still the one seen (so two recovering workers never both settle it)."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(ActionRequestRow)
+        .where(
+            ActionRequestRow.id == action_id,
+            ActionRequestRow.status == "executing",
+            ActionRequestRow.executor.is_(None)
+            if seen_executor is None
+            else ActionRequestRow.executor == seen_executor,
+            ActionRequestRow.lease_until.is_(None)
+            if seen_lease_until is None
+            else ActionRequestRow.lease_until == seen_lease_until,
+        )
+        .values(executor=executor, lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def finish_execution(
+    session: AsyncSession,
+    *,
+    action_id: str,
+    executor: str | None,
+    to_status: str,
+    **values: Any,
+) -> bool:
+    """Settle an ``executing`` request that ``executor`` still holds; False when another
+    worker took it over meanwhile (its claim ran out) or it is already settled."""
+    guard = (
+        ActionRequestRow.executor.is_(None)
+        if executor is None
+        else ActionRequestRow.executor == executor
+    )
+    return await _compare_and_set(
+        session,
+        ActionRequestRow,
+        (ActionRequestRow.id == action_id) & guard,
+        ActionRequestRow.status,
+        ("executing",),
+        to_status,
+        {"lease_until": None, **values},
+    )
 
 
 EXPIRED_OUTCOME = "expired before anyone decided"

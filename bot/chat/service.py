@@ -517,10 +517,19 @@ class ChatService:
     async def execute_approved(self) -> list[ActionView]:
         """Carry out requests approved elsewhere (a scheduled job on workers), then update
         their cards and resume the conversations that asked for them."""
-        done = await self._actions.run_approved()
+        done = await self._actions.recover_interrupted(at_start=False)
+        done += await self._actions.run_approved()
         for action in done:
             await self.on_action_final(action)
         return done
+
+    async def recover_interrupted(self) -> list[ActionView]:
+        """At a worker's start: settle the requests a crash left ``executing`` (read the
+        device back), update their cards and tell the conversations that asked."""
+        settled = await self._actions.recover_interrupted(at_start=True)
+        for action in settled:
+            await self.on_action_final(action)
+        return settled
 
     async def expire_due(self) -> list[ActionView]:
         """Expire overdue requests, update their cards, and tell waiting conversations."""
