@@ -294,6 +294,51 @@ async def transition_alert(
     )
 
 
+ALERT_BATCH = 1000
+"""Alerts changed per statement in bulk operations (well inside both drivers' limits)."""
+
+
+async def transition_alerts(
+    session: AsyncSession,
+    *,
+    alert_ids: Sequence[int],
+    from_statuses: Sequence[str],
+    to_status: str,
+    **values: Any,
+) -> list[int]:
+    """Set-based compare-and-set: one ``UPDATE ... WHERE id IN (...) AND status IN (...)
+    RETURNING id`` per batch of :data:`ALERT_BATCH`; the ids this call moved."""
+    moved: list[int] = []
+    unique = list(dict.fromkeys(alert_ids))
+    for start in range(0, len(unique), ALERT_BATCH):
+        chunk = unique[start : start + ALERT_BATCH]
+        result = await session.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(chunk), AlertRow.status.in_(from_statuses))
+            .values(status=to_status, **values)
+            .returning(AlertRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved.extend(int(i) for i in result.scalars())
+    return moved
+
+
+async def get_alerts(session: AsyncSession, *, alert_ids: Sequence[int]) -> list[AlertRow]:
+    """The alerts with these ids (one SELECT per batch), in id order."""
+    rows: list[AlertRow] = []
+    unique = sorted(set(alert_ids))
+    for start in range(0, len(unique), ALERT_BATCH):
+        chunk = unique[start : start + ALERT_BATCH]
+        stmt = (
+            select(AlertRow)
+            .where(AlertRow.id.in_(chunk))
+            .order_by(AlertRow.id)
+            .execution_options(populate_existing=True)
+        )
+        rows.extend((await session.scalars(stmt)).all())
+    return rows
+
+
 async def _compare_and_set(
     session: AsyncSession,
     model: type[AlertRow] | type[ActionRequestRow],
@@ -657,6 +702,27 @@ async def append_audit(
         )
     )
     await session.flush()
+
+
+async def append_audits(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Append many audit rows in one bulk INSERT (keys: time, actor, event, and optionally
+    site, action_id, details)."""
+    if not rows:
+        return
+    await session.execute(
+        insert(AuditRow),
+        [
+            {
+                "time": r["time"],
+                "site": r.get("site"),
+                "actor": r["actor"],
+                "event": r["event"],
+                "action_id": r.get("action_id"),
+                "details": r.get("details") or {},
+            }
+            for r in rows
+        ],
+    )
 
 
 async def list_audit(

@@ -441,25 +441,31 @@ class ChatService:
                 minutes = 0
         except ValueError:
             return f"Unknown alert {click.value!r}."
-        replies = []
-        for alert_id in ids:
-            if click.action == "snooze":
-                until = self._clock_now() + timedelta(minutes=minutes)
-                event = await self._alerts.snooze(alert_id=alert_id, actor=actor.label, until=until)
-                verb = f"Snoozed alert {alert_id} for {minutes} min"
-            else:
-                event = await self._alerts.acknowledge(alert_id=alert_id, actor=actor.label)
-                verb = f"Acknowledged alert {alert_id}"
-            if event is None:
-                alert = await self._alerts.get(alert_id)
-                replies.append(
-                    f"Unknown alert {alert_id}"
-                    if alert is None
-                    else f"Alert {alert_id} is already {alert.status}; nothing changed"
-                )
-                continue
-            await self._notifier.on_alert_event(event)
-            replies.append(verb)
+        if click.action == "snooze":
+            until = self._clock_now() + timedelta(minutes=minutes)
+            events = await self._alerts.snooze_many(alert_ids=ids, actor=actor.label, until=until)
+        else:
+            events = await self._alerts.acknowledge_many(alert_ids=ids, actor=actor.label)
+        await self._notifier.on_alert_events(events)
+        moved = [e.alert.id for e in events]
+        done = (
+            f"Snoozed {_ids_text('alert', moved)} for {minutes} min"
+            if click.action == "snooze"
+            else f"Acknowledged {_ids_text('alert', moved)}"
+        )
+        replies = [done] if moved else []
+        unchanged = [i for i in dict.fromkeys(ids) if i not in set(moved)]
+        if len(unchanged) == 1:
+            alert = await self._alerts.get(unchanged[0])
+            replies.append(
+                f"Unknown alert {unchanged[0]}"
+                if alert is None
+                else f"Alert {unchanged[0]} is already {alert.status}; nothing changed"
+            )
+        elif unchanged:
+            replies.append(
+                f"{_ids_text('alert', unchanged)} unchanged (unknown, or no longer open)"
+            )
         return ". ".join(replies) + "."
 
     def _clock_now(self) -> datetime:
@@ -543,6 +549,16 @@ class ChatService:
 SITE_FREE_TOOLS = frozenset(
     {"help", "set_role", "set_alert_preferences", "list_silences", "remove_silence"}
 )
+
+
+def _ids_text(noun: str, ids: Sequence[int], *, shown: int = 10) -> str:
+    """ "alert 12", "alerts 12, 13", or "10000 alerts (12, 13, … and 9990 more)"."""
+    if len(ids) == 1:
+        return f"{noun} {ids[0]}"
+    listed = ", ".join(str(i) for i in ids[:shown])
+    if len(ids) <= shown:
+        return f"{noun}s {listed}"
+    return f"{len(ids)} {noun}s ({listed} and {len(ids) - shown} more)"
 
 
 def _site_named(text: str, sites: Sequence[str]) -> str | None:

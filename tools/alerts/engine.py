@@ -485,8 +485,14 @@ class AlertEngine:
 
     async def acknowledge(self, *, alert_id: int, actor: str) -> AlertEvent | None:
         """Acknowledge a firing (or snoozed) alert; None when it is unknown or not open."""
+        events = await self.acknowledge_many(alert_ids=[alert_id], actor=actor)
+        return events[0] if events else None
+
+    async def acknowledge_many(self, *, alert_ids: Sequence[int], actor: str) -> list[AlertEvent]:
+        """Acknowledge every firing (or snoozed) alert among ``alert_ids`` at once (one
+        UPDATE and one bulk audit INSERT per batch); events for those that moved."""
         return await self._by_person(
-            alert_id,
+            alert_ids,
             actor,
             ("firing", "snoozed"),
             "acknowledged",
@@ -497,11 +503,18 @@ class AlertEngine:
 
     async def snooze(self, *, alert_id: int, actor: str, until: datetime) -> AlertEvent | None:
         """Mute a firing or acknowledged alert until ``until``; it fires again if still true."""
+        events = await self.snooze_many(alert_ids=[alert_id], actor=actor, until=until)
+        return events[0] if events else None
+
+    async def snooze_many(
+        self, *, alert_ids: Sequence[int], actor: str, until: datetime
+    ) -> list[AlertEvent]:
+        """Snooze many alerts at once (set-based, like :meth:`acknowledge_many`)."""
         now = self._clock.now()
         if until <= now:
             raise AlertError("A snooze must end in the future.")
         return await self._by_person(
-            alert_id,
+            alert_ids,
             actor,
             ("firing", "acknowledged", "snoozed"),
             "snoozed",
@@ -513,46 +526,47 @@ class AlertEngine:
 
     async def _by_person(
         self,
-        alert_id: int,
+        alert_ids: Sequence[int],
         actor: str,
         from_statuses: Sequence[str],
         to_status: str,
         kind: EventKind,
         audit_event: str,
         **values: Any,
-    ) -> AlertEvent | None:
+    ) -> list[AlertEvent]:
         now = self._clock.now()
         if "acknowledged_by" in values:
             values["acknowledged_at"] = now
-        async with self._sessionmaker() as session:
-            async with session.begin():
-                moved = await repo.transition_alert(
-                    session,
-                    alert_id=alert_id,
-                    from_statuses=from_statuses,
-                    to_status=to_status,
-                    updated_at=now,
-                    **values,
-                )
-                if moved:
-                    await repo.append_audit(
-                        session,
-                        time=now,
-                        actor=actor,
-                        event=audit_event,
-                        details={"alert_id": alert_id}
-                        | {
-                            k: (v.isoformat() if isinstance(v, datetime) else v)
-                            for k, v in values.items()
-                        },
-                    )
-            if not moved:
-                return None
-            view = await self._view(session, alert_id)
-        cached = self._open.get(view.site, {}).get(view.rule)
-        if cached is not None:
-            cached.status = view.status
-        return AlertEvent(kind, view)
+        details = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+        async with self._sessionmaker() as session, session.begin():
+            moved = await repo.transition_alerts(
+                session,
+                alert_ids=alert_ids,
+                from_statuses=from_statuses,
+                to_status=to_status,
+                updated_at=now,
+                **values,
+            )
+            rows = await repo.get_alerts(session, alert_ids=moved)
+            await repo.append_audits(
+                session,
+                [
+                    {
+                        "time": now,
+                        "actor": actor,
+                        "event": audit_event,
+                        "site": row.site,
+                        "details": {"alert_id": row.id} | details,
+                    }
+                    for row in rows
+                ],
+            )
+            views = [AlertView.of(row) for row in rows]
+        for view in views:
+            cached = self._open.get(view.site, {}).get(view.rule)
+            if cached is not None:
+                cached.status = view.status
+        return [AlertEvent(kind, view) for view in views]
 
     # -- silences -----------------------------------------------------------------------
 
