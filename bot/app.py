@@ -56,6 +56,7 @@ from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
 from tools.forecast.service import ForecastService
 from tools.forecast.weather import OpenMeteoClient
+from tools.offload import Offload
 from tools.preferences import EffectiveSites, PreferenceStore
 from tools.reports.service import ReportService
 from tools.site import Site, SiteFile, demo_site_file, load_site_file
@@ -403,9 +404,11 @@ async def open_app(
                     details={"platform": platform, "user_id": user_id, "role": role},
                 )
 
+        offload = Offload()  # optimisers, forecast models and rendering run off the loop
         forecasts = ForecastService(
             sessionmaker=sessionmaker,
             clock=clock,
+            offload=offload,
             weather=OpenMeteoClient(http) if settings.weather == "open-meteo" else None,
         )
         reports = ReportService(
@@ -413,6 +416,7 @@ async def open_app(
         )
         knowledge = await build_knowledge(settings, sessionmaker, clock=clock)
         toolbox = Toolbox(
+            offload=offload,
             knowledge=knowledge,
             sites=sites,
             state=pipeline.latest,
@@ -506,6 +510,7 @@ async def open_app(
                         clock=clock,
                         deliverer=deliverer,
                         limiter=limiter,
+                        offload=offload,
                     ),
                     cluster=cluster,
                     knowledge=knowledge,
@@ -513,6 +518,7 @@ async def open_app(
                 )
             finally:
                 await actions.drain()  # no request is left "executing"
+                offload.close()
                 await knowledge.aclose()
                 await pipeline.flush()
                 for driver in (given or drivers).values():
