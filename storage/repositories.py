@@ -725,6 +725,22 @@ async def append_audits(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     )
 
 
+async def latest_stored_time(session: AsyncSession) -> datetime | None:
+    """The latest time anything was stored (a reading, an alert change, a request, an
+    audit row): where a simulated clock must resume so history stays in order."""
+    latest: datetime | None = None
+    for column in (
+        ReadingRow.time,
+        AlertRow.updated_at,
+        ActionRequestRow.created_at,
+        AuditRow.time,
+    ):
+        value = await session.scalar(select(func.max(column)))
+        if value is not None and (latest is None or value > latest):
+            latest = value
+    return latest
+
+
 async def list_audit(
     session: AsyncSession, *, action_id: str | None = None, site: str | None = None
 ) -> Sequence[AuditRow]:
