@@ -323,6 +323,18 @@ async def transition_alerts(
     return moved
 
 
+async def update_alerts(session: AsyncSession, *, alert_ids: Sequence[int], **values: Any) -> None:
+    """``UPDATE alerts SET ... WHERE id IN (...)``, one statement per batch."""
+    unique = list(dict.fromkeys(alert_ids))
+    for start in range(0, len(unique), ALERT_BATCH):
+        await session.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(unique[start : start + ALERT_BATCH]))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def get_alerts(session: AsyncSession, *, alert_ids: Sequence[int]) -> list[AlertRow]:
     """The alerts with these ids (one SELECT per batch), in id order."""
     rows: list[AlertRow] = []

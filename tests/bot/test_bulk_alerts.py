@@ -108,3 +108,24 @@ async def test_a_bulk_snooze_is_set_based_too(db_url: str, tmp_path: Path) -> No
         # acknowledge after that moves them all in one go.
         acked = await app.alerts.acknowledge_many(alert_ids=ids[:10], actor="Olga")
         assert [e.alert.id for e in acked] == ids[:10]
+
+
+async def test_ten_thousand_snoozes_ending_together_wake_in_a_few_statements(
+    db_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _chat, _d):
+        ids = await _seed(app)
+        await app.alerts.snooze_many(
+            alert_ids=ids, actor="Olga", until=clock.now() + timedelta(minutes=10)
+        )
+        clock.advance(timedelta(minutes=11))
+        counter = StatementCounter()
+        event.listen(app.engine.sync_engine, "before_cursor_execute", counter)
+        try:
+            events = await app.alerts.tick()
+        finally:
+            event.remove(app.engine.sync_engine, "before_cursor_execute", counter)
+        assert sorted(e.alert.id for e in events if e.kind == "unsnoozed") == ids
+        assert all(e.alert.status == "firing" for e in events if e.kind == "unsnoozed")
+        assert counter.count < 100, counter.count

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -415,71 +415,91 @@ class AlertEngine:
     # -- time-based transitions -------------------------------------------------------
 
     async def tick(self) -> list[AlertEvent]:
-        """Snoozes that ended, silences that ended, reminders and escalations due now."""
+        """Snoozes that ended, silences that ended, reminders and escalations due now.
+
+        Each kind of change is set-based (one UPDATE per batch of alerts), so thousands of
+        snoozes ending together cost a few statements, not a transaction each.
+        """
         now = self._clock.now()
-        events: list[AlertEvent] = []
         silences = await self._live_silences(now, refresh=True)
-        async with self._sessionmaker() as session:
-            async with session.begin():
-                rows = (
-                    await session.scalars(
-                        select(AlertRow).where(
-                            AlertRow.status.in_(("firing", "snoozed")),
-                        )
+        async with self._sessionmaker() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(AlertRow).where(
+                        AlertRow.status.in_(("firing", "snoozed")),
                     )
-                ).all()
-            for row in rows:
-                site = self._sites.get(row.site)
-                if site is None:
-                    continue
-                t = self._thresholds(row.site)
-                if row.status == "snoozed" and row.snoozed_until and row.snoozed_until <= now:
-                    async with session.begin():
-                        woke = await repo.transition_alert(
-                            session,
-                            alert_id=row.id,
-                            from_statuses=("snoozed",),
-                            to_status="firing",
-                            updated_at=now,
-                            last_notified_at=now,
-                        )
-                    if woke:
-                        events.append(AlertEvent("unsnoozed", await self._view(session, row.id)))
-                    continue
-                if row.status != "firing":
-                    continue
-                labels = AlertView.of(row).labels
-                muted = next((s for s in silences if matches_all(s.matchers, labels)), None)
-                if row.silenced_by is not None and muted is None:
-                    async with session.begin():
-                        await repo.update_alert(
-                            session, alert_id=row.id, silenced_by=None, last_notified_at=now
-                        )
-                    events.append(AlertEvent("unsilenced", await self._view(session, row.id)))
-                    continue
-                if muted is not None:
-                    continue
-                since = row.last_notified_at or row.fired_at or row.started_at
-                if (now - since) >= timedelta(minutes=t.repeat_interval_min):
-                    async with session.begin():
-                        await repo.update_alert(
-                            session,
-                            alert_id=row.id,
-                            last_notified_at=now,
-                            reminders=(row.reminders or 0) + 1,
-                        )
-                    events.append(AlertEvent("reminder", await self._view(session, row.id)))
-                fired = row.fired_at or row.started_at
-                if (
-                    row.severity == "critical"
-                    and t.escalate_after_min is not None
-                    and row.escalated_at is None
-                    and (now - fired) >= timedelta(minutes=t.escalate_after_min)
-                ):
-                    async with session.begin():
-                        await repo.update_alert(session, alert_id=row.id, escalated_at=now)
-                    events.append(AlertEvent("escalation", await self._view(session, row.id)))
-        return events
+                )
+            ).all()
+        woke: list[int] = []
+        unsilenced: list[int] = []
+        reminders: list[int] = []
+        escalations: list[int] = []
+        for row in rows:
+            site = self._sites.get(row.site)
+            if site is None:
+                continue
+            t = self._thresholds(row.site)
+            if row.status == "snoozed" and row.snoozed_until and row.snoozed_until <= now:
+                woke.append(row.id)
+                continue
+            if row.status != "firing":
+                continue
+            labels = AlertView.of(row).labels
+            muted = next((s for s in silences if matches_all(s.matchers, labels)), None)
+            if row.silenced_by is not None and muted is None:
+                unsilenced.append(row.id)
+                continue
+            if muted is not None:
+                continue
+            since = row.last_notified_at or row.fired_at or row.started_at
+            if (now - since) >= timedelta(minutes=t.repeat_interval_min):
+                reminders.append(row.id)
+            fired = row.fired_at or row.started_at
+            if (
+                row.severity == "critical"
+                and t.escalate_after_min is not None
+                and row.escalated_at is None
+                and (now - fired) >= timedelta(minutes=t.escalate_after_min)
+            ):
+                escalations.append(row.id)
+        changed: list[tuple[EventKind, list[int]]] = []
+        async with self._sessionmaker() as session, session.begin():
+            if woke:
+                moved = await repo.transition_alerts(
+                    session,
+                    alert_ids=woke,
+                    from_statuses=("snoozed",),
+                    to_status="firing",
+                    updated_at=now,
+                    last_notified_at=now,
+                )
+                changed.append(("unsnoozed", moved))
+            if unsilenced:
+                await repo.update_alerts(
+                    session, alert_ids=unsilenced, silenced_by=None, last_notified_at=now
+                )
+                changed.append(("unsilenced", unsilenced))
+            if reminders:
+                await repo.update_alerts(
+                    session,
+                    alert_ids=reminders,
+                    last_notified_at=now,
+                    reminders=func.coalesce(AlertRow.reminders, 0) + 1,
+                )
+                changed.append(("reminder", reminders))
+            if escalations:
+                await repo.update_alerts(session, alert_ids=escalations, escalated_at=now)
+                changed.append(("escalation", escalations))
+            ids = [i for _kind, some in changed for i in some]
+            views = {r.id: AlertView.of(r) for r in await repo.get_alerts(session, alert_ids=ids)}
+        # Events in the order the per-alert loop gave them: by alert, then by kind.
+        order = {row.id: n for n, row in enumerate(rows)}
+        kinds: list[EventKind] = ["unsnoozed", "unsilenced", "reminder", "escalation"]
+        pairs = sorted(
+            ((alert_id, kind) for kind, some in changed for alert_id in some),
+            key=lambda p: (order.get(p[0], 0), kinds.index(p[1])),
+        )
+        return [AlertEvent(kind, views[alert_id]) for alert_id, kind in pairs]
 
     # -- people's actions -----------------------------------------------------------
 
