@@ -60,6 +60,7 @@ from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
 from tools.forecast.service import ForecastService
 from tools.forecast.weather import OpenMeteoClient
+from tools.offload import Offload
 from tools.people import Directory
 from tools.preferences import EffectiveSites, PreferenceStore
 from tools.reports.service import ReportService
@@ -422,9 +423,11 @@ async def open_app(
         )
         pipeline.set_batch_handler(monitoring.on_batch)
 
+        offload = Offload()  # optimisers, forecast models and rendering run off the loop
         forecasts = ForecastService(
             sessionmaker=sessionmaker,
             clock=clock,
+            offload=offload,
             weather=OpenMeteoClient(http) if settings.weather == "open-meteo" else None,
         )
         reports = ReportService(
@@ -440,6 +443,7 @@ async def open_app(
 
         toolbox = Toolbox(
             on_action_decided=on_action_decided,
+            offload=offload,
             knowledge=knowledge,
             sites=sites,
             state=pipeline.latest,
@@ -552,6 +556,7 @@ async def open_app(
                         clock=clock,
                         deliverer=deliverer,
                         limiter=limiter,
+                        offload=offload,
                     ),
                     cluster=cluster,
                     knowledge=knowledge,
@@ -563,6 +568,7 @@ async def open_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await refresher
                 await actions.drain()  # no request is left "executing"
+                offload.close()
                 await knowledge.aclose()
                 await _bounded(pipeline.flush(), settings.shutdown_grace_s, "storing readings")
                 if pipeline.buffered:

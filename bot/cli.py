@@ -183,14 +183,26 @@ def demo(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many real seconds (scripted runs)")
     ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="Continue the previous demo's data (default: start fresh; the clock "
+            "then resumes after the stored history)",
+        ),
+    ] = False,
 ) -> None:
-    """Run the simulated site with alerts and a console chat. Ctrl-C stops it."""
+    """Run the simulated site with alerts and a console chat. Ctrl-C stops it.
+
+    Each run starts fresh on its own database file (demo.sqlite in the data folder)
+    and says so; with --keep, or with DATABASE_URL set, the stored history is kept and
+    the simulated clock resumes after its latest entry."""
     # Keep the chat readable: only warnings and errors go to the terminal's stderr.
     settings = _settings(site_file, default_log_level="WARNING", sites=True)
     from bot.console_demo import run_demo
 
     with contextlib.suppress(KeyboardInterrupt):
-        _run(lambda: run_demo(settings, speed=speed, user_id=user, duration_s=duration))
+        _run(lambda: run_demo(settings, speed=speed, user_id=user, duration_s=duration, keep=keep))
     typer.echo("\nCommandCenter demo stopped.")
 
 

@@ -23,6 +23,7 @@ from bot.notifier import ChannelLimiter
 from storage import repositories as repo
 from tools.clock import Clock
 from tools.delivery import Deliverer
+from tools.offload import Offload
 from tools.reports.periods import due_period
 from tools.reports.render import digest_card
 from tools.reports.service import ReportService
@@ -46,7 +47,9 @@ class DigestJob:
         clock: Clock,
         deliverer: Deliverer | None = None,
         limiter: ChannelLimiter | None = None,
+        offload: Offload | None = None,
     ) -> None:
+        self._offload = offload or Offload()
         self._engine = engine
         self._sessionmaker = sessionmaker
         self._reports = reports
@@ -95,7 +98,7 @@ class DigestJob:
         if digest_id is None:
             return 0
         try:
-            card = digest_card(report, kind=kind)
+            card = await self._offload.run(digest_card, report, kind=kind)
             posted = await self._post(site, card, schedule.channels, kind)
         except Exception:
             async with self._sessionmaker() as session, session.begin():

@@ -141,6 +141,7 @@ async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
     async with open_app(settings, adapter=adapters, clock=_clock(settings)) as cc:
         gateways = await start_gateways(cc, settings, slack, socket=True, http=serve_http)
         runner = await _serve_http(cc, settings, gateways.routes) if serve_http else None
+        await cc.chat.recover_interrupted()  # requests a crash left "executing"
         await cc.monitor.poll_once()
         jobs = cc.jobs(poll_interval_s=settings.poll_interval_s)
         jobs.start()

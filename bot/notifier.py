@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -216,6 +216,27 @@ class Notifier:
             return  # not posted yet: the group shows the latest state when it goes out
         await self._rerender(alert)
 
+    async def on_alert_events(self, events: Sequence[AlertEvent]) -> None:
+        """Many people's changes at once (a bulk acknowledge or snooze): each card that
+        shows any of them is edited once, not once per alert."""
+        cards: dict[str, AlertView] = {}
+        for event in events:
+            if event.kind not in ("acknowledged", "snoozed"):
+                await self.on_alert_event(event)
+                continue
+            alert = event.alert
+            group = self._groups.get(alert.site)
+            if group is not None and any(a.id == alert.id for a in group.alerts):
+                group.alerts = [alert if a.id == alert.id else a for a in group.alerts]
+                continue
+            if alert.message is None:
+                continue
+            ref = alert.message
+            key = f"{ref.get('platform', '')}:{ref.get('channel', '')}:{ref.get('ref', '')}"
+            cards[key] = alert
+        for alert in cards.values():
+            await self._rerender(alert)
+
     def _local(self, site: Site) -> datetime:
         return self._clock.now().astimezone(site.tz)
 
@@ -288,11 +309,11 @@ class Notifier:
             action = await self._linked_action(alert)
             await self._update(ref, alert_card(alert, action, site.tz))
             return
+        ids = {m.id for m in members}
         actions: dict[int, ActionView] = {}
-        for member in members:
-            linked = await self._linked_action(member)
-            if linked is not None:
-                actions[member.id] = linked
+        for request in await self._actions.list_requests(site=alert.site):  # one query
+            if request.alert_id in ids:
+                actions[request.alert_id] = request  # the latest one per alert wins
         card = alert_group_card(members, actions, site.tz, site_title=site.display_name)
         await self._update(ref, card)
 

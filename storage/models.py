@@ -215,6 +215,10 @@ class ActionRequestRow(Base):
     message: Mapped[dict[str, Any] | None]
     # {"by": [{"actor": "slack:U1", "name": "Olga", "role": "operator", "at": iso}, ...]}
     approvals: Mapped[dict[str, Any] | None]
+    # The worker carrying the request out, and until when (wall clock) its claim holds:
+    # after that another worker may settle a request left ``executing`` by a crash.
+    executor: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
 
 
 class AuditRow(Base):

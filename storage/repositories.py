@@ -341,6 +341,63 @@ async def transition_alert(
     )
 
 
+ALERT_BATCH = 1000
+"""Alerts changed per statement in bulk operations (well inside both drivers' limits)."""
+
+
+async def transition_alerts(
+    session: AsyncSession,
+    *,
+    alert_ids: Sequence[int],
+    from_statuses: Sequence[str],
+    to_status: str,
+    **values: Any,
+) -> list[int]:
+    """Set-based compare-and-set: one ``UPDATE ... WHERE id IN (...) AND status IN (...)
+    RETURNING id`` per batch of :data:`ALERT_BATCH`; the ids this call moved."""
+    moved: list[int] = []
+    unique = list(dict.fromkeys(alert_ids))
+    for start in range(0, len(unique), ALERT_BATCH):
+        chunk = unique[start : start + ALERT_BATCH]
+        result = await session.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(chunk), AlertRow.status.in_(from_statuses))
+            .values(status=to_status, **values)
+            .returning(AlertRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved.extend(int(i) for i in result.scalars())
+    return moved
+
+
+async def update_alerts(session: AsyncSession, *, alert_ids: Sequence[int], **values: Any) -> None:
+    """``UPDATE alerts SET ... WHERE id IN (...)``, one statement per batch."""
+    unique = list(dict.fromkeys(alert_ids))
+    for start in range(0, len(unique), ALERT_BATCH):
+        await session.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(unique[start : start + ALERT_BATCH]))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def get_alerts(session: AsyncSession, *, alert_ids: Sequence[int]) -> list[AlertRow]:
+    """The alerts with these ids (one SELECT per batch), in id order."""
+    rows: list[AlertRow] = []
+    unique = sorted(set(alert_ids))
+    for start in range(0, len(unique), ALERT_BATCH):
+        chunk = unique[start : start + ALERT_BATCH]
+        stmt = (
+            select(AlertRow)
+            .where(AlertRow.id.in_(chunk))
+            .order_by(AlertRow.id)
+            .execution_options(populate_existing=True)
+        )
+        rows.extend((await session.scalars(stmt)).all())
+    return rows
+
+
 async def _compare_and_set(
     session: AsyncSession,
     model: type[AlertRow] | type[ActionRequestRow],
@@ -380,6 +437,7 @@ ACTION_STATUSES = (
     "executing",
     "succeeded",
     "failed",
+    "unknown",
 )
 
 
@@ -499,8 +557,14 @@ async def claim_approved_actions(
     sites: Sequence[str],
     now: datetime,
     limit: int = 10,
+    executor: str | None = None,
+    lease_until: datetime | None = None,
 ) -> list[str]:
     """Move up to ``limit`` approved requests of ``sites`` to ``executing``; their ids.
+
+    A request whose time ran out before anyone carried it out is not claimed (see
+    :func:`expire_overdue_approved`). ``executor`` and ``lease_until`` record who
+    carries each one out and until when that claim holds.
 
     On PostgreSQL the rows are selected ``FOR UPDATE SKIP LOCKED``, so workers
     polling at the same moment never get the same row, and a click's own
@@ -511,7 +575,11 @@ async def claim_approved_actions(
         return []
     stmt = (
         select(ActionRequestRow.id)
-        .where(ActionRequestRow.status == "approved", ActionRequestRow.site.in_(sites))
+        .where(
+            ActionRequestRow.status == "approved",
+            ActionRequestRow.site.in_(sites),
+            ActionRequestRow.expires_at > now,
+        )
         .order_by(ActionRequestRow.decided_at, ActionRequestRow.id)
         .limit(limit)
     )
@@ -528,8 +596,130 @@ async def claim_approved_actions(
             from_statuses=("approved",),
             to_status="executing",
             started_at=now,
+            executor=executor,
+            lease_until=lease_until,
         )
     ]
+
+
+async def expire_overdue_approved(
+    session: AsyncSession, *, sites: Sequence[str], now: datetime
+) -> list[str]:
+    """Expire approved requests of ``sites`` that nobody started before they expired
+    (the worker was down, or the approval was recorded too late); their ids.
+
+    Nothing was sent for them; a stale approval is never carried out later.
+    """
+    if not sites:
+        return []
+    rows = (
+        await session.execute(
+            select(ActionRequestRow.id, ActionRequestRow.expires_at).where(
+                ActionRequestRow.status == "approved",
+                ActionRequestRow.site.in_(sites),
+                ActionRequestRow.expires_at <= now,
+            )
+        )
+    ).all()
+    expired = []
+    for action_id, expires_at in rows:
+        moved = await transition_action(
+            session,
+            action_id=action_id,
+            from_statuses=("approved",),
+            to_status="expired",
+            finished_at=now,
+            outcome=f"approved, but it expired at {expires_at:%Y-%m-%d %H:%M} UTC before a "
+            "worker could carry it out; nothing was sent. Ask again if it is still needed.",
+        )
+        if moved:
+            expired.append(action_id)
+    return expired
+
+
+async def interrupted_actions(
+    session: AsyncSession,
+    *,
+    sites: Sequence[str],
+    executor: str,
+    wall_now: datetime,
+    owned: bool,
+) -> list[tuple[str, str | None, datetime | None]]:
+    """Requests of ``sites`` left ``executing``: (id, executor, lease_until) of those whose
+    claim ran out at ``wall_now`` (or had none), and with ``owned`` also every one that
+    ``executor`` claimed (a worker that just started has nothing in flight)."""
+    if not sites:
+        return []
+    stale = (ActionRequestRow.lease_until.is_(None)) | (ActionRequestRow.lease_until <= wall_now)
+    if owned:
+        stale = stale | (ActionRequestRow.executor == executor)
+    rows = (
+        await session.execute(
+            select(ActionRequestRow.id, ActionRequestRow.executor, ActionRequestRow.lease_until)
+            .where(
+                ActionRequestRow.status == "executing",
+                ActionRequestRow.site.in_(sites),
+                stale,
+            )
+            .order_by(ActionRequestRow.started_at, ActionRequestRow.id)
+        )
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def take_over_execution(
+    session: AsyncSession,
+    *,
+    action_id: str,
+    seen_executor: str | None,
+    seen_lease_until: datetime | None,
+    executor: str,
+    lease_until: datetime,
+) -> bool:
+    """Compare-and-set the claim of an ``executing`` request to ``executor``: True when
+    the claim was still the one seen (so two recovering workers never both settle it)."""
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(ActionRequestRow)
+        .where(
+            ActionRequestRow.id == action_id,
+            ActionRequestRow.status == "executing",
+            ActionRequestRow.executor.is_(None)
+            if seen_executor is None
+            else ActionRequestRow.executor == seen_executor,
+            ActionRequestRow.lease_until.is_(None)
+            if seen_lease_until is None
+            else ActionRequestRow.lease_until == seen_lease_until,
+        )
+        .values(executor=executor, lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def finish_execution(
+    session: AsyncSession,
+    *,
+    action_id: str,
+    executor: str | None,
+    to_status: str,
+    **values: Any,
+) -> bool:
+    """Settle an ``executing`` request that ``executor`` still holds; False when another
+    worker took it over meanwhile (its claim ran out) or it is already settled."""
+    guard = (
+        ActionRequestRow.executor.is_(None)
+        if executor is None
+        else ActionRequestRow.executor == executor
+    )
+    return await _compare_and_set(
+        session,
+        ActionRequestRow,
+        (ActionRequestRow.id == action_id) & guard,
+        ActionRequestRow.status,
+        ("executing",),
+        to_status,
+        {"lease_until": None, **values},
+    )
 
 
 EXPIRED_OUTCOME = "expired before anyone decided"
@@ -587,6 +777,43 @@ async def append_audit(
         )
     )
     await session.flush()
+
+
+async def append_audits(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Append many audit rows in one bulk INSERT (keys: time, actor, event, and optionally
+    site, action_id, details)."""
+    if not rows:
+        return
+    await session.execute(
+        insert(AuditRow),
+        [
+            {
+                "time": r["time"],
+                "site": r.get("site"),
+                "actor": r["actor"],
+                "event": r["event"],
+                "action_id": r.get("action_id"),
+                "details": r.get("details") or {},
+            }
+            for r in rows
+        ],
+    )
+
+
+async def latest_stored_time(session: AsyncSession) -> datetime | None:
+    """The latest time anything was stored (a reading, an alert change, a request, an
+    audit row): where a simulated clock must resume so history stays in order."""
+    latest: datetime | None = None
+    for column in (
+        ReadingRow.time,
+        AlertRow.updated_at,
+        ActionRequestRow.created_at,
+        AuditRow.time,
+    ):
+        value = await session.scalar(select(func.max(column)))
+        if value is not None and (latest is None or value > latest):
+            latest = value
+    return latest
 
 
 async def list_audit(

@@ -35,6 +35,7 @@ from tools.forecast.scorecard import scorecard
 from tools.forecast.scoring import interval_scores
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
+from tools.offload import Offload
 from tools.people import Directory
 from tools.permissions import (
     UNSCOPED,
@@ -498,7 +499,11 @@ class Toolbox:
         forecasts: ForecastService | None = None,
         reports: ReportService | None = None,
         knowledge: KnowledgeBase | None = None,
+        offload: Offload | None = None,
     ) -> None:
+        """``offload`` runs the optimisers and chart rendering off the event loop (one is
+        made here when none is given)."""
+        self._offload = offload or Offload()
         self._sites = sites
         self._state = state
         self._alerts = alerts
@@ -829,7 +834,8 @@ class Toolbox:
                 ("Minimum", f"{floor:g} %"),
             ],
             footer=f"weather: {forecast.weather_source} · load: {forecast.load_method}",
-            image_png=forecast_chart_png(
+            image_png=await self._offload.run(
+                forecast_chart_png,
                 times=forecast.times,
                 pv_p10_w=forecast.pv_p10_w,
                 pv_p50_w=forecast.pv_p50_w,
@@ -915,8 +921,13 @@ class Toolbox:
             if (self._state(site.name).devices("load_on").get(m.name) or 0) >= 0.5
         )
         base_load = (forecast.load_p50_w - running_w).clip(lower=0.0)
-        plan = plan_miners(
-            site, soc_start_pct=soc, pv_w=forecast.pv_p50_w, load_w=base_load, times=forecast.times
+        plan = await self._offload.run(
+            plan_miners,
+            site,
+            soc_start_pct=soc,
+            pv_w=forecast.pv_p50_w,
+            load_w=base_load,
+            times=forecast.times,
         )
         on_hours = [
             f"{local_time(t, site.tz)[11:16]}×{n}" for t, n in plan.plan.miners_on.items() if n
@@ -932,7 +943,8 @@ class Toolbox:
         if not site.grid.present:
             return ToolOutput(text=f"{site.display_name} has no grid connection.")
         forecast, soc = await self._outlook(site)
-        advice = plan_grid_charge(
+        advice = await self._offload.run(
+            plan_grid_charge,
             site,
             soc_now_pct=soc,
             pv_p10_w=forecast.pv_p10_w,
@@ -953,8 +965,9 @@ class Toolbox:
         reserve = site.generator.plan_reserve_pct
         target = min(floor + reserve, 95.0)
 
-        def plan_for(min_soc_pct: float) -> GeneratorPlan:
-            return plan_generator(
+        async def plan_for(min_soc_pct: float) -> GeneratorPlan:
+            return await self._offload.run(
+                plan_generator,
                 site,
                 soc_start_pct=soc,
                 pv_w=forecast.pv_p50_w,
@@ -966,7 +979,7 @@ class Toolbox:
 
         # The forecast is a median: plan a few points above the floor, unless only the
         # floor itself can be held.
-        plan = plan_for(target)
+        plan = await plan_for(target)
         reserve_note = (
             f" The plan keeps {target - floor:g} points above the {floor:g} % floor for "
             "forecast error."
@@ -974,7 +987,7 @@ class Toolbox:
             else ""
         )
         if target > floor and not plan.feasible:
-            plan = plan_for(floor)
+            plan = await plan_for(floor)
             reserve_note = f" (There is no room for a reserve above the {floor:g} % floor.)"
         text = f"{site.display_name}, next {len(forecast.times)} h (battery {soc:.0f} % now): "
         if site.grid.present:
@@ -1013,7 +1026,8 @@ class Toolbox:
             ],
             footer=f"weather: {forecast.weather_source} · load: {forecast.load_method} · "
             f"min run {plan.min_run_h} h",
-            image_png=forecast_chart_png(
+            image_png=await self._offload.run(
+                forecast_chart_png,
                 times=forecast.times,
                 pv_p10_w=forecast.pv_p10_w,
                 pv_p50_w=forecast.pv_p50_w,
@@ -1060,7 +1074,8 @@ class Toolbox:
         if not report.has_data:
             return ToolOutput(text=text)
         kind = {"day": "daily", "week": "weekly", "month": "monthly"}.get(period.kind, "report")
-        return ToolOutput(text=text, cards=[digest_card(report, kind=kind, costs=costs)])
+        card = await self._offload.run(digest_card, report, kind=kind, costs=costs)
+        return ToolOutput(text=text, cards=[card])
 
     async def _active_alerts(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         alerts = await self._alerts.open_alerts(site.name)

@@ -94,6 +94,7 @@ _STATUS_WORDS = {
     "failed": "Failed",
     "rejected": "Rejected",
     "expired": "Expired",
+    "unknown": "Outcome unknown",
 }
 
 
@@ -107,7 +108,7 @@ def action_fields(action: ActionView, tz: ZoneInfo) -> list[tuple[str, str]]:
         fields.append(("Expires", local_time(action.expires_at, tz)))
     if action.decided_by and action.decided_at:
         fields.append(("Decided by", f"{action.decided_by} at {local_time(action.decided_at, tz)}"))
-    if action.outcome and action.status in ("succeeded", "failed", "expired"):
+    if action.outcome and action.status in ("succeeded", "failed", "expired", "unknown"):
         fields.append(("Outcome", action.outcome))
     return fields
 
@@ -122,9 +123,12 @@ def approval_buttons(action: ActionView, label: str | None = None) -> list[Butto
 
 
 def action_card(action: ActionView, tz: ZoneInfo) -> Card:
-    tone: Tone = {"succeeded": "good", "failed": "critical", "pending": "warning"}.get(
-        action.status, "neutral"
-    )  # type: ignore[assignment]
+    tone: Tone = {
+        "succeeded": "good",
+        "failed": "critical",
+        "pending": "warning",
+        "unknown": "warning",
+    }.get(action.status, "neutral")  # type: ignore[assignment]
     text = action.reason or "Requested in chat."
     return Card(
         kind="action",

@@ -480,33 +480,43 @@ class ChatService:
                 minutes = 0
         except ValueError:
             return f"Unknown alert {click.value!r}."
-        replies = []
-        for alert_id in ids:
-            found = await self._alerts.get(alert_id)
-            if found is None:
-                replies.append(f"Unknown alert {alert_id}")
-                continue
-            denied = refusal(actor.principal, Permission.HANDLE_ALERTS, found.site)
-            if denied is not None:
-                replies.append(f"Alert {alert_id}: {denied}; nothing changed")
-                continue
-            if click.action == "snooze":
-                until = self._clock_now() + timedelta(minutes=minutes)
-                event = await self._alerts.snooze(alert_id=alert_id, actor=actor.label, until=until)
-                verb = f"Snoozed alert {alert_id} for {minutes} min"
-            else:
-                event = await self._alerts.acknowledge(alert_id=alert_id, actor=actor.label)
-                verb = f"Acknowledged alert {alert_id}"
-            if event is None:
-                alert = await self._alerts.get(alert_id)
-                replies.append(
-                    f"Unknown alert {alert_id}"
-                    if alert is None
-                    else f"Alert {alert_id} is already {alert.status}; nothing changed"
-                )
-                continue
-            await self._notifier.on_alert_event(event)
-            replies.append(verb)
+        # Each alert is checked for its own site (an id may belong to a site the person
+        # may not use); the rest are changed in one set-based step.
+        sites = await self._alerts.sites_of(ids)
+        refused = [
+            i for i in dict.fromkeys(ids) if i in sites and not actor.principal.may_see(sites[i])
+        ]
+        denied = ""
+        if refused:
+            denied = refusal(actor.principal, Permission.HANDLE_ALERTS, sites[refused[0]])
+            ids = [i for i in ids if i not in set(refused)]
+        if click.action == "snooze":
+            until = self._clock_now() + timedelta(minutes=minutes)
+            events = await self._alerts.snooze_many(alert_ids=ids, actor=actor.label, until=until)
+        else:
+            events = await self._alerts.acknowledge_many(alert_ids=ids, actor=actor.label)
+        await self._notifier.on_alert_events(events)
+        moved = [e.alert.id for e in events]
+        done = (
+            f"Snoozed {_ids_text('alert', moved)} for {minutes} min"
+            if click.action == "snooze"
+            else f"Acknowledged {_ids_text('alert', moved)}"
+        )
+        replies = [done] if moved else []
+        if refused:
+            replies.append(f"{_ids_text('alert', refused)}: {denied}; nothing changed")
+        unchanged = [i for i in dict.fromkeys(ids) if i not in set(moved)]
+        if len(unchanged) == 1:
+            alert = await self._alerts.get(unchanged[0])
+            replies.append(
+                f"Unknown alert {unchanged[0]}"
+                if alert is None
+                else f"Alert {unchanged[0]} is already {alert.status}; nothing changed"
+            )
+        elif unchanged:
+            replies.append(
+                f"{_ids_text('alert', unchanged)} unchanged (unknown, or no longer open)"
+            )
         return ". ".join(replies) + "."
 
     def _clock_now(self) -> datetime:
@@ -580,10 +590,19 @@ class ChatService:
     async def execute_approved(self) -> list[ActionView]:
         """Carry out requests approved elsewhere (a scheduled job on workers), then update
         their cards and resume the conversations that asked for them."""
-        done = await self._actions.run_approved()
+        done = await self._actions.recover_interrupted(at_start=False)
+        done += await self._actions.run_approved()
         for action in done:
             await self.on_action_final(action)
         return done
+
+    async def recover_interrupted(self) -> list[ActionView]:
+        """At a worker's start: settle the requests a crash left ``executing`` (read the
+        device back), update their cards and tell the conversations that asked."""
+        settled = await self._actions.recover_interrupted(at_start=True)
+        for action in settled:
+            await self.on_action_final(action)
+        return settled
 
     async def expire_due(self) -> list[ActionView]:
         """Expire overdue requests, update their cards, and tell waiting conversations."""
@@ -618,6 +637,16 @@ def _turn_id(msg: InboundMessage) -> str:
         return uuid.uuid4().hex
     what = hashlib.sha256(f"{msg.user_id}\n{msg.channel}\n{msg.text}".encode()).hexdigest()
     return f"{msg.platform}:{msg.delivery_id}:{what[:12]}"
+
+
+def _ids_text(noun: str, ids: Sequence[int], *, shown: int = 10) -> str:
+    """ "alert 12", "alerts 12, 13", or "10000 alerts (12, 13, … and 9990 more)"."""
+    if len(ids) == 1:
+        return f"{noun} {ids[0]}"
+    listed = ", ".join(str(i) for i in ids[:shown])
+    if len(ids) <= shown:
+        return f"{noun}s {listed}"
+    return f"{len(ids)} {noun}s ({listed} and {len(ids) - shown} more)"
 
 
 def _site_named(text: str, sites: Sequence[str]) -> str | None:

@@ -450,10 +450,56 @@ def slack_routes(app: AsyncApp, path: str = EVENTS_PATH) -> list[web.RouteDef]:
     """
 
     async def handle(request: web.Request) -> web.Response:
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        problem = _timestamp_problem(request.headers.get("X-Slack-Request-Timestamp"))
+        if problem is None:
+            try:
+                bolt_request = await to_bolt_request(request)
+            except (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError) as err:
+                problem = f"the body does not parse ({type(err).__name__})"
+            else:
+                problem = _body_problem(bolt_request.body)
+        if problem is not None:
+            log.warning(
+                "Slack endpoint: 400 for a request from %s: %s", request.remote or "?", problem
+            )
+            return web.Response(status=400, text=f"Bad request: {problem}.")
+        bolt_response = await app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     return [web.post(path, handle)]
+
+
+def _timestamp_problem(value: str | None) -> str | None:
+    """Why ``X-Slack-Request-Timestamp`` cannot be checked, or None (a missing header is
+    left to Bolt's signature check, which answers 401)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        return "X-Slack-Request-Timestamp must be whole seconds since 1970"
+    return None
+
+
+# Top-level fields of Slack payloads that Bolt reads as objects (or lists of objects).
+_OBJECT_FIELDS = ("event", "user", "team", "channel", "enterprise", "container", "view")
+_LIST_FIELDS = ("actions", "authorizations")
+
+
+def _body_problem(body: object) -> str | None:
+    """Why a parsed request body is not a Slack payload Bolt can route, or None."""
+    if not isinstance(body, dict):
+        return f"the body is a JSON {type(body).__name__}, not an object"
+    for name in _OBJECT_FIELDS:
+        value = body.get(name)
+        if value is not None and not isinstance(value, dict):
+            return f"{name!r} must be an object"
+    for name in _LIST_FIELDS:
+        value = body.get(name)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, dict) for v in value)
+        ):
+            return f"{name!r} must be a list of objects"
+    return None
 
 
 async def run_socket_mode(app: AsyncApp, app_token: str) -> None:

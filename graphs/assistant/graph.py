@@ -14,7 +14,7 @@ re-runs from its top when resumed.
 
 from __future__ import annotations
 
-import functools
+import json
 import logging
 import time
 from typing import Any, Literal
@@ -39,14 +39,37 @@ from tools.agent_tools import SPECS_BY_NAME, TOOL_SPECS, CallContext
 log = logging.getLogger(__name__)
 
 
-@functools.cache
-def model_errors() -> tuple[type[BaseException], ...]:
-    """Failures of the model service that the offline planner covers for (not our own
-    bugs). The OpenAI client is imported only when a model call failed: a bot without a
-    model (and ``commandcenter ask`` on the offline planner) never loads it."""
-    import openai
+def model_failure(exc: BaseException) -> str:
+    """What went wrong with a model call, in words for the person (one clause)."""
+    import openai  # loaded only once a model call has failed
 
-    return (openai.APIError, httpx.HTTPError, TimeoutError, ConnectionError)
+    if isinstance(exc, openai.APITimeoutError | TimeoutError | httpx.TimeoutException):
+        return "did not answer in time"
+    if isinstance(exc, openai.APIConnectionError | ConnectionError | httpx.TransportError):
+        return "could not be reached"
+    if isinstance(exc, openai.APIStatusError):
+        return f"answered with HTTP {exc.status_code}"
+    if isinstance(exc, ValueError) and (
+        "Unexpected response type" in str(exc) or isinstance(exc, json.JSONDecodeError)
+    ):
+        return "answered with something other than a chat completion (an HTML page?)"
+    if isinstance(exc, IndexError | KeyError):
+        return "sent a reply without any choices"
+    return f"failed ({type(exc).__name__})"
+
+
+def reply_problem(reply: object) -> str | None:
+    """Why a model reply cannot be used (it parsed, but says nothing usable), or None."""
+    if not isinstance(reply, AIMessage):
+        return f"sent a {type(reply).__name__} instead of a chat message"
+    if reply.tool_calls:
+        return None
+    broken = [c.get("name") or "?" for c in reply.invalid_tool_calls]
+    if broken:
+        return "sent a malformed tool call (" + ", ".join(str(b) for b in broken) + ")"
+    if not str(reply.content).strip():
+        return "sent an empty answer"
+    return None
 
 
 def _turn_messages(messages: list[AnyMessage]) -> list[AnyMessage]:
@@ -170,15 +193,21 @@ async def _model_step(
     started = time.perf_counter()
     try:
         reply = await bound.ainvoke(assembled.messages)
-    except model_errors() as exc:
+    except Exception as exc:  # any failure of the model service: the planner answers
+        problem = model_failure(exc)
         log.warning(
-            "model call failed (%s: %s); the offline planner answers", type(exc).__name__, exc
+            "model call failed (%s: %s); the offline planner answers",
+            type(exc).__name__,
+            str(exc).splitlines()[0][:200] if str(exc) else "",
         )
         return _offline_update(
-            state,
-            ctx,
-            steps,
-            "The language model could not be reached; the offline planner answered",
+            state, ctx, steps, f"The language model {problem}; the offline planner answered"
+        )
+    unusable = reply_problem(reply)
+    if unusable is not None:
+        log.warning("model reply unusable (%s); the offline planner answers", unusable)
+        return _offline_update(
+            state, ctx, steps, f"The language model {unusable}; the offline planner answered"
         )
     latency_ms = (time.perf_counter() - started) * 1000
     usage = _add_usage(state.get("usage", {}), reply, assembled.prompt_tokens, latency_ms, ctx)

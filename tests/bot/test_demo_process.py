@@ -73,3 +73,78 @@ async def test_demo_alerts_and_a_typed_choice_stops_the_miners(tmp_path: Path) -
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def _start_demo(tmp_path: Path, *extra: str) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "OPENAI_API_KEY")}
+    env["COMMANDCENTER_DATA_DIR"] = str(tmp_path)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        "--speed",
+        "300",
+        "--duration",
+        str(DEMO_TIMEOUT_S),
+        *extra,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
+
+
+async def _until_proposal(proc: asyncio.subprocess.Process) -> list[str]:
+    """Run a demo until its first approval card; returns what it printed."""
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(DEMO_TIMEOUT_S):
+            await _read_until(proc.stdout, "Type a question", seen)
+            await _read_until(proc.stdout, "] Stop miners", seen)
+    finally:
+        proc.terminate()
+        rest, _ = await proc.communicate()
+        seen.extend(rest.decode(errors="replace").splitlines(keepends=True))
+    return seen
+
+
+async def test_a_second_demo_on_the_same_data_dir_starts_fresh_and_says_so(
+    tmp_path: Path,
+) -> None:
+    first = await _until_proposal(await _start_demo(tmp_path))
+    assert not any("Starting a fresh demo" in line for line in first)
+    assert (tmp_path / "demo.sqlite").exists()
+    assert not (tmp_path / "commandcenter.sqlite").exists()  # the bot's own data is not used
+
+    second = await _until_proposal(await _start_demo(tmp_path))
+    text = "".join(second)
+    assert "Starting a fresh demo: the previous demo's data" in text
+    assert "--keep" in text
+    # A new approval card was posted, and nothing from the first run shows up in it.
+    assert "] Stop miners" in text
+    assert " after -" not in text
+    assert "Traceback" not in text
+
+
+async def test_a_kept_demo_resumes_its_clock_after_the_stored_history(tmp_path: Path) -> None:
+    first = await _until_proposal(await _start_demo(tmp_path))
+    assert "] Stop miners" in "".join(first)
+    proc = await _start_demo(tmp_path, "--keep")
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(DEMO_TIMEOUT_S):
+            resumed = await _read_until(proc.stdout, "Continuing the stored history", seen)
+            banner = await _read_until(proc.stdout, "simulated from", seen)
+    finally:
+        proc.terminate()
+        rest, _ = await proc.communicate()
+        seen.extend(rest.decode(errors="replace").splitlines(keepends=True))
+    latest = resumed.split("latest entry (")[1].split(")")[0]
+    started = banner.split("simulated from ")[1].split(" at ")[0]
+    assert started > latest  # "YYYY-MM-DD HH:MM TZ" sorts as time within one zone
+    text = "".join(seen)
+    assert " after -" not in text and "Traceback" not in text

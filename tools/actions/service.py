@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,7 @@ from storage import repositories as repo
 from storage.models import ActionRequestRow
 from tools.actions import policy
 from tools.actions.catalogue import Expectation, get_kind
+from tools.actions.recovery import settle_interrupted
 from tools.clock import Clock
 from tools.devices.base import Driver
 from tools.domain import Reading
@@ -41,7 +42,11 @@ from tools.telemetry import SiteState
 
 log = logging.getLogger(__name__)
 
-FINAL_STATUSES = frozenset({"rejected", "expired", "succeeded", "failed"})
+FINAL_STATUSES = frozenset({"rejected", "expired", "succeeded", "failed", "unknown"})
+
+# How long (wall clock) a worker's claim on a request it is executing holds; after
+# that another worker of the site may settle it (see tools.actions.recovery).
+EXECUTION_LEASE_S = 600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,6 +143,8 @@ class ActionService:
         on_readings: ReadingsHandler | None = None,
         executes: Collection[str] | None = None,
         worker: str = "",
+        lease_s: float = EXECUTION_LEASE_S,
+        wall_clock: Callable[[], datetime] | None = None,
     ) -> None:
         """``executes``: the sites whose approved requests this process carries out
         (default: every site it has a driver for). An approval of any other site is
@@ -150,6 +157,8 @@ class ActionService:
         self._on_readings = on_readings
         self._executes = frozenset(drivers if executes is None else executes)
         self._worker = worker
+        self._lease = timedelta(seconds=lease_s)
+        self._wall = wall_clock or (lambda: datetime.now(UTC))
         self._running: set[asyncio.Task[tuple[bool, str]]] = set()
 
     def executes_here(self, site: str) -> bool:
@@ -486,6 +495,8 @@ class ActionService:
                 from_statuses=("approved",),
                 to_status="executing",
                 started_at=now,
+                executor=self._worker,
+                lease_until=self._wall() + self._lease,
             )
             row = await repo.get_action_request(session, action_id=action_id)
         assert row is not None
@@ -515,9 +526,26 @@ class ActionService:
         sites = sorted(s for s in self._executes if s in self._drivers)
         now = self._clock.now()
         async with self._sessionmaker() as session, session.begin():
-            ids = await repo.claim_approved_actions(session, sites=sites, now=now, limit=limit)
+            stale = await repo.expire_overdue_approved(session, sites=sites, now=now)
+            for action_id in stale:
+                await repo.append_audit(
+                    session,
+                    time=now,
+                    actor="system",
+                    event="action_expired",
+                    action_id=action_id,
+                    details={"approved": True, "reason": "not carried out before it expired"},
+                )
+            ids = await repo.claim_approved_actions(
+                session,
+                sites=sites,
+                now=now,
+                limit=limit,
+                executor=self._worker,
+                lease_until=self._wall() + self._lease,
+            )
             rows = [await repo.get_action_request(session, action_id=i) for i in ids]
-        done = []
+        done = [await self.get(i) for i in stale]
         for row in rows:
             assert row is not None
             by = (row.approvals or {}).get("by") or [{}]
@@ -551,14 +579,17 @@ class ActionService:
         if self._worker:
             details["worker"] = self._worker
         async with self._sessionmaker() as session, session.begin():
-            await repo.transition_action(
+            settled = await repo.finish_execution(
                 session,
                 action_id=row.id,
-                from_statuses=("executing",),
+                executor=self._worker,
                 to_status="succeeded" if ok else "failed",
                 finished_at=done,
                 outcome=outcome,
             )
+            if not settled:  # another worker settled it after this one's claim ran out
+                log.warning("action %s was settled elsewhere meanwhile; not recorded", row.id)
+                return ok, outcome
             await repo.append_audit(
                 session,
                 time=done,
@@ -569,6 +600,23 @@ class ActionService:
                 details=details,
             )
         return ok, outcome
+
+    async def recover_interrupted(self, *, at_start: bool) -> list[ActionView]:
+        """Settle requests left ``executing`` by a worker that died mid-action (its claim
+        ran out, or, ``at_start``, this worker's own from before a restart), from the
+        device's read-back. Nothing is sent again."""
+        sites = sorted(s for s in self._executes if s in self._drivers)
+        ids = await settle_interrupted(
+            sessionmaker=self._sessionmaker,
+            sites={name: self._sites[name] for name in sites if name in self._sites},
+            drivers=self._drivers,
+            clock=self._clock,
+            worker=self._worker,
+            wall_now=self._wall(),
+            lease=self._lease,
+            owned=at_start,
+        )
+        return [await self.get(i) for i in ids]
 
     async def drain(self) -> int:
         """Wait for executions in flight (at shutdown); returns how many were waited for."""

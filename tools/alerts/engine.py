@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -432,78 +432,104 @@ class AlertEngine:
     # -- time-based transitions -------------------------------------------------------
 
     async def tick(self) -> list[AlertEvent]:
-        """Snoozes that ended, silences that ended, reminders and escalations due now."""
+        """Snoozes that ended, silences that ended, reminders and escalations due now.
+
+        Each kind of change is set-based (one UPDATE per batch of alerts), so thousands of
+        snoozes ending together cost a few statements, not a transaction each.
+        """
         now = self._clock.now()
-        events: list[AlertEvent] = []
         silences = await self._live_silences(now, refresh=True)
-        async with self._sessionmaker() as session:
-            async with session.begin():
-                rows = (
-                    await session.scalars(
-                        select(AlertRow).where(
-                            AlertRow.status.in_(("firing", "snoozed")),
-                        )
+        async with self._sessionmaker() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(AlertRow).where(
+                        AlertRow.status.in_(("firing", "snoozed")),
                     )
-                ).all()
-            for row in rows:
-                site = self._sites.get(row.site)
-                if site is None:
-                    continue
-                t = self._thresholds(row.site)
-                if row.status == "snoozed" and row.snoozed_until and row.snoozed_until <= now:
-                    async with session.begin():
-                        woke = await repo.transition_alert(
-                            session,
-                            alert_id=row.id,
-                            from_statuses=("snoozed",),
-                            to_status="firing",
-                            updated_at=now,
-                            last_notified_at=now,
-                        )
-                    if woke:
-                        events.append(AlertEvent("unsnoozed", await self._view(session, row.id)))
-                    continue
-                if row.status != "firing":
-                    continue
-                labels = AlertView.of(row).labels
-                muted = next((s for s in silences if matches_all(s.matchers, labels)), None)
-                if row.silenced_by is not None and muted is None:
-                    async with session.begin():
-                        await repo.update_alert(
-                            session, alert_id=row.id, silenced_by=None, last_notified_at=now
-                        )
-                    events.append(AlertEvent("unsilenced", await self._view(session, row.id)))
-                    continue
-                if muted is not None:
-                    continue
-                since = row.last_notified_at or row.fired_at or row.started_at
-                if (now - since) >= timedelta(minutes=t.repeat_interval_min):
-                    async with session.begin():
-                        await repo.update_alert(
-                            session,
-                            alert_id=row.id,
-                            last_notified_at=now,
-                            reminders=(row.reminders or 0) + 1,
-                        )
-                    events.append(AlertEvent("reminder", await self._view(session, row.id)))
-                fired = row.fired_at or row.started_at
-                if (
-                    row.severity == "critical"
-                    and t.escalate_after_min is not None
-                    and row.escalated_at is None
-                    and (now - fired) >= timedelta(minutes=t.escalate_after_min)
-                ):
-                    async with session.begin():
-                        await repo.update_alert(session, alert_id=row.id, escalated_at=now)
-                    events.append(AlertEvent("escalation", await self._view(session, row.id)))
-        return events
+                )
+            ).all()
+        woke: list[int] = []
+        unsilenced: list[int] = []
+        reminders: list[int] = []
+        escalations: list[int] = []
+        for row in rows:
+            site = self._sites.get(row.site)
+            if site is None:
+                continue
+            t = self._thresholds(row.site)
+            if row.status == "snoozed" and row.snoozed_until and row.snoozed_until <= now:
+                woke.append(row.id)
+                continue
+            if row.status != "firing":
+                continue
+            labels = AlertView.of(row).labels
+            muted = next((s for s in silences if matches_all(s.matchers, labels)), None)
+            if row.silenced_by is not None and muted is None:
+                unsilenced.append(row.id)
+                continue
+            if muted is not None:
+                continue
+            since = row.last_notified_at or row.fired_at or row.started_at
+            if (now - since) >= timedelta(minutes=t.repeat_interval_min):
+                reminders.append(row.id)
+            fired = row.fired_at or row.started_at
+            if (
+                row.severity == "critical"
+                and t.escalate_after_min is not None
+                and row.escalated_at is None
+                and (now - fired) >= timedelta(minutes=t.escalate_after_min)
+            ):
+                escalations.append(row.id)
+        changed: list[tuple[EventKind, list[int]]] = []
+        async with self._sessionmaker() as session, session.begin():
+            if woke:
+                moved = await repo.transition_alerts(
+                    session,
+                    alert_ids=woke,
+                    from_statuses=("snoozed",),
+                    to_status="firing",
+                    updated_at=now,
+                    last_notified_at=now,
+                )
+                changed.append(("unsnoozed", moved))
+            if unsilenced:
+                await repo.update_alerts(
+                    session, alert_ids=unsilenced, silenced_by=None, last_notified_at=now
+                )
+                changed.append(("unsilenced", unsilenced))
+            if reminders:
+                await repo.update_alerts(
+                    session,
+                    alert_ids=reminders,
+                    last_notified_at=now,
+                    reminders=func.coalesce(AlertRow.reminders, 0) + 1,
+                )
+                changed.append(("reminder", reminders))
+            if escalations:
+                await repo.update_alerts(session, alert_ids=escalations, escalated_at=now)
+                changed.append(("escalation", escalations))
+            ids = [i for _kind, some in changed for i in some]
+            views = {r.id: AlertView.of(r) for r in await repo.get_alerts(session, alert_ids=ids)}
+        # Events in the order the per-alert loop gave them: by alert, then by kind.
+        order = {row.id: n for n, row in enumerate(rows)}
+        kinds: list[EventKind] = ["unsnoozed", "unsilenced", "reminder", "escalation"]
+        pairs = sorted(
+            ((alert_id, kind) for kind, some in changed for alert_id in some),
+            key=lambda p: (order.get(p[0], 0), kinds.index(p[1])),
+        )
+        return [AlertEvent(kind, views[alert_id]) for alert_id, kind in pairs]
 
     # -- people's actions -----------------------------------------------------------
 
     async def acknowledge(self, *, alert_id: int, actor: str) -> AlertEvent | None:
         """Acknowledge a firing (or snoozed) alert; None when it is unknown or not open."""
+        events = await self.acknowledge_many(alert_ids=[alert_id], actor=actor)
+        return events[0] if events else None
+
+    async def acknowledge_many(self, *, alert_ids: Sequence[int], actor: str) -> list[AlertEvent]:
+        """Acknowledge every firing (or snoozed) alert among ``alert_ids`` at once (one
+        UPDATE and one bulk audit INSERT per batch); events for those that moved."""
         return await self._by_person(
-            alert_id,
+            alert_ids,
             actor,
             ("firing", "snoozed"),
             "acknowledged",
@@ -514,11 +540,18 @@ class AlertEngine:
 
     async def snooze(self, *, alert_id: int, actor: str, until: datetime) -> AlertEvent | None:
         """Mute a firing or acknowledged alert until ``until``; it fires again if still true."""
+        events = await self.snooze_many(alert_ids=[alert_id], actor=actor, until=until)
+        return events[0] if events else None
+
+    async def snooze_many(
+        self, *, alert_ids: Sequence[int], actor: str, until: datetime
+    ) -> list[AlertEvent]:
+        """Snooze many alerts at once (set-based, like :meth:`acknowledge_many`)."""
         now = self._clock.now()
         if until <= now:
             raise AlertError("A snooze must end in the future.")
         return await self._by_person(
-            alert_id,
+            alert_ids,
             actor,
             ("firing", "acknowledged", "snoozed"),
             "snoozed",
@@ -530,46 +563,47 @@ class AlertEngine:
 
     async def _by_person(
         self,
-        alert_id: int,
+        alert_ids: Sequence[int],
         actor: str,
         from_statuses: Sequence[str],
         to_status: str,
         kind: EventKind,
         audit_event: str,
         **values: Any,
-    ) -> AlertEvent | None:
+    ) -> list[AlertEvent]:
         now = self._clock.now()
         if "acknowledged_by" in values:
             values["acknowledged_at"] = now
-        async with self._sessionmaker() as session:
-            async with session.begin():
-                moved = await repo.transition_alert(
-                    session,
-                    alert_id=alert_id,
-                    from_statuses=from_statuses,
-                    to_status=to_status,
-                    updated_at=now,
-                    **values,
-                )
-                if moved:
-                    await repo.append_audit(
-                        session,
-                        time=now,
-                        actor=actor,
-                        event=audit_event,
-                        details={"alert_id": alert_id}
-                        | {
-                            k: (v.isoformat() if isinstance(v, datetime) else v)
-                            for k, v in values.items()
-                        },
-                    )
-            if not moved:
-                return None
-            view = await self._view(session, alert_id)
-        cached = self._open.get(view.site, {}).get(view.rule)
-        if cached is not None:
-            cached.status = view.status
-        return AlertEvent(kind, view)
+        details = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+        async with self._sessionmaker() as session, session.begin():
+            moved = await repo.transition_alerts(
+                session,
+                alert_ids=alert_ids,
+                from_statuses=from_statuses,
+                to_status=to_status,
+                updated_at=now,
+                **values,
+            )
+            rows = await repo.get_alerts(session, alert_ids=moved)
+            await repo.append_audits(
+                session,
+                [
+                    {
+                        "time": now,
+                        "actor": actor,
+                        "event": audit_event,
+                        "site": row.site,
+                        "details": {"alert_id": row.id} | details,
+                    }
+                    for row in rows
+                ],
+            )
+            views = [AlertView.of(row) for row in rows]
+        for view in views:
+            cached = self._open.get(view.site, {}).get(view.rule)
+            if cached is not None:
+                cached.status = view.status
+        return [AlertEvent(kind, view) for view in views]
 
     # -- silences -----------------------------------------------------------------------
 
@@ -673,6 +707,19 @@ class AlertEngine:
         async with self._sessionmaker() as session, session.begin():
             row = await repo.get_alert(session, alert_id=alert_id)
             return AlertView.of(row) if row is not None else None
+
+    async def sites_of(self, alert_ids: Sequence[int]) -> dict[int, str]:
+        """The site of each known alert id (unknown ids are left out), in a few queries."""
+        unique = list(dict.fromkeys(alert_ids))
+        out: dict[int, str] = {}
+        async with self._sessionmaker() as session, session.begin():
+            for start in range(0, len(unique), 1000):
+                chunk = unique[start : start + 1000]
+                rows = await session.execute(
+                    select(AlertRow.id, AlertRow.site).where(AlertRow.id.in_(chunk))
+                )
+                out.update({int(i): str(site) for i, site in rows})
+        return out
 
     async def open_alerts(self, site: str | None = None) -> list[AlertView]:
         """Alerts that have fired and are not resolved (pending ones are not shown)."""

@@ -38,6 +38,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
 from tools.devices.simulator import fuel_rate_lph
+from tools.errors import ToolsError
 from tools.forecast.battery import (
     HourlyInput,
     SocProjection,
@@ -77,14 +78,16 @@ RULE_START_MARGIN_PCT = 10.0
 RULE_STOP_SOC_PCT = 90.0
 """The naive generator rule stops at this SOC [%]."""
 _SOLVER_TIME_LIMIT_S = 20.0
+_HIGHS_OTHER_ERROR = 4  # scipy.optimize.milp status: "other" (e.g. HiGHS "Solve error")
 _TOL_WH = 1.0
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 Times: TypeAlias = pd.DatetimeIndex | Sequence[datetime] | None
 
 
-class PlanError(ValueError):
-    """A plan cannot be made for this site or these inputs; the message says why."""
+class PlanError(ToolsError, ValueError):
+    """A plan cannot be made for this site or these inputs; the message says why (an
+    agent tool answers with it instead of failing)."""
 
 
 def _require_battery(site: Site) -> None:
@@ -132,15 +135,25 @@ class _Lp:
             for j, c in coefs.items():
                 a[r, j] = c
             lo[r], hi[r] = low, high
+        options: dict[str, object] = {"time_limit": _SOLVER_TIME_LIMIT_S, "mip_rel_gap": 1e-6}
         res = milp(
             c=np.asarray(self.cost),
             integrality=np.asarray(self.integer),
             bounds=Bounds(np.asarray(self.lb), np.asarray(self.ub)),
             constraints=LinearConstraint(a.tocsr(), lo, hi),
-            options={"time_limit": _SOLVER_TIME_LIMIT_S, "mip_rel_gap": 1e-6},
+            options=options,
         )
+        if res.x is None and res.status == _HIGHS_OTHER_ERROR:
+            # HiGHS' presolve can fail numerically on tiny coefficients; solve it plain.
+            res = milp(
+                c=np.asarray(self.cost),
+                integrality=np.asarray(self.integer),
+                bounds=Bounds(np.asarray(self.lb), np.asarray(self.ub)),
+                constraints=LinearConstraint(a.tocsr(), lo, hi),
+                options={**options, "presolve": False},
+            )
         if res.x is None:
-            raise PlanError(f"the optimiser found no plan ({res.message})")
+            raise PlanError(f"the optimiser found no plan ({str(res.message).strip('()')})")
         x: FloatArray = np.asarray(res.x, dtype=np.float64)
         return x
 
@@ -253,11 +266,20 @@ class MinerPlan:
     baseline_outside_wh: float
     """Grid import plus unserved energy without any miners (the base load's own need) [Wh]."""
     grid_allowed: bool
+    fallback: str = ""
+    """Why the optimiser gave no plan, when this is the cautious greedy schedule instead."""
 
     @property
     def summary(self) -> str:
         plan, rule = self.plan, self.rule
-        text = (
+        text = ""
+        if self.fallback:
+            text = (
+                f"The optimiser could not make a plan ({self.fallback}), so this is a "
+                "cautious schedule that adds miner-hours one at a time while the battery "
+                "holds its minimum. "
+            )
+        text += (
             f"The plan runs {plan.miner_hours} miner-hours vs {rule.miner_hours} for the simple "
             f"rule and never goes below {self.min_soc_pct:.0f} %, ending at "
             f"{plan.projection.end_soc_pct:.0f} %."
@@ -382,6 +404,7 @@ def plan_miners(
     )
 
     end_target = min(soc_start_pct, baseline.end_soc_pct) if end_soc_pct is None else end_soc_pct
+    fallback = ""
     on = np.zeros((count, n), dtype=bool)
     optimiser_soc = baseline.soc_pct
     if count:
@@ -429,9 +452,25 @@ def plan_miners(
             for i in range(count - 1):  # interchangeable miners: fill them in order
                 if miners[i].power_kw == miners[i + 1].power_kw:
                     lp.row({int(x[i][t]): 1.0, int(x[i + 1][t]): -1.0}, 0.0, np.inf)
-        sol = lp.solve()
-        on = np.array([sol[xi] > 0.5 for xi in x]).reshape(count, n)
-        optimiser_soc = _soc_series(sol, bv, site, index, soc_start_pct)
+        try:
+            sol = lp.solve()
+        except PlanError as err:
+            fallback = str(err).removeprefix("the optimiser found no plan ").strip("()")
+            on = _greedy_miners(
+                site,
+                miners,
+                index,
+                soc_start_pct,
+                pv,
+                load,
+                floor,
+                baseline,
+                allow_grid,
+                end_target,
+            )
+        else:
+            on = np.array([sol[xi] > 0.5 for xi in x]).reshape(count, n)
+            optimiser_soc = _soc_series(sol, bv, site, index, soc_start_pct)
 
     rule_count = simple_rule_miners_on(pv - load, count)
     rule_on = np.array([[i < rule_count[t] for t in range(n)] for i in range(count)], dtype=bool)
@@ -454,7 +493,46 @@ def plan_miners(
         optimiser_soc_pct=optimiser_soc,
         baseline_outside_wh=baseline.outside_wh,
         grid_allowed=allow_grid,
+        fallback=fallback,
     )
+
+
+def _greedy_miners(
+    site: Site,
+    miners: list[SwitchableLoad],
+    times: pd.DatetimeIndex,
+    soc_start_pct: float,
+    pv: FloatArray,
+    load: FloatArray,
+    floor: float,
+    baseline: SocProjection,
+    grid_allowed: bool,
+    end_target: float,
+) -> npt.NDArray[np.bool_]:
+    """The safe schedule when the optimiser fails: miners are added one at a time,
+    sunniest hours first, and kept only while the schedule holds the minimum (and the
+    end target); starting from none, it can only be as safe as running no miners."""
+    n = len(times)
+    on = np.zeros((len(miners), n), dtype=bool)
+    for t in np.argsort(-(pv - load), kind="stable"):
+        for i in range(len(miners)):
+            on[i, t] = True
+            trial = _schedule(
+                site,
+                miners,
+                on,
+                times=times,
+                soc_start_pct=soc_start_pct,
+                pv=pv,
+                load=load,
+                floor_pct=floor,
+                baseline=baseline,
+                grid_allowed=grid_allowed,
+            )
+            if trial.breaches_floor or trial.projection.end_soc_pct < end_target - 1e-6:
+                on[i, t] = False
+                break
+    return on
 
 
 # --------------------------------------------------------------------------- grid charging
@@ -744,6 +822,8 @@ class GeneratorPlan:
     unserved_wh: float
     curve_synthetic: bool
     reason: str
+    fallback: str = ""
+    """Why the optimiser gave no plan, when this follows the simple rule instead."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -927,9 +1007,28 @@ def plan_generator(
         lp.row(coefs, rhs, rhs)
         # spill only PV and generator output: spill <= pv + p
         lp.row({int(spill[t]): 1.0, p: -1.0}, -np.inf, pv[t] / 1000.0)
-    sol = lp.solve()
-    running = sol[on] > 0.5
-    gen_kw = np.where(running, sol[power], 0.0)
+    rule = rule_generator_run(
+        site,
+        soc_start_pct=soc_start_pct,
+        pv_w=pv,
+        load_w=load,
+        min_soc_pct=floor,
+        min_run_h=m,
+        running_now=running_now,
+        times=index,
+    )
+    fallback = ""
+    try:
+        sol: FloatArray | None = lp.solve()
+    except PlanError as err:  # the simple rule is the safe answer
+        fallback = str(err).removeprefix("the optimiser found no plan ").strip("()")
+        sol = None
+    if sol is not None:
+        running = sol[on] > 0.5
+        gen_kw = np.where(running, sol[power], 0.0)
+    else:
+        gen_kw = rule.generator_w.to_numpy() / 1000.0
+        running = gen_kw > 0
     gen_w = gen_kw * 1000.0
     projection = project_soc(
         site,
@@ -941,20 +1040,13 @@ def plan_generator(
         floor_soc_pct=floor,
         grid_present=False,
     )
-    shortfall_kwh = float(np.sum(sol[bv.below]) + np.sum(sol[unserved]))
+    if sol is not None:
+        shortfall_kwh = float(np.sum(sol[bv.below]) + np.sum(sol[unserved]))
+    else:
+        shortfall_kwh = projection.energy_needed_to_stay_above_floor_wh / 1000.0
     feasible = shortfall_kwh * 1000.0 <= _TOL_WH and projection.unserved_wh <= _TOL_WH
     fuel_l = float(sum(fuel_rate_lph(gen.curve, k / rated) for k in gen_kw[running]))
     flat_l = _flat_out_fuel_l(site, soc_start_pct, pv, load, floor)
-    rule = rule_generator_run(
-        site,
-        soc_start_pct=soc_start_pct,
-        pv_w=pv,
-        load_w=load,
-        min_soc_pct=floor,
-        min_run_h=m,
-        running_now=running_now,
-        times=index,
-    )
     hours = int(running.sum())
     energy_kwh = float(gen_kw.sum())
     runs = _runs(running, index)
@@ -969,7 +1061,21 @@ def plan_generator(
             else "."
         )
     )
-    if not feasible:
+    if fallback:
+        reason = (
+            f"The optimiser could not make a plan ({fallback}), so this is the simple rule "
+            f"(start at {floor + RULE_START_MARGIN_PCT:.0f} %, charge flat out to "
+            f"{RULE_STOP_SOC_PCT:.0f} %): "
+            + (f"run the {gen.name} {spans} ({hours} h, about {fuel_l:.1f} L)" if hours else "")
+            + ("" if hours else "no run needed")
+            + f"; lowest {projection.min_soc_pct:.0f} %"
+            + (
+                f", {shortfall_kwh:.1f} kWh short of holding {floor:.0f} %."
+                if not feasible
+                else "."
+            )
+        )
+    elif not feasible:
         reason = (
             f"Cannot hold {floor:.0f} % on this forecast: even with the {gen.name} "
             f"({rated:g} kW) the battery falls {shortfall_kwh:.1f} kWh short"
@@ -1011,6 +1117,7 @@ def plan_generator(
         unserved_wh=projection.unserved_wh,
         curve_synthetic=gen.fuel_curve is None,
         reason=reason,
+        fallback=fallback,
     )
 
 

@@ -26,6 +26,7 @@ from tools.forecast.pv import (
     quantiles,
 )
 from tools.forecast.weather import OpenMeteoClient, hourly_centres, weather_or_clear_sky
+from tools.offload import Offload
 from tools.site import Site
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,25 @@ def _looked_ahead(series: pd.Series, minutes: float) -> pd.Series:
     return pd.Series(values, index=index, name=series.name)
 
 
+def _pv_bands(
+    site: Site,
+    weather: pd.DataFrame,
+    calibration: LiveCalibration | None,
+    times: pd.DatetimeIndex,
+) -> list[pd.Series]:
+    """P10, P50 and P90 PV power on hour starts (pure; CPU-heavy, so run off the loop)."""
+    params = PvParams(derate=calibration.derate) if calibration else PvParams()
+    p50 = pv_power_w(site, weather, params=params)
+    csi = clear_sky_index(site, weather)
+    cap_w = sum((a.inverter_kw or a.kwp) * 1000 for a in site.pv_arrays) or None
+    p10, p50, p90 = quantiles(p50, csi.reindex(p50.index, method="nearest"), params, cap_w=cap_w)
+    if calibration is not None and calibration.time_shift_min:
+        # on the site's own labels: its hour h holds the power of h + shift
+        p10, p50, p90 = (_looked_ahead(s, calibration.time_shift_min) for s in (p10, p50, p90))
+    # Weather rows are interval centres; express everything on hour starts.
+    return [ForecastService._on_hours(s, times) for s in (p10, p50, p90)]
+
+
 class ForecastService:
     def __init__(
         self,
@@ -91,7 +111,10 @@ class ForecastService:
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
         weather: OpenMeteoClient | None = None,
+        offload: Offload | None = None,
     ) -> None:
+        """``offload`` runs the PV model, the load model and calibration off the loop."""
+        self._offload = offload or Offload()
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._weather = weather
@@ -109,7 +132,9 @@ class ForecastService:
         history = await self.actual_hourly(
             site, "pv_power_w", now - timedelta(days=PV_CALIBRATION_DAYS), now
         )
-        calibration = calibrate_hourly(site, history) if not history.empty else None
+        calibration = (
+            await self._offload.run(calibrate_hourly, site, history) if not history.empty else None
+        )
         if calibration is not None and calibration.time_shift_min != 0:
             log.warning(
                 "%s: PV readings look shifted by %+.0f min against the sun; check the "
@@ -161,21 +186,12 @@ class ForecastService:
             (start + pd.Timedelta(hours=hours)).to_pydatetime(),
         )
         calibration = await self.pv_calibration(site)
-        params = PvParams(derate=calibration.derate) if calibration else PvParams()
-        p50 = pv_power_w(site, weather, params=params)
-        csi = clear_sky_index(site, weather)
-        cap_w = sum((a.inverter_kw or a.kwp) * 1000 for a in site.pv_arrays) or None
-        p10, p50, p90 = quantiles(
-            p50, csi.reindex(p50.index, method="nearest"), params, cap_w=cap_w
-        )
-        if calibration is not None and calibration.time_shift_min:
-            # on the site's own labels: its hour h holds the power of h + shift
-            p10, p50, p90 = (_looked_ahead(s, calibration.time_shift_min) for s in (p10, p50, p90))
-        # Weather rows are interval centres; express everything on hour starts.
-        pv = [self._on_hours(s, times) for s in (p10, p50, p90)]
+        pv = await self._offload.run(_pv_bands, site, weather, calibration, times)
         history = await self._load_history(site, now)
         if history.dropna().size >= 24:
-            load = forecast_load(history.dropna(), start=start, hours=hours, tz=site.timezone)
+            load = await self._offload.run(
+                forecast_load, history.dropna(), start=start, hours=hours, tz=site.timezone
+            )
             loads = [
                 load.p10_w.reindex(times),
                 load.p50_w.reindex(times),

@@ -1,7 +1,7 @@
 """chat identities: where each role came from (the site file or a grant in chat)
 
 Revision ID: 0016_identity_source
-Revises: 0014_readings_unique
+Revises: 0015_action_recovery
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_identity_source"
-down_revision: str | None = "0014_readings_unique"
+down_revision: str | None = "0015_action_recovery"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
