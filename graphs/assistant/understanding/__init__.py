@@ -1,0 +1,12 @@
+"""Understanding what people type, without a language model.
+
+- :mod:`.corpus` loads the phrasing corpus shipped with the package;
+- :mod:`.classifier` learns intents from it (TF-IDF character and word n-grams,
+  logistic regression), trained on first use and kept for the process;
+- :mod:`.rules` reads arguments from the words (sites, loads, ids, durations,
+  times, periods) and splits combined questions into clauses;
+- :mod:`.arguments` builds a tool's arguments for a chosen intent;
+- :mod:`.routing` decides which tools a message asks for, or says plainly that
+  it did not understand or cannot do it;
+- :mod:`.replies` words the "I didn't understand" and "I can't do that" answers.
+"""

@@ -1,0 +1,159 @@
+"""Which tools a message asks for (pure apart from the classifier it is given).
+
+Two readers look at every message:
+
+- the intent classifier (:mod:`.classifier`), trained on the phrasing corpus,
+  says which single intent the message is most like and how sure it is;
+- the rule router (:func:`.rules.route`) splits combined questions into clauses
+  and reads precise arguments, but only knows the phrasings written into it.
+
+The classifier decides. When it agrees with the rules (its best label is among
+the rules' tools) the rules' intents stand, with their arguments and clause
+order. When it disagrees and is sure, its intent is used with arguments read by
+:mod:`.arguments`. When it is unsure, the rules' intents stand only if the
+classifier gives them a fair chance; otherwise nothing is called and the reply
+says what the bot did not understand and what is closest. Statements, chit-chat
+and requests the bot cannot carry out (alert thresholds, schedules) call nothing,
+and a command is never produced from a message the classifier reads as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from graphs.assistant.understanding import arguments, rules
+from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
+from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
+from graphs.assistant.understanding.rules import HELP_TOOL, Intent
+
+ACTIONS = frozenset(
+    {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
+)
+# Tools that change something (hardware, alerts, preferences, roles): never from a question.
+CHANGES = ACTIONS | {
+    "acknowledge_alert",
+    "snooze_alert",
+    "silence_alerts",
+    "remove_silence",
+    "set_alert_preferences",
+    "set_preferences",
+    "set_role",
+}
+_STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", "down", "empty"})
+
+# Confidence thresholds (softmax of the classifier's scores), tuned on the development split.
+ACCEPT = 0.45  # a tool the rules did not find, when the rules found nothing
+OVERRIDE = 0.6  # a tool that replaces what the rules found
+ACTION = 0.7  # a command the rules did not find
+KEEP = 0.04  # the rules' tool stands when the classifier gives it at least this
+NOTHING = 0.5  # "none" / "unsupported" wins over the rules' read-only answer
+NOTHING_OVER_ACTION = 0.3  # ... and over a command the rules found
+
+Reason = Literal["ok", "help", "none", "unsupported", "unsure"]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The planner's reading of one message."""
+
+    intents: list[Intent]
+    reason: Reason  # ok: intents to call; otherwise why there are none
+    confident: bool  # False when a model should see more tools than these
+    closest: list[str] = field(default_factory=list)  # the 3 tools most alike, best first
+    ranked_tools: list[str] = field(default_factory=list)  # every tool by likeness
+    label: str = ""  # the classifier's best label
+    p: float = 0.0  # and its confidence
+
+
+def _is_question(text: str) -> bool:
+    words = rules._tokenize(text)
+    lead, polite = rules._lead_index(words)
+    if polite:
+        return False
+    return (
+        lead < len(words) and words[lead] in rules._QUESTION_STARTERS
+    ) or text.rstrip().endswith("?")
+
+
+def plan(
+    text: str,
+    *,
+    site_names: Sequence[str] = (),
+    load_names: Sequence[str] = (),
+    classifier: IntentClassifier | None = None,
+) -> Plan:
+    """The tools ``text`` asks for, in order, or why there are none."""
+    if not text.strip():
+        return Plan([], "unsure", False)
+    found = rules.route(text, site_names=site_names, load_names=load_names)
+    if found and all(i.tool == HELP_TOOL for i in found):
+        return Plan(found, "help", True, label=HELP, p=1.0)
+    found = [i for i in found if i.tool != HELP_TOOL]
+    guess = (classifier or shared()).guess(text, site_names, load_names)
+    ranked = guess.tools(len(guess.ranked))
+    closest = ranked[:3]
+    tools = {i.tool for i in found}
+    top, p = guess.label, guess.p
+
+    def nothing(reason: Reason) -> Plan:
+        return Plan([], reason, False, closest, ranked, top, p)
+
+    if top in (NONE, UNSUPPORTED):
+        threshold = NOTHING_OVER_ACTION if tools & ACTIONS else NOTHING
+        if not found or p >= (threshold if len(found) == 1 or tools & ACTIONS else 0.8):
+            return nothing("none" if top == NONE else "unsupported")
+    if top == HELP and not found and p >= ACCEPT:
+        return Plan([Intent(HELP_TOOL, {"site": None})], "help", True, closest, ranked, top, p)
+    if found and top in tools:
+        if top in ACTIONS and len(found) > 1:
+            found = _without_reasons(text, found, site_names, load_names)
+        return Plan(found, "ok", True, closest, ranked, top, p)
+    if top not in (NONE, UNSUPPORTED, HELP):
+        needed = ACTION if top in ACTIONS else (OVERRIDE if found else ACCEPT)
+        if top in CHANGES and _is_question(text):
+            needed = 2.0  # a question is never turned into a command
+        if top in ACTIONS and found and not tools & ACTIONS:
+            needed = 2.0  # the rules read a statement or question ("miners down!"): no command
+        if p >= needed:
+            args = arguments.for_tool(top, text, site_names, load_names)
+            if args is not None:
+                return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
+    if found and max(guess.prob(i.tool) for i in found) >= KEEP:
+        return Plan(found, "ok", False, closest, ranked, top, p)
+    return nothing("unsure")
+
+
+def _without_reasons(
+    text: str, found: list[Intent], site_names: Sequence[str], load_names: Sequence[str]
+) -> list[Intent]:
+    """Drop what a leading statement asked for: "the battery is low, stop the miners"
+    asks for the stop, not for the battery (the statement is the reason)."""
+    items = rules._mark_names(rules._tokenize(text), site_names, load_names)
+    clauses = rules._split_clauses(items)
+    if len(clauses) < 2:
+        return found
+    first, has_qmark = clauses[0]
+    words = [value for _, value in first]
+    lead, _ = rules._lead_index(words)
+    starts_question = lead < len(words) and words[lead] in rules._QUESTION_STARTERS
+    if has_qmark or starts_question or not _STATE & set(words):
+        return found
+    reason = {
+        i.tool for i in rules.route(" ".join(words), site_names=site_names, load_names=load_names)
+    }
+    kept = [i for i in found if i.tool not in reason or i.tool in ACTIONS]
+    return kept or found
+
+
+def route(
+    text: str, *, site_names: Sequence[str] = (), load_names: Sequence[str] = ()
+) -> list[Intent]:
+    """Intents in the order asked; [] when nothing is understood (see :func:`plan`)."""
+    return plan(text, site_names=site_names, load_names=load_names).intents
+
+
+def guess(text: str, site_names: Sequence[str] = (), load_names: Sequence[str] = ()) -> Guess:
+    """The shared classifier's reading of ``text`` (for tool selection)."""
+    return shared().guess(text, site_names, load_names)
