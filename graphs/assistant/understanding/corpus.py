@@ -1,4 +1,4 @@
-"""The phrasing corpus shipped with the package (``data/corpus.jsonl``)."""
+"""The phrasing corpus shipped with the package (``phrasings/corpus.jsonl``)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def load(name: str = "corpus.jsonl") -> list[Phrasing]:
     """Every phrasing of the shipped corpus file ``name`` (read from package data)."""
     text = (
         resources.files("graphs.assistant.understanding")
-        .joinpath("data", name)
+        .joinpath("phrasings", name)
         .read_text(encoding="utf-8")
     )
     rows: list[Phrasing] = []

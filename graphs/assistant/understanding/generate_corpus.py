@@ -3,8 +3,8 @@
     python -m graphs.assistant.understanding.generate_corpus \
         --exclude tests/graphs/routing/heldout.jsonl
 
-writes ``data/corpus.jsonl``: templates × synonyms × slots for every intent,
-hand-written natural phrasings, the team's own phrasings from ``data/team.jsonl``,
+writes ``phrasings/corpus.jsonl``: templates × synonyms × slots for every intent,
+hand-written natural phrasings, the team's own phrasings from ``phrasings/team.jsonl``,
 and typos injected into a share of the generated lines. Each line is
 ``{"q", "tools", "label", "source", "split"}``; ``split`` is ``train`` or ``dev``
 (a fixed 20 % per label, chosen before any tuning). The held-out set
@@ -25,7 +25,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "phrasings"
 PER_LABEL = 170  # generated phrasings per label (before de-duplication)
 TYPO_SHARE = 0.15
 DEV_SHARE = 0.2
