@@ -973,10 +973,6 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def _near(a: frozenset[str], b: frozenset[str]) -> bool:
-    return bool(a) and bool(b) and len(a & b) / len(a | b) >= NEAR_JACCARD
-
-
 def drop_near(rows: list[dict[str, object]], exclude: Path) -> list[dict[str, object]]:
     """Rows with no near-copy (word-set Jaccard >= 0.75) among ``exclude``'s questions.
 
@@ -984,7 +980,19 @@ def drop_near(rows: list[dict[str, object]], exclude: Path) -> list[dict[str, ob
     only the overlap is computed, the held-out file's routing is never looked at.
     """
     held = [_words(json.loads(line)["q"]) for line in exclude.read_text("utf-8").splitlines()]
-    return [r for r in rows if not any(_near(_words(str(r["q"])), h) for h in held)]
+    postings: dict[str, list[int]] = {}
+    for i, words in enumerate(held):
+        for word in words:
+            postings.setdefault(word, []).append(i)
+
+    def near_any(words: frozenset[str]) -> bool:
+        shared: dict[int, int] = {}
+        for word in words:
+            for i in postings.get(word, ()):
+                shared[i] = shared.get(i, 0) + 1
+        return any(n / (len(words) + len(held[i]) - n) >= NEAR_JACCARD for i, n in shared.items())
+
+    return [r for r in rows if not near_any(_words(str(r["q"])))]
 
 
 def main() -> None:

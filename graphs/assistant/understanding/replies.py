@@ -6,7 +6,7 @@ import re
 
 from graphs.assistant.understanding.rules import help_text
 
-__all__ = ["EXAMPLES", "help_text", "not_understood"]
+__all__ = ["EXAMPLES", "SCHEDULE", "help_text", "not_understood"]
 
 # What each tool does, in a few words, with a phrasing that routes to it.
 EXAMPLES: dict[str, tuple[str, str]] = {
@@ -44,9 +44,10 @@ _THRESHOLD = re.compile(
     r"|\b(alert rule|threshold|alarm when|alert when|alarm if|alert if|rule for)\b",
     re.IGNORECASE,
 )
-_SCHEDULE = re.compile(
+SCHEDULE = re.compile(
     r"\bevery\s+(day|night|morning|evening|week|monday|tuesday|wednesday|thursday|friday"
-    r"|saturday|sunday|hour)\b|\b(schedule|timer|daily at|each (day|night))\b",
+    r"|saturday|sunday|hour)\b|\b(schedule|timer|daily at|each (day|night|morning|evening))\b"
+    r"|\b(every|each)\s+\d+\s*(h|hours?|min(ute)?s?|days?)\b",
     re.IGNORECASE,
 )
 _READING = re.compile(
@@ -85,7 +86,7 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
                 "device faults, and post here when one fires. Closest:\n"
                 + _closest(["active_alerts", "set_alert_preferences", "set_preferences"])
             )
-        if _SCHEDULE.search(text):
+        if SCHEDULE.search(text):
             return (
                 "I can't schedule commands: every change is a one-off request that a person "
                 "approves. Closest:\n" + _closest(["miner_plan", "generator_plan", "stop_miners"])

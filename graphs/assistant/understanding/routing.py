@@ -26,6 +26,7 @@ from typing import Literal
 from graphs.assistant.understanding import arguments, rules
 from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
+from graphs.assistant.understanding.replies import SCHEDULE
 from graphs.assistant.understanding.rules import HELP_TOOL, Intent
 
 ACTIONS = frozenset(
@@ -99,6 +100,9 @@ def plan(
 
     def nothing(reason: Reason) -> Plan:
         return Plan([], reason, False, closest, ranked, top, p)
+
+    if tools & ACTIONS and SCHEDULE.search(text):
+        return nothing("unsupported")  # "start the miners every morning": not now, not ever
 
     if top in (NONE, UNSUPPORTED):
         threshold = NOTHING_OVER_ACTION if tools & ACTIONS else NOTHING
