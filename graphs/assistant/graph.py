@@ -71,6 +71,12 @@ async def start(state: AssistantState) -> dict[str, Any]:
     }
 
 
+def _previous_question(messages: list[AnyMessage]) -> str:
+    """The person's message before the current turn ("" when there is none)."""
+    humans = [m for m in messages if isinstance(m, HumanMessage)]
+    return str(humans[-2].content) if len(humans) >= 2 else ""
+
+
 def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
     turn = _turn_messages(state.get("messages", []))
     results = [m for m in turn if isinstance(m, ToolMessage)]
@@ -79,11 +85,15 @@ def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
     human = turn[0] if turn and isinstance(turn[0], HumanMessage) else None
     text = str(human.content) if human is not None else ""
     site = ctx.toolbox.site(None, ctx.site)
-    planned = planner.plan(
-        text, site_names=ctx.toolbox.site_names, load_names=[load.name for load in site.loads]
-    )
+    site_names, load_names = ctx.toolbox.site_names, [load.name for load in site.loads]
+    planned = planner.plan(text, site_names=site_names, load_names=load_names)
     if planned.reason == "help":
         return AIMessage(content=planner.help_text())
+    intents = planned.intents
+    if planner.is_follow_up(text) or not intents:
+        previous = _previous_question(state.get("messages", []))
+        again = planner.follow_up(previous, text, site_names=site_names, load_names=load_names)
+        intents = again or intents
     calls = [
         {
             "name": intent.tool,
@@ -91,7 +101,7 @@ def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
             "id": f"offline-{state.get('steps', 0)}-{n}",
             "type": "tool_call",
         }
-        for n, intent in enumerate(i for i in planned.intents if i.tool != "help")
+        for n, intent in enumerate(i for i in intents if i.tool != "help")
     ]
     if not calls:
         return AIMessage(content=planner.not_understood(text, planned.reason, planned.closest))

@@ -8,6 +8,8 @@ rules read the arguments, and a message it is not sure about gets an honest
 
 from __future__ import annotations
 
+from graphs.assistant.understanding.followups import is_follow_up
+from graphs.assistant.understanding.followups import resolve as follow_up
 from graphs.assistant.understanding.replies import help_text, not_understood
 from graphs.assistant.understanding.routing import Plan, plan, route
 from graphs.assistant.understanding.rules import HELP_TOOL, TOOL_NAMES, Intent
@@ -17,7 +19,9 @@ __all__ = [
     "TOOL_NAMES",
     "Intent",
     "Plan",
+    "follow_up",
     "help_text",
+    "is_follow_up",
     "not_understood",
     "plan",
     "route",
