@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from graphs.assistant.understanding.followups import is_follow_up
 from graphs.assistant.understanding.followups import resolve as follow_up
+from graphs.assistant.understanding.lexicon import HELP_TOOL, TOOL_NAMES, Intent
 from graphs.assistant.understanding.replies import help_text, not_understood
 from graphs.assistant.understanding.routing import Plan, plan, route
-from graphs.assistant.understanding.rules import HELP_TOOL, TOOL_NAMES, Intent
 
 __all__ = [
     "HELP_TOOL",

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from graphs.assistant.understanding import rules
+from graphs.assistant.understanding import clause_reader, lexicon, patterns, tokens
 
 _ROLE = re.compile(
     r"\b(?P<role>admin|administrator|operator|viewer|finance|read-only)\b", re.IGNORECASE
@@ -26,9 +26,11 @@ _USER = re.compile(
 _NOT_NAMES = frozenset({"the", "me", "my", "a", "an", "role", "it", "this", "that", "him", "her"})
 
 
-def clause_of(text: str, site_names: Sequence[str], load_names: Sequence[str]) -> rules._Clause:
+def clause_of(
+    text: str, site_names: Sequence[str], load_names: Sequence[str]
+) -> clause_reader._Clause:
     """The whole message read as one clause (names marked, typos corrected, concepts found)."""
-    items = rules._mark_names(rules._tokenize(text), site_names, load_names)
+    items = tokens._mark_names(tokens._tokenize(text), site_names, load_names)
     words: list[str] = []
     site: str | None = None
     loads: list[str] = []
@@ -39,10 +41,10 @@ def clause_of(text: str, site_names: Sequence[str], load_names: Sequence[str]) -
         elif kind == "load":
             loads.append(value)
             words.append("@load")
-        elif value not in rules._SEPARATORS:
-            words.append(rules._correct(value))
-    concepts = rules._scan_concepts(words)
-    return rules._Clause(
+        elif value not in lexicon._SEPARATORS:
+            words.append(tokens._correct(value))
+    concepts = clause_reader._scan_concepts(words)
+    return clause_reader._Clause(
         concepts=concepts, site=site, loads=list(dict.fromkeys(loads)), words=words
     )
 
@@ -56,24 +58,24 @@ def for_tool(
     base: dict[str, Any] = {"site": site}
     words = clause.words
     if tool == "solar_forecast":
-        return {**base, "day": rules._day(clause)}
+        return {**base, "day": clause_reader._day(clause)}
     if tool == "energy_report":
-        period, focus = rules.report_args(text)
+        period, focus = patterns.report_args(text)
         return {**base, "period": period, "focus": focus}
     if tool == "acknowledge_alert":
-        _, consumed = rules._duration(words)
-        return {**base, "alert_id": rules._first_number(words, consumed)}
+        _, consumed = tokens._duration(words)
+        return {**base, "alert_id": tokens._first_number(words, consumed)}
     if tool == "snooze_alert":
-        return {**base, **rules._snooze_args(clause)}
+        return {**base, **clause_reader._snooze_args(clause)}
     if tool == "silence_alerts":
-        return {**base, **rules._silence_args(clause, clause.has(rules.PREVIEW))}
+        return {**base, **clause_reader._silence_args(clause, clause.has(lexicon.PREVIEW))}
     if tool == "remove_silence":
-        return {**base, "silence_id": rules._first_number(words, set())}
+        return {**base, "silence_id": tokens._first_number(words, set())}
     if tool == "set_alert_preferences":
-        prefs = rules._preference_args(clause)
+        prefs = clause_reader._preference_args(clause)
         return None if prefs is None else {**base, **prefs}
     if tool == "set_preferences":
-        intent = rules._preference_change(text, site_names)
+        intent = patterns._preference_change(text, site_names)
         return dict(intent.args) if intent is not None else _preference_args(clause)
     if tool == "set_role":
         return _role_args(text)
@@ -96,12 +98,12 @@ def _fuzzy(word: str, choices: Sequence[str]) -> str | None:
 
 
 def _role_args(text: str) -> dict[str, Any] | None:
-    intent = rules._role_change(text.strip())
+    intent = patterns._role_change(text.strip())
     if intent is not None:
         return dict(intent.args)
     role: str | None = None
     for word in re.findall(r"[a-z-]+", text.lower()):
-        role = _fuzzy(word, tuple(rules._ROLE_WORDS))
+        role = _fuzzy(word, tuple(patterns._ROLE_WORDS))
         if role is not None:
             break
     if role is None:
@@ -109,7 +111,7 @@ def _role_args(text: str) -> dict[str, Any] | None:
     for match in _USER.finditer(text):
         user = match["mention"] or match["at"] or match["id"] or match["name"]
         if user and user.lower() not in _NOT_NAMES and _fuzzy(user.lower(), (role,)) is None:
-            return {"site": None, "user_id": user, "role": rules._ROLE_WORDS[role]}
+            return {"site": None, "user_id": user, "role": patterns._ROLE_WORDS[role]}
     return None
 
 
@@ -118,7 +120,7 @@ _POWER = {"w": "W", "watt": "W", "watts": "W", "kw": "kW", "kilowatt": "kW", "ki
 _TEMP = {"fahrenheit": "F", "celsius": "C", "centigrade": "C", "°f": "F", "°c": "C"}
 
 
-def _preference_args(clause: rules._Clause) -> dict[str, Any] | None:
+def _preference_args(clause: clause_reader._Clause) -> dict[str, Any] | None:
     """A battery floor ("keep the batt above 20%") or units ("switch to watts"), loosely."""
     words = clause.words
     base: dict[str, Any] = {"site": clause.site}
@@ -140,14 +142,14 @@ def _preference_args(clause: rules._Clause) -> dict[str, Any] | None:
     return {**base, "power_unit": power, "temperature_unit": temp}
 
 
-def _grid_enabled(clause: rules._Clause) -> bool:
+def _grid_enabled(clause: clause_reader._Clause) -> bool:
     """On unless the words say off/stop/disable; a negation before the verb flips it."""
     words = clause.words
     off_words = {"off", "disable", "disabled", "stop", "stopped", "deactivate", "no", "cancel"}
     on_words = {"on", "enable", "enabled", "start", "activate", "resume"}
     first = next((w for w in words if w in off_words or w in on_words), None)
     enabled = first is None or first in on_words
-    negate = clause.first(rules.NEGATE)
+    negate = clause.first(lexicon.NEGATE)
     if negate is not None and first is not None and negate < words.index(first):
         enabled = not enabled
     return enabled

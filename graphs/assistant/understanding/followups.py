@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from graphs.assistant.understanding import rules
-from graphs.assistant.understanding.rules import HELP_TOOL, Intent
+from graphs.assistant.understanding import lexicon, patterns, rules, tokens
+from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 
 _LEAD = re.compile(
     r"^\s*(?:and|&|also|plus|ok|so|then)?\s*(?:(?:what|how)\s+about|same\s+(?:for|at)|for|at|in"
@@ -45,7 +45,7 @@ READS = frozenset(
 
 def is_follow_up(text: str) -> bool:
     """A short message that reads as a continuation of the previous question."""
-    words = rules._tokenize(text)
+    words = tokens._tokenize(text)
     return 0 < len(words) <= MAX_WORDS and bool(_STARTS.search(text))
 
 
@@ -63,7 +63,7 @@ def resolve(
 def _resolve(
     previous: str, text: str, site_names: Sequence[str], load_names: Sequence[str]
 ) -> list[Intent]:
-    if not previous.strip() or len(rules._tokenize(text)) > MAX_WORDS:
+    if not previous.strip() or len(tokens._tokenize(text)) > MAX_WORDS:
         return []
     before = [
         i
@@ -73,14 +73,14 @@ def _resolve(
     if not before:
         return []
     rest = _LEAD.sub("", text.strip()).strip(" ?.!")
-    items = rules._mark_names(rules._tokenize(rest), site_names, load_names)
+    items = tokens._mark_names(tokens._tokenize(rest), site_names, load_names)
     sites = [value for kind, value in items if kind == "site"]
-    others = [value for kind, value in items if kind == "word" and value not in rules._SEPARATORS]
+    others = [value for kind, value in items if kind == "word" and value not in lexicon._SEPARATORS]
     if sites and not [w for w in others if w not in ("and", "the", "at", "for", "site")]:
         # "what about the barn?": the same question about another site (or several).
         return [Intent(i.tool, {**i.args, "site": site}) for site in sites for i in before]
     if all(i.tool == "energy_report" for i in before):
-        period = next((p for p, pattern in rules._REPORT_PERIODS if pattern.search(rest)), None)
+        period = next((p for p, pattern in patterns._REPORT_PERIODS if pattern.search(rest)), None)
         if period is None:
             return []
         return [Intent(i.tool, {**i.args, "period": period}) for i in before]  # "and last month?"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from graphs.assistant.understanding.rules import help_text
+from graphs.assistant.understanding.patterns import help_text
 
 __all__ = ["EXAMPLES", "SCHEDULE", "help_text", "not_understood"]
 

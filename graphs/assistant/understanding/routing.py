@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from graphs.assistant.understanding import arguments, rules
+from graphs.assistant.understanding import arguments, clause_reader, lexicon, rules, tokens
 from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
+from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 from graphs.assistant.understanding.replies import SCHEDULE
-from graphs.assistant.understanding.rules import HELP_TOOL, Intent
 
 ACTIONS = frozenset(
     {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
@@ -69,12 +69,12 @@ class Plan:
 
 
 def _is_question(text: str) -> bool:
-    words = rules._tokenize(text)
-    lead, polite = rules._lead_index(words)
+    words = tokens._tokenize(text)
+    lead, polite = clause_reader._lead_index(words)
     if polite:
         return False
     return (
-        lead < len(words) and words[lead] in rules._QUESTION_STARTERS
+        lead < len(words) and words[lead] in lexicon._QUESTION_STARTERS
     ) or text.rstrip().endswith("?")
 
 
@@ -134,14 +134,14 @@ def _without_reasons(
 ) -> list[Intent]:
     """Drop what a leading statement asked for: "the battery is low, stop the miners"
     asks for the stop, not for the battery (the statement is the reason)."""
-    items = rules._mark_names(rules._tokenize(text), site_names, load_names)
-    clauses = rules._split_clauses(items)
+    items = tokens._mark_names(tokens._tokenize(text), site_names, load_names)
+    clauses = clause_reader._split_clauses(items)
     if len(clauses) < 2:
         return found
     first, has_qmark = clauses[0]
     words = [value for _, value in first]
-    lead, _ = rules._lead_index(words)
-    starts_question = lead < len(words) and words[lead] in rules._QUESTION_STARTERS
+    lead, _ = clause_reader._lead_index(words)
+    starts_question = lead < len(words) and words[lead] in lexicon._QUESTION_STARTERS
     if has_qmark or starts_question or not _STATE & set(words):
         return found
     reason = {
