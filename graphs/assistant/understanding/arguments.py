@@ -73,6 +73,8 @@ def for_tool(
         return {**base, "silence_id": tokens._first_number(words, set())}
     if tool == "set_alert_preferences":
         prefs = clause_reader._preference_args(clause)
+        if prefs is None and "critical" in words:
+            prefs = {"critical_only": True, "quiet_hours": None, "clear": False}
         return None if prefs is None else {**base, **prefs}
     if tool == "set_preferences":
         intent = patterns._preference_change(text, site_names)

@@ -6,7 +6,7 @@ import re
 
 from graphs.assistant.understanding.patterns import help_text
 
-__all__ = ["EXAMPLES", "SCHEDULE", "help_text", "not_understood"]
+__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "help_text", "not_understood"]
 
 # What each tool does, in a few words, with a phrasing that routes to it.
 EXAMPLES: dict[str, tuple[str, str]] = {
@@ -46,7 +46,8 @@ _THRESHOLD = re.compile(
 )
 SCHEDULE = re.compile(
     r"\bevery\s+(day|night|morning|evening|week|monday|tuesday|wednesday|thursday|friday"
-    r"|saturday|sunday|hour)\b|\b(schedule|timer|daily at|each (day|night|morning|evening))\b"
+    r"|saturday|sunday|hour)\b|\b(timer|daily at|each (day|night|morning|evening))\b"
+    r"|\bschedule\s+(?:the\s+|a\s+|an\s+|my\s+|our\s+)?\w+(?:\s+\w+)?\s+(?:to|at)\b"
     r"|\b(every|each)\s+\d+\s*(h|hours?|min(ute)?s?|days?)\b",
     re.IGNORECASE,
 )
@@ -58,6 +59,19 @@ _READING = re.compile(
 )
 _THANKS = re.compile(r"^\W*(thanks?|thank (you|u)|thx|ty|cheers|great|cool|ok(ay)?|nice)\b", re.I)
 _GREETING = re.compile(r"^\W*(hi|hello|hey|good (morning|afternoon|evening)|yo)\b\W*$", re.I)
+
+
+_CONDITION = re.compile(
+    r"\b(below|above|under|over|drops?|falls?|exceeds?|goes|gets|reaches|hits|less than"
+    r"|more than|offline|stops|fails|starts|trips)\b|[<>]",
+    re.IGNORECASE,
+)
+
+
+def cannot(text: str) -> bool:
+    """A request for something the bot cannot do: an alert on a condition, or a schedule."""
+    conditional = bool(_THRESHOLD.search(text) and _CONDITION.search(text))
+    return conditional or bool(SCHEDULE.search(text))
 
 
 def _closest(tools: list[str]) -> str:

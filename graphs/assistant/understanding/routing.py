@@ -27,7 +27,7 @@ from graphs.assistant.understanding import arguments, clause_reader, lexicon, ru
 from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
-from graphs.assistant.understanding.replies import SCHEDULE
+from graphs.assistant.understanding.replies import cannot
 
 ACTIONS = frozenset(
     {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
@@ -42,15 +42,49 @@ CHANGES = ACTIONS | {
     "set_preferences",
     "set_role",
 }
+_COMMAND_VERBS = frozenset(
+    [
+        "start",
+        "stop",
+        "turn",
+        "switch",
+        "shut",
+        "kill",
+        "fire",
+        "get",
+        "put",
+        "bring",
+        "power",
+        "cut",
+        "take",
+        "run",
+        "crank",
+        "kick",
+        "boot",
+        "restart",
+        "resume",
+        "pause",
+        "enable",
+        "disable",
+        "charge",
+        "top",
+        "unplug",
+        "let",
+        "halt",
+    ]
+)
+_NEGATIONS = frozenset({"dont", "not", "never", "no", "without", "wont", "cant"})
 _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", "down", "empty"})
 
 # Confidence thresholds (softmax of the classifier's scores), tuned on the development split.
 ACCEPT = 0.45  # a tool the rules did not find, when the rules found nothing
 OVERRIDE = 0.6  # a tool that replaces what the rules found
 ACTION = 0.7  # a command the rules did not find
+SINGLE = 0.85  # one clause, one intent: the classifier's pick among the rules' several
 KEEP = 0.04  # the rules' tool stands when the classifier gives it at least this
 NOTHING = 0.5  # "none" / "unsupported" wins over the rules' read-only answer
 NOTHING_OVER_ACTION = 0.3  # ... and over a command the rules found
+MANY = 0.8  # ... and over several intents the rules found
 
 Reason = Literal["ok", "help", "none", "unsupported", "unsure"]
 
@@ -66,6 +100,11 @@ class Plan:
     ranked_tools: list[str] = field(default_factory=list)  # every tool by likeness
     label: str = ""  # the classifier's best label
     p: float = 0.0  # and its confidence
+
+
+def _one_clause(text: str, site_names: Sequence[str], load_names: Sequence[str]) -> bool:
+    items = tokens._mark_names(tokens._tokenize(text), site_names, load_names)
+    return len(clause_reader._split_clauses(items)) == 1
 
 
 def _is_question(text: str) -> bool:
@@ -101,32 +140,48 @@ def plan(
     def nothing(reason: Reason) -> Plan:
         return Plan([], reason, False, closest, ranked, top, p)
 
-    if tools & ACTIONS and SCHEDULE.search(text):
-        return nothing("unsupported")  # "start the miners every morning": not now, not ever
+    if cannot(text):
+        # "alert me if the voltage drops below 12 V", "start the miners every morning":
+        # no tool does that, and the nearest tool would be taken for it.
+        return nothing("unsupported")
 
     if top in (NONE, UNSUPPORTED):
-        threshold = NOTHING_OVER_ACTION if tools & ACTIONS else NOTHING
-        if not found or p >= (threshold if len(found) == 1 or tools & ACTIONS else 0.8):
-            return nothing("none" if top == NONE else "unsupported")
+        threshold = NOTHING if len(found) == 1 else MANY
+        if tools & ACTIONS:
+            threshold = NOTHING_OVER_ACTION
+        if not found or p >= threshold:
+            return nothing("unsupported" if top == UNSUPPORTED or cannot(text) else "none")
     if top == HELP and not found and p >= ACCEPT:
         return Plan([Intent(HELP_TOOL, {"site": None})], "help", True, closest, ranked, top, p)
+    several = len(found) > 1 and not _one_clause(text, site_names, load_names)
     if found and top in tools:
         if top in ACTIONS and len(found) > 1:
             found = _without_reasons(text, found, site_names, load_names)
+        elif len(found) > 1 and p >= SINGLE and not several:
+            found = [i for i in found if i.tool == top]  # "any batt alerts": alerts, not battery
         return Plan(found, "ok", True, closest, ranked, top, p)
-    if top not in (NONE, UNSUPPORTED, HELP):
+    blocked = _blocked(top, text, found)
+    if top not in (NONE, UNSUPPORTED, HELP) and not several and not blocked:
         needed = ACTION if top in ACTIONS else (OVERRIDE if found else ACCEPT)
-        if top in CHANGES and _is_question(text):
-            needed = 2.0  # a question is never turned into a command
-        if top in ACTIONS and found and not tools & ACTIONS:
-            needed = 2.0  # the rules read a statement or question ("miners down!"): no command
-        if p >= needed:
-            args = arguments.for_tool(top, text, site_names, load_names)
-            if args is not None:
-                return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
-    if found and max(guess.prob(i.tool) for i in found) >= KEEP:
+        args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
+        if args is not None:
+            return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
+    if found and (several or blocked or max(guess.prob(i.tool) for i in found) >= KEEP):
         return Plan(found, "ok", False, closest, ranked, top, p)
     return nothing("unsure")
+
+
+def _blocked(tool: str, text: str, found: list[Intent]) -> bool:
+    """A change the classifier may not make on its own: from a question, or a command the
+    rules did not read as one unless the message starts with a command verb."""
+    if tool in CHANGES and _is_question(text):
+        return True
+    if tool not in ACTIONS or not found or {i.tool for i in found} & ACTIONS:
+        return False
+    words = tokens._tokenize(text)
+    lead, _ = clause_reader._lead_index(words)
+    negated = bool(_NEGATIONS & set(words))
+    return negated or lead >= len(words) or words[lead] not in _COMMAND_VERBS
 
 
 def _without_reasons(
