@@ -20,7 +20,8 @@ _ROLE = re.compile(
 )
 _USER = re.compile(
     r"(?:<@(?P<mention>[A-Za-z0-9]+)>|@(?P<at>[A-Za-z0-9._-]+)|\b(?P<id>U[A-Z0-9]{4,})\b"
-    r"|\b(?:make|set|give|promote|demote|let)\s+(?P<name>[A-Za-z][A-Za-z0-9._-]{1,39})\b)",
+    r"|\b(?:make|set|give|promote|demote|let)\s+(?P<name>[A-Za-z][A-Za-z0-9._-]{1,39})\b"
+    r"|\bto\s+(?P<to>[A-Za-z][A-Za-z0-9._-]{1,39})\s*[.!]?$)",
     re.IGNORECASE,
 )
 _NOT_NAMES = frozenset({"the", "me", "my", "a", "an", "role", "it", "this", "that", "him", "her"})
@@ -111,7 +112,7 @@ def _role_args(text: str) -> dict[str, Any] | None:
     if role is None:
         return None
     for match in _USER.finditer(text):
-        user = match["mention"] or match["at"] or match["id"] or match["name"]
+        user = match["mention"] or match["at"] or match["id"] or match["name"] or match["to"]
         if user and user.lower() not in _NOT_NAMES and _fuzzy(user.lower(), (role,)) is None:
             return {"site": None, "user_id": user, "role": patterns._ROLE_WORDS[role]}
     return None

@@ -19,6 +19,7 @@ and a command is never produced from a message the classifier reads as one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -72,6 +73,12 @@ _COMMAND_VERBS = frozenset(
         "let",
         "halt",
     ]
+)
+# "I have installed ...", "we just replaced ...", "I cleaned ...": the person tells, not asks.
+_STATEMENT = re.compile(
+    r"^\W*(?:i|we)\s*(?:'?ve|have|had|just|already|recently|(?!need\b)\w+ed)\b"
+    r"(?!\s+(?:to|you|a question|questions?)\b)",
+    re.IGNORECASE,
 )
 _NEGATIONS = frozenset({"dont", "not", "never", "no", "without", "wont", "cant"})
 _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", "down", "empty"})
@@ -145,6 +152,8 @@ def plan(
         # no tool does that, and the nearest tool would be taken for it.
         return nothing("unsupported")
 
+    if _STATEMENT.search(text) and not text.rstrip().endswith("?") and not tools & CHANGES:
+        return nothing("none")  # "I have installed new panels": news, not a question
     if top in (NONE, UNSUPPORTED):
         threshold = NOTHING if len(found) == 1 else MANY
         if tools & ACTIONS:
