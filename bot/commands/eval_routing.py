@@ -4,8 +4,9 @@ Every line ``{"q": ..., "tools": [...], "actions": [...]}`` goes through the who
 chat service in one process: no language model (the offline planner), a throwaway
 SQLite database, the simulated demo site plus two simulated sites (``barn`` and
 ``home``) so that questions about several sites can be asked. Each line is its own
-conversation. Action tools only create pending requests; nothing is approved, so
-nothing is executed (the command checks the actions table and says so). Lines that
+conversation, and independent of the others: the requests a line's action tools
+create stay pending until the line is scored, then are rejected (never approved,
+so nothing is executed: the command checks the actions table and says so). Lines that
 carry ``tools`` are scored: the tools called, in order, must equal them (and the
 actions created must equal ``actions`` when the line has that key, named by their
 kind, e.g. ``generator_start``, or by the tool that proposes them).
@@ -134,7 +135,7 @@ async def route_lines(lines: list[Line]) -> Outcome:
     from bot.chat.base import InboundMessage
     from bot.chat.memory import MemoryAdapter
     from bot.settings import Settings
-    from storage.repositories import list_action_requests
+    from storage.repositories import list_action_requests, transition_action
 
     outcome = Outcome()
     with tempfile.TemporaryDirectory(prefix="cc-eval-routing-") as tmp:
@@ -164,6 +165,17 @@ async def route_lines(lines: list[Line]) -> Outcome:
                     site=app.default_site,  # a question naming no site is about the demo
                     post=False,
                 )
+                # Lines are independent: withdraw what this one proposed (a rejection, not an
+                # execution), so the next "stop the miners" is not "already awaiting approval".
+                async with app.sessionmaker() as session, session.begin():
+                    for action in result.actions:
+                        await transition_action(
+                            session,
+                            action_id=str(action["id"]),
+                            from_statuses=["pending"],
+                            to_status="rejected",
+                            decided_by="eval routing",
+                        )
                 outcome.routed.append(
                     Routed(
                         line=line,

@@ -12,6 +12,8 @@ from bot.cli import app
 LINES = [
     {"q": "battery and solar?", "tools": ["battery_status", "solar_now"]},
     {"q": "stop the miners", "tools": ["stop_miners"], "actions": ["stop_miners"]},
+    # the same request again: lines are independent, so it is a new request, not a duplicate
+    {"q": "kill the miners", "tools": ["stop_miners"], "actions": ["stop_miners"]},
     {"q": "start the genset at barn", "tools": ["start_generator"], "actions": ["start_generator"]},
     {"q": "alert me if the panel voltage drops below 12 V", "tools": []},
     {"q": "how is the barn?", "tools": ["active_alerts"]},  # a wrong expectation: scored wrong
@@ -35,18 +37,18 @@ def test_routes_every_line_scores_and_executes_nothing(tmp_path: Path) -> None:
     assert routed["how is the barn?"]["correct"] is False
     assert routed["thanks"]["correct"] is None
     assert out["summary"] == {
-        "lines": 6,
-        "scored": 5,
-        "correct": 4,
-        "score_pct": 80.0,
-        "actions_created": 2,
+        "lines": 7,
+        "scored": 6,
+        "correct": 5,
+        "score_pct": 83.3,
+        "actions_created": 3,
         "actions_executed": 0,
     }
 
     text = CliRunner().invoke(app, ["eval", "routing", str(path)])
     assert text.exit_code == 0, text.output
     assert "✗ 'how is the barn?' -> site_status  (expected: active_alerts)" in text.stdout
-    assert "score 4/5 = 80.0 %; actions created 2, executed 0" in text.stdout
+    assert "score 5/6 = 83.3 %; actions created 3, executed 0" in text.stdout
 
 
 def test_a_bad_line_is_a_one_line_error(tmp_path: Path) -> None:
