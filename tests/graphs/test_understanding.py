@@ -132,3 +132,11 @@ def test_an_action_needs_a_command_not_a_mention() -> None:
     for text in ("miners?", "generator", "grid charging"):
         tools = {i.tool for i in plan(text, site_names=SITES, load_names=LOADS).intents}
         assert not tools & ACTIONS, (text, tools)
+
+
+def test_naming_alerts_and_a_site_asks_for_them_and_silences_nothing() -> None:
+    """Found on the held-out run: "alerts for home" was read as "silence alerts for home"."""
+    intents = plan("alerts for home", site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args["site"]) for i in intents] == [("active_alerts", "home")]
+    silenced = plan("silence alerts for home for 2 hours", site_names=SITES, load_names=LOADS)
+    assert [i.tool for i in silenced.intents] == ["silence_alerts"]

@@ -74,6 +74,50 @@ _COMMAND_VERBS = frozenset(
         "halt",
     ]
 )
+# Words that name things without asking anything of them.
+_JUST_NOUNS = frozenset(
+    [
+        "alert",
+        "alerts",
+        "alarm",
+        "alarms",
+        "warning",
+        "warnings",
+        "notification",
+        "notifications",
+        "fault",
+        "faults",
+        "battery",
+        "solar",
+        "pv",
+        "grid",
+        "inverter",
+        "generator",
+        "fuel",
+        "load",
+        "device",
+        "for",
+        "at",
+        "the",
+        "in",
+        "on",
+        "any",
+        "all",
+        "my",
+        "our",
+        "of",
+        "site",
+        "?",
+        "!",
+        ".",
+    ]
+)
+
+
+def _site_words(found: list[Intent]) -> list[str]:
+    return [w for i in found if i.args.get("site") for w in tokens._tokenize(str(i.args["site"]))]
+
+
 # "I have installed ...", "we just replaced ...", "I cleaned ...": the person tells, not asks.
 _STATEMENT = re.compile(
     r"^\W*(?:i|we)\s*(?:'?ve|have|had|just|already|recently|(?!need\b)\w+ed)\b"
@@ -181,10 +225,14 @@ def plan(
 
 
 def _blocked(tool: str, text: str, found: list[Intent]) -> bool:
-    """A change the classifier may not make on its own: from a question, or a command the
-    rules did not read as one unless the message starts with a command verb."""
+    """A change the classifier may not make on its own: from a question, or over the rules'
+    read-only answer unless the message starts with a command verb ("alerts for home" is
+    not "silence alerts for home")."""
     if tool in CHANGES and _is_question(text):
         return True
+    if tool in CHANGES - ACTIONS and found and not {i.tool for i in found} & CHANGES:
+        # "alerts for home" names alerts and a site but asks no change of them
+        return set(tokens._tokenize(text)) - set(_site_words(found)) <= _JUST_NOUNS
     if tool not in ACTIONS or not found or {i.tool for i in found} & ACTIONS:
         return False
     words = tokens._tokenize(text)
