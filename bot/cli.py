@@ -21,6 +21,7 @@ from bot.commands.backfill_vrm import vrm as backfill_vrm
 from bot.commands.backtest_load import load as backtest_load
 from bot.commands.backtest_pv import pv as backtest_pv
 from bot.commands.edge import edge_app
+from bot.commands.eval_routing import eval_app
 from bot.commands.kb import kb_app
 from bot.commands.replay import replay_app
 from bot.commands.report import report as report_command
@@ -54,6 +55,7 @@ app.add_typer(replay_app, name="replay", help="Replay recorded device data onto 
 app.add_typer(actions_app, name="actions")
 app.add_typer(sites_app, name="sites")
 app.add_typer(kb_app, name="kb")
+app.add_typer(eval_app, name="eval")
 export_app = typer.Typer(
     no_args_is_help=True, help="Export history to CSV, JSON Lines or Parquet, streamed."
 )

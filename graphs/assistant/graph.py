@@ -33,10 +33,14 @@ from graphs.assistant.budget import Briefing, assemble
 from graphs.assistant.context import AssistantContext
 from graphs.assistant.prompts import SYSTEM_PROMPT
 from graphs.assistant.state import AssistantState
-from graphs.assistant.tool_selection import select_tools
+from graphs.assistant.tool_selection import select_by_likeness, select_tools
 from tools.agent_tools import SPECS_BY_NAME, TOOL_SPECS, CallContext
 
 log = logging.getLogger(__name__)
+
+# When the planner is unsure, tool definitions may use this share of the prompt budget
+# (the rest keeps the instructions, the question and the conversation so far).
+UNSURE_TOOL_SHARE = 0.5
 
 
 def model_failure(exc: BaseException) -> str:
@@ -92,6 +96,12 @@ async def start(state: AssistantState) -> dict[str, Any]:
     }
 
 
+def _previous_question(messages: list[AnyMessage]) -> str:
+    """The person's message before the current turn ("" when there is none)."""
+    humans = [m for m in messages if isinstance(m, HumanMessage)]
+    return str(humans[-2].content) if len(humans) >= 2 else ""
+
+
 def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
     turn = _turn_messages(state.get("messages", []))
     results = [m for m in turn if isinstance(m, ToolMessage)]
@@ -100,11 +110,15 @@ def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
     human = turn[0] if turn and isinstance(turn[0], HumanMessage) else None
     text = str(human.content) if human is not None else ""
     site = ctx.toolbox.site(None, ctx.site)
-    intents = planner.route(
-        text, site_names=ctx.toolbox.site_names, load_names=[load.name for load in site.loads]
-    )
-    if any(i.tool == "help" for i in intents) and all(i.tool == "help" for i in intents):
+    site_names, load_names = ctx.toolbox.site_names, [load.name for load in site.loads]
+    planned = planner.plan(text, site_names=site_names, load_names=load_names)
+    if planned.reason == "help":
         return AIMessage(content=planner.help_text())
+    intents = planned.intents
+    if planner.is_follow_up(text) or not intents:
+        previous = _previous_question(state.get("messages", []))
+        again = planner.follow_up(previous, text, site_names=site_names, load_names=load_names)
+        intents = again or intents
     calls = [
         {
             "name": intent.tool,
@@ -115,7 +129,7 @@ def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
         for n, intent in enumerate(i for i in intents if i.tool != "help")
     ]
     if not calls:
-        return AIMessage(content="Sorry, I did not understand that.\n\n" + planner.help_text())
+        return AIMessage(content=planner.not_understood(text, planned.reason, planned.closest))
     return AIMessage(content="", tool_calls=calls)
 
 
@@ -163,12 +177,26 @@ async def _model_step(
     turn = _turn_messages(messages)
     question = str(turn[0].content) if turn and isinstance(turn[0], HumanMessage) else ""
     site = ctx.toolbox.site(None, ctx.site)
-    planned = planner.route(
+    planned = planner.plan(
         question, site_names=ctx.toolbox.site_names, load_names=[x.name for x in site.loads]
     )
-    names = select_tools((i.tool for i in planned), [spec.name for spec in TOOL_SPECS])
+    available = [spec.name for spec in TOOL_SPECS]
+    if planned.confident and planned.intents:
+        names = select_tools((i.tool for i in planned.intents), available)
+    else:
+        # Unsure: the planner's guess must not hide the right tool from the model.
+        names = select_by_likeness(
+            planned.ranked_tools,
+            available,
+            cost=lambda chosen: ctx.counter.tools(
+                [SPECS_BY_NAME[name].openai_schema() for name in chosen]
+            ),
+            allowance_tokens=int(ctx.budget.total_tokens * UNSURE_TOOL_SHARE),
+        )
     schemas = [SPECS_BY_NAME[name].openai_schema() for name in names]
-    asked_site = next((str(i.args["site"]) for i in planned if i.args.get("site")), ctx.site)
+    asked_site = next(
+        (str(i.args["site"]) for i in planned.intents if i.args.get("site")), ctx.site
+    )
     briefing = Briefing()
     if ctx.briefing is not None:
         briefing = await ctx.briefing(
@@ -178,7 +206,7 @@ async def _model_step(
             channel=ctx.channel,
             thread_id=ctx.thread_id,
             # runbook passages only for questions that may need them
-            knowledge=any(i.tool == "search_knowledge" for i in planned),
+            knowledge=any(i.tool == "search_knowledge" for i in planned.intents),
         )
     others = ", ".join(n for n in ctx.toolbox.site_names if n != ctx.site) or "none"
     assembled = assemble(

@@ -4,13 +4,15 @@ The definitions of all tools cost over 3,000 prompt tokens: more than the whole
 budget of a typical question. The offline planner already knows which tools a
 question is about; the model gets those, the rest of their family (so it can
 follow up: a forecast question may need the battery outlook too) and a few
-always-useful tools. When the planner understands nothing, every tool is bound:
-the model is then the better judge.
+always-useful tools. When the planner is unsure (or understands nothing), the
+model is the better judge and must not be hidden the right tool: every tool is
+bound when the definitions fit the allowance, else the tools most alike to the
+question (by the intent classifier) until the allowance is spent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "now": ("site_status", "battery_status", "solar_now"),
@@ -64,4 +66,29 @@ def select_tools(planned: Iterable[str], available: Sequence[str]) -> list[str]:
     for name in wanted:
         for family in _FAMILIES_OF.get(name, ()):
             chosen.update(FAMILIES[family])
+    return [name for name in available if name in chosen]
+
+
+def select_by_likeness(
+    ranked: Sequence[str],
+    available: Sequence[str],
+    *,
+    cost: Callable[[list[str]], int],
+    allowance_tokens: int,
+) -> list[str]:
+    """Tools for a question the planner is unsure about: every tool when they all fit in
+    ``allowance_tokens``, else the most alike first (``ranked``, by the classifier's
+    likeness of the question to each tool's phrasings) until the allowance is spent.
+
+    The basics (:data:`ALWAYS`) are always bound; the result is in ``available``'s order.
+    """
+    if cost(list(available)) <= allowance_tokens:
+        return list(available)
+    chosen = [name for name in ALWAYS if name in available]
+    for name in [*ranked, *available]:
+        if name in chosen or name not in available:
+            continue
+        if cost([*chosen, name]) > allowance_tokens:
+            continue
+        chosen.append(name)
     return [name for name in available if name in chosen]

@@ -8,6 +8,8 @@ import pytest
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 
 from graphs.assistant import planner
+from graphs.assistant.budget import Budget
+from graphs.assistant.tokens import TokenCounter
 from tests.bot.helpers import EVENING, click, run_minutes, running_bot, say
 from tests.graphs.scripted_model import ScriptedChatModel
 from tools.agent_tools import TOOL_SPECS
@@ -49,15 +51,28 @@ async def test_solar_forecast_tomorrow_is_clear_sky_energy(sqlite_url: str, tmp_
         assert 25 < energy_kwh < 45
 
 
-async def test_unknown_input_lists_capabilities(sqlite_url: str, tmp_path: Path) -> None:
+async def test_unknown_input_says_so_and_points_to_help(sqlite_url: str, tmp_path: Path) -> None:
     clock = ManualClock(EVENING)
     async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
         result = await app.chat.handle_message(say("olga", "tell me a joke about llamas"))
         assert result.tools == []
-        assert result.answer.startswith("Sorry, I did not understand that.")
-        assert planner.help_text() in result.answer
+        assert "so I did nothing" in result.answer
+        assert '"help"' in result.answer
         helped = await app.chat.handle_message(say("olga", "help"))
         assert helped.answer == planner.help_text()
+
+
+async def test_a_threshold_request_is_refused_honestly(sqlite_url: str, tmp_path: Path) -> None:
+    """Not answered with open alerts and solar power, which reads as if an alert was set."""
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        result = await app.chat.handle_message(
+            say("olga", "alert me if the panel voltage drops below 12 V")
+        )
+        assert result.tools == []
+        assert result.actions == []
+        assert result.answer.startswith("I can't set alert thresholds from chat yet")
+        assert '"any alerts?"' in result.answer  # the closest thing, with how to ask
 
 
 async def test_model_path_uses_the_same_tools(sqlite_url: str, tmp_path: Path) -> None:
@@ -77,10 +92,15 @@ async def test_model_path_uses_the_same_tools(sqlite_url: str, tmp_path: Path) -
         _d,
     ):
         await app.monitor.poll_once()
-        result = await app.chat.handle_message(say("olga", "anything I should know?"))
+        # The planner is unsure about this one: the model sees the tools most alike to the
+        # question, as many as fit half the prompt budget, never only the planner's guess.
+        result = await app.chat.handle_message(say("olga", "what about the thing with the stuff"))
         assert result.tools == ["battery_status"]
         assert result.answer == "The battery is fine for now."
-        assert {t["function"]["name"] for t in model.bound_tools} == {s.name for s in TOOL_SPECS}
+        bound = model.bound_tools
+        assert len(bound) >= len(TOOL_SPECS) // 2
+        assert {"site_status", "search_knowledge"} <= {t["function"]["name"] for t in bound}
+        assert TokenCounter().tools(bound) <= Budget().total_tokens // 2
         first_call, second_call = model.seen
         assert isinstance(first_call[0], SystemMessage)
         tool_result = second_call[-1]

@@ -7,8 +7,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from graphs.assistant.budget import Briefing, Budget, assemble, split_turns
 from graphs.assistant.pricing import price_for
 from graphs.assistant.tokens import TokenCounter
-from graphs.assistant.tool_selection import ALWAYS, FAMILIES, select_tools
-from tools.agent_tools import TOOL_SPECS
+from graphs.assistant.tool_selection import ALWAYS, FAMILIES, select_by_likeness, select_tools
+from tools.agent_tools import SPECS_BY_NAME, TOOL_SPECS
 
 COUNTER = TokenCounter()
 ALL_TOOLS = [spec.name for spec in TOOL_SPECS]
@@ -184,3 +184,18 @@ def test_tool_schemas_are_compact_but_complete() -> None:
     # Required fields stay required.
     role = SPECS_BY_NAME["set_role"].openai_schema()["function"]["parameters"]
     assert set(role["required"]) == {"user_id", "role"}
+
+
+def test_unsure_questions_get_the_most_alike_tools_within_the_allowance() -> None:
+    counter = TokenCounter()
+
+    def cost(names: list[str]) -> int:
+        return counter.tools([SPECS_BY_NAME[name].openai_schema() for name in names])
+
+    everything = cost(ALL_TOOLS)
+    assert select_by_likeness([], ALL_TOOLS, cost=cost, allowance_tokens=everything) == ALL_TOOLS
+    ranked = ["fuel_outlook", "generator_plan", "start_generator"]
+    chosen = select_by_likeness(ranked, ALL_TOOLS, cost=cost, allowance_tokens=everything // 3)
+    assert set(ranked) | set(ALWAYS) <= set(chosen)
+    assert cost(chosen) <= everything // 3
+    assert len(chosen) < len(ALL_TOOLS)

@@ -456,7 +456,7 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("do i need to run the genset tonight", [gen_plan()]),  # a plan question, not a command
     ("how long has the generator been running?", [status()]),
     ("miners on?", [status()]),
-    ("don't stop the miners", [status()]),
+    ("don't stop the miners", []),  # nothing asked: the reply says nothing was done
     ("should I snooze?", [alerts()]),
     ("should I silence the solar alerts?", [alerts()]),
     ("can I mute alert 7", [alerts()]),

@@ -1,0 +1,158 @@
+"""A tool's arguments read from the words of a message (pure).
+
+Used when the classifier chose a tool the rule router did not: the same rules
+that the router uses read the site, loads, ids, durations, times and periods.
+``None`` means a required argument is missing (the planner then asks instead of
+guessing).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from graphs.assistant.understanding import clause_reader, lexicon, patterns, tokens
+
+_ROLE = re.compile(
+    r"\b(?P<role>admin|administrator|operator|viewer|finance|read-only)\b", re.IGNORECASE
+)
+_USER = re.compile(
+    r"(?:<@(?P<mention>[A-Za-z0-9]+)>|@(?P<at>[A-Za-z0-9._-]+)|\b(?P<id>U[A-Z0-9]{4,})\b"
+    r"|\b(?:make|set|give|promote|demote|let)\s+(?P<name>[A-Za-z][A-Za-z0-9._-]{1,39})\b"
+    r"|\bto\s+(?P<to>[A-Za-z][A-Za-z0-9._-]{1,39})\s*[.!]?$)",
+    re.IGNORECASE,
+)
+_NOT_NAMES = frozenset({"the", "me", "my", "a", "an", "role", "it", "this", "that", "him", "her"})
+
+
+def clause_of(
+    text: str, site_names: Sequence[str], load_names: Sequence[str]
+) -> clause_reader._Clause:
+    """The whole message read as one clause (names marked, typos corrected, concepts found)."""
+    items = tokens._mark_names(tokens._tokenize(text), site_names, load_names)
+    words: list[str] = []
+    site: str | None = None
+    loads: list[str] = []
+    for kind, value in items:
+        if kind == "site":
+            site = site or value
+            words.append("@site")
+        elif kind == "load":
+            loads.append(value)
+            words.append("@load")
+        elif value not in lexicon._SEPARATORS:
+            words.append(tokens._correct(value))
+    concepts = clause_reader._scan_concepts(words)
+    return clause_reader._Clause(
+        concepts=concepts, site=site, loads=list(dict.fromkeys(loads)), words=words
+    )
+
+
+def for_tool(
+    tool: str, text: str, site_names: Sequence[str], load_names: Sequence[str]
+) -> dict[str, Any] | None:
+    """Arguments of ``tool`` for ``text``, or None when a required one is missing."""
+    clause = clause_of(text, site_names, load_names)
+    site = clause.site
+    base: dict[str, Any] = {"site": site}
+    words = clause.words
+    if tool == "solar_forecast":
+        return {**base, "day": clause_reader._day(clause)}
+    if tool == "energy_report":
+        period, focus = patterns.report_args(text)
+        return {**base, "period": period, "focus": focus}
+    if tool == "acknowledge_alert":
+        _, consumed = tokens._duration(words)
+        return {**base, "alert_id": tokens._first_number(words, consumed)}
+    if tool == "snooze_alert":
+        return {**base, **clause_reader._snooze_args(clause)}
+    if tool == "silence_alerts":
+        return {**base, **clause_reader._silence_args(clause, clause.has(lexicon.PREVIEW))}
+    if tool == "remove_silence":
+        return {**base, "silence_id": tokens._first_number(words, set())}
+    if tool == "set_alert_preferences":
+        prefs = clause_reader._preference_args(clause)
+        if prefs is None and "critical" in words:
+            prefs = {"critical_only": True, "quiet_hours": None, "clear": False}
+        return None if prefs is None else {**base, **prefs}
+    if tool == "set_preferences":
+        intent = patterns._preference_change(text, site_names)
+        return dict(intent.args) if intent is not None else _preference_args(clause)
+    if tool == "set_role":
+        return _role_args(text)
+    if tool == "search_knowledge":
+        return {**base, "query": text.strip()[:500]}
+    if tool in ("stop_miners", "start_miners"):
+        return {**base, "loads": clause.loads or None}
+    if tool == "set_grid_charge":
+        return {**base, "enabled": _grid_enabled(clause)}
+    return base
+
+
+def _fuzzy(word: str, choices: Sequence[str]) -> str | None:
+    if word in choices:
+        return word
+    if len(word) < 3:
+        return None
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return match[0] if match else None
+
+
+def _role_args(text: str) -> dict[str, Any] | None:
+    intent = patterns._role_change(text.strip())
+    if intent is not None:
+        return dict(intent.args)
+    role: str | None = None
+    for word in re.findall(r"[a-z-]+", text.lower()):
+        role = _fuzzy(word, tuple(patterns._ROLE_WORDS))
+        if role is not None:
+            break
+    if role is None:
+        return None
+    for match in _USER.finditer(text):
+        user = match["mention"] or match["at"] or match["id"] or match["name"] or match["to"]
+        if user and user.lower() not in _NOT_NAMES and _fuzzy(user.lower(), (role,)) is None:
+            return {"site": None, "user_id": user, "role": patterns._ROLE_WORDS[role]}
+    return None
+
+
+_PCT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|pct|per\s*cent)?")
+_POWER = {"w": "W", "watt": "W", "watts": "W", "kw": "kW", "kilowatt": "kW", "kilowatts": "kW"}
+_TEMP = {"fahrenheit": "F", "celsius": "C", "centigrade": "C", "°f": "F", "°c": "C"}
+
+
+def _preference_args(clause: clause_reader._Clause) -> dict[str, Any] | None:
+    """A battery floor ("keep the batt above 20%") or units ("switch to watts"), loosely."""
+    words = clause.words
+    base: dict[str, Any] = {"site": clause.site}
+    for word in words:
+        match = _PCT.fullmatch(word)
+        if match is not None and 0 <= float(match[1]) <= 100:
+            return {**base, "min_soc_pct": float(match[1])}
+    power: str | None = None
+    temp: str | None = None
+    for word in words:
+        unit = _fuzzy(word, tuple(_POWER)) if len(word) > 2 else word
+        if unit in _POWER and power is None:
+            power = _POWER[unit]
+        unit = _fuzzy(word, tuple(_TEMP))
+        if unit is not None and temp is None:
+            temp = _TEMP[unit]
+    if power is None and temp is None:
+        return None
+    return {**base, "power_unit": power, "temperature_unit": temp}
+
+
+def _grid_enabled(clause: clause_reader._Clause) -> bool:
+    """On unless the words say off/stop/disable; a negation before the verb flips it."""
+    words = clause.words
+    off_words = {"off", "disable", "disabled", "stop", "stopped", "deactivate", "no", "cancel"}
+    on_words = {"on", "enable", "enabled", "start", "activate", "resume"}
+    first = next((w for w in words if w in off_words or w in on_words), None)
+    enabled = first is None or first in on_words
+    negate = clause.first(lexicon.NEGATE)
+    if negate is not None and first is not None and negate < words.index(first):
+        enabled = not enabled
+    return enabled

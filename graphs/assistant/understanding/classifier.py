@@ -1,0 +1,124 @@
+"""The intent classifier: which tool (or none) a single-intent phrasing asks for.
+
+TF-IDF over character n-grams (robust to typos and slang spellings) and word
+n-grams (word order: "stop the miners" vs "the miners stopped"), with a
+linear SVM (one against the rest). Its scores become confidences with a softmax
+(the scale was tuned on the development split). It is trained from the shipped
+corpus on first use (a few seconds on a busy machine) and kept for the life of
+the process; nothing is downloaded and nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from graphs.assistant.understanding import corpus
+
+SCALE = 4.0  # softmax scale of the SVM scores (tuned on the development split)
+_APOSTROPHES = re.compile(r"['’‘`´]")
+_DIGITS = re.compile(r"\d+")
+_SPACES = re.compile(r"\s+")
+_LOAD_LIKE = re.compile(r"\b(miner|rig|asic|pump)[- ]?\d+\b")
+
+# Site and load names used in the corpus, masked the same way as live names.
+CORPUS_SITES = ("north field", "barn", "home", "cabin", "plant", "workshop", "farm", "shed", "demo")
+CORPUS_LOADS = ("miner-1", "miner-2", "miner-3", "miner-4", "pump", "s9-rack")
+
+
+def normalise(text: str, site_names: Sequence[str] = (), load_names: Sequence[str] = ()) -> str:
+    """Lowercase, apostrophes dropped, names masked (``zsite``, ``zload``), digits as 0."""
+    out = _APOSTROPHES.sub("", text.lower())
+    for name in sorted(load_names, key=len, reverse=True):
+        out = re.sub(rf"(?<![\w-]){re.escape(name.lower())}(?![\w-])", " zload ", out)
+    out = _LOAD_LIKE.sub(" zload ", out)
+    for name in sorted(site_names, key=len, reverse=True):
+        out = re.sub(rf"\b{re.escape(name.lower())}\b", " zsite ", out)
+    out = _DIGITS.sub("0", out)
+    return _SPACES.sub(" ", out).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Guess:
+    """The classifier's view of one text: labels by probability, best first."""
+
+    ranked: tuple[tuple[str, float], ...]
+
+    @property
+    def label(self) -> str:
+        return self.ranked[0][0]
+
+    @property
+    def p(self) -> float:
+        return self.ranked[0][1]
+
+    def prob(self, label: str) -> float:
+        return next((p for name, p in self.ranked if name == label), 0.0)
+
+    def tools(self, n: int) -> list[str]:
+        """The ``n`` most likely labels that are tools."""
+        return [name for name, _ in self.ranked if name not in corpus.NOT_TOOLS][:n]
+
+
+class IntentClassifier:
+    """A fitted TF-IDF + logistic regression model over corpus labels."""
+
+    def __init__(self, rows: Iterable[corpus.Phrasing]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion, make_pipeline
+        from sklearn.svm import LinearSVC
+
+        texts: list[str] = []
+        labels: list[str] = []
+        for row in rows:
+            if row.label == corpus.MULTI:
+                continue
+            texts.append(normalise(row.q, CORPUS_SITES, CORPUS_LOADS))
+            labels.append(row.label)
+        features = FeatureUnion(
+            [
+                (
+                    "chars",
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True),
+                ),
+                (
+                    "words",
+                    TfidfVectorizer(
+                        analyzer="word",
+                        ngram_range=(1, 2),
+                        sublinear_tf=True,
+                        token_pattern=r"(?u)\b\w+\b|[?%]",
+                    ),
+                ),
+            ]
+        )
+        self._model = make_pipeline(features, LinearSVC(C=0.5))
+        self._model.fit(texts, labels)
+        self.labels: tuple[str, ...] = tuple(str(c) for c in self._model.classes_)
+
+    def guess(
+        self, text: str, site_names: Sequence[str] = (), load_names: Sequence[str] = ()
+    ) -> Guess:
+        scores = self._model.decision_function([normalise(text, site_names, load_names)])[0]
+        exps = [math.exp(SCALE * (float(s) - float(max(scores)))) for s in scores]
+        total = sum(exps)
+        ranked = sorted(
+            zip(self.labels, (e / total for e in exps), strict=True), key=lambda x: -x[1]
+        )
+        return Guess(tuple(ranked))
+
+
+_lock = threading.Lock()
+_shared: IntentClassifier | None = None
+
+
+def shared() -> IntentClassifier:
+    """The classifier trained on the whole shipped corpus, built once per process."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            _shared = IntentClassifier(corpus.load())
+        return _shared

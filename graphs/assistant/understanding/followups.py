@@ -1,0 +1,89 @@
+"""Follow-ups that lean on the previous question: "and tomorrow?", "what about the barn?".
+
+A follow-up is a short message that starts with "and", "what about", "how about",
+"same for", ... or that names only a site or a time. It asks the previous question
+again with what it changes: another site (the previous intents with that site), or
+another day or period (the previous question and the fragment read together, as
+the rules read "solar now and tomorrow").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from graphs.assistant.understanding import lexicon, patterns, rules, tokens
+from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
+
+_LEAD = re.compile(
+    r"^\s*(?:and|&|also|plus|ok|so|then)?\s*(?:(?:what|how)\s+about|same\s+(?:for|at)|for|at|in"
+    r"|on)?\s*(?:the\s+)?",
+    re.IGNORECASE,
+)
+_STARTS = re.compile(
+    r"^\s*(and\b|&|what about\b|how about\b|same (for|at)\b|also\b|plus\b)", re.IGNORECASE
+)
+MAX_WORDS = 6
+READS = frozenset(
+    {
+        "site_status",
+        "battery_status",
+        "solar_now",
+        "solar_forecast",
+        "battery_outlook",
+        "solar_scorecard",
+        "miner_plan",
+        "grid_charge_advice",
+        "generator_plan",
+        "fuel_outlook",
+        "energy_report",
+        "active_alerts",
+        "list_silences",
+    }
+)
+
+
+def is_follow_up(text: str) -> bool:
+    """A short message that reads as a continuation of the previous question."""
+    words = tokens._tokenize(text)
+    return 0 < len(words) <= MAX_WORDS and bool(_STARTS.search(text))
+
+
+def resolve(
+    previous: str, text: str, *, site_names: Sequence[str], load_names: Sequence[str]
+) -> list[Intent]:
+    """The intents of ``text`` read as a follow-up of ``previous``; [] when it is not one.
+
+    Only questions carry over: a follow-up never repeats a command or a change
+    ("stop the miners" then "what about the barn?" asks, it does not stop them).
+    """
+    return [i for i in _resolve(previous, text, site_names, load_names) if i.tool in READS]
+
+
+def _resolve(
+    previous: str, text: str, site_names: Sequence[str], load_names: Sequence[str]
+) -> list[Intent]:
+    if not previous.strip() or len(tokens._tokenize(text)) > MAX_WORDS:
+        return []
+    before = [
+        i
+        for i in rules.route(previous, site_names=site_names, load_names=load_names)
+        if i.tool != HELP_TOOL
+    ]
+    if not before:
+        return []
+    rest = _LEAD.sub("", text.strip()).strip(" ?.!")
+    items = tokens._mark_names(tokens._tokenize(rest), site_names, load_names)
+    sites = [value for kind, value in items if kind == "site"]
+    others = [value for kind, value in items if kind == "word" and value not in lexicon._SEPARATORS]
+    if sites and not [w for w in others if w not in ("and", "the", "at", "for", "site")]:
+        # "what about the barn?": the same question about another site (or several).
+        return [Intent(i.tool, {**i.args, "site": site}) for site in sites for i in before]
+    if all(i.tool == "energy_report" for i in before):
+        period = next((p for p, pattern in patterns._REPORT_PERIODS if pattern.search(rest)), None)
+        if period is None:
+            return []
+        return [Intent(i.tool, {**i.args, "period": period}) for i in before]  # "and last month?"
+    stem = previous.strip().rstrip("?.! ")
+    joined = rules.route(f"{stem} and {rest}", site_names=site_names, load_names=load_names)
+    return [i for i in joined[len(before) :] if i.tool != HELP_TOOL]

@@ -1,0 +1,567 @@
+"""The planner's vocabulary: tool names, intents, concepts and the phrase tables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+TOOL_NAMES: tuple[str, ...] = (
+    "site_status",
+    "battery_status",
+    "solar_now",
+    "solar_forecast",
+    "active_alerts",
+    "stop_miners",
+    "start_miners",
+    "set_grid_charge",
+    "start_generator",
+    "stop_generator",
+    "acknowledge_alert",
+    "snooze_alert",
+    "silence_alerts",
+    "list_silences",
+    "remove_silence",
+    "set_alert_preferences",
+    "set_role",
+    "who_is",
+    "pending_approvals",
+    "decide_action",
+    "battery_outlook",
+    "miner_plan",
+    "grid_charge_advice",
+    "fuel_outlook",
+    "solar_scorecard",
+    "set_preferences",
+    "energy_report",
+    "search_knowledge",
+    "generator_plan",
+)
+
+HELP_TOOL = "help"
+
+_Add = Callable[..., None]  # add(position, tool, **extra_args)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """One tool call the assistant should make."""
+
+    tool: str  # one of TOOL_NAMES, or "help"
+    args: dict[str, Any]  # arguments for the tool; always holds "site"
+
+
+# --- concepts ---------------------------------------------------------------------------------
+
+HELP = "help"
+STATUS = "status"  # "status", "overview", "what's going on"
+SUBJECT = "subject"  # the site as a whole: "site", "system", "everything", "power"
+BATTERY = "battery"
+SOLAR = "solar"
+PRODUCE = "produce"  # "producing", "output": solar when nothing else is named
+FORECAST = "forecast"  # the noun: "forecast", "outlook", "prediction"
+FUTURE = "future"  # "will", "going to", "expected"
+TOMORROW = "tomorrow"
+TODAY = "today"
+NOW = "now"
+WEATHER = "weather"  # solar forecast only together with a time in the future
+ALERT = "alert"
+MINERS = "miners"
+LOAD = "load"  # a specific load named in load_names
+GENERATOR = "generator"
+GRID = "grid"
+CHARGE = "charge"
+STOP = "stop"
+START = "start"
+OFF = "off"
+ON = "on"
+VERB = "verb"  # neutral imperative verbs: "turn", "switch", "shut"
+NEGATE = "negate"
+ADVISE = "advise"  # "should", "safe to": asking for advice, not giving a command
+NEUTRAL = "neutral"  # known words that must not be "corrected" into something else
+# Alert housekeeping.
+ACK = "ack"  # "ack", "acknowledge", "I've seen it", "got it"
+SNOOZE = "snooze"  # "snooze", "remind me later"
+SILENCE = "silence"  # the verb (and the noun "silence"): "silence", "mute", "suppress"
+SILENCES = "silences"  # existing silences or muted state: "silences", "mutes", "silenced"
+UNSILENCE = "unsilence"  # "unsilence", "unmute"
+REMOVE = "remove"  # "remove", "delete", "end", "cancel", "lift", "clear"
+LIST = "list"  # "list", "show", "display"
+PREVIEW = "preview"  # "preview", "dry run", "what would ... match"
+QUIET = "quiet"  # "quiet hours", "do not disturb"
+PREFS = "prefs"  # "preferences", "settings"
+CRITICAL_ONLY = "critical_only"  # "only critical", "just critical ones"
+
+# Each concept and the phrases that express it ("|" separates phrases). Longest phrase wins.
+_PHRASE_TABLE: tuple[tuple[str, str], ...] = (
+    (
+        HELP,
+        "help|commands|command list|usage|menu|capabilities|what can you do|what do you do"
+        "|what can i ask|what can i say|what do you understand|what do you know"
+        "|how does this work|how do i use this|how do i use you|instructions",
+    ),
+    (
+        STATUS,
+        "status|overview|summary|sitrep|report|update|dashboard|stats|health|state|numbers"
+        "|readings|figures"
+        "|whats going on|what is going on|whats happening|what is happening|whats up|sup"
+        "|all good|all ok|all okay|hows it going|how is it going|how are we doing|how we doing"
+        "|hows it looking|how is it looking|how does it look|how do things look",
+    ),
+    (
+        SUBJECT,
+        "site|sites|system|plant|setup|house|farm|inverter|inverters|power|energy|consumption"
+        "|everything|things|overall|place|load|demand|usage|house load|site load|draw|drawing"
+        "|exporting|importing|export|import|exports|imports|feeding in|feed in|selling back",
+    ),
+    (
+        BATTERY,
+        "battery|batteries|batt|batts|bat|soc|state of charge|charge level|charge left"
+        "|how much charge|how full|charged|bank|battery bank|cells|percent|percentage|juice"
+        "|kwh left|kwh remaining|energy left|energy remaining|stored energy|energy stored",
+    ),
+    (
+        SOLAR,
+        "solar|pv|panel|panels|array|arrays|sun|sunny|sunshine|sunlight|photovoltaic"
+        "|photovoltaics|irradiance|solar power|modules",
+    ),
+    (PRODUCE, "producing|production|output|yield|generating|generation|harvest"),
+    (FORECAST, "forecast|forecasts|forecasted|prediction|predictions|predict|outlook"),
+    (
+        FUTURE,
+        "will|going to|gonna|expected|expect|expecting|projected|later|this afternoon"
+        "|this evening|rest of the day",
+    ),
+    (TOMORROW, "tomorrow|tomorrows|tmrw|tmr|tmw|next day"),
+    (TODAY, "today|todays|tonight|tonights"),
+    (NOW, "now|right now|currently|current|at the moment|atm|live|instant"),
+    (WEATHER, "weather|cloudy|clouds|cloud|overcast|rain|rainy|clear sky|clear skies"),
+    (
+        ALERT,
+        "alert|alerts|alarm|alarms|warning|warnings|problem|problems|issue|issues|fault"
+        "|faults|error|errors|wrong|broken|trouble|failure|failures|notifications|worry"
+        "|firing|fired|triggered|tripped",
+    ),
+    (
+        MINERS,
+        "miner|miners|mining|rig|rigs|asic|asics|mining machines|mining machine|mining rigs"
+        "|hashers|hashing|antminer|antminers|bitcoin miners|bitcoin mining|btc miners",
+    ),
+    (
+        GENERATOR,
+        "generator|generators|genset|gensets|gen set|gen|genny|genie|diesel|backup generator",
+    ),
+    (GRID, "grid|mains|utility|utility power|from the grid"),
+    (CHARGE, "charge|charging|charger"),
+    (
+        STOP,
+        "stop|halt|kill|pause|disable|suspend|deactivate|cut|cease|turn off|switch off"
+        "|shut off|shut down|shutdown|power off|power down|cut off|take offline|unplug"
+        "|put to sleep|stop all|shut",
+    ),
+    (
+        START,
+        "start|resume|restart|enable|run|activate|launch|begin|boot|reboot|unpause|turn on"
+        "|switch on|power on|power up|fire up|spin up|kick on|crank up|bring back|back on"
+        "|start up|startup|crank|reenable|re enable",
+    ),
+    (
+        ACK,
+        "ack|acks|acked|ackd|acknowledge|acknowledged|acknowledging|acknowledgement"
+        "|acknowledgment|ive seen it|i have seen it|i saw it|seen it|saw it|got it|dismiss"
+        "|ive seen alert|i have seen alert|i saw alert|seen alert|saw alert|ive seen the alert"
+        "|i have seen the alert|i saw the alert|seen the alert|saw the alert|weve seen it"
+        "|ive seen alarm|seen alarm|seen the alarm|saw the alarm"
+        "|dismissed|mark as seen|mark as read|mark seen|mark read",
+    ),
+    (SNOOZE, "snooze|snoozes|snoozed|snoozing|remind me later|remind me|ask me later"),
+    (
+        SILENCES,
+        "silences|mutes|silenced|muted|suppressed|suppressions|active silence|active silences"
+        "|current silence|current silences|silence list|list of silences|on mute",
+    ),
+    (SILENCE, "silence|silencing|mute|muting|suppress|suppressing|hush|shush|shut up"),
+    (UNSILENCE, "unsilence|unsilenced|unmute|unmuted|unsnooze"),
+    (REMOVE, "remove|delete|del|rm|end|cancel|lift|clear|drop|undo|get rid of"),
+    (LIST, "list|show|display|view|see|show me"),
+    (
+        PREVIEW,
+        "preview|previews|dry run|dryrun|what would|which would|would match|would it match"
+        "|would that match|simulate",
+    ),
+    (
+        QUIET,
+        "quiet hours|quiet hour|quiet hrs|quiet time|quiet times|quiet period|quite hours"
+        "|do not disturb|dnd|night mode|dont bother me|do not bother me|dont disturb me"
+        "|dont wake me|do not wake me|silent hours|sleep hours|quiet|dont ping me|do not ping me"
+        "|dont message me|do not message me|dont notify me|do not notify me|dont alert me"
+        "|do not alert me|dont disturb|dont text me|no pings|no notifications",
+    ),
+    (PREFS, "preferences|preference|prefs|settings|notification settings|alert settings"),
+    (
+        CRITICAL_ONLY,
+        "only critical|critical only|just critical|only the critical|only urgent|urgent only"
+        "|just urgent|critical ones only|only critical ones|just the critical",
+    ),
+    (OFF, "off|offline|down"),
+    (ON, "on|online|up"),
+    (VERB, "turn|switch|shut|put|set|bring|fire|go ahead and|lets|let us"),
+    (NEGATE, "dont|do not|never|no|not|without|stop using"),
+    (ADVISE, "should|shall|ought|safe|worth|whether|ok to|okay to|fine to|advisable"),
+    (
+        NEUTRAL,
+        "what|whats|how|hows|is|are|the|a|an|there|their|some|come|much|many|tell|me|make"
+        "|making|thanks|thank|please|joke|time|mine|ring|star|stopped|started|running"
+        "|stopping|starting|with|from|this|that|these|those|have"
+        "|been|being|about|also|plus|then|when|where|which|would|could|doing|going|getting"
+        "|looking|like|level|full|right|enough|last|until|over|under|into|onto|just|good"
+        "|okay|fine|well|funny|song|story|name|hello|hey|weekend|sunset|sunrise|mind|shop",
+    ),
+)
+
+# Topics: concepts that say *what* is asked about (a clause without one inherits its topic).
+_TOPICS = frozenset(
+    {
+        HELP,
+        STATUS,
+        SUBJECT,
+        BATTERY,
+        SOLAR,
+        PRODUCE,
+        FORECAST,
+        WEATHER,
+        ALERT,
+        MINERS,
+        LOAD,
+        GENERATOR,
+        GRID,
+        ACK,
+        SNOOZE,
+        SILENCE,
+        SILENCES,
+        UNSILENCE,
+        QUIET,
+        PREFS,
+        CRITICAL_ONLY,
+    }
+)
+_ALERT_VERBS = (ACK, SNOOZE, SILENCE, UNSILENCE)
+# Leading phrases that make a statement, even when they start with "i" or "do".
+_STATEMENT_LEADS = frozenset({ACK, QUIET})
+# Modifiers a topic-less clause may add to an inherited topic ("solar now and tomorrow?").
+_TIME_WORDS = frozenset({TOMORROW, TODAY, NOW, FUTURE})
+_DIRECTIONS = frozenset({STOP, START, OFF, ON})
+_IMPERATIVE_LEADS = frozenset(
+    {STOP, START, VERB, CHARGE, NEGATE, ACK, SNOOZE, SILENCE, UNSILENCE, REMOVE}
+)
+
+# Words that split a message into clauses, and clause-ending punctuation.
+_SPLIT_WORDS = frozenset({"and", "plus", "also", "then", "n"})
+_SEPARATORS = frozenset({",", ";", "&", "+", "?", ".", "!", "/"})
+_BREAK_ITEMS = frozenset(("word", word) for word in _SPLIT_WORDS | _SEPARATORS)
+
+# Words skipped at the start of a clause when deciding between question and command.
+_FILLERS = frozenset(
+    {
+        "hey",
+        "hi",
+        "hello",
+        "ok",
+        "okay",
+        "so",
+        "bot",
+        "please",
+        "pls",
+        "plz",
+        "kindly",
+        "yo",
+        "um",
+        "uh",
+        "hmm",
+        "well",
+        "now",
+        "quick",
+        "quickly",
+        "just",
+        "oh",
+        "right",
+        "alright",
+        "go",
+        "immediately",
+        "asap",
+    }
+)
+# Words that make a clause without an imperative lead a statement about state, never a command.
+_STATE_WORDS = frozenset(
+    {
+        "is",
+        "are",
+        "was",
+        "were",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "been",
+        "went",
+        "seems",
+        "seem",
+        "looks",
+        "still",
+        "already",
+    }
+)
+# A polite wrapper around a command: "can you stop the miners?" is still a command.
+_POLITE_PREFIXES: tuple[tuple[str, ...], ...] = (
+    ("can", "you"),
+    ("could", "you"),
+    ("would", "you"),
+    ("will", "you"),
+    ("can", "u"),
+    ("could", "u"),
+    ("would", "you", "mind"),
+    ("i", "want", "you", "to"),
+    ("i", "need", "you", "to"),
+    ("i", "want", "to"),
+    ("i", "would", "like", "to"),
+    ("id", "like", "to"),
+    ("i", "wanna"),
+    ("go", "ahead", "and"),
+    ("lets",),
+    ("let", "us"),
+)
+# First words that make a clause a question (unless a polite prefix matched first).
+_QUESTION_STARTERS = frozenset(
+    {
+        "should",
+        "shall",
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "has",
+        "have",
+        "had",
+        "why",
+        "when",
+        "what",
+        "whats",
+        "which",
+        "who",
+        "whos",
+        "where",
+        "wheres",
+        "how",
+        "hows",
+        "will",
+        "would",
+        "could",
+        "can",
+        "must",
+        "may",
+        "might",
+        "isnt",
+        "arent",
+        "didnt",
+        "doesnt",
+        "wont",
+        "if",
+        "whether",
+        "any",
+        "anything",
+        "we",
+        "i",
+        "maybe",
+        "perhaps",
+    }
+)
+
+# Silence matchers, read from a clause's words ("|" separates phrases; longest phrase wins).
+_CATEGORY_TABLE: tuple[tuple[str, str], ...] = (
+    (
+        "battery",
+        "battery|batteries|batt|batts|bat|soc|state of charge|charge level|bank|battery bank|cells",
+    ),
+    ("grid", "grid|mains|utility"),
+    ("inverter", "inverter|inverters"),
+    (
+        "device",
+        "device|devices|sensor|sensors|meter|meters|connection|connectivity|comms"
+        "|communication|communications|telemetry",
+    ),
+    (
+        "solar",
+        "solar|pv|panel|panels|array|arrays|photovoltaic|photovoltaics|modules|solar power",
+    ),
+    (
+        "load",
+        "load|loads|consumption|usage|demand|miner|miners|mining|rig|rigs|asic|asics|@load",
+    ),
+    (
+        "generator",
+        "generator|generators|genset|gensets|gen set|gen|genny|diesel|fuel|backup generator",
+    ),
+    (
+        "cost",
+        "cost|costs|price|prices|pricing|bill|bills|tariff|tariffs|spend|spending|money"
+        "|budget|expensive",
+    ),
+    (
+        "opportunity",
+        "opportunity|opportunities|tip|tips|suggestion|suggestions|recommendation"
+        "|recommendations|surplus|excess",
+    ),
+)
+_RULE_TABLE: tuple[tuple[str, str], ...] = (
+    ("battery_soc_low", "low battery|battery low|low soc|soc low|low charge"),
+    ("battery_discharge_high", "discharge|discharging|high discharge|discharge rate"),
+    ("device_offline", "offline|off line|went offline|disconnected|unreachable"),
+    (
+        "grid_outage",
+        "outage|outages|blackout|blackouts|power cut|power cuts|power outage|grid down",
+    ),
+    ("inverter_fault", "inverter fault|inverter faults|inverter error|inverter errors"),
+    ("battery_full_curtailed", "curtailed|curtailment|curtailing"),
+    ("daily_cost_high", "daily cost|daily costs|daily spend|daily spending"),
+    ("monthly_cost_high", "monthly cost|monthly costs|monthly bill|monthly spend"),
+    ("fuel_use_high", "fuel use|fuel usage|fuel consumption|high fuel"),
+    ("fuel_tank_low", "fuel tank|low fuel|fuel low|fuel level|tank low|low tank"),
+    ("generator_service_due", "service|servicing|maintenance|service due"),
+    ("stuck_value", "stuck|stuck value|stuck values|frozen|stale|stale data"),
+    ("high_load", "high load|overload|overloaded|overloading|load high"),
+    ("excess_solar_idle_miners", "idle miners|idle miner|excess solar|spare solar"),
+    (
+        "solar_underperformance",
+        "underperformance|under performance|underperforming|under performing"
+        "|underproducing|under producing|underproduction|low production|low yield",
+    ),
+)
+_SEVERITY_TABLE: tuple[tuple[str, str], ...] = (
+    ("critical", "critical|criticals|crit|urgent|severe|emergency|emergencies"),
+    ("warning", "warning|warnings|warn"),
+    ("info", "info|infos|informational|information|notice|notices|fyi"),
+)
+_PLURAL_SEVERITY = frozenset({"criticals", "warnings", "infos", "notices", "emergencies"})
+_ALERT_NOUNS_PLURAL = frozenset(
+    {"alerts", "alarms", "warnings", "notifications", "problems", "issues", "faults", "errors"}
+)
+_ALERT_NOUNS_SINGULAR = frozenset(
+    {"alert", "alarm", "warning", "notification", "problem", "issue", "fault", "error"}
+)
+_ALL_WORDS = frozenset({"all", "every", "everything", "anything", "everyone", "whole"})
+_THIS_WORDS = frozenset({"this", "it", "that", "one"})
+_MUTE_WORDS = frozenset({"mute", "muting", "hush", "shush", "shut"})
+_ONLY_WORDS = frozenset({"only", "just", "solely", "exclusively"})
+_AGAIN_WORDS = frozenset({"again", "back"})
+_UNTIL_TOMORROW_WORDS = frozenset({"overnight", "morning", "tonight", "night"})
+
+# Durations: number words and units in minutes ("2h", "30 min", "half an hour", "a day").
+_NUMBER_WORDS: dict[str, float] = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "half": 0.5,
+    "couple": 2,
+    "few": 3,
+}
+_UNIT_MINUTES: dict[str, float] = {
+    "m": 1,
+    "min": 1,
+    "mins": 1,
+    "minute": 1,
+    "minutes": 1,
+    "h": 60,
+    "hr": 60,
+    "hrs": 60,
+    "hour": 60,
+    "hours": 60,
+    "d": 1440,
+    "day": 1440,
+    "days": 1440,
+    "w": 10080,
+    "wk": 10080,
+    "wks": 10080,
+    "week": 10080,
+    "weeks": 10080,
+}
+_CLOCK_RE = re.compile(r"(\d{1,2})[:.](\d{2})")
+_CLOCK_WORDS = {"midnight": (0, 0), "noon": (12, 0), "midday": (12, 0)}
+_MERIDIEM = frozenset({"am", "pm"})
+# Known words that take part in no phrase but must not be "corrected" into one.
+_EXTRA_WORDS = frozenset(
+    {
+        "only",
+        "solely",
+        "exclusively",
+        "again",
+        "quite",
+        "quiet",
+        "oclock",
+        "clock",
+        "remind",
+        "performance",
+        "performing",
+    }
+    | _ALL_WORDS
+    | _THIS_WORDS
+    | _MUTE_WORDS
+    | _UNTIL_TOMORROW_WORDS
+    | _MERIDIEM
+    | set(_NUMBER_WORDS)
+    | set(_UNIT_MINUTES)
+    | set(_CLOCK_WORDS)
+)
+
+_TOKEN_RE = re.compile(r"\d{1,2}:\d{2}|\d+\.\d+|[a-z]+|\d+|[?,;&+.!/]")
+_NAME_TOKEN_RE = re.compile(r"[a-z]+|\d+")
+_APOSTROPHE_RE = re.compile(r"['’‘`´]")
+_FUZZY_CUTOFF = 0.8
+_MIN_FUZZY_LEN = 4
+
+
+def _build_phrases() -> dict[tuple[str, ...], str]:
+    phrases: dict[tuple[str, ...], str] = {}
+    for concept, spelled in _PHRASE_TABLE:
+        for phrase in spelled.split("|"):
+            words = tuple(phrase.split())
+            phrases.setdefault(words, concept)  # first concept listed wins
+    return phrases
+
+
+def _build_table(table: tuple[tuple[str, str], ...]) -> dict[tuple[str, ...], str]:
+    return {tuple(p.split()): value for value, spelled in table for p in spelled.split("|")}
+
+
+_PHRASES: dict[tuple[str, ...], str] = _build_phrases()
+_MAX_PHRASE_LEN = max(len(words) for words in _PHRASES)
+_CATEGORIES = _build_table(_CATEGORY_TABLE)
+_RULES = _build_table(_RULE_TABLE)
+_SEVERITIES = _build_table(_SEVERITY_TABLE)
+_VOCABULARY: frozenset[str] = frozenset(
+    word
+    for table in (_PHRASES, _CATEGORIES, _RULES, _SEVERITIES)
+    for words in table
+    for word in words
+    if word.isalpha()
+) | (_FILLERS | _QUESTION_STARTERS | _SPLIT_WORDS | _EXTRA_WORDS)

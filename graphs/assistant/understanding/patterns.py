@@ -1,0 +1,468 @@
+"""Whole-message patterns: role changes, preferences, outlooks, reports, knowledge, help."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from graphs.assistant.understanding.lexicon import (
+    Intent,
+)
+
+_ROLE_WORDS = {
+    "admin": "admin",
+    "administrator": "admin",
+    "operator": "operator",
+    "manager": "manager",
+    "viewer": "viewer",
+    "finance": "finance",
+    "read-only": "viewer",
+}
+_ROLE_CHANGE = re.compile(
+    r"^(?:please\s+)?(?:make|set|give|promote|demote)\s+(?:the\s+role\s+of\s+)?"
+    r"<?@?(?P<user>[A-Za-z0-9._-]{2,40})>?\s+(?:to\s+|an?\s+|the\s+)?(?:role\s+)?"
+    r"(?P<role>admin|administrator|manager|operator|viewer|finance|read-only)(?:\s+role)?[.!]?$",
+    re.IGNORECASE,
+)
+
+
+_SCORECARD = re.compile(
+    r"\bscorecard\b|\b(forecast|prediction)\b.*\b(accura\w*|vs\.?|versus|did|right|wrong|good"
+    r"|well|close|off)\b"
+    r".*\byesterday\b|\byesterday'?s?\b.*\b(forecast|prediction)\b"
+    r"|\b(accura\w*|good|well|close|right|wrong)\b.*\b(forecast|prediction)\b.*\byesterday\b"
+    r"|\b(accura\w*|reliab\w*|trustworthy|spot on)\b.*\b(forecasts?|predictions?)\b"
+    r"|\b(forecasts?|predictions?)\b.*\b(accuracy|accurate|reliab\w*|error|bias"
+    r"|(vs\.?|versus|against|compared (to|with)) (the )?(actual|measured|real))\b",
+    re.IGNORECASE,
+)
+
+
+_GEN = r"(generator|genset|gen|genny|generater|genrator)"
+
+# Within one clause: any text up to a clause break ("and", ",", "?", ...).
+_GAP = r"(?:(?!\b(?:and|plus|also|then)\b)[^,;&+?.!])*"
+_BATT = r"(battery|batteries|batt|soc|bank)"
+_LATER = r"(morning|sunrise|dawn|night|overnight|tonight|tomorrow|later|evening|midnight)"
+
+_OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("solar_scorecard", _SCORECARD),
+    (
+        "grid_charge_advice",
+        re.compile(
+            r"\b(should|do|shall)\s+(i|we)\b.*\b(grid[- ]?charg\w*|charge\b.*\bgrid)"
+            r"|\bgrid[- ]?charg\w*\b.*\b(tonight|overnight)\b.*\?"
+            r"|\b(worth|good idea|make sense|sensible)\b.*\bcharg\w*\b.*\bgrid\b"
+            r"|\bcharg\w*\s+from\s+(the\s+)?grid\b.*\b(tonight|overnight)\b"
+            r"|\bgrid[- ]?charg\w*\b.*\b(good idea|worth it|sensible|make sense|needed|necessary)"
+            r"|\bgrid[- ]?charg\w*\s+(advice|advise|recommendation|plan|suggestion)s?\b"
+            r"|\b(advice|advise|recommend\w*)\b.*\bgrid[- ]?charg\w*"
+            r"|\b(worth|good idea|make sense|sensible|cheaper)\b.*\b(top\w* up|buy\w*|import\w*"
+            r"|pull\w*)\b.*\bgrid\b"
+            r"|\b(should|do|shall)\s+(i|we)\b.*\b(top\w* up|buy|import|pull)\b.*\bgrid\b"
+            r"|\b(should|do|shall)\s+(i|we)\b.*\bgrid\b.*\b(tonight|overnight)\b"
+            r"|\b(need|have)\s+to\s+(grid[- ]?charge|charge\b.*\bgrid)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "miner_plan",
+        re.compile(
+            r"\bminers?\b.*\b(plan|schedule|carry|enough|all day|when (should|can|to))\b"
+            r"|\b(plan|schedule)\b.*\bminers?\b"
+            r"|\b(sun|solar)\b.*\b(carry|enough)\b.*\bminers?\b"
+            r"|\benough\b.*\b(sun|solar)\b.*\bminers?\b"
+            r"|\b(when|what time|which hours|best (time|hours))\b.*\bminers?\b"
+            r".*\b(today|tonight|tomorrow|this (morning|afternoon|evening))\b"
+            r"|\b(best|which|what) (hours?|time)\b.*\b(mining|to mine)\b"
+            r"|\bmining\b.*\b(plan|schedule|window|hours)\b"
+            r"|\b(can|could|should|will)\b.*\bminers?\b.*\b(run|mine)\b"
+            r".*\b(tomorrow|today|tonight|on (solar|sun|surplus))\b"
+            r"|\b(when|what time|which hours)\s+(should|can|could|do|to)\b.*\b(run|start|mine)\b"
+            r".*\bminers?\b"
+            r"|\b(when|what time)\s+(should|can|could|will|do)\b.*\b(miners?|rigs?)\b"
+            r".*\b(run|mine|go|be on|start)\b"
+            r"|\b(should|can|could)\s+(we|i)\s+mine\b"
+            r"|\bhow many (miners|rigs)\b.*\b(can|could|should|to)\b"
+            r"|\b(can|could|should)\s+(we|i)\s+(run|keep|mine)\b.*\bminers?\b"
+            r".*\b(tomorrow|today|tonight|overnight|this (morning|afternoon|evening)|all day)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "generator_plan",
+        re.compile(
+            rf"\b{_GEN}\b.*\b(plan|schedule|timetable)\b|\b(plan|schedule)\b.*\b{_GEN}\b"
+            rf"|\b(when|what time|best time|which hours)\b.*\b(run|start|use)\b.*\b{_GEN}\b"
+            rf"|\b(when|what time|which hours)\b.*\b{_GEN}\b.*\b(run|start|on)\b"
+            rf"|\bhow (long|many hours)\b.*\b(should|to|do|must|need|will)\b.*\b{_GEN}\b"
+            rf"|\bhow (long|many hours)\b.*\b{_GEN}\b.*\b(should|need|will|must)\b"
+            rf"|\b(need|have)\s+to\s+run\b.*\b{_GEN}\b"
+            rf"|\bneed\b.*\b{_GEN}\b.*\b(tonight|tomorrow|today|this (evening|week))\b"
+            rf"|\b(should|do|shall)\s+(i|we)\s+(run|start|use)\b.*\b{_GEN}\b.*"
+            r"\b(tonight|tomorrow|today|this (evening|morning|afternoon|week))\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "fuel_outlook",
+        re.compile(
+            r"\b(diesel|fuel)\b.*\b(month|30 days|weeks?|burn|need|use)\b"
+            r"|\bhow much (diesel|fuel)\b"
+            r"|\b(diesel|fuel)\s+(outlook|forecast|projection|runway)\b"
+            r"|\b(days?|weeks?|hours?)\s+of\s+(diesel|fuel)\b"
+            r"|\bhow (long|many days)\b.*\b(diesel|fuel)\b.*\b(last|left)\b"
+            r"|\b(diesel|fuel)\b.*\b(run out|last)\b"
+            r"|\b(run|running)\s+(out|low|short)\s+(of|on)\s+(diesel|fuel|gas)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "battery_outlook",
+        re.compile(
+            rf"\b{_BATT}\b{_GAP}\b(run out|last|until|empty|outlook|projection|forecast"
+            r"|prediction|tonight|tomorrow)\b"
+            r"|\bwhen will the battery\b"
+            rf"|\b{_BATT}\b{_GAP}\b(through the night|make it|hold out|get us through)\b"
+            rf"|\bhow long\b{_GAP}\b(can|will|could)\s+(we|i|it|the site)\b{_GAP}\b(run|last|go)\b"
+            rf"{_GAP}\b(on|from)\s+(the\s+)?battery\b"
+            rf"|\bhow long\b{_GAP}\b{_BATT}\b{_GAP}\b(last|hold|run)\b"
+            rf"|\b(soc|charge)\b{_GAP}\b(projection|outlook|forecast|prediction)\b"
+            rf"|\b(projected|predicted|expected|forecast)\s+(battery|soc|charge)\b"
+            rf"|\b(will|gonna|going to)\b{_GAP}\b{_BATT}\b{_GAP}\b{_LATER}\b"
+            rf"|\b{_BATT}\b{_GAP}\b(will|gonna|going to)\b{_GAP}\b{_LATER}\b"
+            rf"|\b{_BATT}\b{_GAP}\b(hit|reach|get to|drop to|fall to|go below|drop below)\b{_GAP}"
+            r"\b(floor|minimum|min|empty|zero|reserve|bottom)\b"
+            r"|\brun\s+out\s+of\s+(battery|charge|power|juice)\b"
+            rf"|\bhow long (until|till|before)\b{_GAP}\b{_BATT}\b"
+            rf"|\b{_BATT}\b{_GAP}\b(be|go|goes|get|gets|is)\s+(flat|dead|drained|depleted)\b"
+            rf"|\b(make it|last|get us|hold)\b{_GAP}\b(sunrise|dawn|morning)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+
+_PCT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|pct|per\s*cent)?"
+_FLOOR_CHANGE = re.compile(
+    r"^(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|from\s+now\s+on,?\s+)*"
+    r"(?:"
+    r"(?:always\s+)?(?:keep|hold|maintain)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
+    r"(?:\s+soc|\s+charge|\s+level)?\s+(?:at\s+or\s+)?(?:above|over|at\s+least|>=?)\s+"
+    + _PCT
+    + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
+    r"(?:\s+soc|\s+charge|\s+level)?\s+(?:go|drop|fall|get|dip|run)\s+(?:below|under|lower\s+than)\s+"
+    + _PCT
+    + r"|(?:always\s+)?(?:keep|leave|reserve|hold)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+)?"
+    + _PCT
+    + r"\s+(?:in|of)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank)"
+    + r"|(?:set|change|raise|put|make)\s+(?:the\s+|my\s+|our\s+)?(?:battery\s+)?"
+    r"(?:floor|minimum(?:\s+soc)?|min(?:imum)?\s+soc|min\s+soc|reserve|soc\s+floor|soc\s+minimum)"
+    r"(?:\s+(?:of|for)\s+the\s+battery)?\s+(?:to|at|=)\s+"
+    + _PCT
+    + r"|(?:battery\s+)?(?:floor|minimum\s+soc|min\s+soc|soc\s+floor|reserve)\s*(?:=|:|of|at)?\s*"
+    + _PCT
+    + r"(?:\s+(?:please|from\s+now\s+on))?"
+    r")(?:\s+(?:please|from\s+now\s+on|at\s+all\s+times))?[.!]?$",
+    re.IGNORECASE,
+)
+_UNIT_CHANGE = re.compile(
+    r"^(?:please\s+)?(?:i\s+(?:would\s+)?(?:prefer|like|want)|i'd\s+(?:prefer|like)|prefer|"
+    r"(?:always\s+)?(?:use|show(?:\s+me)?|display|give\s+me|switch\s+to|talk\s+in)|units?:?|"
+    r"(?:set|change)\s+(?:my\s+)?units?\s+to)\b",
+    re.IGNORECASE,
+)
+_ONE_OFF_SUBJECT = re.compile(
+    r"\b(battery|solar|load|status|forecast|grid|generator|miners?|pv|site|alerts?)\b"
+)
+_STANDING = re.compile(r"\b(prefer|units?|always|from now on|by default)\b")
+_POWER_UNITS = {
+    "kw": "kW",
+    "kilowatt": "kW",
+    "kilowatts": "kW",
+    "w": "W",
+    "watt": "W",
+    "watts": "W",
+}
+_TEMP_UNITS = {
+    "°f": "F",
+    "f": "F",
+    "fahrenheit": "F",
+    "farenheit": "F",
+    "°c": "C",
+    "c": "C",
+    "celsius": "C",
+    "celcius": "C",
+    "centigrade": "C",
+}
+
+
+def _preference_change(text: str, site_names: Sequence[str]) -> Intent | None:
+    """'keep the battery above 45 %', 'I prefer kW and °F', 'show temperatures in F'."""
+    stripped = text.strip()
+    lowered = stripped.lower()
+    site = next((s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None)
+    if site is not None:
+        stripped = re.sub(
+            rf"\s*(?:at|for|on)?\s*\b{re.escape(site)}\b", "", stripped, flags=re.IGNORECASE
+        ).strip()
+    floor = _FLOOR_CHANGE.match(stripped)
+    if floor is not None:
+        pct = next(g for g in floor.groups() if g is not None)
+        return Intent("set_preferences", {"site": site, "min_soc_pct": float(pct)})
+    if stripped.endswith("?") or _UNIT_CHANGE.match(stripped) is None:
+        return None
+    if _ONE_OFF_SUBJECT.search(lowered) and not _STANDING.search(lowered):
+        return None  # "show me the battery in kW": a question, not a standing preference
+    words = re.findall(r"°?[a-z]+", lowered)
+    power = next((_POWER_UNITS[w] for w in words if w in _POWER_UNITS), None)
+    temp = next(
+        (
+            _TEMP_UNITS[w]
+            for i, w in enumerate(words)
+            if w in _TEMP_UNITS
+            and (len(w) > 1 or (i > 0 and words[i - 1] in ("degrees", "deg", "in", "and")))
+        ),
+        None,
+    )
+    if power is None and temp is None:
+        return None
+    return Intent("set_preferences", {"site": site, "power_unit": power, "temperature_unit": temp})
+
+
+# Reports on past periods: "weekly report", "carbon this month", "fuel efficiency trend".
+_REPORT_WORDS = re.compile(
+    r"\b(daily|weekly|monthly)\s+(digest|report|summary|management report)\b"
+    r"|\b(energy|management|site)\s+report\b|\bdigest\b"
+    r"|\breport\b.*\b(yesterday|today|week|month)\b"
+    r"|\b(yesterday|week|month)'?s?\s+(report|summary|numbers|figures)\b"
+    r"|\b(carbon|co2|co₂|emissions?|footprint)\b"
+    r"|\b(spend|spent|spending|savings?|saved)\b"
+    r"|\bcost\s+per\s+kwh\b|\bper\s+kwh\b.*\b(generator|grid|solar|diesel)\b"
+    r"|\bl\s*/\s*kwh\b|\blitres?\s+per\s+kwh\b|\bfuel\s+efficiency\b|\befficiency\s+trend\b"
+    r"|\b(solar|pv|production|produced|generation|usage|consumption|imports?|exports?|kwh|energy"
+    r"|cost|costs|fuel|diesel)\b.*\bso\s+far\b|\bso\s+far\b.*\b(solar|pv|production|generation"
+    r"|usage|consumption|imports?|exports?|kwh|energy|cost|costs|fuel|diesel)\b"
+    r"|\buptime\b|\bpeak\s+(demand|load|power)\b|\benergy\s+flows?\b"
+    r"|\b(yesterday|(last|past|previous)\s+(week|month|\d+\s+days))\b.*\b(solar|pv|production"
+    r"|produced|generation|generated|usage|used|consumption|consumed|imports?|imported|exports?"
+    r"|exported|grid|generator|gen|genset|diesel|fuel|kwh|energy|cost|costs|bill|miners?|mining"
+    r"|load|peak|yield|harvest|battery|cycles?)\b"
+    r"|\b(solar|pv|production|generation|usage|consumption|imports?|exports?|grid|generator"
+    r"|diesel|fuel|kwh|energy|cost|costs|bill|miners?|mining|load|peak|yield)\b.*"
+    r"\b(yesterday|(last|past|previous)\s+(week|month|\d+\s+days))\b"
+    r"|\bhow\s+(much|many)\b.*\b(did|was|were)\b.*\b(pay|paid|save|saved|run|ran|mine|mined)\b"
+    r"|\bhow\s+much\b.*\b(did|was|were)\b.*\b(spend|cost|use|used|burn|burned|burnt"
+    r"|produce|produced|import|imported|export|exported|generate|generated|make|made)\b",
+    re.IGNORECASE,
+)
+_NOT_REPORT = re.compile(
+    r"\b(silence|silenced|mute|unmute|unsilence|snooze|alerts?|will|tomorrow|tonight)\b",
+    re.IGNORECASE,
+)
+_REPORT_PERIODS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("yesterday", re.compile(r"\byesterday\b|\bdaily\b|\blast night\b", re.IGNORECASE)),
+    ("last_month", re.compile(r"\b(last|previous|past)\s+month\b|\bmonthly\b", re.IGNORECASE)),
+    ("this_month", re.compile(r"\b(this|current)\s+month\b|\bmonth so far\b", re.IGNORECASE)),
+    ("last_week", re.compile(r"\b(last|previous|past)\s+week\b|\bweekly\b", re.IGNORECASE)),
+    ("this_week", re.compile(r"\b(this|current)\s+week\b|\bweek so far\b", re.IGNORECASE)),
+    ("today", re.compile(r"\btoday\b|\bso far\b", re.IGNORECASE)),
+)
+_REPORT_FOCUS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("carbon", re.compile(r"\b(carbon|co2|co₂|emissions?|footprint)\b", re.IGNORECASE)),
+    ("miners", re.compile(r"\b(miners?|mining|uptime)\b", re.IGNORECASE)),
+    ("peak", re.compile(r"\bpeak\b", re.IGNORECASE)),
+    (
+        "fuel",
+        re.compile(r"\befficiency\b|\bl\s*/\s*kwh\b|\blitres?\s+per\s+kwh\b", re.IGNORECASE),
+    ),
+    (
+        "cost",
+        re.compile(
+            r"\b(cost|costs|spend|spent|spending|money|bill|savings?|saved|price|per kwh)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("fuel", re.compile(r"\b(fuel|diesel|burn|burned|burnt)\b", re.IGNORECASE)),
+    ("solar", re.compile(r"\b(solar|pv)\b", re.IGNORECASE)),
+)
+# Without a period word, a trend or a cost comparison reads best over a month.
+_REPORT_DEFAULT_PERIOD = {"fuel": "last_month", "cost": "last_month", "carbon": "this_month"}
+
+
+def _report(text: str, site: str | None) -> Intent | None:
+    """'weekly report', 'how much did we spend on diesel last month', 'carbon this month'."""
+    if not _REPORT_WORDS.search(text) or _NOT_REPORT.search(text):
+        return None
+    period, focus = report_args(text)
+    return Intent("energy_report", {"site": site, "period": period, "focus": focus})
+
+
+def report_args(text: str) -> tuple[str, str]:
+    """The period and focus of a report question (defaults when the text names none)."""
+    focus = next((f for f, pattern in _REPORT_FOCUS if pattern.search(text)), "all")
+    if re.search(r"\b(digest|report|summary)\b", text, re.IGNORECASE) and not re.search(
+        r"\b(carbon|co2|emissions?|uptime|peak|efficiency|spend|spent)\b", text, re.IGNORECASE
+    ):
+        focus = "all"
+    period = next((p for p, pattern in _REPORT_PERIODS if pattern.search(text)), None)
+    if period is None:
+        period = _REPORT_DEFAULT_PERIOD.get(focus, "last_week" if focus != "all" else "yesterday")
+    return period, focus
+
+
+# Alert housekeeping verbs: a clause with one is never a forecast or planning question.
+_ALERT_HOUSEKEEPING = re.compile(
+    r"\b(silence[sd]?|silencing|mute[sd]?|muting|unmute|unsilence|snooze[sd]?|snoozing|ack"
+    r"|acknowledge[sd]?|dismiss)\b",
+    re.IGNORECASE,
+)
+
+
+def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
+    """Forecast and planning questions ('should I charge from the grid tonight?'), and
+    reports on past periods."""
+    lowered = text.lower()
+    named = next(
+        (s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None
+    )
+    if not _SCORECARD.search(text):
+        report = _report(text, named)
+        if report is not None:
+            return report
+    if _ALERT_HOUSEKEEPING.search(text):
+        return None  # "mute battery warnings till tomorrow": not a battery outlook
+    for tool, pattern in _OUTLOOKS:
+        if pattern.search(text):
+            return Intent(tool, {"site": named})
+    return None
+
+
+def _site_named(text: str, site_names: Sequence[str]) -> str | None:
+    lowered = text.lower()
+    return next((s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)), None)
+
+
+_HOW_TO_VERBS = (
+    r"(set\s*up|setup|configure|install|wire|connect|commission|service|maintain|calibrate"
+    r"|replace|change|reset|clear|update|adjust|troubleshoot|diagnose|fix|pair|add|store"
+    r"|refuel|protect|choose|pick|size|prepare|handle|deal with|respond to|recover|enable"
+    r"|disable|program|interpret|restart|reboot|power\s*cycle|start|stop|shut\s*down|turn\s+on"
+    r"|turn\s+off|bring\s+back|clean|test|check|bleed|prime|bypass|upgrade|flash|swap"
+    r"|remove|disconnect|isolate|read|monitor|use|log\s*in|access|equalize|balance)"
+)
+_KNOWLEDGE = re.compile(
+    r"\bwhat\s+(does|do|is|are)\b.*\bmean(s|t)?\b"
+    r"|\bmeaning of\b.*\b(alerts?|alarms?|faults?|errors?|codes?|warnings?|registers?|modes?"
+    r"|settings?|lights?|leds?|messages?|[a-z]+_[a-z_]+|soc|mppt|ess|bms|inverters?|battery"
+    r"|solar|pv|grid|generator|genset|miners?|relay|shelly|victron|solark|sol-ark)\b"
+    rf"|\bhow\s+(do|can|should|would)\s+(i|we|you|one)\s+{_HOW_TO_VERBS}\b"
+    rf"|\bhow\s+to\s+{_HOW_TO_VERBS}\b"
+    r"|\b(procedure|procedures|runbook|runbooks|playbook|manual|manuals|documentation|docs"
+    r"|guide|guidance|checklist|best practices?|steps (to|for)|instructions (to|for|on))\b"
+    r"|\bwhat\s+(should|do|must)\s+(i|we)\s+do\b.*\b(when|if|about|after|before|during)\b"
+    r"|\bwhat\s+to\s+do\b.*\b(when|if|about|after|before|during)\b"
+    r"|\bexplain\b.*\b(alerts?|alarms?|warnings?|faults?|settings?|registers?|modes?|ess"
+    r"|floors?|rules?)\b"
+    r"|\brecommended\b|\bwhich\s+registers?\b|\btroubleshoot(ing)?\b|\btutorial\b"
+    r"|\b(maintenance|servicing|service interval|oil change|oil and filter)\b",
+    re.IGNORECASE,
+)
+
+
+def _knowledge(text: str, site_names: Sequence[str]) -> Intent | None:
+    """How-to, procedure and "what does this alert mean" questions: the runbooks answer."""
+    if not _KNOWLEDGE.search(text):
+        return None
+    return Intent("search_knowledge", {"site": _site_named(text, site_names), "query": text})
+
+
+_WHO_IS = re.compile(
+    r"^(?:who\s+is|who's|whois|what\s+(?:role|access)\s+(?:does|has))\s+"
+    r"<?@?(?P<user>[A-Za-z0-9._-]{2,40})>?(?:\s+(?:have|do|see|got))?\s*[?.!]*$",
+    re.IGNORECASE,
+)
+_DECIDE = re.compile(
+    r"^(?:please\s+)?(?P<verb>approve|ok|okay|accept|reject|deny|decline|refuse)\s+"
+    r"(?:request\s+|action\s+|#)?(?P<id>[0-9a-f]{4,32})\s*[.!]*$",
+    re.IGNORECASE,
+)
+_PENDING = re.compile(
+    r"^(?:(?:what|which|any(?:thing)?|are\s+there\s+any|show(?:\s+me)?|list)\s+)?"
+    r"(?:is\s+|are\s+)?(?:the\s+)?(?:pending|waiting|open|outstanding)\s+"
+    r"(?:approvals?|requests?|action\s+requests?)"
+    r"(?:\s+(?:waiting|pending|for\s+(?:me|approval)))?\s*[?.!]*$"
+    r"|^(?:what|anything)\s+(?:is\s+|'s\s+)?(?:waiting|needs?)\s+(?:for\s+)?"
+    r"(?:my\s+)?approv\w*\s*[?.!]*$",
+    re.IGNORECASE,
+)
+# Tools read only from these exact shapes (ids and names): no classifier guess needed.
+EXACT_TOOLS = frozenset({"who_is", "pending_approvals", "decide_action"})
+
+
+def _who_is(text: str) -> Intent | None:
+    """'who is U024BE7LH?', 'what role does olga have?'."""
+    match = _WHO_IS.match(text)
+    if match is None or match["user"].lower() in {"the", "it", "that", "this", "i", "we"}:
+        return None
+    return Intent("who_is", {"site": None, "user_id": match["user"]})
+
+
+def _approvals(text: str) -> Intent | None:
+    """'approve 8c41fea3', 'reject 8c41', 'pending approvals?'."""
+    decided = _DECIDE.match(text)
+    if decided is not None:
+        approve = decided["verb"].lower() in {"approve", "ok", "okay", "accept"}
+        return Intent(
+            "decide_action",
+            {"site": None, "action_id": decided["id"].lower(), "approve": approve},
+        )
+    if _PENDING.match(text):
+        return Intent("pending_approvals", {"site": None})
+    return None
+
+
+def _role_change(text: str) -> Intent | None:
+    """'make U024BE7LH an operator', 'set olga to viewer', 'promote <@123> to admin'."""
+    match = _ROLE_CHANGE.match(text)
+    if match is None:
+        return None
+    return Intent(
+        "set_role",
+        {"site": None, "user_id": match["user"], "role": _ROLE_WORDS[match["role"].lower()]},
+    )
+
+
+def help_text() -> str:
+    """A short reply listing what the assistant understands, with 5-8 example questions."""
+    return "\n".join(
+        (
+            "I can answer questions about your site and, with your approval, act on it:",
+            "• site status and overview",
+            "• battery state of charge (SOC) and battery power",
+            "• solar power right now",
+            "• solar forecast for today or tomorrow",
+            "• active alerts and alarms",
+            "• acknowledge or snooze an alert (by number, or all of them)",
+            "• silence alerts by category, rule or severity for a while; list or remove silences",
+            "• alert preferences: critical alerts only, quiet hours such as 22:00-07:00",
+            "• remember a battery floor (keep the battery above 45 %) and your units (kW, °F)",
+            "• stop or start the miners (all of them, or one by name)",
+            "• grid charging on or off",
+            "• start or stop the generator, and when to run it (a fuel-saving run plan)",
+            "• reports on past periods: weekly report, carbon this month, fuel efficiency trend,"
+            " cost per kWh of generator vs grid, miner uptime last week",
+            "• how-to, procedures and what an alert means, from the runbooks, with sources",
+            "",
+            "Try for example:",
+            '  "how is the site?"',
+            '  "battery level and solar?"',
+            '  "will tomorrow be sunny?"',
+            '  "any alerts?"',
+            '  "ack alert 12"',
+            '  "snooze alert 7 for 30 min"',
+            '  "silence solar alerts for 2 days"',
+            '  "stop miner-2"',
+            "Add a site name to ask about a specific site.",
+        )
+    )

@@ -1,0 +1,134 @@
+"""The planner's own replies: help, "I didn't understand", "I can't do that" (pure)."""
+
+from __future__ import annotations
+
+import re
+
+from graphs.assistant.understanding.patterns import help_text
+
+__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "help_text", "not_understood"]
+
+# What each tool does, in a few words, with a phrasing that routes to it.
+EXAMPLES: dict[str, tuple[str, str]] = {
+    "site_status": ("the site overview now", "how is the site?"),
+    "battery_status": ("battery state of charge and power", "how is the battery?"),
+    "solar_now": ("solar power right now", "solar now?"),
+    "solar_forecast": ("the solar forecast for today or tomorrow", "solar forecast tomorrow"),
+    "battery_outlook": ("when the battery reaches its floor", "will the battery last the night?"),
+    "solar_scorecard": ("how good yesterday's solar forecast was", "forecast vs actual yesterday"),
+    "miner_plan": ("which hours to run the miners", "when should the miners run tomorrow?"),
+    "grid_charge_advice": ("whether to charge from the grid tonight", "should I grid charge?"),
+    "generator_plan": ("when to run the generator", "generator plan"),
+    "fuel_outlook": ("diesel needed over the next 30 days", "fuel outlook"),
+    "energy_report": ("reports on past periods", "weekly report"),
+    "active_alerts": ("the open alerts", "any alerts?"),
+    "acknowledge_alert": ("acknowledge an alert", "ack 12"),
+    "snooze_alert": ("snooze an alert", "snooze 12 for 1 h"),
+    "silence_alerts": ("silence a group of alerts for a while", "silence solar alerts for 2 days"),
+    "list_silences": ("the active silences", "show silences"),
+    "remove_silence": ("end a silence", "remove silence 3"),
+    "set_alert_preferences": ("critical-only alerts and quiet hours", "quiet hours 22:00-07:00"),
+    "set_preferences": ("a battery floor and your units", "keep the battery above 40 %"),
+    "set_role": ("give someone a role (admins)", "make olga an operator"),
+    "search_knowledge": ("how-to and what an alert means, from the runbooks", "how do I ..."),
+    "stop_miners": ("stop miners (you approve first)", "stop miner-2"),
+    "start_miners": ("start miners (you approve first)", "start the miners"),
+    "set_grid_charge": ("grid charging on or off (you approve first)", "turn on grid charging"),
+    "start_generator": ("start the generator (you approve first)", "start the generator"),
+    "stop_generator": ("stop the generator (you approve first)", "stop the generator"),
+}
+
+_THRESHOLD = re.compile(
+    r"\b(alert|notify|tell|warn|text|email|message|ping|let|call|sms|page)\b.*\b(me|us|someone)\b"
+    r".*\b(if|when|whenever|once|as soon as)\b"
+    r"|\b(alert rule|threshold|alarm when|alert when|alarm if|alert if|rule for)\b",
+    re.IGNORECASE,
+)
+SCHEDULE = re.compile(
+    r"\bevery\s+(day|night|morning|evening|week|monday|tuesday|wednesday|thursday|friday"
+    r"|saturday|sunday|hour)\b|\b(timer|daily at|each (day|night|morning|evening))\b"
+    r"|\bschedule\s+(?:the\s+|a\s+|an\s+|my\s+|our\s+)?\w+(?:\s+\w+)?\s+(?:to|at)\b"
+    r"|\b(every|each)\s+\d+\s*(h|hours?|min(ute)?s?|days?)\b",
+    re.IGNORECASE,
+)
+_READING = re.compile(
+    r"\b(panel|pv|string|shunt|ina228|chip|die)\b.*\b(volt\w*|current|amps?|temperature|temp"
+    r"|hot)\b|\b(volt\w*|current|amps?|die temperature)\b.*\b(panel|pv|ina228|shunt|chip)\b"
+    r"|\bhow hot\b",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(r"^\W*(thanks?|thank (you|u)|thx|ty|cheers|great|cool|ok(ay)?|nice)\b", re.I)
+_GREETING = re.compile(r"^\W*(hi|hello|hey|good (morning|afternoon|evening)|yo)\b\W*$", re.I)
+
+
+_CONDITION = re.compile(
+    r"\b(below|above|under|over|drops?|falls?|exceeds?|goes|gets|reaches|hits|less than"
+    r"|more than|offline|stops|fails|starts|trips)\b|[<>]",
+    re.IGNORECASE,
+)
+
+
+def cannot(text: str) -> bool:
+    """A request for something the bot cannot do: an alert on a condition, or a schedule."""
+    conditional = bool(_THRESHOLD.search(text) and _CONDITION.search(text))
+    return conditional or bool(SCHEDULE.search(text))
+
+
+def _closest(tools: list[str]) -> str:
+    lines = []
+    for tool in tools[:3]:
+        what, example = EXAMPLES[tool]
+        lines.append(f'• {what}: "{example}"')
+    return "\n".join(lines)
+
+
+def not_understood(text: str, reason: str, closest: list[str]) -> str:
+    """The reply when the planner calls no tool: why, what is closest, and how to ask.
+
+    ``reason`` is ``unsupported`` (a request the bot cannot carry out), ``none``
+    (a statement or chit-chat: nothing to do) or ``unsure`` (not understood well
+    enough to act); ``closest`` are tools by likeness to the message.
+    """
+    quoted = text.strip()
+    if len(quoted) > 80:
+        quoted = quoted[:77] + "..."
+    if reason == "unsupported":
+        if _THRESHOLD.search(text):
+            return (
+                "I can't set alert thresholds from chat yet, so no alert was set.\n"
+                "The built-in rules already watch battery SOC, solar output, fuel, load and "
+                "device faults, and post here when one fires. Closest:\n"
+                + _closest(["active_alerts", "set_alert_preferences", "set_preferences"])
+            )
+        if SCHEDULE.search(text):
+            return (
+                "I can't schedule commands: every change is a one-off request that a person "
+                "approves. Closest:\n" + _closest(["miner_plan", "generator_plan", "stop_miners"])
+            )
+        if _READING.search(text):
+            return (
+                "I don't have that reading to answer with (panel voltage, current or the "
+                "monitor's temperature are not among my answers yet). Closest:\n"
+                + _closest(["solar_now", "site_status", "active_alerts"])
+            )
+        return (
+            f'I can\'t do that from chat ("{quoted}"). I read the site, forecast, report, '
+            "manage alerts, and propose starting or stopping miners, the generator and grid "
+            "charging for a person to approve. Closest:\n" + _closest(closest or ["site_status"])
+        )
+    if reason == "none":
+        if _GREETING.search(text):
+            return 'Hello! Ask me about your site, e.g. "how is the site?" or "any alerts?".'
+        if _THANKS.search(text):
+            return "You're welcome."
+        return (
+            "I didn't take that as a question or a request, so I did nothing. "
+            'To act or look something up, ask e.g. "how is the site?" or "stop the miners"; '
+            'say "help" for everything I can do.'
+        )
+    hint = _closest(closest) if closest else ""
+    return (
+        f'I didn\'t understand "{quoted}" well enough to act on it.'
+        + (f" Closest things I can do:\n{hint}" if hint else "")
+        + '\nSay "help" for everything I can do.'
+    )

@@ -1,0 +1,280 @@
+"""Which tools a message asks for (pure apart from the classifier it is given).
+
+Two readers look at every message:
+
+- the intent classifier (:mod:`.classifier`), trained on the phrasing corpus,
+  says which single intent the message is most like and how sure it is;
+- the rule router (:func:`.rules.route`) splits combined questions into clauses
+  and reads precise arguments, but only knows the phrasings written into it.
+
+The classifier decides. When it agrees with the rules (its best label is among
+the rules' tools) the rules' intents stand, with their arguments and clause
+order. When it disagrees and is sure, its intent is used with arguments read by
+:mod:`.arguments`. When it is unsure, the rules' intents stand only if the
+classifier gives them a fair chance; otherwise nothing is called and the reply
+says what the bot did not understand and what is closest. Statements, chit-chat
+and requests the bot cannot carry out (alert thresholds, schedules) call nothing,
+and a command is never produced from a message the classifier reads as one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from graphs.assistant.understanding import arguments, clause_reader, lexicon, rules, tokens
+from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
+from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
+from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
+from graphs.assistant.understanding.patterns import EXACT_TOOLS
+from graphs.assistant.understanding.replies import cannot
+
+ACTIONS = frozenset(
+    {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
+)
+# Tools that change something (hardware, alerts, preferences, roles): never from a question.
+CHANGES = ACTIONS | {
+    "acknowledge_alert",
+    "snooze_alert",
+    "silence_alerts",
+    "remove_silence",
+    "set_alert_preferences",
+    "set_preferences",
+    "set_role",
+    "decide_action",
+}
+_COMMAND_VERBS = frozenset(
+    [
+        "start",
+        "stop",
+        "turn",
+        "switch",
+        "shut",
+        "kill",
+        "fire",
+        "get",
+        "put",
+        "bring",
+        "power",
+        "cut",
+        "take",
+        "run",
+        "crank",
+        "kick",
+        "boot",
+        "restart",
+        "resume",
+        "pause",
+        "enable",
+        "disable",
+        "charge",
+        "top",
+        "unplug",
+        "let",
+        "halt",
+    ]
+)
+# Words that name things without asking anything of them.
+_JUST_NOUNS = frozenset(
+    [
+        "alert",
+        "alerts",
+        "alarm",
+        "alarms",
+        "warning",
+        "warnings",
+        "notification",
+        "notifications",
+        "fault",
+        "faults",
+        "battery",
+        "solar",
+        "pv",
+        "grid",
+        "inverter",
+        "generator",
+        "fuel",
+        "load",
+        "device",
+        "for",
+        "at",
+        "the",
+        "in",
+        "on",
+        "any",
+        "all",
+        "my",
+        "our",
+        "of",
+        "site",
+        "?",
+        "!",
+        ".",
+    ]
+)
+
+
+def _site_words(found: list[Intent]) -> list[str]:
+    return [w for i in found if i.args.get("site") for w in tokens._tokenize(str(i.args["site"]))]
+
+
+# "I have installed ...", "we just replaced ...", "I cleaned ...": the person tells, not asks.
+_STATEMENT = re.compile(
+    r"^\W*(?:i|we)\s*(?:'?ve|have|had|just|already|recently|(?!need\b)\w+ed)\b"
+    r"(?!\s+(?:to|you|a question|questions?)\b)",
+    re.IGNORECASE,
+)
+_NEGATIONS = frozenset({"dont", "not", "never", "no", "without", "wont", "cant"})
+_STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", "down", "empty"})
+
+# Confidence thresholds (softmax of the classifier's scores), tuned on the development split.
+ACCEPT = 0.45  # a tool the rules did not find, when the rules found nothing
+OVERRIDE = 0.6  # a tool that replaces what the rules found
+ACTION = 0.7  # a command the rules did not find
+SINGLE = 0.85  # one clause, one intent: the classifier's pick among the rules' several
+KEEP = 0.04  # the rules' tool stands when the classifier gives it at least this
+NOTHING = 0.5  # "none" / "unsupported" wins over the rules' read-only answer
+NOTHING_OVER_ACTION = 0.3  # ... and over a command the rules found
+MANY = 0.8  # ... and over several intents the rules found
+
+Reason = Literal["ok", "help", "none", "unsupported", "unsure"]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The planner's reading of one message."""
+
+    intents: list[Intent]
+    reason: Reason  # ok: intents to call; otherwise why there are none
+    confident: bool  # False when a model should see more tools than these
+    closest: list[str] = field(default_factory=list)  # the 3 tools most alike, best first
+    ranked_tools: list[str] = field(default_factory=list)  # every tool by likeness
+    label: str = ""  # the classifier's best label
+    p: float = 0.0  # and its confidence
+
+
+def _one_clause(text: str, site_names: Sequence[str], load_names: Sequence[str]) -> bool:
+    items = tokens._mark_names(tokens._tokenize(text), site_names, load_names)
+    return len(clause_reader._split_clauses(items)) == 1
+
+
+def _is_question(text: str) -> bool:
+    words = tokens._tokenize(text)
+    lead, polite = clause_reader._lead_index(words)
+    if polite:
+        return False
+    return (
+        lead < len(words) and words[lead] in lexicon._QUESTION_STARTERS
+    ) or text.rstrip().endswith("?")
+
+
+def plan(
+    text: str,
+    *,
+    site_names: Sequence[str] = (),
+    load_names: Sequence[str] = (),
+    classifier: IntentClassifier | None = None,
+) -> Plan:
+    """The tools ``text`` asks for, in order, or why there are none."""
+    if not text.strip():
+        return Plan([], "unsure", False)
+    found = rules.route(text, site_names=site_names, load_names=load_names)
+    if found and all(i.tool == HELP_TOOL for i in found):
+        return Plan(found, "help", True, label=HELP, p=1.0)
+    found = [i for i in found if i.tool != HELP_TOOL]
+    if found and all(i.tool in EXACT_TOOLS for i in found):
+        # "approve 8c41fea3", "who is U123?": exact shapes with ids, read as written
+        return Plan(found, "ok", True, label=found[0].tool, p=1.0)
+    guess = (classifier or shared()).guess(text, site_names, load_names)
+    ranked = guess.tools(len(guess.ranked))
+    closest = ranked[:3]
+    tools = {i.tool for i in found}
+    top, p = guess.label, guess.p
+
+    def nothing(reason: Reason) -> Plan:
+        return Plan([], reason, False, closest, ranked, top, p)
+
+    if cannot(text):
+        # "alert me if the voltage drops below 12 V", "start the miners every morning":
+        # no tool does that, and the nearest tool would be taken for it.
+        return nothing("unsupported")
+
+    if _STATEMENT.search(text) and not text.rstrip().endswith("?") and not tools & CHANGES:
+        return nothing("none")  # "I have installed new panels": news, not a question
+    if top in (NONE, UNSUPPORTED):
+        threshold = NOTHING if len(found) == 1 else MANY
+        if tools & ACTIONS:
+            threshold = NOTHING_OVER_ACTION
+        if not found or p >= threshold:
+            return nothing("unsupported" if top == UNSUPPORTED or cannot(text) else "none")
+    if top == HELP and not found and p >= ACCEPT:
+        return Plan([Intent(HELP_TOOL, {"site": None})], "help", True, closest, ranked, top, p)
+    several = len(found) > 1 and not _one_clause(text, site_names, load_names)
+    if found and top in tools:
+        if top in ACTIONS and len(found) > 1:
+            found = _without_reasons(text, found, site_names, load_names)
+        elif len(found) > 1 and p >= SINGLE and not several:
+            found = [i for i in found if i.tool == top]  # "any batt alerts": alerts, not battery
+        return Plan(found, "ok", True, closest, ranked, top, p)
+    blocked = _blocked(top, text, found)
+    if top not in (NONE, UNSUPPORTED, HELP) and not several and not blocked:
+        needed = ACTION if top in ACTIONS else (OVERRIDE if found else ACCEPT)
+        args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
+        if args is not None:
+            return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
+    if found and (several or blocked or max(guess.prob(i.tool) for i in found) >= KEEP):
+        return Plan(found, "ok", False, closest, ranked, top, p)
+    return nothing("unsure")
+
+
+def _blocked(tool: str, text: str, found: list[Intent]) -> bool:
+    """A change the classifier may not make on its own: from a question, or over the rules'
+    read-only answer unless the message starts with a command verb ("alerts for home" is
+    not "silence alerts for home")."""
+    if tool in CHANGES and _is_question(text):
+        return True
+    if tool in CHANGES - ACTIONS and found and not {i.tool for i in found} & CHANGES:
+        # "alerts for home" names alerts and a site but asks no change of them
+        return set(tokens._tokenize(text)) - set(_site_words(found)) <= _JUST_NOUNS
+    if tool not in ACTIONS or not found or {i.tool for i in found} & ACTIONS:
+        return False
+    words = tokens._tokenize(text)
+    lead, _ = clause_reader._lead_index(words)
+    negated = bool(_NEGATIONS & set(words))
+    return negated or lead >= len(words) or words[lead] not in _COMMAND_VERBS
+
+
+def _without_reasons(
+    text: str, found: list[Intent], site_names: Sequence[str], load_names: Sequence[str]
+) -> list[Intent]:
+    """Drop what a leading statement asked for: "the battery is low, stop the miners"
+    asks for the stop, not for the battery (the statement is the reason)."""
+    items = tokens._mark_names(tokens._tokenize(text), site_names, load_names)
+    clauses = clause_reader._split_clauses(items)
+    if len(clauses) < 2:
+        return found
+    first, has_qmark = clauses[0]
+    words = [value for _, value in first]
+    lead, _ = clause_reader._lead_index(words)
+    starts_question = lead < len(words) and words[lead] in lexicon._QUESTION_STARTERS
+    if has_qmark or starts_question or not _STATE & set(words):
+        return found
+    reason = {
+        i.tool for i in rules.route(" ".join(words), site_names=site_names, load_names=load_names)
+    }
+    kept = [i for i in found if i.tool not in reason or i.tool in ACTIONS]
+    return kept or found
+
+
+def route(
+    text: str, *, site_names: Sequence[str] = (), load_names: Sequence[str] = ()
+) -> list[Intent]:
+    """Intents in the order asked; [] when nothing is understood (see :func:`plan`)."""
+    return plan(text, site_names=site_names, load_names=load_names).intents
+
+
+def guess(text: str, site_names: Sequence[str] = (), load_names: Sequence[str] = ()) -> Guess:
+    """The shared classifier's reading of ``text`` (for tool selection)."""
+    return shared().guess(text, site_names, load_names)

@@ -1,0 +1,98 @@
+"""The rule router: the hand-written reading the planner started from.
+
+The classifier (:mod:`.classifier`) decides intents; the rules read the arguments
+(sites, loads, alert and silence ids, durations, clock times, report periods) and
+split combined questions into clauses, and :mod:`.routing` uses :func:`route` as
+a precise second opinion. The rules live in :mod:`.lexicon` (concepts and phrase
+tables), :mod:`.tokens` (tokens, names, typos, numbers, durations, clock times),
+:mod:`.clause_reader` (clauses to intents) and :mod:`.patterns` (whole-message
+patterns: role changes, preferences, outlooks, reports, knowledge). The router is
+pure and table-driven:
+
+1. normalise the text (lowercase, drop apostrophes, split into word tokens and separators);
+2. find site names and load names (whole words, a small typo tolerated for names of 4+ chars);
+3. split combined questions into clauses on "and", ",", "&", "plus", "also", "then", "?", ...;
+4. correct typos token by token against the vocabulary (``difflib``, tokens of 4+ chars);
+5. turn each clause into *concepts* (battery, solar, stop, tomorrow, ...) with the phrase table;
+6. map the concepts of each clause to intents, in the order they were asked.
+
+Commands are only produced from imperative clauses: questions about state ("are the miners
+on?") and requests for advice ("should I stop the miners?") become ``site_status``; questions
+about acknowledging, snoozing or silencing alerts ("should I snooze?") become ``active_alerts``.
+
+Alert housekeeping (acknowledge, snooze, silence, list and remove silences, alert preferences)
+reads its arguments from the clause's words: alert and silence ids ("alert 12", "#12"),
+durations ("30 min", "2h", "for 2 days", "half an hour"), "until tomorrow", clock times
+("22:00", "10pm"), and the category, rule and severity words of a silence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from graphs.assistant.understanding.clause_reader import (
+    _analyse_clause,
+    _Clause,
+    _clause_intents,
+    _merge,
+    _share_durations,
+    _split_clauses,
+)
+from graphs.assistant.understanding.lexicon import (
+    HELP_TOOL,
+    Intent,
+)
+from graphs.assistant.understanding.patterns import (
+    _approvals,
+    _knowledge,
+    _outlook,
+    _preference_change,
+    _role_change,
+    _who_is,
+)
+from graphs.assistant.understanding.tokens import (
+    _mark_names,
+    _tokenize,
+)
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def route(
+    text: str, *, site_names: Sequence[str] = (), load_names: Sequence[str] = ()
+) -> list[Intent]:
+    """Intents in the order asked; [] when nothing is understood."""
+    stripped = text.strip()
+    if stripped and set(stripped) <= {"?", " "}:
+        return [Intent(HELP_TOOL, {"site": None})]
+    role_change = _role_change(stripped) or _who_is(stripped) or _approvals(stripped)
+    if role_change is not None:
+        return [role_change]
+    preference = _preference_change(stripped, site_names)
+    if preference is not None:
+        return [preference]
+    knowledge = _knowledge(stripped, site_names)
+    if knowledge is not None:
+        return [knowledge]
+    outlook = _outlook(stripped, site_names)
+    if outlook is not None:
+        return [outlook]
+    tokens = _tokenize(text)
+    if not tokens:
+        return []
+    items = _mark_names(tokens, site_names, load_names)
+    global_site = next((value for kind, value in items if kind == "site"), None)
+
+    clauses: list[_Clause] = []
+    previous: _Clause | None = None
+    for raw_clause, has_qmark in _split_clauses(items):
+        clause = _analyse_clause(raw_clause, has_qmark, previous)
+        if clause is None:
+            continue
+        clauses.append(clause)
+        previous = clause
+    _share_durations(clauses)
+    intents: list[Intent] = []
+    for clause in clauses:
+        intents.extend(_clause_intents(clause, clause.site or global_site))
+    return _merge(intents)
