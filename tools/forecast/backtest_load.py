@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,12 +24,20 @@ from tools.forecast.calibration import REPLAY_DAYS, WINDOW_DAYS, ResidualHistory
 from tools.forecast.load import P50_FLOOR_W, forecast_load
 from tools.forecast.scoring import interval_scores
 
-__all__ = ["MIN_HISTORY_DAYS", "backtest_load", "plot_load_backtest"]
+__all__ = [
+    "MIN_HISTORY_DAYS",
+    "backtest_load",
+    "drop_days",
+    "plot_load_backtest",
+    "same_hour_mean_w",
+]
 
 MIN_HISTORY_DAYS = 28
 """Days of data before the first scored day when ``score_from`` is None."""
 BASELINE_DAYS = 28
 """Days behind the same-hour-mean baseline."""
+AFTER_GAP_DAYS = 14
+"""Days after each artificial gap scored in the ``after_gaps`` block."""
 
 
 def _midnight(day: date, tz: str) -> pd.Timestamp:
@@ -140,12 +149,54 @@ def _day_range(load: pd.Series, score_from: date | None, tz: str) -> tuple[date,
     return start, last
 
 
+def drop_days(load: pd.Series, gaps: Sequence[tuple[date, int]], tz: str) -> pd.Series:
+    """``load`` without the local days ``[day, day + n)`` of each ``(day, n)`` (an outage)."""
+    keep = np.ones(len(load), dtype=bool)
+    for day, n_days in gaps:
+        if n_days < 1:
+            raise BacktestDataError(f"a gap needs at least one day (got {n_days} from {day})")
+        start, end = _midnight(day, tz), _midnight(day + timedelta(days=n_days), tz)
+        keep &= ~((load.index >= start) & (load.index < end))
+    return load[keep]
+
+
+def _after_gaps(table: pd.DataFrame, gaps: Sequence[tuple[date, int]], tz: str) -> dict[str, Any]:
+    """Scores over the :data:`AFTER_GAP_DAYS` days after each gap (hours where the
+    forecast, persistence and the 28-day mean all exist)."""
+    mask = np.zeros(len(table), dtype=bool)
+    for day, n_days in gaps:
+        start = _midnight(day + timedelta(days=n_days), tz)
+        end = start + pd.Timedelta(days=AFTER_GAP_DAYS)
+        mask |= (table.index >= start) & (table.index < end)
+    t = table[mask]
+    t = t[t["actual_w"].notna() & t["persistence_w"].notna() & t["mean28_w"].notna()]
+    if t.empty:
+        return {"hours": 0}
+    actual = t["actual_w"].to_numpy()
+    mae = float(np.mean(np.abs(t["p50_w"].to_numpy() - actual)))
+    mae_p = float(np.mean(np.abs(t["persistence_w"].to_numpy() - actual)))
+    mae_b = float(np.mean(np.abs(t["mean28_w"].to_numpy() - actual)))
+    return {
+        "gaps": [f"{d.isoformat()}+{n}d" for d, n in gaps],
+        "days_after_each": AFTER_GAP_DAYS,
+        "hours": len(t),
+        "mae_w": round(mae, 1),
+        "persistence_mae_w": round(mae_p, 1),
+        "mean28_mae_w": round(mae_b, 1),
+        "skill_vs_persistence": round(1.0 - mae / mae_p, 3) if mae_p > 0 else math.nan,
+        "mean28_skill_vs_persistence": round(1.0 - mae_b / mae_p, 3) if mae_p > 0 else math.nan,
+        "skill_vs_mean28": round(1.0 - mae / mae_b, 3) if mae_b > 0 else math.nan,
+        **interval_scores(actual, t["p10_w"].to_numpy(), t["p90_w"].to_numpy()),
+    }
+
+
 def backtest_load(
     frame: pd.DataFrame,
     *,
     score_from: date | None = None,
     tz: str = "UTC",
     keep_series: bool = False,
+    gaps: Sequence[tuple[date, int]] = (),
 ) -> dict[str, Any]:
     """Day-by-day load backtest with no look-ahead; metrics on hourly means over all hours.
 
@@ -162,6 +213,10 @@ def backtest_load(
     nothing to score.
     """
     load = _load_series(frame)
+    if gaps:
+        load = drop_days(load, gaps, tz)
+        if load.empty:
+            raise BacktestDataError("the gaps leave no load data")
     first, last = _day_range(load, score_from, tz)
     table, _ = _hourly_table(load, first_day=first, last_day=last, tz=tz)
     ok = (
@@ -193,6 +248,8 @@ def backtest_load(
         **interval_scores(actual, scored["p10_w"].to_numpy(), scored["p90_w"].to_numpy()),
         **_baseline_and_band(scored, mae, tz),
     }
+    if gaps:
+        result["after_gaps"] = _after_gaps(table, gaps, tz)
     if keep_series:
         result["hourly"] = table
     return result
