@@ -46,9 +46,14 @@ __all__ = [
     "PV_CSI_BUCKETS",
     "WINDOW_DAYS",
     "CalibratedBand",
+    "IssuedBand",
     "ResidualHistory",
+    "adaptive_band",
     "conformal_band",
+    "live_band",
+    "load_scale_w",
     "pv_bucket",
+    "pv_scale_w",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -402,4 +407,82 @@ def adaptive_band(
         circular_hours=circular_hours,
         min_days=min_days,
         alpha=alpha,
+    )
+
+
+LOAD_SCALE_FLOOR_W = 20.0
+"""Smallest scale of a load residual [W] (a forecast of ~0 W would blow residuals up)."""
+PV_SCALE_MIN_FRACTION = 0.01
+"""PV hours whose clear-sky power is below this share of capacity keep the model band."""
+
+
+def pv_scale_w(clear_w: FloatArray, capacity_w: float) -> FloatArray:
+    """Scale of PV residuals: clear-sky power, NaN where it is under 1 % of capacity."""
+    clear = np.asarray(clear_w, dtype=np.float64)
+    return np.where(clear > PV_SCALE_MIN_FRACTION * capacity_w, clear, np.nan)
+
+
+def load_scale_w(p50_w: FloatArray) -> FloatArray:
+    """Scale of load residuals: the forecast itself, at least :data:`LOAD_SCALE_FLOOR_W`."""
+    return np.maximum(np.asarray(p50_w, dtype=np.float64), LOAD_SCALE_FLOOR_W)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuedBand:
+    """One quantity's forecast as issued (hourly, UTC hour starts): P50 and the model band."""
+
+    p50_w: pd.Series
+    model_p10_w: pd.Series
+    model_p90_w: pd.Series
+
+
+def live_band(
+    issued: IssuedBand,
+    actual_w: pd.Series,
+    *,
+    now: pd.Timestamp,
+    tz: str,
+    times: pd.DatetimeIndex,
+    p50_w: FloatArray,
+    model_p10_w: FloatArray,
+    model_p90_w: FloatArray,
+    past_scale_w: FloatArray,
+    scale_w: FloatArray,
+    pv: bool,
+    cap_w: float | None = None,
+) -> CalibratedBand:
+    """The band for a live forecast from the forecasts the site was issued before ``now``
+    and what was then measured (``actual_w``, hourly means on the same hour starts).
+
+    ``past_scale_w`` / ``scale_w``: the residual scale on ``issued``'s hours and on
+    ``times`` (:func:`pv_scale_w` or :func:`load_scale_w`). ``pv``: bucket by the
+    forecast clear-sky index and do not pool hour 23 with hour 0.
+    """
+    hours = pd.DatetimeIndex(issued.p50_w.index)
+    past_p50 = issued.p50_w.to_numpy(dtype=np.float64)
+    past_scale = np.asarray(past_scale_w, dtype=np.float64)
+    history = ResidualHistory.build(
+        hours,
+        tz=tz,
+        p50_w=past_p50,
+        p10_w=issued.model_p10_w.to_numpy(dtype=np.float64),
+        p90_w=issued.model_p90_w.to_numpy(dtype=np.float64),
+        actual_w=actual_w.reindex(hours).to_numpy(dtype=np.float64),
+        scale_w=past_scale,
+        bucket=pv_bucket(past_p50, np.nan_to_num(past_scale)) if pv else None,
+    )
+    p50 = np.asarray(p50_w, dtype=np.float64)
+    scale = np.asarray(scale_w, dtype=np.float64)
+    return adaptive_band(
+        history,
+        before=now,
+        times=times,
+        tz=tz,
+        p50_w=p50,
+        scale_w=scale,
+        model_p10_w=np.asarray(model_p10_w, dtype=np.float64),
+        model_p90_w=np.asarray(model_p90_w, dtype=np.float64),
+        bucket=pv_bucket(p50, np.nan_to_num(scale)) if pv else None,
+        cap_w=cap_w,
+        circular_hours=not pv,
     )
