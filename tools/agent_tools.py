@@ -8,6 +8,7 @@ tools never touch hardware: they only create approval-gated action requests.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -809,8 +810,13 @@ class Toolbox:
             if (self._state(site.name).devices("load_on").get(m.name) or 0) >= 0.5
         )
         base_load = (forecast.load_p50_w - running_w).clip(lower=0.0)
-        plan = plan_miners(
-            site, soc_start_pct=soc, pv_w=forecast.pv_p50_w, load_w=base_load, times=forecast.times
+        plan = await asyncio.to_thread(  # the MILP runs off the event loop
+            plan_miners,
+            site,
+            soc_start_pct=soc,
+            pv_w=forecast.pv_p50_w,
+            load_w=base_load,
+            times=forecast.times,
         )
         on_hours = [
             f"{local_time(t, site.tz)[11:16]}×{n}" for t, n in plan.plan.miners_on.items() if n
@@ -860,7 +866,7 @@ class Toolbox:
 
         # The forecast is a median: plan a few points above the floor, unless only the
         # floor itself can be held.
-        plan = plan_for(target)
+        plan = await asyncio.to_thread(plan_for, target)  # the MILP off the event loop
         reserve_note = (
             f" The plan keeps {target - floor:g} points above the {floor:g} % floor for "
             "forecast error."
@@ -868,7 +874,7 @@ class Toolbox:
             else ""
         )
         if target > floor and not plan.feasible:
-            plan = plan_for(floor)
+            plan = await asyncio.to_thread(plan_for, floor)
             reserve_note = f" (There is no room for a reserve above the {floor:g} % floor.)"
         text = f"{site.display_name}, next {len(forecast.times)} h (battery {soc:.0f} % now): "
         if site.grid.present:
