@@ -70,6 +70,10 @@ def plan(
             "--pv-quantile", min=0.05, max=0.5, help="plan on this PV quantile (0.5 = median)"
         ),
     ] = 0.5,
+    replan_h: Annotated[
+        int,
+        typer.Option("--replan-h", min=1, max=24, help="re-plan every N hours on the measured SOC"),
+    ] = 6,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Replay a history day by day: plan each morning on the forecast, apply it to what
@@ -118,6 +122,7 @@ def plan(
             score_from=first,
             score_to=last,
             pv_quantile=pv_quantile,
+            replan_h=replan_h,
         )
     except ToolsError as err:
         raise _fail(str(err)) from None

@@ -81,6 +81,8 @@ def test_missing_pieces_are_clear_errors() -> None:
         backtest_plan(frame, _site(), kind="miners")
     with pytest.raises(BacktestDataError, match="load_w"):
         backtest_plan(frame[["pv_w"]], _site(miners=1), kind="miners")
+    with pytest.raises(BacktestDataError, match="replan_h"):
+        backtest_plan(frame, _site(miners=1), kind="miners", replan_h=0)
 
 
 @pytest.fixture
@@ -93,7 +95,7 @@ def cli() -> tuple[CliRunner, typer.Typer]:
 
 def test_cli(tmp_path: Path, cli: tuple[CliRunner, typer.Typer]) -> None:
     runner, app = cli
-    frame = _history(31, sun=0.8, load_w=400.0)
+    frame = _history(32, sun=0.8, load_w=400.0)
     path = tmp_path / "site.csv"
     out = frame.copy()
     out.index = out.index.strftime("%Y-%m-%dT%H:%M:%SZ")

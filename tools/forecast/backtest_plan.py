@@ -11,7 +11,12 @@ compared with
 - **the simple rule** the README compares against, reacting to what happens
   (miners: by the measured surplus; generator: start near the floor, stop at 90 %).
 
-Each of the three carries its own battery state from day to day.
+Each of the three carries its own battery state from day to day. The plan is
+remade every ``replan_h`` hours on the measured battery state and a fresh load
+forecast (PV keeps the morning's forecast: there is no weather), as the live
+assistant re-plans when asked; the miner plan looks :data:`MINER_LOOKAHEAD_H`
+hours past midnight (the night goes on) and the generator plan 24 h, the first
+day being applied.
 
 Miners: the value of a schedule is the miner energy the site could really carry
 (miner kWh minus the energy the miners had to take from outside: load left
@@ -53,6 +58,8 @@ PlanKind = Literal["miners", "generator"]
 MIN_HISTORY_DAYS = 28
 """Days of data before the first replayed day when ``score_from`` is None."""
 _TOL_W = 1.0
+MINER_LOOKAHEAD_H = 12
+"""The miner plan looks this far past midnight (the night goes on), applying its first day."""
 
 
 def _midnight(day: date, tz: str) -> pd.Timestamp:
@@ -219,6 +226,89 @@ def _generator_day(
     return unserved
 
 
+def _load_p50(site: Site, load: pd.Series, start: pd.Timestamp, n_hours: int) -> np.ndarray:
+    fc = forecast_load(load[load.index < start], start=start, hours=n_hours, tz=site.timezone)
+    return fc.p50_w.ffill().bfill().fillna(0.0).to_numpy(dtype=np.float64)
+
+
+def _replanned_miners(
+    site: Site,
+    soc_pct: float,
+    *,
+    load: pd.Series,
+    fc_pv: np.ndarray,
+    fc_load: np.ndarray,
+    a_pv: np.ndarray,
+    a_load: np.ndarray,
+    hours: pd.DatetimeIndex,
+    min_soc_pct: float,
+    replan_h: int,
+) -> np.ndarray:
+    """The miner load [W] of the day when the plan is remade every ``replan_h`` hours
+    on the measured battery state and a fresh load forecast (PV: the morning's)."""
+    n = len(hours)
+    n_day = n - MINER_LOOKAHEAD_H
+    out = np.zeros(n_day)
+    soc = soc_pct
+    for s in range(0, n_day, replan_h):
+        seg = slice(s, min(s + replan_h, n_day))
+        rest_load = fc_load[s:] if s == 0 else _load_p50(site, load, hours[s], n - s)
+        planned = plan_miners(
+            site,
+            soc_start_pct=soc,
+            pv_w=fc_pv[s:n],
+            load_w=rest_load,
+            min_soc_pct=min_soc_pct,
+            times=hours[s:],
+        )
+        out[seg] = planned.plan.miner_load_w.to_numpy()[: seg.stop - s]
+        soc = _project(site, soc, a_pv[seg], a_load[seg], hours[seg], extra_w=out[seg]).end_soc_pct
+    return out
+
+
+def _replanned_generator(
+    site: Site,
+    soc_pct: float,
+    *,
+    load: pd.Series,
+    fc_pv: np.ndarray,
+    fc_load: np.ndarray,
+    a_pv: np.ndarray,
+    a_load: np.ndarray,
+    hours: pd.DatetimeIndex,
+    n_day: int,
+    replan_h: int,
+) -> np.ndarray:
+    """The generator output [W] of the day's first ``n_day`` hours, re-planned every
+    ``replan_h`` hours over the rest of the 48 h horizon on the measured battery."""
+    assert site.battery is not None and site.generator is not None
+    floor = site.battery.min_soc_pct
+    target = min(floor + site.generator.plan_reserve_pct, 95.0)
+    n = len(hours)
+    out = np.zeros(n_day)
+    soc = soc_pct
+    running = False
+    for s in range(0, n_day, replan_h):
+        seg = slice(s, min(s + replan_h, n_day))
+        rest_load = fc_load[s:] if s == 0 else _load_p50(site, load, hours[s], n - s)
+        common: dict[str, Any] = {
+            "soc_start_pct": soc,
+            "pv_w": fc_pv[s:n],
+            "load_w": rest_load,
+            "running_now": running,
+            "times": hours[s:],
+        }
+        planned = plan_generator(site, min_soc_pct=target, **common)
+        if target > floor and not planned.feasible:
+            planned = plan_generator(site, **common)
+        out[seg] = planned.generator_w.to_numpy()[: seg.stop - s]
+        running = bool(out[seg.stop - 1] > 0)
+        soc = _project(
+            site, soc, a_pv[seg], a_load[seg], hours[seg], generator_w=out[seg]
+        ).end_soc_pct
+    return out
+
+
 def _series(frame: pd.DataFrame, column: str) -> pd.Series:
     if column not in frame.columns:
         raise BacktestDataError(f"the plan backtest needs a {column} column")
@@ -239,6 +329,7 @@ def backtest_plan(
     soc_start_pct: float | None = None,
     miner_reserve_pct: float = 0.0,
     pv_quantile: float = 0.5,
+    replan_h: int = 24,
 ) -> dict[str, Any]:
     """Replay ``frame`` (``pv_w`` and ``load_w`` [W], UTC index) day by day (see the
     module doc) and return the totals of ``plan``, ``hindsight`` and ``rule`` with
@@ -261,7 +352,9 @@ def backtest_plan(
     first = max(pv.index[0], load.index[0]).tz_convert(tz).date()
     last = min(pv.index[-1], load.index[-1]).tz_convert(tz).date()
     start_day = score_from or first + timedelta(days=MIN_HISTORY_DAYS)
-    end_day = min(score_to or last, last - timedelta(days=1 if kind == "generator" else 0))
+    end_day = min(score_to or last, last - timedelta(days=1))
+    if not 1 <= replan_h <= 24:
+        raise BacktestDataError(f"replan_h must be within 1..24 (got {replan_h})")
     if start_day > end_day:
         raise BacktestDataError(f"no day to replay: data {first}..{last}, from {start_day}")
     soc0 = site.battery.initial_soc_pct if soc_start_pct is None else soc_start_pct
@@ -272,7 +365,7 @@ def backtest_plan(
     while day <= end_day:
         start = _midnight(day, tz)
         n_day = int((_midnight(day + timedelta(days=1), tz) - start) / pd.Timedelta(hours=1))
-        horizon = n_day + (24 if kind == "generator" else 0)
+        horizon = n_day + (24 if kind == "generator" else MINER_LOOKAHEAD_H)
         hours = pd.date_range(start, periods=horizon, freq="h")
         actual_pv = pv_h.reindex(hours).to_numpy(dtype=np.float64)
         actual_load = load_h.reindex(hours).to_numpy(dtype=np.float64)
@@ -287,21 +380,25 @@ def backtest_plan(
         a_pv, a_load = actual_pv[today], actual_load[today]
         if kind == "miners":
             schedules = {
-                "plan": plan_miners(
+                "plan": _replanned_miners(
                     site,
-                    soc_start_pct=tracks["plan"].soc_pct,
-                    pv_w=fc_pv,
-                    load_w=fc_load,
+                    tracks["plan"].soc_pct,
+                    load=load,
+                    fc_pv=fc_pv,
+                    fc_load=fc_load,
+                    a_pv=actual_pv,
+                    a_load=actual_load,
+                    hours=hours,
                     min_soc_pct=min(floor + miner_reserve_pct, 95.0),
-                    times=hours,
-                ).plan.miner_load_w.to_numpy(),
+                    replan_h=replan_h,
+                ),
                 "hindsight": plan_miners(
                     site,
                     soc_start_pct=tracks["hindsight"].soc_pct,
                     pv_w=actual_pv,
                     load_w=actual_load,
                     times=hours,
-                ).plan.miner_load_w.to_numpy(),
+                ).plan.miner_load_w.to_numpy()[today],
             }
             miners = sorted(site.miners, key=lambda m: -m.power_kw)
             count = simple_rule_miners_on(a_pv - a_load, len(miners))
@@ -311,24 +408,18 @@ def backtest_plan(
             for name, miner_w in schedules.items():
                 _miner_day(site, tracks[name], miner_w, a_pv, a_load, day_hours)
         else:
-            assert site.generator is not None
-            reserve = min(floor + site.generator.plan_reserve_pct, 95.0)
-            planned = plan_generator(
+            planned_w = _replanned_generator(
                 site,
-                soc_start_pct=tracks["plan"].soc_pct,
-                pv_w=fc_pv,
-                load_w=fc_load,
-                min_soc_pct=reserve,
-                times=hours,
+                tracks["plan"].soc_pct,
+                load=load,
+                fc_pv=fc_pv,
+                fc_load=fc_load,
+                a_pv=actual_pv,
+                a_load=actual_load,
+                hours=hours,
+                n_day=n_day,
+                replan_h=replan_h,
             )
-            if reserve > floor and not planned.feasible:
-                planned = plan_generator(
-                    site,
-                    soc_start_pct=tracks["plan"].soc_pct,
-                    pv_w=fc_pv,
-                    load_w=fc_load,
-                    times=hours,
-                )
             hindsight = plan_generator(
                 site,
                 soc_start_pct=tracks["hindsight"].soc_pct,
@@ -352,7 +443,7 @@ def backtest_plan(
                 day_hours,
             )
             for name, gen_w in (
-                ("plan", planned.generator_w.to_numpy()[today]),
+                ("plan", planned_w),
                 ("rule", rule.generator_w.to_numpy()),
             ):
                 bad = _generator_day(site, tracks[name], gen_w, a_pv, a_load, day_hours)
@@ -368,6 +459,7 @@ def backtest_plan(
         "days": days,
         "days_skipped": skipped,
         "forecast": "PV without weather (clear sky x the site's own index), load forecast",
+        "replan_every_h": replan_h,
         **{name: track.report(kind) for name, track in tracks.items()},
     }
     mine, best = tracks["plan"], tracks["hindsight"]
