@@ -723,7 +723,8 @@ class Toolbox:
                 ("Lowest", f"{projection.min_soc_pct:.0f} %"),
                 ("Minimum", f"{floor:g} %"),
             ],
-            footer=f"weather: {forecast.weather_source} · load: {forecast.load_method}",
+            footer=f"weather: {forecast.weather_source} · load: {forecast.load_method}"
+            + (f" · {forecast.band_note}" if forecast.band_note else ""),
             image_png=forecast_chart_png(
                 times=forecast.times,
                 pv_p10_w=forecast.pv_p10_w,
