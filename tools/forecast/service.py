@@ -3,6 +3,7 @@ site's own history in the database. The maths lives in the pure modules beside t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -268,7 +269,8 @@ class ForecastService:
         notes: list[str] = []
         load_actual = await self.actual_hourly(site, "load_power_w", start, now)
         load_p50 = loads[1].to_numpy(dtype=np.float64)
-        load_cal = live_band(
+        load_cal = await asyncio.to_thread(  # numpy work off the event loop
+            live_band,
             IssuedBand(
                 p50_w=frame["load_p50_w"],
                 model_p10_w=frame["load_p10_w"],
@@ -301,7 +303,8 @@ class ForecastService:
                 site, times[0].to_pydatetime(), (times[-1] + pd.Timedelta(hours=1)).to_pydatetime()
             ).reindex(times)
             pv_p50 = pv[1].to_numpy(dtype=np.float64)
-            pv_cal = live_band(
+            pv_cal = await asyncio.to_thread(
+                live_band,
                 IssuedBand(
                     p50_w=frame["pv_p50_w"],
                     model_p10_w=frame["pv_p10_w"],
