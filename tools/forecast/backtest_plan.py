@@ -44,6 +44,7 @@ from tools.forecast.backtest import BacktestDataError
 from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.load import forecast_load
 from tools.forecast.plans import (
+    PlanError,
     plan_generator,
     plan_miners,
     rule_generator_run,
@@ -360,7 +361,7 @@ def backtest_plan(
     soc0 = site.battery.initial_soc_pct if soc_start_pct is None else soc_start_pct
     tracks = {name: _Track(soc_pct=soc0) for name in ("plan", "hindsight", "rule")}
     floor = site.battery.min_soc_pct
-    days = skipped = 0
+    days = skipped = failed = 0
     day = start_day
     while day <= end_day:
         start = _midnight(day, tz)
@@ -379,8 +380,8 @@ def backtest_plan(
         day_hours = hours[today]
         a_pv, a_load = actual_pv[today], actual_load[today]
         if kind == "miners":
-            schedules = {
-                "plan": _replanned_miners(
+            try:
+                plan_w = _replanned_miners(
                     site,
                     tracks["plan"].soc_pct,
                     load=load,
@@ -391,7 +392,12 @@ def backtest_plan(
                     hours=hours,
                     min_soc_pct=min(floor + miner_reserve_pct, 95.0),
                     replan_h=replan_h,
-                ),
+                )
+            except PlanError:  # the optimiser found no plan: no miners that day
+                plan_w = np.zeros(n_day)
+                failed += 1
+            schedules = {
+                "plan": plan_w,
                 "hindsight": plan_miners(
                     site,
                     soc_start_pct=tracks["hindsight"].soc_pct,
@@ -408,31 +414,35 @@ def backtest_plan(
             for name, miner_w in schedules.items():
                 _miner_day(site, tracks[name], miner_w, a_pv, a_load, day_hours)
         else:
-            planned_w = _replanned_generator(
-                site,
-                tracks["plan"].soc_pct,
-                load=load,
-                fc_pv=fc_pv,
-                fc_load=fc_load,
-                a_pv=actual_pv,
-                a_load=actual_load,
-                hours=hours,
-                n_day=n_day,
-                replan_h=replan_h,
-            )
-            hindsight = plan_generator(
-                site,
-                soc_start_pct=tracks["hindsight"].soc_pct,
-                pv_w=actual_pv,
-                load_w=actual_load,
-                times=hours,
-            )
             rule = rule_generator_run(
                 site,
                 soc_start_pct=tracks["rule"].soc_pct,
                 pv_w=a_pv,
                 load_w=a_load,
                 times=day_hours,
+            )
+            try:
+                planned_w = _replanned_generator(
+                    site,
+                    tracks["plan"].soc_pct,
+                    load=load,
+                    fc_pv=fc_pv,
+                    fc_load=fc_load,
+                    a_pv=actual_pv,
+                    a_load=actual_load,
+                    hours=hours,
+                    n_day=n_day,
+                    replan_h=replan_h,
+                )
+            except PlanError:  # no plan: the site falls back on the simple rule that day
+                planned_w = rule.generator_w.to_numpy()
+                failed += 1
+            hindsight = plan_generator(
+                site,
+                soc_start_pct=tracks["hindsight"].soc_pct,
+                pv_w=actual_pv,
+                load_w=actual_load,
+                times=hours,
             )
             hind_bad = _generator_day(
                 site,
@@ -458,6 +468,7 @@ def backtest_plan(
         "tz": tz,
         "days": days,
         "days_skipped": skipped,
+        "days_without_plan": failed,
         "forecast": "PV without weather (clear sky x the site's own index), load forecast",
         "replan_every_h": replan_h,
         **{name: track.report(kind) for name, track in tracks.items()},
