@@ -440,6 +440,12 @@ class ForecastSnapshotRow(Base):
     load_p50_w: Mapped[float] = mapped_column(Float)
     load_p90_w: Mapped[float] = mapped_column(Float)
     weather_source: Mapped[str] = mapped_column(String(32), default="")
+    # the model's own band as issued (the columns above hold the calibrated one);
+    # NULL in rows stored before calibration, whose band was the model's
+    pv_model_p10_w: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    pv_model_p90_w: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    load_model_p10_w: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
+    load_model_p90_w: Mapped[float | None] = mapped_column(Float, nullable=True, default=None)
 
 
 class HaDiscoveryRow(Base):

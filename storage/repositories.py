@@ -1361,3 +1361,21 @@ async def forecast_snapshot_hours(
         .order_by(ForecastSnapshotRow.target_hour)
     )
     return result.all()
+
+
+async def issued_forecast_hours(
+    session: AsyncSession, *, site: str, start: datetime, end: datetime
+) -> Sequence[ForecastSnapshotRow]:
+    """Every stored forecast hour of ``site`` with its target in [start, end) that was
+    issued before its target hour (the forecasts the site really had), oldest issue first."""
+    result = await session.scalars(
+        select(ForecastSnapshotRow)
+        .where(
+            ForecastSnapshotRow.site == site,
+            ForecastSnapshotRow.target_hour >= start,
+            ForecastSnapshotRow.target_hour < end,
+            ForecastSnapshotRow.issued_at < ForecastSnapshotRow.target_hour,
+        )
+        .order_by(ForecastSnapshotRow.issued_at, ForecastSnapshotRow.target_hour)
+    )
+    return result.all()

@@ -833,7 +833,8 @@ class Toolbox:
                 ("Lowest", f"{projection.min_soc_pct:.0f} %"),
                 ("Minimum", f"{floor:g} %"),
             ],
-            footer=f"weather: {forecast.weather_source} · load: {forecast.load_method}",
+            footer=f"weather: {forecast.weather_source} · load: {forecast.load_method}"
+            + (f" · {forecast.band_note}" if forecast.band_note else ""),
             image_png=await self._offload.run(
                 forecast_chart_png,
                 times=forecast.times,

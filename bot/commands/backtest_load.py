@@ -28,6 +28,14 @@ def load(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="write a PNG of the last scored week here")
     ] = None,
+    gap: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--gap",
+            help="remove DAYS local days from YYYY-MM-DD (an artificial outage), e.g. "
+            "2024-05-06:12; repeatable; the days after each gap are scored apart",
+        ),
+    ] = None,
 ) -> None:
     """Backtest the day-ahead load forecast (P10/P50/P90) against same-hour-yesterday."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,6 +53,15 @@ def load(
             first_day = date.fromisoformat(score_from)
         except ValueError:
             raise fail(f"--score-from {score_from!r} is not a date; use YYYY-MM-DD") from None
+    gaps: list[tuple[date, int]] = []
+    for text in gap or []:
+        day_text, _, days_text = text.partition(":")
+        try:
+            gaps.append((date.fromisoformat(day_text), int(days_text)))
+        except ValueError:
+            raise fail(f"--gap {text!r} is not YYYY-MM-DD:DAYS (e.g. 2024-05-06:12)") from None
+        if gaps[-1][1] < 1:
+            raise fail(f"--gap {text!r}: DAYS must be at least 1")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -53,7 +70,7 @@ def load(
         frame = read_backtest_csv(data)
         if "load_w" not in frame.columns:
             raise BacktestDataError(f"{data}: no load_w column; add one with the load in W")
-        result = backtest_load(frame, score_from=first_day, tz=tz)
+        result = backtest_load(frame, score_from=first_day, tz=tz, gaps=gaps)
         png = plot_load_backtest(frame, tz=tz) if plot is not None else None
     except BacktestDataError as err:
         raise fail(str(err)) from None
@@ -76,9 +93,21 @@ def load(
     typer.echo(
         f"  persistence MAE {result['persistence_mae_w']} W, skill {result['skill_vs_persistence']}"
     )
+    if "skill_vs_mean28" in result:
+        typer.echo(
+            f"  28-day same-hour mean MAE {result['mean28_mae_w']} W, "
+            f"skill vs it {result['skill_vs_mean28']}"
+        )
     typer.echo(
         f"  P10-P90 coverage {result['p10_p90_coverage_pct']} % (target 80), "
         f"pinball loss P10 {result['pinball_p10_w']} W, P90 {result['pinball_p90_w']} W"
     )
+    after = result.get("after_gaps")
+    if after and after.get("hours"):
+        typer.echo(
+            f"  after the gaps ({after['hours']} hours): skill vs persistence "
+            f"{after['skill_vs_persistence']}, vs the 28-day mean {after['skill_vs_mean28']} "
+            f"(that mean vs persistence {after['mean28_skill_vs_persistence']})"
+        )
     if plot is not None:
         typer.echo(f"  plot: {plot}")

@@ -250,3 +250,45 @@ def test_plot_png() -> None:
     assert png.startswith(b"\x89PNG")
     with pytest.raises(BacktestDataError):
         plot_load_backtest(_weekly(days=1).to_frame(), tz=TZ)
+
+
+def test_long_gap_slides_the_window_back_instead_of_forecasting_nothing() -> None:
+    """40 days without data (a logger outage): the features come from the last measured
+    days, so the forecast keeps the weekly shape instead of NaN or zero."""
+    history = _weekly(days=120)
+    gap_start, start = _midnight("2024-03-01"), _midnight("2024-04-10")  # Wednesday
+    before_gap = history[history.index < gap_start]
+    fc = forecast_load(before_gap, start=start, hours=48, tz=TZ)
+    assert fc.gap_days == 40
+    assert fc.p50_w.notna().all()
+    local = fc.p50_w.index.tz_convert(TZ)
+    busy = (local.day_of_week < 5) & (local.hour >= 9) & (local.hour < 16)
+    assert fc.p50_w[busy].min() > 2000.0  # weekday working hours stay ~3 kW
+    assert fc.p50_w[~busy & (local.hour < 6)].max() < 1000.0  # nights ~300 W
+    # with the window full there is no sliding
+    assert forecast_load(history[history.index < start], start=start, tz=TZ).gap_days == 0
+
+
+def test_backtest_with_gaps_scores_the_days_after_them_against_both_baselines() -> None:
+    frame = _weekly(days=84, noise_w=150.0).to_frame()
+    result = backtest_load(frame, tz=TZ, gaps=[(date(2024, 2, 5), 12)])
+    after = result["after_gaps"]
+    assert after["gaps"] == ["2024-02-05+12d"]
+    assert after["hours"] > 24 * 7
+    # the 28-day same-hour mean mixes weekdays and weekends: both beat it here
+    assert after["skill_vs_persistence"] > 0.2
+    assert after["skill_vs_mean28"] > 0.2
+    assert result["skill_vs_mean28"] > 0.2 and result["mean28_mae_w"] > result["mae_w"]
+    with pytest.raises(BacktestDataError, match="at least one day"):
+        backtest_load(frame, tz=TZ, gaps=[(date(2024, 2, 5), 0)])
+
+
+def test_cli_gap_option(tmp_path: Path, cli: tuple[CliRunner, typer.Typer]) -> None:
+    runner, app = cli
+    csv_path = _write_csv(tmp_path / "load.csv", _weekly(days=60))
+    args = ["load", "--data", str(csv_path), "--tz", TZ]
+    ok = runner.invoke(app, [*args, "--gap", "2024-02-05:10", "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["after_gaps"]["gaps"] == ["2024-02-05+10d"]
+    bad = runner.invoke(app, [*args, "--gap", "2024-02-05"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD:DAYS" in bad.output

@@ -33,6 +33,13 @@ import pandas as pd
 import pvlib
 
 from tools.errors import ToolsError
+from tools.forecast.calibration import (
+    REPLAY_DAYS,
+    WINDOW_DAYS,
+    ResidualHistory,
+    adaptive_band,
+    pv_bucket,
+)
 from tools.forecast.pv import (
     NO_WEATHER_BAND_DAYS,
     NO_WEATHER_DAYS,
@@ -60,6 +67,8 @@ KNOWN_COLUMNS = ("pv_w", "load_w", "ghi_wm2", "temp_c", "cloud_cover_pct")
 WEATHER_COLUMNS = ("ghi_wm2", "temp_c", "cloud_cover_pct")
 MIN_HISTORY_DAYS = 3
 """Days of history needed before the first scored day (when ``score_from`` is None)."""
+BAND_MIN_CLEAR_FRACTION = 0.01
+"""Hours whose clear-sky power is below this share of capacity keep the model's band."""
 CALIBRATION_WINDOW_DAYS = 30
 """The with-weather model is calibrated on at most this many days before each day."""
 
@@ -269,7 +278,11 @@ def backtest_pv(
         modelled = _model_by_shift(site, weather, SHIFT_CANDIDATES_MIN)
         csi = clear_sky_index(site, weather)
 
-    rows: list[dict[str, Any]] = []
+    clear_hourly = _hourly(clear_w)
+    blocks = ["without_weather"] + (["with_weather"] if has_weather else [])
+    residuals = {block: ResidualHistory.empty() for block in blocks}
+    tz_name = str(site.timezone)
+    rows: list[pd.DataFrame] = []
     params_last = PvParams()
     day = start_day
     scored_days = 0
@@ -305,6 +318,45 @@ def backtest_pv(
             for name, series in (("p10", p10), ("w", p50), ("p90", p90)):
                 row[f"with_weather_{name}"] = _hourly(series).reindex(hours).to_numpy()
         row["daylight"] = _daylight(site, hours)
+        scale = clear_hourly.reindex(hours).to_numpy()
+        scale = np.where(scale > BAND_MIN_CLEAR_FRACTION * capacity_w, scale, np.nan)
+        for block in blocks:
+            p50 = row[f"{block}_w"].to_numpy()
+            buckets = pv_bucket(p50, np.nan_to_num(scale))
+            band = adaptive_band(
+                residuals[block],
+                before=start,
+                times=hours,
+                tz=tz_name,
+                p50_w=p50,
+                scale_w=scale,
+                model_p10_w=row[f"{block}_p10"].to_numpy(),
+                model_p90_w=row[f"{block}_p90"].to_numpy(),
+                bucket=buckets,
+                cap_w=capacity_w,
+                circular_hours=False,
+            )
+            row[f"{block}_model_p10"] = row[f"{block}_p10"]
+            row[f"{block}_model_p90"] = row[f"{block}_p90"]
+            row[f"{block}_p10"] = band.p10_w
+            row[f"{block}_p90"] = band.p90_w
+            row[f"{block}_calibrated"] = band.calibrated
+            residuals[block] = (
+                residuals[block]
+                .extend(
+                    ResidualHistory.build(
+                        hours,
+                        tz=tz_name,
+                        p50_w=p50,
+                        p10_w=row[f"{block}_model_p10"].to_numpy(),
+                        p90_w=row[f"{block}_model_p90"].to_numpy(),
+                        actual_w=row["actual_w"].to_numpy(),
+                        scale_w=scale,
+                        bucket=buckets,
+                    )
+                )
+                .since(start - pd.Timedelta(days=REPLAY_DAYS + WINDOW_DAYS + 1))
+            )
         rows.append(row)
         scored_days += 1
     if not rows:
@@ -318,7 +370,6 @@ def backtest_pv(
         "score_from": start_day.isoformat(),
         "score_to": last_day.isoformat(),
     }
-    blocks = ["without_weather"] + (["with_weather"] if has_weather else [])
     for block in blocks:
         ok = usable & table[f"{block}_w"].notna()
         scored = table[ok]
@@ -333,6 +384,7 @@ def backtest_pv(
             days,
             (scored[f"{block}_p10"].to_numpy(), scored[f"{block}_p90"].to_numpy()),
         )
+        result[block].update(_band_report(scored, block, tz))
     if has_weather:
         cal = asdict(params_last)
         result["calibration"] = {
@@ -344,6 +396,30 @@ def backtest_pv(
     if keep_series:
         result["hourly"] = table
     return result
+
+
+def _band_report(scored: pd.DataFrame, block: str, tz: Any) -> dict[str, Any]:
+    """Coverage of the calibrated band where it was calibrated, and of the model's own band."""
+    actual = scored["actual_w"].to_numpy()
+    cal = scored[f"{block}_calibrated"].to_numpy(dtype=bool)
+    model = interval_scores(
+        actual, scored[f"{block}_model_p10"].to_numpy(), scored[f"{block}_model_p90"].to_numpy()
+    )
+    out: dict[str, Any] = {
+        "band": "conformal (own errors, 28 days)",
+        "calibrated_days": len({t.astimezone(tz).date() for t in scored.index[cal]}),
+        "model_band_p10_p90_coverage_pct": model["p10_p90_coverage_pct"],
+        "model_band_pinball_p10_w": model["pinball_p10_w"],
+        "model_band_pinball_p90_w": model["pinball_p90_w"],
+    }
+    if cal.any():
+        own = interval_scores(
+            actual[cal],
+            scored[f"{block}_p10"].to_numpy()[cal],
+            scored[f"{block}_p90"].to_numpy()[cal],
+        )
+        out["calibrated_p10_p90_coverage_pct"] = own["p10_p90_coverage_pct"]
+    return out
 
 
 def _on_grid(

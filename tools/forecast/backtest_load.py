@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,13 +20,24 @@ import numpy as np
 import pandas as pd
 
 from tools.forecast.backtest import BacktestDataError
-from tools.forecast.load import forecast_load
+from tools.forecast.calibration import REPLAY_DAYS, WINDOW_DAYS, ResidualHistory, adaptive_band
+from tools.forecast.load import P50_FLOOR_W, forecast_load
 from tools.forecast.scoring import interval_scores
 
-__all__ = ["MIN_HISTORY_DAYS", "backtest_load", "plot_load_backtest"]
+__all__ = [
+    "MIN_HISTORY_DAYS",
+    "backtest_load",
+    "drop_days",
+    "plot_load_backtest",
+    "same_hour_mean_w",
+]
 
 MIN_HISTORY_DAYS = 28
 """Days of data before the first scored day when ``score_from`` is None."""
+BASELINE_DAYS = 28
+"""Days behind the same-hour-mean baseline."""
+AFTER_GAP_DAYS = 14
+"""Days after each artificial gap scored in the ``after_gaps`` block."""
 
 
 def _midnight(day: date, tz: str) -> pd.Timestamp:
@@ -50,6 +63,7 @@ def _hourly_table(
     """Per hour: actual, persistence and P10/P50/P90 for local days first..last."""
     hourly = load.resample("1h").mean()
     rows: list[pd.DataFrame] = []
+    residuals = ResidualHistory.empty()
     days = 0
     day = first_day
     while day <= last_day:
@@ -62,22 +76,64 @@ def _hourly_table(
         n_hours = int((end - start) / pd.Timedelta(hours=1))
         fc = forecast_load(history, start=start, hours=n_hours, tz=tz)
         hours = fc.p50_w.index
+        p50 = fc.p50_w.to_numpy()
+        scale = np.maximum(p50, P50_FLOOR_W)
+        band = adaptive_band(
+            residuals,
+            before=start,
+            times=hours,
+            tz=tz,
+            p50_w=p50,
+            scale_w=scale,
+            model_p10_w=fc.p10_w.to_numpy(),
+            model_p90_w=fc.p90_w.to_numpy(),
+        )
+        actual_w = actual.reindex(hours).to_numpy()
         rows.append(
             pd.DataFrame(
                 {
-                    "actual_w": actual.reindex(hours).to_numpy(),
+                    "actual_w": actual_w,
                     "persistence_w": hourly.reindex(hours - pd.Timedelta(days=1)).to_numpy(),
-                    "p10_w": fc.p10_w.to_numpy(),
-                    "p50_w": fc.p50_w.to_numpy(),
-                    "p90_w": fc.p90_w.to_numpy(),
+                    "mean28_w": same_hour_mean_w(hourly, hours),
+                    "p10_w": band.p10_w,
+                    "p50_w": p50,
+                    "p90_w": band.p90_w,
+                    "model_p10_w": fc.p10_w.to_numpy(),
+                    "model_p90_w": fc.p90_w.to_numpy(),
+                    "calibrated": band.calibrated,
                 },
                 index=hours,
             )
         )
+        residuals = residuals.extend(
+            ResidualHistory.build(
+                hours,
+                tz=tz,
+                p50_w=p50,
+                p10_w=fc.p10_w.to_numpy(),
+                p90_w=fc.p90_w.to_numpy(),
+                actual_w=actual_w,
+                scale_w=scale,
+            )
+        ).since(start - pd.Timedelta(days=REPLAY_DAYS + WINDOW_DAYS + 1))
         days += 1
     if not rows:
         raise BacktestDataError(f"no day to score between {first_day} and {last_day}")
     return pd.concat(rows), days
+
+
+def same_hour_mean_w(hourly: pd.Series, hours: pd.DatetimeIndex) -> np.ndarray:
+    """The baseline: mean of the same hour over the :data:`BASELINE_DAYS` days before each
+    hour's day (24 h steps in UTC; the days that were measured) [W]; NaN with none."""
+    lagged = np.vstack(
+        [
+            hourly.reindex(hours - pd.Timedelta(days=k)).to_numpy()
+            for k in range(1, BASELINE_DAYS + 1)
+        ]
+    )
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an hour never measured -> NaN
+        return np.asarray(np.nanmean(lagged, axis=0), dtype=np.float64)
 
 
 def _day_range(load: pd.Series, score_from: date | None, tz: str) -> tuple[date, date]:
@@ -93,12 +149,54 @@ def _day_range(load: pd.Series, score_from: date | None, tz: str) -> tuple[date,
     return start, last
 
 
+def drop_days(load: pd.Series, gaps: Sequence[tuple[date, int]], tz: str) -> pd.Series:
+    """``load`` without the local days ``[day, day + n)`` of each ``(day, n)`` (an outage)."""
+    keep = np.ones(len(load), dtype=bool)
+    for day, n_days in gaps:
+        if n_days < 1:
+            raise BacktestDataError(f"a gap needs at least one day (got {n_days} from {day})")
+        start, end = _midnight(day, tz), _midnight(day + timedelta(days=n_days), tz)
+        keep &= ~((load.index >= start) & (load.index < end))
+    return load[keep]
+
+
+def _after_gaps(table: pd.DataFrame, gaps: Sequence[tuple[date, int]], tz: str) -> dict[str, Any]:
+    """Scores over the :data:`AFTER_GAP_DAYS` days after each gap (hours where the
+    forecast, persistence and the 28-day mean all exist)."""
+    mask = np.zeros(len(table), dtype=bool)
+    for day, n_days in gaps:
+        start = _midnight(day + timedelta(days=n_days), tz)
+        end = start + pd.Timedelta(days=AFTER_GAP_DAYS)
+        mask |= (table.index >= start) & (table.index < end)
+    t = table[mask]
+    t = t[t["actual_w"].notna() & t["persistence_w"].notna() & t["mean28_w"].notna()]
+    if t.empty:
+        return {"hours": 0}
+    actual = t["actual_w"].to_numpy()
+    mae = float(np.mean(np.abs(t["p50_w"].to_numpy() - actual)))
+    mae_p = float(np.mean(np.abs(t["persistence_w"].to_numpy() - actual)))
+    mae_b = float(np.mean(np.abs(t["mean28_w"].to_numpy() - actual)))
+    return {
+        "gaps": [f"{d.isoformat()}+{n}d" for d, n in gaps],
+        "days_after_each": AFTER_GAP_DAYS,
+        "hours": len(t),
+        "mae_w": round(mae, 1),
+        "persistence_mae_w": round(mae_p, 1),
+        "mean28_mae_w": round(mae_b, 1),
+        "skill_vs_persistence": round(1.0 - mae / mae_p, 3) if mae_p > 0 else math.nan,
+        "mean28_skill_vs_persistence": round(1.0 - mae_b / mae_p, 3) if mae_p > 0 else math.nan,
+        "skill_vs_mean28": round(1.0 - mae / mae_b, 3) if mae_b > 0 else math.nan,
+        **interval_scores(actual, t["p10_w"].to_numpy(), t["p90_w"].to_numpy()),
+    }
+
+
 def backtest_load(
     frame: pd.DataFrame,
     *,
     score_from: date | None = None,
     tz: str = "UTC",
     keep_series: bool = False,
+    gaps: Sequence[tuple[date, int]] = (),
 ) -> dict[str, Any]:
     """Day-by-day load backtest with no look-ahead; metrics on hourly means over all hours.
 
@@ -115,6 +213,10 @@ def backtest_load(
     nothing to score.
     """
     load = _load_series(frame)
+    if gaps:
+        load = drop_days(load, gaps, tz)
+        if load.empty:
+            raise BacktestDataError("the gaps leave no load data")
     first, last = _day_range(load, score_from, tz)
     table, _ = _hourly_table(load, first_day=first, last_day=last, tz=tz)
     ok = (
@@ -144,10 +246,41 @@ def backtest_load(
         "skill_vs_persistence": round(1.0 - mae / mae_p, 3) if mae_p > 0 else math.nan,
         "coverage_p10_p90": round(float(np.mean(inside)), 3),
         **interval_scores(actual, scored["p10_w"].to_numpy(), scored["p90_w"].to_numpy()),
+        **_baseline_and_band(scored, mae, tz),
     }
+    if gaps:
+        result["after_gaps"] = _after_gaps(table, gaps, tz)
     if keep_series:
         result["hourly"] = table
     return result
+
+
+def _baseline_and_band(scored: pd.DataFrame, mae: float, tz: str) -> dict[str, Any]:
+    """The 28-day same-hour mean baseline (on the hours where it exists) and the band report."""
+    actual = scored["actual_w"].to_numpy()
+    out: dict[str, Any] = {}
+    base = scored["mean28_w"].to_numpy()
+    has = np.isfinite(base)
+    if has.any():
+        mae_b = float(np.mean(np.abs(base[has] - actual[has])))
+        mae_f = float(np.mean(np.abs(scored["p50_w"].to_numpy()[has] - actual[has])))
+        out["mean28_mae_w"] = round(mae_b, 1)
+        out["skill_vs_mean28"] = round(1.0 - mae_f / mae_b, 3) if mae_b > 0 else math.nan
+    model = interval_scores(
+        actual, scored["model_p10_w"].to_numpy(), scored["model_p90_w"].to_numpy()
+    )
+    cal = scored["calibrated"].to_numpy(dtype=bool)
+    out["band"] = "conformal (own errors, 28 days)"
+    out["calibrated_days"] = len({t.tz_convert(tz).date() for t in scored.index[cal]})
+    out["model_band_p10_p90_coverage_pct"] = model["p10_p90_coverage_pct"]
+    out["model_band_pinball_p10_w"] = model["pinball_p10_w"]
+    out["model_band_pinball_p90_w"] = model["pinball_p90_w"]
+    if cal.any():
+        own = interval_scores(
+            actual[cal], scored["p10_w"].to_numpy()[cal], scored["p90_w"].to_numpy()[cal]
+        )
+        out["calibrated_p10_p90_coverage_pct"] = own["p10_p90_coverage_pct"]
+    return out
 
 
 def plot_load_backtest(

@@ -87,6 +87,9 @@ MEDIAN_FEATURE = 8
 """Index of the day-type weighted median, the second half of the P50 combination."""
 REGRESSION_ONLY_HOURS = 3
 """Local hours 0, 1, 2: P50 is the regression alone (what runs at midnight carries on)."""
+GAP_MIN_RECENT_DAYS = 7
+"""Measured days the last :data:`WINDOW_DAYS` days need; with fewer, the features come
+from the last measured days before the gap (explicit gap handling)."""
 REGRESSION_WEIGHT = 0.5
 """Weight of the regression in the P50 combination from local hour 3 on."""
 
@@ -102,6 +105,9 @@ class LoadForecast:
     p50_w: pd.Series
     p90_w: pd.Series
     method: str
+    gap_days: int = 0
+    """Days without any measurement just before the forecast when the window slid back
+    over them (0: the last :data:`WINDOW_DAYS` days held enough measured days)."""
 
 
 def _day_matrix(hourly: pd.Series, tz: str, first: date, n_days: int) -> FloatArray:
@@ -244,7 +250,9 @@ def forecast_load(
     targets = pd.date_range(start_utc, periods=hours, freq="1h", tz="UTC")
     local_targets = targets.tz_convert(tz)
 
-    keep_from = start_utc - pd.Timedelta(days=TRAIN_DAYS + WINDOW_DAYS + 2)
+    # after a long outage the history ends well before ``start``: keep the days before its end
+    anchor = min(start_utc, series.index[-1] + pd.Timedelta(days=WINDOW_DAYS))
+    keep_from = anchor - pd.Timedelta(days=TRAIN_DAYS + WINDOW_DAYS + 2)
     hourly = series[series.index >= keep_from].resample("1h").mean()
     first = hourly.index[0].tz_convert(tz).date()
     first_target = local_targets[0].date()
@@ -255,9 +263,25 @@ def forecast_load(
     matrix[n_hist:] = np.nan  # the start day is partial: it is forecast, not used
     last_half = _last_half_hours(series[series.index >= keep_from], tz, first, n_days)
     last_half[n_hist + 1 :] = np.nan  # after the start day: from the forecast, below
+    row_day = np.arange(n_days)  # calendar day of each matrix row (after ``first``)
+    measured: npt.NDArray[np.bool_] = np.asarray(np.isfinite(matrix[:n_hist]).any(axis=1))
+    gap_days = 0
+    if int(measured[max(0, n_hist - WINDOW_DAYS) :].sum()) < GAP_MIN_RECENT_DAYS:
+        # Too few measured days in the window: slide it back over the gap, so that
+        # "yesterday", "last week" and the medians come from the last measured days
+        # rather than from empty ones (weekday/weekend flags keep their real dates).
+        kept = np.nonzero(measured)[0]
+        if len(kept):
+            gap_days = int(n_hist - 1 - kept[-1])
+        row_day = np.concatenate([kept, np.arange(n_hist, n_days)])
+        matrix = matrix[row_day]
+        last_half = last_half[row_day]
+        n_days = len(row_day)
+        n_hist = len(kept)
+    shift = int(row_day[n_hist] - n_hist) if n_hist < len(row_day) else 0
     padded = np.vstack([np.full((_PAD, 24), np.nan), matrix])
     padded_last = np.concatenate([np.full(_PAD, np.nan), last_half])
-    day_numbers = np.arange(-_PAD, n_days)
+    day_numbers = np.concatenate([row_day[0] - _PAD + np.arange(_PAD), row_day])
     weekend = ((pd.Timestamp(first).weekday() + day_numbers) % 7) >= 5  # padded rows
 
     # training days: enough earlier data, a measured target
@@ -321,6 +345,7 @@ def forecast_load(
             padded_last[row + 1 + _PAD] = mid[23]
 
     day_i = (local_targets.normalize().tz_localize(None) - pd.Timestamp(first)).days.to_numpy()
+    day_i = day_i - shift
     hour_i = local_targets.hour.to_numpy()
 
     def pick(m: FloatArray, name: str) -> pd.Series:
@@ -331,4 +356,5 @@ def forecast_load(
         p50_w=pick(p50, "p50_w"),
         p90_w=pick(p90, "p90_w"),
         method="median" if model is None else "regression+median",
+        gap_days=gap_days,
     )

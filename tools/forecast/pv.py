@@ -69,10 +69,17 @@ DEFAULT_Q90: tuple[float, ...] = (1.8, 1.4, 1.15, 1.05)
 """Ratio p90/p50 per clear-sky-index bin before any calibration [-]."""
 MIN_FIT_FRACTION = 0.05
 """Calibration uses points where modelled power exceeds this share of DC capacity [-]."""
-NO_WEATHER_DAYS = 14
+NO_WEATHER_DAYS = 28
 """Days of history behind :func:`forecast_without_weather`."""
-NO_WEATHER_HALF_LIFE_D = 3.0
-"""Half-life of the day weights in :func:`forecast_without_weather` [days]."""
+NO_WEATHER_HALF_LIFE_D = float("inf")
+"""Half-life of the day weights of the level in :func:`forecast_without_weather` [days]
+(infinite: a plain median of the four weeks)."""
+NO_WEATHER_MIN_SHAPE_DAYS = 14
+"""Days of history the level x shape median needs; with fewer, the median ratio per
+clock time of the days there are (weights halving every 3 days)."""
+NO_WEATHER_SHORT_HALF_LIFE_D = 3.0
+NO_WEATHER_YESTERDAY_WEIGHT = 0.4
+"""Weight of yesterday's clear-sky index in the day's level (weather comes in spells)."""
 NO_WEATHER_BAND_DAYS = 28
 """Days of history behind the P10/P90 of :func:`forecast_without_weather_bands`."""
 NO_WEATHER_BAND_HALF_LIFE_D = 14.0
@@ -369,11 +376,13 @@ def forecast_without_weather(
     """AC power [W] for the local day ``day`` from clear sky and recent history only.
 
     Clear-sky power (:func:`clear_sky_power_w` with ``params``) times a
-    clear-sky index per local clock time: the weighted median, over the last
-    ``days`` days before ``day``, of measured / clear-sky power at the same clock
-    time (points where clear sky is above 5 % of capacity), with weights
-    halving every ``half_life_d`` days; clock times without such a ratio use
-    the weighted median of the days' median ratios. Only history before the
+    clear-sky index per local clock time, a *level* times a *shape*. The level:
+    the weighted median (weights halving every ``half_life_d`` days) of the
+    daily indices (measured / clear-sky energy where clear sky is above 5 % of
+    capacity) of the last ``days`` days, moved by
+    :data:`NO_WEATHER_YESTERDAY_WEIGHT` towards yesterday's. The shape: per
+    clock time, the weighted median of measured / clear-sky power divided by
+    its day's index (1 where there is none). Only history before the
     local midnight starting ``day`` is used. The result is on the history's
     grid (its median step) over the local day. ``clear_w``: clear-sky power
     already computed on that grid (a speed-up for backtests).
@@ -447,6 +456,7 @@ def forecast_without_weather_bands(
 
     capacity_w = _capacity_w(site)
     median_rows: dict[int, np.ndarray] = {}  # days before ``day`` -> ratio per clock time
+    day_index: dict[int, float] = {}  # days before ``day`` -> measured / clear-sky energy
     band_rows: dict[int, np.ndarray] = {}
     for k, times in enumerate(span[:-1]):
         ago = reach - k
@@ -457,8 +467,12 @@ def forecast_without_weather_bands(
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = measured / c
         if ago <= days:
-            r = np.where(c > MIN_FIT_FRACTION * capacity_w, ratio, np.nan)
+            sunny = c > MIN_FIT_FRACTION * capacity_w
+            r = np.where(sunny, ratio, np.nan)
             median_rows[ago] = on_columns(np.clip(r, 0.0, 1.5), times)
+            both = sunny & np.isfinite(measured)
+            energy = float(np.sum(c[both]))
+            day_index[ago] = float(np.sum(measured[both])) / energy if energy > 0 else np.nan
         if want_band and ago <= band_days:
             r = np.where(c > NO_WEATHER_BAND_MIN_FRACTION * capacity_w, ratio, np.nan)
             band_rows[ago] = on_columns(np.clip(r, 0.0, NO_WEATHER_BAND_MAX_CSI), times)
@@ -467,19 +481,18 @@ def forecast_without_weather_bands(
     recent = sorted(median_rows, reverse=True)  # oldest first
     stack = np.array([median_rows[a] for a in recent])
     w = np.array([0.5 ** (a / half_life_d) for a in recent])
-    with np.errstate(all="ignore"):
-        day_medians = np.array(
-            [np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in stack]
-        )
-    csi = np.array([_weighted_quantile(stack[:, j], w, 0.5) for j in range(stack.shape[1])])
-    fallback = _weighted_quantile(day_medians, w, 0.5)
-    csi = np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
-    clear_now = np.nan_to_num(clear_day)
-    median_w = clear_now * csi
+    # level x shape: the day's clear-sky index is the median of the last weeks' daily
+    # indices pulled towards yesterday's; its course over the day is the median ratio
+    # of each clock time to its day's index (the array's own shading and orientation)
+    if len(recent) < NO_WEATHER_MIN_SHAPE_DAYS:
+        median_w = _short_history_median(stack, recent, clear_day)
+    else:
+        median_w = _level_shape_median(stack, recent, w, day_index, clear_day)
     band_ago = sorted(band_rows, reverse=True)
     band_stack = np.array([band_rows[a] for a in band_ago]) if band_ago else stack
     band_w = np.array([0.5 ** (a / band_half_life_d) for a in band_ago]) if band_ago else w
     out: list[pd.Series] = []
+    clear_now = np.nan_to_num(clear_day)
     for q in quantiles_q:
         if q == 0.5:
             power = median_w
@@ -488,6 +501,46 @@ def forecast_without_weather_bands(
             power = np.minimum(power, median_w) if q < 0.5 else np.maximum(power, median_w)
         out.append(pd.Series(power, index=target, name="pv_power_w"))
     return out
+
+
+def _short_history_median(
+    stack: np.ndarray, recent: list[int], clear_day: np.ndarray
+) -> np.ndarray:
+    """Under two weeks of history: clear sky times the median ratio at each clock time
+    (weights halving every :data:`NO_WEATHER_SHORT_HALF_LIFE_D` days), else the days'
+    median ratio."""
+    w = np.array([0.5 ** (a / NO_WEATHER_SHORT_HALF_LIFE_D) for a in recent])
+    with np.errstate(all="ignore"):
+        day_medians = np.array(
+            [np.nanmedian(row) if np.isfinite(row).any() else np.nan for row in stack]
+        )
+    csi = _weighted_quantile_columns(stack, w, 0.5)
+    fallback = _weighted_quantile(day_medians, w, 0.5)
+    csi = np.where(np.isnan(csi), 1.0 if np.isnan(fallback) else fallback, csi)
+    return np.asarray(np.nan_to_num(clear_day) * csi, dtype=np.float64)
+
+
+def _level_shape_median(
+    stack: np.ndarray,
+    recent: list[int],
+    w: np.ndarray,
+    day_index: dict[int, float],
+    clear_day: np.ndarray,
+) -> np.ndarray:
+    """Clear sky times level x shape (see :func:`forecast_without_weather`)."""
+    level_by_day = np.array([day_index[a] for a in recent])
+    level = _weighted_quantile(level_by_day, w, 0.5)
+    if np.isnan(level):
+        level = 1.0
+    if 1 in day_index and np.isfinite(day_index[1]):
+        level = (1.0 - NO_WEATHER_YESTERDAY_WEIGHT) * level + (
+            NO_WEATHER_YESTERDAY_WEIGHT * day_index[1]
+        )
+    with np.errstate(all="ignore"):
+        shapes = stack / level_by_day[:, None]
+    shape = _weighted_quantile_columns(np.where(np.isfinite(shapes), shapes, np.nan), w, 0.5)
+    csi = np.clip(level * np.where(np.isnan(shape), 1.0, shape), 0.0, 1.5)
+    return np.asarray(np.nan_to_num(clear_day) * csi, dtype=np.float64)
 
 
 def _clock_min(times: pd.DatetimeIndex, tz: tzinfo) -> np.ndarray:

@@ -3,6 +3,7 @@ site's own history in the database. The maths lives in the pure modules beside t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage import repositories as repo
 from storage.models import HourlyRollupRow
 from tools.clock import Clock
+from tools.forecast.calibration import (
+    REPLAY_DAYS,
+    WINDOW_DAYS,
+    IssuedBand,
+    live_band,
+    load_scale_w,
+    pv_scale_w,
+)
 from tools.forecast.load import forecast_load
 from tools.forecast.pv import (
     LiveCalibration,
@@ -32,6 +41,8 @@ from tools.site import Site
 log = logging.getLogger(__name__)
 
 LOAD_HISTORY_DAYS = 60
+BAND_HISTORY_DAYS = REPLAY_DAYS + WINDOW_DAYS + 1
+"""Days of issued forecasts and measurements behind the calibrated bands."""
 PV_CALIBRATION_DAYS = 30
 """Days of the site's hourly PV behind its live calibration (redone once per local day)."""
 
@@ -52,6 +63,7 @@ class StoredForecast:
 
 
 _SNAPSHOT_COLUMNS = ("pv_p10_w", "pv_p50_w", "pv_p90_w", "load_p10_w", "load_p50_w", "load_p90_w")
+_MODEL_BAND_COLUMNS = ("pv_model_p10_w", "pv_model_p90_w", "load_model_p10_w", "load_model_p90_w")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +81,14 @@ class SiteForecast:
     load_method: str
     pv_calibration: LiveCalibration | None = None
     """The site's own derate and time-stamp offset, when its history allowed one."""
+    band_note: str = ""
+    """Where the P10/P90 bands come from: calibrated on how many days of the site's own
+    forecast errors, or the model's own band and why (too little history)."""
+    pv_model_p10_w: pd.Series | None = None
+    pv_model_p90_w: pd.Series | None = None
+    load_model_p10_w: pd.Series | None = None
+    load_model_p90_w: pd.Series | None = None
+    """The model's own bands before calibration (stored with snapshots to calibrate later)."""
 
     def energy_kwh(self, series: pd.Series, start: datetime, end: datetime) -> float:
         window = series[(series.index >= start) & (series.index < end)]
@@ -203,18 +223,127 @@ class ForecastService:
             loads = [pd.Series(flat, index=times)] * 3
             method = "current load held flat (less than a day of history)"
         loads = [s.ffill().bfill().fillna(current_load_w or 0.0) for s in loads]
+        pv_band, load_band, note = await self._calibrated_bands(site, now, times, pv, loads)
         return SiteForecast(
             times=times,
-            pv_p10_w=pv[0],
+            pv_p10_w=pv_band[0],
             pv_p50_w=pv[1],
-            pv_p90_w=pv[2],
-            load_p10_w=loads[0],
+            pv_p90_w=pv_band[1],
+            load_p10_w=load_band[0],
             load_p50_w=loads[1],
-            load_p90_w=loads[2],
+            load_p90_w=load_band[1],
             weather_source=source,
             load_method=method,
             pv_calibration=calibration,
+            band_note=note,
+            pv_model_p10_w=pv[0],
+            pv_model_p90_w=pv[2],
+            load_model_p10_w=loads[0],
+            load_model_p90_w=loads[2],
         )
+
+    async def _calibrated_bands(
+        self,
+        site: Site,
+        now: datetime,
+        times: pd.DatetimeIndex,
+        pv: list[pd.Series],
+        loads: list[pd.Series],
+    ) -> tuple[tuple[pd.Series, pd.Series], tuple[pd.Series, pd.Series], str]:
+        """P10/P90 of PV and load calibrated on the forecasts this site was issued over
+        the last :data:`BAND_HISTORY_DAYS` days and what it then measured
+        (:mod:`tools.forecast.calibration`); the model's bands while too few exist."""
+        model_pv, model_load = (pv[0], pv[2]), (loads[0], loads[2])
+        start = now - timedelta(days=BAND_HISTORY_DAYS)
+        async with self._sessionmaker() as session, session.begin():
+            rows = await repo.issued_forecast_hours(session, site=site.name, start=start, end=now)
+        if not rows:
+            return model_pv, model_load, "bands from the model only: no issued forecasts yet"
+        frame = pd.DataFrame(
+            [
+                {
+                    "hour": r.target_hour,
+                    "pv_p50_w": r.pv_p50_w,
+                    "pv_p10_w": r.pv_p10_w if r.pv_model_p10_w is None else r.pv_model_p10_w,
+                    "pv_p90_w": r.pv_p90_w if r.pv_model_p90_w is None else r.pv_model_p90_w,
+                    "load_p50_w": r.load_p50_w,
+                    "load_p10_w": (
+                        r.load_p10_w if r.load_model_p10_w is None else r.load_model_p10_w
+                    ),
+                    "load_p90_w": (
+                        r.load_p90_w if r.load_model_p90_w is None else r.load_model_p90_w
+                    ),
+                }
+                for r in rows
+            ]
+        )
+        index = pd.DatetimeIndex(frame.pop("hour"))
+        frame.index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+        frame = frame.groupby(level=0).last()  # rows come oldest issue first: newest wins
+        hours = pd.DatetimeIndex(frame.index)
+        when = pd.Timestamp(now)
+        notes: list[str] = []
+        load_actual = await self.actual_hourly(site, "load_power_w", start, now)
+        load_p50 = loads[1].to_numpy(dtype=np.float64)
+        load_cal = await asyncio.to_thread(  # numpy work off the event loop
+            live_band,
+            IssuedBand(
+                p50_w=frame["load_p50_w"],
+                model_p10_w=frame["load_p10_w"],
+                model_p90_w=frame["load_p90_w"],
+            ),
+            load_actual,
+            now=when,
+            tz=site.timezone,
+            times=times,
+            p50_w=load_p50,
+            model_p10_w=model_load[0].to_numpy(dtype=np.float64),
+            model_p90_w=model_load[1].to_numpy(dtype=np.float64),
+            past_scale_w=load_scale_w(frame["load_p50_w"].to_numpy(dtype=np.float64)),
+            scale_w=load_scale_w(load_p50),
+            pv=False,
+        )
+        load_band = (
+            pd.Series(load_cal.p10_w, index=times, name="load_p10_w"),
+            pd.Series(load_cal.p90_w, index=times, name="load_p90_w"),
+        )
+        notes.append(f"load {load_cal.note}")
+        pv_band = model_pv
+        if site.pv_arrays:
+            capacity_w = sum(a.kwp for a in site.pv_arrays) * 1000.0
+            pv_actual = await self.actual_hourly(site, "pv_power_w", start, now)
+            clear_past = self.pv_clear_sky_hourly(
+                site, hours[0].to_pydatetime(), (hours[-1] + pd.Timedelta(hours=1)).to_pydatetime()
+            ).reindex(hours)
+            clear_now = self.pv_clear_sky_hourly(
+                site, times[0].to_pydatetime(), (times[-1] + pd.Timedelta(hours=1)).to_pydatetime()
+            ).reindex(times)
+            pv_p50 = pv[1].to_numpy(dtype=np.float64)
+            pv_cal = await asyncio.to_thread(
+                live_band,
+                IssuedBand(
+                    p50_w=frame["pv_p50_w"],
+                    model_p10_w=frame["pv_p10_w"],
+                    model_p90_w=frame["pv_p90_w"],
+                ),
+                pv_actual,
+                now=when,
+                tz=site.timezone,
+                times=times,
+                p50_w=pv_p50,
+                model_p10_w=model_pv[0].to_numpy(dtype=np.float64),
+                model_p90_w=model_pv[1].to_numpy(dtype=np.float64),
+                past_scale_w=pv_scale_w(clear_past.to_numpy(dtype=np.float64), capacity_w),
+                scale_w=pv_scale_w(clear_now.to_numpy(dtype=np.float64), capacity_w),
+                pv=True,
+                cap_w=sum((a.inverter_kw or a.kwp) * 1000 for a in site.pv_arrays),
+            )
+            pv_band = (
+                pd.Series(pv_cal.p10_w, index=times, name="pv_p10_w"),
+                pd.Series(pv_cal.p90_w, index=times, name="pv_p90_w"),
+            )
+            notes.insert(0, f"PV {pv_cal.note}")
+        return pv_band, load_band, "; ".join(notes)
 
     # -- snapshots: the forecasts as issued, for scoring later ----------------------
 
@@ -233,6 +362,11 @@ class ForecastService:
             {
                 "target_hour": t.to_pydatetime(),
                 **{c: float(getattr(forecast, c).iloc[i]) for c in _SNAPSHOT_COLUMNS},
+                **{
+                    c: float(getattr(forecast, c).iloc[i])
+                    for c in _MODEL_BAND_COLUMNS
+                    if getattr(forecast, c) is not None
+                },
                 "weather_source": forecast.weather_source[:32],
             }
             for i, t in enumerate(forecast.times)

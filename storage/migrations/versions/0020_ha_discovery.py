@@ -1,7 +1,7 @@
 """ha discovery: the Home Assistant MQTT discovery topics the bot published
 
 Revision ID: 0020_ha_discovery
-Revises: 0016_identity_source
+Revises: 0019_forecast_calibration
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_ha_discovery"
-down_revision: str | None = "0016_identity_source"
+down_revision: str | None = "0019_forecast_calibration"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
