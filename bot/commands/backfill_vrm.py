@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from storage import repositories as repo
-from storage.engine import create_engine, create_sessionmaker, upgrade_database
 from storage.errors import StorageError
 from tools.errors import ToolsError
 
@@ -31,6 +29,7 @@ async def backfill_site(
     import httpx
 
     from storage import repositories as repo
+    from storage.engine import create_engine, create_sessionmaker, upgrade_database
     from tools.devices.vrm import VRM_DEVICE, VrmClient, backfill_readings
 
     if site.vrm is None:
