@@ -108,7 +108,7 @@ async def test_a_request_interrupted_by_sigkill_is_settled_at_the_next_start(
                 to_status="approved",
                 decided_by="Ada",
                 decided_at=now,
-                approvals={"by": [{"actor": "console:ada", "name": "Ada"}]},
+                approvals={"by": [{"actor": "console:ada", "name": "Ada", "role": "admin"}]},
             )
         action_id = row.id
 

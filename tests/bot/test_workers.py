@@ -396,7 +396,7 @@ async def test_sigterm_finishes_work_in_flight(db_url: str, tmp_path: Path) -> N
                 to_status="approved",
                 decided_by="You",
                 decided_at=request.created_at,
-                approvals={"by": [{"actor": "console:you", "name": "You"}]},
+                approvals={"by": [{"actor": "console:you", "name": "You", "role": "admin"}]},
             )
 
         async def picked_up() -> str | None:
