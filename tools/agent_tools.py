@@ -619,18 +619,21 @@ class Toolbox:
         power_w = power_w or 0.0
         floor = site.battery.min_soc_pct
         usable_kwh = max(0.0, (soc - floor) / 100 * site.battery.capacity_kwh)
-        if power_w < -30:
-            hours = usable_kwh / (-power_w / 1000)
-            flow = f"discharging at {-power_w / 1000:.2f} kW"
-            eta = (
-                f"; at this rate it reaches the {floor:g} % minimum in about {_hours(hours)}"
-                if soc > floor
-                else f"; it is below the {floor:g} % minimum"
-            )
-        elif power_w > 30:
-            flow, eta = f"charging at {power_w / 1000:.2f} kW", ""
+        if soc < floor - 0.05:
+            eta = f"; it is below the {floor:g} % minimum"
+        elif soc <= floor + 0.05:
+            eta = f"; it is at the {floor:g} % minimum"
         else:
-            flow, eta = "idle", ""
+            eta = ""
+        if power_w < -30:
+            flow = f"discharging at {-power_w / 1000:.2f} kW"
+            if not eta:
+                hours = usable_kwh / (-power_w / 1000)
+                eta = f"; at this rate it reaches the {floor:g} % minimum in about {_hours(hours)}"
+        elif power_w > 30:
+            flow = f"charging at {power_w / 1000:.2f} kW"
+        else:
+            flow = "idle"
         text = f"Battery at {soc:.1f} %, {flow}{eta}. {usable_kwh:.1f} kWh usable above the floor."
         fields = [
             ("Battery", f"{soc:.1f} %"),
@@ -798,13 +801,7 @@ class Toolbox:
         projection = _p50_projection(site, forecast, soc)
         floor = site.battery.min_soc_pct if site.battery else 0.0
         parts = [f"{site.display_name}: battery at {soc:.0f} % now"]
-        if projection.reaches_floor_at is not None:
-            parts.append(
-                f"reaches the {floor:g} % minimum around "
-                f"{local_time(projection.reaches_floor_at, site.tz)}"
-            )
-        else:
-            parts.append(f"stays above the {floor:g} % minimum for the next 48 h")
+        parts += _floor_outlook(site, soc, projection, hours=len(forecast.times))
         if projection.fills_at is not None:
             parts.append(f"fills around {local_time(projection.fills_at, site.tz)}")
         parts.append(f"lowest {projection.min_soc_pct:.0f} %")
@@ -1489,6 +1486,28 @@ def _p50_projection(
         times=forecast.times,
         grid_present=grid_present,
     )
+
+
+def _floor_outlook(
+    site: Site, soc_pct: float, projection: SocProjection, *, hours: int
+) -> list[str]:
+    """What the projection says about the floor, starting from where the battery is now."""
+    floor = projection.floor_soc_pct
+    soc = projection.soc_pct
+    if soc_pct < floor - 0.5:
+        above = soc[soc >= floor - 1e-6]
+        if above.empty:
+            return [f"below the {floor:g} % minimum, and stays below it for the next {hours} h"]
+        when = local_time(above.index[0].to_pydatetime(), site.tz)
+        return [f"below the {floor:g} % minimum until around {when}"]
+    if soc_pct <= floor + 0.5:
+        return [f"at the {floor:g} % minimum"]
+    if projection.reaches_floor_at is not None:
+        return [
+            f"reaches the {floor:g} % minimum around "
+            f"{local_time(projection.reaches_floor_at, site.tz)}"
+        ]
+    return [f"stays above the {floor:g} % minimum for the next {hours} h"]
 
 
 def _hours(hours: float) -> str:

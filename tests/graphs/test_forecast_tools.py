@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.helpers import EVENING, running_bot, say
+from tests.bot.helpers import EVENING, run_minutes, running_bot, say, test_site_file
 from tools.clock import ManualClock
+from tools.site import SiteFile
 
 QUESTIONS = [
     ("when will the battery run out?", "battery_outlook", ["battery at 44 % now", "minimum"]),
@@ -67,3 +68,57 @@ async def test_generator_plan_is_a_proposal_with_a_chart(sqlite_url: str, tmp_pa
         assert started.tools == ["start_generator"]
         pending = await app.actions.list_requests(statuses=("pending",))
         assert [a.kind for a in pending] == ["generator_start"]
+
+
+def _site_file_at(soc_pct: float) -> SiteFile:
+    base = test_site_file()
+    site = base.sites[0]
+    battery = site.battery.model_copy(update={"initial_soc_pct": soc_pct})  # type: ignore[union-attr]
+    return base.model_copy(update={"sites": [site.model_copy(update={"battery": battery})]})
+
+
+async def test_answers_agree_when_the_battery_holds_at_its_floor(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """40 % with three miners on at night: the simulated inverter stops at the 20 % floor,
+    and the status, outlook and miner plan all start from there."""
+    clock = ManualClock(EVENING)
+    site_file = _site_file_at(40.0)
+    async with running_bot(
+        db_url=sqlite_url, data_dir=tmp_path, clock=clock, site_file=site_file
+    ) as (app, _c, driver):
+        await run_minutes(app, clock, 180)
+        assert driver.inner.state.soc_pct == pytest.approx(
+            20.0
+        )  # held at the floor, not drained to the BMS cut-off
+        status = (await app.chat.handle_message(say("olga", "how is the battery?"))).answer
+        assert "Battery at 20.0 %" in status and "at the 20 % minimum" in status, status
+        assert "reaches the 20 % minimum in about" not in status
+        outlook = await app.chat.handle_message(say("olga", "when will the battery run out?"))
+        assert outlook.tools == ["battery_outlook"]
+        assert "battery at 20 % now, at the 20 % minimum" in outlook.answer, outlook.answer
+
+
+async def test_answers_say_a_battery_below_its_floor_is_below_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(
+        db_url=sqlite_url, data_dir=tmp_path, clock=clock, site_file=_site_file_at(12.0)
+    ) as (app, _c, _d):
+        await app.monitor.poll_once()
+        status = (await app.chat.handle_message(say("olga", "how is the battery?"))).answer
+        assert "Battery at 12.0 %" in status and "below the 20 % minimum" in status, status
+        outlook = await app.chat.handle_message(say("olga", "when will the battery run out?"))
+        answer = outlook.answer
+        assert "battery at 12 % now, below the 20 % minimum" in answer, answer
+        assert "reaches the" not in answer
+        # the text agrees with its own chart: three miners outrun November sun, so the
+        # SOC series on the card never gets back to the floor within the 48 h
+        assert "and stays below it for the next 48 h, lowest 12 %" in answer, answer
+        card = next(c for c in outlook.cards if c.get("kind") == "forecast_chart")
+        assert ("Lowest", "12 %") in [tuple(f) for f in card["fields"]]
+        plan = await app.chat.handle_message(say("olga", "plan the miners"))
+        assert plan.tools == ["miner_plan"]
+        assert "at 12 % now, below the 20 % minimum" in plan.answer, plan.answer
+        assert "never goes below" not in plan.answer
