@@ -31,7 +31,7 @@ from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
-from tools.forecast.scorecard import scorecard
+from tools.forecast.scorecard import forecast_vs_actual, scorecard
 from tools.forecast.scoring import interval_scores
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
@@ -874,11 +874,13 @@ class Toolbox:
             )
             footer = "no stored forecast: clear-sky model vs hourly rollups"
         card_data = scorecard(forecast_w=forecast, actual_w=actual)
-        error = f"{card_data.error_pct:+.0f} %" if card_data.error_pct is not None else "n/a"
+        error = (
+            forecast_vs_actual(card_data.error_pct) if card_data.error_pct is not None else "n/a"
+        )
         text = (
             f"{site.display_name}, {day.isoformat()}: forecast "
             f"{card_data.energy_forecast_kwh:.1f} kWh of solar, measured "
-            f"{card_data.energy_actual_kwh:.1f} kWh (error {error}, bias "
+            f"{card_data.energy_actual_kwh:.1f} kWh ({error}, bias "
             f"{card_data.bias_w / 1000:+.2f} kW, mean absolute error "
             f"{card_data.mae_w / 1000:.2f} kW over {card_data.hours:.0f} h). "
             f"The forecast is {source}." + band
@@ -889,7 +891,7 @@ class Toolbox:
             fields=[
                 ("Forecast", f"{card_data.energy_forecast_kwh:.1f} kWh"),
                 ("Actual", f"{card_data.energy_actual_kwh:.1f} kWh"),
-                ("Error", error),
+                ("Forecast vs actual", error),
                 ("Bias", f"{card_data.bias_w / 1000:+.2f} kW"),
                 ("MAE", f"{card_data.mae_w / 1000:.2f} kW"),
             ],

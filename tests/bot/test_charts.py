@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -243,7 +244,10 @@ async def test_solar_scorecard_after_a_simulated_day(sqlite_url: str, tmp_path: 
         forecast_kwh = float(fields["Forecast"].split()[0])
         actual_kwh = float(fields["Actual"].split()[0])
         assert forecast_kwh > 5 and actual_kwh > 1  # a June day in Colorado makes energy
-        assert fields["Error"].endswith("%")
+        # said so it cannot be read backwards: which side of the actual the forecast was
+        side = "above" if forecast_kwh > actual_kwh else "below"
+        assert re.fullmatch(rf"forecast was \d+ % {side} actual", fields["Forecast vs actual"])
+        assert fields["Forecast vs actual"] in out.text
 
 
 async def test_solar_scorecard_uses_the_stored_day_ahead_forecast(

@@ -26,6 +26,11 @@ FUEL_LOOKBACK = timedelta(hours=2)
 """Rollups read before a period so the first hour's fuel burn (a level drop) is known."""
 
 
+PARTIAL_SHARE = 0.9
+"""A previous period with fewer hours of data than this share of the current one's is
+partial: figures against it are given without percentages."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventBrief:
     """An alert or action of the period, as a report lists it."""
@@ -50,6 +55,14 @@ class Report:
     @property
     def has_data(self) -> bool:
         return self.analytics.flows.hours > 0
+
+    @property
+    def previous_is_partial(self) -> bool:
+        """The period before has much less data than this one (the site was new, or the
+        bot was down), so percentage changes against it would mislead."""
+        if self.previous is None:
+            return False
+        return self.previous.flows.hours < PARTIAL_SHARE * self.analytics.flows.hours
 
     @property
     def alerts(self) -> list[EventBrief]:
