@@ -829,6 +829,7 @@ class Toolbox:
                 load_w=forecast.load_p50_w,
                 soc_pct=projection.soc_pct,
                 title=f"{site.display_name}: next {len(forecast.times)} h",
+                tz=site.tz,
             ),
             image_name="chart.png",
         )
@@ -1016,6 +1017,7 @@ class Toolbox:
                 soc_pct=plan.projection.soc_pct,
                 generator_w=plan.generator_w,
                 title=f"{site.display_name}: generator plan",
+                tz=site.tz,
             ),
             image_name="generator-plan.png",
         )

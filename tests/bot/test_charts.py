@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import discord
 import pandas as pd
@@ -306,3 +307,38 @@ async def test_solar_scorecard_says_when_no_forecast_was_stored(
         out = await app.toolbox.call("solar_scorecard", {}, ctx)
         assert "no forecast was stored the day before" in out.text, out.text
         assert "clear-sky" in out.cards[0].footer
+
+
+def test_forecast_chart_is_in_the_sites_local_time_with_the_zone_labelled() -> None:
+    from matplotlib.dates import date2num
+
+    from tools.forecast.charts import forecast_chart_figure
+
+    times = pd.date_range("2026-11-20 02:00", periods=24, freq="h", tz="UTC")
+    flat = [1000.0] * 24
+    denver = ZoneInfo("America/Denver")
+    fig = forecast_chart_figure(
+        times=times,
+        pv_p10_w=flat,
+        pv_p50_w=flat,
+        pv_p90_w=flat,
+        load_w=flat,
+        soc_pct=[50.0] * 25,
+        generator_w=flat,
+        title="generator plan",
+        tz=denver,
+    )
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "local time, America/Denver (MST)"
+    # 02:00 UTC is 19:00 the evening before in Golden: the ticks read local hours
+    assert ax.xaxis.get_major_formatter()(date2num(times[0].to_pydatetime())) == "Thu 19:00"
+    utc = forecast_chart_figure(
+        times=times,
+        pv_p10_w=flat,
+        pv_p50_w=flat,
+        pv_p90_w=flat,
+        load_w=flat,
+        soc_pct=[50.0] * 25,
+        title="no zone given",
+    )
+    assert utc.axes[0].get_xlabel() == "time (UTC)"
