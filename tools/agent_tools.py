@@ -749,28 +749,64 @@ class Toolbox:
             return ToolOutput(text=f"{site.display_name} has no PV arrays configured.")
         today = self._clock.now().astimezone(site.tz).date()
         day = today + timedelta(days=1 if args.day == "tomorrow" else 0)
-        fc = daily_energy_kwh(site, day)
-        text = (
-            f"{site.display_name}, {args.day} ({day.isoformat()}): up to {fc.energy_kwh:.1f} kWh "
-            f"of solar under a clear sky, peaking near {fc.peak_power_w / 1000:.1f} kW around "
-            f"{fc.peak_time.astimezone(site.tz).strftime('%H:%M')}"
-        )
-        if fc.sunrise and fc.sunset:
-            text += (
-                f" (sun {fc.sunrise.astimezone(site.tz).strftime('%H:%M')}–"
-                f"{fc.sunset.astimezone(site.tz).strftime('%H:%M')})"
+        clear = daily_energy_kwh(site, day)
+        sun = ""
+        if clear.sunrise and clear.sunset:
+            sun = (
+                f" (sun {clear.sunrise.astimezone(site.tz).strftime('%H:%M')}–"
+                f"{clear.sunset.astimezone(site.tz).strftime('%H:%M')})"
             )
-        text += ". This is a clear-sky estimate: clouds will lower it (no weather source yet)."
+        where = f"{site.display_name}, {args.day} ({day.isoformat()})"
+        if self._forecasts is None:  # no forecast service here: the clear-sky ceiling only
+            text = (
+                f"{where}: up to {clear.energy_kwh:.1f} kWh of solar under a clear sky, peaking "
+                f"near {clear.peak_power_w / 1000:.1f} kW around "
+                f"{clear.peak_time.astimezone(site.tz).strftime('%H:%M')}{sun}. This is a "
+                "clear-sky estimate: clouds will lower it (no weather source here)."
+            )
+            fields = [
+                ("Clear-sky energy", f"{clear.energy_kwh:.1f} kWh"),
+                ("Peak", f"{clear.peak_power_w / 1000:.1f} kW"),
+            ]
+            footer = "clear-sky model (pvlib)"
+        else:
+            # The same weather and PV path as the outlooks and plans, so
+            # COMMANDCENTER_WEATHER=open-meteo is honoured here too.
+            fc = await self._forecasts.solar_day(site, day)
+            p50_kwh = fc.energy_kwh(fc.pv_p50_w)
+            p10_kwh, p90_kwh = fc.energy_kwh(fc.pv_p10_w), fc.energy_kwh(fc.pv_p90_w)
+            peak_at = fc.pv_p50_w.idxmax()
+            text = (
+                f"{where}: about {p50_kwh:.1f} kWh of solar (P10–P90 {p10_kwh:.1f}–"
+                f"{p90_kwh:.1f} kWh), peaking near {fc.pv_p50_w.max() / 1000:.1f} kW around "
+                f"{peak_at.tz_convert(site.tz).strftime('%H:%M')}{sun}."
+            )
+            if fc.weather_source == "open-meteo":
+                text += f" Weather: Open-Meteo; a clear sky would give {clear.energy_kwh:.1f} kWh."
+            else:
+                text += " " + self._source_note_text(fc.weather_source)
+            fields = [
+                ("Expected (P50)", f"{p50_kwh:.1f} kWh"),
+                ("P10–P90", f"{p10_kwh:.1f}–{p90_kwh:.1f} kWh"),
+                ("Clear-sky energy", f"{clear.energy_kwh:.1f} kWh"),
+                ("Peak", f"{fc.pv_p50_w.max() / 1000:.1f} kW"),
+            ]
+            footer = f"weather: {fc.weather_source} · PV model (pvlib)"
         card = Card(
             kind="forecast",
             title=f"Solar {args.day} at {site.display_name}",
-            fields=[
-                ("Clear-sky energy", f"{fc.energy_kwh:.1f} kWh"),
-                ("Peak", f"{fc.peak_power_w / 1000:.1f} kW"),
-            ],
-            footer="clear-sky model (pvlib)",
+            fields=fields,
+            footer=footer,
         )
         return ToolOutput(text=text, cards=[card])
+
+    @staticmethod
+    def _source_note_text(source: str) -> str:
+        if source == "clear-sky-fallback":
+            return (
+                "The weather service is unavailable: this is clear-sky solar, so it is optimistic."
+            )
+        return "No weather forecast is configured, so this assumes a clear sky: clouds lower it."
 
     # -- forecasts and plans ---------------------------------------------------------
 
