@@ -255,8 +255,9 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         name="solar_forecast",
         kind="read",
         args=ForecastArgs,
-        description="Expected solar energy today or tomorrow (clear-sky model; "
-        "weather-based forecasts are not configured yet).",
+        description="Expected solar energy today or tomorrow: P50 with the P10–P90 range "
+        "and peak, from the weather forecast when one is configured (else clear sky, said "
+        "so), beside the clear-sky ceiling.",
     ),
     ToolSpec(
         name="battery_outlook",
