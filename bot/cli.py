@@ -185,10 +185,10 @@ def list_tools(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    for row in rows:
-        approval = ", needs approval" if row["needs_approval"] else ""
-        typer.echo(f"{row['name']} [{row['kind']}{approval}] {row['description']}")
-        params = _parameter_lines(row["parameters"])
+    for spec in TOOL_SPECS:
+        approval = ", needs approval" if spec.needs_approval else ""
+        typer.echo(f"{spec.name} [{spec.kind}{approval}] {spec.description}")
+        params = _parameter_lines(spec.args.model_json_schema())
         for line in params or ["(no parameters)"]:
             typer.echo(f"    {line}")
 
