@@ -964,6 +964,21 @@ class Toolbox:
         if not site.grid.present:
             return ToolOutput(text=f"{site.display_name} has no grid connection.")
         forecast, soc = await self._outlook(site)
+        if not site.costs.grid_periods:
+            # One flat price: no hour is cheaper to buy in, so the useful answer is
+            # whether the battery holds, and that the grid carries the rest anyway.
+            projection = _p50_projection(site, forecast, soc)
+            floor = projection.floor_soc_pct
+            price = f"{site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh"
+            holds = _floor_outlook(site, soc, projection, hours=len(forecast.times))
+            text = (
+                f"{site.display_name}: no — the grid has one flat price here ({price}), so "
+                f"charging the battery from it tonight saves nothing; the grid already carries "
+                f"the load whenever the battery is at its {floor:g} % floor. Battery "
+                f"{soc:.0f} % now, {holds[0]}. For advice around a cheap night rate, add "
+                "costs.grid_periods to the site file."
+            )
+            return ToolOutput(text=text + self._source_note(forecast))
         advice = plan_grid_charge(
             site,
             soc_now_pct=soc,
