@@ -47,7 +47,7 @@ from tools.permissions import (
 )
 from tools.preferences import ChannelPrefs, PreferenceStore
 from tools.reports.periods import named_period
-from tools.reports.render import digest_card, digest_text
+from tools.reports.render import chat_text, digest_card
 from tools.reports.service import ReportService
 from tools.site import Site
 from tools.telemetry import SiteState
@@ -1104,7 +1104,7 @@ class Toolbox:
         if args.focus == "cost":
             authorize(ctx.principal, Permission.SEE_COSTS, site.name)
         report = await self._reports.report(site, period)
-        text = digest_text(report, args.focus, costs=costs)
+        text = chat_text(report, args.focus, costs=costs)
         if not report.has_data:
             return ToolOutput(text=text)
         kind = {"day": "daily", "week": "weekly", "month": "monthly"}.get(period.kind, "report")

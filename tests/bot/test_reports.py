@@ -285,7 +285,16 @@ async def test_report_agrees_with_the_readings_and_actions_tables(
         # the two approved and run, and any the battery alert proposed (still pending)
         assert sorted(statuses).count("succeeded") == 2
 
-        answer = (await app.chat.handle_message(say("olga", "energy report for today"))).answer
+        result = await app.chat.handle_message(say("olga", "energy report for today"))
+        answer = result.answer
         assert f"Load: {load_kwh:,.1f} kWh" in answer, answer
         assert f"Actions: {len(statuses)}" in answer, answer
-        assert answer.count(": succeeded") == 2, answer
+        assert "-0.0" not in answer, answer
+        # the answer is short: the first line answers, a few lines follow, the card has the rest
+        assert answer.splitlines()[0].startswith("Demo home lab, "), answer
+        assert len(answer.splitlines()) <= 12, answer
+        [card] = [c for c in result.cards if c["kind"] == "report_daily"]
+        fields = dict(card["fields"])
+        assert fields["Load"] == f"{load_kwh:,.1f} kWh"
+        assert fields["Actions"] == str(len(statuses))
+        assert card["text"].count(": succeeded") == 2, card["text"]

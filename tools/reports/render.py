@@ -10,7 +10,15 @@ from tools.forecast.scorecard import forecast_vs_actual
 from tools.reports.charts import report_chart_png
 from tools.reports.service import Report
 
-__all__ = ["FOCUSES", "Focus", "digest_card", "digest_text", "headline", "summary_rows"]
+__all__ = [
+    "FOCUSES",
+    "Focus",
+    "chat_text",
+    "digest_card",
+    "digest_text",
+    "headline",
+    "summary_rows",
+]
 
 Focus = Literal["all", "cost", "carbon", "fuel", "miners", "peak", "solar"]
 FOCUSES: tuple[Focus, ...] = ("all", "cost", "carbon", "fuel", "miners", "peak", "solar")
@@ -235,6 +243,32 @@ def digest_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> 
         lines.append(f"  {e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}")
     if len(report.events) > 10:
         lines.append(f"  … and {len(report.events) - 10} more")
+    return "\n".join(lines)
+
+
+CHAT_ROWS = ("Load", "Cost", "Peak demand", "Alerts", "Actions")
+"""The few figures a chat answer lists under its first line; the card has the rest."""
+
+
+def chat_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> str:
+    """A chat answer: the first line answers the question, then a few lines at most;
+    the full breakdown is on the card that goes with it (:func:`digest_card`)."""
+    first = headline(report, focus, costs=costs)
+    if not report.has_data:
+        return first
+    lines = [first]
+    if focus == "all":
+        rows = dict(summary_rows(report, costs=costs))
+        lines += [f"• {k}: {rows[k]}" for k in CHAT_ROWS if k in rows]
+        changes = _changes(report, costs=costs)
+        if changes:
+            lines.append(changes[:1].upper() + changes[1:] + ".")
+    tz = report.site.tz
+    for e in report.events[:3]:
+        lines.append(f"  {e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}")
+    if len(report.events) > 3:
+        lines.append(f"  … and {len(report.events) - 3} more")
+    lines.append("The card has the full breakdown and a chart.")
     return "\n".join(lines)
 
 
