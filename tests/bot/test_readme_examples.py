@@ -51,7 +51,7 @@ async def test_every_readme_question_gets_a_real_answer_on_the_demo_site(
     clock = ManualClock(EVENING)
     async with running_bot(
         db_url=sqlite_url, data_dir=tmp_path, clock=clock, site_file=demo_site_file()
-    ) as (app, _chat, _driver):
+    ) as (app, _chat, driver):
         await run_minutes(app, clock, 20)  # the evening drain: an alert to acknowledge
         for question in readme_questions():
             result = await app.chat.handle_message(say("you", question))
@@ -65,6 +65,15 @@ async def test_every_readme_question_gets_a_real_answer_on_the_demo_site(
         advice = await app.chat.handle_message(say("you", "should I charge from the grid tonight?"))
         assert "No cheap window" not in advice.answer
         assert "flat price" in advice.answer and "grid_periods" in advice.answer
+        # after "keep the battery above 45 %", a battery under it is said to be under it,
+        # and the outlook starts from there (not "reaches the 45 % minimum around ...")
+        outlook = await app.chat.handle_message(say("you", "when will the battery run out?"))
+        soc = driver.inner.state.soc_pct
+        assert soc is not None and soc < 45
+        assert f"battery at {soc:.0f} % now, below the 45 % minimum" in outlook.answer, (
+            outlook.answer
+        )
+        assert "reaches the 45 % minimum" not in outlook.answer
 
 
 async def test_the_walkthrough_card_matches_the_demo(sqlite_url: str, tmp_path: Path) -> None:
