@@ -638,7 +638,7 @@ class Toolbox:
         text = f"Battery at {soc:.1f} %, {flow}{eta}. {usable_kwh:.1f} kWh usable above the floor."
         fields = [
             ("Battery", f"{soc:.1f} %"),
-            ("Battery power", f"{power_w / 1000:+.2f} kW"),
+            ("Battery power", f"{_signed_kw(power_w)} kW"),
             ("Usable above floor", f"{usable_kwh:.1f} kWh"),
         ]
         return text, fields
@@ -659,7 +659,7 @@ class Toolbox:
         if grid is not None and site.grid.present:
             direction = "importing" if grid > 30 else "exporting" if grid < -30 else "idle"
             parts.append(f"Grid {direction} {abs(grid) / 1000:.2f} kW.")
-            fields.append(("Grid", f"{grid / 1000:+.2f} kW"))
+            fields.append(("Grid", f"{_signed_kw(grid)} kW"))
             if (state.get("grid_charge_on") or 0) >= 0.5:
                 parts.append("Grid charging is on.")
         if site.generator is not None:
@@ -919,7 +919,7 @@ class Toolbox:
             f"{site.display_name}, {day.isoformat()}: forecast "
             f"{card_data.energy_forecast_kwh:.1f} kWh of solar, measured "
             f"{card_data.energy_actual_kwh:.1f} kWh ({error}, bias "
-            f"{card_data.bias_w / 1000:+.2f} kW, mean absolute error "
+            f"{_signed_kw(card_data.bias_w)} kW, mean absolute error "
             f"{card_data.mae_w / 1000:.2f} kW over {card_data.hours:.0f} h). "
             f"The forecast is {source}." + band
         )
@@ -930,7 +930,7 @@ class Toolbox:
                 ("Forecast", f"{card_data.energy_forecast_kwh:.1f} kWh"),
                 ("Actual", f"{card_data.energy_actual_kwh:.1f} kWh"),
                 ("Forecast vs actual", error),
-                ("Bias", f"{card_data.bias_w / 1000:+.2f} kW"),
+                ("Bias", f"{_signed_kw(card_data.bias_w)} kW"),
                 ("MAE", f"{card_data.mae_w / 1000:.2f} kW"),
             ],
             footer=f"{footer} · {card_data.hours:.0f} h compared",
@@ -1564,6 +1564,11 @@ def _floor_outlook(
             f"{local_time(projection.reaches_floor_at, site.tz)}"
         ]
     return [f"stays above the {floor:g} % minimum for the next {hours} h"]
+
+
+def _signed_kw(power_w: float) -> str:
+    """Power [W] as signed kW with two decimals, never "-0.00"."""
+    return f"{round(power_w / 1000, 2) + 0.0:+.2f}"
 
 
 def _hours(hours: float) -> str:
