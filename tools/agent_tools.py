@@ -1557,7 +1557,11 @@ def _floor_outlook(
         when = local_time(above.index[0].to_pydatetime(), site.tz)
         return [f"below the {floor:g} % minimum until around {when}"]
     if soc_pct <= floor + 0.5:
-        return [f"at the {floor:g} % minimum"]
+        above = soc[soc > floor + 0.5]
+        if above.empty:
+            return [f"at the {floor:g} % minimum, and stays there for the next {hours} h"]
+        when = local_time(above.index[0].to_pydatetime(), site.tz)
+        return [f"at the {floor:g} % minimum until around {when}"]
     if projection.reaches_floor_at is not None:
         return [
             f"reaches the {floor:g} % minimum around "
