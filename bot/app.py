@@ -428,7 +428,11 @@ async def open_app(
             sessionmaker=sessionmaker,
             clock=clock,
             offload=offload,
-            weather=OpenMeteoClient(http) if settings.weather == "open-meteo" else None,
+            weather=(
+                OpenMeteoClient(http, base_url=settings.open_meteo_url)
+                if settings.weather == "open-meteo"
+                else None
+            ),
         )
         reports = ReportService(
             sessionmaker=sessionmaker, sites=sites, clock=clock, forecasts=forecasts

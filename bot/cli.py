@@ -273,8 +273,40 @@ def list_tools(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    for row in rows:
-        typer.echo(f"{row['name']:<16} [{row['kind']}] {row['description']}")
+    for spec in TOOL_SPECS:
+        approval = ", needs approval" if spec.needs_approval else ""
+        typer.echo(f"{spec.name} [{spec.kind}{approval}] {spec.description}")
+        params = _parameter_lines(spec.args.model_json_schema())
+        for line in params or ["(no parameters)"]:
+            typer.echo(f"    {line}")
+
+
+def _schema_type(prop: dict[str, Any]) -> str:
+    """A JSON-schema property's type in a few characters: ``today|tomorrow``, ``integer``."""
+    if "enum" in prop:
+        return "|".join(str(v) for v in prop["enum"])
+    if "anyOf" in prop:
+        kinds = [_schema_type(p) for p in prop["anyOf"] if p.get("type") != "null"]
+        return " or ".join(kinds) or "any"
+    if prop.get("type") == "array":
+        return f"list of {_schema_type(prop.get('items', {}))}"
+    return str(prop.get("type", "any"))
+
+
+def _parameter_lines(schema: dict[str, Any]) -> list[str]:
+    """One line per parameter: name, type, required or its default, and what it is."""
+    required = set(schema.get("required", []))
+    lines = []
+    for name, prop in schema.get("properties", {}).items():
+        if name in required:
+            need = "required"
+        elif prop.get("default") is not None:
+            need = f"default {prop['default']}"
+        else:
+            need = "optional"
+        about = prop.get("description", "")
+        lines.append(f"{name} ({_schema_type(prop)}, {need})" + (f": {about}" if about else ""))
+    return lines
 
 
 @db_app.command("upgrade")

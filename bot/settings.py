@@ -263,6 +263,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("COMMANDCENTER_WEATHER", "weather"),
         description="open-meteo fetches forecasts (falls back to clear-sky when unreachable)",
     )
+    open_meteo_url: str = Field(
+        default="https://api.open-meteo.com/v1/forecast",
+        validation_alias=AliasChoices("OPEN_METEO_URL", "open_meteo_url"),
+        description="Open-Meteo forecast endpoint (a self-hosted instance, or a test fake)",
+    )
     worker_sites: str | None = Field(
         default=None,
         validation_alias=AliasChoices("COMMANDCENTER_WORKER_SITES", "WORKER_SITES", "worker_sites"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, Text, cast, delete, func, insert, select, update
+from sqlalchemy import Table, Text, and_, cast, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -1181,6 +1181,55 @@ async def alerts_started_between(
         select(AlertRow)
         .where(AlertRow.site == site, AlertRow.started_at >= start, AlertRow.started_at < end)
         .order_by(AlertRow.started_at, AlertRow.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def raw_hourly_between(
+    session: AsyncSession, *, site: str, start: datetime, end: datetime
+) -> list[RollupRecord]:
+    """Hourly aggregates of one site's raw readings with ``start <= time < end``, computed
+    now (not stored): what :func:`rollup_hours` would write, for hours not rolled up yet."""
+    connection = await session.connection()
+    hour = _hour_of(connection.dialect.name, ReadingRow.time).label("hour")
+    rows = await session.execute(
+        select(
+            ReadingRow.metric,
+            ReadingRow.device,
+            hour,
+            func.count(),
+            func.sum(ReadingRow.value),
+            func.min(ReadingRow.value),
+            func.max(ReadingRow.value),
+        )
+        .where(ReadingRow.site == site, ReadingRow.time >= start, ReadingRow.time < end)
+        .group_by(ReadingRow.metric, ReadingRow.device, hour)
+        .order_by(hour)
+    )
+    out = []
+    for m, d, h, c, s, lo, hi in rows.all():
+        when = datetime.fromisoformat(h) if isinstance(h, str) else h
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        out.append(RollupRecord(metric=m, device=d, hour=when, count=c, sum=s, min=lo, max=hi))
+    return out
+
+
+async def actions_in_period(
+    session: AsyncSession, *, site: str, start: datetime, end: datetime
+) -> Sequence[ActionRequestRow]:
+    """Action requests of a site made, decided or finished in ``[start, end)``, oldest first:
+    an action requested before the period that ran in it belongs to the period too."""
+    stmt = (
+        select(ActionRequestRow)
+        .where(
+            ActionRequestRow.site == site,
+            or_(
+                and_(ActionRequestRow.created_at >= start, ActionRequestRow.created_at < end),
+                and_(ActionRequestRow.decided_at >= start, ActionRequestRow.decided_at < end),
+                and_(ActionRequestRow.finished_at >= start, ActionRequestRow.finished_at < end),
+            ),
+        )
+        .order_by(ActionRequestRow.created_at)
     )
     return (await session.scalars(stmt)).all()
 

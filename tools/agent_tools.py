@@ -31,7 +31,7 @@ from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
-from tools.forecast.scorecard import scorecard
+from tools.forecast.scorecard import forecast_vs_actual, scorecard
 from tools.forecast.scoring import interval_scores
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.forecast.solar import clear_sky_power_w, daily_energy_kwh
@@ -48,7 +48,7 @@ from tools.permissions import (
 )
 from tools.preferences import ChannelPrefs, PreferenceStore
 from tools.reports.periods import named_period
-from tools.reports.render import digest_card, digest_text
+from tools.reports.render import chat_text, digest_card
 from tools.reports.service import ReportService
 from tools.site import Site
 from tools.telemetry import SiteState
@@ -256,8 +256,9 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         name="solar_forecast",
         kind="read",
         args=ForecastArgs,
-        description="Expected solar energy today or tomorrow (clear-sky model; "
-        "weather-based forecasts are not configured yet).",
+        description="Expected solar energy today or tomorrow: P50 with the P10–P90 range "
+        "and peak, from the weather forecast when one is configured (else clear sky, said "
+        "so), beside the clear-sky ceiling.",
     ),
     ToolSpec(
         name="battery_outlook",
@@ -629,22 +630,25 @@ class Toolbox:
         power_w = power_w or 0.0
         floor = site.battery.min_soc_pct
         usable_kwh = max(0.0, (soc - floor) / 100 * site.battery.capacity_kwh)
-        if power_w < -30:
-            hours = usable_kwh / (-power_w / 1000)
-            flow = f"discharging at {-power_w / 1000:.2f} kW"
-            eta = (
-                f"; at this rate it reaches the {floor:g} % minimum in about {_hours(hours)}"
-                if soc > floor
-                else f"; it is below the {floor:g} % minimum"
-            )
-        elif power_w > 30:
-            flow, eta = f"charging at {power_w / 1000:.2f} kW", ""
+        if soc < floor - 0.05:
+            eta = f"; it is below the {floor:g} % minimum"
+        elif soc <= floor + 0.05:
+            eta = f"; it is at the {floor:g} % minimum"
         else:
-            flow, eta = "idle", ""
+            eta = ""
+        if power_w < -30:
+            flow = f"discharging at {-power_w / 1000:.2f} kW"
+            if not eta:
+                hours = usable_kwh / (-power_w / 1000)
+                eta = f"; at this rate it reaches the {floor:g} % minimum in about {_hours(hours)}"
+        elif power_w > 30:
+            flow = f"charging at {power_w / 1000:.2f} kW"
+        else:
+            flow = "idle"
         text = f"Battery at {soc:.1f} %, {flow}{eta}. {usable_kwh:.1f} kWh usable above the floor."
         fields = [
             ("Battery", f"{soc:.1f} %"),
-            ("Battery power", f"{power_w / 1000:+.2f} kW"),
+            ("Battery power", f"{_signed_kw(power_w)} kW"),
             ("Usable above floor", f"{usable_kwh:.1f} kWh"),
         ]
         return text, fields
@@ -665,7 +669,7 @@ class Toolbox:
         if grid is not None and site.grid.present:
             direction = "importing" if grid > 30 else "exporting" if grid < -30 else "idle"
             parts.append(f"Grid {direction} {abs(grid) / 1000:.2f} kW.")
-            fields.append(("Grid", f"{grid / 1000:+.2f} kW"))
+            fields.append(("Grid", f"{_signed_kw(grid)} kW"))
             if (state.get("grid_charge_on") or 0) >= 0.5:
                 parts.append("Grid charging is on.")
         if site.generator is not None:
@@ -756,28 +760,64 @@ class Toolbox:
             return ToolOutput(text=f"{site.display_name} has no PV arrays configured.")
         today = self._clock.now().astimezone(site.tz).date()
         day = today + timedelta(days=1 if args.day == "tomorrow" else 0)
-        fc = daily_energy_kwh(site, day)
-        text = (
-            f"{site.display_name}, {args.day} ({day.isoformat()}): up to {fc.energy_kwh:.1f} kWh "
-            f"of solar under a clear sky, peaking near {fc.peak_power_w / 1000:.1f} kW around "
-            f"{fc.peak_time.astimezone(site.tz).strftime('%H:%M')}"
-        )
-        if fc.sunrise and fc.sunset:
-            text += (
-                f" (sun {fc.sunrise.astimezone(site.tz).strftime('%H:%M')}–"
-                f"{fc.sunset.astimezone(site.tz).strftime('%H:%M')})"
+        clear = daily_energy_kwh(site, day)
+        sun = ""
+        if clear.sunrise and clear.sunset:
+            sun = (
+                f" (sun {clear.sunrise.astimezone(site.tz).strftime('%H:%M')}–"
+                f"{clear.sunset.astimezone(site.tz).strftime('%H:%M')})"
             )
-        text += ". This is a clear-sky estimate: clouds will lower it (no weather source yet)."
+        where = f"{site.display_name}, {args.day} ({day.isoformat()})"
+        if self._forecasts is None:  # no forecast service here: the clear-sky ceiling only
+            text = (
+                f"{where}: up to {clear.energy_kwh:.1f} kWh of solar under a clear sky, peaking "
+                f"near {clear.peak_power_w / 1000:.1f} kW around "
+                f"{clear.peak_time.astimezone(site.tz).strftime('%H:%M')}{sun}. This is a "
+                "clear-sky estimate: clouds will lower it (no weather source here)."
+            )
+            fields = [
+                ("Clear-sky energy", f"{clear.energy_kwh:.1f} kWh"),
+                ("Peak", f"{clear.peak_power_w / 1000:.1f} kW"),
+            ]
+            footer = "clear-sky model (pvlib)"
+        else:
+            # The same weather and PV path as the outlooks and plans, so
+            # COMMANDCENTER_WEATHER=open-meteo is honoured here too.
+            fc = await self._forecasts.solar_day(site, day)
+            p50_kwh = fc.energy_kwh(fc.pv_p50_w)
+            p10_kwh, p90_kwh = fc.energy_kwh(fc.pv_p10_w), fc.energy_kwh(fc.pv_p90_w)
+            peak_at = fc.pv_p50_w.idxmax()
+            text = (
+                f"{where}: about {p50_kwh:.1f} kWh of solar (P10–P90 {p10_kwh:.1f}–"
+                f"{p90_kwh:.1f} kWh), peaking near {fc.pv_p50_w.max() / 1000:.1f} kW around "
+                f"{peak_at.tz_convert(site.tz).strftime('%H:%M')}{sun}."
+            )
+            if fc.weather_source == "open-meteo":
+                text += f" Weather: Open-Meteo; a clear sky would give {clear.energy_kwh:.1f} kWh."
+            else:
+                text += " " + self._source_note_text(fc.weather_source)
+            fields = [
+                ("Expected (P50)", f"{p50_kwh:.1f} kWh"),
+                ("P10–P90", f"{p10_kwh:.1f}–{p90_kwh:.1f} kWh"),
+                ("Clear-sky energy", f"{clear.energy_kwh:.1f} kWh"),
+                ("Peak", f"{fc.pv_p50_w.max() / 1000:.1f} kW"),
+            ]
+            footer = f"weather: {fc.weather_source} · PV model (pvlib)"
         card = Card(
             kind="forecast",
             title=f"Solar {args.day} at {site.display_name}",
-            fields=[
-                ("Clear-sky energy", f"{fc.energy_kwh:.1f} kWh"),
-                ("Peak", f"{fc.peak_power_w / 1000:.1f} kW"),
-            ],
-            footer="clear-sky model (pvlib)",
+            fields=fields,
+            footer=footer,
         )
         return ToolOutput(text=text, cards=[card])
+
+    @staticmethod
+    def _source_note_text(source: str) -> str:
+        if source == "clear-sky-fallback":
+            return (
+                "The weather service is unavailable: this is clear-sky solar, so it is optimistic."
+            )
+        return "No weather forecast is configured, so this assumes a clear sky: clouds lower it."
 
     # -- forecasts and plans ---------------------------------------------------------
 
@@ -808,13 +848,7 @@ class Toolbox:
         projection = _p50_projection(site, forecast, soc)
         floor = site.battery.min_soc_pct if site.battery else 0.0
         parts = [f"{site.display_name}: battery at {soc:.0f} % now"]
-        if projection.reaches_floor_at is not None:
-            parts.append(
-                f"reaches the {floor:g} % minimum around "
-                f"{local_time(projection.reaches_floor_at, site.tz)}"
-            )
-        else:
-            parts.append(f"stays above the {floor:g} % minimum for the next 48 h")
+        parts += _floor_outlook(site, soc, projection, hours=len(forecast.times))
         if projection.fills_at is not None:
             parts.append(f"fills around {local_time(projection.fills_at, site.tz)}")
         parts.append(f"lowest {projection.min_soc_pct:.0f} %")
@@ -844,6 +878,7 @@ class Toolbox:
                 load_w=forecast.load_p50_w,
                 soc_pct=projection.soc_pct,
                 title=f"{site.display_name}: next {len(forecast.times)} h",
+                tz=site.tz,
             ),
             image_name="chart.png",
         )
@@ -889,12 +924,14 @@ class Toolbox:
             )
             footer = "no stored forecast: clear-sky model vs hourly rollups"
         card_data = scorecard(forecast_w=forecast, actual_w=actual)
-        error = f"{card_data.error_pct:+.0f} %" if card_data.error_pct is not None else "n/a"
+        error = (
+            forecast_vs_actual(card_data.error_pct) if card_data.error_pct is not None else "n/a"
+        )
         text = (
             f"{site.display_name}, {day.isoformat()}: forecast "
             f"{card_data.energy_forecast_kwh:.1f} kWh of solar, measured "
-            f"{card_data.energy_actual_kwh:.1f} kWh (error {error}, bias "
-            f"{card_data.bias_w / 1000:+.2f} kW, mean absolute error "
+            f"{card_data.energy_actual_kwh:.1f} kWh ({error}, bias "
+            f"{_signed_kw(card_data.bias_w)} kW, mean absolute error "
             f"{card_data.mae_w / 1000:.2f} kW over {card_data.hours:.0f} h). "
             f"The forecast is {source}." + band
         )
@@ -904,8 +941,8 @@ class Toolbox:
             fields=[
                 ("Forecast", f"{card_data.energy_forecast_kwh:.1f} kWh"),
                 ("Actual", f"{card_data.energy_actual_kwh:.1f} kWh"),
-                ("Error", error),
-                ("Bias", f"{card_data.bias_w / 1000:+.2f} kW"),
+                ("Forecast vs actual", error),
+                ("Bias", f"{_signed_kw(card_data.bias_w)} kW"),
                 ("MAE", f"{card_data.mae_w / 1000:.2f} kW"),
             ],
             footer=f"{footer} · {card_data.hours:.0f} h compared",
@@ -944,6 +981,21 @@ class Toolbox:
         if not site.grid.present:
             return ToolOutput(text=f"{site.display_name} has no grid connection.")
         forecast, soc = await self._outlook(site)
+        if not site.costs.grid_periods:
+            # One flat price: no hour is cheaper to buy in, so the useful answer is
+            # whether the battery holds, and that the grid carries the rest anyway.
+            projection = _p50_projection(site, forecast, soc)
+            floor = projection.floor_soc_pct
+            price = f"{site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh"
+            holds = _floor_outlook(site, soc, projection, hours=len(forecast.times))
+            text = (
+                f"{site.display_name}: no — the grid has one flat price here ({price}), so "
+                f"charging the battery from it tonight saves nothing; the grid already carries "
+                f"the load whenever the battery is at its {floor:g} % floor. Battery "
+                f"{soc:.0f} % now, {holds[0]}. For advice around a cheap night rate, add "
+                "costs.grid_periods to the site file."
+            )
+            return ToolOutput(text=text + self._source_note(forecast))
         advice = await self._offload.run(
             plan_grid_charge,
             site,
@@ -1037,6 +1089,7 @@ class Toolbox:
                 soc_pct=plan.projection.soc_pct,
                 generator_w=plan.generator_w,
                 title=f"{site.display_name}: generator plan",
+                tz=site.tz,
             ),
             image_name="generator-plan.png",
         )
@@ -1071,7 +1124,7 @@ class Toolbox:
         if args.focus == "cost":
             authorize(ctx.principal, Permission.SEE_COSTS, site.name)
         report = await self._reports.report(site, period)
-        text = digest_text(report, args.focus, costs=costs)
+        text = chat_text(report, args.focus, costs=costs)
         if not report.has_data:
             return ToolOutput(text=text)
         kind = {"day": "daily", "week": "weekly", "month": "monthly"}.get(period.kind, "report")
@@ -1510,6 +1563,37 @@ def _p50_projection(
         times=forecast.times,
         grid_present=grid_present,
     )
+
+
+def _floor_outlook(
+    site: Site, soc_pct: float, projection: SocProjection, *, hours: int
+) -> list[str]:
+    """What the projection says about the floor, starting from where the battery is now."""
+    floor = projection.floor_soc_pct
+    soc = projection.soc_pct
+    if soc_pct < floor - 0.5:
+        above = soc[soc >= floor - 1e-6]
+        if above.empty:
+            return [f"below the {floor:g} % minimum, and stays below it for the next {hours} h"]
+        when = local_time(above.index[0].to_pydatetime(), site.tz)
+        return [f"below the {floor:g} % minimum until around {when}"]
+    if soc_pct <= floor + 0.5:
+        above = soc[soc > floor + 0.5]
+        if above.empty:
+            return [f"at the {floor:g} % minimum, and stays there for the next {hours} h"]
+        when = local_time(above.index[0].to_pydatetime(), site.tz)
+        return [f"at the {floor:g} % minimum until around {when}"]
+    if projection.reaches_floor_at is not None:
+        return [
+            f"reaches the {floor:g} % minimum around "
+            f"{local_time(projection.reaches_floor_at, site.tz)}"
+        ]
+    return [f"stays above the {floor:g} % minimum for the next {hours} h"]
+
+
+def _signed_kw(power_w: float) -> str:
+    """Power [W] as signed kW with two decimals, never "-0.00"."""
+    return f"{round(power_w / 1000, 2) + 0.0:+.2f}"
 
 
 def _hours(hours: float) -> str:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import discord
 import pandas as pd
@@ -243,7 +245,10 @@ async def test_solar_scorecard_after_a_simulated_day(sqlite_url: str, tmp_path: 
         forecast_kwh = float(fields["Forecast"].split()[0])
         actual_kwh = float(fields["Actual"].split()[0])
         assert forecast_kwh > 5 and actual_kwh > 1  # a June day in Colorado makes energy
-        assert fields["Error"].endswith("%")
+        # said so it cannot be read backwards: which side of the actual the forecast was
+        side = "above" if forecast_kwh > actual_kwh else "below"
+        assert re.fullmatch(rf"forecast was \d+ % {side} actual", fields["Forecast vs actual"])
+        assert fields["Forecast vs actual"] in out.text
 
 
 async def test_solar_scorecard_uses_the_stored_day_ahead_forecast(
@@ -302,3 +307,38 @@ async def test_solar_scorecard_says_when_no_forecast_was_stored(
         out = await app.toolbox.call("solar_scorecard", {}, ctx)
         assert "no forecast was stored the day before" in out.text, out.text
         assert "clear-sky" in out.cards[0].footer
+
+
+def test_forecast_chart_is_in_the_sites_local_time_with_the_zone_labelled() -> None:
+    from matplotlib.dates import date2num
+
+    from tools.forecast.charts import forecast_chart_figure
+
+    times = pd.date_range("2026-11-20 02:00", periods=24, freq="h", tz="UTC")
+    flat = [1000.0] * 24
+    denver = ZoneInfo("America/Denver")
+    fig = forecast_chart_figure(
+        times=times,
+        pv_p10_w=flat,
+        pv_p50_w=flat,
+        pv_p90_w=flat,
+        load_w=flat,
+        soc_pct=[50.0] * 25,
+        generator_w=flat,
+        title="generator plan",
+        tz=denver,
+    )
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "local time, America/Denver (MST)"
+    # 02:00 UTC is 19:00 the evening before in Golden: the ticks read local hours
+    assert ax.xaxis.get_major_formatter()(date2num(times[0].to_pydatetime())) == "Thu 19:00"
+    utc = forecast_chart_figure(
+        times=times,
+        pv_p10_w=flat,
+        pv_p50_w=flat,
+        pv_p90_w=flat,
+        load_w=flat,
+        soc_pct=[50.0] * 25,
+        title="no zone given",
+    )
+    assert utc.axes[0].get_xlabel() == "time (UTC)"

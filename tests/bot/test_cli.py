@@ -96,6 +96,33 @@ def test_tools_plain_lists_every_tool(cli: CliRunner) -> None:
         assert spec.name in out
 
 
+def test_tools_plain_shows_each_tools_parameters(cli: CliRunner) -> None:
+    """As the README says: every tool with its parameters (type, default, meaning)."""
+    out = run(cli, "tools").stdout
+    blocks: dict[str, list[str]] = {}
+    current = ""
+    for line in out.splitlines():
+        if line.startswith("    "):
+            blocks[current].append(line.strip())
+        elif line.strip():
+            current = line.split()[0]
+            blocks[current] = []
+    assert list(blocks) == [s.name for s in TOOL_SPECS]
+    for spec in TOOL_SPECS:
+        fields = spec.args.model_fields
+        shown = [p.split(" ")[0] for p in blocks[spec.name] if p != "(no parameters)"]
+        assert shown == list(fields), spec.name
+    report = blocks["energy_report"]
+    assert any(
+        p.startswith(
+            "period (yesterday|today|last_week|this_week|last_month|this_month, "
+            "default yesterday): Which local period"
+        )
+        for p in report
+    ), report
+    assert "site (string, optional): Site name" in blocks["battery_status"][0]
+
+
 def test_ask_battery_json(cli: CliRunner, tmp_path: Path) -> None:
     out = ask_json(cli, "how is the battery?")
     assert {"answer", "tools", "cards", "actions"} <= set(out)

@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pypdf import PdfReader
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.digests import DigestJob
 from storage import repositories as repo
 from storage.engine import create_engine, create_sessionmaker, upgrade_database
-from tests.bot.helpers import running_bot, say
+from tests.bot.helpers import click, running_bot, say
 from tools.clock import ManualClock
 from tools.site import Site, demo_site_file
 
@@ -233,3 +234,67 @@ def test_report_command_writes_a_readable_pdf(sqlite_url: str, tmp_path: Path) -
     assert unknown.returncode == 2 and "Unknown site 'barn'" in unknown.stderr
     backwards = run("daily", "--from", "2026-11-20", "--to", "2026-11-18", "--out", str(out))
     assert backwards.returncode == 2 and "before the start date" in backwards.stderr
+
+
+async def test_report_agrees_with_the_readings_and_actions_tables(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Six simulated hours of the demo (5-6 kW with the miners), two actions approved and
+    run, and the rollup job run only once part-way (as an accelerated demo or a busy
+    worker does): today's report must still match the readings and actions stored."""
+    start = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)  # 17:00 local (UTC-7)
+    clock = ManualClock(start)
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        await app.monitor.poll_once()
+        for step in range(1, 6 * 30 + 1):  # a poll every 2 simulated minutes
+            clock.advance(timedelta(minutes=2))
+            await app.monitor.poll_once()
+            if step == 30:  # 18:00: stop one miner, approved and run
+                req = await app.actions.request(
+                    site="demo",
+                    kind="stop_miners",
+                    params={"loads": ["miner-1"]},
+                    requested_by="console:olga",
+                )
+                assert "Done" in await app.chat.handle_click(click("olga", "approve", req.id))
+            if step == 60:  # 19:00: the only rollup run covers 17:00-19:59
+                await app.maintenance.rollup_recent()
+            if step == 120:  # 21:00: grid charging, approved by an admin and run
+                req = await app.actions.request(
+                    site="demo", kind="grid_charge_on", requested_by="console:ada"
+                )
+                assert "Done" in await app.chat.handle_click(click("ada", "approve", req.id))
+        now = clock.now()  # 23:00 local
+        async with app.sessionmaker() as session, session.begin():
+            rows = await session.execute(
+                text(
+                    "SELECT time, value FROM readings WHERE site = 'demo' "
+                    "AND metric = 'load_power_w' AND time >= :a AND time < :b"
+                ),
+                {"a": start, "b": now},
+            )
+            by_hour: dict[int, list[float]] = {}
+            for when, value in rows.all():
+                hour = (when if isinstance(when, datetime) else datetime.fromisoformat(when)).hour
+                by_hour.setdefault(hour, []).append(float(value))
+            statuses = (
+                (await session.execute(text("SELECT status FROM action_requests"))).scalars().all()
+            )
+        load_kwh = sum(sum(v) / len(v) for v in by_hour.values()) / 1000.0
+        assert len(by_hour) == 6 and load_kwh > 20  # six hours at 4-6 kW
+        # the two approved and run, and any the battery alert proposed (still pending)
+        assert sorted(statuses).count("succeeded") == 2
+
+        result = await app.chat.handle_message(say("olga", "energy report for today"))
+        answer = result.answer
+        assert f"Load: {load_kwh:,.1f} kWh" in answer, answer
+        assert f"Actions: {len(statuses)}" in answer, answer
+        assert "-0.0" not in answer, answer
+        # the answer is short: the first line answers, a few lines follow, the card has the rest
+        assert answer.splitlines()[0].startswith("Demo home lab, "), answer
+        assert len(answer.splitlines()) <= 12, answer
+        [card] = [c for c in result.cards if c["kind"] == "report_daily"]
+        fields = dict(card["fields"])
+        assert fields["Load"] == f"{load_kwh:,.1f} kWh"
+        assert fields["Actions"] == str(len(statuses))
+        assert card["text"].count(": succeeded") == 2, card["text"]

@@ -160,3 +160,41 @@ async def test_a_simulated_week_matches_the_readings(
     assert "Weekly report" in content
     assert f"{want['solar']:,.1f} kWh" in content
     assert f"{want['fuel']:,.1f} L" in content
+
+
+async def test_a_partial_period_before_gives_no_percentages(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The day before has one hour of readings (the bot was installed at 23:00): the
+    report gives yesterday's figures without "+1257 %", and never prints "-0.0"."""
+    site = _site()
+    clock = ManualClock(datetime(2026, 11, 11, 7, 0, tzinfo=UTC))  # 00:00 local on the 11th
+    day = date(2026, 11, 10)
+    period = custom_period(day, day, now=clock.now(), tz=site.tz)
+    rows = []
+    t = period.start - timedelta(hours=1)  # 23:00 local on the 9th
+    while t < period.end:
+        for metric, value in (
+            ("load_power_w", 1500.0),
+            ("grid_power_w", -0.01),  # a meter's idle noise: exports a hair
+            ("pv_power_w", 0.0),
+        ):
+            rows.append(
+                repo.ReadingRecord(site=site.name, device="m", metric=metric, time=t, value=value)
+            )
+        t += timedelta(minutes=10)
+    async with sessionmaker() as session, session.begin():
+        await repo.upsert_site(
+            session, name=site.name, title=site.title, timezone=site.timezone, now=t
+        )
+        await repo.insert_readings(session, readings=rows)
+    service = ReportService(sessionmaker=sessionmaker, sites={site.name: site}, clock=clock)
+    report = await service.report(site, period)
+    assert report.previous is not None and report.previous.flows.hours == 1
+    assert report.previous_is_partial
+    text = digest_text(report)
+    assert "Load: 36.0 kWh" in text, text
+    assert "only 1 h against 24 h now, so no change is given (" in text, text
+    assert "Load 1.5 kWh" in text and "%" not in text.split("only 1 h")[1], text
+    assert "-0.0" not in text, text
+    assert "Grid export: 0.0 kWh" in text, text

@@ -17,6 +17,7 @@ from tools.devices.simulator import (
     base_load_w,
     battery_voltage_v,
     fuel_rate_lph,
+    shutdown_soc_pct,
     step_battery,
 )
 from tools.domain import Reading, validate_reading
@@ -192,11 +193,47 @@ async def test_battery_drains_at_night_with_miners_on(demo: Site) -> None:
     )
     sim = SimulatedSite(full, start=NIGHT)
     socs = [site_values(r)["battery_soc_pct"] for r in await run(sim, NIGHT, 6, every_s=300)]
-    # strictly decreasing until the BMS cut-off, then flat at the floor
-    assert all(b < a or b == BMS_FLOOR_SOC_PCT for a, b in itertools.pairwise(socs))
+    # strictly decreasing until the inverter's shutdown SOC, then flat at the floor
+    floor = shutdown_soc_pct(full.battery)  # type: ignore[arg-type]
+    assert all(b < a or b == floor for a, b in itertools.pairwise(socs))
     assert socs[0] < 90.0
     assert socs[-1] < 40.0  # ~4.8 kW for hours empties most of a 14.3 kWh bank
-    assert socs[-1] >= BMS_FLOOR_SOC_PCT - 1e-9
+    assert socs[-1] >= floor - 1e-9
+
+
+async def test_inverter_stops_discharging_at_its_shutdown_soc(demo: Site) -> None:
+    """The demo's evening: 40 % with three miners on. A real hybrid inverter stops
+    discharging at its shutdown SOC (the site's 20 % floor) and takes the load from
+    the grid; it does not run the bank down to the BMS cut-off."""
+    at_40 = demo.model_copy(
+        update={"battery": demo.battery.model_copy(update={"initial_soc_pct": 40.0})}  # type: ignore[union-attr]
+    )
+    assert shutdown_soc_pct(at_40.battery) == 20.0  # type: ignore[arg-type]
+    sim = SimulatedSite(at_40, seed=3, start=NIGHT)
+    readings = [site_values(r) for r in await run(sim, NIGHT, 6, every_s=300)]
+    socs = [v["battery_soc_pct"] for v in readings]
+    assert min(socs) == pytest.approx(20.0)
+    assert socs[-1] == pytest.approx(20.0)
+    at_floor = [v for v in readings if v["battery_soc_pct"] == pytest.approx(20.0)]
+    assert len(at_floor) > 12  # an hour and more held at the floor
+    for v in at_floor[1:]:
+        assert v["battery_power_w"] == pytest.approx(0.0, abs=1e-6)  # no discharge
+        assert v["grid_power_w"] == pytest.approx(v["load_power_w"], abs=1e-6)  # grid carries it
+    # off-grid with no generator, the load beyond PV is shed at the floor instead
+    off_grid = at_40.model_copy(update={"grid": Grid(present=False), "generator": None})
+    island = SimulatedSite(off_grid, seed=3, start=NIGHT)
+    socs = [site_values(r)["battery_soc_pct"] for r in await run(island, NIGHT, 6, every_s=300)]
+    assert min(socs) == pytest.approx(20.0)
+    assert island.totals.unserved_wh > 1000
+    # a battery already below the shutdown SOC is not discharged further, but charges
+    low = at_40.model_copy(
+        update={"battery": at_40.battery.model_copy(update={"initial_soc_pct": 12.0})}  # type: ignore[union-attr]
+    )
+    below = SimulatedSite(low, seed=3, start=NIGHT)
+    socs = [site_values(r)["battery_soc_pct"] for r in await run(below, NIGHT, 2, every_s=300)]
+    assert socs == [12.0] * len(socs)
+    await below.execute(DeviceCommand(kind="grid_charge", on=True))
+    assert site_values(await below.poll(NIGHT + timedelta(hours=3)))["battery_soc_pct"] > 12.0
 
 
 async def test_stopping_miners_lowers_load_and_slows_the_drain(demo: Site) -> None:
@@ -301,7 +338,7 @@ async def test_soc_stays_within_bounds(demo: Site) -> None:
     assert all(0.0 <= s <= 100.0 for s in socs)
     drained = SimulatedSite(demo, start=NIGHT)
     socs = [site_values(r)["battery_soc_pct"] for r in await run(drained, NIGHT, 12, 300)]
-    assert min(socs) == pytest.approx(BMS_FLOOR_SOC_PCT)
+    assert min(socs) == pytest.approx(demo.battery.min_soc_pct)  # type: ignore[union-attr]
     assert all(0.0 <= s <= 100.0 for s in socs)
 
 
@@ -362,7 +399,8 @@ async def test_energy_balance_off_grid_with_curtailment_and_unserved_load(demo: 
     assert all(site_values(r)["grid_power_w"] == 0.0 for r in readings)
     socs = [site_values(r)["battery_soc_pct"] for r in readings]
     assert max(socs) == pytest.approx(100.0)  # full in the afternoon -> PV curtailed
-    assert min(socs) == pytest.approx(BMS_FLOOR_SOC_PCT)  # empty at night -> load unserved
+    # at the inverter's shutdown SOC at night -> load shed (unserved)
+    assert min(socs) == pytest.approx(demo.battery.min_soc_pct)  # type: ignore[union-attr]
     t = sim.totals
     assert t.curtailed_wh > 100 and t.unserved_wh > 100
     # served load = PV actually produced + battery discharge - battery charge

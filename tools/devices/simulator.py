@@ -11,9 +11,13 @@
 - **Load**: a household base-load profile by local hour with seeded noise, plus
   every switchable load whose relay is on.
 - **Battery**: :func:`step_battery`, limited by the charge/discharge power
-  ratings, with ``sqrt(round-trip efficiency)`` each way and a BMS cut-off at
-  :data:`BMS_FLOOR_SOC_PCT`. Whatever the battery cannot take or give goes to
-  the grid (positive = import) or, off-grid, is curtailed (PV) or unserved (load).
+  ratings, with ``sqrt(round-trip efficiency)`` each way. Like a real hybrid
+  inverter (Victron ESS minimum SOC, SolArk "Batt Shutdown" %), the simulated
+  inverter stops discharging at its shutdown SOC, :func:`shutdown_soc_pct`: the
+  site's ``battery.min_soc_pct`` (never below the BMS cut-off
+  :data:`BMS_FLOOR_SOC_PCT`). It keeps charging from there. Whatever the battery
+  cannot take or give goes to the grid (positive = import), is covered by a
+  running generator, or, off-grid, is curtailed (PV) or unserved (load shed).
 - **Generator**: when running it follows the load and the battery's charge
   room up to its rating, burns fuel along ``site.generator.curve`` and stops
   when the tank is empty. The default curve is synthetic (see
@@ -40,10 +44,23 @@ from tools.devices.base import DeviceCommand
 from tools.domain import Reading
 from tools.errors import DeviceError
 from tools.forecast.solar import array_ac_power_w, clear_sky_poa_w_m2
-from tools.site import Site
+from tools.site import Battery, Site
 
 BMS_FLOOR_SOC_PCT = 5.0
 """The battery management system stops discharging below this SOC [%]."""
+
+
+def shutdown_soc_pct(battery: Battery) -> float:
+    """SOC [%] at which the simulated inverter stops discharging ``battery``.
+
+    A real hybrid inverter stops discharging at its configured shutdown or
+    minimum SOC and serves the load from the grid or generator (or sheds it);
+    the simulator uses the site's floor, ``battery.min_soc_pct``, for that
+    setting, and never goes below the BMS cut-off.
+    """
+    return max(BMS_FLOOR_SOC_PCT, battery.min_soc_pct)
+
+
 NOMINAL_VOLTAGE_V = 51.2
 """Nominal voltage of the simulated 16-cell LFP bank [V]."""
 INTERNAL_RESISTANCE_OHM = 0.005
@@ -473,6 +490,7 @@ class SimulatedSite:
                 max_charge_w=battery.max_charge_kw * 1000.0,
                 max_discharge_w=battery.max_discharge_kw * 1000.0,
                 round_trip_efficiency_pct=battery.round_trip_efficiency_pct,
+                floor_soc_pct=shutdown_soc_pct(battery),
             )
 
         gen_w = 0.0
@@ -531,6 +549,7 @@ class SimulatedSite:
                 max_charge_w=site.battery.max_charge_kw * 1000.0,
                 max_discharge_w=site.battery.max_discharge_kw * 1000.0,
                 round_trip_efficiency_pct=site.battery.round_trip_efficiency_pct,
+                floor_soc_pct=shutdown_soc_pct(site.battery),
             )
             self._soc_pct = step.soc_pct
         burned_l = 0.0

@@ -279,6 +279,15 @@ class MinerPlan:
                 "cautious schedule that adds miner-hours one at a time while the battery "
                 "holds its minimum. "
             )
+        start_pct = float(plan.projection.soc_pct.iloc[0])
+        if plan.projection.min_soc_pct < self.min_soc_pct - 0.5:
+            # It starts below the minimum (a real bank can be there): say so, not "never below".
+            return text + (
+                f"The battery is at {start_pct:.0f} % now, below the {self.min_soc_pct:.0f} % "
+                f"minimum. The plan runs {plan.miner_hours} miner-hours vs {rule.miner_hours} "
+                f"for the simple rule (lowest {plan.projection.min_soc_pct:.0f} %), ending at "
+                f"{plan.projection.end_soc_pct:.0f} %."
+            )
         text += (
             f"The plan runs {plan.miner_hours} miner-hours vs {rule.miner_hours} for the simple "
             f"rule and never goes below {self.min_soc_pct:.0f} %, ending at "

@@ -33,6 +33,16 @@ def _step_hours(index: pd.Index) -> float:
     return 1.0
 
 
+def forecast_vs_actual(error_pct: float | None) -> str:
+    """``error_pct`` in words that cannot be read backwards: "forecast was 57 % above actual"."""
+    if error_pct is None:
+        return "nothing was measured to compare the forecast with"
+    if abs(error_pct) < 0.5:
+        return "forecast matched actual"
+    side = "above" if error_pct > 0 else "below"
+    return f"forecast was {abs(error_pct):.0f} % {side} actual"
+
+
 def scorecard(*, forecast_w: pd.Series, actual_w: pd.Series) -> Scorecard:
     """Compare two power series [W] on the steps where both have a value.
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,20 @@ class SiteForecast:
     def energy_kwh(self, series: pd.Series, start: datetime, end: datetime) -> float:
         window = series[(series.index >= start) & (series.index < end)]
         return float(window.sum()) / 1000.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SolarDay:
+    """PV [W] for one local day on UTC hour starts, and where the weather came from."""
+
+    day: date
+    pv_p10_w: pd.Series
+    pv_p50_w: pd.Series
+    pv_p90_w: pd.Series
+    weather_source: str
+
+    def energy_kwh(self, series: pd.Series) -> float:
+        return float(series.sum()) / 1000.0
 
 
 def _looked_ahead(series: pd.Series, minutes: float) -> pd.Series:
@@ -199,14 +213,7 @@ class ForecastService:
         now = self._clock.now()
         start = pd.Timestamp(now).ceil("h")
         times = pd.date_range(start, periods=hours, freq="h", tz="UTC")
-        weather, source = await weather_or_clear_sky(
-            self._weather,
-            site,
-            start.to_pydatetime(),
-            (start + pd.Timedelta(hours=hours)).to_pydatetime(),
-        )
-        calibration = await self.pv_calibration(site)
-        pv = await self._offload.run(_pv_bands, site, weather, calibration, times)
+        pv, source, calibration = await self._pv_hourly(site, times)
         history = await self._load_history(site, now)
         if history.dropna().size >= 24:
             load = await self._offload.run(
@@ -344,6 +351,31 @@ class ForecastService:
             )
             notes.insert(0, f"PV {pv_cal.note}")
         return pv_band, load_band, "; ".join(notes)
+
+    async def _pv_hourly(
+        self, site: Site, times: pd.DatetimeIndex
+    ) -> tuple[list[pd.Series], str, LiveCalibration | None]:
+        """PV P10/P50/P90 [W] on the hour starts ``times``, the weather source, and the
+        site's calibration: the one PV path every forecast answer uses."""
+        start = pd.Timestamp(times[0])
+        weather, source = await weather_or_clear_sky(
+            self._weather,
+            site,
+            start.to_pydatetime(),
+            (pd.Timestamp(times[-1]) + pd.Timedelta(hours=1)).to_pydatetime(),
+        )
+        calibration = await self.pv_calibration(site)
+        pv = await self._offload.run(_pv_bands, site, weather, calibration, times)
+        return pv, source, calibration
+
+    async def solar_day(self, site: Site, day: date) -> SolarDay:
+        """Solar for one whole local ``day``, hourly, through the same weather and PV path
+        as :meth:`forecast` (Open-Meteo when configured, else clear sky)."""
+        start = datetime.combine(day, time(0), tzinfo=site.tz).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=site.tz).astimezone(UTC)
+        times = pd.date_range(start, end, freq="h", inclusive="left")
+        (p10, p50, p90), source, _calibration = await self._pv_hourly(site, times)
+        return SolarDay(day=day, pv_p10_w=p10, pv_p50_w=p50, pv_p90_w=p90, weather_source=source)
 
     # -- snapshots: the forecasts as issued, for scoring later ----------------------
 

@@ -7,6 +7,8 @@ import io
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
+from tools.forecast.charts import time_axis_label
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure, SubFigure
 
@@ -51,6 +53,7 @@ def hourly_figure(report: Report, fig: Figure | SubFigure | None = None) -> Figu
     ax.axhline(0, color="black", linewidth=0.5)
     ax.set_ylabel("power [kW]")
     ax.set_title(f"{report.site.display_name}: {report.period.label}")
+    ax.set_xlabel(time_axis_label(report.site.tz, frame.index[0].to_pydatetime()))
     handles, labels = ax.get_legend_handles_labels()
     if frame["soc_pct"].notna().any():
         soc_ax = ax.twinx()

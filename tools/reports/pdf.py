@@ -125,11 +125,18 @@ def _days_page(report: Report) -> Figure:
 def _notes_page(report: Report) -> Figure:
     page = _page("Compared with the period before, and events")
     tz = report.site.tz
+    partial = report.previous_is_partial
     lines = [
-        f"{c.name}: {c.now:,.1f} {c.unit} (before {c.before:,.1f}"
-        + (f", {c.pct:+.0f} %)" if c.pct is not None else ")")
+        f"{c.name}: {round(c.now, 1) + 0.0:,.1f} {c.unit} (before {round(c.before, 1) + 0.0:,.1f}"
+        + (f", {c.pct:+.0f} %)" if c.pct is not None and not partial else ")")
         for c in report.changes
     ]
+    if partial and report.previous is not None:
+        lines.insert(
+            0,
+            f"The period before has readings for only {report.previous.flows.hours} h, "
+            "so no percentage changes are given.",
+        )
     if report.events:
         lines.append("")
         lines += [

@@ -6,17 +6,31 @@ from __future__ import annotations
 from typing import Literal
 
 from tools.cards import Card
+from tools.forecast.scorecard import forecast_vs_actual
 from tools.reports.charts import report_chart_png
 from tools.reports.service import Report
 
-__all__ = ["FOCUSES", "Focus", "digest_card", "digest_text", "headline", "summary_rows"]
+__all__ = [
+    "FOCUSES",
+    "Focus",
+    "chat_text",
+    "digest_card",
+    "digest_text",
+    "headline",
+    "summary_rows",
+]
 
 Focus = Literal["all", "cost", "carbon", "fuel", "miners", "peak", "solar"]
 FOCUSES: tuple[Focus, ...] = ("all", "cost", "carbon", "fuel", "miners", "peak", "solar")
 
 
+def _fig(value: float, digits: int = 1) -> str:
+    """A figure rounded for display, never "-0.0"."""
+    return f"{round(value, digits) + 0.0:,.{digits}f}"
+
+
 def _kwh(value: float) -> str:
-    return f"{value:,.1f} kWh"
+    return f"{_fig(value)} kWh"
 
 
 def _money(report: Report, value: float) -> str:
@@ -56,7 +70,7 @@ def _all_rows(report: Report) -> list[tuple[str, str]]:
             (
                 "Solar vs clear-sky forecast",
                 f"{_kwh(report.solar.energy_forecast_kwh)} forecast"
-                + (f", {err:+.0f} %" if err is not None else ""),
+                + (f", {forecast_vs_actual(err)}" if err is not None else ""),
             )
         )
     rows.append(("Load", _kwh(f.load_kwh)))
@@ -177,7 +191,7 @@ def headline(report: Report, focus: Focus = "all", *, costs: bool = True) -> str
         if report.solar is not None and report.solar.error_pct is not None:
             text += (
                 f" against a clear-sky forecast of {_kwh(report.solar.energy_forecast_kwh)} "
-                f"({report.solar.error_pct:+.0f} %)"
+                f"({forecast_vs_actual(report.solar.error_pct)})"
             )
         solar_pct = f.solar_share_pct
         return text + (f", {solar_pct:.0f} % of the load." if solar_pct is not None else ".")
@@ -190,13 +204,29 @@ def headline(report: Report, focus: Focus = "all", *, costs: bool = True) -> str
 
 
 def _changes(report: Report, *, costs: bool = True) -> str:
+    changes = [ch for ch in report.changes if costs or ch.name not in MONEY_ROWS]
+    if not changes:
+        return ""
+    if report.previous_is_partial:
+        # A percentage against a period with a fraction of the data means nothing
+        # ("+1257 %"): give the figures and say why there is no change.
+        prev = report.previous
+        hours = prev.flows.hours if prev is not None else 0
+        was = "; ".join(f"{ch.name} {_fig(ch.before)} {ch.unit}" for ch in changes[:4])
+        return (
+            f"the period before has readings for only {hours} h against "
+            f"{report.analytics.flows.hours} h now, so no change is given ({was} then)"
+        )
     parts = []
-    for ch in report.changes:
-        if not costs and ch.name in MONEY_ROWS:
-            continue
-        pct = f"{ch.pct:+.0f} %" if ch.pct is not None else "new"
-        parts.append(f"{ch.name} {ch.now:,.1f} {ch.unit} ({pct})")
-    return "vs the period before: " + "; ".join(parts) if parts else ""
+    for ch in changes:
+        pct = _pct(ch.pct) if ch.pct is not None else "new"
+        parts.append(f"{ch.name} {_fig(ch.now)} {ch.unit} ({pct})")
+    return "vs the period before: " + "; ".join(parts)
+
+
+def _pct(value: float) -> str:
+    rounded = round(value) + 0
+    return "unchanged" if rounded == 0 else f"{rounded:+d} %"
 
 
 def digest_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> str:
@@ -213,6 +243,32 @@ def digest_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> 
         lines.append(f"  {e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}")
     if len(report.events) > 10:
         lines.append(f"  … and {len(report.events) - 10} more")
+    return "\n".join(lines)
+
+
+CHAT_ROWS = ("Load", "Cost", "Peak demand", "Alerts", "Actions")
+"""The few figures a chat answer lists under its first line; the card has the rest."""
+
+
+def chat_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> str:
+    """A chat answer: the first line answers the question, then a few lines at most;
+    the full breakdown is on the card that goes with it (:func:`digest_card`)."""
+    first = headline(report, focus, costs=costs)
+    if not report.has_data:
+        return first
+    lines = [first]
+    if focus == "all":
+        rows = dict(summary_rows(report, costs=costs))
+        lines += [f"• {k}: {rows[k]}" for k in CHAT_ROWS if k in rows]
+        changes = _changes(report, costs=costs)
+        if changes:
+            lines.append(changes[:1].upper() + changes[1:] + ".")
+    tz = report.site.tz
+    for e in report.events[:3]:
+        lines.append(f"  {e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}")
+    if len(report.events) > 3:
+        lines.append(f"  … and {len(report.events) - 3} more")
+    lines.append("The card has the full breakdown and a chart.")
     return "\n".join(lines)
 
 

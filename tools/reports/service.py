@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +24,11 @@ __all__ = ["EventBrief", "Report", "ReportService", "stats_from_rollups"]
 
 FUEL_LOOKBACK = timedelta(hours=2)
 """Rollups read before a period so the first hour's fuel burn (a level drop) is known."""
+
+
+PARTIAL_SHARE = 0.9
+"""A previous period with fewer hours of data than this share of the current one's is
+partial: figures against it are given without percentages."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +55,14 @@ class Report:
     @property
     def has_data(self) -> bool:
         return self.analytics.flows.hours > 0
+
+    @property
+    def previous_is_partial(self) -> bool:
+        """The period before has much less data than this one (the site was new, or the
+        bot was down), so percentage changes against it would mislead."""
+        if self.previous is None:
+            return False
+        return self.previous.flows.hours < PARTIAL_SHARE * self.analytics.flows.hours
 
     @property
     def alerts(self) -> list[EventBrief]:
@@ -106,6 +119,10 @@ def _hourly_frame(stats: HourlyStats, start: datetime, end: datetime) -> pd.Data
     return frame.sort_index()
 
 
+def _aware(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
 class ReportService:
     def __init__(
         self,
@@ -134,6 +151,13 @@ class ReportService:
             rows = await repo.rollups_between(
                 session, site=site.name, start=start - FUEL_LOOKBACK, end=end
             )
+            # Rollups run on a schedule and cover only recent hours each time, so hours
+            # still held as raw readings are aggregated from them now: a report agrees
+            # with what was stored even when the rollup job has not caught up (an
+            # accelerated demo, a worker that was down). Raw aggregates win ties.
+            rows += await repo.raw_hourly_between(
+                session, site=site.name, start=start - FUEL_LOOKBACK, end=end
+            )
         return stats_from_rollups(rows)
 
     async def _events(self, site: Site, start: datetime, end: datetime) -> list[EventBrief]:
@@ -141,24 +165,25 @@ class ReportService:
             alerts = await repo.alerts_started_between(
                 session, site=site.name, start=start, end=end
             )
-            actions = await repo.actions_created_between(
-                session, site=site.name, start=start, end=end
-            )
+            actions = await repo.actions_in_period(session, site=site.name, start=start, end=end)
         events = [
             EventBrief(time=a.started_at, kind="alert", severity=a.severity, text=a.title)
             for a in alerts
         ]
         for a in actions:
             by = f" by {a.decided_by}" if a.decided_by else ""
+            when = a.created_at
+            if _aware(when) < start:  # requested earlier, decided or run in the period
+                when = a.finished_at or a.decided_at or when
             events.append(
                 EventBrief(
-                    time=a.created_at,
+                    time=_aware(when),
                     kind="action",
                     severity=a.status,
                     text=f"{a.kind.replace('_', ' ')}: {a.status}{by}",
                 )
             )
-        return sorted(events, key=lambda e: e.time)
+        return sorted(events, key=lambda e: _aware(e.time))
 
     def _solar(self, site: Site, stats: HourlyStats, period: Period) -> Scorecard | None:
         if self._forecasts is None or not site.pv_arrays:
