@@ -475,7 +475,7 @@ async def bench_fleet(
     if not find_ceiling:
         step = steps[0]
         result.update(step)
-        result["vs_limit"] = round(step["handled_msg_per_s"] / limit["limit_msg_per_s"], 3)
+        result["vs_limit"] = _ratio(step["handled_msg_per_s"], limit["limit_msg_per_s"])
         return result
     good = [s for s in steps if s["held"]]
     best = good[-1] if good else None
@@ -483,8 +483,8 @@ async def bench_fleet(
         {
             "ceiling_msg_per_s": best["offered_msg_per_s"] if best else 0,
             "ceiling_sites": best["sites"] if best else 0,
-            "ceiling_vs_limit": round(
-                (best["offered_msg_per_s"] if best else 0) / limit["limit_msg_per_s"], 3
+            "ceiling_vs_limit": _ratio(
+                best["offered_msg_per_s"] if best else 0, limit["limit_msg_per_s"]
             ),
             "workers": workers,
             "ceiling_cpu_pct": best["cpu_pct"] if best else None,
@@ -505,3 +505,9 @@ def _why(step: dict[str, Any]) -> str:
         if step[key]:
             reasons.append(f"{key} {step[key]}")
     return f"{step['offered_msg_per_s']} msg/s: " + ", ".join(reasons)
+
+
+def _ratio(part: float, whole: float) -> float:
+    """``part / whole`` to 3 significant digits (a small fleet against a fast broker is a
+    small ratio, not 0)."""
+    return float(f"{part / whole:.3g}") if whole else 0.0
