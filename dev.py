@@ -63,12 +63,22 @@ def ensure_env(extras: set[str] | None = None) -> None:
     STAMP.write_text(_fingerprint() + "\n" + ",".join(sorted(wanted)))
 
 
+def precompile() -> None:
+    """Byte-compile the project's modules (quick when they already are): a module first
+    imported while a process stops (after SIGTERM) is then not compiled at that moment,
+    which CPython 3.11 before 3.11.8 can fail with "AST constructor recursion depth
+    mismatch" when a signal lands mid-compile."""
+    packages = [str(ROOT / p) for p in ("bot", "graphs", "tools", "knowledge", "storage")]
+    subprocess.run([str(PYTHON), "-m", "compileall", "-q", *packages], check=False)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "check", "run", "setup"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     ensure_env({"dev"} if command in ("test", "check") else set())
+    precompile()
     if command == "setup":
         return 0
     if command == "check":

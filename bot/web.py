@@ -161,6 +161,7 @@ async def serve_metrics(
     if engine is not None:
         app[ENGINE_KEY] = engine
         app[BROKERS_KEY] = list(brokers)
+        app[HEAD_KEY] = head_revision()
         app.router.add_get("/readyz", readyz)
     runner = web.AppRunner(app)
     await runner.setup()

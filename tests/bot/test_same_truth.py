@@ -72,6 +72,8 @@ async def test_web_process_answers_and_checks_policy_from_stored_readings(
             [
                 Reading(site=site, metric="battery_soc_pct", time=low, value=21.0, device="sim"),
                 Reading(site=site, metric="pv_power_w", time=low, value=0.0, device="sim"),
+                # one miner is off, so starting the miners is a real change to check
+                Reading(site=site, metric="load_on", time=low, value=0.0, device="miner-1"),
             ]
         )
 

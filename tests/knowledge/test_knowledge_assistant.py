@@ -99,7 +99,7 @@ async def test_a_model_obeying_a_document_only_creates_a_pending_request(
     ):
         await app.monitor.poll_once()
         await app.knowledge.ingest_path(notes, namespace="demo")
-        result = await app.chat.handle_message(say("vic", "what do the site notes say?"))
+        result = await app.chat.handle_message(say("olga", "what do the site notes say?"))
         assert result.tools == ["search_knowledge", "stop_miners"]
         [action] = result.actions
         assert action["status"] == "pending"

@@ -137,7 +137,7 @@ async def test_migration_removes_stored_duplicates(db_url: str) -> None:
                     )
                 )
         assert await _duplicates(sm) == 2
-        await upgrade_database(engine)
+        await upgrade_database(engine, "0014_readings_unique")
         assert await current_revision(engine) == "0014_readings_unique"
         assert await _duplicates(sm) == 0
         async with sm() as s:
