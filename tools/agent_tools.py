@@ -480,6 +480,18 @@ class CallContext:
     def principal(self) -> Principal:
         return Principal(as_role(self.role), self.sites)
 
+    @property
+    def actor(self) -> Actor:
+        """The person asking, as the action service and the people directory take them."""
+        platform, _, user_id = self.requested_by.partition(":")
+        return Actor(
+            platform=platform,
+            user_id=user_id,
+            role=self.principal.role,
+            name=self.actor_label,
+            sites=self.sites,
+        )
+
 
 class Toolbox:
     """Runs agent tools against live services."""
@@ -1362,16 +1374,9 @@ class Toolbox:
     async def _set_role(self, _site: Site, args: RoleArgs, ctx: CallContext) -> ToolOutput:
         if self._directory is None:
             return ToolOutput(text="Roles cannot be changed here.", error=True)
-        platform, _, user_id = ctx.requested_by.partition(":")
-        by = Actor(
-            platform=platform,
-            user_id=user_id,
-            role=ctx.principal.role,
-            name=ctx.actor_label,
-            sites=ctx.sites,
-        )
+        by = ctx.actor
         text = await self._directory.grant(
-            by, platform=platform, user_id=args.user_id, role=args.role
+            by, platform=by.platform, user_id=args.user_id, role=args.role
         )
         return ToolOutput(text=text)
 
@@ -1400,16 +1405,8 @@ class Toolbox:
         )
 
     async def _decide_action(self, _site: Site, args: DecideArgs, ctx: CallContext) -> ToolOutput:
-        platform, _, user_id = ctx.requested_by.partition(":")
-        actor = Actor(
-            platform=platform,
-            user_id=user_id,
-            role=ctx.principal.role,
-            name=ctx.actor_label,
-            sites=ctx.sites,
-        )
         decision = await self._actions.decide(
-            action_id=args.action_id, actor=actor, approve=args.approve
+            action_id=args.action_id, actor=ctx.actor, approve=args.approve
         )
         if decision.changed and self._on_action_decided is not None:
             await self._on_action_decided(decision.action, ctx.thread_id)
@@ -1438,16 +1435,26 @@ class Toolbox:
 
     # -- action tools -----------------------------------------------------------------
 
+    def _switch_states(
+        self, site: Site, kind: str, params: dict[str, Any]
+    ) -> tuple[list[str], dict[str, float]] | None:
+        """The loads a miner switch names and their latest on/off readings; None when a
+        load has no reading yet (then nothing is known to be in place)."""
+        names: list[str] = get_kind(kind).normalise(site, dict(params))["loads"]
+        on = self._state(site.name).devices("load_on")
+        if any(name not in on for name in names):
+            return None
+        return names, on
+
     def _already_so(self, site: Site, kind: str, params: dict[str, Any]) -> str | None:
         """What already holds, when the change asked for is in place (per the latest
         readings), so no request is made for it; None when it is not (or not known)."""
-        state = self._state(site.name)
         if kind in ("stop_miners", "start_miners"):
             want_on = kind == "start_miners"
-            names = get_kind(kind).normalise(site, dict(params))["loads"]
-            on = state.devices("load_on")
-            if any(name not in on for name in names):
+            known = self._switch_states(site, kind, params)
+            if known is None:
                 return None
+            names, on = known
             if all((on[name] >= 0.5) == want_on for name in names):
                 verb = "is" if len(names) == 1 else "are"
                 state_word = "on" if want_on else "off"
@@ -1461,7 +1468,7 @@ class Toolbox:
         }
         if kind in flags:
             metric, value, text = flags[kind]
-            now = state.get(metric)
+            now = self._state(site.name).get(metric)
             if now is not None and (now >= 0.5) == (value >= 0.5):
                 return f"{text} at {site.display_name}"
         return None
@@ -1481,7 +1488,6 @@ class Toolbox:
                 f"(request {waiting.id[:8]}). Approve or reject it on its card.",
                 cards=[action_card(waiting, site.tz)],
             )
-        platform, _, user_id = ctx.requested_by.partition(":")
         action = await self._actions.request(
             site=site.name,
             kind=kind,
@@ -1490,13 +1496,7 @@ class Toolbox:
             reason=f"Asked in chat by {ctx.requested_by}.",
             thread_id=ctx.thread_id,
             idempotency_key=f"{ctx.thread_id}:{ctx.call_id}",
-            actor=Actor(
-                platform=platform,
-                user_id=user_id,
-                role=ctx.principal.role,
-                name=ctx.actor_label,
-                sites=ctx.sites,
-            ),
+            actor=ctx.actor,
         )
         return ToolOutput(
             text=f"I have asked for approval to {action.title[0].lower()}{action.title[1:]} "
@@ -1509,11 +1509,11 @@ class Toolbox:
         self, site: Site, kind: str, params: dict[str, Any]
     ) -> dict[str, Any]:
         """For 'stop the miners' when some are off already: only the ones still on."""
-        names = get_kind(kind).normalise(site, dict(params))["loads"]
-        on = self._state(site.name).devices("load_on")
-        want_on = kind == "start_miners"
-        if any(name not in on for name in names):
+        known = self._switch_states(site, kind, params)
+        if known is None:
             return params
+        names, on = known
+        want_on = kind == "start_miners"
         to_change = [n for n in names if (on[n] >= 0.5) != want_on]
         return {"loads": to_change} if to_change else params
 
