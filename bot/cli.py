@@ -8,6 +8,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -147,13 +149,37 @@ def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
     raise typer.Exit(code)
 
 
+# After SIGTERM every shutdown step has its own bound (see bot.app); past this the process
+# exits anyway, so a wait nobody bounded (a driver's close, a stuck SQLite connection) can
+# never keep a stopped bot alive.
+STOP_DEADLINE_S = 60.0
+
+
+def _exit_if_still_stopping(after_s: float) -> None:
+    """A watchdog thread: exit the process ``after_s`` seconds from now, saying why."""
+
+    def watchdog() -> None:
+        time.sleep(after_s)
+        sys.stderr.write(f"error: still stopping {after_s:g} s after SIGTERM; exiting now\n")
+        sys.stderr.flush()
+        os._exit(EXIT_BUG)
+
+    threading.Thread(target=watchdog, name="stop-watchdog", daemon=True).start()
+
+
 async def _stoppable(coro_fn: Callable[[], Awaitable[T]]) -> T:
-    """Run ``coro_fn`` so that SIGTERM (as sent by a process manager) stops it like Ctrl-C."""
+    """Run ``coro_fn`` so that SIGTERM (as sent by a process manager) stops it like Ctrl-C,
+    within :data:`STOP_DEADLINE_S` at the latest."""
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+
+    def stop() -> None:
         if task is not None:
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+            task.cancel()
+        _exit_if_still_stopping(STOP_DEADLINE_S)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+        loop.add_signal_handler(signal.SIGTERM, stop)
     return await coro_fn()
 
 
@@ -697,6 +723,7 @@ def _export(
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.progress import progress_bar
     from storage.engine import create_engine, upgrade_database
     from tools.export import EXPORT_FORMATS, export_to_file
 
@@ -713,15 +740,17 @@ def _export(
         engine = create_engine(settings.effective_database_url)
         try:
             await upgrade_database(engine)  # like every entry point: the schema first
-            return await export_to_file(
-                engine,
-                kind,
-                fmt=fmt,
-                out=Path(out),
-                site=site,
-                start=since,
-                end=until,
-            )
+            with progress_bar(f"export {kind}", unit="rows") as advance:
+                return await export_to_file(
+                    engine,
+                    kind,
+                    fmt=fmt,
+                    out=Path(out),
+                    site=site,
+                    start=since,
+                    end=until,
+                    on_rows=advance,
+                )
         finally:
             await engine.dispose()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -110,6 +110,16 @@ async def write_parquet(batches: Batches, out: Path | IO[bytes], columns: Column
     return count
 
 
+async def _counted(batches: Batches, on_rows: Callable[[int, int | None], None] | None) -> Batches:
+    """The same batches, reporting the running row count to ``on_rows``."""
+    done = 0
+    async for rows in batches:
+        yield rows
+        done += len(rows)
+        if on_rows is not None:
+            on_rows(done, None)
+
+
 async def export_to_file(
     engine: AsyncEngine,
     kind: str,
@@ -120,8 +130,10 @@ async def export_to_file(
     start: datetime | None,
     end: datetime | None,
     batch: int = 5000,
+    on_rows: Callable[[int, int | None], None] | None = None,
 ) -> int:
-    """Stream ``kind`` rows into ``out`` in ``fmt``; returns the number of rows written."""
+    """Stream ``kind`` rows into ``out`` in ``fmt``; returns the number of rows written.
+    ``on_rows(written, None)`` is told after each batch (a progress bar)."""
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     if fmt == "parquet":
@@ -137,7 +149,9 @@ async def export_to_file(
     # Connected first: a database that cannot be reached is not reported as the file's fault.
     async with engine.connect() as conn:
         try:
-            batches = stream_rows(conn, kind, site=site, start=start, end=end, batch=batch)
+            batches = _counted(
+                stream_rows(conn, kind, site=site, start=start, end=end, batch=batch), on_rows
+            )
             if fmt == "parquet":
                 return await write_parquet(batches, out, columns)
             with out.open("w", encoding="utf-8", newline="") as fh:

@@ -12,12 +12,16 @@ the imported hours are recomputed afterwards.
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from bot.progress import progress_bar
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,8 +78,10 @@ async def backfill_homeassistant(
     start: datetime,
     end: datetime,
     now: datetime,
+    on_window: Callable[[int, int | None], None] | None = None,
 ) -> BackfillResult:
-    """Import ``[start, end)`` of the site's HA history into the configured database."""
+    """Import ``[start, end)`` of the site's HA history into the configured database;
+    ``on_window(done, total)`` is told after each day's window (a progress bar)."""
     import httpx
 
     from storage import repositories as repo
@@ -95,7 +101,10 @@ async def backfill_homeassistant(
         pairs = {(e.metric, e.device) for e in conn.entities.values()}
         async with httpx.AsyncClient() as http:
             window_start = start
+            windows = max(1, math.ceil((end - start) / WINDOW))
             while window_start < end:
+                if on_window is not None:
+                    on_window(round((window_start - start) / WINDOW), windows)
                 window_end = min(window_start + WINDOW, end)
                 fetched = await fetch_history(
                     http, conn, start=window_start, end=window_end, site=site.name
@@ -183,9 +192,12 @@ def homeassistant(
     now = datetime.now(UTC)
     start = now - timedelta(days=days)
     try:
-        result = asyncio.run(
-            backfill_homeassistant(settings, site_cfg, conn, start=start, end=now, now=now)
-        )
+        with progress_bar("backfill homeassistant", unit="days") as advance:
+            result = asyncio.run(
+                backfill_homeassistant(
+                    settings, site_cfg, conn, start=start, end=now, now=now, on_window=advance
+                )
+            )
     except (ToolsError, StorageError) as err:
         raise _fail(str(err)) from None
     except (SQLAlchemyError, OSError) as err:

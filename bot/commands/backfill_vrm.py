@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.progress import progress_bar
 from storage.errors import StorageError
 from tools.errors import ToolsError
 
@@ -98,14 +99,15 @@ def vrm(
             )
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         start = end - timedelta(days=days)
-        stored, fetched = asyncio.run(
-            backfill_site(
-                database_url=settings.effective_database_url,
-                site=config,
-                start=start,
-                end=end,
+        with progress_bar("backfill vrm"):  # one VRM request, then one insert
+            stored, fetched = asyncio.run(
+                backfill_site(
+                    database_url=settings.effective_database_url,
+                    site=config,
+                    start=start,
+                    end=end,
+                )
             )
-        )
     except (ToolsError, StorageError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from bot.progress import progress_bar
+
 
 def load(
     data: Annotated[
@@ -70,7 +72,8 @@ def load(
         frame = read_backtest_csv(data)
         if "load_w" not in frame.columns:
             raise BacktestDataError(f"{data}: no load_w column; add one with the load in W")
-        result = backtest_load(frame, score_from=first_day, tz=tz, gaps=gaps)
+        with progress_bar("backtest load", unit="days") as advance:
+            result = backtest_load(frame, score_from=first_day, tz=tz, gaps=gaps, on_day=advance)
         png = plot_load_backtest(frame, tz=tz) if plot is not None else None
     except BacktestDataError as err:
         raise fail(str(err)) from None

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.progress import progress_bar
+
 __all__ = ["plan"]
 
 
@@ -115,15 +117,17 @@ def plan(
         raise _fail(f"invalid site: {problems}") from None
     try:
         frame = read_backtest_csv(data)
-        result = backtest_plan(
-            frame,
-            site,
-            kind="miners" if kind == "miners" else "generator",
-            score_from=first,
-            score_to=last,
-            pv_quantile=pv_quantile,
-            replan_h=replan_h,
-        )
+        with progress_bar(f"backtest plan {kind}", unit="days") as advance:
+            result = backtest_plan(
+                frame,
+                site,
+                kind="miners" if kind == "miners" else "generator",
+                score_from=first,
+                score_to=last,
+                pv_quantile=pv_quantile,
+                replan_h=replan_h,
+                on_day=advance,
+            )
     except ToolsError as err:
         raise _fail(str(err)) from None
     if as_json:

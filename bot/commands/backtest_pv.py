@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.progress import progress_bar
+
 __all__ = ["pv"]
 
 _LABELS = (
@@ -112,7 +114,10 @@ def pv(
         raise _fail(f"invalid site: {problems}") from None
     try:
         frame = read_backtest_csv(data)
-        result = backtest_pv(frame, site, score_from=start, keep_series=plot is not None)
+        with progress_bar("backtest pv", unit="days") as advance:
+            result = backtest_pv(
+                frame, site, score_from=start, keep_series=plot is not None, on_day=advance
+            )
     except ToolsError as err:
         raise _fail(str(err)) from None
     if plot is not None:

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from bot.progress import progress_bar
+
 TITLES = {"daily": "Daily report", "weekly": "Weekly report", "monthly": "Monthly report"}
 DEFAULT_PERIODS = {"daily": "yesterday", "weekly": "last_week", "monthly": "last_month"}
 
@@ -120,7 +122,8 @@ def report(
             await engine.dispose()
 
     try:
-        size, has_data = asyncio.run(go())
+        with progress_bar(f"{kind.value} report"):  # a spinner: one query and one render
+            size, has_data = asyncio.run(go())
     except (ToolsError, StorageError) as err:
         raise _fail(str(err)) from None
     except SQLAlchemyError as err:

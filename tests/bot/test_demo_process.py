@@ -106,7 +106,7 @@ async def _until_proposal(proc: asyncio.subprocess.Process) -> list[str]:
             await _read_until(proc.stdout, "] Stop miners", seen)
     finally:
         proc.terminate()
-        rest, _ = await proc.communicate()
+        rest, _ = await asyncio.wait_for(proc.communicate(), 120)  # it must stop
         seen.extend(rest.decode(errors="replace").splitlines(keepends=True))
     return seen
 
@@ -141,7 +141,7 @@ async def test_a_kept_demo_resumes_its_clock_after_the_stored_history(tmp_path: 
             banner = await _read_until(proc.stdout, "simulated from", seen)
     finally:
         proc.terminate()
-        rest, _ = await proc.communicate()
+        rest, _ = await asyncio.wait_for(proc.communicate(), 120)  # it must stop
         seen.extend(rest.decode(errors="replace").splitlines(keepends=True))
     latest = resumed.split("latest entry (")[1].split(")")[0]
     started = banner.split("simulated from ")[1].split(" at ")[0]

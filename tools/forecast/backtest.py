@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -217,8 +218,10 @@ def backtest_pv(
     *,
     score_from: date | None = None,
     keep_series: bool = False,
+    on_day: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Day-by-day PV backtest with no look-ahead; metrics on hourly means in daylight.
+    ``on_day(done, total)`` is told after each day (a progress bar).
 
     ``frame``: as from :func:`read_backtest_csv` (needs ``pv_w``; ``ghi_wm2``
     [W/m²] and optionally ``temp_c`` [°C] enable the with-weather block). Each
@@ -286,7 +289,10 @@ def backtest_pv(
     params_last = PvParams()
     day = start_day
     scored_days = 0
+    total_days = (last_day - start_day).days + 1
     while day <= last_day:
+        if on_day is not None:
+            on_day((day - start_day).days, total_days)
         start, end = _local_day_bounds(site, day)
         actual = pv_hourly[(pv_hourly.index >= start) & (pv_hourly.index < end)]
         history = pv[pv.index < start]

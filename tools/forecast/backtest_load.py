@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -58,7 +58,12 @@ def _load_series(frame: pd.DataFrame) -> pd.Series:
 
 
 def _hourly_table(
-    load: pd.Series, *, first_day: date, last_day: date, tz: str
+    load: pd.Series,
+    *,
+    first_day: date,
+    last_day: date,
+    tz: str,
+    on_day: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Per hour: actual, persistence and P10/P50/P90 for local days first..last."""
     hourly = load.resample("1h").mean()
@@ -66,7 +71,10 @@ def _hourly_table(
     residuals = ResidualHistory.empty()
     days = 0
     day = first_day
+    total_days = (last_day - first_day).days + 1
     while day <= last_day:
+        if on_day is not None:
+            on_day((day - first_day).days, total_days)
         start, end = _midnight(day, tz), _midnight(day + timedelta(days=1), tz)
         day += timedelta(days=1)
         history = load[load.index < start]
@@ -197,6 +205,7 @@ def backtest_load(
     tz: str = "UTC",
     keep_series: bool = False,
     gaps: Sequence[tuple[date, int]] = (),
+    on_day: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Day-by-day load backtest with no look-ahead; metrics on hourly means over all hours.
 
@@ -218,7 +227,7 @@ def backtest_load(
         if load.empty:
             raise BacktestDataError("the gaps leave no load data")
     first, last = _day_range(load, score_from, tz)
-    table, _ = _hourly_table(load, first_day=first, last_day=last, tz=tz)
+    table, _ = _hourly_table(load, first_day=first, last_day=last, tz=tz, on_day=on_day)
     ok = (
         table["actual_w"].notna() & table["persistence_w"].notna() & table["p50_w"].notna()
     ).to_numpy()

@@ -32,6 +32,7 @@ counted apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -331,6 +332,7 @@ def backtest_plan(
     miner_reserve_pct: float = 0.0,
     pv_quantile: float = 0.5,
     replan_h: int = 24,
+    on_day: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Replay ``frame`` (``pv_w`` and ``load_w`` [W], UTC index) day by day (see the
     module doc) and return the totals of ``plan``, ``hindsight`` and ``rule`` with
@@ -363,7 +365,10 @@ def backtest_plan(
     floor = site.battery.min_soc_pct
     days = skipped = failed = 0
     day = start_day
+    total_days = (end_day - start_day).days + 1
     while day <= end_day:
+        if on_day is not None:
+            on_day((day - start_day).days, total_days)
         start = _midnight(day, tz)
         n_day = int((_midnight(day + timedelta(days=1), tz) - start) / pd.Timedelta(hours=1))
         horizon = n_day + (24 if kind == "generator" else MINER_LOOKAHEAD_H)
