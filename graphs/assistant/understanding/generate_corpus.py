@@ -25,6 +25,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from graphs.assistant.understanding import phrasebook
+from graphs.assistant.understanding.phrasebook import Phrasebook
+
 DATA = Path(__file__).parent / "phrasings"
 PER_LABEL = 170  # generated phrasings per label (before de-duplication)
 TYPO_SHARE = 0.15
@@ -962,7 +965,7 @@ HAND: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _fill(template: str, rng: random.Random) -> str:
+def _fill(template: str, rng: random.Random, syn: dict[str, tuple[str, ...]] = SYN) -> str:
     def pick(key: str) -> str:
         if key == "at":
             if rng.random() < 0.7:
@@ -973,7 +976,7 @@ def _fill(template: str, rng: random.Random) -> str:
         if key == "site":
             return rng.choice(SITES)
         if key == "site_word":
-            return rng.choice(SYN["site"])
+            return rng.choice(syn["site"])
         if key == "load":
             return rng.choice(LOADS)
         if key == "n":
@@ -986,7 +989,7 @@ def _fill(template: str, rng: random.Random) -> str:
             return rng.choice(CODES)
         if key == "city":
             return rng.choice(CITIES)
-        return rng.choice(SYN[key])
+        return rng.choice(syn[key])
 
     t1, t2 = rng.choice(TIMES)
     text = template.replace("{t1}", t1).replace("{t2}", t2)
@@ -1019,9 +1022,25 @@ def _typo(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
+def _templates(book: Phrasebook) -> dict[str, tuple[str, ...]]:
+    """The generator's own templates (less the retired ones) and the phrasebook's."""
+    merged = {
+        label: tuple(t for t in templates if t not in book.retired)
+        for label, templates in TEMPLATES.items()
+    }
+    for label, templates in book.templates.items():
+        merged[label] = merged.get(label, ()) + templates
+    return merged
+
+
 def generate(seed: int = 13) -> Iterator[dict[str, object]]:
     """Every corpus line (deterministic for a seed)."""
     rng = random.Random(seed)
+    book = phrasebook.collect()
+    clash = set(book.syn) & set(SYN)
+    if clash:
+        raise ValueError(f"phrasebook slots {sorted(clash)} shadow the generator's own")
+    syn = {**SYN, **book.syn}
     seen: set[str] = set()
 
     def emit(
@@ -1033,14 +1052,14 @@ def generate(seed: int = 13) -> Iterator[dict[str, object]]:
         seen.add(key)
         yield {"q": q, "tools": list(tools), "label": label, "source": source}
 
-    for label, templates in TEMPLATES.items():
+    for label, templates in _templates(book).items():
         tools: tuple[str, ...] = () if label in ("help", "none", "unsupported") else (label,)
         budget = PER_LABEL + 60 if label == "none" else PER_LABEL
         made = 0
         for _ in range(budget * 4):
             if made >= budget:
                 break
-            text = _fill(rng.choice(templates), rng)
+            text = _fill(rng.choice(templates), rng, syn)
             source = "template"
             if rng.random() < TYPO_SHARE:
                 text = _typo(text, rng)
@@ -1048,7 +1067,7 @@ def generate(seed: int = 13) -> Iterator[dict[str, object]]:
             rows = list(emit(text, tools, label, source))
             made += len(rows)
             yield from rows
-    for text, tools in HAND:
+    for text, tools in (*HAND, *book.hand):
         yield from emit(text, tools, tools[0] if len(tools) == 1 else "multi", "hand")
     team = DATA / "team.jsonl"
     for line in team.read_text(encoding="utf-8").splitlines():
