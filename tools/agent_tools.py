@@ -29,7 +29,11 @@ from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
 from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.charts import forecast_chart_png
-from tools.forecast.fuel import fuel_forecast
+from tools.forecast.fuel import FuelForecast, fuel_forecast
+from tools.forecast.fuel_history import FuelPicture, days_left, fuel_level_l
+from tools.forecast.fuel_learning import BAND_NAMES, LearnedFuel, learn_from_samples
+from tools.forecast.fuel_service import FuelService
+from tools.forecast.generator_service import service_outlook
 from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
 from tools.forecast.scorecard import forecast_vs_actual, scorecard
 from tools.forecast.scoring import interval_scores
@@ -50,7 +54,7 @@ from tools.preferences import ChannelPrefs, PreferenceStore
 from tools.reports.periods import named_period
 from tools.reports.render import chat_text, digest_card
 from tools.reports.service import ReportService
-from tools.site import Site
+from tools.site import AlertThresholds, Site
 from tools.telemetry import SiteState
 
 STALE_AFTER = timedelta(minutes=15)
@@ -170,6 +174,14 @@ class KnowledgeArgs(SiteArgs):
         min_length=2, max_length=500, description="What to look up, in the person's words"
     )
     top_k: int = Field(default=3, ge=1, le=8, description="How many passages to return")
+
+
+class FuelArgs(SiteArgs):
+    focus: Literal["days_left", "order", "rate", "month"] = Field(
+        default="days_left",
+        description="What the question asks first: days of diesel left, when to order fuel, "
+        "the L/kWh the generator burns, or litres over the next 30 days",
+    )
 
 
 class GridChargeArgs(SiteArgs):
@@ -300,9 +312,17 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="fuel_outlook",
         kind="read",
+        args=FuelArgs,
+        description="Diesel: days left in the tank (recent and forecast burn), when to order, "
+        "the L/kWh the generator really burns (learned from history, else its fuel curve) and "
+        "litres over the next 30 days.",
+    ),
+    ToolSpec(
+        name="generator_service",
+        kind="read",
         args=SiteArgs,
-        description="Generator fuel over the next 30 days from the projected energy deficit and "
-        "the generator's fuel curve.",
+        description="Run hours until the generator's next service (oil change): counter, hours "
+        "since the last service, interval, hours left and an estimated date.",
     ),
     ToolSpec(
         name="energy_report",
@@ -513,9 +533,11 @@ class Toolbox:
         reports: ReportService | None = None,
         knowledge: KnowledgeBase | None = None,
         offload: Offload | None = None,
+        fuel: FuelService | None = None,
     ) -> None:
         """``offload`` runs the optimisers and chart rendering off the event loop (one is
-        made here when none is given)."""
+        made here when none is given); ``fuel`` learns the generator's L/kWh from the
+        stored history (without it, the configured fuel curve is used and said so)."""
         self._offload = offload or Offload()
         self._sites = sites
         self._state = state
@@ -530,6 +552,7 @@ class Toolbox:
         self._forecasts = forecasts
         self._reports = reports
         self._knowledge = knowledge
+        self._fuel = fuel
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -1029,11 +1052,13 @@ class Toolbox:
         floor = site.battery.min_soc_pct if site.battery else 0.0
         reserve = site.generator.plan_reserve_pct
         target = min(floor + reserve, 95.0)
+        learned, measured = await self._fuel_rate(site)
+        burning = _with_learned_curve(site, learned)
 
         async def plan_for(min_soc_pct: float) -> GeneratorPlan:
             return await self._offload.run(
                 plan_generator,
-                site,
+                burning,
                 soc_start_pct=soc,
                 pv_w=forecast.pv_p50_w,
                 load_w=forecast.load_p50_w,
@@ -1078,6 +1103,8 @@ class Toolbox:
                 )
         if site.grid.present:
             text += " (Planned as if off-grid: the grid is left out.)"
+        if plan.runs:
+            text += f" Fuel at {_rate_label(learned, measured)}."
         card = Card(
             kind="forecast_chart",
             title=f"Generator plan at {site.display_name}",
@@ -1107,26 +1134,139 @@ class Toolbox:
         )
         return ToolOutput(text=text + self._source_note(forecast), cards=[card])
 
-    async def _fuel_outlook(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
-        if site.generator is None:
+    def _thresholds(self, site: Site) -> AlertThresholds:
+        return self._preferences.thresholds(site.name) if self._preferences else site.alerts
+
+    async def _fuel_picture(self, site: Site) -> FuelPicture | None:
+        return await self._fuel.picture(site) if self._fuel is not None else None
+
+    async def _fuel_rate(self, site: Site) -> tuple[LearnedFuel, str]:
+        """The L/kWh in use (learned, else the curve) and what measured it."""
+        picture = await self._fuel_picture(site)
+        if picture is not None:
+            return picture.learned, picture.measured_by
+        assert site.generator is not None
+        return learn_from_samples(site.generator, []), "none"
+
+    async def _fuel_outlook(self, site: Site, args: FuelArgs, _ctx: CallContext) -> ToolOutput:
+        gen = site.generator
+        if gen is None:
             return ToolOutput(text=f"{site.display_name} has no generator.")
-        forecast, soc = await self._outlook(site)
-        projection = _p50_projection(site, forecast, soc, grid_present=False)
-        per_day = projection.energy_needed_to_stay_above_floor_wh / 2.0
-        fuel = fuel_forecast(
-            site,
-            deficit_wh_per_day=[per_day] * 30,
-            fuel_now_l=self._state(site.name).get("generator_fuel_l"),
+        picture = await self._fuel_picture(site)
+        learned, measured = await self._fuel_rate(site)
+        state = self._state(site.name)
+        fuel_now = fuel_level_l(site, state.get("generator_fuel_l"), state.get("fuel_level_pct"))
+        fuel: FuelForecast | None = None
+        note = ""
+        try:
+            forecast, soc = await self._outlook(site)
+        except AlertError as err:
+            note = f" No forecast burn: {err}"
+        else:
+            projection = _p50_projection(site, forecast, soc, grid_present=False)
+            days = len(forecast.times) / 24.0
+            fuel = fuel_forecast(
+                _with_learned_curve(site, learned),
+                deficit_wh_per_day=[projection.energy_needed_to_stay_above_floor_wh / days] * 30,
+                fuel_now_l=fuel_now if fuel_now is not None else 0.0,
+            )
+            note = self._source_note(forecast)
+        recent = picture.recent_burn_l_per_day if picture is not None else None
+        forecast_l = float(fuel.litres_per_day.iloc[0]) if fuel is not None else None
+        reserve_d = self._thresholds(site).fuel_low_days
+        today = now_local(site, self._clock.now()).date()
+        name = site.display_name
+        if fuel_now is None:
+            days_line = (
+                f"I don't know how much diesel is in the {gen.name} tank at {name}: no tank "
+                "level (generator_fuel_l or fuel_level_pct) is reported."
+            )
+            order_line = ""
+        else:
+            left = days_left(
+                fuel_now,
+                recent_l_per_day=recent,
+                forecast_l_per_day=forecast_l,
+                reserve_days=reserve_d,
+                today=today,
+            )
+            burns = []
+            if recent is not None and picture is not None:
+                burns.append(
+                    f"burning ~{recent:.0f} L/day over the last {picture.recent_days:.0f} days"
+                )
+            if forecast_l is not None:
+                burns.append(f"{forecast_l:.0f} L/day forecast")
+            detail = "; ".join([f"{fuel_now:.0f} L", *burns])
+            if left.days is None:
+                days_line = (
+                    f"{name}: {fuel_now:.0f} L of diesel in the tank, and the generator is not "
+                    "expected to run, so it lasts beyond the forecast."
+                )
+                order_line = ""
+            else:
+                shown = f"{left.days:.1f}" if left.days < 2 else f"{left.days:.0f}"
+                days_line = f"About {shown} days of diesel left at {name} ({detail})."
+                order_line = (
+                    f"Order diesel now: fewer than {reserve_d + 1:g} days left at "
+                    f"{left.burn_l_per_day:.0f} L/day."
+                    if left.order_now or left.order_by is None
+                    else f"Order diesel by {left.order_by:%a %d %b} to keep {reserve_d:g} days "
+                    f"in the tank (at {left.burn_l_per_day:.0f} L/day)."
+                )
+        rate_line = f"Fuel rate: {_rate_label(learned, measured)}."
+        bands = "; ".join(
+            f"{band} {value:.2f} L/kWh ({hours} h)"
+            for band, value, hours, source in zip(
+                BAND_NAMES, learned.litres_per_kwh, learned.hours, learned.source, strict=True
+            )
+            if source == "history"
         )
-        text = (
-            f"{site.display_name}: about {fuel.total_l:.0f} L of fuel over 30 days "
-            f"({fuel.total_energy_kwh:.0f} kWh from the generator, {fuel.litres_per_kwh:.2f} L/kWh"
-            f", {fuel.cost:.0f} {fuel.currency})"
+        month_line = (
+            f"{name}: about {fuel.total_l:.0f} L of fuel over 30 days "
+            f"({fuel.total_energy_kwh:.0f} kWh from the generator at "
+            f"{fuel.litres_per_kwh:.2f} L/kWh, {fuel.cost:.0f} {fuel.currency}), from the next "
+            "48 h's deficit."
+            if fuel is not None
+            else ""
         )
-        if fuel.days_of_tank_left is not None:
-            text += f"; the tank lasts about {fuel.days_of_tank_left:.0f} days"
-        text += f". Based on the next 48 h's deficit; {fuel.curve_label}."
-        return ToolOutput(text=text + self._source_note(forecast))
+        if args.focus == "rate":
+            first = (
+                f"{name}: the {gen.name} burns {learned.overall_l_per_kwh:.2f} L/kWh, learned "
+                f"from {learned.run_hours:.0f} run hours ({measured}); its "
+                f"{'synthetic' if learned.synthetic_curve else 'configured'} curve says "
+                f"{learned.curve_l_per_kwh:.2f} L/kWh at 75 % load."
+                if learned.learned
+                else f"{name}: using the {_rate_label(learned, measured)}."
+            )
+            lines = [first, f"By load: {bands}." if bands else "", days_line]
+        elif args.focus == "order":
+            lines = [order_line or days_line, days_line if order_line else "", rate_line]
+        elif args.focus == "month" and month_line:
+            lines = [month_line, days_line, rate_line]
+        else:
+            lines = [days_line, order_line, rate_line, month_line]
+        text = "\n".join(line for line in lines if line) + note
+        return ToolOutput(text=text)
+
+    async def _generator_service(
+        self, site: Site, _args: SiteArgs, _ctx: CallContext
+    ) -> ToolOutput:
+        gen = site.generator
+        if gen is None:
+            return ToolOutput(text=f"{site.display_name} has no generator.")
+        thresholds = self._thresholds(site)
+        picture = await self._fuel_picture(site)
+        outlook = service_outlook(
+            name=gen.name,
+            site_label=site.display_name,
+            run_hours_h=self._state(site.name).get("generator_run_hours_h"),
+            last_service_h=thresholds.generator_last_service_h,
+            interval_h=thresholds.generator_service_interval_h,
+            run_h_per_day=picture.recent_run_h_per_day if picture is not None else None,
+            today=now_local(site, self._clock.now()).date(),
+        )
+        return ToolOutput(text=outlook.text)
 
     async def _energy_report(self, site: Site, args: ReportArgs, ctx: CallContext) -> ToolOutput:
         if self._reports is None:
@@ -1589,6 +1729,23 @@ def _floor_outlook(
             f"{local_time(projection.reaches_floor_at, site.tz)}"
         ]
     return [f"stays above the {floor:g} % minimum for the next {hours} h"]
+
+
+def _with_learned_curve(site: Site, learned: LearnedFuel) -> Site:
+    """The site with its generator's fuel curve scaled to what it really burns (the site
+    itself when nothing was learned)."""
+    if site.generator is None or not learned.learned:
+        return site
+    generator = site.generator.model_copy(update={"fuel_curve": learned.curve(site.generator)})
+    return site.model_copy(update={"generator": generator})
+
+
+def _rate_label(learned: LearnedFuel, measured: str) -> str:
+    if learned.learned:
+        return f"{learned.label} ({measured})"
+    if measured == "none":
+        return learned.label.replace("not enough history", "no fuel flow or tank level history")
+    return learned.label
 
 
 def _signed_kw(power_w: float) -> str:

@@ -36,6 +36,7 @@ READS = frozenset(
         "grid_charge_advice",
         "generator_plan",
         "fuel_outlook",
+        "generator_service",
         "energy_report",
         "active_alerts",
         "list_silences",
