@@ -1197,7 +1197,7 @@ class Toolbox:
                 )
             if forecast_l is not None:
                 burns.append(f"{forecast_l:.0f} L/day forecast")
-            detail = "; ".join([f"{fuel_now:.0f} L", *burns])
+            detail = f"{fuel_now:.0f} L" + ("; " + ", ".join(burns) if burns else "")
             if left.days is None:
                 days_line = (
                     f"{name}: {fuel_now:.0f} L of diesel in the tank, and the generator is not "
