@@ -43,7 +43,10 @@ class FuelPicture:
     learned: LearnedFuel
     measured_by: Measured
     recent_burn_l_per_day: float | None
-    """Average fuel burned per day over the recent days [L/d] (None: too little history)."""
+    """Average fuel burned per day over the recent days [L/d] (None: too little history).
+    From the flow meter, else the level's drop over each run (sensor noise would add up
+    over every hour of hourly drops; a run refilled while running is left out), else the
+    hourly level drops of :func:`tools.alerts.rules_generator.hourly_fuel_burned_l`."""
     recent_run_h_per_day: float | None
     """Average generator running hours per day over the recent days [h/d]."""
     recent_days: float
@@ -101,7 +104,11 @@ def fuel_picture(site: Site, history: History, *, now: datetime) -> FuelPicture:
             if measured == "tank level drops"
             else []
         )
-        burned = hourly_fuel_burned_l(history, site, now=now)
+        burned = (
+            rate * hour_weights(rate.index, now)
+            if measured == "fuel flow meter"
+            else hourly_fuel_burned_l(history, site, now=now)
+        )
         if runs:
             # Level noise would add up over every hour; the drop over each run does not.
             burn_per_day = (
