@@ -325,7 +325,7 @@ def list_tools(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """List every agent tool with its name and description."""
-    from tools.agent_tools import TOOL_SPECS
+    from tools.agent import TOOL_SPECS
 
     rows = [
         {

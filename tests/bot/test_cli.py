@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
-from tools.agent_tools import TOOL_SPECS
+from tools.agent import TOOL_SPECS
 from tools.site import demo_site_file
 
 # Variables that would point the CLI at something other than the test's data folder.
