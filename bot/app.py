@@ -49,7 +49,7 @@ from storage.engine import (
     upgrade_database,
 )
 from tools.actions.service import ActionService, ActionView
-from tools.agent_tools import Toolbox
+from tools.agent import Toolbox
 from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.registry import all_rules
 from tools.cards import Card
@@ -464,8 +464,9 @@ async def open_app(
             fuel=FuelService(sessionmaker=sessionmaker, clock=clock, offload=offload),
         )
         if is_postgres(db_url):
+            timeouts = db_timeouts(settings)
             checkpointer_cm = open_checkpointer(
-                postgres_url=psycopg_url(db_url, timeouts=db_timeouts(settings))
+                postgres_url=psycopg_url(db_url, timeouts=timeouts), pool_wait_s=timeouts.pool_s
             )
         else:
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))

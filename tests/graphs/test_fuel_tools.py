@@ -19,7 +19,7 @@ from bot.settings import Settings
 from storage.repositories import rollup_hours
 from tests.bot.helpers import say
 from tests.tools.fuel_sim import SimRun, offgrid_site, simulate
-from tools.agent_tools import CallContext
+from tools.agent import CallContext
 from tools.clock import ManualClock
 from tools.devices.simulator import SimulatedSite
 from tools.site import Channels, Person, SiteFile
