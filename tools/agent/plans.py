@@ -12,6 +12,7 @@ from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
 from tools.cards import Card, local_time
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
+from tools.permissions import Permission, allows
 from tools.site import Site
 
 if TYPE_CHECKING:
@@ -44,20 +45,25 @@ async def miner_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
 
 
 async def grid_charge_advice(
-    tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
+    tb: Toolbox, site: Site, _args: SiteArgs, ctx: CallContext
 ) -> ToolOutput:
     if not site.grid.present:
         return ToolOutput(text=f"{site.display_name} has no grid connection.")
     forecast, soc = await tb.outlook(site)
+    show_prices = allows(ctx.principal, Permission.SEE_COSTS, site.name)
     if not site.costs.grid_periods:
         # One flat price: no hour is cheaper to buy in, so the useful answer is
         # whether the battery holds, and that the grid carries the rest anyway.
         projection = p50_projection(site, forecast, soc)
         floor = projection.floor_soc_pct
-        price = f"{site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh"
+        price = (
+            f" ({site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh)"
+            if show_prices
+            else ""
+        )
         holds = floor_outlook(site, soc, projection, hours=len(forecast.times))
         text = (
-            f"{site.display_name}: no — the grid has one flat price here ({price}), so "
+            f"{site.display_name}: no — the grid has one flat price here{price}, so "
             f"charging the battery from it tonight saves nothing; the grid already carries "
             f"the load whenever the battery is at its {floor:g} % floor. Battery "
             f"{soc:.0f} % now, {holds[0]}. For advice around a cheap night rate, add "
@@ -72,6 +78,7 @@ async def grid_charge_advice(
         pv_p50_w=forecast.pv_p50_w,
         load_w=forecast.load_p50_w,
         times=forecast.times,
+        show_prices=show_prices,
     )
     return ToolOutput(text=f"{site.display_name}: {advice.reason}" + source_note(forecast))
 
