@@ -19,6 +19,7 @@ from tools.forecast.fuel import FuelForecast, fuel_forecast
 from tools.forecast.fuel_history import FuelPicture, days_left, fuel_level_l
 from tools.forecast.fuel_learning import BAND_NAMES, LearnedFuel, learn_from_samples
 from tools.forecast.generator_service import service_outlook
+from tools.permissions import Permission, allows
 from tools.site import AlertThresholds, Site
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def rate_label(learned: LearnedFuel, measured: str) -> str:
     return learned.label
 
 
-async def fuel_outlook(tb: Toolbox, site: Site, args: FuelArgs, _ctx: CallContext) -> ToolOutput:
+async def fuel_outlook(tb: Toolbox, site: Site, args: FuelArgs, ctx: CallContext) -> ToolOutput:
     gen = site.generator
     if gen is None:
         return ToolOutput(text=f"{site.display_name} has no generator.")
@@ -146,7 +147,13 @@ async def fuel_outlook(tb: Toolbox, site: Site, args: FuelArgs, _ctx: CallContex
     month_line = (
         f"{name}: about {fuel.total_l:.0f} L of fuel over 30 days "
         f"({fuel.total_energy_kwh:.0f} kWh from the generator at "
-        f"{fuel.litres_per_kwh:.2f} L/kWh, {fuel.cost:.0f} {fuel.currency}), from the next "
+        f"{fuel.litres_per_kwh:.2f} L/kWh"
+        + (
+            f", {fuel.cost:.0f} {fuel.currency}"
+            if allows(ctx.principal, Permission.SEE_COSTS, site.name)
+            else ""
+        )
+        + "), from the next "
         "48 h's deficit."
         if fuel is not None
         else ""
