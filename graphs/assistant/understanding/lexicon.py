@@ -37,6 +37,8 @@ TOOL_NAMES: tuple[str, ...] = (
     "energy_report",
     "search_knowledge",
     "generator_plan",
+    "week_outlook",
+    "load_forecast",
 )
 
 HELP_TOOL = "help"
