@@ -10,11 +10,12 @@ Each issue day D (local midnight, every ``every_days`` days) forecasts the next
   day D + k from the history before D (no later measurement is seen).
 
 Each forecast hour is scored at its lead day (1 = day D). Two bands are scored: the
-model's own, and the *week band*: the model's band widened by lead day with
-:func:`tools.forecast.week.lead_growth` measured, as live, only on the errors of
-earlier issues whose target hours lie before D (the last
-:data:`tools.forecast.service.LEAD_HISTORY_DAYS` days), falling back on the stated
-default growth while they are too few.
+model's own, and the *week band*: the model's band stretched at lead 1 so that it
+would have covered 80 % of the earlier lead-1 hours (a stand-in for the live
+hour-by-hour conformal band of :mod:`tools.forecast.calibration`), then widened by
+lead day with :func:`tools.forecast.week.lead_growth`; both measured, as live, only on
+earlier issues' hours that lie before D (the last :data:`LEAD_HISTORY_DAYS` days),
+with the stated default growth while they are too few.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from tools.forecast.backtest import BacktestDataError
 from tools.forecast.calibration import load_scale_w, pv_scale_w
 from tools.forecast.load import forecast_load
 from tools.forecast.pv import clear_sky_power_w, forecast_without_weather_bands
-from tools.forecast.week import DEFAULT_GROWTH_PER_DAY, lead_days, lead_growth, widen
+from tools.forecast.week import (
+    DEFAULT_GROWTH_PER_DAY,
+    lead_days,
+    lead_growth,
+    widen,
+    width_scores,
+)
 from tools.site import Site
 
 __all__ = ["backtest_week"]
@@ -177,7 +184,13 @@ def backtest_week(
     if not rows:
         raise BacktestDataError("nothing to score")
     table = pd.concat(rows)
-    table["z"] = (table["actual_w"] - table["p50_w"]) / table["scale_w"]
+    table["z"] = width_scores(
+        table["p10_w"].to_numpy(),
+        table["p50_w"].to_numpy(),
+        table["p90_w"].to_numpy(),
+        table["actual_w"].to_numpy(),
+    )
+    table.loc[~np.isfinite(table["scale_w"].to_numpy()), "z"] = np.nan  # PV: night
     table["target_day"] = pd.DatetimeIndex(table.index).tz_convert(tz).date
     result: dict[str, Any] = {
         "score_from": issues[0].isoformat(),
@@ -222,11 +235,13 @@ def _score_block(part: pd.DataFrame, tz: str, default: float, horizon_days: int)
         measured_leads = sum(growth.measured[1:])
         sel = issue_col == issue
         rows = part[sel]
+        # lead 1 calibrated by the same stretch (live: the hour-by-hour conformal band)
+        base = growth.lead1_stretch if growth.lead1_stretch is not None else 1.0
         lo, hi = widen(
             rows["p10_w"].to_numpy(),
             rows["p50_w"].to_numpy(),
             rows["p90_w"].to_numpy(),
-            growth.factor(rows["lead"].to_numpy()),
+            base * growth.factor(rows["lead"].to_numpy()),
         )
         week_lo[sel], week_hi[sel] = lo, hi
     ok = np.isfinite(part["actual_w"].to_numpy()) & np.isfinite(part["p50_w"].to_numpy())

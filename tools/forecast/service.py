@@ -44,6 +44,7 @@ from tools.forecast.week import (
     lead_days,
     lead_growth,
     widen,
+    width_scores,
 )
 from tools.offload import Offload
 from tools.site import Site
@@ -354,23 +355,29 @@ class ForecastService:
         issued = utc([r.issued_at for r in rows])
         leads = lead_days(targets, issued, tz)
         days = np.asarray(targets.tz_convert(tz).date, dtype=object)
+
+        def column(name: str) -> npt.NDArray[np.float64]:
+            return np.array([getattr(r, name) for r in rows], dtype=np.float64)
+
         load_actual = await self.actual_hourly(site, "load_power_w", start, now)
-        load_p50 = np.array([r.load_p50_w for r in rows], dtype=np.float64)
-        load_z = (load_actual.reindex(targets).to_numpy() - load_p50) / load_scale_w(load_p50)
+        load_z = width_scores(
+            column("load_p10_w"),
+            column("load_p50_w"),
+            column("load_p90_w"),
+            load_actual.reindex(targets).to_numpy(),
+        )
         load_g = lead_growth(
             leads, load_z, days, default_per_day=DEFAULT_GROWTH_PER_DAY["load"], what="load"
         )
         pv_z = np.full(len(rows), np.nan)
         if site.pv_arrays:
-            capacity_w = sum(a.kwp for a in site.pv_arrays) * 1000.0
             pv_actual = await self.actual_hourly(site, "pv_power_w", start, now)
-            first, last = targets.min(), targets.max() + pd.Timedelta(hours=1)
-            clear = self.pv_clear_sky_hourly(
-                site, first.to_pydatetime(), last.to_pydatetime()
-            ).reindex(targets)
-            scale = pv_scale_w(clear.to_numpy(dtype=np.float64), capacity_w)
-            pv_p50 = np.array([r.pv_p50_w for r in rows], dtype=np.float64)
-            pv_z = (pv_actual.reindex(targets).to_numpy() - pv_p50) / scale
+            pv_z = width_scores(
+                column("pv_p10_w"),
+                column("pv_p50_w"),
+                column("pv_p90_w"),
+                pv_actual.reindex(targets).to_numpy(),
+            )
         pv_g = lead_growth(leads, pv_z, days, default_per_day=pv_default, what="PV")
         return pv_g, load_g
 

@@ -7,13 +7,16 @@ day by day (pure: no I/O).
 **Widening.** Forecasts get worse the further ahead they look (the weather forecast
 loses skill, the load model feeds on its own guesses). The P10/P90 band of lead day
 ``d`` is the lead-1 band with both half-widths stretched by a factor ``g(d)``
-(:func:`widen`). :func:`lead_growth` measures ``g`` from a site's own forecast
-errors: for each lead day the spread between the 10 % and 90 % quantiles of the
-normalised residuals ``(actual - p50) / scale``, divided by the lead-1 spread. A lead
-day needs :data:`MIN_LEAD_DAYS` distinct days of errors; without them the growth
-measured on the last lead day that has them is carried on per day, else the stated
-default (:data:`DEFAULT_GROWTH_PER_DAY`). The factors never fall with lead (a band
-that narrows further ahead would only be sampling noise).
+(:func:`widen`). :func:`lead_growth` measures ``g`` from a site's own forecasts as
+issued and what was then measured, split-conformal on the band's width: each past
+hour scores ``s`` = how many half-widths of its issued band the measurement fell from
+the P50 (:func:`width_scores`); ``f(d)`` is the 80 % quantile of the scores at lead
+day ``d`` (the stretch that would have made that lead's band cover 80 %), and
+``g(d) = f(d) / f(1)``: the lead-1 band keeps its own calibration. A lead day needs
+:data:`MIN_LEAD_DAYS` distinct days of errors; without them the growth measured on the
+last lead day that has them is carried on per day, else the stated default
+(:data:`DEFAULT_GROWTH_PER_DAY`). The factors never fall with lead (a band that
+narrows further ahead would only be sampling noise).
 
 **Battery and generator.** The battery is stepped through the week on P50 solar and
 load with the shared model (:func:`tools.forecast.battery.project_soc`). An off-grid
@@ -52,6 +55,7 @@ __all__ = [
     "lead_growth",
     "week_outlook",
     "widen",
+    "width_scores",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -97,20 +101,45 @@ class LeadGrowth:
     days: tuple[int, ...]
     """Distinct days of errors found per lead day."""
     note: str
+    lead1_stretch: float | None = None
+    """The stretch that made the lead-1 band cover 80 % in the past (None: too few days)."""
 
     def factor(self, lead: IntArray) -> FloatArray:
         idx = np.clip(np.asarray(lead, dtype=np.int64), 1, len(self.factors)) - 1
         return np.asarray(self.factors, dtype=np.float64)[idx]
 
 
-def _spread(z: FloatArray) -> float:
-    lo, hi = np.quantile(z, [0.1, 0.9])
-    return float(hi - lo)
+COVERAGE = 0.8
+"""Share of hours the P10-P90 band should hold."""
+MIN_HALF_WIDTH_W = 1.0
+"""Hours whose band half-width is below this carry no width score [W]."""
+
+
+def width_scores(
+    p10_w: FloatArray, p50_w: FloatArray, p90_w: FloatArray, actual_w: FloatArray
+) -> FloatArray:
+    """How many half-widths of its band each measurement fell from the P50 (below:
+    of the lower half, above: of the upper half); NaN where that half has no width or
+    a value is missing."""
+    p10, p50, p90, a = (np.asarray(x, dtype=np.float64) for x in (p10_w, p50_w, p90_w, actual_w))
+    below = p50 - p10
+    above = p90 - p50
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(a < p50, (p50 - a) / below, (a - p50) / above)
+    half = np.where(a < p50, below, above)
+    return np.where(np.isfinite(score) & (half >= MIN_HALF_WIDTH_W), score, np.nan)
+
+
+def _stretch(scores: FloatArray) -> float:
+    """The split-conformal ``COVERAGE`` quantile of the scores."""
+    n = scores.size
+    level = min(1.0, float(np.ceil((n + 1) * COVERAGE)) / n)
+    return float(np.quantile(scores, level, method="inverted_cdf"))
 
 
 def lead_growth(
     lead: IntArray,
-    z: FloatArray,
+    score: FloatArray,
     target_day: Sequence[date] | npt.NDArray[np.object_],
     *,
     default_per_day: float,
@@ -118,13 +147,12 @@ def lead_growth(
     min_days: int = MIN_LEAD_DAYS,
     what: str = "",
 ) -> LeadGrowth:
-    """Band factors per lead day from normalised residuals ``z`` (see the module doc).
-
-    ``lead``, ``z`` and ``target_day`` (local day of each residual) are parallel; NaN
-    residuals are ignored.
+    """Band factors per lead day from width scores (:func:`width_scores`; see the module
+    doc). ``lead``, ``score`` and ``target_day`` (local day of each hour) are parallel;
+    NaN scores are ignored.
     """
     lead = np.asarray(lead, dtype=np.int64)
-    z = np.asarray(z, dtype=np.float64)
+    z = np.asarray(score, dtype=np.float64)
     days_arr = np.asarray(target_day, dtype=object)
     ok = np.isfinite(z)
     spreads: list[float | None] = []
@@ -133,7 +161,7 @@ def lead_growth(
         sel = ok & (lead == d)
         n_days = len(set(days_arr[sel].tolist())) if sel.any() else 0
         counts.append(n_days)
-        spreads.append(_spread(z[sel]) if n_days >= min_days else None)
+        spreads.append(_stretch(z[sel]) if n_days >= min_days else None)
     base = spreads[0]
     factors = [1.0]
     measured = [base is not None]
@@ -152,8 +180,7 @@ def lead_growth(
     n_measured = sum(measured[1:])
     if base is None and default_per_day == 0.0:
         note = (
-            f"{label}band does not widen with lead (a clear-sky week has no forecast skill "
-            "to lose)"
+            f"{label}band does not widen with lead (a clear-sky week has no forecast skill to lose)"
         )
     elif base is None:
         note = (
@@ -179,6 +206,7 @@ def lead_growth(
         measured=tuple(measured),
         days=tuple(counts),
         note=note,
+        lead1_stretch=base,
     )
 
 
