@@ -48,8 +48,8 @@ _LATER = r"(morning|sunrise|dawn|night|overnight|tonight|tomorrow|later|evening|
 # The week ahead: forward-looking questions about the coming days (not fuel: fuel_outlook).
 _WEEK = re.compile(
     r"^(?!.*\b(diesel|fuel|did|was|were|so far|last week|report)\b)(?:"
-    r".*\b(week\s+ahead|coming\s+week|next\s+week|next\s+(few|several|couple\s+of|\d+|seven"
-    r"|five)\s+days|(7|seven)[- ]day\s+(outlook|forecast|view))\b"
+    r".*\b(week\s+ahead|coming\s+week|next\s+week|next\s+(few|several|[3-9]|1[0-6]|seven"
+    r"|five)\s+days|(7|seven)[- ]?day\s+(outlook|forecast|view|picture|plan))\b"
     r"|.*\b(will|gonna|going\s+to|need|needed|look\w*|outlook|forecast|expect\w*|charg\w*"
     r"|fill\w*|enough)\b.*\b(this|the|rest\s+of\s+the|for\s+the)\s+week\b"
     r"|.*\b(this|the)\s+week\b.*\b(outlook|forecast|look\w*|ahead)\b"
@@ -60,8 +60,9 @@ _POWER_WORDS = r"(power|energy|electricity|juice|kwh|kilowatt[- ]?hours|load)"
 # Expected consumption today or tomorrow.
 _LOAD_FORECAST = re.compile(
     r"\b(load|consumption|usage|demand)\s+(forecast|prediction|projection|outlook|estimate)\b"
-    r"|\b(expected|predicted|projected|forecast(ed)?|estimated|likely)\s+(load|consumption"
-    r"|usage|demand|power\s+use)\b"
+    r"|\b(expected|predicted|projected|forecast(ed)?|estimated|likely)\s+((kwh|energy|power"
+    r"|electricity)\s+)?(load|consumption|usage|use|demand)\b"
+    r"|\b(load|consumption|usage|demand)\b.*\blook\w*\b.*\b(today|tomorrow|tmrw|2moro)\b"
     r"|^\s*(load|consumption|usage|demand)\s+(tomorrow|tmrw|today|2moro)\b"
     r"|\bwhat\s+will\s+(the\s+|our\s+|my\s+)?(load|consumption|usage|demand)\b"
     rf"|\bhow\s+much\s+{_POWER_WORDS}\b.*\b(will|gonna|going\s+to|do)\b.*\b(use|consume|draw"

@@ -23,7 +23,6 @@ SYN: dict[str, tuple[str, ...]] = {
         "the week ahead",
         "in the coming days",
         "for the next several days",
-        "the next couple of days",
         "thru the week",
     ),
     "consumption": (
@@ -51,6 +50,16 @@ SYN: dict[str, tuple[str, ...]] = {
         "tomorow",
     ),
     "who": ("we", "i", "the house", "the plant", "the factory", "the site", "the lab", "the shop"),
+    "wk7": ("7-day", "7 day", "seven-day", "seven day", "week-long", "7d"),
+    "until": (
+        "monday",
+        "next monday",
+        "the weekend",
+        "friday",
+        "sunday",
+        "next week",
+        "the end of the week",
+    ),
     "ps": ("ps100", "power station", "little power station", "the ps100", "my ps100"),
 }
 
@@ -84,6 +93,15 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}{batt} forecast for {wk}{post}",
         "{pre}lowest {batt} level {wk}{post}",
         "{pre}will the {batt} hit the floor {wk}{post}",
+        "{pre}{wk7} outlook{at}{post}",
+        "{pre}{wk7} picture{at}{post}",
+        "{pre}give me the {wk7} view{at}{post}",
+        "{pre}{wk7} solar and {batt} forecast{post}",
+        "{pre}will we need the {gen} at all before {until}{post}",
+        "{pre}any {gen} runs expected before {until}{post}",
+        "{pre}is the {batt} ok until {until}{post}",
+        "{pre}will {solar} keep up until {until}{post}",
+        "{pre}day by day forecast until {until}{post}",
         # home lab
         "{pre}can the {miners} run on sun {wk} or will the {batt} tank{post}",
         "{pre}is my rack going to be on {batt} or grid {wk}{post}",
@@ -131,6 +149,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}how much are we going to consume {dayword}{post}",
         "{pre}{consumption} outlook for {dayword}{post}",
         "{pre}{consumption} prediction{at}{post}",
+        "{pre}predicted kwh {consumption} for {dayword}{post}",
+        "{pre}kwh {consumption} {dayword}{post}",
+        "{pre}{consumption} estimate for {dayword}{post}",
+        "{pre}how much juice will {who} need {dayword}{post}",
+        "{pre}guess the {consumption} {dayword}{post}",
         # home lab
         "{pre}how much will the rack and {miners} draw {dayword}{post}",
         "{pre}kwh the house will burn through {dayword}{post}",
