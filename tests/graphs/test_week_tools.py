@@ -10,7 +10,7 @@ import pytest
 
 from tests.bot.helpers import EVENING, run_minutes, running_bot, say, test_site_file
 from tests.graphs.test_forecast_tools import _fake_open_meteo
-from tools.agent_tools import CallContext
+from tools.agent import CallContext
 from tools.clock import ManualClock
 from tools.site import Person, SiteFile
 
