@@ -57,7 +57,9 @@ async def week_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallConte
     if site.battery is not None and soc is None:
         lines.insert(1, "(No battery reading yet, so no SOC projection.)")
     soc_pct = (
-        week.projection.soc_pct if week.projection is not None else pd.Series(0.0, index=fc.times)
+        week.projection.soc_pct
+        if week.projection is not None
+        else pd.Series(float("nan"), index=fc.times)  # no battery: no SOC line
     )
     card = Card(
         kind="forecast_chart",
