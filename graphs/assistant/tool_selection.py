@@ -16,7 +16,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "now": ("site_status", "battery_status", "solar_now"),
-    "forecast": ("solar_forecast", "battery_outlook", "solar_scorecard"),
+    "forecast": (
+        "solar_forecast",
+        "battery_outlook",
+        "solar_scorecard",
+        "week_outlook",
+        "load_forecast",
+    ),
     "plans": (
         "battery_outlook",
         "miner_plan",

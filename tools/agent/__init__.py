@@ -12,8 +12,8 @@ Layout:
   validates the arguments, resolves the site, checks the asker's permission on it and
   runs the spec's handler ``(toolbox, site, args, ctx) -> ToolOutput``.
 - one module per family, each with its argument models, its handlers and a ``SPECS``
-  tuple: ``status``, ``forecasts``, ``plans``, ``fuel``, ``reports``, ``alerts``, ``people``,
-  ``approvals``, ``knowledge``, ``actions``; ``common`` holds small wording helpers.
+  tuple: ``status``, ``forecasts``, ``week``, ``plans``, ``fuel``, ``reports``, ``alerts``,
+  ``people``, ``approvals``, ``knowledge``, ``actions``; ``common`` holds small wording helpers.
 
 Action tools never touch hardware: they only create approval-gated action requests.
 
@@ -36,6 +36,7 @@ from tools.agent import (
     plans,
     reports,
     status,
+    week,
 )
 from tools.agent.actions import GridChargeArgs, LoadsArgs
 from tools.agent.alerts import (
@@ -67,6 +68,7 @@ from tools.agent.toolbox import Toolbox
 _FAMILIES = (
     status,
     forecasts,
+    week,
     plans,
     fuel,
     reports,

@@ -58,7 +58,7 @@ def for_tool(
     site = clause.site
     base: dict[str, Any] = {"site": site}
     words = clause.words
-    if tool == "solar_forecast":
+    if tool in ("solar_forecast", "load_forecast"):
         return {**base, "day": clause_reader._day(clause)}
     if tool == "energy_report":
         period, focus = patterns.report_args(text)

@@ -38,6 +38,8 @@ TOOL_NAMES: tuple[str, ...] = (
     "search_knowledge",
     "generator_plan",
     "generator_service",
+    "week_outlook",
+    "load_forecast",
 )
 
 HELP_TOOL = "help"

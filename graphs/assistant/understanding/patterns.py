@@ -47,6 +47,33 @@ _GAP = r"(?:(?!\b(?:and|plus|also|then)\b)[^,;&+?.!])*"
 _BATT = r"(battery|batteries|batt|soc|bank)"
 _LATER = r"(morning|sunrise|dawn|night|overnight|tonight|tomorrow|later|evening|midnight)"
 
+# The week ahead: forward-looking questions about the coming days (not fuel: fuel_outlook).
+_WEEK = re.compile(
+    r"^(?!.*\b(diesel|fuel|did|was|were|so far|last week|report)\b)(?:"
+    r".*\b(week\s+ahead|coming\s+week|next\s+week|next\s+(few|several|[3-9]|1[0-6]|seven"
+    r"|five)\s+days|(7|seven)[- ]?day\s+(outlook|forecast|view|picture|plan))\b"
+    r"|.*\b(will|gonna|going\s+to|need|needed|look\w*|outlook|forecast|expect\w*|charg\w*"
+    r"|fill\w*|enough)\b.*\b(this|the|rest\s+of\s+the|for\s+the)\s+week\b"
+    r"|.*\b(this|the)\s+week\b.*\b(outlook|forecast|look\w*|ahead)\b"
+    r"|\s*week(ly)?\s+(outlook|forecast|ahead)\b)",
+    re.IGNORECASE,
+)
+_POWER_WORDS = r"(power|energy|electricity|juice|kwh|kilowatt[- ]?hours|load)"
+# Expected consumption today or tomorrow.
+_LOAD_FORECAST = re.compile(
+    r"\b(load|consumption|usage|demand)\s+(forecast|prediction|projection|outlook|estimate)\b"
+    r"|\b(expected|predicted|projected|forecast(ed)?|estimated|likely)\s+((kwh|energy|power"
+    r"|electricity)\s+)?(load|consumption|usage|use|demand)\b"
+    r"|\b(load|consumption|usage|demand)\b.*\blook\w*\b.*\b(today|tomorrow|tmrw|2moro)\b"
+    r"|^\s*(load|consumption|usage|demand)\s+(tomorrow|tmrw|today|2moro)\b"
+    r"|\bwhat\s+will\s+(the\s+|our\s+|my\s+)?(load|consumption|usage|demand)\b"
+    rf"|\bhow\s+much\s+{_POWER_WORDS}\b.*\b(will|gonna|going\s+to|do)\b.*\b(use|consume|draw"
+    r"|need|pull)\b.*\b(tomorrow|tmrw|today|2moro)\b"
+    rf"|\bhow\s+much\b.*\b(will|gonna|going\s+to)\b.*\b(use|consume|draw|pull)\b.*"
+    r"\b(tomorrow|tmrw|today|2moro)\b",
+    re.IGNORECASE,
+)
+
 _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("solar_scorecard", _SCORECARD),
     (
@@ -91,6 +118,8 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
+    ("week_outlook", _WEEK),
+    ("load_forecast", _LOAD_FORECAST),
     (
         "generator_service",
         re.compile(
@@ -334,6 +363,9 @@ _ALERT_HOUSEKEEPING = re.compile(
 )
 
 
+_TOMORROW = re.compile(r"\b(tomorrow|tmrw|tomorow|2moro|next day)\b", re.IGNORECASE)
+
+
 def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
     """Forecast and planning questions ('should I charge from the grid tonight?'), and
     reports on past periods."""
@@ -351,6 +383,9 @@ def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
         if pattern.search(text):
             if tool == "fuel_outlook":
                 return Intent(tool, {"site": named, "focus": fuel_focus(text)})
+            if tool == "load_forecast":
+                day = "tomorrow" if _TOMORROW.search(text) else "today"
+                return Intent(tool, {"site": named, "day": day})
             return Intent(tool, {"site": named})
     return None
 
@@ -487,7 +522,8 @@ def help_text() -> str:
             "• site status and overview",
             "• battery state of charge (SOC) and battery power",
             "• solar power right now",
-            "• solar forecast for today or tomorrow",
+            "• solar forecast for today or tomorrow; expected load (consumption) today or tomorrow",
+            "• the week ahead: will the battery charge, is the generator needed, day by day",
             "• active alerts and alarms",
             "• acknowledge or snooze an alert (by number, or all of them)",
             "• silence alerts by category, rule or severity for a while; list or remove silences",

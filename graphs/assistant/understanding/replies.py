@@ -15,6 +15,11 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "solar_now": ("solar power right now", "solar now?"),
     "solar_forecast": ("the solar forecast for today or tomorrow", "solar forecast tomorrow"),
     "battery_outlook": ("when the battery reaches its floor", "will the battery last the night?"),
+    "week_outlook": (
+        "the week ahead: solar, battery, generator",
+        "will the battery charge this week?",
+    ),
+    "load_forecast": ("expected consumption today or tomorrow", "load tomorrow?"),
     "solar_scorecard": ("how good yesterday's solar forecast was", "forecast vs actual yesterday"),
     "miner_plan": ("which hours to run the miners", "when should the miners run tomorrow?"),
     "grid_charge_advice": ("whether to charge from the grid tonight", "should I grid charge?"),
