@@ -45,8 +45,18 @@ from tools.permissions import (
     allows,
     as_role,
     authorize,
+    refusal,
 )
 from tools.preferences import ChannelPrefs, PreferenceStore
+from tools.reports.analytics import energy_flows
+from tools.reports.comparison import (
+    PeriodWord,
+    compare_periods,
+    comparison_text,
+    cost_projection,
+    projection_text,
+)
+from tools.reports.fleet import Ranking, SiteRow, fleet_card, fleet_text
 from tools.reports.periods import named_period
 from tools.reports.render import chat_text, digest_card
 from tools.reports.service import ReportService
@@ -165,6 +175,29 @@ class ReportArgs(SiteArgs):
     )
 
 
+class ComparePeriodsArgs(SiteArgs):
+    first: PeriodWord = Field(
+        default="this_month",
+        description="The period asked about: today, this_week, this_month, a month name "
+        "(january ...), a season (summer ...) or this_year/last_year",
+    )
+    second: PeriodWord | None = Field(
+        default=None, description="The period to compare with (default: the one before)"
+    )
+
+
+class CompareSitesArgs(BaseModel):
+    sites: list[str] | None = Field(
+        default=None, description="Sites to put side by side (default: every site you may see)"
+    )
+    rank_by: Ranking = Field(
+        default="status",
+        description="What the question ranks the sites by: status (overview), solar_today, "
+        "solar_now, battery, load, alerts",
+    )
+    site: str | None = Field(default=None, description="One more site to include")
+
+
 class KnowledgeArgs(SiteArgs):
     query: str = Field(
         min_length=2, max_length=500, description="What to look up, in the person's words"
@@ -187,6 +220,7 @@ class ToolSpec:
     kind: Literal["read", "change", "action"]
     args: type[BaseModel]
     permission: Permission = Permission.SEE_STATUS
+    multi_site: bool = False  # about several sites: each is checked by the tool itself
 
     @property
     def mutates(self) -> bool:
@@ -313,6 +347,33 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "fuel, cost by source and per kWh, fuel efficiency, peak demand, CO2, savings against "
         "the site's baseline, miner hours on surplus solar, compared with the period before; "
         "with a chart.",
+    ),
+    ToolSpec(
+        name="compare_periods",
+        kind="read",
+        args=ComparePeriodsArgs,
+        description="Compare two periods at a site (this month vs last, this week vs last, "
+        "today vs yesterday, january vs february, summer vs winter): solar, load, grid, "
+        "generator, fuel and cost (costs only for roles that may see them). A period in "
+        "progress is compared with the same elapsed time; unequal periods per day.",
+    ),
+    ToolSpec(
+        name="compare_sites",
+        kind="read",
+        args=CompareSitesArgs,
+        multi_site=True,
+        description="Several sites side by side (default: all the person may see): battery "
+        "SOC, PV and load now, solar today, generator, open alerts, data age; ranks them "
+        "for 'which site has the most solar today'.",
+    ),
+    ToolSpec(
+        name="cost_projection",
+        kind="read",
+        args=SiteArgs,
+        permission=Permission.SEE_COSTS,
+        description="This month's energy cost so far and projected to the month's end from "
+        "the per-day rate, against the monthly budget when one is set, with the tariff and "
+        "fuel price used.",
     ),
     ToolSpec(
         name="active_alerts",
@@ -571,6 +632,9 @@ class Toolbox:
             )
             return ToolOutput(text=f"Invalid arguments for {name}: {problems}", error=True)
         try:
+            if spec.multi_site:  # checks each site it is about itself
+                many: ToolOutput = await self._compare_sites(parsed, ctx)  # type: ignore[arg-type]
+                return many
             site = self.site(getattr(parsed, "site", None), ctx.default_site)
             # The site the call is about, not the channel it came from.
             scope = None if spec.permission in UNSCOPED else site.name
@@ -1142,6 +1206,72 @@ class Toolbox:
         kind = {"day": "daily", "week": "weekly", "month": "monthly"}.get(period.kind, "report")
         card = await self._offload.run(digest_card, report, kind=kind, costs=costs)
         return ToolOutput(text=text, cards=[card])
+
+    async def _compare_periods(
+        self, site: Site, args: ComparePeriodsArgs, ctx: CallContext
+    ) -> ToolOutput:
+        if self._reports is None:
+            raise AlertError("Reports are not available here.")
+        costs = allows(ctx.principal, Permission.SEE_COSTS, site.name)
+        cmp = await compare_periods(self._reports, site, args.first, args.second, costs=costs)
+        return ToolOutput(text=comparison_text(cmp))
+
+    async def _cost_projection(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        if self._reports is None:
+            raise AlertError("Reports are not available here.")
+        return ToolOutput(text=projection_text(await cost_projection(self._reports, site)))
+
+    async def _compare_sites(self, args: CompareSitesArgs, ctx: CallContext) -> ToolOutput:
+        """Only the sites this person may see; a named site they may not is refused by name."""
+        principal = ctx.principal
+        visible = principal.visible(self._sites)
+        asked = [*([args.site] if args.site else []), *(args.sites or [])]
+        refused: list[str] = []
+        if asked:
+            names: list[str] = []
+            for raw in asked:
+                key = raw.strip().lower()
+                if key not in self._sites:
+                    known = ", ".join(visible) or "none"
+                    refused.append(f"There is no site called {raw!r} (you may use {known}).")
+                elif key not in visible:
+                    reason = refusal(principal, Permission.SEE_STATUS, key) or ""
+                    refused.append(reason[0].upper() + reason[1:] + ".")
+                elif key not in names:
+                    names.append(key)
+        else:
+            names = visible
+        if not names:
+            return ToolOutput(text="\n".join(refused) or "You may not see any site.", error=True)
+        now = self._clock.now()
+        rows = []
+        for name in names:
+            site = self._sites[name]
+            state = self._state(name)
+            alerts = await self._alerts.open_alerts(name)
+            solar_today = None
+            if self._reports is not None and site.pv_arrays:
+                today = named_period("today", now=now, tz=site.tz)
+                stats = await self._reports.stats(site, today.start, today.until)
+                solar_today = energy_flows(stats, site, start=today.start, end=today.until).solar_kwh
+            running = state.get("generator_running")
+            rows.append(
+                SiteRow(
+                    name=name,
+                    title=site.display_name,
+                    soc_pct=state.get("battery_soc_pct") if site.battery else None,
+                    pv_w=state.get("pv_power_w"),
+                    load_w=state.get("load_power_w"),
+                    generator=None
+                    if site.generator is None
+                    else ("running" if (running or 0) >= 0.5 else "stopped"),
+                    open_alerts=len(alerts),
+                    critical_alerts=sum(a.severity == "critical" for a in alerts),
+                    data_age=None if state.time is None else max(timedelta(0), now - state.time),
+                    solar_today_kwh=solar_today,
+                )
+            )
+        return ToolOutput(text=fleet_text(rows, args.rank_by, refused), cards=[fleet_card(rows)])
 
     async def _active_alerts(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         alerts = await self._alerts.open_alerts(site.name)

@@ -63,6 +63,11 @@ def for_tool(
     if tool == "energy_report":
         period, focus = patterns.report_args(text)
         return {**base, "period": period, "focus": focus}
+    if tool == "compare_periods":
+        first, second = patterns.compare_args(text)
+        return {**base, "first": first, "second": second}
+    if tool == "compare_sites":
+        return patterns.sites_args(text, site_names)
     if tool == "acknowledge_alert":
         _, consumed = tokens._duration(words)
         return {**base, "alert_id": tokens._first_number(words, consumed)}

@@ -37,6 +37,8 @@ READS = frozenset(
         "generator_plan",
         "fuel_outlook",
         "energy_report",
+        "compare_periods",
+        "cost_projection",
         "active_alerts",
         "list_silences",
     }

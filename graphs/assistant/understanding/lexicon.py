@@ -37,6 +37,9 @@ TOOL_NAMES: tuple[str, ...] = (
     "energy_report",
     "search_knowledge",
     "generator_plan",
+    "compare_periods",
+    "compare_sites",
+    "cost_projection",
 )
 
 HELP_TOOL = "help"
