@@ -165,13 +165,12 @@ def resolve_period(word: str, *, now: datetime, tz: ZoneInfo, latitude: float) -
 def _same_elapsed(current: Period, before: Period) -> Period:
     """``before`` cut to the time ``current`` has run so far."""
     until = min(before.end, before.start + (current.until - current.start))
-    days = max(1, math.ceil((current.until - current.start) / timedelta(days=1) - 1e-9))
     if current.kind == "day":
         hours = (current.until - current.start) / timedelta(hours=1)
         label = f"the same {hours:.0f} h of {before.label}"
     else:
         name = before.label if before.kind != "month" else f"{before.first:%B %Y}"
-        label = f"the same {days} day{'s' * (days != 1)} of {name}"
+        label = f"the same {_days((until - before.start) / timedelta(days=1))} of {name}"
     return Period(
         kind=before.kind,
         first=before.first,
@@ -303,6 +302,7 @@ def build_comparison(
     figures = [
         Figure(name=n, unit=u, now=a * scale_a, before=b * scale_b, money=m)
         for n, u, a, b, m in rows
+        if m or n in ("solar", "load") or a or b  # no meter, no row (a grid without a meter)
     ]
     return PeriodComparison(
         site=site,
@@ -366,7 +366,10 @@ def comparison_text(cmp: PeriodComparison) -> str:
         )
     label_a = a.label
     if a.in_progress and "so far" in label_a:
-        label_a = label_a.replace("(so far)", f"so far ({_days(_elapsed_h(a) / 24)})").strip()
+        elapsed = (
+            f"{_elapsed_h(a):.0f} h" if a.kind == "day" else _days(_elapsed_h(a) / 24)
+        )
+        label_a = label_a.replace("(so far)", f"so far ({elapsed})").strip()
     head = f"{site}, {label_a} vs {b.label}"
     if cmp.per_day:
         head += ", per day of data"
