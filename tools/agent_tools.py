@@ -1253,7 +1253,9 @@ class Toolbox:
             if self._reports is not None and site.pv_arrays:
                 today = named_period("today", now=now, tz=site.tz)
                 stats = await self._reports.stats(site, today.start, today.until)
-                solar_today = energy_flows(stats, site, start=today.start, end=today.until).solar_kwh
+                solar_today = energy_flows(
+                    stats, site, start=today.start, end=today.until
+                ).solar_kwh
             running = state.get("generator_running")
             rows.append(
                 SiteRow(

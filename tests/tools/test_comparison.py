@@ -149,6 +149,7 @@ async def test_this_month_so_far_vs_the_same_days_of_last_month_on_real_data(
         assert by_name[name].now == pytest.approx(want_dec[metric] * scale_now, rel=1e-9)
         assert by_name[name].before == pytest.approx(want_nov[metric] * scale_before, rel=1e-9)
     assert "grid import" not in by_name  # no grid meter in this house's data: no row
+    assert "cost" not in by_name  # nothing priced was metered: no "EUR 0.00 vs EUR 0.00"
 
     text = comparison_text(cmp)
     first = text.splitlines()[0]
@@ -173,25 +174,21 @@ async def test_summer_vs_winter_per_day_on_real_data(
     clock = ManualClock(_local(date(2025, 2, 27)))
     reports = ReportService(sessionmaker=sessionmaker, sites={site.name: site}, clock=clock)
     cmp = await compare_periods(reports, site, "summer", "winter", costs=False)
-    # northern hemisphere: winter Dec-Feb (in progress), summer Jun-Aug 2024; the earlier
-    # one is the base
-    assert (cmp.before.first, cmp.before.last) == (date(2024, 6, 1), date(2024, 8, 31))
-    assert (cmp.current.first, cmp.current.until) == (
-        date(2024, 12, 1),
-        _local(date(2025, 2, 27)),
-    )
+    # northern hemisphere: summer Jun-Aug 2024 against winter Dec-Feb (in progress)
+    assert (cmp.current.first, cmp.current.last) == (date(2024, 6, 1), date(2024, 8, 31))
+    assert (cmp.before.first, cmp.before.until) == (date(2024, 12, 1), _local(date(2025, 2, 27)))
     assert cmp.per_day  # 92 days against 88 so far
     summer = (_local(date(2024, 6, 1)), _local(date(2024, 9, 1)))
     winter = (_local(date(2024, 12, 1)), _local(date(2025, 2, 27)))
     stored = await _stored(sessionmaker, site.name, summer[0], winter[1])
     s, w = _expected(stored, *summer), _expected(stored, *winter)
     solar = next(f for f in cmp.figures if f.name == "solar")
-    assert solar.before == pytest.approx(s["pv_power_w"] * 24 / s["hours"], rel=1e-9)
-    assert solar.now == pytest.approx(w["pv_power_w"] * 24 / w["hours"], rel=1e-9)
-    assert solar.before > 2 * solar.now  # a French summer makes far more than its winter
+    assert solar.now == pytest.approx(s["pv_power_w"] * 24 / s["hours"], rel=1e-9)
+    assert solar.before == pytest.approx(w["pv_power_w"] * 24 / w["hours"], rel=1e-9)
+    assert solar.now > 2 * solar.before  # a French summer makes far more than its winter
     assert not any(f.money for f in cmp.figures)  # costs=False: no money figure at all
     text = comparison_text(cmp)
-    assert text.startswith("EMHASS house, winter 2024–25 so far (88 days) vs summer 2024, per day")
+    assert text.startswith("EMHASS house, summer 2024 vs winter 2024–25 so far (88 days), per day")
     assert "Per-day averages" in text and "the periods differ in length" in text
     assert "EUR" not in text and "cost" not in text
 
@@ -214,23 +211,27 @@ def test_a_month_name_is_the_most_recent_one_that_began() -> None:
     assert resolve_period("march", now=now, tz=tz, latitude=40).in_progress
     assert resolve_period("april", now=now, tz=tz, latitude=40).first == date(2025, 4, 1)
     a, b = pair_periods("january", "february", now=now, tz=tz, latitude=40)
-    assert (a.first, b.first) == (date(2026, 2, 1), date(2026, 1, 1))  # later one first
-    assert b.until == b.end  # whole months: nothing cut
+    assert (a.first, b.first) == (date(2026, 1, 1), date(2026, 2, 1))  # in the order asked
+    assert a.until == a.end and b.until == b.end  # whole months: nothing cut
+    # a month in progress against an earlier one: the same elapsed days of that one
+    a, b = pair_periods("january", "march", now=now, tz=tz, latitude=40)
+    assert a.until == a.start + (b.until - b.start) and "the same 9.5 days" in a.label
 
 
 def test_changes_against_almost_nothing_are_said_in_words() -> None:
-    assert change_text(12.57, 0.01) == "up from almost nothing"
-    assert change_text(125.7, 0.0) == "up from almost nothing"
-    assert change_text(0.0, 40.0) == "down to almost nothing"
+    assert change_text(12.57, 0.1) == "up from almost nothing"  # not "+12470 %"
+    assert change_text(125.7, 0.0) == "up from none"
+    assert change_text(0.0, 40.0) == "down to none"
+    assert change_text(1.0, 40.0) == "down to almost nothing"
     assert change_text(0.01, -0.01) == "none in either"
     assert change_text(110.0, 100.0) == "+10 %"
     assert change_text(90.0, 100.0) == "-10 %"
     assert change_text(100.2, 100.0) == "about the same"
 
 
-def _demo(**costs: float) -> Site:
+def _demo(costs: Costs | None = None) -> Site:
     site = demo_site_file().sites[0]
-    return site if not costs else site.model_copy(update={"costs": Costs(**costs)})
+    return site if costs is None else site.model_copy(update={"costs": costs})
 
 
 async def test_today_so_far_vs_the_same_hours_of_yesterday_on_a_simulated_site(
@@ -290,6 +291,6 @@ async def test_the_month_projected_from_its_daily_rate_on_a_simulated_site(
     assert "No tariff is configured for this site" in text
     assert "grid USD 0.150/kWh flat" in text
 
-    budgeted = _demo(grid_price_per_kwh=0.15, monthly_budget=round(p.projected) + 50)
+    budgeted = _demo(Costs(grid_price_per_kwh=0.15, monthly_budget=round(p.projected) + 50))
     text = projection_text(await cost_projection(reports, budgeted))
     assert "on track" in text and "No tariff" not in text

@@ -19,7 +19,6 @@ Honesty rules for the comparison:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal, get_args
@@ -185,9 +184,10 @@ def _same_elapsed(current: Period, before: Period) -> Period:
 def pair_periods(
     first: str, second: str | None, *, now: datetime, tz: ZoneInfo, latitude: float
 ) -> tuple[Period, Period]:
-    """The two periods to compare; ``second`` None means the period before ``first``.
-    A period in progress against the one before it of the same kind is matched with
-    the same elapsed time of that one (see the module notes)."""
+    """The two periods to compare, in the order asked (changes are of the first against
+    the second); ``second`` None means the period before ``first``. A day, week or month
+    in progress against an earlier one of the same kind is matched with the same elapsed
+    time of that one (see the module notes)."""
     a = resolve_period(first, now=now, tz=tz, latitude=latitude)
     second = second or _BEFORE.get(first)
     if second is None:  # "how did last month do?": against the period just before it
@@ -196,11 +196,16 @@ def pair_periods(
             b = _relabel(b, f"{b.first:%B %Y}")
     else:
         b = resolve_period(second, now=now, tz=tz, latitude=latitude)
-    if b.first > a.first:  # "last month vs this month": the earlier one is the base
-        a, b = b, a
-    if a.in_progress and not b.in_progress and b.end <= a.start and a.kind == b.kind:
-        if a.kind in ("day", "week", "month") or (a.days == b.days):
-            b = _same_elapsed(a, b)
+    later, earlier = (a, b) if a.first >= b.first else (b, a)
+    if (
+        later.in_progress
+        and not earlier.in_progress
+        and earlier.end <= later.start
+        and later.kind == earlier.kind
+        and later.kind in ("day", "week", "month")
+    ):
+        cut = _same_elapsed(later, earlier)
+        return (a, cut) if earlier is b else (cut, b)
     return a, b
 
 
@@ -224,14 +229,19 @@ def _fig(value: float, digits: int = 1) -> str:
 
 
 def change_text(now: float, before: float, *, unit: str = "kWh") -> str:
-    """The change from ``before`` to ``now`` in words: a percentage, or "up from almost
-    nothing" when the base is tiny, "about the same", "none in either"."""
+    """The change from ``before`` to ``now`` in words: a percentage, or "up from none" /
+    "up from almost nothing" when the base is nil or tiny, "about the same", "none in
+    either"."""
     eps = _EPSILON.get(unit, _EPSILON["money"])
     if abs(now) < eps and abs(before) < eps:
         return "none in either"
-    if abs(before) < eps or abs(before) < NEAR_ZERO_SHARE * abs(now):
-        return "up from almost nothing" if now > before else "down from almost nothing"
-    if abs(now) < eps or abs(now) < NEAR_ZERO_SHARE * abs(before):
+    if abs(before) < eps:
+        return "up from none"
+    if abs(now) < eps:
+        return "down to none"
+    if abs(before) < NEAR_ZERO_SHARE * abs(now):
+        return "up from almost nothing"
+    if abs(now) < NEAR_ZERO_SHARE * abs(before):
         return "down to almost nothing"
     pct = (now / before - 1.0) * 100.0
     if abs(pct) < SAME_PCT:
@@ -242,8 +252,8 @@ def change_text(now: float, before: float, *, unit: str = "kWh") -> str:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PeriodComparison:
     site: Site
-    current: Period
-    before: Period
+    current: Period  # the period asked about (changes are of it against ``before``)
+    before: Period  # the one it is compared with
     current_hours: int  # hours with data
     before_hours: int
     per_day: bool  # figures are per day of data (lengths or coverage differ)
@@ -275,9 +285,7 @@ def build_comparison(
     """The figures of both periods, per day of data when their lengths or coverage differ."""
     hours_a, hours_b = now_a.flows.hours, before_a.flows.hours
     same_length = abs(_elapsed_h(current) - _elapsed_h(before)) <= 1.0  # a DST hour
-    covered = hours_a >= COVERAGE * _elapsed_h(current) and hours_b >= COVERAGE * _elapsed_h(
-        before
-    )
+    covered = hours_a >= COVERAGE * _elapsed_h(current) and hours_b >= COVERAGE * _elapsed_h(before)
     per_day = not (same_length and covered)
     scale_a = 24.0 / hours_a if per_day and hours_a else 1.0
     scale_b = 24.0 / hours_b if per_day and hours_b else 1.0
@@ -297,7 +305,8 @@ def build_comparison(
             ("fuel", "L", fa.fuel_l, fb.fuel_l, False),
         ]
     currency = now_a.costs.currency
-    if costs:
+    priced = any(x.grid_import_kwh or x.grid_export_kwh or x.fuel_l for x in (fa, fb))
+    if costs and priced:  # no grid or fuel readings in either: no cost row (not "0.00")
         rows.append(("cost", currency, now_a.costs.total, before_a.costs.total, True))
     figures = [
         Figure(name=n, unit=u, now=a * scale_a, before=b * scale_b, money=m)
@@ -342,7 +351,9 @@ def _value(figure: Figure, value: float) -> str:
 
 def _pair(figure: Figure) -> str:
     change = change_text(figure.now, figure.before, unit="money" if figure.money else figure.unit)
-    return f"{figure.name} {_value(figure, figure.now)} vs {_value(figure, figure.before)} ({change})"
+    return (
+        f"{figure.name} {_value(figure, figure.now)} vs {_value(figure, figure.before)} ({change})"
+    )
 
 
 def _days(days: float) -> str:
@@ -352,10 +363,26 @@ def _days(days: float) -> str:
     return f"{days:.1f} days"
 
 
+def _so_far(period: Period) -> str:
+    """The label, with how far a period in progress has got: "May 2026 so far (12 days)"."""
+    if not (period.in_progress and "(so far)" in period.label):
+        return period.label
+    hours = _elapsed_h(period)
+    elapsed = f"{hours:.0f} h" if period.kind == "day" else _days(hours / 24)
+    return period.label.replace("(so far)", f"so far ({elapsed})").strip()
+
+
 def comparison_text(cmp: PeriodComparison) -> str:
     """The answer: which periods, then solar and load on the first line; the rest after."""
     a, b = cmp.current, cmp.before
     site = cmp.site.display_name
+    if _elapsed_h(a) < 1 or _elapsed_h(b) < 1:
+        young = a if _elapsed_h(a) < 1 else b
+        return (
+            f"{site}: {young.label.replace(' (so far)', '')} has only just begun, so there is "
+            "nothing to compare yet; ask about the period before it (e.g. yesterday vs the "
+            "day before)."
+        )
     if not cmp.current_hours and not cmp.before_hours:
         return f"{site}: no stored readings for {a.label} or {b.label}, so nothing to compare."
     missing = [p.label for p, h in ((a, cmp.current_hours), (b, cmp.before_hours)) if not h]
@@ -364,13 +391,7 @@ def comparison_text(cmp: PeriodComparison) -> str:
             f"{site}: no stored readings for {missing[0]}, so I cannot compare it with "
             f"{b.label if missing[0] == a.label else a.label}."
         )
-    label_a = a.label
-    if a.in_progress and "so far" in label_a:
-        elapsed = (
-            f"{_elapsed_h(a):.0f} h" if a.kind == "day" else _days(_elapsed_h(a) / 24)
-        )
-        label_a = label_a.replace("(so far)", f"so far ({elapsed})").strip()
-    head = f"{site}, {label_a} vs {b.label}"
+    head = f"{site}, {_so_far(a)} vs {_so_far(b)}"
     if cmp.per_day:
         head += ", per day of data"
     figures = cmp.figures
@@ -385,7 +406,9 @@ def comparison_text(cmp: PeriodComparison) -> str:
             why.append("the periods differ in length")
         for p, h in ((a, cmp.current_hours), (b, cmp.before_hours)):
             if h < COVERAGE * _elapsed_h(p):
-                why.append(f"{p.label} has data for only {_days(h / 24)} of {_days(_elapsed_h(p) / 24)}")
+                why.append(
+                    f"{p.label} has data for only {_days(h / 24)} of {_days(_elapsed_h(p) / 24)}"
+                )
         lines.append(
             f"Per-day averages ({_days(cmp.current_days)} vs {_days(cmp.before_days)} of data)"
             + (": " + "; ".join(why) if why else "")
@@ -483,6 +506,12 @@ def projection_text(p: CostProjection) -> str:
             f"{site.display_name}: no stored readings for {month} yet, so there is no cost "
             "to project."
         )
+    if not (p.import_kwh or p.fuel_l or p.export_credit):
+        return (
+            f"{site.display_name}, {month}: no grid import or fuel use recorded so far "
+            f"({_days(p.elapsed_days)}), so nothing has cost money yet and "
+            f"{_money(cur, 0.0)} is projected for the month."
+        )
     head = (
         f"{site.display_name}, {month}: {_money(cur, p.so_far)} so far "
         f"({_days(p.elapsed_days)}); about {_money(cur, p.projected)} by the month's end "
@@ -511,7 +540,9 @@ def projection_text(p: CostProjection) -> str:
         )
     prices = [_tariff_words(site)] if site.grid.present else []
     if parts:
-        lines.append("So far: " + "; ".join(parts) + ". Prices: " + ", ".join(prices or ["-"]) + ".")
+        lines.append(
+            "So far: " + "; ".join(parts) + ". Prices: " + ", ".join(prices or ["-"]) + "."
+        )
     notes = []
     if site.grid.present and not tariff_configured(site):
         notes.append(

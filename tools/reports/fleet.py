@@ -4,6 +4,7 @@ sites", "which site has the most solar today")."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, get_args
@@ -98,10 +99,14 @@ def _headline(rows: list[SiteRow], ranking: str) -> str:
         if r.stale:
             bits.append("no data yet" if r.data_age is None else "stale data")
         why.append(f"{r.title} ({', '.join(bits)})")
-    return f"{n} site{'s' * (n != 1)}, {len(attention)} need{'s' * (len(attention) == 1)} a look: " + "; ".join(why) + "."
+    return (
+        f"{n} site{'s' * (n != 1)}, {len(attention)} need{'s' * (len(attention) == 1)} a look: "
+        + "; ".join(why)
+        + "."
+    )
 
 
-def fleet_text(rows: list[SiteRow], ranking: str = "status", refused: list[str] = ()) -> str:  # type: ignore[assignment]
+def fleet_text(rows: list[SiteRow], ranking: str = "status", refused: Sequence[str] = ()) -> str:
     """The first line answers ``ranking``; then one line per site; then any refusals."""
     lines = [_headline(rows, ranking)] if rows else []
     lines += [f"{r.title}: {r.cells()}." for r in rows]

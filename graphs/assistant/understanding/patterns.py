@@ -670,22 +670,22 @@ def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
     if _ALERT_HOUSEKEEPING.search(text) or _SCORECARD.search(text):
         return None
     site = _site_named(text, site_names)
-    if _COST_PROJECTION.search(text) and not re.search(r"\b(last|previous|yesterday)\b", text, re.I):
+    if _COST_PROJECTION.search(text) and not re.search(
+        r"\b(last|previous|yesterday)\b", text, re.I
+    ):
         return Intent("cost_projection", {"site": site})
     lowered = text.lower()
     named = [s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)]
     if _MULTI_SITE.search(text) or (len(named) >= 2 and _COMPARE_WORDS.search(text)):
         return Intent("compare_sites", sites_args(text, site_names))
     periods = period_words(text)
-    comparing = _COMPARE_WORDS.search(text) or re.search(r"\b(and|or)\b", text, re.I)
-    if (
-        len(periods) >= 2
-        and comparing
-        and not _NOT_PERIODS.search(text)
-        or (periods and re.search(r"\b(vs\.?|versus|compar\w*|against)\b", text, re.I)
-            and not _NOT_PERIODS.search(text))
-        or re.search(r"\b(month|week|year)[- ]on[- ]\1\b", text, re.I)
-    ):
+    about_periods = not _NOT_PERIODS.search(text)  # "forecast vs actual", "tomorrow": not this
+    two = len(periods) >= 2 and bool(
+        _COMPARE_WORDS.search(text) or re.search(r"\b(and|or)\b", text, re.I)
+    )
+    one = bool(periods) and bool(re.search(r"\b(vs\.?|versus|compar\w*|against)\b", text, re.I))
+    on_last = re.search(r"\b(month|week|year)[- ]on[- ]\1\b", text, re.I)
+    if ((two or one) and about_periods) or on_last:
         first, second = compare_args(text)
         return Intent("compare_periods", {"site": site, "first": first, "second": second})
     return None
