@@ -178,24 +178,20 @@ class ReportArgs(SiteArgs):
 class ComparePeriodsArgs(SiteArgs):
     first: PeriodWord = Field(
         default="this_month",
-        description="The period asked about: today, this_week, this_month, a month name "
-        "(january ...), a season (summer ...) or this_year/last_year",
+        description="The period asked about",
     )
     second: PeriodWord | None = Field(
-        default=None, description="The period to compare with (default: the one before)"
+        default=None, description="Compared with (default: the one before)"
     )
 
 
 class CompareSitesArgs(BaseModel):
-    sites: list[str] | None = Field(
-        default=None, description="Sites to put side by side (default: every site you may see)"
-    )
+    sites: list[str] | None = Field(default=None, description="Default: all the person may see")
     rank_by: Ranking = Field(
         default="status",
-        description="What the question ranks the sites by: status (overview), solar_today, "
-        "solar_now, battery, load, alerts",
+        description="What to rank by",
     )
-    site: str | None = Field(default=None, description="One more site to include")
+    site: str | None = Field(default=None, description="One more site")
 
 
 class KnowledgeArgs(SiteArgs):
@@ -352,28 +348,23 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         name="compare_periods",
         kind="read",
         args=ComparePeriodsArgs,
-        description="Compare two periods at a site (this month vs last, this week vs last, "
-        "today vs yesterday, january vs february, summer vs winter): solar, load, grid, "
-        "generator, fuel and cost (costs only for roles that may see them). A period in "
-        "progress is compared with the same elapsed time; unequal periods per day.",
+        description="Two periods side by side (this month vs last, summer vs winter): "
+        "solar, load, grid, generator, fuel, cost.",
     ),
     ToolSpec(
         name="compare_sites",
         kind="read",
         args=CompareSitesArgs,
         multi_site=True,
-        description="Several sites side by side (default: all the person may see): battery "
-        "SOC, PV and load now, solar today, generator, open alerts, data age; ranks them "
-        "for 'which site has the most solar today'.",
+        description="Sites side by side (status of all sites, which has the most solar "
+        "today): SOC, PV, load, alerts, data age.",
     ),
     ToolSpec(
         name="cost_projection",
         kind="read",
         args=SiteArgs,
         permission=Permission.SEE_COSTS,
-        description="This month's energy cost so far and projected to the month's end from "
-        "the per-day rate, against the monthly budget when one is set, with the tariff and "
-        "fuel price used.",
+        description="This month's cost so far and projected to month end, against the budget.",
     ),
     ToolSpec(
         name="active_alerts",

@@ -452,6 +452,8 @@ def help_text() -> str:
             "• start or stop the generator, and when to run it (a fuel-saving run plan)",
             "• reports on past periods: weekly report, carbon this month, fuel efficiency trend,"
             " cost per kWh of generator vs grid, miner uptime last week",
+            "• comparisons: this month vs last, summer vs winter, status of all sites,"
+            " compare home and barn, what will this month cost",
             "• how-to, procedures and what an alert means, from the runbooks, with sources",
             "",
             "Try for example:",
