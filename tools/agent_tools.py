@@ -1215,7 +1215,7 @@ class Toolbox:
     async def _compare_sites(self, args: CompareSitesArgs, ctx: CallContext) -> ToolOutput:
         """Only the sites this person may see; a named site they may not is refused by name."""
         principal = ctx.principal
-        visible = principal.visible(self._sites)
+        visible = [s for s in self._sites if allows(principal, Permission.SEE_STATUS, s)]
         asked = [*([args.site] if args.site else []), *(args.sites or [])]
         refused: list[str] = []
         if asked:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
-from graphs.assistant.planner import plan
+from graphs.assistant.planner import follow_up, plan
 from tests.bot.test_security import say, two_sites
 from tests.tools.test_reports_db import _simulate
 
@@ -132,3 +132,19 @@ UNSEEN = [
 def test_phrasings_nobody_wrote_down_are_routed(text: str, tool: str) -> None:
     got = plan(text, site_names=["home", "barn"], load_names=["miner-1"])
     assert [i.tool for i in got.intents] == [tool], (text, got)
+
+
+def test_follow_ups_keep_the_comparison() -> None:
+    sites = ["home", "barn"]
+    barn = follow_up(
+        "this month vs last at home", "what about barn?", site_names=sites, load_names=[]
+    )
+    assert [(i.tool, i.args) for i in barn] == [
+        ("compare_periods", {"site": "barn", "first": "this_month", "second": "last_month"})
+    ]
+    week = follow_up("this month vs last", "and this week?", site_names=sites, load_names=[])
+    assert [(i.tool, i.args["first"], i.args["second"]) for i in week] == [
+        ("compare_periods", "this_week", None)
+    ]
+    bill = follow_up("what will this month cost?", "and the barn?", site_names=sites, load_names=[])
+    assert [(i.tool, i.args) for i in bill] == [("cost_projection", {"site": "barn"})]
