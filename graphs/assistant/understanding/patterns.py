@@ -514,7 +514,8 @@ _PERIOD_TOKEN = re.compile(
     re.IGNORECASE,
 )
 _COMPARE_WORDS = re.compile(
-    r"\b(vs\.?|versus|compar\w*|against|than|differ\w*|change[ds]?|(?:up|down)\s+(?:on|from)"
+    r"\b(vs\.?|versus|compar\w*|contrast\w*|benchmark\w*|stack\w* up|line\w* up|against|than"
+    r"|differ\w*|change[ds]?|(?:up|down)\s+(?:on|from)"
     r"|(?:month|week|year|day)[- ]on[- ](?:month|week|year|day)|side\s+by\s+side|better|worse"
     r"|more|less|fewer|higher|lower)\b",
     re.IGNORECASE,
@@ -539,7 +540,7 @@ _COST_PROJECTION = re.compile(
     r"|predict\w*|by\s+(?:the\s+)?end\s+of\s+(?:the\s+)?month|(?:at\s+)?month[- ]end"
     r"|end\s+of\s+(?:the\s+)?month|on\s+track|run[- ]?rate|heading|look\s+like\s+at)\b"
     r"|\bwhat\s+(?:will|would|is)\s+(?:this|the)\s+month\s+(?:going\s+to\s+)?cost\b"
-    r"|\bbudget\b|\bhow\s+much\s+will\b.*\b(pay|spend|cost|owe)\b",
+    r"|\bbudget\b|\bhow\s+much\s+will\b.*\b(pay|spend|cost|owe|come\s+to|add\s+up|total)\b",
     re.IGNORECASE,
 )
 _RANK_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -630,7 +631,7 @@ def compare_args(text: str) -> tuple[str, str | None]:
     """``first`` and ``second`` of a period comparison (the second None: the one before)."""
     words = period_words(text)
     if not words:
-        month_on_month = re.search(r"\b(month|week|year|day)[- ]on[- ]\1\b", text, re.I)
+        month_on_month = re.search(r"\b(month|week|year|day)[- ](?:on|over)[- ]\1\b", text, re.I)
         unit = month_on_month[1].lower() if month_on_month else "month"
         return ("today" if unit == "day" else f"this_{unit}"), None
     if len(words) == 1:
@@ -685,8 +686,10 @@ def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
     two = len(periods) >= 2 and bool(
         _COMPARE_WORDS.search(text) or re.search(r"\b(and|or)\b", text, re.I)
     )
-    one = bool(periods) and bool(re.search(r"\b(vs\.?|versus|compar\w*|against)\b", text, re.I))
-    on_last = re.search(r"\b(month|week|year)[- ]on[- ]\1\b", text, re.I)
+    one = bool(periods) and bool(
+        re.search(r"\b(vs\.?|versus|compar\w*|against|than|chang\w*|differ\w*)\b", text, re.I)
+    )
+    on_last = re.search(r"\b(month|week|year|day)[- ](on|over)[- ]\1\b", text, re.I)
     if ((two or one) and about_periods) or on_last:
         first, second = compare_args(text)
         return Intent("compare_periods", {"site": site, "first": first, "second": second})

@@ -6,7 +6,7 @@ import re
 
 from graphs.assistant.understanding.patterns import help_text
 
-__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "help_text", "not_understood"]
+__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "greeting", "help_text", "not_understood"]
 
 # What each tool does, in a few words, with a phrasing that routes to it.
 EXAMPLES: dict[str, tuple[str, str]] = {
@@ -69,6 +69,11 @@ _CONDITION = re.compile(
     r"|more than|offline|stops|fails|starts|trips)\b|[<>]",
     re.IGNORECASE,
 )
+
+
+def greeting(text: str) -> bool:
+    """A bare greeting ("good morning"): it asks nothing."""
+    return bool(_GREETING.search(text))
 
 
 def cannot(text: str) -> bool:

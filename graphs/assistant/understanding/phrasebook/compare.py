@@ -109,6 +109,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}compare {site} this month and last month{post}",
         "{pre}year on year {qty}{post}",
         "{pre}how did december compare to november{post}",
+        "{pre}how did {qty} change from last month{post}",
+        "{pre}week over week {qty}{post}",
     ),
     "compare_sites": (
         "{pre}status of {sites}{post}",
@@ -174,6 +176,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}end of month {bill}{post}",
         "{pre}energy spend forecast{post}",
         "{pre}likely {bill} for december{post}",
+        "{pre}how much will this month's {bill} come to{post}",
     ),
 }
 
