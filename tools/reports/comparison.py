@@ -90,8 +90,12 @@ NEAR_ZERO_SHARE = 0.05
 """A base below this share of the new figure is "almost nothing" (no percentage)."""
 SAME_PCT = 0.5
 _EPSILON = {"kWh": 0.05, "L": 0.05, "money": 0.005}
-_BEFORE = {"this_week": "last_week", "this_month": "last_month", "today": "yesterday"}
-_BEFORE.update({"this_year": "last_year"})
+_BEFORE = {
+    "today": "yesterday",
+    "this_week": "last_week",
+    "this_month": "last_month",
+    "this_year": "last_year",
+}
 
 
 def season_months(season: str, latitude: float) -> tuple[int, int, int]:

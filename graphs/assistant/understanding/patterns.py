@@ -498,8 +498,13 @@ _MONTH_NAMES = {
     "dec": "december",
     "december": "december",
 }
-_SEASON_NAMES = {"spring": "spring", "summer": "summer", "autumn": "autumn", "fall": "autumn"}
-_SEASON_NAMES |= {"winter": "winter"}
+_SEASON_NAMES = {
+    "spring": "spring",
+    "summer": "summer",
+    "autumn": "autumn",
+    "fall": "autumn",
+    "winter": "winter",
+}
 _UNIT = r"(day|week|month|year)"
 _PERIOD_TOKEN = re.compile(
     r"\b(?P<rel>this|current|last|previous|past|prior|the\s+previous|the\s+prior)\s+"
