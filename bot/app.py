@@ -49,7 +49,7 @@ from storage.engine import (
     upgrade_database,
 )
 from tools.actions.service import ActionService, ActionView
-from tools.agent_tools import Toolbox
+from tools.agent import Toolbox
 from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.registry import all_rules
 from tools.cards import Card

@@ -14,7 +14,7 @@ from graphs.assistant.understanding.classifier import CORPUS_LOADS, CORPUS_SITES
 from graphs.assistant.understanding.generate_corpus import drop_near
 from graphs.assistant.understanding.patterns import EXACT_TOOLS
 from graphs.assistant.understanding.routing import ACTIONS, CHANGES
-from tools.agent_tools import TOOL_SPECS
+from tools.agent import TOOL_SPECS
 
 HELD_OUT_SETS = sorted((Path(__file__).parent / "routing").glob("heldout*.jsonl"))
 SITES = ["demo", "barn", "home"]
