@@ -47,7 +47,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "start_generator",
         "stop_generator",
     ),
-    "reports": ("energy_report",),
+    "reports": ("energy_report", "compare_periods", "cost_projection"),
+    "sites": ("compare_sites", "site_status"),
     "knowledge": ("search_knowledge",),
 }
 

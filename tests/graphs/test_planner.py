@@ -489,6 +489,29 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("stop", []),
     ("turn it off", []),
     ("", []),
+    # comparisons: periods, sites side by side, the month's projected bill
+    (
+        "this month vs last",
+        [("compare_periods", {"site": None, "first": "this_month", "second": "last_month"})],
+    ),
+    (
+        "summer vs winter at barn",
+        [("compare_periods", {"site": "barn", "first": "summer", "second": "winter"})],
+    ),
+    (
+        "is consumption up on last week?",
+        [("compare_periods", {"site": None, "first": "this_week", "second": "last_week"})],
+    ),
+    (
+        "compare home and barn",
+        [("compare_sites", {"site": None, "sites": ["home", "barn"], "rank_by": "status"})],
+    ),
+    (
+        "which site has the most solar today?",
+        [("compare_sites", {"site": None, "sites": None, "rank_by": "solar_today"})],
+    ),
+    ("what will this month cost?", [("cost_projection", {"site": None})]),
+    ("are we on track for the energy budget at home", [("cost_projection", {"site": "home"})]),
     # how-to, procedures and alert meanings: the knowledge base
     *KNOWLEDGE_CASES,
 ]

@@ -12,8 +12,9 @@ Layout:
   validates the arguments, resolves the site, checks the asker's permission on it and
   runs the spec's handler ``(toolbox, site, args, ctx) -> ToolOutput``.
 - one module per family, each with its argument models, its handlers and a ``SPECS``
-  tuple: ``status``, ``forecasts``, ``week``, ``plans``, ``fuel``, ``reports``, ``alerts``,
-  ``people``, ``approvals``, ``knowledge``, ``actions``; ``common`` holds small wording helpers.
+  tuple: ``status``, ``forecasts``, ``week``, ``plans``, ``fuel``, ``reports``, ``compare``,
+  ``alerts``, ``people``, ``approvals``, ``knowledge``, ``actions``; ``common`` holds small
+  wording helpers.
 
 Action tools never touch hardware: they only create approval-gated action requests.
 
@@ -29,6 +30,7 @@ from tools.agent import (
     actions,
     alerts,
     approvals,
+    compare,
     forecasts,
     fuel,
     knowledge,
@@ -72,6 +74,7 @@ _FAMILIES = (
     plans,
     fuel,
     reports,
+    compare,
     alerts,
     people,
     approvals,

@@ -119,6 +119,8 @@ class Toolbox:
             )
             return ToolOutput(text=f"Invalid arguments for {name}: {problems}", error=True)
         try:
+            if spec.multi_site:  # checks every site it is about itself
+                return await spec.run(self, self.site(None, ctx.default_site), parsed, ctx)
             site = self.site(getattr(parsed, "site", None), ctx.default_site)
             # The site the call is about, not the channel it came from.
             scope = None if spec.permission in UNSCOPED else site.name

@@ -40,6 +40,9 @@ TOOL_NAMES: tuple[str, ...] = (
     "generator_service",
     "week_outlook",
     "load_forecast",
+    "compare_periods",
+    "compare_sites",
+    "cost_projection",
 )
 
 HELP_TOOL = "help"

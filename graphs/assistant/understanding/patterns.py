@@ -534,6 +534,8 @@ def help_text() -> str:
             "• start or stop the generator, and when to run it (a fuel-saving run plan)",
             "• reports on past periods: weekly report, carbon this month, fuel efficiency trend,"
             " cost per kWh of generator vs grid, miner uptime last week",
+            "• comparisons: this month vs last, summer vs winter, status of all sites,"
+            " compare home and barn, what will this month cost",
             "• how-to, procedures and what an alert means, from the runbooks, with sources",
             "",
             "Try for example:",
@@ -548,3 +550,234 @@ def help_text() -> str:
             "Add a site name to ask about a specific site.",
         )
     )
+
+
+# --- comparisons: periods, sites, and the month's projected bill -------------------------------
+
+_MONTH_NAMES = {
+    "jan": "january",
+    "january": "january",
+    "feb": "february",
+    "february": "february",
+    "mar": "march",
+    "march": "march",
+    "apr": "april",
+    "april": "april",
+    "may": "may",
+    "jun": "june",
+    "june": "june",
+    "jul": "july",
+    "july": "july",
+    "aug": "august",
+    "august": "august",
+    "sep": "september",
+    "sept": "september",
+    "september": "september",
+    "oct": "october",
+    "october": "october",
+    "nov": "november",
+    "november": "november",
+    "dec": "december",
+    "december": "december",
+}
+_SEASON_NAMES = {
+    "spring": "spring",
+    "summer": "summer",
+    "autumn": "autumn",
+    "fall": "autumn",
+    "winter": "winter",
+}
+_UNIT = r"(day|week|month|year)"
+_PERIOD_TOKEN = re.compile(
+    r"\b(?P<rel>this|current|last|previous|past|prior|the\s+previous|the\s+prior)\s+"
+    rf"(?P<unit>{_UNIT})\b(?:'s)?"
+    r"|\b(?P<today>today|todays|today's|2day)\b|\b(?P<yesterday>yesterday|yesterdays|yesterday's"
+    r"|yday)\b"
+    r"|\b(?P<sofar>month|week|year)\s+(?:so\s+far|to\s+date)\b|\b(?P<td>mtd|ytd|wtd)\b"
+    r"|\b(?P<month>" + "|".join(sorted(_MONTH_NAMES, key=len, reverse=True)) + r")\b"
+    r"|\b(?P<season>spring|summer|autumn|fall|winter)s?\b"
+    r"|\b(?:vs\.?|versus|to|with|against|than|and|or)\s+(?:the\s+)?(?P<bare>last|previous|prior"
+    r"|before)\b(?!\s+(?:day|week|month|year)\b)",
+    re.IGNORECASE,
+)
+_COMPARE_WORDS = re.compile(
+    r"\b(vs\.?|versus|compar\w*|contrast\w*|benchmark\w*|stack\w* up|line\w* up|against|than"
+    r"|differ\w*|change[ds]?|(?:up|down)\s+(?:on|from)"
+    r"|(?:month|week|year|day)[- ]on[- ](?:month|week|year|day)|side\s+by\s+side|better|worse"
+    r"|more|less|fewer|higher|lower)\b",
+    re.IGNORECASE,
+)
+_NOT_PERIODS = re.compile(
+    r"\b(forecast\w*|predict\w*|clear[- ]?sky|expected|will|tomorrow|tonight|next)\b",
+    re.IGNORECASE,
+)
+_MULTI_SITE = re.compile(
+    r"\b(all|every|each|both|across|multiple|several|other)\s+(?:of\s+)?(?:the\s+|my\s+|our\s+)?"
+    r"(sites?|locations?|installs?|installations?|systems?|places?|properties|farms?)\b"
+    r"|\bwhich\s+(site|location|install\w*|system|place)\b"
+    r"|\b(fleet|portfolio|sites\s+side\s+by\s+side|site\s+by\s+site|per[- ]site)\b"
+    r"|\b(rank|league\s+table)\b.*\bsites?\b|\bsites\b.*\b(rank\w*|compare\w*|comparison)\b",
+    re.IGNORECASE,
+)
+_COST_PROJECTION = re.compile(
+    r"\b(project\w*|forecast\w*|estimat\w*|expect\w*|predict\w*|likely|going\s+to|heading"
+    r"|end\s+up|on\s+track|run[- ]?rate)\b.*\b(cost|costs|bill|spend\w*|budget|invoice"
+    r"|expenses?|money)\b"
+    r"|\b(cost|costs|bill|spend\w*|invoice|expenses?)\b.*\b(project\w*|forecast|estimate\w*"
+    r"|predict\w*|by\s+(?:the\s+)?end\s+of\s+(?:the\s+)?month|(?:at\s+)?month[- ]end"
+    r"|end\s+of\s+(?:the\s+)?month|on\s+track|run[- ]?rate|heading|look\s+like\s+at)\b"
+    r"|\bwhat\s+(?:will|would|is)\s+(?:this|the)\s+month\s+(?:going\s+to\s+)?cost\b"
+    r"|\bbudget\b|\bhow\s+much\s+will\b.*\b(pay|spend|cost|owe|come\s+to|add\s+up|total)\b",
+    re.IGNORECASE,
+)
+_RANK_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("alerts", re.compile(r"\b(alerts?|alarms?|warnings?|faults?|problems?|issues?)\b", re.I)),
+    (
+        "solar_now",
+        re.compile(
+            r"\b(solar|pv|sun|panels?|producing|production|generating)\b.*\b(now|right\s+now"
+            r"|currently|at\s+the\s+moment|atm|rn)\b|\b(now|right\s+now|currently)\b.*\b(solar"
+            r"|pv|producing|generating)\b",
+            re.I,
+        ),
+    ),
+    (
+        "solar_today",
+        re.compile(
+            r"\b(most|best|least|highest|lowest|more|top|rank\w*|winning|leading)\b.*\b(solar"
+            r"|pv|sun|yield|production|produc\w*|generat\w*|harvest\w*|kwh)\b"
+            r"|\b(solar|pv|yield|production|produc\w*|generat\w*)\b.*\b(most|best|highest"
+            r"|more|rank\w*|top)\b",
+            re.I,
+        ),
+    ),
+    (
+        "battery",
+        re.compile(
+            r"\b(fullest|emptiest|lowest|highest|most|least|best|worst)\b.*\b(battery|batteries"
+            r"|batt|soc|charge[ds]?)\b|\b(battery|batt|soc)\b.*\b(fullest|emptiest|lowest"
+            r"|highest|best|worst)\b",
+            re.I,
+        ),
+    ),
+    (
+        "load",
+        re.compile(
+            r"\b(most|highest|biggest|heaviest)\b.*\b(load|consum\w*|usage|using|draw\w*|demand)\b",
+            re.I,
+        ),
+    ),
+)
+
+
+def period_words(text: str) -> list[str]:
+    """The periods a message names, in order, as the comparison tool's words
+    (``this_month``, ``january``, ``summer`` ...); "vs last" repeats the first unit."""
+    found: list[str] = []
+    last_unit: str | None = None
+    for m in _PERIOD_TOKEN.finditer(text):
+        word: str | None = None
+        if m["unit"]:
+            unit = m["unit"].lower()
+            rel = m["rel"].lower().split()[-1]
+            last_unit = unit
+            if unit == "day":
+                word = "today" if rel in ("this", "current") else "yesterday"
+            else:
+                word = f"{'this' if rel in ('this', 'current') else 'last'}_{unit}"
+        elif m["today"]:
+            word, last_unit = "today", "day"
+        elif m["yesterday"]:
+            word, last_unit = "yesterday", "day"
+        elif m["sofar"]:
+            last_unit = m["sofar"].lower()
+            word = f"this_{last_unit}"
+        elif m["td"]:
+            last_unit = {"mtd": "month", "ytd": "year", "wtd": "week"}[m["td"].lower()]
+            word = f"this_{last_unit}"
+        elif m["month"]:
+            name = m["month"].lower()
+            if name == "may" and not re.search(
+                r"\b(in|of|during|for|vs\.?|versus|and|with|to|than)\s+may\b|\bmay\s+(vs|versus"
+                r"|and|with|compared|against)\b|^\s*may\b",
+                text,
+                re.IGNORECASE,
+            ):
+                continue  # "may" the verb
+            word = _MONTH_NAMES[name]
+        elif m["season"]:
+            word = _SEASON_NAMES[m["season"].lower()]
+        elif m["bare"] and last_unit is not None:
+            word = "yesterday" if last_unit == "day" else f"last_{last_unit}"
+        if word is not None and word not in found:
+            found.append(word)
+    return found
+
+
+def compare_args(text: str) -> tuple[str, str | None]:
+    """``first`` and ``second`` of a period comparison (the second None: the one before)."""
+    words = period_words(text)
+    if not words:
+        month_on_month = re.search(r"\b(month|week|year|day)[- ](?:on|over)[- ]\1\b", text, re.I)
+        unit = month_on_month[1].lower() if month_on_month else "month"
+        return ("today" if unit == "day" else f"this_{unit}"), None
+    if len(words) == 1:
+        word = words[0]
+        base = re.search(
+            r"\b(on|than|to|with|vs\.?|versus|against|from|over)\s+(the\s+)?(last|previous|past"
+            r"|prior|yesterday)",
+            text,
+            re.IGNORECASE,
+        )
+        current = {"yesterday": "today"}.get(word) or (
+            word.replace("last_", "this_") if word.startswith("last_") else None
+        )
+        if base is not None and current is not None:  # "up on last month": against it
+            return current, word
+        return word, None
+    return words[0], words[1]
+
+
+def sites_args(text: str, site_names: Sequence[str]) -> dict[str, object]:
+    """The sites a side-by-side names (None: all the person may see) and what ranks them."""
+    lowered = text.lower()
+    named = sorted(
+        (m.start(), s)
+        for s in site_names
+        for m in [re.search(rf"\b{re.escape(s.lower())}\b", lowered)]
+        if m is not None
+    )
+    sites = [s for _, s in named]
+    rank = next((r for r, pattern in _RANK_WORDS if pattern.search(text)), "status")
+    if rank == "alerts" and not re.search(r"\b(most|fewest|least|which|more)\b", text, re.I):
+        rank = "status"
+    return {"site": None, "sites": sites if len(sites) >= 1 else None, "rank_by": rank}
+
+
+def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
+    """'this month vs last', 'compare home and barn', 'status of all sites',
+    'projected bill', 'are we on track for the energy budget'."""
+    if _ALERT_HOUSEKEEPING.search(text) or _SCORECARD.search(text):
+        return None
+    site = _site_named(text, site_names)
+    if _COST_PROJECTION.search(text) and not re.search(
+        r"\b(last|previous|yesterday)\b", text, re.I
+    ):
+        return Intent("cost_projection", {"site": site})
+    lowered = text.lower()
+    named = [s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)]
+    if _MULTI_SITE.search(text) or (len(named) >= 2 and _COMPARE_WORDS.search(text)):
+        return Intent("compare_sites", sites_args(text, site_names))
+    periods = period_words(text)
+    about_periods = not _NOT_PERIODS.search(text)  # "forecast vs actual", "tomorrow": not this
+    two = len(periods) >= 2 and bool(
+        _COMPARE_WORDS.search(text) or re.search(r"\b(and|or)\b", text, re.I)
+    )
+    one = bool(periods) and bool(
+        re.search(r"\b(vs\.?|versus|compar\w*|against|than|chang\w*|differ\w*)\b", text, re.I)
+    )
+    on_last = re.search(r"\b(month|week|year|day)[- ](on|over)[- ]\1\b", text, re.I)
+    if ((two or one) and about_periods) or on_last:
+        first, second = compare_args(text)
+        return Intent("compare_periods", {"site": site, "first": first, "second": second})
+    return None

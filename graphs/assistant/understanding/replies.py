@@ -6,7 +6,7 @@ import re
 
 from graphs.assistant.understanding.patterns import help_text
 
-__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "help_text", "not_understood"]
+__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "greeting", "help_text", "not_understood"]
 
 # What each tool does, in a few words, with a phrasing that routes to it.
 EXAMPLES: dict[str, tuple[str, str]] = {
@@ -33,6 +33,9 @@ EXAMPLES: dict[str, tuple[str, str]] = {
         "when is the genset service due?",
     ),
     "energy_report": ("reports on past periods", "weekly report"),
+    "compare_periods": ("two periods side by side", "this month vs last"),
+    "compare_sites": ("your sites side by side", "status of all sites"),
+    "cost_projection": ("this month's bill projected to its end", "projected bill"),
     "active_alerts": ("the open alerts", "any alerts?"),
     "acknowledge_alert": ("acknowledge an alert", "ack 12"),
     "snooze_alert": ("snooze an alert", "snooze 12 for 1 h"),
@@ -78,6 +81,11 @@ _CONDITION = re.compile(
     r"|more than|offline|stops|fails|starts|trips)\b|[<>]",
     re.IGNORECASE,
 )
+
+
+def greeting(text: str) -> bool:
+    """A bare greeting ("good morning"): it asks nothing."""
+    return bool(_GREETING.search(text))
 
 
 def cannot(text: str) -> bool:
