@@ -51,6 +51,9 @@ EventKind = Literal[
     "unsilenced",  # a silence ended while the alert still fires
 ]
 OPEN_STATUSES = ("pending", "firing", "acknowledged", "snoozed")
+# How old a site's last batch evaluation may get before time alone re-evaluates it
+# (a silent device); pending alerts due to fire are evaluated on time regardless.
+DEFAULT_TICK_S = 10.0
 
 
 class AlertError(ToolsError):
@@ -190,6 +193,7 @@ class AlertEngine:
         clock: Clock,
         rules: Sequence[RuleSpec] = BUILTIN_RULES,
         thresholds: ThresholdSource | None = None,
+        tick_s: float = DEFAULT_TICK_S,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._sites = sites
@@ -198,6 +202,8 @@ class AlertEngine:
         self._thresholds = thresholds or (lambda name: sites[name].alerts)
         self._open: dict[str, dict[str, _Open]] = {}
         self._silences = _SilenceCache()
+        self._tick = timedelta(seconds=tick_s)
+        self._evaluated_at: dict[str, datetime] = {}  # site -> its last batch evaluation
 
     # -- evaluation ----------------------------------------------------------------
 
@@ -243,6 +249,8 @@ class AlertEngine:
         now = self._clock.now()
         thresholds = self._thresholds(site_name)
         open_rows = await self._open_for(site_name)
+        if history is None:
+            self._evaluated_at[site_name] = now
         ctx = RuleContext(
             site=site,
             state=state,
@@ -274,6 +282,26 @@ class AlertEngine:
                 if event is not None:
                     events.append(event)
         return await self._mark_silenced(events)
+
+    async def evaluate_due(self, site_name: str, state: SiteState) -> list[AlertEvent]:
+        """The batch rules for a site whose conditions may have changed with time alone.
+
+        Readings evaluate a site as they arrive (:meth:`evaluate`); what can change
+        without them is time: a device falling silent, a pending alert whose ``for``
+        has passed. So this runs the rules only when the site's last evaluation is
+        ``tick_s`` old, or a pending alert of the site is due to fire; otherwise it
+        returns at once (a worker calls it for every site on every poll).
+        """
+        now = self._clock.now()
+        last = self._evaluated_at.get(site_name)
+        if last is not None and now - last < self._tick and now >= last:
+            rows = self._open.get(site_name)
+            if rows is None or not any(
+                o.status == "pending" and (now - o.started_at).total_seconds() >= o.for_s
+                for o in rows.values()
+            ):
+                return []
+        return await self.evaluate(site_name, state)
 
     async def _apply(
         self,

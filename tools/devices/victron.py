@@ -1022,6 +1022,7 @@ class VictronMqttDevice:
         self._heard = asyncio.Event()
         self.dropped = 0
         self.messages = 0
+        self._messages_read = 0  # ``messages`` at the last read
         self.full_keepalives = 0
         self.reconnects = 0
         self.last_message_at: datetime | None = None
@@ -1192,8 +1193,16 @@ class VictronMqttDevice:
                 if waiter.suffix == suffix:
                     waiter.values.put_nowait(value)
 
+    def waiting(self) -> bool:
+        """Whether :meth:`read` has something to say: a message arrived since the last
+        read (readings, or a payload refused), or the broker connection is down."""
+        return self.messages != self._messages_read or (
+            self._subscribed and not self._hub.connected
+        )
+
     async def read(self, now: datetime) -> list[Reading]:
         """The readings that arrived since the last call (oldest first)."""
+        self._messages_read = self.messages
         if not self._queue and self._subscribed and not self._hub.connected:
             raise DeviceUnreachable(
                 f"{self._label}: lost the connection to the broker; reconnecting "
