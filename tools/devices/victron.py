@@ -516,28 +516,26 @@ def _parse(
 ) -> tuple[Notification, tuple[VictronPath, re.Match[str]], str] | None:
     """The notification, its path description and ``<service>/<instance>`` of a topic we
     use; None for anything else. Cached by what follows the portal id, which every GX
-    shares, so the cache holds one entry per distinct path, not per GX."""
+    shares, so the cache holds one entry per distinct path, not per GX (and the
+    notification's ``portal_id`` is ``-``: the handlers never need it)."""
     head, sep, rest = topic.partition("/")
     portal, sep2, rest = rest.partition("/")
     if head != "N" or not sep or not sep2 or not portal:
         return None
-    found = _parse_suffix(rest)
-    if found is None:
-        return None
-    service, instance, path, description = found
-    note = Notification(portal, service, instance, path)
-    return note, description, f"{service}/{instance}"
+    return _parse_suffix(rest)
 
 
 @functools.lru_cache(maxsize=TOPIC_CACHE_SIZE)
-def _parse_suffix(rest: str) -> tuple[str, int, str, tuple[VictronPath, re.Match[str]]] | None:
+def _parse_suffix(
+    rest: str,
+) -> tuple[Notification, tuple[VictronPath, re.Match[str]], str] | None:
     note = split_topic(f"N/-/{rest}")
     if note is None:
         return None
     description = describe(note)
     if description is None:
         return None
-    return note.service, note.instance, note.path, description
+    return note, description, f"{note.service}/{note.instance}"
 
 
 # --------------------------------------------------------------------------- state
@@ -801,9 +799,11 @@ class VictronState:
         out: Out,
         device: str,
     ) -> None:
-        group_name = item.group.format(**match.groupdict())
+        group_name = item.group.format(**match.groupdict()) if "{" in item.group else item.group
         key = f"{note.service}/{note.instance}/{group_name}"
-        group = self._groups.setdefault(key, _PhaseGroup())
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _PhaseGroup()
         if item.kind == "phases":
             if value is None:
                 group.expected = None
