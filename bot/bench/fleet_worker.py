@@ -236,7 +236,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if expect:
                 received = hub.messages - messages_from
                 quiet = time.monotonic() - last_change > args.quiet
-                if (received >= expect[0] or quiet) and not pipeline.buffered:
+                idle = all(isinstance(d, SiteDriver) and d.idle() for d in drivers.values())
+                if (received >= expect[0] or quiet) and idle and not pipeline.buffered:
                     break
         await told
         stages.seconds["mqtt_network_thread_cpu"] = _thread_cpu_s(native_id) - net_cpu_from
