@@ -17,6 +17,7 @@ batch touches the database only when something changes.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -290,11 +291,18 @@ class AlertEngine:
         without them is time: a device falling silent, a pending alert whose ``for``
         has passed. So this runs the rules only when the site's last evaluation is
         ``tick_s`` old, or a pending alert of the site is due to fire; otherwise it
-        returns at once (a worker calls it for every site on every poll).
+        returns at once (a worker calls it for every site once a second). A site
+        seen for the first time is first evaluated within ``tick_s``.
         """
         now = self._clock.now()
         last = self._evaluated_at.get(site_name)
-        if last is not None and now - last < self._tick and now >= last:
+        if last is None:
+            # First sight (a worker starting with thousands of sites): silence counts from
+            # now, so nothing time-based is due yet; the first tick evaluation of each site
+            # is spread over the next ``tick_s`` instead of all of them in one poll.
+            share = zlib.crc32(site_name.encode()) % 1000 / 1000
+            last = self._evaluated_at[site_name] = now - self._tick * share
+        if now - last < self._tick and now >= last:
             rows = self._open.get(site_name)
             if rows is None or not any(
                 o.status == "pending" and (now - o.started_at).total_seconds() >= o.for_s
