@@ -148,3 +148,45 @@ async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
     await monitor.poll_once()
     assert len(ticks) == 2 * SITES
     assert {site for at, site in ticks if at == clock.now()} == set(sites)
+
+
+async def test_a_failing_hand_off_of_one_site_does_not_skip_the_others(
+    sessionmaker: Sessions,
+) -> None:
+    """Sites share a batch now: the alert hand-off of one site failing still hands the
+    other sites' readings on, and the poll reports the failure."""
+    clock = ManualClock(NOW)
+    sites = {f"site-{i}": _site(f"site-{i}") for i in range(5)}
+    async with sessionmaker() as session, session.begin():
+        for name in sites:
+            await repo.upsert_site(session, name=name, title="", timezone="UTC", now=NOW)
+    starting: list[str] = []
+    ready = asyncio.Event()
+    ready.set()
+    devices = {name: PushDevice(name, starting, ready) for name in sites}
+    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    handed: list[str] = []
+
+    async def on_batch(site: str, _state: SiteState, _batch: list[Reading]) -> None:
+        if site == "site-1":
+            raise RuntimeError("the alert engine broke for site-1")
+        handed.append(site)
+
+    pipeline.set_batch_handler(on_batch)
+    monitor = Monitor(
+        drivers={n: SiteDriver(s, [devices[n]], intervals_s={}) for n, s in sites.items()},
+        pipeline=pipeline,
+        clock=clock,
+        sites=sites,
+    )
+    await monitor.poll_once()  # starts them
+    for device in devices.values():
+        device.arrive(clock.now(), count=2)
+    try:
+        await monitor.poll_once()
+    except RuntimeError as err:
+        assert "site-1" in str(err)
+    else:
+        raise AssertionError("the failing hand-off was not reported")
+    assert sorted(handed) == sorted(set(sites) - {"site-1"})
+    assert pipeline.stats.written == 5 * 2  # every site's readings are stored
