@@ -23,6 +23,13 @@ from tools.actions.catalogue import get_kind
 from tools.actions.service import ActionService, ActionView, Actor
 from tools.alerts.engine import AlertEngine, AlertError, AlertEvent, AlertView
 from tools.alerts.silences import Matcher
+from tools.alerts.user_rules import (
+    AlertRuleError,
+    UserRuleStore,
+    current_value,
+    draft_rule,
+    show,
+)
 from tools.cards import Card, action_card, age_text, local_time
 from tools.clock import Clock
 from tools.delivery import DeliveryStats
@@ -170,6 +177,32 @@ class KnowledgeArgs(SiteArgs):
         min_length=2, max_length=500, description="What to look up, in the person's words"
     )
     top_k: int = Field(default=3, ge=1, le=8, description="How many passages to return")
+
+
+class AlertRuleArgs(SiteArgs):
+    metric: str = Field(
+        min_length=1,
+        max_length=64,
+        description="What to watch, in words or as a metric name: battery soc, panel voltage, "
+        "battery voltage, load, solar power, grid power, generator fuel, battery temperature, "
+        "die temperature ...",
+    )
+    comparator: Literal["<", "<=", ">", ">="] = Field(description="Fires when value <op> threshold")
+    value: float = Field(description="The threshold, in `unit`")
+    unit: str | None = Field(
+        default=None,
+        max_length=16,
+        description="Unit of the value: V, A, W, kW, %, C, F, L, gal, Hz (omit: the metric's "
+        "own unit; power in kW)",
+    )
+    hold_minutes: float | None = Field(
+        default=None, ge=0, le=24 * 60, description="Fire only when it holds this long"
+    )
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+
+class AlertRuleRefArgs(SiteArgs):
+    rule_id: int = Field(ge=1, description="The rule's number (#3)")
 
 
 class GridChargeArgs(SiteArgs):
@@ -358,6 +391,28 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         description="End a silence early.",
     ),
     ToolSpec(
+        name="set_alert_rule",
+        kind="change",
+        permission=Permission.MANAGE_ALERT_RULES,
+        args=AlertRuleArgs,
+        description="Create an alert rule on a site's reading ('alert me if the panel voltage "
+        "drops below 12 V for 10 minutes'): the alert engine posts an alert when it holds "
+        "and resolves it when it clears.",
+    ),
+    ToolSpec(
+        name="list_alert_rules",
+        kind="read",
+        args=SiteArgs,
+        description="The alert rules people set in chat for a site, with their numbers.",
+    ),
+    ToolSpec(
+        name="remove_alert_rule",
+        kind="change",
+        permission=Permission.MANAGE_ALERT_RULES,
+        args=AlertRuleRefArgs,
+        description="Delete an alert rule by its number; its open alert resolves.",
+    ),
+    ToolSpec(
         name="set_alert_preferences",
         kind="change",
         permission=Permission.SET_SITE_PREFERENCES,
@@ -505,6 +560,7 @@ class Toolbox:
         actions: ActionService,
         clock: Clock,
         preferences: PreferenceStore | None = None,
+        alert_rules: UserRuleStore | None = None,
         on_alert_event: Callable[[AlertEvent], Awaitable[None]] | None = None,
         deliveries: Callable[[], Awaitable[DeliveryStats]] | None = None,
         directory: Directory | None = None,
@@ -523,6 +579,7 @@ class Toolbox:
         self._actions = actions
         self._clock = clock
         self._preferences = preferences
+        self._alert_rules = alert_rules
         self._on_alert_event = on_alert_event
         self._deliveries = deliveries
         self._directory = directory
@@ -1296,6 +1353,81 @@ class Toolbox:
             silence_id=silence_id, removed_by=ctx.actor_label or ctx.requested_by
         )
         return ToolOutput(text=f"Removed silence {removed.id} ({removed.describe()}).")
+
+    # -- alert rules set in chat ---------------------------------------------------------
+
+    def _rule_store(self) -> UserRuleStore:
+        if self._alert_rules is None:
+            raise AlertRuleError("Alert rules are not available in this process.")
+        return self._alert_rules
+
+    async def _set_alert_rule(
+        self, site: Site, args: AlertRuleArgs, ctx: CallContext
+    ) -> ToolOutput:
+        store = self._rule_store()
+        draft = draft_rule(
+            site,
+            self._state(site.name),
+            metric=args.metric,
+            comparator=args.comparator,
+            value=args.value,
+            unit=args.unit,
+            hold_minutes=args.hold_minutes,
+            severity=args.severity,
+        )
+        name = ctx.actor_label or ctx.requested_by.partition(":")[2] or ctx.requested_by
+        rule = await store.add(
+            draft, created_by=ctx.requested_by, created_by_name=name, now=self._clock.now()
+        )
+        state = self._state(site.name)
+        value = current_value(rule, state)
+        now = (
+            f" Now {show(value, rule.unit)}."
+            if value is not None
+            else " No reading of it yet; it is checked as readings arrive."
+        )
+        return ToolOutput(
+            text=f"Alert rule #{rule.id} set at {site.display_name}: {rule.label.lower()} "
+            f"{rule.comparator} {rule.threshold_text}"
+            + (f" for {args.hold_minutes:g} min" if rule.hold_s > 0 else "")
+            + f" ({rule.severity}).{now} Remove it with 'delete rule {rule.id}'."
+        )
+
+    async def _list_alert_rules(self, site: Site, _args: SiteArgs, ctx: CallContext) -> ToolOutput:
+        rules = await self._rule_store().list(site.name)
+        if not rules:
+            return ToolOutput(
+                text=f"No alert rules set in chat at {site.display_name}. Set one with e.g. "
+                "'alert me if the battery drops below 30 %'."
+            )
+        state = self._state(site.name)
+        lines = []
+        for rule in rules:
+            value = current_value(rule, state)
+            now = f", now {show(value, rule.unit)}" if value is not None else ""
+            lines.append(f"- {rule.describe()}{now}")
+        return ToolOutput(
+            text=f"{len(rules)} alert rule(s) at {site.display_name}:\n" + "\n".join(lines)
+        )
+
+    async def _remove_alert_rule(
+        self, site: Site, args: AlertRuleRefArgs, ctx: CallContext
+    ) -> ToolOutput:
+        store = self._rule_store()
+        rule = await store.get(args.rule_id)
+        if rule is None:
+            raise AlertRuleError(f"There is no alert rule #{args.rule_id}.")
+        # A rule number may belong to another site than the conversation's.
+        authorize(ctx.principal, Permission.MANAGE_ALERT_RULES, rule.site)
+        removed = await store.remove(rule.id, removed_by=ctx.requested_by, now=self._clock.now())
+        where = (
+            self._sites[removed.site].display_name if removed.site in self._sites else removed.site
+        )
+        return ToolOutput(
+            text=f"Removed alert rule #{removed.id} at {where} ({removed.label.lower()} "
+            f"{removed.comparator} {removed.threshold_text}); its open alert, if any, resolves "
+            "with the next readings."
+        )
 
     async def _set_alert_preferences(
         self, site: Site, args: AlertPrefsArgs, ctx: CallContext

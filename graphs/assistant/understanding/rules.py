@@ -43,6 +43,7 @@ from graphs.assistant.understanding.lexicon import (
     Intent,
 )
 from graphs.assistant.understanding.patterns import (
+    _alert_rule,
     _approvals,
     _knowledge,
     _outlook,
@@ -68,6 +69,9 @@ def route(
     role_change = _role_change(stripped) or _who_is(stripped) or _approvals(stripped)
     if role_change is not None:
         return [role_change]
+    alert_rule = _alert_rule(stripped, site_names)
+    if alert_rule is not None:
+        return [alert_rule]
     preference = _preference_change(stripped, site_names)
     if preference is not None:
         return [preference]
