@@ -128,7 +128,7 @@ def test_a_metric_the_site_does_not_have_lists_those_it_has(site: Site) -> None:
     text = str(err.value)
     assert "does not report panel current" in text
     assert "battery soc (%)" in text and "load (W)" in text
-    with pytest.raises(AlertRuleError, match="I don't know the metric 'humidity'.*battery soc"):
+    with pytest.raises(AlertRuleError, match=r"I don't know the metric 'humidity'.*battery soc"):
         draft_rule(site, None, metric="humidity", comparator=">", value=80, unit="%")
 
 
@@ -201,7 +201,7 @@ async def test_rules_round_trip_through_the_database(
         "V",
     )
     assert loaded.hold_s == 600.0 and loaded.created_at == T0 and loaded.enabled
-    assert loaded.describe() == "#%d panel voltage < 12 V for 10 min (warning, by @olga)" % rule.id
+    assert loaded.describe() == f"#{rule.id} panel voltage < 12 V for 10 min (warning, by @olga)"
     removed = await other.remove(rule.id, removed_by="slack:U2", now=T0 + timedelta(hours=1))
     assert not removed.enabled
     assert await store.list(site.name) == [] and await store.get(rule.id) is None

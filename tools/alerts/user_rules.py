@@ -453,7 +453,10 @@ def resolve_metric(site: Site, state: SiteState | None, metric: str, unit: str |
             )
             if best:
                 scored.append((-best, order, name))
-        candidates = [name for _, _, name in sorted(scored)]
+        # Only the most specific phrase counts: "panel voltage" never falls back to the
+        # battery's voltage; "voltage" may be any voltage the site has.
+        top = min((score for score, _, _ in scored), default=0)
+        candidates = [name for score, _, name in sorted(scored) if score == top]
     for name in candidates:
         if name in has and fits(name):
             return name

@@ -188,7 +188,10 @@ def plan(
     found = [i for i in found if i.tool != HELP_TOOL]
     if SCHEDULE.search(text):  # "alert me every morning if ...": schedules stay refused
         found = [i for i in found if i.tool not in PARSED_TOOLS]
-    if found and all(i.tool in EXACT_TOOLS | PARSED_TOOLS for i in found):
+    if found and (
+        all(i.tool in EXACT_TOOLS | PARSED_TOOLS for i in found)
+        or any(i.tool in PARSED_TOOLS for i in found)
+    ):
         # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V":
         # exact shapes with ids or a parsed threshold, read as written
         return Plan(found, "ok", True, label=found[0].tool, p=1.0)

@@ -31,10 +31,8 @@ SYN: dict[str, tuple[str, ...]] = {
         "grid import",
         "battery temperature",
         "battery temp",
-        "die temperature",
         "inverter temperature",
         "temperature",
-        "panel current",
         "current",
         "generator output",
         "grid frequency",
@@ -201,6 +199,17 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}what thresholds are active{at}{post}",
         "{pre}which alert rules are on{post}",
         "{pre}show all the thresholds i created{post}",
+    ),
+    # Questions about readings the bot does not answer yet stay "unsupported": the rules
+    # above name the same readings (temperature, panel voltage), so the classifier needs
+    # these to keep telling a reading question from a threshold.
+    "unsupported": (
+        "{pre}what's the die temperature on the ina228{post}",
+        "{pre}what temperature is the ina228 chip at{now}{post}",
+        "{pre}how warm is the shunt monitor{now}{post}",
+        "{pre}die temp of the monitor{post}",
+        "{pre}what voltage are the panels giving{now}{post}",
+        "{pre}panel volts{now}{post}",
     ),
     "remove_alert_rule": (
         "{cmdpre}{rdel} {rule} {n}{cmdpost}",
