@@ -1387,8 +1387,7 @@ class Toolbox:
             else " No reading of it yet; it is checked as readings arrive."
         )
         return ToolOutput(
-            text=f"Alert rule #{rule.id} set at {site.display_name}: {rule.label.lower()} "
-            f"{rule.comparator} {rule.threshold_text}"
+            text=f"Alert rule #{rule.id} set at {site.display_name}: {rule.condition}"
             + (f" for {args.hold_minutes:g} min" if rule.hold_s > 0 else "")
             + f" ({rule.severity}).{now} Remove it with 'delete rule {rule.id}'."
         )
@@ -1424,9 +1423,8 @@ class Toolbox:
             self._sites[removed.site].display_name if removed.site in self._sites else removed.site
         )
         return ToolOutput(
-            text=f"Removed alert rule #{removed.id} at {where} ({removed.label.lower()} "
-            f"{removed.comparator} {removed.threshold_text}); its open alert, if any, resolves "
-            "with the next readings."
+            text=f"Removed alert rule #{removed.id} at {where} ({removed.condition}); its open "
+            "alert, if any, resolves with the next readings."
         )
 
     async def _set_alert_preferences(

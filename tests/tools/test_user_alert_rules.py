@@ -435,3 +435,26 @@ async def test_a_load_rule_replayed_over_a_real_day_fires_once_per_long_excursio
             fired = True
     assert len([k for k, _ in expected if k == "fired"]) >= 2  # the day has long peaks
     assert events == expected
+
+
+async def test_a_rule_in_another_unit_shows_the_metric_unit_too(
+    sessionmaker: async_sessionmaker[AsyncSession], site: Site
+) -> None:
+    from tools.site import Generator
+
+    site = site.model_copy(update={"generator": Generator(rated_kw=8.0, tank_l=400.0)})
+    await _add_site(sessionmaker, site)
+    store = UserRuleStore(sessionmaker=sessionmaker)
+    fuel = draft_rule(site, None, metric="fuel", comparator="<", value=20, unit="%")
+    panel = panel_state(site, T0, 13.0)
+    hot = draft_rule(site, panel, metric="die temp", comparator=">", value=104, unit="F")
+    load = draft_rule(site, None, metric="load", comparator=">", value=2000, unit="W")
+    made = [
+        await store.add(d, created_by="console:ada", created_by_name="Ada", now=T0)
+        for d in (fuel, hot, load)
+    ]
+    assert [r.condition for r in made] == [
+        "generator fuel < 20 % (80 L)",
+        "device temperature > 104 °F (40 °C)",
+        "load > 2000 W",
+    ]

@@ -614,14 +614,21 @@ class UserRule:
         name = self.created_by_name or self.created_by.partition(":")[2] or self.created_by
         return name if name.startswith("@") else f"@{name}"
 
+    @property
+    def condition(self) -> str:
+        """'panel voltage < 12 V', with the threshold in the metric's unit when the person
+        used another: 'generator fuel < 20 % (80 L)'."""
+        text = f"{self.label.lower()} {self.comparator} {self.threshold_text}"
+        given = unit_of(self.threshold_text.split(" ", 1)[-1])
+        if given is not None and given[0] != self.unit:
+            text += f" ({show(self.threshold, self.unit)})"
+        return text
+
     def describe(self) -> str:
         """'#3 panel voltage < 12 V for 10 min (warning, by @olga)'."""
         hold = f" for {_duration(self.hold_s)}" if self.hold_s > 0 else ""
         state = "" if self.enabled else ", disabled"
-        return (
-            f"#{self.id} {self.label.lower()} {self.comparator} {self.threshold_text}{hold} "
-            f"({self.severity}, by {self.author}{state})"
-        )
+        return f"#{self.id} {self.condition}{hold} ({self.severity}, by {self.author}{state})"
 
     @classmethod
     def of(cls, row: UserAlertRuleRow) -> UserRule:
