@@ -49,7 +49,7 @@ from storage.engine import (
     upgrade_database,
 )
 from tools.actions.service import ActionService, ActionView
-from tools.agent_tools import Toolbox
+from tools.agent import Toolbox
 from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.registry import all_rules
 from tools.alerts.user_rules import UserRuleStore
@@ -59,6 +59,7 @@ from tools.delivery import Deliverer
 from tools.devices.base import Driver
 from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
+from tools.forecast.fuel_service import FuelService
 from tools.forecast.service import ForecastService
 from tools.forecast.weather import OpenMeteoClient
 from tools.offload import Offload
@@ -472,10 +473,12 @@ async def open_app(
             directory=directory,
             forecasts=forecasts,
             reports=reports,
+            fuel=FuelService(sessionmaker=sessionmaker, clock=clock, offload=offload),
         )
         if is_postgres(db_url):
+            timeouts = db_timeouts(settings)
             checkpointer_cm = open_checkpointer(
-                postgres_url=psycopg_url(db_url, timeouts=db_timeouts(settings))
+                postgres_url=psycopg_url(db_url, timeouts=timeouts), pool_wait_s=timeouts.pool_s
             )
         else:
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))

@@ -23,6 +23,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "grid_charge_advice",
         "fuel_outlook",
         "generator_plan",
+        "generator_service",
     ),
     "alerts": (
         "active_alerts",

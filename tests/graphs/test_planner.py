@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from graphs.assistant.planner import TOOL_NAMES, Intent, help_text, route
-from tools.agent_tools import TOOL_SPECS
+from tools.agent import TOOL_SPECS
 
 SITES = ("barn", "home", "north field")
 LOADS = ("miner-1", "miner-2", "miner-3", "pump")
@@ -209,7 +209,16 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("grid charge tonight? tomorrow is cloudy", [("grid_charge_advice", {"site": None})]),
     ("will tomorrow's sun carry the miners all day?", [("miner_plan", {"site": None})]),
     ("plan the miners at the barn", [("miner_plan", {"site": "barn"})]),
-    ("how much diesel will we burn this month?", [("fuel_outlook", {"site": None})]),
+    (
+        "how much diesel will we burn this month?",
+        [("fuel_outlook", {"site": None, "focus": "month"})],
+    ),
+    ("how many days of diesel left?", [("fuel_outlook", {"site": None, "focus": "days_left"})]),
+    ("when do I need to order fuel", [("fuel_outlook", {"site": None, "focus": "order"})]),
+    ("what's our L/kWh at the barn", [("fuel_outlook", {"site": "barn", "focus": "rate"})]),
+    ("how many hours until the generator service", [("generator_service", {"site": None})]),
+    ("when is the genset due for an oil change?", [("generator_service", {"site": None})]),
+    ("genny run hours at the barn", [("generator_service", {"site": "barn"})]),
     ("how accurate was yesterday's forecast?", [("solar_scorecard", {"site": None})]),
     ("solar scorecard", [("solar_scorecard", {"site": None})]),
     # reports on past periods

@@ -63,6 +63,8 @@ def for_tool(
     if tool == "energy_report":
         period, focus = patterns.report_args(text)
         return {**base, "period": period, "focus": focus}
+    if tool == "fuel_outlook":
+        return {**base, "focus": patterns.fuel_focus(text)}
     if tool == "acknowledge_alert":
         _, consumed = tokens._duration(words)
         return {**base, "alert_id": tokens._first_number(words, consumed)}

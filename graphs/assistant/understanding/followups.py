@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from graphs.assistant.understanding import lexicon, patterns, rules, tokens
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
+from tools.agent import TOOL_SPECS
 
 _LEAD = re.compile(
     r"^\s*(?:and|&|also|plus|ok|so|then)?\s*(?:(?:what|how)\s+about|same\s+(?:for|at)|for|at|in"
@@ -24,23 +25,8 @@ _STARTS = re.compile(
     r"^\s*(and\b|&|what about\b|how about\b|same (for|at)\b|also\b|plus\b)", re.IGNORECASE
 )
 MAX_WORDS = 6
-READS = frozenset(
-    {
-        "site_status",
-        "battery_status",
-        "solar_now",
-        "solar_forecast",
-        "battery_outlook",
-        "solar_scorecard",
-        "miner_plan",
-        "grid_charge_advice",
-        "generator_plan",
-        "fuel_outlook",
-        "energy_report",
-        "active_alerts",
-        "list_silences",
-    }
-)
+# Only questions carry over to a follow-up: the tools that change nothing.
+READS = frozenset(spec.name for spec in TOOL_SPECS if not spec.mutates)
 
 
 def is_follow_up(text: str) -> bool:

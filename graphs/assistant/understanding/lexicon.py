@@ -40,6 +40,7 @@ TOOL_NAMES: tuple[str, ...] = (
     "energy_report",
     "search_knowledge",
     "generator_plan",
+    "generator_service",
 )
 
 HELP_TOOL = "help"

@@ -39,6 +39,8 @@ _SCORECARD = re.compile(
 
 
 _GEN = r"(generator|genset|gen|genny|generater|genrator)"
+_WHEN = r"(hours?|when|due|next|how (long|soon)|left|until|till|overdue|time for)"
+_SERVICE = r"(service[ds]?|servicing|oil change|maintenance)"
 
 # Within one clause: any text up to a clause break ("and", ",", "?", ...).
 _GAP = r"(?:(?!\b(?:and|plus|also|then)\b)[^,;&+?.!])*"
@@ -90,6 +92,17 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        "generator_service",
+        re.compile(
+            rf"\b{_GEN}\b.*\b{_WHEN}\b.*\b{_SERVICE}\b|\b{_WHEN}\b.*\b{_GEN}\b.*\b{_SERVICE}\b"
+            rf"|\b{_WHEN}\b.*\b{_SERVICE}\b.*\b{_GEN}\b"
+            rf"|\b{_GEN}\b.*\b{_SERVICE}\b.*\b(due|left|overdue|soon)\b"
+            rf"|\b{_GEN}\b.*\b(run[- ]?hours|hour ?meter|hours? counter|engine hours)\b"
+            r"|\b(next|due for( an?)?)\s+(service|servicing|oil change)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
         "generator_plan",
         re.compile(
             rf"\b{_GEN}\b.*\b(plan|schedule|timetable)\b|\b(plan|schedule)\b.*\b{_GEN}\b"
@@ -113,7 +126,9 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(days?|weeks?|hours?)\s+of\s+(diesel|fuel)\b"
             r"|\bhow (long|many days)\b.*\b(diesel|fuel)\b.*\b(last|left)\b"
             r"|\b(diesel|fuel)\b.*\b(run out|last)\b"
-            r"|\b(run|running)\s+(out|low|short)\s+(of|on)\s+(diesel|fuel|gas)\b",
+            r"|\b(run|running)\s+(out|low|short)\s+(of|on)\s+(diesel|fuel|gas)\b"
+            r"|\b(order|buy|reorder)\w*\b.*\b(diesel|fuel)\b|\b(diesel|fuel)\b.*\border\b"
+            r"|\bl\s*/\s*kwh\b|\b(litres?|liters?)\s+per\s+kwh\b",
             re.IGNORECASE,
         ),
     ),
@@ -334,8 +349,39 @@ def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
         return None  # "mute battery warnings till tomorrow": not a battery outlook
     for tool, pattern in _OUTLOOKS:
         if pattern.search(text):
+            if tool == "fuel_outlook":
+                return Intent(tool, {"site": named, "focus": fuel_focus(text)})
             return Intent(tool, {"site": named})
     return None
+
+
+_FUEL_RATE = re.compile(
+    r"\bl\s*/\s*kwh\b|\b(litres?|liters?|l)\s+(per|a|an|each)\s+kwh\b|\bper\s+kwh\b"
+    r"|\befficien|\bconsumption\s+rate\b|\bburn\s+rate\b|\bspecific\s+(fuel|consumption)\b"
+    r"|\bfuel\s+rate\b|\bhow\s+thirsty\b",
+    re.IGNORECASE,
+)
+_FUEL_ORDER = re.compile(
+    r"\b(order|reorder|re-order|buy|purchase|deliver\w*|refuel|refill|top\s+up)\b",
+    re.IGNORECASE,
+)
+_FUEL_LEFT = re.compile(r"\b(left|remaining|last|run(ning)?\s+(out|dry|low))\b", re.IGNORECASE)
+_FUEL_MONTH = re.compile(
+    r"\b(month|30\s+days|weeks?|how\s+much\s+(diesel|fuel)|burn|need|use)\b", re.IGNORECASE
+)
+
+
+def fuel_focus(text: str) -> str:
+    """What a fuel question asks first: the L/kWh, when to order, days left, or litres ahead."""
+    if _FUEL_RATE.search(text):
+        return "rate"
+    if _FUEL_ORDER.search(text):
+        return "order"
+    if _FUEL_LEFT.search(text):
+        return "days_left"
+    if _FUEL_MONTH.search(text):
+        return "month"
+    return "days_left"
 
 
 def _site_named(text: str, site_names: Sequence[str]) -> str | None:
@@ -485,7 +531,7 @@ _NOTIFY = re.compile(
     r"(?:alert|alarm|threshold|notification|warning)\b",
     re.IGNORECASE,
 )
-_WHEN = re.compile(
+_RULE_WHEN = re.compile(
     r"\b(?:if|when|whenever|once|as soon as|should|in case)\b|\bfor\b|\bon\b|[<>]", re.IGNORECASE
 )
 # Comparison words, longest first, to the comparator ("~" below/above by the metric).
@@ -699,7 +745,7 @@ def alert_rule_args(text: str, site_names: Sequence[str] = ()) -> dict[str, obje
             rf"\s*\b(?:at|for|on|in)?\s*(?:the\s+)?{re.escape(site)}\b", " ", body, flags=re.I
         )
     hold, body = _hold_minutes(body)
-    when = _WHEN.search(body)
+    when = _RULE_WHEN.search(body)
     condition = body[when.start() :] if when is not None else body
     comparator: str | None = None
     cmp_at = -1

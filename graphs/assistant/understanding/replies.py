@@ -19,7 +19,14 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "miner_plan": ("which hours to run the miners", "when should the miners run tomorrow?"),
     "grid_charge_advice": ("whether to charge from the grid tonight", "should I grid charge?"),
     "generator_plan": ("when to run the generator", "generator plan"),
-    "fuel_outlook": ("diesel needed over the next 30 days", "fuel outlook"),
+    "fuel_outlook": (
+        "days of diesel left, when to order, L/kWh and litres for 30 days",
+        "how many days of diesel left?",
+    ),
+    "generator_service": (
+        "run hours until the generator service",
+        "when is the genset service due?",
+    ),
     "energy_report": ("reports on past periods", "weekly report"),
     "active_alerts": ("the open alerts", "any alerts?"),
     "acknowledge_alert": ("acknowledge an alert", "ack 12"),
