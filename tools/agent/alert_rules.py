@@ -24,29 +24,18 @@ if TYPE_CHECKING:
 
 
 class AlertRuleArgs(SiteArgs):
-    metric: str = Field(
-        min_length=1,
-        max_length=64,
-        description="What to watch, in words or as a metric name: battery soc, panel voltage, "
-        "battery voltage, load, solar power, grid power, generator fuel, battery temperature, "
-        "die temperature ...",
-    )
-    comparator: Literal["<", "<=", ">", ">="] = Field(description="Fires when value <op> threshold")
-    value: float = Field(description="The threshold, in `unit`")
-    unit: str | None = Field(
-        default=None,
-        max_length=16,
-        description="Unit of the value: V, A, W, kW, %, C, F, L, gal, Hz (omit: the metric's "
-        "own unit; power in kW)",
-    )
-    hold_minutes: float | None = Field(
-        default=None, ge=0, le=24 * 60, description="Fire only when it holds this long"
-    )
+    # Kept short: every bound tool's schema costs prompt tokens. Lengths and the hold
+    # time are checked by draft_rule, with a clear error.
+    metric: str = Field(description="e.g. battery soc, panel voltage, load, fuel")
+    comparator: Literal["<", "<=", ">", ">="]
+    value: float
+    unit: str | None = Field(default=None, description="V, W, kW, %, C, F, L ...")
+    hold_minutes: float | None = None
     severity: Literal["info", "warning", "critical"] = "warning"
 
 
 class AlertRuleRefArgs(SiteArgs):
-    rule_id: int = Field(ge=1, description="The rule's number (#3)")
+    rule_id: int = Field(ge=1)
 
 
 def _store(tb: Toolbox) -> UserRuleStore:
@@ -59,6 +48,8 @@ async def set_alert_rule(
     tb: Toolbox, site: Site, args: AlertRuleArgs, ctx: CallContext
 ) -> ToolOutput:
     store = _store(tb)
+    if not 0 < len(args.metric.strip()) <= 64 or len(args.unit or "") > 16:
+        raise AlertRuleError("Name the reading (e.g. 'battery soc') and a unit such as V or %.")
     state = tb.state(site.name)
     draft = draft_rule(
         site,
@@ -130,9 +121,8 @@ SPECS: tuple[ToolSpec, ...] = (
         permission=Permission.MANAGE_ALERT_RULES,
         args=AlertRuleArgs,
         run=set_alert_rule,
-        description="Create an alert rule on a site's reading ('alert me if the panel voltage "
-        "drops below 12 V for 10 minutes'): the alert engine posts an alert when it holds "
-        "and resolves it when it clears.",
+        description="Alert when a reading crosses a threshold ('alert me if the panel voltage "
+        "drops below 12 V').",
     ),
     ToolSpec(
         name="list_alert_rules",
