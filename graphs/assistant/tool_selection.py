@@ -38,6 +38,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "silence_alerts",
         "list_silences",
         "remove_silence",
+        "set_alert_rule",
+        "list_alert_rules",
+        "remove_alert_rule",
     ),
     "preferences": ("set_alert_preferences", "set_preferences", "set_role"),
     "actions": (

@@ -62,17 +62,21 @@ async def test_unknown_input_says_so_and_points_to_help(sqlite_url: str, tmp_pat
         assert helped.answer == planner.help_text()
 
 
-async def test_a_threshold_request_is_refused_honestly(sqlite_url: str, tmp_path: Path) -> None:
-    """Not answered with open alerts and solar power, which reads as if an alert was set."""
+async def test_a_threshold_on_a_reading_the_site_lacks_is_refused_honestly(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Not answered with open alerts and solar power, which reads as if an alert was set:
+    the rule tool is called and says the demo site has no panel voltage, and what it has."""
     clock = ManualClock(EVENING)
     async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
         result = await app.chat.handle_message(
             say("olga", "alert me if the panel voltage drops below 12 V")
         )
-        assert result.tools == []
+        assert result.tools == ["set_alert_rule"]
         assert result.actions == []
-        assert result.answer.startswith("I can't set alert thresholds from chat yet")
-        assert '"any alerts?"' in result.answer  # the closest thing, with how to ask
+        assert "does not report panel voltage" in result.answer
+        assert "battery voltage (V)" in result.answer  # what it could watch instead
+        assert app.alert_rules.for_site(app.default_site) == ()
 
 
 async def test_model_path_uses_the_same_tools(sqlite_url: str, tmp_path: Path) -> None:

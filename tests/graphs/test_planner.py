@@ -477,6 +477,26 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("is alert 12 acknowledged?", [alerts()]),
     ("don't snooze it", [alerts()]),
     ("is the battery quite low", [battery()]),
+    # alert rules set in chat
+    (
+        "alert me if voltage < 12 V",
+        [
+            (
+                "set_alert_rule",
+                {
+                    "site": None,
+                    "metric": "voltage",
+                    "comparator": "<",
+                    "value": 12.0,
+                    "unit": "V",
+                    "hold_minutes": None,
+                    "severity": "warning",
+                },
+            )
+        ],
+    ),
+    ("what alert rules do I have", [("list_alert_rules", {"site": None})]),
+    ("delete rule 3", [("remove_alert_rule", {"site": None, "rule_id": 3})]),
     # nothing understood
     ("what's the weather", []),
     ("tell me a joke", []),

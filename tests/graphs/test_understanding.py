@@ -87,8 +87,8 @@ def test_statements_and_questions_never_become_changes(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "opening"),
     [
-        ("alert me if the panel voltage drops below 12 V", "I can't set alert thresholds"),
-        ("ping me whenever the tank is under 40 litres", "I can't set alert thresholds"),
+        ("text me when the barn goes offline", "I couldn't read a threshold"),
+        ("let me know if the generator starts", "I couldn't read a threshold"),
         ("start the miners every morning at 8", "I can't schedule commands"),
         ("what's the die temperature on the ina228?", "I don't have that reading"),
         ("open the garage door please", "I can't do that from chat"),

@@ -13,8 +13,8 @@ Layout:
   runs the spec's handler ``(toolbox, site, args, ctx) -> ToolOutput``.
 - one module per family, each with its argument models, its handlers and a ``SPECS``
   tuple: ``status``, ``forecasts``, ``week``, ``plans``, ``fuel``, ``reports``, ``compare``,
-  ``alerts``, ``people``, ``approvals``, ``knowledge``, ``actions``; ``common`` holds small
-  wording helpers.
+  ``alerts``, ``alert_rules``, ``people``, ``approvals``, ``knowledge``, ``actions``; ``common``
+  holds small wording helpers.
 
 Action tools never touch hardware: they only create approval-gated action requests.
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from tools.agent import (
     actions,
+    alert_rules,
     alerts,
     approvals,
     compare,
@@ -76,6 +77,7 @@ _FAMILIES = (
     reports,
     compare,
     alerts,
+    alert_rules,
     people,
     approvals,
     knowledge,

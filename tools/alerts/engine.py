@@ -33,6 +33,7 @@ from storage.models import AlertRow, SilenceRow
 from tools.alerts.context import History, RuleContext, RuleSpec, Verdict
 from tools.alerts.rules import BUILTIN_RULES
 from tools.alerts.silences import Matcher, alert_labels, matchers_from, matches_all
+from tools.alerts.user_rules import UserRule
 from tools.clock import Clock
 from tools.errors import ToolsError
 from tools.site import AlertThresholds, Site
@@ -177,6 +178,8 @@ def fingerprint(site: str, rule: str) -> str:
 
 
 ThresholdSource = Callable[[str], AlertThresholds]
+# The rules people set in chat for a site (tools.alerts.user_rules.UserRuleStore.for_site).
+UserRuleSource = Callable[[str], Sequence[UserRule]]
 
 
 @dataclass(slots=True)
@@ -195,12 +198,14 @@ class AlertEngine:
         rules: Sequence[RuleSpec] = BUILTIN_RULES,
         thresholds: ThresholdSource | None = None,
         tick_s: float = DEFAULT_TICK_S,
+        user_rules: UserRuleSource | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._sites = sites
         self._clock = clock
         self._rules = tuple(rules)
         self._thresholds = thresholds or (lambda name: sites[name].alerts)
+        self._user_rules: UserRuleSource = user_rules or (lambda _name: ())
         self._open: dict[str, dict[str, _Open]] = {}
         self._silences = _SilenceCache()
         self._tick = timedelta(seconds=tick_s)
@@ -259,6 +264,7 @@ class AlertEngine:
             thresholds=thresholds,
             open_alerts={r: o.severity for r, o in open_rows.items()},  # type: ignore[misc]
             history=history,
+            user_rules=self._user_rules(site_name),
         )
         verdicts: list[Verdict] = []
         for spec in self._rules:

@@ -89,6 +89,11 @@ def for_tool(
         return dict(intent.args) if intent is not None else _preference_args(clause)
     if tool == "set_role":
         return _role_args(text)
+    if tool == "set_alert_rule":
+        return patterns.alert_rule_args(text, site_names)
+    if tool == "remove_alert_rule":
+        rule_id = tokens._first_number(words, set())
+        return None if rule_id is None else {**base, "rule_id": rule_id}
     if tool == "search_knowledge":
         return {**base, "query": text.strip()[:500]}
     if tool in ("stop_miners", "start_miners"):

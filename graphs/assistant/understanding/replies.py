@@ -43,6 +43,9 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "list_silences": ("the active silences", "show silences"),
     "remove_silence": ("end a silence", "remove silence 3"),
     "set_alert_preferences": ("critical-only alerts and quiet hours", "quiet hours 22:00-07:00"),
+    "set_alert_rule": ("an alert on a reading", "alert me if the battery drops below 30 %"),
+    "list_alert_rules": ("the alert rules set in chat", "what alert rules do I have?"),
+    "remove_alert_rule": ("delete an alert rule", "delete rule 3"),
     "set_preferences": ("a battery floor and your units", "keep the battery above 40 %"),
     "set_role": ("give someone a role (admins)", "make olga an operator"),
     "search_knowledge": ("how-to and what an alert means, from the runbooks", "how do I ..."),
@@ -113,12 +116,13 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
     if len(quoted) > 80:
         quoted = quoted[:77] + "..."
     if reason == "unsupported":
-        if _THRESHOLD.search(text):
+        if _THRESHOLD.search(text) and not SCHEDULE.search(text):
             return (
-                "I can't set alert thresholds from chat yet, so no alert was set.\n"
-                "The built-in rules already watch battery SOC, solar output, fuel, load and "
-                "device faults, and post here when one fires. Closest:\n"
-                + _closest(["active_alerts", "set_alert_preferences", "set_preferences"])
+                "I couldn't read a threshold from that, so no alert was set. An alert rule "
+                "needs a reading, a comparison and a number (with a unit, and optionally how "
+                'long it must hold), e.g. "alert me if the panel voltage drops below 12 V for '
+                '10 min". Devices going offline are already watched by the built-in rules. '
+                "Closest:\n" + _closest(["set_alert_rule", "list_alert_rules", "active_alerts"])
             )
         if SCHEDULE.search(text):
             return (

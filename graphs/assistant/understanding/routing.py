@@ -28,8 +28,8 @@ from graphs.assistant.understanding import arguments, clause_reader, lexicon, ru
 from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
-from graphs.assistant.understanding.patterns import EXACT_TOOLS
-from graphs.assistant.understanding.replies import cannot, greeting
+from graphs.assistant.understanding.patterns import EXACT_TOOLS, PARSED_TOOLS
+from graphs.assistant.understanding.replies import SCHEDULE, cannot, greeting
 
 ACTIONS = frozenset(
     {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
@@ -44,6 +44,8 @@ CHANGES = ACTIONS | {
     "set_preferences",
     "set_role",
     "decide_action",
+    "set_alert_rule",
+    "remove_alert_rule",
 }
 _COMMAND_VERBS = frozenset(
     [
@@ -184,8 +186,14 @@ def plan(
     if found and all(i.tool == HELP_TOOL for i in found):
         return Plan(found, "help", True, label=HELP, p=1.0)
     found = [i for i in found if i.tool != HELP_TOOL]
-    if found and all(i.tool in EXACT_TOOLS for i in found):
-        # "approve 8c41fea3", "who is U123?": exact shapes with ids, read as written
+    if SCHEDULE.search(text):  # "alert me every morning if ...": schedules stay refused
+        found = [i for i in found if i.tool not in PARSED_TOOLS]
+    if found and (
+        all(i.tool in EXACT_TOOLS | PARSED_TOOLS for i in found)
+        or any(i.tool in PARSED_TOOLS for i in found)
+    ):
+        # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V":
+        # exact shapes with ids or a parsed threshold, read as written
         return Plan(found, "ok", True, label=found[0].tool, p=1.0)
     guess = (classifier or shared()).guess(text, site_names, load_names)
     ranked = guess.tools(len(guess.ranked))
@@ -197,8 +205,9 @@ def plan(
         return Plan([], reason, False, closest, ranked, top, p)
 
     if cannot(text):
-        # "alert me if the voltage drops below 12 V", "start the miners every morning":
-        # no tool does that, and the nearest tool would be taken for it.
+        # "text me when the barn goes offline", "start the miners every morning": no
+        # threshold could be read (a parsed one was taken above) or a schedule; the
+        # nearest tool would be taken for it.
         return nothing("unsupported")
 
     if greeting(text) and not found:
