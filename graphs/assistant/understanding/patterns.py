@@ -782,6 +782,7 @@ def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
     if ((two or one) and about_periods) or on_last:
         first, second = compare_args(text)
         return Intent("compare_periods", {"site": site, "first": first, "second": second})
+    return None
 
 
 # --- alert rules set in chat: "alert me if the panel voltage drops below 12 V" ----------------
