@@ -47,9 +47,12 @@ from tools.permissions import (
     authorize,
 )
 from tools.preferences import ChannelPrefs, PreferenceStore
+from tools.reports import anomalies as anomaly_report
+from tools.reports import timeline as timeline_report
 from tools.reports.periods import named_period
 from tools.reports.render import chat_text, digest_card
 from tools.reports.service import ReportService
+from tools.reports.windows import WindowError, resolve_window
 from tools.site import Site
 from tools.telemetry import SiteState
 
@@ -162,6 +165,23 @@ class ReportArgs(SiteArgs):
         default="all",
         description="What the question is about: cost by source, carbon, fuel efficiency "
         "(L/kWh), miner uptime, peak demand, solar; 'all' for the whole digest",
+    )
+
+
+class TimelineArgs(SiteArgs):
+    window: str | None = Field(
+        default=None,
+        max_length=80,
+        description="The period, as said or canonical: 'overnight', 'since 06:00', "
+        "'since yesterday 18:00', 'last 3 h', 'today', 'this morning', 'yesterday'; "
+        "omitted: the last 24 h",
+    )
+    full: bool = Field(default=False, description="Every event instead of the newest 15")
+
+
+class PanelArgs(SiteArgs):
+    quantity: Literal["all", "voltage", "current", "power", "temperature"] = Field(
+        default="all", description="What was asked about (the answer leads with it)"
     )
 
 
@@ -313,6 +333,30 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         "fuel, cost by source and per kWh, fuel efficiency, peak demand, CO2, savings against "
         "the site's baseline, miner hours on surplus solar, compared with the period before; "
         "with a chart.",
+    ),
+    ToolSpec(
+        name="timeline",
+        kind="read",
+        args=TimelineArgs,
+        description="What happened at a site in a period (overnight, since a time, today, "
+        "this morning, the last N hours): alerts opened/acknowledged/resolved, action "
+        "requests asked/approved/executed/failed and by whom, generator starts and stops, "
+        "grid outages, the battery's lowest and highest SOC and the PV peak, in local time.",
+    ),
+    ToolSpec(
+        name="anomalies",
+        kind="read",
+        args=SiteArgs,
+        description="What was unusual this week against the site's own previous 4 weeks at "
+        "the same hours (load, PV, battery SOC, grid import), devices that stopped "
+        "reporting, days the generator ran far longer than usual; or that nothing was.",
+    ),
+    ToolSpec(
+        name="panel_readings",
+        kind="read",
+        args=PanelArgs,
+        description="Panel (or measured circuit) voltage, current, power and the chip's die "
+        "temperature from the site's INA228 monitors; says so when the site has none.",
     ),
     ToolSpec(
         name="active_alerts",
@@ -1143,6 +1187,39 @@ class Toolbox:
         card = await self._offload.run(digest_card, report, kind=kind, costs=costs)
         return ToolOutput(text=text, cards=[card])
 
+    async def _timeline(self, site: Site, args: TimelineArgs, _ctx: CallContext) -> ToolOutput:
+        if self._reports is None:
+            raise AlertError("The timeline needs stored history, which is not available here.")
+        try:
+            window = resolve_window(args.window, now=self._clock.now(), tz=site.tz)
+        except WindowError as err:
+            return ToolOutput(text=str(err), error=True)
+        timeline = await self._reports.timeline(site, window)
+        limit = None if args.full else timeline_report.LIMIT
+        return ToolOutput(
+            text=timeline_report.render(timeline, site.tz, site=site.display_name, limit=limit)
+        )
+
+    async def _anomalies(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+        if self._reports is None:
+            raise AlertError("Finding anomalies needs stored history, which is not available here.")
+        report = await self._reports.anomalies(site, self._clock.now())
+        return ToolOutput(text=anomaly_report.render(report, site=site.display_name))
+
+    async def _panel_readings(self, site: Site, args: PanelArgs, _ctx: CallContext) -> ToolOutput:
+        monitors = [d for d in site.devices if d.driver in INA228_DRIVERS]
+        if not monitors:
+            kinds = sorted({d.driver for d in site.devices})
+            return ToolOutput(
+                text=f"{site.display_name} has no INA228 monitor, so I have no panel voltage, "
+                f"current or chip temperature there. It has: {', '.join(kinds) or 'no devices'}"
+                "; for solar power ask 'solar now?', for the battery 'how is the battery?'."
+            )
+        state = self._state(site.name)
+        now = self._clock.now()
+        lines = [_panel_line(d.name, state, args.quantity, now) for d in monitors]
+        return ToolOutput(text="\n".join(lines))
+
     async def _active_alerts(self, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
         alerts = await self._alerts.open_alerts(site.name)
         if not alerts:
@@ -1589,6 +1666,36 @@ def _floor_outlook(
             f"{local_time(projection.reaches_floor_at, site.tz)}"
         ]
     return [f"stays above the {floor:g} % minimum for the next {hours} h"]
+
+
+INA228_DRIVERS = frozenset({"ina228", "ina228_mqtt"})
+_PANEL_FIELDS = (
+    ("voltage", "voltage_v", "voltage", "{:.2f} V"),
+    ("current", "current_a", "current", "{:.3f} A"),
+    ("power", "power_w", "power", "{:.1f} W"),
+    ("temperature", "temp_c", "die temperature", "{:.1f} °C"),
+)
+
+
+def _panel_line(device: str, state: SiteState, quantity: str, now: datetime) -> str:
+    """One INA228's latest readings, the asked quantity first ("panel-1 voltage: 18.42 V")."""
+    found = {
+        key: (label, fmt.format(sample.value), sample.time)
+        for key, metric, label, fmt in _PANEL_FIELDS
+        if (sample := state.sample(metric, device)) is not None
+    }
+    if not found:
+        return f"{device} (INA228): no readings yet."
+    order = sorted(found, key=lambda k: k != quantity)
+    newest = max(t for _l, _v, t in found.values())
+    age = f" ({age_text(now - newest)} ago)"
+    lead = order[0]
+    label, value, _t = found[lead]
+    head = f"{device} (INA228) {label}: {value}{age}"
+    if quantity not in ("all", lead):
+        head = f"{device} (INA228) has no {quantity} reading; {label}: {value}{age}"
+    others = [f"{found[k][0]} {found[k][1]}" for k in order[1:]]
+    return head + (f"; {', '.join(others)}." if others else ".")
 
 
 def _signed_kw(power_w: float) -> str:

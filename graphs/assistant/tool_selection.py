@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "now": ("site_status", "battery_status", "solar_now"),
+    "now": ("site_status", "battery_status", "solar_now", "panel_readings"),
     "forecast": ("solar_forecast", "battery_outlook", "solar_scorecard"),
     "plans": (
         "battery_outlook",
@@ -40,7 +40,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "start_generator",
         "stop_generator",
     ),
-    "reports": ("energy_report",),
+    "reports": ("energy_report", "timeline", "anomalies"),
     "knowledge": ("search_knowledge",),
 }
 

@@ -453,6 +453,8 @@ def help_text() -> str:
             "• reports on past periods: weekly report, carbon this month, fuel efficiency trend,"
             " cost per kWh of generator vs grid, miner uptime last week",
             "• how-to, procedures and what an alert means, from the runbooks, with sources",
+            "• what happened overnight or since a time; anything unusual this week",
+            "• panel voltage, current and chip temperature from an INA228 monitor",
             "",
             "Try for example:",
             '  "how is the site?"',

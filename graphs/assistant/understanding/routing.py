@@ -126,6 +126,12 @@ _STATEMENT = re.compile(
     r"(?!\s+(?:to|you|a question|questions?)\b)",
     re.IGNORECASE,
 )
+# "..., what did I miss": a statement that goes on to ask something is a question.
+_ASKS_AFTER = re.compile(
+    r"[,;.!:]\s*(?:so\s+|but\s+|and\s+)?(?:what|how|did|does|any|anything|is|are|was|were"
+    r"|when|where|who|which|will)\b",
+    re.IGNORECASE,
+)
 _NEGATIONS = frozenset({"dont", "not", "never", "no", "without", "wont", "cant"})
 _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", "down", "empty"})
 
@@ -201,7 +207,12 @@ def plan(
         # no tool does that, and the nearest tool would be taken for it.
         return nothing("unsupported")
 
-    if _STATEMENT.search(text) and not text.rstrip().endswith("?") and not tools & CHANGES:
+    if (
+        _STATEMENT.search(text)
+        and not text.rstrip().endswith("?")
+        and not _ASKS_AFTER.search(text)
+        and not tools & CHANGES
+    ):
         return nothing("none")  # "I have installed new panels": news, not a question
     if top in (NONE, UNSUPPORTED):
         threshold = NOTHING if len(found) == 1 else MANY
