@@ -354,7 +354,13 @@ def render(timeline: Timeline, tz: ZoneInfo, *, site: str, limit: int | None = L
         lines.append(f"({hidden} earlier not shown; ask for the full timeline)")
     lines += [f"- {_clock(e.time, tz, w)} {e.text}" for e in shown]
     notes: list[str] = []
-    if r.soc_min_pct is not None and r.soc_max_pct is not None and r.soc_min_at and r.soc_max_at:
+    if (
+        r.soc_min_pct is not None
+        and r.soc_max_pct is not None
+        and round(r.soc_min_pct) == round(r.soc_max_pct)
+    ):
+        notes.append(f"battery at {r.soc_min_pct:.0f} % throughout")
+    elif r.soc_min_pct is not None and r.soc_max_pct is not None and r.soc_min_at and r.soc_max_at:
         notes.append(
             f"battery {r.soc_min_pct:.0f}–{r.soc_max_pct:.0f} % (lowest at "
             f"{_clock(r.soc_min_at, tz, w)}, highest at {_clock(r.soc_max_at, tz, w)})"
