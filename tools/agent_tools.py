@@ -172,16 +172,14 @@ class TimelineArgs(SiteArgs):
     window: str | None = Field(
         default=None,
         max_length=80,
-        description="The period, as said or canonical: 'overnight', 'since 06:00', "
-        "'since yesterday 18:00', 'last 3 h', 'today', 'this morning', 'yesterday'; "
-        "omitted: the last 24 h",
+        description="As said: 'overnight', 'since 06:00', 'last 3 h', 'today'; default 24 h",
     )
-    full: bool = Field(default=False, description="Every event instead of the newest 15")
+    full: bool = Field(default=False, description="All events, not the newest 15")
 
 
 class PanelArgs(SiteArgs):
     quantity: Literal["all", "voltage", "current", "power", "temperature"] = Field(
-        default="all", description="What was asked about (the answer leads with it)"
+        default="all", description="What was asked (answered first)"
     )
 
 
@@ -338,25 +336,21 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
         name="timeline",
         kind="read",
         args=TimelineArgs,
-        description="What happened at a site in a period (overnight, since a time, today, "
-        "this morning, the last N hours): alerts opened/acknowledged/resolved, action "
-        "requests asked/approved/executed/failed and by whom, generator starts and stops, "
-        "grid outages, the battery's lowest and highest SOC and the PV peak, in local time.",
+        description="What happened in a period (overnight, since a time): alerts, action "
+        "requests and who decided them, generator starts, grid outages, SOC range, PV peak.",
     ),
     ToolSpec(
         name="anomalies",
         kind="read",
         args=SiteArgs,
-        description="What was unusual this week against the site's own previous 4 weeks at "
-        "the same hours (load, PV, battery SOC, grid import), devices that stopped "
-        "reporting, days the generator ran far longer than usual; or that nothing was.",
+        description="What was unusual this week against the previous 4 weeks: load, PV, SOC, "
+        "grid, device gaps, generator hours.",
     ),
     ToolSpec(
         name="panel_readings",
         kind="read",
         args=PanelArgs,
-        description="Panel (or measured circuit) voltage, current, power and the chip's die "
-        "temperature from the site's INA228 monitors; says so when the site has none.",
+        description="Panel voltage, current, power and chip temperature from INA228 monitors.",
     ),
     ToolSpec(
         name="active_alerts",

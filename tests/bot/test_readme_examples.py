@@ -30,6 +30,8 @@ EXPECTED = {
     "weekly report": ["energy_report"],
     "when should I run the generator tonight?": ["generator_plan"],
     "keep the battery above 45 %": ["set_preferences"],
+    "what happened in the last hour?": ["timeline"],
+    "anything unusual this week?": ["anomalies"],
     "help": [],
 }
 

@@ -119,6 +119,16 @@ async def test_a_person_limited_to_one_site_cannot_read_the_others(
         own = await app.chat.handle_message(say_in("hank", "what happened overnight?"))
         assert own.tools == ["timeline"] and "access" not in own.answer
         assert own.answer.startswith("Overnight (22:00–") and " at Home" in own.answer
+        # follow-ups keep the question: another site, another window, the full list
+        barn = await app.chat.handle_message(say_in("ada", "what happened overnight?"))
+        assert " at Home" in barn.answer
+        barn = await app.chat.handle_message(say_in("ada", "what about the barn?"))
+        assert barn.tools == ["timeline"] and barn.answer.startswith("Overnight (22:00–")
+        assert " at Barn" in barn.answer, barn.answer
+        later = await app.chat.handle_message(say_in("ada", "and since 6am?"))
+        assert later.tools == ["timeline"] and later.answer.startswith("Since "), later.answer
+        more = await app.chat.handle_message(say_in("ada", "more"))
+        assert more.tools == ["timeline"] and "say 'more'" not in more.answer
 
 
 def _pi_site_file() -> SiteFile:
@@ -152,7 +162,7 @@ async def test_panel_readings_from_a_simulated_ina228(sqlite_url: str, tmp_path:
     device = Ina228Device(site.devices[0], site, bus_factory=lambda _n: FakeI2CBus({0x40: chip}))
     driver = SiteDriver(site, [device], intervals_s={"panel-1": 10.0})
     clock = ManualClock(START)
-    settings = Settings(data_dir=tmp_path, database_url=sqlite_url)  # type: ignore[call-arg]
+    settings = Settings(data_dir=tmp_path, database_url=sqlite_url)
     async with open_app(
         settings,
         adapter=MemoryAdapter(),
@@ -218,7 +228,7 @@ def _emhass_site_file() -> SiteFile:
 async def test_real_data_in_the_readings_table(db_url: str, tmp_path: Path) -> None:
     frame = _emhass()
     clock = ManualClock(WEEK_END)
-    settings = Settings(data_dir=tmp_path, database_url=db_url)  # type: ignore[call-arg]
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
     async with open_app(
         settings,
         adapter=MemoryAdapter(),

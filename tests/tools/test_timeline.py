@@ -191,7 +191,7 @@ def test_a_long_timeline_shows_the_newest_and_says_how_to_see_all() -> None:
     timeline = build(window, alerts=alerts, actions=[], series={})
     lines = render(timeline, DENVER, site="Demo").splitlines()
     assert lines[0].endswith("20 alerts opened.")
-    assert lines[1] == "(5 earlier not shown; ask for the full timeline)"
+    assert lines[1] == "(5 earlier not shown; say 'more' for all)"
     shown = [line for line in lines if line.startswith("- ")]
     assert len(shown) == 15 and "#15 Alert 15" in shown[0] and "#1 Alert 1" in shown[-1]
     assert lines[-1] == "No readings were stored in this window."

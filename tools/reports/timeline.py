@@ -321,7 +321,7 @@ def _plural(n: int, word: str) -> str:
 
 def _clock(when: datetime, tz: ZoneInfo, window: Window) -> str:
     local = when.astimezone(tz)
-    if window.duration > timedelta(hours=20):
+    if window.duration > timedelta(hours=12):
         return f"{local:%a %H:%M}"
     return f"{local:%H:%M}"
 
@@ -351,7 +351,7 @@ def render(timeline: Timeline, tz: ZoneInfo, *, site: str, limit: int | None = L
         hidden = len(shown) - limit
         shown = shown[-limit:]
     if hidden:
-        lines.append(f"({hidden} earlier not shown; ask for the full timeline)")
+        lines.append(f"({hidden} earlier not shown; say 'more' for all)")
     lines += [f"- {_clock(e.time, tz, w)} {e.text}" for e in shown]
     notes: list[str] = []
     if (

@@ -164,11 +164,11 @@ def window_spec(text: str) -> str | None:
         return "last 1 h" if unit_only["unit"].lower() == "hour" else "last 24 h"
     part = _SINCE_PART.search(text)
     if part is not None:
-        day = "yesterday " if part["yday"] else ""
-        return f"since {day}{_PARTS[part['part'].lower()]}"
-    day = _SINCE_DAY.search(text)
-    if day is not None:
-        prefix = day["day"].lower()[:3]
+        when = "yesterday " if part["yday"] else ""
+        return f"since {when}{_PARTS[part['part'].lower()]}"
+    weekday = _SINCE_DAY.search(text)
+    if weekday is not None:
+        prefix = weekday["day"].lower()[:3]
         return "since " + next(d for d in _WEEKDAYS if d.startswith(prefix))
     if _SINCE_YESTERDAY.search(text):
         return "since yesterday"
