@@ -49,7 +49,7 @@ from storage.engine import (
     upgrade_database,
 )
 from tools.actions.service import ActionService, ActionView
-from tools.agent_tools import Toolbox
+from tools.agent import Toolbox
 from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.registry import all_rules
 from tools.cards import Card
@@ -462,8 +462,9 @@ async def open_app(
             reports=reports,
         )
         if is_postgres(db_url):
+            timeouts = db_timeouts(settings)
             checkpointer_cm = open_checkpointer(
-                postgres_url=psycopg_url(db_url, timeouts=db_timeouts(settings))
+                postgres_url=psycopg_url(db_url, timeouts=timeouts), pool_wait_s=timeouts.pool_s
             )
         else:
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))

@@ -193,7 +193,7 @@ async def bench_context(*, budget_tokens: int = 3000) -> dict[str, Any]:
     from bot.chat.memory import MemoryAdapter
     from bot.settings import Settings
     from graphs.assistant.prompts import SYSTEM_PROMPT
-    from tools.agent_tools import TOOL_SPECS
+    from tools.agent import TOOL_SPECS
     from tools.site import Person, demo_site_file
 
     counter = TokenCounter()

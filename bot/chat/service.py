@@ -39,7 +39,7 @@ from storage import repositories as repo
 from storage import usage as usage_repo
 from storage.errors import StorageError
 from tools.actions.service import ActionService, ActionView, Actor
-from tools.agent_tools import Toolbox
+from tools.agent import Toolbox
 from tools.alerts.engine import AlertEngine
 from tools.cards import Card, action_card
 from tools.errors import ActionError

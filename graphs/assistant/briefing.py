@@ -9,7 +9,7 @@ from typing import Any
 
 from graphs.assistant.budget import Briefing
 from knowledge.service import relevant
-from tools.agent_tools import CallContext, Toolbox
+from tools.agent import CallContext, Toolbox
 from tools.errors import ToolsError
 from tools.site import Site
 

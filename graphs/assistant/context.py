@@ -11,7 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from graphs.assistant.budget import Briefing, Budget
 from graphs.assistant.pricing import Price
 from graphs.assistant.tokens import TokenCounter
-from tools.agent_tools import Toolbox
+from tools.agent import Toolbox
 
 
 class BriefingFn(Protocol):

@@ -4,7 +4,7 @@
 
 ``agent`` is a chat model bound to the tool schemas when one is configured,
 otherwise the offline planner. ``tools`` runs the calls through the
-:class:`~tools.agent_tools.Toolbox`; action tools only create pending action
+:class:`~tools.agent.Toolbox`; action tools only create pending action
 requests (idempotently, keyed by thread and tool call). ``approval`` suspends
 the run with :func:`~langgraph.types.interrupt` for each pending request and is
 resumed with ``Command(resume={"action_id", "status", "message"})`` once a
@@ -34,7 +34,7 @@ from graphs.assistant.context import AssistantContext
 from graphs.assistant.prompts import SYSTEM_PROMPT
 from graphs.assistant.state import AssistantState
 from graphs.assistant.tool_selection import select_by_likeness, select_tools
-from tools.agent_tools import SPECS_BY_NAME, TOOL_SPECS, CallContext
+from tools.agent import SPECS_BY_NAME, TOOL_SPECS, CallContext
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import bot.cli
-import tools.agent_tools
+import tools.agent
 
 REPO = Path(__file__).resolve().parents[2]
 # Generous: an import-heavy process on a loaded 2-core machine takes a while to start.
@@ -289,7 +289,7 @@ def test_every_command_refuses_a_bad_site_file_in_one_line(
 def test_a_bug_is_one_line_and_debug_shows_the_traceback(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(tools.agent_tools, "TOOL_SPECS", [object()])
+    monkeypatch.setattr(tools.agent, "TOOL_SPECS", [object()])
     code = main(["tools"], monkeypatch)
     out = capsys.readouterr()
     lines = (out.out + out.err).strip().splitlines()

@@ -23,7 +23,7 @@ from bot.chat.memory import MemoryAdapter
 from bot.chat.slack import SlackAdapter, slack_client
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.helpers import EVENING, running_bot, say
-from tools.agent_tools import SPECS_BY_NAME, CallContext
+from tools.agent import SPECS_BY_NAME, CallContext
 from tools.cards import Button, Card
 from tools.clock import ManualClock
 from tools.forecast.charts import PNG_SIGNATURE, forecast_chart_png

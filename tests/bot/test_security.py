@@ -27,7 +27,7 @@ from storage.models import ActionRequestRow
 from tests.bot.helpers import EVENING, CountingDriver
 from tests.graphs.scripted_model import ScriptedChatModel
 from tools.actions.service import Actor
-from tools.agent_tools import TOOL_SPECS, CallContext
+from tools.agent import TOOL_SPECS, CallContext
 from tools.clock import ManualClock
 from tools.devices.simulator import SimulatedSite
 from tools.permissions import PERMISSIONS, ROLES, Permission, Principal, allows

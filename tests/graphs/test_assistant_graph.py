@@ -12,7 +12,7 @@ from graphs.assistant.budget import Budget
 from graphs.assistant.tokens import TokenCounter
 from tests.bot.helpers import EVENING, click, run_minutes, running_bot, say
 from tests.graphs.scripted_model import ScriptedChatModel
-from tools.agent_tools import TOOL_SPECS
+from tools.agent import TOOL_SPECS
 from tools.clock import ManualClock
 
 DEMO_QUESTIONS = [

@@ -8,7 +8,7 @@ from graphs.assistant.budget import Briefing, Budget, assemble, split_turns
 from graphs.assistant.pricing import price_for
 from graphs.assistant.tokens import TokenCounter
 from graphs.assistant.tool_selection import ALWAYS, FAMILIES, select_by_likeness, select_tools
-from tools.agent_tools import SPECS_BY_NAME, TOOL_SPECS
+from tools.agent import SPECS_BY_NAME, TOOL_SPECS
 
 COUNTER = TokenCounter()
 ALL_TOOLS = [spec.name for spec in TOOL_SPECS]
@@ -172,7 +172,7 @@ def test_prices_by_model_prefix_and_override() -> None:
 def test_tool_schemas_are_compact_but_complete() -> None:
     import json
 
-    from tools.agent_tools import SPECS_BY_NAME
+    from tools.agent import SPECS_BY_NAME
 
     schema = SPECS_BY_NAME["set_preferences"].openai_schema()
     text = json.dumps(schema)

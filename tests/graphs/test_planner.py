@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from graphs.assistant.planner import TOOL_NAMES, Intent, help_text, route
-from tools.agent_tools import TOOL_SPECS
+from tools.agent import TOOL_SPECS
 
 SITES = ("barn", "home", "north field")
 LOADS = ("miner-1", "miner-2", "miner-3", "pump")

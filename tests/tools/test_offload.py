@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.bot.helpers import EVENING, running_bot
-from tools.agent_tools import CallContext
+from tools.agent import CallContext
 from tools.clock import ManualClock
 from tools.offload import Offload
 

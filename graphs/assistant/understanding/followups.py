@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from graphs.assistant.understanding import lexicon, patterns, rules, tokens
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
+from tools.agent import TOOL_SPECS
 from tools.reports.windows import window_spec
 
 _LEAD = re.compile(
@@ -25,26 +26,8 @@ _STARTS = re.compile(
     r"^\s*(and\b|&|what about\b|how about\b|same (for|at)\b|also\b|plus\b)", re.IGNORECASE
 )
 MAX_WORDS = 6
-READS = frozenset(
-    {
-        "site_status",
-        "battery_status",
-        "solar_now",
-        "solar_forecast",
-        "battery_outlook",
-        "solar_scorecard",
-        "miner_plan",
-        "grid_charge_advice",
-        "generator_plan",
-        "fuel_outlook",
-        "energy_report",
-        "active_alerts",
-        "list_silences",
-        "timeline",
-        "anomalies",
-        "panel_readings",
-    }
-)
+# Only questions carry over to a follow-up: the tools that change nothing.
+READS = frozenset(spec.name for spec in TOOL_SPECS if not spec.mutates)
 # "more", "show me the rest": the previous list in full (a timeline shows its newest 15).
 _MORE = re.compile(
     r"^\s*(?:ok\s+|and\s+)?(?:show\s+(?:me\s+)?|give\s+me\s+|tell\s+me\s+)?(?:the\s+)?"

@@ -1,0 +1,222 @@
+"""Plan tools: when to run the miners, whether to charge from the grid tonight, when to
+run the generator, and how much fuel the next month needs. They only propose: anything
+that switches hardware is still an approval-gated action request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tools.agent.common import floor_outlook, p50_projection, source_note
+from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
+from tools.cards import Card, local_time
+from tools.forecast.charts import forecast_chart_png
+from tools.forecast.fuel import fuel_forecast
+from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
+from tools.site import Site
+
+if TYPE_CHECKING:
+    from tools.agent.toolbox import Toolbox
+
+
+async def miner_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+    if not site.miners:
+        return ToolOutput(text=f"{site.display_name} has no miners.")
+    forecast, soc = await tb.outlook(site, hours=24)
+    running_w = sum(
+        m.power_kw * 1000
+        for m in site.miners
+        if (tb.state(site.name).devices("load_on").get(m.name) or 0) >= 0.5
+    )
+    base_load = (forecast.load_p50_w - running_w).clip(lower=0.0)
+    plan = await tb.offload.run(
+        plan_miners,
+        site,
+        soc_start_pct=soc,
+        pv_w=forecast.pv_p50_w,
+        load_w=base_load,
+        times=forecast.times,
+    )
+    on_hours = [f"{local_time(t, site.tz)[11:16]}×{n}" for t, n in plan.plan.miners_on.items() if n]
+    text = f"{site.display_name}, next 24 h: " + plan.summary
+    if on_hours:
+        text += " Miners on: " + ", ".join(on_hours) + "."
+    return ToolOutput(text=text + source_note(forecast))
+
+
+async def grid_charge_advice(
+    tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
+) -> ToolOutput:
+    if not site.grid.present:
+        return ToolOutput(text=f"{site.display_name} has no grid connection.")
+    forecast, soc = await tb.outlook(site)
+    if not site.costs.grid_periods:
+        # One flat price: no hour is cheaper to buy in, so the useful answer is
+        # whether the battery holds, and that the grid carries the rest anyway.
+        projection = p50_projection(site, forecast, soc)
+        floor = projection.floor_soc_pct
+        price = f"{site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh"
+        holds = floor_outlook(site, soc, projection, hours=len(forecast.times))
+        text = (
+            f"{site.display_name}: no — the grid has one flat price here ({price}), so "
+            f"charging the battery from it tonight saves nothing; the grid already carries "
+            f"the load whenever the battery is at its {floor:g} % floor. Battery "
+            f"{soc:.0f} % now, {holds[0]}. For advice around a cheap night rate, add "
+            "costs.grid_periods to the site file."
+        )
+        return ToolOutput(text=text + source_note(forecast))
+    advice = await tb.offload.run(
+        plan_grid_charge,
+        site,
+        soc_now_pct=soc,
+        pv_p10_w=forecast.pv_p10_w,
+        pv_p50_w=forecast.pv_p50_w,
+        load_w=forecast.load_p50_w,
+        times=forecast.times,
+    )
+    return ToolOutput(text=f"{site.display_name}: {advice.reason}" + source_note(forecast))
+
+
+async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+    if site.generator is None:
+        return ToolOutput(text=f"{site.display_name} has no generator.")
+    forecast, soc = await tb.outlook(site)
+    running_now = (tb.state(site.name).get("generator_running") or 0) >= 0.5
+    floor = site.battery.min_soc_pct if site.battery else 0.0
+    reserve = site.generator.plan_reserve_pct
+    target = min(floor + reserve, 95.0)
+
+    async def plan_for(min_soc_pct: float) -> GeneratorPlan:
+        return await tb.offload.run(
+            plan_generator,
+            site,
+            soc_start_pct=soc,
+            pv_w=forecast.pv_p50_w,
+            load_w=forecast.load_p50_w,
+            min_soc_pct=min_soc_pct,
+            running_now=running_now,
+            times=forecast.times,
+        )
+
+    # The forecast is a median: plan a few points above the floor, unless only the
+    # floor itself can be held.
+    plan = await plan_for(target)
+    reserve_note = (
+        f" The plan keeps {target - floor:g} points above the {floor:g} % floor for forecast error."
+        if target > floor
+        else ""
+    )
+    if target > floor and not plan.feasible:
+        plan = await plan_for(floor)
+        reserve_note = f" (There is no room for a reserve above the {floor:g} % floor.)"
+    text = f"{site.display_name}, next {len(forecast.times)} h (battery {soc:.0f} % now): "
+    if site.grid.present:
+        text = (
+            f"{site.display_name} is grid-connected: the grid covers any shortfall, so the "
+            "generator is only needed if the grid goes down. For that case, next "
+            f"{len(forecast.times)} h (battery {soc:.0f} % now): "
+        )
+    text += plan.reason + reserve_note
+    if plan.runs:
+        first_start = plan.runs[0][0]
+        if running_now:
+            text += " The generator is running now."
+        elif first_start <= forecast.times[0].to_pydatetime():
+            text += (
+                " The first run starts this hour: say 'start the generator' to request it "
+                "(it runs only after approval)."
+            )
+        else:
+            text += (
+                " Nothing starts by itself: when it is time, say 'start the generator' to "
+                "request it for approval."
+            )
+    if site.grid.present:
+        text += " (Planned as if off-grid: the grid is left out.)"
+    card = Card(
+        kind="forecast_chart",
+        title=f"Generator plan at {site.display_name}",
+        text="Planned generator output (bars), PV P10–P90 and P50, load (P50) and the "
+        "projected SOC with the plan.",
+        fields=[
+            ("Run", f"{plan.hours} h"),
+            ("Fuel", f"{plan.fuel_l:.1f} L"),
+            ("Simple rule", f"{plan.rule.fuel_l:.1f} L"),
+            ("Minimum", f"{plan.projection.floor_soc_pct:g} %"),
+        ],
+        footer=f"weather: {forecast.weather_source} · load: {forecast.load_method} · "
+        f"min run {plan.min_run_h} h",
+        image_png=await tb.offload.run(
+            forecast_chart_png,
+            times=forecast.times,
+            pv_p10_w=forecast.pv_p10_w,
+            pv_p50_w=forecast.pv_p50_w,
+            pv_p90_w=forecast.pv_p90_w,
+            load_w=forecast.load_p50_w,
+            soc_pct=plan.projection.soc_pct,
+            generator_w=plan.generator_w,
+            title=f"{site.display_name}: generator plan",
+            tz=site.tz,
+        ),
+        image_name="generator-plan.png",
+    )
+    return ToolOutput(text=text + source_note(forecast), cards=[card])
+
+
+async def fuel_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
+    if site.generator is None:
+        return ToolOutput(text=f"{site.display_name} has no generator.")
+    forecast, soc = await tb.outlook(site)
+    projection = p50_projection(site, forecast, soc, grid_present=False)
+    per_day = projection.energy_needed_to_stay_above_floor_wh / 2.0
+    fuel = fuel_forecast(
+        site,
+        deficit_wh_per_day=[per_day] * 30,
+        fuel_now_l=tb.state(site.name).get("generator_fuel_l"),
+    )
+    text = (
+        f"{site.display_name}: about {fuel.total_l:.0f} L of fuel over 30 days "
+        f"({fuel.total_energy_kwh:.0f} kWh from the generator, {fuel.litres_per_kwh:.2f} L/kWh"
+        f", {fuel.cost:.0f} {fuel.currency})"
+    )
+    if fuel.days_of_tank_left is not None:
+        text += f"; the tank lasts about {fuel.days_of_tank_left:.0f} days"
+    text += f". Based on the next 48 h's deficit; {fuel.curve_label}."
+    return ToolOutput(text=text + source_note(forecast))
+
+
+SPECS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="miner_plan",
+        kind="read",
+        args=SiteArgs,
+        run=miner_plan,
+        description="Which hours to run how many miners over the next 24 h so the battery never "
+        "drops below the site's minimum, compared with the simple surplus rule.",
+    ),
+    ToolSpec(
+        name="grid_charge_advice",
+        kind="read",
+        args=SiteArgs,
+        run=grid_charge_advice,
+        description="Whether to charge from the grid tonight, how many kWh, in which window, and "
+        "why, from tomorrow's P10/P50 solar and the load forecast.",
+    ),
+    ToolSpec(
+        name="generator_plan",
+        kind="read",
+        args=SiteArgs,
+        run=generator_plan,
+        description="When to run the generator over the next 48 h and for how long to keep the "
+        "battery above its minimum with the least fuel (off-grid), compared with a simple "
+        "start/stop rule; says so when the minimum cannot be held. A proposal: starting the "
+        "generator still needs an approved start_generator request.",
+    ),
+    ToolSpec(
+        name="fuel_outlook",
+        kind="read",
+        args=SiteArgs,
+        run=fuel_outlook,
+        description="Generator fuel over the next 30 days from the projected energy deficit and "
+        "the generator's fuel curve.",
+    ),
+)

@@ -1,0 +1,132 @@
+"""What a tool is: its spec (name, description, arguments, what it does to the world,
+who may call it, the function that runs it), what it returns, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from tools.actions.service import ActionView, Actor
+from tools.cards import Card
+from tools.permissions import Permission, Principal, as_role
+from tools.site import Site
+
+if TYPE_CHECKING:
+    from tools.agent.toolbox import Toolbox
+
+ToolKind = Literal["read", "change", "action"]
+
+# ``(toolbox, site, args, ctx) -> ToolOutput``: ``args`` is an instance of the spec's
+# ``args`` model, already validated; ``site`` is the site the call is about, already
+# authorised for the spec's ``permission``.
+Handler = Callable[["Toolbox", Site, Any, "CallContext"], Awaitable["ToolOutput"]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolSpec:
+    """A tool: ``kind`` says what it does to the world ("read": nothing; "change": bot
+    settings such as silences, floors, roles; "action": an approval-gated request to
+    change hardware), ``permission`` what the asker needs on the site it is about, and
+    ``run`` the function that answers it."""
+
+    name: str
+    description: str
+    kind: ToolKind
+    args: type[BaseModel]
+    run: Handler
+    permission: Permission = Permission.SEE_STATUS
+
+    @property
+    def mutates(self) -> bool:
+        """True when calling it changes something (a setting, or a request for hardware)."""
+        return self.kind != "read"
+
+    @property
+    def needs_approval(self) -> bool:
+        """True when it only creates an action request that a person must approve."""
+        return self.kind == "action"
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The tool as OpenAI's function-calling schema, without what costs tokens and
+        tells the model nothing (titles, ``anyOf`` with null for optional fields)."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": compact_schema(self.args.model_json_schema()),
+            },
+        }
+
+
+def compact_schema(schema: Any) -> Any:
+    """A JSON schema with titles dropped and ``X | None = None`` fields written as plain
+    optional ``X`` (they are not in ``required``, which is what makes them optional)."""
+    if isinstance(schema, list):
+        return [compact_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        out[key] = compact_schema(value)
+    variants = out.get("anyOf")
+    if isinstance(variants, list) and {"type": "null"} in variants:
+        rest = [v for v in variants if v != {"type": "null"}]
+        if len(rest) == 1 and out.get("default") is None:
+            out.pop("anyOf")
+            out.pop("default", None)
+            out = {**rest[0], **out}
+    return out
+
+
+@dataclass(slots=True)
+class ToolOutput:
+    text: str
+    cards: list[Card] = field(default_factory=list)
+    action: ActionView | None = None
+    error: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallContext:
+    """Who is asking, where, and the ids that make a repeated call idempotent."""
+
+    default_site: str
+    requested_by: str
+    thread_id: str
+    call_id: str
+    role: str = "viewer"
+    sites: frozenset[str] | None = None  # the sites the person may use (None: every site)
+    channel: str = ""
+    actor_label: str = ""
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(as_role(self.role), self.sites)
+
+    @property
+    def actor(self) -> Actor:
+        """The person asking, as the action service and the people directory take them."""
+        platform, _, user_id = self.requested_by.partition(":")
+        return Actor(
+            platform=platform,
+            user_id=user_id,
+            role=self.principal.role,
+            name=self.actor_label,
+            sites=self.sites,
+        )
+
+
+class SiteArgs(BaseModel):
+    site: str | None = Field(
+        default=None, description="Site name; omit to use the conversation's site"
+    )
+
+
+class NoArgs(BaseModel):
+    """A tool that takes no arguments."""
