@@ -51,7 +51,7 @@ def test_most_ordinary_weeks_have_nothing_unusual(hourly: dict[str, pd.Series]) 
     quiet = find_anomalies(hourly, now=QUIET_WEEK_END, tz=PARIS)
     assert quiet.findings == []
     assert render(quiet, site="EMHASS house").startswith(
-        "Nothing unusual at EMHASS house this week, compared with the 28 days before (load, pv)"
+        "Nothing unusual at EMHASS house this week, compared with the 28 days before (load, PV)"
     )
 
 

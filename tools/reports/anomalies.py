@@ -1,12 +1,15 @@
 """What was unusual at a site this week, against its own recent past (pure).
 
-The week's hourly means of load, PV, battery SOC and grid power are compared hour by
-hour with the same local hour of day over the weeks before (by default the previous
-28 days): a robust z-score, the distance from that hour's median in units of its
+The week's load, PV, battery SOC and grid power are compared with the same local time of
+day over the weeks before (by default the previous 28 days): each hour's 3-hour trailing
+mean against the baseline's values at that hour and the hour either side. An hour is
+unusual when its robust z-score, the distance from the baseline median in units of the
 scaled median absolute deviation (MAD × 1.4826, the standard deviation of a normal
 distribution with that MAD; Iglewicz & Hoaglin, "How to Detect and Handle Outliers",
-1993). A floor on the scale keeps flat hours (PV at night) from turning small wobbles
-into large scores. Consecutive unusual hours make one finding.
+1993), is 4 or more AND it lies outside every baseline value: a household's evening oven
+or a cloudy day has happened before and is not news. A floor on the scale keeps flat
+hours (PV at night) from turning small wobbles into large scores. Two or more
+consecutive unusual hours make one finding.
 
 Also found: hours a device that used to report stopped reporting (gaps), and days the
 generator ran much longer than it usually does. The few strongest findings are kept.
@@ -63,13 +66,14 @@ class _Metric:
     scale: float  # value / scale in the unit
     floor: float  # the least scale of a z-score [metric units]
     floor_share: float  # ... or this share of the baseline's 95th percentile magnitude
+    word: str  # as the answer lists what was compared
 
 
 METRICS: tuple[_Metric, ...] = (
-    _Metric("load_power_w", "Load", "kW", 1000.0, 100.0, 0.1),
-    _Metric("pv_power_w", "PV", "kW", 1000.0, 100.0, 0.1),
-    _Metric("battery_soc_pct", "Battery SOC", "%", 1.0, 5.0, 0.0),
-    _Metric("grid_power_w", "Grid import", "kW", 1000.0, 100.0, 0.1),
+    _Metric("load_power_w", "Load", "kW", 1000.0, 100.0, 0.1, "load"),
+    _Metric("pv_power_w", "PV", "kW", 1000.0, 100.0, 0.1, "PV"),
+    _Metric("battery_soc_pct", "Battery SOC", "%", 1.0, 5.0, 0.0, "battery SOC"),
+    _Metric("grid_power_w", "Grid power", "kW", 1000.0, 100.0, 0.1, "grid power"),
 )
 
 
@@ -315,7 +319,7 @@ def find_anomalies(
         days = _days_with_data(_window(series, start - BASELINE, start), tz)
         history = max(history, days)
         if days >= MIN_HISTORY_DAYS:
-            checked.append(m.label.lower())
+            checked.append(m.word)
         findings += _level_findings(m, series, start, now, tz)
     running = hourly.get("generator_running")
     if running is not None and not running.dropna().empty:

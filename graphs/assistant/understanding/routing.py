@@ -188,7 +188,16 @@ def plan(
         return Plan([], "unsure", False)
     found = rules.route(text, site_names=site_names, load_names=load_names)
     if found and all(i.tool == HELP_TOOL for i in found):
-        return Plan(found, "help", True, label=HELP, p=1.0)
+        # "usage" asks for help alone, not in "any outliers in the usage?": a sure
+        # classifier that reads a read-only tool in a longer message wins
+        sure = (classifier or shared()).guess(text, site_names, load_names)
+        if not (
+            len(tokens._tokenize(text)) > 3
+            and sure.label not in (NONE, UNSUPPORTED, HELP)
+            and sure.label not in CHANGES
+            and sure.p >= OVERRIDE
+        ):
+            return Plan(found, "help", True, label=HELP, p=1.0)
     found = [i for i in found if i.tool != HELP_TOOL]
     if found and all(i.tool in EXACT_TOOLS for i in found):
         # "approve 8c41fea3", "who is U123?": exact shapes with ids, read as written
