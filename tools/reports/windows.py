@@ -96,8 +96,9 @@ _YESTERDAY = re.compile(r"\byesterday\b", re.IGNORECASE)
 _THIS_MORNING = re.compile(r"\b(this morning|since (?:i woke up|breakfast|dawn|sunrise))\b", re.I)
 _TODAY = re.compile(r"\b(today|so far today|since midnight|2day)\b", re.IGNORECASE)
 _AWAY = re.compile(
-    r"\b(while (?:i|we) (?:was|were) (?:away|out|gone|off)|since (?:i|we) left|since i was here|since my last"
-    r"|since last time|miss(?:ed)?|while away|(?:this|the) weekend)\b",
+    r"\b(while (?:i|we) (?:was|were) (?:away|out|gone|off)|since (?:i|we) left"
+    r"|since i was here|since my last|since last time|miss(?:ed)?|while away"
+    r"|(?:this|the) weekend)\b",
     re.IGNORECASE,
 )
 _PARTS = {
