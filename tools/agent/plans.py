@@ -1,5 +1,5 @@
 """Plan tools: when to run the miners, whether to charge from the grid tonight, when to
-run the generator, and how much fuel the next month needs. They only propose: anything
+and run the generator (the fuel tools are in :mod:`tools.agent.fuel`). They only propose: anything
 that switches hardware is still an approval-gated action request."""
 
 from __future__ import annotations
@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tools.agent.common import floor_outlook, p50_projection, source_note
+from tools.agent.fuel import fuel_rate, rate_label, with_learned_curve
 from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
 from tools.cards import Card, local_time
 from tools.forecast.charts import forecast_chart_png
-from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
+from tools.permissions import Permission, allows
 from tools.site import Site
 
 if TYPE_CHECKING:
@@ -44,20 +45,25 @@ async def miner_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
 
 
 async def grid_charge_advice(
-    tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
+    tb: Toolbox, site: Site, _args: SiteArgs, ctx: CallContext
 ) -> ToolOutput:
     if not site.grid.present:
         return ToolOutput(text=f"{site.display_name} has no grid connection.")
     forecast, soc = await tb.outlook(site)
+    show_prices = allows(ctx.principal, Permission.SEE_COSTS, site.name)
     if not site.costs.grid_periods:
         # One flat price: no hour is cheaper to buy in, so the useful answer is
         # whether the battery holds, and that the grid carries the rest anyway.
         projection = p50_projection(site, forecast, soc)
         floor = projection.floor_soc_pct
-        price = f"{site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh"
+        price = (
+            f" ({site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh)"
+            if show_prices
+            else ""
+        )
         holds = floor_outlook(site, soc, projection, hours=len(forecast.times))
         text = (
-            f"{site.display_name}: no — the grid has one flat price here ({price}), so "
+            f"{site.display_name}: no — the grid has one flat price here{price}, so "
             f"charging the battery from it tonight saves nothing; the grid already carries "
             f"the load whenever the battery is at its {floor:g} % floor. Battery "
             f"{soc:.0f} % now, {holds[0]}. For advice around a cheap night rate, add "
@@ -72,6 +78,7 @@ async def grid_charge_advice(
         pv_p50_w=forecast.pv_p50_w,
         load_w=forecast.load_p50_w,
         times=forecast.times,
+        show_prices=show_prices,
     )
     return ToolOutput(text=f"{site.display_name}: {advice.reason}" + source_note(forecast))
 
@@ -84,11 +91,13 @@ async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCon
     floor = site.battery.min_soc_pct if site.battery else 0.0
     reserve = site.generator.plan_reserve_pct
     target = min(floor + reserve, 95.0)
+    learned, measured = await fuel_rate(tb, site)
+    burning = with_learned_curve(site, learned)  # litres at what the generator really burns
 
     async def plan_for(min_soc_pct: float) -> GeneratorPlan:
         return await tb.offload.run(
             plan_generator,
-            site,
+            burning,
             soc_start_pct=soc,
             pv_w=forecast.pv_p50_w,
             load_w=forecast.load_p50_w,
@@ -132,6 +141,8 @@ async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCon
             )
     if site.grid.present:
         text += " (Planned as if off-grid: the grid is left out.)"
+    if plan.runs:
+        text += f" Fuel at {rate_label(learned, measured)}."
     card = Card(
         kind="forecast_chart",
         title=f"Generator plan at {site.display_name}",
@@ -162,28 +173,6 @@ async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCon
     return ToolOutput(text=text + source_note(forecast), cards=[card])
 
 
-async def fuel_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
-    if site.generator is None:
-        return ToolOutput(text=f"{site.display_name} has no generator.")
-    forecast, soc = await tb.outlook(site)
-    projection = p50_projection(site, forecast, soc, grid_present=False)
-    per_day = projection.energy_needed_to_stay_above_floor_wh / 2.0
-    fuel = fuel_forecast(
-        site,
-        deficit_wh_per_day=[per_day] * 30,
-        fuel_now_l=tb.state(site.name).get("generator_fuel_l"),
-    )
-    text = (
-        f"{site.display_name}: about {fuel.total_l:.0f} L of fuel over 30 days "
-        f"({fuel.total_energy_kwh:.0f} kWh from the generator, {fuel.litres_per_kwh:.2f} L/kWh"
-        f", {fuel.cost:.0f} {fuel.currency})"
-    )
-    if fuel.days_of_tank_left is not None:
-        text += f"; the tank lasts about {fuel.days_of_tank_left:.0f} days"
-    text += f". Based on the next 48 h's deficit; {fuel.curve_label}."
-    return ToolOutput(text=text + source_note(forecast))
-
-
 SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="miner_plan",
@@ -210,13 +199,5 @@ SPECS: tuple[ToolSpec, ...] = (
         "battery above its minimum with the least fuel (off-grid), compared with a simple "
         "start/stop rule; says so when the minimum cannot be held. A proposal: starting the "
         "generator still needs an approved start_generator request.",
-    ),
-    ToolSpec(
-        name="fuel_outlook",
-        kind="read",
-        args=SiteArgs,
-        run=fuel_outlook,
-        description="Generator fuel over the next 30 days from the projected energy deficit and "
-        "the generator's fuel curve.",
     ),
 )
