@@ -1198,6 +1198,42 @@ async def alerts_started_between(
     return (await session.scalars(stmt)).all()
 
 
+async def alerts_touched_between(
+    session: AsyncSession, *, site: str, start: datetime, end: datetime
+) -> Sequence[AlertRow]:
+    """Alerts of a site opened, acknowledged or resolved in ``[start, end)``, oldest first."""
+    stmt = (
+        select(AlertRow)
+        .where(
+            AlertRow.site == site,
+            or_(
+                and_(AlertRow.started_at >= start, AlertRow.started_at < end),
+                and_(AlertRow.acknowledged_at >= start, AlertRow.acknowledged_at < end),
+                and_(AlertRow.resolved_at >= start, AlertRow.resolved_at < end),
+            ),
+        )
+        .order_by(AlertRow.started_at, AlertRow.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def readings_of_metrics(
+    session: AsyncSession, *, site: str, metrics: Sequence[str], start: datetime, end: datetime
+) -> list[tuple[str, str, datetime, float]]:
+    """Raw ``(metric, device, time, value)`` of some metrics of a site in ``[start, end)``."""
+    rows = await session.execute(
+        select(ReadingRow.metric, ReadingRow.device, ReadingRow.time, ReadingRow.value)
+        .where(
+            ReadingRow.site == site,
+            ReadingRow.metric.in_(list(metrics)),
+            ReadingRow.time >= start,
+            ReadingRow.time < end,
+        )
+        .order_by(ReadingRow.time)
+    )
+    return [(m, d, t, v) for m, d, t, v in rows.all()]
+
+
 async def raw_hourly_between(
     session: AsyncSession, *, site: str, start: datetime, end: datetime
 ) -> list[RollupRecord]:

@@ -534,6 +534,17 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("are we on track for the energy budget at home", [("cost_projection", {"site": "home"})]),
     # how-to, procedures and alert meanings: the knowledge base
     *KNOWLEDGE_CASES,
+    # what happened, what was unusual, the INA228's readings
+    (
+        "what happened overnight at the barn?",
+        [("timeline", {"site": "barn", "window": "overnight", "full": False})],
+    ),
+    (
+        "full timeline since 6am",
+        [("timeline", {"site": None, "window": "since 06:00", "full": True})],
+    ),
+    ("anything weird in the numbers this week?", [("anomalies", {"site": None})]),
+    ("ina228 current?", [("panel_readings", {"site": None, "quantity": "current"})]),
 ]
 
 

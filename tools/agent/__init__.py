@@ -13,8 +13,8 @@ Layout:
   runs the spec's handler ``(toolbox, site, args, ctx) -> ToolOutput``.
 - one module per family, each with its argument models, its handlers and a ``SPECS``
   tuple: ``status``, ``forecasts``, ``week``, ``plans``, ``fuel``, ``reports``, ``compare``,
-  ``alerts``, ``alert_rules``, ``people``, ``approvals``, ``knowledge``, ``actions``; ``common``
-  holds small wording helpers.
+  ``timeline`` (what happened, what was unusual, INA228 readings), ``alerts``, ``alert_rules``,
+  ``people``, ``approvals``, ``knowledge``, ``actions``; ``common`` holds small wording helpers.
 
 Action tools never touch hardware: they only create approval-gated action requests.
 
@@ -39,6 +39,7 @@ from tools.agent import (
     plans,
     reports,
     status,
+    timeline,
     week,
 )
 from tools.agent.actions import GridChargeArgs, LoadsArgs
@@ -76,6 +77,7 @@ _FAMILIES = (
     fuel,
     reports,
     compare,
+    timeline,
     alerts,
     alert_rules,
     people,

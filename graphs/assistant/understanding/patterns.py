@@ -539,6 +539,8 @@ def help_text() -> str:
             "• comparisons: this month vs last, summer vs winter, status of all sites,"
             " compare home and barn, what will this month cost",
             "• how-to, procedures and what an alert means, from the runbooks, with sources",
+            "• what happened overnight or since a time; anything unusual this week",
+            "• panel voltage, current and chip temperature from an INA228 monitor",
             "",
             "Try for example:",
             '  "how is the site?"',

@@ -37,6 +37,12 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "compare_sites": ("your sites side by side", "status of all sites"),
     "cost_projection": ("this month's bill projected to its end", "projected bill"),
     "active_alerts": ("the open alerts", "any alerts?"),
+    "timeline": (
+        "what happened in a period: alerts, actions, readings",
+        "what happened overnight?",
+    ),
+    "anomalies": ("what was unusual this week against the weeks before", "anything unusual?"),
+    "panel_readings": ("panel voltage, current and chip temperature (INA228)", "panel voltage?"),
     "acknowledge_alert": ("acknowledge an alert", "ack 12"),
     "snooze_alert": ("snooze an alert", "snooze 12 for 1 h"),
     "silence_alerts": ("silence a group of alerts for a while", "silence solar alerts for 2 days"),
@@ -67,12 +73,6 @@ SCHEDULE = re.compile(
     r"|saturday|sunday|hour)\b|\b(timer|daily at|each (day|night|morning|evening))\b"
     r"|\bschedule\s+(?:the\s+|a\s+|an\s+|my\s+|our\s+)?\w+(?:\s+\w+)?\s+(?:to|at)\b"
     r"|\b(every|each)\s+\d+\s*(h|hours?|min(ute)?s?|days?)\b",
-    re.IGNORECASE,
-)
-_READING = re.compile(
-    r"\b(panel|pv|string|shunt|ina228|chip|die)\b.*\b(volt\w*|current|amps?|temperature|temp"
-    r"|hot)\b|\b(volt\w*|current|amps?|die temperature)\b.*\b(panel|pv|ina228|shunt|chip)\b"
-    r"|\bhow hot\b",
     re.IGNORECASE,
 )
 _THANKS = re.compile(r"^\W*(thanks?|thank (you|u)|thx|ty|cheers|great|cool|ok(ay)?|nice)\b", re.I)
@@ -128,12 +128,6 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
             return (
                 "I can't schedule commands: every change is a one-off request that a person "
                 "approves. Closest:\n" + _closest(["miner_plan", "generator_plan", "stop_miners"])
-            )
-        if _READING.search(text):
-            return (
-                "I don't have that reading to answer with (panel voltage, current or the "
-                "monitor's temperature are not among my answers yet). Closest:\n"
-                + _closest(["solar_now", "site_status", "active_alerts"])
             )
         return (
             f'I can\'t do that from chat ("{quoted}"). I read the site, forecast, report, '

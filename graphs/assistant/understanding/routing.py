@@ -128,6 +128,12 @@ _STATEMENT = re.compile(
     r"(?!\s+(?:to|you|a question|questions?)\b)",
     re.IGNORECASE,
 )
+# "..., what did I miss": a statement that goes on to ask something is a question.
+_ASKS_AFTER = re.compile(
+    r"[,;.!:]\s*(?:so\s+|but\s+|and\s+)?(?:what|how|did|does|any|anything|is|are|was|were"
+    r"|when|where|who|which|will)\b",
+    re.IGNORECASE,
+)
 _NEGATIONS = frozenset({"dont", "not", "never", "no", "without", "wont", "cant"})
 _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", "down", "empty"})
 
@@ -184,7 +190,16 @@ def plan(
         return Plan([], "unsure", False)
     found = rules.route(text, site_names=site_names, load_names=load_names)
     if found and all(i.tool == HELP_TOOL for i in found):
-        return Plan(found, "help", True, label=HELP, p=1.0)
+        # "usage" asks for help alone, not in "any outliers in the usage?": a sure
+        # classifier that reads a read-only tool in a longer message wins
+        sure = (classifier or shared()).guess(text, site_names, load_names)
+        if not (
+            len(tokens._tokenize(text)) > 3
+            and sure.label not in (NONE, UNSUPPORTED, HELP)
+            and sure.label not in CHANGES
+            and sure.p >= OVERRIDE
+        ):
+            return Plan(found, "help", True, label=HELP, p=1.0)
     found = [i for i in found if i.tool != HELP_TOOL]
     if SCHEDULE.search(text):  # "alert me every morning if ...": schedules stay refused
         found = [i for i in found if i.tool not in PARSED_TOOLS]
@@ -212,7 +227,12 @@ def plan(
 
     if greeting(text) and not found:
         return nothing("none")  # "good morning": a greeting asks nothing
-    if _STATEMENT.search(text) and not text.rstrip().endswith("?") and not tools & CHANGES:
+    if (
+        _STATEMENT.search(text)
+        and not text.rstrip().endswith("?")
+        and not _ASKS_AFTER.search(text)
+        and not tools & CHANGES
+    ):
         return nothing("none")  # "I have installed new panels": news, not a question
     if top in (NONE, UNSUPPORTED):
         threshold = NOTHING if len(found) == 1 else MANY
