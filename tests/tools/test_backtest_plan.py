@@ -19,8 +19,8 @@ from tools.forecast.pv import clear_sky_power_w
 from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
 
 TZ = "Europe/Paris"
-MINER_CAPTURE_BOUND_PCT = 60.0
-GENERATOR_CAPTURE_BOUND_PCT = 80.0
+MINER_CAPTURE_BOUND_PCT = 15.0
+GENERATOR_CAPTURE_BOUND_PCT = 75.0
 LOCATION = Location(latitude=48.83, longitude=6.86)
 ARRAY = PvArray(name="pv", kwp=5.0, tilt_deg=30, azimuth_deg=180)
 
