@@ -83,7 +83,7 @@ RULE_STOP_SOC_PCT = 90.0
 """The naive generator rule stops at this SOC [%]."""
 _SOLVER_TIME_LIMIT_S = 20.0
 GENERATOR_MIP_GAP = 0.05
-"""The generator plan stops within 2 % of the least fuel provable (HiGHS finds the best
+"""The generator plan stops within 5 % of the least fuel provable (HiGHS finds the best
 schedule within about a second; proving the last percents took 5-15 s on a 48 h plan)."""
 GENERATOR_TIME_LIMIT_S = 3.0
 """...or after this long, with the best schedule found so far."""
