@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tools.agent.common import floor_outlook, p50_projection, source_note
-from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
+from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec, brief
 from tools.cards import Card, local_time
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
+from tools.forecast.service import SiteForecast
 from tools.site import Site
 
 if TYPE_CHECKING:
@@ -108,30 +109,46 @@ async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCon
     if target > floor and not plan.feasible:
         plan = await plan_for(floor)
         reserve_note = f" (There is no room for a reserve above the {floor:g} % floor.)"
-    text = f"{site.display_name}, next {len(forecast.times)} h (battery {soc:.0f} % now): "
+    hours = len(forecast.times)
+    full = f"{site.display_name}, next {hours} h (battery {soc:.0f} % now): "
     if site.grid.present:
-        text = (
+        full = (
             f"{site.display_name} is grid-connected: the grid covers any shortfall, so the "
             "generator is only needed if the grid goes down. For that case, next "
-            f"{len(forecast.times)} h (battery {soc:.0f} % now): "
+            f"{hours} h (battery {soc:.0f} % now): "
         )
-    text += plan.reason + reserve_note
+    full += plan.reason + reserve_note
+    prompt = ""
     if plan.runs:
         first_start = plan.runs[0][0]
         if running_now:
-            text += " The generator is running now."
+            prompt = "The generator is running now."
         elif first_start <= forecast.times[0].to_pydatetime():
-            text += (
-                " The first run starts this hour: say 'start the generator' to request it "
+            prompt = (
+                "The first run starts this hour: say 'start the generator' to request it "
                 "(it runs only after approval)."
             )
         else:
-            text += (
-                " Nothing starts by itself: when it is time, say 'start the generator' to "
+            prompt = (
+                "Nothing starts by itself: when it is time, say 'start the generator' to "
                 "request it for approval."
             )
+    if prompt:
+        full += " " + prompt
     if site.grid.present:
-        text += " (Planned as if off-grid: the grid is left out.)"
+        full += " (Planned as if off-grid: the grid is left out.)"
+    note = source_note(forecast)
+    lines = [prompt] if prompt else []
+    if site.grid.present:
+        lines.append("Grid-connected: this is for a grid outage (the grid covers any shortfall).")
+    if note:
+        lines.append(note.strip(" ()").capitalize() + ".")
+    answer = brief(
+        _generator_headline(site, plan, soc=soc, hours=hours),
+        lines,
+        more=full + note,
+        why=_generator_why(site, forecast, plan, soc=soc, floor=floor, target=target),
+    )
     card = Card(
         kind="forecast_chart",
         title=f"Generator plan at {site.display_name}",
@@ -159,7 +176,48 @@ async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCon
         ),
         image_name="generator-plan.png",
     )
-    return ToolOutput(text=text + source_note(forecast), cards=[card])
+    answer.cards = [card]
+    return answer
+
+
+def _generator_headline(site: Site, plan: GeneratorPlan, *, soc: float, hours: int) -> str:
+    """The first line: whether and when to run it, for how long and how much fuel."""
+    if plan.runs and plan.feasible and not plan.fallback:
+        start, end = plan.runs[0]
+        runs = f"{len(plan.runs)} runs" if len(plan.runs) > 1 else "one run"
+        return (
+            f"{site.display_name}: run the generator {plan.hours} h over the next {hours} h "
+            f"({runs}, about {plan.fuel_l:.1f} L), first {local_time(start, site.tz)}–"
+            f"{local_time(end, site.tz)[11:16]} (battery {soc:.0f} % now)."
+        )
+    first = plan.reason.split(". ")[0].rstrip(".")
+    return f"{site.display_name}, next {hours} h (battery {soc:.0f} % now): {first}."
+
+
+def _generator_why(
+    site: Site,
+    forecast: SiteForecast,
+    plan: GeneratorPlan,
+    *,
+    soc: float,
+    floor: float,
+    target: float,
+) -> str:
+    """What the plan rests on: the battery now, the floor it keeps, the forecast gap."""
+    gap_kwh = float((forecast.load_p50_w - forecast.pv_p50_w).clip(lower=0.0).sum()) / 1000
+    curve = "a synthetic fuel curve" if plan.curve_synthetic else "the generator's fuel table"
+    keep = (
+        f"{target:g} % (the {floor:g} % floor plus {target - floor:g} points for forecast error)"
+        if target > floor
+        else f"the {floor:g} % floor"
+    )
+    return (
+        f"Why: the battery is at {soc:.0f} % and over the next {len(forecast.times)} h the "
+        f"load forecast ({forecast.load_method}) exceeds the solar forecast (weather: "
+        f"{forecast.weather_source}) by {gap_kwh:.1f} kWh in the hours it is higher. The plan "
+        f"keeps the battery above {keep} with the least fuel on {curve}, each run at least "
+        f"{plan.min_run_h} h; the simple start/stop rule would burn {plan.rule.fuel_l:.1f} L."
+    )
 
 
 async def fuel_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
