@@ -101,9 +101,13 @@ async def start(state: AssistantState) -> dict[str, Any]:
 
 
 def _previous_question(messages: list[AnyMessage]) -> str:
-    """The person's message before the current turn ("" when there is none)."""
-    humans = [m for m in messages if isinstance(m, HumanMessage)]
-    return str(humans[-2].content) if len(humans) >= 2 else ""
+    """The person's question before the current turn ("" when there is none); "more"
+    and "why?" are about an answer, not questions, so the one before them counts."""
+    humans = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
+    for text in reversed(humans[:-1]):
+        if planner.detail_request(text) is None:
+            return text
+    return ""
 
 
 def _detail_reply(state: AssistantState, ctx: AssistantContext, text: str) -> AIMessage | None:

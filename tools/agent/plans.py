@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tools.agent.common import floor_outlook, p50_projection, source_note
+from tools.agent.common import floor_outlook, forecast_why, p50_projection, source_note
 from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec, brief
 from tools.cards import Card, local_time
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
-from tools.forecast.plans import GeneratorPlan, plan_generator, plan_grid_charge, plan_miners
+from tools.forecast.plans import (
+    RULE_ALL_ABOVE_W,
+    RULE_TWO_ABOVE_W,
+    GeneratorPlan,
+    plan_generator,
+    plan_grid_charge,
+    plan_miners,
+)
 from tools.forecast.service import SiteForecast
 from tools.site import Site
 
@@ -41,7 +48,16 @@ async def miner_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
     text = f"{site.display_name}, next 24 h: " + plan.summary
     if on_hours:
         text += " Miners on: " + ", ".join(on_hours) + "."
-    return ToolOutput(text=text + source_note(forecast))
+    why = forecast_why(
+        site,
+        forecast,
+        soc,
+        f"The plan schedules {len(site.miners)} miner(s) hour by hour so the battery "
+        "never goes below its minimum; the simple rule it is compared with runs every "
+        f"miner above {RULE_ALL_ABOVE_W / 1000:g} kW of solar surplus, two above "
+        f"{RULE_TWO_ABOVE_W / 1000:g} kW, none below.",
+    )
+    return ToolOutput(text=text + source_note(forecast), why=why)
 
 
 async def grid_charge_advice(
@@ -64,7 +80,14 @@ async def grid_charge_advice(
             f"{soc:.0f} % now, {holds[0]}. For advice around a cheap night rate, add "
             "costs.grid_periods to the site file."
         )
-        return ToolOutput(text=text + source_note(forecast))
+        why = forecast_why(
+            site,
+            forecast,
+            soc,
+            f"The site file gives one grid price ({price}) and no cheaper periods, so no "
+            "hour is cheaper to charge in.",
+        )
+        return ToolOutput(text=text + source_note(forecast), why=why)
     advice = await tb.offload.run(
         plan_grid_charge,
         site,
@@ -74,7 +97,15 @@ async def grid_charge_advice(
         load_w=forecast.load_p50_w,
         times=forecast.times,
     )
-    return ToolOutput(text=f"{site.display_name}: {advice.reason}" + source_note(forecast))
+    why = forecast_why(
+        site,
+        forecast,
+        soc,
+        f"The advice charges only what the battery would miss under P10 solar "
+        f"({advice.pv_p10_kwh:.1f} kWh; P50 {advice.pv_p50_kwh:.1f} kWh), in the site file's "
+        "cheapest grid period (costs.grid_periods).",
+    )
+    return ToolOutput(text=f"{site.display_name}: {advice.reason}" + source_note(forecast), why=why)
 
 
 async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
@@ -239,7 +270,15 @@ async def fuel_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallConte
     if fuel.days_of_tank_left is not None:
         text += f"; the tank lasts about {fuel.days_of_tank_left:.0f} days"
     text += f". Based on the next 48 h's deficit; {fuel.curve_label}."
-    return ToolOutput(text=text + source_note(forecast))
+    why = forecast_why(
+        site,
+        forecast,
+        soc,
+        f"Off-grid, the battery would need {per_day * 2 / 1000:.1f} kWh from the generator "
+        f"over those 48 h to stay above its floor; that daily need is repeated for 30 days "
+        f"and turned into litres with {fuel.curve_label}.",
+    )
+    return ToolOutput(text=text + source_note(forecast), why=why)
 
 
 SPECS: tuple[ToolSpec, ...] = (
