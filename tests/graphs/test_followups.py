@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from graphs.assistant import planner
 from tests.bot.helpers import EVENING, running_bot, say
 from tests.bot.helpers import test_site_file as base_site_file
 from tools.clock import ManualClock
@@ -145,3 +146,18 @@ async def test_why_gives_the_reasons_behind_the_previous_answer(
         because = await app.chat.handle_message(say("vic", "why is that?"), site=home.name)
         assert because.tools == []
         assert "refused" in because.answer and "you are viewer" in because.answer, because.answer
+
+
+def test_more_and_why_are_told_apart_from_new_questions() -> None:
+    for text in ("more", "More please", "tell me more", "details", "the breakdown", "full report"):
+        assert planner.detail_request(text) == "more", text
+    for text in ("why?", "Why is that?", "how come", "explain", "ok, why?", "what's the reason"):
+        assert planner.detail_request(text) == "why", text
+    for text in (
+        "why is the battery low?",
+        "more solar tomorrow?",
+        "explain the generator plan",
+        "stop the miners",
+        "",
+    ):
+        assert planner.detail_request(text) is None, text

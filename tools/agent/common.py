@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tools.alerts.engine import AlertView
 from tools.cards import local_time
 from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.service import SiteForecast
@@ -95,4 +96,15 @@ def forecast_why(site: Site, forecast: SiteForecast, soc_pct: float, rule: str) 
         f"Why: {battery}; over the next {hours} h the forecast expects {pv_kwh:.1f} kWh of "
         f"solar (P50, weather: {forecast.weather_source}) against {load_kwh:.1f} kWh of load "
         f"({forecast.load_method}){band}. {rule}"
+    )
+
+
+def alert_reason(alert: AlertView) -> str:
+    """Why an alert is open: its rule and the readings it fired on."""
+    evidence = "; ".join(f"{label} {value}" for label, value in alert.evidence)
+    value = f" (value {alert.value:g})" if alert.value is not None and not evidence else ""
+    return (
+        f"Alert {alert.id} ({alert.title}) is {alert.status}: rule {alert.rule}"
+        f"{f', {alert.category}' if alert.category else ''}, {alert.severity}{value}"
+        + (f"; evidence: {evidence}." if evidence else ".")
     )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tools.agent.common import hours_text, signed_kw
+from tools.agent.common import alert_reason, hours_text, signed_kw
 from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec, brief
 from tools.alerts.engine import AlertView
 from tools.cards import Card, age_text, local_time
@@ -168,7 +168,7 @@ async def site_status(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContex
         f"{site.display_name}: {batt_text}",
         [line for line in lines if line],
         more=_status_more(tb, site, state, alerts),
-        why=_status_why(tb, site, state),
+        why="\n".join([_status_why(tb, site, state), *(alert_reason(a) for a in alerts)]),
     )
     tone = (
         "critical"
