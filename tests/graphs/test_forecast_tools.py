@@ -17,7 +17,11 @@ from tools.site import SiteFile
 
 QUESTIONS = [
     ("when will the battery run out?", "battery_outlook", ["battery at 44 % now", "minimum"]),
-    ("plan the miners", "miner_plan", ["The plan runs", "miner-hours", "simple rule"]),
+    (
+        "plan the miners",
+        "miner_plan",
+        ["next 24 h: run the miners ", "The plan runs", "miner-hours", "simple rule", "more"],
+    ),
     ("Should I charge from the grid tonight?", "grid_charge_advice", ["Demo home lab:"]),
     ("how much diesel will we burn this month?", "fuel_outlook", ["L of fuel over 30 days"]),
     ("when should I run the generator tomorrow?", "generator_plan", ["battery 44 % now"]),

@@ -4,7 +4,10 @@ that switches hardware is still an approval-gated action request."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from tools.agent.common import floor_outlook, forecast_why, p50_projection, source_note
 from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec, brief
@@ -45,9 +48,15 @@ async def miner_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
         times=forecast.times,
     )
     on_hours = [f"{local_time(t, site.tz)[11:16]}×{n}" for t, n in plan.plan.miners_on.items() if n]
-    text = f"{site.display_name}, next 24 h: " + plan.summary
+    full = f"{site.display_name}, next 24 h: " + plan.summary
     if on_hours:
-        text += " Miners on: " + ", ".join(on_hours) + "."
+        full += " Miners on: " + ", ".join(on_hours) + "."
+    spans = _miner_spans(site, plan.plan.miners_on)
+    first = (
+        f"{site.display_name}, next 24 h: run the miners {spans}."
+        if spans
+        else f"{site.display_name}, next 24 h: keep the miners off."
+    )
     why = forecast_why(
         site,
         forecast,
@@ -57,7 +66,26 @@ async def miner_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
         f"miner above {RULE_ALL_ABOVE_W / 1000:g} kW of solar surplus, two above "
         f"{RULE_TWO_ABOVE_W / 1000:g} kW, none below.",
     )
-    return ToolOutput(text=text + source_note(forecast), why=why)
+    note = source_note(forecast)
+    lines = [plan.summary.split(". ")[0].rstrip(".") + "."]
+    if note:
+        lines.append(note.strip(" ()").capitalize() + ".")
+    return brief(first, lines, more=full + note, why=why)
+
+
+def _miner_spans(site: Site, miners_on: pd.Series) -> str:
+    """The hours with miners on as local spans with their count ("09:00–14:00 ×3")."""
+    spans: list[tuple[datetime, datetime, int]] = []
+    for t, n in miners_on.items():
+        start = pd.Timestamp(t).to_pydatetime()
+        count = int(n)
+        if count and spans and spans[-1][2] == count and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], start + timedelta(hours=1), count)
+        elif count:
+            spans.append((start, start + timedelta(hours=1), count))
+    return ", ".join(
+        f"{local_time(a, site.tz)[11:16]}–{local_time(b, site.tz)[11:16]} ×{n}" for a, b, n in spans
+    )
 
 
 async def grid_charge_advice(
