@@ -243,11 +243,12 @@ def _generator_headline(site: Site, plan: GeneratorPlan, *, soc: float, hours: i
     """The first line: whether and when to run it, for how long and how much fuel."""
     if plan.runs and plan.feasible and not plan.fallback:
         start, end = plan.runs[0]
+        begins = local_time(start, site.tz)  # "2026-11-19 21:00 MST"
         runs = f"{len(plan.runs)} runs" if len(plan.runs) > 1 else "one run"
         return (
             f"{site.display_name}: run the generator {plan.hours} h over the next {hours} h "
-            f"({runs}, about {plan.fuel_l:.1f} L), first {local_time(start, site.tz)}–"
-            f"{local_time(end, site.tz)[11:16]} (battery {soc:.0f} % now)."
+            f"({runs}, about {plan.fuel_l:.1f} L), first {begins[:16]}–"
+            f"{local_time(end, site.tz)[11:16]} {begins[17:]} (battery {soc:.0f} % now)."
         )
     first = plan.reason.split(". ")[0].rstrip(".")
     return f"{site.display_name}, next {hours} h (battery {soc:.0f} % now): {first}."
