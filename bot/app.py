@@ -462,8 +462,9 @@ async def open_app(
             reports=reports,
         )
         if is_postgres(db_url):
+            timeouts = db_timeouts(settings)
             checkpointer_cm = open_checkpointer(
-                postgres_url=psycopg_url(db_url, timeouts=db_timeouts(settings))
+                postgres_url=psycopg_url(db_url, timeouts=timeouts), pool_wait_s=timeouts.pool_s
             )
         else:
             checkpointer_cm = open_checkpointer(sqlite_path=checkpoint_path(settings))

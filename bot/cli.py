@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import json
 import os
 import signal
@@ -155,12 +156,26 @@ def _fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
 STOP_DEADLINE_S = 60.0
 
 
-def _exit_if_still_stopping(after_s: float) -> None:
-    """A watchdog thread: exit the process ``after_s`` seconds from now, saying why."""
+def _dump_tasks(loop: asyncio.AbstractEventLoop, done: threading.Event) -> None:
+    """Where every asyncio task waits (run on the loop itself, so it sees a consistent set)."""
+    for task in asyncio.all_tasks(loop):
+        task.print_stack(limit=12, file=sys.stderr)
+    done.set()
+
+
+def _exit_if_still_stopping(after_s: float, loop: asyncio.AbstractEventLoop) -> None:
+    """A watchdog thread: exit the process ``after_s`` seconds from now, saying why and
+    where it was stuck (every thread, and every task if the event loop still turns)."""
 
     def watchdog() -> None:
         time.sleep(after_s)
         sys.stderr.write(f"error: still stopping {after_s:g} s after SIGTERM; exiting now\n")
+        sys.stderr.write("where each thread and task was (for a bug report):\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        dumped = threading.Event()
+        with contextlib.suppress(RuntimeError):  # the loop may be closed already
+            loop.call_soon_threadsafe(_dump_tasks, loop, dumped)
+            dumped.wait(2.0)
         sys.stderr.flush()
         os._exit(EXIT_BUG)
 
@@ -176,11 +191,38 @@ async def _stoppable(coro_fn: Callable[[], Awaitable[T]]) -> T:
     def stop() -> None:
         if task is not None:
             task.cancel()
-        _exit_if_still_stopping(STOP_DEADLINE_S)
+        _exit_if_still_stopping(STOP_DEADLINE_S, loop)
 
     with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
         loop.add_signal_handler(signal.SIGTERM, stop)
-    return await coro_fn()
+    try:
+        return await coro_fn()
+    finally:
+        await _finish_leftover_tasks()
+
+
+LEFTOVER_ROUNDS = 3
+LEFTOVER_WAIT_S = 2.0
+
+
+async def _finish_leftover_tasks() -> None:
+    """Cancel the tasks still running when the command is done, again if need be.
+
+    ``asyncio.run`` cancels leftover tasks once and then waits for them without a bound.
+    A task that absorbs that one cancellation and waits again never ends: SQLAlchemy's
+    graceful close of an invalidated aiosqlite connection does exactly that when the
+    driver's thread was already stopped (its ``close()`` awaits a second stop in a
+    ``finally``), which kept stopped demos alive. Cancelling the leftovers up to three
+    times, each with a short wait, ends them.
+    """
+    me = asyncio.current_task()
+    for _ in range(LEFTOVER_ROUNDS):
+        rest = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+        if not rest:
+            return
+        for leftover in rest:
+            leftover.cancel()
+        await asyncio.wait(rest, timeout=LEFTOVER_WAIT_S)
 
 
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:

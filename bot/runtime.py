@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -143,6 +144,58 @@ DEFAULT_JOB_TIMEOUT_S = 120.0
 DEFAULT_SHUTDOWN_GRACE_S = 10.0
 
 
+FAILURE_REPEAT_LOG_S = 300.0
+
+
+@dataclass(slots=True)
+class _Streak:
+    count: int
+    since: float
+    logged_at: float
+
+
+class FailureStreaks:
+    """Log a job's failures without flooding: the first failure in full, then a reminder
+    with the count at most every :data:`FAILURE_REPEAT_LOG_S`, and one line when it
+    recovers. (A poll job that fails every second during a database outage would
+    otherwise write 3,600 identical errors an hour.)"""
+
+    def __init__(self, logger: logging.Logger, *, repeat_s: float = FAILURE_REPEAT_LOG_S) -> None:
+        self._log = logger
+        self._repeat_s = repeat_s
+        self._streaks: dict[str, _Streak] = {}
+
+    def failed(self, name: str, what: str, *, exc_info: bool = False) -> None:
+        now = time.monotonic()
+        streak = self._streaks.get(name)
+        if streak is None:
+            self._streaks[name] = _Streak(count=1, since=now, logged_at=now)
+            self._log.error("scheduled job %s %s", name, what, exc_info=exc_info)
+            return
+        streak.count += 1
+        if now - streak.logged_at >= self._repeat_s:
+            streak.logged_at = now
+            self._log.error(
+                "scheduled job %s still failing (%d times in %.0f s): %s",
+                name,
+                streak.count,
+                now - streak.since,
+                what,
+            )
+        else:
+            self._log.debug("scheduled job %s %s (failure %d)", name, what, streak.count)
+
+    def succeeded(self, name: str) -> None:
+        streak = self._streaks.pop(name, None)
+        if streak is not None:
+            self._log.warning(
+                "scheduled job %s recovered after %d failure(s) in %.0f s",
+                name,
+                streak.count,
+                time.monotonic() - streak.since,
+            )
+
+
 class Jobs:
     """The scheduled jobs (APScheduler), e.g. poll the sites, expire action requests,
     roll up readings.
@@ -188,6 +241,7 @@ class Jobs:
         self._grace_s = grace_s
         self._running: set[asyncio.Task[None]] = set()
         self.timeouts: dict[str, int] = {}
+        self._streaks = FailureStreaks(log)
         self.specs = [
             JobSpec(j.name, j.fn, intervals.get(j.name, j.interval_s), j.once, j.timeout_s)
             for j in specs
@@ -218,27 +272,26 @@ class Jobs:
                 if claim is not None and not await claim(spec.name, spec.interval_s):
                     return
                 await spec.fn()
+            self._streaks.succeeded(spec.name)
         except TimeoutError as err:
             self.timeouts[spec.name] = self.timeouts.get(spec.name, 0) + 1
             if deadline.expired():
-                log.error(
-                    "scheduled job %s timed out after %g s and was cancelled; the other "
-                    "jobs carry on (is the database or a device unreachable?)",
+                self._streaks.failed(
                     spec.name,
-                    timeout_s,
+                    f"timed out after {timeout_s:g} s and was cancelled; the other jobs carry "
+                    "on (is the database or a device unreachable?)",
                 )
             else:  # a bounded wait inside the job gave up (a database statement, a device)
-                log.error(
-                    "scheduled job %s failed: %s; it runs again at its next interval",
-                    spec.name,
-                    str(err) or "an operation timed out (the database did not answer in time)",
+                why = str(err) or "an operation timed out (the database did not answer in time)"
+                self._streaks.failed(
+                    spec.name, f"failed: {why}; it runs again at its next interval"
                 )
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
             # Cancelled by stop() after the grace period: logged there.
-        except Exception:
-            log.exception("scheduled job %s failed", spec.name)
+        except Exception as err:
+            self._streaks.failed(spec.name, f"failed: {err!r}", exc_info=True)
         finally:
             self._running.discard(task)
 

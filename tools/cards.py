@@ -9,6 +9,7 @@ and is checked when the button is pressed.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -168,35 +169,63 @@ def alert_card(
     )
 
 
+# A group card lists this many alerts; the rest are counted ("say 'alerts' ...").
+MAX_GROUP_LINES = 20
+# A button value must fit every platform whole (Discord's custom_id holds 100 characters
+# with its prefix); a list of ids is never cut inside an id.
+MAX_IDS_VALUE_CHARS = 80
+
+
+def ids_value(ids: Sequence[int], limit: int = MAX_IDS_VALUE_CHARS) -> tuple[str, int]:
+    """``"12,13,14"`` for as many whole ids as fit in ``limit`` characters, and how many."""
+    value, count = "", 0
+    for alert_id in ids:
+        more = f"{value},{alert_id}" if value else str(alert_id)
+        if len(more) > limit:
+            break
+        value, count = more, count + 1
+    return value, count
+
+
 def alert_group_card(
     alerts: list[AlertView], actions: dict[int, ActionView], tz: ZoneInfo, *, site_title: str
 ) -> Card:
-    """Several alerts of one site that started together, folded into one message."""
+    """Several alerts of one site that started together, folded into one message.
+
+    However many alerts there are, the card stays within every platform's limits: it
+    lists the first :data:`MAX_GROUP_LINES` and counts the rest, and its button
+    acknowledges exactly the ids it carries (all of them when they fit, else the first
+    ones, said on the button); "ack all" in chat acknowledges the rest.
+    """
     open_ = [a for a in alerts if a.status != "resolved"]
     worst = max(alerts, key=lambda a: ("info", "warning", "critical").index(a.severity))
     tone, _ = _tone_head(worst) if open_ else ("good", "Resolved")
     lines = []
-    for a in alerts:
+    for a in alerts[:MAX_GROUP_LINES]:
         _, head = _tone_head(a)
         line = f"{head}: {a.title} (alert {a.id})"
         state = "; ".join(v for _k, v in _state_fields(a, tz))
         lines.append(line + (f" — {state}" if state else ""))
-    buttons: list[Button] = []
-    firing = [a for a in alerts if a.status in ("firing", "snoozed")]
-    if firing:
-        buttons.append(
-            Button(
-                label="Acknowledge all",
-                action="ack",
-                value=",".join(str(a.id) for a in firing),
-            )
+    if len(alerts) > MAX_GROUP_LINES:
+        lines.append(
+            f"… and {len(alerts) - MAX_GROUP_LINES} more; say 'alerts' to list the open ones"
         )
+    buttons: list[Button] = []
+    firing = [a.id for a in alerts if a.status in ("firing", "snoozed")]
+    if firing:
+        value, count = ids_value(firing)
+        label = "Acknowledge all" if count == len(firing) else f"Acknowledge first {count}"
+        buttons.append(Button(label=label, action="ack", value=value))
     for action in actions.values():
         buttons.extend(approval_buttons(action, label=_short(action)))
     proposals: list[tuple[str, str]] = []
     for action in actions.values():
         proposals.append(("Proposed", action.title))
         proposals.extend((k, v) for k, v in action_fields(action, tz) if k != "Action")
+    shown, _ = ids_value([a.id for a in alerts], 200)
+    listed = shown.replace(",", ", ")
+    if shown.count(",") + 1 < len(alerts):
+        listed += f", … ({len(alerts)} in all)"
     return Card(
         kind="alert_group",
         title=f"{len(open_)} of {len(alerts)} alerts open at {site_title}"
@@ -206,7 +235,7 @@ def alert_group_card(
         fields=proposals,
         buttons=buttons,
         tone=tone,
-        footer="alerts " + ", ".join(str(a.id) for a in alerts),
+        footer="alerts " + listed,
     )
 
 

@@ -289,3 +289,38 @@ def test_sites_check_prints_the_merged_tiers(cli: CliRunner, tmp_path: Path) -> 
     bad.write_text(yaml.safe_dump(data), encoding="utf-8")
     refused = run(cli, "sites", "check", str(bad), code=2)
     assert "may not approve actions" in refused.stderr
+
+
+_ABSORBS_ONE_CANCEL = """
+import asyncio, sys
+from bot.cli import _run
+
+async def close_like_aiosqlite() -> None:
+    try:
+        await asyncio.Future()  # the driver's close, cancelled once ...
+    finally:
+        await asyncio.Future()  # ... then waits for a stop that never comes
+
+async def command() -> str:
+    asyncio.get_running_loop().create_task(close_like_aiosqlite())
+    await asyncio.sleep(0)
+    return "done"
+
+print(_run(command))
+"""
+
+
+def test_a_command_ends_even_when_a_leftover_task_absorbs_one_cancellation() -> None:
+    """asyncio.run alone would wait for that task forever (a stopped demo did)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _ABSORBS_ONE_CANCEL],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "done"

@@ -451,6 +451,13 @@ async def test_costs_are_shown_to_the_roles_that_may_see_them(
             say("otto", "how much did we spend on energy yesterday?")
         )
         assert "only admin, manager, finance may see the costs of home" in refused.answer
+        # Plans that mention the tariff leave it out for roles without see_costs.
+        ask = "should I charge the battery from the grid tonight?"
+        advice_fin = await app.chat.handle_message(say("fin", ask))
+        advice_op = await app.chat.handle_message(say("otto", ask))
+        assert advice_fin.tools == advice_op.tools == ["grid_charge_advice"]
+        assert f"{currency}/kWh" in advice_fin.answer, advice_fin.answer
+        assert currency not in advice_op.answer, advice_op.answer
 
 
 def test_actor_principal_carries_the_site_limit() -> None:

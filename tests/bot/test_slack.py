@@ -631,3 +631,51 @@ def test_card_blocks_keep_slacks_limits() -> None:
     assert "&lt;b&gt;&amp;" in blocks[1]["text"]["text"]
     decided = Card(kind="action", title="Done: Stop miners", fields=[("Status", "Done")])
     assert [b["type"] for b in card_blocks(decided)] == ["header", "section"]
+
+
+def test_a_group_of_thousands_of_alerts_fits_both_platforms_and_acks_whole_ids() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.chat.discord_render import button_specs, embed_dict
+    from tools.alerts.engine import AlertView
+    from tools.cards import MAX_GROUP_LINES, alert_group_card
+
+    when = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
+    alerts = [
+        AlertView(
+            id=100_000 + i,
+            site="demo",
+            rule=f"bulk-{i}",
+            fingerprint=f"demo:bulk-{i}",
+            severity="warning",
+            status="firing",
+            title=f"Bulk alert {i}",
+            summary="seeded",
+            value=None,
+            proposed_action=None,
+            started_at=when,
+            updated_at=when,
+            resolved_at=None,
+            acknowledged_by=None,
+            acknowledged_at=None,
+            message=None,
+        )
+        for i in range(3_000)
+    ]
+    card = alert_group_card(alerts, {}, ZoneInfo("Europe/Berlin"), site_title="Demo")
+    assert card.title == "3000 alerts at Demo"
+    assert card.text.count("\n") == MAX_GROUP_LINES  # 20 alerts and a line counting the rest
+    assert "… and 2980 more" in card.text
+    [ack] = card.buttons
+    ids = [int(v) for v in ack.value.split(",")]
+    assert set(ids) <= {a.id for a in alerts} and ack.label == f"Acknowledge first {len(ids)}"
+    assert card.footer.endswith("(3000 in all)")
+    blocks = card_blocks(card)
+    assert len(blocks) <= 50
+    assert [b["value"] for b in buttons_of(blocks)] == [ack.value]  # whole, not cut
+    assert [s.action for s in button_specs(card)] == ["ack"]  # Discord keeps the button too
+    assert len(embed_dict(card).get("description", "")) <= 4096
+    few = alert_group_card(alerts[:3], {}, ZoneInfo("Europe/Berlin"), site_title="Demo")
+    assert few.buttons[0].label == "Acknowledge all"
+    assert few.buttons[0].value == "100000,100001,100002"

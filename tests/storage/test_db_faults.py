@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -218,3 +219,28 @@ async def test_checkpointer_connections_are_bounded_too(postgres_url: str, proxy
         async with asyncio.timeout(BOUND_S):
             await AsyncConnection.connect(libpq)
     assert time.monotonic() - started < BOUND_S
+
+
+async def test_the_checkpointer_reconnects_after_the_database_drops_it(
+    postgres_url: str, proxy: TcpProxy
+) -> None:
+    """Chat keeps its conversations after a database restart, without a bot restart."""
+    from psycopg import OperationalError
+
+    from graphs.checkpoint import open_checkpointer
+
+    url = make_url(postgres_url).set(host="127.0.0.1", port=proxy.port)
+    libpq = psycopg_url(url.render_as_string(hide_password=False), timeouts=FAST)
+    config: dict[str, Any] = {"configurable": {"thread_id": "t-reconnect", "checkpoint_ns": ""}}
+    async with open_checkpointer(postgres_url=libpq, pool_wait_s=2.0) as saver:
+        assert await saver.aget_tuple(config) is None
+        assert proxy.drop() >= 1  # as a database restart does to every open connection
+        async with asyncio.timeout(BOUND_S):
+            assert await saver.aget_tuple(config) is None
+        await proxy.set_mode("refuse")
+        with pytest.raises(OperationalError):  # down: an error within the bound, no hang
+            async with asyncio.timeout(BOUND_S):
+                await saver.aget_tuple(config)
+        await proxy.set_mode("forward")
+        async with asyncio.timeout(BOUND_S):
+            assert await saver.aget_tuple(config) is None

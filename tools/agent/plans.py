@@ -23,6 +23,7 @@ from tools.forecast.plans import (
     plan_miners,
 )
 from tools.forecast.service import SiteForecast
+from tools.permissions import Permission, allows
 from tools.site import Site
 
 if TYPE_CHECKING:
@@ -89,20 +90,25 @@ def _miner_spans(site: Site, miners_on: pd.Series) -> str:
 
 
 async def grid_charge_advice(
-    tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext
+    tb: Toolbox, site: Site, _args: SiteArgs, ctx: CallContext
 ) -> ToolOutput:
     if not site.grid.present:
         return ToolOutput(text=f"{site.display_name} has no grid connection.")
     forecast, soc = await tb.outlook(site)
+    show_prices = allows(ctx.principal, Permission.SEE_COSTS, site.name)
     if not site.costs.grid_periods:
         # One flat price: no hour is cheaper to buy in, so the useful answer is
         # whether the battery holds, and that the grid carries the rest anyway.
         projection = p50_projection(site, forecast, soc)
         floor = projection.floor_soc_pct
-        price = f"{site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh"
+        price = (
+            f" ({site.costs.grid_price_per_kwh:.2f} {site.costs.currency}/kWh)"
+            if show_prices
+            else ""
+        )
         holds = floor_outlook(site, soc, projection, hours=len(forecast.times))
         text = (
-            f"{site.display_name}: no — the grid has one flat price here ({price}), so "
+            f"{site.display_name}: no — the grid has one flat price here{price}, so "
             f"charging the battery from it tonight saves nothing; the grid already carries "
             f"the load whenever the battery is at its {floor:g} % floor. Battery "
             f"{soc:.0f} % now, {holds[0]}. For advice around a cheap night rate, add "
@@ -112,7 +118,7 @@ async def grid_charge_advice(
             site,
             forecast,
             soc,
-            f"The site file gives one grid price ({price}) and no cheaper periods, so no "
+            f"The site file gives one grid price{price} and no cheaper periods, so no "
             "hour is cheaper to charge in.",
         )
         return ToolOutput(text=text + source_note(forecast), why=why)
@@ -124,6 +130,7 @@ async def grid_charge_advice(
         pv_p50_w=forecast.pv_p50_w,
         load_w=forecast.load_p50_w,
         times=forecast.times,
+        show_prices=show_prices,
     )
     why = forecast_why(
         site,

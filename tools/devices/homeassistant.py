@@ -97,6 +97,10 @@ _UNIT_FACTORS: dict[str, dict[str, float]] = {
 _UNITLESS = frozenset({"bool", "code", ""})
 
 
+class EntityMissing(DeviceProtocolError):
+    """Home Assistant has no entity with a configured id (a typo, or a renamed entity)."""
+
+
 class StateRejected(DeviceProtocolError):
     """A state that cannot be used; ``reason`` is counted (e.g. "bad time", "unit")."""
 
@@ -373,7 +377,7 @@ async def _request(
         )
     if response.status_code == 404 and path.startswith("/api/states/"):
         entity_id = path.removeprefix("/api/states/")
-        raise DeviceProtocolError(
+        raise EntityMissing(
             f"{label} has no entity {entity_id} (HTTP 404); check the entity id in the site "
             "file against Developer tools > States"
         )
@@ -507,26 +511,40 @@ class HomeAssistantDevice:
             raise DeviceProtocolError(f"{self.label}: /api/ did not answer like Home Assistant")
 
     async def _states(self) -> dict[str, object]:
-        """The raw state object of every watched entity (the cheaper way for their number)."""
+        """The raw state object of every watched entity that exists (the cheaper way for
+        their number). A missing entity is rejected (logged once, counted) and the others
+        are read; only when none of them exists is the poll an error."""
         ids = list(self.watched)
         if len(ids) > BULK_THRESHOLD:
             payload = _json(await _request(self._http, self._conn, "GET", "/api/states"), "states")
             if not isinstance(payload, list):
                 raise DeviceProtocolError(f"{self.label}: /api/states is not a list")
-            by_id = {
-                row.get("entity_id"): row
+            found: dict[str, object] = {
+                row["entity_id"]: row
                 for row in payload
                 if isinstance(row, dict) and row.get("entity_id") in self.watched
             }
-            missing = [x for x in ids if x not in by_id]
-            if missing:
-                raise DeviceProtocolError(
-                    f"{self.label} has no entity {', '.join(missing)}; check the entity ids in "
-                    "the site file against Developer tools > States"
-                )
-            return {x: by_id[x] for x in ids}
-        answers = await asyncio.gather(*(self._get_state(x) for x in ids))
-        return dict(zip(ids, answers, strict=True))
+        else:
+            answers = await asyncio.gather(
+                *(self._get_state(x) for x in ids), return_exceptions=True
+            )
+            found = {}
+            for entity_id, answer in zip(ids, answers, strict=True):
+                if isinstance(answer, EntityMissing):
+                    continue
+                if isinstance(answer, BaseException):
+                    raise answer
+                found[entity_id] = answer
+        missing = [x for x in ids if x not in found]
+        why = (
+            "{label} has no entity {ids}; check the entity ids in the site file against "
+            "Developer tools > States"
+        )
+        if missing and not found:
+            raise EntityMissing(why.format(label=self.label, ids=", ".join(missing)))
+        for entity_id in missing:
+            self._reject(entity_id, "missing", why.format(label=self.label, ids=entity_id))
+        return {x: found[x] for x in ids if x in found}
 
     async def _get_state(self, entity_id: str) -> object:
         response = await _request(

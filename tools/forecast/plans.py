@@ -630,8 +630,12 @@ def plan_grid_charge(
     cheap_window: tuple[time, time] | None = None,
     min_worthwhile_kwh: float = 0.5,
     times: Times = None,
+    show_prices: bool = True,
 ) -> GridChargePlan:
     """Should the battery be charged from the grid in the next cheap window, and by how much?
+
+    ``show_prices`` False leaves the tariff out of the ``reason`` (for people who may
+    not see costs); the plan itself is the same.
 
     The inputs cover the hours from now to the end of the horizon (e.g. the end
     of tomorrow). ``cheap_window`` is a LOCAL (start, end) time of day; by
@@ -773,8 +777,9 @@ def plan_grid_charge(
     energy_kwh = round(energy_kwh + 0.05, 1)  # round up to 0.1 kWh
     window_import_kwh = float(np.maximum(proj.grid_w.to_numpy() * mask, 0.0).sum() / 1000.0)
     reason = (
-        f"Charge {energy_kwh:.1f} kWh {_hhmm(site, start)}–{_hhmm(site, end)} at "
-        f"{price:.2f} {costs.currency}/kWh: {words}, so the battery ({soc_now_pct:.0f} % now) "
+        f"Charge {energy_kwh:.1f} kWh {_hhmm(site, start)}–{_hhmm(site, end)}"
+        + (f" at {price:.2f} {costs.currency}/kWh" if show_prices else " (the cheap window)")
+        + f": {words}, so the battery ({soc_now_pct:.0f} % now) "
         f"would need {need0 / 1000:.1f} kWh more to stay above {floor:.0f} % "
         f"(P50 solar {pv50_kwh:.1f} kWh over the horizon). While charging, the grid also "
         f"carries the load: {window_import_kwh:.1f} kWh imported in the window in all."

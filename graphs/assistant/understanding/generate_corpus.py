@@ -1,14 +1,16 @@
 """Generate the phrasing corpus the intent classifier learns from (a development tool).
 
-    python -m graphs.assistant.understanding.generate_corpus \
-        --exclude tests/graphs/routing/heldout.jsonl
+    python -m graphs.assistant.understanding.generate_corpus
+
+(every ``tests/graphs/routing/heldout*.jsonl`` is excluded; ``--exclude FILE`` adds one)
 
 writes ``phrasings/corpus.jsonl``: templates × synonyms × slots for every intent,
 hand-written natural phrasings, the team's own phrasings from ``phrasings/team.jsonl``,
 and typos injected into a share of the generated lines. Each line is
 ``{"q", "tools", "label", "source", "split"}``; ``split`` is ``train`` or ``dev``
-(a fixed 20 % per label, chosen before any tuning). The held-out set
-(``tests/graphs/routing/heldout.jsonl``) is written apart and never read here.
+(a fixed 20 % per label, chosen before any tuning). The held-out sets
+(``tests/graphs/routing/heldout*.jsonl``) are written apart; only their overlap with
+the corpus is computed here, never their labels.
 
 Labels are tool names plus ``help`` (what can you do), ``none`` (chit-chat,
 statements, off-topic: nothing to do) and ``unsupported`` (a request the bot
@@ -1124,12 +1126,17 @@ def drop_near(rows: list[dict[str, object]], exclude: Path) -> list[dict[str, ob
     return [r for r in rows if not near_any(_words(str(r["q"])))]
 
 
+HELD_OUT_DIR = Path(__file__).parents[3] / "tests" / "graphs" / "routing"
+
+
 def main() -> None:
     rows = list(generate())
-    if len(sys.argv) > 2 and sys.argv[1] == "--exclude":
+    excluded = {Path(a).resolve() for a in sys.argv[2:3] if sys.argv[1:2] == ["--exclude"]}
+    excluded |= {p.resolve() for p in HELD_OUT_DIR.glob("heldout*.jsonl")}
+    for path in sorted(excluded):
         before = len(rows)
-        rows = drop_near(rows, Path(sys.argv[2]))
-        print(f"dropped {before - len(rows)} near-copies of {sys.argv[2]}")
+        rows = drop_near(rows, path)
+        print(f"dropped {before - len(rows)} near-copies of {path.name}")
     split(rows)
     out = DATA / "corpus.jsonl"
     with out.open("w", encoding="utf-8") as f:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -354,15 +355,24 @@ async def test_bad_token_is_an_auth_error(
         await ha.read(NOW)
 
 
-async def test_unknown_entity_is_named(
-    sim: HomeAssistantSimulator, http: httpx.AsyncClient
+async def test_a_missing_entity_is_named_and_the_others_are_still_read(
+    sim: HomeAssistantSimulator, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     few = {"sensor.battery_soc": {"metric": "battery_soc_pct"}, "sensor.typo": {"metric": "temp_c"}}
-    ha = _device(sim.url, http, entities=few, switches={}, grid_charge_switch=None)
-    with pytest.raises(DeviceProtocolError, match=r"no entity sensor\.typo \(HTTP 404\)"):
-        await ha.read(NOW)
     many = {**ENTITIES, "sensor.typo": {"metric": "temp_c"}}
-    ha = _device(sim.url, http, entities=many)  # the bulk path says the same
+    for entities in (few, many):  # one GET per entity, and the bulk /api/states path
+        ha = _device(sim.url, http, entities=entities, switches={}, grid_charge_switch=None)
+        with caplog.at_level(logging.WARNING):
+            readings = await ha.read(NOW)
+            await ha.read(NOW)
+        assert "battery_soc_pct" in {r.metric for r in readings}
+        assert "temp_c" not in {r.metric for r in readings}
+        assert ha.rejected_by_reason == {"missing": 2}
+        said = [r.getMessage() for r in caplog.records if "sensor.typo" in r.getMessage()]
+        assert len(said) == 1 and "has no entity sensor.typo" in said[0], said  # said once
+        caplog.clear()
+    only_typos = {"sensor.typo": {"metric": "temp_c"}}
+    ha = _device(sim.url, http, entities=only_typos, switches={}, grid_charge_switch=None)
     with pytest.raises(DeviceProtocolError, match=r"no entity sensor\.typo"):
         await ha.read(NOW)
 
