@@ -17,21 +17,43 @@ NOTHING_BEFORE = {
 }
 
 
-def record(tool: str, *, text: str, more: str, why: str, error: bool) -> dict[str, Any]:
-    """What one tool answered, as kept in the conversation state."""
-    return {"tool": tool, "text": text, "more": more, "why": why, "error": error}
+OTHER_PERSON = (
+    "That answer was for {asker}: its breakdown and reasons were worked out with their "
+    "access, not yours. Ask the question yourself, then say 'more' or 'why?'."
+)
+
+
+def record(
+    tool: str, *, text: str, more: str, why: str, error: bool, requested_by: str
+) -> dict[str, Any]:
+    """What one tool answered, for whom, as kept in the conversation state."""
+    return {
+        "tool": tool,
+        "text": text,
+        "more": more,
+        "why": why,
+        "error": error,
+        "requested_by": requested_by,
+    }
 
 
 def detail_reply(
     kind: DetailKind,
     previous: Sequence[Mapping[str, Any]],
     *,
+    requested_by: str,
     role: str = "viewer",
     sites: frozenset[str] | None = None,
 ) -> str:
-    """The breakdown ("more") or the reasons ("why") of the previous answer."""
+    """The breakdown ("more") or the reasons ("why") of the previous answer, only to
+    the person it answered (in a shared thread, details worked out with one person's
+    role, e.g. costs, must not reach another)."""
     if not previous:
         return NOTHING_BEFORE[kind]
+    askers = {str(d.get("requested_by", "")) for d in previous}
+    if askers != {requested_by}:
+        others = sorted(a for a in askers if a != requested_by)
+        return OTHER_PERSON.format(asker=", ".join(o.partition(":")[2] or o for o in others))
     parts = [_more(d) if kind == "more" else _why(d, role, sites) for d in previous]
     return "\n\n".join(p for p in parts if p)
 

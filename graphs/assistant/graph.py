@@ -118,7 +118,11 @@ def _detail_reply(state: AssistantState, ctx: AssistantContext, text: str) -> AI
     previous = state.get("previous_details", [])
     if kind is None or not previous:
         return None
-    return AIMessage(content=detail_reply(kind, previous, role=ctx.role, sites=ctx.sites))
+    return AIMessage(
+        content=detail_reply(
+            kind, previous, requested_by=ctx.requested_by, role=ctx.role, sites=ctx.sites
+        )
+    )
 
 
 def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
@@ -363,7 +367,14 @@ async def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -
             )
         )
         details.append(
-            record(call["name"], text=out.text, more=out.more, why=out.why, error=out.error)
+            record(
+                call["name"],
+                text=out.text,
+                more=out.more,
+                why=out.why,
+                error=out.error,
+                requested_by=ctx.requested_by,
+            )
         )
         cards.extend(card.to_dict() for card in out.cards)
         if out.action is not None:

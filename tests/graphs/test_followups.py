@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.chat.base import InboundMessage
 from graphs.assistant import planner
 from tests.bot.helpers import EVENING, running_bot, say
 from tests.bot.helpers import test_site_file as base_site_file
@@ -161,3 +162,25 @@ def test_more_and_why_are_told_apart_from_new_questions() -> None:
         "",
     ):
         assert planner.detail_request(text) is None, text
+
+
+async def test_more_in_a_shared_thread_is_only_for_the_person_answered(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        await app.monitor.poll_once()
+
+        def in_thread(user: str, text: str) -> InboundMessage:
+            return InboundMessage(
+                platform="console", user_id=user, channel="#demo", text=text, thread="t1"
+            )
+
+        asked = await app.chat.handle_message(in_thread("olga", "how is the site?"))
+        assert asked.tools == ["site_status"]
+        other = await app.chat.handle_message(in_thread("vic", "more"))
+        assert other.tools == []
+        assert other.answer.startswith("That answer was for olga"), other.answer
+        assert "last reading" not in other.answer
+        own = await app.chat.handle_message(in_thread("olga", "more"))
+        assert "last reading" in own.answer, own.answer
