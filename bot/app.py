@@ -58,6 +58,7 @@ from tools.delivery import Deliverer
 from tools.devices.base import Driver
 from tools.devices.mqtt import MqttHubs
 from tools.devices.registry import DriverDeps, build_driver
+from tools.forecast.fuel_service import FuelService
 from tools.forecast.service import ForecastService
 from tools.forecast.weather import OpenMeteoClient
 from tools.offload import Offload
@@ -460,6 +461,7 @@ async def open_app(
             directory=directory,
             forecasts=forecasts,
             reports=reports,
+            fuel=FuelService(sessionmaker=sessionmaker, clock=clock, offload=offload),
         )
         if is_postgres(db_url):
             timeouts = db_timeouts(settings)

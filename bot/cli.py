@@ -24,6 +24,7 @@ from bot.commands.backfill_vrm import vrm as backfill_vrm
 from bot.commands.backtest_load import load as backtest_load
 from bot.commands.backtest_plan import plan as backtest_plan
 from bot.commands.backtest_pv import pv as backtest_pv
+from bot.commands.backtest_week import week as backtest_week
 from bot.commands.edge import edge_app
 from bot.commands.eval_routing import eval_app
 from bot.commands.kb import kb_app
@@ -54,6 +55,7 @@ backtest_app = typer.Typer(
 backtest_app.command("pv")(backtest_pv)
 backtest_app.command("load")(backtest_load)
 backtest_app.command("plan")(backtest_plan)
+backtest_app.command("week")(backtest_week)
 app.add_typer(backtest_app, name="backtest")
 app.add_typer(edge_app, name="edge", help="Run on an edge device (e.g. a Raspberry Pi).")
 app.add_typer(replay_app, name="replay", help="Replay recorded device data onto a broker.")

@@ -231,6 +231,9 @@ class Costs(_Model):
     cheap_grid_price_per_kwh: float | None = Field(
         default=None, ge=0, description="at or below this, grid charging is worth proposing"
     )
+    monthly_budget: float | None = Field(
+        default=None, ge=0, description="energy budget per calendar month (cost projections)"
+    )
 
     def grid_price_at(self, local_minutes: int) -> float:
         """Price per kWh at a local time of day given in minutes after midnight."""

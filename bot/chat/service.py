@@ -623,6 +623,7 @@ SITE_FREE_TOOLS = frozenset(
         "who_is",
         "pending_approvals",
         "decide_action",
+        "compare_sites",  # about several sites: all the person may see
         "set_alert_preferences",
         "list_silences",
         "remove_silence",

@@ -16,13 +16,20 @@ from collections.abc import Callable, Iterable, Sequence
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "now": ("site_status", "battery_status", "solar_now"),
-    "forecast": ("solar_forecast", "battery_outlook", "solar_scorecard"),
+    "forecast": (
+        "solar_forecast",
+        "battery_outlook",
+        "solar_scorecard",
+        "week_outlook",
+        "load_forecast",
+    ),
     "plans": (
         "battery_outlook",
         "miner_plan",
         "grid_charge_advice",
         "fuel_outlook",
         "generator_plan",
+        "generator_service",
     ),
     "alerts": (
         "active_alerts",
@@ -40,7 +47,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "start_generator",
         "stop_generator",
     ),
-    "reports": ("energy_report",),
+    "reports": ("energy_report", "compare_periods", "cost_projection"),
+    "sites": ("compare_sites", "site_status"),
     "knowledge": ("search_knowledge",),
 }
 

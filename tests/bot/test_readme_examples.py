@@ -21,6 +21,8 @@ EXPECTED = {
     "solar right now": ["solar_now"],
     "will tomorrow be sunny?": ["solar_forecast"],
     "when will the battery run out?": ["battery_outlook"],
+    "will the battery charge this week?": ["week_outlook"],
+    "load tomorrow?": ["load_forecast"],
     "plan the miners": ["miner_plan"],
     "should I charge from the grid tonight?": ["grid_charge_advice"],
     "any alerts?": ["active_alerts"],

@@ -204,12 +204,26 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("batterry %", [battery()]),
     ("how much juice is left", [battery()]),
     ("will the battery last the night?", [("battery_outlook", {"site": None})]),
+    ("will the battery charge this week?", [("week_outlook", {"site": None})]),
+    ("do I need the generator this week?", [("week_outlook", {"site": None})]),
+    ("week ahead at barn", [("week_outlook", {"site": "barn"})]),
+    ("load tomorrow?", [("load_forecast", {"site": None, "day": "tomorrow"})]),
+    ("expected consumption today", [("load_forecast", {"site": None, "day": "today"})]),
     ("when will the battery run out?", [("battery_outlook", {"site": None})]),
     ("Should I charge from the grid tonight?", [("grid_charge_advice", {"site": None})]),
     ("grid charge tonight? tomorrow is cloudy", [("grid_charge_advice", {"site": None})]),
     ("will tomorrow's sun carry the miners all day?", [("miner_plan", {"site": None})]),
     ("plan the miners at the barn", [("miner_plan", {"site": "barn"})]),
-    ("how much diesel will we burn this month?", [("fuel_outlook", {"site": None})]),
+    (
+        "how much diesel will we burn this month?",
+        [("fuel_outlook", {"site": None, "focus": "month"})],
+    ),
+    ("how many days of diesel left?", [("fuel_outlook", {"site": None, "focus": "days_left"})]),
+    ("when do I need to order fuel", [("fuel_outlook", {"site": None, "focus": "order"})]),
+    ("what's our L/kWh at the barn", [("fuel_outlook", {"site": "barn", "focus": "rate"})]),
+    ("how many hours until the generator service", [("generator_service", {"site": None})]),
+    ("when is the genset due for an oil change?", [("generator_service", {"site": None})]),
+    ("genny run hours at the barn", [("generator_service", {"site": "barn"})]),
     ("how accurate was yesterday's forecast?", [("solar_scorecard", {"site": None})]),
     ("solar scorecard", [("solar_scorecard", {"site": None})]),
     # reports on past periods
@@ -475,6 +489,29 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("stop", []),
     ("turn it off", []),
     ("", []),
+    # comparisons: periods, sites side by side, the month's projected bill
+    (
+        "this month vs last",
+        [("compare_periods", {"site": None, "first": "this_month", "second": "last_month"})],
+    ),
+    (
+        "summer vs winter at barn",
+        [("compare_periods", {"site": "barn", "first": "summer", "second": "winter"})],
+    ),
+    (
+        "is consumption up on last week?",
+        [("compare_periods", {"site": None, "first": "this_week", "second": "last_week"})],
+    ),
+    (
+        "compare home and barn",
+        [("compare_sites", {"site": None, "sites": ["home", "barn"], "rank_by": "status"})],
+    ),
+    (
+        "which site has the most solar today?",
+        [("compare_sites", {"site": None, "sites": None, "rank_by": "solar_today"})],
+    ),
+    ("what will this month cost?", [("cost_projection", {"site": None})]),
+    ("are we on track for the energy budget at home", [("cost_projection", {"site": "home"})]),
     # how-to, procedures and alert meanings: the knowledge base
     *KNOWLEDGE_CASES,
 ]

@@ -370,7 +370,7 @@ DEVELOPMENT: list[tuple[str, tuple[str, ...]]] = [
     ("how are we doing", ("site_status",)),
     ("everything alright?", ("site_status",)),
     ("whats up at the barn", ("site_status",)),
-    ("give me the status of all sites", ("site_status",)),
+    ("give me the status of all sites", ("compare_sites",)),
     ("full report on north field", ("site_status",)),
     ("how much are we importing from the grid", ("site_status",)),
     ("are we exporting", ("site_status",)),

@@ -12,8 +12,9 @@ Layout:
   validates the arguments, resolves the site, checks the asker's permission on it and
   runs the spec's handler ``(toolbox, site, args, ctx) -> ToolOutput``.
 - one module per family, each with its argument models, its handlers and a ``SPECS``
-  tuple: ``status``, ``forecasts``, ``plans``, ``reports``, ``alerts``, ``people``,
-  ``approvals``, ``knowledge``, ``actions``; ``common`` holds small wording helpers.
+  tuple: ``status``, ``forecasts``, ``week``, ``plans``, ``fuel``, ``reports``, ``compare``,
+  ``alerts``, ``people``, ``approvals``, ``knowledge``, ``actions``; ``common`` holds small
+  wording helpers.
 
 Action tools never touch hardware: they only create approval-gated action requests.
 
@@ -29,12 +30,15 @@ from tools.agent import (
     actions,
     alerts,
     approvals,
+    compare,
     forecasts,
+    fuel,
     knowledge,
     people,
     plans,
     reports,
     status,
+    week,
 )
 from tools.agent.actions import GridChargeArgs, LoadsArgs
 from tools.agent.alerts import (
@@ -46,6 +50,7 @@ from tools.agent.alerts import (
 )
 from tools.agent.approvals import DecideArgs
 from tools.agent.forecasts import ForecastArgs
+from tools.agent.fuel import FuelArgs
 from tools.agent.knowledge import KnowledgeArgs
 from tools.agent.people import PreferencesArgs, RoleArgs, WhoArgs
 from tools.agent.reports import ReportArgs
@@ -65,8 +70,11 @@ from tools.agent.toolbox import Toolbox
 _FAMILIES = (
     status,
     forecasts,
+    week,
     plans,
+    fuel,
     reports,
+    compare,
     alerts,
     people,
     approvals,
@@ -85,6 +93,7 @@ __all__ = [
     "CallContext",
     "DecideArgs",
     "ForecastArgs",
+    "FuelArgs",
     "GridChargeArgs",
     "Handler",
     "KnowledgeArgs",

@@ -1,5 +1,5 @@
 """Plan tools: when to run the miners, whether to charge from the grid tonight, when to
-run the generator, and how much fuel the next month needs. They only propose: anything
+and run the generator (the fuel tools are in :mod:`tools.agent.fuel`). They only propose: anything
 that switches hardware is still an approval-gated action request."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tools.agent.common import floor_outlook, forecast_why, p50_projection, source_note
+from tools.agent.fuel import fuel_rate, rate_label, with_learned_curve
 from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec, brief
 from tools.cards import Card, local_time
 from tools.forecast.charts import forecast_chart_png
-from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import (
     RULE_ALL_ABOVE_W,
     RULE_TWO_ABOVE_W,
@@ -151,11 +151,13 @@ async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCon
     floor = site.battery.min_soc_pct if site.battery else 0.0
     reserve = site.generator.plan_reserve_pct
     target = min(floor + reserve, 95.0)
+    learned, measured = await fuel_rate(tb, site)
+    burning = with_learned_curve(site, learned)  # litres at what the generator really burns
 
     async def plan_for(min_soc_pct: float) -> GeneratorPlan:
         return await tb.offload.run(
             plan_generator,
-            site,
+            burning,
             soc_start_pct=soc,
             pv_w=forecast.pv_p50_w,
             load_w=forecast.load_p50_w,
@@ -203,6 +205,8 @@ async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCon
         full += " " + prompt
     if site.grid.present:
         full += " (Planned as if off-grid: the grid is left out.)"
+    if plan.runs:
+        full += f" Fuel at {rate_label(learned, measured)}."
     note = source_note(forecast)
     lines = [prompt] if prompt else []
     if site.grid.present:
@@ -213,7 +217,14 @@ async def generator_plan(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCon
         _generator_headline(site, plan, soc=soc, hours=hours),
         lines,
         more=full + note,
-        why=_generator_why(site, forecast, plan, soc=soc, floor=floor, target=target),
+        why=_generator_why(
+            forecast,
+            plan,
+            soc=soc,
+            floor=floor,
+            target=target,
+            fuel=rate_label(learned, measured),
+        ),
     )
     card = Card(
         kind="forecast_chart",
@@ -262,17 +273,16 @@ def _generator_headline(site: Site, plan: GeneratorPlan, *, soc: float, hours: i
 
 
 def _generator_why(
-    site: Site,
     forecast: SiteForecast,
     plan: GeneratorPlan,
     *,
     soc: float,
     floor: float,
     target: float,
+    fuel: str,
 ) -> str:
     """What the plan rests on: the battery now, the floor it keeps, the forecast gap."""
     gap_kwh = float((forecast.load_p50_w - forecast.pv_p50_w).clip(lower=0.0).sum()) / 1000
-    curve = "a synthetic fuel curve" if plan.curve_synthetic else "the generator's fuel table"
     keep = (
         f"{target:g} % (the {floor:g} % floor plus {target - floor:g} points for forecast error)"
         if target > floor
@@ -282,39 +292,9 @@ def _generator_why(
         f"Why: the battery is at {soc:.0f} % and over the next {len(forecast.times)} h the "
         f"load forecast ({forecast.load_method}) exceeds the solar forecast (weather: "
         f"{forecast.weather_source}) by {gap_kwh:.1f} kWh in the hours it is higher. The plan "
-        f"keeps the battery above {keep} with the least fuel on {curve}, each run at least "
+        f"keeps the battery above {keep} with the least fuel (fuel at {fuel}), each run at least "
         f"{plan.min_run_h} h; the simple start/stop rule would burn {plan.rule.fuel_l:.1f} L."
     )
-
-
-async def fuel_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
-    if site.generator is None:
-        return ToolOutput(text=f"{site.display_name} has no generator.")
-    forecast, soc = await tb.outlook(site)
-    projection = p50_projection(site, forecast, soc, grid_present=False)
-    per_day = projection.energy_needed_to_stay_above_floor_wh / 2.0
-    fuel = fuel_forecast(
-        site,
-        deficit_wh_per_day=[per_day] * 30,
-        fuel_now_l=tb.state(site.name).get("generator_fuel_l"),
-    )
-    text = (
-        f"{site.display_name}: about {fuel.total_l:.0f} L of fuel over 30 days "
-        f"({fuel.total_energy_kwh:.0f} kWh from the generator, {fuel.litres_per_kwh:.2f} L/kWh"
-        f", {fuel.cost:.0f} {fuel.currency})"
-    )
-    if fuel.days_of_tank_left is not None:
-        text += f"; the tank lasts about {fuel.days_of_tank_left:.0f} days"
-    text += f". Based on the next 48 h's deficit; {fuel.curve_label}."
-    why = forecast_why(
-        site,
-        forecast,
-        soc,
-        f"Off-grid, the battery would need {per_day * 2 / 1000:.1f} kWh from the generator "
-        f"over those 48 h to stay above its floor; that daily need is repeated for 30 days "
-        f"and turned into litres with {fuel.curve_label}.",
-    )
-    return ToolOutput(text=text + source_note(forecast), why=why)
 
 
 SPECS: tuple[ToolSpec, ...] = (
@@ -343,13 +323,5 @@ SPECS: tuple[ToolSpec, ...] = (
         "battery above its minimum with the least fuel (off-grid), compared with a simple "
         "start/stop rule; says so when the minimum cannot be held. A proposal: starting the "
         "generator still needs an approved start_generator request.",
-    ),
-    ToolSpec(
-        name="fuel_outlook",
-        kind="read",
-        args=SiteArgs,
-        run=fuel_outlook,
-        description="Generator fuel over the next 30 days from the projected energy deficit and "
-        "the generator's fuel curve.",
     ),
 )

@@ -38,6 +38,9 @@ class ToolSpec:
     args: type[BaseModel]
     run: Handler
     permission: Permission = Permission.SEE_STATUS
+    # About several sites (``compare_sites``): the toolbox authorises no single site and
+    # the handler checks each site it shows against the permission table.
+    multi_site: bool = False
 
     @property
     def mutates(self) -> bool:

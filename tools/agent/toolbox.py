@@ -20,6 +20,7 @@ from tools.alerts.engine import AlertEngine, AlertError, AlertEvent
 from tools.clock import Clock
 from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
+from tools.forecast.fuel_service import FuelService
 from tools.forecast.service import ForecastService, SiteForecast
 from tools.offload import Offload
 from tools.people import Directory
@@ -51,10 +52,12 @@ class Toolbox:
         knowledge: KnowledgeBase | None = None,
         offload: Offload | None = None,
         specs: Iterable[ToolSpec] | None = None,
+        fuel: FuelService | None = None,
     ) -> None:
         """``offload`` runs the optimisers and chart rendering off the event loop (one is
         made here when none is given); ``specs`` are the tools it runs (every tool in
-        :data:`tools.agent.TOOL_SPECS` when omitted)."""
+        :data:`tools.agent.TOOL_SPECS` when omitted); ``fuel`` learns the generator's L/kWh from
+        the stored history (without it the configured fuel curve is used, and said so)."""
         if specs is None:
             from tools.agent import TOOL_SPECS  # the package assembles the families
 
@@ -74,6 +77,7 @@ class Toolbox:
         self.forecasts = forecasts
         self.reports = reports
         self.knowledge = knowledge
+        self.fuel = fuel
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -115,6 +119,8 @@ class Toolbox:
             )
             return ToolOutput(text=f"Invalid arguments for {name}: {problems}", error=True)
         try:
+            if spec.multi_site:  # checks every site it is about itself
+                return await spec.run(self, self.site(None, ctx.default_site), parsed, ctx)
             site = self.site(getattr(parsed, "site", None), ctx.default_site)
             # The site the call is about, not the channel it came from.
             scope = None if spec.permission in UNSCOPED else site.name

@@ -4,11 +4,13 @@ site's own history in the database. The maths lives in the pure modules beside t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,6 +37,15 @@ from tools.forecast.pv import (
     quantiles,
 )
 from tools.forecast.weather import OpenMeteoClient, hourly_centres, weather_or_clear_sky
+from tools.forecast.week import (
+    DEFAULT_GROWTH_PER_DAY,
+    LEAD_DAYS,
+    LeadGrowth,
+    lead_days,
+    lead_growth,
+    widen,
+    width_scores,
+)
 from tools.offload import Offload
 from tools.site import Site
 
@@ -136,6 +147,22 @@ def _pv_bands(
         p10, p50, p90 = (_looked_ahead(s, calibration.time_shift_min) for s in (p10, p50, p90))
     # Weather rows are interval centres; express everything on hour starts.
     return [ForecastService._on_hours(s, times) for s in (p10, p50, p90)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WeekForecast:
+    """Hourly forecasts to the end of the 7th local day, bands widened by lead day."""
+
+    forecast: SiteForecast
+    lead_day: npt.NDArray[np.int64]
+    """Lead day of each hour (1 = today)."""
+    pv_growth: LeadGrowth
+    load_growth: LeadGrowth
+    issued_at: datetime
+
+
+LEAD_HISTORY_DAYS = 35
+"""Days of issued forecasts behind the band widening by lead day."""
 
 
 class ForecastService:
@@ -248,6 +275,111 @@ class ForecastService:
             load_model_p10_w=loads[0],
             load_model_p90_w=loads[2],
         )
+
+    async def week(self, site: Site, *, current_load_w: float | None = None) -> WeekForecast:
+        """PV and load from the next hour to the end of the 7th local day (today is the
+        first), with the P10/P90 bands widened by lead day (:mod:`tools.forecast.week`)."""
+        now = self._clock.now()
+        local_today = now.astimezone(site.tz).date()
+        end = datetime.combine(
+            local_today + timedelta(days=LEAD_DAYS), time(0), tzinfo=site.tz
+        ).astimezone(UTC)
+        start = pd.Timestamp(now).ceil("h")
+        hours = max(1, int((pd.Timestamp(end) - start) / pd.Timedelta(hours=1)))
+        forecast = await self.forecast(site, hours=hours, current_load_w=current_load_w)
+        tz = str(site.timezone)
+        leads = lead_days(forecast.times, pd.Timestamp(now), tz)
+        pv_growth, load_growth = await self.lead_growths(site, now, forecast.weather_source)
+        cap_w = sum((a.inverter_kw or a.kwp) * 1000 for a in site.pv_arrays) or None
+        pv_lo, pv_hi = widen(
+            forecast.pv_p10_w.to_numpy(),
+            forecast.pv_p50_w.to_numpy(),
+            forecast.pv_p90_w.to_numpy(),
+            pv_growth.factor(leads),
+            cap_w=cap_w,
+        )
+        load_lo, load_hi = widen(
+            forecast.load_p10_w.to_numpy(),
+            forecast.load_p50_w.to_numpy(),
+            forecast.load_p90_w.to_numpy(),
+            load_growth.factor(leads),
+        )
+        times = forecast.times
+        widened = dataclasses.replace(
+            forecast,
+            pv_p10_w=pd.Series(pv_lo, index=times, name="pv_p10_w"),
+            pv_p90_w=pd.Series(pv_hi, index=times, name="pv_p90_w"),
+            load_p10_w=pd.Series(load_lo, index=times, name="load_p10_w"),
+            load_p90_w=pd.Series(load_hi, index=times, name="load_p90_w"),
+        )
+        return WeekForecast(
+            forecast=widened,
+            lead_day=leads,
+            pv_growth=pv_growth,
+            load_growth=load_growth,
+            issued_at=now,
+        )
+
+    async def lead_growths(
+        self, site: Site, now: datetime, weather_source: str
+    ) -> tuple[LeadGrowth, LeadGrowth]:
+        """Band factors by lead day for PV and load from every forecast the site was issued
+        in the last :data:`LEAD_HISTORY_DAYS` days against what it then measured."""
+        start = now - timedelta(days=LEAD_HISTORY_DAYS)
+        async with self._sessionmaker() as session, session.begin():
+            rows = await repo.issued_forecast_hours(session, site=site.name, start=start, end=now)
+        pv_default = DEFAULT_GROWTH_PER_DAY[
+            "pv_weather" if weather_source == "open-meteo" else "pv_clear_sky"
+        ]
+        tz = str(site.timezone)
+        empty = np.zeros(0)
+        if not rows:
+            return (
+                lead_growth(
+                    np.zeros(0, np.int64), empty, [], default_per_day=pv_default, what="PV"
+                ),
+                lead_growth(
+                    np.zeros(0, np.int64),
+                    empty,
+                    [],
+                    default_per_day=DEFAULT_GROWTH_PER_DAY["load"],
+                    what="load",
+                ),
+            )
+
+        def utc(values: list[datetime]) -> pd.DatetimeIndex:
+            index = pd.DatetimeIndex(values)
+            return index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+
+        targets = utc([r.target_hour for r in rows])
+        issued = utc([r.issued_at for r in rows])
+        leads = lead_days(targets, issued, tz)
+        days = np.asarray(targets.tz_convert(tz).date, dtype=object)
+
+        def column(name: str) -> npt.NDArray[np.float64]:
+            return np.array([getattr(r, name) for r in rows], dtype=np.float64)
+
+        load_actual = await self.actual_hourly(site, "load_power_w", start, now)
+        load_z = width_scores(
+            column("load_p10_w"),
+            column("load_p50_w"),
+            column("load_p90_w"),
+            load_actual.reindex(targets).to_numpy(),
+        )
+        load_g = lead_growth(
+            leads, load_z, days, default_per_day=DEFAULT_GROWTH_PER_DAY["load"], what="load"
+        )
+        pv_z = np.full(len(rows), np.nan)
+        if site.pv_arrays:
+            pv_actual = await self.actual_hourly(site, "pv_power_w", start, now)
+            pv_z = width_scores(
+                column("pv_p10_w"),
+                column("pv_p50_w"),
+                column("pv_p90_w"),
+                pv_actual.reindex(targets).to_numpy(),
+            )
+        pv_g = lead_growth(leads, pv_z, days, default_per_day=pv_default, what="PV")
+        return pv_g, load_g
 
     async def _calibrated_bands(
         self,

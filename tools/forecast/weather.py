@@ -214,8 +214,20 @@ async def weather_or_clear_sky(
     """
     if client is not None:
         try:
-            return await client.hourly(site.location, start=start, end=end), "open-meteo"
+            frame = await client.hourly(site.location, start=start, end=end)
         except WeatherUnavailable as err:
             log.warning("weather for site %s falls back to clear sky: %s", site.name, err)
             return clear_sky_weather(site, hourly_centres(start, end)), "clear-sky-fallback"
+        missing = frame["ghi_wm2"].isna().to_numpy()
+        if missing.any():  # beyond the service's range (a week asked of a shorter forecast)
+            clear = clear_sky_weather(site, pd.DatetimeIndex(frame.index[missing]))
+            frame.loc[missing, list(COLUMNS)] = clear[list(COLUMNS)].to_numpy()
+            log.warning(
+                "weather for site %s: %d of %d hours missing, filled with clear sky",
+                site.name,
+                int(missing.sum()),
+                len(missing),
+            )
+        frame.attrs["clear_sky_hours"] = int(missing.sum())
+        return frame, "open-meteo"
     return clear_sky_weather(site, hourly_centres(start, end)), "clear-sky"

@@ -58,11 +58,18 @@ def for_tool(
     site = clause.site
     base: dict[str, Any] = {"site": site}
     words = clause.words
-    if tool == "solar_forecast":
+    if tool in ("solar_forecast", "load_forecast"):
         return {**base, "day": clause_reader._day(clause)}
     if tool == "energy_report":
         period, focus = patterns.report_args(text)
         return {**base, "period": period, "focus": focus}
+    if tool == "fuel_outlook":
+        return {**base, "focus": patterns.fuel_focus(text)}
+    if tool == "compare_periods":
+        first, second = patterns.compare_args(text)
+        return {**base, "first": first, "second": second}
+    if tool == "compare_sites":
+        return patterns.sites_args(text, site_names)
     if tool == "acknowledge_alert":
         _, consumed = tokens._duration(words)
         return {**base, "alert_id": tokens._first_number(words, consumed)}

@@ -71,6 +71,11 @@ def _resolve(
         if period is None:
             return []
         return [Intent(i.tool, {**i.args, "period": period}) for i in before]  # "and last month?"
+    if all(i.tool == "compare_periods" for i in before):  # "and this week?"
+        if not patterns.period_words(rest):
+            return []
+        first, second = patterns.compare_args(rest)
+        return [Intent(i.tool, {**i.args, "first": first, "second": second}) for i in before]
     stem = previous.strip().rstrip("?.! ")
     joined = rules.route(f"{stem} and {rest}", site_names=site_names, load_names=load_names)
     return [i for i in joined[len(before) :] if i.tool != HELP_TOOL]

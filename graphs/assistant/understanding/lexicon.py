@@ -37,6 +37,12 @@ TOOL_NAMES: tuple[str, ...] = (
     "energy_report",
     "search_knowledge",
     "generator_plan",
+    "generator_service",
+    "week_outlook",
+    "load_forecast",
+    "compare_periods",
+    "compare_sites",
+    "cost_projection",
 )
 
 HELP_TOOL = "help"

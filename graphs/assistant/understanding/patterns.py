@@ -39,11 +39,40 @@ _SCORECARD = re.compile(
 
 
 _GEN = r"(generator|genset|gen|genny|generater|genrator)"
+_WHEN = r"(hours?|when|due|next|how (long|soon)|left|until|till|overdue|time for)"
+_SERVICE = r"(service[ds]?|servicing|oil change|maintenance)"
 
 # Within one clause: any text up to a clause break ("and", ",", "?", ...).
 _GAP = r"(?:(?!\b(?:and|plus|also|then)\b)[^,;&+?.!])*"
 _BATT = r"(battery|batteries|batt|soc|bank)"
 _LATER = r"(morning|sunrise|dawn|night|overnight|tonight|tomorrow|later|evening|midnight)"
+
+# The week ahead: forward-looking questions about the coming days (not fuel: fuel_outlook).
+_WEEK = re.compile(
+    r"^(?!.*\b(diesel|fuel|did|was|were|so far|last week|report)\b)(?:"
+    r".*\b(week\s+ahead|coming\s+week|next\s+week|next\s+(few|several|[3-9]|1[0-6]|seven"
+    r"|five)\s+days|(7|seven)[- ]?day\s+(outlook|forecast|view|picture|plan))\b"
+    r"|.*\b(will|gonna|going\s+to|need|needed|look\w*|outlook|forecast|expect\w*|charg\w*"
+    r"|fill\w*|enough)\b.*\b(this|the|rest\s+of\s+the|for\s+the)\s+week\b"
+    r"|.*\b(this|the)\s+week\b.*\b(outlook|forecast|look\w*|ahead)\b"
+    r"|\s*week(ly)?\s+(outlook|forecast|ahead)\b)",
+    re.IGNORECASE,
+)
+_POWER_WORDS = r"(power|energy|electricity|juice|kwh|kilowatt[- ]?hours|load)"
+# Expected consumption today or tomorrow.
+_LOAD_FORECAST = re.compile(
+    r"\b(load|consumption|usage|demand)\s+(forecast|prediction|projection|outlook|estimate)\b"
+    r"|\b(expected|predicted|projected|forecast(ed)?|estimated|likely)\s+((kwh|energy|power"
+    r"|electricity)\s+)?(load|consumption|usage|use|demand)\b"
+    r"|\b(load|consumption|usage|demand)\b.*\blook\w*\b.*\b(today|tomorrow|tmrw|2moro)\b"
+    r"|^\s*(load|consumption|usage|demand)\s+(tomorrow|tmrw|today|2moro)\b"
+    r"|\bwhat\s+will\s+(the\s+|our\s+|my\s+)?(load|consumption|usage|demand)\b"
+    rf"|\bhow\s+much\s+{_POWER_WORDS}\b.*\b(will|gonna|going\s+to|do)\b.*\b(use|consume|draw"
+    r"|need|pull)\b.*\b(tomorrow|tmrw|today|2moro)\b"
+    rf"|\bhow\s+much\b.*\b(will|gonna|going\s+to)\b.*\b(use|consume|draw|pull)\b.*"
+    r"\b(tomorrow|tmrw|today|2moro)\b",
+    re.IGNORECASE,
+)
 
 _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("solar_scorecard", _SCORECARD),
@@ -89,6 +118,19 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
+    ("week_outlook", _WEEK),
+    ("load_forecast", _LOAD_FORECAST),
+    (
+        "generator_service",
+        re.compile(
+            rf"\b{_GEN}\b.*\b{_WHEN}\b.*\b{_SERVICE}\b|\b{_WHEN}\b.*\b{_GEN}\b.*\b{_SERVICE}\b"
+            rf"|\b{_WHEN}\b.*\b{_SERVICE}\b.*\b{_GEN}\b"
+            rf"|\b{_GEN}\b.*\b{_SERVICE}\b.*\b(due|left|overdue|soon)\b"
+            rf"|\b{_GEN}\b.*\b(run[- ]?hours|hour ?meter|hours? counter|engine hours)\b"
+            r"|\b(next|due for( an?)?)\s+(service|servicing|oil change)\b",
+            re.IGNORECASE,
+        ),
+    ),
     (
         "generator_plan",
         re.compile(
@@ -113,7 +155,9 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(days?|weeks?|hours?)\s+of\s+(diesel|fuel)\b"
             r"|\bhow (long|many days)\b.*\b(diesel|fuel)\b.*\b(last|left)\b"
             r"|\b(diesel|fuel)\b.*\b(run out|last)\b"
-            r"|\b(run|running)\s+(out|low|short)\s+(of|on)\s+(diesel|fuel|gas)\b",
+            r"|\b(run|running)\s+(out|low|short)\s+(of|on)\s+(diesel|fuel|gas)\b"
+            r"|\b(order|buy|reorder)\w*\b.*\b(diesel|fuel)\b|\b(diesel|fuel)\b.*\border\b"
+            r"|\bl\s*/\s*kwh\b|\b(litres?|liters?)\s+per\s+kwh\b",
             re.IGNORECASE,
         ),
     ),
@@ -319,6 +363,9 @@ _ALERT_HOUSEKEEPING = re.compile(
 )
 
 
+_TOMORROW = re.compile(r"\b(tomorrow|tmrw|tomorow|2moro|next day)\b", re.IGNORECASE)
+
+
 def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
     """Forecast and planning questions ('should I charge from the grid tonight?'), and
     reports on past periods."""
@@ -334,8 +381,42 @@ def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
         return None  # "mute battery warnings till tomorrow": not a battery outlook
     for tool, pattern in _OUTLOOKS:
         if pattern.search(text):
+            if tool == "fuel_outlook":
+                return Intent(tool, {"site": named, "focus": fuel_focus(text)})
+            if tool == "load_forecast":
+                day = "tomorrow" if _TOMORROW.search(text) else "today"
+                return Intent(tool, {"site": named, "day": day})
             return Intent(tool, {"site": named})
     return None
+
+
+_FUEL_RATE = re.compile(
+    r"\bl\s*/\s*kwh\b|\b(litres?|liters?|l)\s+(per|a|an|each)\s+kwh\b|\bper\s+kwh\b"
+    r"|\befficien|\bconsumption\s+rate\b|\bburn\s+rate\b|\bspecific\s+(fuel|consumption)\b"
+    r"|\bfuel\s+rate\b|\bhow\s+thirsty\b",
+    re.IGNORECASE,
+)
+_FUEL_ORDER = re.compile(
+    r"\b(order|reorder|re-order|buy|purchase|deliver\w*|refuel|refill|top\s+up)\b",
+    re.IGNORECASE,
+)
+_FUEL_LEFT = re.compile(r"\b(left|remaining|last|run(ning)?\s+(out|dry|low))\b", re.IGNORECASE)
+_FUEL_MONTH = re.compile(
+    r"\b(month|30\s+days|weeks?|how\s+much\s+(diesel|fuel)|burn|need|use)\b", re.IGNORECASE
+)
+
+
+def fuel_focus(text: str) -> str:
+    """What a fuel question asks first: the L/kWh, when to order, days left, or litres ahead."""
+    if _FUEL_RATE.search(text):
+        return "rate"
+    if _FUEL_ORDER.search(text):
+        return "order"
+    if _FUEL_LEFT.search(text):
+        return "days_left"
+    if _FUEL_MONTH.search(text):
+        return "month"
+    return "days_left"
 
 
 def _site_named(text: str, site_names: Sequence[str]) -> str | None:
@@ -441,7 +522,8 @@ def help_text() -> str:
             "• site status and overview",
             "• battery state of charge (SOC) and battery power",
             "• solar power right now",
-            "• solar forecast for today or tomorrow",
+            "• solar forecast for today or tomorrow; expected load (consumption) today or tomorrow",
+            "• the week ahead: will the battery charge, is the generator needed, day by day",
             "• active alerts and alarms",
             "• acknowledge or snooze an alert (by number, or all of them)",
             "• silence alerts by category, rule or severity for a while; list or remove silences",
@@ -452,6 +534,8 @@ def help_text() -> str:
             "• start or stop the generator, and when to run it (a fuel-saving run plan)",
             "• reports on past periods: weekly report, carbon this month, fuel efficiency trend,"
             " cost per kWh of generator vs grid, miner uptime last week",
+            "• comparisons: this month vs last, summer vs winter, status of all sites,"
+            " compare home and barn, what will this month cost",
             "• how-to, procedures and what an alert means, from the runbooks, with sources",
             "",
             "Try for example:",
@@ -466,3 +550,234 @@ def help_text() -> str:
             "Add a site name to ask about a specific site.",
         )
     )
+
+
+# --- comparisons: periods, sites, and the month's projected bill -------------------------------
+
+_MONTH_NAMES = {
+    "jan": "january",
+    "january": "january",
+    "feb": "february",
+    "february": "february",
+    "mar": "march",
+    "march": "march",
+    "apr": "april",
+    "april": "april",
+    "may": "may",
+    "jun": "june",
+    "june": "june",
+    "jul": "july",
+    "july": "july",
+    "aug": "august",
+    "august": "august",
+    "sep": "september",
+    "sept": "september",
+    "september": "september",
+    "oct": "october",
+    "october": "october",
+    "nov": "november",
+    "november": "november",
+    "dec": "december",
+    "december": "december",
+}
+_SEASON_NAMES = {
+    "spring": "spring",
+    "summer": "summer",
+    "autumn": "autumn",
+    "fall": "autumn",
+    "winter": "winter",
+}
+_UNIT = r"(day|week|month|year)"
+_PERIOD_TOKEN = re.compile(
+    r"\b(?P<rel>this|current|last|previous|past|prior|the\s+previous|the\s+prior)\s+"
+    rf"(?P<unit>{_UNIT})\b(?:'s)?"
+    r"|\b(?P<today>today|todays|today's|2day)\b|\b(?P<yesterday>yesterday|yesterdays|yesterday's"
+    r"|yday)\b"
+    r"|\b(?P<sofar>month|week|year)\s+(?:so\s+far|to\s+date)\b|\b(?P<td>mtd|ytd|wtd)\b"
+    r"|\b(?P<month>" + "|".join(sorted(_MONTH_NAMES, key=len, reverse=True)) + r")\b"
+    r"|\b(?P<season>spring|summer|autumn|fall|winter)s?\b"
+    r"|\b(?:vs\.?|versus|to|with|against|than|and|or)\s+(?:the\s+)?(?P<bare>last|previous|prior"
+    r"|before)\b(?!\s+(?:day|week|month|year)\b)",
+    re.IGNORECASE,
+)
+_COMPARE_WORDS = re.compile(
+    r"\b(vs\.?|versus|compar\w*|contrast\w*|benchmark\w*|stack\w* up|line\w* up|against|than"
+    r"|differ\w*|change[ds]?|(?:up|down)\s+(?:on|from)"
+    r"|(?:month|week|year|day)[- ]on[- ](?:month|week|year|day)|side\s+by\s+side|better|worse"
+    r"|more|less|fewer|higher|lower)\b",
+    re.IGNORECASE,
+)
+_NOT_PERIODS = re.compile(
+    r"\b(forecast\w*|predict\w*|clear[- ]?sky|expected|will|tomorrow|tonight|next)\b",
+    re.IGNORECASE,
+)
+_MULTI_SITE = re.compile(
+    r"\b(all|every|each|both|across|multiple|several|other)\s+(?:of\s+)?(?:the\s+|my\s+|our\s+)?"
+    r"(sites?|locations?|installs?|installations?|systems?|places?|properties|farms?)\b"
+    r"|\bwhich\s+(site|location|install\w*|system|place)\b"
+    r"|\b(fleet|portfolio|sites\s+side\s+by\s+side|site\s+by\s+site|per[- ]site)\b"
+    r"|\b(rank|league\s+table)\b.*\bsites?\b|\bsites\b.*\b(rank\w*|compare\w*|comparison)\b",
+    re.IGNORECASE,
+)
+_COST_PROJECTION = re.compile(
+    r"\b(project\w*|forecast\w*|estimat\w*|expect\w*|predict\w*|likely|going\s+to|heading"
+    r"|end\s+up|on\s+track|run[- ]?rate)\b.*\b(cost|costs|bill|spend\w*|budget|invoice"
+    r"|expenses?|money)\b"
+    r"|\b(cost|costs|bill|spend\w*|invoice|expenses?)\b.*\b(project\w*|forecast|estimate\w*"
+    r"|predict\w*|by\s+(?:the\s+)?end\s+of\s+(?:the\s+)?month|(?:at\s+)?month[- ]end"
+    r"|end\s+of\s+(?:the\s+)?month|on\s+track|run[- ]?rate|heading|look\s+like\s+at)\b"
+    r"|\bwhat\s+(?:will|would|is)\s+(?:this|the)\s+month\s+(?:going\s+to\s+)?cost\b"
+    r"|\bbudget\b|\bhow\s+much\s+will\b.*\b(pay|spend|cost|owe|come\s+to|add\s+up|total)\b",
+    re.IGNORECASE,
+)
+_RANK_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("alerts", re.compile(r"\b(alerts?|alarms?|warnings?|faults?|problems?|issues?)\b", re.I)),
+    (
+        "solar_now",
+        re.compile(
+            r"\b(solar|pv|sun|panels?|producing|production|generating)\b.*\b(now|right\s+now"
+            r"|currently|at\s+the\s+moment|atm|rn)\b|\b(now|right\s+now|currently)\b.*\b(solar"
+            r"|pv|producing|generating)\b",
+            re.I,
+        ),
+    ),
+    (
+        "solar_today",
+        re.compile(
+            r"\b(most|best|least|highest|lowest|more|top|rank\w*|winning|leading)\b.*\b(solar"
+            r"|pv|sun|yield|production|produc\w*|generat\w*|harvest\w*|kwh)\b"
+            r"|\b(solar|pv|yield|production|produc\w*|generat\w*)\b.*\b(most|best|highest"
+            r"|more|rank\w*|top)\b",
+            re.I,
+        ),
+    ),
+    (
+        "battery",
+        re.compile(
+            r"\b(fullest|emptiest|lowest|highest|most|least|best|worst)\b.*\b(battery|batteries"
+            r"|batt|soc|charge[ds]?)\b|\b(battery|batt|soc)\b.*\b(fullest|emptiest|lowest"
+            r"|highest|best|worst)\b",
+            re.I,
+        ),
+    ),
+    (
+        "load",
+        re.compile(
+            r"\b(most|highest|biggest|heaviest)\b.*\b(load|consum\w*|usage|using|draw\w*|demand)\b",
+            re.I,
+        ),
+    ),
+)
+
+
+def period_words(text: str) -> list[str]:
+    """The periods a message names, in order, as the comparison tool's words
+    (``this_month``, ``january``, ``summer`` ...); "vs last" repeats the first unit."""
+    found: list[str] = []
+    last_unit: str | None = None
+    for m in _PERIOD_TOKEN.finditer(text):
+        word: str | None = None
+        if m["unit"]:
+            unit = m["unit"].lower()
+            rel = m["rel"].lower().split()[-1]
+            last_unit = unit
+            if unit == "day":
+                word = "today" if rel in ("this", "current") else "yesterday"
+            else:
+                word = f"{'this' if rel in ('this', 'current') else 'last'}_{unit}"
+        elif m["today"]:
+            word, last_unit = "today", "day"
+        elif m["yesterday"]:
+            word, last_unit = "yesterday", "day"
+        elif m["sofar"]:
+            last_unit = m["sofar"].lower()
+            word = f"this_{last_unit}"
+        elif m["td"]:
+            last_unit = {"mtd": "month", "ytd": "year", "wtd": "week"}[m["td"].lower()]
+            word = f"this_{last_unit}"
+        elif m["month"]:
+            name = m["month"].lower()
+            if name == "may" and not re.search(
+                r"\b(in|of|during|for|vs\.?|versus|and|with|to|than)\s+may\b|\bmay\s+(vs|versus"
+                r"|and|with|compared|against)\b|^\s*may\b",
+                text,
+                re.IGNORECASE,
+            ):
+                continue  # "may" the verb
+            word = _MONTH_NAMES[name]
+        elif m["season"]:
+            word = _SEASON_NAMES[m["season"].lower()]
+        elif m["bare"] and last_unit is not None:
+            word = "yesterday" if last_unit == "day" else f"last_{last_unit}"
+        if word is not None and word not in found:
+            found.append(word)
+    return found
+
+
+def compare_args(text: str) -> tuple[str, str | None]:
+    """``first`` and ``second`` of a period comparison (the second None: the one before)."""
+    words = period_words(text)
+    if not words:
+        month_on_month = re.search(r"\b(month|week|year|day)[- ](?:on|over)[- ]\1\b", text, re.I)
+        unit = month_on_month[1].lower() if month_on_month else "month"
+        return ("today" if unit == "day" else f"this_{unit}"), None
+    if len(words) == 1:
+        word = words[0]
+        base = re.search(
+            r"\b(on|than|to|with|vs\.?|versus|against|from|over)\s+(the\s+)?(last|previous|past"
+            r"|prior|yesterday)",
+            text,
+            re.IGNORECASE,
+        )
+        current = {"yesterday": "today"}.get(word) or (
+            word.replace("last_", "this_") if word.startswith("last_") else None
+        )
+        if base is not None and current is not None:  # "up on last month": against it
+            return current, word
+        return word, None
+    return words[0], words[1]
+
+
+def sites_args(text: str, site_names: Sequence[str]) -> dict[str, object]:
+    """The sites a side-by-side names (None: all the person may see) and what ranks them."""
+    lowered = text.lower()
+    named = sorted(
+        (m.start(), s)
+        for s in site_names
+        for m in [re.search(rf"\b{re.escape(s.lower())}\b", lowered)]
+        if m is not None
+    )
+    sites = [s for _, s in named]
+    rank = next((r for r, pattern in _RANK_WORDS if pattern.search(text)), "status")
+    if rank == "alerts" and not re.search(r"\b(most|fewest|least|which|more)\b", text, re.I):
+        rank = "status"
+    return {"site": None, "sites": sites if len(sites) >= 1 else None, "rank_by": rank}
+
+
+def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
+    """'this month vs last', 'compare home and barn', 'status of all sites',
+    'projected bill', 'are we on track for the energy budget'."""
+    if _ALERT_HOUSEKEEPING.search(text) or _SCORECARD.search(text):
+        return None
+    site = _site_named(text, site_names)
+    if _COST_PROJECTION.search(text) and not re.search(
+        r"\b(last|previous|yesterday)\b", text, re.I
+    ):
+        return Intent("cost_projection", {"site": site})
+    lowered = text.lower()
+    named = [s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)]
+    if _MULTI_SITE.search(text) or (len(named) >= 2 and _COMPARE_WORDS.search(text)):
+        return Intent("compare_sites", sites_args(text, site_names))
+    periods = period_words(text)
+    about_periods = not _NOT_PERIODS.search(text)  # "forecast vs actual", "tomorrow": not this
+    two = len(periods) >= 2 and bool(
+        _COMPARE_WORDS.search(text) or re.search(r"\b(and|or)\b", text, re.I)
+    )
+    one = bool(periods) and bool(
+        re.search(r"\b(vs\.?|versus|compar\w*|against|than|chang\w*|differ\w*)\b", text, re.I)
+    )
+    on_last = re.search(r"\b(month|week|year|day)[- ](on|over)[- ]\1\b", text, re.I)
+    if ((two or one) and about_periods) or on_last:
+        first, second = compare_args(text)
+        return Intent("compare_periods", {"site": site, "first": first, "second": second})
+    return None

@@ -6,7 +6,7 @@ import re
 
 from graphs.assistant.understanding.patterns import help_text
 
-__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "help_text", "not_understood"]
+__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "greeting", "help_text", "not_understood"]
 
 # What each tool does, in a few words, with a phrasing that routes to it.
 EXAMPLES: dict[str, tuple[str, str]] = {
@@ -15,12 +15,27 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "solar_now": ("solar power right now", "solar now?"),
     "solar_forecast": ("the solar forecast for today or tomorrow", "solar forecast tomorrow"),
     "battery_outlook": ("when the battery reaches its floor", "will the battery last the night?"),
+    "week_outlook": (
+        "the week ahead: solar, battery, generator",
+        "will the battery charge this week?",
+    ),
+    "load_forecast": ("expected consumption today or tomorrow", "load tomorrow?"),
     "solar_scorecard": ("how good yesterday's solar forecast was", "forecast vs actual yesterday"),
     "miner_plan": ("which hours to run the miners", "when should the miners run tomorrow?"),
     "grid_charge_advice": ("whether to charge from the grid tonight", "should I grid charge?"),
     "generator_plan": ("when to run the generator", "generator plan"),
-    "fuel_outlook": ("diesel needed over the next 30 days", "fuel outlook"),
+    "fuel_outlook": (
+        "days of diesel left, when to order, L/kWh and litres for 30 days",
+        "how many days of diesel left?",
+    ),
+    "generator_service": (
+        "run hours until the generator service",
+        "when is the genset service due?",
+    ),
     "energy_report": ("reports on past periods", "weekly report"),
+    "compare_periods": ("two periods side by side", "this month vs last"),
+    "compare_sites": ("your sites side by side", "status of all sites"),
+    "cost_projection": ("this month's bill projected to its end", "projected bill"),
     "active_alerts": ("the open alerts", "any alerts?"),
     "acknowledge_alert": ("acknowledge an alert", "ack 12"),
     "snooze_alert": ("snooze an alert", "snooze 12 for 1 h"),
@@ -66,6 +81,11 @@ _CONDITION = re.compile(
     r"|more than|offline|stops|fails|starts|trips)\b|[<>]",
     re.IGNORECASE,
 )
+
+
+def greeting(text: str) -> bool:
+    """A bare greeting ("good morning"): it asks nothing."""
+    return bool(_GREETING.search(text))
 
 
 def cannot(text: str) -> bool:

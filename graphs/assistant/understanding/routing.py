@@ -29,7 +29,7 @@ from graphs.assistant.understanding.classifier import Guess, IntentClassifier, s
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 from graphs.assistant.understanding.patterns import EXACT_TOOLS
-from graphs.assistant.understanding.replies import cannot
+from graphs.assistant.understanding.replies import cannot, greeting
 
 ACTIONS = frozenset(
     {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
@@ -201,6 +201,8 @@ def plan(
         # no tool does that, and the nearest tool would be taken for it.
         return nothing("unsupported")
 
+    if greeting(text) and not found:
+        return nothing("none")  # "good morning": a greeting asks nothing
     if _STATEMENT.search(text) and not text.rstrip().endswith("?") and not tools & CHANGES:
         return nothing("none")  # "I have installed new panels": news, not a question
     if top in (NONE, UNSUPPORTED):

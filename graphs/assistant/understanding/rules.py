@@ -44,6 +44,7 @@ from graphs.assistant.understanding.lexicon import (
 )
 from graphs.assistant.understanding.patterns import (
     _approvals,
+    _comparison,
     _knowledge,
     _outlook,
     _preference_change,
@@ -71,6 +72,9 @@ def route(
     preference = _preference_change(stripped, site_names)
     if preference is not None:
         return [preference]
+    comparison = _comparison(stripped, site_names)
+    if comparison is not None:
+        return [comparison]
     knowledge = _knowledge(stripped, site_names)
     if knowledge is not None:
         return [knowledge]
