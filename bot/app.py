@@ -52,6 +52,7 @@ from tools.actions.service import ActionService, ActionView
 from tools.agent import Toolbox
 from tools.alerts.engine import AlertEngine, AlertEvent
 from tools.alerts.registry import all_rules
+from tools.alerts.user_rules import UserRuleStore
 from tools.cards import Card
 from tools.clock import Clock, SystemClock
 from tools.delivery import Deliverer
@@ -95,6 +96,7 @@ class App:
     monitoring: Monitoring
     ingest: IngestWatch
     preferences: PreferenceStore
+    alert_rules: UserRuleStore
     deliverer: Deliverer
     metrics: Metrics
     adapters: Adapters
@@ -123,7 +125,7 @@ class App:
             metrics=self.metrics.refresh,
             execute_approved=self.chat.execute_approved,
             forecast_snapshots=self.store_forecast_snapshots,
-            preferences=self.preferences.load,
+            preferences=self.reload_chat_settings,
             poll_interval_s=poll_interval_s,
             digests=self.digests.run_due,
             claim=self.cluster.claim,
@@ -131,6 +133,12 @@ class App:
             timeout_s=self.settings.job_timeout_s,
             grace_s=self.settings.shutdown_grace_s,
         )
+
+    async def reload_chat_settings(self) -> None:
+        """Re-read what people set in chat through any process: preferences and the
+        alert rules the engine evaluates."""
+        await self.preferences.load()
+        await self.alert_rules.load()
 
     async def store_forecast_snapshots(self) -> int:
         """Store each site's day-ahead forecast once per local day (for the scorecard)."""
@@ -364,12 +372,15 @@ async def open_app(
         async def preference_lines(person: str, site: str, channel: str) -> list[str]:
             return preferences.lines_for(person, site, channel)
 
+        alert_rules = UserRuleStore(sessionmaker=sessionmaker)
+        await alert_rules.load()
         alerts = AlertEngine(
             sessionmaker=sessionmaker,
             sites=sites,
             clock=clock,
             rules=all_rules(),
             thresholds=preferences.thresholds,
+            user_rules=alert_rules.for_site,
         )
         await alerts.preload(served)
         pipeline = TelemetryPipeline(
@@ -456,6 +467,7 @@ async def open_app(
             actions=actions,
             clock=clock,
             preferences=preferences,
+            alert_rules=alert_rules,
             on_alert_event=notifier.on_alert_event,
             deliveries=deliverer.stats,
             directory=directory,
@@ -550,6 +562,7 @@ async def open_app(
                     monitoring=monitoring,
                     ingest=ingest,
                     preferences=preferences,
+                    alert_rules=alert_rules,
                     deliverer=deliverer,
                     metrics=metrics,
                     adapters=adapters,

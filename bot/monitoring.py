@@ -55,8 +55,10 @@ class Monitoring:
         await self._notify(await self._alerts.evaluate(site, state))
 
     async def on_tick(self, site: str, state: SiteState) -> None:
-        """Every poll: time-based batch rules (a silent device) and due alert groups."""
-        await self._notify(await self._alerts.evaluate(site, state))
+        """Every poll: the batch rules when time alone may have changed them (a silent
+        device, a pending alert due; see :meth:`AlertEngine.evaluate_due`) and due
+        alert groups."""
+        await self._notify(await self._alerts.evaluate_due(site, state))
         await self._notifier.flush_due()
 
     async def periodic(self, interval_s: float = 60.0) -> int:

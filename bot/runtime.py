@@ -27,6 +27,11 @@ TickHandler = Callable[[str, SiteState], Awaitable[None]]
 
 
 DEFAULT_POLL_CONCURRENCY = 8
+# Devices started at once (a start mostly waits for the device's first answer: a worker
+# with thousands of Victron GX would otherwise start them a few at a time).
+DEFAULT_START_CONCURRENCY = 256
+# How often every site gets ``on_tick`` (time-based rules), however often the poll runs.
+DEFAULT_TICK_INTERVAL_S = 1.0
 DEFAULT_SITE_DEADLINE_S = 30.0
 
 
@@ -35,9 +40,14 @@ class Monitor:
     health (last reading, last error) in each site's state for rules and status answers.
 
     Sites are polled concurrently (at most ``max_concurrent`` at once), each within a
-    total deadline of ``site_deadline_s``, and each site's readings go on to storage
-    and the alert engine as soon as that site answers: a slow device never holds up
-    another site.
+    total deadline of ``site_deadline_s``; a site whose devices are all started push
+    devices with nothing waiting (:meth:`SiteDriver.idle`) is not polled at all. What
+    the sites answer goes on to storage and the alert engine in batches: readings
+    that arrive while a batch is being written are written together next, so a poll
+    of thousands of sites costs a write or two, and a slow device never holds up
+    another site. Every ``tick_interval_s`` (not on every poll when polls are more
+    frequent), each site gets ``on_tick`` after its readings are handed on: the alert
+    engine's time-based evaluation, which decides itself whether it is due.
     """
 
     def __init__(
@@ -51,8 +61,13 @@ class Monitor:
         max_concurrent: int = DEFAULT_POLL_CONCURRENCY,
         site_deadline_s: float = DEFAULT_SITE_DEADLINE_S,
         after_poll: Callable[[], Awaitable[object]] | None = None,
+        start_concurrency: int = DEFAULT_START_CONCURRENCY,
+        tick_interval_s: float = DEFAULT_TICK_INTERVAL_S,
     ) -> None:
         self._drivers = drivers
+        self._tick_interval = timedelta(seconds=tick_interval_s)
+        self._last_tick: datetime | None = None
+        self._starting = asyncio.Semaphore(start_concurrency)
         self._after_poll = after_poll
         self._pipeline = pipeline
         self._clock = clock
@@ -60,30 +75,59 @@ class Monitor:
         self._on_tick = on_tick
         self._limit = asyncio.Semaphore(max_concurrent)
         self._deadline_s = site_deadline_s
-        # Storage and alerts take one site's batch at a time (the polls run together).
+        # Storage and alerts take one batch at a time (the polls run together); readings
+        # of sites that answered meanwhile wait here and go in the next batch.
         self._handing_on = asyncio.Lock()
+        self._waiting: list[Reading] = []
+        self._accepted = 0
         self.failures: dict[str, str] = {}
 
     async def poll_once(self) -> int:
-        """Poll all sites; a failing driver is logged and never stops the others."""
+        """Poll all sites; a failing driver is logged and never stops the others.
+        Returns how many readings passed validation."""
         now = self._clock.now()
-        results = await asyncio.gather(
-            *(self._poll_site(site, driver, now) for site, driver in self._drivers.items()),
-            return_exceptions=True,
+        accepted_before = self._accepted
+        last = self._last_tick
+        tick = self._on_tick is not None and (
+            last is None or not last <= now < last + self._tick_interval
         )
-        if not self._drivers:  # still write what is buffered, as before
-            await self._pipeline.ingest([])
+        if tick:
+            self._last_tick = now
+        polls = []
+        for site, driver in self._drivers.items():
+            if isinstance(driver, SiteDriver) and driver.idle():
+                state = self._pipeline.latest(site)
+                if state.watching_since is None:
+                    state.watching_since = now
+                if tick and self._on_tick is not None:
+                    await self._on_tick(site, state)
+                continue
+            polls.append(self._poll_site(site, driver, now, tick))
+        results = await asyncio.gather(*polls, return_exceptions=True)
+        if not polls or self._pipeline.buffered:  # what a failed write left is tried again
+            async with self._handing_on:
+                await self._pipeline.ingest([])
         errors = [r for r in results if isinstance(r, BaseException)]
         if self._after_poll is not None:  # the worker's own health (ingest overload)
             await self._after_poll()
         if errors:  # every site had its turn; the job logs the first failure
             raise errors[0]
-        return sum(r for r in results if isinstance(r, int))
+        return self._accepted - accepted_before
 
-    async def _poll_site(self, site: str, driver: Driver, now: datetime) -> int:
+    async def _poll_site(self, site: str, driver: Driver, now: datetime, tick: bool) -> None:
         state = self._pipeline.latest(site)
         if state.watching_since is None:
             state.watching_since = now
+        if isinstance(driver, SiteDriver) and driver.unstarted():
+            # Starting mostly waits for the device's first answer: many sites at once,
+            # not a few at a time inside the polls' own bound. Failures are recorded in
+            # the driver's health; the poll below reads what did start.
+            async with self._starting:
+                try:
+                    async with asyncio.timeout(self._deadline_s):
+                        await driver.start(now)
+                except TimeoutError:
+                    log.warning("site %s: devices not started within %g s", site, self._deadline_s)
         async with self._limit:
             try:
                 async with asyncio.timeout(self._deadline_s):
@@ -101,11 +145,13 @@ class Monitor:
             else:
                 self.failures.pop(site, None)
         self._note_health(site, driver, state, readings, now)
+        self._waiting.extend(readings)
         async with self._handing_on:
-            accepted = await self._pipeline.ingest(readings)
-            if self._on_tick is not None:
-                await self._on_tick(site, self._pipeline.latest(site))
-        return len(accepted)
+            if self._waiting:  # this site's readings, unless an earlier batch took them
+                batch, self._waiting = self._waiting, []
+                self._accepted += len(await self._pipeline.ingest(batch))
+            if tick and self._on_tick is not None:
+                await self._on_tick(site, state)
 
     def _note_health(
         self, site: str, driver: Driver, state: SiteState, readings: list[Reading], now: datetime

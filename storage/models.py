@@ -462,3 +462,31 @@ class HaDiscoveryRow(Base):
     site: Mapped[str] = mapped_column(String(64), index=True)
     state_topics: Mapped[dict[str, Any]]
     published_at: Mapped[datetime]
+
+
+class UserAlertRuleRow(Base):
+    """A threshold someone set in chat ("alert me if the panel voltage drops below 12 V").
+
+    The alert engine evaluates the enabled rules of a site beside the built-in ones.
+    ``threshold`` is in the metric's own unit (``unit``, e.g. V, %, W, °C, L); the
+    words the person used are kept in ``threshold_text`` for the alert text.
+    """
+
+    __tablename__ = "user_alert_rules"
+    __table_args__ = (Index("ix_user_alert_rules_site", "site"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(64), ForeignKey("sites.name"))
+    metric: Mapped[str] = mapped_column(String(64))
+    comparator: Mapped[str] = mapped_column(String(2))
+    threshold: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16))
+    threshold_text: Mapped[str] = mapped_column(String(64), default="")
+    hold_s: Mapped[float] = mapped_column(Float, default=0.0)
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_by_name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    removed_at: Mapped[datetime | None]
+    removed_by: Mapped[str | None] = mapped_column(String(128))

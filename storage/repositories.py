@@ -84,12 +84,20 @@ ReadingTuple = tuple[str, str, str, datetime, float]  # site, device, metric, ti
 READING_COLUMNS = ("site", "device", "metric", "time", "value")
 READING_KEY = ("site", "device", "metric", "time")
 
-# One statement for a whole batch on PostgreSQL: arrays unnested into rows, conflicts on
-# the unique (site, device, metric, time) index ignored. (COPY cannot skip conflicts.)
-_PG_INSERT_READINGS = (
+# PostgreSQL: a batch goes by binary COPY into a staging table of the connection (a
+# temporary table emptied at commit), then one INSERT ... SELECT that skips readings
+# stored already (COPY itself cannot skip conflicts). ``bench fleet``'s storage stage
+# took about a quarter less client CPU per reading this way than with the earlier
+# array INSERT ... SELECT FROM unnest(...) (4.6 against 6.2 us per reading).
+_PG_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS readings_stage "
+    '(site varchar, device varchar, metric varchar, "time" timestamptz, value float8) '
+    "ON COMMIT DELETE ROWS"
+)
+_PG_FROM_STAGE = (  # empties the stage as it goes (several batches in one transaction)
+    "WITH staged AS (DELETE FROM readings_stage RETURNING *) "
     'INSERT INTO readings (site, device, metric, "time", value) '
-    "SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], "
-    "$4::timestamptz[], $5::float8[]) "
+    'SELECT site, device, metric, "time", value FROM staged '
     'ON CONFLICT (site, device, metric, "time") DO NOTHING'
 )
 
@@ -97,8 +105,9 @@ _PG_INSERT_READINGS = (
 async def copy_readings(session: AsyncSession, *, rows: Sequence[ReadingTuple]) -> int:
     """Write ``(site, device, metric, time, value)`` rows in the session's transaction and
     return how many were new: a reading already stored is skipped, so a retried or
-    concurrent batch never duplicates one. PostgreSQL gets one array INSERT (asyncpg),
-    SQLite one executemany ``INSERT ... ON CONFLICT DO NOTHING``."""
+    concurrent batch never duplicates one. PostgreSQL gets a COPY into a staging table
+    and one INSERT from it (asyncpg), SQLite one executemany ``INSERT ... ON CONFLICT
+    DO NOTHING``."""
     if not rows:
         return 0
     connection = await session.connection()
@@ -116,8 +125,12 @@ async def copy_readings(session: AsyncSession, *, rows: Sequence[ReadingTuple]) 
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    columns = list(zip(*rows, strict=True))
-    status = await driver.execute(_PG_INSERT_READINGS, *(list(c) for c in columns))
+    # A transaction (a savepoint inside the session's, if it began one) holds the staged
+    # rows until they are moved.
+    async with driver.transaction():
+        await driver.execute(_PG_STAGE)  # once per connection; a no-op (and a notice) after
+        await driver.copy_records_to_table("readings_stage", records=rows, columns=READING_COLUMNS)
+        status = await driver.execute(_PG_FROM_STAGE)
     return int(str(status).rsplit(" ", 1)[-1])
 
 
@@ -1183,6 +1196,42 @@ async def alerts_started_between(
         .order_by(AlertRow.started_at, AlertRow.id)
     )
     return (await session.scalars(stmt)).all()
+
+
+async def alerts_touched_between(
+    session: AsyncSession, *, site: str, start: datetime, end: datetime
+) -> Sequence[AlertRow]:
+    """Alerts of a site opened, acknowledged or resolved in ``[start, end)``, oldest first."""
+    stmt = (
+        select(AlertRow)
+        .where(
+            AlertRow.site == site,
+            or_(
+                and_(AlertRow.started_at >= start, AlertRow.started_at < end),
+                and_(AlertRow.acknowledged_at >= start, AlertRow.acknowledged_at < end),
+                and_(AlertRow.resolved_at >= start, AlertRow.resolved_at < end),
+            ),
+        )
+        .order_by(AlertRow.started_at, AlertRow.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def readings_of_metrics(
+    session: AsyncSession, *, site: str, metrics: Sequence[str], start: datetime, end: datetime
+) -> list[tuple[str, str, datetime, float]]:
+    """Raw ``(metric, device, time, value)`` of some metrics of a site in ``[start, end)``."""
+    rows = await session.execute(
+        select(ReadingRow.metric, ReadingRow.device, ReadingRow.time, ReadingRow.value)
+        .where(
+            ReadingRow.site == site,
+            ReadingRow.metric.in_(list(metrics)),
+            ReadingRow.time >= start,
+            ReadingRow.time < end,
+        )
+        .order_by(ReadingRow.time)
+    )
+    return [(m, d, t, v) for m, d, t, v in rows.all()]
 
 
 async def raw_hourly_between(

@@ -10,9 +10,9 @@ Roles (seeded by the site file, or granted in chat by an unrestricted admin):
 
 - ``admin``: everything, including roles and the knowledge base.
 - ``manager``: runs the sites: sees costs, requests and approves actions,
-  handles alerts, sets site preferences; cannot change roles.
+  handles alerts, sets alert rules and site preferences; cannot change roles.
 - ``operator``: hands-on: requests and approves actions, handles alerts,
-  sets site preferences; sees no money figures.
+  sets alert rules and site preferences; sees no money figures.
 - ``finance``: sees status and costs; changes nothing on a site.
 - ``viewer``: sees status; changes nothing but their own display units.
 
@@ -38,6 +38,7 @@ class Permission(StrEnum):
     REQUEST_ACTION = "request_action"  # create an action request (nothing runs yet)
     APPROVE_ACTION = "approve_action"  # approve or reject one (subject to the kind's tier)
     HANDLE_ALERTS = "handle_alerts"  # acknowledge, snooze, silence, remove silences
+    MANAGE_ALERT_RULES = "manage_alert_rules"  # set and remove a site's alert thresholds
     SET_SITE_PREFERENCES = "set_site_preferences"  # battery floor, channel alert settings
     SET_OWN_PREFERENCES = "set_own_preferences"  # display units for oneself
     MANAGE_ROLES = "manage_roles"  # grant roles in chat (unrestricted admins only)
@@ -53,6 +54,7 @@ PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.REQUEST_ACTION,
             P.APPROVE_ACTION,
             P.HANDLE_ALERTS,
+            P.MANAGE_ALERT_RULES,
             P.SET_SITE_PREFERENCES,
             P.SET_OWN_PREFERENCES,
         }
@@ -63,6 +65,7 @@ PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.REQUEST_ACTION,
             P.APPROVE_ACTION,
             P.HANDLE_ALERTS,
+            P.MANAGE_ALERT_RULES,
             P.SET_SITE_PREFERENCES,
             P.SET_OWN_PREFERENCES,
         }
@@ -80,6 +83,7 @@ VERBS: dict[Permission, str] = {
     P.REQUEST_ACTION: "request actions at",
     P.APPROVE_ACTION: "approve or reject actions at",
     P.HANDLE_ALERTS: "acknowledge, snooze or silence alerts at",
+    P.MANAGE_ALERT_RULES: "set or remove alert rules at",
     P.SET_SITE_PREFERENCES: "change the settings of",
     P.SET_OWN_PREFERENCES: "set display preferences",
     P.MANAGE_ROLES: "change roles",

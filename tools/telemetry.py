@@ -221,8 +221,14 @@ class TelemetryPipeline:
             by_site: dict[str, list[Reading]] = {}
             for reading in accepted:
                 by_site.setdefault(reading.site, []).append(reading)
-            for site, batch in by_site.items():
-                await self._on_batch(site, self.latest(site), batch)
+            failed: list[Exception] = []
+            for site, batch in by_site.items():  # one site's failure never skips the others
+                try:
+                    await self._on_batch(site, self.latest(site), batch)
+                except Exception as err:
+                    failed.append(err)
+            if failed:
+                raise failed[0]
         return accepted
 
     def _reject(self, reading: Reading, err: ReadingError) -> None:

@@ -1,10 +1,11 @@
 """One ingest worker for ``bench fleet``, in its own process (``python -m bot.bench.fleet_worker``).
 
 It runs the worker's real telemetry path for its share of the simulated fleet:
-one MQTT hub, a Victron driver per site, the telemetry pipeline writing to the
-database and handing each batch to the alert engine (batch rules), polled the
-way the runtime's monitor polls. Protocol with the benchmark on stdin/stdout,
-one JSON object per line:
+one MQTT hub, a Victron driver per site, and the runtime's own
+:class:`bot.runtime.Monitor` polling them every ``POLL_S``: the telemetry
+pipeline writing to the database, each site's batch to the alert engine (batch
+rules) and the time-based tick (:meth:`AlertEngine.evaluate_due`). Protocol
+with the benchmark on stdin/stdout, one JSON object per line:
 
 1. it prints ``{"ready": ...}`` once every subscription is in place;
 2. it reads ``{"t0": ..., "sites": ..., "interval_s": ...}``: the publisher's schedule;
@@ -14,7 +15,7 @@ one JSON object per line:
 
 Lag is measured per site and round, from the scheduled publish time of the
 round (read back from the SOC value, see :func:`bot.bench.fleet_publisher.round_of`)
-to the end of the database write that stored it.
+to the hand-off of the batch that stored it (right after its database write).
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.bench.fleet_publisher import portal_id, round_of
 from bot.cluster import served_sites
+from bot.runtime import Monitor
 from storage.engine import create_engine, create_sessionmaker
 from tools.alerts.engine import AlertEngine
 from tools.alerts.registry import all_rules
 from tools.clock import SystemClock
+from tools.devices.base import Driver, SiteDriver
 from tools.devices.mqtt import MqttHub, MqttHubs
 from tools.devices.victron import VictronMqttDevice
 from tools.domain import Reading
@@ -139,19 +141,44 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for s in mine
     ]
     stages = Stages()
+    clock = SystemClock()
     alerts = AlertEngine(
         sessionmaker=sessionmaker,
         sites={s.name: s for s in mine},
-        clock=SystemClock(),
+        clock=clock,
         rules=all_rules(),
     )
+    lags_ms: list[float] = []
+    timing: dict[str, float] = {}  # the publisher's schedule, once known
 
-    async def hand_off(site: str, state: SiteState, _batch: list[Reading]) -> None:
+    async def hand_off(site: str, state: SiteState, batch: list[Reading]) -> None:
+        done = time.time()
+        if timing:
+            t0, interval_s = timing["t0"], timing["interval_s"]
+            i = index_of[site]
+            for r in batch:
+                if r.metric == "battery_soc_pct" and r.device == "gx":
+                    c = round_of(
+                        r.value, t0=t0, index=i, sites=args.sites, interval_s=interval_s, now=done
+                    )
+                    sent_at = t0 + i * interval_s / args.sites + c * interval_s
+                    lags_ms.append((done - sent_at) * 1000)
         await alerts.evaluate(site, state)
 
     pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
     pipeline.set_batch_handler(stages.timed_async("alert_handoff", hand_off))
     pipeline.flush = stages.timed_async("copy", pipeline.flush)  # type: ignore[method-assign,assignment]
+    drivers: dict[str, Driver] = {
+        s.name: SiteDriver(s, [d], intervals_s={"gx": args.interval})
+        for s, d in zip(mine, devices, strict=True)
+    }
+    monitor = Monitor(
+        drivers=drivers,
+        pipeline=pipeline,
+        clock=clock,
+        sites={s.name: s for s in mine},
+        on_tick=stages.timed_async("tick", alerts.evaluate_due),
+    )
     if not mine:
         raise SystemExit(f"shard {args.shard} has none of the {args.sites} sites")
     hub: MqttHub = hubs.get(mine[0].devices[0].config)  # type: ignore[arg-type]
@@ -163,6 +190,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if all(d._subscribed or t.done() for d, t in zip(devices, starting, strict=True)):
                 break
             await asyncio.sleep(0.05)
+        # Subscribed is enough to read them: a GX here answers only once the publisher runs,
+        # so its start() (which waits for that answer) goes on in the background.
+        for driver in drivers.values():
+            assert isinstance(driver, SiteDriver)
+            driver._slots["gx"].health.started = True
         # The broker handles one client's packets in order: once a probe published after
         # the subscriptions comes back, every subscription is in place.
         probe = asyncio.Event()
@@ -179,12 +211,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         native_id = getattr(paho_thread, "native_id", None)
         _say({"ready": len(devices), "pid": os.getpid()})
         schedule = await _line()
-        t0, interval_s = float(schedule["t0"]), float(schedule["interval_s"])
+        timing.update(t0=float(schedule["t0"]), interval_s=float(schedule["interval_s"]))
         messages_from = hub.messages
         net_cpu_from = _thread_cpu_s(native_id)
         stages.seconds.clear()
         stages.longest.clear()
-        lags_ms: list[float] = []
+        lags_ms.clear()
         expect: list[int] = []
 
         async def stop_when_told() -> None:
@@ -193,42 +225,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         told = asyncio.create_task(stop_when_told())
         last_count, last_change = hub.messages, time.monotonic()
         last_write_at = time.time()
-        last_write_at = time.time()
         while True:
             await asyncio.sleep(POLL_S)
             started = time.perf_counter()
-            now = datetime.now(UTC)
-            batch: list[Reading] = []
-            for d in devices:
-                batch.extend(await d.read(now))
-            stages.add("read_queues", time.perf_counter() - started)
-            started = time.perf_counter()
-            accepted = await pipeline.ingest(batch)
-            stages.add("ingest_total", time.perf_counter() - started)
-            done = time.time()
-            if accepted:
-                last_write_at = done
-            for r in accepted:
-                if r.metric == "battery_soc_pct" and r.device == "gx":
-                    i = index_of[r.site]
-                    c = round_of(
-                        r.value, t0=t0, index=i, sites=args.sites, interval_s=interval_s, now=done
-                    )
-                    sent_at = t0 + i * interval_s / args.sites + c * interval_s
-                    lags_ms.append((done - sent_at) * 1000)
+            if await monitor.poll_once():
+                last_write_at = time.time()
+            stages.add("poll_total", time.perf_counter() - started)
             if hub.messages != last_count:
                 last_count, last_change = hub.messages, time.monotonic()
             if expect:
                 received = hub.messages - messages_from
                 quiet = time.monotonic() - last_change > args.quiet
-                if (received >= expect[0] or quiet) and not pipeline.buffered:
+                idle = all(isinstance(d, SiteDriver) and d.idle() for d in drivers.values())
+                if (received >= expect[0] or quiet) and idle and not pipeline.buffered:
                     break
         await told
         stages.seconds["mqtt_network_thread_cpu"] = _thread_cpu_s(native_id) - net_cpu_from
-        validate = (
-            stages.seconds.pop("ingest_total", 0.0)
-            - stages.seconds.get("copy", 0.0)
-            - stages.seconds.get("alert_handoff", 0.0)
+        validate = stages.seconds.pop("poll_total", 0.0) - sum(
+            stages.seconds.get(k, 0.0) for k in ("copy", "alert_handoff", "tick")
         )
         stages.seconds["validate_state_batch"] = validate
         return {
@@ -242,7 +256,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "lags_ms": [round(x, 1) for x in lags_ms],
             "stages_s": {k: round(v, 3) for k, v in stages.seconds.items()},
             "longest_ms": {
-                k: round(v * 1000, 1) for k, v in stages.longest.items() if k != "ingest_total"
+                k: round(v * 1000, 1) for k, v in stages.longest.items() if k != "poll_total"
             },
         }
     finally:

@@ -630,6 +630,7 @@ SITE_FREE_TOOLS = frozenset(
         "set_alert_preferences",
         "list_silences",
         "remove_silence",
+        "remove_alert_rule",  # the rule's number says which site
     }
 )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "now": ("site_status", "battery_status", "solar_now"),
+    "now": ("site_status", "battery_status", "solar_now", "panel_readings"),
     "forecast": (
         "solar_forecast",
         "battery_outlook",
@@ -38,6 +38,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "silence_alerts",
         "list_silences",
         "remove_silence",
+        "set_alert_rule",
+        "list_alert_rules",
+        "remove_alert_rule",
     ),
     "preferences": ("set_alert_preferences", "set_preferences", "set_role"),
     "actions": (
@@ -47,7 +50,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "start_generator",
         "stop_generator",
     ),
-    "reports": ("energy_report", "compare_periods", "cost_projection"),
+    "reports": (
+        "energy_report",
+        "compare_periods",
+        "cost_projection",
+        "timeline",
+        "anomalies",
+    ),
     "sites": ("compare_sites", "site_status"),
     "knowledge": ("search_knowledge",),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from typer.testing import CliRunner
@@ -61,6 +62,34 @@ def test_bench_fleet_finds_the_ceiling_against_the_broker_limit(
     if all(s["held"] for s in steps):
         assert figures["ceiling_sites"] == steps[-1]["sites"]
         assert figures["ceiling_vs_limit"] > 0
+
+
+def test_fleet_replay_reports_cpu_per_message_of_the_runtime_path(
+    postgres_admin_url: str,
+) -> None:
+    """The fixed replay feeds the real hub and polls through the runtime's monitor: every
+    reading a GX's messages give is stored, and the CPU is split by stage."""
+    import asyncio
+
+    from bot.bench.fleet_replay import _main
+
+    args = argparse.Namespace(postgres_url=postgres_admin_url, sites=5, rounds=2, per_poll=30)
+    figures = asyncio.run(_main(args))
+    assert figures["messages"] == 5 * 2 * 20
+    # A round's 20 topics give 19 readings: the battery service's three are fallbacks that
+    # system/0 overrides, the active input and the generator state give two each.
+    assert figures["readings_written"] == 5 * 2 * 19
+    stages = figures["cpu_us_per_msg_by_stage"]
+    assert {"network_thread_route", "decode", "validate_state_batch", "store"} <= set(stages)
+    assert set(stages) <= {
+        "network_thread_route",
+        "decode",
+        "validate_state_batch",
+        "store",
+        "alert_handoff",
+        "tick",  # once a second: a short replay may not reach it
+    }
+    assert figures["cpu_us_per_msg"] > 0 and stages["store"] > 0
 
 
 def test_a_late_reading_counts_from_its_own_round() -> None:

@@ -32,6 +32,10 @@ EXPECTED = {
     "weekly report": ["energy_report"],
     "when should I run the generator tonight?": ["generator_plan"],
     "keep the battery above 45 %": ["set_preferences"],
+    "what will this month cost?": ["cost_projection"],
+    "status of all sites": ["compare_sites"],
+    "what happened in the last hour?": ["timeline"],
+    "anything unusual this week?": ["anomalies"],
     "help": [],
 }
 

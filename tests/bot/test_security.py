@@ -360,6 +360,8 @@ async def test_every_tool_asks_the_permission_table(sqlite_url: str, tmp_path: P
             "set_alert_preferences": {"critical_only": False},
             "set_grid_charge": {"enabled": False},
             "decide_action": {"action_id": "0000abcd", "approve": False},
+            "set_alert_rule": {"metric": "battery", "comparator": "<", "value": 5, "unit": "%"},
+            "remove_alert_rule": {"rule_id": 999},
         }
         for role in ROLES:
             for n, spec in enumerate(TOOL_SPECS):

@@ -62,17 +62,21 @@ async def test_unknown_input_says_so_and_points_to_help(sqlite_url: str, tmp_pat
         assert helped.answer == planner.help_text()
 
 
-async def test_a_threshold_request_is_refused_honestly(sqlite_url: str, tmp_path: Path) -> None:
-    """Not answered with open alerts and solar power, which reads as if an alert was set."""
+async def test_a_threshold_on_a_reading_the_site_lacks_is_refused_honestly(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Not answered with open alerts and solar power, which reads as if an alert was set:
+    the rule tool is called and says the demo site has no panel voltage, and what it has."""
     clock = ManualClock(EVENING)
     async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
         result = await app.chat.handle_message(
             say("olga", "alert me if the panel voltage drops below 12 V")
         )
-        assert result.tools == []
+        assert result.tools == ["set_alert_rule"]
         assert result.actions == []
-        assert result.answer.startswith("I can't set alert thresholds from chat yet")
-        assert '"any alerts?"' in result.answer  # the closest thing, with how to ask
+        assert "does not report panel voltage" in result.answer
+        assert "battery voltage (V)" in result.answer  # what it could watch instead
+        assert app.alert_rules.for_site(app.default_site) == ()
 
 
 async def test_model_path_uses_the_same_tools(sqlite_url: str, tmp_path: Path) -> None:
@@ -98,9 +102,14 @@ async def test_model_path_uses_the_same_tools(sqlite_url: str, tmp_path: Path) -
         assert result.tools == ["battery_status"]
         assert result.answer == "The battery is fine for now."
         bound = model.bound_tools
-        assert len(bound) >= len(TOOL_SPECS) // 2
-        assert {"site_status", "search_knowledge"} <= {t["function"]["name"] for t in bound}
-        assert TokenCounter().tools(bound) <= Budget().total_tokens // 2
+        names = {t["function"]["name"] for t in bound}
+        assert len(bound) >= 10 and {"site_status", "search_knowledge"} <= names
+        # As many as fit half the budget: no other tool would have fitted beside them.
+        allowance = Budget().total_tokens // 2
+        assert TokenCounter().tools(bound) <= allowance
+        for spec in TOOL_SPECS:
+            if spec.name not in names:
+                assert TokenCounter().tools([*bound, spec.openai_schema()]) > allowance
         first_call, second_call = model.seen
         assert isinstance(first_call[0], SystemMessage)
         tool_result = second_call[-1]

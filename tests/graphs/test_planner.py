@@ -477,6 +477,26 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("is alert 12 acknowledged?", [alerts()]),
     ("don't snooze it", [alerts()]),
     ("is the battery quite low", [battery()]),
+    # alert rules set in chat
+    (
+        "alert me if voltage < 12 V",
+        [
+            (
+                "set_alert_rule",
+                {
+                    "site": None,
+                    "metric": "voltage",
+                    "comparator": "<",
+                    "value": 12.0,
+                    "unit": "V",
+                    "hold_minutes": None,
+                    "severity": "warning",
+                },
+            )
+        ],
+    ),
+    ("what alert rules do I have", [("list_alert_rules", {"site": None})]),
+    ("delete rule 3", [("remove_alert_rule", {"site": None, "rule_id": 3})]),
     # nothing understood
     ("what's the weather", []),
     ("tell me a joke", []),
@@ -514,6 +534,17 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("are we on track for the energy budget at home", [("cost_projection", {"site": "home"})]),
     # how-to, procedures and alert meanings: the knowledge base
     *KNOWLEDGE_CASES,
+    # what happened, what was unusual, the INA228's readings
+    (
+        "what happened overnight at the barn?",
+        [("timeline", {"site": "barn", "window": "overnight", "full": False})],
+    ),
+    (
+        "full timeline since 6am",
+        [("timeline", {"site": None, "window": "since 06:00", "full": True})],
+    ),
+    ("anything weird in the numbers this week?", [("anomalies", {"site": None})]),
+    ("ina228 current?", [("panel_readings", {"site": None, "quantity": "current"})]),
 ]
 
 

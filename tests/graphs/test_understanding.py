@@ -87,10 +87,9 @@ def test_statements_and_questions_never_become_changes(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "opening"),
     [
-        ("alert me if the panel voltage drops below 12 V", "I can't set alert thresholds"),
-        ("ping me whenever the tank is under 40 litres", "I can't set alert thresholds"),
+        ("text me when the barn goes offline", "I couldn't read a threshold"),
+        ("let me know if the generator starts", "I couldn't read a threshold"),
         ("start the miners every morning at 8", "I can't schedule commands"),
-        ("what's the die temperature on the ina228?", "I don't have that reading"),
         ("open the garage door please", "I can't do that from chat"),
     ],
 )
@@ -123,6 +122,8 @@ def test_gibberish_is_not_understood_rather_than_guessed() -> None:
         ("pls shut off miner-2 asap", "stop_miners", {"loads": ["miner-2"]}),
         ("disable grid charging at barn", "set_grid_charge", {"enabled": False, "site": "barn"}),
         ("how much co2 did we save last month", "energy_report", {"period": "last_month"}),
+        ("die temperature on the ina228?", "panel_readings", {"quantity": "temperature"}),
+        ("what went on at the barn since 9pm", "timeline", {"window": "since 21:00"}),
     ],
 )
 def test_arguments_are_read_for_the_chosen_tool(

@@ -13,8 +13,8 @@ Layout:
   runs the spec's handler ``(toolbox, site, args, ctx) -> ToolOutput``.
 - one module per family, each with its argument models, its handlers and a ``SPECS``
   tuple: ``status``, ``forecasts``, ``week``, ``plans``, ``fuel``, ``reports``, ``compare``,
-  ``alerts``, ``people``, ``approvals``, ``knowledge``, ``actions``; ``common`` holds small
-  wording helpers.
+  ``timeline`` (what happened, what was unusual, INA228 readings), ``alerts``, ``alert_rules``,
+  ``people``, ``approvals``, ``knowledge``, ``actions``; ``common`` holds small wording helpers.
 
 Action tools never touch hardware: they only create approval-gated action requests.
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from tools.agent import (
     actions,
+    alert_rules,
     alerts,
     approvals,
     compare,
@@ -38,6 +39,7 @@ from tools.agent import (
     plans,
     reports,
     status,
+    timeline,
     week,
 )
 from tools.agent.actions import GridChargeArgs, LoadsArgs
@@ -75,7 +77,9 @@ _FAMILIES = (
     fuel,
     reports,
     compare,
+    timeline,
     alerts,
+    alert_rules,
     people,
     approvals,
     knowledge,

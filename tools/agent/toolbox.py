@@ -17,6 +17,7 @@ from knowledge.service import KnowledgeBase
 from tools.actions.service import ActionService, ActionView
 from tools.agent.spec import CallContext, ToolOutput, ToolSpec
 from tools.alerts.engine import AlertEngine, AlertError, AlertEvent
+from tools.alerts.user_rules import UserRuleStore
 from tools.clock import Clock
 from tools.delivery import DeliveryStats
 from tools.errors import ToolsError, UnknownSiteError
@@ -53,6 +54,7 @@ class Toolbox:
         offload: Offload | None = None,
         specs: Iterable[ToolSpec] | None = None,
         fuel: FuelService | None = None,
+        alert_rules: UserRuleStore | None = None,
     ) -> None:
         """``offload`` runs the optimisers and chart rendering off the event loop (one is
         made here when none is given); ``specs`` are the tools it runs (every tool in
@@ -78,6 +80,7 @@ class Toolbox:
         self.reports = reports
         self.knowledge = knowledge
         self.fuel = fuel
+        self.alert_rules = alert_rules  # thresholds set in chat (tools.alerts.user_rules)
 
     def now(self) -> datetime:
         return self.clock.now()

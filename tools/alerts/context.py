@@ -7,15 +7,18 @@ scheduled evaluation, so the per-batch evaluation stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from tools.site import AlertThresholds, Site
 from tools.telemetry import SiteState
+
+if TYPE_CHECKING:
+    from tools.alerts.user_rules import UserRule
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -95,6 +98,8 @@ class RuleContext:
     thresholds: AlertThresholds
     open_alerts: Mapping[str, Severity] = field(default_factory=dict)
     history: History | None = None  # None when evaluating a telemetry batch
+    # the thresholds people set in chat for this site (tools.alerts.user_rules)
+    user_rules: Sequence[UserRule] = ()
 
     def current(self, rule: str) -> Severity | None:
         """Severity of the open alert for ``rule`` (for hysteresis), or None."""

@@ -17,6 +17,7 @@ batch touches the database only when something changes.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from storage.models import AlertRow, SilenceRow
 from tools.alerts.context import History, RuleContext, RuleSpec, Verdict
 from tools.alerts.rules import BUILTIN_RULES
 from tools.alerts.silences import Matcher, alert_labels, matchers_from, matches_all
+from tools.alerts.user_rules import UserRule
 from tools.clock import Clock
 from tools.errors import ToolsError
 from tools.site import AlertThresholds, Site
@@ -51,6 +53,9 @@ EventKind = Literal[
     "unsilenced",  # a silence ended while the alert still fires
 ]
 OPEN_STATUSES = ("pending", "firing", "acknowledged", "snoozed")
+# How old a site's last batch evaluation may get before time alone re-evaluates it
+# (a silent device); pending alerts due to fire are evaluated on time regardless.
+DEFAULT_TICK_S = 10.0
 
 
 class AlertError(ToolsError):
@@ -173,6 +178,8 @@ def fingerprint(site: str, rule: str) -> str:
 
 
 ThresholdSource = Callable[[str], AlertThresholds]
+# The rules people set in chat for a site (tools.alerts.user_rules.UserRuleStore.for_site).
+UserRuleSource = Callable[[str], Sequence[UserRule]]
 
 
 @dataclass(slots=True)
@@ -190,14 +197,19 @@ class AlertEngine:
         clock: Clock,
         rules: Sequence[RuleSpec] = BUILTIN_RULES,
         thresholds: ThresholdSource | None = None,
+        tick_s: float = DEFAULT_TICK_S,
+        user_rules: UserRuleSource | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._sites = sites
         self._clock = clock
         self._rules = tuple(rules)
         self._thresholds = thresholds or (lambda name: sites[name].alerts)
+        self._user_rules: UserRuleSource = user_rules or (lambda _name: ())
         self._open: dict[str, dict[str, _Open]] = {}
         self._silences = _SilenceCache()
+        self._tick = timedelta(seconds=tick_s)
+        self._evaluated_at: dict[str, datetime] = {}  # site -> its last batch evaluation
 
     # -- evaluation ----------------------------------------------------------------
 
@@ -243,6 +255,8 @@ class AlertEngine:
         now = self._clock.now()
         thresholds = self._thresholds(site_name)
         open_rows = await self._open_for(site_name)
+        if history is None:
+            self._evaluated_at[site_name] = now
         ctx = RuleContext(
             site=site,
             state=state,
@@ -250,6 +264,7 @@ class AlertEngine:
             thresholds=thresholds,
             open_alerts={r: o.severity for r, o in open_rows.items()},  # type: ignore[misc]
             history=history,
+            user_rules=self._user_rules(site_name),
         )
         verdicts: list[Verdict] = []
         for spec in self._rules:
@@ -274,6 +289,33 @@ class AlertEngine:
                 if event is not None:
                     events.append(event)
         return await self._mark_silenced(events)
+
+    async def evaluate_due(self, site_name: str, state: SiteState) -> list[AlertEvent]:
+        """The batch rules for a site whose conditions may have changed with time alone.
+
+        Readings evaluate a site as they arrive (:meth:`evaluate`); what can change
+        without them is time: a device falling silent, a pending alert whose ``for``
+        has passed. So this runs the rules only when the site's last evaluation is
+        ``tick_s`` old, or a pending alert of the site is due to fire; otherwise it
+        returns at once (a worker calls it for every site once a second). A site
+        seen for the first time is first evaluated within ``tick_s``.
+        """
+        now = self._clock.now()
+        last = self._evaluated_at.get(site_name)
+        if last is None:
+            # First sight (a worker starting with thousands of sites): silence counts from
+            # now, so nothing time-based is due yet; the first tick evaluation of each site
+            # is spread over the next ``tick_s`` instead of all of them in one poll.
+            share = zlib.crc32(site_name.encode()) % 1000 / 1000
+            last = self._evaluated_at[site_name] = now - self._tick * share
+        if now - last < self._tick and now >= last:
+            rows = self._open.get(site_name)
+            if rows is None or not any(
+                o.status == "pending" and (now - o.started_at).total_seconds() >= o.for_s
+                for o in rows.values()
+            ):
+                return []
+        return await self.evaluate(site_name, state)
 
     async def _apply(
         self,

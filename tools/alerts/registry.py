@@ -10,6 +10,7 @@ from tools.alerts import (
     rules_opportunity,
     rules_solar,
     rules_stale,
+    user_rules,
 )
 from tools.alerts.context import RuleSpec
 from tools.alerts.rules import BUILTIN_RULES
@@ -25,4 +26,5 @@ def all_rules() -> tuple[RuleSpec, ...]:
         *rules_solar.RULES,
         *rules_stale.RULES,
         *rules_load.RULES,
+        *user_rules.RULES,
     )

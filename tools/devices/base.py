@@ -107,6 +107,7 @@ class _Slot:
     device: DeviceDriver
     interval_s: float
     next_due: datetime | None = None
+    start_tried: datetime | None = None  # the poll that last tried to start it
     health: DeviceHealth = field(default_factory=DeviceHealth)
 
 
@@ -136,9 +137,14 @@ class SiteDriver:
         slot = self._slots.get(name)
         return slot.device if slot else None
 
-    async def _ensure_started(self, slot: _Slot) -> bool:
+    async def _ensure_started(self, slot: _Slot, now: datetime | None) -> bool:
+        """Start the device unless it runs; ``now`` (a poll's time) tries once per poll."""
         if slot.health.started:
             return True
+        if now is not None:
+            if slot.start_tried == now:  # tried (and failed) earlier in this poll
+                return False
+            slot.start_tried = now
         try:
             await slot.device.start()
         except DeviceError as err:
@@ -152,6 +158,27 @@ class SiteDriver:
         if str(err) != slot.health.last_error:
             log.warning("site %s, device %s: %s", self.site, slot.device.name, err)
         slot.health.last_error = str(err)
+
+    def unstarted(self) -> bool:
+        """Whether a device of the site has not been started yet (or its start failed)."""
+        return any(not slot.health.started for slot in self._slots.values())
+
+    async def start(self, now: datetime) -> None:
+        """Start every device not started yet, together; failures are recorded (and the
+        next poll, not this one, tries again)."""
+        slots = [slot for slot in self._slots.values() if not slot.health.started]
+        await asyncio.gather(*(self._ensure_started(slot, now) for slot in slots))
+
+    def idle(self) -> bool:
+        """Whether a poll would find nothing to do: every device is a started push device
+        that says nothing arrived since its last read (its optional ``waiting()``)."""
+        for slot in self._slots.values():
+            if not slot.health.started or not slot.device.push:
+                return False
+            waiting = getattr(slot.device, "waiting", None)
+            if waiting is None or waiting():
+                return False
+        return True
 
     async def poll(self, now: datetime) -> list[Reading]:
         """Read every device that is due (push devices every time), up to
@@ -171,7 +198,7 @@ class SiteDriver:
 
     async def _read(self, slot: _Slot, now: datetime) -> list[Reading]:
         async with self._limit:
-            if not await self._ensure_started(slot):
+            if not await self._ensure_started(slot, now):
                 return []
             try:
                 batch = await slot.device.read(now)
@@ -206,7 +233,7 @@ class SiteDriver:
     async def execute(self, command: DeviceCommand) -> None:
         device = self.route(command)
         slot = self._slots[device.name]
-        if not await self._ensure_started(slot):
+        if not await self._ensure_started(slot, None):
             raise DeviceError(slot.health.last_error)
         await device.execute(command)
         slot.next_due = None  # read it again on the next poll

@@ -293,10 +293,14 @@ class MqttHub:
             with self._lock:
                 by_prefix, others = self._prefix_index, self._wildcard_subs
             matched: list[tuple[int, Handler]] = []
-            if by_prefix:
-                levels = topic.split("/")
-                for n in range(len(levels) + 1):
-                    key = "/".join(levels[:n])
+            if by_prefix:  # every prefix at a level boundary: "", "a", "a/b", ..., the topic
+                keys = [""]
+                at = topic.find("/")
+                while at >= 0:
+                    keys.append(topic[:at])
+                    at = topic.find("/", at + 1)
+                keys.append(topic)
+                for key in keys:
                     for order, handler in by_prefix.get(key, ()):
                         matched.append((order, handler))
             for order, sub in others:

@@ -516,28 +516,26 @@ def _parse(
 ) -> tuple[Notification, tuple[VictronPath, re.Match[str]], str] | None:
     """The notification, its path description and ``<service>/<instance>`` of a topic we
     use; None for anything else. Cached by what follows the portal id, which every GX
-    shares, so the cache holds one entry per distinct path, not per GX."""
+    shares, so the cache holds one entry per distinct path, not per GX (and the
+    notification's ``portal_id`` is ``-``: the handlers never need it)."""
     head, sep, rest = topic.partition("/")
     portal, sep2, rest = rest.partition("/")
     if head != "N" or not sep or not sep2 or not portal:
         return None
-    found = _parse_suffix(rest)
-    if found is None:
-        return None
-    service, instance, path, description = found
-    note = Notification(portal, service, instance, path)
-    return note, description, f"{service}/{instance}"
+    return _parse_suffix(rest)
 
 
 @functools.lru_cache(maxsize=TOPIC_CACHE_SIZE)
-def _parse_suffix(rest: str) -> tuple[str, int, str, tuple[VictronPath, re.Match[str]]] | None:
+def _parse_suffix(
+    rest: str,
+) -> tuple[Notification, tuple[VictronPath, re.Match[str]], str] | None:
     note = split_topic(f"N/-/{rest}")
     if note is None:
         return None
     description = describe(note)
     if description is None:
         return None
-    return note.service, note.instance, note.path, description
+    return note, description, f"{note.service}/{note.instance}"
 
 
 # --------------------------------------------------------------------------- state
@@ -801,9 +799,11 @@ class VictronState:
         out: Out,
         device: str,
     ) -> None:
-        group_name = item.group.format(**match.groupdict())
+        group_name = item.group.format(**match.groupdict()) if "{" in item.group else item.group
         key = f"{note.service}/{note.instance}/{group_name}"
-        group = self._groups.setdefault(key, _PhaseGroup())
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _PhaseGroup()
         if item.kind == "phases":
             if value is None:
                 group.expected = None
@@ -1022,6 +1022,7 @@ class VictronMqttDevice:
         self._heard = asyncio.Event()
         self.dropped = 0
         self.messages = 0
+        self._messages_read = 0  # ``messages`` at the last read
         self.full_keepalives = 0
         self.reconnects = 0
         self.last_message_at: datetime | None = None
@@ -1192,8 +1193,16 @@ class VictronMqttDevice:
                 if waiter.suffix == suffix:
                     waiter.values.put_nowait(value)
 
+    def waiting(self) -> bool:
+        """Whether :meth:`read` has something to say: a message arrived since the last
+        read (readings, or a payload refused), or the broker connection is down."""
+        return self.messages != self._messages_read or (
+            self._subscribed and not self._hub.connected
+        )
+
     async def read(self, now: datetime) -> list[Reading]:
         """The readings that arrived since the last call (oldest first)."""
+        self._messages_read = self.messages
         if not self._queue and self._subscribed and not self._hub.connected:
             raise DeviceUnreachable(
                 f"{self._label}: lost the connection to the broker; reconnecting "

@@ -17,10 +17,18 @@ from tools.errors import UnknownSiteError
 from tools.forecast.scorecard import Scorecard, scorecard
 from tools.forecast.service import ForecastService
 from tools.reports.analytics import Change, HourlyStats, PeriodAnalytics, analyse, compare
+from tools.reports.anomalies import BASELINE, METRICS, WEEK, AnomalyReport, find_anomalies
 from tools.reports.periods import Period, previous_period
+from tools.reports.timeline import ActionFact, AlertFact, Timeline, build
+from tools.reports.windows import Window
 from tools.site import Site
 
 __all__ = ["EventBrief", "Report", "ReportService", "stats_from_rollups"]
+
+TIMELINE_METRICS = ("battery_soc_pct", "pv_power_w", "generator_running", "grid_connected")
+"""Readings a timeline looks at (extremes, starts and stops)."""
+STATE_LOOKBACK = timedelta(hours=6)
+"""Read before a timeline window, so a generator already running at its start is known."""
 
 FUEL_LOOKBACK = timedelta(hours=2)
 """Rollups read before a period so the first hour's fuel burn (a level drop) is known."""
@@ -217,3 +225,90 @@ class ReportService:
             solar=self._solar(site, stats, period),
             hourly=_hourly_frame(stats, period.start, period.until),
         )
+
+    async def timeline(self, site: Site, window: Window) -> Timeline:
+        """Alerts, action requests and notable readings of ``window`` (see
+        :mod:`tools.reports.timeline`): raw readings where they are kept, else the hourly
+        minima and maxima."""
+        async with self._sessionmaker() as session, session.begin():
+            alerts = await repo.alerts_touched_between(
+                session, site=site.name, start=window.start, end=window.end
+            )
+            actions = await repo.actions_in_period(
+                session, site=site.name, start=window.start, end=window.end
+            )
+            raw = await repo.readings_of_metrics(
+                session,
+                site=site.name,
+                metrics=TIMELINE_METRICS,
+                start=window.start - STATE_LOOKBACK,
+                end=window.end,
+            )
+        series = _raw_series(raw)
+        inside = [r for r in raw if _aware(r[2]) >= window.start]
+        if not any(m in ("battery_soc_pct", "pv_power_w") for m, _d, _t, _v in inside):
+            stats = await self.stats(site, window.start, window.end)
+            for metric in ("battery_soc_pct", "pv_power_w"):
+                if not stats.mean_of(metric).empty:
+                    series[f"{metric}_min"] = stats.min_of(metric)
+                    series[f"{metric}_max"] = stats.max_of(metric)
+            for metric in ("generator_running", "grid_connected"):
+                if metric not in series and not stats.mean_of(metric).empty:
+                    series[metric] = stats.max_of(metric)
+        return build(
+            window,
+            alerts=[
+                AlertFact(
+                    id=a.id,
+                    title=a.title,
+                    severity=a.severity,
+                    started_at=a.started_at,
+                    acknowledged_at=a.acknowledged_at,
+                    acknowledged_by=a.acknowledged_by,
+                    resolved_at=a.resolved_at,
+                )
+                for a in alerts
+            ],
+            actions=[
+                ActionFact(
+                    id=a.id,
+                    kind=a.kind,
+                    status=a.status,
+                    requested_by=a.requested_by,
+                    created_at=a.created_at,
+                    decided_by=a.decided_by,
+                    decided_at=a.decided_at,
+                    finished_at=a.finished_at,
+                    outcome=a.outcome,
+                )
+                for a in actions
+            ],
+            series=series,
+        )
+
+    async def anomalies(self, site: Site, now: datetime) -> AnomalyReport:
+        """This week against the weeks before, from the stored hourly data (see
+        :mod:`tools.reports.anomalies`)."""
+        stats = await self.stats(site, now - WEEK - BASELINE, now)
+        hourly = {m.name: stats.mean_of(m.name) for m in METRICS}
+        hourly["generator_running"] = stats.mean_of("generator_running")
+        presence: dict[str, pd.DatetimeIndex] = {}
+        for (_metric, device), series in stats.mean.items():
+            hours = pd.DatetimeIndex(series.dropna().index)
+            presence[device] = presence[device].union(hours) if device in presence else hours
+        return find_anomalies(hourly, now=now, tz=site.tz, presence=presence)
+
+
+def _raw_series(rows: list[tuple[str, str, datetime, float]]) -> dict[str, pd.Series]:
+    """Raw readings per metric (devices merged: the newest value at each time wins)."""
+    by_metric: dict[str, tuple[list[datetime], list[float]]] = defaultdict(lambda: ([], []))
+    for metric, _device, time, value in rows:
+        times, values = by_metric[metric]
+        times.append(_aware(time))
+        values.append(value)
+    out: dict[str, pd.Series] = {}
+    for metric, (times, values) in by_metric.items():
+        index = pd.DatetimeIndex(times).tz_convert("UTC")
+        s = pd.Series(values, index=index, dtype="float64")
+        out[metric] = s[~s.index.duplicated(keep="last")].sort_index()
+    return out

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphs.assistant.understanding import clause_reader, lexicon, patterns, tokens
+from tools.reports.windows import window_spec
 
 _ROLE = re.compile(
     r"\b(?P<role>admin|administrator|operator|viewer|finance|read-only)\b", re.IGNORECASE
@@ -89,6 +90,15 @@ def for_tool(
         return dict(intent.args) if intent is not None else _preference_args(clause)
     if tool == "set_role":
         return _role_args(text)
+    if tool == "set_alert_rule":
+        return patterns.alert_rule_args(text, site_names)
+    if tool == "remove_alert_rule":
+        rule_id = tokens._first_number(words, set())
+        return None if rule_id is None else {**base, "rule_id": rule_id}
+    if tool == "timeline":
+        return {**base, "window": window_spec(text), "full": bool(_FULL.search(text))}
+    if tool == "panel_readings":
+        return {**base, "quantity": panel_quantity(text)}
     if tool == "search_knowledge":
         return {**base, "query": text.strip()[:500]}
     if tool in ("stop_miners", "start_miners"):
@@ -96,6 +106,21 @@ def for_tool(
     if tool == "set_grid_charge":
         return {**base, "enabled": _grid_enabled(clause)}
     return base
+
+
+_FULL = re.compile(r"\b(full|whole|entire|complete|every(?:thing)?|all (?:the )?events)\b", re.I)
+_QUANTITIES = (
+    ("temperature", re.compile(r"\b(temp\w*|hot|warm|heat\w*|die)\b", re.I)),
+    ("current", re.compile(r"\b(current|amps?|amperage|a)\b", re.I)),
+    ("voltage", re.compile(r"\b(volt\w*|v)\b", re.I)),
+    ("power", re.compile(r"\b(power|watts?|w)\b", re.I)),
+)
+
+
+def panel_quantity(text: str) -> str:
+    """Which INA228 reading a message asks about first ("all" when several or none)."""
+    asked = [name for name, pattern in _QUANTITIES if pattern.search(text)]
+    return asked[0] if len(asked) == 1 else "all"
 
 
 def _fuzzy(word: str, choices: Sequence[str]) -> str | None:

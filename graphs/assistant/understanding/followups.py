@@ -16,6 +16,7 @@ from typing import Literal
 from graphs.assistant.understanding import lexicon, patterns, rules, tokens
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 from tools.agent import TOOL_SPECS
+from tools.reports.windows import window_spec
 
 _LEAD = re.compile(
     r"^\s*(?:and|&|also|plus|ok|so|then)?\s*(?:(?:what|how)\s+about|same\s+(?:for|at)|for|at|in"
@@ -28,12 +29,22 @@ _STARTS = re.compile(
 MAX_WORDS = 6
 # Only questions carry over to a follow-up: the tools that change nothing.
 READS = frozenset(spec.name for spec in TOOL_SPECS if not spec.mutates)
+# "more", "show me the rest": the previous list in full (a timeline shows its newest 15).
+_MORE = re.compile(
+    r"^\s*(?:ok\s+|and\s+)?(?:show\s+(?:me\s+)?|give\s+me\s+|tell\s+me\s+)?(?:the\s+)?"
+    r"(?:more|rest|all(?:\s+of\s+it)?|everything|full\s+(?:list|timeline)|the\s+rest)"
+    r"(?:\s+please|\s+pls)?\s*[.!?]*\s*$",
+    re.IGNORECASE,
+)
+FULL_TOOLS = frozenset({"timeline"})
+# Tools the rules never produce: a follow-up reads the question before with the planner.
+CLASSIFIER_ONLY = frozenset({"timeline", "anomalies", "panel_readings"})
 
 
 def is_follow_up(text: str) -> bool:
     """A short message that reads as a continuation of the previous question."""
     words = tokens._tokenize(text)
-    return 0 < len(words) <= MAX_WORDS and bool(_STARTS.search(text))
+    return 0 < len(words) <= MAX_WORDS and bool(_STARTS.search(text) or _MORE.search(text))
 
 
 def resolve(
@@ -52,13 +63,22 @@ def _resolve(
 ) -> list[Intent]:
     if not previous.strip() or len(tokens._tokenize(text)) > MAX_WORDS:
         return []
-    before = [
-        i
-        for i in rules.route(previous, site_names=site_names, load_names=load_names)
-        if i.tool != HELP_TOOL
-    ]
+    from graphs.assistant.understanding import routing  # the classifier trains on first use
+
+    planned = routing.route(previous, site_names=site_names, load_names=load_names)
+    if any(i.tool in CLASSIFIER_ONLY for i in planned):
+        # a question only the classifier reads ("what happened overnight?")
+        before = [i for i in planned if i.tool in READS]
+    else:
+        before = [
+            i
+            for i in rules.route(previous, site_names=site_names, load_names=load_names)
+            if i.tool != HELP_TOOL
+        ]
     if not before:
         return []
+    if _MORE.search(text):
+        return [Intent(i.tool, {**i.args, "full": True}) for i in before if i.tool in FULL_TOOLS]
     rest = _LEAD.sub("", text.strip()).strip(" ?.!")
     items = tokens._mark_names(tokens._tokenize(rest), site_names, load_names)
     sites = [value for kind, value in items if kind == "site"]
@@ -66,6 +86,9 @@ def _resolve(
     if sites and not [w for w in others if w not in ("and", "the", "at", "for", "site")]:
         # "what about the barn?": the same question about another site (or several).
         return [Intent(i.tool, {**i.args, "site": site}) for site in sites for i in before]
+    if all(i.tool == "timeline" for i in before):
+        spec = window_spec(rest)  # "and since noon?"
+        return [] if spec is None else [Intent(i.tool, {**i.args, "window": spec}) for i in before]
     if all(i.tool == "energy_report" for i in before):
         period = next((p for p, pattern in patterns._REPORT_PERIODS if pattern.search(rest)), None)
         if period is None:

@@ -24,6 +24,9 @@ TOOL_NAMES: tuple[str, ...] = (
     "list_silences",
     "remove_silence",
     "set_alert_preferences",
+    "set_alert_rule",
+    "list_alert_rules",
+    "remove_alert_rule",
     "set_role",
     "who_is",
     "pending_approvals",
@@ -43,6 +46,9 @@ TOOL_NAMES: tuple[str, ...] = (
     "compare_periods",
     "compare_sites",
     "cost_projection",
+    "timeline",
+    "anomalies",
+    "panel_readings",
 )
 
 HELP_TOOL = "help"
@@ -119,7 +125,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         SUBJECT,
         "site|sites|system|plant|setup|house|farm|inverter|inverters|power|energy|consumption"
         "|everything|things|overall|place|load|demand|usage|house load|site load|draw|drawing"
-        "|exporting|importing|export|import|exports|imports|feeding in|feed in|selling back",
+        "|exporting|importing|export|import|exports|imports|feeding in|feed in|selling back"
+        "|power usage|energy usage|electricity usage|my usage|our usage",
     ),
     (
         BATTERY,

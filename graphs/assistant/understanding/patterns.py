@@ -528,6 +528,8 @@ def help_text() -> str:
             "• acknowledge or snooze an alert (by number, or all of them)",
             "• silence alerts by category, rule or severity for a while; list or remove silences",
             "• alert preferences: critical alerts only, quiet hours such as 22:00-07:00",
+            "• alert rules on a reading (alert me if the panel voltage drops below 12 V);"
+            " list or delete them",
             "• remember a battery floor (keep the battery above 45 %) and your units (kW, °F)",
             "• stop or start the miners (all of them, or one by name)",
             "• grid charging on or off",
@@ -537,6 +539,8 @@ def help_text() -> str:
             "• comparisons: this month vs last, summer vs winter, status of all sites,"
             " compare home and barn, what will this month cost",
             "• how-to, procedures and what an alert means, from the runbooks, with sources",
+            "• what happened overnight or since a time; anything unusual this week",
+            "• panel voltage, current and chip temperature from an INA228 monitor",
             "",
             "Try for example:",
             '  "how is the site?"',
@@ -780,4 +784,302 @@ def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
     if ((two or one) and about_periods) or on_last:
         first, second = compare_args(text)
         return Intent("compare_periods", {"site": site, "first": first, "second": second})
+    return None
+
+
+# --- alert rules set in chat: "alert me if the panel voltage drops below 12 V" ----------------
+
+# Asking to be told when something happens (the condition follows "if"/"when").
+_NOTIFY = re.compile(
+    r"\b(?:alert|notify|tell|warn|text|email|e-mail|message|ping|msg|sms|page|buzz|call)"
+    r"\s+(?:me|us|someone|everyone|the team|the channel|here)\b"
+    r"|\blet\s+(?:me|us)\s+know\b|\bgive\s+(?:me|us)\s+a\s+(?:shout|heads[- ]up|ping)\b"
+    r"|\b(?:send|post)\s+(?:me\s+|us\s+)?(?:an?\s+)?(?:alert|message|notification|warning)\b"
+    r"|\b(?:alert|alarm|notify|warn|rule|notification|warning|threshold)s?\b"
+    r"\s+(?:me\s+)?(?:if|when|whenever|once|for|on)\b"
+    r"|\b(?:alerted|notified|warned|told|pinged|messaged)\s+(?:if|when|whenever|once|as\s+soon)\b"
+    r"|\b(?:add|create|set|make|set\s+up|new|put|raise)\s+(?:up\s+)?(?:an?\s+|the\s+)?"
+    r"(?:alert|alarm|threshold|notification|warning)\b",
+    re.IGNORECASE,
+)
+_RULE_WHEN = re.compile(
+    r"\b(?:if|when|whenever|once|as soon as|should|in case)\b|\bfor\b|\bon\b|[<>]", re.IGNORECASE
+)
+# Comparison words, longest first, to the comparator ("~" below/above by the metric).
+_COMPARE: tuple[tuple[str, str], ...] = (
+    (r"<=|=<|≤", "<="),
+    (r">=|=>|≥", ">="),
+    (r"<", "<"),
+    (r">", ">"),
+    (r"at\s+or\s+below|at\s+most|no\s+more\s+than|not\s+more\s+than", "<="),
+    (r"at\s+or\s+above|at\s+least|no\s+less\s+than|not\s+less\s+than", ">="),
+    (
+        r"(?:drops?|dropping|dropped|falls?|falling|fell|goes|going|gets|getting|dips?|dipping"
+        r"|sinks?|is|are|reads|stays|sits|runs|slips?|slides?)\s+(?:below|under|beneath"
+        r"|lower\s+than|less\s+than)",
+        "<",
+    ),
+    (r"below|under|beneath|lower\s+than|less\s+than|smaller\s+than|<\s*", "<"),
+    (
+        r"(?:goes|going|gets|getting|rises?|rising|rose|climbs?|climbing|jumps?|is|are|reads"
+        r"|stays|spikes?|shoots)\s+(?:above|over|past|beyond|higher\s+than|more\s+than"
+        r"|greater\s+than)",
+        ">",
+    ),
+    (r"above|over|exceeds?|exceeding|higher\s+than|more\s+than|greater\s+than|tops|beyond", ">"),
+    (r"(?:drops?|falls?|dips?|sinks?|gets\s+down|goes\s+down|comes\s+down)\s+to", "<="),
+    (r"(?:rises?|climbs?|goes\s+up|gets\s+up|jumps?)\s+to", ">="),
+    (r"hits|reaches|gets\s+to|touches|is\s+at|equals|crosses|passes|goes\s+to", "~"),
+)
+_COMPARE_RE = [
+    (re.compile(rf"(?<![\w<>=])(?:{p})(?![a-z_])", re.IGNORECASE), c) for p, c in _COMPARE
+]
+# "low" / "high" words without a number: fuel and battery have a sensible default.
+_LOW = re.compile(
+    r"\b(?:runs?|running|gets?|getting|goes|going|is|are|becomes?)\s+(?:low|short|empty)"
+    r"|\blow\s+(?:on\s+)?(?:fuel|diesel|battery|charge|soc)\b|\b(?:fuel|diesel|battery)\s+"
+    r"(?:is\s+|gets\s+|goes\s+|runs\s+)?low\b|\brun(?:s|ning)?\s+out\b|\bnearly\s+empty\b",
+    re.IGNORECASE,
+)
+_CONDITIONAL = re.compile(r"\b(?:if|when|whenever|once|as\s+soon\s+as|in\s+case|before)\b", re.I)
+_VALUE = re.compile(
+    r"(?<![\d.,])(?P<num>-?\d+(?:[.,]\d+)?)\s*(?P<unit>°\s*[cf]\b|°|%|percent\b|per\s*cent\b|pct\b"
+    r"|kw\b|mw\b|w\b|watts?\b|kilowatts?\b|megawatts?\b|mv\b|kv\b|v\b|volts?\b|ma\b|a\b|amps?\b"
+    r"|amperes?\b|degrees?(?:\s+(?:c|f|celsius|fahrenheit)\b)?|deg(?:\s+[cf])?\b|celsius\b"
+    r"|fahrenheit\b|centigrade\b|c\b|f\b|l\b|litres?\b|liters?\b|gal\b|gallons?\b|hz\b"
+    r"|hertz\b)?",
+    re.IGNORECASE,
+)
+_HOLD = re.compile(
+    r"\bfor\s+(?:more\s+than\s+|over\s+|longer\s+than\s+|at\s+least\s+)?"
+    r"(?P<amount>\d+(?:\.\d+)?|an?|half\s+an|one|two|three|five|ten|fifteen|thirty)\s*"
+    r"(?P<unit>s\b|secs?\b|seconds?\b|m\b|mins?\b|minutes?\b|h\b|hrs?\b|hours?\b)",
+    re.IGNORECASE,
+)
+_HOLD_WORDS = {
+    "a": 1.0,
+    "an": 1.0,
+    "half an": 0.5,
+    "one": 1.0,
+    "two": 2.0,
+    "three": 3.0,
+    "five": 5.0,
+    "ten": 10.0,
+    "fifteen": 15.0,
+    "thirty": 30.0,
+}
+# The metric the words name, most specific first; the tool matches it to the site's metrics.
+_METRIC_WORDS: tuple[tuple[str, str], ...] = (
+    (r"(?:panel|string|pv|solar|shunt|bus|ina228|circuit)\s+volt", "panel voltage"),
+    (r"(?:battery|batt|bank|lifepo4)\s+volt", "battery voltage"),
+    (r"(?:grid|mains|utility|line)\s+volt", "grid voltage"),
+    (r"(?:panel|string|pv|solar|shunt|ina228|circuit)\s+(?:current|amps?)", "panel current"),
+    (r"(?:battery|batt|bank)\s+(?:current|amps?)", "battery current"),
+    (r"(?:panel|string|ina228|circuit)\s+power", "panel power"),
+    (r"(?:die|chip|ina228|inverter|device|shelly)\s+(?:temp|temperature)", "die temperature"),
+    (r"(?:battery|batt|bank|cell)\s+(?:temp|temperature)", "battery temperature"),
+    (r"(?:grid\s+)?frequency|\bhz\b", "grid frequency"),
+    (r"fuel|diesel|tank|gas\s+level", "fuel"),
+    (r"generator\s+(?:power|output|load)|(?:generator|genset|gen)\b.*\bkw", "generator power"),
+    (r"volt|voltage", "voltage"),
+    (r"current|amps?\b|amperage", "current"),
+    (r"temp|temperature|hot|cold|heat|degrees|°", "temperature"),
+    (r"grid\s+(?:import|power|draw)|import(?:ing)?|grid", "grid power"),
+    (r"solar|pv\b|panels?|production|producing|array|generation|yield", "solar power"),
+    (r"load|consumption|consuming|usage|demand|draw(?:ing)?|use\b|using", "load"),
+    (
+        r"soc|state\s+of\s+charge|battery|batteries|batt\b|bank|charge|storage|powerwall"
+        r"|lifepo4|accu",
+        "battery",
+    ),
+)
+_METRIC_RE = [(re.compile(rf"\b(?:{p})", re.IGNORECASE), m) for p, m in _METRIC_WORDS]
+# A number's unit says what is meant when no metric is named ("alert me below 12 V").
+_METRIC_OF_UNIT = {
+    "V": "voltage",
+    "A": "current",
+    "%": "battery",
+    "°C": "temperature",
+    "°F": "temperature",
+    "L": "fuel",
+    "W": "load",
+    "Hz": "grid frequency",
+}
+_UNIT_WORDS: dict[str, str] = {
+    "°c": "C",
+    "°f": "F",
+    "°": "C",
+    "%": "%",
+    "percent": "%",
+    "per cent": "%",
+    "pct": "%",
+    "degrees c": "C",
+    "degrees f": "F",
+    "degree c": "C",
+    "degree f": "F",
+    "degrees celsius": "C",
+    "degrees fahrenheit": "F",
+    "degrees": "C",
+    "degree": "C",
+    "deg": "C",
+    "deg c": "C",
+    "deg f": "F",
+    "c": "C",
+    "f": "F",
+}
+# Metrics where "below" is the worry (a "reaches 20 %" rule fires on the way down).
+_FALLING = frozenset({"battery", "fuel", "voltage", "panel voltage", "battery voltage"})
+_DEFAULT_LOW: dict[str, tuple[float, str]] = {"fuel": (20.0, "%"), "battery": (30.0, "%")}
+_SEVERITY = re.compile(r"\b(critical|urgent|emergency|severe|info|informational|fyi)\b", re.I)
+
+_LIST_RULES = re.compile(
+    r"\b(?:alert|alarm|notification|warning|threshold|custom|my|our)\s+(?:rules?|thresholds?)\b"
+    r"|\brules?\s+(?:i|we)\s+(?:set|made|created|have)\b"
+    r"|\bthresholds?\s+(?:i|we|you)\s+(?:set|made|created|have)\b"
+    r"|\b(?:what|which|list|show)\b.*\b(?:thresholds|rules)\b"
+    r"|\bwhat\s+(?:am\s+i|are\s+we)\s+(?:alerted|notified|warned)\s+(?:on|about|for)\b",
+    re.IGNORECASE,
+)
+_REMOVE_RULE = re.compile(
+    r"\b(?:delete|remove|drop|cancel|disable|clear|kill|scrap|erase|get\s+rid\s+of|turn\s+off"
+    r"|stop|undo)\b(?:\s+(?:the|my|our|that))?(?:\s+(?:custom|user))?"
+    r"(?:\s+(?:alert|alarm|notification|warning|threshold))?\s*(?:rule|threshold)?\s*"
+    r"(?:number\s+|no\.?\s*|#\s*)?(?P<id>\d{1,9})\b",
+    re.IGNORECASE,
+)
+_RULE_THEN_REMOVE = re.compile(
+    r"\b(?:rule|threshold)\s*(?:number\s+|no\.?\s*|#\s*)?(?P<id>\d{1,9})\b.*"
+    r"\b(?:delete|remove|drop|cancel|disable|clear|kill|scrap|erase|get\s+rid\s+of)\s+it\b",
+    re.IGNORECASE,
+)
+_RULE_WORD = re.compile(r"\b(?:rule|threshold)s?\b", re.IGNORECASE)
+_NOT_A_LIST = re.compile(
+    r"\b(?:explain|mean|means|meaning|why|how\s+(?:do|does|can|should|to|are|is))\b", re.I
+)
+ALERT_RULE_TOOLS = frozenset({"set_alert_rule", "list_alert_rules", "remove_alert_rule"})
+# Read from their exact shape (a parsed threshold, a rule number): trusted as written.
+PARSED_TOOLS = frozenset({"set_alert_rule", "remove_alert_rule"})
+
+
+def _metric_words(text: str) -> str | None:
+    for pattern, metric in _METRIC_RE:
+        if pattern.search(text):
+            return metric
+    return None
+
+
+def _hold_minutes(text: str) -> tuple[float | None, str]:
+    """Minutes of "for 10 minutes" / "for an hour", and the text without it."""
+    match = _HOLD.search(text)
+    if match is None:
+        return None, text
+    raw = match["amount"].lower()
+    amount = _HOLD_WORDS.get(re.sub(r"\s+", " ", raw))
+    if amount is None:
+        amount = float(raw)
+    unit = match["unit"].lower()
+    minutes = amount / 60 if unit.startswith("s") else amount * 60 if unit[0] == "h" else amount
+    return minutes, text[: match.start()] + " " + text[match.end() :]
+
+
+_FAMILIES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("V", frozenset({"v", "volt", "volts", "mv", "kv"})),
+    ("A", frozenset({"a", "amp", "amps", "ampere", "amperes", "ma"})),
+    ("W", frozenset({"w", "kw", "mw", "watt", "watts", "kilowatt", "kilowatts", "megawatts"})),
+    ("L", frozenset({"l", "litre", "litres", "liter", "liters", "gal", "gallon", "gallons"})),
+    ("Hz", frozenset({"hz", "hertz"})),
+    ("°C", frozenset({"c", "f", "celsius", "fahrenheit", "centigrade"})),
+    ("%", frozenset({"%"})),
+)
+
+
+def _unit_family(unit: str | None) -> str:
+    key = (unit or "").lower()
+    return next((family for family, words in _FAMILIES if key in words), "")
+
+
+def _unit_word(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    key = re.sub(r"\s+", " ", raw.strip().lower())
+    key = key.replace("° ", "°")
+    return _UNIT_WORDS.get(key, raw.strip())
+
+
+def alert_rule_args(text: str, site_names: Sequence[str] = ()) -> dict[str, object] | None:
+    """The arguments of ``set_alert_rule`` in ``text`` ("warn me when the battery drops under
+    30% for 10 min"), or None when it does not state a reading, a comparison and a value."""
+    site = _site_named(text, site_names)
+    body = text
+    if site is not None:
+        body = re.sub(
+            rf"\s*\b(?:at|for|on|in)?\s*(?:the\s+)?{re.escape(site)}\b", " ", body, flags=re.I
+        )
+    hold, body = _hold_minutes(body)
+    when = _RULE_WHEN.search(body)
+    condition = body[when.start() :] if when is not None else body
+    comparator: str | None = None
+    cmp_at = -1
+    for pattern, found in _COMPARE_RE:
+        match = pattern.search(condition)
+        if match is not None:
+            comparator, cmp_at = found, match.start()
+            break
+    value_match = None
+    for candidate in _VALUE.finditer(condition):
+        if candidate.start() >= cmp_at:
+            value_match = candidate
+            break
+    metric = _metric_words(condition[: max(cmp_at, 0)] if cmp_at > 0 else condition)
+    metric = metric or _metric_words(body)
+    value: float | None = None
+    unit: str | None = None
+    if value_match is not None and comparator is not None:
+        value = float(value_match["num"].replace(",", "."))
+        unit = _unit_word(value_match["unit"])
+    elif _LOW.search(body) is not None and _CONDITIONAL.search(body) is not None:
+        if metric is None and re.search(r"\b(?:gen\w*|genset|genny|tank)\b", body, re.I):
+            metric = "fuel"
+        if metric not in _DEFAULT_LOW:
+            return None
+        value, unit = _DEFAULT_LOW[metric]
+        comparator = "<"
+    else:
+        return None
+    if metric is None:
+        metric = _METRIC_OF_UNIT.get(_unit_family(unit))
+        if metric is None:
+            return None
+    if comparator == "~":
+        comparator = "<=" if metric in _FALLING or unit == "%" else ">="
+    severity_word = _SEVERITY.search(body)
+    severity = "warning"
+    if severity_word is not None:
+        word = severity_word[1].lower()
+        severity = "info" if word in ("info", "informational", "fyi") else "critical"
+    return {
+        "site": site,
+        "metric": metric,
+        "comparator": comparator,
+        "value": value,
+        "unit": unit,
+        "hold_minutes": hold,
+        "severity": severity,
+    }
+
+
+def _alert_rule(text: str, site_names: Sequence[str]) -> Intent | None:
+    """'alert me if voltage < 12 V', 'what alert rules do I have?', 'delete rule 3'."""
+    removal = _REMOVE_RULE.search(text) or _RULE_THEN_REMOVE.search(text)
+    if removal is not None and _RULE_WORD.search(text):
+        return Intent(
+            "remove_alert_rule",
+            {"site": _site_named(text, site_names), "rule_id": int(removal["id"])},
+        )
+    if _NOTIFY.search(text):
+        args = alert_rule_args(text, site_names)
+        if args is not None:
+            return Intent("set_alert_rule", args)
+    if _LIST_RULES.search(text) and not _NOT_A_LIST.search(text):
+        return Intent("list_alert_rules", {"site": _site_named(text, site_names)})
     return None

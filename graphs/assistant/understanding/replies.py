@@ -37,12 +37,21 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "compare_sites": ("your sites side by side", "status of all sites"),
     "cost_projection": ("this month's bill projected to its end", "projected bill"),
     "active_alerts": ("the open alerts", "any alerts?"),
+    "timeline": (
+        "what happened in a period: alerts, actions, readings",
+        "what happened overnight?",
+    ),
+    "anomalies": ("what was unusual this week against the weeks before", "anything unusual?"),
+    "panel_readings": ("panel voltage, current and chip temperature (INA228)", "panel voltage?"),
     "acknowledge_alert": ("acknowledge an alert", "ack 12"),
     "snooze_alert": ("snooze an alert", "snooze 12 for 1 h"),
     "silence_alerts": ("silence a group of alerts for a while", "silence solar alerts for 2 days"),
     "list_silences": ("the active silences", "show silences"),
     "remove_silence": ("end a silence", "remove silence 3"),
     "set_alert_preferences": ("critical-only alerts and quiet hours", "quiet hours 22:00-07:00"),
+    "set_alert_rule": ("an alert on a reading", "alert me if the battery drops below 30 %"),
+    "list_alert_rules": ("the alert rules set in chat", "what alert rules do I have?"),
+    "remove_alert_rule": ("delete an alert rule", "delete rule 3"),
     "set_preferences": ("a battery floor and your units", "keep the battery above 40 %"),
     "set_role": ("give someone a role (admins)", "make olga an operator"),
     "search_knowledge": ("how-to and what an alert means, from the runbooks", "how do I ..."),
@@ -64,12 +73,6 @@ SCHEDULE = re.compile(
     r"|saturday|sunday|hour)\b|\b(timer|daily at|each (day|night|morning|evening))\b"
     r"|\bschedule\s+(?:the\s+|a\s+|an\s+|my\s+|our\s+)?\w+(?:\s+\w+)?\s+(?:to|at)\b"
     r"|\b(every|each)\s+\d+\s*(h|hours?|min(ute)?s?|days?)\b",
-    re.IGNORECASE,
-)
-_READING = re.compile(
-    r"\b(panel|pv|string|shunt|ina228|chip|die)\b.*\b(volt\w*|current|amps?|temperature|temp"
-    r"|hot)\b|\b(volt\w*|current|amps?|die temperature)\b.*\b(panel|pv|ina228|shunt|chip)\b"
-    r"|\bhow hot\b",
     re.IGNORECASE,
 )
 _THANKS = re.compile(r"^\W*(thanks?|thank (you|u)|thx|ty|cheers|great|cool|ok(ay)?|nice)\b", re.I)
@@ -113,23 +116,18 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
     if len(quoted) > 80:
         quoted = quoted[:77] + "..."
     if reason == "unsupported":
-        if _THRESHOLD.search(text):
+        if _THRESHOLD.search(text) and not SCHEDULE.search(text):
             return (
-                "I can't set alert thresholds from chat yet, so no alert was set.\n"
-                "The built-in rules already watch battery SOC, solar output, fuel, load and "
-                "device faults, and post here when one fires. Closest:\n"
-                + _closest(["active_alerts", "set_alert_preferences", "set_preferences"])
+                "I couldn't read a threshold from that, so no alert was set. An alert rule "
+                "needs a reading, a comparison and a number (with a unit, and optionally how "
+                'long it must hold), e.g. "alert me if the panel voltage drops below 12 V for '
+                '10 min". Devices going offline are already watched by the built-in rules. '
+                "Closest:\n" + _closest(["set_alert_rule", "list_alert_rules", "active_alerts"])
             )
         if SCHEDULE.search(text):
             return (
                 "I can't schedule commands: every change is a one-off request that a person "
                 "approves. Closest:\n" + _closest(["miner_plan", "generator_plan", "stop_miners"])
-            )
-        if _READING.search(text):
-            return (
-                "I don't have that reading to answer with (panel voltage, current or the "
-                "monitor's temperature are not among my answers yet). Closest:\n"
-                + _closest(["solar_now", "site_status", "active_alerts"])
             )
         return (
             f'I can\'t do that from chat ("{quoted}"). I read the site, forecast, report, '

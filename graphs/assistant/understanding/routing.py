@@ -28,8 +28,8 @@ from graphs.assistant.understanding import arguments, clause_reader, lexicon, ru
 from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
-from graphs.assistant.understanding.patterns import EXACT_TOOLS
-from graphs.assistant.understanding.replies import cannot, greeting
+from graphs.assistant.understanding.patterns import EXACT_TOOLS, PARSED_TOOLS
+from graphs.assistant.understanding.replies import SCHEDULE, cannot, greeting
 
 ACTIONS = frozenset(
     {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
@@ -44,6 +44,8 @@ CHANGES = ACTIONS | {
     "set_preferences",
     "set_role",
     "decide_action",
+    "set_alert_rule",
+    "remove_alert_rule",
 }
 _COMMAND_VERBS = frozenset(
     [
@@ -126,6 +128,12 @@ _STATEMENT = re.compile(
     r"(?!\s+(?:to|you|a question|questions?)\b)",
     re.IGNORECASE,
 )
+# "..., what did I miss": a statement that goes on to ask something is a question.
+_ASKS_AFTER = re.compile(
+    r"[,;.!:]\s*(?:so\s+|but\s+|and\s+)?(?:what|how|did|does|any|anything|is|are|was|were"
+    r"|when|where|who|which|will)\b",
+    re.IGNORECASE,
+)
 _NEGATIONS = frozenset({"dont", "not", "never", "no", "without", "wont", "cant"})
 _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", "down", "empty"})
 
@@ -182,10 +190,25 @@ def plan(
         return Plan([], "unsure", False)
     found = rules.route(text, site_names=site_names, load_names=load_names)
     if found and all(i.tool == HELP_TOOL for i in found):
-        return Plan(found, "help", True, label=HELP, p=1.0)
+        # "usage" asks for help alone, not in "any outliers in the usage?": a sure
+        # classifier that reads a read-only tool in a longer message wins
+        sure = (classifier or shared()).guess(text, site_names, load_names)
+        if not (
+            len(tokens._tokenize(text)) > 3
+            and sure.label not in (NONE, UNSUPPORTED, HELP)
+            and sure.label not in CHANGES
+            and sure.p >= OVERRIDE
+        ):
+            return Plan(found, "help", True, label=HELP, p=1.0)
     found = [i for i in found if i.tool != HELP_TOOL]
-    if found and all(i.tool in EXACT_TOOLS for i in found):
-        # "approve 8c41fea3", "who is U123?": exact shapes with ids, read as written
+    if SCHEDULE.search(text):  # "alert me every morning if ...": schedules stay refused
+        found = [i for i in found if i.tool not in PARSED_TOOLS]
+    if found and (
+        all(i.tool in EXACT_TOOLS | PARSED_TOOLS for i in found)
+        or any(i.tool in PARSED_TOOLS for i in found)
+    ):
+        # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V":
+        # exact shapes with ids or a parsed threshold, read as written
         return Plan(found, "ok", True, label=found[0].tool, p=1.0)
     guess = (classifier or shared()).guess(text, site_names, load_names)
     ranked = guess.tools(len(guess.ranked))
@@ -197,13 +220,19 @@ def plan(
         return Plan([], reason, False, closest, ranked, top, p)
 
     if cannot(text):
-        # "alert me if the voltage drops below 12 V", "start the miners every morning":
-        # no tool does that, and the nearest tool would be taken for it.
+        # "text me when the barn goes offline", "start the miners every morning": no
+        # threshold could be read (a parsed one was taken above) or a schedule; the
+        # nearest tool would be taken for it.
         return nothing("unsupported")
 
     if greeting(text) and not found:
         return nothing("none")  # "good morning": a greeting asks nothing
-    if _STATEMENT.search(text) and not text.rstrip().endswith("?") and not tools & CHANGES:
+    if (
+        _STATEMENT.search(text)
+        and not text.rstrip().endswith("?")
+        and not _ASKS_AFTER.search(text)
+        and not tools & CHANGES
+    ):
         return nothing("none")  # "I have installed new panels": news, not a question
     if top in (NONE, UNSUPPORTED):
         threshold = NOTHING if len(found) == 1 else MANY

@@ -28,6 +28,7 @@ durations ("30 min", "2h", "for 2 days", "half an hour"), "until tomorrow", cloc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from graphs.assistant.understanding.clause_reader import (
@@ -43,6 +44,7 @@ from graphs.assistant.understanding.lexicon import (
     Intent,
 )
 from graphs.assistant.understanding.patterns import (
+    _alert_rule,
     _approvals,
     _comparison,
     _knowledge,
@@ -55,6 +57,74 @@ from graphs.assistant.understanding.tokens import (
     _mark_names,
     _tokenize,
 )
+
+# Clauses beside an alert rule that ask something of their own ("... and stop the miners").
+_CLAUSE_BREAK = re.compile(r"\s*(?:;|,\s*(?:and\s+)?|\band\s+then\b|\bthen\b|\band\b|\balso\b)\s*")
+_OWN_REQUEST = frozenset(
+    {
+        "stop",
+        "start",
+        "turn",
+        "switch",
+        "shut",
+        "kill",
+        "fire",
+        "run",
+        "show",
+        "list",
+        "what",
+        "whats",
+        "how",
+        "hows",
+        "is",
+        "are",
+        "any",
+        "check",
+        "snooze",
+        "ack",
+        "acknowledge",
+        "silence",
+        "mute",
+        "approve",
+        "reject",
+        "give",
+    }
+)
+
+
+def _with_other_requests(
+    alert_rule: Intent, text: str, site_names: Sequence[str], load_names: Sequence[str]
+) -> list[Intent]:
+    """The alert rule and, in the order asked, what the message's other clauses ask for,
+    when they start as requests of their own (a condition clause is part of the rule)."""
+    parts = [p for p in _CLAUSE_BREAK.split(text) if p.strip()]
+    if len(parts) < 2:
+        return [alert_rule]
+    intents: list[Intent] = []
+    placed = False
+    for part in parts:
+        words = re.findall(r"[a-z]+", part.lower().replace("'", ""))
+        own = _alert_rule(part, site_names)
+        if own is not None and own.tool != alert_rule.tool:
+            intents.append(own)  # "delete rule 3 and show my alert rules"
+            continue
+        if own is not None or not words:
+            if not placed:
+                intents.append(alert_rule)
+                placed = True
+            continue
+        if words[0] in _OWN_REQUEST or (
+            words[0] in ("please", "pls") and words[1:2] and words[1] in _OWN_REQUEST
+        ):
+            intents.extend(
+                i
+                for i in route(part, site_names=site_names, load_names=load_names)
+                if i.tool != HELP_TOOL
+            )
+    if not placed:
+        intents.insert(0, alert_rule)
+    return intents
+
 
 # --- public API -------------------------------------------------------------------------------
 
@@ -69,6 +139,9 @@ def route(
     role_change = _role_change(stripped) or _who_is(stripped) or _approvals(stripped)
     if role_change is not None:
         return [role_change]
+    alert_rule = _alert_rule(stripped, site_names)
+    if alert_rule is not None:
+        return _with_other_requests(alert_rule, stripped, site_names, load_names)
     preference = _preference_change(stripped, site_names)
     if preference is not None:
         return [preference]

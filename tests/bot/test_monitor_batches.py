@@ -1,0 +1,192 @@
+"""The monitor at fleet scale: many push sites start together, a poll writes all the
+sites' readings in a write or two (not one per site), sites with nothing new are not
+polled, and the time-based tick reaches every site once per tick interval however
+often the poll runs. On a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.runtime import DEFAULT_POLL_CONCURRENCY, Monitor
+from storage import repositories as repo
+from tools.clock import ManualClock
+from tools.devices.base import Driver, SiteDriver
+from tools.domain import Reading
+from tools.site import Device, Location, Site
+from tools.telemetry import SiteState, TelemetryPipeline
+
+NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+SITES = 40  # well above the poll concurrency
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class PushDevice:
+    """A push device (like a Victron GX on MQTT): readings arrive on their own."""
+
+    push = True
+
+    def __init__(self, site: str, starting: list[str], all_starting: asyncio.Event) -> None:
+        self.name = "gx"
+        self.site = site
+        self.queue: list[Reading] = []
+        self.reads = 0
+        self._starting = starting
+        self._all_starting = all_starting
+
+    async def start(self) -> None:
+        # Like a GX: the start waits for the device's first answer. Here that answer comes
+        # only once every site is starting, so starts a few at a time would never end.
+        self._starting.append(self.site)
+        if len(self._starting) == SITES:
+            self._all_starting.set()
+        await self._all_starting.wait()
+
+    def arrive(self, at: datetime, count: int = 20) -> None:
+        self.queue.extend(
+            Reading(
+                site=self.site, metric="battery_power_w", time=at, value=float(i), device=f"d{i}"
+            )
+            for i in range(count)
+        )
+
+    def waiting(self) -> bool:
+        return bool(self.queue)
+
+    async def read(self, now: datetime) -> list[Reading]:
+        self.reads += 1
+        batch, self.queue = self.queue, []
+        return batch
+
+    def handles(self, command: Any) -> bool:
+        return False
+
+    async def execute(self, command: Any) -> None:
+        raise AssertionError("no commands here")
+
+    async def close(self) -> None:
+        return None
+
+
+def _site(name: str) -> Site:
+    return Site(
+        name=name,
+        location=Location(latitude=0, longitude=0),
+        devices=[Device(name="gx", driver="simulator")],
+    )
+
+
+async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
+    sessionmaker: Sessions,
+) -> None:
+    assert SITES > DEFAULT_POLL_CONCURRENCY
+    clock = ManualClock(NOW)
+    sites = {f"site-{i:02d}": _site(f"site-{i:02d}") for i in range(SITES)}
+    async with sessionmaker() as session, session.begin():
+        for name in sites:
+            await repo.upsert_site(session, name=name, title="", timezone="UTC", now=NOW)
+    starting: list[str] = []
+    all_starting = asyncio.Event()
+    devices = {name: PushDevice(name, starting, all_starting) for name in sites}
+    drivers: dict[str, Driver] = {
+        name: SiteDriver(site, [devices[name]], intervals_s={}) for name, site in sites.items()
+    }
+    sessions = 0
+
+    def counting_sessions() -> AsyncSession:
+        nonlocal sessions
+        sessions += 1
+        return sessionmaker()
+
+    pipeline = TelemetryPipeline(sessionmaker=counting_sessions)  # type: ignore[arg-type]
+    batches: list[str] = []
+    ticks: list[tuple[datetime, str]] = []
+
+    async def on_batch(site: str, _state: SiteState, _batch: list[Reading]) -> None:
+        batches.append(site)
+
+    async def on_tick(site: str, _state: SiteState) -> None:
+        ticks.append((clock.now(), site))
+
+    pipeline.set_batch_handler(on_batch)
+    monitor = Monitor(drivers=drivers, pipeline=pipeline, clock=clock, sites=sites, on_tick=on_tick)
+    # The first poll starts every site at once (each start waits for all the others).
+    async with asyncio.timeout(30):
+        assert await monitor.poll_once() == 0
+    assert sorted(starting) == sorted(sites)
+    assert len(ticks) == SITES  # the first poll is a tick
+
+    for device in devices.values():
+        device.arrive(clock.now())
+    sessions = 0
+    async with asyncio.timeout(30):
+        assert await monitor.poll_once() == SITES * 20
+    assert pipeline.stats.written == SITES * 20
+    assert 1 <= sessions <= 2, f"{sessions} writes for one poll of {SITES} sites"
+    assert sorted(batches) == sorted(sites)  # every site's batch handed on, once
+    async with sessionmaker() as session:
+        assert await repo.count_readings(session) == SITES * 20
+    assert len(ticks) == SITES  # same time: within the tick interval, no tick
+
+    # Nothing new: no site is read, nothing written.
+    reads = {name: d.reads for name, d in devices.items()}
+    sessions = 0
+    clock.advance(timedelta(seconds=0.5))
+    assert await monitor.poll_once() == 0
+    assert {name: d.reads for name, d in devices.items()} == reads
+    assert sessions == 0
+    # One site has news: only that one is read.
+    devices["site-07"].arrive(clock.now(), count=3)
+    assert await monitor.poll_once() == 3
+    assert devices["site-07"].reads == reads["site-07"] + 1
+    assert sum(d.reads for d in devices.values()) == sum(reads.values()) + 1
+    # A tick interval later every site gets its tick, the idle ones too.
+    clock.advance(timedelta(seconds=0.6))
+    await monitor.poll_once()
+    assert len(ticks) == 2 * SITES
+    assert {site for at, site in ticks if at == clock.now()} == set(sites)
+
+
+async def test_a_failing_hand_off_of_one_site_does_not_skip_the_others(
+    sessionmaker: Sessions,
+) -> None:
+    """Sites share a batch now: the alert hand-off of one site failing still hands the
+    other sites' readings on, and the poll reports the failure."""
+    clock = ManualClock(NOW)
+    sites = {f"site-{i}": _site(f"site-{i}") for i in range(5)}
+    async with sessionmaker() as session, session.begin():
+        for name in sites:
+            await repo.upsert_site(session, name=name, title="", timezone="UTC", now=NOW)
+    starting: list[str] = []
+    ready = asyncio.Event()
+    ready.set()
+    devices = {name: PushDevice(name, starting, ready) for name in sites}
+    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    handed: list[str] = []
+
+    async def on_batch(site: str, _state: SiteState, _batch: list[Reading]) -> None:
+        if site == "site-1":
+            raise RuntimeError("the alert engine broke for site-1")
+        handed.append(site)
+
+    pipeline.set_batch_handler(on_batch)
+    monitor = Monitor(
+        drivers={n: SiteDriver(s, [devices[n]], intervals_s={}) for n, s in sites.items()},
+        pipeline=pipeline,
+        clock=clock,
+        sites=sites,
+    )
+    await monitor.poll_once()  # starts them
+    for device in devices.values():
+        device.arrive(clock.now(), count=2)
+    try:
+        await monitor.poll_once()
+    except RuntimeError as err:
+        assert "site-1" in str(err)
+    else:
+        raise AssertionError("the failing hand-off was not reported")
+    assert sorted(handed) == sorted(set(sites) - {"site-1"})
+    assert pipeline.stats.written == 5 * 2  # every site's readings are stored
