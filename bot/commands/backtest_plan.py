@@ -69,13 +69,36 @@ def plan(
     pv_quantile: Annotated[
         float,
         typer.Option(
-            "--pv-quantile", min=0.05, max=0.5, help="plan on this PV quantile (0.5 = median)"
+            "--pv-quantile",
+            min=0.05,
+            max=0.5,
+            help="plan the hours after this one on this PV quantile (0.5 = median)",
         ),
-    ] = 0.5,
+    ] = 0.3,
+    load_p50: Annotated[
+        bool,
+        typer.Option(
+            "--load-p50", help="plan the hours after this one on the median load, not P90"
+        ),
+    ] = False,
     replan_h: Annotated[
         int,
         typer.Option("--replan-h", min=1, max=24, help="re-plan every N hours on the measured SOC"),
-    ] = 6,
+    ] = 1,
+    reserve_pct: Annotated[
+        float,
+        typer.Option("--reserve-pct", min=0, max=60, help="points the plan keeps above the floor"),
+    ] = 0.0,
+    guard_pct: Annotated[
+        float | None,
+        typer.Option(
+            "--guard-pct",
+            min=0,
+            max=50,
+            help="stop miners / start the generator when a bad hour ends this near the floor "
+            "(default: sized from the site's own forecast errors)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Replay a history day by day: plan each morning on the forecast, apply it to what
@@ -86,7 +109,7 @@ def plan(
 
     from tools.errors import ToolsError
     from tools.forecast.backtest import read_backtest_csv
-    from tools.forecast.backtest_plan import backtest_plan
+    from tools.forecast.backtest_plan import Controller, backtest_plan
     from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
 
     if kind not in ("miners", "generator"):
@@ -124,8 +147,13 @@ def plan(
                 kind="miners" if kind == "miners" else "generator",
                 score_from=first,
                 score_to=last,
-                pv_quantile=pv_quantile,
-                replan_h=replan_h,
+                controller=Controller(
+                    replan_h=replan_h,
+                    pv_low_q=pv_quantile,
+                    load_p90=not load_p50,
+                    reserve_pct=reserve_pct,
+                    guard_pct=guard_pct,
+                ),
                 on_day=advance,
             )
     except ToolsError as err:

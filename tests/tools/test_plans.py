@@ -14,11 +14,12 @@ from numpy.testing import assert_allclose
 
 from tools.devices.simulator import fuel_rate_lph
 from tools.forecast import plans
-from tools.forecast.battery import project_soc
+from tools.forecast.battery import project_soc, step_off_grid
 from tools.forecast.charts import PNG_SIGNATURE, forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import (
     DEFAULT_MIN_RUN_H,
+    miner_floor_guard,
     plan_generator,
     plan_grid_charge,
     plan_miners,
@@ -541,3 +542,73 @@ def test_forecast_chart_is_a_png() -> None:
         title="Tomorrow at test",
     )
     assert png.startswith(PNG_SIGNATURE) and len(png) > 5_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    soc=st.floats(0.0, 100.0),
+    pv=st.floats(0.0, 9000.0),
+    load=st.floats(0.0, 9000.0),
+    generator=st.floats(0.0, 5000.0),
+)
+def test_one_hour_step_matches_the_projection(
+    soc: float, pv: float, load: float, generator: float
+) -> None:
+    site = make_site(grid=False)
+    proj = project_soc(
+        site,
+        soc_start_pct=soc,
+        pv_w=[pv],
+        load_w=[load],
+        generator_w=[generator],
+        times=hours(1),
+        grid_present=False,
+    )
+    end, cut = step_off_grid(
+        site, soc_pct=soc, supply_w=pv + generator, demand_w=load, floor_soc_pct=20.0
+    )
+    assert end == pytest.approx(proj.end_soc_pct, abs=1e-9)
+    assert cut == pytest.approx(proj.unserved_wh, abs=1e-6)
+
+
+def test_miner_floor_guard_stops_miners_before_the_floor() -> None:
+    site = make_site(grid=False, capacity_kwh=10.0, min_soc_pct=20.0)
+    units = [1450.0, 1450.0, 1450.0]
+    # plenty of battery: nothing is shed
+    kept = miner_floor_guard(
+        site, soc_pct=80.0, running_w=units, pv_w=0.0, load_w=500.0, keep_soc_pct=25.0
+    )
+    assert kept == units
+    # 4 kWh above the floor at night: all three (4.35 kW + 0.5 kW) would end below
+    # 25 %; the guard keeps as many as still end at or above it
+    kept = miner_floor_guard(
+        site, soc_pct=60.0, running_w=units, pv_w=0.0, load_w=500.0, keep_soc_pct=25.0
+    )
+    assert 0 < len(kept) < 3
+    end, _ = step_off_grid(
+        site, soc_pct=60.0, supply_w=0.0, demand_w=500.0 + sum(kept), floor_soc_pct=20.0
+    )
+    assert end >= 25.0 - 1e-9
+    one_more, _ = step_off_grid(
+        site, soc_pct=60.0, supply_w=0.0, demand_w=500.0 + sum(kept) + 1450.0, floor_soc_pct=20.0
+    )
+    assert one_more < 25.0
+    # below the reserve already: every miner stops (they could only take it lower)...
+    assert (
+        miner_floor_guard(
+            site, soc_pct=22.0, running_w=units, pv_w=0.0, load_w=300.0, keep_soc_pct=25.0
+        )
+        == []
+    )
+    # ...unless the sun carries them: a surplus above their draw keeps them all
+    kept = miner_floor_guard(
+        site, soc_pct=22.0, running_w=units, pv_w=6000.0, load_w=300.0, keep_soc_pct=25.0
+    )
+    assert kept == units
+    # a full battery in the sun: the miners run on what would be curtailed
+    assert (
+        miner_floor_guard(
+            site, soc_pct=100.0, running_w=units[:1], pv_w=3000.0, load_w=300.0, keep_soc_pct=25.0
+        )
+        == units[:1]
+    )

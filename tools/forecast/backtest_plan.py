@@ -1,33 +1,38 @@
 """Plans scored against hindsight: replay a recorded history day by day (pure, no I/O).
 
-Every local day (site zone) the plan is made at midnight on the forecasts that
-were available then (PV without weather and the load forecast, from the data
-before midnight only), applied to what really happened that day (measured PV
-and load through :func:`~tools.forecast.battery.project_soc`, off-grid), and
-compared with
+Every local day (site zone) the PV forecast is made at midnight from the data
+before it (PV without weather: the morning's median and a low quantile), and
+the day is then run hour by hour by a :class:`Controller`, as the running bot
+does (it re-plans every 10 minutes on the newest SOC):
 
-- **hindsight**: the same optimiser fed the day's measured PV and load (perfect
-  foresight: the most the plan could have got), and
+- the plan is remade on the measured SOC and a fresh load forecast (P50/P90
+  from the data before that hour) when it is ``replan_h`` hours old or the
+  measured SOC has left the plan's path by more than ``replan_drift_pct``
+  points (``replan_h=1`` re-plans every hour);
+- the hour being decided is planned on the median forecast, the hours after it
+  on a pessimistic one (PV quantile ``pv_low_q``, load P90), and the plan keeps
+  a reserve above the floor sized from the site's own forecast errors (the
+  :data:`RESERVE_QUANTILE` of the worst daily cumulative shortfall of the net
+  load against the midnight forecast, last :data:`RESERVE_WINDOW_DAYS` days);
+- a guard acts each hour on the measured SOC and a pessimistic hour: it stops
+  miners (largest first) or starts the generator when that hour would end
+  within ``guard_pct`` points of the floor.
+
+What the controller did is applied to what was measured (off-grid battery,
+:func:`~tools.forecast.battery.step_off_grid`) and compared with
+
+- **hindsight**: the same optimiser fed the day's measured PV and load at
+  midnight (perfect foresight: the most the plan could have got), and
 - **the simple rule** the README compares against, reacting to what happens
   (miners: by the measured surplus; generator: start near the floor, stop at 90 %).
 
-Each of the three carries its own battery state from day to day. The plan is
-remade every ``replan_h`` hours on the measured battery state and a fresh load
-forecast (PV keeps the morning's forecast: there is no weather), as the live
-assistant re-plans when asked; the miner plan looks :data:`MINER_LOOKAHEAD_H`
-hours past midnight (the night goes on) and the generator plan 24 h, the first
-day being applied.
-
-Miners: the value of a schedule is the miner energy the site could really carry
-(miner kWh minus the energy the miners had to take from outside: load left
-unserved beyond what the base load alone would have left). A *floor violation*
-is an hour where the miners left load unserved (the battery at its minimum)
-that the base load alone would not have.
-
-Generator: the plan is made over 48 h (as live) at ``min_soc + plan_reserve_pct``
-and its first day applied; fuel comes from the site's curve. A *floor
-violation* is an hour with load left unserved; those that hindsight avoids are
-counted apart.
+Each keeps its own battery from day to day. Miners: the value of a schedule is
+the miner energy the site could really carry (miner kWh minus the load left
+unserved beyond what the same battery without miners left); a *floor violation*
+is an hour where load went unserved that the site without miners (its own
+battery, day after day) served. Generator: fuel from the site's curve; a floor
+violation is an hour with load left unserved. ``avoidable_violation_hours``
+counts the plan's violation hours in which hindsight had none.
 """
 
 from __future__ import annotations
@@ -42,10 +47,13 @@ import pandas as pd
 
 from tools.devices.simulator import fuel_rate_lph
 from tools.forecast.backtest import BacktestDataError
-from tools.forecast.battery import SocProjection, project_soc
+from tools.forecast.battery import step_off_grid
 from tools.forecast.load import forecast_load
 from tools.forecast.plans import (
+    DEFAULT_MIN_LOAD_FRACTION,
     PlanError,
+    miner_floor_guard,
+    miners_kept_by_outlook,
     plan_generator,
     plan_miners,
     rule_generator_run,
@@ -54,14 +62,26 @@ from tools.forecast.plans import (
 from tools.forecast.pv import forecast_without_weather_bands
 from tools.site import Site
 
-__all__ = ["MIN_HISTORY_DAYS", "PlanKind", "backtest_plan"]
+__all__ = ["MIN_HISTORY_DAYS", "Controller", "PlanKind", "backtest_plan"]
 
 PlanKind = Literal["miners", "generator"]
 MIN_HISTORY_DAYS = 28
 """Days of data before the first replayed day when ``score_from`` is None."""
 _TOL_W = 1.0
-MINER_LOOKAHEAD_H = 12
-"""The miner plan looks this far past midnight (the night goes on), applying its first day."""
+RESERVE_WINDOW_DAYS = 28
+"""Days of forecast errors behind the automatic reserve."""
+RESERVE_QUANTILE = 0.9
+"""Share of past days whose worst forecast shortfall the reserve covers."""
+RESERVE_MIN_DAYS = 7
+"""Days of forecast errors needed before the reserve is sized from them."""
+RESERVE_DEFAULT_PCT = 15.0
+"""The guard's reserve [points] before there are enough days of errors."""
+RESERVE_MIN_PCT = 5.0
+"""The guard's reserve is never below this [points]."""
+MINER_HORIZON_H = 24
+"""Each miner plan looks this far ahead (as the running bot's does)."""
+GENERATOR_LOOKAHEAD_H = 24
+"""The generator plan made at midnight looks this far past the day (48 h, as live)."""
 
 
 def _midnight(day: date, tz: str) -> pd.Timestamp:
@@ -82,9 +102,14 @@ class _Track:
     avoidable_violation_hours: int = 0
     unserved_kwh: float = 0.0
     guard_shed_kwh: float = 0.0
+    guard_starts: int = 0
 
     def report(self, kind: PlanKind) -> dict[str, Any]:
-        out: dict[str, Any] = {"floor_violation_hours": self.violation_hours}
+        out: dict[str, Any] = {
+            "floor_violation_hours": self.violation_hours,
+            "avoidable_violation_hours": self.avoidable_violation_hours,
+            "unserved_kwh": round(self.unserved_kwh, 2),
+        }
         if kind == "miners":
             out |= {
                 "hours_with_miners": self.hours_on,
@@ -97,218 +122,278 @@ class _Track:
                 "generator_hours": self.hours_on,
                 "generator_energy_kwh": round(self.energy_kwh, 1),
                 "fuel_l": round(self.fuel_l, 1),
-                "unserved_kwh": round(self.unserved_kwh, 2),
+                "hours_started_by_guard": self.guard_starts,
             }
         return out
 
 
-def _project(
-    site: Site,
-    soc_pct: float,
-    pv: np.ndarray,
-    load: np.ndarray,
-    hours: pd.DatetimeIndex,
-    *,
-    extra_w: np.ndarray | None = None,
-    generator_w: np.ndarray | None = None,
-) -> SocProjection:
-    return project_soc(
-        site,
-        soc_start_pct=soc_pct,
-        pv_w=pv,
-        load_w=load,
-        extra_load_w=extra_w,
-        generator_w=generator_w,
-        times=hours,
-        grid_present=False,
-    )
+@dataclass(frozen=True, slots=True)
+class _DayForecast:
+    """The morning's PV forecast [W] for the day and the next (median and pessimistic)."""
+
+    pv_p50: np.ndarray
+    pv_low: np.ndarray
 
 
-def _forecasts(
-    site: Site,
-    pv: pd.Series,
-    load: pd.Series,
-    day: date,
-    start: pd.Timestamp,
-    n_hours: int,
-    pv_quantile: float = 0.5,
-) -> tuple[np.ndarray, np.ndarray]:
-    """PV and load P50 [W] for ``n_hours`` hours from ``start``, from data before it."""
+def _pv_forecasts(
+    site: Site, pv: pd.Series, day: date, start: pd.Timestamp, n_hours: int, low_q: float
+) -> _DayForecast:
+    """PV P50 and the ``low_q`` quantile [W] for ``n_hours`` hours from ``start`` (local
+    midnight), from data before it (the forecast available that morning)."""
     hours = pd.date_range(start, periods=n_hours, freq="h")
     pv_hist = pv[pv.index < start]
-    parts = []
+    qs = (0.5,) if low_q >= 0.5 else (low_q, 0.5)
+    parts: list[list[pd.Series]] = [[] for _ in qs]
     for k in range((n_hours + 23) // 24 + 1):
-        fc = forecast_without_weather_bands(
-            site, pv_hist, day + timedelta(days=k), quantiles_q=(pv_quantile,)
-        )[0]
-        parts.append(fc.resample("1h").mean())
-    pv_fc = pd.concat(parts)
-    pv_fc = pv_fc[~pv_fc.index.duplicated()].reindex(hours).fillna(0.0).clip(lower=0.0)
-    load_fc = forecast_load(load[load.index < start], start=start, hours=n_hours, tz=site.timezone)
-    load_p50 = load_fc.p50_w.reindex(hours).ffill().bfill().fillna(0.0)
-    return pv_fc.to_numpy(dtype=np.float64), load_p50.to_numpy(dtype=np.float64)
+        fcs = forecast_without_weather_bands(site, pv_hist, day + timedelta(days=k), quantiles_q=qs)
+        for i, fc in enumerate(fcs):
+            parts[i].append(fc.resample("1h").mean())
+
+    def on_hours(chunks: list[pd.Series]) -> np.ndarray:
+        fc = pd.concat(chunks)
+        fc = fc[~fc.index.duplicated()].reindex(hours).fillna(0.0).clip(lower=0.0)
+        return fc.to_numpy(dtype=np.float64)
+
+    arrays = [on_hours(c) for c in parts]
+    return _DayForecast(pv_p50=arrays[-1], pv_low=arrays[0])
 
 
-def _guarded(
-    site: Site,
-    soc_pct: float,
-    miner_w: np.ndarray,
-    pv: np.ndarray,
-    load: np.ndarray,
-    hours: pd.DatetimeIndex,
-    unit_w: np.ndarray,
-) -> np.ndarray:
-    """The schedule as the executor runs it: each hour, miners (largest first) are shed
-    until they no longer need energy the battery cannot give above its minimum."""
-    out = np.zeros(len(miner_w))
-    soc = soc_pct
-    for t in range(len(miner_w)):
-        want = float(miner_w[t])
-        one = slice(t, t + 1)
-        base = _project(site, soc, pv[one], load[one], hours[one])
-        step = base
-        for shed in [0.0, *np.cumsum(unit_w)]:
-            running = max(0.0, want - float(shed))
-            trial = _project(site, soc, pv[one], load[one], hours[one], extra_w=np.array([running]))
-            if trial.unserved_wh <= base.unserved_wh + _TOL_W or running == 0.0:
-                out[t], step = running, trial
-                break
-        soc = step.end_soc_pct
-    return out
-
-
-def _miner_day(
-    site: Site,
-    track: _Track,
-    miner_w: np.ndarray,
-    pv: np.ndarray,
-    load: np.ndarray,
-    hours: pd.DatetimeIndex,
-) -> None:
-    """Apply a miner schedule to the measured day: as planned (floor violations) and as
-    the executor would run it with its floor guard (value, next day's battery)."""
-    base = _project(site, track.soc_pct, pv, load, hours)
-    planned = _project(site, track.soc_pct, pv, load, hours, extra_w=miner_w)
-    extra_unserved = planned.unserved_w.to_numpy() - base.unserved_w.to_numpy()
-    track.violation_hours += int(np.count_nonzero(extra_unserved > _TOL_W))
-    units = np.array(sorted((m.power_kw * 1000.0 for m in site.miners), reverse=True))
-    run_w = _guarded(site, track.soc_pct, miner_w, pv, load, hours, units)
-    proj = _project(site, track.soc_pct, pv, load, hours, extra_w=run_w)
-    energy = float(run_w.sum()) / 1000.0
-    outside = max(0.0, proj.unserved_wh - base.unserved_wh) / 1000.0
-    track.energy_kwh += energy
-    track.value_kwh += energy - outside
-    track.hours_on += int(np.count_nonzero(run_w > 0))
-    track.guard_shed_kwh += float(miner_w.sum() - run_w.sum()) / 1000.0
-    track.soc_pct = proj.end_soc_pct
-
-
-def _generator_day(
-    site: Site,
-    track: _Track,
-    gen_w: np.ndarray,
-    pv: np.ndarray,
-    load: np.ndarray,
-    hours: pd.DatetimeIndex,
-) -> np.ndarray:
-    """Apply a generator schedule to the measured day; returns the unserved hours."""
-    assert site.generator is not None
-    gen = site.generator
-    proj = _project(site, track.soc_pct, pv, load, hours, generator_w=gen_w)
-    running = gen_w > 0
-    track.fuel_l += float(
-        sum(fuel_rate_lph(gen.curve, g / (gen.rated_kw * 1000.0)) for g in gen_w[running])
-    )
-    track.energy_kwh += float(gen_w.sum()) / 1000.0
-    track.hours_on += int(np.count_nonzero(running))
-    unserved = proj.unserved_w.to_numpy() > _TOL_W
-    track.violation_hours += int(np.count_nonzero(unserved))
-    track.unserved_kwh += proj.unserved_wh / 1000.0
-    track.soc_pct = proj.end_soc_pct
-    return unserved
-
-
-def _load_p50(site: Site, load: pd.Series, start: pd.Timestamp, n_hours: int) -> np.ndarray:
+def _load_bands(
+    site: Site, load: pd.Series, start: pd.Timestamp, n_hours: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Load P50 and P90 [W] for ``n_hours`` hours from ``start``, from data before it."""
     fc = forecast_load(load[load.index < start], start=start, hours=n_hours, tz=site.timezone)
-    return fc.p50_w.ffill().bfill().fillna(0.0).to_numpy(dtype=np.float64)
+    p50 = fc.p50_w.ffill().bfill().fillna(0.0).to_numpy(dtype=np.float64)
+    p90 = fc.p90_w.ffill().bfill().fillna(0.0).to_numpy(dtype=np.float64)
+    return p50, np.maximum(p90, p50)
 
 
-def _replanned_miners(
+@dataclass(frozen=True, slots=True)
+class Controller:
+    """How the plan is run (the same for every day replayed).
+
+    ``replan_h``: the plan is remade every this many hours on the measured SOC (the
+    running bot re-plans every 10 minutes, so 1 is what it does). The hour being
+    decided is planned on the median forecast; the hours after it on the
+    pessimistic one (PV quantile ``pv_low_q``, load P90 when ``load_p90``): the
+    plan spends only what a bad evening still leaves. Miners: the plan keeps
+    ``reserve_pct`` points above the floor and the guard
+    (:func:`~tools.forecast.plans.miner_floor_guard`) stops miners each hour when
+    the pessimistic hour would end below floor + ``guard_pct``. Generator: the plan
+    holds floor + the site's ``plan_reserve_pct``, and the guard starts the
+    generator when the pessimistic hour would end below floor + ``guard_pct``.
+    """
+
+    replan_h: int = 1
+    replan_drift_pct: float | None = 2.0
+    pv_low_q: float = 0.3
+    load_p90: bool = True
+    reserve_pct: float = 0.0
+    guard_pct: float | None = None
+    reserve_quantile: float = RESERVE_QUANTILE
+    outlook_guard: bool = True
+
+
+def _worst_hour_shortfall_kwh(
+    a_pv: np.ndarray, a_load: np.ndarray, f_pv: np.ndarray, f_load: np.ndarray
+) -> float:
+    """The most the measured net load ran ahead of the midnight forecast in one hour of
+    the day [kWh] (what the battery had to find extra before the next hourly decision)."""
+    miss = ((a_load - a_pv) - (f_load - f_pv)) / 1000.0
+    return float(max(0.0, miss.max())) if len(miss) else 0.0
+
+
+def reserve_pct_from_errors(
+    site: Site, shortfalls_kwh: list[float], *, quantile: float, min_days: int = RESERVE_MIN_DAYS
+) -> float:
+    """The guard's reserve [points of SOC] sized from the site's own forecast errors:
+    the ``quantile`` of each day's worst one-hour shortfall over the last
+    :data:`RESERVE_WINDOW_DAYS` days (at least :data:`RESERVE_MIN_PCT`);
+    :data:`RESERVE_DEFAULT_PCT` with fewer than ``min_days`` of them."""
+    assert site.battery is not None
+    recent = shortfalls_kwh[-RESERVE_WINDOW_DAYS:]
+    if len(recent) < min_days:
+        return RESERVE_DEFAULT_PCT
+    kwh = float(np.quantile(recent, quantile))
+    return min(max(100.0 * kwh / site.battery.capacity_kwh, RESERVE_MIN_PCT), 50.0)
+
+
+def _plan_inputs(
+    ctl: Controller,
+    fc: _DayForecast,
+    p50: np.ndarray,
+    p90: np.ndarray,
+    s: int,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """PV and load [W] the plan made at hour ``s`` uses for hours ``s..n``."""
+    pv = fc.pv_low[s:n].copy()
+    pv[0] = fc.pv_p50[s]
+    load = (p90 if ctl.load_p90 else p50)[: n - s].copy()
+    load[0] = p50[0]
+    return pv, load
+
+
+def _due(ctl: Controller, s: int, s0: int, soc: float, path: np.ndarray | None) -> bool:
+    """Re-plan now: first hour of the day, the plan is ``replan_h`` hours old, or the
+    measured SOC has left the plan's path by more than ``replan_drift_pct`` points."""
+    if s == 0 or path is None or s - s0 >= ctl.replan_h or s - s0 >= len(path):
+        return True
+    drift = ctl.replan_drift_pct
+    return drift is not None and abs(soc - float(path[s - s0])) > drift
+
+
+def _controlled_miners(
     site: Site,
-    soc_pct: float,
+    track: _Track,
+    ctl: Controller,
     *,
     load: pd.Series,
-    fc_pv: np.ndarray,
-    fc_load: np.ndarray,
-    a_pv: np.ndarray,
-    a_load: np.ndarray,
-    hours: pd.DatetimeIndex,
-    min_soc_pct: float,
-    replan_h: int,
-) -> np.ndarray:
-    """The miner load [W] of the day when the plan is remade every ``replan_h`` hours
-    on the measured battery state and a fresh load forecast (PV: the morning's)."""
-    n = len(hours)
-    n_day = n - MINER_LOOKAHEAD_H
-    out = np.zeros(n_day)
-    soc = soc_pct
-    for s in range(0, n_day, replan_h):
-        seg = slice(s, min(s + replan_h, n_day))
-        rest_load = fc_load[s:] if s == 0 else _load_p50(site, load, hours[s], n - s)
-        planned = plan_miners(
-            site,
-            soc_start_pct=soc,
-            pv_w=fc_pv[s:n],
-            load_w=rest_load,
-            min_soc_pct=min_soc_pct,
-            times=hours[s:],
-        )
-        out[seg] = planned.plan.miner_load_w.to_numpy()[: seg.stop - s]
-        soc = _project(site, soc, a_pv[seg], a_load[seg], hours[seg], extra_w=out[seg]).end_soc_pct
-    return out
-
-
-def _replanned_generator(
-    site: Site,
-    soc_pct: float,
-    *,
-    load: pd.Series,
-    fc_pv: np.ndarray,
-    fc_load: np.ndarray,
+    fc: _DayForecast,
     a_pv: np.ndarray,
     a_load: np.ndarray,
     hours: pd.DatetimeIndex,
     n_day: int,
-    replan_h: int,
-) -> np.ndarray:
-    """The generator output [W] of the day's first ``n_day`` hours, re-planned every
-    ``replan_h`` hours over the rest of the 48 h horizon on the measured battery."""
-    assert site.battery is not None and site.generator is not None
+    guard_pct: float,
+) -> tuple[np.ndarray, int]:
+    """Run the day hour by hour: re-plan every ``replan_h`` hours over the next
+    :data:`MINER_HORIZON_H` hours on the measured SOC, guard each hour. Returns the
+    miner load run [W] and the plans the optimiser could not make (its cautious
+    fallback ran, or no miners)."""
+    assert site.battery is not None
     floor = site.battery.min_soc_pct
-    target = min(floor + site.generator.plan_reserve_pct, 95.0)
+    keep = min(floor + ctl.reserve_pct, 95.0)
+    units = [m.power_kw * 1000.0 for m in sorted(site.miners, key=lambda m: -m.power_kw)]
+    run_w = np.zeros(n_day)
+    planned = np.zeros(0)
+    path: np.ndarray | None = None
+    p90 = np.zeros(0)
+    s0 = 0
+    no_plan = 0
+    soc = track.soc_pct
+    for s in range(n_day):
+        n = min(s + MINER_HORIZON_H, len(hours))
+        if _due(ctl, s, s0, soc, path):
+            p50, p90 = _load_bands(site, load, hours[s], n - s)
+            pv_in, load_in = _plan_inputs(ctl, fc, p50, p90, s, n)
+            try:
+                made = plan_miners(
+                    site,
+                    soc_start_pct=soc,
+                    pv_w=pv_in,
+                    load_w=load_in,
+                    min_soc_pct=keep,
+                    times=hours[s:n],
+                )
+                planned, s0 = made.plan.miners_on.to_numpy(), s
+                path = made.plan.projection.soc_pct.to_numpy()
+                no_plan += bool(made.fallback)
+            except PlanError:  # no plan: no miners until the next one
+                planned, s0, path = np.zeros(n - s), s, None
+                no_plan += 1
+        count = int(planned[s - s0]) if s - s0 < len(planned) else 0
+        wanted = units[:count]
+        if ctl.outlook_guard and wanted:
+            wanted = miners_kept_by_outlook(
+                site,
+                soc_pct=soc,
+                running_w=wanted,
+                pv_w=fc.pv_low[s : s0 + len(p90)],
+                load_w=p90[s - s0 :],
+            )
+        kept = miner_floor_guard(
+            site,
+            soc_pct=soc,
+            running_w=wanted,
+            pv_w=float(fc.pv_low[s]),
+            load_w=float(p90[s - s0]),
+            keep_soc_pct=floor + guard_pct,
+        )
+        run_w[s] = sum(kept)
+        track.guard_shed_kwh += (sum(units[:count]) - run_w[s]) / 1000.0
+        soc, _ = step_off_grid(
+            site,
+            soc_pct=soc,
+            supply_w=float(a_pv[s]),
+            demand_w=float(a_load[s] + run_w[s]),
+            floor_soc_pct=floor,
+        )
+    return run_w, no_plan
+
+
+def _controlled_generator(
+    site: Site,
+    track: _Track,
+    ctl: Controller,
+    *,
+    load: pd.Series,
+    fc: _DayForecast,
+    a_pv: np.ndarray,
+    a_load: np.ndarray,
+    hours: pd.DatetimeIndex,
+    n_day: int,
+    guard_pct: float,
+) -> tuple[np.ndarray, int]:
+    """The generator output [W] of the day run hour by hour: re-planned every
+    ``replan_h`` hours over the rest of the horizon on the measured SOC (at floor +
+    ``plan_reserve_pct``, else the floor), and started by the guard when the hour
+    looks too short. Returns the output and the plans that could not hold the floor."""
+    assert site.battery is not None and site.generator is not None
+    gen = site.generator
+    floor = site.battery.min_soc_pct
+    target = min(floor + max(gen.plan_reserve_pct, ctl.reserve_pct), 95.0)
+    rated_w = gen.rated_kw * 1000.0
     n = len(hours)
     out = np.zeros(n_day)
-    soc = soc_pct
+    planned = np.zeros(0)
+    path: np.ndarray | None = None
+    p90 = np.zeros(0)
+    s0 = 0
+    short = 0
+    soc = track.soc_pct
     running = False
-    for s in range(0, n_day, replan_h):
-        seg = slice(s, min(s + replan_h, n_day))
-        rest_load = fc_load[s:] if s == 0 else _load_p50(site, load, hours[s], n - s)
-        common: dict[str, Any] = {
-            "soc_start_pct": soc,
-            "pv_w": fc_pv[s:n],
-            "load_w": rest_load,
-            "running_now": running,
-            "times": hours[s:],
-        }
-        planned = plan_generator(site, min_soc_pct=target, **common)
-        if target > floor and not planned.feasible:
-            planned = plan_generator(site, **common)
-        out[seg] = planned.generator_w.to_numpy()[: seg.stop - s]
-        running = bool(out[seg.stop - 1] > 0)
-        soc = _project(
-            site, soc, a_pv[seg], a_load[seg], hours[seg], generator_w=out[seg]
-        ).end_soc_pct
-    return out
+    for s in range(n_day):
+        if _due(ctl, s, s0, soc, path):
+            p50, p90 = _load_bands(site, load, hours[s], n - s)
+            pv_in, load_in = _plan_inputs(ctl, fc, p50, p90, s, n)
+            common: dict[str, Any] = {
+                "soc_start_pct": soc,
+                "pv_w": pv_in,
+                "load_w": load_in,
+                "running_now": running,
+                "times": hours[s:n],
+            }
+            made = plan_generator(site, min_soc_pct=target, **common)
+            if target > floor and not made.feasible:
+                made = plan_generator(site, **common)
+            short += not made.feasible
+            planned, s0 = made.generator_w.to_numpy(), s
+            path = made.projection.soc_pct.to_numpy()
+        g = float(planned[s - s0]) if s - s0 < len(planned) else 0.0
+        if g == 0.0:
+            worst, _ = step_off_grid(
+                site,
+                soc_pct=soc,
+                supply_w=float(fc.pv_low[s]),
+                demand_w=float(p90[s - s0]),
+                floor_soc_pct=floor,
+            )
+            if worst < floor + guard_pct:  # the guard starts it for the hour
+                need_w = float(p90[s - s0] - fc.pv_low[s]) + (floor + guard_pct - worst) / 100.0 * (
+                    site.battery.capacity_kwh * 1000.0
+                )
+                g = min(max(need_w, DEFAULT_MIN_LOAD_FRACTION * rated_w), rated_w)
+                track.guard_starts += 1
+        out[s] = g
+        running = g > 0
+        soc, _ = step_off_grid(
+            site,
+            soc_pct=soc,
+            supply_w=float(a_pv[s] + g),
+            demand_w=float(a_load[s]),
+            floor_soc_pct=floor,
+        )
+    return out, short
 
 
 def _series(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -321,6 +406,64 @@ def _series(frame: pd.DataFrame, column: str) -> pd.Series:
     return values.sort_index()
 
 
+def _apply(
+    site: Site,
+    track: _Track,
+    *,
+    pv: np.ndarray,
+    load: np.ndarray,
+    miner_w: np.ndarray | None = None,
+    gen_w: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step a fixed schedule through the measured hours from the track's battery:
+    (unserved load [W] per hour, the same without any miners)."""
+    assert site.battery is not None
+    floor = site.battery.min_soc_pct
+    soc = base_soc = track.soc_pct
+    cut = np.zeros(len(pv))
+    base = np.zeros(len(pv))
+    for t in range(len(pv)):
+        extra = 0.0 if miner_w is None else float(miner_w[t])
+        g = 0.0 if gen_w is None else float(gen_w[t])
+        soc, cut[t] = step_off_grid(
+            site,
+            soc_pct=soc,
+            supply_w=float(pv[t] + g),
+            demand_w=float(load[t] + extra),
+            floor_soc_pct=floor,
+        )
+        base_soc, base[t] = step_off_grid(
+            site,
+            soc_pct=base_soc,
+            supply_w=float(pv[t] + g),
+            demand_w=float(load[t]),
+            floor_soc_pct=floor,
+        )
+    track.soc_pct = soc
+    return cut, base
+
+
+def _score_miners(track: _Track, run_w: np.ndarray, cut_w: np.ndarray, base_w: np.ndarray) -> None:
+    energy = float(run_w.sum()) / 1000.0
+    outside = max(0.0, float(cut_w.sum() - base_w.sum())) / 1000.0
+    track.energy_kwh += energy
+    track.value_kwh += energy - outside
+    track.hours_on += int(np.count_nonzero(run_w > 0))
+    track.unserved_kwh += float(cut_w.sum()) / 1000.0
+
+
+def _score_generator(site: Site, track: _Track, gen_w: np.ndarray, cut_w: np.ndarray) -> None:
+    assert site.generator is not None
+    gen = site.generator
+    running = gen_w > 0
+    track.fuel_l += float(
+        sum(fuel_rate_lph(gen.curve, g / (gen.rated_kw * 1000.0)) for g in gen_w[running])
+    )
+    track.energy_kwh += float(gen_w.sum()) / 1000.0
+    track.hours_on += int(np.count_nonzero(running))
+    track.unserved_kwh += float(cut_w.sum()) / 1000.0
+
+
 def backtest_plan(
     frame: pd.DataFrame,
     site: Site,
@@ -329,24 +472,27 @@ def backtest_plan(
     score_from: date | None = None,
     score_to: date | None = None,
     soc_start_pct: float | None = None,
-    miner_reserve_pct: float = 0.0,
-    pv_quantile: float = 0.5,
-    replan_h: int = 24,
+    controller: Controller | None = None,
     on_day: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Replay ``frame`` (``pv_w`` and ``load_w`` [W], UTC index) day by day (see the
     module doc) and return the totals of ``plan``, ``hindsight`` and ``rule`` with
     ``value_captured_pct`` (miners: plan value / hindsight value; generator:
-    hindsight fuel / plan fuel, both x 100) and ``avoidable_violation_hours`` (plan
-    floor violations in hours where hindsight had none). ``load_w`` is the base load
-    without the miners. Days with a missing hour of PV or load are skipped (and
-    counted)."""
+    hindsight fuel / plan fuel, both x 100) and ``avoidable_violation_hours`` (hours
+    the plan left load unserved where hindsight served it all). ``load_w`` is the
+    base load without the miners. Days with a missing hour of PV or load are
+    skipped (and counted)."""
+    ctl = controller or Controller()
     if site.battery is None:
         raise BacktestDataError("the plan backtest needs a battery (--battery-kwh)")
     if kind == "miners" and not site.miners:
         raise BacktestDataError("the miner plan backtest needs miners (--miners N)")
     if kind == "generator" and site.generator is None:
         raise BacktestDataError("the generator plan backtest needs a generator (--generator-kw)")
+    if not 1 <= ctl.replan_h <= 24:
+        raise BacktestDataError(f"replan_h must be within 1..24 (got {ctl.replan_h})")
+    if not 0.05 <= ctl.pv_low_q <= 0.5:
+        raise BacktestDataError(f"the PV quantile must be within 0.05..0.5 (got {ctl.pv_low_q})")
     pv = _series(frame, "pv_w").clip(lower=0.0)
     load = _series(frame, "load_w").clip(lower=0.0)
     tz = site.timezone
@@ -356,113 +502,136 @@ def backtest_plan(
     last = min(pv.index[-1], load.index[-1]).tz_convert(tz).date()
     start_day = score_from or first + timedelta(days=MIN_HISTORY_DAYS)
     end_day = min(score_to or last, last - timedelta(days=1))
-    if not 1 <= replan_h <= 24:
-        raise BacktestDataError(f"replan_h must be within 1..24 (got {replan_h})")
     if start_day > end_day:
         raise BacktestDataError(f"no day to replay: data {first}..{last}, from {start_day}")
     soc0 = site.battery.initial_soc_pct if soc_start_pct is None else soc_start_pct
-    tracks = {name: _Track(soc_pct=soc0) for name in ("plan", "hindsight", "rule")}
-    floor = site.battery.min_soc_pct
-    days = skipped = failed = 0
+    names = (
+        ("plan", "hindsight", "rule", "none") if kind == "miners" else ("plan", "hindsight", "rule")
+    )
+    tracks = {name: _Track(soc_pct=soc0) for name in names}
+    shortfalls: list[float] = []
+    reserves: list[float] = []
+
+    def day_arrays(
+        d: date, n_extra: int
+    ) -> tuple[pd.Timestamp, int, pd.DatetimeIndex, np.ndarray, np.ndarray]:
+        start = _midnight(d, tz)
+        n_day = int((_midnight(d + timedelta(days=1), tz) - start) / pd.Timedelta(hours=1))
+        hours = pd.date_range(start, periods=n_day + n_extra, freq="h")
+        return (
+            start,
+            n_day,
+            hours,
+            pv_h.reindex(hours).to_numpy(dtype=np.float64),
+            load_h.reindex(hours).to_numpy(dtype=np.float64),
+        )
+
+    def note_error(
+        d: date,
+        start: pd.Timestamp,
+        n_day: int,
+        fc: _DayForecast,
+        a_pv: np.ndarray,
+        a_load: np.ndarray,
+    ) -> None:
+        f_load, _ = _load_bands(site, load, start, n_day)
+        shortfalls.append(_worst_hour_shortfall_kwh(a_pv, a_load, fc.pv_p50[:n_day], f_load))
+
+    if ctl.guard_pct is None:  # warm up on the days before the first one replayed
+        for back in range(RESERVE_WINDOW_DAYS, 0, -1):
+            d0 = start_day - timedelta(days=back)
+            if d0 < first + timedelta(days=MIN_HISTORY_DAYS // 2):
+                continue
+            start, n_day, hours, w_pv, w_load = day_arrays(d0, 0)
+            if np.isfinite(w_pv).all() and np.isfinite(w_load).all():
+                fc0 = _pv_forecasts(site, pv, d0, start, n_day, 0.5)
+                note_error(d0, start, n_day, fc0, w_pv, w_load)
+    days = skipped = no_plan = 0
     day = start_day
     total_days = (end_day - start_day).days + 1
+    lookahead = MINER_HORIZON_H if kind == "miners" else GENERATOR_LOOKAHEAD_H
     while day <= end_day:
         if on_day is not None:
             on_day((day - start_day).days, total_days)
-        start = _midnight(day, tz)
-        n_day = int((_midnight(day + timedelta(days=1), tz) - start) / pd.Timedelta(hours=1))
-        horizon = n_day + (24 if kind == "generator" else MINER_LOOKAHEAD_H)
-        hours = pd.date_range(start, periods=horizon, freq="h")
-        actual_pv = pv_h.reindex(hours).to_numpy(dtype=np.float64)
-        actual_load = load_h.reindex(hours).to_numpy(dtype=np.float64)
-        today = slice(0, n_day)
+        start, n_day, hours, actual_pv, actual_load = day_arrays(day, lookahead)
         d = day
         day += timedelta(days=1)
         if not (np.isfinite(actual_pv).all() and np.isfinite(actual_load).all()):
             skipped += 1
             continue
-        fc_pv, fc_load = _forecasts(site, pv, load, d, start, horizon, pv_quantile)
-        day_hours = hours[today]
-        a_pv, a_load = actual_pv[today], actual_load[today]
+        fc = _pv_forecasts(site, pv, d, start, len(hours), ctl.pv_low_q)
+        a_pv, a_load = actual_pv[:n_day], actual_load[:n_day]
+        reserve = (
+            reserve_pct_from_errors(site, shortfalls, quantile=ctl.reserve_quantile)
+            if ctl.guard_pct is None
+            else ctl.guard_pct
+        )
+        reserves.append(reserve)
+        common: dict[str, Any] = {
+            "load": load,
+            "fc": fc,
+            "a_pv": a_pv,
+            "a_load": a_load,
+            "hours": hours,
+            "n_day": n_day,
+            "guard_pct": reserve,
+        }
         if kind == "miners":
-            try:
-                plan_w = _replanned_miners(
-                    site,
-                    tracks["plan"].soc_pct,
-                    load=load,
-                    fc_pv=fc_pv,
-                    fc_load=fc_load,
-                    a_pv=actual_pv,
-                    a_load=actual_load,
-                    hours=hours,
-                    min_soc_pct=min(floor + miner_reserve_pct, 95.0),
-                    replan_h=replan_h,
-                )
-            except PlanError:  # the optimiser found no plan: no miners that day
-                plan_w = np.zeros(n_day)
-                failed += 1
-            schedules = {
-                "plan": plan_w,
-                "hindsight": plan_miners(
-                    site,
-                    soc_start_pct=tracks["hindsight"].soc_pct,
-                    pv_w=actual_pv,
-                    load_w=actual_load,
-                    times=hours,
-                ).plan.miner_load_w.to_numpy()[today],
-            }
+            run_w, missing = _controlled_miners(site, tracks["plan"], ctl, **common)
+            no_plan += missing
+            hind = tracks["hindsight"]
+            best_w = plan_miners(
+                site,
+                soc_start_pct=hind.soc_pct,
+                pv_w=actual_pv,
+                load_w=actual_load,
+                times=hours,
+            ).plan.miner_load_w.to_numpy()[:n_day]
             miners = sorted(site.miners, key=lambda m: -m.power_kw)
             count = simple_rule_miners_on(a_pv - a_load, len(miners))
-            schedules["rule"] = np.array(
-                [sum(m.power_kw * 1000.0 for m in miners[: int(c)]) for c in count]
-            )
-            for name, miner_w in schedules.items():
-                _miner_day(site, tracks[name], miner_w, a_pv, a_load, day_hours)
+            rule_w = np.array([sum(m.power_kw * 1000.0 for m in miners[: int(c)]) for c in count])
+            cut_w, base_cut = _apply(site, tracks["plan"], pv=a_pv, load=a_load, miner_w=run_w)
+            _score_miners(tracks["plan"], run_w, cut_w, base_cut)
+            hind_cut, hind_base = _apply(site, hind, pv=a_pv, load=a_load, miner_w=best_w)
+            _score_miners(hind, best_w, hind_cut, hind_base)
+            rule_cut, rule_base = _apply(site, tracks["rule"], pv=a_pv, load=a_load, miner_w=rule_w)
+            _score_miners(tracks["rule"], rule_w, rule_cut, rule_base)
+            none_cut, _ = _apply(site, tracks["none"], pv=a_pv, load=a_load)
+            # a violation: an hour the miners left load unserved that the site without
+            # miners (its own battery, day after day) served
+            cuts = {
+                "plan": np.maximum(cut_w - none_cut, 0.0),
+                "hindsight": np.maximum(hind_cut - none_cut, 0.0),
+                "rule": np.maximum(rule_cut - none_cut, 0.0),
+            }
         else:
             rule = rule_generator_run(
                 site,
                 soc_start_pct=tracks["rule"].soc_pct,
                 pv_w=a_pv,
                 load_w=a_load,
-                times=day_hours,
-            )
-            try:
-                planned_w = _replanned_generator(
-                    site,
-                    tracks["plan"].soc_pct,
-                    load=load,
-                    fc_pv=fc_pv,
-                    fc_load=fc_load,
-                    a_pv=actual_pv,
-                    a_load=actual_load,
-                    hours=hours,
-                    n_day=n_day,
-                    replan_h=replan_h,
-                )
-            except PlanError:  # no plan: the site falls back on the simple rule that day
-                planned_w = rule.generator_w.to_numpy()
-                failed += 1
-            hindsight = plan_generator(
+                times=hours[:n_day],
+            ).generator_w.to_numpy()
+            gen_w, short = _controlled_generator(site, tracks["plan"], ctl, **common)
+            no_plan += short
+            best = plan_generator(
                 site,
                 soc_start_pct=tracks["hindsight"].soc_pct,
                 pv_w=actual_pv,
                 load_w=actual_load,
                 times=hours,
-            )
-            hind_bad = _generator_day(
-                site,
-                tracks["hindsight"],
-                hindsight.generator_w.to_numpy()[today],
-                a_pv,
-                a_load,
-                day_hours,
-            )
-            for name, gen_w in (
-                ("plan", planned_w),
-                ("rule", rule.generator_w.to_numpy()),
-            ):
-                bad = _generator_day(site, tracks[name], gen_w, a_pv, a_load, day_hours)
-                tracks[name].avoidable_violation_hours += int(np.count_nonzero(bad & ~hind_bad))
+            ).generator_w.to_numpy()[:n_day]
+            cuts = {}
+            for name, g in (("plan", gen_w), ("hindsight", best), ("rule", rule)):
+                cuts[name] = _apply(site, tracks[name], pv=a_pv, load=a_load, gen_w=g)[0]
+                _score_generator(site, tracks[name], g, cuts[name])
+        if ctl.guard_pct is None:
+            note_error(d, start, n_day, fc, a_pv, a_load)
+        hind_bad = cuts["hindsight"] > _TOL_W
+        for name, cut in cuts.items():
+            bad = cut > _TOL_W
+            tracks[name].violation_hours += int(np.count_nonzero(bad))
+            tracks[name].avoidable_violation_hours += int(np.count_nonzero(bad & ~hind_bad))
         days += 1
     if days == 0:
         raise BacktestDataError(f"no complete day of PV and load between {start_day} and {end_day}")
@@ -473,31 +642,31 @@ def backtest_plan(
         "tz": tz,
         "days": days,
         "days_skipped": skipped,
-        "days_without_plan": failed,
+        "plans_without_optimum" if kind == "miners" else "plans_short_of_floor": no_plan,
         "forecast": "PV without weather (clear sky x the site's own index), load forecast",
-        "replan_every_h": replan_h,
-        **{name: track.report(kind) for name, track in tracks.items()},
+        "controller": {
+            "replan_every_h": ctl.replan_h,
+            "replan_when_soc_drifts_pct": ctl.replan_drift_pct,
+            "pv_quantile_after_this_hour": ctl.pv_low_q,
+            "load_after_this_hour": "P90" if ctl.load_p90 else "P50",
+            "reserve_pct": ctl.reserve_pct,
+            "guard": "from the site's own forecast errors" if ctl.guard_pct is None else "fixed",
+            "guard_pct_mean": round(float(np.mean(reserves)), 1),
+            "guard_pct_max": round(float(np.max(reserves)), 1),
+            "outlook_guard": ctl.outlook_guard,
+        },
+        **{name: tracks[name].report(kind) for name in ("plan", "hindsight", "rule")},
     }
-    mine, best = tracks["plan"], tracks["hindsight"]
+    mine, best_t, rule_t = tracks["plan"], tracks["hindsight"], tracks["rule"]
+
+    def ratio(a: float, b: float) -> float | None:
+        return round(100.0 * a / b, 1) if b > 0 else None
+
     if kind == "miners":
-        result["value_captured_pct"] = (
-            round(100.0 * mine.value_kwh / best.value_kwh, 1) if best.value_kwh > 0 else None
-        )
-        result["rule_value_captured_pct"] = (
-            round(100.0 * tracks["rule"].value_kwh / best.value_kwh, 1)
-            if best.value_kwh > 0
-            else None
-        )
-        result["avoidable_violation_hours"] = mine.violation_hours  # hindsight has none
+        result["value_captured_pct"] = ratio(mine.value_kwh, best_t.value_kwh)
+        result["rule_value_captured_pct"] = ratio(rule_t.value_kwh, best_t.value_kwh)
     else:
-        result["value_captured_pct"] = (
-            round(100.0 * best.fuel_l / mine.fuel_l, 1) if mine.fuel_l > 0 else None
-        )
-        result["rule_value_captured_pct"] = (
-            round(100.0 * best.fuel_l / tracks["rule"].fuel_l, 1)
-            if tracks["rule"].fuel_l > 0
-            else None
-        )
-        result["avoidable_violation_hours"] = mine.avoidable_violation_hours
-        result["rule"]["avoidable_violation_hours"] = tracks["rule"].avoidable_violation_hours
+        result["value_captured_pct"] = ratio(best_t.fuel_l, mine.fuel_l)
+        result["rule_value_captured_pct"] = ratio(best_t.fuel_l, rule_t.fuel_l)
+    result["avoidable_violation_hours"] = mine.avoidable_violation_hours
     return result

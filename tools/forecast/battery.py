@@ -37,6 +37,7 @@ __all__ = [
     "as_hourly",
     "battery_efficiency",
     "project_soc",
+    "step_off_grid",
 ]
 
 FULL_SOC_PCT = 99.0
@@ -278,3 +279,29 @@ def project_soc(
         reaches_floor_at=first(at_floor),
         fills_at=first(full),
     )
+
+
+def step_off_grid(
+    site: Site, *, soc_pct: float, supply_w: float, demand_w: float, floor_soc_pct: float
+) -> tuple[float, float]:
+    """One hour of :func:`project_soc` off grid, on plain floats (the hot loop of hour-by-hour
+    controllers): ``(SOC at the hour's end [%], unserved load [W])``. ``supply_w`` is PV plus
+    generator, ``demand_w`` the whole load."""
+    battery = site.battery
+    surplus_w = supply_w - demand_w
+    if battery is None:
+        return 0.0, max(0.0, -surplus_w)
+    capacity_wh = battery.capacity_kwh * 1000.0
+    eff = battery_efficiency(battery.round_trip_efficiency_pct)
+    room_up_wh = max(0.0, (100.0 - soc_pct) / 100.0 * capacity_wh)
+    room_down_wh = max(0.0, (soc_pct - floor_soc_pct) / 100.0 * capacity_wh)
+    charge_limit_w = min(battery.max_charge_kw * 1000.0, room_up_wh / eff / STEP_H)
+    discharge_limit_w = min(battery.max_discharge_kw * 1000.0, room_down_wh * eff / STEP_H)
+    b_w = min(max(surplus_w, -discharge_limit_w), charge_limit_w)
+    remainder_w = surplus_w - b_w
+    stored_wh = (b_w * eff if b_w > 0 else b_w / eff) * STEP_H
+    new_soc = min(max(soc_pct + stored_wh / capacity_wh * 100.0, 0.0), 100.0)
+    for edge in (floor_soc_pct, 100.0):
+        if abs(new_soc - edge) < 1e-9:
+            new_soc = edge
+    return new_soc, max(0.0, -remainder_w)

@@ -31,6 +31,31 @@ from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 from graphs.assistant.understanding.patterns import EXACT_TOOLS, PARSED_TOOLS
 from graphs.assistant.understanding.replies import SCHEDULE, cannot, greeting
 
+# Words of the domain: a runbook search for a message with none of them ("what's the
+# meaning of life", "how tall is Everest") would find nothing worth quoting.
+_DOMAIN = re.compile(
+    r"\b(batt\w*|soc|lifepo4|lithium|lead[- ]acid|agm|bms|cells?|solar|pv|panels?|array|strings?"
+    r"|mppt|inverters?|charger|charg\w*|grid|mains|utility|export|import|outage|blackout"
+    r"|brown[- ]?out|generator|gen|genset|genny|diesel|fuel|tank|oil|coolant|miners?|mining"
+    r"|rigs?|asics?|hash\w*|loads?|power|energy|kwh|kw|watts?|w|volts?|voltage|amps?|current"
+    r"|hz|frequency|alerts?|alarms?|faults?|errors?|codes?|warnings?|trips?|tripped|breakers?"
+    r"|fuses?|relays?|switch\w*|shelly|victron|cerbo|gx|venus|vrm|sunsynk|sol-?ark|deye"
+    r"|multiplus|quattro|modbus|mqtt|home\s?assistant|ha|sensors?|ina228|shunt|devices?"
+    r"|sites?|install\w*|system|setup|wiring|wires?|cables?|earth\w*|ground\w*|firmware"
+    r"|settings?|registers?|manuals?|runbooks?|procedures?|maintenance|service|servic\w*"
+    r"|tariff|peak|off[- ]?peak|bill|cost|ups|backup|outlet|socket|plug|ps100|bot|commandcenter)\b",
+    re.IGNORECASE,
+)
+
+
+def _on_topic(text: str, site_names: Sequence[str], load_names: Sequence[str]) -> bool:
+    """Whether a message names anything of the domain, a site or a load."""
+    lowered = text.lower()
+    if any(name.lower() in lowered for name in (*site_names, *load_names)):
+        return True
+    return bool(_DOMAIN.search(text))
+
+
 ACTIONS = frozenset(
     {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
 )
@@ -240,6 +265,8 @@ def plan(
             threshold = NOTHING_OVER_ACTION
         if not found or p >= threshold:
             return nothing("unsupported" if top == UNSUPPORTED or cannot(text) else "none")
+    if top == "search_knowledge" and not found and not _on_topic(text, site_names, load_names):
+        return nothing("none")  # "what's the meaning of life": nothing in the runbooks
     if top == HELP and not found and p >= ACCEPT:
         return Plan([Intent(HELP_TOOL, {"site": None})], "help", True, closest, ranked, top, p)
     several = len(found) > 1 and not _one_clause(text, site_names, load_names)

@@ -200,10 +200,9 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}which alert rules are on{post}",
         "{pre}show all the thresholds i created{post}",
     ),
-    # Questions about readings the bot does not answer yet stay "unsupported": the rules
-    # above name the same readings (temperature, panel voltage), so the classifier needs
-    # these to keep telling a reading question from a threshold.
-    "unsupported": (
+    # Reading questions that name the same readings as the rules above (temperature,
+    # panel voltage) are panel readings, not thresholds: taught here beside the rules.
+    "panel_readings": (
         "{pre}what's the die temperature on the ina228{post}",
         "{pre}what temperature is the ina228 chip at{now}{post}",
         "{pre}how warm is the shunt monitor{now}{post}",

@@ -91,7 +91,7 @@ TEMPLATES["unsupported"] = (
     "{pre}what's the coolant temperature of the {gen}{post}",
     "{pre}what's the oil pressure on the {gen}{post}",
     "{pre}how hot is the {gen} exhaust{post}",
-    "{pre}what's the {gen} battery voltage{post}",
+    "{pre}what's the rpm of the {gen}{post}",
 )
 
 HAND: tuple[tuple[str, tuple[str, ...]], ...] = (
