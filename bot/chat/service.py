@@ -231,7 +231,8 @@ class ChatService:
         answers that question, the held-back question and the site named.
 
         Nothing is asked when the site is given, the channel belongs to a site, the
-        person sees one site only, the question names a site, or it is not about a site.
+        person sees one site only, the question names a site, or it is not about a site
+        (including "more" and "why?" about the previous answer).
         """
         held = self._held_questions.pop(thread_id, None)
         visible = [name for name in self._sites if self.may_see(actor, name)]
@@ -241,6 +242,8 @@ class ChatService:
                 return replace(msg, text=held), named
         if site is not None or len(visible) < 2 or self._channel_site(msg) is not None:
             return None
+        if planner.detail_request(msg.text) is not None:
+            return None  # "more" / "why?" are about the previous answer, whatever its site
         intents = planner.route(msg.text, site_names=visible)
         if not intents or any(i.args.get("site") for i in intents):
             return None

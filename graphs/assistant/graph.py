@@ -31,6 +31,7 @@ from langgraph.types import interrupt
 from graphs.assistant import planner
 from graphs.assistant.budget import Briefing, assemble
 from graphs.assistant.context import AssistantContext
+from graphs.assistant.details import detail_reply, record
 from graphs.assistant.prompts import SYSTEM_PROMPT
 from graphs.assistant.state import AssistantState
 from graphs.assistant.tool_selection import select_by_likeness, select_tools
@@ -86,6 +87,9 @@ def _turn_messages(messages: list[AnyMessage]) -> list[AnyMessage]:
 
 async def start(state: AssistantState) -> dict[str, Any]:
     return {
+        # What the last turn's tools answered stays for "more" and "why?".
+        "previous_details": state.get("details") or state.get("previous_details", []),
+        "details": [],
         "cards": [],
         "tools_called": [],
         "actions": [],
@@ -97,9 +101,28 @@ async def start(state: AssistantState) -> dict[str, Any]:
 
 
 def _previous_question(messages: list[AnyMessage]) -> str:
-    """The person's message before the current turn ("" when there is none)."""
-    humans = [m for m in messages if isinstance(m, HumanMessage)]
-    return str(humans[-2].content) if len(humans) >= 2 else ""
+    """The person's question before the current turn ("" when there is none); "more"
+    and "why?" are about an answer, not questions, so the one before them counts."""
+    humans = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
+    for text in reversed(humans[:-1]):
+        if planner.detail_request(text) is None:
+            return text
+    return ""
+
+
+def _detail_reply(state: AssistantState, ctx: AssistantContext, text: str) -> AIMessage | None:
+    """The answer to "more" or "why?" about the previous answer; None when ``text`` is
+    not one of those, or nothing was answered before in this conversation (then it is
+    read as a question of its own)."""
+    kind = planner.detail_request(text)
+    previous = state.get("previous_details", [])
+    if kind is None or not previous:
+        return None
+    return AIMessage(
+        content=detail_reply(
+            kind, previous, requested_by=ctx.requested_by, role=ctx.role, sites=ctx.sites
+        )
+    )
 
 
 def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
@@ -109,6 +132,9 @@ def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
         return AIMessage(content="\n\n".join(str(m.content) for m in results))
     human = turn[0] if turn and isinstance(turn[0], HumanMessage) else None
     text = str(human.content) if human is not None else ""
+    details = _detail_reply(state, ctx, text)
+    if details is not None:
+        return details
     site = ctx.toolbox.site(None, ctx.site)
     site_names, load_names = ctx.toolbox.site_names, [load.name for load in site.loads]
     planned = planner.plan(text, site_names=site_names, load_names=load_names)
@@ -145,6 +171,12 @@ async def agent(state: AssistantState, runtime: Runtime[AssistantContext]) -> di
         }
     if ctx.model is None:
         return {"messages": [_offline_reply(state, ctx)], "steps": steps}
+    if steps == 1:  # "more" and "why?" are answered from what the tools stored
+        turn = _turn_messages(state.get("messages", []))
+        human = turn[0] if turn and isinstance(turn[0], HumanMessage) else None
+        details = _detail_reply(state, ctx, str(human.content) if human is not None else "")
+        if details is not None:
+            return {"messages": [details], "steps": steps}
     note = state.get("offline_note", "")
     if not note and steps == 1 and ctx.model_limiter is not None:
         wait_s = ctx.model_limiter(ctx.requested_by)
@@ -291,6 +323,7 @@ async def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -
     called = list(state.get("tools_called", []))
     actions = list(state.get("actions", []))
     pending = list(state.get("pending", []))
+    details = list(state.get("details", []))
     turn_id = state.get("turn_id") or "-"
     for call in last.tool_calls:
         # Position in the turn, not the model's id: models repeat or omit call ids, and
@@ -333,6 +366,16 @@ async def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -
                 status="error" if out.error else "success",
             )
         )
+        details.append(
+            record(
+                call["name"],
+                text=out.text,
+                more=out.more,
+                why=out.why,
+                error=out.error,
+                requested_by=ctx.requested_by,
+            )
+        )
         cards.extend(card.to_dict() for card in out.cards)
         if out.action is not None:
             actions.append({"id": out.action.id, "kind": out.action.kind, "status": "pending"})
@@ -344,6 +387,7 @@ async def run_tools(state: AssistantState, runtime: Runtime[AssistantContext]) -
         "tools_called": called,
         "actions": actions,
         "pending": pending,
+        "details": details,
     }
 
 

@@ -8,7 +8,7 @@ rules read the arguments, and a message it is not sure about gets an honest
 
 from __future__ import annotations
 
-from graphs.assistant.understanding.followups import is_follow_up
+from graphs.assistant.understanding.followups import DetailKind, detail_request, is_follow_up
 from graphs.assistant.understanding.followups import resolve as follow_up
 from graphs.assistant.understanding.lexicon import HELP_TOOL, TOOL_NAMES, Intent
 from graphs.assistant.understanding.replies import help_text, not_understood
@@ -17,8 +17,10 @@ from graphs.assistant.understanding.routing import Plan, plan, route
 __all__ = [
     "HELP_TOOL",
     "TOOL_NAMES",
+    "DetailKind",
     "Intent",
     "Plan",
+    "detail_request",
     "follow_up",
     "help_text",
     "is_follow_up",

@@ -22,3 +22,8 @@ class AssistantState(TypedDict, total=False):
     steps: int
     usage: dict[str, Any]  # model calls, tokens, latency of this turn
     offline_note: str  # why the offline planner answered on the model path
+    # What the tools of this turn answered, for the follow-ups "more" and "why?":
+    # [{"tool", "text", "more", "why", "error"}] (reset when a new message arrives).
+    details: list[dict[str, Any]]
+    # The details of the last turn that ran tools (kept across turns that ran none).
+    previous_details: list[dict[str, Any]]

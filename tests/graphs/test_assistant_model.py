@@ -289,3 +289,31 @@ async def test_a_preference_set_through_one_process_reaches_another(
         assert two.preferences.thresholds("demo").soc_warning_pct == 50
         assert two.sites["demo"].battery is not None
         assert two.sites["demo"].battery.min_soc_pct == 50
+
+
+async def test_more_and_why_on_the_model_path_come_from_the_stored_details(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    model = ScriptedChatModel(
+        script=[
+            _call("generator_plan", "g"),
+            _answer("Run the generator tonight. Say 'more' for the breakdown."),
+        ]
+    )
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=sqlite_url, data_dir=tmp_path, clock=clock, model=model) as (
+        app,
+        _c,
+        _d,
+    ):
+        await app.monitor.poll_once()
+        plan = await app.chat.handle_message(say("olga", "when should the generator run?"))
+        assert plan.tools == ["generator_plan"]
+        more = await app.chat.handle_message(say("olga", "more"))
+        why = await app.chat.handle_message(say("olga", "why?"))
+    # The tool's own breakdown and reasons, without another model call (the script is
+    # used up: a third call would fail the turn).
+    assert len(model.seen) == 2
+    assert "to keep the battery above 25 %" in more.answer and "simple rule" in more.answer
+    assert why.answer.startswith("Why: the battery is at "), why.answer
+    assert more.tools == [] and why.tools == []

@@ -17,7 +17,11 @@ from tools.site import SiteFile
 
 QUESTIONS = [
     ("when will the battery run out?", "battery_outlook", ["battery at 44 % now", "minimum"]),
-    ("plan the miners", "miner_plan", ["The plan runs", "miner-hours", "simple rule"]),
+    (
+        "plan the miners",
+        "miner_plan",
+        ["next 24 h: run the miners ", "The plan runs", "miner-hours", "simple rule", "more"],
+    ),
     ("Should I charge from the grid tonight?", "grid_charge_advice", ["Demo home lab:"]),
     ("how much diesel will we burn this month?", "fuel_outlook", ["L of fuel over 30 days"]),
     ("when should I run the generator tomorrow?", "generator_plan", ["battery 44 % now"]),
@@ -60,15 +64,23 @@ async def test_generator_plan_is_a_proposal_with_a_chart(sqlite_url: str, tmp_pa
         )
         assert result.tools == ["generator_plan"]
         answer = result.answer
-        # 44 % with ~6 kW of evening load and no sun: the generator is needed tonight
-        assert "Run the generator" in answer, answer
-        assert "to keep the battery above 25 %" in answer
-        assert "keeps 5 points above the 20 % floor for forecast error" in answer
-        assert "simple rule" in answer and " L" in answer
+        # 44 % with ~6 kW of evening load and no sun: the generator is needed tonight.
+        # The answer comes first and short; the breakdown waits for "more".
+        first, *rest = answer.splitlines()
+        assert first.startswith("Demo home lab: run the generator "), answer
+        assert " L), first 2026-11-19 " in first and "(battery 44 % now)" in first
+        assert len(rest) <= 4 and rest[-1] == "Say 'more' for the breakdown.", answer
         assert "say 'start the generator'" in answer
-        assert "is grid-connected: the grid covers any shortfall" in answer  # the demo has a grid
-        assert "Planned as if off-grid" in answer
+        assert "Grid-connected: this is for a grid outage" in answer  # the demo has a grid
+        assert "simple rule" not in answer  # in the breakdown
         assert any(c.get("kind") == "forecast_chart" for c in result.cards)
+        more = (await app.chat.handle_message(say("olga", "more"))).answer
+        assert "Run the generator" in more, more
+        assert "to keep the battery above 25 %" in more
+        assert "keeps 5 points above the 20 % floor for forecast error" in more
+        assert "simple rule" in more and " L" in more
+        assert "is grid-connected: the grid covers any shortfall" in more
+        assert "Planned as if off-grid" in more
         # a plan creates no request: starting stays an approval-gated action
         assert await app.actions.list_requests() == []
         started = await app.chat.handle_message(say("olga", "start the generator"))

@@ -115,7 +115,9 @@ async def test_the_generator_plan_counts_the_learned_litres(
     async with _app(sqlite_url, tmp_path, history) as app:
         result = await app.chat.handle_message(say("olga", "generator plan for cabin"))
         assert result.tools == ["generator_plan"]
-        answer = result.answer
+        assert " L), first " in result.answer.splitlines()[0], result.answer
+        # the litres per kWh are in the breakdown
+        answer = (await app.chat.handle_message(say("olga", "more"))).answer
         found = re.search(r"([\d.]+) kWh for about ([\d.]+) L\)", answer)
         assert found is not None, answer
         l_per_kwh = float(found[2]) / float(found[1])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from tools.agent.common import alert_reason
 from tools.agent.spec import CallContext, NoArgs, SiteArgs, ToolOutput, ToolSpec
 from tools.alerts.engine import AlertError, AlertView
 from tools.alerts.silences import Matcher
@@ -77,7 +78,8 @@ async def active_alerts(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCont
         for a in alerts
     ]
     return ToolOutput(
-        text=f"{len(alerts)} open alert(s) at {site.display_name}:\n" + "\n".join(lines)
+        text=f"{len(alerts)} open alert(s) at {site.display_name}:\n" + "\n".join(lines),
+        why="\n".join(alert_reason(a) for a in alerts),
     )
 
 

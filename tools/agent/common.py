@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tools.alerts.engine import AlertView
 from tools.cards import local_time
 from tools.forecast.battery import SocProjection, project_soc
 from tools.forecast.service import SiteForecast
@@ -76,3 +77,34 @@ def hours_text(hours: float) -> str:
     if hours < 48:
         return f"{hours:.1f} h"
     return f"{hours / 24:.1f} days"
+
+
+def forecast_why(site: Site, forecast: SiteForecast, soc_pct: float, rule: str) -> str:
+    """What a forecast-based answer rests on: the battery now, the forecast's totals
+    and sources, and the rule the answer applied."""
+    hours = len(forecast.times)
+    pv_kwh = float(forecast.pv_p50_w.sum()) / 1000
+    load_kwh = float(forecast.load_p50_w.sum()) / 1000
+    battery = (
+        f"the battery is at {soc_pct:.0f} % of {site.battery.capacity_kwh:g} kWh with its "
+        f"floor at {site.battery.min_soc_pct:g} %"
+        if site.battery is not None
+        else "the site has no battery"
+    )
+    band = f" ({forecast.band_note})" if forecast.band_note else ""
+    return (
+        f"Why: {battery}; over the next {hours} h the forecast expects {pv_kwh:.1f} kWh of "
+        f"solar (P50, weather: {forecast.weather_source}) against {load_kwh:.1f} kWh of load "
+        f"({forecast.load_method}){band}. {rule}"
+    )
+
+
+def alert_reason(alert: AlertView) -> str:
+    """Why an alert is open: its rule and the readings it fired on."""
+    evidence = "; ".join(f"{label} {value}" for label, value in alert.evidence)
+    value = f" (value {alert.value:g})" if alert.value is not None and not evidence else ""
+    return (
+        f"Alert {alert.id} ({alert.title}) is {alert.status}: rule {alert.rule}"
+        f"{f', {alert.category}' if alert.category else ''}, {alert.severity}{value}"
+        + (f"; evidence: {evidence}." if evidence else ".")
+    )

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from tools.agent.common import (
     floor_outlook,
+    forecast_why,
     p50_projection,
     signed_kw,
     source_note,
@@ -133,7 +134,13 @@ async def battery_outlook(
         ),
         image_name="chart.png",
     )
-    return ToolOutput(text=", ".join(parts) + "." + source_note(forecast), cards=[card])
+    why = forecast_why(
+        site,
+        forecast,
+        soc,
+        "The projection steps the battery hour by hour with the median (P50) solar and load.",
+    )
+    return ToolOutput(text=", ".join(parts) + "." + source_note(forecast), cards=[card], why=why)
 
 
 async def solar_scorecard(

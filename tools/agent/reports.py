@@ -11,7 +11,8 @@ from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
 from tools.alerts.engine import AlertError
 from tools.permissions import Permission, allows, authorize
 from tools.reports.periods import named_period
-from tools.reports.render import chat_text, digest_card
+from tools.reports.render import chat_text, digest_card, digest_text
+from tools.reports.service import Report
 from tools.site import Site
 
 if TYPE_CHECKING:
@@ -39,10 +40,45 @@ async def energy_report(tb: Toolbox, site: Site, args: ReportArgs, ctx: CallCont
     report = await tb.reports.report(site, period)
     text = chat_text(report, args.focus, costs=costs)
     if not report.has_data:
-        return ToolOutput(text=text)
+        return ToolOutput(text=text, why=_report_why(report, costs=costs))
     kind = {"day": "daily", "week": "weekly", "month": "monthly"}.get(period.kind, "report")
     card = await tb.offload.run(digest_card, report, kind=kind, costs=costs)
-    return ToolOutput(text=text, cards=[card])
+    return ToolOutput(
+        text=text,
+        cards=[card],
+        more=digest_text(report, "all", costs=costs),
+        why=_report_why(report, costs=costs),
+    )
+
+
+def _report_why(report: Report, *, costs: bool) -> str:
+    """Where the report's figures come from."""
+    site, a = report.site, report.analytics
+    if not report.has_data:
+        return (
+            f"No hourly rollups are stored for {site.display_name} in {report.period.label}: "
+            "the bot was not receiving readings then (or the rollups have not run yet)."
+        )
+    parts = [
+        f"From the hourly rollups stored for {site.display_name}, {report.period.label} "
+        f"({a.flows.hours} h with readings)."
+    ]
+    if costs:
+        parts.append(
+            f"Costs use the site file's prices ({a.costs.currency}); savings are against "
+            f"{a.savings.description}."
+        )
+    parts.append(
+        f"CO2 uses {site.emissions.grid_kg_per_kwh:g} kg/kWh for the grid and "
+        f"{site.emissions.diesel_kg_per_l:g} kg/L for diesel (site file)."
+    )
+    if report.previous_is_partial:
+        parts.append("The period before has few readings, so no changes are given against it.")
+    elif report.changes:
+        parts.append("Changes compare with the period of the same length before it.")
+    if report.events:
+        parts.append(f"{len(report.events)} alert and action event(s) were logged in the period.")
+    return " ".join(parts)
 
 
 SPECS: tuple[ToolSpec, ...] = (

@@ -89,10 +89,32 @@ def compact_schema(schema: Any) -> Any:
 
 @dataclass(slots=True)
 class ToolOutput:
+    """What a tool answers. ``text`` is the answer itself: its first line answers the
+    question, a few lines at most follow. ``more`` holds the breakdown that was left
+    out (given when the person says "more"; ``text`` then ends by offering it) and
+    ``why`` the reasons behind the answer: the readings, rules and forecasts it rests
+    on (given when the person asks "why?")."""
+
     text: str
     cards: list[Card] = field(default_factory=list)
     action: ActionView | None = None
     error: bool = False
+    more: str = ""
+    why: str = ""
+
+
+MORE_HINT = "Say 'more' for the breakdown."
+
+
+def brief(
+    first: str, lines: list[str] | None = None, *, more: str = "", why: str = ""
+) -> ToolOutput:
+    """An answer in the house shape: ``first`` answers the question, ``lines`` (a few at
+    most) follow, and the offer of the breakdown closes it when there is one."""
+    body = [first, *(lines or [])]
+    if more:
+        body.append(MORE_HINT)
+    return ToolOutput(text="\n".join(body), more=more, why=why)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

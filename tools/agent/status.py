@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from tools.agent.common import hours_text, signed_kw
-from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
+from tools.agent.common import alert_reason, hours_text, signed_kw
+from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec, brief
+from tools.alerts.engine import AlertView
 from tools.cards import Card, age_text, local_time
 from tools.forecast.solar import clear_sky_power_w
 from tools.site import Site
@@ -108,60 +109,67 @@ def battery_lines(site: Site, state: SiteState) -> tuple[str, list[tuple[str, st
 async def site_status(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
     state = tb.state(site.name)
     batt_text, fields = battery_lines(site, state)
-    parts = [batt_text]
+    flows: list[str] = []
     pv = state.get("pv_power_w")
     load = state.get("load_power_w")
     grid = state.get("grid_power_w")
     if pv is not None:
-        parts.append(f"Solar {pv / 1000:.2f} kW.")
+        flows.append(f"Solar {pv / 1000:.2f} kW.")
         fields.append(("Solar", f"{pv / 1000:.2f} kW"))
     if load is not None:
-        parts.append(f"Load {load / 1000:.2f} kW.")
+        flows.append(f"Load {load / 1000:.2f} kW.")
         fields.append(("Load", f"{load / 1000:.2f} kW"))
     if grid is not None and site.grid.present:
         direction = "importing" if grid > 30 else "exporting" if grid < -30 else "idle"
-        parts.append(f"Grid {direction} {abs(grid) / 1000:.2f} kW.")
+        flows.append(f"Grid {direction} {abs(grid) / 1000:.2f} kW.")
         fields.append(("Grid", f"{signed_kw(grid)} kW"))
         if (state.get("grid_charge_on") or 0) >= 0.5:
-            parts.append("Grid charging is on.")
+            flows.append("Grid charging is on.")
     if site.generator is not None:
         running = (state.get("generator_running") or 0) >= 0.5
         fuel = state.get("generator_fuel_l")
         gen = "running" if running else "stopped"
         if fuel is not None:
             gen += f", {fuel:.0f} L of {site.generator.tank_l:g} L fuel"
-        parts.append(f"Generator {gen}.")
+        flows.append(f"Generator {gen}.")
         fields.append(("Generator", gen))
     on = state.devices("load_on")
     if site.loads:
         running_loads = [x.name for x in site.loads if on.get(x.name, 0) >= 0.5]
-        parts.append(
+        flows.append(
             f"Loads on: {', '.join(running_loads)}." if running_loads else "All loads are off."
         )
         fields.append(("Loads on", ", ".join(running_loads) or "none"))
     alerts = await tb.alerts.open_alerts(site.name)
-    parts.append(
+    alert_line = (
         f"{len(alerts)} open alert(s): " + "; ".join(a.title for a in alerts) + "."
         if alerts
         else "No open alerts."
     )
+    health: list[str] = []
     stale = freshness(tb, site, state)
     if stale:
-        parts.append(stale)
+        health.append(stale)
     problems = device_problems(tb, site, state)
     if problems:
-        parts.append("Devices: " + "; ".join(problems) + ".")
+        health.append("Devices: " + "; ".join(problems) + ".")
         fields.append(("Devices", "; ".join(problems)))
     notes = device_notes(site, state)
     if notes:
-        parts.append("Notes: " + "; ".join(notes) + ".")
+        health.append("Notes: " + "; ".join(notes) + ".")
         fields.append(("Notes", "; ".join(notes)))
     if tb.deliveries is not None and site.delivery is not None:
         stats = await tb.deliveries()
         if stats.pending or stats.failed:
-            parts.append("Alert deliveries: " + stats.summary() + ".")
+            health.append("Alert deliveries: " + stats.summary() + ".")
             fields.append(("Deliveries", stats.summary()))
-    text = f"{site.display_name}: " + " ".join(parts)
+    lines = [" ".join(flows), alert_line, " ".join(health)]
+    answer = brief(
+        f"{site.display_name}: {batt_text}",
+        [line for line in lines if line],
+        more=_status_more(tb, site, state, alerts),
+        why="\n".join([_status_why(tb, site, state), *(alert_reason(a) for a in alerts)]),
+    )
     tone = (
         "critical"
         if any(a.severity == "critical" for a in alerts)
@@ -174,7 +182,41 @@ async def site_status(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContex
         tone=tone,  # type: ignore[arg-type]
         footer=f"as of {local_time(state.time, site.tz)}" if state.time else "no data yet",
     )
-    return ToolOutput(text=text, cards=[card])
+    answer.cards = [card]
+    return answer
+
+
+def _status_more(tb: Toolbox, site: Site, state: SiteState, alerts: list[AlertView]) -> str:
+    """The breakdown behind a status: each open alert, and each device's last reading."""
+    lines = [f"{site.display_name} in detail:"]
+    for a in alerts:
+        lines.append(
+            f"- alert {a.id} [{a.severity}] {a.title} ({a.status}, since "
+            f"{local_time(a.started_at, site.tz)}): {a.summary}"
+        )
+    now = tb.clock.now()
+    for device in site.devices:
+        last = state.seen.get(device.name)
+        seen = f"{age_text(now - last)} ago" if last else "no reading since start"
+        lines.append(f"- {device.name} ({device.driver}): last reading {seen}")
+    if site.battery is not None:
+        lines.append(
+            f"- battery: {site.battery.capacity_kwh:g} kWh, floor {site.battery.min_soc_pct:g} %"
+        )
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def _status_why(tb: Toolbox, site: Site, state: SiteState) -> str:
+    """Where a status comes from."""
+    if state.time is None:
+        return f"No readings have arrived from {site.display_name} yet, so nothing is known."
+    source = "stored readings" if state.from_storage else "live readings"
+    return (
+        f"From the latest {source} of {site.display_name}'s devices (newest "
+        f"{local_time(state.time, site.tz)}, {age_text(tb.clock.now() - state.time)} old) "
+        "and the alerts the alert engine has open; the floor and the time to reach it use "
+        "the battery's capacity and minimum from the site file."
+    )
 
 
 async def battery_status(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:

@@ -268,7 +268,7 @@ def chat_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> st
         lines.append(f"  {e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}")
     if len(report.events) > 3:
         lines.append(f"  … and {len(report.events) - 3} more")
-    lines.append("The card has the full breakdown and a chart.")
+    lines.append("The card has a chart; say 'more' for the breakdown.")
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Literal
 
 from graphs.assistant.understanding import lexicon, patterns, rules, tokens
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
@@ -101,3 +102,35 @@ def _resolve(
     stem = previous.strip().rstrip("?.! ")
     joined = rules.route(f"{stem} and {rest}", site_names=site_names, load_names=load_names)
     return [i for i in joined[len(before) :] if i.tool != HELP_TOOL]
+
+
+# "more" and "why?": follow-ups about the previous answer itself, not a new question.
+DetailKind = Literal["more", "why"]
+_POLITE = r"(?:(?:ok(?:ay)?|and|but|so|hm+|please)[\s,]+)*"
+_MORE = re.compile(
+    _POLITE + r"(?:(?:can\s+you\s+|could\s+you\s+)?(?:tell|show|give|send)\s+me\s+)?"
+    r"(?:some\s+|the\s+|a\s+)?(?:more(?:\s+(?:details?|detail|info(?:rmation)?))?"
+    r"|details?|(?:full\s+)?breakdown|full\s+(?:report|details?|answer|version)"
+    r"|go\s+on|expand|elaborate|all\s+of\s+it|everything)(?:\s+please)?",
+)
+_WHY = re.compile(
+    _POLITE + r"(?:why(?:\s+(?:is\s+that|that|so|not|is\s+it|did\s+you\s+say\s+that))?"
+    r"|how\s+come|explain(?:\s+(?:that|this|it|why|yourself))?|reason|reasons"
+    r"|what(?:'s|\s+is|\s+are)\s+the\s+reasons?|on\s+what\s+basis|based\s+on\s+what)"
+    r"(?:\s+please)?",
+)
+
+
+def detail_request(text: str) -> DetailKind | None:
+    """ "more" (the breakdown of the previous answer) or "why" (its reasons) when the
+    whole message asks only that; None for anything else ("why is the battery low?"
+    is a new question)."""
+    clean = re.sub(r"[?!.…]+", " ", text.lower().replace("’", "'"))
+    clean = " ".join(clean.split())
+    if not clean or len(clean.split()) > 6:
+        return None
+    if _MORE.fullmatch(clean):
+        return "more"
+    if _WHY.fullmatch(clean):
+        return "why"
+    return None
