@@ -265,7 +265,12 @@ def plan(
             threshold = NOTHING_OVER_ACTION
         if not found or p >= threshold:
             return nothing("unsupported" if top == UNSUPPORTED or cannot(text) else "none")
-    if top == "search_knowledge" and not found and not _on_topic(text, site_names, load_names):
+    if (
+        top == "search_knowledge"
+        and not found
+        and p >= ACCEPT
+        and not _on_topic(text, site_names, load_names)
+    ):
         return nothing("none")  # "what's the meaning of life": nothing in the runbooks
     if top == HELP and not found and p >= ACCEPT:
         return Plan([Intent(HELP_TOOL, {"site": None})], "help", True, closest, ranked, top, p)
