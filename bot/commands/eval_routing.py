@@ -34,8 +34,31 @@ ACTION_TOOLS = {
 }
 
 
+COMMAND_TOOLS = frozenset(
+    {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
+)
+ALREADY = "Nothing to do:"  # how an action tool says the change is already in place
+
+
 def _as_tools(kinds: list[str]) -> list[str]:
     return [ACTION_TOOLS.get(kind, kind) for kind in kinds]
+
+
+def already_in_place(tools: list[str], created: list[str], answer: str) -> list[str]:
+    """The command tools that were called and answered that their change is already in
+    place (no request needed: "stop the generator" when it is stopped), in call order."""
+    left = _as_tools(created)
+    budget = answer.count(ALREADY)
+    out: list[str] = []
+    for tool in tools:
+        if tool not in COMMAND_TOOLS:
+            continue
+        if tool in left:
+            left.remove(tool)
+        elif budget > 0:
+            out.append(tool)
+            budget -= 1
+    return out
 
 
 eval_app = typer.Typer(no_args_is_help=True, help="Measure the assistant on phrasing files.")
@@ -54,18 +77,41 @@ class Routed:
     tools: list[str]
     actions: list[str]
     answer: str
+    already: list[str] = field(default_factory=list)
 
     @property
     def scored(self) -> bool:
         return self.line.tools is not None
 
     @property
+    def intended(self) -> list[str]:
+        """The changes asked for: requests created, and changes found already in place
+        (the command was understood; the site's state made a request unneeded)."""
+        created, already = _as_tools(self.actions), list(self.already)
+        out: list[str] = []
+        for tool in self.tools:
+            if tool in created:
+                created.remove(tool)
+                out.append(tool)
+            elif tool in already:
+                already.remove(tool)
+                out.append(tool)
+        return out
+
+    def _right(self, actions: list[str]) -> bool:
+        if self.line.tools is None or self.tools != self.line.tools:
+            return False
+        return self.line.actions is None or sorted(actions) == sorted(_as_tools(self.line.actions))
+
+    @property
     def correct(self) -> bool:
-        if self.line.tools is None:
-            return False
-        if self.tools != self.line.tools:
-            return False
-        return self.line.actions is None or _as_tools(self.actions) == _as_tools(self.line.actions)
+        """Right tools, and the changes asked for were requested or already in place."""
+        return self._right(self.intended)
+
+    @property
+    def strict(self) -> bool:
+        """Right tools, and a request created for every change asked for."""
+        return self._right(_as_tools(self.actions))
 
 
 @dataclass(slots=True)
@@ -76,12 +122,16 @@ class Outcome:
     def summary(self) -> dict[str, Any]:
         scored = [r for r in self.routed if r.scored]
         correct = sum(1 for r in scored if r.correct)
+        strict = sum(1 for r in scored if r.strict)
         return {
             "lines": len(self.routed),
             "scored": len(scored),
             "correct": correct,
             "score_pct": round(100 * correct / len(scored), 1) if scored else None,
+            "strict_correct": strict,
+            "strict_score_pct": round(100 * strict / len(scored), 1) if scored else None,
             "actions_created": sum(len(r.actions) for r in self.routed),
+            "already_in_place": sum(len(r.already) for r in self.routed),
             "actions_executed": self.executed,
         }
 
@@ -176,12 +226,14 @@ async def route_lines(lines: list[Line]) -> Outcome:
                             to_status="rejected",
                             decided_by="eval routing",
                         )
+                created = [str(a["kind"]) for a in result.actions]
                 outcome.routed.append(
                     Routed(
                         line=line,
                         tools=list(result.tools),
-                        actions=[str(a["kind"]) for a in result.actions],
+                        actions=created,
                         answer=result.answer,
+                        already=already_in_place(list(result.tools), created, result.answer),
                     )
                 )
             async with app.sessionmaker() as session:
@@ -196,10 +248,14 @@ def _text(outcome: Outcome) -> str:
         mark = " " if not r.scored else ("✓" if r.correct else "✗")
         tools = ", ".join(r.tools) or "-"
         acts = f"  actions: {', '.join(r.actions)}" if r.actions else ""
+        if r.already:
+            acts += f"  already in place: {', '.join(r.already)}"
         want = ""
         if r.scored and not r.correct:
             want = f"  (expected: {', '.join(r.line.tools or []) or '-'}"
-            if r.line.actions is not None and _as_tools(r.actions) != _as_tools(r.line.actions):
+            if r.line.actions is not None and sorted(r.intended) != sorted(
+                _as_tools(r.line.actions)
+            ):
                 want += f"; actions {', '.join(r.line.actions) or '-'}"
             want += ")"
         out.append(f"{mark} {r.line.q!r} -> {tools}{acts}{want}")
@@ -207,7 +263,13 @@ def _text(outcome: Outcome) -> str:
     tail = f"{s['lines']} lines routed"
     if s["scored"]:
         tail += f"; score {s['correct']}/{s['scored']} = {s['score_pct']} %"
+        tail += (
+            f" (strict, a request for every change asked: {s['strict_correct']}/{s['scored']}"
+            f" = {s['strict_score_pct']} %)"
+        )
     tail += f"; actions created {s['actions_created']}, executed {s['actions_executed']}"
+    if s["already_in_place"]:
+        tail += f", already in place {s['already_in_place']}"
     out.append(tail)
     return "\n".join(out)
 
@@ -238,6 +300,7 @@ def routing(
                     "actions": r.actions,
                     "expected_tools": r.line.tools,
                     "expected_actions": r.line.actions,
+                    "already_in_place": r.already,
                     "correct": r.correct if r.scored else None,
                     "answer": r.answer,
                 }

@@ -15,7 +15,9 @@ LINES = [
     # the same request again: lines are independent, so it is a new request, not a duplicate
     {"q": "kill the miners", "tools": ["stop_miners"], "actions": ["stop_miners"]},
     {"q": "start the genset at barn", "tools": ["start_generator"], "actions": ["start_generator"]},
-    {"q": "alert me if the panel voltage drops below 12 V", "tools": []},
+    {"q": "start the miners every morning at 8", "tools": []},  # a schedule: refused
+    # the generator is stopped: understood, and no request is needed
+    {"q": "stop the generator", "tools": ["stop_generator"], "actions": ["stop_generator"]},
     {"q": "how is the barn?", "tools": ["active_alerts"]},  # a wrong expectation: scored wrong
     {"q": "thanks"},  # no expectation: routed, not scored
 ]
@@ -31,24 +33,33 @@ def test_routes_every_line_scores_and_executes_nothing(tmp_path: Path) -> None:
     assert routed["battery and solar?"]["tools"] == ["battery_status", "solar_now"]
     assert routed["stop the miners"]["actions"] == ["stop_miners"]
     assert routed["start the genset at barn"]["actions"] == ["generator_start"]
-    assert routed["alert me if the panel voltage drops below 12 V"]["tools"] == []
-    assert "no alert was set" in routed["alert me if the panel voltage drops below 12 V"]["answer"]
+    assert routed["start the miners every morning at 8"]["tools"] == []
+    assert "I can't schedule commands" in routed["start the miners every morning at 8"]["answer"]
+    stop = routed["stop the generator"]
+    assert stop["actions"] == [] and stop["already_in_place"] == ["stop_generator"]
+    assert stop["correct"] is True
     assert routed["how is the barn?"]["tools"] == ["site_status"]
     assert routed["how is the barn?"]["correct"] is False
     assert routed["thanks"]["correct"] is None
     assert out["summary"] == {
-        "lines": 7,
-        "scored": 6,
-        "correct": 5,
-        "score_pct": 83.3,
+        "lines": 8,
+        "scored": 7,
+        "correct": 6,
+        "score_pct": 85.7,
+        "strict_correct": 5,
+        "strict_score_pct": 71.4,
         "actions_created": 3,
+        "already_in_place": 1,
         "actions_executed": 0,
     }
 
     text = CliRunner().invoke(app, ["eval", "routing", str(path)])
     assert text.exit_code == 0, text.output
     assert "✗ 'how is the barn?' -> site_status  (expected: active_alerts)" in text.stdout
-    assert "score 5/6 = 83.3 %; actions created 3, executed 0" in text.stdout
+    assert "score 6/7 = 85.7 % (strict, a request for every change asked: 5/7 = 71.4 %)" in (
+        text.stdout
+    )
+    assert "actions created 3, executed 0, already in place 1" in text.stdout
 
 
 def test_a_bad_line_is_a_one_line_error(tmp_path: Path) -> None:
