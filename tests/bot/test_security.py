@@ -413,6 +413,12 @@ async def test_who_is_says_where_a_role_comes_from(sqlite_url: str, tmp_path: Pa
         assert "only admin may change roles" in limited.answer
         unknown = await app.chat.handle_message(say("vic", "who is nobody1?"))
         assert "viewer (the default" in unknown.answer
+        # In one's own words: "my role" is the asker's, and nobody else's.
+        mine = await app.chat.handle_message(say("hank", "what's my role?"))
+        assert mine.tools == ["who_is"]
+        assert "is operator (set in the site file); may use home." in mine.answer
+        waiting = await app.chat.handle_message(say("hank", "anything waiting for my approval?"))
+        assert waiting.tools == ["pending_approvals"]
 
 
 async def test_chat_grants_survive_a_restart_and_file_roles_are_taken_back(

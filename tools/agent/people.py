@@ -36,7 +36,9 @@ class RoleArgs(BaseModel):
 
 class WhoArgs(BaseModel):
     user_id: str = Field(
-        min_length=1, max_length=128, description="The person's user id on this platform"
+        min_length=1,
+        max_length=128,
+        description='The person\'s user id on this platform, or "me" for the asker',
     )
 
 
@@ -95,8 +97,10 @@ async def set_role(tb: Toolbox, _site: Site, args: RoleArgs, ctx: CallContext) -
 async def who_is(tb: Toolbox, _site: Site, args: WhoArgs, ctx: CallContext) -> ToolOutput:
     if tb.directory is None:
         return ToolOutput(text="People are not known here.", error=True)
-    platform = ctx.requested_by.partition(":")[0]
+    platform, _, asker = ctx.requested_by.partition(":")
     user_id = args.user_id.strip().lstrip("@").strip("<>@")
+    if user_id.lower() in ("me", "myself", "i"):
+        user_id = asker  # "what's my role?"
     who = await tb.directory.identity(platform, user_id)
     return ToolOutput(text=who.describe())
 

@@ -66,6 +66,11 @@ def for_tool(
         return {**base, "period": period, "focus": focus}
     if tool == "fuel_outlook":
         return {**base, "focus": patterns.fuel_focus(text)}
+    if tool == "who_is":
+        person = patterns.who_args(text)
+        return None if person is None else {"site": None, "user_id": person}
+    if tool == "pending_approvals":
+        return {"site": None}
     if tool == "compare_periods":
         first, second = patterns.compare_args(text)
         return {**base, "first": first, "second": second}

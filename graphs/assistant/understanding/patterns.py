@@ -481,6 +481,34 @@ _PENDING = re.compile(
 EXACT_TOOLS = frozenset({"who_is", "pending_approvals", "decide_action"})
 
 
+_SELF = re.compile(r"\b(i|me|my|mine|myself|i'm|im|am\s+i)\b", re.IGNORECASE)
+_PERSON = re.compile(
+    r"<@!?(?P<mention>[A-Za-z0-9]+)>|@(?P<handle>[A-Za-z0-9._-]{2,40})"
+    r"|\b(?P<uid>U[A-Z0-9]{6,})\b"
+    r"|\b(?:role|access|permissions?|rights|sites)\s+(?:does|has|of|for)\s+"
+    r"(?:(?:mr|ms|mrs|dr)\.?\s+)?(?P<of>[A-Za-z][A-Za-z0-9._-]{1,39})"
+    r"|\b(?:who\s+is|who's|can|is|does|check)\s+(?:(?:mr|ms|mrs|dr)\.?\s+)?"
+    r"(?P<subject>[A-Za-z][A-Za-z0-9._-]{1,39})(?:'s)?\s+(?:an?\s+|the\s+)?"
+    r"(?:role|access|approve|admin|operator|manager|viewer|finance|allowed|permissions?|have"
+    r"|see|use)"
+    r"|\b(?P<owner>[A-Za-z][A-Za-z0-9._-]{1,39})'s\s+(?:role|access|permissions?|rights)",
+    re.IGNORECASE,
+)
+_NOT_A_PERSON = frozenset(
+    {"the", "it", "that", "this", "i", "we", "he", "she", "they", "who", "what", "my", "me"}
+)
+
+
+def who_args(text: str) -> str | None:
+    """The person a role question is about: a mention, an id or a name, else "me" when
+    the asker asks about themself; None when it names nobody."""
+    for match in _PERSON.finditer(text):
+        name = next((v for v in match.groupdict().values() if v), None)
+        if name is not None and name.lower() not in _NOT_A_PERSON:
+            return name
+    return "me" if _SELF.search(text) else None
+
+
 def _who_is(text: str) -> Intent | None:
     """'who is U024BE7LH?', 'what role does olga have?'."""
     match = _WHO_IS.match(text)

@@ -1,0 +1,53 @@
+"""Who may do what, and what waits for approval, in people's own words: "what's my
+role?", "can dave approve things?", "anything waiting for my approval?"."""
+
+from __future__ import annotations
+
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "pending_approvals": (
+        "{pre}anything waiting for my approval{at}{post}",
+        "{pre}what needs approving{at}{post}",
+        "{pre}any requests to approve{at}{post}",
+        "{pre}show the pending requests{at}{post}",
+        "{pre}list the actions awaiting approval{post}",
+        "{pre}what's waiting on me{post}",
+        "{pre}is there anything i need to sign off{post}",
+        "{pre}open approvals{at}{post}",
+        "{pre}which requests are still pending{at}{post}",
+        "{pre}unapproved actions{at}{post}",
+        "{pre}what am i supposed to approve{post}",
+        "{pre}outstanding approvals{post}",
+        "{pre}the approval queue{at}{post}",
+        "{pre}anything pending{at}{post}",
+        "{pre}do i have anything to approve{post}",
+        "{pre}what requests are open{at}{post}",
+        "{pre}any actions need a yes from me{post}",
+        "{pre}requests awaiting sign-off{at}{post}",
+        "{pre}which changes are waiting for someone to approve them{post}",
+        "{pre}approvals{post}",
+        "{pre}pending actions{at}{post}",
+        "{pre}have any requests come in that need approval{post}",
+    ),
+    "who_is": (
+        "{pre}what's my role{post}",
+        "{pre}what role do i have{at}{post}",
+        "{pre}who am i to you{post}",
+        "{pre}what access do i have{post}",
+        "{pre}which sites can i use{post}",
+        "{pre}am i an admin{post}",
+        "{pre}am i allowed to approve requests{post}",
+        "{pre}my permissions{post}",
+        "{pre}what rights do i have on this bot{post}",
+        "{pre}what role does {user} have{post}",
+        "{pre}what's {user}'s role{post}",
+        "{pre}who is {user}{post}",
+        "{pre}what permissions does {user} have{post}",
+        "{pre}can {user} approve actions{post}",
+        "{pre}is {user} an operator{post}",
+        "{pre}what sites can {user} see{post}",
+        "{pre}check {user}'s access{post}",
+        "{pre}{user} role{post}",
+        "{pre}does {user} have admin{post}",
+        "{pre}which role was {user} given{post}",
+    ),
+}
