@@ -115,3 +115,26 @@ async def test_unknown_metrics_and_silly_values_get_a_clear_error(
         )
         assert schedule.tools == []
         assert "schedule" in schedule.answer.lower()
+
+
+async def test_a_rule_can_be_removed_by_what_it_watches(sqlite_url: str, tmp_path: Path) -> None:
+    """'remove my 30 % battery warning': the one rule that fits, without its number."""
+    async with two_sites(sqlite_url, tmp_path) as (app, _drivers, _clock):
+        for ask in (
+            "alert me if the battery drops below 30%",
+            "alert me if the battery drops below 15%",
+        ):
+            made = await app.chat.handle_message(say("ada", ask))
+            assert made.tools == ["set_alert_rule"], made.answer
+        both = await app.chat.handle_message(say("ada", "delete my battery warning"))
+        assert both.tools == ["remove_alert_rule"], both.answer
+        assert "Several alert rules at Home fit" in both.answer
+        assert len(app.alert_rules.for_site("home")) == 2  # nothing removed on a guess
+        one = await app.chat.handle_message(say("ada", "remove my 30% battery warning"))
+        assert one.tools == ["remove_alert_rule"], one.answer
+        assert one.answer.startswith("Removed alert rule #1 at Home"), one.answer
+        listed = await app.chat.handle_message(say("ada", "what alert rules do I have?"))
+        assert "#2" in listed.answer and "#1 " not in listed.answer
+        # A viewer may not, whichever way the rule is named.
+        refused = await app.chat.handle_message(say("vic", "remove my 15% battery warning"))
+        assert "Removed" not in refused.answer

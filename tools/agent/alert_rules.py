@@ -11,9 +11,11 @@ from pydantic import Field
 from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
 from tools.alerts.user_rules import (
     AlertRuleError,
+    UserRule,
     UserRuleStore,
     current_value,
     draft_rule,
+    resolve_metric,
     show,
 )
 from tools.permissions import Permission, authorize
@@ -35,7 +37,11 @@ class AlertRuleArgs(SiteArgs):
 
 
 class AlertRuleRefArgs(SiteArgs):
-    rule_id: int = Field(ge=1)
+    rule_id: int | None = Field(default=None, ge=1)
+    metric: str | None = Field(
+        default=None, max_length=64, description="Without a number: the rule's reading"
+    )
+    value: float | None = Field(default=None, description="and its threshold")
 
 
 def _store(tb: Toolbox) -> UserRuleStore:
@@ -97,12 +103,30 @@ async def list_alert_rules(
 
 
 async def remove_alert_rule(
-    tb: Toolbox, _site: Site, args: AlertRuleRefArgs, ctx: CallContext
+    tb: Toolbox, site: Site, args: AlertRuleRefArgs, ctx: CallContext
 ) -> ToolOutput:
     store = _store(tb)
-    rule = await store.get(args.rule_id)
-    if rule is None:
-        raise AlertRuleError(f"There is no alert rule #{args.rule_id}.")
+    if args.rule_id is None:
+        # "remove my 30 % battery warning": the one rule of the site that fits.
+        matches = await _rules_like(tb, store, site, args)
+        if len(matches) != 1:
+            described = "\n".join(f"- {r.describe()}" for r in matches)
+            return ToolOutput(
+                text=(
+                    f"Several alert rules at {site.display_name} fit; say which by number "
+                    f"(e.g. 'delete rule {matches[0].id}'):\n{described}"
+                    if matches
+                    else f"No alert rule at {site.display_name} fits that; "
+                    "'list alert rules' shows them with their numbers."
+                ),
+                error=not matches,
+            )
+        rule: UserRule | None = matches[0]
+    else:
+        rule = await store.get(args.rule_id)
+        if rule is None:
+            raise AlertRuleError(f"There is no alert rule #{args.rule_id}.")
+    assert rule is not None
     # A rule number may belong to another site than the conversation's.
     authorize(ctx.principal, Permission.MANAGE_ALERT_RULES, rule.site)
     removed = await store.remove(rule.id, removed_by=ctx.requested_by, now=tb.now())
@@ -112,6 +136,24 @@ async def remove_alert_rule(
         text=f"Removed alert rule #{removed.id} at {where} ({removed.condition}); its open "
         "alert, if any, resolves with the next readings."
     )
+
+
+async def _rules_like(
+    tb: Toolbox, store: UserRuleStore, site: Site, args: AlertRuleRefArgs
+) -> list[UserRule]:
+    """The site's rules on the reading ``args.metric`` names (and at ``args.value`` when
+    given, in the unit the rule was set in); every rule of the site when it names none."""
+    rules = await store.list(site.name)
+    if args.metric:
+        try:
+            metric = resolve_metric(site, tb.state(site.name), args.metric, None)
+        except AlertRuleError:
+            return []
+        rules = [r for r in rules if r.metric == metric]
+    if args.value is not None:
+        value = args.value
+        rules = [r for r in rules if f"{value:g}" in r.threshold_text] or rules
+    return rules
 
 
 SPECS: tuple[ToolSpec, ...] = (

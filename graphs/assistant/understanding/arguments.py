@@ -98,8 +98,7 @@ def for_tool(
     if tool == "set_alert_rule":
         return patterns.alert_rule_args(text, site_names)
     if tool == "remove_alert_rule":
-        rule_id = tokens._first_number(words, set())
-        return None if rule_id is None else {**base, "rule_id": rule_id}
+        return patterns.remove_rule_args(text, base)
     if tool == "timeline":
         return {**base, "window": window_spec(text), "full": bool(_FULL.search(text))}
     if tool == "panel_readings":

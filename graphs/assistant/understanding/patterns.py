@@ -989,6 +989,34 @@ ALERT_RULE_TOOLS = frozenset({"set_alert_rule", "list_alert_rules", "remove_aler
 PARSED_TOOLS = frozenset({"set_alert_rule", "remove_alert_rule"})
 
 
+_RULE_NUMBER = re.compile(r"\b(?:rule|threshold|#|no\.?|number)\s*#?\s*(?P<id>\d{1,9})\b", re.I)
+_VALUE_WITH_UNIT = re.compile(
+    r"(?P<value>\d+(?:\.\d+)?)\s*(?:%|percent|v\b|volts?|kw\b|w\b|watts?|a\b|amps?|°|deg|c\b"
+    r"|f\b|l\b|litres?|liters?|hz)",
+    re.I,
+)
+_BARE_NUMBER = re.compile(r"\b(?P<id>\d{1,9})\b")
+
+
+def remove_rule_args(text: str, base: dict[str, object]) -> dict[str, object] | None:
+    """'delete rule 3' (by number), or 'remove my 30 % battery warning' (by its reading
+    and threshold); None when it names neither."""
+    numbered = _RULE_NUMBER.search(text)
+    if numbered is not None:
+        return {**base, "rule_id": int(numbered["id"])}
+    valued = _VALUE_WITH_UNIT.search(text)
+    metric = _metric_words(text)
+    if metric is None and valued is None:
+        bare = _BARE_NUMBER.search(text)
+        return None if bare is None else {**base, "rule_id": int(bare["id"])}
+    out: dict[str, object] = {**base}
+    if metric is not None:
+        out["metric"] = metric
+    if valued is not None:
+        out["value"] = float(valued["value"])
+    return out
+
+
 def _metric_words(text: str) -> str | None:
     for pattern, metric in _METRIC_RE:
         if pattern.search(text):

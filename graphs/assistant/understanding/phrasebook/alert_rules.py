@@ -223,6 +223,16 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "can you {rdel} {rule} {n}?",
         "please {rdel} rule number {n}",
         "{rdel} #{n} rule",
+        # by what the rule watches, without its number
+        "{cmdpre}{rdel} my {rmetric} {rule}{cmdpost}",
+        "{cmdpre}{rdel} the {rmetric} {rule}{at}{cmdpost}",
+        "{cmdpre}{rdel} the {rvalue} {rmetric} {rule} i set{cmdpost}",
+        "i don't need the {rmetric} {rule} anymore, {rdel} it",
+        "{cmdpre}{rdel} the {rule} about the {rmetric}{cmdpost}",
+        "{cmdpre}{rdel} my {rmetric} warning{cmdpost}",
+        "{cmdpre}{rdel} the {rmetric} alert i made{cmdpost}",
+        "{cmdpre}{rdel} my {rvalue} {rmetric} warning{cmdpost}",
+        "stop warning me about the {rmetric}, {rdel} that {rule}",
     ),
 }
 
