@@ -146,3 +146,26 @@ def test_naming_alerts_and_a_site_asks_for_them_and_silences_nothing() -> None:
     assert [(i.tool, i.args["site"]) for i in intents] == [("active_alerts", "home")]
     silenced = plan("silence alerts for home for 2 hours", site_names=SITES, load_names=LOADS)
     assert [i.tool for i in silenced.intents] == ["silence_alerts"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        (
+            "solar tomorrow + grid charge advice for tonight",
+            ["solar_forecast", "grid_charge_advice"],
+        ),
+        (
+            "what's the battery at and how much power will we use tomorrow?",
+            ["battery_status", "load_forecast"],
+        ),
+        (
+            "fuel days left; hours until the generator service",
+            ["fuel_outlook", "generator_service"],
+        ),
+        ("compare this month and last month", ["compare_periods"]),  # one question, not two
+    ],
+)
+def test_joined_questions_are_read_part_by_part(text: str, tools: list[str]) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS)
+    assert [i.tool for i in got.intents] == tools

@@ -203,6 +203,19 @@ def _is_question(text: str) -> bool:
     ) or text.rstrip().endswith("?")
 
 
+# Where a message joins two questions ("sun tomorrow + should I grid charge tonight",
+# "batt outlook and genny plan pls"): each part is read on its own when the whole
+# message gave fewer tools than parts.
+_JOINS = re.compile(
+    r"\s+(?:\+|&|and\s+also|and\s+then|then|plus|as\s+well\s+as)\s+|\s*[;]\s*"
+    r"|,\s+(?:and|then|and\s+then|also|plus)\s+"
+    r"|\s+and\s+(?=(?:what|whats|what's|how|hows|how's|when|is|are"
+    r"|will|do|does|did|should|can|any|show|tell|give|list|compare|check)\b)",
+    re.IGNORECASE,
+)
+MAX_PARTS = 3
+
+
 def plan(
     text: str,
     *,
@@ -210,7 +223,40 @@ def plan(
     load_names: Sequence[str] = (),
     classifier: IntentClassifier | None = None,
 ) -> Plan:
-    """The tools ``text`` asks for, in order, or why there are none."""
+    """The tools ``text`` asks for, in order, or why there are none.
+
+    A message that joins several questions and reads as fewer tools than it has
+    parts is read part by part; the parts' tools are taken when every part is
+    understood with confidence, and a part never adds a command the whole message
+    did not ask for.
+    """
+    whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
+    parts = [p.strip() for p in _JOINS.split(text) if p and p.strip()]
+    if not 2 <= len(parts) <= MAX_PARTS or len(whole.intents) >= len(parts):
+        return whole
+    if whole.reason != "ok" and whole.reason != "unsure":
+        return whole  # a schedule, a statement, chit-chat: not made a question by parts
+    each = [
+        _plan(p, site_names=site_names, load_names=load_names, classifier=classifier) for p in parts
+    ]
+    if not all(e.confident and len(e.intents) == 1 for e in each):
+        return whole
+    intents = [e.intents[0] for e in each]
+    asked = {i.tool for i in whole.intents}
+    if any(i.tool in ACTIONS | CHANGES and i.tool not in asked for i in intents):
+        return whole
+    if len({(i.tool, str(sorted(i.args.items()))) for i in intents}) < len(intents):
+        return whole
+    return Plan(intents, "ok", True, whole.closest, whole.ranked_tools, whole.label, whole.p)
+
+
+def _plan(
+    text: str,
+    *,
+    site_names: Sequence[str] = (),
+    load_names: Sequence[str] = (),
+    classifier: IntentClassifier | None = None,
+) -> Plan:
     if not text.strip():
         return Plan([], "unsure", False)
     found = rules.route(text, site_names=site_names, load_names=load_names)
