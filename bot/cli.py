@@ -221,10 +221,28 @@ async def _finish_leftover_tasks() -> None:
     for _ in range(LEFTOVER_ROUNDS):
         rest = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
         if not rest:
-            return
+            break
         for leftover in rest:
             leftover.cancel()
         await asyncio.wait(rest, timeout=LEFTOVER_WAIT_S)
+    await _let_driver_threads_finish(LEFTOVER_WAIT_S)
+
+
+async def _let_driver_threads_finish(within_s: float) -> None:
+    """Keep the loop open while aiosqlite's worker threads finish their last call: one
+    that answers a closed loop dies with a traceback on stderr (seen when a database
+    file could not be opened). Bounded; such threads end as soon as their queue does."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        busy = [
+            t
+            for t in threading.enumerate()
+            # the worker's target, the only way to tell its threads apart
+            if getattr(getattr(t, "_target", None), "__name__", "") == "_connection_worker_thread"
+        ]
+        if not busy:
+            return
+        await asyncio.sleep(0.02)
 
 
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:

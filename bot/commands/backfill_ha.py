@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from bot.commands.common import fail
 from bot.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -43,11 +44,6 @@ class BackfillResult:
     imported: int = 0
     already_stored: int = 0
     rejected: int = 0  # implausible values (validate_reading)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 async def _stored_keys(
@@ -174,18 +170,18 @@ def homeassistant(
     try:
         site_cfg = load_sites(settings).site(site)
     except ToolsError as err:  # SiteConfigError, UnknownSiteError
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     device = next((d for d in site_cfg.devices if d.driver == "homeassistant"), None)
     if device is None:
         drivers = ", ".join(f"{d.name} ({d.driver})" for d in site_cfg.devices) or "none"
-        raise _fail(
+        raise fail(
             f"site {site!r} has no homeassistant device (devices: {drivers}); add one with "
             "driver: homeassistant to the site file"
         )
     conn = device.config
     assert isinstance(conn, HomeAssistantConnection)
     if not conn.entities:
-        raise _fail(
+        raise fail(
             f"homeassistant device {device.name!r} of site {site!r} maps no entities; "
             "list them under connection.entities"
         )
@@ -199,11 +195,11 @@ def homeassistant(
                 )
             )
     except (ToolsError, StorageError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     except (SQLAlchemyError, OSError) as err:
         from bot.boundary import database_message
 
-        raise _fail(database_message(err, settings.effective_database_url)) from None
+        raise fail(database_message(err, settings.effective_database_url)) from None
     typer.echo(
         f"Imported {result.imported} readings from Home Assistant ({device.name}) into site "
         f"{site} for {start:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC"

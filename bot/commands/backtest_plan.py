@@ -8,29 +8,16 @@ the site is described by the options (an off-grid battery site).
 from __future__ import annotations
 
 import json
-import math
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from bot.commands.common import fail, plain
 from bot.progress import progress_bar
 
 __all__ = ["plan"]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 def _day(option: str, text: str | None) -> date | None:
@@ -39,7 +26,7 @@ def _day(option: str, text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{option} {text!r} is not a date like 2024-06-01") from None
+        raise fail(f"{option} {text!r} is not a date like 2024-06-01") from None
 
 
 def plan(
@@ -113,11 +100,11 @@ def plan(
     from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
 
     if kind not in ("miners", "generator"):
-        raise _fail(f"plan kind {kind!r} is not miners or generator")
+        raise fail(f"plan kind {kind!r} is not miners or generator")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _fail(f"--tz {tz!r} is not a known time zone; use e.g. Europe/Paris") from None
+        raise fail(f"--tz {tz!r} is not a known time zone; use e.g. Europe/Paris") from None
     first, last = _day("--score-from", score_from), _day("--score-to", score_to)
     try:
         site = Site(
@@ -137,7 +124,7 @@ def plan(
         )
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise _fail(f"invalid site: {problems}") from None
+        raise fail(f"invalid site: {problems}") from None
     try:
         frame = read_backtest_csv(data)
         with progress_bar(f"backtest plan {kind}", unit="days") as advance:
@@ -157,9 +144,9 @@ def plan(
                 on_day=advance,
             )
     except ToolsError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     if as_json:
-        typer.echo(json.dumps(_plain(result), sort_keys=True))
+        typer.echo(json.dumps(plain(result), sort_keys=True))
         return
     typer.echo(
         f"{kind} plan backtest of {data.name}: {result['score_from']}..{result['score_to']} "

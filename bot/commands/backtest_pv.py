@@ -8,13 +8,13 @@ The lead registers :func:`pv` on the ``backtest`` group, e.g.
 from __future__ import annotations
 
 import json
-import math
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from bot.commands.common import fail, plain
 from bot.progress import progress_bar
 
 __all__ = ["pv"]
@@ -35,25 +35,10 @@ _LABELS = (
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def _solar_zone(lon: float) -> str:
     """The whole-hour zone nearest solar time, so days split at night (Etc/GMT+7 = UTC-7)."""
     offset = round(lon / 15.0)
     return "UTC" if offset == 0 else f"Etc/GMT{'+' if offset < 0 else '-'}{abs(offset)}"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def pv(
@@ -93,7 +78,7 @@ def pv(
     try:
         start = date.fromisoformat(score_from) if score_from else None
     except ValueError:
-        raise _fail(f"--score-from {score_from!r} is not a date like 2016-08-01") from None
+        raise fail(f"--score-from {score_from!r} is not a date like 2016-08-01") from None
     try:
         site = Site(
             name="backtest",
@@ -111,7 +96,7 @@ def pv(
         )
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
-        raise _fail(f"invalid site: {problems}") from None
+        raise fail(f"invalid site: {problems}") from None
     try:
         frame = read_backtest_csv(data)
         with progress_bar("backtest pv", unit="days") as advance:
@@ -119,15 +104,15 @@ def pv(
                 frame, site, score_from=start, keep_series=plot is not None, on_day=advance
             )
     except ToolsError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     if plot is not None:
         try:
             plot.write_bytes(plot_backtest(result, title=f"PV backtest: {data.name}"))
         except OSError as err:
-            raise _fail(f"cannot write {plot}: {err.strerror}") from None
+            raise fail(f"cannot write {plot}: {err.strerror}") from None
         result.pop("hourly", None)
     if as_json:
-        typer.echo(json.dumps(_plain(result), sort_keys=True))
+        typer.echo(json.dumps(plain(result), sort_keys=True))
         return
     typer.echo(
         f"PV backtest of {data.name}: {result['score_from']}..{result['score_to']}, "

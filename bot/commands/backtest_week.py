@@ -8,31 +8,16 @@ PV is scored when ``--kwp`` describes the array.
 from __future__ import annotations
 
 import json
-import math
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from bot.commands.common import fail, plain
 from bot.progress import progress_bar
 
 __all__ = ["week"]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _day(option: str, text: str | None) -> date | None:
@@ -41,7 +26,7 @@ def _day(option: str, text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise _fail(f"{option} {text!r} is not a date like 2024-06-01") from None
+        raise fail(f"{option} {text!r} is not a date like 2024-06-01") from None
 
 
 def week(
@@ -78,7 +63,7 @@ def week(
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _fail(f"--tz {tz!r} is not a time zone") from None
+        raise fail(f"--tz {tz!r} is not a time zone") from None
     first, last = _day("--score-from", score_from), _day("--score-to", score_to)
     arrays = (
         [PvArray(name="pv", kwp=kwp, tilt_deg=tilt, azimuth_deg=azimuth % 360)]
@@ -104,9 +89,9 @@ def week(
                 on_issue=advance,
             )
     except ToolsError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     if as_json:
-        typer.echo(json.dumps(_plain(result), sort_keys=True))
+        typer.echo(json.dumps(plain(result), sort_keys=True))
         return
     typer.echo(
         f"Week-ahead backtest of {data.name}: issues {result['score_from']}..{result['score_to']}"

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from bot.commands.common import fail
 from bot.progress import progress_bar
 
 TITLES = {"daily": "Daily report", "weekly": "Weekly report", "monthly": "Monthly report"}
@@ -23,16 +24,11 @@ class ReportKind(StrEnum):
     monthly = "monthly"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def _date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise _fail(f"{option} {value!r} is not a date; use YYYY-MM-DD (e.g. 2026-11-01)") from None
+        raise fail(f"{option} {value!r} is not a date; use YYYY-MM-DD (e.g. 2026-11-01)") from None
 
 
 def _last_day(kind: str, first: date) -> date:
@@ -77,20 +73,20 @@ def report(
     from tools.reports.service import ReportService
 
     if end is not None and start is None:
-        raise _fail("--to needs --from (the first day of the report)")
+        raise fail("--to needs --from (the first day of the report)")
     first = _date(start, "--from") if start is not None else None
     last = _date(end, "--to") if end is not None else None
     if out.suffix.lower() != ".pdf":
-        raise _fail(f"--out {str(out)!r} should be a .pdf file")
+        raise fail(f"--out {str(out)!r} should be a .pdf file")
     if not out.parent.exists():
-        raise _fail(f"--out: the folder {str(out.parent)!r} does not exist")
+        raise fail(f"--out: the folder {str(out.parent)!r} does not exist")
     settings = Settings()
     if site_file:
         settings = settings.model_copy(update={"site_file": Path(site_file)})
     try:
         site_conf = load_sites(settings).site(site)
     except ToolsError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     clock = SystemClock()
     now = clock.now()
     try:
@@ -102,7 +98,7 @@ def report(
                 first, last or _last_day(kind.value, first), now=now, tz=site_conf.tz
             )
     except ToolsError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
 
     async def go() -> tuple[int, bool]:
         engine = create_engine(settings.effective_database_url)
@@ -125,16 +121,16 @@ def report(
         with progress_bar(f"{kind.value} report"):  # a spinner: one query and one render
             size, has_data = asyncio.run(go())
     except (ToolsError, StorageError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     except SQLAlchemyError as err:
         from bot.boundary import database_message
 
-        raise _fail(database_message(err, settings.effective_database_url)) from None
+        raise fail(database_message(err, settings.effective_database_url)) from None
     except OSError as err:
         from bot.boundary import Context, explain
 
         reached = explain(err, Context(database_url=settings.effective_database_url))
-        raise _fail(reached or f"cannot write {out}: {err.strerror}") from None
+        raise fail(reached or f"cannot write {out}: {err.strerror}") from None
     typer.echo(
         f"wrote the {kind.value} report of {site_conf.display_name} for {period.label} "
         f"({period.first} to {period.last}) to {out} ({size:,} bytes)"
