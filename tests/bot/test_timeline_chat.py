@@ -128,7 +128,12 @@ async def test_a_person_limited_to_one_site_cannot_read_the_others(
         later = await app.chat.handle_message(say_in("ada", "and since 6am?"))
         assert later.tools == ["timeline"] and later.answer.startswith("Since "), later.answer
         more = await app.chat.handle_message(say_in("ada", "more"))
-        assert more.tools == ["timeline"] and "say 'more'" not in more.answer
+        # "more" gives what the answer left out (from the conversation, no new call);
+        # this window was quiet, so there is nothing more, and it says so.
+        assert "say 'more'" not in more.answer
+        assert more.answer.startswith(later.answer.splitlines()[0]) or "whole answer" in (
+            more.answer
+        ), more.answer
 
 
 def _pi_site_file() -> SiteFile:

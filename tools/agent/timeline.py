@@ -48,9 +48,10 @@ async def timeline(tb: Toolbox, site: Site, args: TimelineArgs, _ctx: CallContex
         return ToolOutput(text=str(err), error=True)
     found = await tb.reports.timeline(site, window)
     limit = None if args.full else timeline_report.LIMIT
-    return ToolOutput(
-        text=timeline_report.render(found, site.tz, site=site.display_name, limit=limit)
-    )
+    text = timeline_report.render(found, site.tz, site=site.display_name, limit=limit)
+    whole = timeline_report.render(found, site.tz, site=site.display_name, limit=None)
+    # "more" gives every event when the answer showed only the newest ones.
+    return ToolOutput(text=text, more=whole if whole != text else "")
 
 
 async def anomalies(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
