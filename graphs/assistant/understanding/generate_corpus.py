@@ -6,7 +6,9 @@
 
 writes ``phrasings/corpus.jsonl``: templates × synonyms × slots for every intent,
 hand-written natural phrasings, the team's own phrasings from ``phrasings/team.jsonl``,
-and typos injected into a share of the generated lines. Each line is
+natural phrasings written by sessions in other people's voices
+(``phrasings/written_*.jsonl``, written without reading the held-out sets), and typos
+injected into a share of the generated lines. Each line is
 ``{"q", "tools", "label", "source", "split"}``; ``split`` is ``train`` or ``dev``
 (a fixed 20 % per label, chosen before any tuning). The held-out sets
 (``tests/graphs/routing/heldout*.jsonl``) are written apart; only their overlap with
@@ -1049,6 +1051,7 @@ def generate(seed: int = 13) -> Iterator[dict[str, object]]:
         raise ValueError(f"phrasebook slots {sorted(clash)} shadow the generator's own")
     syn = {**SYN, **book.syn}
     seen: set[str] = set()
+    made_rows: list[dict[str, object]] = []
 
     def emit(
         q: str, tools: tuple[str, ...] | list[str], label: str, source: str
@@ -1057,7 +1060,9 @@ def generate(seed: int = 13) -> Iterator[dict[str, object]]:
         if not key or key in seen:
             return
         seen.add(key)
-        yield {"q": q, "tools": list(tools), "label": label, "source": source}
+        row: dict[str, object] = {"q": q, "tools": list(tools), "label": label, "source": source}
+        made_rows.append(row)
+        yield row
 
     for label, templates in _templates(book).items():
         tools: tuple[str, ...] = () if label in ("help", "none", "unsupported") else (label,)
@@ -1079,16 +1084,55 @@ def generate(seed: int = 13) -> Iterator[dict[str, object]]:
     team = DATA / "team.jsonl"
     for line in team.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        team_tools = tuple(t for t in row["tools"] if t != "help")
-        if "help" in row["tools"] and not team_tools:
-            label = "help"
-        elif not team_tools:
-            label = "none"
-        elif len(team_tools) == 1 or len(set(team_tools)) == 1:
-            label = team_tools[0]
-        else:
-            label = "multi"
-        yield from emit(row["q"], team_tools, label, "team")
+        yield from emit(row["q"], *_team_label(row["tools"]), "team")
+    written = [
+        (str(row["q"]), tuple(t for t in row["tools"] if t != "help"), path.stem)
+        for path in sorted(DATA.glob("written_*.jsonl"))
+        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    ]
+    for q, tools, source in written:
+        if tools:
+            yield from emit(q, *_team_label(tools), source)
+    # Written sets mark help, chit-chat and requests the bot cannot do alike (no tool):
+    # the corpus so far says which of the three each one is.
+    quiet = [(q, source) for q, tools, source in written if not tools]
+    if quiet:
+        labels = _name_quiet(made_rows, [q for q, _ in quiet])
+        for (q, source), label in zip(quiet, labels, strict=True):
+            yield from emit(q, (), label, source)
+
+
+def _team_label(tools: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The tools (help dropped) and the label of a hand-labelled line."""
+    named = tuple(t for t in tools if t != "help")
+    if "help" in tools and not named:
+        return named, "help"
+    if not named:
+        return named, "none"
+    if len(set(named)) == 1:
+        return named, named[0]
+    return named, "multi"
+
+
+def _name_quiet(rows: list[dict[str, object]], texts: list[str]) -> list[str]:
+    """For lines that call no tool: help, none or unsupported, by a classifier trained on
+    ``rows``' lines with those labels (deterministic: a linear SVM with a fixed seed)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    from graphs.assistant.understanding.classifier import CORPUS_LOADS, CORPUS_SITES, normalise
+
+    def norm(text: str) -> str:
+        return normalise(text, CORPUS_SITES, CORPUS_LOADS)
+
+    quiet = [r for r in rows if r["label"] in ("help", "none", "unsupported")]
+    model = make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True),
+        LinearSVC(C=0.5, random_state=0),
+    )
+    model.fit([norm(str(r["q"])) for r in quiet], [str(r["label"]) for r in quiet])
+    return [str(label) for label in model.predict([norm(t) for t in texts])]
 
 
 def split(rows: list[dict[str, object]], seed: int = 7) -> None:
