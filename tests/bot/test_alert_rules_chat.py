@@ -92,6 +92,13 @@ async def test_roles_and_sites_are_checked(sqlite_url: str, tmp_path: Path) -> N
         gone = await app.chat.handle_message(say("hank", "delete rule 1"))
         assert "do not have access to the site 'barn'" in gone.answer
         assert [r.id for r in app.alert_rules.for_site("barn")] == [1]
+        # A rule's number is about the rule's site: named with another site, it is said back.
+        odd = await app.chat.handle_message(say("otto", "delete rule 1 at home"))
+        assert "Alert rule #1 is at barn, not at Home" in odd.answer, odd.answer
+        # Bea may not use home, yet from the home channel she may delete her barn rule.
+        mine = await app.chat.handle_message(say("bea", "delete rule 1", channel="#home"))
+        assert mine.answer.startswith("Removed alert rule #1 at Barn"), mine.answer
+        assert app.alert_rules.for_site("barn") == ()
         # Hank's list of home shows nothing of the barn.
         listed = await app.chat.handle_message(say("hank", "show my alert rules"))
         assert "No alert rules set in chat at Home" in listed.answer

@@ -192,6 +192,17 @@ async def test_alert_ids_and_silences_of_another_site_are_refused(
         )
         assert "do not have access" in snooze
         assert (await app.alerts.get(alert.id)).status == alert.status  # type: ignore[union-attr]
+        # An alert's number is about the alert's site: naming another site with it is a
+        # mistake said back, not an acknowledgement of a barn alert "at home".
+        odd = await app.chat.handle_message(say("otto", f"ack alert {alert.id} at home"))
+        assert odd.tools == ["acknowledge_alert"]
+        assert f"Alert {alert.id} is at barn, not at Home" in odd.answer, odd.answer
+        assert (await app.alerts.get(alert.id)).status == alert.status  # type: ignore[union-attr]
+        # Bea may not use home, yet from the home channel she may acknowledge it.
+        bea = await app.chat.handle_message(say("bea", f"ack alert {alert.id}", "#home"))
+        assert bea.tools == ["acknowledge_alert"]
+        assert "do not have access" not in bea.answer, bea.answer
+        assert (await app.alerts.get(alert.id)).status == "acknowledged"  # type: ignore[union-attr]
         # A barn silence made by Bea is neither listed to nor removable by Hank.
         made = await app.chat.handle_message(say("bea", "silence battery alerts for 2h", "#barn"))
         assert made.tools == ["silence_alerts"] and "Silence" in made.answer

@@ -102,6 +102,14 @@ async def list_alert_rules(
     )
 
 
+async def _rule_site(tb: Toolbox, args: AlertRuleRefArgs) -> str | None:
+    """The site of the rule ``args`` names by number (the call is about that site)."""
+    if args.rule_id is None:
+        return None
+    rule = await _store(tb).get(args.rule_id)
+    return rule.site if rule is not None else None
+
+
 async def remove_alert_rule(
     tb: Toolbox, site: Site, args: AlertRuleRefArgs, ctx: CallContext
 ) -> ToolOutput:
@@ -127,8 +135,13 @@ async def remove_alert_rule(
         if rule is None:
             raise AlertRuleError(f"There is no alert rule #{args.rule_id}.")
     assert rule is not None
-    # A rule number may belong to another site than the conversation's.
+    # The toolbox authorised the rule's own site (``_rule_site``); a site named in the
+    # same breath must be that one.
     authorize(ctx.principal, Permission.MANAGE_ALERT_RULES, rule.site)
+    if rule.site != site.name:
+        raise AlertRuleError(
+            f"Alert rule #{rule.id} is at {rule.site}, not at {site.display_name}."
+        )
     removed = await store.remove(rule.id, removed_by=ctx.requested_by, now=tb.now())
     known = tb.sites.get(removed.site)
     where = known.display_name if known is not None else removed.site
@@ -179,6 +192,7 @@ SPECS: tuple[ToolSpec, ...] = (
         permission=Permission.MANAGE_ALERT_RULES,
         args=AlertRuleRefArgs,
         run=remove_alert_rule,
+        site_of_ids=_rule_site,
         description="Delete an alert rule by its number; its open alert resolves.",
     ),
 )

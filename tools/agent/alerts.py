@@ -83,6 +83,14 @@ async def active_alerts(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallCont
     )
 
 
+async def _alert_site(tb: Toolbox, args: AlertRefArgs) -> str | None:
+    """The site of the alert ``args`` names by number (the call is about that site)."""
+    if args.alert_id is None:
+        return None
+    alert = await tb.alerts.get(args.alert_id)
+    return alert.site if alert is not None else None
+
+
 async def _targets(
     tb: Toolbox, site: Site, alert_id: int | None, statuses: tuple[str, ...], ctx: CallContext
 ) -> list[AlertView]:
@@ -90,8 +98,11 @@ async def _targets(
         alert = await tb.alerts.get(alert_id)
         if alert is None:
             raise AlertError(f"There is no alert {alert_id}.")
-        # An alert id may belong to another site than the one asked about.
+        # The toolbox authorised the alert's own site (``_alert_site``); a site named
+        # in the same breath must be that one.
         authorize(ctx.principal, Permission.HANDLE_ALERTS, alert.site)
+        if alert.site != site.name:
+            raise AlertError(f"Alert {alert_id} is at {alert.site}, not at {site.display_name}.")
         return [alert]
     return [a for a in await tb.alerts.open_alerts(site.name) if a.status in statuses]
 
@@ -274,6 +285,7 @@ SPECS: tuple[ToolSpec, ...] = (
         permission=Permission.HANDLE_ALERTS,
         args=AlertRefArgs,
         run=acknowledge_alert,
+        site_of_ids=_alert_site,
         description="Acknowledge a firing alert (or every firing alert at the site): it "
         "stops reminders and escalation; the alert still resolves by itself.",
     ),
@@ -283,6 +295,7 @@ SPECS: tuple[ToolSpec, ...] = (
         permission=Permission.HANDLE_ALERTS,
         args=SnoozeArgs,
         run=snooze_alert,
+        site_of_ids=_alert_site,
         description="Snooze an alert (default 1 hour, or until tomorrow morning); it "
         "fires again afterwards if the condition still holds.",
     ),

@@ -23,6 +23,9 @@ ToolKind = Literal["read", "change", "action"]
 # ``args`` model, already validated; ``site`` is the site the call is about, already
 # authorised for the spec's ``permission``.
 Handler = Callable[["Toolbox", Site, Any, "CallContext"], Awaitable["ToolOutput"]]
+# ``(toolbox, args) -> site name``: the site of the object an id in ``args`` names (an
+# alert, a rule), or None (not found, no id): then the call is about the usual site.
+SiteOfIds = Callable[["Toolbox", Any], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +44,10 @@ class ToolSpec:
     # About several sites (``compare_sites``): the toolbox authorises no single site and
     # the handler checks each site it shows against the permission table.
     multi_site: bool = False
+    # Arguments that name an object by id (an alert, a rule): the call is about that
+    # object's site, not the channel's, when no site is named ("ack 7" from another
+    # site's channel is checked against alert 7's site).
+    site_of_ids: SiteOfIds | None = None
 
     @property
     def mutates(self) -> bool:

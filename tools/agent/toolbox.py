@@ -124,7 +124,10 @@ class Toolbox:
         try:
             if spec.multi_site:  # checks every site it is about itself
                 return await spec.run(self, self.site(None, ctx.default_site), parsed, ctx)
-            site = self.site(getattr(parsed, "site", None), ctx.default_site)
+            named = getattr(parsed, "site", None)
+            if named is None and spec.site_of_ids is not None:
+                named = await spec.site_of_ids(self, parsed)
+            site = self.site(named, ctx.default_site)
             # The site the call is about, not the channel it came from.
             scope = None if spec.permission in UNSCOPED else site.name
             authorize(ctx.principal, spec.permission, scope)
