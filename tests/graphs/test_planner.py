@@ -459,8 +459,8 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ),
     # questions are not commands
     ("are the miners on?", [status()]),
-    ("should I stop the miners?", [status()]),
-    ("should i start the generator", [status()]),
+    ("should I stop the miners?", [("miner_plan", {"site": None})]),  # the plan answers it
+    ("should i start the generator", [gen_plan()]),
     ("is the generator running?", [status()]),
     ("did the miners stop?", [status()]),
     ("can I turn off the miners", [status()]),
