@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
+import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -154,9 +157,12 @@ class ConsoleAdapter:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         try:
+            if not _watchable(stream):
+                raise ValueError("not a pipe, socket or terminal")
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stream)
         except (ValueError, OSError, NotImplementedError):
-            # Not a pipe or tty we can watch (e.g. Windows): read in a thread instead.
+            # Not a pipe or tty the loop can watch (a file, /dev/null under a service
+            # manager, Windows): read in a thread instead.
             while True:
                 line = await asyncio.to_thread(stream.readline)
                 if not line:
@@ -170,3 +176,15 @@ class ConsoleAdapter:
             line = raw.decode("utf-8", errors="replace")
             if line.strip():
                 await handle(line)
+
+
+def _watchable(stream: TextIO) -> bool:
+    """Whether the event loop can wait on ``stream``: a pipe, a socket or a terminal.
+    A regular file or a device such as /dev/null is always "ready" and epoll refuses it
+    (an error raised later in a callback, not by ``connect_read_pipe``)."""
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
+from pathlib import Path
+
+import pytest
 
 from bot.chat.base import Click, InboundMessage
 from bot.chat.console import ConsoleAdapter, render_card
@@ -161,3 +165,26 @@ async def test_read_lines_from_a_real_pipe_until_eof() -> None:
         if not stdin.closed:
             stdin.close()
     assert seen == ["status\n", "2\n", "stop the miners\n", "café\n", "last line without newline"]
+
+
+@pytest.mark.parametrize("source", ["/dev/null", "file"])
+async def test_read_lines_from_a_file_or_dev_null_ends_cleanly(
+    source: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A demo run with stdin from a file or /dev/null (a service manager, ``< /dev/null``):
+    the lines are read and the end of input is reached, with no error logged by the loop
+    (epoll refuses such descriptors; the loop used to log a PermissionError traceback)."""
+    path = Path("/dev/null") if source == "/dev/null" else tmp_path / "typed.txt"
+    if source == "file":
+        path.write_text("status\n\nstop the miners\n", encoding="utf-8")
+    seen: list[str] = []
+
+    async def handle(line: str) -> None:
+        seen.append(line)
+
+    console = ConsoleAdapter(out=io.StringIO())
+    with path.open(encoding="utf-8") as stdin, caplog.at_level(logging.ERROR, logger="asyncio"):
+        await asyncio.wait_for(console.read_lines(handle, stdin=stdin), timeout=60)
+        await asyncio.sleep(0)  # a callback the loop scheduled would run (and log) here
+    assert seen == ([] if source == "/dev/null" else ["status\n", "stop the miners\n"])
+    assert not [r for r in caplog.records if r.name == "asyncio"], caplog.text
