@@ -131,3 +131,32 @@ def test_a_rule_beside_another_request_keeps_both_in_order() -> None:
     # A condition clause belongs to the rule, not to a tool of its own.
     got = plan("when the soc drops below 20%, alert me", site_names=SITES)
     assert [(i.tool, i.args["value"]) for i in got.intents] == [("set_alert_rule", 20.0)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "alert me if battery < 30 % and load > 5 kW",
+        "warn me when the soc drops below 20% or the panel temp goes over 60C",
+        "notify me if the panel voltage is under 11.5 V while the current is above 8 A",
+    ],
+)
+def test_a_threshold_on_two_readings_is_refused_not_halved(text: str) -> None:
+    """A rule watches one reading: setting the first condition alone would alert on
+    something the person did not ask for, so nothing is set and the reply says why."""
+    got = plan(text, site_names=SITES)
+    assert got.intents == [] and got.reason == "unsupported", got
+    reply = not_understood(text, "unsupported", got.closest)
+    assert reply.startswith("An alert rule watches one reading"), reply
+    assert "one rule per condition" in reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "alert me if voltage < 12 V for 10 min and make it critical",
+        "ping me if the battery drops below 30% and stop the miners",
+    ],
+)
+def test_one_threshold_beside_other_words_is_still_a_rule(text: str) -> None:
+    assert "set_alert_rule" in [i.tool for i in plan(text, site_names=SITES).intents]

@@ -462,7 +462,7 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("should I stop the miners?", [("miner_plan", {"site": None})]),  # the plan answers it
     ("should i start the generator", [gen_plan()]),
     ("is the generator running?", [status()]),
-    ("did the miners stop?", [status()]),
+    ("did the miners stop?", [("timeline", {"site": None, "window": None, "full": False})]),
     ("can I turn off the miners", [status()]),
     ("is it safe to stop miner-2", [status()]),
     ("we should stop the miners", [status()]),

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from graphs.assistant.understanding.patterns import help_text
 
-__all__ = ["EXAMPLES", "SCHEDULE", "cannot", "greeting", "help_text", "not_understood"]
+__all__ = [
+    "EXAMPLES",
+    "SCHEDULE",
+    "cannot",
+    "compound_threshold",
+    "greeting",
+    "help_text",
+    "not_understood",
+]
 
 # What each tool does, in a few words, with a phrasing that routes to it.
 EXAMPLES: dict[str, tuple[str, str]] = {
@@ -89,6 +98,27 @@ _CONDITION = re.compile(
 )
 
 
+# One comparison with its number: "< 30", "below 12 V", "more than 5 kW", "over 60C".
+_COMPARISON = re.compile(
+    r"(?:[<>]=?|=<|=>|\b(?:below|above|under|over|less\s+than|more\s+than|greater\s+than"
+    r"|higher\s+than|lower\s+than|exceeds?|tops?|hits?|reaches)\b)\s*(?:about\s+)?-?\d",
+    re.IGNORECASE,
+)
+_JOINED = re.compile(r"\b(?:and|or|but|while|plus)\b|&&?|\|\|", re.IGNORECASE)
+
+
+def compound_threshold(text: str) -> bool:
+    """An alert on two conditions at once ("alert me if the battery < 30 % and the load
+    > 5 kW"): a rule watches one reading, so the second condition would be dropped."""
+    if not _THRESHOLD.search(text):
+        return False
+    found = list(_COMPARISON.finditer(text))
+    return any(
+        _JOINED.search(text, first.end(), second.start())
+        for first, second in itertools.pairwise(found)
+    )
+
+
 def greeting(text: str) -> bool:
     """A bare greeting ("good morning"): it asks nothing."""
     return bool(_GREETING.search(text))
@@ -97,7 +127,7 @@ def greeting(text: str) -> bool:
 def cannot(text: str) -> bool:
     """A request for something the bot cannot do: an alert on a condition, or a schedule."""
     conditional = bool(_THRESHOLD.search(text) and _CONDITION.search(text))
-    return conditional or bool(SCHEDULE.search(text))
+    return conditional or bool(SCHEDULE.search(text)) or compound_threshold(text)
 
 
 def _closest(tools: list[str]) -> str:
@@ -119,6 +149,14 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
     if len(quoted) > 80:
         quoted = quoted[:77] + "..."
     if reason == "unsupported":
+        if compound_threshold(text) and not SCHEDULE.search(text):
+            return (
+                "An alert rule watches one reading against one threshold, so I set nothing "
+                "rather than drop half of that. Set one rule per condition (each alerts on "
+                'its own), e.g. "alert me if the battery drops below 30 %" and "alert me if '
+                'the load goes over 5 kW". Closest:\n'
+                + _closest(["set_alert_rule", "list_alert_rules", "active_alerts"])
+            )
         if _THRESHOLD.search(text) and not SCHEDULE.search(text):
             return (
                 "I couldn't read a threshold from that, so no alert was set. An alert rule "

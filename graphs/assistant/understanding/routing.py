@@ -29,7 +29,7 @@ from graphs.assistant.understanding.classifier import Guess, IntentClassifier, s
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 from graphs.assistant.understanding.patterns import EXACT_TOOLS, PARSED_TOOLS
-from graphs.assistant.understanding.replies import SCHEDULE, cannot, greeting
+from graphs.assistant.understanding.replies import SCHEDULE, cannot, compound_threshold, greeting
 
 # Words of the domain: a runbook search for a message with none of them ("what's the
 # meaning of life", "how tall is Everest") would find nothing worth quoting.
@@ -159,6 +159,11 @@ _ASKS_AFTER = re.compile(
     r"|when|where|who|which|will)\b",
     re.IGNORECASE,
 )
+# "don't snooze it", "please do not stop the miners", "no, never start the generator".
+_NEGATED_LEAD = re.compile(
+    r"^\W*(?:(?:no|nope|please|pls|ok|okay)\W+)*(?:don'?t|do\s+not|dont|never|no\s+need\s+to)\b",
+    re.IGNORECASE,
+)
 _NEGATIONS = frozenset({"dont", "not", "never", "no", "without", "wont", "cant"})
 _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", "down", "empty"})
 
@@ -272,7 +277,8 @@ def _plan(
         ):
             return Plan(found, "help", True, label=HELP, p=1.0)
     found = [i for i in found if i.tool != HELP_TOOL]
-    if SCHEDULE.search(text):  # "alert me every morning if ...": schedules stay refused
+    if SCHEDULE.search(text) or compound_threshold(text):
+        # "alert me every morning if ...", "alert me if soc < 30 % and load > 5 kW": refused
         found = [i for i in found if i.tool not in PARSED_TOOLS]
     if found and (
         all(i.tool in EXACT_TOOLS | PARSED_TOOLS for i in found)
@@ -342,8 +348,8 @@ def _blocked(tool: str, text: str, found: list[Intent]) -> bool:
     """A change the classifier may not make on its own: from a question, or over the rules'
     read-only answer unless the message starts with a command verb ("alerts for home" is
     not "silence alerts for home")."""
-    if tool in CHANGES and _is_question(text):
-        return True
+    if tool in CHANGES and (_is_question(text) or _NEGATED_LEAD.match(text)):
+        return True  # "should I snooze it?", "don't snooze it": neither asks for the change
     if tool in CHANGES - ACTIONS and found and not {i.tool for i in found} & CHANGES:
         # "alerts for home" names alerts and a site but asks no change of them
         return set(tokens._tokenize(text)) - set(_site_words(found)) <= _JUST_NOUNS
