@@ -596,6 +596,9 @@ async def open_app(
                         "stopping with %d readings not stored: the database did not answer",
                         pipeline.buffered,
                     )
+                await _bounded(
+                    pipeline.close(), settings.shutdown_grace_s, "closing the ingest link"
+                )
                 for driver in (given or drivers).values():
                     await driver.close()
     finally:

@@ -148,6 +148,9 @@ class Monitor:
         self._waiting.extend(readings)
         async with self._handing_on:
             if self._waiting:  # this site's readings, unless an earlier batch took them
+                # One turn of the loop first: every site that answers at once (push devices
+                # read what they hold) joins this batch instead of waiting for the next.
+                await asyncio.sleep(0)
                 batch, self._waiting = self._waiting, []
                 self._accepted += len(await self._pipeline.ingest(batch))
             if tick and self._on_tick is not None:

@@ -21,6 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import repositories as repo
+from storage.errors import StorageError
+from storage.readings_writer import ReadingWriter
 from tools.domain import Reading, ReadingError, validate_reading
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,8 @@ class TelemetryPipeline:
         gap_limit_s: float = DEFAULT_GAP_LIMIT_S,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Batches go over a connection kept for them on PostgreSQL (see ReadingWriter).
+        self.writer = ReadingWriter(sessionmaker)
         # A total deadline for one batch write (connection, insert and commit).
         self._write_timeout_s = write_timeout_s
         self._gap_limit = timedelta(seconds=gap_limit_s)
@@ -269,9 +273,8 @@ class TelemetryPipeline:
         self._buffer.clear()
         try:
             async with asyncio.timeout(self._write_timeout_s):
-                async with self._sessionmaker() as session, session.begin():
-                    stored = await repo.copy_readings(session, rows=batch)
-        except (SQLAlchemyError, OSError) as err:  # TimeoutError is an OSError
+                stored = await self.writer.write(batch)
+        except (SQLAlchemyError, StorageError, OSError) as err:  # TimeoutError is an OSError
             self._restore(batch)
             self.stats.write_failures += 1
             reason = "timed out" if isinstance(err, TimeoutError) else f"{err}"
@@ -285,6 +288,10 @@ class TelemetryPipeline:
             raise
         self.stats.written += stored
         return stored
+
+    async def close(self) -> None:
+        """Give back the connection kept for writes (call after the last :meth:`flush`)."""
+        await self.writer.close()
 
     def _restore(self, batch: list[repo.ReadingTuple]) -> None:
         """Put unwritten rows back in front of anything buffered meanwhile, within the bound."""

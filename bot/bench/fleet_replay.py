@@ -131,6 +131,7 @@ async def replay(db_url: str, *, sites: int, rounds: int, per_poll: int) -> dict
         stages.add("poll", started)
     total = time.process_time() - started_all
     await asyncio.sleep(0.02)  # the hub's own drain call, scheduled by the first message
+    await pipeline.close()
     await engine.dispose()
     poll = stages.seconds.pop("poll", 0.0)
     inner = sum(stages.seconds.get(k, 0.0) for k in ("alert_handoff", "store", "tick"))

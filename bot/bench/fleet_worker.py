@@ -266,6 +266,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for d in devices:
             await d.close()
         await hubs.close()
+        await pipeline.close()
         await engine.dispose()
 
 
