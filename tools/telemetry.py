@@ -186,7 +186,17 @@ class TelemetryPipeline:
         return len(self._buffer)
 
     async def ingest(self, readings: Iterable[Reading]) -> list[Reading]:
-        """Accept a batch; returns the readings that passed validation.
+        """Accept a batch, write everything buffered and hand the batch on; returns the
+        readings that passed validation (:meth:`accept`, :meth:`flush`, :meth:`hand_on`)."""
+        accepted = self.accept(readings)
+        await self.flush()
+        self._trim()
+        await self.hand_on(accepted)
+        return accepted
+
+    def accept(self, readings: Iterable[Reading]) -> list[Reading]:
+        """Validate readings, update the latest state and buffer them for the next
+        :meth:`flush`; returns those that passed validation.
 
         This is the hot path (tens of thousands of readings a second), so the
         validation, state update and row building happen in one loop.
@@ -218,22 +228,25 @@ class TelemetryPipeline:
                 if newest is not None and r.time - newest > gap_limit:
                     self._gap(r.site, r.device, (r.time - newest).total_seconds())
         self.stats.accepted += len(accepted)
-        self._buffer.extend(rows)
-        await self.flush()
-        self._trim()
-        if self._on_batch is not None and accepted:
-            by_site: dict[str, list[Reading]] = {}
-            for reading in accepted:
-                by_site.setdefault(reading.site, []).append(reading)
-            failed: list[Exception] = []
-            for site, batch in by_site.items():  # one site's failure never skips the others
-                try:
-                    await self._on_batch(site, self.latest(site), batch)
-                except Exception as err:
-                    failed.append(err)
-            if failed:
-                raise failed[0]
+        self._buffer.extend(rows)  # bounded after the next write attempt (see _trim)
         return accepted
+
+    async def hand_on(self, accepted: list[Reading]) -> None:
+        """Give each site's part of an accepted batch to the batch handler (the alert
+        engine); one site's failure never skips the others, the first is raised after."""
+        if self._on_batch is None or not accepted:
+            return
+        by_site: dict[str, list[Reading]] = {}
+        for reading in accepted:
+            by_site.setdefault(reading.site, []).append(reading)
+        failed: list[Exception] = []
+        for site, batch in by_site.items():
+            try:
+                await self._on_batch(site, self.latest(site), batch)
+            except Exception as err:
+                failed.append(err)
+        if failed:
+            raise failed[0]
 
     def _reject(self, reading: Reading, err: ReadingError) -> None:
         self.stats.rejected += 1
