@@ -221,20 +221,23 @@ async def test_a_poll_does_not_wait_for_the_previous_commit_and_writes_stay_boun
     gate = asyncio.Event()
     started: list[int] = []
 
+    write_started = asyncio.Event()
+
     async def held_write(rows: Any) -> int:
         started.append(len(rows))
+        write_started.set()
         await gate.wait()
         return await real_write(rows)
 
     pipeline.writer.write = held_write  # type: ignore[method-assign]
     async with asyncio.timeout(10):
-        for n in range(2):  # two polls return while their writes are held
+        for _ in range(2):  # two polls return while their writes are held
             clock.advance(timedelta(seconds=1))
             for device in devices.values():
                 device.arrive(clock.now(), count=5)
+            write_started.clear()
             assert await monitor.poll_once() == 3 * 5
-            while len(started) < n + 1:
-                await asyncio.sleep(0)
+            await write_started.wait()  # its write began (and is held)
     assert started == [15, 15]
     clock.advance(timedelta(seconds=1))
     for device in devices.values():
