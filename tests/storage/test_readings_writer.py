@@ -1,5 +1,5 @@
-"""The ingest write path on PostgreSQL: batches go over one connection kept for them,
-a second write at the same time goes through the pool, and a connection that fails or
+"""The ingest write path on PostgreSQL: batches go over (up to two) connections kept
+for them, a third write at the same time goes through the pool, and a connection that fails or
 is cancelled half-way is replaced, with every reading stored exactly once."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ async def _backends(pg: AsyncEngine) -> list[int]:
         await admin.close()
 
 
-async def test_batches_share_one_kept_connection_and_a_second_write_takes_the_pool(
+async def test_batches_share_kept_connections_and_a_third_write_takes_the_pool(
     pg: AsyncEngine,
 ) -> None:
     sessions = create_sessionmaker(pg)
@@ -80,15 +80,19 @@ async def test_batches_share_one_kept_connection_and_a_second_write_takes_the_po
     assert (writer.kept_writes, writer.session_writes) == (5, 0)
     assert pg.pool.checkedout() == 1  # type: ignore[attr-defined]  # kept, not checked out again
 
-    # Two writes at once: the second does not wait for the first.
-    both = await asyncio.gather(
-        writer.write(_rows(2000, start=1000)), writer.write(_rows(2000, start=3000))
+    # Three writes at once: two on kept connections, the third through the pool; none
+    # waits for another.
+    three = await asyncio.gather(
+        writer.write(_rows(1000, start=1000)),
+        writer.write(_rows(1000, start=2000)),
+        writer.write(_rows(1000, start=3000)),
     )
-    assert both == [2000, 2000]
-    assert (writer.kept_writes, writer.session_writes) == (6, 1)
+    assert three == [1000, 1000, 1000]
+    assert (writer.kept_writes, writer.session_writes) == (7, 1)
+    assert pg.pool.checkedout() == 2  # type: ignore[attr-defined]
     # A batch written again (a retry after a lost answer) stores nothing twice.
     assert await writer.write(_rows(300, start=200)) == 0
-    assert await _count(sessions) == (4500, 4500)
+    assert await _count(sessions) == (3500, 3500)
     await writer.close()
     assert pg.pool.checkedout() == 0  # type: ignore[attr-defined]
 
