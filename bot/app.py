@@ -590,18 +590,31 @@ async def open_app(
                 await actions.drain()  # no request is left "executing"
                 offload.close()
                 await knowledge.aclose()
+                # Batches of the last polls still being written, then whatever is left.
+                await _bounded(_settle(monitor), settings.shutdown_grace_s, "storing readings")
                 await _bounded(pipeline.flush(), settings.shutdown_grace_s, "storing readings")
                 if pipeline.buffered:
                     log.error(
                         "stopping with %d readings not stored: the database did not answer",
                         pipeline.buffered,
                     )
+                await _bounded(
+                    pipeline.close(), settings.shutdown_grace_s, "closing the ingest link"
+                )
                 for driver in (given or drivers).values():
                     await driver.close()
     finally:
         await hubs.close()
         await http.aclose()
         await _bounded(engine.dispose(), settings.shutdown_grace_s, "closing database connections")
+
+
+async def _settle(monitor: Monitor) -> None:
+    """Wait for the monitor's writes in flight; a failed alert hand-off is logged, not raised."""
+    try:
+        await monitor.settle()
+    except Exception:
+        log.exception("stopping: handing the last readings to the alert engine failed")
 
 
 async def _bounded(work: Awaitable[object], limit_s: float, what: str) -> None:

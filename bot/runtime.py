@@ -33,6 +33,8 @@ DEFAULT_START_CONCURRENCY = 256
 # How often every site gets ``on_tick`` (time-based rules), however often the poll runs.
 DEFAULT_TICK_INTERVAL_S = 1.0
 DEFAULT_SITE_DEADLINE_S = 30.0
+# Batches written at once: a poll hands its batch on while the previous one commits.
+DEFAULT_WRITES_IN_FLIGHT = 2
 
 
 class Monitor:
@@ -42,12 +44,18 @@ class Monitor:
     Sites are polled concurrently (at most ``max_concurrent`` at once), each within a
     total deadline of ``site_deadline_s``; a site whose devices are all started push
     devices with nothing waiting (:meth:`SiteDriver.idle`) is not polled at all. What
-    the sites answer goes on to storage and the alert engine in batches: readings
-    that arrive while a batch is being written are written together next, so a poll
-    of thousands of sites costs a write or two, and a slow device never holds up
-    another site. Every ``tick_interval_s`` (not on every poll when polls are more
-    frequent), each site gets ``on_tick`` after its readings are handed on: the alert
-    engine's time-based evaluation, which decides itself whether it is due.
+    the sites answer goes on in batches: the sites that answer in the same turn of the
+    event loop share one batch, so a poll of thousands of push sites costs one write.
+    A batch is accepted at once (validated, latest state updated, buffered); its write
+    and then its hand-off to the alert engine run in the background, up to
+    ``writes_in_flight`` batches at a time, so a poll does not wait for the previous
+    poll's commit (and waits for a free slot when that many are still being written).
+    Hand-offs to the alert engine and the ticks run one at a time. Every
+    ``tick_interval_s`` (not on every poll when polls are more frequent), each site
+    gets ``on_tick`` after its readings are accepted: the alert engine's time-based
+    evaluation, which decides itself whether it is due. :meth:`settle` waits until
+    every batch is written and handed on (before shutting down, and in tests); a
+    failed hand-off is raised by the next :meth:`poll_once` or :meth:`settle`.
     """
 
     def __init__(
@@ -63,7 +71,10 @@ class Monitor:
         after_poll: Callable[[], Awaitable[object]] | None = None,
         start_concurrency: int = DEFAULT_START_CONCURRENCY,
         tick_interval_s: float = DEFAULT_TICK_INTERVAL_S,
+        writes_in_flight: int = DEFAULT_WRITES_IN_FLIGHT,
     ) -> None:
+        if writes_in_flight < 1:
+            raise ValueError(f"writes_in_flight must be at least 1, got {writes_in_flight}")
         self._drivers = drivers
         self._tick_interval = timedelta(seconds=tick_interval_s)
         self._last_tick: datetime | None = None
@@ -75,10 +86,18 @@ class Monitor:
         self._on_tick = on_tick
         self._limit = asyncio.Semaphore(max_concurrent)
         self._deadline_s = site_deadline_s
-        # Storage and alerts take one batch at a time (the polls run together); readings
-        # of sites that answered meanwhile wait here and go in the next batch.
-        self._handing_on = asyncio.Lock()
+        # Batches being written and handed on (at most writes_in_flight); the alert engine
+        # takes one hand-off or tick at a time.
+        self._write_slots = asyncio.Semaphore(writes_in_flight)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._alerting = asyncio.Lock()
+        self._failed: list[Exception] = []  # hand-offs that raised, for the next poll
+        self._handed = asyncio.Event()  # set when the last batch accepted was handed on
+        self._handed.set()
+        # Readings of sites that answered, waiting to be taken as one batch, and the event
+        # set once that batch is accepted.
         self._waiting: list[Reading] = []
+        self._forming: asyncio.Event | None = None
         self._accepted = 0
         self.failures: dict[str, str] = {}
 
@@ -100,19 +119,64 @@ class Monitor:
                 if state.watching_since is None:
                     state.watching_since = now
                 if tick and self._on_tick is not None:
-                    await self._on_tick(site, state)
+                    async with self._alerting:
+                        await self._on_tick(site, state)
                 continue
             polls.append(self._poll_site(site, driver, now, tick))
         results = await asyncio.gather(*polls, return_exceptions=True)
-        if not polls or self._pipeline.buffered:  # what a failed write left is tried again
-            async with self._handing_on:
-                await self._pipeline.ingest([])
+        if self._forming is None and (
+            self._waiting or (self._pipeline.buffered and not self._in_flight)
+        ):
+            # what a cancelled poll or a failed write left
+            batch, self._waiting = self._waiting, []
+            await self._hand_on(batch)
         errors = [r for r in results if isinstance(r, BaseException)]
+        errors += self._take_failures()
         if self._after_poll is not None:  # the worker's own health (ingest overload)
             await self._after_poll()
         if errors:  # every site had its turn; the job logs the first failure
             raise errors[0]
         return self._accepted - accepted_before
+
+    async def settle(self) -> None:
+        """Wait until every batch handed on is written and given to the alert engine;
+        raise the first hand-off failure not reported yet."""
+        while self._in_flight:
+            await asyncio.wait(list(self._in_flight))
+        failures = self._take_failures()
+        if failures:
+            raise failures[0]
+
+    def _take_failures(self) -> list[Exception]:
+        failures, self._failed = self._failed, []
+        return failures
+
+    async def _hand_on(self, batch: list[Reading]) -> None:
+        """Accept ``batch`` now (validated, latest state, buffered: from here nothing of it
+        can be lost) and write and hand it on in the background once one of the
+        ``writes_in_flight`` slots is free (the write takes everything buffered)."""
+        accepted = self._pipeline.accept(batch)
+        self._accepted += len(accepted)
+        await self._write_slots.acquire()
+        previous, handed = self._handed, asyncio.Event()
+        self._handed = handed
+        task = asyncio.create_task(self._write_and_hand_on(accepted, previous, handed))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _write_and_hand_on(
+        self, accepted: list[Reading], previous: asyncio.Event, handed: asyncio.Event
+    ) -> None:
+        try:
+            await self._pipeline.flush()  # failures keep the rows buffered, never raise
+            await previous.wait()  # batches reach the alert engine in the order accepted
+            async with self._alerting:
+                await self._pipeline.hand_on(accepted)
+        except Exception as err:
+            self._failed.append(err)
+        finally:
+            handed.set()
+            self._write_slots.release()
 
     async def _poll_site(self, site: str, driver: Driver, now: datetime, tick: bool) -> None:
         state = self._pipeline.latest(site)
@@ -145,12 +209,25 @@ class Monitor:
             else:
                 self.failures.pop(site, None)
         self._note_health(site, driver, state, readings, now)
-        self._waiting.extend(readings)
-        async with self._handing_on:
-            if self._waiting:  # this site's readings, unless an earlier batch took them
+        if readings:
+            self._waiting.extend(readings)
+            forming = self._forming
+            if forming is None:
+                # This site starts a batch: the sites that answer in this turn of the loop
+                # join it (cancelled meanwhile, its readings wait for the next batch).
+                forming = self._forming = asyncio.Event()
+                try:
+                    await asyncio.sleep(0)
+                finally:
+                    if self._forming is forming:
+                        self._forming = None
+                    forming.set()
                 batch, self._waiting = self._waiting, []
-                self._accepted += len(await self._pipeline.ingest(batch))
-            if tick and self._on_tick is not None:
+                await self._hand_on(batch)
+            elif tick:  # the tick sees this site's new readings
+                await forming.wait()
+        if tick and self._on_tick is not None:
+            async with self._alerting:
                 await self._on_tick(site, state)
 
     def _note_health(

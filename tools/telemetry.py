@@ -21,6 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import repositories as repo
+from storage.errors import StorageError
+from storage.readings_writer import ReadingWriter
 from tools.domain import Reading, ReadingError, validate_reading
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,8 @@ class TelemetryPipeline:
         gap_limit_s: float = DEFAULT_GAP_LIMIT_S,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Batches go over a connection kept for them on PostgreSQL (see ReadingWriter).
+        self.writer = ReadingWriter(sessionmaker)
         # A total deadline for one batch write (connection, insert and commit).
         self._write_timeout_s = write_timeout_s
         self._gap_limit = timedelta(seconds=gap_limit_s)
@@ -182,7 +186,17 @@ class TelemetryPipeline:
         return len(self._buffer)
 
     async def ingest(self, readings: Iterable[Reading]) -> list[Reading]:
-        """Accept a batch; returns the readings that passed validation.
+        """Accept a batch, write everything buffered and hand the batch on; returns the
+        readings that passed validation (:meth:`accept`, :meth:`flush`, :meth:`hand_on`)."""
+        accepted = self.accept(readings)
+        await self.flush()
+        self._trim()
+        await self.hand_on(accepted)
+        return accepted
+
+    def accept(self, readings: Iterable[Reading]) -> list[Reading]:
+        """Validate readings, update the latest state and buffer them for the next
+        :meth:`flush`; returns those that passed validation.
 
         This is the hot path (tens of thousands of readings a second), so the
         validation, state update and row building happen in one loop.
@@ -214,22 +228,25 @@ class TelemetryPipeline:
                 if newest is not None and r.time - newest > gap_limit:
                     self._gap(r.site, r.device, (r.time - newest).total_seconds())
         self.stats.accepted += len(accepted)
-        self._buffer.extend(rows)
-        await self.flush()
-        self._trim()
-        if self._on_batch is not None and accepted:
-            by_site: dict[str, list[Reading]] = {}
-            for reading in accepted:
-                by_site.setdefault(reading.site, []).append(reading)
-            failed: list[Exception] = []
-            for site, batch in by_site.items():  # one site's failure never skips the others
-                try:
-                    await self._on_batch(site, self.latest(site), batch)
-                except Exception as err:
-                    failed.append(err)
-            if failed:
-                raise failed[0]
+        self._buffer.extend(rows)  # bounded after the next write attempt (see _trim)
         return accepted
+
+    async def hand_on(self, accepted: list[Reading]) -> None:
+        """Give each site's part of an accepted batch to the batch handler (the alert
+        engine); one site's failure never skips the others, the first is raised after."""
+        if self._on_batch is None or not accepted:
+            return
+        by_site: dict[str, list[Reading]] = {}
+        for reading in accepted:
+            by_site.setdefault(reading.site, []).append(reading)
+        failed: list[Exception] = []
+        for site, batch in by_site.items():
+            try:
+                await self._on_batch(site, self.latest(site), batch)
+            except Exception as err:
+                failed.append(err)
+        if failed:
+            raise failed[0]
 
     def _reject(self, reading: Reading, err: ReadingError) -> None:
         self.stats.rejected += 1
@@ -269,9 +286,8 @@ class TelemetryPipeline:
         self._buffer.clear()
         try:
             async with asyncio.timeout(self._write_timeout_s):
-                async with self._sessionmaker() as session, session.begin():
-                    stored = await repo.copy_readings(session, rows=batch)
-        except (SQLAlchemyError, OSError) as err:  # TimeoutError is an OSError
+                stored = await self.writer.write(batch)
+        except (SQLAlchemyError, StorageError, OSError) as err:  # TimeoutError is an OSError
             self._restore(batch)
             self.stats.write_failures += 1
             reason = "timed out" if isinstance(err, TimeoutError) else f"{err}"
@@ -285,6 +301,10 @@ class TelemetryPipeline:
             raise
         self.stats.written += stored
         return stored
+
+    async def close(self) -> None:
+        """Give back the connection kept for writes (call after the last :meth:`flush`)."""
+        await self.writer.close()
 
     def _restore(self, batch: list[repo.ReadingTuple]) -> None:
         """Put unwritten rows back in front of anything buffered meanwhile, within the bound."""

@@ -128,9 +128,13 @@ async def replay(db_url: str, *, sites: int, rounds: int, per_poll: int) -> dict
         stages.add("decode", started)
         started = time.process_time()
         await monitor.poll_once()
+        # The batch is written in the background; waiting for it here keeps the stages
+        # apart (a stage timed across an await would count whatever else ran meanwhile).
+        await monitor.settle()
         stages.add("poll", started)
     total = time.process_time() - started_all
     await asyncio.sleep(0.02)  # the hub's own drain call, scheduled by the first message
+    await pipeline.close()
     await engine.dispose()
     poll = stages.seconds.pop("poll", 0.0)
     inner = sum(stages.seconds.get(k, 0.0) for k in ("alert_handoff", "store", "tick"))

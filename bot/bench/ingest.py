@@ -84,6 +84,7 @@ async def _ingest_rate(url: str, readings: Sequence[Reading], *, batch: int) -> 
         for i in range(0, len(readings), batch):
             await pipeline.ingest(readings[i : i + batch])
         elapsed = time.perf_counter() - started
+        await pipeline.close()
         if pipeline.stats.written != len(readings):
             raise RuntimeError(
                 f"wrote {pipeline.stats.written} of {len(readings)} readings "

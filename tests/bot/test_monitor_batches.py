@@ -1,5 +1,6 @@
 """The monitor at fleet scale: many push sites start together, a poll writes all the
-sites' readings in a write or two (not one per site), sites with nothing new are not
+sites' readings in one write (not one per site), a poll does not wait for the previous
+poll's commit (two writes in flight, a third poll waits), sites with nothing new are not
 polled, and the time-based tick reaches every site once per tick interval however
 often the poll runs. On a real database (SQLite and PostgreSQL)."""
 
@@ -94,14 +95,7 @@ async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
     drivers: dict[str, Driver] = {
         name: SiteDriver(site, [devices[name]], intervals_s={}) for name, site in sites.items()
     }
-    sessions = 0
-
-    def counting_sessions() -> AsyncSession:
-        nonlocal sessions
-        sessions += 1
-        return sessionmaker()
-
-    pipeline = TelemetryPipeline(sessionmaker=counting_sessions)  # type: ignore[arg-type]
+    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
     batches: list[str] = []
     ticks: list[tuple[datetime, str]] = []
 
@@ -121,11 +115,12 @@ async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
 
     for device in devices.values():
         device.arrive(clock.now())
-    sessions = 0
+    writes = pipeline.writer.writes
     async with asyncio.timeout(30):
         assert await monitor.poll_once() == SITES * 20
+        await monitor.settle()
     assert pipeline.stats.written == SITES * 20
-    assert 1 <= sessions <= 2, f"{sessions} writes for one poll of {SITES} sites"
+    assert pipeline.writer.writes - writes == 1, "one write for one poll of every site"
     assert sorted(batches) == sorted(sites)  # every site's batch handed on, once
     async with sessionmaker() as session:
         assert await repo.count_readings(session) == SITES * 20
@@ -133,14 +128,15 @@ async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
 
     # Nothing new: no site is read, nothing written.
     reads = {name: d.reads for name, d in devices.items()}
-    sessions = 0
+    writes = pipeline.writer.writes
     clock.advance(timedelta(seconds=0.5))
     assert await monitor.poll_once() == 0
     assert {name: d.reads for name, d in devices.items()} == reads
-    assert sessions == 0
+    assert pipeline.writer.writes == writes
     # One site has news: only that one is read.
     devices["site-07"].arrive(clock.now(), count=3)
     assert await monitor.poll_once() == 3
+    await monitor.settle()
     assert devices["site-07"].reads == reads["site-07"] + 1
     assert sum(d.reads for d in devices.values()) == sum(reads.values()) + 1
     # A tick interval later every site gets its tick, the idle ones too.
@@ -182,11 +178,83 @@ async def test_a_failing_hand_off_of_one_site_does_not_skip_the_others(
     await monitor.poll_once()  # starts them
     for device in devices.values():
         device.arrive(clock.now(), count=2)
+    await monitor.poll_once()  # its batch is written and handed on in the background
     try:
-        await monitor.poll_once()
+        await monitor.settle()
     except RuntimeError as err:
         assert "site-1" in str(err)
     else:
         raise AssertionError("the failing hand-off was not reported")
     assert sorted(handed) == sorted(set(sites) - {"site-1"})
     assert pipeline.stats.written == 5 * 2  # every site's readings are stored
+
+
+async def test_a_poll_does_not_wait_for_the_previous_commit_and_writes_stay_bounded(
+    sessionmaker: Sessions,
+) -> None:
+    """Writes are held open: two polls hand their batches on without waiting for them to
+    commit, a third waits for a free slot; once the writes go through, every reading is
+    stored once and every batch reaches the alert engine, in order per site."""
+    clock = ManualClock(NOW)
+    sites = {f"site-{i}": _site(f"site-{i}") for i in range(3)}
+    async with sessionmaker() as session, session.begin():
+        for name in sites:
+            await repo.upsert_site(session, name=name, title="", timezone="UTC", now=NOW)
+    ready = asyncio.Event()
+    ready.set()
+    devices = {name: PushDevice(name, [], ready) for name in sites}
+    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    handed: list[tuple[str, float]] = []
+
+    async def on_batch(site: str, _state: SiteState, batch: list[Reading]) -> None:
+        handed.append((site, batch[0].time.timestamp()))
+
+    pipeline.set_batch_handler(on_batch)
+    monitor = Monitor(
+        drivers={n: SiteDriver(s, [devices[n]], intervals_s={}) for n, s in sites.items()},
+        pipeline=pipeline,
+        clock=clock,
+        sites=sites,
+    )
+    await monitor.poll_once()  # starts them
+    real_write = pipeline.writer.write
+    gate = asyncio.Event()
+    started: list[int] = []
+
+    write_started = asyncio.Event()
+
+    async def held_write(rows: Any) -> int:
+        started.append(len(rows))
+        write_started.set()
+        await gate.wait()
+        return await real_write(rows)
+
+    pipeline.writer.write = held_write  # type: ignore[method-assign]
+    async with asyncio.timeout(10):
+        for _ in range(2):  # two polls return while their writes are held
+            clock.advance(timedelta(seconds=1))
+            for device in devices.values():
+                device.arrive(clock.now(), count=5)
+            write_started.clear()
+            assert await monitor.poll_once() == 3 * 5
+            await write_started.wait()  # its write began (and is held)
+    assert started == [15, 15]
+    clock.advance(timedelta(seconds=1))
+    for device in devices.values():
+        device.arrive(clock.now(), count=5)
+    third = asyncio.create_task(monitor.poll_once())
+    done, _ = await asyncio.wait({third}, timeout=0.3)
+    assert not done, "a third poll went ahead with two writes in flight"
+    # Accepted already: the latest state has the third poll's readings.
+    assert pipeline.latest("site-0").sample("battery_power_w", "d0").time == clock.now()  # type: ignore[union-attr]
+    gate.set()
+    async with asyncio.timeout(10):
+        assert await third == 3 * 5
+        await monitor.settle()
+    assert pipeline.stats.written == 3 * 3 * 5 and pipeline.buffered == 0
+    async with sessionmaker() as session:
+        assert await repo.count_readings(session) == 3 * 3 * 5
+    assert len(handed) == 3 * 3
+    for site in sites:
+        times = [t for s, t in handed if s == site]
+        assert len(times) == 3 and times == sorted(times)

@@ -107,7 +107,14 @@ async def test_readings_survive_a_database_outage(postgres_url: str) -> None:
     try:
         await pipeline.ingest([soc(80.0)])
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await engine.dispose()  # drop pooled connections: the next write must reconnect
+        # As in a restart: open connections end (the one kept for writes too), and the
+        # next write must reconnect.
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await engine.dispose()
         await pipeline.ingest([soc(79.0, 1), soc(78.0, 2)])
         await pipeline.ingest([soc(77.0, 3), soc(76.0, 4), soc(75.0, 5)])
         assert pipeline.stats.write_failures == 2
@@ -125,6 +132,7 @@ async def test_readings_survive_a_database_outage(postgres_url: str) -> None:
         assert pipeline.buffered == 0
         assert await _stored(sessionmaker) == [80.0, 78.0, 77.0, 76.0, 75.0, 74.0, 73.0]
         assert pipeline.stats.written == 7 and pipeline.stats.dropped == 1
+        await pipeline.close()
     finally:
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         await admin.close()

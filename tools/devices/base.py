@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -128,6 +128,7 @@ class SiteDriver:
         self._slots = {
             d.name: _Slot(device=d, interval_s=intervals_s.get(d.name, 10.0)) for d in devices
         }
+        self._idle_checks: tuple[Callable[[], bool], ...] | None = None  # see idle()
 
     @property
     def health(self) -> dict[str, DeviceHealth]:
@@ -171,14 +172,29 @@ class SiteDriver:
 
     def idle(self) -> bool:
         """Whether a poll would find nothing to do: every device is a started push device
-        that says nothing arrived since its last read (its optional ``waiting()``)."""
-        for slot in self._slots.values():
-            if not slot.health.started or not slot.device.push:
+        that says nothing arrived since its last read (its optional ``waiting()``).
+
+        Asked for every site on every poll (thousands of times a second in a fleet
+        worker), so once every device has started (which it stays) the checks are kept."""
+        checks = self._idle_checks
+        if checks is None:
+            checks = self._idle_checks = self._push_checks()
+            if checks is None:
                 return False
-            waiting = getattr(slot.device, "waiting", None)
-            if waiting is None or waiting():
+        for waiting in checks:  # noqa: SIM110 - a loop, no generator: thousands of calls a poll
+            if waiting():
                 return False
         return True
+
+    def _push_checks(self) -> tuple[Callable[[], bool], ...] | None:
+        """Every device's ``waiting()`` once all are started push devices that have one."""
+        checks = []
+        for slot in self._slots.values():
+            waiting = getattr(slot.device, "waiting", None)
+            if not slot.health.started or not slot.device.push or waiting is None:
+                return None
+            checks.append(waiting)
+        return tuple(checks)
 
     async def poll(self, now: datetime) -> list[Reading]:
         """Read every device that is due (push devices every time), up to
