@@ -21,10 +21,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from graphs.assistant.understanding import arguments, clause_reader, lexicon, rules, tokens
+from graphs.assistant.understanding import (
+    arguments,
+    clause_reader,
+    commands,
+    lexicon,
+    rules,
+    tokens,
+)
 from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
@@ -226,28 +233,161 @@ def plan(
     """The tools ``text`` asks for, in order, or why there are none.
 
     A message that joins several questions and reads as fewer tools than it has
-    parts is read part by part; the parts' tools are taken when every part is
-    understood with confidence, and a part never adds a command the whole message
-    did not ask for.
+    parts is read part by part (see :func:`_by_parts`). Every command then passes
+    the direction check of :mod:`.commands`: it goes the way its words say, or is
+    dropped as unsure when they say both ways; an order the readers missed
+    ("pull the plug on miner-1", "spin the rigs back up") becomes its command.
     """
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
+    read = _by_parts(text, whole, site_names, load_names, classifier) or whole
+    read = _collapse(read)
+    return _as_said(text, read, site_names, load_names)
+
+
+def _by_parts(
+    text: str,
+    whole: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan | None:
+    """Each part's tool when every part of a joined message is understood with confidence
+    and is a request of its own; a part adds a command only when it gives the order."""
     parts = [p.strip() for p in _JOINS.split(text) if p and p.strip()]
     if not 2 <= len(parts) <= MAX_PARTS or len(whole.intents) >= len(parts):
-        return whole
+        return None
     if whole.reason != "ok" and whole.reason != "unsure":
-        return whole  # a schedule, a statement, chit-chat: not made a question by parts
+        return None  # a schedule, a statement, chit-chat: not made a question by parts
     each = [
         _plan(p, site_names=site_names, load_names=load_names, classifier=classifier) for p in parts
     ]
     if not all(e.confident and len(e.intents) == 1 for e in each):
-        return whole
-    intents = [e.intents[0] for e in each]
+        return None
+    site = _site_of(whole, text, site_names)
+    intents = [_with_site(e.intents[0], site) for e in each]
     asked = {i.tool for i in whole.intents}
-    if any(i.tool in ACTIONS | CHANGES and i.tool not in asked for i in intents):
-        return whole
-    if len({(i.tool, str(sorted(i.args.items()))) for i in intents}) < len(intents):
-        return whole
+    for part, intent in zip(parts, intents, strict=True):
+        if intent.tool in CHANGES and intent.tool not in asked and not _orders(part, intent):
+            return None
+    if len({i.tool for i in intents}) < len(intents):
+        return None  # "home batt kw + soc": one question in two parts
     return Plan(intents, "ok", True, whole.closest, whole.ranked_tools, whole.label, whole.p)
+
+
+def _orders(part: str, intent: Intent) -> bool:
+    """Whether a part gives the order its command carries out."""
+    return any(
+        commands.tool_of(family, direction)[0] == intent.tool
+        for family, direction in commands.ordered(part)
+    )
+
+
+def _site_of(whole: Plan, text: str, site_names: Sequence[str]) -> str | None:
+    """The one site a message names, if it names exactly one."""
+    lowered = text.lower()
+    named = [s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)]
+    return named[0] if len(named) == 1 else None
+
+
+def _with_site(intent: Intent, site: str | None) -> Intent:
+    """A part that names no site asks about the site the message names."""
+    if site is None or intent.args.get("site") is not None or "site" not in intent.args:
+        return intent
+    if intent.tool in ("who_is", "set_role", "pending_approvals", "decide_action"):
+        return intent
+    return Intent(intent.tool, {**intent.args, "site": site})
+
+
+def _collapse(read: Plan) -> Plan:
+    """One call per tool and arguments: a part that only adds the site ("snooze it till
+    morning, barn") is the same request, not a second one."""
+    kept: list[Intent] = []
+    for intent in read.intents:
+        same = next((k for k in kept if _same_but_site(k, intent)), None)
+        if same is None:
+            kept.append(intent)
+        elif same.args.get("site") is None:
+            kept[kept.index(same)] = Intent(same.tool, {**same.args, "site": intent.args["site"]})
+    if len(kept) == len(read.intents):
+        return read
+    return replace(read, intents=kept)
+
+
+# Arguments a part may leave at their default without asking something else.
+_DEFAULTED = frozenset({"site", "minutes", "until", "hours"})
+
+
+def _same_but_site(a: Intent, b: Intent) -> bool:
+    """Same tool and arguments, one naming no site; a change ("snooze it, barn") is one
+    request whatever the second part's defaults."""
+    if a.tool != b.tool:
+        return False
+    sites = {a.args.get("site"), b.args.get("site")}
+    if len(sites) > 1 and None not in sites:
+        return False
+    if a.tool in CHANGES - ACTIONS:  # the same alert, silence or rule: one request
+        keys = (set(a.args) | set(b.args)) - _DEFAULTED
+        return all(a.args.get(k) == b.args.get(k) for k in keys)
+    rest_a = {k: v for k, v in a.args.items() if k != "site"}
+    rest_b = {k: v for k, v in b.args.items() if k != "site"}
+    return rest_a == rest_b
+
+
+# Answers the readers give a machine named in an order they did not read as one
+# ("spin the rigs back up" read as the status, "charge from the grid tonight" as advice).
+_STATUS_OF_MACHINES = frozenset({"site_status"})
+_ABOUT: dict[str, frozenset[str]] = {
+    "miners": frozenset({"miner_plan"}),
+    "generator": frozenset({"generator_plan"}),
+    "grid_charge": frozenset({"grid_charge_advice", "battery_outlook"}),
+}
+
+
+def _as_said(text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]) -> Plan:
+    """Commands turned the way the words go, unsure ones dropped, missed orders added."""
+    if read.reason in ("unsupported", "help") or cannot(text):
+        return read
+    intents: list[Intent] = []
+    dropped = False
+    for intent in read.intents:
+        if intent.tool not in ACTIONS:
+            intents.append(intent)
+            continue
+        checked = commands.check(intent.tool, dict(intent.args), text, load_names)
+        if checked is None:
+            dropped = True  # "don't stop the miners, start them": both ways
+        else:
+            intents.append(Intent(checked[0], checked[1]))
+    intents = _with_orders(text, intents, site_names, load_names)
+    if not intents:
+        if dropped:
+            return Plan([], "unsure", False, read.closest, read.ranked_tools, read.label, read.p)
+        return read
+    if intents == read.intents:
+        return read
+    return Plan(intents, "ok", True, read.closest, read.ranked_tools, read.label, read.p)
+
+
+def _with_orders(
+    text: str, intents: list[Intent], site_names: Sequence[str], load_names: Sequence[str]
+) -> list[Intent]:
+    """Add the commands of an order the readers did not read as one, in place of the
+    status answer they gave for the machines it names."""
+    orders = commands.ordered(text, load_names)
+    have = {i.tool for i in intents}
+    missing = [commands.tool_of(f, d) for f, d in orders]
+    missing = [(tool, extra) for tool, extra in missing if tool not in have]
+    if not missing:
+        return intents
+    added = []
+    for tool, extra in missing:
+        args = arguments.for_tool(tool, text, site_names, load_names) or {"site": None}
+        added.append(Intent(tool, {**args, **extra}))
+    replaced = set(_STATUS_OF_MACHINES)
+    if len(_JOINS.split(text)) == 1:  # one request: the plan or advice was the order misread
+        replaced.update(t for family, _ in orders for t in _ABOUT[family])
+    rest = [i for i in intents if i.tool not in replaced]
+    return [*rest, *added] if rest and rest[0].tool in ACTIONS else [*added, *rest]
 
 
 def _plan(
