@@ -240,6 +240,7 @@ def plan(
     """
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
+    read = _without_reason_clauses(text, read, site_names, load_names, classifier)
     read = _collapse(read)
     return _as_said(text, read, site_names, load_names)
 
@@ -272,6 +273,59 @@ def _by_parts(
     if len({i.tool for i in intents}) < len(intents):
         return None  # "home batt kw + soc": one question in two parts
     return Plan(intents, "ok", True, whole.closest, whole.ranked_tools, whole.label, whole.p)
+
+
+# Clauses that give a reason or report a state beside a change ("turn off the generator,
+# battery's full", "silence barn 2h, on site working", "i am moving my power station, ...").
+_CLAUSES = re.compile(r"\s*(?:[;,]|\.\s|\s[-–—]\s|\b(?:because|since|coz|cause|cuz)\b)\s*", re.I)
+_REPORTS = re.compile(
+    r"\b(?:is|are|was|were|been|be|am|im|i'm|\w+'s|know|knew|need|needs|will|gonna|getting"
+    r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
+    r"|restored|working|here|away|onsite|saw|seen)\b",
+    re.IGNORECASE,
+)
+_ASKING_LEADS = frozenset(
+    {"show", "tell", "give", "list", "check", "what", "whats", "how", "hows", "when", "which"}
+    | {"why", "where", "who", "get", "send", "plan", "compare", "report"}
+)
+
+
+def _reason_clause(clause: str) -> bool:
+    """A clause that reports or explains rather than asks or orders."""
+    words = tokens._tokenize(clause)
+    if not words or clause.rstrip().endswith("?"):
+        return False
+    lead, polite = clause_reader._lead_index(words)
+    if polite or lead >= len(words) or words[lead] in _ASKING_LEADS or commands.ordered(clause):
+        return False
+    if words[lead] in lexicon._QUESTION_STARTERS and words[lead] not in ("i", "we"):
+        return False
+    return bool(_REPORTS.search(clause))
+
+
+def _without_reason_clauses(
+    text: str,
+    read: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """A change read with the reasons given for it: the change alone (the reason asked
+    nothing), when the message without those clauses still asks for that change."""
+    tools = [i.tool for i in read.intents]
+    if len(tools) < 2 or not set(tools) & CHANGES:
+        return read
+    clauses = [c for c in _CLAUSES.split(text) if c and c.strip()]
+    kept = [c for c in clauses if not _reason_clause(c)]
+    if len(kept) in (0, len(clauses)):
+        return read
+    rest = _plan(
+        ", ".join(kept), site_names=site_names, load_names=load_names, classifier=classifier
+    )
+    changes = [i.tool for i in rest.intents if i.tool in CHANGES]
+    if not changes or not set(changes) <= set(tools) or len(rest.intents) >= len(tools):
+        return read
+    return rest
 
 
 def _orders(part: str, intent: Intent) -> bool:
