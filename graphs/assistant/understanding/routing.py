@@ -469,11 +469,12 @@ def _plan(
     if SCHEDULE.search(text):  # "alert me every morning if ...": schedules stay refused
         found = [i for i in found if i.tool not in PARSED_TOOLS]
     if found and (
-        all(i.tool in EXACT_TOOLS | PARSED_TOOLS for i in found)
+        all(i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"} for i in found)
         or any(i.tool in PARSED_TOOLS for i in found)
     ):
-        # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V":
-        # exact shapes with ids or a parsed threshold, read as written
+        # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V",
+        # "grant Ms. Keller the viewer role": exact shapes with ids, names and roles or a
+        # parsed threshold, read as written
         return Plan(found, "ok", True, label=found[0].tool, p=1.0)
     guess = (classifier or shared()).guess(text, site_names, load_names)
     ranked = guess.tools(len(guess.ranked))

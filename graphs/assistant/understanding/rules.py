@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from graphs.assistant.understanding import people
 from graphs.assistant.understanding.clause_reader import (
     _analyse_clause,
     _Clause,
@@ -139,6 +140,9 @@ def route(
     role_change = _role_change(stripped) or _who_is(stripped) or _approvals(stripped)
     if role_change is not None:
         return [role_change]
+    about_people = [i for i in (people.who_is(stripped), people.role_change(stripped)) if i]
+    if about_people:
+        return about_people  # "Who is Mark, and please make him an operator."
     alert_rule = _alert_rule(stripped, site_names)
     if alert_rule is not None:
         return _with_other_requests(alert_rule, stripped, site_names, load_names)
