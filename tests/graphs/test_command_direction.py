@@ -29,6 +29,7 @@ STOP_MINERS = [
     "stp miners",
     "put the miners to sleep",
     "take the rigs offline",
+    "can you switch the mining rigs off",
 ]
 START_MINERS = [
     "start the miners",
@@ -45,6 +46,7 @@ START_MINERS = [
     "please turn on the asics at home",
     "bring the rigs back online",
     "unpause the miners",
+    "get the rigs hashing again",
 ]
 STOP_GENERATOR = [
     "stop the generator",
@@ -59,6 +61,7 @@ START_GENERATOR = [
     "turn the generator on",
     "crank up the genset",
     "kick the gen on",
+    "Go ahead and get the genny running!",
 ]
 
 
