@@ -253,12 +253,97 @@ def _by_parts(
     classifier: IntentClassifier | None,
 ) -> Plan | None:
     """Each part's tool when every part of a joined message is understood with confidence
-    and is a request of its own; a part adds a command only when it gives the order."""
-    parts = [p.strip() for p in _JOINS.split(text) if p and p.strip()]
-    if not 2 <= len(parts) <= MAX_PARTS or len(whole.intents) >= len(parts):
-        return None
+    and is a request of its own; a part adds a command only when it gives the order.
+
+    Parts are cut at clear joins ("+", ";", "and what ...") or, failing those, at any
+    "and" or comma ("batt outlook and genny plan pls", "home soc, barn fuel days"). They
+    are read when the whole message gave fewer tools than parts, or the same tool twice
+    where the parts ask different things."""
     if whole.reason != "ok" and whole.reason != "unsure":
         return None  # a schedule, a statement, chit-chat: not made a question by parts
+    tools = [i.tool for i in whole.intents]
+    for joins in (_JOINS, _LOOSE_JOINS):
+        if joins is _LOOSE_JOINS and set(tools) & _ONE_ANSWER:
+            return None  # "according to the manual, what is ...", "who's @lee, what sites"
+        parts = _parts(text, joins, site_names)
+        if not 2 <= len(parts) <= MAX_PARTS:
+            continue
+        if len(tools) >= len(parts) and len(set(tools)) == len(tools):
+            return None
+        return _read_parts(parts, whole, text, site_names, load_names, classifier)
+    return None
+
+
+def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list[str]:
+    """The parts of a message, each carrying the time said in the one before when it says
+    none ("tomorrow's expected load and solar production"); [] when a part asks nothing of
+    its own ("compare home and barn": "barn" alone is no request)."""
+    parts = [p.strip() for p in joins.split(text) if p and p.strip()]
+    out: list[str] = []
+    when: str | None = None
+    for part in parts:
+        if not _asks_own(part, site_names) or _reason_clause(part):
+            return []  # "barn" alone, or "tomorrow is cloudy": no request of its own
+        said = _WHEN.search(part)
+        if said is None and when is not None:
+            part = f"{part} {when}"
+        when = said[0] if said is not None else when
+        out.append(part)
+    return out
+
+
+# Tools whose one answer covers a message's commas and "and"s.
+_ONE_ANSWER = frozenset({"search_knowledge", "who_is", "set_role", "set_alert_rule"})
+_LOOSE_JOINS = re.compile(r"\s+and\s+|\s*,\s+|\s*[;]\s*|\?\s+(?:also\s+|and\s+)?", re.I)
+_WHEN = re.compile(
+    r"\b(?:tomorrow|tmrw|tonight|today|yesterday|this\s+(?:week|month)|last\s+(?:week|month)"
+    r"|next\s+\d+\s*(?:h|hours|days))\b",
+    re.IGNORECASE,
+)
+_NOT_OWN = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "my",
+        "our",
+        "me",
+        "pls",
+        "please",
+        "plz",
+        "thanks",
+        "too",
+        "also",
+        "now",
+        "rn",
+        "at",
+        "in",
+        "on",
+        "for",
+        "of",
+        "both",
+        "all",
+    ]
+)
+
+
+def _asks_own(part: str, site_names: Sequence[str]) -> bool:
+    """Whether a part names something beside sites and filler words."""
+    sites = {w for s in site_names for w in tokens._tokenize(s)}
+    words = [w for w in tokens._tokenize(part) if w.isalpha() and w not in _NOT_OWN]
+    return len([w for w in words if w not in sites]) >= 2 or (
+        len(words) == 1 and words[0] not in sites and len(words[0]) > 3
+    )
+
+
+def _read_parts(
+    parts: list[str],
+    whole: Plan,
+    text: str,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan | None:
     each = [
         _plan(p, site_names=site_names, load_names=load_names, classifier=classifier) for p in parts
     ]
@@ -281,7 +366,7 @@ _CLAUSES = re.compile(r"\s*(?:[;,]|\.\s|\s[-–—]\s|\b(?:because|since|coz|cau
 _REPORTS = re.compile(
     r"\b(?:is|are|was|were|been|be|am|im|i'm|\w+'s|know|knew|need|needs|will|gonna|getting"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
-    r"|restored|working|here|away|onsite|saw|seen)\b",
+    r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b",
     re.IGNORECASE,
 )
 _ASKING_LEADS = frozenset(
