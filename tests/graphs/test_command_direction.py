@@ -175,3 +175,19 @@ def test_questions_and_reports_are_not_orders(text: str) -> None:
         "stop_generator",
         "start_generator",
     }
+
+
+def test_a_command_with_no_direction_in_its_words_is_not_requested() -> None:
+    """The readers may reach a command from a noun ("gen runs"): no direction, no request."""
+    assert (
+        commands.check("start_generator", {"site": None}, "any gen runs expected monday?") is None
+    )
+    assert commands.check("start_miners", {"site": None}, "miner-2 on barn", LOADS) == (
+        "start_miners",
+        {"site": None},
+    )
+
+
+def test_a_guess_for_a_machine_the_message_does_not_name_is_not_taken() -> None:
+    got = plan("please turn the warnings back on", site_names=SITES, load_names=LOADS)
+    assert not {i.tool for i in got.intents} & {"start_miners", "start_generator"}

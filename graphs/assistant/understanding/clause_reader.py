@@ -54,6 +54,7 @@ from graphs.assistant.understanding.lexicon import (
     NEUTRAL,
     NOW,
     OFF,
+    ON,
     PREFS,
     PREVIEW,
     PRODUCE,
@@ -63,6 +64,7 @@ from graphs.assistant.understanding.lexicon import (
     SILENCES,
     SNOOZE,
     SOLAR,
+    START,
     STATUS,
     STOP,
     SUBJECT,
@@ -231,7 +233,7 @@ def _analyse_clause(
     direction_pos = clause.first(*_DIRECTIONS)
     if polite or lead_concept in _STATEMENT_LEADS:  # "I've seen it", "do not disturb ..."
         clause.question = False
-    elif lead < len(words) and words[lead] in _QUESTION_STARTERS:
+    elif lead < len(words) and words[lead] in _QUESTION_STARTERS and not _i_do(clause, lead):
         clause.question = True
     elif lead_concept in _IMPERATIVE_LEADS:
         clause.question = False
@@ -276,6 +278,13 @@ def _analyse_clause(
             clause.concepts = sorted([*clause.concepts, (verb, alert_pos)], key=lambda c: c[1])
             clause.continues = True
     return clause
+
+
+def _i_do(clause: _Clause, lead: int) -> bool:
+    """ "I acknowledge the alert", "we snooze it": the person does, not asks."""
+    if clause.words[lead] not in ("i", "we"):
+        return False
+    return any(c in _ALERT_VERBS and pos == lead + 1 for c, pos in clause.concepts)
 
 
 def _clause_intents(clause: _Clause, site: str | None) -> list[Intent]:
@@ -363,6 +372,9 @@ def _alert_admin_intents(clause: _Clause, add: _Add) -> bool:
         if clause.has(SILENCES) and not clause.has(ADVISE):
             add(clause.first(SILENCES), "list_silences")  # "what is silenced?"
             return True
+        if _asks_what_was_silenced(clause):
+            add(clause.first(SILENCE, STOP, OFF, ALERT), "list_silences")
+            return True
         if verb_pos is not None:
             add(verb_pos, "active_alerts")  # "should I snooze?": advice, not a command
             return True
@@ -372,6 +384,10 @@ def _alert_admin_intents(clause: _Clause, add: _Add) -> bool:
     if preferences is not None:
         prefs_pos = clause.first(QUIET, CRITICAL_ONLY, PREFS, ALERT) or 0
         add(prefs_pos, "set_alert_preferences", **preferences)
+        return True
+    if _turns_alerts_back_on(clause):
+        # "turn the warnings back on", "I'd like the battery warnings to come back"
+        add(clause.first(ALERT), "remove_silence", silence_id=_first_number(words, set()))
         return True
     negate_pos = clause.first(NEGATE)
     if verb_pos is not None and negate_pos is not None and negate_pos < verb_pos:
@@ -398,6 +414,28 @@ def _alert_admin_intents(clause: _Clause, add: _Add) -> bool:
             add(pos, "silence_alerts", **_silence_args(clause, False))
         return True
     return False
+
+
+_PAST = frozenset({"did", "have", "has", "had", "earlier", "already", "before", "ive"})
+
+
+def _asks_what_was_silenced(clause: _Clause) -> bool:
+    """ "what alerts did I mute", "have I turned off any warnings?": existing silences."""
+    if clause.has(ADVISE) or not _PAST & set(clause.words):
+        return False
+    words = set(clause.words)
+    turned = bool(words & {"turned", "switched", "disabled"}) or clause.has(STOP)
+    turned_off = clause.has(ALERT) and (turned or clause.has(OFF))
+    return clause.has(SILENCE) or turned_off
+
+
+def _turns_alerts_back_on(clause: _Clause) -> bool:
+    """Alerts switched back on: the end of a silence, not a machine started."""
+    if not clause.has(ALERT) or clause.first(MINERS, LOAD, GENERATOR, GRID) is not None:
+        return False
+    words = set(clause.words)
+    back = "back" in words and bool(words & {"on", "come", "again", "coming"})
+    return back or clause.has(START) or (clause.has(ON) and bool(words & {"turn", "switch"}))
 
 
 def _share_durations(clauses: list[_Clause]) -> None:
@@ -427,6 +465,9 @@ def _is_snooze(clause: _Clause) -> bool:
     """Snooze one alert ("mute this for 2h") rather than silence a group ("mute all ...")."""
     words = clause.words
     severity_word = any((word,) in _SEVERITIES and word in _PLURAL_SEVERITY for word in words)
+    plural = any(w in _ALL_WORDS or w in _ALERT_NOUNS_PLURAL for w in words)
+    if clause.has(SNOOZE) and not clause.has(SILENCE) and not plural:
+        return True  # "snooze the battery alert till morning": one alert
     scoped = _lookup(words, _CATEGORIES) or _lookup(words, _RULES) or severity_word
     if scoped:
         return False

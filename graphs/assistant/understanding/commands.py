@@ -22,13 +22,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from graphs.assistant.understanding import tokens
+
 Direction = Literal["start", "stop"]
 Family = Literal["miners", "generator", "grid_charge"]
 
 # A few words between a verb and its particle, none of them a particle itself.
 _GAP = r"(?:(?!(?:on|off|up|down|back\s+on)\b)[\w'-]+\s+){0,4}?"
 _STOP = re.compile(
-    r"\b(?:stop(?:ping)?|stp|halt|kill|nuke|curtail\w*|pause|suspend|disable|deactivate|cease"
+    r"\b(?:stop(?:ping)?|stp|halt|kill|nuke|curtail\w*|pause|suspend|disable|deactivate|cease|cut"
+    r"|shut|go\s+(?:off|offline)"
     r"|unplug|shutdown|shut\s*(?:off|down)|pull(?:ing)?\s+the\s+plug"
     r"|power\s*(?:off|down)|cut\s+(?:off|the\s+power|power)|stand\s+down"
     rf"|(?:turn|switch|shut|power|take|bring|spin|wind|knock|cut|put|pull)\s+{_GAP}"
@@ -38,6 +41,8 @@ _STOP = re.compile(
 )
 _START = re.compile(
     r"\b(?:start(?:ing)?|strat|restart|resume|unpause|re-?enable|enable|activate|launch|boot"
+    r"|crank|run"
+    rf"|bring\s+{_GAP}back|let\s+{_GAP}(?:run|mine|hash|go)"
     r"|reboot|fire\s+up|spin\s+up|power\s*(?:on|up)|back\s+to\s+(?:hashing|mining|work)"
     r"|bring\s+back|back\s+(?:on(?:line)?|up)"
     rf"|(?:turn|switch|fire|spin|kick|crank|bring|get|power|put)\s+{_GAP}"
@@ -102,7 +107,51 @@ def directions(text: str) -> frozenset[Direction]:
 
 def reading(text: str, family: Family, load_names: Sequence[str] = ()) -> Reading:
     """The direction the words give ``family``: read in the parts that name it, or in
-    the nearest part before them that gives one ("stop the miners and the generator")."""
+    the nearest part before them that gives one ("stop the miners and the generator");
+    failing that in the words with typos corrected ("shutdwn the rigs"), then in a bare
+    particle ("miners off", "miner-2 on barn")."""
+    said = _reading(text, family, load_names, directions)
+    if said.said or said.negated:
+        return said
+    fixed = _corrected(text)
+    said = _reading(fixed, family, load_names, directions)
+    if said.said or said.negated:
+        return said
+    return _reading(fixed, family, load_names, _particles)
+
+
+# A particle right after the machine ("miners off", "genny on!", "miner 2 back on").
+_MACHINE = (
+    r"(?:miners?|rigs?|asics?|mining|generator|genset|gen|genny|diesel|grid\s+charg\w*"
+    r"|miner\s*\d+|\w+-\d+|charging)"
+)
+_PARTICLE_STOP = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:off|offline|down)\b", re.I)
+_PARTICLE_START = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:on|online|up)\b", re.I)
+
+
+def _particles(text: str) -> frozenset[Direction]:
+    found: set[Direction] = set()
+    if _PARTICLE_STOP.search(text):
+        found.add("stop")
+    if _PARTICLE_START.search(text):
+        found.add("start")
+    return frozenset(found)
+
+
+def _corrected(text: str) -> str:
+    """The words with typos corrected against the planner's vocabulary."""
+    words = tokens._tokenize(text)
+    fixed = (tokens._correct(w) for w in words)
+    # "miinng" → "mining", but "runs" stays "runs" (an inflection is no typo)
+    return " ".join(w if w.startswith(f) else f for w, f in zip(words, fixed, strict=True))
+
+
+def _reading(
+    text: str,
+    family: Family,
+    load_names: Sequence[str],
+    directions: Callable[[str], frozenset[Direction]],
+) -> Reading:
     target = _target(family, load_names)
     said: set[Direction] = set()
     negated = False
@@ -182,8 +231,8 @@ def check(
         return tool, args
     family, direction = _TOOLS[tool]
     said = reading(text, family, load_names)
-    if said.mixed:
-        return None
+    if said.mixed or not said.said:
+        return None  # both ways, or no way at all ("any gen runs expected?"): unsure
     if said.sure is not None and said.sure != direction:
         return f"{said.sure}_{family}", args
     return tool, args
@@ -208,29 +257,42 @@ _FAMILY_ORDER: tuple[Family, ...] = ("miners", "generator", "grid_charge")
 def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Direction]]:
     """The commands an order gives ("curtail miner 2", "spin the rigs back up", "pull
     the plug on miner-1"), in the order named; [] for anything but an order whose
-    words give one direction to each machine they name."""
-    body = text.strip()
+    words give one direction to each machine they name. Each part of the message is
+    read on its own: "stop the miners, then tell me when to run the genny" orders the
+    miners only (the second part asks)."""
+    found: list[tuple[Family, Direction]] = []
+    last: frozenset[Direction] = frozenset()
+    for part in _SEGMENTS.split(text.strip()):
+        body = _order_body(part)
+        for family in _FAMILY_ORDER:
+            if _first_mention(part, family, load_names) is None:
+                continue
+            if family == "grid_charge" and not re.search(r"\bch(?:ar)?g", part, re.I):
+                continue
+            if body is not None:
+                said = reading(body, family, load_names)
+            elif last and _bare(part, _target(family, load_names)):
+                said = Reading(last)  # "stop the miners and the generator"
+            else:
+                continue
+            if said.mixed:
+                return []
+            if said.sure is not None and (family, said.sure) not in found:
+                found.append((family, said.sure))
+        last = directions(body) if body is not None else frozenset()
+    return found
+
+
+def _order_body(part: str) -> str | None:
+    """The part from its verb on when it gives an order, else None."""
+    body = part.strip()
+    if not body or body.endswith("?"):
+        return None
     wish = _WISH.match(body)
     if wish is not None:
-        body = body[wish.end() :]
-    else:
-        body = body[_LEAD.match(body).end() :]  # type: ignore[union-attr]
-        if not (_STOP.match(body) or _START.match(body)):
-            return []
-    if body.rstrip().endswith("?"):
-        return []
-    found: list[tuple[int, Family, Direction]] = []
-    for family in _FAMILY_ORDER:
-        at = _first_mention(body, family, load_names)
-        if at is None or (family == "grid_charge" and not re.search(r"\bch(?:ar)?g", body, re.I)):
-            continue
-        said = reading(body, family, load_names)
-        if said.mixed:
-            return []
-        if said.sure is None:
-            continue  # named, not commanded: "stop the miners, then plan the genny"
-        found.append((at, family, said.sure))
-    return [(family, direction) for _, family, direction in sorted(found)]
+        return body[wish.end() :]
+    body = body[_LEAD.match(body).end() :]  # type: ignore[union-attr]
+    return body if _STOP.match(body) or _START.match(body) else None
 
 
 def _first_mention(text: str, family: Family, load_names: Sequence[str]) -> int | None:
@@ -246,3 +308,16 @@ def tool_of(family: Family, direction: Direction) -> tuple[str, dict[str, object
     if family == "grid_charge":
         return "set_grid_charge", {"enabled": direction == "start"}
     return f"{direction}_{family}", {}
+
+
+def named(text: str, load_names: Sequence[str] = ()) -> frozenset[Family]:
+    """The machines a message names (typos corrected: "stop miinng")."""
+    fixed = f"{text} {_corrected(text)}"
+    return frozenset(f for f in _FAMILY_ORDER if _first_mention(fixed, f, load_names) is not None)
+
+
+def family_of(tool: str) -> Family | None:
+    """The machine a command tool acts on."""
+    if tool == "set_grid_charge":
+        return "grid_charge"
+    return _TOOLS[tool][0] if tool in _TOOLS else None

@@ -186,9 +186,15 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|ive seen alert|i have seen alert|i saw alert|seen alert|saw alert|ive seen the alert"
         "|i have seen the alert|i saw the alert|seen the alert|saw the alert|weve seen it"
         "|ive seen alarm|seen alarm|seen the alarm|saw the alarm"
-        "|dismissed|mark as seen|mark as read|mark seen|mark read",
+        "|dismissed|mark as seen|mark as read|mark seen|mark read|mark it as seen|mark it seen"
+        "|mark it as read|mark it read|seen the warning|saw the warning|ive seen the warning"
+        "|i have seen the warning|seen this warning|seen that warning",
     ),
-    (SNOOZE, "snooze|snoozes|snoozed|snoozing|remind me later|remind me|ask me later"),
+    (
+        SNOOZE,
+        "snooze|snoozes|snoozed|snoozing|remind me later|remind me|ask me later|postpone"
+        "|postponed|defer|delay|hold off",
+    ),
     (
         SILENCES,
         "silences|mutes|silenced|muted|suppressed|suppressions|active silence|active silences"

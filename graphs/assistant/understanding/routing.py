@@ -172,6 +172,7 @@ _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", 
 # Confidence thresholds (softmax of the classifier's scores), tuned on the development split.
 ACCEPT = 0.45  # a tool the rules did not find, when the rules found nothing
 OVERRIDE = 0.6  # a tool that replaces what the rules found
+OVERRIDE_SPECIFIC = 0.8  # ... when they found it from a specific pattern
 ACTION = 0.7  # a command the rules did not find
 SINGLE = 0.85  # one clause, one intent: the classifier's pick among the rules' several
 KEEP = 0.04  # the rules' tool stands when the classifier gives it at least this
@@ -241,7 +242,7 @@ def plan(
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
-    read = _collapse(read)
+    read = _collapse(_one_overview(text, read))
     return _as_said(text, read, site_names, load_names)
 
 
@@ -437,6 +438,26 @@ def _with_site(intent: Intent, site: str | None) -> Intent:
     return Intent(intent.tool, {**intent.args, "site": site})
 
 
+# "an overview ..., including the grid draw and any issues", "pv/batt/grid/gen in one go":
+# the parts named are what the overview shows, not requests of their own.
+_OVERVIEW = re.compile(
+    r"\b(?:including|incl\.?|in\s+one\s+go|all\s+in\s+one|at\s+once|such\s+as)\b"
+    r"|\b\w+(?:\s*/\s*\w+){2,}\b",
+    re.IGNORECASE,
+)
+_SHOWN_IN_STATUS = frozenset({"battery_status", "solar_now", "active_alerts", "site_status"})
+
+
+def _one_overview(text: str, read: Plan) -> Plan:
+    """The site status alone when the other tools only name what it shows."""
+    tools = {i.tool for i in read.intents}
+    if "site_status" not in tools or not tools <= _SHOWN_IN_STATUS or len(tools) < 2:
+        return read
+    if not _OVERVIEW.search(text):
+        return read
+    return replace(read, intents=[i for i in read.intents if i.tool == "site_status"][:1])
+
+
 def _collapse(read: Plan) -> Plan:
     """One call per tool and arguments: a part that only adds the site ("snooze it till
     morning, barn") is the same request, not a second one."""
@@ -500,11 +521,27 @@ def _as_said(text: str, read: Plan, site_names: Sequence[str], load_names: Seque
     intents = _with_orders(text, intents, site_names, load_names)
     if not intents:
         if dropped:
-            return Plan([], "unsure", False, read.closest, read.ranked_tools, read.label, read.p)
+            return _read_instead(text, read, site_names, load_names)
         return read
     if intents == read.intents:
         return read
     return Plan(intents, "ok", True, read.closest, read.ranked_tools, read.label, read.p)
+
+
+def _read_instead(
+    text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]
+) -> Plan:
+    """When the only command found had no footing in the words ("any gen runs expected
+    before monday?"): the classifier's read-only answer if it is sure enough, else unsure."""
+    unsure = Plan([], "unsure", False, read.closest, read.ranked_tools, read.label, read.p)
+    if read.label in CHANGES or read.label not in lexicon.TOOL_NAMES or read.p < OVERRIDE:
+        return unsure
+    args = arguments.for_tool(read.label, text, site_names, load_names)
+    if args is None:
+        return unsure
+    return Plan(
+        [Intent(read.label, args)], "ok", False, read.closest, read.ranked_tools, read.label, read.p
+    )
 
 
 def _with_orders(
@@ -561,7 +598,9 @@ def _plan(
         # "grant Ms. Keller the viewer role": exact shapes with ids, names and roles or a
         # parsed threshold, read as written
         return Plan(found, "ok", True, label=found[0].tool, p=1.0)
-    guess = (classifier or shared()).guess(text, site_names, load_names)
+    guess = _possible(
+        (classifier or shared()).guess(text, site_names, load_names), text, load_names
+    )
     ranked = guess.tools(len(guess.ranked))
     closest = ranked[:3]
     tools = {i.tool for i in found}
@@ -609,13 +648,37 @@ def _plan(
         return Plan(found, "ok", True, closest, ranked, top, p)
     blocked = _blocked(top, text, found)
     if top not in (NONE, UNSUPPORTED, HELP) and not several and not blocked:
-        needed = ACTION if top in ACTIONS else (OVERRIDE if found else ACCEPT)
+        needed = ACTION if top in ACTIONS else (_override(found) if found else ACCEPT)
         args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
         if args is not None:
             return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
     if found and (several or blocked or max(guess.prob(i.tool) for i in found) >= KEEP):
         return Plan(found, "ok", False, closest, ranked, top, p)
     return nothing("unsure")
+
+
+# What the clause reader answers when it only recognises a topic word; any other reading
+# of the rules comes from a specific pattern and takes a surer classifier to overrule.
+_GENERIC = frozenset(
+    {"site_status", "battery_status", "solar_now", "solar_forecast", "active_alerts", HELP_TOOL}
+)
+
+
+def _override(found: list[Intent]) -> float:
+    """How sure the classifier must be to replace what the rules found."""
+    return OVERRIDE if {i.tool for i in found} & _GENERIC else OVERRIDE_SPECIFIC
+
+
+def _possible(guess: Guess, text: str, load_names: Sequence[str]) -> Guess:
+    """The guess without commands for machines the message does not name ("turn the
+    warnings back on" is no start of the miners)."""
+    named = commands.named(text, load_names)
+    kept = tuple(
+        (label, p)
+        for label, p in guess.ranked
+        if label not in ACTIONS or commands.family_of(label) in named
+    )
+    return guess if len(kept) == len(guess.ranked) else Guess(kept)
 
 
 def _blocked(tool: str, text: str, found: list[Intent]) -> bool:

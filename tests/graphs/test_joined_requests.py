@@ -1,0 +1,95 @@
+"""One request is one call; two requests are two: how the planner reads joined messages,
+reasons given beside a change, and alert housekeeping in everyday words."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphs.assistant.planner import plan
+
+SITES = ["demo", "barn", "home"]
+LOADS = ["miner-1", "miner-2", "miner-3"]
+
+
+def _tools(text: str) -> list[str]:
+    return [i.tool for i in plan(text, site_names=SITES, load_names=LOADS).intents]
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("home batt kw + soc", ["battery_status"]),
+        ("snooze it till morning, barn", ["snooze_alert"]),
+        ("state of home now, pv/batt/grid/gen in one go", ["site_status"]),
+        (
+            "Could you give me an overview of the plant, including the grid draw and any issues?",
+            ["site_status"],
+        ),
+        ("compare home and barn", ["compare_sites"]),
+    ],
+)
+def test_one_request_in_several_parts_is_one_call(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("batt outlook and genny plan pls", ["battery_outlook", "generator_plan"]),
+        ("week outlook barn and gen service hrs", ["week_outlook", "generator_service"]),
+        (
+            "Please provide the site status and the pending approvals.",
+            ["site_status", "pending_approvals"],
+        ),
+        ("stop the miners, then tell me when to run the genny", ["stop_miners", "generator_plan"]),
+    ],
+)
+def test_two_requests_are_two_calls(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("turn off the generator, battery's full", ["stop_generator"]),
+        ("fire up the genset, rigs need juice", ["start_generator"]),
+        ("Disable grid charging; solar will cover tomorrow.", ["set_grid_charge"]),
+        ("ack the fast discharge one, i know, rigs are on", ["acknowledge_alert"]),
+        ("silence barn 2h, on site working", ["silence_alerts"]),
+        (
+            "i am moving my power station, can you turn off the warnings for 2 hours",
+            ["silence_alerts"],
+        ),
+        ("stop the miners and show me the battery", ["stop_miners", "battery_status"]),
+    ],
+)
+def test_a_reason_beside_a_change_asks_nothing(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+def test_snoozing_one_alert_of_a_category_is_a_snooze() -> None:
+    got = plan("snooze the battery alert till morning", site_names=SITES, load_names=LOADS)
+    assert [(i.tool, i.args.get("until")) for i in got.intents] == [("snooze_alert", "tomorrow")]
+    assert _tools("Postpone the low state of charge alert until tomorrow morning.") == [
+        "snooze_alert"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["what alerts did i mute", "what did i silence earlier", "did i turn off some warnings"]
+)
+def test_asking_what_was_muted_lists_the_silences(text: str) -> None:
+    from graphs.assistant.understanding import rules
+
+    assert [i.tool for i in rules.route(text, site_names=SITES)] == ["list_silences"]
+
+
+def test_alerts_back_on_ends_a_silence_in_the_rules() -> None:
+    from graphs.assistant.understanding import rules
+
+    for text in ("turn alerts back on for the barn", "please turn the warnings back on"):
+        assert [i.tool for i in rules.route(text, site_names=SITES)] == ["remove_silence"]
+
+
+def test_i_acknowledge_is_a_statement_not_a_question() -> None:
+    assert _tools("I acknowledge the low battery alert.") == ["acknowledge_alert"]
