@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from graphs.assistant.understanding import people
+from graphs.assistant.understanding import people, shorthand
 from graphs.assistant.understanding.clause_reader import (
     _analyse_clause,
     _Clause,
@@ -143,6 +143,7 @@ def route(
     about_people = [i for i in (people.who_is(stripped), people.role_change(stripped)) if i]
     if about_people:
         return about_people  # "Who is Mark, and please make him an operator."
+    stripped = shorthand.spelled_out(stripped)  # "load fcst tmrw" → "load forecast tomorrow"
     alert_rule = _alert_rule(stripped, site_names)
     if alert_rule is not None:
         return _with_other_requests(alert_rule, stripped, site_names, load_names)
