@@ -241,9 +241,9 @@ def plan(
     """
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
+    read = _as_said(text, read, site_names, load_names)
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
-    read = _collapse(_one_overview(text, read))
-    return _as_said(text, read, site_names, load_names)
+    return _collapse(_one_overview(text, read))
 
 
 def _by_parts(
@@ -405,9 +405,9 @@ def _without_reason_clauses(
     kept = [c for c in clauses if not _reason_clause(c)]
     if len(kept) in (0, len(clauses)):
         return read
-    rest = _plan(
-        ", ".join(kept), site_names=site_names, load_names=load_names, classifier=classifier
-    )
+    said = ", ".join(kept)
+    rest = _plan(said, site_names=site_names, load_names=load_names, classifier=classifier)
+    rest = _as_said(said, rest, site_names, load_names)
     changes = [i.tool for i in rest.intents if i.tool in CHANGES]
     if not changes or not set(changes) <= set(tools) or len(rest.intents) >= len(tools):
         return read
@@ -652,7 +652,13 @@ def _plan(
         args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
         if args is not None:
             return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
-    if found and (several or blocked or max(guess.prob(i.tool) for i in found) >= KEEP):
+    specific_and_unsure = _override(found) == OVERRIDE_SPECIFIC and p < OVERRIDE
+    if found and (
+        several
+        or blocked
+        or specific_and_unsure  # a precise pattern, and no sure reading against it
+        or max(guess.prob(i.tool) for i in found) >= KEEP
+    ):
         return Plan(found, "ok", False, closest, ranked, top, p)
     return nothing("unsure")
 
