@@ -133,7 +133,8 @@ def test_a_command_turned_the_wrong_way_is_turned_back() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "dont stop the miners, start them",
+        "dont stop the miners",
+        "stop the miners, no, start them",
         "stop the miners no wait start them",
         "don't turn off the generator",
     ],
@@ -191,3 +192,15 @@ def test_a_command_with_no_direction_in_its_words_is_not_requested() -> None:
 def test_a_guess_for_a_machine_the_message_does_not_name_is_not_taken() -> None:
     got = plan("please turn the warnings back on", site_names=SITES, load_names=LOADS)
     assert not {i.tool for i in got.intents} & {"start_miners", "start_generator"}
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("the generator is running, stop it", "stop_generator"),
+        ("miner-2 is overheating, kill it", "stop_miners"),
+        ("dont stop the miners, start them", "start_miners"),
+    ],
+)
+def test_an_order_about_the_machine_named_before(text: str, tool: str) -> None:
+    assert _tools(text) == [tool]

@@ -93,3 +93,56 @@ def test_alerts_back_on_ends_a_silence_in_the_rules() -> None:
 
 def test_i_acknowledge_is_a_statement_not_a_question() -> None:
     assert _tools("I acknowledge the low battery alert.") == ["acknowledge_alert"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the battery is low",
+        "my panel is on the balcony",
+        "The maintenance crew will arrive on Thursday.",
+        "miner 2 is making a weird noise",
+        "swapped the CT clamp at home",
+        "i put new panels on the shed roof last week",
+    ],
+)
+def test_a_report_of_state_asks_nothing(text: str) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS)
+    assert got.intents == [] and got.reason == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("the battery is low, what should I do?", ["battery_status"]),
+        ("is the battery low?", ["battery_status"]),
+        ("expected solar today", ["solar_forecast"]),
+        ("the generator is running, stop it", ["stop_generator"]),
+    ],
+)
+def test_a_report_that_asks_or_orders_is_read(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("load fcst tmrw barn", "load_forecast"),
+        ("report yday barn", "energy_report"),
+        ("how long can the battery keep going at this rate", "battery_status"),
+        ("battery over the next 2 days", "battery_outlook"),
+        ("should we keep the rigs hashing overnight?", "miner_plan"),
+        ("how many days of diesel in the tank at the barn", "fuel_outlook"),
+        ("when is the genset due for a checkup", "generator_service"),
+        ("what happened since 6am", "timeline"),
+        ("anything unusual at the barn this week?", "anomalies"),
+        ("panel voltage and current at home", "panel_readings"),
+        ("what does error code E21 mean on the inverter", "search_knowledge"),
+        ("rule: home battery < 30% warn me", "set_alert_rule"),
+        ("which alerts did I set up?", "list_alert_rules"),
+        ("delete the fuel threshold I created", "remove_alert_rule"),
+        ("is there something i need to say yes to?", "pending_approvals"),
+    ],
+)
+def test_specific_readings(text: str, tool: str) -> None:
+    assert _tools(text) == [tool]

@@ -157,12 +157,17 @@ def _reading(
     negated = False
     carried: frozenset[Direction] = frozenset()
     named = False
+    ours = False  # the machine named last is this one ("turn the rigs on and off")
     for part in _SEGMENTS.split(text):
         own = directions(part)
         if target(part):
-            named = True
+            named = ours = True
             said |= own or (carried if _bare(part, target) else frozenset())
             negated = negated or bool(_NEGATED.search(part))
+        elif _named_in(part):
+            ours = False
+        elif ours:
+            said |= own
         if own:
             carried = own
     if not named:
@@ -262,25 +267,67 @@ def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Dir
     miners only (the second part asks)."""
     found: list[tuple[Family, Direction]] = []
     last: frozenset[Direction] = frozenset()
+    mentioned: list[Family] = []  # machines named so far ("the generator is running, stop it")
     for part in _SEGMENTS.split(text.strip()):
         body = _order_body(part)
-        for family in _FAMILY_ORDER:
-            if _first_mention(part, family, load_names) is None:
+        families = [f for f in _FAMILY_ORDER if _names(part, f, load_names)]
+        if body is not None and not families and mentioned and _PRONOUN.search(body):
+            families = mentioned[-1:]
+            part = f"{part} {_WORD_FOR[families[0]]}"
+        for family in families:
+            said = _said_to(family, part, body, last, load_names)
+            if said is None:
                 continue
-            if family == "grid_charge" and not re.search(r"\bch(?:ar)?g", part, re.I):
-                continue
-            if body is not None:
-                said = reading(body, family, load_names)
-            elif last and _bare(part, _target(family, load_names)):
-                said = Reading(last)  # "stop the miners and the generator"
-            else:
-                continue
-            if said.mixed:
-                return []
+            if said.mixed or any(f == family and d != said.sure for f, d in found):
+                return []  # both ways for one machine: unsure
             if said.sure is not None and (family, said.sure) not in found:
                 found.append((family, said.sure))
+        mentioned += families
         last = directions(body) if body is not None else frozenset()
     return found
+
+
+_PRONOUN = re.compile(r"\b(?:it|them|that|em|'em)\b", re.IGNORECASE)
+_WORD_FOR: dict[Family, str] = {
+    "miners": "miners",
+    "generator": "generator",
+    "grid_charge": "grid charging",
+}
+
+
+def _names(part: str, family: Family, load_names: Sequence[str]) -> bool:
+    if _first_mention(part, family, load_names) is None:
+        return False
+    return family != "grid_charge" or bool(re.search(r"\bch(?:ar)?g", part, re.I))
+
+
+def _said_to(
+    family: Family,
+    part: str,
+    body: str | None,
+    last: frozenset[Direction],
+    load_names: Sequence[str],
+) -> Reading | None:
+    """The direction one part gives a machine it names: its own order, or the previous
+    part's verb when it only names the machine ("stop the miners and the generator")."""
+    if body is not None:
+        return reading(
+            f"{body} {_WORD_FOR[family]}" if family not in _named_in(body) else body,
+            family,
+            load_names,
+        )
+    if last and _bare(part, _target(family, load_names)):
+        return Reading(last)
+    return None
+
+
+def _named_in(text: str) -> frozenset[Family]:
+    return frozenset(f for f in _FAMILY_ORDER if _TARGETS[f].search(text))
+
+
+def gives_order(text: str) -> bool:
+    """Whether any part of a message is an order ("the generator is running, stop it")."""
+    return any(_order_body(part) is not None for part in _SEGMENTS.split(text.strip()))
 
 
 def _order_body(part: str) -> str | None:

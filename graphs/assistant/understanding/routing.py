@@ -160,6 +160,31 @@ _STATEMENT = re.compile(
     r"(?!\s+(?:to|you|a question|questions?)\b)",
     re.IGNORECASE,
 )
+# "the battery is low", "my panel is on the balcony", "the crew will arrive on Thursday",
+# "swapped the CT clamp at home": a report of how things are or what was done.
+_STATE_REPORT = re.compile(
+    r"^\W*(?:(?:the|my|our|this|that|it|its|these|those)\b|(?:miner|rig|pump)\s*-?\d+\b)"
+    r"(?:\s+[\w'-]+){0,3}?\s+(?:is|are|was|were|will\s+be|will\s+\w+|has\s+been|have\s+been)\b"
+    r"|^\W*(?:just\s+|i\s+|we\s+)?(?:swapped|replaced|installed|added|moved|cleaned|fixed|changed"
+    r"|upgraded|rewired|wired|mounted|bought|removed|reset|rebooted|updated|flashed|tightened"
+    r"|connected|disconnected|put\s+(?:new|in|up|a|an|\d+))\b",
+    re.IGNORECASE,
+)
+# Words that make a message ask something whatever its shape.
+_ASKING = re.compile(
+    r"\b(?:show|tell|give|check|list|what|whats|how|hows|when|why|which|status|report|please"
+    r"|pls|can\s+you|could\s+you|let\s+me\s+know|need\s+to\s+know|any)\b",
+    re.IGNORECASE,
+)
+
+
+def _tells_state(text: str) -> bool:
+    """A report of state or of something done, asking nothing."""
+    if not _STATE_REPORT.search(text) or _ASKING.search(text):
+        return False
+    return not commands.gives_order(text)
+
+
 # "..., what did I miss": a statement that goes on to ask something is a question.
 _ASKS_AFTER = re.compile(
     r"[,;.!:]\s*(?:so\s+|but\s+|and\s+)?(?:what|how|did|does|any|anything|is|are|was|were"
@@ -283,7 +308,7 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
     out: list[str] = []
     when: str | None = None
     for part in parts:
-        if not _asks_own(part, site_names) or _reason_clause(part):
+        if not _asks_own(part, site_names, joins is _LOOSE_JOINS) or _reason_clause(part):
             return []  # "barn" alone, or "tomorrow is cloudy": no request of its own
         said = _WHEN.search(part)
         if said is None and when is not None:
@@ -328,13 +353,18 @@ _NOT_OWN = frozenset(
 )
 
 
-def _asks_own(part: str, site_names: Sequence[str]) -> bool:
-    """Whether a part names something beside sites and filler words."""
+def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool:
+    """Whether a part names something beside sites and filler words (two words, or one
+    with a site, where a comma or "and" joins it: "solar, battery and generator over the
+    week" lists what one question is about)."""
     sites = {w for s in site_names for w in tokens._tokenize(s)}
     words = [w for w in tokens._tokenize(part) if w.isalpha() and w not in _NOT_OWN]
-    return len([w for w in words if w not in sites]) >= 2 or (
-        len(words) == 1 and words[0] not in sites and len(words[0]) > 3
-    )
+    own = [w for w in words if w not in sites]
+    if len(own) >= 2:
+        return True
+    if loose:
+        return len(own) == 1 and len(words) > 1
+    return len(own) == 1 and len(words) == 1 and len(own[0]) > 3
 
 
 def _read_parts(
@@ -618,10 +648,11 @@ def _plan(
     if greeting(text) and not found:
         return nothing("none")  # "good morning": a greeting asks nothing
     if (
-        _STATEMENT.search(text)
+        (_STATEMENT.search(text) or _tells_state(text))
         and not text.rstrip().endswith("?")
         and not _ASKS_AFTER.search(text)
         and not tools & CHANGES
+        and top not in CHANGES
     ):
         return nothing("none")  # "I have installed new panels": news, not a question
     if top in (NONE, UNSUPPORTED):
@@ -647,12 +678,13 @@ def _plan(
             found = [i for i in found if i.tool == top]  # "any batt alerts": alerts, not battery
         return Plan(found, "ok", True, closest, ranked, top, p)
     blocked = _blocked(top, text, found)
+    override = _override(found, text, site_names)
     if top not in (NONE, UNSUPPORTED, HELP) and not several and not blocked:
-        needed = ACTION if top in ACTIONS else (_override(found) if found else ACCEPT)
+        needed = ACTION if top in ACTIONS else (override if found else ACCEPT)
         args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
         if args is not None:
             return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
-    specific_and_unsure = _override(found) == OVERRIDE_SPECIFIC and p < OVERRIDE
+    specific_and_unsure = override == OVERRIDE_SPECIFIC and p < OVERRIDE_SPECIFIC
     if found and (
         several
         or blocked
@@ -670,9 +702,14 @@ _GENERIC = frozenset(
 )
 
 
-def _override(found: list[Intent]) -> float:
-    """How sure the classifier must be to replace what the rules found."""
-    return OVERRIDE if {i.tool for i in found} & _GENERIC else OVERRIDE_SPECIFIC
+def _override(found: list[Intent], text: str, site_names: Sequence[str]) -> float:
+    """How sure the classifier must be to replace what the rules found: surer when a
+    whole-message pattern or a specific clause reading found it."""
+    if not found:
+        return OVERRIDE
+    if {i.tool for i in found} & _GENERIC and not rules.from_pattern(text, site_names):
+        return OVERRIDE
+    return OVERRIDE_SPECIFIC
 
 
 def _possible(guess: Guess, text: str, load_names: Sequence[str]) -> Guess:
