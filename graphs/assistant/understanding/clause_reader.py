@@ -434,7 +434,7 @@ def _turns_alerts_back_on(clause: _Clause) -> bool:
     if not clause.has(ALERT) or clause.first(MINERS, LOAD, GENERATOR, GRID) is not None:
         return False
     words = set(clause.words)
-    back = "back" in words and bool(words & {"on", "come", "again", "coming"})
+    back = "back" in words and bool(words & {"on", "come", "again", "coming", "bring", "turn"})
     return back or clause.has(START) or (clause.has(ON) and bool(words & {"turn", "switch"}))
 
 

@@ -45,7 +45,7 @@ _START = re.compile(
     rf"|bring\s+{_GAP}back|let\s+{_GAP}(?:run|mine|hash|go)"
     r"|reboot|fire\s+up|spin\s+up|power\s*(?:on|up)|back\s+to\s+(?:hashing|mining|work)"
     r"|bring\s+back|back\s+(?:on(?:line)?|up)"
-    rf"|(?:turn|switch|fire|spin|kick|crank|bring|get|power|put)\s+{_GAP}"
+    rf"|(?:turn|switch|fire|spin|kick|crank|bring|get|power|put|wake)\s+{_GAP}"
     r"(?:on|up|online|going|running)"
     rf"|(?:get|set)\s+{_GAP}(?:hashing|mining)"
     r"|(?:charge|top\s+up)\s+(?:\w+\s+){0,3}?(?:from|off|with)\s+(?:the\s+)?(?:grid|mains|utility))\b",

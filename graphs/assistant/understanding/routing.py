@@ -406,11 +406,18 @@ _ASKING_LEADS = frozenset(
 )
 
 
+_CONTRACTED = re.compile(
+    r"^\W*(?:we|i|it|they|that|there|he|she|you)['’](?:re|m|s|ve|ll|d)\b", re.I
+)
+
+
 def _reason_clause(clause: str) -> bool:
     """A clause that reports or explains rather than asks or orders."""
     words = tokens._tokenize(clause)
     if not words or clause.rstrip().endswith("?"):
         return False
+    if _CONTRACTED.match(clause):
+        return True  # "we're importing", "it's dark": "were"/"its" as read are no question
     lead, polite = clause_reader._lead_index(words)
     if polite or lead >= len(words) or words[lead] in _ASKING_LEADS or commands.ordered(clause):
         return False
