@@ -146,3 +146,20 @@ def test_a_report_that_asks_or_orders_is_read(text: str, tools: list[str]) -> No
 )
 def test_specific_readings(text: str, tool: str) -> None:
     assert _tools(text) == [tool]
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("no alerts after 11pm pls", ["23:00", "07:00"]),
+        ("dont ping me at nite unless its critical", ["22:00", "07:00"]),
+        (
+            "Could you keep the messages quiet between 10 at night and 8 in the morning?",
+            ["22:00", "08:00"],
+        ),
+        ("quiet hours between 11pm and 7am", ["23:00", "07:00"]),
+    ],
+)
+def test_quiet_hours_in_everyday_words(text: str, hours: list[str]) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args["quiet_hours"]) for i in got] == [("set_alert_preferences", hours)]

@@ -115,7 +115,12 @@ def _between_times(items: list[tuple[str, str]], index: int) -> bool:
     (before_kind, before), (after_kind, after) = items[index - 1], items[index + 1]
     if before_kind != "word" or after_kind != "word":
         return False
-    clock_before = before in _MERIDIEM or before in _CLOCK_WORDS or ":" in before
+    clock_before = (
+        before in _MERIDIEM
+        or before in _CLOCK_WORDS
+        or ":" in before
+        or before in ("night", "nite", "evening")  # "between 10 at night and 8 ..."
+    )
     clock_after = after.isdigit() or after in _CLOCK_WORDS or ":" in after
     return clock_before and clock_after
 
@@ -542,15 +547,33 @@ def _preference_args(clause: _Clause) -> dict[str, Any] | None:
     clear = False
     if clause.has(QUIET):
         times = _clock_times(words)
-        if off:
+        if off and not _NO_ALERTS & set(words):
             clear = True  # "no quiet hours", "turn off do not disturb"
         elif len(times) >= 2:
             quiet_hours = times[:2]
+        else:
+            quiet_hours = _quiet_from(words, times)
     elif clause.has(PREFS) and clause.has(ALERT) and clause.has(REMOVE):
         clear = True  # "clear my alert preferences"
     if critical_only is None and quiet_hours is None and not clear:
         return None
     return {"critical_only": critical_only, "quiet_hours": quiet_hours, "clear": clear}
+
+
+_NO_ALERTS = frozenset({"ping", "alerts", "notifications", "messages", "pings", "alarms"})
+_NIGHT = frozenset({"night", "nite", "nights", "overnight", "tonight", "sleeping", "asleep"})
+QUIET_END = "07:00"  # when a night's quiet ends if the message gives no end
+QUIET_START = "22:00"
+
+
+def _quiet_from(words: list[str], times: list[str]) -> list[str] | None:
+    """Quiet hours from one time ("no alerts after 11pm") or the night alone ("don't ping
+    me at night unless it's critical"); None when the words give neither."""
+    if len(times) == 1 and {"after", "from", "past"} & set(words):
+        return [times[0], QUIET_END]
+    if not times and _NIGHT & set(words):
+        return [QUIET_START, QUIET_END]
+    return None
 
 
 def _solar_intents(clause: _Clause, add: _Add) -> None:

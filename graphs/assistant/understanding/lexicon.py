@@ -215,7 +215,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|do not disturb|dnd|night mode|dont bother me|do not bother me|dont disturb me"
         "|dont wake me|do not wake me|silent hours|sleep hours|quiet|dont ping me|do not ping me"
         "|dont message me|do not message me|dont notify me|do not notify me|dont alert me"
-        "|do not alert me|dont disturb|dont text me|no pings|no notifications",
+        "|do not alert me|dont disturb|dont text me|no pings|no notifications|no alerts after"
+        "|no alerts at night|no alerts overnight|no messages after|no notifications after",
     ),
     (PREFS, "preferences|preference|prefs|settings|notification settings|alert settings"),
     (
