@@ -1075,7 +1075,7 @@ _LIST_RULES = re.compile(
     re.IGNORECASE,
 )
 _REMOVE_RULE = re.compile(
-    r"\b(?:delete|remove|drop|cancel|disable|clear|kill|scrap|erase|get\s+rid\s+of|turn\s+off"
+    r"\b(?:delete|del|rm|remove|drop|cancel|disable|clear|kill|scrap|erase|get\s+rid\s+of|turn\s+off"
     r"|stop|undo)\b(?:\s+(?:the|my|our|that))?(?:\s+(?:custom|user))?"
     r"(?:\s+(?:alert|alarm|notification|warning|threshold))?\s*(?:rule|threshold)?\s*"
     r"(?:number\s+|no\.?\s*|#\s*)?(?P<id>\d{1,9})\b",

@@ -197,7 +197,7 @@ _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", 
 # Confidence thresholds (softmax of the classifier's scores), tuned on the development split.
 ACCEPT = 0.45  # a tool the rules did not find, when the rules found nothing
 OVERRIDE = 0.6  # a tool that replaces what the rules found
-OVERRIDE_SPECIFIC = 0.8  # ... when they found it from a specific pattern
+OVERRIDE_SPECIFIC = 0.9  # ... when they found it from a specific pattern
 ACTION = 0.7  # a command the rules did not find
 SINGLE = 0.85  # one clause, one intent: the classifier's pick among the rules' several
 KEEP = 0.04  # the rules' tool stands when the classifier gives it at least this
@@ -312,7 +312,8 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
             return []  # "barn" alone, or "tomorrow is cloudy": no request of its own
         said = _WHEN.search(part)
         if said is None and when is not None:
-            part = f"{part} {when}"
+            body = part.rstrip("?.! ")
+            part = f"{body} {when}{part[len(body) :]}"
         when = said[0] if said is not None else when
         out.append(part)
     return out
@@ -397,7 +398,8 @@ _CLAUSES = re.compile(r"\s*(?:[;,]|\.\s|\s[-–—]\s|\b(?:because|since|coz|cau
 _REPORTS = re.compile(
     r"\b(?:is|are|was|were|been|be|am|im|i'm|\w+'s|know|knew|need|needs|will|gonna|getting"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
-    r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b",
+    r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b"
+    r"|\b(?:i|we)\s+\w+ed\b",  # "i muted em by accident"
     re.IGNORECASE,
 )
 _ASKING_LEADS = frozenset(
