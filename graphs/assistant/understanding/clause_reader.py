@@ -304,8 +304,8 @@ def _clause_intents(clause: _Clause, site: str | None) -> list[Intent]:
         return [intent for _, intent in found]
     if not _action_intents(clause, add):
         battery_pos = clause.first(BATTERY)
-        if battery_pos is None and not clause.has(GRID):
-            battery_pos = clause.first(CHARGE)  # "is it charging?"
+        if battery_pos is None and not clause.has(GRID) and not clause.has(SOLAR):
+            battery_pos = clause.first(CHARGE)  # "is it charging?" (not "is the sun charging")
         add(battery_pos, "battery_status")
         _solar_intents(clause, add)
     add(clause.first(ALERT), "active_alerts")

@@ -15,6 +15,19 @@ classifier gives them a fair chance; otherwise nothing is called and the reply
 says what the bot did not understand and what is closest. Statements, chit-chat
 and requests the bot cannot carry out (alert thresholds, schedules) call nothing,
 and a command is never produced from a message the classifier reads as one.
+
+A reading of the rules that comes from a whole-message pattern or a specific clause
+(anything but the topic fallbacks such as ``site_status``) stands unless the classifier
+is very sure of another tool. After the whole message is read:
+
+1. a joined message is read part by part (:func:`_by_parts`) when its parts are
+   requests of their own; a part that only adds the site, or repeats a tool, is the
+   same request (:func:`_collapse`), and the parts an overview names are the overview;
+2. every command passes the direction check of :mod:`.commands`: turned the way its
+   words go, dropped as unsure when they go both ways or nowhere; an order the readers
+   missed ("pull the plug on miner-1") becomes its command;
+3. clauses that give the reason for a change ("battery's full") are set aside;
+4. a report of state ("the battery is low") with no question or order asks nothing.
 """
 
 from __future__ import annotations
