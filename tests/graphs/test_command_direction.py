@@ -93,7 +93,7 @@ def test_start_phrases_start_the_generator(text: str) -> None:
 def test_no_stop_phrase_ever_starts_anything(text: str) -> None:
     assert not any(t.startswith("start_") for t in _tools(text))
     for family in ("miners", "generator"):
-        assert commands.reading(text, family, LOADS).sure in ("stop", None)  # type: ignore[arg-type]
+        assert commands.reading(text, family, LOADS).sure in ("stop", None)
 
 
 @pytest.mark.parametrize("text", START_MINERS + START_GENERATOR)
