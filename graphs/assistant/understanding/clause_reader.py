@@ -54,6 +54,7 @@ from graphs.assistant.understanding.lexicon import (
     NEUTRAL,
     NOW,
     OFF,
+    ON,
     PREFS,
     PREVIEW,
     PRODUCE,
@@ -63,6 +64,7 @@ from graphs.assistant.understanding.lexicon import (
     SILENCES,
     SNOOZE,
     SOLAR,
+    START,
     STATUS,
     STOP,
     SUBJECT,
@@ -113,7 +115,12 @@ def _between_times(items: list[tuple[str, str]], index: int) -> bool:
     (before_kind, before), (after_kind, after) = items[index - 1], items[index + 1]
     if before_kind != "word" or after_kind != "word":
         return False
-    clock_before = before in _MERIDIEM or before in _CLOCK_WORDS or ":" in before
+    clock_before = (
+        before in _MERIDIEM
+        or before in _CLOCK_WORDS
+        or ":" in before
+        or before in ("night", "nite", "evening")  # "between 10 at night and 8 ..."
+    )
     clock_after = after.isdigit() or after in _CLOCK_WORDS or ":" in after
     return clock_before and clock_after
 
@@ -231,7 +238,7 @@ def _analyse_clause(
     direction_pos = clause.first(*_DIRECTIONS)
     if polite or lead_concept in _STATEMENT_LEADS:  # "I've seen it", "do not disturb ..."
         clause.question = False
-    elif lead < len(words) and words[lead] in _QUESTION_STARTERS:
+    elif lead < len(words) and words[lead] in _QUESTION_STARTERS and not _i_do(clause, lead):
         clause.question = True
     elif lead_concept in _IMPERATIVE_LEADS:
         clause.question = False
@@ -278,6 +285,13 @@ def _analyse_clause(
     return clause
 
 
+def _i_do(clause: _Clause, lead: int) -> bool:
+    """ "I acknowledge the alert", "we snooze it": the person does, not asks."""
+    if clause.words[lead] not in ("i", "we"):
+        return False
+    return any(c in _ALERT_VERBS and pos == lead + 1 for c, pos in clause.concepts)
+
+
 def _clause_intents(clause: _Clause, site: str | None) -> list[Intent]:
     """The intents of one clause, in the order their topics appear."""
     found: list[tuple[int, Intent]] = []
@@ -290,8 +304,8 @@ def _clause_intents(clause: _Clause, site: str | None) -> list[Intent]:
         return [intent for _, intent in found]
     if not _action_intents(clause, add):
         battery_pos = clause.first(BATTERY)
-        if battery_pos is None and not clause.has(GRID):
-            battery_pos = clause.first(CHARGE)  # "is it charging?"
+        if battery_pos is None and not clause.has(GRID) and not clause.has(SOLAR):
+            battery_pos = clause.first(CHARGE)  # "is it charging?" (not "is the sun charging")
         add(battery_pos, "battery_status")
         _solar_intents(clause, add)
     add(clause.first(ALERT), "active_alerts")
@@ -363,6 +377,9 @@ def _alert_admin_intents(clause: _Clause, add: _Add) -> bool:
         if clause.has(SILENCES) and not clause.has(ADVISE):
             add(clause.first(SILENCES), "list_silences")  # "what is silenced?"
             return True
+        if _asks_what_was_silenced(clause):
+            add(clause.first(SILENCE, STOP, OFF, ALERT), "list_silences")
+            return True
         if verb_pos is not None:
             add(verb_pos, "active_alerts")  # "should I snooze?": advice, not a command
             return True
@@ -372,6 +389,10 @@ def _alert_admin_intents(clause: _Clause, add: _Add) -> bool:
     if preferences is not None:
         prefs_pos = clause.first(QUIET, CRITICAL_ONLY, PREFS, ALERT) or 0
         add(prefs_pos, "set_alert_preferences", **preferences)
+        return True
+    if _turns_alerts_back_on(clause):
+        # "turn the warnings back on", "I'd like the battery warnings to come back"
+        add(clause.first(ALERT), "remove_silence", silence_id=_first_number(words, set()))
         return True
     negate_pos = clause.first(NEGATE)
     if verb_pos is not None and negate_pos is not None and negate_pos < verb_pos:
@@ -398,6 +419,28 @@ def _alert_admin_intents(clause: _Clause, add: _Add) -> bool:
             add(pos, "silence_alerts", **_silence_args(clause, False))
         return True
     return False
+
+
+_PAST = frozenset({"did", "have", "has", "had", "earlier", "already", "before", "ive"})
+
+
+def _asks_what_was_silenced(clause: _Clause) -> bool:
+    """ "what alerts did I mute", "have I turned off any warnings?": existing silences."""
+    if clause.has(ADVISE) or not _PAST & set(clause.words):
+        return False
+    words = set(clause.words)
+    turned = bool(words & {"turned", "switched", "disabled"}) or clause.has(STOP)
+    turned_off = clause.has(ALERT) and (turned or clause.has(OFF))
+    return clause.has(SILENCE) or turned_off
+
+
+def _turns_alerts_back_on(clause: _Clause) -> bool:
+    """Alerts switched back on: the end of a silence, not a machine started."""
+    if not clause.has(ALERT) or clause.first(MINERS, LOAD, GENERATOR, GRID) is not None:
+        return False
+    words = set(clause.words)
+    back = "back" in words and bool(words & {"on", "come", "again", "coming", "bring", "turn"})
+    return back or clause.has(START) or (clause.has(ON) and bool(words & {"turn", "switch"}))
 
 
 def _share_durations(clauses: list[_Clause]) -> None:
@@ -427,6 +470,9 @@ def _is_snooze(clause: _Clause) -> bool:
     """Snooze one alert ("mute this for 2h") rather than silence a group ("mute all ...")."""
     words = clause.words
     severity_word = any((word,) in _SEVERITIES and word in _PLURAL_SEVERITY for word in words)
+    plural = any(w in _ALL_WORDS or w in _ALERT_NOUNS_PLURAL for w in words)
+    if clause.has(SNOOZE) and not clause.has(SILENCE) and not plural:
+        return True  # "snooze the battery alert till morning": one alert
     scoped = _lookup(words, _CATEGORIES) or _lookup(words, _RULES) or severity_word
     if scoped:
         return False
@@ -501,15 +547,33 @@ def _preference_args(clause: _Clause) -> dict[str, Any] | None:
     clear = False
     if clause.has(QUIET):
         times = _clock_times(words)
-        if off:
+        if off and not _NO_ALERTS & set(words):
             clear = True  # "no quiet hours", "turn off do not disturb"
         elif len(times) >= 2:
             quiet_hours = times[:2]
+        else:
+            quiet_hours = _quiet_from(words, times)
     elif clause.has(PREFS) and clause.has(ALERT) and clause.has(REMOVE):
         clear = True  # "clear my alert preferences"
     if critical_only is None and quiet_hours is None and not clear:
         return None
     return {"critical_only": critical_only, "quiet_hours": quiet_hours, "clear": clear}
+
+
+_NO_ALERTS = frozenset({"ping", "alerts", "notifications", "messages", "pings", "alarms"})
+_NIGHT = frozenset({"night", "nite", "nights", "overnight", "tonight", "sleeping", "asleep"})
+QUIET_END = "07:00"  # when a night's quiet ends if the message gives no end
+QUIET_START = "22:00"
+
+
+def _quiet_from(words: list[str], times: list[str]) -> list[str] | None:
+    """Quiet hours from one time ("no alerts after 11pm") or the night alone ("don't ping
+    me at night unless it's critical"); None when the words give neither."""
+    if len(times) == 1 and {"after", "from", "past"} & set(words):
+        return [times[0], QUIET_END]
+    if not times and _NIGHT & set(words):
+        return [QUIET_START, QUIET_END]
+    return None
 
 
 def _solar_intents(clause: _Clause, add: _Add) -> None:

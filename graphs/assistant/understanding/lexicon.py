@@ -186,9 +186,15 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|ive seen alert|i have seen alert|i saw alert|seen alert|saw alert|ive seen the alert"
         "|i have seen the alert|i saw the alert|seen the alert|saw the alert|weve seen it"
         "|ive seen alarm|seen alarm|seen the alarm|saw the alarm"
-        "|dismissed|mark as seen|mark as read|mark seen|mark read",
+        "|dismissed|mark as seen|mark as read|mark seen|mark read|mark it as seen|mark it seen"
+        "|mark it as read|mark it read|seen the warning|saw the warning|ive seen the warning"
+        "|i have seen the warning|seen this warning|seen that warning",
     ),
-    (SNOOZE, "snooze|snoozes|snoozed|snoozing|remind me later|remind me|ask me later"),
+    (
+        SNOOZE,
+        "snooze|snoozes|snoozed|snoozing|remind me later|remind me|ask me later|postpone"
+        "|postponed|defer|delay|hold off",
+    ),
     (
         SILENCES,
         "silences|mutes|silenced|muted|suppressed|suppressions|active silence|active silences"
@@ -209,7 +215,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|do not disturb|dnd|night mode|dont bother me|do not bother me|dont disturb me"
         "|dont wake me|do not wake me|silent hours|sleep hours|quiet|dont ping me|do not ping me"
         "|dont message me|do not message me|dont notify me|do not notify me|dont alert me"
-        "|do not alert me|dont disturb|dont text me|no pings|no notifications",
+        "|do not alert me|dont disturb|dont text me|no pings|no notifications|no alerts after"
+        "|no alerts at night|no alerts overnight|no messages after|no notifications after",
     ),
     (PREFS, "preferences|preference|prefs|settings|notification settings|alert settings"),
     (

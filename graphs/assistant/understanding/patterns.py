@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from graphs.assistant.understanding.lexicon import (
     Intent,
 )
+from tools.reports.windows import window_spec
 
 _ROLE_WORDS = {
     "admin": "admin",
@@ -40,18 +41,19 @@ _SCORECARD = re.compile(
 
 _GEN = r"(generator|genset|gen|genny|generater|genrator)"
 _WHEN = r"(hours?|when|due|next|how (long|soon)|left|until|till|overdue|time for)"
-_SERVICE = r"(service[ds]?|servicing|oil change|maintenance)"
+_SERVICE = r"(service[ds]?|servicing|oil change|maintenance|check-?up|inspection|tune-?up)"
 
 # Within one clause: any text up to a clause break ("and", ",", "?", ...).
 _GAP = r"(?:(?!\b(?:and|plus|also|then)\b)[^,;&+?.!])*"
-_BATT = r"(battery|batteries|batt|soc|bank)"
+_BATT = r"(battery|batteries|batt|soc|bank|pack|state of charge)"
 _LATER = r"(morning|sunrise|dawn|night|overnight|tonight|tomorrow|later|evening|midnight)"
 
 # The week ahead: forward-looking questions about the coming days (not fuel: fuel_outlook).
 _WEEK = re.compile(
     r"^(?!.*\b(diesel|fuel|did|was|were|so far|last week|report)\b)(?:"
-    r".*\b(week\s+ahead|coming\s+week|next\s+week|next\s+(few|several|[3-9]|1[0-6]|seven"
-    r"|five)\s+days|(7|seven)[- ]?day\s+(outlook|forecast|view|picture|plan))\b"
+    r".*\b(week\s+ahead|coming\s+week|next\s+week|(next|coming|following)\s+(few|several"
+    r"|[3-9]|1[0-6]|seven|five)\s+days|(7|seven)[- ]?day\s+(outlook|forecast|view|picture|plan))\b"
+    r"|.*\b(this|the\s+coming|next)\s+week\b.*\b(gonna|going\s+to|will|enough|sunny|need)\b"
     r"|.*\b(will|gonna|going\s+to|need|needed|look\w*|outlook|forecast|expect\w*|charg\w*"
     r"|fill\w*|enough)\b.*\b(this|the|rest\s+of\s+the|for\s+the)\s+week\b"
     r"|.*\b(this|the)\s+week\b.*\b(outlook|forecast|look\w*|ahead)\b"
@@ -61,7 +63,8 @@ _WEEK = re.compile(
 _POWER_WORDS = r"(power|energy|electricity|juice|kwh|kilowatt[- ]?hours|load)"
 # Expected consumption today or tomorrow.
 _LOAD_FORECAST = re.compile(
-    r"\b(load|consumption|usage|demand)\s+(forecast|prediction|projection|outlook|estimate)\b"
+    r"\b(load|consumption|usage|demand)\s+(forecast|prediction|projection|outlook|estimate"
+    r"|profile)\b"
     r"|\b(expected|predicted|projected|forecast(ed)?|estimated|likely)\s+((kwh|energy|power"
     r"|electricity)\s+)?(load|consumption|usage|use|demand)\b"
     r"|\b(load|consumption|usage|demand)\b.*\blook\w*\b.*\b(today|tomorrow|tmrw|2moro)\b"
@@ -81,7 +84,8 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(should|do|shall)\s+(i|we)\b.*\b(grid[- ]?charg\w*|charge\b.*\bgrid)"
             r"|\bgrid[- ]?charg\w*\b.*\b(tonight|overnight)\b.*\?"
-            r"|\b(worth|good idea|make sense|sensible)\b.*\bcharg\w*\b.*\bgrid\b"
+            r"|\b(worth|good idea|make sense|sensible|economical|cheaper|cost[- ]effective|wise"
+            r"|smart)\b.*\bcharg\w*\b.*\b(grid|mains|utility)\b"
             r"|\bcharg\w*\s+from\s+(the\s+)?grid\b.*\b(tonight|overnight)\b"
             r"|\bgrid[- ]?charg\w*\b.*\b(good idea|worth it|sensible|make sense|needed|necessary)"
             r"|\bgrid[- ]?charg\w*\s+(advice|advise|recommendation|plan|suggestion)s?\b"
@@ -112,6 +116,12 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\b(when|what time)\s+(should|can|could|will|do)\b.*\b(miners?|rigs?)\b"
             r".*\b(run|mine|go|be on|start)\b"
             r"|\b(should|can|could)\s+(we|i)\s+mine\b"
+            r"|\b(should|shall|can|could|sensible|wise|worth|safe|ok|okay|how many|which hours"
+            r"|what hours)\b.*\b(miners?|rigs?|hash\w*|mining|machines)\b.*\b(tonight|overnight"
+            r"|through the night|all night|today|tomorrow|this (afternoon|evening|weekend)|all day"
+            r"|next day|hours|curtail)\b"
+            r"|\b(recommended|best|optimal)\s+(schedule|plan|hours|times?)\b.*\b(mining|miners?|rigs?)\b"
+            r"|\bwhich hours\b.*\bhash\w*"
             r"|\bhow many (miners|rigs)\b.*\b(can|could|should|to)\b"
             r"|\b(can|could|should)\s+(we|i)\s+(run|keep|mine)\b.*\bminers?\b"
             r".*\b(tomorrow|today|tonight|overnight|this (morning|afternoon|evening)|all day)\b",
@@ -140,7 +150,13 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"|\bhow (long|many hours)\b.*\b(should|to|do|must|need|will)\b.*\b{_GEN}\b"
             rf"|\bhow (long|many hours)\b.*\b{_GEN}\b.*\b(should|need|will|must)\b"
             rf"|\b(need|have)\s+to\s+run\b.*\b{_GEN}\b"
-            rf"|\bneed\b.*\b{_GEN}\b.*\b(tonight|tomorrow|today|this (evening|week))\b"
+            rf"|\b(need|gotta|have to|got to)\b.*\b{_GEN}\b.*\b(tonight|tomorrow|today"
+            r"|this (evening|weekend)|weekend|next [12] days?|next \d+ hours"
+            r"|next (two|couple) days)\b"
+            r"|\b(when|what time|which hours|best time)\b.*\b(fire up|crank|kick on|turn on"
+            rf"|switch on)\b.*\b{_GEN}\b"
+            rf"|\b{_GEN}\s+runs?\b.*\b(next [12] days?|next \d+ hours|tonight|tomorrow|today"
+            r"|plan)\b"
             rf"|\b(should|do|shall)\s+(i|we)\s+(run|start|use)\b.*\b{_GEN}\b.*"
             r"\b(tonight|tomorrow|today|this (evening|morning|afternoon|week))\b",
             re.IGNORECASE,
@@ -151,6 +167,9 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(diesel|fuel)\b.*\b(month|30 days|weeks?|burn|need|use)\b"
             r"|\bhow much (diesel|fuel)\b"
+            r"|\btank\b.*\b(days?|last|left|remaining|empty|outlook)\b"
+            r"|\b(diesel|fuel|tank)(\s+next \d+ days)?\s+outlook\b"
+            r"|\b(diesel|fuel|tank)\s+next \d+ days\b"
             r"|\b(diesel|fuel)\s+(outlook|forecast|projection|runway)\b"
             r"|\b(days?|weeks?|hours?)\s+of\s+(diesel|fuel)\b"
             r"|\bhow (long|many days)\b.*\b(diesel|fuel)\b.*\b(last|left)\b"
@@ -164,13 +183,16 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "battery_outlook",
         re.compile(
-            rf"\b{_BATT}\b{_GAP}\b(run out|last|until|empty|outlook|projection|forecast"
+            rf"\b{_BATT}\b{_GAP}\b(run out|until|empty|outlook|projection|forecast"
             r"|prediction|tonight|tomorrow)\b"
+            rf"|\b{_BATT}\b{_GAP}\blast\b{_GAP}\b{_LATER}\b"
+            rf"|\b{_BATT}\b{_GAP}\b(next|over|coming|for)\s+(the\s+)?(\d+|two|three|couple|few"
+            r"|forty[- ]eight)\s*(of\s+)?(days?|hours?|hrs?)\b"
             r"|\bwhen will the battery\b"
             rf"|\b{_BATT}\b{_GAP}\b(through the night|make it|hold out|get us through)\b"
             rf"|\bhow long\b{_GAP}\b(can|will|could)\s+(we|i|it|the site)\b{_GAP}\b(run|last|go)\b"
             rf"{_GAP}\b(on|from)\s+(the\s+)?battery\b"
-            rf"|\bhow long\b{_GAP}\b{_BATT}\b{_GAP}\b(last|hold|run)\b"
+            rf"|\bhow long\b{_GAP}\b{_BATT}\b{_GAP}\b(last|hold|run)\b{_GAP}\b{_LATER}\b"
             rf"|\b(soc|charge)\b{_GAP}\b(projection|outlook|forecast|prediction)\b"
             rf"|\b(projected|predicted|expected|forecast)\s+(battery|soc|charge)\b"
             rf"|\b(will|gonna|going to)\b{_GAP}\b{_BATT}\b{_GAP}\b{_LATER}\b"
@@ -358,7 +380,7 @@ def report_args(text: str) -> tuple[str, str]:
 # Alert housekeeping verbs: a clause with one is never a forecast or planning question.
 _ALERT_HOUSEKEEPING = re.compile(
     r"\b(silence[sd]?|silencing|mute[sd]?|muting|unmute|unsilence|snooze[sd]?|snoozing|ack"
-    r"|acknowledge[sd]?|dismiss)\b",
+    r"|acknowledge[sd]?|dismiss|postpone[sd]?|defer)\b",
     re.IGNORECASE,
 )
 
@@ -379,6 +401,9 @@ def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
             return report
     if _ALERT_HOUSEKEEPING.search(text):
         return None  # "mute battery warnings till tomorrow": not a battery outlook
+    for tool, pattern in _READINGS:
+        if pattern.search(text):
+            return _reading_intent(tool, text, named)
     for tool, pattern in _OUTLOOKS:
         if pattern.search(text):
             if tool == "fuel_outlook":
@@ -388,6 +413,70 @@ def _outlook(text: str, site_names: Sequence[str]) -> Intent | None:
                 return Intent(tool, {"site": named, "day": day})
             return Intent(tool, {"site": named})
     return None
+
+
+# Questions answered from the live readings or the history, matched before the outlooks.
+_READINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "battery_status",  # "how long until the floor at this rate": the battery now
+        re.compile(
+            r"\b(?:at\s+(?:this|the\s+(?:present|current))\s+(?:rate|pace)|runway"
+            r"|at\s+the\s+present\s+rate\s+of\s+discharge)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "anomalies",
+        re.compile(
+            r"\b(?:odd|weird|strange|unusual|abnormal|funny)\s+(?:readings?|values?|data|numbers"
+            r"|figures|behaviou?r|patterns?|spikes?|usage|consumption)\b|\banomal\w*|\boutliers?\b"
+            r"|\b(?:anything|something)\s+(?:odd|weird|strange|unusual|abnormal|out\s+of\s+the"
+            r"\s+ordinary)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "timeline",
+        re.compile(
+            r"^\W*(?:and\s+)?(?:overnight|last\s+night|while\s+i\s+was\s+(?:away|out|asleep))\W*$"
+            r"|\bwhat\s+(?:happened|went\s+(?:on|down|wrong))\b.*\b(?:since|overnight|last\s+night"
+            r"|while|today|this\s+morning|yesterday|in\s+the\s+last)\b"
+            r"|\bwhat\s+(?:happened|went\s+(?:on|down|wrong))\s+since\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "panel_readings",
+        re.compile(
+            r"\bina\s*228\b|\bpanel\s+(?:v\s*/\s*[ai]|volt\w*|current|amps?|amperage)\b"
+            r"|\b(?:volt\w*|current|amps?)\b.*\b(?:test|the|my|on\s+the|on\s+my)\s+panel\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+
+def _reading_intent(tool: str, text: str, site: str | None) -> Intent:
+    args: dict[str, object] = {"site": site}
+    if tool == "timeline":
+        args["window"] = window_spec(text)
+        args["full"] = False
+    elif tool == "panel_readings":
+        args["quantity"] = _panel_quantity(text)
+    return Intent(tool, args)
+
+
+_PANEL_QUANTITIES = (
+    ("temperature", re.compile(r"\b(temp\w*|hot|warm|heat\w*|die|t)\b", re.I)),
+    ("current", re.compile(r"\b(current|amps?|amperage|a|i)\b", re.I)),
+    ("voltage", re.compile(r"\b(volt\w*|v)\b", re.I)),
+    ("power", re.compile(r"\b(power|watts?|w)\b", re.I)),
+)
+
+
+def _panel_quantity(text: str) -> str:
+    asked = [name for name, pattern in _PANEL_QUANTITIES if pattern.search(text)]
+    return asked[0] if len(asked) == 1 else "all"
 
 
 _FUEL_RATE = re.compile(
@@ -437,7 +526,12 @@ _KNOWLEDGE = re.compile(
     r"|\bmeaning of\b.*\b(alerts?|alarms?|faults?|errors?|codes?|warnings?|registers?|modes?"
     r"|settings?|lights?|leds?|messages?|[a-z]+_[a-z_]+|soc|mppt|ess|bms|inverters?|battery"
     r"|solar|pv|grid|generator|genset|miners?|relay|shelly|victron|solark|sol-ark)\b"
-    rf"|\bhow\s+(do|can|should|would)\s+(i|we|you|one)\s+{_HOW_TO_VERBS}\b"
+    rf"|\bhow\s+(do|can|should|would)\s+(i|we|you|u|ya|one)\s+{_HOW_TO_VERBS}\b"
+    r"|\bwhat\s+(triggers|causes|sets\s+off|fires)\b|\bhow\s+does\s+(the\s+)?\w+(\s+\w+)?\s+work\b"
+    r"|\b(error|fault|alarm)\s*(code\s*)?#?\s*[a-z]{0,2}\d{1,4}\b|\b(wiring|pinout|wired)\b"
+    r"|^\W*what\s+(is|are|does)\s+(an?\s+)?(soc|state\s+of\s+charge|mppt|bms|ess|lifepo4|dod"
+    r"|depth\s+of\s+discharge|float|absorption|equali[sz]ation|c-?rate)\W*(\?|$)"
+    r"|\b(that|this)\s+term\b|\bstand\s+for\b|\bacronym\b"
     rf"|\bhow\s+to\s+{_HOW_TO_VERBS}\b"
     r"|\b(procedure|procedures|runbook|runbooks|playbook|manual|manuals|documentation|docs"
     r"|guide|guidance|checklist|best practices?|steps (to|for)|instructions (to|for|on))\b"
@@ -455,6 +549,8 @@ def _knowledge(text: str, site_names: Sequence[str]) -> Intent | None:
     """How-to, procedure and "what does this alert mean" questions: the runbooks answer."""
     if not _KNOWLEDGE.search(text):
         return None
+    if _ALERT_HOUSEKEEPING.search(text) and not re.search(r"\bhow\b|\bmean", text, re.I):
+        return None  # "lift the silence; maintenance is complete": housekeeping, not a manual
     return Intent("search_knowledge", {"site": _site_named(text, site_names), "query": text})
 
 
@@ -474,7 +570,10 @@ _PENDING = re.compile(
     r"(?:approvals?|requests?|action\s+requests?)"
     r"(?:\s+(?:waiting|pending|for\s+(?:me|approval)))?\s*[?.!]*$"
     r"|^(?:what|anything)\s+(?:is\s+|'s\s+)?(?:waiting|needs?)\s+(?:for\s+)?"
-    r"(?:my\s+)?approv\w*\s*[?.!]*$",
+    r"(?:my\s+)?approv\w*\s*[?.!]*$"
+    r"|\bsay\s+yes\s+to\b|\b(?:anything|something)\s+(?:awaiting|waiting\s+for|that\s+needs)\s+"
+    r"(?:my\s+)?(?:approval|ok|sign[- ]?off)\b"
+    r"|\b(?:anything|something)\s+(?:for\s+me\s+)?to\s+approve\b",
     re.IGNORECASE,
 )
 # Tools read only from these exact shapes (ids and names): no classifier guess needed.
@@ -526,7 +625,7 @@ def _approvals(text: str) -> Intent | None:
             "decide_action",
             {"site": None, "action_id": decided["id"].lower(), "approve": approve},
         )
-    if _PENDING.match(text):
+    if _PENDING.search(text):
         return Intent("pending_approvals", {"site": None})
     return None
 
@@ -647,7 +746,7 @@ _MULTI_SITE = re.compile(
     r"\b(all|every|each|both|across|multiple|several|other)\s+(?:of\s+)?(?:the\s+|my\s+|our\s+)?"
     r"(sites?|locations?|installs?|installations?|systems?|places?|properties|farms?)\b"
     r"|\bwhich\s+(site|location|install\w*|system|place)\b"
-    r"|\b(fleet|portfolio|sites\s+side\s+by\s+side|site\s+by\s+site|per[- ]site)\b"
+    r"|\b(fleet|portfolio|sites\s+side\s+by\s+side|site\s+by\s+site|per[- ]site|everywhere)\b"
     r"|\b(rank|league\s+table)\b.*\bsites?\b|\bsites\b.*\b(rank\w*|compare\w*|comparison)\b",
     re.IGNORECASE,
 )
@@ -659,7 +758,9 @@ _COST_PROJECTION = re.compile(
     r"|predict\w*|by\s+(?:the\s+)?end\s+of\s+(?:the\s+)?month|(?:at\s+)?month[- ]end"
     r"|end\s+of\s+(?:the\s+)?month|on\s+track|run[- ]?rate|heading|look\s+like\s+at)\b"
     r"|\bwhat\s+(?:will|would|is)\s+(?:this|the)\s+month\s+(?:going\s+to\s+)?cost\b"
-    r"|\bbudget\b|\bhow\s+much\s+will\b.*\b(pay|spend|cost|owe|come\s+to|add\s+up|total)\b",
+    r"|\bbudget\b|\bhow\s+much\s+will\b.*\b(pay|spend|cost|owe|come\s+to|add\s+up|total)\b"
+    r"|\bhow\s+much\b.*\b(gonna|going\s+to|will)\b.*\b(pay|spend|cost|owe)\b"
+    r"|\bend[- ]of[- ](the[- ])?month\b.*\b(cost|costs|bill|spend\w*|expenditure|expenses?)\b",
     re.IGNORECASE,
 )
 _RANK_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -827,7 +928,8 @@ _NOTIFY = re.compile(
     r"\s+(?:me\s+)?(?:if|when|whenever|once|for|on)\b"
     r"|\b(?:alerted|notified|warned|told|pinged|messaged)\s+(?:if|when|whenever|once|as\s+soon)\b"
     r"|\b(?:add|create|set|make|set\s+up|new|put|raise)\s+(?:up\s+)?(?:an?\s+|the\s+)?"
-    r"(?:alert|alarm|threshold|notification|warning)\b",
+    r"(?:alert|alarm|threshold|notification|warning)\b"
+    r"|^\W*(?:new\s+)?(?:alert\s+)?rule\s*:",
     re.IGNORECASE,
 )
 _RULE_WHEN = re.compile(
@@ -965,11 +1067,15 @@ _LIST_RULES = re.compile(
     r"|\brules?\s+(?:i|we)\s+(?:set|made|created|have)\b"
     r"|\bthresholds?\s+(?:i|we|you)\s+(?:set|made|created|have)\b"
     r"|\b(?:what|which|list|show)\b.*\b(?:thresholds|rules)\b"
-    r"|\bwhat\s+(?:am\s+i|are\s+we)\s+(?:alerted|notified|warned)\s+(?:on|about|for)\b",
+    r"|\bwhat\s+(?:am\s+i|are\s+we)\s+(?:alerted|notified|warned)\s+(?:on|about|for)\b"
+    r"|\b(?:alerts?|alarms?|warnings?|notifications?|thresholds?)\s+(?:that\s+)?(?:i|we)"
+    r"\s+(?:set|made|created|added|asked)\b"
+    r"|\b(?:alerts?|alarms?|warnings?|thresholds?)\b.*\b(?:did|have)\s+(?:i|we)\s+(?:set|create"
+    r"|add|make)\b",
     re.IGNORECASE,
 )
 _REMOVE_RULE = re.compile(
-    r"\b(?:delete|remove|drop|cancel|disable|clear|kill|scrap|erase|get\s+rid\s+of|turn\s+off"
+    r"\b(?:delete|del|rm|remove|drop|cancel|disable|clear|kill|scrap|erase|get\s+rid\s+of|turn\s+off"
     r"|stop|undo)\b(?:\s+(?:the|my|our|that))?(?:\s+(?:custom|user))?"
     r"(?:\s+(?:alert|alarm|notification|warning|threshold))?\s*(?:rule|threshold)?\s*"
     r"(?:number\s+|no\.?\s*|#\s*)?(?P<id>\d{1,9})\b",
@@ -1124,6 +1230,28 @@ def alert_rule_args(text: str, site_names: Sequence[str] = ()) -> dict[str, obje
     }
 
 
+# "Delete the diesel tank threshold we created", "I don't need the soc 90 alert anymore,
+# remove it": a rule named by what it watches rather than its number.
+_REMOVE_DESCRIBED = re.compile(
+    r"\b(?:delete|remove|drop|scrap|erase|get\s+rid\s+of|cancel)\b", re.IGNORECASE
+)
+_A_RULE = re.compile(
+    r"\b(?:threshold|rule)s?\b|\b(?:we|i)\s+(?:created|set|made|added|set\s+up)\b|\banymore\b",
+    re.IGNORECASE,
+)
+
+
+def _described_removal(text: str, site_names: Sequence[str]) -> Intent | None:
+    if not (_REMOVE_DESCRIBED.search(text) and _A_RULE.search(text)):
+        return None
+    if re.search(r"\b(?:mute|silence|snooze)\b", text, re.IGNORECASE):
+        return None
+    args = remove_rule_args(text, {"site": _site_named(text, site_names)})
+    if args is None or ("metric" not in args and "rule_id" not in args):
+        return None
+    return Intent("remove_alert_rule", args)
+
+
 def _alert_rule(text: str, site_names: Sequence[str]) -> Intent | None:
     """'alert me if voltage < 12 V', 'what alert rules do I have?', 'delete rule 3'."""
     removal = _REMOVE_RULE.search(text) or _RULE_THEN_REMOVE.search(text)
@@ -1132,6 +1260,9 @@ def _alert_rule(text: str, site_names: Sequence[str]) -> Intent | None:
             "remove_alert_rule",
             {"site": _site_named(text, site_names), "rule_id": int(removal["id"])},
         )
+    described = _described_removal(text, site_names)
+    if described is not None:
+        return described
     if _NOTIFY.search(text):
         args = alert_rule_args(text, site_names)
         if args is not None:

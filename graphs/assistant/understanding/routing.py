@@ -15,16 +15,36 @@ classifier gives them a fair chance; otherwise nothing is called and the reply
 says what the bot did not understand and what is closest. Statements, chit-chat
 and requests the bot cannot carry out (alert thresholds, schedules) call nothing,
 and a command is never produced from a message the classifier reads as one.
+
+A reading of the rules that comes from a whole-message pattern or a specific clause
+(anything but the topic fallbacks such as ``site_status``) stands unless the classifier
+is very sure of another tool. After the whole message is read:
+
+1. a joined message is read part by part (:func:`_by_parts`) when its parts are
+   requests of their own; a part that only adds the site, or repeats a tool, is the
+   same request (:func:`_collapse`), and the parts an overview names are the overview;
+2. every command passes the direction check of :mod:`.commands`: turned the way its
+   words go, dropped as unsure when they go both ways or nowhere; an order the readers
+   missed ("pull the plug on miner-1") becomes its command;
+3. clauses that give the reason for a change ("battery's full") are set aside;
+4. a report of state ("the battery is low") with no question or order asks nothing.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from graphs.assistant.understanding import arguments, clause_reader, lexicon, rules, tokens
+from graphs.assistant.understanding import (
+    arguments,
+    clause_reader,
+    commands,
+    lexicon,
+    rules,
+    tokens,
+)
 from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
@@ -153,6 +173,31 @@ _STATEMENT = re.compile(
     r"(?!\s+(?:to|you|a question|questions?)\b)",
     re.IGNORECASE,
 )
+# "the battery is low", "my panel is on the balcony", "the crew will arrive on Thursday",
+# "swapped the CT clamp at home": a report of how things are or what was done.
+_STATE_REPORT = re.compile(
+    r"^\W*(?:(?:the|my|our|this|that|it|its|these|those)\b|(?:miner|rig|pump)\s*-?\d+\b)"
+    r"(?:\s+[\w'-]+){0,3}?\s+(?:is|are|was|were|will\s+be|will\s+\w+|has\s+been|have\s+been)\b"
+    r"|^\W*(?:just\s+|i\s+|we\s+)?(?:swapped|replaced|installed|added|moved|cleaned|fixed|changed"
+    r"|upgraded|rewired|wired|mounted|bought|removed|reset|rebooted|updated|flashed|tightened"
+    r"|connected|disconnected|put\s+(?:new|in|up|a|an|\d+))\b",
+    re.IGNORECASE,
+)
+# Words that make a message ask something whatever its shape.
+_ASKING = re.compile(
+    r"\b(?:show|tell|give|check|list|what|whats|how|hows|when|why|which|status|report|please"
+    r"|pls|can\s+you|could\s+you|let\s+me\s+know|need\s+to\s+know|any)\b",
+    re.IGNORECASE,
+)
+
+
+def _tells_state(text: str) -> bool:
+    """A report of state or of something done, asking nothing."""
+    if not _STATE_REPORT.search(text) or _ASKING.search(text):
+        return False
+    return not commands.gives_order(text)
+
+
 # "..., what did I miss": a statement that goes on to ask something is a question.
 _ASKS_AFTER = re.compile(
     r"[,;.!:]\s*(?:so\s+|but\s+|and\s+)?(?:what|how|did|does|any|anything|is|are|was|were"
@@ -170,6 +215,7 @@ _STATE = frozenset({"is", "are", "was", "were", "its", "plenty", "low", "full", 
 # Confidence thresholds (softmax of the classifier's scores), tuned on the development split.
 ACCEPT = 0.45  # a tool the rules did not find, when the rules found nothing
 OVERRIDE = 0.6  # a tool that replaces what the rules found
+OVERRIDE_SPECIFIC = 0.9  # ... when they found it from a specific pattern
 ACTION = 0.7  # a command the rules did not find
 SINGLE = 0.85  # one clause, one intent: the classifier's pick among the rules' several
 KEEP = 0.04  # the rules' tool stands when the classifier gives it at least this
@@ -231,28 +277,350 @@ def plan(
     """The tools ``text`` asks for, in order, or why there are none.
 
     A message that joins several questions and reads as fewer tools than it has
-    parts is read part by part; the parts' tools are taken when every part is
-    understood with confidence, and a part never adds a command the whole message
-    did not ask for.
+    parts is read part by part (see :func:`_by_parts`). Every command then passes
+    the direction check of :mod:`.commands`: it goes the way its words say, or is
+    dropped as unsure when they say both ways; an order the readers missed
+    ("pull the plug on miner-1", "spin the rigs back up") becomes its command.
     """
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
-    parts = [p.strip() for p in _JOINS.split(text) if p and p.strip()]
-    if not 2 <= len(parts) <= MAX_PARTS or len(whole.intents) >= len(parts):
-        return whole
+    read = _by_parts(text, whole, site_names, load_names, classifier) or whole
+    read = _as_said(text, read, site_names, load_names)
+    read = _without_reason_clauses(text, read, site_names, load_names, classifier)
+    return _collapse(_one_overview(text, read))
+
+
+def _by_parts(
+    text: str,
+    whole: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan | None:
+    """Each part's tool when every part of a joined message is understood with confidence
+    and is a request of its own; a part adds a command only when it gives the order.
+
+    Parts are cut at clear joins ("+", ";", "and what ...") or, failing those, at any
+    "and" or comma ("batt outlook and genny plan pls", "home soc, barn fuel days"). They
+    are read when the whole message gave fewer tools than parts, or the same tool twice
+    where the parts ask different things."""
     if whole.reason != "ok" and whole.reason != "unsure":
-        return whole  # a schedule, a statement, chit-chat: not made a question by parts
+        return None  # a schedule, a statement, chit-chat: not made a question by parts
+    tools = [i.tool for i in whole.intents]
+    for joins in (_JOINS, _LOOSE_JOINS):
+        if joins is _LOOSE_JOINS and set(tools) & _ONE_ANSWER:
+            return None  # "according to the manual, what is ...", "who's @lee, what sites"
+        parts = _parts(text, joins, site_names)
+        if not 2 <= len(parts) <= MAX_PARTS:
+            continue
+        if len(tools) >= len(parts) and len(set(tools)) == len(tools):
+            return None
+        return _read_parts(parts, whole, text, site_names, load_names, classifier)
+    return None
+
+
+def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list[str]:
+    """The parts of a message, each carrying the time said in the one before when it says
+    none ("tomorrow's expected load and solar production"); [] when a part asks nothing of
+    its own ("compare home and barn": "barn" alone is no request)."""
+    parts = [p.strip() for p in joins.split(text) if p and p.strip()]
+    out: list[str] = []
+    when: str | None = None
+    for part in parts:
+        if not _asks_own(part, site_names, joins is _LOOSE_JOINS) or _reason_clause(part):
+            return []  # "barn" alone, or "tomorrow is cloudy": no request of its own
+        said = _WHEN.search(part)
+        if said is None and when is not None:
+            body = part.rstrip("?.! ")
+            part = f"{body} {when}{part[len(body) :]}"
+        when = said[0] if said is not None else when
+        out.append(part)
+    return out
+
+
+# Tools whose one answer covers a message's commas and "and"s.
+_ONE_ANSWER = frozenset({"search_knowledge", "who_is", "set_role", "set_alert_rule"})
+_LOOSE_JOINS = re.compile(r"\s+and\s+|\s*,\s+|\s*[;]\s*|\?\s+(?:also\s+|and\s+)?", re.I)
+_WHEN = re.compile(
+    r"\b(?:tomorrow|tmrw|tonight|today|yesterday|this\s+(?:week|month)|last\s+(?:week|month)"
+    r"|next\s+\d+\s*(?:h|hours|days))\b",
+    re.IGNORECASE,
+)
+_NOT_OWN = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "my",
+        "our",
+        "me",
+        "pls",
+        "please",
+        "plz",
+        "thanks",
+        "too",
+        "also",
+        "now",
+        "rn",
+        "at",
+        "in",
+        "on",
+        "for",
+        "of",
+        "both",
+        "all",
+    ]
+)
+
+
+def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool:
+    """Whether a part names something beside sites and filler words (two words, or one
+    with a site, where a comma or "and" joins it: "solar, battery and generator over the
+    week" lists what one question is about)."""
+    sites = {w for s in site_names for w in tokens._tokenize(s)}
+    words = [w for w in tokens._tokenize(part) if w.isalpha() and w not in _NOT_OWN]
+    own = [w for w in words if w not in sites]
+    if len(own) >= 2:
+        return True
+    if loose:
+        return len(own) == 1 and len(words) > 1
+    return len(own) == 1 and len(words) == 1 and len(own[0]) > 3
+
+
+def _read_parts(
+    parts: list[str],
+    whole: Plan,
+    text: str,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan | None:
     each = [
         _plan(p, site_names=site_names, load_names=load_names, classifier=classifier) for p in parts
     ]
     if not all(e.confident and len(e.intents) == 1 for e in each):
-        return whole
-    intents = [e.intents[0] for e in each]
+        return None
+    site = _site_of(whole, text, site_names)
+    intents = [_with_site(e.intents[0], site) for e in each]
     asked = {i.tool for i in whole.intents}
-    if any(i.tool in ACTIONS | CHANGES and i.tool not in asked for i in intents):
-        return whole
-    if len({(i.tool, str(sorted(i.args.items()))) for i in intents}) < len(intents):
-        return whole
+    for part, intent in zip(parts, intents, strict=True):
+        if intent.tool in CHANGES and intent.tool not in asked and not _orders(part, intent):
+            return None
+    if len({i.tool for i in intents}) < len(intents):
+        return None  # "home batt kw + soc": one question in two parts
     return Plan(intents, "ok", True, whole.closest, whole.ranked_tools, whole.label, whole.p)
+
+
+# Clauses that give a reason or report a state beside a change ("turn off the generator,
+# battery's full", "silence barn 2h, on site working", "i am moving my power station, ...").
+_CLAUSES = re.compile(r"\s*(?:[;,]|\.\s|\s[-–—]\s|\b(?:because|since|coz|cause|cuz)\b)\s*", re.I)
+_REPORTS = re.compile(
+    r"\b(?:is|are|was|were|been|be|am|im|i'm|\w+'s|know|knew|need|needs|will|gonna|getting"
+    r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
+    r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b"
+    r"|\b(?:i|we)\s+\w+ed\b",  # "i muted em by accident"
+    re.IGNORECASE,
+)
+_ASKING_LEADS = frozenset(
+    {"show", "tell", "give", "list", "check", "what", "whats", "how", "hows", "when", "which"}
+    | {"why", "where", "who", "get", "send", "plan", "compare", "report"}
+)
+
+
+_CONTRACTED = re.compile(
+    r"^\W*(?:we|i|it|they|that|there|he|she|you)['’](?:re|m|s|ve|ll|d)\b", re.I
+)
+
+
+def _reason_clause(clause: str) -> bool:
+    """A clause that reports or explains rather than asks or orders."""
+    words = tokens._tokenize(clause)
+    if not words or clause.rstrip().endswith("?"):
+        return False
+    if _CONTRACTED.match(clause):
+        return True  # "we're importing", "it's dark": "were"/"its" as read are no question
+    lead, polite = clause_reader._lead_index(words)
+    if polite or lead >= len(words) or words[lead] in _ASKING_LEADS or commands.ordered(clause):
+        return False
+    if words[lead] in lexicon._QUESTION_STARTERS and words[lead] not in ("i", "we"):
+        return False
+    return bool(_REPORTS.search(clause))
+
+
+def _without_reason_clauses(
+    text: str,
+    read: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """A change read with the reasons given for it: the change alone (the reason asked
+    nothing), when the message without those clauses still asks for that change."""
+    tools = [i.tool for i in read.intents]
+    if len(tools) < 2 or not set(tools) & CHANGES:
+        return read
+    clauses = [c for c in _CLAUSES.split(text) if c and c.strip()]
+    kept = [c for c in clauses if not _reason_clause(c)]
+    if len(kept) in (0, len(clauses)):
+        return read
+    said = ", ".join(kept)
+    rest = _plan(said, site_names=site_names, load_names=load_names, classifier=classifier)
+    rest = _as_said(said, rest, site_names, load_names)
+    changes = [i.tool for i in rest.intents if i.tool in CHANGES]
+    if not changes or not set(changes) <= set(tools) or len(rest.intents) >= len(tools):
+        return read
+    return rest
+
+
+def _orders(part: str, intent: Intent) -> bool:
+    """Whether a part gives the order its command carries out."""
+    return any(
+        commands.tool_of(family, direction)[0] == intent.tool
+        for family, direction in commands.ordered(part)
+    )
+
+
+def _site_of(whole: Plan, text: str, site_names: Sequence[str]) -> str | None:
+    """The one site a message names, if it names exactly one."""
+    lowered = text.lower()
+    named = [s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)]
+    return named[0] if len(named) == 1 else None
+
+
+def _with_site(intent: Intent, site: str | None) -> Intent:
+    """A part that names no site asks about the site the message names."""
+    if site is None or intent.args.get("site") is not None or "site" not in intent.args:
+        return intent
+    if intent.tool in ("who_is", "set_role", "pending_approvals", "decide_action"):
+        return intent
+    return Intent(intent.tool, {**intent.args, "site": site})
+
+
+# "an overview ..., including the grid draw and any issues", "pv/batt/grid/gen in one go":
+# the parts named are what the overview shows, not requests of their own.
+_OVERVIEW = re.compile(
+    r"\b(?:including|incl\.?|in\s+one\s+go|all\s+in\s+one|at\s+once|such\s+as)\b"
+    r"|\b\w+(?:\s*/\s*\w+){2,}\b",
+    re.IGNORECASE,
+)
+_SHOWN_IN_STATUS = frozenset({"battery_status", "solar_now", "active_alerts", "site_status"})
+
+
+def _one_overview(text: str, read: Plan) -> Plan:
+    """The site status alone when the other tools only name what it shows."""
+    tools = {i.tool for i in read.intents}
+    if "site_status" not in tools or not tools <= _SHOWN_IN_STATUS or len(tools) < 2:
+        return read
+    if not _OVERVIEW.search(text):
+        return read
+    return replace(read, intents=[i for i in read.intents if i.tool == "site_status"][:1])
+
+
+def _collapse(read: Plan) -> Plan:
+    """One call per tool and arguments: a part that only adds the site ("snooze it till
+    morning, barn") is the same request, not a second one."""
+    kept: list[Intent] = []
+    for intent in read.intents:
+        same = next((k for k in kept if _same_but_site(k, intent)), None)
+        if same is None:
+            kept.append(intent)
+        elif same.args.get("site") is None:
+            kept[kept.index(same)] = Intent(same.tool, {**same.args, "site": intent.args["site"]})
+    if len(kept) == len(read.intents):
+        return read
+    return replace(read, intents=kept)
+
+
+# Arguments a part may leave at their default without asking something else.
+_DEFAULTED = frozenset({"site", "minutes", "until", "hours"})
+
+
+def _same_but_site(a: Intent, b: Intent) -> bool:
+    """Same tool and arguments, one naming no site; a change ("snooze it, barn") is one
+    request whatever the second part's defaults."""
+    if a.tool != b.tool:
+        return False
+    sites = {a.args.get("site"), b.args.get("site")}
+    if len(sites) > 1 and None not in sites:
+        return False
+    if a.tool in CHANGES - ACTIONS:  # the same alert, silence or rule: one request
+        keys = (set(a.args) | set(b.args)) - _DEFAULTED
+        return all(a.args.get(k) == b.args.get(k) for k in keys)
+    rest_a = {k: v for k, v in a.args.items() if k != "site"}
+    rest_b = {k: v for k, v in b.args.items() if k != "site"}
+    return rest_a == rest_b
+
+
+# Answers the readers give a machine named in an order they did not read as one
+# ("spin the rigs back up" read as the status, "charge from the grid tonight" as advice).
+_STATUS_OF_MACHINES = frozenset({"site_status"})
+_ABOUT: dict[str, frozenset[str]] = {
+    "miners": frozenset({"miner_plan"}),
+    "generator": frozenset({"generator_plan"}),
+    "grid_charge": frozenset({"grid_charge_advice", "battery_outlook"}),
+}
+
+
+def _as_said(text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]) -> Plan:
+    """Commands turned the way the words go, unsure ones dropped, missed orders added."""
+    if read.reason in ("unsupported", "help") or cannot(text):
+        return read
+    intents: list[Intent] = []
+    dropped = False
+    for intent in read.intents:
+        if intent.tool not in ACTIONS:
+            intents.append(intent)
+            continue
+        checked = commands.check(intent.tool, dict(intent.args), text, load_names)
+        if checked is None:
+            dropped = True  # "don't stop the miners, start them": both ways
+        else:
+            intents.append(Intent(checked[0], checked[1]))
+    intents = _with_orders(text, intents, site_names, load_names)
+    if not intents:
+        if dropped:
+            return _read_instead(text, read, site_names, load_names)
+        return read
+    if intents == read.intents:
+        return read
+    return Plan(intents, "ok", True, read.closest, read.ranked_tools, read.label, read.p)
+
+
+def _read_instead(
+    text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]
+) -> Plan:
+    """When the only command found had no footing in the words ("any gen runs expected
+    before monday?"): the classifier's read-only answer if it is sure enough, else unsure."""
+    unsure = Plan([], "unsure", False, read.closest, read.ranked_tools, read.label, read.p)
+    if read.label in CHANGES or read.label not in lexicon.TOOL_NAMES or read.p < OVERRIDE:
+        return unsure
+    args = arguments.for_tool(read.label, text, site_names, load_names)
+    if args is None:
+        return unsure
+    return Plan(
+        [Intent(read.label, args)], "ok", False, read.closest, read.ranked_tools, read.label, read.p
+    )
+
+
+def _with_orders(
+    text: str, intents: list[Intent], site_names: Sequence[str], load_names: Sequence[str]
+) -> list[Intent]:
+    """Add the commands of an order the readers did not read as one, in place of the
+    status answer they gave for the machines it names."""
+    orders = commands.ordered(text, load_names)
+    have = {i.tool for i in intents}
+    missing = [commands.tool_of(f, d) for f, d in orders]
+    missing = [(tool, extra) for tool, extra in missing if tool not in have]
+    if not missing:
+        return intents
+    added = []
+    for tool, extra in missing:
+        args = arguments.for_tool(tool, text, site_names, load_names) or {"site": None}
+        added.append(Intent(tool, {**args, **extra}))
+    replaced = set(_STATUS_OF_MACHINES)
+    if len(_JOINS.split(text)) == 1:  # one request: the plan or advice was the order misread
+        replaced.update(t for family, _ in orders for t in _ABOUT[family])
+    rest = [i for i in intents if i.tool not in replaced]
+    return [*rest, *added] if rest and rest[0].tool in ACTIONS else [*added, *rest]
 
 
 def _plan(
@@ -281,13 +649,16 @@ def _plan(
         # "alert me every morning if ...", "alert me if soc < 30 % and load > 5 kW": refused
         found = [i for i in found if i.tool not in PARSED_TOOLS]
     if found and (
-        all(i.tool in EXACT_TOOLS | PARSED_TOOLS for i in found)
+        all(i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"} for i in found)
         or any(i.tool in PARSED_TOOLS for i in found)
     ):
-        # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V":
-        # exact shapes with ids or a parsed threshold, read as written
+        # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V",
+        # "grant Ms. Keller the viewer role": exact shapes with ids, names and roles or a
+        # parsed threshold, read as written
         return Plan(found, "ok", True, label=found[0].tool, p=1.0)
-    guess = (classifier or shared()).guess(text, site_names, load_names)
+    guess = _possible(
+        (classifier or shared()).guess(text, site_names, load_names), text, load_names
+    )
     ranked = guess.tools(len(guess.ranked))
     closest = ranked[:3]
     tools = {i.tool for i in found}
@@ -305,10 +676,11 @@ def _plan(
     if greeting(text) and not found:
         return nothing("none")  # "good morning": a greeting asks nothing
     if (
-        _STATEMENT.search(text)
+        (_STATEMENT.search(text) or _tells_state(text))
         and not text.rstrip().endswith("?")
         and not _ASKS_AFTER.search(text)
         and not tools & CHANGES
+        and top not in CHANGES
     ):
         return nothing("none")  # "I have installed new panels": news, not a question
     if top in (NONE, UNSUPPORTED):
@@ -334,14 +706,50 @@ def _plan(
             found = [i for i in found if i.tool == top]  # "any batt alerts": alerts, not battery
         return Plan(found, "ok", True, closest, ranked, top, p)
     blocked = _blocked(top, text, found)
+    override = _override(found, text, site_names)
     if top not in (NONE, UNSUPPORTED, HELP) and not several and not blocked:
-        needed = ACTION if top in ACTIONS else (OVERRIDE if found else ACCEPT)
+        needed = ACTION if top in ACTIONS else (override if found else ACCEPT)
         args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
         if args is not None:
             return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
-    if found and (several or blocked or max(guess.prob(i.tool) for i in found) >= KEEP):
+    specific_and_unsure = override == OVERRIDE_SPECIFIC and p < OVERRIDE_SPECIFIC
+    if found and (
+        several
+        or blocked
+        or specific_and_unsure  # a precise pattern, and no sure reading against it
+        or max(guess.prob(i.tool) for i in found) >= KEEP
+    ):
         return Plan(found, "ok", False, closest, ranked, top, p)
     return nothing("unsure")
+
+
+# What the clause reader answers when it only recognises a topic word; any other reading
+# of the rules comes from a specific pattern and takes a surer classifier to overrule.
+_GENERIC = frozenset(
+    {"site_status", "battery_status", "solar_now", "solar_forecast", "active_alerts", HELP_TOOL}
+)
+
+
+def _override(found: list[Intent], text: str, site_names: Sequence[str]) -> float:
+    """How sure the classifier must be to replace what the rules found: surer when a
+    whole-message pattern or a specific clause reading found it."""
+    if not found:
+        return OVERRIDE
+    if {i.tool for i in found} & _GENERIC and not rules.from_pattern(text, site_names):
+        return OVERRIDE
+    return OVERRIDE_SPECIFIC
+
+
+def _possible(guess: Guess, text: str, load_names: Sequence[str]) -> Guess:
+    """The guess without commands for machines the message does not name ("turn the
+    warnings back on" is no start of the miners)."""
+    named = commands.named(text, load_names)
+    kept = tuple(
+        (label, p)
+        for label, p in guess.ranked
+        if label not in ACTIONS or commands.family_of(label) in named
+    )
+    return guess if len(kept) == len(guess.ranked) else Guess(kept)
 
 
 def _blocked(tool: str, text: str, found: list[Intent]) -> bool:

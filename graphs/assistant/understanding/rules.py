@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from graphs.assistant.understanding import people, shorthand
 from graphs.assistant.understanding.clause_reader import (
     _analyse_clause,
     _Clause,
@@ -139,21 +140,12 @@ def route(
     role_change = _role_change(stripped) or _who_is(stripped) or _approvals(stripped)
     if role_change is not None:
         return [role_change]
-    alert_rule = _alert_rule(stripped, site_names)
-    if alert_rule is not None:
-        return _with_other_requests(alert_rule, stripped, site_names, load_names)
-    preference = _preference_change(stripped, site_names)
-    if preference is not None:
-        return [preference]
-    comparison = _comparison(stripped, site_names)
-    if comparison is not None:
-        return [comparison]
-    knowledge = _knowledge(stripped, site_names)
-    if knowledge is not None:
-        return [knowledge]
-    outlook = _outlook(stripped, site_names)
-    if outlook is not None:
-        return [outlook]
+    about_people = [i for i in (people.who_is(stripped), people.role_change(stripped)) if i]
+    if about_people:
+        return about_people  # "Who is Mark, and please make him an operator."
+    whole = _whole_message(stripped, site_names, load_names)
+    if whole is not None:
+        return whole
     tokens = _tokenize(text)
     if not tokens:
         return []
@@ -173,3 +165,24 @@ def route(
     for clause in clauses:
         intents.extend(_clause_intents(clause, clause.site or global_site))
     return _merge(intents)
+
+
+def _whole_message(
+    text: str, site_names: Sequence[str], load_names: Sequence[str]
+) -> list[Intent] | None:
+    """What a whole-message pattern reads (alert rules, preferences, comparisons,
+    knowledge, outlooks, reports), or None when none matches."""
+    stripped = shorthand.spelled_out(text)  # "load fcst tmrw" → "load forecast tomorrow"
+    alert_rule = _alert_rule(stripped, site_names)
+    if alert_rule is not None:
+        return _with_other_requests(alert_rule, stripped, site_names, load_names)
+    for read in (_preference_change, _comparison, _knowledge, _outlook):
+        found = read(stripped, site_names)
+        if found is not None:
+            return [found]
+    return None
+
+
+def from_pattern(text: str, site_names: Sequence[str] = (), load_names: Sequence[str] = ()) -> bool:
+    """Whether a whole-message pattern, not the clause reader, reads ``text``."""
+    return _whole_message(text.strip(), site_names, load_names) is not None

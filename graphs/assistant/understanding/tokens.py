@@ -166,6 +166,13 @@ def _first_number(words: list[str], consumed: set[int]) -> int | None:
     )
 
 
+def _evening(following: list[str]) -> bool:
+    return following[:2] in (["at", "night"], ["at", "nite"]) or following[:3] in (
+        ["in", "the", "evening"],
+        ["in", "the", "night"],
+    )
+
+
 def _clock_times(words: list[str]) -> list[str]:
     """Clock times as "HH:MM": "22:00", "10pm", "7 am", "10:30pm", "midnight", "22"."""
     times: list[str] = []
@@ -189,6 +196,8 @@ def _clock_times(words: list[str]) -> list[str]:
                 hour = 0
             hour += 12 if after == "pm" else 0
             i += 1
+        elif hour is not None and hour < 12 and _evening(words[i + 1 : i + 4]):
+            hour += 12  # "10 at night", "9 in the evening"
         if hour is not None and 0 <= hour <= 24 and 0 <= minute < 60:
             times.append(f"{hour % 24:02d}:{minute:02d}")
         i += 1

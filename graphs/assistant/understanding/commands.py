@@ -1,0 +1,370 @@
+"""Which way a command goes: the direction check every action request passes.
+
+A command reads as *stop* ("kill miner 2", "pull the plug on the rigs", "curtail",
+"power down", "shut the bitcoin stuff off") or *start* ("fire up the genny", "spin the
+rigs back up", "back to hashing", "turn the miners back on"). The planner may have
+reached a command through typos, a particle ("on") or the classifier; before an
+action request is created the words must agree with its direction:
+
+- a stop phrase and no start phrase for that machine: never a ``start_*`` (and the
+  other way round): the command is turned the way the words say;
+- both directions for the same machine, or a negated direction ("don't stop"): the
+  planner is unsure and says so instead of creating a request.
+
+The same reading creates a command the other readers missed, but only from a message
+that gives an order (no question, no report of state such as "miners down!").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from graphs.assistant.understanding import tokens
+
+Direction = Literal["start", "stop"]
+Family = Literal["miners", "generator", "grid_charge"]
+
+# A few words between a verb and its particle, none of them a particle itself.
+_GAP = r"(?:(?!(?:on|off|up|down|back\s+on)\b)[\w'-]+\s+){0,4}?"
+_STOP = re.compile(
+    r"\b(?:stop(?:ping)?|stp|halt|kill|nuke|curtail\w*|pause|suspend|disable|deactivate|cease|cut"
+    r"|shut|go\s+(?:off|offline)"
+    r"|unplug|shutdown|shut\s*(?:off|down)|pull(?:ing)?\s+the\s+plug"
+    r"|power\s*(?:off|down)|cut\s+(?:off|the\s+power|power)|stand\s+down"
+    rf"|(?:turn|switch|shut|power|take|bring|spin|wind|knock|cut|put|pull)\s+{_GAP}"
+    r"(?:off|down|offline|to\s+sleep)"
+    r"|(?:no|without)\s+(?:more\s+)?grid\s+charg\w*)\b",
+    re.IGNORECASE,
+)
+_START = re.compile(
+    r"\b(?:start(?:ing)?|strat|restart|resume|unpause|re-?enable|enable|activate|launch|boot"
+    r"|crank|run"
+    rf"|bring\s+{_GAP}back|let\s+{_GAP}(?:run|mine|hash|go)"
+    r"|reboot|fire\s+up|spin\s+up|power\s*(?:on|up)|back\s+to\s+(?:hashing|mining|work)"
+    r"|bring\s+back|back\s+(?:on(?:line)?|up)"
+    rf"|(?:turn|switch|fire|spin|kick|crank|bring|get|power|put|wake)\s+{_GAP}"
+    r"(?:on|up|online|going|running)"
+    rf"|(?:get|set)\s+{_GAP}(?:hashing|mining)"
+    r"|(?:charge|top\s+up)\s+(?:\w+\s+){0,3}?(?:from|off|with)\s+(?:the\s+)?(?:grid|mains|utility))\b",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(
+    r"\b(?:do\s*n[o']?t|never|no\s+need\s+to|not)\s+(?:\w+\s+){0,1}?"
+    r"(?:stop|start|turn|switch|shut|kill|pause|resume|restart|fire|run|enable|disable|pull"
+    r"|power|curtail|spin|charge|enable|grid\s+charge)\b",
+    re.IGNORECASE,
+)
+_TARGETS: dict[Family, re.Pattern[str]] = {
+    "miners": re.compile(
+        r"\b(?:miners?|minr|mienrs|rigs?|asics?|hash\w*|mining|bitcoin|btc|antminers?|s9s?"
+        r"|s19s?|s21s?|machines?)\b|\bminer[- ]?\d+\b",
+        re.IGNORECASE,
+    ),
+    "generator": re.compile(
+        r"\b(?:generators?|genset|gen|genny|genie|diesel|generater|genrator)\b", re.IGNORECASE
+    ),
+    "grid_charge": re.compile(r"\b(?:grid|mains|utility)\b", re.IGNORECASE),
+}
+_TOOLS: dict[str, tuple[Family, Direction]] = {
+    "stop_miners": ("miners", "stop"),
+    "start_miners": ("miners", "start"),
+    "stop_generator": ("generator", "stop"),
+    "start_generator": ("generator", "start"),
+}
+_SEGMENTS = re.compile(r"\s*(?:[;,.!?]|\band\s+then\b|\bthen\b|\band\b|&|\+)\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The directions the words give one machine: set(), {"stop"}, {"start"} or both."""
+
+    said: frozenset[Direction]
+    negated: bool = False
+
+    @property
+    def sure(self) -> Direction | None:
+        if self.negated or len(self.said) != 1:
+            return None
+        return next(iter(self.said))
+
+    @property
+    def mixed(self) -> bool:
+        return self.negated or len(self.said) > 1
+
+
+def directions(text: str) -> frozenset[Direction]:
+    """Every direction a piece of text gives, whatever it names."""
+    found: set[Direction] = set()
+    if _STOP.search(text):
+        found.add("stop")
+    if _START.search(text):
+        found.add("start")
+    return frozenset(found)
+
+
+def reading(text: str, family: Family, load_names: Sequence[str] = ()) -> Reading:
+    """The direction the words give ``family``: read in the parts that name it, or in
+    the nearest part before them that gives one ("stop the miners and the generator");
+    failing that in the words with typos corrected ("shutdwn the rigs"), then in a bare
+    particle ("miners off", "miner-2 on barn")."""
+    said = _reading(text, family, load_names, directions)
+    if said.said or said.negated:
+        return said
+    fixed = _corrected(text)
+    said = _reading(fixed, family, load_names, directions)
+    if said.said or said.negated:
+        return said
+    return _reading(fixed, family, load_names, _particles)
+
+
+# A particle right after the machine ("miners off", "genny on!", "miner 2 back on").
+_MACHINE = (
+    r"(?:miners?|rigs?|asics?|mining|generator|genset|gen|genny|diesel|grid\s+charg\w*"
+    r"|miner\s*\d+|\w+-\d+|charging)"
+)
+_PARTICLE_STOP = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:off|offline|down)\b", re.I)
+_PARTICLE_START = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:on|online|up)\b", re.I)
+
+
+def _particles(text: str) -> frozenset[Direction]:
+    found: set[Direction] = set()
+    if _PARTICLE_STOP.search(text):
+        found.add("stop")
+    if _PARTICLE_START.search(text):
+        found.add("start")
+    return frozenset(found)
+
+
+def _corrected(text: str) -> str:
+    """The words with typos corrected against the planner's vocabulary."""
+    words = tokens._tokenize(text)
+    fixed = (tokens._correct(w) for w in words)
+    # "miinng" → "mining", but "runs" stays "runs" (an inflection is no typo)
+    return " ".join(w if w.startswith(f) else f for w, f in zip(words, fixed, strict=True))
+
+
+def _reading(
+    text: str,
+    family: Family,
+    load_names: Sequence[str],
+    directions: Callable[[str], frozenset[Direction]],
+) -> Reading:
+    target = _target(family, load_names)
+    said: set[Direction] = set()
+    negated = False
+    carried: frozenset[Direction] = frozenset()
+    named = False
+    ours = False  # the machine named last is this one ("turn the rigs on and off")
+    for part in _SEGMENTS.split(text):
+        own = directions(part)
+        if target(part):
+            named = ours = True
+            said |= own or (carried if _bare(part, target) else frozenset())
+            negated = negated or bool(_NEGATED.search(part))
+        elif _named_in(part):
+            ours = False
+        elif ours:
+            said |= own
+        if own:
+            carried = own
+    if not named:
+        said = set(directions(text))
+        negated = bool(_NEGATED.search(text))
+    return Reading(frozenset(said), negated)
+
+
+# Words a bare continuation may hold besides the machine ("and the generator too").
+_BARE_WORDS = frozenset(
+    [
+        "the",
+        "my",
+        "our",
+        "all",
+        "both",
+        "also",
+        "too",
+        "of",
+        "em",
+        "them",
+        "as",
+        "well",
+        "at",
+        "on",
+        "in",
+        "please",
+        "pls",
+        "now",
+    ]
+)
+
+
+def _bare(part: str, target: Callable[[str], bool]) -> bool:
+    """Whether a part only names a machine, so the previous part's verb applies to it."""
+    rest = [w for w in re.findall(r"[\w'-]+", part.lower()) if w not in _BARE_WORDS]
+    return len([w for w in rest if not target(w)]) <= 1
+
+
+def _target(family: Family, load_names: Sequence[str]) -> Callable[[str], bool]:
+    pattern = _TARGETS[family]
+    names = [n.lower() for n in load_names] if family == "miners" else []
+
+    def names_it(part: str) -> bool:
+        lowered = part.lower()
+        return bool(pattern.search(part)) or any(n in lowered for n in names)
+
+    return names_it
+
+
+def check(
+    tool: str, args: dict[str, object], text: str, load_names: Sequence[str] = ()
+) -> tuple[str, dict[str, object]] | None:
+    """The command as the words say it: ``(tool, args)`` turned the way the words go,
+    unchanged when they give no direction, or None when they give both (unsure)."""
+    if tool == "set_grid_charge":
+        said = reading(text, "grid_charge", load_names)
+        if said.negated and said.said == {"start"}:
+            return tool, {**args, "enabled": False}  # "don't charge from the grid"
+        if said.mixed:
+            return None
+        if said.sure is not None:
+            return tool, {**args, "enabled": said.sure == "start"}
+        return tool, args
+    if tool not in _TOOLS:
+        return tool, args
+    family, direction = _TOOLS[tool]
+    said = reading(text, family, load_names)
+    if said.mixed or not said.said:
+        return None  # both ways, or no way at all ("any gen runs expected?"): unsure
+    if said.sure is not None and said.sure != direction:
+        return f"{said.sure}_{family}", args
+    return tool, args
+
+
+# What may come before the verb of an order: fillers and polite wrappers.
+_LEAD = re.compile(
+    r"^(?:\W*(?:hey|hi|ok|okay|so|yo|bot|pls|please|plz|kindly|now|quick(?:ly)?|just|right"
+    r"|alright|go\s+ahead\s+(?:and\s+)?|can\s+(?:you|u)|could\s+(?:you|u)|would\s+you(?:\s+mind)?"
+    r"|will\s+you|i\s+(?:want|need)\s+you\s+to|i(?:'d|\s+would)\s+like\s+you\s+to|lets|let's"
+    r"|let\s+us|time\s+to)\b[\s,]*)*",
+    re.IGNORECASE,
+)
+# "I'd like the miners shut down", "I want the generator on": a wish about a machine.
+_WISH = re.compile(
+    r"^\W*(?:i|we)(?:'d|\s+would)?\s+(?:like|want|need)\s+(?:the\s+|my\s+|our\s+|all\s+)?",
+    re.IGNORECASE,
+)
+_FAMILY_ORDER: tuple[Family, ...] = ("miners", "generator", "grid_charge")
+
+
+def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Direction]]:
+    """The commands an order gives ("curtail miner 2", "spin the rigs back up", "pull
+    the plug on miner-1"), in the order named; [] for anything but an order whose
+    words give one direction to each machine they name. Each part of the message is
+    read on its own: "stop the miners, then tell me when to run the genny" orders the
+    miners only (the second part asks)."""
+    found: list[tuple[Family, Direction]] = []
+    last: frozenset[Direction] = frozenset()
+    mentioned: list[Family] = []  # machines named so far ("the generator is running, stop it")
+    for part in _SEGMENTS.split(text.strip()):
+        body = _order_body(part)
+        families = [f for f in _FAMILY_ORDER if _names(part, f, load_names)]
+        if body is not None and not families and mentioned and _PRONOUN.search(body):
+            families = mentioned[-1:]
+            part = f"{part} {_WORD_FOR[families[0]]}"
+        for family in families:
+            said = _said_to(family, part, body, last, load_names)
+            if said is None:
+                continue
+            if said.mixed or any(f == family and d != said.sure for f, d in found):
+                return []  # both ways for one machine: unsure
+            if said.sure is not None and (family, said.sure) not in found:
+                found.append((family, said.sure))
+        mentioned += families
+        last = directions(body) if body is not None else frozenset()
+    return found
+
+
+_PRONOUN = re.compile(r"\b(?:it|them|that|em|'em)\b", re.IGNORECASE)
+_WORD_FOR: dict[Family, str] = {
+    "miners": "miners",
+    "generator": "generator",
+    "grid_charge": "grid charging",
+}
+
+
+def _names(part: str, family: Family, load_names: Sequence[str]) -> bool:
+    if _first_mention(part, family, load_names) is None:
+        return False
+    return family != "grid_charge" or bool(re.search(r"\bch(?:ar)?g", part, re.I))
+
+
+def _said_to(
+    family: Family,
+    part: str,
+    body: str | None,
+    last: frozenset[Direction],
+    load_names: Sequence[str],
+) -> Reading | None:
+    """The direction one part gives a machine it names: its own order, or the previous
+    part's verb when it only names the machine ("stop the miners and the generator")."""
+    if body is not None:
+        return reading(
+            f"{body} {_WORD_FOR[family]}" if family not in _named_in(body) else body,
+            family,
+            load_names,
+        )
+    if last and _bare(part, _target(family, load_names)):
+        return Reading(last)
+    return None
+
+
+def _named_in(text: str) -> frozenset[Family]:
+    return frozenset(f for f in _FAMILY_ORDER if _TARGETS[f].search(text))
+
+
+def gives_order(text: str) -> bool:
+    """Whether any part of a message is an order ("the generator is running, stop it")."""
+    return any(_order_body(part) is not None for part in _SEGMENTS.split(text.strip()))
+
+
+def _order_body(part: str) -> str | None:
+    """The part from its verb on when it gives an order, else None."""
+    body = part.strip()
+    if not body or body.endswith("?"):
+        return None
+    wish = _WISH.match(body)
+    if wish is not None:
+        return body[wish.end() :]
+    body = body[_LEAD.match(body).end() :]  # type: ignore[union-attr]
+    return body if _STOP.match(body) or _START.match(body) else None
+
+
+def _first_mention(text: str, family: Family, load_names: Sequence[str]) -> int | None:
+    lowered = text.lower()
+    spots = [m.start() for m in [_TARGETS[family].search(text)] if m is not None]
+    if family == "miners":
+        spots += [lowered.find(n.lower()) for n in load_names if n.lower() in lowered]
+    return min(spots) if spots else None
+
+
+def tool_of(family: Family, direction: Direction) -> tuple[str, dict[str, object]]:
+    """The tool (and its direction argument) that carries out one command."""
+    if family == "grid_charge":
+        return "set_grid_charge", {"enabled": direction == "start"}
+    return f"{direction}_{family}", {}
+
+
+def named(text: str, load_names: Sequence[str] = ()) -> frozenset[Family]:
+    """The machines a message names (typos corrected: "stop miinng")."""
+    fixed = f"{text} {_corrected(text)}"
+    return frozenset(f for f in _FAMILY_ORDER if _first_mention(fixed, f, load_names) is not None)
+
+
+def family_of(tool: str) -> Family | None:
+    """The machine a command tool acts on."""
+    if tool == "set_grid_charge":
+        return "grid_charge"
+    return _TOOLS[tool][0] if tool in _TOOLS else None

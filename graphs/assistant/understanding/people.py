@@ -1,0 +1,278 @@
+"""Role changes and questions about people, read from whole sentences with names.
+
+"Please grant Ms. Keller the viewer role for the plant", "Change Robert's role to
+administrator", "make @tom operator at both home and barn", "let my brother tom
+approve stuff" → ``set_role`` with the person as written (a mention, an id or a
+name; the tool checks who may grant and whom). "Who is Ms. Keller and what
+permissions does she have?", "who's @lee, what sites", "can jake approve stuff or
+not" → ``who_is``. A role change needs a verb that gives, a role and a person; a
+question about a person needs a question shape and a person.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graphs.assistant.understanding.lexicon import Intent
+
+ROLE_WORDS: dict[str, str] = {
+    "admin": "admin",
+    "admins": "admin",
+    "administrator": "admin",
+    "administrators": "admin",
+    "operator": "operator",
+    "operators": "operator",
+    "op": "operator",
+    "manager": "manager",
+    "managers": "manager",
+    "viewer": "viewer",
+    "viewers": "viewer",
+    "read-only": "viewer",
+    "readonly": "viewer",
+    "view-only": "viewer",
+    "finance": "finance",
+}
+_ROLE = re.compile(
+    r"\b(?P<role>admins?|administrators?|operators?|op|managers?|viewers?|read-?only|view-only"
+    r"|finance)\b",
+    re.IGNORECASE,
+)
+# What a role lets a person do, when the message says that instead of the role's name.
+_ABILITY = (
+    (re.compile(r"\bapprov\w*\b", re.I), "operator"),
+    (re.compile(r"\b(?:see|view|watch|look\s+at|read)\b", re.I), "viewer"),
+)
+_GIVE = re.compile(
+    r"\b(?:grant|give|make|set|promote|demote|change|assign|switch|move|upgrade|downgrade|let"
+    r"|allow|add|turn|put|bump|elevate|appoint|update)\b",
+    re.IGNORECASE,
+)
+_HONORIFIC = r"(?:(?:mr|ms|mrs|miss|dr|prof)\.?\s+)"
+_RELATIVE = (
+    r"(?:(?:my|our|the)\s+(?:\w+\s+)?(?:brother|sister|wife|husband|son|daughter|partner"
+    r"|friend|colleague|neighbou?r|dad|mum|mom|father|mother|installer|electrician|tech"
+    r"|technician|guy|boss)\s+)"
+)
+_NAME = r"[A-Za-z][A-Za-z._'-]{1,39}"
+_SURNAME = r"(?:\s+(?-i:[A-Z][a-z]+))"  # "Mark Ellis": a second capitalised word
+_MENTION = re.compile(
+    r"<@!?(?P<mention>[A-Za-z0-9]+)>|(?<![\w.])@(?P<handle>[A-Za-z0-9._-]{2,40})"
+    r"|\b(?P<uid>U[A-Z0-9]{6,})\b"
+)
+# Things a giving verb may name that are not people ("set the inverter to ...").
+_DOMAIN_WORDS = frozenset(
+    [
+        "battery",
+        "batteries",
+        "inverter",
+        "generator",
+        "genny",
+        "gen",
+        "miners",
+        "miner",
+        "rigs",
+        "grid",
+        "solar",
+        "alert",
+        "alerts",
+        "floor",
+        "units",
+        "channel",
+        "system",
+        "site",
+        "sites",
+        "plant",
+        "mode",
+        "charger",
+        "load",
+        "loads",
+    ]
+)
+_NOT_NAMES = (
+    frozenset(
+        [
+            "the",
+            "a",
+            "an",
+            "me",
+            "my",
+            "our",
+            "it",
+            "this",
+            "that",
+            "him",
+            "her",
+            "them",
+            "he",
+            "she",
+            "they",
+            "i",
+            "we",
+            "you",
+            "us",
+            "role",
+            "roles",
+            "access",
+            "rights",
+            "everyone",
+            "everybody",
+            "someone",
+            "somebody",
+            "all",
+            "new",
+            "user",
+            "person",
+            "guy",
+            "stuff",
+            "to",
+            "as",
+            "be",
+            "sure",
+            "permission",
+            "permissions",
+            "sites",
+            "site",
+            "what",
+            "who",
+            "whos",
+            "which",
+            "is",
+            "are",
+            "can",
+            "does",
+            "do",
+            "have",
+            "has",
+            "and",
+            "or",
+            "on",
+            "in",
+            "at",
+            "there",
+            "here",
+            "online",
+            "going",
+            "using",
+            "logged",
+            "allowed",
+            "responsible",
+            "next",
+            "your",
+            "its",
+            "up",
+            "down",
+            "off",
+        ]
+    )
+    | set(ROLE_WORDS)
+    | _DOMAIN_WORDS
+)
+# The person after a giving verb, or whose role is named ("Robert's role", "role of Linda").
+_PERSON_AFTER = re.compile(
+    rf"\b(?:grant|give|make|set|promote|demote|assign|switch|move|upgrade|downgrade|let"
+    rf"|allow|add|bump|elevate|appoint|turn|put)\s+{_RELATIVE}?{_HONORIFIC}?"
+    rf"(?P<name>{_NAME}{_SURNAME}?)",
+    re.IGNORECASE,
+)
+_PERSON_OWNS = re.compile(
+    rf"\b{_HONORIFIC}?(?P<owner>{_NAME})'s\s+(?:role|access|permissions?|rights)\b"
+    rf"|\b(?:role|access|permissions?|rights)\s+(?:of|for)\s+{_HONORIFIC}?(?P<of>{_NAME})",
+    re.IGNORECASE,
+)
+# A question about a person: "who is X", "what can X do", "can X approve", "is X an admin".
+_ASKS_WHO = re.compile(
+    rf"^\W*(?:who\s+is|who's|whos|whois)\s+{_HONORIFIC}?(?P<who>@?{_NAME}{_SURNAME}?)"
+    rf"|^\W*(?:what|which)\s+(?:role|roles|access|permissions?|rights|sites)\s+(?:does|has|do)"
+    rf"\s+{_HONORIFIC}?(?P<what>@?{_NAME})"
+    rf"|^\W*(?:can|could|may|is)\s+{_HONORIFIC}?(?P<can>@?{_NAME})\s+(?:an?\s+)?"
+    r"(?:approve|admin|operator|manager|viewer|finance|allowed|see|access|use|do)\b"
+    rf"|^\W*(?:what\s+can|what's|whats)\s+{_HONORIFIC}?(?P<whats>@?{_NAME})(?:'s)?\s+"
+    r"(?:do|role|access|allowed)\b",
+    re.IGNORECASE,
+)
+_SELF = frozenset({"me", "i", "myself"})
+
+
+def _mention(text: str) -> str | None:
+    match = _MENTION.search(text)
+    if match is None:
+        return None
+    return match["mention"] or match["handle"] or match["uid"]
+
+
+def _person(match: re.Match[str] | None, *groups: str) -> str | None:
+    if match is None:
+        return None
+    for group in groups:
+        value = match.groupdict().get(group)
+        if value:
+            name = value.strip().lstrip("@")
+            first = name.split()[0].lower().rstrip("'s")
+            if first not in _NOT_NAMES:
+                return name[:-2] if name.endswith("'s") else name
+    return None
+
+
+def _role_of(text: str) -> str | None:
+    match = _ROLE.search(text)
+    if match is not None:
+        return ROLE_WORDS[match["role"].lower().replace("readonly", "read-only")]
+    return None
+
+
+_QUESTION = re.compile(r"^\W*(?:who|what|which|can|could|is|does|do)\b", re.IGNORECASE)
+_GIVE_CLAUSE = re.compile(
+    r"(?:[,;]|\band\b)\s*(?:(?:please|pls|then|also|and)\s+)*(?=(?:grant|give|make|set|promote"
+    r"|change|assign|upgrade|let|allow)\b)",
+    re.IGNORECASE,
+)
+
+
+def role_change(text: str) -> Intent | None:
+    """``set_role`` from a sentence that gives a named person a role, else None (a
+    question about a person gives none, but may be followed by one: "who is Mark, and
+    please make him an operator")."""
+    give = _GIVE.search(text)
+    if give is None:
+        return None
+    if _QUESTION.match(text):
+        after = _GIVE_CLAUSE.search(text)
+        if after is None:
+            return None
+        return _granted(text[after.end() :], text)
+    return _granted(text, text)
+
+
+def _granted(text: str, whole: str) -> Intent | None:
+    role = _role_of(text)
+    if role is None and re.search(r"\b(?:let|allow)\b", text, re.I):
+        role = next((r for pattern, r in _ABILITY if pattern.search(text)), None)
+    if role is None:
+        return None
+    person = (
+        _mention(text)
+        or _person(_PERSON_OWNS.search(text), "owner", "of")
+        or _person(_PERSON_AFTER.search(text), "name")
+        or _pronoun_person(whole)
+    )
+    if person is None or person.lower() in _SELF:
+        return None
+    return Intent("set_role", {"site": None, "user_id": person, "role": role})
+
+
+def _pronoun_person(text: str) -> str | None:
+    """'Who is Mark, and please make him an operator': the person named before 'him'."""
+    if not re.search(r"\b(?:him|her|them)\b", text, re.I):
+        return None
+    return _person(_ASKS_WHO.search(text), "who", "what", "can", "whats")
+
+
+def who_is(text: str) -> Intent | None:
+    """``who_is`` from a question about a named person, else None."""
+    person = _mention(text) if _ASKS_WHO.search(text) else None
+    person = person or _person(_ASKS_WHO.search(text), "who", "what", "can", "whats")
+    if person is None:
+        return None
+    if person.lower() in _SELF:
+        person = "me"
+    return Intent("who_is", {"site": None, "user_id": person})

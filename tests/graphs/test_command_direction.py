@@ -1,0 +1,206 @@
+"""Commands go the way their words say: a stop phrase never starts, a start phrase never
+stops, and words that say both ways create no request (the planner says it is unsure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphs.assistant.planner import plan
+from graphs.assistant.understanding import commands
+
+SITES = ["demo", "barn", "home"]
+LOADS = ["miner-1", "miner-2", "miner-3"]
+
+STOP_MINERS = [
+    "stop the miners",
+    "kill miner-2",
+    "nuke the rigs",
+    "curtail miner 2 and 3 now",
+    "pull the plug on miner-1",
+    "power down the miners",
+    "shut off the rigs",
+    "shut the bitcoin stuff off",
+    "pause mining",
+    "turn the miners off",
+    "switch off miner-3",
+    "please shut down the asics",
+    "can you turn off the miners on barn",
+    "I would like the miners shut down until further notice.",
+    "stp miners",
+    "put the miners to sleep",
+    "take the rigs offline",
+    "can you switch the mining rigs off",
+]
+START_MINERS = [
+    "start the miners",
+    "spin the rigs back up",
+    "fire up the rigs",
+    "bring the miners back",
+    "resume mining",
+    "back to hashing, all of em",
+    "turn the miners back on",
+    "switch miner-2 on",
+    "power up miner-1",
+    "restart the rigs",
+    "strat miners",
+    "please turn on the asics at home",
+    "bring the rigs back online",
+    "unpause the miners",
+    "get the rigs hashing again",
+]
+STOP_GENERATOR = [
+    "stop the generator",
+    "kill the genny",
+    "shut the genset down",
+    "power off the generator",
+    "turn off the diesel",
+]
+START_GENERATOR = [
+    "start the generator",
+    "fire up the genny",
+    "turn the generator on",
+    "crank up the genset",
+    "kick the gen on",
+    "Go ahead and get the genny running!",
+]
+
+
+def _tools(text: str) -> list[str]:
+    return [i.tool for i in plan(text, site_names=SITES, load_names=LOADS).intents]
+
+
+@pytest.mark.parametrize("text", STOP_MINERS)
+def test_stop_phrases_stop_the_miners(text: str) -> None:
+    assert _tools(text) == ["stop_miners"]
+
+
+@pytest.mark.parametrize("text", START_MINERS)
+def test_start_phrases_start_the_miners(text: str) -> None:
+    assert _tools(text) == ["start_miners"]
+
+
+@pytest.mark.parametrize("text", STOP_GENERATOR)
+def test_stop_phrases_stop_the_generator(text: str) -> None:
+    assert _tools(text) == ["stop_generator"]
+
+
+@pytest.mark.parametrize("text", START_GENERATOR)
+def test_start_phrases_start_the_generator(text: str) -> None:
+    assert _tools(text) == ["start_generator"]
+
+
+@pytest.mark.parametrize("text", STOP_MINERS + STOP_GENERATOR)
+def test_no_stop_phrase_ever_starts_anything(text: str) -> None:
+    assert not any(t.startswith("start_") for t in _tools(text))
+    for family in ("miners", "generator"):
+        assert commands.reading(text, family, LOADS).sure in ("stop", None)
+
+
+@pytest.mark.parametrize("text", START_MINERS + START_GENERATOR)
+def test_no_start_phrase_ever_stops_anything(text: str) -> None:
+    assert not any(t.startswith("stop_") for t in _tools(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "enabled"),
+    [
+        ("charge from the grid tonight", True),
+        ("enable grid charging at barn", True),
+        ("Please charge my battery from the mains tonight.", True),
+        ("disable grid charging", False),
+        ("turn grid charging off", False),
+        ("stop charging from the grid", False),
+    ],
+)
+def test_grid_charging_goes_the_way_the_words_say(text: str, enabled: bool) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [i.tool for i in got] == ["set_grid_charge"]
+    assert got[0].args["enabled"] is enabled
+
+
+def test_a_command_turned_the_wrong_way_is_turned_back() -> None:
+    """The checker itself: a start request read from stop words becomes the stop."""
+    assert commands.check("start_miners", {"site": None}, "pull the plug on miner-1", LOADS) == (
+        "stop_miners",
+        {"site": None},
+    )
+    assert commands.check("set_grid_charge", {"enabled": True}, "disable grid charging") == (
+        "set_grid_charge",
+        {"enabled": False},
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dont stop the miners",
+        "stop the miners, no, start them",
+        "stop the miners no wait start them",
+        "don't turn off the generator",
+    ],
+)
+def test_both_ways_or_negated_creates_no_request(text: str) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS)
+    assert not {i.tool for i in got.intents} & {
+        "stop_miners",
+        "start_miners",
+        "stop_generator",
+        "start_generator",
+    }
+
+
+def test_two_machines_two_directions() -> None:
+    assert _tools("stop the genset and spin the rigs back up") == [
+        "stop_generator",
+        "start_miners",
+    ]
+    assert _tools("turn off the miners and the generator") == ["stop_miners", "stop_generator"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is miner-2 off?",
+        "should i pull some rigs off tonight?",
+        "the miners stopped",
+        "did the generator start?",
+        "miner 2 is making a weird noise",
+        "start the miners every morning at 8",
+    ],
+)
+def test_questions_and_reports_are_not_orders(text: str) -> None:
+    assert commands.ordered(text, LOADS) == [] or "every" in text
+    assert not set(_tools(text)) & {
+        "stop_miners",
+        "start_miners",
+        "stop_generator",
+        "start_generator",
+    }
+
+
+def test_a_command_with_no_direction_in_its_words_is_not_requested() -> None:
+    """The readers may reach a command from a noun ("gen runs"): no direction, no request."""
+    assert (
+        commands.check("start_generator", {"site": None}, "any gen runs expected monday?") is None
+    )
+    assert commands.check("start_miners", {"site": None}, "miner-2 on barn", LOADS) == (
+        "start_miners",
+        {"site": None},
+    )
+
+
+def test_a_guess_for_a_machine_the_message_does_not_name_is_not_taken() -> None:
+    got = plan("please turn the warnings back on", site_names=SITES, load_names=LOADS)
+    assert not {i.tool for i in got.intents} & {"start_miners", "start_generator"}
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("the generator is running, stop it", "stop_generator"),
+        ("miner-2 is overheating, kill it", "stop_miners"),
+        ("dont stop the miners, start them", "start_miners"),
+    ],
+)
+def test_an_order_about_the_machine_named_before(text: str, tool: str) -> None:
+    assert _tools(text) == [tool]

@@ -1,0 +1,165 @@
+"""One request is one call; two requests are two: how the planner reads joined messages,
+reasons given beside a change, and alert housekeeping in everyday words."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphs.assistant.planner import plan
+
+SITES = ["demo", "barn", "home"]
+LOADS = ["miner-1", "miner-2", "miner-3"]
+
+
+def _tools(text: str) -> list[str]:
+    return [i.tool for i in plan(text, site_names=SITES, load_names=LOADS).intents]
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("home batt kw + soc", ["battery_status"]),
+        ("snooze it till morning, barn", ["snooze_alert"]),
+        ("state of home now, pv/batt/grid/gen in one go", ["site_status"]),
+        (
+            "Could you give me an overview of the plant, including the grid draw and any issues?",
+            ["site_status"],
+        ),
+        ("compare home and barn", ["compare_sites"]),
+    ],
+)
+def test_one_request_in_several_parts_is_one_call(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("batt outlook and genny plan pls", ["battery_outlook", "generator_plan"]),
+        ("week outlook barn and gen service hrs", ["week_outlook", "generator_service"]),
+        (
+            "Please provide the site status and the pending approvals.",
+            ["site_status", "pending_approvals"],
+        ),
+        ("stop the miners, then tell me when to run the genny", ["stop_miners", "generator_plan"]),
+    ],
+)
+def test_two_requests_are_two_calls(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("turn off the generator, battery's full", ["stop_generator"]),
+        ("fire up the genset, rigs need juice", ["start_generator"]),
+        ("Disable grid charging; solar will cover tomorrow.", ["set_grid_charge"]),
+        ("ack the fast discharge one, i know, rigs are on", ["acknowledge_alert"]),
+        ("silence barn 2h, on site working", ["silence_alerts"]),
+        (
+            "i am moving my power station, can you turn off the warnings for 2 hours",
+            ["silence_alerts"],
+        ),
+        ("stop the miners and show me the battery", ["stop_miners", "battery_status"]),
+    ],
+)
+def test_a_reason_beside_a_change_asks_nothing(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+def test_snoozing_one_alert_of_a_category_is_a_snooze() -> None:
+    got = plan("snooze the battery alert till morning", site_names=SITES, load_names=LOADS)
+    assert [(i.tool, i.args.get("until")) for i in got.intents] == [("snooze_alert", "tomorrow")]
+    assert _tools("Postpone the low state of charge alert until tomorrow morning.") == [
+        "snooze_alert"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["what alerts did i mute", "what did i silence earlier", "did i turn off some warnings"]
+)
+def test_asking_what_was_muted_lists_the_silences(text: str) -> None:
+    from graphs.assistant.understanding import rules
+
+    assert [i.tool for i in rules.route(text, site_names=SITES)] == ["list_silences"]
+
+
+def test_alerts_back_on_ends_a_silence_in_the_rules() -> None:
+    from graphs.assistant.understanding import rules
+
+    for text in ("turn alerts back on for the barn", "please turn the warnings back on"):
+        assert [i.tool for i in rules.route(text, site_names=SITES)] == ["remove_silence"]
+
+
+def test_i_acknowledge_is_a_statement_not_a_question() -> None:
+    assert _tools("I acknowledge the low battery alert.") == ["acknowledge_alert"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the battery is low",
+        "my panel is on the balcony",
+        "The maintenance crew will arrive on Thursday.",
+        "miner 2 is making a weird noise",
+        "swapped the CT clamp at home",
+        "i put new panels on the shed roof last week",
+    ],
+)
+def test_a_report_of_state_asks_nothing(text: str) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS)
+    assert got.intents == [] and got.reason == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("the battery is low, what should I do?", ["battery_status"]),
+        ("is the battery low?", ["battery_status"]),
+        ("expected solar today", ["solar_forecast"]),
+        ("the generator is running, stop it", ["stop_generator"]),
+    ],
+)
+def test_a_report_that_asks_or_orders_is_read(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("load fcst tmrw barn", "load_forecast"),
+        ("report yday barn", "energy_report"),
+        ("how long can the battery keep going at this rate", "battery_status"),
+        ("battery over the next 2 days", "battery_outlook"),
+        ("should we keep the rigs hashing overnight?", "miner_plan"),
+        ("how many days of diesel in the tank at the barn", "fuel_outlook"),
+        ("when is the genset due for a checkup", "generator_service"),
+        ("what happened since 6am", "timeline"),
+        ("anything unusual at the barn this week?", "anomalies"),
+        ("panel voltage and current at home", "panel_readings"),
+        ("what does error code E21 mean on the inverter", "search_knowledge"),
+        ("rule: home battery < 30% warn me", "set_alert_rule"),
+        ("which alerts did I set up?", "list_alert_rules"),
+        ("delete the fuel threshold I created", "remove_alert_rule"),
+        ("is there something i need to say yes to?", "pending_approvals"),
+    ],
+)
+def test_specific_readings(text: str, tool: str) -> None:
+    assert _tools(text) == [tool]
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("no alerts after 11pm pls", ["23:00", "07:00"]),
+        ("dont ping me at nite unless its critical", ["22:00", "07:00"]),
+        (
+            "Could you keep the messages quiet between 10 at night and 8 in the morning?",
+            ["22:00", "08:00"],
+        ),
+        ("quiet hours between 11pm and 7am", ["23:00", "07:00"]),
+    ],
+)
+def test_quiet_hours_in_everyday_words(text: str, hours: list[str]) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args["quiet_hours"]) for i in got] == [("set_alert_preferences", hours)]

@@ -1,0 +1,74 @@
+"""Role changes and questions about people in full sentences reach set_role / who_is
+with the person as written and the role named (the tool checks who may grant it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphs.assistant.planner import plan
+
+SITES = ["demo", "barn", "home"]
+LOADS = ["miner-1", "miner-2", "miner-3"]
+
+
+def _read(text: str) -> list[tuple[str, dict[str, object]]]:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    return [(i.tool, {k: v for k, v in i.args.items() if k != "site"}) for i in got]
+
+
+@pytest.mark.parametrize(
+    ("text", "user", "role"),
+    [
+        ("Please grant Ms. Keller the viewer role for the plant.", "Keller", "viewer"),
+        ("Promote Thomas to operator so he can approve actions at night.", "Thomas", "operator"),
+        ("Change Robert's role to administrator.", "Robert", "admin"),
+        ("make @tom operator at both home and barn", "tom", "operator"),
+        ("Grant Mark Ellis viewer access to the facility.", "Mark Ellis", "viewer"),
+        ("let my brother tom approve stuff at the cabin", "tom", "operator"),
+        ("Please change Linda's role to operator so she can approve actions.", "Linda", "operator"),
+        ("set the role of olga to finance", "olga", "finance"),
+        ("give <@80351110224678912> admin", "80351110224678912", "admin"),
+        ("demote jake to read-only", "jake", "viewer"),
+        ("make sam a manager", "sam", "manager"),
+    ],
+)
+def test_role_changes_in_sentences(text: str, user: str, role: str) -> None:
+    assert _read(text) == [("set_role", {"user_id": user, "role": role})]
+
+
+@pytest.mark.parametrize(
+    ("text", "user"),
+    [
+        ("Who is Ms. Keller and what permissions does she have?", "Keller"),
+        ("who's @lee, what sites", "lee"),
+        ("can jake approve stuff or not", "jake"),
+        ("what role does olga have?", "olga"),
+        ("what access does Priya have", "Priya"),
+        ("who is U024BE7LH?", "U024BE7LH"),
+    ],
+)
+def test_questions_about_a_person(text: str, user: str) -> None:
+    assert _read(text) == [("who_is", {"user_id": user})]
+
+
+def test_a_question_then_a_grant_for_the_same_person() -> None:
+    assert _read("Who is Mark, and please make him an operator.") == [
+        ("who_is", {"user_id": "Mark"}),
+        ("set_role", {"user_id": "Mark", "role": "operator"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "set the battery floor to 40%",
+        "make the miners stop",
+        "give me the status",
+        "who is on call",
+        "can the generator run all night",
+        "let me see the battery",
+        "can you make me an admin",
+    ],
+)
+def test_no_role_change_without_a_person_and_a_role(text: str) -> None:
+    assert "set_role" not in [tool for tool, _ in _read(text)]
