@@ -54,6 +54,24 @@ async def test_week_outlook_without_weather_states_its_assumption(
         assert "load band widens by a default 5 % per lead day" in answer
         card = next(c for c in result.cards if c.get("kind") == "forecast_chart")
         assert card.get("image_png_b64")
+        # "why?": clear sky and why, the widening factors, the battery reading and floor
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        pv_week = sum(float(m[1]) for m in days)
+        found = re.search(
+            r"Solar: (\d+) kWh P50 over the next (\d+) h, from a clear sky, "
+            r"because no weather forecast is configured",
+            why.answer,
+        )
+        assert found is not None, why.answer
+        assert float(found[1]) == pytest.approx(pv_week, abs=1.0)
+        assert "load ×1.00 on day 1 to ×1.30 on day 7; 0 of 6 later lead days measured" in (
+            why.answer
+        ), why.answer
+        soc = app.toolbox.state("demo").get("battery_soc_pct")
+        assert soc is not None
+        assert f"Battery: starts from the {soc:.0f} % reading of " in why.answer
+        assert "floor 20 % (min_soc_pct)" in why.answer, why.answer
 
 
 async def test_week_outlook_with_weather_widens_with_lead(sqlite_url: str, tmp_path: Path) -> None:
@@ -87,6 +105,9 @@ async def test_week_outlook_with_weather_widens_with_lead(sqlite_url: str, tmp_p
         assert len(upper) == 6 and upper == sorted(upper), upper
         assert upper[-1] > upper[0] * 1.4, upper
         assert "PV band widens by a default 15 % per lead day" in answer
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert "from the Open-Meteo weather forecast through the PV model" in why.answer
+        assert "PV ×1.00 on day 1 to ×1.90 on day 7" in why.answer, why.answer
 
 
 async def test_week_outlook_off_grid_generator_runs_and_fuel(
@@ -127,6 +148,11 @@ async def test_load_forecast_tomorrow(sqlite_url: str, tmp_path: Path) -> None:
         assert re.search(r"(peak about \d+\.\d kW around \d{2}:\d{2}|flat at about)", first), first
         # with less than a week of history there is no range, and it says why
         assert "no range:" in result.answer
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        assert why.answer.startswith("Why: Model: "), why.answer
+        assert "day(s) with stored hourly load" in why.answer
+        assert "Range: no range: 0 whole measured days in the last 28, 7 needed." in why.answer
         today = await app.chat.handle_message(say("olga", "expected consumption today"))
         assert today.tools == ["load_forecast"]
         assert "load today" in today.answer

@@ -17,7 +17,7 @@ from tools.alerts.engine import AlertError
 from tools.cards import Card
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.week import week_outlook as project_week
-from tools.forecast.week_render import daily_load, week_lines
+from tools.forecast.week_render import daily_load, load_why, week_lines, week_why
 from tools.site import Site
 
 if TYPE_CHECKING:
@@ -92,7 +92,17 @@ async def week_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallConte
         ),
         image_name="week.png",
     )
-    return ToolOutput(text="\n".join(lines), cards=[card])
+    why = week_why(
+        site,
+        week,
+        weather_source=fc.weather_source,
+        calibration=fc.pv_calibration,
+        band_note=fc.band_note,
+        load_method=fc.load_method,
+        pv_growth=wf.pv_growth,
+        load_growth=wf.load_growth,
+    )
+    return ToolOutput(text="\n".join(lines), cards=[card], why=why)
 
 
 async def load_forecast(
@@ -156,7 +166,9 @@ async def load_forecast(
         ),
         footer=f"load: {forecast.load_method} · local time {site.timezone}",
     )
-    return ToolOutput(text=text, cards=[card])
+    history_days = len(set(pd.DatetimeIndex(actual.dropna().index).tz_convert(site.tz).date))
+    why = load_why(load, load_method=forecast.load_method, history_days=history_days)
+    return ToolOutput(text=text, cards=[card], why=why)
 
 
 SPECS: tuple[ToolSpec, ...] = (
