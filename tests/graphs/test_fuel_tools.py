@@ -98,6 +98,15 @@ async def test_days_of_diesel_left_from_the_tank_and_the_learned_rate(
         assert float(learned[2]) >= 10
         assert "(fuel flow meter)" in rest[1]
         assert len(result.answer.splitlines()) <= 4
+        assert rest[-1] == "Say 'more' for the breakdown.", result.answer
+        # "more": the lines left out, the L/kWh by load band and the next 30 days' litres
+        more = await app.chat.handle_message(say("olga", "more", channel="#cabin"))
+        assert more.tools == []
+        assert more.answer.startswith(first), more.answer
+        assert re.search(r"^By load: .*heavy \(>70 %\) 0\.\d\d L/kWh \(\d+ h\)", more.answer, re.M)
+        assert re.search(r"Cabin off-grid: about \d+ L of fuel over 30 days", more.answer), (
+            more.answer
+        )
 
         rate = await app.chat.handle_message(say("olga", "what's our L/kWh at cabin?"))
         assert rate.tools == ["fuel_outlook"]

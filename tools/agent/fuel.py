@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from tools.agent.common import p50_projection, source_note
-from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
+from tools.agent.spec import MORE_HINT, CallContext, SiteArgs, ToolOutput, ToolSpec
 from tools.alerts.engine import AlertError
 from tools.cards import age_text
 from tools.forecast.fuel import FuelForecast, fuel_forecast
@@ -333,7 +333,12 @@ async def fuel_outlook(tb: Toolbox, site: Site, args: FuelArgs, ctx: CallContext
     elif args.focus == "month" and month_line:
         lines = [month_line, days_line, rate_line]
     else:
-        lines = [days_line, order_line, rate_line, month_line]
+        lines = [days_line, order_line, rate_line]
+    answer_lines = [line for line in lines if line]
+    # the breakdown: every line of the fuel picture, when the answer left some out
+    by_load = f"By load: {bands}." if bands else ""
+    full = [line for line in (days_line, order_line, rate_line, by_load, month_line) if line]
+    more = "\n".join(full) + note if set(full) - set(answer_lines) else ""
     limits = thresholds(tb, site)
     why = fuel_why(
         FuelInputs(
@@ -354,7 +359,8 @@ async def fuel_outlook(tb: Toolbox, site: Site, args: FuelArgs, ctx: CallContext
             forecast_error=forecast_error,
         )
     )
-    return ToolOutput(text="\n".join(line for line in lines if line) + note, why=why)
+    text = "\n".join(answer_lines) + note + (f"\n{MORE_HINT}" if more else "")
+    return ToolOutput(text=text, more=more, why=why)
 
 
 async def generator_service(
