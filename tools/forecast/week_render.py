@@ -19,6 +19,7 @@ __all__ = [
     "daily_load",
     "load_why",
     "week_lines",
+    "week_summary",
     "week_why",
 ]
 
@@ -78,6 +79,18 @@ def week_lines(
         notes.append(week.generator_rule)
     lines.append("P50 with P10–P90; " + "; ".join(notes) + ".")
     return lines
+
+
+def week_summary(week: WeekOutlook) -> str:
+    """The week in one line under the headline: solar against load, the lowest battery."""
+    pv = sum(d.pv_p50_kwh for d in week.days)
+    load = sum(d.load_p50_kwh for d in week.days)
+    text = f"Over {len(week.days)} days: {pv:.0f} kWh of solar against {load:.0f} kWh of load (P50)"
+    lows = [d for d in week.days if d.min_soc_pct is not None]
+    if lows:
+        low = min(lows, key=lambda d: d.min_soc_pct or 0.0)
+        text += f"; the battery is lowest on {low.day:%a} ({low.min_soc_pct:.0f} %)"
+    return text + "."
 
 
 def _factors(growth: LeadGrowth) -> str:
