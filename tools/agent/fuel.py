@@ -179,8 +179,13 @@ def fuel_why(inputs: FuelInputs) -> str:
         parts.append(f"Forecast burn: none ({i.forecast_error}).")
     if i.left is not None and i.left.days is not None and i.tank is not None:
         parts.append(
-            f"Days left: {i.tank.litres:.0f} L / {i.left.burn_l_per_day:.1f} L/day (the larger "
-            f"burn, to be safe) = {i.left.days:.1f} days."
+            f"Days left: {i.tank.litres:.0f} L / {i.left.burn_l_per_day:.1f} L/day "
+            + (
+                "(the larger of the two burns, to be safe)"
+                if p is not None and p.recent_burn_l_per_day is not None and i.fuel is not None
+                else "(the only burn known)"
+            )
+            + f" = {i.left.days:.1f} days."
         )
     learned = i.learned
     if learned.learned:

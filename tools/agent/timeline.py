@@ -76,6 +76,9 @@ _PANEL_FIELDS = (
 )
 
 
+_PANEL_WIRING = ("bus", "address", "shunt_ohms", "max_current_a", "topic")
+
+
 def panel_line(device: str, state: SiteState, quantity: str, now: datetime) -> str:
     """One INA228's latest readings, the asked quantity first ("panel-1 voltage: 18.42 V")."""
     found = {
@@ -119,7 +122,11 @@ def panel_why(monitors: list[Device], state: SiteState, now: datetime) -> str:
     every reading's value, metric and age."""
     lines = []
     for d in monitors:
-        where = ", ".join(f"{k} {v}" for k, v in sorted(d.connection.items())) or "defaults"
+        # only the wiring, never broker credentials
+        shown = {k: d.connection[k] for k in _PANEL_WIRING if k in d.connection}
+        if isinstance(shown.get("address"), int):
+            shown["address"] = hex(shown["address"])
+        where = ", ".join(f"{k} {v}" for k, v in shown.items()) or "default wiring"
         readings = [
             f"{metric} {fmt.format(sample.value)} ({age_text(now - sample.time)} ago)"
             for _key, metric, _label, fmt in _PANEL_FIELDS
