@@ -6,6 +6,7 @@ home, Mona a manager limited to home, Fin finance, Ada an admin (tests/bot/test_
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +36,18 @@ async def test_status_of_all_sites_shows_only_the_sites_a_person_may_see(
         assert lines[0].startswith("2 sites"), ada.answer
         assert any(line.startswith("Home: battery ") for line in lines)
         assert any(line.startswith("Barn: battery ") for line in lines)
+        why = await app.chat.handle_message(say("ada", "why?", "#general"))
+        assert why.tools == []
+        assert why.answer.startswith(
+            "Why: Ranking: a site needs a look when it has open alerts or its newest reading "
+            "is older than 15 min."
+        ), why.answer
+        for title in ("Home", "Barn"):
+            assert re.search(
+                rf"^{title}: live readings \((newest reading .+ old|no reading yet)\)",
+                why.answer,
+                re.M,
+            ), why.answer
 
         hank = await app.chat.handle_message(say("hank", "status of all sites", "#general"))
         assert hank.tools == ["compare_sites"]
@@ -65,6 +78,9 @@ async def test_which_site_has_the_most_solar_today_ranks_the_visible_sites(
         first = ada.answer.splitlines()[0]
         assert first.startswith("Most solar today: "), ada.answer
         assert "(then " in first  # the other site follows
+        why = await app.chat.handle_message(say("ada", "why?", "#general"))
+        assert "Ranking: ranked by most solar today, highest first." in why.answer, why.answer
+        assert "solar today from the hourly rollups since local midnight" in why.answer
         mona = await app.chat.handle_message(
             say("mona", "which site has the most solar today?", "#general")
         )
@@ -86,6 +102,24 @@ async def test_the_projected_bill_is_for_roles_that_may_see_costs(
         assert fin.answer.startswith("Home, November 2026: USD "), fin.answer
         assert "by the month's end" in fin.answer
         assert "No tariff is configured for this site" in fin.answer  # the demo has none
+        # "why?": the prices, the days so far and with data, and the projection's arithmetic
+        head = re.match(
+            r"Home, November 2026: (USD [\d,.]+) so far \(([\d.]+) days\); about (USD [\d,.]+) by "
+            r"the month's end at (USD [\d,.]+)/day",
+            fin.answer,
+        )
+        assert head is not None, fin.answer
+        why = await app.chat.handle_message(say("fin", "why?"))
+        assert why.tools == []
+        assert re.search(
+            r"Grid price: grid USD \d\.\d{3}/kWh flat \(the default: no tariff in the site file\)",
+            why.answer,
+        ), why.answer
+        assert f"So far: {head[2]} days of November 2026 elapsed, 2 days of them with readings" in (
+            why.answer
+        ), why.answer
+        assert f"Projection: {head[1]} / 2 days of data = {head[4]}/day" in why.answer
+        assert f"added to what is spent: {head[3]}." in why.answer
         mona = await app.chat.handle_message(say("mona", "are we on track for the budget at barn?"))
         assert mona.tools == ["cost_projection"]
         assert "do not have access to the site 'barn'" in mona.answer
@@ -101,8 +135,22 @@ async def test_comparing_periods_hides_money_from_an_operator(db_url: str, tmp_p
         assert "solar " in first and "load " in first
         assert "USD" not in otto.answer and "cost" not in otto.answer
         assert "-0.0" not in otto.answer and "+-" not in otto.answer
+        why = await app.chat.handle_message(say("otto", "why?"))
+        assert why.tools == []
+        found = re.search(
+            r"Periods: Thu 19 Nov 2026 so far \(19 h\) = 19 Nov 00:00–19 Nov \d\d:\d\d with "
+            r"(\d+) h of readings of 19 h; the same 19 h of .+ with (\d+) h of 19 h",
+            why.answer,
+        )
+        assert found is not None, why.answer
+        assert 18 <= int(found[1]) <= 19 and int(found[2]) == 19, why.answer
+        assert "compared with the same elapsed time of the one before it" in why.answer
+        assert "Cost:" not in why.answer  # no prices for a role that may not see costs
         fin = await app.chat.handle_message(say("fin", "how does today compare to yesterday?"))
         assert "Cost USD " in fin.answer, fin.answer
+        fin_why = await app.chat.handle_message(say("fin", "why?"))
+        assert "Cost: grid USD " in fin_why.answer, fin_why.answer
+        assert "(the default: no tariff configured)" in fin_why.answer
         hank = await app.chat.handle_message(say("hank", "barn this week vs last week"))
         assert hank.tools == ["compare_periods"]
         assert "do not have access to the site 'barn'" in hank.answer

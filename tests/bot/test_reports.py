@@ -187,6 +187,42 @@ async def test_energy_report_in_chat(db_url: str, tmp_path: Path) -> None:
         assert card["image_png_b64"]
 
 
+async def test_the_energy_report_answers_in_four_lines_and_keeps_every_figure_for_more(
+    db_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock(MORNING)
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _adapter, _):
+        await _seed_day(app.sessionmaker, app.sites["demo"], YESTERDAY_START)
+        result = await app.chat.handle_message(say("ada", "energy report for yesterday"))
+        assert result.tools == ["energy_report"]
+        first, *rest = result.answer.splitlines()
+        # the headline figures of the seeded day: 2 kW of PV for 6 h, 1.5 kW of load
+        assert first.startswith("Demo home lab, "), result.answer
+        assert "solar 12.0 kWh, load 36.0 kWh, grid import 27.0 kWh" in first, result.answer
+        assert len(rest) <= 3 and rest[-1].endswith("say 'more' for the breakdown."), result.answer
+        assert rest[0].startswith("Peak demand 1.50 kW ("), result.answer
+        assert "• " not in result.answer  # the rows wait for "more"
+
+        more = await app.chat.handle_message(say("ada", "more"))
+        assert more.tools == []
+        for label, value in (
+            ("Solar", "12.0 kWh"),
+            ("Load", "36.0 kWh"),
+            ("Grid import", "27.0 kWh"),
+            ("Grid export", "3.0 kWh"),
+            ("Battery SOC min / max", "60 % / 60 %"),
+            ("Peak demand", "1.50 kW"),
+        ):
+            assert f"• {label}: {value}" in more.answer, (label, more.answer)
+        for label in ("Cost", "Grid cost", "CO2", "Savings", "Alerts", "Actions"):
+            assert f"• {label}: " in more.answer, (label, more.answer)
+
+        why = await app.chat.handle_message(say("ada", "why?"))
+        assert why.tools == []
+        assert "(24 h with readings)" in why.answer, why.answer
+        assert "0.481 kg/kWh for the grid" in why.answer
+
+
 def test_report_command_writes_a_readable_pdf(sqlite_url: str, tmp_path: Path) -> None:
     import asyncio
 
@@ -287,12 +323,17 @@ async def test_report_agrees_with_the_readings_and_actions_tables(
 
         result = await app.chat.handle_message(say("olga", "energy report for today"))
         answer = result.answer
-        assert f"Load: {load_kwh:,.1f} kWh" in answer, answer
-        assert f"Actions: {len(statuses)}" in answer, answer
+        assert f"load {load_kwh:,.1f} kWh" in answer.splitlines()[0], answer
+        n = len(statuses)
+        assert f"{n} action{'s' * (n != 1)}" in answer, answer
         assert "-0.0" not in answer, answer
         # the answer is short: the first line answers, a few lines follow, the card has the rest
         assert answer.splitlines()[0].startswith("Demo home lab, "), answer
-        assert len(answer.splitlines()) <= 12, answer
+        assert len(answer.splitlines()) <= 4, answer
+        more = (await app.chat.handle_message(say("olga", "more"))).answer
+        assert f"Load: {load_kwh:,.1f} kWh" in more, more
+        assert f"Actions: {n}" in more, more
+        assert "-0.0" not in more, more
         [card] = [c for c in result.cards if c["kind"] == "report_daily"]
         fields = dict(card["fields"])
         assert fields["Load"] == f"{load_kwh:,.1f} kWh"

@@ -464,8 +464,13 @@ async def test_costs_are_shown_to_the_roles_that_may_see_them(
         assert finance.tools == operator.tools == ["energy_report"]
         currency = app.site_file.sites[0].costs.currency
         assert "no readings were stored" not in finance.answer
-        assert f"Cost: {currency}" in finance.answer
-        assert currency not in operator.answer and "Load:" in operator.answer
+        assert f"cost {currency} " in finance.answer.splitlines()[0], finance.answer
+        assert currency not in operator.answer and "load " in operator.answer
+        # the breakdown on "more" has the money rows only for the role that may see costs
+        finance_more = await app.chat.handle_message(say("fin", "more"))
+        assert f"Cost: {currency}" in finance_more.answer, finance_more.answer
+        operator_more = await app.chat.handle_message(say("otto", "more"))
+        assert currency not in operator_more.answer and "Load:" in operator_more.answer
         refused = await app.chat.handle_message(
             say("otto", "how much did we spend on energy yesterday?")
         )

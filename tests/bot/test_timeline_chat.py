@@ -8,6 +8,7 @@ see its ``.source.txt``).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -86,6 +87,21 @@ async def test_timeline_of_the_simulated_evening(sqlite_url: str, tmp_path: Path
         )
         assert soc_text in lines[-1], result.answer
         assert len(lines) <= 18
+        # "why?": the window as read, and where each kind of event came from
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        end = clock.now().astimezone(DENVER)
+        assert why.answer.startswith(
+            f"Why: Window: 'since 18:00' read as Thu 19 Nov 18:00 to {end:%a %d %b %H:%M} "
+            "(America/Denver)."
+        ), why.answer
+        found = re.search(
+            r"Events: (\d+) from the alerts table .*, (\d+) from the action requests", why.answer
+        )
+        assert found is not None, why.answer
+        action_lines = [line for line in lines if "stop miners" in line]
+        assert int(found[2]) == len(action_lines), why.answer
+        assert "Readings: the battery range and PV peak from raw readings." in why.answer
         # the demo has no INA228 and only days of history: both said plainly
         panel = await app.chat.handle_message(say("olga", "what's the panel voltage?"))
         assert panel.tools == ["panel_readings"]
@@ -191,6 +207,12 @@ async def test_panel_readings_from_a_simulated_ina228(sqlite_url: str, tmp_path:
             assert result.tools == ["panel_readings"], (question, result.tools)
             assert result.answer.startswith(first), result.answer
             assert "power" in result.answer  # the other readings follow on the same line
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        assert why.answer.startswith("Why: panel-1: ina228 driver ("), why.answer
+        assert f"voltage_v {volts:.2f} V (0 s ago)" in why.answer, why.answer
+        assert f"temp_c {die:.1f} °C (0 s ago)" in why.answer
+        assert "the chip's own die, not the panel's" in why.answer
         assert volts == pytest.approx(18.4, abs=0.01) and die == pytest.approx(41.0, abs=0.2)
 
 
@@ -267,6 +289,24 @@ async def test_real_data_in_the_readings_table(db_url: str, tmp_path: Path) -> N
         assert result.answer == expected
         assert result.answer.startswith("1 unusual thing at EMHASS house this week")
         assert "Load above usual Sun 01:00–05:00" in result.answer, result.answer
+        # "why?": the baseline window and days, the threshold, the finding's own z
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        report = find_anomalies(hourly, now=WEEK_END, tz=PARIS, presence=presence)
+        base_start = (WEEK_END - timedelta(days=35)).astimezone(PARIS)
+        assert (
+            f"baseline: the 28 days before it, {base_start:%a %d %b %H:%M} to "
+            f"{(WEEK_END - timedelta(days=7)).astimezone(PARIS):%a %d %b %H:%M} (Europe/Paris), "
+            f"from the hourly rollups: {report.history_days} day(s)" in why.answer
+        ), why.answer
+        assert "robust z" in why.answer and "≥ 4 AND it lies outside every baseline value" in (
+            why.answer
+        )
+        finding = report.findings[0]
+        assert finding.peak_z is not None and finding.peak_z >= 4
+        assert f"{finding.text}: robust z up to {finding.peak_z:.1f}, outside the range seen." in (
+            why.answer
+        ), why.answer
 
         # what happened: the PV peak and the window in the site's time
         asked = await app.chat.handle_message(say("olga", "what happened since yesterday?"))

@@ -98,6 +98,15 @@ async def test_days_of_diesel_left_from_the_tank_and_the_learned_rate(
         assert float(learned[2]) >= 10
         assert "(fuel flow meter)" in rest[1]
         assert len(result.answer.splitlines()) <= 4
+        assert rest[-1] == "Say 'more' for the breakdown.", result.answer
+        # "more": the lines left out, the L/kWh by load band and the next 30 days' litres
+        more = await app.chat.handle_message(say("olga", "more", channel="#cabin"))
+        assert more.tools == []
+        assert more.answer.startswith(first), more.answer
+        assert re.search(r"^By load: .*heavy \(>70 %\) 0\.\d\d L/kWh \(\d+ h\)", more.answer, re.M)
+        assert re.search(r"Cabin off-grid: about \d+ L of fuel over 30 days", more.answer), (
+            more.answer
+        )
 
         rate = await app.chat.handle_message(say("olga", "what's our L/kWh at cabin?"))
         assert rate.tools == ["fuel_outlook"]
@@ -107,6 +116,25 @@ async def test_days_of_diesel_left_from_the_tank_and_the_learned_rate(
         order = await app.chat.handle_message(say("olga", "when do I need to order fuel for cabin"))
         assert order.tools == ["fuel_outlook"]
         assert order.answer.startswith("Order diesel by "), order.answer
+
+        # "why?": the tank reading, the two burns, the learned L/kWh and the reserve
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        assert f"Tank: {litres:.0f} L from the generator_fuel_l reading " in why.answer, why.answer
+        burn = re.search(
+            r"Measured burn: ([\d.]+) L/day, the average of the last ([\d.]+) days", why.answer
+        )
+        assert burn is not None, why.answer
+        assert float(burn[1]) == pytest.approx(recent, abs=0.6)
+        assert float(burn[2]) == pytest.approx(DAYS, abs=0.1)
+        assert "from the fuel flow meter" in why.answer
+        assert re.search(r"Forecast burn: [\d.]+ L/day, the [\d.]+ kWh/day the battery", why.answer)
+        assert (
+            f"L/kWh: {learned[1]}, learned from {learned[2]} run hours measured by the fuel "
+            "flow meter" in why.answer
+        )
+        assert "the configured curve would say 0.31 at 75 % load" in why.answer
+        assert "Ordering keeps 3 days in the tank (fuel_low_days, site file)" in why.answer
 
 
 async def test_the_generator_plan_counts_the_learned_litres(
@@ -144,6 +172,19 @@ async def test_hours_until_the_generator_service(
         assert f"Counter {counter:.0f} h; {counter - 1000:.0f} h since the last service" in (
             result.answer
         )
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        assert f"Counter: {counter:.1f} h, the generator_run_hours_h reading " in why.answer, (
+            why.answer
+        )
+        assert (
+            "Settings (from the site file's alerts section): last service at 1000 h "
+            "(generator_last_service_h), interval 250 h" in why.answer
+        ), why.answer
+        assert f"Hours left = 250 − ({counter:.0f} − 1000) = {left:.0f} h." in why.answer
+        assert re.search(
+            r"Date: at (5\.\d|6\.\d) run hours a day, the average of the last 5\.0 days", why.answer
+        ), why.answer
         oil = await app.chat.handle_message(
             say("olga", "when is the genset due for an oil change", channel="#cabin")
         )
@@ -170,6 +211,13 @@ async def test_a_site_without_history_says_it_uses_the_configured_curve(
             "history (0 h"
         ), out.text
         assert "I don't know how much diesel is in the generator tank" in out.text
+        # its reasons say why the curve is used, and that no tank level arrived
+        assert out.why.startswith("Why: Tank: no level reported"), out.why
+        assert (
+            "L/kWh: the fuel curve in the site file, 0.31 at 75 % load, because only 0 running "
+            "hours with fuel data are stored (10 needed to learn it, and no fuel flow or tank "
+            "level history)." in out.why
+        ), out.why
 
 
 async def test_a_person_limited_to_one_site_cannot_read_the_others_fuel(

@@ -45,15 +45,41 @@ async def test_week_outlook_without_weather_states_its_assumption(
         assert re.search(r"Battery fills on \d of 7 days", first), first
         # no weather service in tests: the clear-sky week says what it assumes
         assert "No weather forecast is configured: every day assumes a cloudless sky" in answer
-        days = _day_lines(answer)
-        assert len(days) == 7, answer
+        # short: the headline, the assumption, the week in a line; the days wait for "more"
+        assert len(answer.splitlines()) <= 4, answer
+        assert answer.splitlines()[-1] == "Say 'more' for the breakdown.", answer
+        assert _day_lines(answer) == []
+        more = (await app.chat.handle_message(say("olga", "more"))).answer
+        days = _day_lines(more)
+        assert len(days) == 7, more
+        summary = re.search(r"Over 7 days: (\d+) kWh of solar against (\d+) kWh of load", answer)
+        assert summary is not None, answer
+        assert float(summary[1]) == pytest.approx(sum(float(m[1]) for m in days), abs=1.0)
         for m in days:
             p50, p10, p90 = float(m[1]), float(m[2]), float(m[3])
             assert p10 <= p50 <= p90
         # a fresh install has no issued forecasts: the widening is the stated default
-        assert "load band widens by a default 5 % per lead day" in answer
+        assert "load band widens by a default 5 % per lead day" in more
         card = next(c for c in result.cards if c.get("kind") == "forecast_chart")
         assert card.get("image_png_b64")
+        # "why?": clear sky and why, the widening factors, the battery reading and floor
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        pv_week = sum(float(m[1]) for m in days)
+        found = re.search(
+            r"Solar: (\d+) kWh P50 over the next (\d+) h, from a clear sky, "
+            r"because no weather forecast is configured",
+            why.answer,
+        )
+        assert found is not None, why.answer
+        assert float(found[1]) == pytest.approx(pv_week, abs=1.0)
+        assert "load ×1.00 on day 1 to ×1.30 on day 7; 0 of 6 later lead days measured" in (
+            why.answer
+        ), why.answer
+        soc = app.toolbox.state("demo").get("battery_soc_pct")
+        assert soc is not None
+        assert f"Battery: starts from the {soc:.0f} % reading of " in why.answer
+        assert "floor 20 % (min_soc_pct)" in why.answer, why.answer
 
 
 async def test_week_outlook_with_weather_widens_with_lead(sqlite_url: str, tmp_path: Path) -> None:
@@ -77,7 +103,8 @@ async def test_week_outlook_with_weather_widens_with_lead(sqlite_url: str, tmp_p
         assert asked >= "2026-11-25", seen
         answer = result.answer
         assert "No weather forecast" not in answer and "clear-sky" not in answer
-        days = _day_lines(answer)
+        more = (await app.chat.handle_message(say("olga", "more"))).answer
+        days = _day_lines(more)
         assert len(days) == 7
         # overcast days (80 W/m² diffuse) fall far below the load: weak days are named
         assert "look weak" in answer.splitlines()[0]
@@ -86,7 +113,10 @@ async def test_week_outlook_with_weather_widens_with_lead(sqlite_url: str, tmp_p
         upper = [(float(m[3]) - float(m[1])) / float(m[1]) for m in days[1:] if float(m[1]) > 0]
         assert len(upper) == 6 and upper == sorted(upper), upper
         assert upper[-1] > upper[0] * 1.4, upper
-        assert "PV band widens by a default 15 % per lead day" in answer
+        assert "PV band widens by a default 15 % per lead day" in more
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert "from the Open-Meteo weather forecast through the PV model" in why.answer
+        assert "PV ×1.00 on day 1 to ×1.90 on day 7" in why.answer, why.answer
 
 
 async def test_week_outlook_off_grid_generator_runs_and_fuel(
@@ -108,10 +138,13 @@ async def test_week_outlook_off_grid_generator_runs_and_fuel(
         first = result.answer.splitlines()[0]
         m = re.search(r"generator needed on (\d) of 7 days \((\d+) h, about (\d+) L\)", first)
         assert m, first
-        gen_lines = re.findall(r"generator (\d+) h(?: \((\d+) L\))?", result.answer)
+        more = (await app.chat.handle_message(say("olga", "more"))).answer
+        gen_lines = re.findall(r"generator (\d+) h(?: \((\d+) L\))?", more)
         assert len(gen_lines) == 7
         assert sum(int(h) for h, _ in gen_lines) == int(m[2])
-        assert "start/stop rule" in result.answer
+        assert "start/stop rule" in more
+        why = (await app.chat.handle_message(say("olga", "why?"))).answer
+        assert "Generator: generator by the start/stop rule (start near the 20 % floor" in why
 
 
 async def test_load_forecast_tomorrow(sqlite_url: str, tmp_path: Path) -> None:
@@ -127,6 +160,11 @@ async def test_load_forecast_tomorrow(sqlite_url: str, tmp_path: Path) -> None:
         assert re.search(r"(peak about \d+\.\d kW around \d{2}:\d{2}|flat at about)", first), first
         # with less than a week of history there is no range, and it says why
         assert "no range:" in result.answer
+        why = await app.chat.handle_message(say("olga", "why?"))
+        assert why.tools == []
+        assert why.answer.startswith("Why: Model: "), why.answer
+        assert "day(s) with stored hourly load" in why.answer
+        assert "Range: no range: 0 whole measured days in the last 28, 7 needed." in why.answer
         today = await app.chat.handle_message(say("olga", "expected consumption today"))
         assert today.tools == ["load_forecast"]
         assert "load today" in today.answer

@@ -17,10 +17,12 @@ from tools.reports.comparison import (
     PeriodWord,
     compare_periods,
     comparison_text,
+    comparison_why,
     cost_projection,
     projection_text,
+    projection_why,
 )
-from tools.reports.fleet import Ranking, SiteRow, fleet_card, fleet_text
+from tools.reports.fleet import Ranking, SiteRow, fleet_card, fleet_text, fleet_why
 from tools.reports.periods import named_period
 from tools.site import Site
 
@@ -48,7 +50,7 @@ async def compare_periods_tool(
         raise AlertError("Reports are not available here.")
     costs = allows(ctx.principal, Permission.SEE_COSTS, site.name)
     cmp = await compare_periods(tb.reports, site, args.first, args.second, costs=costs)
-    return ToolOutput(text=comparison_text(cmp))
+    return ToolOutput(text=comparison_text(cmp), why=comparison_why(cmp))
 
 
 async def cost_projection_tool(
@@ -56,7 +58,8 @@ async def cost_projection_tool(
 ) -> ToolOutput:
     if tb.reports is None:
         raise AlertError("Reports are not available here.")
-    return ToolOutput(text=projection_text(await cost_projection(tb.reports, site)))
+    projection = await cost_projection(tb.reports, site)
+    return ToolOutput(text=projection_text(projection), why=projection_why(projection))
 
 
 async def compare_sites_tool(
@@ -112,7 +115,11 @@ async def compare_sites_tool(
                 solar_today_kwh=solar_today,
             )
         )
-    return ToolOutput(text=fleet_text(rows, args.rank_by, refused), cards=[fleet_card(rows)])
+    return ToolOutput(
+        text=fleet_text(rows, args.rank_by, refused),
+        cards=[fleet_card(rows)],
+        why=fleet_why(rows, args.rank_by),
+    )
 
 
 SPECS: tuple[ToolSpec, ...] = (

@@ -15,7 +15,7 @@ from tools.cards import age_text
 from tools.reports import anomalies as anomaly_report
 from tools.reports import timeline as timeline_report
 from tools.reports.windows import WindowError, resolve_window
-from tools.site import Site
+from tools.site import Device, Site
 from tools.telemetry import SiteState
 
 if TYPE_CHECKING:
@@ -51,14 +51,21 @@ async def timeline(tb: Toolbox, site: Site, args: TimelineArgs, _ctx: CallContex
     text = timeline_report.render(found, site.tz, site=site.display_name, limit=limit)
     whole = timeline_report.render(found, site.tz, site=site.display_name, limit=None)
     # "more" gives every event when the answer showed only the newest ones.
-    return ToolOutput(text=text, more=whole if whole != text else "")
+    return ToolOutput(
+        text=text,
+        more=whole if whole != text else "",
+        why=timeline_report.why_text(found, site.tz, limit=limit),
+    )
 
 
 async def anomalies(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallContext) -> ToolOutput:
     if tb.reports is None:
         raise AlertError("Finding anomalies needs stored history, which is not available here.")
     report = await tb.reports.anomalies(site, tb.clock.now())
-    return ToolOutput(text=anomaly_report.render(report, site=site.display_name))
+    return ToolOutput(
+        text=anomaly_report.render(report, site=site.display_name),
+        why=anomaly_report.why_text(report, site.tz),
+    )
 
 
 _PANEL_FIELDS = (
@@ -67,6 +74,9 @@ _PANEL_FIELDS = (
     ("power", "power_w", "power", "{:.1f} W"),
     ("temperature", "temp_c", "die temperature", "{:.1f} °C"),
 )
+
+
+_PANEL_WIRING = ("bus", "address", "shunt_ohms", "max_current_a", "topic")
 
 
 def panel_line(device: str, state: SiteState, quantity: str, now: datetime) -> str:
@@ -102,8 +112,36 @@ async def panel_readings(tb: Toolbox, site: Site, args: PanelArgs, _ctx: CallCon
     state = tb.state(site.name)
     now = tb.clock.now()
     return ToolOutput(
-        text="\n".join(panel_line(d.name, state, args.quantity, now) for d in monitors)
+        text="\n".join(panel_line(d.name, state, args.quantity, now) for d in monitors),
+        why=panel_why(monitors, state, now),
     )
+
+
+def panel_why(monitors: list[Device], state: SiteState, now: datetime) -> str:
+    """The reasons behind the panel readings (pure): each INA228, how it is read, and
+    every reading's value, metric and age."""
+    lines = []
+    for d in monitors:
+        # only the wiring, never broker credentials
+        shown = {k: d.connection[k] for k in _PANEL_WIRING if k in d.connection}
+        if isinstance(shown.get("address"), int):
+            shown["address"] = hex(shown["address"])
+        where = ", ".join(f"{k} {v}" for k, v in shown.items()) or "default wiring"
+        readings = [
+            f"{metric} {fmt.format(sample.value)} ({age_text(now - sample.time)} ago)"
+            for _key, metric, _label, fmt in _PANEL_FIELDS
+            if (sample := state.sample(metric, d.name)) is not None
+        ]
+        lines.append(
+            f"{d.name}: {d.driver} driver ({where}), polled every {d.interval_s:g} s; "
+            + ("; ".join(readings) if readings else "no reading has arrived yet")
+            + "."
+        )
+    lines.append(
+        "Voltage is the INA228's bus voltage, current the shunt current, power their product "
+        "as the chip reports it, and temperature the chip's own die, not the panel's."
+    )
+    return "Why: " + "\n".join(lines)
 
 
 SPECS: tuple[ToolSpec, ...] = (

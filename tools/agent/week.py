@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from tools.agent.forecasts import ForecastArgs
-from tools.agent.spec import CallContext, SiteArgs, ToolOutput, ToolSpec
+from tools.agent.spec import MORE_HINT, CallContext, SiteArgs, ToolOutput, ToolSpec
 from tools.alerts.engine import AlertError
 from tools.cards import Card
 from tools.forecast.charts import forecast_chart_png
 from tools.forecast.week import week_outlook as project_week
-from tools.forecast.week_render import daily_load, week_lines
+from tools.forecast.week_render import daily_load, load_why, week_lines, week_summary, week_why
 from tools.site import Site
 
 if TYPE_CHECKING:
@@ -56,6 +56,9 @@ async def week_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallConte
     lines[0] = f"{site.display_name}: {lines[0]}"
     if site.battery is not None and soc is None:
         lines.insert(1, "(No battery reading yet, so no SOC projection.)")
+    # the answer: the headline, what it assumes, the week in one line; the days on "more"
+    short = [line for line in lines if not line.startswith(("• ", "P50 with P10–P90"))]
+    short.append(week_summary(week))
     soc_pct = (
         week.projection.soc_pct
         if week.projection is not None
@@ -92,7 +95,19 @@ async def week_outlook(tb: Toolbox, site: Site, _args: SiteArgs, _ctx: CallConte
         ),
         image_name="week.png",
     )
-    return ToolOutput(text="\n".join(lines), cards=[card])
+    why = week_why(
+        site,
+        week,
+        weather_source=fc.weather_source,
+        calibration=fc.pv_calibration,
+        band_note=fc.band_note,
+        load_method=fc.load_method,
+        pv_growth=wf.pv_growth,
+        load_growth=wf.load_growth,
+    )
+    return ToolOutput(
+        text="\n".join([*short, MORE_HINT]), cards=[card], more="\n".join(lines), why=why
+    )
 
 
 async def load_forecast(
@@ -156,7 +171,9 @@ async def load_forecast(
         ),
         footer=f"load: {forecast.load_method} · local time {site.timezone}",
     )
-    return ToolOutput(text=text, cards=[card])
+    history_days = len(set(pd.DatetimeIndex(actual.dropna().index).tz_convert(site.tz).date))
+    why = load_why(load, load_method=forecast.load_method, history_days=history_days)
+    return ToolOutput(text=text, cards=[card], why=why)
 
 
 SPECS: tuple[ToolSpec, ...] = (

@@ -8,10 +8,20 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from tools.forecast.battery import FULL_SOC_PCT
+from tools.forecast.pv import LiveCalibration
 from tools.forecast.week import LeadGrowth, WeekOutlook, headline
 from tools.site import Site
 
-__all__ = ["DailyLoad", "clear_sky_assumption", "daily_load", "week_lines"]
+__all__ = [
+    "DailyLoad",
+    "clear_sky_assumption",
+    "daily_load",
+    "load_why",
+    "week_lines",
+    "week_summary",
+    "week_why",
+]
 
 BAND_DAYS = 28
 """Days of measured daily totals behind the daily load band."""
@@ -69,6 +79,108 @@ def week_lines(
         notes.append(week.generator_rule)
     lines.append("P50 with P10–P90; " + "; ".join(notes) + ".")
     return lines
+
+
+def week_summary(week: WeekOutlook) -> str:
+    """The week in one line under the headline: solar against load, the lowest battery."""
+    pv = sum(d.pv_p50_kwh for d in week.days)
+    load = sum(d.load_p50_kwh for d in week.days)
+    text = f"Over {len(week.days)} days: {pv:.0f} kWh of solar against {load:.0f} kWh of load (P50)"
+    lows = [d for d in week.days if d.min_soc_pct is not None]
+    if lows:
+        low = min(lows, key=lambda d: d.min_soc_pct or 0.0)
+        text += f"; the battery is lowest on {low.day:%a} ({low.min_soc_pct:.0f} %)"
+    return text + "."
+
+
+def _factors(growth: LeadGrowth) -> str:
+    """'×1.00 today … ×1.90 on day 7' with how many lead days were measured."""
+    measured = sum(growth.measured[1:])
+    return (
+        f"×{growth.factors[0]:.2f} on day 1 to ×{growth.factors[-1]:.2f} on day "
+        f"{len(growth.factors)}; {measured} of {len(growth.factors) - 1} later lead days "
+        "measured on the site's own errors"
+    )
+
+
+def week_why(
+    site: Site,
+    week: WeekOutlook,
+    *,
+    weather_source: str,
+    calibration: LiveCalibration | None,
+    band_note: str,
+    load_method: str,
+    pv_growth: LeadGrowth,
+    load_growth: LeadGrowth,
+) -> str:
+    """The reasons behind a week outlook (pure): where solar and load come from, how the
+    bands were set and widen with lead time, and the battery start and floor used."""
+    pv = sum(d.pv_p50_kwh for d in week.days)
+    load = sum(d.load_p50_kwh for d in week.days)
+    hours = sum(d.hours for d in week.days)
+    lines = []
+    if weather_source == "open-meteo":
+        source = "the Open-Meteo weather forecast through the PV model"
+    elif weather_source == "clear-sky-fallback":
+        source = "a clear sky, because the weather service did not answer"
+    else:
+        source = "a clear sky, because no weather forecast is configured (COMMANDCENTER_WEATHER)"
+    cal = (
+        f"; the panels' output scaled by {calibration.derate * 100:.0f} % as measured on "
+        f"{calibration.clear_days} clear days of this site's history"
+        if calibration is not None
+        else "; no calibration on this site's history yet (rated output)"
+    )
+    lines.append(f"Solar: {pv:.0f} kWh P50 over the next {hours} h, from {source}{cal}.")
+    lines.append(f"Load: {load:.0f} kWh P50, from {load_method}.")
+    lines.append(
+        "Bands: "
+        + (band_note or "the models' own P10–P90")
+        + f"; then widened with lead time: PV {_factors(pv_growth)} ({pv_growth.note}); "
+        f"load {_factors(load_growth)} ({load_growth.note})."
+    )
+    if week.projection is not None and week.soc_now_pct is not None and site.battery is not None:
+        b = site.battery
+        lines.append(
+            f"Battery: starts from the {week.soc_now_pct:.0f} % reading of "
+            f"{b.capacity_kwh:g} kWh, stepped hour by hour on P50 solar and load; floor "
+            f"{week.floor_soc_pct:g} % (min_soc_pct); a day 'fills' when it reaches "
+            f"{FULL_SOC_PCT:g} %."
+        )
+    elif site.battery is not None:
+        lines.append("Battery: no SOC reading yet, so no projection.")
+    else:
+        lines.append("Battery: none; a day is weak when its P50 solar is below its P50 load.")
+    if week.generator_rule:
+        lines.append(f"Generator: {week.generator_rule}.")
+    return "Why: " + "\n".join(lines)
+
+
+def load_why(load: DailyLoad, *, load_method: str, history_days: int) -> str:
+    """The reasons behind a day's load forecast (pure)."""
+    lines = [
+        f"Model: {load_method}, from {history_days} day(s) with stored hourly load.",
+    ]
+    if load.measured_so_far_kwh > 0:
+        lines.append(
+            f"{load.measured_so_far_kwh:.1f} kWh of the day is already measured; the forecast "
+            "covers the remaining hours."
+        )
+    lines.append(f"Range: {load.band_note}.")
+    if load.same_weekday is not None and load.same_weekday_kwh is not None:
+        lines.append(
+            f"Same weekday: {load.same_weekday.isoformat()} measured {load.same_weekday_kwh:.1f} "
+            f"kWh ({COMPLETE_DAY_H} or more hours of readings make a whole day)."
+        )
+    else:
+        lines.append(
+            f"Same weekday: none whole in the last {BAND_DAYS} days ({COMPLETE_DAY_H} hours of "
+            "readings needed)."
+        )
+    if load.peak_at is None:
+        lines.append("Peak: the forecast is flat, so no peak hour.")
+    return "Why: " + "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

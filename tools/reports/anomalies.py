@@ -33,6 +33,7 @@ __all__ = [
     "Finding",
     "find_anomalies",
     "render",
+    "why_text",
 ]
 
 WEEK = timedelta(days=7)
@@ -87,6 +88,7 @@ class Finding:
     text: str
     value: float | None = None  # the finding's mean, in the metric's unit
     usual: float | None = None  # the baseline's median at those hours
+    peak_z: float | None = None  # the largest robust z of its hours (level findings)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,6 +211,7 @@ def _level_findings(
                     score=float(sum(min(abs(r[1]), 20.0) for r in picked)),
                     value=value,
                     usual=usual,
+                    peak_z=float(max(abs(r[1]) for r in picked)),
                     text=f"{m.label} {word} usual {_span(first, last, tz)}: {figures} at "
                     f"those hours",
                 )
@@ -348,3 +351,36 @@ def render(report: AnomalyReport, *, site: str, total: int | None = None) -> str
     n = len(report.findings)
     head = f"{n} unusual thing{'s' if n > 1 else ''} at {site} this week, {against}:"
     return "\n".join([head, *(f"- {f.text}" for f in report.findings)])
+
+
+def why_text(report: AnomalyReport, tz: ZoneInfo) -> str:
+    """The reasons behind the anomalies answer (pure): the baseline window, what was
+    compared, the thresholds, and each finding's own figures."""
+    base_start = report.start - BASELINE
+    stamp = "%a %d %b %H:%M"
+    span = f"{base_start.astimezone(tz):{stamp}} to {report.start.astimezone(tz):{stamp}}"
+    lines = [
+        f"Week: {report.start.astimezone(tz):{stamp}} to now; baseline: the "
+        f"{BASELINE.days} days before it, {span} ({tz.key}), from the hourly rollups: "
+        f"{report.history_days} day(s) with at least 12 h of readings ({MIN_HISTORY_DAYS} needed)."
+    ]
+    if not report.enough_history:
+        return "Why: " + "\n".join(lines)
+    lines.append(f"Compared: {', '.join(report.checked) or 'nothing (no readings)'}.")
+    lines.append(
+        f"Threshold: an hour's {SMOOTH_HOURS}-hour trailing mean is unusual when its robust z "
+        f"(distance from the baseline median at that hour ±{POOL_HOURS} h, in MAD × "
+        f"{MAD_TO_SIGMA}) is ≥ {Z_FLAG:g} AND it lies outside every baseline value there; "
+        f"{MIN_RUN_HOURS}+ consecutive such hours make one finding. A device gap counts from "
+        f"{GAP_MIN_HOURS} h without readings from a device that reported in "
+        f"{GAP_COVERAGE * 100:.0f} % of its baseline hours; a generator day from "
+        f"{GENERATOR_MIN_EXTRA_H:g} h above its usual run hours. The {TOP} strongest are kept."
+    )
+    for f in report.findings:
+        if f.kind == "level" and f.peak_z is not None:
+            lines.append(f"{f.text}: robust z up to {f.peak_z:.1f}, outside the range seen.")
+        elif f.kind == "generator" and f.usual is not None and f.value is not None:
+            lines.append(f"{f.text}: {f.value - f.usual:.1f} h more than the baseline's median.")
+        else:
+            lines.append(f"{f.text}.")
+    return "Why: " + "\n".join(lines)

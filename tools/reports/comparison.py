@@ -44,10 +44,12 @@ __all__ = [
     "change_text",
     "compare_periods",
     "comparison_text",
+    "comparison_why",
     "cost_projection",
     "pair_periods",
     "project_costs",
     "projection_text",
+    "projection_why",
     "resolve_period",
     "season_months",
     "tariff_configured",
@@ -421,6 +423,55 @@ def comparison_text(cmp: PeriodComparison) -> str:
     return "\n".join(lines)
 
 
+def _span(period: Period, tz: ZoneInfo) -> str:
+    start, until = period.start.astimezone(tz), period.until.astimezone(tz)
+    return f"{start:%d %b %H:%M}–{until:%d %b %H:%M}"
+
+
+def comparison_why(cmp: PeriodComparison) -> str:
+    """The reasons behind a comparison (pure): the two windows and their hours of data,
+    why totals or per-day figures, how changes are worded, and the prices used."""
+    a, b, tz = cmp.current, cmp.before, cmp.site.tz
+    lines = [
+        f"Periods: {_so_far(a)} = {_span(a, tz)} with {cmp.current_hours} h of readings of "
+        f"{_elapsed_h(a):.0f} h; {_so_far(b)} = {_span(b, tz)} with {cmp.before_hours} h of "
+        f"{_elapsed_h(b):.0f} h (local time, {cmp.site.timezone}), from the hourly rollups."
+    ]
+    if b.label.startswith("the same ") or a.label.startswith("the same "):
+        lines.append(
+            "A period still in progress is compared with the same elapsed time of the one "
+            "before it, not with all of it."
+        )
+    if cmp.per_day:
+        lines.append(
+            f"Per day of data: the lengths differ or a period has readings for less than "
+            f"{COVERAGE * 100:.0f} % of its hours, so totals would not compare."
+        )
+    else:
+        lines.append(
+            f"Totals: same length and both with readings for at least {COVERAGE * 100:.0f} % "
+            "of their hours."
+        )
+    lines.append(
+        "Changes are of the first against the second; against less than "
+        f"{NEAR_ZERO_SHARE * 100:.0f} % of it they read 'up from almost nothing' rather "
+        f"than a percentage, and within {SAME_PCT:g} % 'about the same'."
+    )
+    if any(f.money for f in cmp.figures):
+        site = cmp.site
+        fuel = (
+            f"diesel {site.costs.currency} {site.costs.fuel_price_per_l:.2f}/L"
+            + ("" if _fuel_price_configured(site) else " (the default: none configured)")
+            if site.generator is not None
+            else ""
+        )
+        grid = _tariff_words(site) if site.grid.present else ""
+        if site.grid.present and not tariff_configured(site):
+            grid += " (the default: no tariff configured)"
+        lines.append("Cost: " + ", ".join(x for x in (grid, fuel) if x) + " (site file).")
+    return "Why: " + "\n".join(lines)
+
+
 # --- cost projection -------------------------------------------------------------------------
 
 
@@ -500,6 +551,50 @@ def _tariff_words(site: Site) -> str:
             f"({len(c.grid_periods)} period(s), {c.grid_price_per_kwh:.3f} otherwise)"
         )
     return f"grid {c.currency} {c.grid_price_per_kwh:.3f}/kWh flat"
+
+
+def projection_why(p: CostProjection) -> str:
+    """The reasons behind the month's cost projection (pure): prices, days so far and with
+    data, and the projection method."""
+    site, cur = p.site, p.currency
+    month = f"{p.period.first:%B %Y}"
+    lines = []
+    if site.grid.present:
+        lines.append(
+            "Grid price: "
+            + _tariff_words(site)
+            + (
+                " (site file)"
+                if tariff_configured(site)
+                else " (the default: no tariff in the site file)"
+            )
+            + "."
+        )
+    if site.generator is not None:
+        lines.append(
+            f"Diesel: {cur} {site.costs.fuel_price_per_l:.2f}/L"
+            + (
+                " (site file)"
+                if _fuel_price_configured(site)
+                else " (the default: no fuel price in the site file)"
+            )
+            + "."
+        )
+    lines.append(
+        f"So far: {_days(p.elapsed_days)} of {month} elapsed, {_days(p.data_days)} of them "
+        f"with readings in the hourly rollups; {_fig(p.import_kwh)} kWh imported, "
+        f"{_fig(p.fuel_l)} L of fuel → {_money(cur, p.so_far)}."
+    )
+    if p.remaining_days > 0 and p.data_days > 0:
+        lines.append(
+            f"Projection: {_money(cur, p.so_far)} / {_days(p.data_days)} of data = "
+            f"{_money(cur, p.per_day)}/day, times the {_days(p.remaining_days)} left, added "
+            f"to what is spent: {_money(cur, p.projected)}. Straight-line: it assumes the "
+            "rest of the month uses energy as the days so far did."
+        )
+    if p.budget is not None:
+        lines.append(f"Budget: {_money(cur, p.budget)} (costs.monthly_budget in the site file).")
+    return "Why: " + "\n".join(lines)
 
 
 def projection_text(p: CostProjection) -> str:

@@ -114,6 +114,36 @@ def fleet_text(rows: list[SiteRow], ranking: str = "status", refused: Sequence[s
     return "\n".join(lines)
 
 
+def fleet_why(rows: list[SiteRow], ranking: str = "status") -> str:
+    """The reasons behind a sites-side-by-side answer (pure): the ranking and each site's
+    data age."""
+    if ranking in _KEYS:
+        title, _key, _unit = _KEYS[ranking]
+        how = f"ranked by {title.lower()}, highest first"
+    else:
+        how = (
+            "a site needs a look when it has open alerts or its newest reading is older "
+            f"than {age_text(STALE_AFTER)}"
+        )
+    lines = [f"Ranking: {how}."]
+    for r in rows:
+        age = (
+            "no reading yet" if r.data_age is None else f"newest reading {age_text(r.data_age)} old"
+        )
+        solar = (
+            "; solar today from the hourly rollups since local midnight"
+            if r.solar_today_kwh is not None
+            else ""
+        )
+        lines.append(
+            f"{r.title}: live readings ({age}), {r.open_alerts} open alert(s)"
+            + (f", {r.critical_alerts} critical" if r.critical_alerts else "")
+            + solar
+            + "."
+        )
+    return "Why: " + "\n".join(lines)
+
+
 def fleet_card(rows: list[SiteRow]) -> Card:
     tone = (
         "critical"

@@ -246,28 +246,54 @@ def digest_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> 
     return "\n".join(lines)
 
 
-CHAT_ROWS = ("Load", "Cost", "Peak demand", "Alerts", "Actions")
-"""The few figures a chat answer lists under its first line; the card has the rest."""
+def _counts(report: Report) -> str:
+    """'2 alerts, 1 action' (the events themselves are in the breakdown)."""
+    alerts, actions = len(report.alerts), len(report.actions)
+    return (
+        f"{alerts} alert{'s' * (alerts != 1)}, {actions} action{'s' * (actions != 1)}"
+        if alerts or actions
+        else "no alerts or actions"
+    )
+
+
+def _short_changes(report: Report) -> str:
+    """Solar and load against the period before, or why there is no change ("" if none)."""
+    if report.previous is None or not report.previous.flows.hours:
+        return ""  # nothing stored before: nothing to say
+    if report.previous_is_partial:
+        return (
+            f"The period before has readings for only {report.previous.flows.hours} h, so no "
+            "change is given"
+        )
+    parts = []
+    for ch in report.changes:
+        if ch.name in ("Solar", "Load"):
+            pct = _pct(ch.pct) if ch.pct is not None else "new"
+            parts.append(f"{ch.name.lower()} {pct}")
+    return ("Vs the period before: " + ", ".join(parts)) if parts else ""
 
 
 def chat_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> str:
-    """A chat answer: the first line answers the question, then a few lines at most;
-    the full breakdown is on the card that goes with it (:func:`digest_card`)."""
+    """A chat answer of at most four lines: the first answers the question (the period's
+    headline figures), one or two more, then the offer of the breakdown, which is
+    :func:`digest_text` (every figure, the comparison and the events)."""
     first = headline(report, focus, costs=costs)
     if not report.has_data:
         return first
     lines = [first]
     if focus == "all":
-        rows = dict(summary_rows(report, costs=costs))
-        lines += [f"• {k}: {rows[k]}" for k in CHAT_ROWS if k in rows]
-        changes = _changes(report, costs=costs)
+        a = report.analytics
+        peak = (
+            f"Peak demand {a.peak.power_kw:.2f} kW ({_hour(report, a.peak.hour)}); "
+            if a.peak is not None
+            else ""
+        )
+        lines.append(f"{peak}{_counts(report)}.")
+        changes = _short_changes(report)
         if changes:
-            lines.append(changes[:1].upper() + changes[1:] + ".")
-    tz = report.site.tz
-    for e in report.events[:3]:
-        lines.append(f"  {e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}")
-    if len(report.events) > 3:
-        lines.append(f"  … and {len(report.events) - 3} more")
+            lines.append(changes + ".")
+    elif report.events:
+        lines.append(f"{_counts(report)[:1].upper()}{_counts(report)[1:]} in the period.")
     lines.append("The card has a chart; say 'more' for the breakdown.")
     return "\n".join(lines)
 

@@ -246,7 +246,9 @@ class ReportService:
             )
         series = _raw_series(raw)
         inside = [r for r in raw if _aware(r[2]) >= window.start]
+        readings_from = "raw readings"
         if not any(m in ("battery_soc_pct", "pv_power_w") for m, _d, _t, _v in inside):
+            readings_from = "the hourly rollups' minima and maxima (no raw readings kept)"
             stats = await self.stats(site, window.start, window.end)
             for metric in ("battery_soc_pct", "pv_power_w"):
                 if not stats.mean_of(metric).empty:
@@ -284,6 +286,7 @@ class ReportService:
                 for a in actions
             ],
             series=series,
+            readings_from=readings_from,
         )
 
     async def anomalies(self, site: Site, now: datetime) -> AnomalyReport:

@@ -92,6 +92,9 @@ class Timeline:
     window: Window
     entries: list[Entry]
     readings: ReadingSummary
+    readings_from: str = "raw readings"
+    """Where the SOC range and PV peak came from: raw readings, or the hourly rollups'
+    minima and maxima where raw readings are no longer kept."""
 
     def count(self, kind: str) -> int:
         return sum(1 for e in self.entries if e.kind == kind)
@@ -308,11 +311,12 @@ def build(
     alerts: Sequence[AlertFact],
     actions: Sequence[ActionFact],
     series: dict[str, pd.Series],
+    readings_from: str = "raw readings",
 ) -> Timeline:
     entries, summary = reading_entries(series, window)
     entries += alert_entries(alerts, window) + action_entries(actions, window)
     entries.sort(key=lambda e: e.time)
-    return Timeline(window=window, entries=entries, readings=summary)
+    return Timeline(window=window, entries=entries, readings=summary, readings_from=readings_from)
 
 
 def _plural(n: int, word: str) -> str:
@@ -372,3 +376,30 @@ def render(timeline: Timeline, tz: ZoneInfo, *, site: str, limit: int | None = L
     elif not r.has_readings:
         lines.append("No readings were stored in this window.")
     return "\n".join(lines)
+
+
+def why_text(timeline: Timeline, tz: ZoneInfo, *, limit: int | None = LIMIT) -> str:
+    """The reasons behind the timeline answer (pure): the window as resolved, where each
+    kind of event came from, and what was left out."""
+    w = timeline.window
+    counts = {kind: timeline.count(kind) for kind in ("alert", "action", "generator", "grid")}
+    lines = [
+        f"Window: '{w.spec}' read as {w.start.astimezone(tz):%a %d %b %H:%M} to "
+        f"{w.end.astimezone(tz):%a %d %b %H:%M} ({tz.key})"
+        + (" (no time was named: the last 24 h)" if w.spec == "last 24 h" else "")
+        + ".",
+        f"Events: {counts['alert']} from the alerts table (opened, acknowledged, resolved), "
+        f"{counts['action']} from the action requests (asked, decided, run), "
+        f"{counts['generator']} generator starts/stops (generator_running) and "
+        f"{counts['grid']} grid changes (grid_connected).",
+    ]
+    r = timeline.readings
+    if r.has_readings:
+        lines.append(f"Readings: the battery range and PV peak from {timeline.readings_from}.")
+    else:
+        lines.append("Readings: none stored in the window.")
+    if limit is not None and len(timeline.entries) > limit:
+        lines.append(
+            f"Shown: the newest {limit} of {len(timeline.entries)} events ('more' gives all)."
+        )
+    return "Why: " + "\n".join(lines)
