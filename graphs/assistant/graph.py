@@ -31,7 +31,7 @@ from langgraph.types import interrupt
 from graphs.assistant import planner
 from graphs.assistant.budget import Briefing, assemble
 from graphs.assistant.context import AssistantContext
-from graphs.assistant.details import detail_reply, record
+from graphs.assistant.details import NOTHING_BEFORE, detail_reply, record
 from graphs.assistant.prompts import SYSTEM_PROMPT
 from graphs.assistant.state import AssistantState
 from graphs.assistant.tool_selection import select_by_likeness, select_tools
@@ -135,6 +135,9 @@ def _offline_reply(state: AssistantState, ctx: AssistantContext) -> AIMessage:
     details = _detail_reply(state, ctx, text)
     if details is not None:
         return details
+    kind = planner.detail_request(text)
+    if kind is not None:  # "more" with nothing answered before: not a question to guess at
+        return AIMessage(content=NOTHING_BEFORE[kind])
     site = ctx.toolbox.site(None, ctx.site)
     site_names, load_names = ctx.toolbox.site_names, [load.name for load in site.loads]
     planned = planner.plan(text, site_names=site_names, load_names=load_names)

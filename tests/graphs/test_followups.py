@@ -84,9 +84,10 @@ async def test_more_gives_the_breakdown_of_the_previous_answer(
         _d,
     ):
         await app.monitor.poll_once()
-        # Nothing asked yet in this conversation: "more" is read as a question of its own.
+        # Nothing asked yet in this conversation: "more" says so (it used to be guessed at
+        # as a question of its own and answered with a comparison of two months).
         alone = await app.chat.handle_message(say("ada", "more"), site=home.name)
-        assert "in detail" not in alone.answer
+        assert alone.tools == [] and alone.answer.startswith("There is no earlier answer")
 
         status = await app.chat.handle_message(say("olga", "how is the site?"), site=home.name)
         assert status.tools == ["site_status"]
