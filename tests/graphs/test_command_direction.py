@@ -166,6 +166,9 @@ def test_two_machines_two_directions() -> None:
         "did the generator start?",
         "miner 2 is making a weird noise",
         "start the miners every morning at 8",
+        "shut up about the generator alerts for the weekend",
+        "stop the miner warnings for tonight",
+        "turn off the generator notifications",
     ],
 )
 def test_questions_and_reports_are_not_orders(text: str) -> None:

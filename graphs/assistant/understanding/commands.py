@@ -31,7 +31,7 @@ Family = Literal["miners", "generator", "grid_charge"]
 _GAP = r"(?:(?!(?:on|off|up|down|back\s+on)\b)[\w'-]+\s+){0,4}?"
 _STOP = re.compile(
     r"\b(?:stop(?:ping)?|stp|halt|kill|nuke|curtail\w*|pause|suspend|disable|deactivate|cease|cut"
-    r"|shut|go\s+(?:off|offline)"
+    r"|shut(?!\s+up\b)|go\s+(?:off|offline)"
     r"|unplug|shutdown|shut\s*(?:off|down)|pull(?:ing)?\s+the\s+plug"
     r"|power\s*(?:off|down)|cut\s+(?:off|the\s+power|power)|stand\s+down"
     rf"|(?:turn|switch|shut|power|take|bring|spin|wind|knock|cut|put|pull)\s+{_GAP}"
@@ -207,11 +207,24 @@ def _bare(part: str, target: Callable[[str], bool]) -> bool:
     return len([w for w in rest if not target(w)]) <= 1
 
 
+_ITS_ALERTS = re.compile(
+    r"\b[\w-]+\s+(?:alerts?|alarms?|warnings?|notifications?|pings?|messages?|spam)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_alerts(text: str) -> str:
+    """``text`` with "<machine> alerts" blanked out (same length: positions hold)."""
+    return _ITS_ALERTS.sub(lambda m: " " * len(m.group()), text)
+
+
 def _target(family: Family, load_names: Sequence[str]) -> Callable[[str], bool]:
     pattern = _TARGETS[family]
     names = [n.lower() for n in load_names] if family == "miners" else []
 
     def names_it(part: str) -> bool:
+        # "the generator alerts", "miner warnings": the machine's alerts, not the machine
+        part = _without_alerts(part)
         lowered = part.lower()
         return bool(pattern.search(part)) or any(n in lowered for n in names)
 
@@ -235,6 +248,8 @@ def check(
     if tool not in _TOOLS:
         return tool, args
     family, direction = _TOOLS[tool]
+    if _TARGETS[family].search(text) and not _target(family, load_names)(text):
+        return None  # only "the generator alerts" named: the order is about alerts
     said = reading(text, family, load_names)
     if said.mixed or not said.said:
         return None  # both ways, or no way at all ("any gen runs expected?"): unsure
@@ -343,6 +358,7 @@ def _order_body(part: str) -> str | None:
 
 
 def _first_mention(text: str, family: Family, load_names: Sequence[str]) -> int | None:
+    text = _without_alerts(text)
     lowered = text.lower()
     spots = [m.start() for m in [_TARGETS[family].search(text)] if m is not None]
     if family == "miners":
