@@ -861,6 +861,19 @@ async def list_identities(session: AsyncSession, *, source: str) -> Sequence[Cha
     return (await session.scalars(stmt)).all()
 
 
+async def identities_named(
+    session: AsyncSession, *, platform: str, name: str
+) -> Sequence[ChatIdentityRow]:
+    """The identities on ``platform`` whose display name is ``name`` or starts with it as
+    a first name ("mark" finds "Mark Ellis"), case-insensitive."""
+    lowered = func.lower(ChatIdentityRow.display_name)
+    stmt = select(ChatIdentityRow).where(
+        ChatIdentityRow.platform == platform,
+        (lowered == name.lower()) | lowered.startswith(name.lower() + " ", autoescape=True),
+    )
+    return (await session.scalars(stmt)).all()
+
+
 async def get_identity(
     session: AsyncSession, *, platform: str, user_id: str
 ) -> ChatIdentityRow | None:

@@ -16,6 +16,7 @@ role to the group's when it is stronger. Everyone else is a viewer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage import repositories as repo
 from tools.actions.service import Actor
 from tools.clock import Clock
+from tools.errors import ToolsError
 from tools.permissions import (
     ROLES,
     Forbidden,
@@ -65,6 +67,18 @@ class Identity:
         return f"{who} is {self.role} ({origin}); may use {where}."
 
 
+class UnknownPerson(ToolsError):
+    """A name that fits no one, or several people, on the platform."""
+
+
+# What a platform's own user ids look like (names never do).
+_PLATFORM_ID = {
+    "slack": re.compile(r"^[UW][A-Z0-9]{6,}$"),
+    "discord": re.compile(r"^\d{15,21}$"),
+}
+_NEVER = re.compile(r"(?!)")
+
+
 class Directory:
     """Resolves chat users to actors, answers "who is", and grants roles."""
 
@@ -83,6 +97,41 @@ class Directory:
 
     def listed(self, platform: str, user_id: str) -> Person | None:
         return self._people.get((platform, user_id))
+
+    async def resolve(self, platform: str, said: str) -> str:
+        """The user id of the person ``said`` names: an id as given (a Slack ``U…``, a
+        Discord snowflake, anyone known by that id), else a person known by that name
+        (the site file's people, names the bot has recorded). Raises
+        :class:`UnknownPerson` when no one or several people fit, so a role is never
+        granted to a name nobody logs in with."""
+        said = said.strip().lstrip("@").strip("<>@!")
+        if (platform, said) in self._people or _PLATFORM_ID.get(platform, _NEVER).match(said):
+            return said
+        async with self._sessionmaker() as session:
+            if await repo.get_identity(session, platform=platform, user_id=said) is not None:
+                return said
+            rows = await repo.identities_named(session, platform=platform, name=said)
+        lowered = said.lower()
+        found = {
+            p.user_id
+            for p in self._people.values()
+            if p.platform == platform
+            and p.name
+            and (p.name.lower() == lowered or p.name.lower().startswith(lowered + " "))
+        } | {row.user_id for row in rows}
+        if len(found) == 1:
+            return found.pop()
+        if platform == "console" and not found:
+            return said  # on the console a person's id is the name they type under
+        if found:
+            raise UnknownPerson(
+                f"Several people on {platform} are called {said!r} ({', '.join(sorted(found))}): "
+                "say which by their user id or mention."
+            )
+        raise UnknownPerson(
+            f"I don't know anyone called {said!r} on {platform}: give their user id or "
+            "@mention them (nothing was changed)."
+        )
 
     async def sync(self, session: AsyncSession, *, now: datetime) -> None:
         """At start-up: write the site file's people, and take back file roles from people
@@ -159,6 +208,7 @@ class Directory:
         authorize(by.principal, Permission.MANAGE_ROLES)
         if role not in ROLES:
             raise Forbidden(f"Unknown role {role!r}; roles: {', '.join(ROLES)}.")
+        user_id = await self.resolve(platform, user_id)
         person = self._people.get((platform, user_id))
         if person is not None:
             raise Forbidden(

@@ -163,3 +163,20 @@ def test_specific_readings(text: str, tool: str) -> None:
 def test_quiet_hours_in_everyday_words(text: str, hours: list[str]) -> None:
     got = plan(text, site_names=SITES, load_names=LOADS).intents
     assert [(i.tool, i.args["quiet_hours"]) for i in got] == [("set_alert_preferences", hours)]
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("don't start the generator, just tell me if I need it tonight", "generator_plan"),
+        ("don't touch the miners, just tell me the best hours to run them", "miner_plan"),
+        ("do not run the genny today, how many days of diesel are left?", "fuel_outlook"),
+    ],
+)
+def test_a_refused_change_then_a_question_answers_the_question(text: str, tool: str) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS)
+    assert [i.tool for i in got.intents] == [tool], got
+
+
+def test_a_refusal_with_thanks_asks_nothing() -> None:
+    assert plan("don't worry about it, thanks", site_names=SITES, load_names=LOADS).intents == []

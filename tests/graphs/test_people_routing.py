@@ -72,3 +72,29 @@ def test_a_question_then_a_grant_for_the_same_person() -> None:
 )
 def test_no_role_change_without_a_person_and_a_role(text: str) -> None:
     assert "set_role" not in [tool for tool, _ in _read(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "user", "role"),
+    [
+        ("give my landlord's agent Sam (sam_k) the manager role", "sam_k", "manager"),
+        ("user jo_r should only see things, make her a viewer", "jo_r", "viewer"),
+        ("our bookkeeper pat_w needs finance access", "pat_w", "finance"),
+        ("grant x42 operator", "x42", "operator"),
+        ("Could you make my nephew Ian (ian_b) an operator so he can help?", "ian_b", "operator"),
+    ],
+)
+def test_chat_handles_in_sentences_are_the_person(text: str, user: str, role: str) -> None:
+    assert _read(text) == [("set_role", {"user_id": user, "role": role})]
+
+
+@pytest.mark.parametrize(
+    ("text", "user"),
+    [("whoami", "me"), ("who am i?", "me"), ("could you tell me who Dana is?", "Dana")],
+)
+def test_who_am_i_and_who_is_someone(text: str, user: str) -> None:
+    assert _read(text) == [("who_is", {"user_id": user})]
+
+
+def test_a_need_without_a_handle_is_no_grant() -> None:
+    assert not [t for t, _ in _read("the manager needs the monthly report") if t == "set_role"]

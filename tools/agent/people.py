@@ -101,6 +101,8 @@ async def who_is(tb: Toolbox, _site: Site, args: WhoArgs, ctx: CallContext) -> T
     user_id = args.user_id.strip().lstrip("@").strip("<>@")
     if user_id.lower() in ("me", "myself", "i"):
         user_id = asker  # "what's my role?"
+    else:
+        user_id = await tb.directory.resolve(platform, user_id)  # a name: the one person
     who = await tb.directory.identity(platform, user_id)
     return ToolOutput(text=who.describe())
 

@@ -605,7 +605,17 @@ def who_args(text: str) -> str | None:
         name = next((v for v in match.groupdict().values() if v), None)
         if name is not None and name.lower() not in _NOT_A_PERSON:
             return name
+    # "could you tell me who Mark is?": the person asked about, not the "me" of the asker
+    named = _WHO_INSIDE.search(text)
+    if named is not None and named["name"].lower() not in _NOT_A_PERSON:
+        return named["name"]
     return "me" if _SELF.search(text) else None
+
+
+_WHO_INSIDE = re.compile(
+    r"\bwho\s+(?P<name>@?[A-Za-z][\w.'-]{1,39}(?:\s+(?-i:[A-Z][a-z]+))?)\s+(?:is|was)\b",
+    re.IGNORECASE,
+)
 
 
 def _who_is(text: str) -> Intent | None:

@@ -53,8 +53,18 @@ _RELATIVE = (
     r"|friend|colleague|neighbou?r|dad|mum|mom|father|mother|installer|electrician|tech"
     r"|technician|guy|boss)\s+)"
 )
-_NAME = r"[A-Za-z][A-Za-z._'-]{1,39}"
+_NAME = r"[A-Za-z][A-Za-z0-9_.'-]{1,39}"
 _SURNAME = r"(?:\s+(?-i:[A-Z][a-z]+))"  # "Mark Ellis": a second capitalised word
+# A chat handle written out: "Priya (priya_k)", "user tomas_r", "lee_w", "u123".
+_HANDLE = re.compile(
+    r"\(\s*@?(?P<paren>[A-Za-z][\w.-]{1,39})\s*\)"
+    r"|\b(?:user(?:\s*(?:id|name))?|handle|login)\s*:?\s+@?(?P<user>[A-Za-z][\w.-]{1,39})"
+    r"|\b(?P<snake>[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+|[A-Za-z]{1,3}\d{2,})\b",
+    re.IGNORECASE,
+)
+# "lee_w needs finance access", "priya_k should be a manager": a role wanted for a handle.
+_NEEDS = re.compile(r"\b(?:needs?|should\s+(?:be|have|get)|wants?|gets?)\b", re.IGNORECASE)
+_WHOAMI = re.compile(r"^\W*(?:who\s*am\s*i|whoami|my\s+role)\W*$", re.IGNORECASE)
 _MENTION = re.compile(
     r"<@!?(?P<mention>[A-Za-z0-9]+)>|(?<![\w.])@(?P<handle>[A-Za-z0-9._-]{2,40})"
     r"|\b(?P<uid>U[A-Z0-9]{6,})\b"
@@ -200,6 +210,14 @@ def _mention(text: str) -> str | None:
     return match["mention"] or match["handle"] or match["uid"]
 
 
+def _handle(text: str) -> str | None:
+    for match in _HANDLE.finditer(text):
+        value = match["paren"] or match["user"] or match["snake"]
+        if value and value.lower() not in _NOT_NAMES and _role_of(value) is None:
+            return value
+    return None
+
+
 def _person(match: re.Match[str] | None, *groups: str) -> str | None:
     if match is None:
         return None
@@ -221,6 +239,12 @@ def _role_of(text: str) -> str | None:
 
 
 _QUESTION = re.compile(r"^\W*(?:who|what|which|can|could|is|does|do)\b", re.IGNORECASE)
+# "could you make ...", "can u give ...": a polite request, not a question about a person.
+_POLITE = re.compile(
+    r"^\W*(?:could|can|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+|kindly\s+)?"
+    r"(?:grant|give|make|set|promote|change|assign|upgrade|let|allow|add|turn|put)\b",
+    re.IGNORECASE,
+)
 _GIVE_CLAUSE = re.compile(
     r"(?:[,;]|\band\b)\s*(?:(?:please|pls|then|also|and)\s+)*(?=(?:grant|give|make|set|promote"
     r"|change|assign|upgrade|let|allow)\b)",
@@ -234,8 +258,10 @@ def role_change(text: str) -> Intent | None:
     please make him an operator")."""
     give = _GIVE.search(text)
     if give is None:
+        if _NEEDS.search(text) and (_mention(text) or _handle(text)) and _role_of(text):
+            return _granted(text, text)  # "my accountant lee_w needs finance access"
         return None
-    if _QUESTION.match(text):
+    if _QUESTION.match(text) and not _POLITE.match(text):
         after = _GIVE_CLAUSE.search(text)
         if after is None:
             return None
@@ -251,6 +277,7 @@ def _granted(text: str, whole: str) -> Intent | None:
         return None
     person = (
         _mention(text)
+        or _handle(text)
         or _person(_PERSON_OWNS.search(text), "owner", "of")
         or _person(_PERSON_AFTER.search(text), "name")
         or _pronoun_person(whole)
@@ -269,6 +296,8 @@ def _pronoun_person(text: str) -> str | None:
 
 def who_is(text: str) -> Intent | None:
     """``who_is`` from a question about a named person, else None."""
+    if _WHOAMI.match(text):
+        return Intent("who_is", {"site": None, "user_id": "me"})
     person = _mention(text) if _ASKS_WHO.search(text) else None
     person = person or _person(_ASKS_WHO.search(text), "who", "what", "can", "whats")
     if person is None:

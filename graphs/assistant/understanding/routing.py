@@ -286,7 +286,44 @@ def plan(
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
     read = _as_said(text, read, site_names, load_names)
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
+    read = _advice_instead(text, read, site_names, load_names, classifier)
     return _collapse(_one_overview(text, read))
+
+
+# "don't start the generator, just tell me if I need it": a change refused, a question asked.
+_REFUSED_THEN_ASKED = re.compile(
+    r"^\W*(?:(?:no|nope|please|pls|ok|okay)\W+)*(?:don'?t|do\s+not|dont|never)\s+(?:\w+\s+)?"
+    r"(?:start|stop|turn|switch|touch|toggle|run|kill|shut|fire|snooze|silence|mute|ack\w*"
+    r"|charge|change|act|do\s+anything|pull|power|enable|disable)\b[^,;:.!?—-]*"
+    r"[,;:.!?—-]+\s*(?:but\s+|just\s+|only\s+|instead\s+|rather\s+)*\w+\W+\w",
+    re.IGNORECASE,
+)
+ADVICE = 0.2  # the read answer after a refused change: second to "none" is enough
+
+
+def _advice_instead(
+    text: str,
+    read: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """A message that refuses a change and goes on to ask ("don't touch the miners, just
+    tell me the best hours to run them"): when nothing else was read, the classifier's
+    best read-only tool answers the question; the change is never made."""
+    if read.intents or not _REFUSED_THEN_ASKED.match(text):
+        return read
+    guess = (classifier or shared()).guess(text, site_names, load_names)
+    tool, p = next(
+        ((t, p) for t, p in guess.ranked if t not in CHANGES and t not in (NONE, UNSUPPORTED)),
+        ("", 0.0),
+    )
+    if p < ADVICE or tool == HELP:
+        return read
+    args = arguments.for_tool(tool, text, site_names, load_names)
+    if args is None:
+        return read
+    return Plan([Intent(tool, args)], "ok", False, read.closest, read.ranked_tools, tool, p)
 
 
 def _by_parts(
