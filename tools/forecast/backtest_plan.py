@@ -50,8 +50,8 @@ from tools.forecast.backtest import BacktestDataError
 from tools.forecast.battery import step_off_grid
 from tools.forecast.load import forecast_load
 from tools.forecast.plans import (
-    DEFAULT_MIN_LOAD_FRACTION,
     PlanError,
+    generator_guard_w,
     miner_floor_guard,
     miners_kept_by_outlook,
     plan_generator,
@@ -415,7 +415,6 @@ def _controlled_generator(
     gen = site.generator
     floor = site.battery.min_soc_pct
     target = min(floor + max(gen.plan_reserve_pct, ctl.reserve_pct), 95.0)
-    rated_w = gen.rated_kw * 1000.0
     n = len(hours)
     out = np.zeros(n_day)
     planned = np.zeros(0)
@@ -445,21 +444,17 @@ def _controlled_generator(
             planned, s0 = made.generator_w.to_numpy(), s
             path = made.projection.soc_pct.to_numpy()
         g = float(planned[s - s0]) if s - s0 < len(planned) else 0.0
-        if g == 0.0:
-            keep = floor + float(guard_pct[s])
-            worst, _ = step_off_grid(
-                site,
-                soc_pct=soc,
-                supply_w=float(fc.pv_low[s]),
-                demand_w=float(p90[s - s0]),
-                floor_soc_pct=floor,
-            )
-            if worst < keep:  # the guard starts it for the hour
-                need_w = float(p90[s - s0] - fc.pv_low[s]) + (keep - worst) / 100.0 * (
-                    site.battery.capacity_kwh * 1000.0
-                )
-                g = min(max(need_w, DEFAULT_MIN_LOAD_FRACTION * rated_w), rated_w)
-                track.guard_starts += 1
+        guarded = generator_guard_w(
+            site,
+            soc_pct=soc,
+            planned_w=g,
+            pv_w=float(fc.pv_low[s]),
+            load_w=float(p90[s - s0]),
+            keep_soc_pct=floor + float(guard_pct[s]),
+        )
+        if guarded > g:  # the guard starts it, or raises it, for the hour
+            g = guarded
+            track.guard_starts += 1
         out[s] = g
         running = g > 0
         soc, _ = step_off_grid(
