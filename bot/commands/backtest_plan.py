@@ -86,6 +86,20 @@ def plan(
             "(default: sized from the site's own forecast errors)",
         ),
     ] = None,
+    no_nowcast: Annotated[
+        bool,
+        typer.Option(
+            "--no-nowcast",
+            help="keep the midnight PV forecast all day (do not correct it by today's measured PV)",
+        ),
+    ] = False,
+    daily_guard: Annotated[
+        bool,
+        typer.Option(
+            "--daily-guard",
+            help="size the guard from each day's worst one-hour miss (not per hour of day)",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Replay a history day by day: plan each morning on the forecast, apply it to what
@@ -140,6 +154,8 @@ def plan(
                     load_p90=not load_p50,
                     reserve_pct=reserve_pct,
                     guard_pct=guard_pct,
+                    nowcast=not no_nowcast,
+                    reserve_by_hour=not daily_guard,
                 ),
                 on_day=advance,
             )

@@ -59,7 +59,11 @@ from tools.forecast.plans import (
     rule_generator_run,
     simple_rule_miners_on,
 )
-from tools.forecast.pv import forecast_without_weather_bands, pv_outlook_from_measured
+from tools.forecast.pv import (
+    NOWCAST_HALF_LIFE_H,
+    forecast_without_weather_bands,
+    pv_outlook_from_measured,
+)
 from tools.site import Site
 
 __all__ = [
@@ -204,6 +208,7 @@ class Controller:
     reserve_quantile: float = RESERVE_QUANTILE
     outlook_guard: bool = True
     nowcast: bool = True
+    nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
     reserve_by_hour: bool = True
     hourly_reserve_quantile: float = HOURLY_RESERVE_QUANTILE
 
@@ -245,6 +250,7 @@ def _nowcast(
         now_index=s,
         capacity_w=sum(a.kwp for a in site.pv_arrays) * 1000.0,
         others_w=[fc.pv_low],
+        half_life_h=ctl.nowcast_half_life_h,
     )
     return _DayForecast(pv_p50=p50, pv_low=low)
 
