@@ -208,6 +208,8 @@ class Controller:
     reserve_quantile: float = RESERVE_QUANTILE
     outlook_guard: bool = True
     nowcast: bool = True
+    plan_on_median: bool = False
+    guard_full_load: bool = False
     nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
     reserve_by_hour: bool = True
     hourly_reserve_quantile: float = HOURLY_RESERVE_QUANTILE
@@ -304,6 +306,8 @@ def _plan_inputs(
     n: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """PV and load [W] the plan made at hour ``s`` uses for hours ``s..n``."""
+    if ctl.plan_on_median:
+        return fc.pv_p50[s:n].copy(), p50[: n - s].copy()
     pv = fc.pv_low[s:n].copy()
     pv[0] = fc.pv_p50[s]
     load = (p90 if ctl.load_p90 else p50)[: n - s].copy()
@@ -457,6 +461,7 @@ def _controlled_generator(
             pv_w=float(fc.pv_low[s]),
             load_w=float(p90[s - s0]),
             keep_soc_pct=floor + float(guard_pct[s]),
+            start_w=gen.rated_kw * 1000.0 if ctl.guard_full_load else 0.0,
         )
         if guarded > g:  # the guard starts it, or raises it, for the hour
             g = guarded
@@ -588,6 +593,7 @@ def backtest_plan(
     tracks = {name: _Track(soc_pct=soc0) for name in names}
     shortfalls: list[float] = []
     excess: list[tuple[np.ndarray, np.ndarray]] = []
+    avoidable_at: list[str] = []
     reserves: list[float] = []
 
     def day_arrays(
@@ -723,6 +729,14 @@ def backtest_plan(
             bad = cut > _TOL_W
             tracks[name].violation_hours += int(np.count_nonzero(bad))
             tracks[name].avoidable_violation_hours += int(np.count_nonzero(bad & ~hind_bad))
+            if name == "plan":
+                avoidable_at.extend(
+                    f"{t.isoformat()} ({c / 1000.0:.2f} kWh)"
+                    for t, c, b in zip(
+                        hours[:n_day].tz_convert(tz), cut, bad & ~hind_bad, strict=True
+                    )
+                    if b
+                )
         days += 1
     if days == 0:
         raise BacktestDataError(f"no complete day of PV and load between {start_day} and {end_day}")
@@ -767,4 +781,5 @@ def backtest_plan(
         result["value_captured_pct"] = ratio(best_t.fuel_l, mine.fuel_l)
         result["rule_value_captured_pct"] = ratio(best_t.fuel_l, rule_t.fuel_l)
     result["avoidable_violation_hours"] = mine.avoidable_violation_hours
+    result["avoidable_violations_at"] = avoidable_at[:48]
     return result

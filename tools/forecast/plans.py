@@ -646,13 +646,16 @@ def generator_guard_w(
     load_w: float,
     keep_soc_pct: float,
     min_load_fraction: float = DEFAULT_MIN_LOAD_FRACTION,
+    start_w: float = 0.0,
 ) -> float:
     """The generator output [W] a controller runs this hour: the battery is at ``soc_pct``
     now and ``pv_w`` / ``load_w`` are pessimistic for the hour. When the planned output
     ``planned_w`` lets that hour end at or above ``keep_soc_pct`` (the floor plus a
     reserve) the plan stands; otherwise the output is raised to the least that does
-    (the missing energy only, at least ``min_load_fraction`` of the rating, at most the
-    rating): a guard never lowers what the plan runs."""
+    (the missing energy, at least ``min_load_fraction`` of the rating and at least
+    ``start_w``, at most the rating): a guard never lowers what the plan runs. With a
+    fuel curve that burns a fixed share per running hour, ``start_w`` at the rating
+    makes fewer, fuller guard hours than topping up at part load."""
     assert site.battery is not None and site.generator is not None
     rated_w = site.generator.rated_kw * 1000.0
     floor = site.battery.min_soc_pct
@@ -670,6 +673,7 @@ def generator_guard_w(
     target = min(keep_soc_pct, 100.0)
     if end(planned_w) >= target - 1e-9:
         return planned_w
+    floor_w = max(min_load_fraction * rated_w, start_w)
     if end(rated_w) < target - 1e-9:
         return rated_w
     lo, hi = planned_w, rated_w  # end(lo) < target <= end(hi); the SOC rises with g
@@ -679,7 +683,7 @@ def generator_guard_w(
             hi = mid
         else:
             lo = mid
-    return min(max(hi, min_load_fraction * rated_w), rated_w)
+    return min(max(hi, floor_w), rated_w)
 
 
 # --------------------------------------------------------------------------- grid charging
