@@ -658,3 +658,29 @@ def test_generator_guard_runs_only_the_missing_energy() -> None:
         )
         == 5000.0
     )
+    # start_w: when it has to act, the guard runs the generator at least that hard
+    # (fewer, fuller hours); when it does not, the plan still stands
+    assert (
+        generator_guard_w(
+            site,
+            soc_pct=35.0,
+            planned_w=0.0,
+            pv_w=0.0,
+            load_w=3000.0,
+            keep_soc_pct=25.0,
+            start_w=5000.0,
+        )
+        == 5000.0
+    )
+    assert (
+        generator_guard_w(
+            site,
+            soc_pct=55.0,
+            planned_w=0.0,
+            pv_w=0.0,
+            load_w=1000.0,
+            keep_soc_pct=25.0,
+            start_w=5000.0,
+        )
+        == 0.0
+    )
