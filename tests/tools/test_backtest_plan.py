@@ -198,3 +198,16 @@ def test_cli(tmp_path: Path, cli: tuple[CliRunner, typer.Typer]) -> None:
     assert {"plan", "hindsight", "rule", "value_captured_pct"} <= set(result)
     bad = runner.invoke(app, ["plan", "pumps", "--data", str(path), *site_args, "--kwp", "5"])
     assert bad.exit_code == 2 and "miners or generator" in bad.output
+
+
+def test_reserve_by_hour_can_keep_room_for_a_spike_at_any_hour() -> None:
+    site = _site(miners=1)
+    local = np.arange(24)
+    calm = np.full(24, 0.1)
+    spiky = np.where(local == 19, 2.5, 0.1)  # one evening spike every other day
+    days = [(local, spiky if i % 2 else calm) for i in range(20)]
+    per_hour = reserve_pct_by_hour(site, days)
+    assert per_hour[10] == pytest.approx(HOURLY_RESERVE_MIN_PCT)  # a calm morning alone
+    anywhere = reserve_pct_by_hour(site, days, any_hour_quantile=0.9)
+    assert anywhere[10] == pytest.approx(25.0)  # the spike could come at 10 h too
+    assert np.all(anywhere >= per_hour)

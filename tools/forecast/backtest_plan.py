@@ -210,6 +210,7 @@ class Controller:
     nowcast: bool = True
     plan_on_median: bool = False
     guard_full_load: bool = False
+    any_hour_quantile: float | None = None
     nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
     reserve_by_hour: bool = True
     hourly_reserve_quantile: float = HOURLY_RESERVE_QUANTILE
@@ -275,6 +276,7 @@ def reserve_pct_by_hour(
     *,
     quantile: float = HOURLY_RESERVE_QUANTILE,
     min_days: int = RESERVE_MIN_DAYS,
+    any_hour_quantile: float | None = None,
 ) -> np.ndarray:
     """The guard's reserve [points of SOC] for each local hour 0..23, sized from the
     site's own misses: ``days`` holds, per past day, the local hour of each hour and
@@ -282,7 +284,9 @@ def reserve_pct_by_hour(
     at hours *h*-1..*h*+1 over the last :data:`RESERVE_WINDOW_DAYS` days (at least
     :data:`HOURLY_RESERVE_MIN_PCT`, at most 50); :data:`RESERVE_DEFAULT_PCT` for every
     hour with fewer than ``min_days`` days. A night whose load is steady keeps little
-    back; the hours the forecast misses most keep the most."""
+    back; the hours the forecast misses most keep the most. With ``any_hour_quantile``,
+    no hour keeps less than that quantile of each day's largest miss (at any hour): a
+    load spike seen at one hour may come at another."""
     assert site.battery is not None
     recent = days[-RESERVE_WINDOW_DAYS:]
     if len(recent) < min_days:
@@ -294,6 +298,10 @@ def reserve_pct_by_hour(
         dist = np.minimum((local - h) % 24, (h - local) % 24)
         kwh = float(np.quantile(miss[dist <= 1], quantile)) if np.any(dist <= 1) else 0.0
         out[h] = 100.0 * kwh / site.battery.capacity_kwh
+    if any_hour_quantile is not None:
+        worst = [float(m.max()) if len(m) else 0.0 for _, m in recent]
+        spike = float(np.quantile(worst, any_hour_quantile))
+        out = np.maximum(out, 100.0 * spike / site.battery.capacity_kwh)
     return np.clip(out, HOURLY_RESERVE_MIN_PCT, 50.0)
 
 
@@ -658,7 +666,12 @@ def backtest_plan(
         if ctl.guard_pct is not None:
             reserve = np.full(n_day, ctl.guard_pct)
         elif ctl.reserve_by_hour:
-            by_hour = reserve_pct_by_hour(site, excess, quantile=ctl.hourly_reserve_quantile)
+            by_hour = reserve_pct_by_hour(
+                site,
+                excess,
+                quantile=ctl.hourly_reserve_quantile,
+                any_hour_quantile=ctl.any_hour_quantile,
+            )
             reserve = by_hour[local_h]
         else:
             daily = reserve_pct_from_errors(site, shortfalls, quantile=ctl.reserve_quantile)
