@@ -210,6 +210,7 @@ class Controller:
     nowcast: bool = True
     plan_on_median: bool = False
     guard_full_load: bool = False
+    guard_ahead: bool = False
     any_hour_quantile: float | None = None
     nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
     reserve_by_hour: bool = True
@@ -470,6 +471,7 @@ def _controlled_generator(
             load_w=float(p90[s - s0]),
             keep_soc_pct=floor + float(guard_pct[s]),
             start_w=gen.rated_kw * 1000.0 if ctl.guard_full_load else 0.0,
+            ahead_w=float(p90[s - s0] - fc.pv_low[s]) if ctl.guard_ahead else 0.0,
         )
         if guarded > g:  # the guard starts it, or raises it, for the hour
             g = guarded

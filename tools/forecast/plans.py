@@ -647,6 +647,7 @@ def generator_guard_w(
     keep_soc_pct: float,
     min_load_fraction: float = DEFAULT_MIN_LOAD_FRACTION,
     start_w: float = 0.0,
+    ahead_w: float = 0.0,
 ) -> float:
     """The generator output [W] a controller runs this hour: the battery is at ``soc_pct``
     now and ``pv_w`` / ``load_w`` are pessimistic for the hour. When the planned output
@@ -655,7 +656,9 @@ def generator_guard_w(
     (the missing energy, at least ``min_load_fraction`` of the rating and at least
     ``start_w``, at most the rating): a guard never lowers what the plan runs. With a
     fuel curve that burns a fixed share per running hour, ``start_w`` at the rating
-    makes fewer, fuller guard hours than topping up at part load."""
+    makes fewer, fuller guard hours than topping up at part load; ``ahead_w`` is added
+    to the missing energy when it acts (e.g. the next hour's deficit, so that one start
+    covers two hours)."""
     assert site.battery is not None and site.generator is not None
     rated_w = site.generator.rated_kw * 1000.0
     floor = site.battery.min_soc_pct
@@ -683,7 +686,7 @@ def generator_guard_w(
             hi = mid
         else:
             lo = mid
-    return min(max(hi, floor_w), rated_w)
+    return min(max(hi + max(ahead_w, 0.0), floor_w), rated_w)
 
 
 # --------------------------------------------------------------------------- grid charging
