@@ -93,11 +93,13 @@ def plan(
             help="keep the midnight PV forecast all day (do not correct it by today's measured PV)",
         ),
     ] = False,
-    daily_guard: Annotated[
+    hourly_guard: Annotated[
         bool,
         typer.Option(
-            "--daily-guard",
-            help="size the guard from each day's worst one-hour miss (not per hour of day)",
+            "--hourly-guard",
+            help="size the guard per hour of day from the misses past the pessimistic hour "
+            "(less fuel, but a load spike unseen at that hour gets through; default: each "
+            "day's worst one-hour miss)",
         ),
     ] = False,
     spike_quantile: Annotated[
@@ -165,7 +167,7 @@ def plan(
                     reserve_pct=reserve_pct,
                     guard_pct=guard_pct,
                     nowcast=not no_nowcast,
-                    reserve_by_hour=not daily_guard,
+                    reserve_by_hour=hourly_guard,
                     any_hour_quantile=spike_quantile,
                     # the generator's guard carries the risk hour by hour, so its plan
                     # is made on the median (on both test weeks less fuel, no violation

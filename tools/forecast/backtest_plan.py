@@ -195,8 +195,20 @@ class Controller:
     ``reserve_pct`` points above the floor and the guard
     (:func:`~tools.forecast.plans.miner_floor_guard`) stops miners each hour when
     the pessimistic hour would end below floor + ``guard_pct``. Generator: the plan
-    holds floor + the site's ``plan_reserve_pct``, and the guard starts the
-    generator when the pessimistic hour would end below floor + ``guard_pct``.
+    holds floor + the site's ``plan_reserve_pct``, and the guard
+    (:func:`~tools.forecast.plans.generator_guard_w`) starts or raises the
+    generator, for the missing energy only, when the pessimistic hour would end
+    below floor + ``guard_pct``.
+
+    ``nowcast``: each hour the morning's PV forecast is scaled by today's measured PV
+    before that hour (:func:`~tools.forecast.pv.pv_outlook_from_measured`).
+    ``plan_on_median``: the plan is made on the median for every hour (the guards
+    still look at the pessimistic hour). The guard's reserve, unless ``guard_pct``
+    fixes it: the ``reserve_quantile`` of each day's worst one-hour miss of the
+    midnight median (default), or with ``reserve_by_hour`` per local hour
+    (:func:`reserve_pct_by_hour`, optionally never under ``any_hour_quantile`` of
+    each day's largest miss). ``guard_full_load`` / ``guard_ahead``: a guard start
+    runs the generator at its rating / adds the pessimistic hour's deficit.
     """
 
     replan_h: int = 1
@@ -213,7 +225,7 @@ class Controller:
     guard_ahead: bool = False
     any_hour_quantile: float | None = None
     nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
-    reserve_by_hour: bool = True
+    reserve_by_hour: bool = False
     hourly_reserve_quantile: float = HOURLY_RESERVE_QUANTILE
 
 
