@@ -9,14 +9,17 @@ does (it re-plans every 10 minutes on the newest SOC):
   from the data before that hour) when it is ``replan_h`` hours old or the
   measured SOC has left the plan's path by more than ``replan_drift_pct``
   points (``replan_h=1`` re-plans every hour);
+- each hour the morning's PV forecast is scaled by today's PV measured before
+  that hour (:func:`~tools.forecast.pv.pv_outlook_from_measured`, ``nowcast``);
 - the hour being decided is planned on the median forecast, the hours after it
-  on a pessimistic one (PV quantile ``pv_low_q``, load P90), and the plan keeps
-  a reserve above the floor sized from the site's own forecast errors (the
-  :data:`RESERVE_QUANTILE` of the worst daily cumulative shortfall of the net
-  load against the midnight forecast, last :data:`RESERVE_WINDOW_DAYS` days);
+  on a pessimistic one (PV quantile ``pv_low_q``, load P90; the generator with
+  ``plan_on_median`` on the median throughout);
 - a guard acts each hour on the measured SOC and a pessimistic hour: it stops
-  miners (largest first) or starts the generator when that hour would end
-  within ``guard_pct`` points of the floor.
+  miners (largest first) or starts / raises the generator (the missing energy
+  only) when that hour would end within a reserve of the floor, sized from the
+  site's own forecast errors: the :data:`RESERVE_QUANTILE` of each day's worst
+  one-hour miss of the midnight median, last :data:`RESERVE_WINDOW_DAYS` days, or
+  with ``reserve_by_hour`` per local hour (:func:`reserve_pct_by_hour`).
 
 What the controller did is applied to what was measured (off-grid battery,
 :func:`~tools.forecast.battery.step_off_grid`) and compared with
