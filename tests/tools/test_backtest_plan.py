@@ -14,7 +14,14 @@ from typer.testing import CliRunner
 
 from bot.commands.backtest_plan import plan as plan_command
 from tools.forecast.backtest import BacktestDataError, read_backtest_csv
-from tools.forecast.backtest_plan import Controller, backtest_plan
+from tools.forecast.backtest_plan import (
+    HOURLY_RESERVE_MIN_PCT,
+    RESERVE_DEFAULT_PCT,
+    Controller,
+    backtest_plan,
+    hourly_excess_kwh,
+    reserve_pct_by_hour,
+)
 from tools.forecast.pv import clear_sky_power_w
 from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
 
@@ -135,6 +142,38 @@ def test_missing_pieces_are_clear_errors() -> None:
         backtest_plan(frame, _site(miners=1), kind="miners", controller=Controller(replan_h=0))
 
 
+def test_hourly_excess_counts_only_what_ran_past_the_pessimistic_hour() -> None:
+    excess = hourly_excess_kwh(
+        actual_pv_w=np.array([0.0, 2000.0, 500.0]),
+        actual_load_w=np.array([900.0, 400.0, 1500.0]),
+        pessimistic_pv_w=np.array([0.0, 1000.0, 1000.0]),
+        pessimistic_load_w=np.array([600.0, 600.0, 600.0]),
+    )
+    # net 900 vs 600; -1600 vs -400 (better than feared); 1000 vs -400
+    np.testing.assert_allclose(excess, [0.3, 0.0, 1.4])
+
+
+def test_reserve_by_hour_follows_the_hours_the_forecast_misses() -> None:
+    site = _site(miners=1)  # 10 kWh
+    local = np.arange(24)
+    # every evening (18-20 h) the load ran 1.5 kWh past the P90, the rest of the day 0.1
+    day = np.where((local >= 18) & (local <= 20), 1.5, 0.1)
+    few = reserve_pct_by_hour(site, [(local, day)] * 3)
+    np.testing.assert_allclose(few, RESERVE_DEFAULT_PCT)  # too little history: the default
+    by_hour = reserve_pct_by_hour(site, [(local, day)] * 10)
+    assert by_hour[19] == pytest.approx(15.0)  # 1.5 kWh of 10
+    assert by_hour[17] == pytest.approx(15.0)  # its neighbour hour counts (±1 h)
+    assert by_hour[3] == pytest.approx(HOURLY_RESERVE_MIN_PCT)  # 1 point, raised to the minimum
+    # only the last 28 days count: a bad month long gone leaves no trace
+    old = [(local, np.full(24, 4.0))] * 10
+    assert reserve_pct_by_hour(site, old + [(local, day)] * 28)[3] == pytest.approx(
+        HOURLY_RESERVE_MIN_PCT
+    )
+    # midnight's neighbours wrap around the day
+    late = np.where(local == 23, 2.0, 0.0)
+    assert reserve_pct_by_hour(site, [(local, late)] * 10, quantile=1.0)[0] == pytest.approx(20.0)
+
+
 @pytest.fixture
 def cli() -> tuple[CliRunner, typer.Typer]:
     app = typer.Typer()
@@ -159,3 +198,16 @@ def test_cli(tmp_path: Path, cli: tuple[CliRunner, typer.Typer]) -> None:
     assert {"plan", "hindsight", "rule", "value_captured_pct"} <= set(result)
     bad = runner.invoke(app, ["plan", "pumps", "--data", str(path), *site_args, "--kwp", "5"])
     assert bad.exit_code == 2 and "miners or generator" in bad.output
+
+
+def test_reserve_by_hour_can_keep_room_for_a_spike_at_any_hour() -> None:
+    site = _site(miners=1)
+    local = np.arange(24)
+    calm = np.full(24, 0.1)
+    spiky = np.where(local == 19, 2.5, 0.1)  # one evening spike every other day
+    days = [(local, spiky if i % 2 else calm) for i in range(20)]
+    per_hour = reserve_pct_by_hour(site, days)
+    assert per_hour[10] == pytest.approx(HOURLY_RESERVE_MIN_PCT)  # a calm morning alone
+    anywhere = reserve_pct_by_hour(site, days, any_hour_quantile=0.9)
+    assert anywhere[10] == pytest.approx(25.0)  # the spike could come at 10 h too
+    assert np.all(anywhere >= per_hour)

@@ -26,6 +26,7 @@ from tools.forecast.pv import (
     clear_sky_weather,
     forecast_without_weather,
     forecast_without_weather_bands,
+    pv_outlook_from_measured,
     pv_power_w,
     quantiles,
 )
@@ -452,3 +453,38 @@ def test_cli_prints_json_and_exits_2_on_bad_csv(tmp_path: Path) -> None:
     bad = runner.invoke(app, args)
     assert bad.exit_code == 2
     assert "line 2, column pv_w" in bad.output
+
+
+def test_pv_outlook_from_measured_follows_todays_sun_and_never_reads_ahead() -> None:
+    hours = np.arange(24)
+    forecast = np.clip(np.sin((hours - 6) / 12 * np.pi), 0.0, None) * 3000.0
+    low = 0.5 * forecast
+    dull = 0.4 * forecast
+    # before sunrise there is nothing to compare: unchanged
+    p50, p10 = pv_outlook_from_measured(
+        forecast, dull, now_index=6, capacity_w=5000.0, others_w=[low]
+    )
+    assert_allclose(p50, forecast)
+    assert_allclose(p10, low)
+    # a dull morning: the rest of the day is lowered, most at once, less further ahead
+    p50, p10 = pv_outlook_from_measured(
+        forecast, dull, now_index=10, capacity_w=5000.0, others_w=[low]
+    )
+    assert_allclose(p50[:10], forecast[:10])  # the past is left as it was
+    ratio = p50[10:18] / forecast[10:18]
+    assert ratio[0] == pytest.approx(0.4, abs=0.01)
+    assert np.all(np.diff(ratio) > 0) and ratio[-1] < 1.0
+    assert_allclose(p10[10:18] / low[10:18], ratio)  # the low quantile moves the same
+    # what comes after now_index is never read: changing it changes nothing
+    later = dull.copy()
+    later[10:] = 9999.0
+    again, _ = pv_outlook_from_measured(
+        forecast, later, now_index=10, capacity_w=5000.0, others_w=[low]
+    )
+    assert_allclose(again, p50)
+    # a sunnier morning raises it, never above capacity
+    bright, _ = pv_outlook_from_measured(
+        forecast, 1.6 * forecast, now_index=10, capacity_w=3500.0, others_w=[low]
+    )
+    assert bright[12] > forecast[12]
+    assert bright.max() <= 3500.0

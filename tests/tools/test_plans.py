@@ -19,6 +19,7 @@ from tools.forecast.charts import PNG_SIGNATURE, forecast_chart_png
 from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import (
     DEFAULT_MIN_RUN_H,
+    generator_guard_w,
     miner_floor_guard,
     plan_generator,
     plan_grid_charge,
@@ -611,4 +612,75 @@ def test_miner_floor_guard_stops_miners_before_the_floor() -> None:
             site, soc_pct=100.0, running_w=units[:1], pv_w=3000.0, load_w=300.0, keep_soc_pct=25.0
         )
         == units[:1]
+    )
+
+
+def test_generator_guard_runs_only_the_missing_energy() -> None:
+    gen = Generator(rated_kw=5.0, tank_l=500.0)
+    site = make_site(capacity_kwh=10.0, min_soc_pct=20.0, generator=gen)
+    # 3 kWh above a 25 % keep level and a 1 kW pessimistic hour: the plan's "off" stands
+    assert (
+        generator_guard_w(
+            site, soc_pct=55.0, planned_w=0.0, pv_w=0.0, load_w=1000.0, keep_soc_pct=25.0
+        )
+        == 0.0
+    )
+    # 1 kWh above it and a 3 kW hour: the battery can give 1 kWh, the generator the rest,
+    # not the whole hour's load plus the reserve
+    g = generator_guard_w(
+        site, soc_pct=35.0, planned_w=0.0, pv_w=0.0, load_w=3000.0, keep_soc_pct=25.0
+    )
+    end, cut = step_off_grid(site, soc_pct=35.0, supply_w=g, demand_w=3000.0, floor_soc_pct=20.0)
+    assert end == pytest.approx(25.0, abs=0.01) and cut == 0.0
+    assert 2000.0 <= g < 2100.0  # the 1 kWh the battery gives, less its losses
+    # a tiny shortfall still runs the generator at its minimum load
+    g = generator_guard_w(
+        site, soc_pct=25.1, planned_w=0.0, pv_w=0.0, load_w=100.0, keep_soc_pct=25.0
+    )
+    assert g == pytest.approx(0.3 * 5000.0)
+    # a planned output that falls short is raised, never lowered
+    raised = generator_guard_w(
+        site, soc_pct=21.0, planned_w=1500.0, pv_w=0.0, load_w=3000.0, keep_soc_pct=25.0
+    )
+    assert 1500.0 < raised <= 5000.0
+    end, _ = step_off_grid(site, soc_pct=21.0, supply_w=raised, demand_w=3000.0, floor_soc_pct=20.0)
+    assert end == pytest.approx(25.0, abs=0.01)
+    assert (
+        generator_guard_w(
+            site, soc_pct=80.0, planned_w=4000.0, pv_w=0.0, load_w=500.0, keep_soc_pct=25.0
+        )
+        == 4000.0
+    )
+    # when even the rating cannot reach the keep level, the rating
+    assert (
+        generator_guard_w(
+            site, soc_pct=20.0, planned_w=0.0, pv_w=0.0, load_w=9000.0, keep_soc_pct=25.0
+        )
+        == 5000.0
+    )
+    # start_w: when it has to act, the guard runs the generator at least that hard
+    # (fewer, fuller hours); when it does not, the plan still stands
+    assert (
+        generator_guard_w(
+            site,
+            soc_pct=35.0,
+            planned_w=0.0,
+            pv_w=0.0,
+            load_w=3000.0,
+            keep_soc_pct=25.0,
+            start_w=5000.0,
+        )
+        == 5000.0
+    )
+    assert (
+        generator_guard_w(
+            site,
+            soc_pct=55.0,
+            planned_w=0.0,
+            pv_w=0.0,
+            load_w=1000.0,
+            keep_soc_pct=25.0,
+            start_w=5000.0,
+        )
+        == 0.0
     )

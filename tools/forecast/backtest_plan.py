@@ -9,14 +9,17 @@ does (it re-plans every 10 minutes on the newest SOC):
   from the data before that hour) when it is ``replan_h`` hours old or the
   measured SOC has left the plan's path by more than ``replan_drift_pct``
   points (``replan_h=1`` re-plans every hour);
+- each hour the morning's PV forecast is scaled by today's PV measured before
+  that hour (:func:`~tools.forecast.pv.pv_outlook_from_measured`, ``nowcast``);
 - the hour being decided is planned on the median forecast, the hours after it
-  on a pessimistic one (PV quantile ``pv_low_q``, load P90), and the plan keeps
-  a reserve above the floor sized from the site's own forecast errors (the
-  :data:`RESERVE_QUANTILE` of the worst daily cumulative shortfall of the net
-  load against the midnight forecast, last :data:`RESERVE_WINDOW_DAYS` days);
+  on a pessimistic one (PV quantile ``pv_low_q``, load P90; the generator with
+  ``plan_on_median`` on the median throughout);
 - a guard acts each hour on the measured SOC and a pessimistic hour: it stops
-  miners (largest first) or starts the generator when that hour would end
-  within ``guard_pct`` points of the floor.
+  miners (largest first) or starts / raises the generator (the missing energy
+  only) when that hour would end within a reserve of the floor, sized from the
+  site's own forecast errors: the :data:`RESERVE_QUANTILE` of each day's worst
+  one-hour miss of the midnight median, last :data:`RESERVE_WINDOW_DAYS` days, or
+  with ``reserve_by_hour`` per local hour (:func:`reserve_pct_by_hour`).
 
 What the controller did is applied to what was measured (off-grid battery,
 :func:`~tools.forecast.battery.step_off_grid`) and compared with
@@ -50,8 +53,8 @@ from tools.forecast.backtest import BacktestDataError
 from tools.forecast.battery import step_off_grid
 from tools.forecast.load import forecast_load
 from tools.forecast.plans import (
-    DEFAULT_MIN_LOAD_FRACTION,
     PlanError,
+    generator_guard_w,
     miner_floor_guard,
     miners_kept_by_outlook,
     plan_generator,
@@ -59,10 +62,21 @@ from tools.forecast.plans import (
     rule_generator_run,
     simple_rule_miners_on,
 )
-from tools.forecast.pv import forecast_without_weather_bands
+from tools.forecast.pv import (
+    NOWCAST_HALF_LIFE_H,
+    forecast_without_weather_bands,
+    pv_outlook_from_measured,
+)
 from tools.site import Site
 
-__all__ = ["MIN_HISTORY_DAYS", "Controller", "PlanKind", "backtest_plan"]
+__all__ = [
+    "MIN_HISTORY_DAYS",
+    "Controller",
+    "PlanKind",
+    "backtest_plan",
+    "hourly_excess_kwh",
+    "reserve_pct_by_hour",
+]
 
 PlanKind = Literal["miners", "generator"]
 MIN_HISTORY_DAYS = 28
@@ -78,6 +92,10 @@ RESERVE_DEFAULT_PCT = 15.0
 """The guard's reserve [points] before there are enough days of errors."""
 RESERVE_MIN_PCT = 5.0
 """The guard's reserve is never below this [points]."""
+HOURLY_RESERVE_QUANTILE = 0.95
+"""Share of past same-hour misses (±1 h, last 28 days) the per-hour reserve covers."""
+HOURLY_RESERVE_MIN_PCT = 2.0
+"""The per-hour reserve is never below this [points]."""
 MINER_HORIZON_H = 24
 """Each miner plan looks this far ahead (as the running bot's does)."""
 GENERATOR_LOOKAHEAD_H = 24
@@ -180,8 +198,20 @@ class Controller:
     ``reserve_pct`` points above the floor and the guard
     (:func:`~tools.forecast.plans.miner_floor_guard`) stops miners each hour when
     the pessimistic hour would end below floor + ``guard_pct``. Generator: the plan
-    holds floor + the site's ``plan_reserve_pct``, and the guard starts the
-    generator when the pessimistic hour would end below floor + ``guard_pct``.
+    holds floor + the site's ``plan_reserve_pct``, and the guard
+    (:func:`~tools.forecast.plans.generator_guard_w`) starts or raises the
+    generator, for the missing energy only, when the pessimistic hour would end
+    below floor + ``guard_pct``.
+
+    ``nowcast``: each hour the morning's PV forecast is scaled by today's measured PV
+    before that hour (:func:`~tools.forecast.pv.pv_outlook_from_measured`).
+    ``plan_on_median``: the plan is made on the median for every hour (the guards
+    still look at the pessimistic hour). The guard's reserve, unless ``guard_pct``
+    fixes it: the ``reserve_quantile`` of each day's worst one-hour miss of the
+    midnight median (default), or with ``reserve_by_hour`` per local hour
+    (:func:`reserve_pct_by_hour`, optionally never under ``any_hour_quantile`` of
+    each day's largest miss). ``guard_full_load`` / ``guard_ahead``: a guard start
+    runs the generator at its rating / adds the pessimistic hour's deficit.
     """
 
     replan_h: int = 1
@@ -192,6 +222,14 @@ class Controller:
     guard_pct: float | None = None
     reserve_quantile: float = RESERVE_QUANTILE
     outlook_guard: bool = True
+    nowcast: bool = True
+    plan_on_median: bool = False
+    guard_full_load: bool = False
+    guard_ahead: bool = False
+    any_hour_quantile: float | None = None
+    nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
+    reserve_by_hour: bool = False
+    hourly_reserve_quantile: float = HOURLY_RESERVE_QUANTILE
 
 
 def _worst_hour_shortfall_kwh(
@@ -218,6 +256,71 @@ def reserve_pct_from_errors(
     return min(max(100.0 * kwh / site.battery.capacity_kwh, RESERVE_MIN_PCT), 50.0)
 
 
+def _nowcast(
+    site: Site, ctl: Controller, fc: _DayForecast, a_pv: np.ndarray, s: int
+) -> _DayForecast:
+    """The morning's PV forecast corrected at hour ``s`` by today's PV measured before it
+    (:func:`~tools.forecast.pv.pv_outlook_from_measured`), when ``ctl.nowcast``."""
+    if not ctl.nowcast:
+        return fc
+    p50, low = pv_outlook_from_measured(
+        fc.pv_p50,
+        a_pv,
+        now_index=s,
+        capacity_w=sum(a.kwp for a in site.pv_arrays) * 1000.0,
+        others_w=[fc.pv_low],
+        half_life_h=ctl.nowcast_half_life_h,
+    )
+    return _DayForecast(pv_p50=p50, pv_low=low)
+
+
+def hourly_excess_kwh(
+    actual_pv_w: np.ndarray,
+    actual_load_w: np.ndarray,
+    pessimistic_pv_w: np.ndarray,
+    pessimistic_load_w: np.ndarray,
+) -> np.ndarray:
+    """How far each hour's measured net load ran past the pessimistic hour the guard
+    looked at (low PV, high load) [kWh, >= 0]: what the guard's reserve must hold."""
+    miss = ((actual_load_w - actual_pv_w) - (pessimistic_load_w - pessimistic_pv_w)) / 1000.0
+    return np.maximum(np.nan_to_num(miss, nan=0.0), 0.0)
+
+
+def reserve_pct_by_hour(
+    site: Site,
+    days: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    quantile: float = HOURLY_RESERVE_QUANTILE,
+    min_days: int = RESERVE_MIN_DAYS,
+    any_hour_quantile: float | None = None,
+) -> np.ndarray:
+    """The guard's reserve [points of SOC] for each local hour 0..23, sized from the
+    site's own misses: ``days`` holds, per past day, the local hour of each hour and
+    :func:`hourly_excess_kwh`. The reserve of hour *h* is the ``quantile`` of the misses
+    at hours *h*-1..*h*+1 over the last :data:`RESERVE_WINDOW_DAYS` days (at least
+    :data:`HOURLY_RESERVE_MIN_PCT`, at most 50); :data:`RESERVE_DEFAULT_PCT` for every
+    hour with fewer than ``min_days`` days. A night whose load is steady keeps little
+    back; the hours the forecast misses most keep the most. With ``any_hour_quantile``,
+    no hour keeps less than that quantile of each day's largest miss (at any hour): a
+    load spike seen at one hour may come at another."""
+    assert site.battery is not None
+    recent = days[-RESERVE_WINDOW_DAYS:]
+    if len(recent) < min_days:
+        return np.full(24, RESERVE_DEFAULT_PCT)
+    local = np.concatenate([h for h, _ in recent]).astype(np.int64)
+    miss = np.concatenate([m for _, m in recent])
+    out = np.empty(24)
+    for h in range(24):
+        dist = np.minimum((local - h) % 24, (h - local) % 24)
+        kwh = float(np.quantile(miss[dist <= 1], quantile)) if np.any(dist <= 1) else 0.0
+        out[h] = 100.0 * kwh / site.battery.capacity_kwh
+    if any_hour_quantile is not None:
+        worst = [float(m.max()) if len(m) else 0.0 for _, m in recent]
+        spike = float(np.quantile(worst, any_hour_quantile))
+        out = np.maximum(out, 100.0 * spike / site.battery.capacity_kwh)
+    return np.clip(out, HOURLY_RESERVE_MIN_PCT, 50.0)
+
+
 def _plan_inputs(
     ctl: Controller,
     fc: _DayForecast,
@@ -227,6 +330,8 @@ def _plan_inputs(
     n: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """PV and load [W] the plan made at hour ``s`` uses for hours ``s..n``."""
+    if ctl.plan_on_median:
+        return fc.pv_p50[s:n].copy(), p50[: n - s].copy()
     pv = fc.pv_low[s:n].copy()
     pv[0] = fc.pv_p50[s]
     load = (p90 if ctl.load_p90 else p50)[: n - s].copy()
@@ -254,7 +359,7 @@ def _controlled_miners(
     a_load: np.ndarray,
     hours: pd.DatetimeIndex,
     n_day: int,
-    guard_pct: float,
+    guard_pct: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """Run the day hour by hour: re-plan every ``replan_h`` hours over the next
     :data:`MINER_HORIZON_H` hours on the measured SOC, guard each hour. Returns the
@@ -271,8 +376,10 @@ def _controlled_miners(
     s0 = 0
     no_plan = 0
     soc = track.soc_pct
+    day_fc = fc
     for s in range(n_day):
         n = min(s + MINER_HORIZON_H, len(hours))
+        fc = _nowcast(site, ctl, day_fc, a_pv, s)
         if _due(ctl, s, s0, soc, path):
             p50, p90 = _load_bands(site, load, hours[s], n - s)
             pv_in, load_in = _plan_inputs(ctl, fc, p50, p90, s, n)
@@ -307,10 +414,10 @@ def _controlled_miners(
             running_w=wanted,
             pv_w=float(fc.pv_low[s]),
             load_w=float(p90[s - s0]),
-            keep_soc_pct=floor + guard_pct,
+            keep_soc_pct=floor + float(guard_pct[s]),
         )
         run_w[s] = sum(kept)
-        track.guard_shed_kwh += (sum(units[:count]) - run_w[s]) / 1000.0
+        track.guard_shed_kwh += float(sum(units[:count]) - run_w[s]) / 1000.0
         soc, _ = step_off_grid(
             site,
             soc_pct=soc,
@@ -332,7 +439,7 @@ def _controlled_generator(
     a_load: np.ndarray,
     hours: pd.DatetimeIndex,
     n_day: int,
-    guard_pct: float,
+    guard_pct: np.ndarray,
 ) -> tuple[np.ndarray, int]:
     """The generator output [W] of the day run hour by hour: re-planned every
     ``replan_h`` hours over the rest of the horizon on the measured SOC (at floor +
@@ -342,7 +449,6 @@ def _controlled_generator(
     gen = site.generator
     floor = site.battery.min_soc_pct
     target = min(floor + max(gen.plan_reserve_pct, ctl.reserve_pct), 95.0)
-    rated_w = gen.rated_kw * 1000.0
     n = len(hours)
     out = np.zeros(n_day)
     planned = np.zeros(0)
@@ -352,7 +458,9 @@ def _controlled_generator(
     short = 0
     soc = track.soc_pct
     running = False
+    day_fc = fc
     for s in range(n_day):
+        fc = _nowcast(site, ctl, day_fc, a_pv, s)
         if _due(ctl, s, s0, soc, path):
             p50, p90 = _load_bands(site, load, hours[s], n - s)
             pv_in, load_in = _plan_inputs(ctl, fc, p50, p90, s, n)
@@ -370,20 +478,19 @@ def _controlled_generator(
             planned, s0 = made.generator_w.to_numpy(), s
             path = made.projection.soc_pct.to_numpy()
         g = float(planned[s - s0]) if s - s0 < len(planned) else 0.0
-        if g == 0.0:
-            worst, _ = step_off_grid(
-                site,
-                soc_pct=soc,
-                supply_w=float(fc.pv_low[s]),
-                demand_w=float(p90[s - s0]),
-                floor_soc_pct=floor,
-            )
-            if worst < floor + guard_pct:  # the guard starts it for the hour
-                need_w = float(p90[s - s0] - fc.pv_low[s]) + (floor + guard_pct - worst) / 100.0 * (
-                    site.battery.capacity_kwh * 1000.0
-                )
-                g = min(max(need_w, DEFAULT_MIN_LOAD_FRACTION * rated_w), rated_w)
-                track.guard_starts += 1
+        guarded = generator_guard_w(
+            site,
+            soc_pct=soc,
+            planned_w=g,
+            pv_w=float(fc.pv_low[s]),
+            load_w=float(p90[s - s0]),
+            keep_soc_pct=floor + float(guard_pct[s]),
+            start_w=gen.rated_kw * 1000.0 if ctl.guard_full_load else 0.0,
+            ahead_w=float(p90[s - s0] - fc.pv_low[s]) if ctl.guard_ahead else 0.0,
+        )
+        if guarded > g:  # the guard starts it, or raises it, for the hour
+            g = guarded
+            track.guard_starts += 1
         out[s] = g
         running = g > 0
         soc, _ = step_off_grid(
@@ -510,6 +617,8 @@ def backtest_plan(
     )
     tracks = {name: _Track(soc_pct=soc0) for name in names}
     shortfalls: list[float] = []
+    excess: list[tuple[np.ndarray, np.ndarray]] = []
+    avoidable_at: list[str] = []
     reserves: list[float] = []
 
     def day_arrays(
@@ -534,8 +643,17 @@ def backtest_plan(
         a_pv: np.ndarray,
         a_load: np.ndarray,
     ) -> None:
-        f_load, _ = _load_bands(site, load, start, n_day)
+        f_load, f_p90 = _load_bands(site, load, start, n_day)
         shortfalls.append(_worst_hour_shortfall_kwh(a_pv, a_load, fc.pv_p50[:n_day], f_load))
+        # the pessimistic hour the guard looks at: low PV (corrected by the day's
+        # measured PV before each hour, as the controller sees it) and the load P90
+        low = np.array(
+            [_nowcast(site, ctl, fc, a_pv, s).pv_low[s] for s in range(n_day)], dtype=np.float64
+        )
+        local = pd.date_range(start, periods=n_day, freq="h").tz_convert(tz).hour.to_numpy()
+        excess.append(
+            (local, hourly_excess_kwh(a_pv, a_load, low, f_p90 if ctl.load_p90 else f_load))
+        )
 
     if ctl.guard_pct is None:  # warm up on the days before the first one replayed
         for back in range(RESERVE_WINDOW_DAYS, 0, -1):
@@ -544,7 +662,7 @@ def backtest_plan(
                 continue
             start, n_day, hours, w_pv, w_load = day_arrays(d0, 0)
             if np.isfinite(w_pv).all() and np.isfinite(w_load).all():
-                fc0 = _pv_forecasts(site, pv, d0, start, n_day, 0.5)
+                fc0 = _pv_forecasts(site, pv, d0, start, n_day, ctl.pv_low_q)
                 note_error(d0, start, n_day, fc0, w_pv, w_load)
     days = skipped = no_plan = 0
     day = start_day
@@ -561,12 +679,21 @@ def backtest_plan(
             continue
         fc = _pv_forecasts(site, pv, d, start, len(hours), ctl.pv_low_q)
         a_pv, a_load = actual_pv[:n_day], actual_load[:n_day]
-        reserve = (
-            reserve_pct_from_errors(site, shortfalls, quantile=ctl.reserve_quantile)
-            if ctl.guard_pct is None
-            else ctl.guard_pct
-        )
-        reserves.append(reserve)
+        local_h = hours[:n_day].tz_convert(tz).hour.to_numpy()
+        if ctl.guard_pct is not None:
+            reserve = np.full(n_day, ctl.guard_pct)
+        elif ctl.reserve_by_hour:
+            by_hour = reserve_pct_by_hour(
+                site,
+                excess,
+                quantile=ctl.hourly_reserve_quantile,
+                any_hour_quantile=ctl.any_hour_quantile,
+            )
+            reserve = by_hour[local_h]
+        else:
+            daily = reserve_pct_from_errors(site, shortfalls, quantile=ctl.reserve_quantile)
+            reserve = np.full(n_day, daily)
+        reserves.extend(float(r) for r in reserve)
         common: dict[str, Any] = {
             "load": load,
             "fc": fc,
@@ -632,6 +759,14 @@ def backtest_plan(
             bad = cut > _TOL_W
             tracks[name].violation_hours += int(np.count_nonzero(bad))
             tracks[name].avoidable_violation_hours += int(np.count_nonzero(bad & ~hind_bad))
+            if name == "plan":
+                avoidable_at.extend(
+                    f"{t.isoformat()} ({c / 1000.0:.2f} kWh)"
+                    for t, c, b in zip(
+                        hours[:n_day].tz_convert(tz), cut, bad & ~hind_bad, strict=True
+                    )
+                    if b
+                )
         days += 1
     if days == 0:
         raise BacktestDataError(f"no complete day of PV and load between {start_day} and {end_day}")
@@ -650,7 +785,14 @@ def backtest_plan(
             "pv_quantile_after_this_hour": ctl.pv_low_q,
             "load_after_this_hour": "P90" if ctl.load_p90 else "P50",
             "reserve_pct": ctl.reserve_pct,
-            "guard": "from the site's own forecast errors" if ctl.guard_pct is None else "fixed",
+            "guard": (
+                "fixed"
+                if ctl.guard_pct is not None
+                else "per hour of day from the site's own forecast errors"
+                if ctl.reserve_by_hour
+                else "from the day's worst one-hour forecast error"
+            ),
+            "pv_corrected_by_measured_today": ctl.nowcast,
             "guard_pct_mean": round(float(np.mean(reserves)), 1),
             "guard_pct_max": round(float(np.max(reserves)), 1),
             "outlook_guard": ctl.outlook_guard,
@@ -669,4 +811,5 @@ def backtest_plan(
         result["value_captured_pct"] = ratio(best_t.fuel_l, mine.fuel_l)
         result["rule_value_captured_pct"] = ratio(best_t.fuel_l, rule_t.fuel_l)
     result["avoidable_violation_hours"] = mine.avoidable_violation_hours
+    result["avoidable_violations_at"] = avoidable_at[:48]
     return result

@@ -60,6 +60,7 @@ __all__ = [
     "MinerPlan",
     "PlanError",
     "RuleRun",
+    "generator_guard_w",
     "miner_floor_guard",
     "miners_kept_by_outlook",
     "plan_generator",
@@ -634,6 +635,58 @@ def miners_kept_by_outlook(
             break
         kept.pop(0)
     return kept
+
+
+def generator_guard_w(
+    site: Site,
+    *,
+    soc_pct: float,
+    planned_w: float,
+    pv_w: float,
+    load_w: float,
+    keep_soc_pct: float,
+    min_load_fraction: float = DEFAULT_MIN_LOAD_FRACTION,
+    start_w: float = 0.0,
+    ahead_w: float = 0.0,
+) -> float:
+    """The generator output [W] a controller runs this hour: the battery is at ``soc_pct``
+    now and ``pv_w`` / ``load_w`` are pessimistic for the hour. When the planned output
+    ``planned_w`` lets that hour end at or above ``keep_soc_pct`` (the floor plus a
+    reserve) the plan stands; otherwise the output is raised to the least that does
+    (the missing energy, at least ``min_load_fraction`` of the rating and at least
+    ``start_w``, at most the rating): a guard never lowers what the plan runs. With a
+    fuel curve that burns a fixed share per running hour, ``start_w`` at the rating
+    makes fewer, fuller guard hours than topping up at part load; ``ahead_w`` is added
+    to the missing energy when it acts (e.g. the next hour's deficit, so that one start
+    covers two hours)."""
+    assert site.battery is not None and site.generator is not None
+    rated_w = site.generator.rated_kw * 1000.0
+    floor = site.battery.min_soc_pct
+
+    def end(g_w: float) -> float:
+        soc, _ = step_off_grid(
+            site,
+            soc_pct=soc_pct,
+            supply_w=pv_w + g_w,
+            demand_w=load_w,
+            floor_soc_pct=min(floor, soc_pct),
+        )
+        return soc
+
+    target = min(keep_soc_pct, 100.0)
+    if end(planned_w) >= target - 1e-9:
+        return planned_w
+    floor_w = max(min_load_fraction * rated_w, start_w)
+    if end(rated_w) < target - 1e-9:
+        return rated_w
+    lo, hi = planned_w, rated_w  # end(lo) < target <= end(hi); the SOC rises with g
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if end(mid) >= target - 1e-9:
+            hi = mid
+        else:
+            lo = mid
+    return min(max(hi + max(ahead_w, 0.0), floor_w), rated_w)
 
 
 # --------------------------------------------------------------------------- grid charging

@@ -50,6 +50,7 @@ __all__ = [
     "clear_sky_weather",
     "forecast_without_weather",
     "forecast_without_weather_bands",
+    "pv_outlook_from_measured",
     "pv_power_w",
     "quantiles",
 ]
@@ -89,6 +90,17 @@ NO_WEATHER_BAND_MIN_FRACTION = 0.01
 NO_WEATHER_BAND_MAX_CSI = 3.0
 """Ratios measured / clear sky in the band are capped here (diffuse light on an array
 facing away from a low sun can exceed clear sky several times) [-]."""
+
+
+NOWCAST_LOOKBACK_H = 3
+"""Hours of today's measured PV behind :func:`pv_outlook_from_measured`."""
+NOWCAST_HALF_LIFE_H = 6.0
+"""How fast the measured-so-far correction fades with lead time [h]."""
+NOWCAST_MIN_FRACTION = 0.05
+"""The correction needs forecast energy over the look-back of at least this share of
+capacity x 1 h (no correction at dawn) [-]."""
+NOWCAST_MAX_RATIO = 2.0
+"""Measured / forecast over the look-back is capped here [-]."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -676,3 +688,46 @@ def calibrate_hourly(
                 mae_w=mae,
             )
     return best
+
+
+def pv_outlook_from_measured(
+    forecast_w: np.ndarray | Sequence[float],
+    measured_w: np.ndarray | Sequence[float],
+    *,
+    now_index: int,
+    capacity_w: float,
+    others_w: Sequence[np.ndarray | Sequence[float]] = (),
+    lookback_h: int = NOWCAST_LOOKBACK_H,
+    half_life_h: float = NOWCAST_HALF_LIFE_H,
+) -> list[np.ndarray]:
+    """The morning's hourly PV forecast [W] corrected by what the array measured today.
+
+    ``forecast_w`` is the median made at midnight and ``measured_w`` the measured
+    hourly PV on the same hours; only hours before ``now_index`` are read (nothing
+    from the hour being decided or later). The ratio measured / forecast over the
+    last ``lookback_h`` hours (capped at :data:`NOWCAST_MAX_RATIO`) scales the hours
+    from ``now_index`` on, fading towards 1 with lead time (half-life
+    ``half_life_h``): a morning much sunnier or duller than the forecast says the
+    afternoon probably is too. ``others_w`` (e.g. a low quantile) are scaled by the
+    same factors. Before there is forecast energy worth comparing (at least
+    :data:`NOWCAST_MIN_FRACTION` of ``capacity_w`` x 1 h) the forecasts are returned
+    unchanged. Results are clipped at ``capacity_w``. Returns
+    ``[median, *others]``, whole arrays (hours before ``now_index`` unchanged)."""
+    fc = np.asarray(forecast_w, dtype=np.float64)
+    rest = [np.asarray(o, dtype=np.float64).copy() for o in others_w]
+    out = [fc.copy(), *rest]
+    lo = max(0, now_index - lookback_h)
+    if now_index <= 0 or now_index > len(fc):
+        return out
+    measured = np.asarray(measured_w, dtype=np.float64)[lo:now_index]
+    expected = fc[lo:now_index]
+    ok = np.isfinite(measured) & np.isfinite(expected)
+    expected_wh = float(expected[ok].sum())
+    if expected_wh < NOWCAST_MIN_FRACTION * capacity_w:
+        return out
+    ratio = min(float(measured[ok].sum()) / expected_wh, NOWCAST_MAX_RATIO)
+    lead = np.arange(len(fc) - now_index, dtype=np.float64)
+    factor = 1.0 + (ratio - 1.0) * 0.5 ** (lead / half_life_h)
+    for arr in out:
+        arr[now_index:] = np.clip(arr[now_index:] * factor, 0.0, capacity_w)
+    return out
