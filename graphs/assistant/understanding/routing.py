@@ -375,7 +375,9 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
 
 
 # Tools whose one answer covers a message's commas and "and"s.
-_ONE_ANSWER = frozenset({"search_knowledge", "who_is", "set_role", "set_alert_rule"})
+_ONE_ANSWER = frozenset(
+    {"search_knowledge", "who_is", "set_role", "set_alert_rule", "compare_periods", "compare_sites"}
+)  # a comparison's "and" joins what it compares ("this month and last month")
 _LOOSE_JOINS = re.compile(r"\s+and\s+|\s*,\s+|\s*[;]\s*|\?\s+(?:also\s+|and\s+)?", re.I)
 _WHEN = re.compile(
     r"\b(?:tomorrow|tmrw|tonight|today|yesterday|this\s+(?:week|month)|last\s+(?:week|month)"
