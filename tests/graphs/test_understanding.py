@@ -48,7 +48,7 @@ def test_no_held_out_phrasing_or_near_copy_is_in_the_corpus(rows: list[corpus.Ph
 
 def test_development_split_scores_well(rows: list[corpus.Phrasing]) -> None:
     """A classifier trained on the training split only, the whole router on the dev split:
-    at least 95 % of the generated and team phrasings, and 78 % of those written in other
+    at least 95 % of the generated and team phrasings, and 82 % of those written in other
     people's voices (``written_*``: longer, vaguer, harder; measured 2026-12-02)."""
     classifier = IntentClassifier(r for r in rows if r.split == "train")
     scores: dict[bool, list[bool]] = {True: [], False: []}
@@ -60,7 +60,7 @@ def test_development_split_scores_well(rows: list[corpus.Phrasing]) -> None:
         scores[row.source.startswith("written_")].append(right)
     assert len(scores[True]) >= 300
     assert sum(scores[False]) / len(scores[False]) >= 0.95
-    assert sum(scores[True]) / len(scores[True]) >= 0.78
+    assert sum(scores[True]) / len(scores[True]) >= 0.82
 
 
 def test_importing_the_planner_trains_nothing() -> None:
