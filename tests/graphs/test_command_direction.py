@@ -167,6 +167,8 @@ def test_two_machines_two_directions() -> None:
         "miner 2 is making a weird noise",
         "start the miners every morning at 8",
         "shut up about the generator alerts for the weekend",
+        "Run-hours remaining until the genset's next PM.",
+        "gen run hours this month?",
         "stop the miner warnings for tonight",
         "turn off the generator notifications",
     ],

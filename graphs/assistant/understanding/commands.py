@@ -40,8 +40,8 @@ _STOP = re.compile(
     re.IGNORECASE,
 )
 _START = re.compile(
-    r"\b(?:start(?:ing)?|strat|restart|resume|unpause|re-?enable|enable|activate|launch|boot"
-    r"|crank|run"
+    r"\b(?:start(?:ing)?|strat|restart|resume|unpause|re-?enable|enable|activate|re-?launch"
+    r"|boot|crank|run(?![- ]?(?:hours?|hrs?|h\b|times?|counter|log|meter))"
     rf"|bring\s+{_GAP}back|let\s+{_GAP}(?:run|mine|hash|go)"
     r"|reboot|fire\s+up|spin\s+up|power\s*(?:on|up)|back\s+to\s+(?:hashing|mining|work)"
     r"|bring\s+back|back\s+(?:on(?:line)?|up)"
