@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,6 +47,7 @@ async def _stored(sessionmaker: async_sessionmaker[AsyncSession]) -> list[float]
 
 async def test_bad_readings_are_counted_and_skipped(
     sessionmaker: async_sessionmaker[AsyncSession],
+    pipelines: Callable[..., TelemetryPipeline],
 ) -> None:
     await _with_site(sessionmaker)
     batches: list[list[Reading]] = []
@@ -53,7 +55,7 @@ async def test_bad_readings_are_counted_and_skipped(
     async def on_batch(_site: str, _state: SiteState, batch: list[Reading]) -> None:
         batches.append(batch)
 
-    pipeline = TelemetryPipeline(sessionmaker=sessionmaker, on_batch=on_batch)
+    pipeline = pipelines(sessionmaker=sessionmaker, on_batch=on_batch)
     bad = [
         soc(math.nan),
         soc(math.inf),
@@ -74,9 +76,10 @@ async def test_bad_readings_are_counted_and_skipped(
 
 async def test_latest_state_keeps_the_newest_value_per_device(
     sessionmaker: async_sessionmaker[AsyncSession],
+    pipelines: Callable[..., TelemetryPipeline],
 ) -> None:
     await _with_site(sessionmaker)
-    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    pipeline = pipelines(sessionmaker=sessionmaker)
     on = [
         Reading(site="demo", metric="load_on", time=T0, value=1.0, device="miner-1"),
         Reading(site="demo", metric="load_on", time=T0, value=1.0, device="miner-2"),
