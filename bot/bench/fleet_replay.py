@@ -40,6 +40,22 @@ from tools.domain import Reading
 from tools.telemetry import SiteState, TelemetryPipeline
 
 
+class GcWatch:
+    """Collections by generation and the CPU they took, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.collections[info["generation"]] += 1
+            self.seconds += time.process_time() - self._started
+
+
 class CpuStages:
     """CPU seconds (this process, all threads) spent in each named stage."""
 
@@ -138,6 +154,8 @@ async def replay(
     if gc_mode == "off":
         gc.disable()
     rss_before_mb = _rss_mb()
+    gc_watch = GcWatch()
+    gc.callbacks.append(gc_watch)
     stages.seconds.clear()
     started_all = time.process_time()
     for start in range(0, len(messages), per_poll):
@@ -155,6 +173,7 @@ async def replay(
         await monitor.settle()
         stages.add("poll", started)
     total = time.process_time() - started_all
+    gc.callbacks.remove(gc_watch)
     rss_after_mb = _rss_mb()
     if gc_settings is not None:
         restore_gc(gc_settings)
@@ -173,6 +192,8 @@ async def replay(
         "gc": gc_mode,
         "rss_mb_before": rss_before_mb,
         "rss_mb_after": rss_after_mb,
+        "gc_collections": gc_watch.collections,
+        "gc_cpu_us_per_msg": round(gc_watch.seconds / n * 1e6, 2),
         "cpu_us_per_msg": round(total / n * 1e6, 2),
         "cpu_us_per_msg_by_stage": {
             k: round(v / n * 1e6, 2) for k, v in sorted(stages.seconds.items())
