@@ -22,6 +22,7 @@ from aiohttp import web
 from bot.app import App, open_app
 from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
+from bot.gc_tuning import tune_worker_gc
 from bot.settings import Settings
 from bot.web import build_web_app, site_brokers
 from tools.clock import Clock, SimClock
@@ -146,6 +147,12 @@ async def run_worker(settings: Settings, *, serve_http: bool = False) -> None:
         jobs = cc.jobs(poll_interval_s=settings.poll_interval_s)
         jobs.start()
         extras = await start_worker_extras(cc, settings)
+        gc_settings = tune_worker_gc()  # start-up done: its objects are never scanned again
+        log.info(
+            "garbage collector: %d start-up objects frozen, thresholds %s",
+            gc_settings.frozen_objects,
+            gc_settings.thresholds,
+        )
         log.info(
             "worker %s running site(s) %s of %d; chat: %s",
             cc.cluster.worker_id,

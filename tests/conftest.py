@@ -17,7 +17,7 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.engine import create_engine, create_sessionmaker, upgrade_database
+from tools.telemetry import TelemetryPipeline
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_MQTT_HOST = "127.0.0.1"
@@ -156,6 +157,22 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def pipelines(engine: AsyncEngine) -> AsyncIterator[Callable[..., TelemetryPipeline]]:
+    """Build telemetry pipelines that are closed (their kept connections given back to the
+    pool) before ``engine`` is disposed, whatever the test did."""
+    made: list[TelemetryPipeline] = []
+
+    def make(**kwargs: Any) -> TelemetryPipeline:
+        pipeline = TelemetryPipeline(**kwargs)
+        made.append(pipeline)
+        return pipeline
+
+    yield make
+    for pipeline in made:
+        await pipeline.close()
 
 
 # --- MQTT -----------------------------------------------------------------------------------

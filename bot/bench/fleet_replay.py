@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 import time
@@ -25,6 +26,7 @@ from typing import Any
 from bot.bench.fleet_publisher import FLEET_TOPICS, payload, portal_id
 from bot.bench.fleet_worker import fleet_sites
 from bot.bench.ingest import scratch_postgres
+from bot.gc_tuning import restore_gc, tune_worker_gc
 from bot.runtime import Monitor
 from storage import repositories as repo
 from storage.engine import create_engine, create_sessionmaker, upgrade_database
@@ -36,6 +38,22 @@ from tools.devices.mqtt import MqttHubs
 from tools.devices.victron import VictronMqttDevice
 from tools.domain import Reading
 from tools.telemetry import SiteState, TelemetryPipeline
+
+
+class GcWatch:
+    """Collections by generation and the CPU they took, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.collections[info["generation"]] += 1
+            self.seconds += time.process_time() - self._started
 
 
 class CpuStages:
@@ -60,7 +78,23 @@ class CpuStages:
         return wrapper
 
 
-async def replay(db_url: str, *, sites: int, rounds: int, per_poll: int) -> dict[str, Any]:
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except OSError:
+        return 0.0
+    import resource
+
+    return round(pages * resource.getpagesize() / 2**20, 1)
+
+
+async def replay(
+    db_url: str, *, sites: int, rounds: int, per_poll: int, gc_mode: str = "worker"
+) -> dict[str, Any]:
+    """``gc_mode``: ``worker`` (what the worker does after start-up: freeze and raise
+    the young threshold), ``default`` (CPython's settings) or ``off``."""
     run = "f1ee7"
     all_sites = fleet_sites(run, sites, "127.0.0.1", 1883)
     engine = create_engine(db_url)
@@ -116,6 +150,12 @@ async def replay(db_url: str, *, sites: int, rounds: int, per_poll: int) -> dict
         for n, (path, base, swing) in enumerate(FLEET_TOPICS)
     ]
     await monitor.poll_once()  # the first poll (watching_since, empty state) is not counted
+    gc_settings = tune_worker_gc() if gc_mode == "worker" else None
+    if gc_mode == "off":
+        gc.disable()
+    rss_before_mb = _rss_mb()
+    gc_watch = GcWatch()
+    gc.callbacks.append(gc_watch)
     stages.seconds.clear()
     started_all = time.process_time()
     for start in range(0, len(messages), per_poll):
@@ -133,6 +173,11 @@ async def replay(db_url: str, *, sites: int, rounds: int, per_poll: int) -> dict
         await monitor.settle()
         stages.add("poll", started)
     total = time.process_time() - started_all
+    gc.callbacks.remove(gc_watch)
+    rss_after_mb = _rss_mb()
+    if gc_settings is not None:
+        restore_gc(gc_settings)
+    gc.enable()
     await asyncio.sleep(0.02)  # the hub's own drain call, scheduled by the first message
     await pipeline.close()
     await engine.dispose()
@@ -144,6 +189,11 @@ async def replay(db_url: str, *, sites: int, rounds: int, per_poll: int) -> dict
         "sites": sites,
         "messages": n,
         "readings_written": pipeline.stats.written,
+        "gc": gc_mode,
+        "rss_mb_before": rss_before_mb,
+        "rss_mb_after": rss_after_mb,
+        "gc_collections": gc_watch.collections,
+        "gc_cpu_us_per_msg": round(gc_watch.seconds / n * 1e6, 2),
         "cpu_us_per_msg": round(total / n * 1e6, 2),
         "cpu_us_per_msg_by_stage": {
             k: round(v / n * 1e6, 2) for k, v in sorted(stages.seconds.items())
@@ -153,7 +203,9 @@ async def replay(db_url: str, *, sites: int, rounds: int, per_poll: int) -> dict
 
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
     async with scratch_postgres(args.postgres_url) as db_url:
-        return await replay(db_url, sites=args.sites, rounds=args.rounds, per_poll=args.per_poll)
+        return await replay(
+            db_url, sites=args.sites, rounds=args.rounds, per_poll=args.per_poll, gc_mode=args.gc
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -162,6 +214,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sites", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--per-poll", type=int, default=1000)
+    parser.add_argument("--gc", choices=("worker", "default", "off"), default="worker")
     parser.add_argument("--profile", type=int, default=0, help="list the N top functions")
     args = parser.parse_args(argv)
     if not args.profile:

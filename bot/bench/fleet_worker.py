@@ -32,6 +32,7 @@ from typing import Any
 
 from bot.bench.fleet_publisher import portal_id, round_of
 from bot.cluster import served_sites
+from bot.gc_tuning import tune_worker_gc
 from bot.runtime import Monitor
 from storage.engine import create_engine, create_sessionmaker
 from tools.alerts.engine import AlertEngine
@@ -209,6 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         hub._drain = stages.timed("mqtt_callback_decode", hub._drain)  # type: ignore[method-assign]
         paho_thread = getattr(hub._client, "_thread", None)
         native_id = getattr(paho_thread, "native_id", None)
+        tune_worker_gc()  # as the worker does once started
         _say({"ready": len(devices), "pid": os.getpid()})
         schedule = await _line()
         timing.update(t0=float(schedule["t0"]), interval_s=float(schedule["interval_s"]))

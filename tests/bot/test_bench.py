@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 
 from typer.testing import CliRunner
@@ -73,8 +74,16 @@ def test_fleet_replay_reports_cpu_per_message_of_the_runtime_path(
 
     from bot.bench.fleet_replay import _main
 
-    args = argparse.Namespace(postgres_url=postgres_admin_url, sites=5, rounds=2, per_poll=30)
+    thresholds = gc.get_threshold()
+    args = argparse.Namespace(
+        postgres_url=postgres_admin_url, sites=5, rounds=2, per_poll=30, gc="worker"
+    )
     figures = asyncio.run(_main(args))
+    # Tuned as the worker is for the replay, and put back afterwards.
+    assert figures["gc"] == "worker" and len(figures["gc_collections"]) == 3
+    assert figures["gc_cpu_us_per_msg"] >= 0
+    assert 0 < figures["rss_mb_before"] <= figures["rss_mb_after"] * 2
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
     assert figures["messages"] == 5 * 2 * 20
     # A round's 20 topics give 19 readings: the battery service's three are fallbacks that
     # system/0 overrides, the active input and the generator state give two each.

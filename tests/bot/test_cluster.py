@@ -113,6 +113,7 @@ async def worker_rig(
         yield Rig(service, counting)
     finally:
         await service.drain()
+        await pipeline.close()
         await engine.dispose()
 
 

@@ -193,6 +193,7 @@ async def test_an_overloaded_worker_sheds_in_order_alerts_and_shows_it(
         gx.disconnect()
         await device.close()
         await hubs.close()
+        await pipeline.close()
         await engine.dispose()
 
 

@@ -7,6 +7,7 @@ often the poll runs. On a real database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -82,6 +83,7 @@ def _site(name: str) -> Site:
 
 async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
     sessionmaker: Sessions,
+    pipelines: Callable[..., TelemetryPipeline],
 ) -> None:
     assert SITES > DEFAULT_POLL_CONCURRENCY
     clock = ManualClock(NOW)
@@ -95,7 +97,7 @@ async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
     drivers: dict[str, Driver] = {
         name: SiteDriver(site, [devices[name]], intervals_s={}) for name, site in sites.items()
     }
-    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    pipeline = pipelines(sessionmaker=sessionmaker)
     batches: list[str] = []
     ticks: list[tuple[datetime, str]] = []
 
@@ -148,6 +150,7 @@ async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
 
 async def test_a_failing_hand_off_of_one_site_does_not_skip_the_others(
     sessionmaker: Sessions,
+    pipelines: Callable[..., TelemetryPipeline],
 ) -> None:
     """Sites share a batch now: the alert hand-off of one site failing still hands the
     other sites' readings on, and the poll reports the failure."""
@@ -160,7 +163,7 @@ async def test_a_failing_hand_off_of_one_site_does_not_skip_the_others(
     ready = asyncio.Event()
     ready.set()
     devices = {name: PushDevice(name, starting, ready) for name in sites}
-    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    pipeline = pipelines(sessionmaker=sessionmaker)
     handed: list[str] = []
 
     async def on_batch(site: str, _state: SiteState, _batch: list[Reading]) -> None:
@@ -191,6 +194,7 @@ async def test_a_failing_hand_off_of_one_site_does_not_skip_the_others(
 
 async def test_a_poll_does_not_wait_for_the_previous_commit_and_writes_stay_bounded(
     sessionmaker: Sessions,
+    pipelines: Callable[..., TelemetryPipeline],
 ) -> None:
     """Writes are held open: two polls hand their batches on without waiting for them to
     commit, a third waits for a free slot; once the writes go through, every reading is
@@ -203,7 +207,7 @@ async def test_a_poll_does_not_wait_for_the_previous_commit_and_writes_stay_boun
     ready = asyncio.Event()
     ready.set()
     devices = {name: PushDevice(name, [], ready) for name in sites}
-    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    pipeline = pipelines(sessionmaker=sessionmaker)
     handed: list[tuple[str, float]] = []
 
     async def on_batch(site: str, _state: SiteState, batch: list[Reading]) -> None:

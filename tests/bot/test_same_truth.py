@@ -85,6 +85,7 @@ async def test_web_process_answers_and_checks_policy_from_stored_readings(
 
         message = await _eventually(refused)
         assert "no battery reading" not in message
+        await writer.close()
 
 
 async def test_a_fresh_data_dir_web_migrates_before_it_serves(tmp_path: Path) -> None:
@@ -215,7 +216,8 @@ def test_ask_answers_from_stored_readings_when_its_own_poll_gets_nothing(
             sessions = create_sessionmaker(engine)
             async with sessions() as s, s.begin():
                 await repo.upsert_site(s, name=demo.name, title="", timezone="UTC", now=stored_at)
-            await TelemetryPipeline(sessionmaker=sessions).ingest(
+            pipeline = TelemetryPipeline(sessionmaker=sessions)
+            await pipeline.ingest(
                 [
                     Reading(
                         site=demo.name,
@@ -226,6 +228,7 @@ def test_ask_answers_from_stored_readings_when_its_own_poll_gets_nothing(
                     )
                 ]
             )
+            await pipeline.close()
         finally:
             await engine.dispose()
 

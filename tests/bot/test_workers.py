@@ -407,6 +407,8 @@ async def test_sigterm_finishes_work_in_flight(db_url: str, tmp_path: Path) -> N
         await until("the worker to pick the approval up", picked_up, deadline=deadline)
         assert await worker.stop() == 0, worker.text()[-3000:]
         assert "Traceback" not in worker.text()
+        # Once started, the worker froze its start-up objects out of the collector's scans.
+        assert re.search(r"garbage collector: [1-9]\d* start-up objects frozen", worker.text())
 
         async with sessionmaker() as session, session.begin():
             row = await repo.get_action_request(session, action_id=request.id)

@@ -124,6 +124,7 @@ async def test_readings_survive_refuse_drop_and_black_hole(
     await pipeline.ingest([soc(6)])
     assert pipeline.buffered == 0, pipeline.stats.last_error
     assert await _stored(direct) == [50.0 + m for m in range(7)]
+    await pipeline.close()
 
 
 async def test_jobs_time_out_on_their_own_and_stop_promptly(

@@ -4,6 +4,7 @@ retried batches and the migration that removes the duplicates of older releases.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, inspect, select
@@ -53,10 +54,12 @@ def _readings(count: int, *, start: int = 0) -> list[Reading]:
     ]
 
 
-async def test_concurrent_flushes_store_each_reading_once(sessionmaker: Sessions) -> None:
+async def test_concurrent_flushes_store_each_reading_once(
+    sessionmaker: Sessions, pipelines: Callable[..., TelemetryPipeline]
+) -> None:
     """The poll job and an approval flush together: no IndexError, no duplicate rows."""
     await _site(sessionmaker)
-    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    pipeline = pipelines(sessionmaker=sessionmaker)
     # Buffer readings without writing them (as after a failed write), then flush from
     # several callers at once while more readings arrive.
     pipeline._buffer.extend((r.site, r.device, r.metric, r.time, r.value) for r in _readings(300))
@@ -104,11 +107,13 @@ async def test_retried_batches_insert_nothing_twice(sessionmaker: Sessions) -> N
         assert await repo.copy_readings(s, rows=other) == 2
 
 
-async def test_concurrent_pipelines_on_one_database(sessionmaker: Sessions) -> None:
+async def test_concurrent_pipelines_on_one_database(
+    sessionmaker: Sessions, pipelines: Callable[..., TelemetryPipeline]
+) -> None:
     """Two processes (two pipelines) writing overlapping batches at once."""
     await _site(sessionmaker)
-    first = TelemetryPipeline(sessionmaker=sessionmaker)
-    second = TelemetryPipeline(sessionmaker=sessionmaker)
+    first = pipelines(sessionmaker=sessionmaker)
+    second = pipelines(sessionmaker=sessionmaker)
     batch = _readings(200)
     await asyncio.gather(first.ingest(batch), second.ingest(batch[100:]), first.ingest(batch[:50]))
     async with sessionmaker() as s:

@@ -105,6 +105,7 @@ async def world(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator
         sessionmaker, site, clock, [datetime(2026, 12, 2, 8, 0, tzinfo=UTC)], device, pipeline
     )
     await device.close()
+    await pipeline.close()
 
 
 async def crash_mid_action(

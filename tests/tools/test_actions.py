@@ -206,6 +206,7 @@ async def rig(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[R
     r = await make_rig(sessionmaker, expiry_minutes=10)
     yield r
     await r.driver.close()
+    await r.pipeline.close()
 
 
 async def count_rows(sm: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
@@ -454,6 +455,7 @@ async def test_device_error_marks_request_failed(
     ]
     again = await rig.service.decide(action_id=action_id, actor=ADA, approve=True)
     assert again.verdict == "already_decided" and broken.attempts == 1
+    await rig.pipeline.close()
 
 
 @pytest.mark.postgres
@@ -489,5 +491,6 @@ async def test_approve_and_reject_race(postgres_url: str) -> None:
                 "action_approved" if winner == "succeeded" else "action_rejected"
             ]
         await rig.driver.close()
+        await rig.pipeline.close()
     finally:
         await engine.dispose()

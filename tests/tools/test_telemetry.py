@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import repositories as repo
 from storage.engine import create_engine, create_sessionmaker, upgrade_database
-from tools.domain import Reading
+from tools.domain import Reading, new_reading, validate_reading
 from tools.telemetry import SiteState, TelemetryPipeline
 
 T0 = datetime(2026, 6, 21, 18, 0, tzinfo=UTC)
@@ -46,6 +49,7 @@ async def _stored(sessionmaker: async_sessionmaker[AsyncSession]) -> list[float]
 
 async def test_bad_readings_are_counted_and_skipped(
     sessionmaker: async_sessionmaker[AsyncSession],
+    pipelines: Callable[..., TelemetryPipeline],
 ) -> None:
     await _with_site(sessionmaker)
     batches: list[list[Reading]] = []
@@ -53,7 +57,7 @@ async def test_bad_readings_are_counted_and_skipped(
     async def on_batch(_site: str, _state: SiteState, batch: list[Reading]) -> None:
         batches.append(batch)
 
-    pipeline = TelemetryPipeline(sessionmaker=sessionmaker, on_batch=on_batch)
+    pipeline = pipelines(sessionmaker=sessionmaker, on_batch=on_batch)
     bad = [
         soc(math.nan),
         soc(math.inf),
@@ -74,9 +78,10 @@ async def test_bad_readings_are_counted_and_skipped(
 
 async def test_latest_state_keeps_the_newest_value_per_device(
     sessionmaker: async_sessionmaker[AsyncSession],
+    pipelines: Callable[..., TelemetryPipeline],
 ) -> None:
     await _with_site(sessionmaker)
-    pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+    pipeline = pipelines(sessionmaker=sessionmaker)
     on = [
         Reading(site="demo", metric="load_on", time=T0, value=1.0, device="miner-1"),
         Reading(site="demo", metric="load_on", time=T0, value=1.0, device="miner-2"),
@@ -137,3 +142,14 @@ async def test_readings_survive_a_database_outage(postgres_url: str) -> None:
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         await admin.close()
         await engine.dispose()
+
+
+def test_new_reading_is_the_same_frozen_reading_as_the_constructor() -> None:
+    at = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    fast = new_reading("demo", "battery_soc_pct", at, 61.5, "gx")
+    slow = Reading(site="demo", metric="battery_soc_pct", time=at, value=61.5, device="gx")
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert type(fast) is Reading and fast.unit == slow.unit
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.value = 1.0  # type: ignore[misc]
+    assert validate_reading(fast) == slow

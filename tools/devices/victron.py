@@ -63,7 +63,7 @@ import orjson
 from tools.devices.base import DeviceCommand
 from tools.devices.config import VictronMqttConnection
 from tools.devices.mqtt import MqttHub, MqttHubs
-from tools.domain import METRICS, Reading
+from tools.domain import METRICS, Reading, new_reading
 from tools.errors import (
     DeviceAuthError,
     DeviceError,
@@ -669,11 +669,7 @@ class VictronState:
             if not math.isfinite(number) or not spec.min_value <= number <= spec.max_value:
                 self._count("out of range")
                 continue
-            readings.append(
-                Reading(
-                    site=site, metric=metric, time=received_at, value=number + 0.0, device=source
-                )
-            )
+            readings.append(new_reading(site, metric, received_at, number + 0.0, source))
         return readings
 
     # -- handlers, one per kind ---------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -176,7 +176,9 @@ async def test_an_oversized_answer_is_cut_off_with_a_clear_error(
 
 
 async def test_a_slow_device_delays_neither_another_site_nor_the_other_jobs(
-    http: httpx.AsyncClient, sessionmaker: Any
+    http: httpx.AsyncClient,
+    sessionmaker: Any,
+    pipelines: Callable[..., TelemetryPipeline],
 ) -> None:
     """One site's Home Assistant trickles; the other site's readings are stored at once,
     the alert job keeps its rhythm, and the slow site ends as a timeout in its health."""
@@ -201,7 +203,7 @@ async def test_a_slow_device_delays_neither_another_site_nor_the_other_jobs(
             [HomeAssistantDevice(slow_site.devices[0], slow_site, http=http)],
             intervals_s={},
         )
-        pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
+        pipeline = pipelines(sessionmaker=sessionmaker)
 
         async def on_tick(site: str, _state: Any) -> None:
             if site == "home":
