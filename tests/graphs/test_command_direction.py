@@ -168,6 +168,8 @@ def test_two_machines_two_directions() -> None:
         "start the miners every morning at 8",
         "shut up about the generator alerts for the weekend",
         "Run-hours remaining until the genset's next PM.",
+        "shore power: should I plug in and charge from the grid tonight?",
+        "do we need to stop the rigs and run the genny tonight?",
         "gen run hours this month?",
         "stop the miner warnings for tonight",
         "turn off the generator notifications",

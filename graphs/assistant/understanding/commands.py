@@ -282,8 +282,10 @@ def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Dir
     miners only (the second part asks)."""
     found: list[tuple[Family, Direction]] = []
     last: frozenset[Direction] = frozenset()
-    mentioned: list[Family] = []  # machines named so far ("the generator is running, stop it")
-    for part in _SEGMENTS.split(text.strip()):
+    orders, asked = _without_questions(text.strip())
+    # machines named so far ("the generator is running, stop it", "is the genny on? start it")
+    mentioned: list[Family] = [f for f in _FAMILY_ORDER if _names(asked, f, load_names)]
+    for part in _SEGMENTS.split(orders):
         body = _order_body(part)
         families = [f for f in _FAMILY_ORDER if _names(part, f, load_names)]
         if body is not None and not families and mentioned and _PRONOUN.search(body):
@@ -300,6 +302,26 @@ def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Dir
         mentioned += families
         last = directions(body) if body is not None else frozenset()
     return found
+
+
+_SENTENCE = re.compile(r"[^.?!]+[.?!]*")
+# "could you stop the miners?", "can u kill rig 2?": a request put as a question.
+_ASKS_TO = re.compile(
+    r"^\W*(?:(?:hey|ok|okay|so|please|pls)\W+)*(?:can|could|would|will)\s+(?:you|u|ya)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_questions(text: str) -> tuple[str, str]:
+    """``text`` without its questions ("should I plug in and charge from the grid
+    tonight?" asks; its "charge from the grid" is no order), polite requests kept; and
+    the questions taken out."""
+    kept: list[str] = []
+    asked: list[str] = []
+    for sentence in _SENTENCE.findall(text):
+        question = sentence.rstrip().endswith("?") and not _ASKS_TO.match(sentence)
+        (asked if question else kept).append(sentence)
+    return " ".join(kept), " ".join(asked)
 
 
 _PRONOUN = re.compile(r"\b(?:it|them|that|em|'em)\b", re.IGNORECASE)
