@@ -50,6 +50,8 @@ START_MINERS = [
 ]
 STOP_GENERATOR = [
     "stop the generator",
+    "secure the generator",
+    "Cut the group electrogen.",
     "kill the genny",
     "shut the genset down",
     "power off the generator",
@@ -110,6 +112,8 @@ def test_no_start_phrase_ever_stops_anything(text: str) -> None:
         ("disable grid charging", False),
         ("turn grid charging off", False),
         ("stop charging from the grid", False),
+        ("turn on charging from shore power", True),
+        ("stop charging off the shore power", False),
     ],
 )
 def test_grid_charging_goes_the_way_the_words_say(text: str, enabled: bool) -> None:

@@ -31,6 +31,7 @@ Family = Literal["miners", "generator", "grid_charge"]
 _GAP = r"(?:(?!(?:on|off|up|down|back\s+on)\b)[\w'-]+\s+){0,4}?"
 _STOP = re.compile(
     r"\b(?:stop(?:ping)?|stp|halt|kill|nuke|curtail\w*|pause|suspend|disable|deactivate|cease|cut"
+    r"|secure"
     r"|shut(?!\s+up\b)|go\s+(?:off|offline)"
     r"|unplug|shutdown|shut\s*(?:off|down)|pull(?:ing)?\s+the\s+plug"
     r"|power\s*(?:off|down)|cut\s+(?:off|the\s+power|power)|stand\s+down"
@@ -48,7 +49,8 @@ _START = re.compile(
     rf"|(?:turn|switch|fire|spin|kick|crank|bring|get|power|put|wake)\s+{_GAP}"
     r"(?:on|up|online|going|running)"
     rf"|(?:get|set)\s+{_GAP}(?:hashing|mining)"
-    r"|(?:charge|top\s+up)\s+(?:\w+\s+){0,3}?(?:from|off|with)\s+(?:the\s+)?(?:grid|mains|utility))\b",
+    r"|(?:charge|top\s+up)\s+(?:\w+\s+){0,3}?(?:from|off|with)\s+(?:the\s+)?"
+    r"(?:grid|mains|utility|shore(?:\s*power)?))\b",
     re.IGNORECASE,
 )
 _NEGATED = re.compile(
@@ -64,9 +66,11 @@ _TARGETS: dict[Family, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "generator": re.compile(
-        r"\b(?:generators?|genset|gen|genny|genie|diesel|generater|genrator)\b", re.IGNORECASE
+        r"\b(?:generators?|genset|gen|genny|genie|diesel|generater|genrator"
+        r"|electrogen\w*|group\s+electro\w*)\b",
+        re.IGNORECASE,
     ),
-    "grid_charge": re.compile(r"\b(?:grid|mains|utility)\b", re.IGNORECASE),
+    "grid_charge": re.compile(r"\b(?:grid|mains|utility|shore(?:\s*power)?)\b", re.IGNORECASE),
 }
 _TOOLS: dict[str, tuple[Family, Direction]] = {
     "stop_miners": ("miners", "stop"),
