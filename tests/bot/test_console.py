@@ -185,6 +185,10 @@ async def test_read_lines_from_a_file_or_dev_null_ends_cleanly(
     console = ConsoleAdapter(out=io.StringIO())
     with path.open(encoding="utf-8") as stdin, caplog.at_level(logging.ERROR, logger="asyncio"):
         await asyncio.wait_for(console.read_lines(handle, stdin=stdin), timeout=60)
-        await asyncio.sleep(0)  # a callback the loop scheduled would run (and log) here
+        # Callbacks run in the order scheduled: once this one has run, one the loop
+        # scheduled while reading (and that would log the error) has run too.
+        ran: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(ran.set_result, None)
+        await asyncio.wait_for(ran, timeout=60)
     assert seen == ([] if source == "/dev/null" else ["status\n", "stop the miners\n"])
     assert not [r for r in caplog.records if r.name == "asyncio"], caplog.text

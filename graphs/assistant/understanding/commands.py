@@ -99,14 +99,18 @@ class Reading:
         return self.negated or len(self.said) > 1
 
 
-def directions(text: str) -> frozenset[Direction]:
-    """Every direction a piece of text gives, whatever it names."""
+def _said(stop: re.Pattern[str], start: re.Pattern[str], text: str) -> frozenset[Direction]:
     found: set[Direction] = set()
-    if _STOP.search(text):
+    if stop.search(text):
         found.add("stop")
-    if _START.search(text):
+    if start.search(text):
         found.add("start")
     return frozenset(found)
+
+
+def directions(text: str) -> frozenset[Direction]:
+    """Every direction a piece of text gives, whatever it names."""
+    return _said(_STOP, _START, text)
 
 
 def reading(text: str, family: Family, load_names: Sequence[str] = ()) -> Reading:
@@ -134,12 +138,7 @@ _PARTICLE_START = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:on|online|up)\b", 
 
 
 def _particles(text: str) -> frozenset[Direction]:
-    found: set[Direction] = set()
-    if _PARTICLE_STOP.search(text):
-        found.add("stop")
-    if _PARTICLE_START.search(text):
-        found.add("start")
-    return frozenset(found)
+    return _said(_PARTICLE_STOP, _PARTICLE_START, text)
 
 
 def _corrected(text: str) -> str:
