@@ -571,6 +571,7 @@ _PENDING = re.compile(
     r"(?:\s+(?:waiting|pending|for\s+(?:me|approval)))?\s*[?.!]*$"
     r"|^(?:what|anything)\s+(?:is\s+|'s\s+)?(?:waiting|needs?)\s+(?:for\s+)?"
     r"(?:my\s+)?approv\w*\s*[?.!]*$"
+    r"|^(?:anything|what(?:'s|s|\s+is|\s+are)?)\s+(?:still\s+)?(?:pending|waiting)\s*[?.!]*$"
     r"|\bsay\s+yes\s+to\b|\b(?:anything|something)\s+(?:awaiting|waiting\s+for|that\s+needs)\s+"
     r"(?:my\s+)?(?:approval|ok|sign[- ]?off)\b"
     r"|\b(?:anything|something)\s+(?:for\s+me\s+)?to\s+approve\b",
@@ -638,6 +639,23 @@ def _approvals(text: str) -> Intent | None:
     if _PENDING.search(text):
         return Intent("pending_approvals", {"site": None})
     return None
+
+
+_PART_BREAK = re.compile(r"\s*(?:[?;]|[.,!](?=\s|$)|\b(?:and|then|also)\b)\s*", re.IGNORECASE)
+_PART_LEAD = re.compile(r"^(?:(?:and|then|also|please|pls|now)\s+)+", re.IGNORECASE)
+
+
+def approvals_in_parts(text: str) -> list[Intent] | None:
+    """'anything pending? approve 2f8a61cd', 'approve 2f8e6a1c, reject 7c90b3d4': every
+    part of the message an approval shape, in order; None otherwise."""
+    parts = [_PART_LEAD.sub("", p.strip()) for p in _PART_BREAK.split(text)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return None
+    found = [_approvals(part) for part in parts]
+    if any(i is None for i in found):
+        return None
+    return [i for i in found if i is not None]
 
 
 def _role_change(text: str) -> Intent | None:
