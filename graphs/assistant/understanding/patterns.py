@@ -216,7 +216,7 @@ _FLOOR_CHANGE = re.compile(
     r"(?:always\s+)?(?:keep|hold|maintain)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:at\s+or\s+)?(?:above|over|at\s+least|>=?)\s+"
     + _PCT
-    + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
+    + r"|(?:do\s*n[o']?t|never)(?:\s+ever)?\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:go|drop|fall|get|dip|run)\s+(?:below|under|lower\s+than)\s+"
     + _PCT
     + r"|(?:always\s+)?(?:keep|leave|reserve|hold)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+)?"
@@ -229,7 +229,10 @@ _FLOOR_CHANGE = re.compile(
     + r"|(?:battery\s+)?(?:floor|minimum\s+soc|min\s+soc|soc\s+floor|reserve)\s*(?:=|:|of|at)?\s*"
     + _PCT
     + r"(?:\s+(?:please|from\s+now\s+on))?"
-    r")(?:\s+(?:please|from\s+now\s+on|at\s+all\s+times))?[.!]?$",
+    r")(?:\s+(?:please|from\s+now\s+on|at\s+all\s+times))?"
+    # a reason after it ("..., it's the rule now"), not a second request
+    r"(?:\s*[,;]\s*(?:it'?s|its|that'?s|thats|this\s+is|we|i|because|as|since|the)\b[^?]*)?"
+    r"[.!]?$",
     re.IGNORECASE,
 )
 _UNIT_CHANGE = re.compile(
@@ -1106,7 +1109,8 @@ _REMOVE_RULE = re.compile(
     r"\b(?:delete|del|rm|remove|drop|cancel|disable|clear|kill|scrap|erase|get\s+rid\s+of|turn\s+off"
     r"|stop|undo)\b(?:\s+(?:the|my|our|that))?(?:\s+(?:custom|user))?"
     r"(?:\s+(?:alert|alarm|notification|warning|threshold))?\s*(?:rule|threshold)?\s*"
-    r"(?:number\s+|no\.?\s*|#\s*)?(?P<id>\d{1,9})\b",
+    r"(?:number\s+|no\.?\s*|#\s*)?(?P<id>\d{1,9})\b"
+    r"(?!\s*(?:%|percent|v\b|volts?|kw|w\b|watts?|a\b|amps?|l\b|lit|°|deg|c\b|f\b|hz))",
     re.IGNORECASE,
 )
 _RULE_THEN_REMOVE = re.compile(
@@ -1261,7 +1265,10 @@ def alert_rule_args(text: str, site_names: Sequence[str] = ()) -> dict[str, obje
 # "Delete the diesel tank threshold we created", "I don't need the soc 90 alert anymore,
 # remove it": a rule named by what it watches rather than its number.
 _REMOVE_DESCRIBED = re.compile(
-    r"\b(?:delete|remove|drop|scrap|erase|get\s+rid\s+of|cancel)\b", re.IGNORECASE
+    # "drop" removes a rule, but "let the battery drop under 40 %" is a level falling
+    r"\b(?:delete|remove|drop(?!\s+(?:under|below|beneath|to|past|down|lower|further)\b)|scrap"
+    r"|erase|get\s+rid\s+of|cancel)\b",
+    re.IGNORECASE,
 )
 _A_RULE = re.compile(
     r"\b(?:threshold|rule)s?\b|\b(?:we|i)\s+(?:created|set|made|added|set\s+up)\b|\banymore\b",
