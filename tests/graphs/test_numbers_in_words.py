@@ -1,5 +1,5 @@
-"""Numbers said in words reach the tools that take them, and the words around a level
-falling are not a request to delete a rule."""
+"""Numbers said in words reach the tools that take them, the words around a level
+falling are not a request to delete a rule, and the week ahead named outright is the week."""
 
 from __future__ import annotations
 
@@ -62,3 +62,15 @@ def test_a_threshold_is_not_a_rule_number() -> None:
         ("remove_alert_rule", {"metric": "battery", "value": 30.0})
     ]
     assert _read("delete rule 3") == [("remove_alert_rule", {"rule_id": 3})]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dear CommandCenter, please provide the outlook for the coming week at the barn, "
+        "including generator hours and fuel. Kind regards",
+        "Summarise the seven-day outlook: solar, load, minimum battery and generator fuel.",
+    ],
+)
+def test_the_week_ahead_named_outright_is_the_week_outlook_even_with_fuel(text: str) -> None:
+    assert [tool for tool, _ in _read(text)] == ["week_outlook"]

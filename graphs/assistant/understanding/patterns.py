@@ -50,7 +50,12 @@ _LATER = r"(morning|sunrise|dawn|night|overnight|tonight|tomorrow|later|evening|
 
 # The week ahead: forward-looking questions about the coming days (not fuel: fuel_outlook).
 _WEEK = re.compile(
-    r"^(?!.*\b(diesel|fuel|did|was|were|so far|last week|report)\b)(?:"
+    # named outright ("week outlook, gen hrs + fuel", "outlook for the coming week"), or
+    r"^.*\b(week(ly)?\s+outlook|outlook\s+for\s+the\s+(coming|next)\s+week|week\s+ahead"
+    r"|(outlook|forecast|prospect|view)\s+for\s+(the\s+)?(next\s+|coming\s+)?(7|seven)\s+days"
+    r"|(7|seven)[- ]?day\s+(outlook|forecast))\b"
+    # ... a week to come, not fuel alone nor the past
+    r"|^(?!.*\b(diesel|fuel|did|was|were|so far|last week|report)\b)(?:"
     r".*\b(week\s+ahead|coming\s+week|next\s+week|(next|coming|following)\s+(few|several"
     r"|[3-9]|1[0-6]|seven|five)\s+days|(7|seven)[- ]?day\s+(outlook|forecast|view|picture|plan))\b"
     r"|.*\b(this|the\s+coming|next)\s+week\b.*\b(gonna|going\s+to|will|enough|sunny|need)\b"
