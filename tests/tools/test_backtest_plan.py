@@ -259,3 +259,28 @@ def test_last_step_load_is_the_newest_reading_before_each_hour() -> None:
     # a reading from before a gap tells nothing
     far = pd.date_range("2024-12-04 20:00", periods=1, freq="h", tz="UTC")
     assert np.isnan(last_step_load_w(load, far)[0])
+
+
+def test_cli_generator_runs_the_generator_controller(
+    tmp_path: Path, cli: tuple[CliRunner, typer.Typer]
+) -> None:
+    runner, app = cli
+    frame = _history(32, sun=0.1, load_w=1200.0)  # a dark week: the generator must run
+    path = tmp_path / "site.csv"
+    out = frame.copy()
+    out.index = out.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out.to_csv(path, index_label="time")
+    site_args = ["--lat", "48.83", "--lon", "6.86", "--tilt", "30", "--azimuth", "180"]
+    args = ["plan", "generator", "--data", str(path), *site_args, "--kwp", "5", "--tz", TZ]
+    args += ["--score-from", "2024-06-30", "--score-to", "2024-06-30", "--json"]
+    new = runner.invoke(app, args)
+    assert new.exit_code == 0, new.output
+    ctl = json.loads(new.output)["controller"]
+    assert ctl["plan_holds_reserve"] and ctl["guard_reads_last_load"]
+    assert ctl["guard"] == "per hour of day from the site's own forecast errors"
+    old = runner.invoke(app, [*args, "--old-guard"])
+    assert old.exit_code == 0, old.output
+    result = json.loads(old.output)
+    assert not result["controller"]["plan_holds_reserve"]
+    assert result["controller"]["guard"] == "from the day's worst one-hour forecast error"
+    assert result["plan"]["fuel_l"] > 0.0

@@ -20,6 +20,7 @@ from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import (
     DEFAULT_MIN_RUN_H,
     generator_guard_w,
+    generator_start_w,
     generator_step_guard_w,
     miner_floor_guard,
     plan_generator,
@@ -800,3 +801,48 @@ def test_generator_plan_defer_runs_the_same_fuel_as_late_as_it_can() -> None:
     assert early.hours > 0 and late.feasible
     assert late.fuel_l == pytest.approx(early.fuel_l, rel=0.01)
     assert late.run_hours[0] > early.run_hours[0]
+
+
+def test_generator_start_runs_full_only_where_the_battery_can_keep_it() -> None:
+    gen = Generator(rated_kw=5.0, tank_l=500.0)
+    site = make_site(capacity_kwh=10.0, min_soc_pct=20.0, generator=gen)
+    # a winter night: the plan's path never passes 40 %: the rating, the extra is kept
+    dark = np.array([30.0, 28.0, 40.0, 35.0, 25.0])
+    assert generator_start_w(site, pv_w=0.0, load_w=1000.0, path_soc_pct=dark) == 5000.0
+    # a sunny morning ahead fills the battery to 100 %: energy put in now would push out
+    # solar, so only the hour's own deficit
+    sunny = np.array([25.0, 22.0, 60.0, 100.0, 90.0])
+    assert generator_start_w(site, pv_w=0.0, load_w=1200.0, path_soc_pct=sunny) == pytest.approx(
+        1200.0
+    )
+    # in between: the deficit plus the room left below full at the path's highest
+    # (10 % of 10 kWh = 1 kWh stored, 1 kWh / 0.959 drawn)
+    mid = np.array([25.0, 90.0])
+    got = generator_start_w(site, pv_w=200.0, load_w=1200.0, path_soc_pct=mid)
+    assert 1000.0 + 1000.0 < got < 1000.0 + 1100.0
+    # with it as start_w the guard runs that much when it acts, and still nothing when
+    # the plan's hour is safe
+    assert (
+        generator_guard_w(
+            site,
+            soc_pct=24.0,
+            planned_w=0.0,
+            pv_w=0.0,
+            load_w=1000.0,
+            keep_soc_pct=25.0,
+            start_w=generator_start_w(site, pv_w=0.0, load_w=1000.0, path_soc_pct=dark),
+        )
+        == 5000.0
+    )
+    assert (
+        generator_guard_w(
+            site,
+            soc_pct=60.0,
+            planned_w=0.0,
+            pv_w=0.0,
+            load_w=1000.0,
+            keep_soc_pct=25.0,
+            start_w=5000.0,
+        )
+        == 0.0
+    )

@@ -22,8 +22,9 @@ does (it re-plans every 10 minutes on the newest SOC):
   with ``reserve_by_hour`` per local hour (:func:`reserve_pct_by_hour`);
 - the generator's default (:func:`generator_controller`) goes further: its plan
   holds that reserve itself and is refilled in few full hours, the pessimistic hour's
-  load is at least the last measured step's, equally cheap runs are put off as late
-  as they can be, and half way through each hour the guard looks again.
+  load is at least the last measured step's, a guard start runs at the fuel-efficient
+  load the battery can keep, equally cheap runs are put off as late as they can be,
+  and half way through each hour the guard looks again.
 
 What the controller did is applied to what was measured (off-grid battery,
 :func:`~tools.forecast.battery.step_off_grid`) and compared with
@@ -59,6 +60,7 @@ from tools.forecast.load import forecast_load
 from tools.forecast.plans import (
     PlanError,
     generator_guard_w,
+    generator_start_w,
     generator_step_guard_w,
     miner_floor_guard,
     miners_kept_by_outlook,
@@ -238,7 +240,11 @@ class Controller:
     again on the half hour just measured and runs the rest of the hour at the
     fuel-efficient load when a pessimistic half hour would end below the keep level
     (:func:`~tools.forecast.plans.generator_step_guard_w`; the hour is scored on its
-    mean output).
+    mean output). ``guard_efficient_start`` (generator): a guard that must start the
+    generator runs it at the rating, bounded by the hour's load plus what the battery
+    can take and keep until it is used (the room below full the plan's path leaves at
+    its highest, :func:`~tools.forecast.plans.generator_start_w`), not at the missing
+    energy only.
     """
 
     replan_h: int = 1
@@ -252,6 +258,7 @@ class Controller:
     nowcast: bool = True
     plan_on_median: bool = False
     guard_full_load: bool = False
+    guard_efficient_start: bool = False
     guard_ahead: bool = False
     any_hour_quantile: float | None = None
     nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
@@ -269,8 +276,9 @@ def generator_controller() -> Controller:
     the median; the plan holds the guard's reserve itself (refilled in few full hours);
     the reserve is sized per hour of day (:func:`reserve_pct_by_hour`) from the site's
     misses past the pessimistic hour, whose load is at least that of the last measured
-    step; of equally cheap schedules the latest runs; half way through each hour the
-    guard looks again at what it has measured (see :class:`Controller`)."""
+    step; a guard start runs at the fuel-efficient load the battery can keep; of equally
+    cheap schedules the latest runs; half way through each hour the guard looks again
+    at what it has measured (see :class:`Controller`)."""
     return Controller(
         plan_on_median=True,
         plan_holds_reserve=True,
@@ -278,6 +286,7 @@ def generator_controller() -> Controller:
         load_persists=True,
         defer_runs=True,
         within_hour_guard=True,
+        guard_efficient_start=True,
     )
 
 
@@ -572,7 +581,16 @@ def _controlled_generator(
             if ctl.load_persists
             else float(p90[s - s0]),
             keep_soc_pct=floor + float(guard_pct[s]),
-            start_w=gen.rated_kw * 1000.0 if ctl.guard_full_load else 0.0,
+            start_w=gen.rated_kw * 1000.0
+            if ctl.guard_full_load
+            else generator_start_w(
+                site,
+                pv_w=float(fc.pv_low[s]),
+                load_w=float(p90[s - s0]),
+                path_soc_pct=path[s - s0 + 1 :] if path is not None else np.zeros(0),
+            )
+            if ctl.guard_efficient_start
+            else 0.0,
             ahead_w=float(p90[s - s0] - fc.pv_low[s]) if ctl.guard_ahead else 0.0,
         )
         if guarded > g:  # the guard starts it, or raises it, for the hour

@@ -61,6 +61,7 @@ __all__ = [
     "PlanError",
     "RuleRun",
     "generator_guard_w",
+    "generator_start_w",
     "generator_step_guard_w",
     "miner_floor_guard",
     "miners_kept_by_outlook",
@@ -688,6 +689,29 @@ def generator_guard_w(
         else:
             lo = mid
     return min(max(hi + max(ahead_w, 0.0), floor_w), rated_w)
+
+
+def generator_start_w(
+    site: Site,
+    *,
+    pv_w: float,
+    load_w: float,
+    path_soc_pct: FloatArray,
+) -> float:
+    """The output [W] a guard that must start the generator runs it at: the fuel-efficient
+    load (the rating: this fuel curve burns a fixed share per running hour), but no more
+    than the hour's load (``load_w`` less ``pv_w``) plus what the battery can take and
+    keep until it is used: the room the plan's SOC path ``path_soc_pct`` (the hours
+    ahead) leaves below full at its highest, and the charge rate. Energy beyond that
+    would only push out the solar the plan counts on. Pass it as ``start_w`` to
+    :func:`generator_guard_w`."""
+    assert site.battery is not None and site.generator is not None
+    b = site.battery
+    eff = battery_efficiency(b.round_trip_efficiency_pct)
+    highest = float(np.max(path_soc_pct)) if len(path_soc_pct) else 100.0
+    room_wh = max(0.0, 100.0 - highest) / 100.0 * b.capacity_kwh * 1000.0
+    take_w = min(room_wh / eff / STEP_H, b.max_charge_kw * 1000.0)
+    return min(site.generator.rated_kw * 1000.0, max(load_w - pv_w, 0.0) + take_w)
 
 
 def generator_step_guard_w(
