@@ -22,6 +22,7 @@ SCALE = 4.0  # softmax scale of the SVM scores (tuned on the development split)
 _APOSTROPHES = re.compile(r"['’‘`´]")
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
+MEMO_SIZE = 4096  # guesses remembered per classifier (a few hundred KB)
 _LOAD_LIKE = re.compile(r"\b(miner|rig|asic|pump)[- ]?\d+\b")
 
 # Site and load names used in the corpus, masked the same way as live names.
@@ -98,12 +99,31 @@ class IntentClassifier:
         self._model = make_pipeline(features, LinearSVC(C=0.5))
         self._model.fit(texts, labels)
         self.labels: tuple[str, ...] = tuple(str(c) for c in self._model.classes_)
+        self._memo: dict[tuple[str, tuple[tuple[str, ...], tuple[str, ...]]], Guess] = {}
 
     def guess(
         self, text: str, site_names: Sequence[str] = (), load_names: Sequence[str] = ()
     ) -> Guess:
-        scores = self._model.decision_function([normalise(text, site_names, load_names)])[0]
-        exps = [math.exp(SCALE * (float(s) - float(max(scores)))) for s in scores]
+        return self.guess_many([text], site_names, load_names)[0]
+
+    def guess_many(
+        self, texts: Sequence[str], site_names: Sequence[str] = (), load_names: Sequence[str] = ()
+    ) -> list[Guess]:
+        """The guesses for several texts at once (one pass of the model; remembered, since
+        the router asks again about the same text and its parts)."""
+        key_names = (tuple(site_names), tuple(load_names))
+        todo = [t for t in dict.fromkeys(texts) if (t, key_names) not in self._memo]
+        if todo:
+            if len(self._memo) + len(todo) > MEMO_SIZE:
+                self._memo.clear()
+            normalised = [normalise(t, site_names, load_names) for t in todo]
+            for text, scores in zip(todo, self._model.decision_function(normalised), strict=True):
+                self._memo[(text, key_names)] = self._ranked(scores)
+        return [self._memo[(t, key_names)] for t in texts]
+
+    def _ranked(self, scores: Sequence[float]) -> Guess:
+        top = max(float(s) for s in scores)
+        exps = [math.exp(SCALE * (float(s) - top)) for s in scores]
         total = sum(exps)
         ranked = sorted(
             zip(self.labels, (e / total for e in exps), strict=True), key=lambda x: -x[1]
