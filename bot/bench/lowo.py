@@ -48,6 +48,11 @@ class FileScore:
     def accuracy_pct(self) -> float:
         return 100.0 * self.right / self.total if self.total else 0.0
 
+    @property
+    def wrong(self) -> int:
+        """Misses that called a tool (the silent kind), not "I didn't understand"."""
+        return sum(1 for miss in self.misses if miss["got"])
+
 
 def writer_files() -> list[Path]:
     """Every ``written_*.jsonl`` shipped with the corpus, by name."""
@@ -109,11 +114,13 @@ def lowo(
 
 def summary(scores: Sequence[FileScore]) -> dict[str, object]:
     mean = sum(s.accuracy_pct for s in scores) / len(scores) if scores else 0.0
+    lines = max(1, sum(s.total for s in scores))
     return {
         "files": {
             s.name: {
                 "accuracy_pct": round(s.accuracy_pct, 2),
                 "right": s.right,
+                "wrong_tool": s.wrong,
                 "lines": s.total,
                 "trained_on": s.trained_on,
                 "train_s": round(s.train_s, 2),
@@ -121,9 +128,8 @@ def summary(scores: Sequence[FileScore]) -> dict[str, object]:
             for s in scores
         },
         "mean_pct": round(mean, 2),
-        "pooled_pct": round(
-            100.0 * sum(s.right for s in scores) / max(1, sum(s.total for s in scores)), 2
-        ),
+        "pooled_pct": round(100.0 * sum(s.right for s in scores) / lines, 2),
+        "wrong_tool_pct": round(100.0 * sum(s.wrong for s in scores) / lines, 2),
     }
 
 
@@ -142,12 +148,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     for s in scores:
         print(
-            f"{s.name:18} {s.accuracy_pct:6.2f} %  ({s.right}/{s.total}; "
-            f"trained on {s.trained_on} in {s.train_s:.1f} s)"
+            f"{s.name:18} {s.accuracy_pct:6.2f} %  ({s.right}/{s.total}, {s.wrong} to a wrong "
+            f"tool; trained on {s.trained_on} in {s.train_s:.1f} s)"
         )
         for miss in s.misses[: args.misses]:
             print(f"    {miss['q']!r}: want {miss['want']} got {miss['got']} ({miss['reason']})")
-    print(f"{'mean':18} {result['mean_pct']:6.2f} %   (pooled {result['pooled_pct']} %)")
+    print(
+        f"{'mean':18} {result['mean_pct']:6.2f} %   (pooled {result['pooled_pct']} %, "
+        f"wrong tool {result['wrong_tool_pct']} %)"
+    )
     return 0
 
 
