@@ -57,6 +57,7 @@ from tools.forecast.plans import (
     generator_guard_w,
     miner_floor_guard,
     miners_kept_by_outlook,
+    miners_on_spill,
     plan_generator,
     plan_miners,
     rule_generator_run,
@@ -71,11 +72,14 @@ from tools.site import Site
 
 __all__ = [
     "MIN_HISTORY_DAYS",
+    "SPILL_MARGIN_QUANTILE",
     "Controller",
     "PlanKind",
     "backtest_plan",
     "hourly_excess_kwh",
     "reserve_pct_by_hour",
+    "rest_of_day_miss_kwh",
+    "spill_margin_kwh_by_hour",
 ]
 
 PlanKind = Literal["miners", "generator"]
@@ -96,6 +100,8 @@ HOURLY_RESERVE_QUANTILE = 0.95
 """Share of past same-hour misses (±1 h, last 28 days) the per-hour reserve covers."""
 HOURLY_RESERVE_MIN_PCT = 2.0
 """The per-hour reserve is never below this [points]."""
+SPILL_MARGIN_QUANTILE = 0.9
+"""Share of past days whose miss of the rest of the day the spill margin covers."""
 MINER_HORIZON_H = 24
 """Each miner plan looks this far ahead (as the running bot's does)."""
 GENERATOR_LOOKAHEAD_H = 24
@@ -230,6 +236,9 @@ class Controller:
     nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
     reserve_by_hour: bool = False
     hourly_reserve_quantile: float = HOURLY_RESERVE_QUANTILE
+    spill: bool = False
+    half_hour_guard: bool = True
+    spill_quantile: float = SPILL_MARGIN_QUANTILE
 
 
 def _worst_hour_shortfall_kwh(
@@ -321,6 +330,51 @@ def reserve_pct_by_hour(
     return np.clip(out, HOURLY_RESERVE_MIN_PCT, 50.0)
 
 
+def rest_of_day_miss_kwh(
+    actual_pv_w: np.ndarray,
+    actual_load_w: np.ndarray,
+    outlooks_pv_w: list[np.ndarray],
+    load_p50_w: np.ndarray,
+) -> np.ndarray:
+    """For each hour *h* of a day, how far the measured net energy from *h* to the day's
+    end fell short of the median outlook made at *h* (``outlooks_pv_w[h]``: the PV median
+    as corrected at *h*, for the whole day; ``load_p50_w``: the load median) [kWh, >= 0]:
+    what the miners' spill margin must hold at that hour."""
+    actual = np.nan_to_num(actual_pv_w - actual_load_w, nan=0.0)
+    out = np.zeros(len(actual))
+    for h, pv in enumerate(outlooks_pv_w):
+        expected = float(np.sum(pv[h : len(actual)] - load_p50_w[h : len(actual)]))
+        out[h] = max(0.0, (expected - float(actual[h:].sum())) / 1000.0)
+    return out
+
+
+def spill_margin_kwh_by_hour(
+    site: Site,
+    days: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    quantile: float = SPILL_MARGIN_QUANTILE,
+    min_days: int = RESERVE_MIN_DAYS,
+) -> np.ndarray:
+    """The miners' spill margin [kWh] for each local hour 0..23, from the site's own
+    misses: ``days`` holds, per past day, the local hour of each hour and
+    :func:`rest_of_day_miss_kwh`. The margin of hour *h* is the ``quantile`` of the misses
+    at hours *h*-1..*h*+1 over the last :data:`RESERVE_WINDOW_DAYS` days; with fewer than
+    ``min_days`` days, the battery's whole usable energy (no miners on a forecast, only
+    on a surplus there is now)."""
+    assert site.battery is not None
+    usable_kwh = site.battery.capacity_kwh * (100.0 - site.battery.min_soc_pct) / 100.0
+    recent = days[-RESERVE_WINDOW_DAYS:]
+    if len(recent) < min_days:
+        return np.full(24, usable_kwh)
+    local = np.concatenate([h for h, _ in recent]).astype(np.int64)
+    miss = np.concatenate([m for _, m in recent])
+    out = np.empty(24)
+    for h in range(24):
+        dist = np.minimum((local - h) % 24, (h - local) % 24)
+        out[h] = float(np.quantile(miss[dist <= 1], quantile)) if np.any(dist <= 1) else usable_kwh
+    return np.maximum(out, 0.0)
+
+
 def _plan_inputs(
     ctl: Controller,
     fc: _DayForecast,
@@ -360,6 +414,8 @@ def _controlled_miners(
     hours: pd.DatetimeIndex,
     n_day: int,
     guard_pct: np.ndarray,
+    spill_margin_kwh: np.ndarray | None = None,
+    first_half: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Run the day hour by hour: re-plan every ``replan_h`` hours over the next
     :data:`MINER_HORIZON_H` hours on the measured SOC, guard each hour. Returns the
@@ -372,7 +428,7 @@ def _controlled_miners(
     run_w = np.zeros(n_day)
     planned = np.zeros(0)
     path: np.ndarray | None = None
-    p90 = np.zeros(0)
+    p50 = p90 = np.zeros(0)
     s0 = 0
     no_plan = 0
     soc = track.soc_pct
@@ -408,6 +464,22 @@ def _controlled_miners(
                 pv_w=fc.pv_low[s : s0 + len(p90)],
                 load_w=p90[s - s0 :],
             )
+        if spill_margin_kwh is not None:
+            # on top of the plan: what the battery would spill today on the median
+            # outlook, with the site's own past miss of the rest of the day to spare (to
+            # the day's end: a battery full again tomorrow does not carry tonight)
+            on_spill = miners_on_spill(
+                site,
+                soc_pct=soc,
+                miner_w=units,
+                pv_w=fc.pv_p50[s:n_day],
+                load_w=p50[s - s0 : n_day - s0],
+                margin_kwh=float(spill_margin_kwh[s]),
+                hour_pv_low_w=float(fc.pv_low[s]),
+                hour_load_high_w=float(p90[s - s0]),
+            )
+            if sum(on_spill) > sum(wanted):
+                wanted = on_spill
         kept = miner_floor_guard(
             site,
             soc_pct=soc,
@@ -417,7 +489,28 @@ def _controlled_miners(
             keep_soc_pct=floor + float(guard_pct[s]),
         )
         run_w[s] = sum(kept)
-        track.guard_shed_kwh += float(sum(units[:count]) - run_w[s]) / 1000.0
+        if first_half is not None and kept and np.isfinite(first_half[0][s] + first_half[1][s]):
+            # half past: the first half-hour is measured; the miners run on only if the
+            # second half, no better than the first nor than the bad hour, still ends
+            # above half the reserve (half an hour's worth)
+            h1_pv, h1_load = float(first_half[0][s]), float(first_half[1][s])
+            mid, _ = step_off_grid(
+                site,
+                soc_pct=soc,
+                supply_w=h1_pv / 2.0,
+                demand_w=(h1_load + run_w[s]) / 2.0,
+                floor_soc_pct=floor,
+            )
+            second = miner_floor_guard(
+                site,
+                soc_pct=mid,
+                running_w=[w / 2.0 for w in kept],
+                pv_w=min(float(fc.pv_low[s]), h1_pv) / 2.0,
+                load_w=max(float(p90[s - s0]), h1_load) / 2.0,
+                keep_soc_pct=floor + float(guard_pct[s]) / 2.0,
+            )
+            run_w[s] = (sum(kept) + 2.0 * sum(second)) / 2.0
+        track.guard_shed_kwh += max(0.0, float(sum(units[:count]) - run_w[s]) / 1000.0)
         soc, _ = step_off_grid(
             site,
             soc_pct=soc,
@@ -605,6 +698,8 @@ def backtest_plan(
     tz = site.timezone
     pv_h = pv.resample("1h").mean()
     load_h = load.resample("1h").mean()
+    pv_30 = pv.resample("30min").mean()
+    load_30 = load.resample("30min").mean()
     first = max(pv.index[0], load.index[0]).tz_convert(tz).date()
     last = min(pv.index[-1], load.index[-1]).tz_convert(tz).date()
     start_day = score_from or first + timedelta(days=MIN_HISTORY_DAYS)
@@ -618,6 +713,7 @@ def backtest_plan(
     tracks = {name: _Track(soc_pct=soc0) for name in names}
     shortfalls: list[float] = []
     excess: list[tuple[np.ndarray, np.ndarray]] = []
+    misses: list[tuple[np.ndarray, np.ndarray]] = []
     avoidable_at: list[str] = []
     reserves: list[float] = []
 
@@ -647,13 +743,16 @@ def backtest_plan(
         shortfalls.append(_worst_hour_shortfall_kwh(a_pv, a_load, fc.pv_p50[:n_day], f_load))
         # the pessimistic hour the guard looks at: low PV (corrected by the day's
         # measured PV before each hour, as the controller sees it) and the load P90
-        low = np.array(
-            [_nowcast(site, ctl, fc, a_pv, s).pv_low[s] for s in range(n_day)], dtype=np.float64
-        )
+        outlooks = [_nowcast(site, ctl, fc, a_pv, s) for s in range(n_day)]
+        low = np.array([o.pv_low[s] for s, o in enumerate(outlooks)], dtype=np.float64)
         local = pd.date_range(start, periods=n_day, freq="h").tz_convert(tz).hour.to_numpy()
         excess.append(
             (local, hourly_excess_kwh(a_pv, a_load, low, f_p90 if ctl.load_p90 else f_load))
         )
+        if kind == "miners" and ctl.spill:
+            misses.append(
+                (local, rest_of_day_miss_kwh(a_pv, a_load, [o.pv_p50 for o in outlooks], f_load))
+            )
 
     if ctl.guard_pct is None:  # warm up on the days before the first one replayed
         for back in range(RESERVE_WINDOW_DAYS, 0, -1):
@@ -704,7 +803,22 @@ def backtest_plan(
             "guard_pct": reserve,
         }
         if kind == "miners":
-            run_w, missing = _controlled_miners(site, tracks["plan"], ctl, **common)
+            margin = (
+                spill_margin_kwh_by_hour(site, misses, quantile=ctl.spill_quantile)[local_h]
+                if ctl.spill
+                else None
+            )
+            halves = (
+                (
+                    pv_30.reindex(hours[:n_day]).to_numpy(dtype=np.float64),
+                    load_30.reindex(hours[:n_day]).to_numpy(dtype=np.float64),
+                )
+                if ctl.half_hour_guard
+                else None
+            )
+            run_w, missing = _controlled_miners(
+                site, tracks["plan"], ctl, spill_margin_kwh=margin, first_half=halves, **common
+            )
             no_plan += missing
             hind = tracks["hindsight"]
             best_w = plan_miners(
@@ -796,6 +910,7 @@ def backtest_plan(
             "guard_pct_mean": round(float(np.mean(reserves)), 1),
             "guard_pct_max": round(float(np.max(reserves)), 1),
             "outlook_guard": ctl.outlook_guard,
+            "miners_on_spill": kind == "miners" and ctl.spill,
         },
         **{name: tracks[name].report(kind) for name in ("plan", "hindsight", "rule")},
     }
