@@ -19,7 +19,16 @@ does (it re-plans every 10 minutes on the newest SOC):
   only) when that hour would end within a reserve of the floor, sized from the
   site's own forecast errors: the :data:`RESERVE_QUANTILE` of each day's worst
   one-hour miss of the midnight median, last :data:`RESERVE_WINDOW_DAYS` days, or
-  with ``reserve_by_hour`` per local hour (:func:`reserve_pct_by_hour`).
+  with ``reserve_by_hour`` per local hour (:func:`reserve_pct_by_hour`);
+- miners, at half past (``half_hour_guard``): the first half-hour of PV and load is
+  measured (the data's own 30-min steps); the miners run on for the second half
+  only if, no better than the first half nor than the pessimistic hour, it would end
+  above half the reserve (the scoring stays hourly: the hour's miner power is the
+  mean of its two halves);
+- miners, optionally (``spill``): on top of the plan, miners run on what the battery
+  would spill (:func:`~tools.forecast.plans.miners_on_spill`), the median outlook to
+  the day's end kept a margin the site's own past misses size
+  (:func:`spill_margin_kwh_by_hour`).
 
 What the controller did is applied to what was measured (off-grid battery,
 :func:`~tools.forecast.battery.step_off_grid`) and compared with
@@ -218,6 +227,12 @@ class Controller:
     (:func:`reserve_pct_by_hour`, optionally never under ``any_hour_quantile`` of
     each day's largest miss). ``guard_full_load`` / ``guard_ahead``: a guard start
     runs the generator at its rating / adds the pessimistic hour's deficit.
+
+    Miners: ``half_hour_guard`` stops them at half past for the rest of the hour when
+    the measured first half-hour, carried on, would end within half the reserve of the
+    floor; ``spill`` adds the miners :func:`~tools.forecast.plans.miners_on_spill`
+    allows, with the ``spill_quantile`` of the site's past misses of the rest of the
+    day as the margin (:func:`spill_margin_kwh_by_hour`).
     """
 
     replan_h: int = 1
