@@ -926,6 +926,7 @@ def backtest_plan(
             "guard_pct_max": round(float(np.max(reserves)), 1),
             "outlook_guard": ctl.outlook_guard,
             "miners_on_spill": kind == "miners" and ctl.spill,
+            "miners_half_hour_guard": kind == "miners" and ctl.half_hour_guard,
         },
         **{name: tracks[name].report(kind) for name in ("plan", "hindsight", "rule")},
     }
