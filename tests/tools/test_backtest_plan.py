@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import typer
+from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
 from bot.commands.backtest_plan import plan as plan_command
@@ -24,6 +25,8 @@ from tools.forecast.backtest_plan import (
     last_step_load_w,
     measured_within_hours,
     reserve_pct_by_hour,
+    rest_of_day_miss_kwh,
+    spill_margin_kwh_by_hour,
 )
 from tools.forecast.pv import clear_sky_power_w
 from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
@@ -244,6 +247,76 @@ def test_reserve_by_hour_can_keep_room_for_a_spike_at_any_hour() -> None:
     anywhere = reserve_pct_by_hour(site, days, any_hour_quantile=0.9)
     assert anywhere[10] == pytest.approx(25.0)  # the spike could come at 10 h too
     assert np.all(anywhere >= per_hour)
+
+
+def test_half_hour_guard_stops_miners_when_the_measured_half_hour_drains_the_battery() -> None:
+    frame = _history(33, sun=0.8, load_w=400.0)
+    # a load measured within the hour (350 W, then 450 W): the guard may read it
+    frame["load_w"] += np.where(np.arange(len(frame)) % 2 == 0, -50.0, 50.0)
+    # on the replayed day a 5 kW load runs the first half of every hour from 08:00 to
+    # 16:00 (local): nothing in the history foretold it, the first half-hour shows it
+    day = pd.date_range("2024-06-30 08:00", "2024-06-30 16:00", freq="h", tz=TZ)
+    frame.loc[day.tz_convert("UTC"), "load_w"] = 5000.0
+    runs = {
+        guard: backtest_plan(
+            frame,
+            _site(miners=2),
+            kind="miners",
+            score_from=date(2024, 6, 30),
+            score_to=date(2024, 6, 30),
+            controller=Controller(half_hour_guard=guard),
+        )
+        for guard in (False, True)
+    }
+    # the guard only ever stops miners, and here it does
+    assert runs[True]["plan"]["miner_energy_kwh"] < runs[False]["plan"]["miner_energy_kwh"]
+    assert runs[True]["plan"]["unserved_kwh"] <= runs[False]["plan"]["unserved_kwh"]
+    # the same load held over each hour's steps (one hourly value, as OpenMV's): its
+    # first half is the whole hour's, so the guard must not read it
+    held = frame.copy()
+    held["load_w"] = held["load_w"].groupby(held.index.floor("h")).transform("mean")
+    blind = backtest_plan(
+        held,
+        _site(miners=2),
+        kind="miners",
+        score_from=date(2024, 6, 30),
+        score_to=date(2024, 6, 30),
+        controller=Controller(half_hour_guard=True),
+    )
+    assert blind["plan"]["miner_energy_kwh"] > runs[True]["plan"]["miner_energy_kwh"]
+    # the same half-hour steps as every other day: it changes nothing
+    steady = backtest_plan(
+        _history(33, sun=0.8, load_w=400.0),
+        _site(miners=2),
+        kind="miners",
+        score_from=date(2024, 6, 30),
+        score_to=date(2024, 7, 2),
+        controller=Controller(half_hour_guard=True),
+    )
+    assert steady["value_captured_pct"] >= 90.0
+
+
+def test_spill_margin_covers_the_rest_of_the_day_the_median_overpromised() -> None:
+    site = _site(miners=2)
+    # a day of 12 hours: the median promised 1 kW of net surplus every hour from each
+    # hour on; the day delivered 1 kW until 06:00, then nothing
+    promised = [np.full(12, 1400.0) for _ in range(12)]
+    load_p50 = np.full(12, 400.0)
+    actual_pv = np.concatenate([np.full(6, 1400.0), np.full(6, 400.0)])
+    miss = rest_of_day_miss_kwh(actual_pv, np.full(12, 400.0), promised, load_p50)
+    assert_allclose(miss, [6.0, 6.0, 6.0, 6.0, 6.0, 6.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0])
+    # a day that beat the median misses nothing
+    assert_allclose(
+        rest_of_day_miss_kwh(np.full(12, 3000.0), np.full(12, 400.0), promised, load_p50), 0.0
+    )
+    local = np.arange(12)
+    days = [(local, miss)] * 10
+    margin = spill_margin_kwh_by_hour(site, days, quantile=0.9)
+    assert margin.shape == (24,)
+    assert margin[0] == pytest.approx(6.0)
+    assert margin[11] == pytest.approx(2.0)  # hours 10..11 (and 12, never seen)
+    # too little history: the whole usable battery (8 kWh): no miners on a forecast
+    assert_allclose(spill_margin_kwh_by_hour(site, days[:3]), 8.0)
 
 
 def test_last_step_load_is_the_newest_reading_before_each_hour() -> None:

@@ -23,6 +23,7 @@ from tools.forecast.plans import (
     generator_start_w,
     generator_step_guard_w,
     miner_floor_guard,
+    miners_on_spill,
     plan_generator,
     plan_grid_charge,
     plan_miners,
@@ -614,6 +615,95 @@ def test_miner_floor_guard_stops_miners_before_the_floor() -> None:
             site, soc_pct=100.0, running_w=units[:1], pv_w=3000.0, load_w=300.0, keep_soc_pct=25.0
         )
         == units[:1]
+    )
+
+
+def _spill_wh(site: Site, soc_pct: float, pv: np.ndarray, load: np.ndarray) -> float:
+    """Energy the battery cannot take (PV surplus beyond what it stores) [Wh], by
+    project_soc's energy balance: surplus - (stored / efficiency)."""
+    assert site.battery is not None
+    eff = np.sqrt(site.battery.round_trip_efficiency_pct / 100.0)
+    proj = project_soc(site, soc_start_pct=soc_pct, pv_w=pv, load_w=load, times=hours(len(pv)))
+    soc = proj.soc_pct.to_numpy()  # the start, then the end of each hour
+    stored = np.maximum(np.diff(soc), 0.0) / 100.0 * site.battery.capacity_kwh * 1000.0 / eff
+    return float(np.maximum(pv - load - stored, 0.0).sum())
+
+
+def test_miners_on_spill_take_only_what_the_battery_would_spill_with_the_margin() -> None:
+    site = make_site(grid=False, capacity_kwh=10.0, min_soc_pct=20.0)
+    units = [1450.0, 1450.0, 1450.0]
+    load = np.full(8, 400.0)
+    # a full battery at noon with 5 kW of sun for the rest of the afternoon: every
+    # miner runs on what would be curtailed, margin or not
+    sunny = np.full(8, 5000.0)
+    assert (
+        miners_on_spill(
+            site, soc_pct=100.0, miner_w=units, pv_w=sunny, load_w=load, margin_kwh=10.0
+        )
+        == units
+    )
+    # the same battery at 60 % in the morning: the miners may take now only what
+    # the rest of the day still spills beyond the margin
+    for margin_kwh in (0.0, 5.0, 20.0, 30.0, 40.0):
+        kept = miners_on_spill(
+            site, soc_pct=60.0, miner_w=units, pv_w=sunny, load_w=load, margin_kwh=margin_kwh
+        )
+        with_them = load.copy()
+        with_them[0] += sum(kept)
+        if kept:
+            assert _spill_wh(site, 60.0, sunny, with_them) >= margin_kwh * 1000.0 - 1e-6
+        if len(kept) < len(units):  # one more would leave less than the margin spilled
+            with_them[0] += units[len(kept)]
+            assert _spill_wh(site, 60.0, sunny, with_them) < margin_kwh * 1000.0
+    assert len(
+        miners_on_spill(site, soc_pct=60.0, miner_w=units, pv_w=sunny, load_w=load, margin_kwh=0.0)
+    ) > len(
+        miners_on_spill(site, soc_pct=60.0, miner_w=units, pv_w=sunny, load_w=load, margin_kwh=30.0)
+    )
+    # a battery that never fills spills nothing: no miner runs on a forecast
+    dull = np.full(8, 900.0)
+    assert (
+        miners_on_spill(site, soc_pct=50.0, miner_w=units, pv_w=dull, load_w=load, margin_kwh=0.0)
+        == []
+    )
+    # no surplus this hour (night, or load above PV): the battery's energy is not spill
+    night = np.concatenate([[0.0], sunny[1:]])
+    assert (
+        miners_on_spill(site, soc_pct=100.0, miner_w=units, pv_w=night, load_w=load, margin_kwh=0.0)
+        == []
+    )
+    # a full battery on the last sunny hour: the median spills too little for the
+    # margin, but a bad hour (low PV, high load) still keeps the battery full with as
+    # many miners as its surplus carries
+    evening = np.array([4000.0, 0.0, 0.0])
+    kept = miners_on_spill(
+        site,
+        soc_pct=100.0,
+        miner_w=units,
+        pv_w=evening,
+        load_w=load[:3],
+        margin_kwh=5.0,
+        hour_pv_low_w=3600.0,
+        hour_load_high_w=600.0,
+    )
+    assert kept == units[:2]  # 3 kW of bad-hour surplus: two 1.45 kW miners, not three
+    assert (
+        miners_on_spill(
+            site,
+            soc_pct=99.0,
+            miner_w=units,
+            pv_w=evening,
+            load_w=load[:3],
+            margin_kwh=5.0,
+            hour_pv_low_w=600.0,
+            hour_load_high_w=600.0,
+        )
+        == []
+    )
+    # nothing to look at, nothing to run
+    assert (
+        miners_on_spill(site, soc_pct=100.0, miner_w=units, pv_w=[], load_w=[], margin_kwh=0.0)
+        == []
     )
 
 

@@ -20,6 +20,16 @@ does (it re-plans every 10 minutes on the newest SOC):
   site's own forecast errors: the :data:`RESERVE_QUANTILE` of each day's worst
   one-hour miss of the midnight median, last :data:`RESERVE_WINDOW_DAYS` days, or
   with ``reserve_by_hour`` per local hour (:func:`reserve_pct_by_hour`);
+- miners, at half past (``half_hour_guard``): the first half-hour of PV and load is
+  measured (the data's own 30-min steps; a series held hourly over its steps, as the
+  OpenMV load, is not read: the pessimistic hour's value stands in); the miners run
+  on for the second half only if, no better than the first half nor than the
+  pessimistic hour, it would end above half the reserve (the scoring stays hourly:
+  the hour's miner power is the mean of its two halves);
+- miners, optionally (``spill``): on top of the plan, miners run on what the battery
+  would spill (:func:`~tools.forecast.plans.miners_on_spill`), the median outlook to
+  the day's end kept a margin the site's own past misses size
+  (:func:`spill_margin_kwh_by_hour`).
 - the generator's default (:func:`generator_controller`) goes further: its plan
   holds that reserve itself and is refilled in few full hours, the pessimistic hour's
   load is at least the last measured step's, a guard start runs at the fuel-efficient
@@ -64,6 +74,7 @@ from tools.forecast.plans import (
     generator_step_guard_w,
     miner_floor_guard,
     miners_kept_by_outlook,
+    miners_on_spill,
     plan_generator,
     plan_miners,
     rule_generator_run,
@@ -78,6 +89,7 @@ from tools.site import Site
 
 __all__ = [
     "MIN_HISTORY_DAYS",
+    "SPILL_MARGIN_QUANTILE",
     "Controller",
     "PlanKind",
     "backtest_plan",
@@ -86,6 +98,8 @@ __all__ = [
     "last_step_load_w",
     "measured_within_hours",
     "reserve_pct_by_hour",
+    "rest_of_day_miss_kwh",
+    "spill_margin_kwh_by_hour",
 ]
 
 PlanKind = Literal["miners", "generator"]
@@ -106,6 +120,8 @@ HOURLY_RESERVE_QUANTILE = 0.95
 """Share of past same-hour misses (±1 h, last 28 days) the per-hour reserve covers."""
 HOURLY_RESERVE_MIN_PCT = 2.0
 """The per-hour reserve is never below this [points]."""
+SPILL_MARGIN_QUANTILE = 0.9
+"""Share of past days whose miss of the rest of the day the spill margin covers."""
 MINER_HORIZON_H = 24
 """Each miner plan looks this far ahead (as the running bot's does)."""
 GENERATOR_LOOKAHEAD_H = 24
@@ -223,6 +239,11 @@ class Controller:
     each day's largest miss). ``guard_full_load`` / ``guard_ahead``: a guard start
     runs the generator at its rating / adds the pessimistic hour's deficit.
 
+    Miners: ``half_hour_guard`` stops them at half past for the rest of the hour when
+    the measured first half-hour, carried on, would end within half the reserve of the
+    floor; ``spill`` adds the miners :func:`~tools.forecast.plans.miners_on_spill`
+    allows, with the ``spill_quantile`` of the site's past misses of the rest of the
+    day as the margin (:func:`spill_margin_kwh_by_hour`).
     ``plan_holds_reserve`` (generator): each plan holds floor + the guard's reserve
     itself (:func:`~tools.forecast.plans.plan_generator`'s ``hold_soc_pct``), so the
     reserve is refilled in few full, fuel-efficient hours that the optimiser places,
@@ -264,6 +285,9 @@ class Controller:
     nowcast_half_life_h: float = NOWCAST_HALF_LIFE_H
     reserve_by_hour: bool = False
     hourly_reserve_quantile: float = HOURLY_RESERVE_QUANTILE
+    spill: bool = False
+    half_hour_guard: bool = False
+    spill_quantile: float = SPILL_MARGIN_QUANTILE
     plan_holds_reserve: bool = False
     reserve_from_excess: bool = False
     load_persists: bool = False
@@ -379,6 +403,51 @@ def reserve_pct_by_hour(
     return np.clip(out, HOURLY_RESERVE_MIN_PCT, 50.0)
 
 
+def rest_of_day_miss_kwh(
+    actual_pv_w: np.ndarray,
+    actual_load_w: np.ndarray,
+    outlooks_pv_w: list[np.ndarray],
+    load_p50_w: np.ndarray,
+) -> np.ndarray:
+    """For each hour *h* of a day, how far the measured net energy from *h* to the day's
+    end fell short of the median outlook made at *h* (``outlooks_pv_w[h]``: the PV median
+    as corrected at *h*, for the whole day; ``load_p50_w``: the load median) [kWh, >= 0]:
+    what the miners' spill margin must hold at that hour."""
+    actual = np.nan_to_num(actual_pv_w - actual_load_w, nan=0.0)
+    out = np.zeros(len(actual))
+    for h, pv in enumerate(outlooks_pv_w):
+        expected = float(np.sum(pv[h : len(actual)] - load_p50_w[h : len(actual)]))
+        out[h] = max(0.0, (expected - float(actual[h:].sum())) / 1000.0)
+    return out
+
+
+def spill_margin_kwh_by_hour(
+    site: Site,
+    days: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    quantile: float = SPILL_MARGIN_QUANTILE,
+    min_days: int = RESERVE_MIN_DAYS,
+) -> np.ndarray:
+    """The miners' spill margin [kWh] for each local hour 0..23, from the site's own
+    misses: ``days`` holds, per past day, the local hour of each hour and
+    :func:`rest_of_day_miss_kwh`. The margin of hour *h* is the ``quantile`` of the misses
+    at hours *h*-1..*h*+1 over the last :data:`RESERVE_WINDOW_DAYS` days; with fewer than
+    ``min_days`` days, the battery's whole usable energy (no miners on a forecast, only
+    on a surplus there is now)."""
+    assert site.battery is not None
+    usable_kwh = site.battery.capacity_kwh * (100.0 - site.battery.min_soc_pct) / 100.0
+    recent = days[-RESERVE_WINDOW_DAYS:]
+    if len(recent) < min_days:
+        return np.full(24, usable_kwh)
+    local = np.concatenate([h for h, _ in recent]).astype(np.int64)
+    miss = np.concatenate([m for _, m in recent])
+    out = np.empty(24)
+    for h in range(24):
+        dist = np.minimum((local - h) % 24, (h - local) % 24)
+        out[h] = float(np.quantile(miss[dist <= 1], quantile)) if np.any(dist <= 1) else usable_kwh
+    return np.maximum(out, 0.0)
+
+
 def last_step_load_w(load: pd.Series, hours: pd.DatetimeIndex) -> np.ndarray:
     """The load [W] of the last measured step before each hour starts (the newest reading
     a controller deciding that hour has; NaN when the step before is missing)."""
@@ -448,6 +517,8 @@ def _controlled_miners(
     hours: pd.DatetimeIndex,
     n_day: int,
     guard_pct: np.ndarray,
+    spill_margin_kwh: np.ndarray | None = None,
+    first_half: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
     """Run the day hour by hour: re-plan every ``replan_h`` hours over the next
     :data:`MINER_HORIZON_H` hours on the measured SOC, guard each hour. Returns the
@@ -460,7 +531,7 @@ def _controlled_miners(
     run_w = np.zeros(n_day)
     planned = np.zeros(0)
     path: np.ndarray | None = None
-    p90 = np.zeros(0)
+    p50 = p90 = np.zeros(0)
     s0 = 0
     no_plan = 0
     soc = track.soc_pct
@@ -496,6 +567,22 @@ def _controlled_miners(
                 pv_w=fc.pv_low[s : s0 + len(p90)],
                 load_w=p90[s - s0 :],
             )
+        if spill_margin_kwh is not None:
+            # on top of the plan: what the battery would spill today on the median
+            # outlook, with the site's own past miss of the rest of the day to spare (to
+            # the day's end: a battery full again tomorrow does not carry tonight)
+            on_spill = miners_on_spill(
+                site,
+                soc_pct=soc,
+                miner_w=units,
+                pv_w=fc.pv_p50[s:n_day],
+                load_w=p50[s - s0 : n_day - s0],
+                margin_kwh=float(spill_margin_kwh[s]),
+                hour_pv_low_w=float(fc.pv_low[s]),
+                hour_load_high_w=float(p90[s - s0]),
+            )
+            if sum(on_spill) > sum(wanted):
+                wanted = on_spill
         kept = miner_floor_guard(
             site,
             soc_pct=soc,
@@ -505,7 +592,35 @@ def _controlled_miners(
             keep_soc_pct=floor + float(guard_pct[s]),
         )
         run_w[s] = sum(kept)
-        track.guard_shed_kwh += float(sum(units[:count]) - run_w[s]) / 1000.0
+        h1_pv = h1_load = np.nan
+        if first_half is not None:
+            h1_pv, h1_load = float(first_half[0][s]), float(first_half[1][s])
+        if kept and (np.isfinite(h1_pv) or np.isfinite(h1_load)):
+            # half past: the first half-hour is measured (what is not measured within
+            # the hour, e.g. an hourly load, is taken as the bad hour's); the miners run
+            # on only if the second half, no better than the first nor than the bad
+            # hour, still ends above half the reserve (half an hour's worth)
+            if not np.isfinite(h1_pv):
+                h1_pv = float(fc.pv_low[s])
+            if not np.isfinite(h1_load):
+                h1_load = float(p90[s - s0])
+            mid, _ = step_off_grid(
+                site,
+                soc_pct=soc,
+                supply_w=h1_pv / 2.0,
+                demand_w=(h1_load + run_w[s]) / 2.0,
+                floor_soc_pct=floor,
+            )
+            second = miner_floor_guard(
+                site,
+                soc_pct=mid,
+                running_w=[w / 2.0 for w in kept],
+                pv_w=min(float(fc.pv_low[s]), h1_pv) / 2.0,
+                load_w=max(float(p90[s - s0]), h1_load) / 2.0,
+                keep_soc_pct=floor + float(guard_pct[s]) / 2.0,
+            )
+            run_w[s] = (sum(kept) + 2.0 * sum(second)) / 2.0
+        track.guard_shed_kwh += max(0.0, float(sum(units[:count]) - run_w[s]) / 1000.0)
         soc, _ = step_off_grid(
             site,
             soc_pct=soc,
@@ -776,6 +891,11 @@ def backtest_plan(
     tz = site.timezone
     pv_h = pv.resample("1h").mean()
     load_h = load.resample("1h").mean()
+    # the first half of each hour, for the miners' half-hour guard: only a series with
+    # readings of its own within the hour (an hourly value held over its steps would
+    # be reading the second half too)
+    pv_30 = pv.resample("30min").mean() if measured_within_hours(pv) else pv.iloc[:0]
+    load_30 = load.resample("30min").mean() if measured_within_hours(load) else load.iloc[:0]
     first = max(pv.index[0], load.index[0]).tz_convert(tz).date()
     last = min(pv.index[-1], load.index[-1]).tz_convert(tz).date()
     start_day = score_from or first + timedelta(days=MIN_HISTORY_DAYS)
@@ -791,6 +911,7 @@ def backtest_plan(
     within_ok = ctl.within_hour_guard and measured_within_hours(load)
     shortfalls: list[float] = []
     excess: list[tuple[np.ndarray, np.ndarray]] = []
+    misses: list[tuple[np.ndarray, np.ndarray]] = []
     avoidable_at: list[str] = []
     reserves: list[float] = []
 
@@ -820,15 +941,18 @@ def backtest_plan(
         shortfalls.append(_worst_hour_shortfall_kwh(a_pv, a_load, fc.pv_p50[:n_day], f_load))
         # the pessimistic hour the guard looks at: low PV (corrected by the day's
         # measured PV before each hour, as the controller sees it) and the load P90
-        low = np.array(
-            [_nowcast(site, ctl, fc, a_pv, s).pv_low[s] for s in range(n_day)], dtype=np.float64
-        )
+        outlooks = [_nowcast(site, ctl, fc, a_pv, s) for s in range(n_day)]
+        low = np.array([o.pv_low[s] for s, o in enumerate(outlooks)], dtype=np.float64)
         day_hours = pd.date_range(start, periods=n_day, freq="h")
         local = day_hours.tz_convert(tz).hour.to_numpy()
         f_high = f_p90 if ctl.load_p90 else f_load
         if ctl.load_persists:
             f_high = np.fmax(f_high, last_step_load_w(load, day_hours))
         excess.append((local, hourly_excess_kwh(a_pv, a_load, low, f_high)))
+        if kind == "miners" and ctl.spill:
+            misses.append(
+                (local, rest_of_day_miss_kwh(a_pv, a_load, [o.pv_p50 for o in outlooks], f_load))
+            )
 
     if ctl.guard_pct is None:  # warm up on the days before the first one replayed
         for back in range(RESERVE_WINDOW_DAYS, 0, -1):
@@ -884,7 +1008,22 @@ def backtest_plan(
             "guard_pct": reserve,
         }
         if kind == "miners":
-            run_w, missing = _controlled_miners(site, tracks["plan"], ctl, **common)
+            margin = (
+                spill_margin_kwh_by_hour(site, misses, quantile=ctl.spill_quantile)[local_h]
+                if ctl.spill
+                else None
+            )
+            halves = (
+                (
+                    pv_30.reindex(hours[:n_day]).to_numpy(dtype=np.float64),
+                    load_30.reindex(hours[:n_day]).to_numpy(dtype=np.float64),
+                )
+                if ctl.half_hour_guard
+                else None
+            )
+            run_w, missing = _controlled_miners(
+                site, tracks["plan"], ctl, spill_margin_kwh=margin, first_half=halves, **common
+            )
             no_plan += missing
             hind = tracks["hindsight"]
             best_w = plan_miners(
@@ -976,6 +1115,8 @@ def backtest_plan(
             "guard_pct_mean": round(float(np.mean(reserves)), 1),
             "guard_pct_max": round(float(np.max(reserves)), 1),
             "outlook_guard": ctl.outlook_guard,
+            "miners_on_spill": kind == "miners" and ctl.spill,
+            "miners_half_hour_guard": kind == "miners" and ctl.half_hour_guard,
             "plan_holds_reserve": ctl.plan_holds_reserve,
             "guard_reads_last_load": ctl.load_persists,
             "guard_looks_within_hour": within_ok,

@@ -65,6 +65,7 @@ __all__ = [
     "generator_step_guard_w",
     "miner_floor_guard",
     "miners_kept_by_outlook",
+    "miners_on_spill",
     "plan_generator",
     "plan_grid_charge",
     "plan_miners",
@@ -634,6 +635,77 @@ def miners_kept_by_outlook(
     while kept:
         end_with, cut_with = outlook(sum(kept))
         if end_with >= end_without - tolerance_pct and cut_with <= cut_without + _TOL_WH:
+            break
+        kept.pop(0)
+    return kept
+
+
+def miners_on_spill(
+    site: Site,
+    *,
+    soc_pct: float,
+    miner_w: Sequence[float],
+    pv_w: Sequence[float] | FloatArray,
+    load_w: Sequence[float] | FloatArray,
+    margin_kwh: float,
+    hour_pv_low_w: float | None = None,
+    hour_load_high_w: float | None = None,
+) -> list[float]:
+    """The miners [W each] that may run this hour on energy the battery would otherwise
+    spill (curtail). Either the battery is full and stays full through a bad hour with
+    them (``hour_pv_low_w`` / ``hour_load_high_w``: a low PV quantile and a high load one
+    for this hour, when given): they take only what would be curtailed. Or, on the
+    outlook ``pv_w`` / ``load_w`` [W] from this hour to the end of the day (the median),
+    with them on for this hour the battery still fills and spills at least
+    ``margin_kwh`` from this hour on (what the rest of the day may bring less than the
+    median: the site's own past misses), and leaves no more load unserved than without
+    them: should the day fall short of the median by no more than the margin, the
+    battery still fills after they ran and ends the day where it would have without
+    them. Never in an hour the outlook has no surplus in (at night the energy is the
+    battery's, not spill). Miners (``miner_w``, all the site's) are dropped largest
+    first."""
+    assert site.battery is not None
+    battery = site.battery
+    floor = min(battery.min_soc_pct, soc_pct)
+    capacity_wh = battery.capacity_kwh * 1000.0
+    eff = battery_efficiency(battery.round_trip_efficiency_pct)
+    pv = np.asarray(pv_w, dtype=np.float64)
+    load = np.asarray(load_w, dtype=np.float64)
+    kept = sorted((float(w) for w in miner_w if w > 0), reverse=True)
+
+    def outlook(extra_w: float) -> tuple[float, float, bool]:
+        """(energy spilled [Wh], load unserved [Wh], the battery fills) with ``extra_w``
+        on this hour."""
+        soc, spilled, cut, full = soc_pct, 0.0, 0.0, False
+        for t in range(len(pv)):
+            demand = float(load[t]) + (extra_w if t == 0 else 0.0)
+            after, c = step_off_grid(
+                site, soc_pct=soc, supply_w=float(pv[t]), demand_w=demand, floor_soc_pct=floor
+            )
+            surplus_wh = (float(pv[t]) - demand) * STEP_H
+            stored_wh = max(0.0, after - soc) / 100.0 * capacity_wh / eff
+            spilled += max(0.0, surplus_wh - stored_wh)
+            cut += c * STEP_H
+            soc = after
+            full = full or after >= 100.0 - 1e-6
+        return spilled, cut, full
+
+    if not len(pv) or pv[0] <= load[0]:
+        return []  # the sun is not charging the battery this hour: nothing to spill
+    _, cut_without, _ = outlook(0.0)
+    while kept:
+        if hour_pv_low_w is not None and hour_load_high_w is not None:
+            after, _ = step_off_grid(
+                site,
+                soc_pct=soc_pct,
+                supply_w=hour_pv_low_w,
+                demand_w=hour_load_high_w + sum(kept),
+                floor_soc_pct=floor,
+            )
+            if after >= 100.0 - 1e-6:
+                break  # full all this bad hour with them: curtailed energy only
+        spilled, cut, full = outlook(sum(kept))
+        if full and spilled >= max(margin_kwh, 0.0) * 1000.0 and cut <= cut_without + _TOL_WH:
             break
         kept.pop(0)
     return kept
