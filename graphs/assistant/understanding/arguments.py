@@ -71,6 +71,8 @@ def for_tool(
         return None if person is None else {"site": None, "user_id": person}
     if tool == "pending_approvals":
         return {"site": None}
+    if tool == "decide_action":
+        return _decision_args(text)
     if tool == "compare_periods":
         first, second = patterns.compare_args(text)
         return {**base, "first": first, "second": second}
@@ -110,6 +112,22 @@ def for_tool(
     if tool == "set_grid_charge":
         return {**base, "enabled": _grid_enabled(clause)}
     return base
+
+
+# A request id as shown in chat ("8c41fea3", "#8c41"): hex with at least one digit.
+_ACTION_ID = re.compile(r"(?<![\w-])#?(?=[0-9a-f]*\d)([0-9a-f]{4,32})(?![\w-])", re.I)
+_REJECT = re.compile(r"\b(?:reject\w*|den(?:y|ied)|declin\w*|refus\w*|no\b|cancel\w*)", re.I)
+_APPROVE = re.compile(r"\b(?:approv\w*|accept\w*|ok|okay|yes|go\s+ahead|confirm\w*)\b", re.I)
+
+
+def _decision_args(text: str) -> dict[str, Any] | None:
+    """The request id and the decision said around it ("I approve the request 4e2a9f10",
+    "4e2a9f10 is refused"); None without exactly one id or a clear decision."""
+    ids = {m[1].lower() for m in _ACTION_ID.finditer(text)}
+    approve, reject = bool(_APPROVE.search(text)), bool(_REJECT.search(text))
+    if len(ids) != 1 or approve == reject:
+        return None
+    return {"site": None, "action_id": ids.pop(), "approve": approve}
 
 
 _FULL = re.compile(r"\b(full|whole|entire|complete|every(?:thing)?|all (?:the )?events)\b", re.I)

@@ -211,12 +211,18 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 _PCT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|pct|per\s*cent)?"
 _FLOOR_CHANGE = re.compile(
-    r"^(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|from\s+now\s+on,?\s+)*"
+    r"^(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|from\s+now\s+on,?\s+"
+    r"|i'?d\s+(?:like|prefer|want)\s+|i\s+(?:would\s+)?(?:like|prefer|want)\s+"
+    r"|(?:make\s+sure|ensure)\s+(?:that\s+)?)*"
     r"(?:"
+    r"(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank|soc)\s+(?:is\s+|are\s+)?(?:never|not)"
+    r"\s+(?:to\s+)?(?:be\s+)?(?:go(?:es)?|drops?|falls?|gets?|dips?|runs?|discharged?|drained)"
+    r"?\s*(?:down\s+)?(?:below|under|lower\s+than)\s+" + _PCT + r"|"
     r"(?:always\s+)?(?:keep|hold|maintain)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:at\s+or\s+)?(?:above|over|at\s+least|>=?)\s+"
     + _PCT
-    + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
+    + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank"
+    r"|pack|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:go|drop|fall|get|dip|run)\s+(?:below|under|lower\s+than)\s+"
     + _PCT
     + r"|(?:always\s+)?(?:keep|leave|reserve|hold)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+)?"
@@ -263,6 +269,32 @@ _TEMP_UNITS = {
 }
 
 
+# Fractions said in words ("never below half", "above a quarter") as percentages.
+_FRACTIONS = (
+    (re.compile(r"\b(?:three[- ]quarters|3/4)(?:\s+full)?\b", re.I), "75%"),
+    (re.compile(r"\b(?:a\s+|one\s+)?(?:half|1/2)(?:\s+full|\s+charged)?\b", re.I), "50%"),
+    (re.compile(r"\b(?:a\s+|one\s+)?(?:quarter|1/4)(?:\s+full|\s+charged)?\b", re.I), "25%"),
+    (re.compile(r"\b(?:a\s+|one\s+)?(?:third|1/3)(?:\s+full|\s+charged)?\b", re.I), "33%"),
+)
+# Where a standing floor ends and its reason or courtesy begins ("keep the battery above
+# 40 % from now on, the chillers can't lose power", "... in the plans, remember that").
+_FLOOR_TAIL = re.compile(
+    r"\s*(?:[,;:!]|\.(?:\s|$)|\s[-–—]\s|\band\s+(?=please\b)|\bplease\s+remember\b|\bremember\s+that\b"
+    r"|\bin\s+(?:the\s+|all\s+|your\s+)?plans?\b|\bit'?s\s+better\b|\bbecause\b)",
+    re.IGNORECASE,
+)
+
+
+def _floor_clauses(text: str) -> list[str]:
+    """The whole text, then each of its clauses, with fractions in words as percentages."""
+    for pattern, pct in _FRACTIONS:
+        text = pattern.sub(pct, text)
+    clauses = [c.strip() for c in _FLOOR_TAIL.split(text) if c and c.strip()]
+    if "?" in text or not clauses or clauses == [text.strip()]:
+        return [text]  # a question beside it is read by the clause reader
+    return [text, *clauses]
+
+
 def _preference_change(text: str, site_names: Sequence[str]) -> Intent | None:
     """'keep the battery above 45 %', 'I prefer kW and °F', 'show temperatures in F'."""
     stripped = text.strip()
@@ -272,10 +304,11 @@ def _preference_change(text: str, site_names: Sequence[str]) -> Intent | None:
         stripped = re.sub(
             rf"\s*(?:at|for|on)?\s*\b{re.escape(site)}\b", "", stripped, flags=re.IGNORECASE
         ).strip()
-    floor = _FLOOR_CHANGE.match(stripped)
-    if floor is not None:
-        pct = next(g for g in floor.groups() if g is not None)
-        return Intent("set_preferences", {"site": site, "min_soc_pct": float(pct)})
+    for said in _floor_clauses(stripped):
+        floor = _FLOOR_CHANGE.match(said)
+        if floor is not None:
+            pct = next(g for g in floor.groups() if g is not None)
+            return Intent("set_preferences", {"site": site, "min_soc_pct": float(pct)})
     if stripped.endswith("?") or _UNIT_CHANGE.match(stripped) is None:
         return None
     if _ONE_OFF_SUBJECT.search(lowered) and not _STANDING.search(lowered):
@@ -420,8 +453,19 @@ _READINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "battery_status",  # "how long until the floor at this rate": the battery now
         re.compile(
+            r"^(?!.*\b(?:diesel|fuel|tank|petrol|gas|propane)\b).*(?:"
             r"\b(?:at\s+(?:this|the\s+(?:present|current))\s+(?:rate|pace)|runway"
-            r"|at\s+the\s+present\s+rate\s+of\s+discharge)\b",
+            r"|at\s+the\s+present\s+rate\s+of\s+discharge)\b"
+            # "at current draw", "at the rate the chiller is pulling", "if we keep using
+            # power like this": the runtime at the present load, not the forecast
+            r"|\b(?:at|with|on|under)\s+(?:the\s+|this\s+|our\s+)?(?:current|present|today'?s"
+            r"|existing)\s+(?:draw|load|usage|consumption|demand|discharge|rate|pace|use)\b"
+            r"|\bat\s+the\s+rate\s+(?:the|we|it|they|our|my|things|that|of)\b"
+            r"|\b(?:if|when|while)\s+(?:we|i|it|they|you|things|the\s+\w+)\s+(?:keep|keeps|carry"
+            r"|carries|go|goes)\s+(?:on\s+)?(?:\w+\s+){0,4}?(?:like\s+this|like\s+that|as\s+(?:is|now"
+            r"|it\s+is)|at\s+this|on)\b"
+            r"|\b(?:using|drawing|burning|pulling)\s+(?:\w+\s+)?like\s+this\b"
+            r")",
             re.IGNORECASE,
         ),
     ),

@@ -222,6 +222,7 @@ KEEP = 0.04  # the rules' tool stands when the classifier gives it at least this
 NOTHING = 0.5  # "none" / "unsupported" wins over the rules' read-only answer
 NOTHING_OVER_ACTION = 0.3  # ... and over a command the rules found
 MANY = 0.8  # ... and over several intents the rules found
+SURE_OVER_CLAUSES = 0.8  # one tool over the topic words the clause reader found in clauses
 
 Reason = Literal["ok", "help", "none", "unsupported", "unsure"]
 
@@ -249,9 +250,16 @@ def _is_question(text: str) -> bool:
     lead, polite = clause_reader._lead_index(words)
     if polite:
         return False
-    return (
-        lead < len(words) and words[lead] in lexicon._QUESTION_STARTERS
-    ) or text.rstrip().endswith("?")
+    if text.rstrip().endswith("?"):
+        return True
+    if lead >= len(words) or words[lead] not in lexicon._QUESTION_STARTERS:
+        return False
+    if words[lead] in ("i", "we"):  # "I wonder if ...", not "I validate the request 4e2a"
+        return lead + 1 < len(words) and words[lead + 1] in _WONDER
+    return True
+
+
+_WONDER = frozenset({"wonder", "wondered", "wondering", "was", "were", "dunno", "guess"})
 
 
 # Where a message joins two questions ("sun tomorrow + should I grid charge tonight",
@@ -280,8 +288,11 @@ def plan(
     parts is read part by part (see :func:`_by_parts`). Every command then passes
     the direction check of :mod:`.commands`: it goes the way its words say, or is
     dropped as unsure when they say both ways; an order the readers missed
-    ("pull the plug on miner-1", "spin the rigs back up") becomes its command.
+    ("pull the plug on miner-1", "spin the rigs back up") becomes its command. Other
+    people's words for known things ("acquit the alert", "charge by the network") are
+    read as the plain ones (:func:`.lexicon.plain`).
     """
+    text = lexicon.plain(text)
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
     read = _as_said(text, read, site_names, load_names)
@@ -451,12 +462,18 @@ def _read_parts(
 
 # Clauses that give a reason or report a state beside a change ("turn off the generator,
 # battery's full", "silence barn 2h, on site working", "i am moving my power station, ...").
-_CLAUSES = re.compile(r"\s*(?:[;,]|\.\s|\s[-–—]\s|\b(?:because|since|coz|cause|cuz)\b)\s*", re.I)
+_CLAUSES = re.compile(
+    r"\s*(?:[;,]|[.?!]\s|\s[-–—]\s|\b(?:because|since|coz|cause|cuz)\b)\s*", re.I
+)
 _REPORTS = re.compile(
     r"\b(?:is|are|was|were|been|be|am|im|i'm|\w+'s|know|knew|need|needs|will|gonna|getting"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
     r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b"
-    r"|\b(?:i|we)\s+\w+ed\b",  # "i muted em by accident"
+    r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
+    # who asked or said so: "my son asked me to", "the electrician told us", "I want again
+    # the notifications"
+    r"|\b(?:asked|told|said|says|suggested|reckons?|thinks?|thought|wants?|wanted|called"
+    r"|rang|heard|remember|forgot|guess)\b",
     re.IGNORECASE,
 )
 _ASKING_LEADS = frozenset(
@@ -495,7 +512,7 @@ def _without_reason_clauses(
     """A change read with the reasons given for it: the change alone (the reason asked
     nothing), when the message without those clauses still asks for that change."""
     tools = [i.tool for i in read.intents]
-    if len(tools) < 2 or not set(tools) & CHANGES:
+    if len(tools) < 2:
         return read
     clauses = [c for c in _CLAUSES.split(text) if c and c.strip()]
     kept = [c for c in clauses if not _reason_clause(c)]
@@ -504,8 +521,15 @@ def _without_reason_clauses(
     said = ", ".join(kept)
     rest = _plan(said, site_names=site_names, load_names=load_names, classifier=classifier)
     rest = _as_said(said, rest, site_names, load_names)
+    if len(rest.intents) >= len(tools) or not rest.intents:
+        return read
+    if not set(tools) & CHANGES:
+        # "is everything working at the shed? I haven't been down since Sunday": the
+        # questions alone, when the told part only added what it names
+        left = {i.tool for i in rest.intents}
+        return rest if rest.reason == "ok" and left <= set(tools) else read
     changes = [i.tool for i in rest.intents if i.tool in CHANGES]
-    if not changes or not set(changes) <= set(tools) or len(rest.intents) >= len(tools):
+    if not changes or not set(changes) <= set(tools):
         return read
     return rest
 
@@ -538,7 +562,8 @@ def _with_site(intent: Intent, site: str | None) -> Intent:
 # the parts named are what the overview shows, not requests of their own.
 _OVERVIEW = re.compile(
     r"\b(?:including|incl\.?|in\s+one\s+go|all\s+in\s+one|at\s+once|such\s+as)\b"
-    r"|\b\w+(?:\s*/\s*\w+){2,}\b",
+    r"|\b\w+(?:\s*/\s*\w+){2,}\b"
+    r"|:\s*[\w-]+(?:\s*,\s*[\w-]+){2,}",  # "state of the site: utility, battery, PV, genset"
     re.IGNORECASE,
 )
 _SHOWN_IN_STATUS = frozenset({"battery_status", "solar_now", "active_alerts", "site_status"})
@@ -659,7 +684,10 @@ def _with_orders(
     if len(_JOINS.split(text)) == 1:  # one request: the plan or advice was the order misread
         replaced.update(t for family, _ in orders for t in _ABOUT[family])
     rest = [i for i in intents if i.tool not in replaced]
-    return [*rest, *added] if rest and rest[0].tool in ACTIONS else [*added, *rest]
+    asked_first = "?" in text and not commands.ordered(text.split("?", 1)[0], load_names)
+    if rest and (rest[0].tool in ACTIONS or asked_first):
+        return [*rest, *added]  # "should we grid charge tonight? then switch it on"
+    return [*added, *rest]
 
 
 def _plan(
@@ -746,6 +774,20 @@ def _plan(
         return Plan(found, "ok", True, closest, ranked, top, p)
     blocked = _blocked(top, text, found)
     override = _override(found, text, site_names)
+    if (
+        several
+        and not blocked
+        and top not in (NONE, UNSUPPORTED, HELP)
+        and p >= SURE_OVER_CLAUSES
+        and tools <= _GENERIC
+        and not rules.from_pattern(text, site_names)
+    ):
+        # "keep the battery above 40 % from now on, the chillers can't lose power",
+        # "what's the voltage on the panels? my grandson asked": the clause reader only
+        # saw topic words in each clause; a sure reading of the whole message is the request
+        args = arguments.for_tool(top, text, site_names, load_names)
+        if args is not None:
+            return Plan([Intent(top, args)], "ok", True, closest, ranked, top, p)
     if top not in (NONE, UNSUPPORTED, HELP) and not several and not blocked:
         needed = ACTION if top in ACTIONS else (override if found else ACCEPT)
         args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
@@ -839,4 +881,4 @@ def route(
 
 def guess(text: str, site_names: Sequence[str] = (), load_names: Sequence[str] = ()) -> Guess:
     """The shared classifier's reading of ``text`` (for tool selection)."""
-    return shared().guess(text, site_names, load_names)
+    return shared().guess(lexicon.plain(text), site_names, load_names)
