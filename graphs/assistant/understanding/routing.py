@@ -482,6 +482,10 @@ _ASKING_LEADS = frozenset(
 )
 
 
+# A clause told by the person about themselves or people around them.
+_PERSONAL = re.compile(
+    r"^\W*(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their)\b", re.I
+)
 _CONTRACTED = re.compile(
     r"^\W*(?:we|i|it|they|that|there|he|she|you)['’](?:re|m|s|ve|ll|d)\b", re.I
 )
@@ -525,8 +529,12 @@ def _without_reason_clauses(
         return read
     if not set(tools) & CHANGES:
         # "is everything working at the shed? I haven't been down since Sunday": the
-        # questions alone, when the told part only added what it names
+        # questions alone, when the told part is the person's own news and only added
+        # what it names
+        told = [c for c in clauses if c not in kept]
         left = {i.tool for i in rest.intents}
+        if not all(_PERSONAL.match(c) and not _ASKING.search(c) for c in told):
+            return read
         return rest if rest.reason == "ok" and left <= set(tools) else read
     changes = [i.tool for i in rest.intents if i.tool in CHANGES]
     if not changes or not set(changes) <= set(tools):
