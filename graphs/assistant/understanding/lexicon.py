@@ -217,7 +217,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|dont wake me|do not wake me|silent hours|sleep hours|quiet|dont ping me|do not ping me"
         "|dont message me|do not message me|dont notify me|do not notify me|dont alert me"
         "|do not alert me|dont disturb|dont text me|dont send me|do not send me|no pings|no notifications|no alerts after"
-        "|no alerts at night|no alerts overnight|no messages after|no notifications after",
+        "|no alerts at night|no alerts overnight|no alerts between|no notifications between"
+        "|no messages between|no messages at night|no messages after|no notifications after",
     ),
     (PREFS, "preferences|preference|prefs|settings|notification settings|alert settings"),
     (
@@ -349,6 +350,17 @@ _POLITE_PREFIXES: tuple[tuple[str, ...], ...] = (
     ("id", "like", "to"),
     ("i", "wanna"),
     ("go", "ahead", "and"),
+    # "could we have no alerts between 10pm and 6am", "can I get the report": requests
+    ("could", "we", "have"),
+    ("can", "we", "have"),
+    ("could", "i", "have"),
+    ("can", "i", "have"),
+    ("could", "we", "get"),
+    ("can", "we", "get"),
+    ("could", "i", "get"),
+    ("can", "i", "get"),
+    ("may", "i", "have"),
+    ("may", "we", "have"),
     ("lets",),
     ("let", "us"),
 )

@@ -650,12 +650,24 @@ def who_args(text: str) -> str | None:
         if name is not None and name.lower() not in _NOT_A_PERSON:
             return name
     # "could you tell me who Mark is?": the person asked about, not the "me" of the asker
+    # "which is the role of marie_d", "role and site scope for user ops_kvn": the name
+    # after the word for a role, wherever another reading took the words before it
+    for match in _ROLE_OF.finditer(text):
+        name = match["name"] or match["name2"]
+        if name.lower() not in _NOT_A_PERSON:
+            return name
     named = _WHO_INSIDE.search(text)
     if named is not None and named["name"].lower() not in _NOT_A_PERSON:
         return named["name"]
     return "me" if _SELF.search(text) else None
 
 
+_ROLE_OF = re.compile(
+    r"\b(?:role|roles|access|permissions?|rights|scope)\s+(?:does|has|of|for|is)\s+"
+    r"(?:(?:the\s+)?user\s+|(?:mr|ms|mrs|dr)\.?\s+)?(?P<name>@?[A-Za-z][A-Za-z0-9._-]{1,39})"
+    r"|\buser\s+(?P<name2>[A-Za-z][A-Za-z0-9._-]*[_.\d][A-Za-z0-9._-]*)",
+    re.IGNORECASE,
+)
 _WHO_INSIDE = re.compile(
     r"\bwho\s+(?P<name>@?[A-Za-z][\w.'-]{1,39}(?:\s+(?-i:[A-Z][a-z]+))?)\s+(?:is|was)\b",
     re.IGNORECASE,

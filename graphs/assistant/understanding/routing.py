@@ -222,6 +222,7 @@ KEEP = 0.04  # the rules' tool stands when the classifier gives it at least this
 NOTHING = 0.5  # "none" / "unsupported" wins over the rules' read-only answer
 NOTHING_OVER_ACTION = 0.3  # ... and over a command the rules found
 MANY = 0.8  # ... and over several intents the rules found
+TOPIC_ONLY = 0.15  # below this, a tool read from a topic word alone yields to "none"
 SURE_OVER_CLAUSES = 0.8  # one tool over the topic words the clause reader found in clauses
 
 Reason = Literal["ok", "help", "none", "unsupported", "unsure"]
@@ -764,6 +765,16 @@ def _plan(
             threshold = NOTHING_OVER_ACTION
         if not found or p >= threshold:
             return nothing("unsupported" if top == UNSUPPORTED or cannot(text) else "none")
+        quiet = guess.prob(NONE) + guess.prob(UNSUPPORTED)
+        if (
+            quiet >= NOTHING
+            and tools <= _GENERIC
+            and max(guess.prob(t) for t in tools) < TOPIC_ONLY
+            and not rules.from_pattern(text, site_names)
+        ):
+            # "is it going to rain on Sunday for the church fete?": only a topic word
+            # ("rain") was read, and the classifier reads chit-chat or a request it cannot do
+            return nothing("unsupported" if top == UNSUPPORTED else "none")
     if (
         top == "search_knowledge"
         and not found
