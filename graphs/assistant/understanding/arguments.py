@@ -122,7 +122,7 @@ _REJECT = re.compile(
     re.I,
 )
 _APPROVE = re.compile(
-    r"\b(?:approv\w*|accept\w*|ok|okay|yes|yeah|yep|go|go\s+ahead|confirm\w*|sign(?:ed)?"
+    r"\b(?:approv\w*|accept\w*|ok|okay|yes|yeah|yep|go(?!\s+(?:through|with))|go\s+ahead|confirm\w*|sign(?:ed)?"
     r"[\s-]*off|tick|lgtm|authori[sz]\w*|allow\w*|agreed?|fine)\b|[✅👍✔✓]",
     re.I,
 )

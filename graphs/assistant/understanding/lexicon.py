@@ -644,6 +644,7 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"|can)\s+(?:please\s+)?", "please "),
         (r"\bwhat\s+(?:has\s+)?passed\b", "what happened"),
         (r"\bsay\s+me\b", "tell me"),
+        (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
         (r"\bshed(?:ding)?\s+(?=(?:all\s+|the\s+|some\s+|both\s+)?(?:miners?|rigs?|asics?"
          r"|mining|miner[- ]?\d))", "stop "),
     )
