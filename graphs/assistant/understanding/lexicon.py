@@ -238,7 +238,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|stopping|starting|with|from|this|that|these|those|have"
         "|been|being|about|also|plus|then|when|where|which|would|could|doing|going|getting"
         "|looking|like|level|full|right|enough|last|until|over|under|into|onto|just|good"
-        "|okay|fine|well|funny|song|story|name|hello|hey|weekend|sunset|sunrise|mind|shop",
+        "|okay|fine|well|funny|song|story|name|hello|hey|weekend|sunset|sunrise|mind|shop"
+        "|since|once|still|till|after|before|during|while|again|ever|anyway",
     ),
 )
 
