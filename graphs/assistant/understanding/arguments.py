@@ -177,6 +177,9 @@ def _role_args(text: str) -> dict[str, Any] | None:
         user = match["mention"] or match["at"] or match["id"] or match["name"] or match["to"]
         if user and user.lower() not in _NOT_NAMES and _fuzzy(user.lower(), (role,)) is None:
             return {"site": None, "user_id": user, "role": patterns._ROLE_WORDS[role]}
+    handle = patterns.user_handle(text)  # "her handle is aisha.r", "my sister Ruth (ruth_o)"
+    if handle is not None:
+        return {"site": None, "user_id": handle, "role": patterns._ROLE_WORDS[role]}
     return None
 
 

@@ -216,7 +216,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|do not disturb|dnd|night mode|dont bother me|do not bother me|dont disturb me"
         "|dont wake me|do not wake me|silent hours|sleep hours|quiet|dont ping me|do not ping me"
         "|dont message me|do not message me|dont notify me|do not notify me|dont alert me"
-        "|do not alert me|dont disturb|dont text me|dont send me|do not send me|no pings|no notifications|no alerts after"
+        "|do not alert me|dont disturb|dont text me|dont send me|do not send me|no pings"
+        "|no notifications|no alerts after"
         "|no alerts at night|no alerts overnight|no alerts between|no notifications between"
         "|no messages between|no messages at night|no messages after|no notifications after",
     ),
@@ -612,42 +613,68 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, plain in (
         (r"\bacquit(?:s|ted|ting)?\b", "acknowledge"),
         (r"\b(?:re-?)?launch(?:es|ed|ing)?\b", "start"),
-        (r"\b(?:group\s+electrogen\w*|electrogen\w*\s+group|electrogen\w*|generating\s+set)\b",
-         "generator"),
-        (r"\b(cut|stop|start|shut\s+down|switch\s+off|turn\s+off|turn\s+on)\s+the\s+group\b",
-         r"\1 the generator"),
-        (r"\b(?:the\s+)?(?:electric(?:al|ity)?\s+network|network\s+electric(?:al|ity)?"
-         r"|power\s+network|public\s+network|distribution\s+network)\b", "the grid"),
+        (
+            r"\b(?:group\s+electrogen\w*|electrogen\w*\s+group|electrogen\w*|generating\s+set)\b",
+            "generator",
+        ),
+        (
+            r"\b(cut|stop|start|shut\s+down|switch\s+off|turn\s+off|turn\s+on)\s+the\s+group\b",
+            r"\1 the generator",
+        ),
+        (
+            r"\b(?:the\s+)?(?:electric(?:al|ity)?\s+network|network\s+electric(?:al|ity)?"
+            r"|power\s+network|public\s+network|distribution\s+network)\b",
+            "the grid",
+        ),
         (r"\b(charg\w*)\s+(?:by|from|on|with)\s+the\s+network\b", r"\1 from the grid"),
-        (r"\b(?:in|a|of)\s+cut\b|\bcuts?\s+of\s+(?:the\s+)?(?:grid|power|current|electricity)\b",
-         "an outage"),
+        (
+            r"\b(?:in|a|of)\s+cut\b|\bcuts?\s+of\s+(?:the\s+)?(?:grid|power|current|electricity)\b",
+            "an outage",
+        ),
         (r"\btension\b", "voltage"),
+        (r"\b(?:DG|D\.G\.)(?:\s+set)?(?=\W|$)", "generator"),  # "start the DG": diesel generator
         (r"\bvalidat(?:e|es|ed|ing)\b", "approve"),
         (r"\binvalidat(?:e|es|ed|ing)\b", "reject"),
         (r"\bdemands?\s+(?=[0-9a-f]{4,}\b)", "request "),
-        (r"\b(?:demands?|requests?)\s+(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of"
-         r"\s+(?:validation|approval)\b", "requests waiting for approval"),
-        (r"\b(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of\s+(?:validation|approval)\b",
-         "waiting for approval"),
+        (
+            r"\b(?:demands?|requests?)\s+(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of"
+            r"\s+(?:validation|approval)\b",
+            "requests waiting for approval",
+        ),
+        (
+            r"\b(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of\s+(?:validation|approval)\b",
+            "waiting for approval",
+        ),
         (r"\bthis\s+night\b", "tonight"),
         # a change asked on condition of the answer before it ("any alerts? if so ack
         # them", "should we grid charge tonight? if yes switch it on"): the second request
-        (r"(?<=[?.,;!])\s*(?:and\s+)?(?:if\s+(?:so|yes|yeah|there\s+are(?:\s+any)?|any|needed"
-         r"|necessary|it\s+is|they\s+are|it\s+does|it\s+should|we\s+should|you\s+think\s+so"
-         r"|that'?s\s+the\s+case)|in\s+that\s+case|should\s+that\s+be\s+so)\b\s*,?\s*",
-         " then "),
+        (
+            r"(?<=[?.,;!])\s*(?:and\s+)?(?:if\s+(?:so|yes|yeah|there\s+are(?:\s+any)?|any|needed"
+            r"|necessary|it\s+is|they\s+are|it\s+does|it\s+should|we\s+should|you\s+think\s+so"
+            r"|that'?s\s+the\s+case)|in\s+that\s+case|should\s+that\s+be\s+so)\b\s*,?\s*",
+            " then ",
+        ),
         # polite wrappers around an order: "it would be lovely if you could switch ...",
         # "I'd appreciate it if you would ..."
-        (r"\b(?:it\s+|that\s+)?(?:would|wd|'d)\s+be\s+(?:\w+\s+)?(?:lovely|great|nice|good|grand"
-         r"|brilliant|helpful|awesome|ideal|wonderful|fab|super|handy|perfect)\s+if\s+you"
-         r"\s+(?:could|would|can|will)\s+(?:please\s+)?", "please "),
-        (r"\bi(?:'d|\s+would)\s+(?:really\s+)?appreciate\s+(?:it\s+)?if\s+you\s+(?:could|would"
-         r"|can)\s+(?:please\s+)?", "please "),
+        (
+            r"\b(?:it\s+|that\s+)?(?:would|wd|'d)\s+be\s+(?:\w+\s+)?(?:lovely|great|nice|good|grand"
+            r"|brilliant|helpful|awesome|ideal|wonderful|fab|super|handy|perfect)\s+if\s+you"
+            r"\s+(?:could|would|can|will)\s+(?:please\s+)?",
+            "please ",
+        ),
+        (
+            r"\bi(?:'d|\s+would)\s+(?:really\s+)?appreciate\s+(?:it\s+)?if\s+you\s+(?:could|would"
+            r"|can)\s+(?:please\s+)?",
+            "please ",
+        ),
         (r"\bwhat\s+(?:has\s+)?passed\b", "what happened"),
         (r"\bsay\s+me\b", "tell me"),
         (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
-        (r"\bshed(?:ding)?\s+(?=(?:all\s+|the\s+|some\s+|both\s+)?(?:miners?|rigs?|asics?"
-         r"|mining|miner[- ]?\d))", "stop "),
+        (
+            r"\bshed(?:ding)?\s+(?=(?:all\s+|the\s+|some\s+|both\s+)?(?:miners?|rigs?|asics?"
+            r"|mining|miner[- ]?\d))",
+            "stop ",
+        ),
     )
 )
 

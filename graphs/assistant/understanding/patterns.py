@@ -659,7 +659,29 @@ def who_args(text: str) -> str | None:
     named = _WHO_INSIDE.search(text)
     if named is not None and named["name"].lower() not in _NOT_A_PERSON:
         return named["name"]
+    handle = user_handle(text)
+    if handle is not None:
+        return handle  # "what can bill_k actually do?", "is tomas_r still a viewer"
     return "me" if _SELF.search(text) else None
+
+
+# A chat handle or user id written anywhere ("ruth_o", "mara.b", "U09GRAND1", "@lee").
+_HANDLE = re.compile(
+    r"(?<![\w@.])@(?P<at>[A-Za-z][\w.-]{1,39})"
+    r"|(?<![\w@.])(?P<handle>[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+|U[A-Z0-9]{6,})(?![\w@])",
+)
+_NOT_HANDLES = frozenset({"e.g", "i.e", "etc", "a.m", "p.m"})
+
+
+def user_handle(text: str) -> str | None:
+    """The one handle or user id a message writes, if exactly one."""
+    found = {
+        m["at"] or m["handle"]
+        for m in _HANDLE.finditer(text)
+        if (m["at"] or m["handle"]).lower().rstrip(".") not in _NOT_HANDLES
+        and not (m["handle"] or "").endswith(".")
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 _ROLE_OF = re.compile(

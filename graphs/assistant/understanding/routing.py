@@ -463,9 +463,19 @@ def _read_parts(
 
 # Clauses that give a reason or report a state beside a change ("turn off the generator,
 # battery's full", "silence barn 2h, on site working", "i am moving my power station, ...").
-_CLAUSES = re.compile(
-    r"\s*(?:[;,]|[.?!]\s|\s[-–—]\s|\b(?:because|since|coz|cause|cuz)\b)\s*", re.I
+# "as the battery is low" gives a reason; "as well as the generator" does not.
+_AS_REASON = (
+    r"(?<!well)(?<!soon)(?<!long)(?<!much)(?<!same)\s+as\s+"
+    r"(?:the|it|its|it's|we|we're|i|i'm|there|they|they're|our|my)\b"
 )
+_CLAUSES = re.compile(
+    r"\s*(?:[;,]|[.?!]\s|\s[-–—]\s|\bsince\b)\s*"
+    r"|\s+(?=(?:because|coz|cause|cuz)\s)"
+    rf"|(?={_AS_REASON})",
+    re.I,
+)
+# "..., because battery falls fast", "as it makes too much heat": a reason whatever its verb.
+_BECAUSE = re.compile(r"^\W*(?:because|coz|cause|cuz|as\s+\w)", re.I)
 _REPORTS = re.compile(
     r"\b(?:is|are|was|were|been|be|am|im|i'm|\w+'s|know|knew|need|needs|will|gonna|getting"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
@@ -497,6 +507,8 @@ def _reason_clause(clause: str) -> bool:
     words = tokens._tokenize(clause)
     if not words or clause.rstrip().endswith("?"):
         return False
+    if _BECAUSE.match(clause):
+        return True
     if _CONTRACTED.match(clause):
         return True  # "we're importing", "it's dark": "were"/"its" as read are no question
     lead, polite = clause_reader._lead_index(words)
