@@ -162,6 +162,15 @@ def _fuzzy(word: str, choices: Sequence[str]) -> str | None:
     return match[0] if match else None
 
 
+# Words that change a role ("give ... viewer access", "could he be made an operator"),
+# not a statement of one ("priya_k is my property manager").
+_GIVES_ROLE = re.compile(
+    r"\b(?:give|make|made|grant|set|change|promote|demote|upgrade|downgrade|assign|add|want"
+    r"|like|should|could|let|be|for\s+(?:him|her|them))\b",
+    re.IGNORECASE,
+)
+
+
 def _role_args(text: str) -> dict[str, Any] | None:
     intent = patterns._role_change(text.strip())
     if intent is not None:
@@ -178,7 +187,7 @@ def _role_args(text: str) -> dict[str, Any] | None:
         if user and user.lower() not in _NOT_NAMES and _fuzzy(user.lower(), (role,)) is None:
             return {"site": None, "user_id": user, "role": patterns._ROLE_WORDS[role]}
     handle = patterns.user_handle(text)  # "her handle is aisha.r", "my sister Ruth (ruth_o)"
-    if handle is not None:
+    if handle is not None and _GIVES_ROLE.search(text):
         return {"site": None, "user_id": handle, "role": patterns._ROLE_WORDS[role]}
     return None
 

@@ -210,24 +210,27 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 _PCT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|pct|per\s*cent)?"
+_BANK = r"(?:battery|batteries|batt|bank|accu|lithium|storage|powerwall)"
 _FLOOR_CHANGE = re.compile(
     r"^(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|from\s+now\s+on,?\s+"
     r"|i'?d\s+(?:like|prefer|want)\s+|i\s+(?:would\s+)?(?:like|prefer|want)\s+"
     r"|(?:make\s+sure|ensure)\s+(?:that\s+)?)*"
     r"(?:"
-    r"(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank|soc)\s+(?:is\s+|are\s+)?(?:never|not)"
+    r"(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank|accu|lithium|storage|powerwall|soc)\s+(?:is\s+|are\s+)?(?:never|not)"
     r"\s+(?:to\s+)?(?:be\s+)?(?:go(?:es)?|drops?|falls?|gets?|dips?|runs?|discharged?|drained)"
     r"?\s*(?:down\s+)?(?:below|under|lower\s+than)\s+" + _PCT + r"|"
     r"(?:always\s+)?(?:keep|hold|maintain)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:at\s+or\s+)?(?:above|over|at\s+least|>=?)\s+"
     + _PCT
-    + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank"
-    r"|pack|soc)"
+    + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?"
+    + _BANK[:-1]
+    + r"|pack|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:go|drop|fall|get|dip|run)\s+(?:below|under|lower\s+than)\s+"
     + _PCT
     + r"|(?:always\s+)?(?:keep|leave|reserve|hold)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+)?"
     + _PCT
-    + r"\s+(?:in|of)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank)"
+    + r"\s+(?:in|of)\s+(?:the\s+|my\s+|our\s+)?"
+    + _BANK
     + r"|(?:set|change|raise|put|make)\s+(?:the\s+|my\s+|our\s+)?(?:battery\s+)?"
     r"(?:floor|minimum(?:\s+soc)?|min(?:imum)?\s+soc|min\s+soc|reserve|soc\s+floor|soc\s+minimum)"
     r"(?:\s+(?:of|for)\s+the\s+battery)?\s+(?:to|at|=)\s+"

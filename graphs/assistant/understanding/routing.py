@@ -223,6 +223,10 @@ NOTHING = 0.5  # "none" / "unsupported" wins over the rules' read-only answer
 NOTHING_OVER_ACTION = 0.3  # ... and over a command the rules found
 MANY = 0.8  # ... and over several intents the rules found
 TOPIC_ONLY = 0.15  # below this, a tool read from a topic word alone yields to "none"
+SURE_OVER_KIN = 0.95  # ... and over another alert tool read from "mute them" after a list
+_ALERT_KIN = frozenset(
+    {"active_alerts", "acknowledge_alert", "snooze_alert", "silence_alerts", "remove_silence"}
+)
 SURE_OVER_CLAUSES = 0.8  # one tool over the topic words the clause reader found in clauses
 
 Reason = Literal["ok", "help", "none", "unsupported", "unsure"]
@@ -809,8 +813,10 @@ def _plan(
         several
         and not blocked
         and top not in (NONE, UNSUPPORTED, HELP)
-        and p >= SURE_OVER_CLAUSES
-        and tools <= _GENERIC
+        and (
+            (p >= SURE_OVER_CLAUSES and tools <= _GENERIC)
+            or (p >= SURE_OVER_KIN and top in _ALERT_KIN and tools <= _GENERIC | _ALERT_KIN)
+        )
         and not rules.from_pattern(text, site_names)
     ):
         # "keep the battery above 40 % from now on, the chillers can't lose power",
