@@ -679,8 +679,43 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+_TENS = {
+    "ten": 10,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_UNITS |= {"eight": 8, "nine": 9}
+# A level said in words ("below forty per cent", "under a quarter full", "above half"),
+# written in figures so that thresholds and floors read it like "below 40 %".
+_LEVEL_WORDS = re.compile(
+    r"\b(?P<lead>below|under|above|over|than|to|hits?|reach(?:es)?|past)\s+(?:"
+    rf"(?P<tens>{'|'.join(_TENS)})(?:[\s-](?P<unit>{'|'.join(_UNITS)}))?"
+    r"\b(?=\s*(?:%|percent|per\s*cent|pc)|\W*$|\s*[,.;!?)]|\s+(?:full|charged|soc|again))"
+    r"|(?:a\s+|one\s+)?(?P<frac>half|quarter|third)\b(?!\s+(?:an?\s+)?(?:hour|day|minute)|\s+(?:of\s+)?(?:the|my|our|them)\b)"
+    r"(?:\s+(?:full|charged))?)",
+    re.IGNORECASE,
+)
+_FRACTION_PCT = {"half": "50%", "quarter": "25%", "third": "33%"}
+
+
+def _level(match: re.Match[str]) -> str:
+    if match["frac"]:
+        return f"{match['lead']} {_FRACTION_PCT[match['frac'].lower()]}"
+    value = _TENS[match["tens"].lower()] + (_UNITS[match["unit"].lower()] if match["unit"] else 0)
+    return f"{match['lead']} {value}"
+
+
 def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
     for pattern, word in _PLAIN_WORDS:
         text = pattern.sub(word, text)
-    return text
+    return _LEVEL_WORDS.sub(_level, text)
