@@ -669,6 +669,8 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"\bwhat\s+(?:has\s+)?passed\b", "what happened"),
         (r"\bsay\s+me\b", "tell me"),
+        # "we're expecting a cloudy week so please switch off the miners": the order apart
+        (r"(?<=\w)\s+(?:and\s+)?so\s+(?=please\b|pls\b|can\s+you\b|could\s+you\b)", ". "),
         (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
         (
             r"\bshed(?:ding)?\s+(?=(?:all\s+|the\s+|some\s+|both\s+)?(?:miners?|rigs?|asics?"
@@ -714,8 +716,44 @@ def _level(match: re.Match[str]) -> str:
     return f"{match['lead']} {value}"
 
 
+_PARTICIPLES = {
+    "switched": "switch",
+    "turned": "turn",
+    "shut": "shut",
+    "powered": "power",
+    "started": "start",
+    "stopped": "stop",
+    "restarted": "restart",
+    "put": "put",
+    "brought": "bring",
+    "fired": "fire",
+    "spun": "spin",
+}
+_OBJECT = r"(?P<obj>(?:all\s+)?(?:the|my|our|those|these|all)\s+[\w-]+(?:\s+(?!be\b)[\w-]+)?)"
+_DONE = rf"(?P<verb>{'|'.join(_PARTICIPLES)})(?:\s+(?P<part>back\s+on|back\s+up|off|on|down|up))?\b"
+# An order said as a wish or in the passive ("could the miners be switched off please",
+# "I'd like the miners switched off at the cabin", "I want the generator started"): the
+# order itself ("please switch off the miners ...").
+_PASSIVE_ORDERS = (
+    re.compile(rf"\b(?:could|can|would|will)\s+{_OBJECT}\s+be\s+{_DONE}", re.IGNORECASE),
+    re.compile(
+        r"\b(?:i'?d\s+like|i\s+would\s+like|i\s+want|we'?d\s+like|we\s+would\s+like"
+        rf"|we\s+want|i\s+need|we\s+need|please\s+get|get)\s+{_OBJECT}\s+{_DONE}",
+        re.IGNORECASE,
+    ),
+)
+
+
+def _as_order(match: re.Match[str]) -> str:
+    verb = _PARTICIPLES[match["verb"].lower()]
+    part = f" {match['part']}" if match["part"] else ""
+    return f"please {verb}{part} {match['obj']}"
+
+
 def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
+    for order in _PASSIVE_ORDERS:
+        text = order.sub(_as_order, text)
     for pattern, word in _PLAIN_WORDS:
         text = pattern.sub(word, text)
     return _LEVEL_WORDS.sub(_level, text)
