@@ -342,9 +342,10 @@ _REPORT_WORDS = re.compile(
     r"|\b(spend|spent|spending|savings?|saved)\b"
     r"|\bcost\s+per\s+kwh\b|\bper\s+kwh\b.*\b(generator|grid|solar|diesel)\b"
     r"|\bl\s*/\s*kwh\b|\blitres?\s+per\s+kwh\b|\bfuel\s+efficiency\b|\befficiency\s+trend\b"
-    r"|\b(solar|pv|production|produced|generation|usage|consumption|imports?|exports?|kwh|energy"
-    r"|cost|costs|fuel|diesel)\b.*\bso\s+far\b|\bso\s+far\b.*\b(solar|pv|production|generation"
-    r"|usage|consumption|imports?|exports?|kwh|energy|cost|costs|fuel|diesel)\b"
+    r"|\b(solar|pv|sun|production|produced|generation|usage|consumption|imports?"
+    r"|exports?|kwh|energy|cost|costs|fuel|diesel)\b.*\bso\s+far\b|\bso\s+far\b.*\b(solar|pv"
+    r"|sun|production|generation|usage|consumption|imports?|exports?|kwh|energy"
+    r"|cost|costs|fuel|diesel)\b"
     r"|\buptime\b|\bpeak\s+(demand|load|power)\b|\benergy\s+flows?\b"
     r"|\b(yesterday|(last|past|previous)\s+(week|month|\d+\s+days))\b.*\b(solar|pv|production"
     r"|produced|generation|generated|usage|used|consumption|consumed|imports?|imported|exports?"
@@ -355,7 +356,8 @@ _REPORT_WORDS = re.compile(
     r"\b(yesterday|(last|past|previous)\s+(week|month|\d+\s+days))\b"
     r"|\bhow\s+(much|many)\b.*\b(did|was|were)\b.*\b(pay|paid|save|saved|run|ran|mine|mined)\b"
     r"|\bhow\s+much\b.*\b(did|was|were)\b.*\b(spend|cost|use|used|burn|burned|burnt"
-    r"|produce|produced|import|imported|export|exported|generate|generated|make|made)\b",
+    r"|produce|produced|import|imported|export|exported|generate|generated|make|made|catch|caught"
+    r"|collect|collected|harvest|harvested|bring\s+in|brought\s+in)\b",
     re.IGNORECASE,
 )
 _NOT_REPORT = re.compile(

@@ -223,6 +223,15 @@ NOTHING = 0.5  # "none" / "unsupported" wins over the rules' read-only answer
 NOTHING_OVER_ACTION = 0.3  # ... and over a command the rules found
 MANY = 0.8  # ... and over several intents the rules found
 TOPIC_ONLY = 0.15  # below this, a tool read from a topic word alone yields to "none"
+ALTERNATIVE = 0.5  # the one answer to a question asked as two alternatives
+# "..., or will the battery manage?", "run or park?": the other side of one decision.
+_OR_ELSE = re.compile(
+    r"^\W*(?:should|shall|do\s+(?:i|we)\s+(?:need|have)|is\s+it\s+(?:worth|better|ok|safe|time)"
+    r"|would\s+it\s+be|must\s+(?:i|we))\b.*[,;]?\s+or\s+(?:will|would|is|are|can|could|should"
+    r"|shall|do|does|is\s+it|not|just)\b"
+    r"|\b(?:run|start|stop|charge)\s+or\s+(?:not|park|wait|leave|stop|idle)\b",
+    re.IGNORECASE,
+)
 SURE_OVER_KIN = 0.95  # ... and over another alert tool read from "mute them" after a list
 _ALERT_KIN = frozenset(
     {"active_alerts", "acknowledge_alert", "snooze_alert", "silence_alerts", "remove_silence"}
@@ -358,6 +367,8 @@ def _by_parts(
     where the parts ask different things."""
     if whole.reason != "ok" and whole.reason != "unsure":
         return None  # a schedule, a statement, chit-chat: not made a question by parts
+    if whole.intents and _OR_ELSE.search(text):
+        return None  # "should I run the generator tonight, or will the battery manage?"
     tools = [i.tool for i in whole.intents]
     for joins in (_JOINS, _LOOSE_JOINS):
         if joins is _LOOSE_JOINS and set(tools) & _ONE_ANSWER:
@@ -806,6 +817,10 @@ def _plan(
             found = _without_reasons(text, found, site_names, load_names)
         elif len(found) > 1 and p >= SINGLE and not several:
             found = [i for i in found if i.tool == top]  # "any batt alerts": alerts, not battery
+        elif len(found) == 2 and p >= ALTERNATIVE and _OR_ELSE.search(text):
+            # "should I run the generator tonight, or will the battery manage?": one
+            # decision asked two ways, answered by the tool the whole question is most like
+            found = [i for i in found if i.tool == top]
         return Plan(found, "ok", True, closest, ranked, top, p)
     blocked = _blocked(top, text, found)
     override = _override(found, text, site_names)
