@@ -644,6 +644,7 @@ _PERSON = re.compile(
 )
 _NOT_A_PERSON = frozenset(
     {"the", "it", "that", "this", "i", "we", "he", "she", "they", "who", "what", "my", "me"}
+    | {"user", "account"}
 )
 
 
