@@ -744,6 +744,23 @@ _PASSIVE_ORDERS = (
 )
 
 
+# "the genny needs to be running!", "miners have to be off by six": the order, when said
+# as a statement (a question, "does the gen need to be on?", is left as asked).
+_NEEDS_TO_BE = re.compile(
+    r"^(?P<lead>\W*(?:ok\W+|so\W+|right\W+)?)(?P<obj>(?:the\s+|my\s+|our\s+|all\s+(?:the\s+)?)?"
+    r"[\w-]+(?:\s+[\w-]+)?)\s+(?:needs?|has|have|must)\s+(?:to\s+)?be\s+"
+    r"(?P<state>running|on|started|going|off|stopped|shut\s+down|switched\s+off|turned\s+off)\b"
+    r"(?P<rest>[^?]*)$",
+    re.IGNORECASE,
+)
+_STATE_VERB = {"running": "start", "on": "start", "started": "start", "going": "start"}
+
+
+def _needed(match: re.Match[str]) -> str:
+    verb = _STATE_VERB.get(match["state"].lower(), "stop")
+    return f"{match['lead']}please {verb} {match['obj']}{match['rest']}"
+
+
 def _as_order(match: re.Match[str]) -> str:
     verb = _PARTICIPLES[match["verb"].lower()]
     part = f" {match['part']}" if match["part"] else ""
@@ -754,6 +771,7 @@ def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
     for order in _PASSIVE_ORDERS:
         text = order.sub(_as_order, text)
+    text = _NEEDS_TO_BE.sub(_needed, text)
     for pattern, word in _PLAIN_WORDS:
         text = pattern.sub(word, text)
     return _LEVEL_WORDS.sub(_level, text)
