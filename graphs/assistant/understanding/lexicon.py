@@ -154,7 +154,7 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         ALERT,
         "alert|alerts|alarm|alarms|warning|warnings|problem|problems|issue|issues|fault"
         "|faults|error|errors|wrong|broken|trouble|failure|failures|notifications|notification"
-        "|messages|worry"
+        "|messages|worry|the matter|amiss|anything the matter|something the matter"
         "|firing|fired|triggered|tripped",
     ),
     (

@@ -308,11 +308,39 @@ def plan(
     """
     text = lexicon.plain(text)
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
+    whole = _without_news(text, whole, site_names, load_names, classifier)
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
     read = _as_said(text, read, site_names, load_names)
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
     read = _advice_instead(text, read, site_names, load_names, classifier)
     return _collapse(_one_overview(text, read))
+
+
+_SENTENCES = re.compile(r"(?<=[.?!])\s+")
+
+
+def _without_news(
+    text: str,
+    whole: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """A question read as chit-chat because of the news told beside it ("Is anything the
+    matter? My phone made a funny noise."): the question alone, when it asks for a tool."""
+    if whole.reason != "none":
+        return whole
+    sentences = [s for s in _SENTENCES.split(text.strip()) if s]
+    told = [
+        s
+        for s in sentences
+        if _PERSONAL.match(s) and not _ASKING.search(s) and not s.rstrip().endswith("?")
+    ]
+    if not told or len(told) == len(sentences):
+        return whole
+    rest = " ".join(s for s in sentences if s not in told)
+    again = _plan(rest, site_names=site_names, load_names=load_names, classifier=classifier)
+    return again if again.reason == "ok" else whole
 
 
 # "don't start the generator, just tell me if I need it": a change refused, a question asked.
