@@ -669,6 +669,10 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"\bwhat\s+(?:has\s+)?passed\b", "what happened"),
         (r"\bsay\s+me\b", "tell me"),
+        (
+            r"\b(?:and\s+)?(?:after\s+that|afterwards|after\s+which|once\s+done|when\s+done)\b,?",
+            "then",
+        ),
         # "we're expecting a cloudy week so please switch off the miners": the order apart
         (r"(?<=\w)\s+(?:and\s+)?so\s+(?=please\b|pls\b|can\s+you\b|could\s+you\b)", ". "),
         (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
@@ -728,6 +732,8 @@ _PARTICIPLES = {
     "brought": "bring",
     "fired": "fire",
     "spun": "spin",
+    "charged": "charge",
+    "topped": "top",
 }
 _OBJECT = r"(?P<obj>(?:all\s+)?(?:the|my|our|those|these|all)\s+[\w-]+(?:\s+(?!be\b)[\w-]+)?)"
 _DONE = rf"(?P<verb>{'|'.join(_PARTICIPLES)})(?:\s+(?P<part>back\s+on|back\s+up|off|on|down|up))?\b"

@@ -281,6 +281,7 @@ _WONDER = frozenset({"wonder", "wondered", "wondering", "was", "were", "dunno", 
 # message gave fewer tools than parts.
 _JOINS = re.compile(
     r"\s+(?:\+|&|and\s+also|and\s+then|then|plus|as\s+well\s+as)\s+|\s*[;]\s*"
+    r"|(?<=[.?!])\s+(?:and\s+)?(?:also|then|plus)\b,?\s*"
     r"|,\s+(?:and|then|and\s+then|also|plus)\s+"
     r"|\s+and\s+(?=(?:what|whats|what's|how|hows|how's|when|is|are"
     r"|will|do|does|did|should|can|any|show|tell|give|list|compare|check)\b)",
