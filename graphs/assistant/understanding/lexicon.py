@@ -741,7 +741,8 @@ _DONE = rf"(?P<verb>{'|'.join(_PARTICIPLES)})(?:\s+(?P<part>back\s+on|back\s+up|
 # "I'd like the miners switched off at the cabin", "I want the generator started"): the
 # order itself ("please switch off the miners ...").
 _PASSIVE_ORDERS = (
-    re.compile(rf"\b(?:could|can|would|will)\s+{_OBJECT}\s+be\s+{_DONE}", re.IGNORECASE),
+    # as a statement only: "can the miners be turned off?" asks whether they can
+    re.compile(rf"\b(?:could|can|would|will)\s+{_OBJECT}\s+be\s+{_DONE}(?=[^?]*$)", re.I),
     re.compile(
         r"\b(?:i'?d\s+like|i\s+would\s+like|i\s+want|we'?d\s+like|we\s+would\s+like"
         rf"|we\s+want|i\s+need|we\s+need|please\s+get|get)\s+{_OBJECT}\s+{_DONE}",
