@@ -8,9 +8,10 @@ the site is described by the options (an off-grid battery site).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -102,6 +103,23 @@ def plan(
             "day's worst one-hour miss)",
         ),
     ] = False,
+    daily_guard: Annotated[
+        bool,
+        typer.Option(
+            "--daily-guard",
+            help="generator: size the guard's reserve from each day's worst one-hour miss "
+            "(the miners' default) instead of per hour of day",
+        ),
+    ] = False,
+    old_guard: Annotated[
+        bool,
+        typer.Option(
+            "--old-guard",
+            help="generator: the controller before 2026-12-02 (the plan keeps only the floor, "
+            "the guard tops a daily reserve up hour by hour at part load, earliest runs, "
+            "no look within the hour)",
+        ),
+    ] = False,
     spike_quantile: Annotated[
         float | None,
         typer.Option(
@@ -122,7 +140,7 @@ def plan(
 
     from tools.errors import ToolsError
     from tools.forecast.backtest import read_backtest_csv
-    from tools.forecast.backtest_plan import Controller, backtest_plan
+    from tools.forecast.backtest_plan import Controller, backtest_plan, generator_controller
     from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
 
     if kind not in ("miners", "generator"):
@@ -132,6 +150,7 @@ def plan(
     except (ZoneInfoNotFoundError, ValueError):
         raise fail(f"--tz {tz!r} is not a known time zone; use e.g. Europe/Paris") from None
     first, last = _day("--score-from", score_from), _day("--score-to", score_to)
+    gen = kind == "generator"
     try:
         site = Site(
             name="backtest",
@@ -151,6 +170,28 @@ def plan(
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise fail(f"invalid site: {problems}") from None
+    common: dict[str, Any] = {
+        "replan_h": replan_h,
+        "pv_low_q": pv_quantile,
+        "load_p90": not load_p50,
+        "reserve_pct": reserve_pct,
+        "guard_pct": guard_pct,
+        "nowcast": not no_nowcast,
+        "any_hour_quantile": spike_quantile,
+    }
+    if gen:
+        # planned on the median, the plan holding the guard's reserve (refilled in few
+        # full hours), the reserve per hour of day, the guard fearing the last measured
+        # load: see generator_controller and the README's plan backtest
+        controller = (
+            Controller(**common, reserve_by_hour=hourly_guard, plan_on_median=True)
+            if old_guard
+            else replace(
+                generator_controller(), **common, reserve_by_hour=not daily_guard or hourly_guard
+            )
+        )
+    else:
+        controller = Controller(**common, reserve_by_hour=hourly_guard)
     try:
         frame = read_backtest_csv(data)
         with progress_bar(f"backtest plan {kind}", unit="days") as advance:
@@ -160,20 +201,7 @@ def plan(
                 kind="miners" if kind == "miners" else "generator",
                 score_from=first,
                 score_to=last,
-                controller=Controller(
-                    replan_h=replan_h,
-                    pv_low_q=pv_quantile,
-                    load_p90=not load_p50,
-                    reserve_pct=reserve_pct,
-                    guard_pct=guard_pct,
-                    nowcast=not no_nowcast,
-                    reserve_by_hour=hourly_guard,
-                    any_hour_quantile=spike_quantile,
-                    # the generator's guard carries the risk hour by hour, so its plan
-                    # is made on the median (on both test weeks less fuel, no violation
-                    # more: EMHASS 1-5 Dec 37.0 L vs 38.2 L, SERF 20-26 Sep 9.2 L vs 9.9 L)
-                    plan_on_median=kind == "generator",
-                ),
+                controller=controller,
                 on_day=advance,
             )
     except ToolsError as err:

@@ -180,3 +180,24 @@ def test_a_refused_change_then_a_question_answers_the_question(text: str, tool: 
 
 def test_a_refusal_with_thanks_asks_nothing() -> None:
     assert plan("don't worry about it, thanks", site_names=SITES, load_names=LOADS).intents == []
+
+
+@pytest.mark.parametrize(
+    ("text", "decided"),
+    [
+        ("anything pending? approve 2f8a61cd", [None, ("2f8a61cd", True)]),
+        ("What is waiting for approval? And please reject 77aa12cd.", [None, ("77aa12cd", False)]),
+        ("Approve 2f8e6a1c, reject 7c90b3d4.", [("2f8e6a1c", True), ("7c90b3d4", False)]),
+    ],
+)
+def test_approvals_in_several_parts_keep_every_id_and_verdict(
+    text: str, decided: list[tuple[str, bool] | None]
+) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    want = [
+        ("pending_approvals", {})
+        if d is None
+        else ("decide_action", {"action_id": d[0], "approve": d[1]})
+        for d in decided
+    ]
+    assert [(i.tool, {k: v for k, v in i.args.items() if k != "site"}) for i in got] == want

@@ -45,14 +45,25 @@ def test_role_changes_in_sentences(text: str, user: str, role: str) -> None:
         ("what role does olga have?", "olga"),
         ("what access does Priya have", "Priya"),
         ("who is U024BE7LH?", "U024BE7LH"),
+        ("What is the role of Wanjiku?", "Wanjiku"),
+        ("Tom's role?", "Tom"),
+        ("what may Pieter do here?", "Pieter"),
     ],
 )
 def test_questions_about_a_person(text: str, user: str) -> None:
     assert _read(text) == [("who_is", {"user_id": user})]
 
 
-def test_a_question_then_a_grant_for_the_same_person() -> None:
-    assert _read("Who is Mark, and please make him an operator.") == [
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Who is Mark, and please make him an operator.",
+        "what is the role of Mark? make him operator",
+        "what can Mark do? make him an operator",
+    ],
+)
+def test_a_question_then_a_grant_for_the_same_person(text: str) -> None:
+    assert _read(text) == [
         ("who_is", {"user_id": "Mark"}),
         ("set_role", {"user_id": "Mark", "role": "operator"}),
     ]

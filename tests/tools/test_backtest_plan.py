@@ -19,7 +19,10 @@ from tools.forecast.backtest_plan import (
     RESERVE_DEFAULT_PCT,
     Controller,
     backtest_plan,
+    generator_controller,
     hourly_excess_kwh,
+    last_step_load_w,
+    measured_within_hours,
     reserve_pct_by_hour,
 )
 from tools.forecast.pv import clear_sky_power_w
@@ -132,6 +135,36 @@ def test_generator_plan_on_real_december_days_makes_no_avoidable_violation() -> 
     assert result["value_captured_pct"] >= GENERATOR_CAPTURE_BOUND_PCT
 
 
+def test_generator_controller_on_real_december_days() -> None:
+    """The generator's default controller on 3-4 Dec 2024, through a 4.6 kW load at
+    16:00 on the 4th that the past month never showed at that hour: no hour unserved
+    that hindsight serves, and the load is read within the hour (30-min readings)."""
+    frame = read_backtest_csv(FIXTURES / "emhass_site_2024-11-01_2024-12-06.csv")
+    result = backtest_plan(
+        frame,
+        _emhass_site(generator=True),
+        kind="generator",
+        score_from=date(2024, 12, 3),
+        score_to=date(2024, 12, 4),
+        controller=generator_controller(),
+    )
+    assert result["days"] == 2
+    assert result["controller"]["plan_holds_reserve"] is True
+    assert result["controller"]["guard_looks_within_hour"] is True
+    assert result["avoidable_violation_hours"] == 0
+    assert result["value_captured_pct"] >= GENERATOR_CAPTURE_BOUND_PCT
+
+
+def test_readings_within_the_hour_are_told_from_a_held_hourly_value() -> None:
+    times = pd.date_range("2024-12-01", periods=48, freq="30min", tz="UTC")
+    real = pd.Series(np.arange(48, dtype=float) * 100.0, index=times)
+    held = pd.Series(np.repeat(np.arange(24, dtype=float) * 100.0, 2), index=times)
+    assert measured_within_hours(real)
+    assert not measured_within_hours(held)
+    hourly = pd.Series(np.arange(24, dtype=float), index=times[::2])
+    assert not measured_within_hours(hourly)
+
+
 def test_missing_pieces_are_clear_errors() -> None:
     frame = _history(32, sun=0.8, load_w=400.0)
     with pytest.raises(BacktestDataError, match="needs miners"):
@@ -211,3 +244,43 @@ def test_reserve_by_hour_can_keep_room_for_a_spike_at_any_hour() -> None:
     anywhere = reserve_pct_by_hour(site, days, any_hour_quantile=0.9)
     assert anywhere[10] == pytest.approx(25.0)  # the spike could come at 10 h too
     assert np.all(anywhere >= per_hour)
+
+
+def test_last_step_load_is_the_newest_reading_before_each_hour() -> None:
+    times = pd.date_range("2024-12-04 13:00", periods=6, freq="30min", tz="UTC")
+    load = pd.Series([500.0, 900.0, 2600.0, 5600.0, 1300.0, 800.0], index=times)
+    hours = pd.date_range("2024-12-04 13:00", periods=4, freq="h", tz="UTC")
+    got = last_step_load_w(load, hours)
+    # 13:00 has nothing before it; 14:00 reads the 13:30 step, never the 14:00 one
+    np.testing.assert_allclose(got[1:3], [900.0, 5600.0])
+    assert np.isnan(got[0])
+    # 16:00: the newest reading (15:30) is half an hour old: it counts
+    assert got[3] == 800.0
+    # a reading from before a gap tells nothing
+    far = pd.date_range("2024-12-04 20:00", periods=1, freq="h", tz="UTC")
+    assert np.isnan(last_step_load_w(load, far)[0])
+
+
+def test_cli_generator_runs_the_generator_controller(
+    tmp_path: Path, cli: tuple[CliRunner, typer.Typer]
+) -> None:
+    runner, app = cli
+    frame = _history(32, sun=0.1, load_w=1200.0)  # a dark week: the generator must run
+    path = tmp_path / "site.csv"
+    out = frame.copy()
+    out.index = out.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out.to_csv(path, index_label="time")
+    site_args = ["--lat", "48.83", "--lon", "6.86", "--tilt", "30", "--azimuth", "180"]
+    args = ["plan", "generator", "--data", str(path), *site_args, "--kwp", "5", "--tz", TZ]
+    args += ["--score-from", "2024-06-30", "--score-to", "2024-06-30", "--json"]
+    new = runner.invoke(app, args)
+    assert new.exit_code == 0, new.output
+    ctl = json.loads(new.output)["controller"]
+    assert ctl["plan_holds_reserve"] and ctl["guard_reads_last_load"]
+    assert ctl["guard"] == "per hour of day from the site's own forecast errors"
+    old = runner.invoke(app, [*args, "--old-guard"])
+    assert old.exit_code == 0, old.output
+    result = json.loads(old.output)
+    assert not result["controller"]["plan_holds_reserve"]
+    assert result["controller"]["guard"] == "from the day's worst one-hour forecast error"
+    assert result["plan"]["fuel_l"] > 0.0

@@ -20,6 +20,8 @@ from tools.forecast.fuel import fuel_forecast
 from tools.forecast.plans import (
     DEFAULT_MIN_RUN_H,
     generator_guard_w,
+    generator_start_w,
+    generator_step_guard_w,
     miner_floor_guard,
     plan_generator,
     plan_grid_charge,
@@ -676,6 +678,166 @@ def test_generator_guard_runs_only_the_missing_energy() -> None:
         generator_guard_w(
             site,
             soc_pct=55.0,
+            planned_w=0.0,
+            pv_w=0.0,
+            load_w=1000.0,
+            keep_soc_pct=25.0,
+            start_w=5000.0,
+        )
+        == 0.0
+    )
+
+
+def test_generator_plan_holds_a_reserve_in_full_hours() -> None:
+    """``hold_soc_pct``: the plan refills the reserve at once, in few full-output hours,
+    and then never sits below it; only the floor decides ``feasible``."""
+    gen = Generator(rated_kw=5.0, tank_l=500.0)
+    site = make_site(capacity_kwh=10.0, min_soc_pct=20.0, generator=gen)
+    n = 12
+    load = np.full(n, 600.0)
+    pv = np.zeros(n)
+    hold = np.full(n, 50.0)
+    plain = plan_generator(site, soc_start_pct=30.0, pv_w=pv, load_w=load, times=hours(n))
+    held = plan_generator(
+        site, soc_start_pct=30.0, pv_w=pv, load_w=load, times=hours(n), hold_soc_pct=hold
+    )
+    assert held.feasible and plain.feasible
+    soc = held.projection.soc_pct.to_numpy()[1:]
+    # 2 kWh short of the reserve: a 5 kW generator refills it in the first hour, and
+    # the battery stays at or above 50 % afterwards (the plain plan runs it down to 20 %)
+    assert soc[0] >= 50.0 - 0.1 and (soc >= 50.0 - 0.1).all()
+    assert plain.projection.min_soc_pct < 30.0
+    assert held.generator_w.to_numpy()[0] > 0.0
+    # the reserve costs fuel: more energy than the plan at the floor alone
+    assert held.energy_kwh > plain.energy_kwh
+    # a reserve out of reach is best effort, not "infeasible": the floor holds
+    high = plan_generator(
+        site,
+        soc_start_pct=30.0,
+        pv_w=pv,
+        load_w=np.full(n, 4800.0),
+        times=hours(n),
+        hold_soc_pct=np.full(n, 100.0),
+    )
+    assert high.feasible and high.projection.min_soc_pct >= 20.0 - 1e-6
+    with pytest.raises(plans.PlanError, match="one value per hour"):
+        plan_generator(
+            site, soc_start_pct=30.0, pv_w=pv, load_w=load, times=hours(n), hold_soc_pct=hold[:3]
+        )
+
+
+def test_generator_step_guard_runs_the_rest_of_the_hour_at_the_efficient_load() -> None:
+    gen = Generator(rated_kw=5.0, tank_l=500.0)
+    site = make_site(capacity_kwh=10.0, min_soc_pct=20.0, generator=gen)
+    # 1.5 kWh above the keep level, a 2 kW half hour takes 1 kWh (plus losses): no change
+    kept = generator_step_guard_w(
+        site,
+        soc_pct=40.0,
+        running_w=0.0,
+        pv_w=0.0,
+        load_w=2000.0,
+        keep_soc_pct=25.0,
+        step_h=0.5,
+    )
+    assert kept == 0.0
+    # a 4.6 kW half hour (an oven seen in the first half) would end below it: the rest of
+    # the hour at the rating, not the missing energy only
+    assert (
+        generator_step_guard_w(
+            site,
+            soc_pct=30.0,
+            running_w=0.0,
+            pv_w=0.0,
+            load_w=4600.0,
+            keep_soc_pct=25.0,
+            step_h=0.5,
+        )
+        == 5000.0
+    )
+    # what the load and the battery can take bounds it (7 kW charge rate here: rating);
+    # on a 1 kW charger with little load the efficient load is less than the rating
+    slow = make_site(capacity_kwh=10.0, min_soc_pct=20.0, generator=gen)
+    assert slow.battery is not None
+    slow = slow.model_copy(
+        update={"battery": slow.battery.model_copy(update={"max_charge_kw": 1.0})}
+    )
+    got = generator_step_guard_w(
+        slow,
+        soc_pct=21.0,
+        running_w=0.0,
+        pv_w=0.0,
+        load_w=1500.0,
+        keep_soc_pct=25.0,
+        step_h=0.5,
+    )
+    assert got == pytest.approx(2500.0)
+    # never below what already runs
+    assert (
+        generator_step_guard_w(
+            site,
+            soc_pct=21.0,
+            running_w=5000.0,
+            pv_w=0.0,
+            load_w=9000.0,
+            keep_soc_pct=25.0,
+            step_h=0.5,
+        )
+        == 5000.0
+    )
+
+
+def test_generator_plan_defer_runs_the_same_fuel_as_late_as_it_can() -> None:
+    """Of schedules that cost the same, ``defer`` picks the latest: a controller that
+    re-plans every hour then learns more (a lower load, an early sun) before it starts."""
+    site = make_site(
+        capacity_kwh=10.0, min_soc_pct=20.0, generator=Generator(rated_kw=5.0, tank_l=500.0)
+    )
+    n = 24
+    pv, load = bell_pv_w(3000.0), np.full(n, 800.0)
+    early = plan_generator(site, soc_start_pct=35.0, pv_w=pv, load_w=load, times=hours(n))
+    late = plan_generator(
+        site, soc_start_pct=35.0, pv_w=pv, load_w=load, times=hours(n), defer=True
+    )
+    assert early.hours > 0 and late.feasible
+    assert late.fuel_l == pytest.approx(early.fuel_l, rel=0.01)
+    assert late.run_hours[0] > early.run_hours[0]
+
+
+def test_generator_start_runs_full_only_where_the_battery_can_keep_it() -> None:
+    gen = Generator(rated_kw=5.0, tank_l=500.0)
+    site = make_site(capacity_kwh=10.0, min_soc_pct=20.0, generator=gen)
+    # a winter night: the plan's path never passes 40 %: the rating, the extra is kept
+    dark = np.array([30.0, 28.0, 40.0, 35.0, 25.0])
+    assert generator_start_w(site, pv_w=0.0, load_w=1000.0, path_soc_pct=dark) == 5000.0
+    # a sunny morning ahead fills the battery to 100 %: energy put in now would push out
+    # solar, so only the hour's own deficit
+    sunny = np.array([25.0, 22.0, 60.0, 100.0, 90.0])
+    assert generator_start_w(site, pv_w=0.0, load_w=1200.0, path_soc_pct=sunny) == pytest.approx(
+        1200.0
+    )
+    # in between: the deficit plus the room left below full at the path's highest
+    # (10 % of 10 kWh = 1 kWh stored, 1 kWh / 0.959 drawn)
+    mid = np.array([25.0, 90.0])
+    got = generator_start_w(site, pv_w=200.0, load_w=1200.0, path_soc_pct=mid)
+    assert 1000.0 + 1000.0 < got < 1000.0 + 1100.0
+    # with it as start_w the guard runs that much when it acts, and still nothing when
+    # the plan's hour is safe
+    assert (
+        generator_guard_w(
+            site,
+            soc_pct=24.0,
+            planned_w=0.0,
+            pv_w=0.0,
+            load_w=1000.0,
+            keep_soc_pct=25.0,
+            start_w=generator_start_w(site, pv_w=0.0, load_w=1000.0, path_soc_pct=dark),
+        )
+        == 5000.0
+    )
+    assert (
+        generator_guard_w(
+            site,
+            soc_pct=60.0,
             planned_w=0.0,
             pv_w=0.0,
             load_w=1000.0,

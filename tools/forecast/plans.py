@@ -61,6 +61,8 @@ __all__ = [
     "PlanError",
     "RuleRun",
     "generator_guard_w",
+    "generator_start_w",
+    "generator_step_guard_w",
     "miner_floor_guard",
     "miners_kept_by_outlook",
     "plan_generator",
@@ -689,6 +691,58 @@ def generator_guard_w(
     return min(max(hi + max(ahead_w, 0.0), floor_w), rated_w)
 
 
+def generator_start_w(
+    site: Site,
+    *,
+    pv_w: float,
+    load_w: float,
+    path_soc_pct: FloatArray,
+) -> float:
+    """The output [W] a guard that must start the generator runs it at: the fuel-efficient
+    load (the rating: this fuel curve burns a fixed share per running hour), but no more
+    than the hour's load (``load_w`` less ``pv_w``) plus what the battery can take and
+    keep until it is used: the room the plan's SOC path ``path_soc_pct`` (the hours
+    ahead) leaves below full at its highest, and the charge rate. Energy beyond that
+    would only push out the solar the plan counts on. Pass it as ``start_w`` to
+    :func:`generator_guard_w`."""
+    assert site.battery is not None and site.generator is not None
+    b = site.battery
+    eff = battery_efficiency(b.round_trip_efficiency_pct)
+    highest = float(np.max(path_soc_pct)) if len(path_soc_pct) else 100.0
+    room_wh = max(0.0, 100.0 - highest) / 100.0 * b.capacity_kwh * 1000.0
+    take_w = min(room_wh / eff / STEP_H, b.max_charge_kw * 1000.0)
+    return min(site.generator.rated_kw * 1000.0, max(load_w - pv_w, 0.0) + take_w)
+
+
+def generator_step_guard_w(
+    site: Site,
+    *,
+    soc_pct: float,
+    running_w: float,
+    pv_w: float,
+    load_w: float,
+    keep_soc_pct: float,
+    step_h: float,
+) -> float:
+    """The generator output [W] for the next ``step_h`` hours of an hour already under
+    way (a controller checking again within the hour, at the data's native step): the
+    battery is at ``soc_pct`` now, the generator gives ``running_w`` and ``pv_w`` /
+    ``load_w`` are pessimistic for the step. When that step ends at or above
+    ``keep_soc_pct`` nothing changes; otherwise the generator runs at its fuel-efficient
+    load for the rest of the hour: the rating, or what the load and the battery's charge
+    rate can take when that is less (never below ``running_w``)."""
+    assert site.battery is not None and site.generator is not None
+    b = site.battery
+    rated_w = site.generator.rated_kw * 1000.0
+    eff = battery_efficiency(b.round_trip_efficiency_pct)
+    net_w = pv_w + running_w - load_w
+    stored_wh = (net_w * eff if net_w > 0 else net_w / eff) * step_h
+    if soc_pct + 100.0 * stored_wh / (b.capacity_kwh * 1000.0) >= keep_soc_pct - 1e-9:
+        return running_w
+    take_w = max(load_w - pv_w, 0.0) + b.max_charge_kw * 1000.0
+    return max(min(rated_w, take_w), running_w)
+
+
 # --------------------------------------------------------------------------- grid charging
 
 
@@ -1097,6 +1151,8 @@ def plan_generator(
     min_run_h: float | None = None,
     running_now: bool = False,
     times: Times = None,
+    hold_soc_pct: FloatArray | None = None,
+    defer: bool = False,
 ) -> GeneratorPlan:
     """Hours and output of the generator that keep the SOC above the floor with least fuel.
 
@@ -1112,6 +1168,15 @@ def plan_generator(
     even the generator cannot prevent them, at a prohibitive cost: the plan is
     then ``feasible=False`` and its reason says how short it falls. The naive
     rule (:func:`rule_generator_run`) is simulated for comparison.
+
+    ``hold_soc_pct`` (one value per hour end, above the floor): a reserve the plan
+    holds when it can. A kWh below it for one hour costs half a kWh of unserved load
+    spread over the horizon (about an hour flat out on a 48 h plan: far more than the
+    fuel to refill it, yet a whole horizon below it costs less than leaving load
+    unserved), so the plan refills the reserve at once, in few full hours rather than
+    many part-load ones; ``feasible`` still only asks for the floor. ``defer``: of
+    schedules that cost the same, the one that runs latest (a controller that re-plans
+    on what it measures learns more before it starts; the default runs earliest).
     """
     _require_battery(site)
     assert site.battery is not None
@@ -1134,7 +1199,8 @@ def plan_generator(
     lp = _Lp()
     # A tie-break far below a litre (earlier hours first) keeps HiGHS from wandering
     # between equivalent schedules: without it a 48 h plan took 4-14 s.
-    tie = 1e-4 * (b + a * rated) * np.arange(n) / max(n, 1)
+    order = np.arange(n)[::-1] if defer else np.arange(n)
+    tie = 1e-4 * (b + a * rated) * order / max(n, 1)
     on = lp.var(n, lb=0.0, ub=1.0, cost=b + tie, integer=True)
     power = lp.var(n, lb=0.0, ub=rated, cost=a)
     started = lp.var(n, lb=0.0, ub=1.0)
@@ -1143,6 +1209,14 @@ def plan_generator(
     )
     spill = lp.var(n, lb=0.0, ub=np.inf)
     unserved = lp.var(n, lb=0.0, ub=load / 1000.0, cost=unserved_cost)
+    if hold_soc_pct is not None:
+        hold = np.asarray(hold_soc_pct, dtype=np.float64)
+        if hold.shape != (n,):
+            raise PlanError(f"hold_soc_pct needs one value per hour ({n}), got {hold.shape}")
+        hold_kwh = np.clip(hold, floor, 100.0) / 100.0 * site.battery.capacity_kwh
+        under = lp.var(n, lb=0.0, ub=np.inf, cost=0.5 * unserved_cost / n)
+        for t in range(n):
+            lp.row({int(bv.energy[t]): 1.0, int(under[t]): 1.0}, float(hold_kwh[t]), np.inf)
     for t in range(n):
         p, y = int(power[t]), int(on[t])
         lp.row({p: 1.0, y: -rated}, -np.inf, 0.0)  # p <= rated * y

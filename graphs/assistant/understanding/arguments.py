@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from graphs.assistant.understanding import clause_reader, lexicon, patterns, tokens
+from graphs.assistant.understanding import clause_reader, lexicon, patterns, shorthand, tokens
 from tools.reports.windows import window_spec
 
 _ROLE = re.compile(
@@ -92,6 +92,8 @@ def for_tool(
         if prefs is None and "critical" in words:
             prefs = {"critical_only": True, "quiet_hours": None, "clear": False}
         return None if prefs is None else {**base, **prefs}
+    if tool in ("set_preferences", "set_alert_rule", "remove_alert_rule"):
+        text = shorthand.numbers_as_digits(text)  # "above forty percent", "below half"
     if tool == "set_preferences":
         intent = patterns._preference_change(text, site_names)
         return dict(intent.args) if intent is not None else _preference_args(clause)

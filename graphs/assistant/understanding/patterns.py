@@ -50,7 +50,12 @@ _LATER = r"(morning|sunrise|dawn|night|overnight|tonight|tomorrow|later|evening|
 
 # The week ahead: forward-looking questions about the coming days (not fuel: fuel_outlook).
 _WEEK = re.compile(
-    r"^(?!.*\b(diesel|fuel|did|was|were|so far|last week|report)\b)(?:"
+    # named outright ("week outlook, gen hrs + fuel", "outlook for the coming week"), or
+    r"^.*\b(week(ly)?\s+outlook|outlook\s+for\s+the\s+(coming|next)\s+week|week\s+ahead"
+    r"|(outlook|forecast|prospect|view)\s+for\s+(the\s+)?(next\s+|coming\s+)?(7|seven)\s+days"
+    r"|(7|seven)[- ]?day\s+(outlook|forecast))\b"
+    # ... a week to come, not fuel alone nor the past
+    r"|^(?!.*\b(diesel|fuel|did|was|were|so far|last week|report)\b)(?:"
     r".*\b(week\s+ahead|coming\s+week|next\s+week|(next|coming|following)\s+(few|several"
     r"|[3-9]|1[0-6]|seven|five)\s+days|(7|seven)[- ]?day\s+(outlook|forecast|view|picture|plan))\b"
     r"|.*\b(this|the\s+coming|next)\s+week\b.*\b(gonna|going\s+to|will|enough|sunny|need)\b"
@@ -222,7 +227,7 @@ _FLOOR_CHANGE = re.compile(
     r"(?:always\s+)?(?:keep|hold|maintain)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:at\s+or\s+)?(?:above|over|at\s+least|>=?)\s+"
     + _PCT
-    + r"|(?:do\s*n[o']?t|never)\s+let\s+(?:the\s+|my\s+|our\s+)?"
+    + r"|(?:do\s*n[o']?t|never)(?:\s+ever)?\s+let\s+(?:the\s+|my\s+|our\s+)?"
     + _BANK[:-1]
     + r"|pack|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:go|drop|fall|get|dip|run)\s+(?:below|under|lower\s+than)\s+"
@@ -238,7 +243,10 @@ _FLOOR_CHANGE = re.compile(
     + r"|(?:battery\s+)?(?:floor|minimum\s+soc|min\s+soc|soc\s+floor|reserve)\s*(?:=|:|of|at)?\s*"
     + _PCT
     + r"(?:\s+(?:please|from\s+now\s+on))?"
-    r")(?:\s+(?:please|from\s+now\s+on|at\s+all\s+times))?[.!]?$",
+    r")(?:\s+(?:please|from\s+now\s+on|at\s+all\s+times))?"
+    # a reason after it ("..., it's the rule now"), not a second request
+    r"(?:\s*[,;]\s*(?:it'?s|its|that'?s|thats|this\s+is|we|i|because|as|since|the)\b[^?]*)?"
+    r"[.!]?$",
     re.IGNORECASE,
 )
 _UNIT_CHANGE = re.compile(
@@ -620,6 +628,7 @@ _PENDING = re.compile(
     r"(?:\s+(?:waiting|pending|for\s+(?:me|approval)))?\s*[?.!]*$"
     r"|^(?:what|anything)\s+(?:is\s+|'s\s+)?(?:waiting|needs?)\s+(?:for\s+)?"
     r"(?:my\s+)?approv\w*\s*[?.!]*$"
+    r"|^(?:anything|what(?:'s|s|\s+is|\s+are)?)\s+(?:still\s+)?(?:pending|waiting)\s*[?.!]*$"
     r"|\bsay\s+yes\s+to\b|\b(?:anything|something)\s+(?:awaiting|waiting\s+for|that\s+needs)\s+"
     r"(?:my\s+)?(?:approval|ok|sign[- ]?off)\b"
     r"|\b(?:anything|something)\s+(?:for\s+me\s+)?to\s+approve\b",
@@ -722,6 +731,23 @@ def _approvals(text: str) -> Intent | None:
     if _PENDING.search(text):
         return Intent("pending_approvals", {"site": None})
     return None
+
+
+_PART_BREAK = re.compile(r"\s*(?:[?;]|[.,!](?=\s|$)|\b(?:and|then|also)\b)\s*", re.IGNORECASE)
+_PART_LEAD = re.compile(r"^(?:(?:and|then|also|please|pls|now)\s+)+", re.IGNORECASE)
+
+
+def approvals_in_parts(text: str) -> list[Intent] | None:
+    """'anything pending? approve 2f8a61cd', 'approve 2f8e6a1c, reject 7c90b3d4': every
+    part of the message an approval shape, in order; None otherwise."""
+    parts = [_PART_LEAD.sub("", p.strip()) for p in _PART_BREAK.split(text)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2:
+        return None
+    found = [_approvals(part) for part in parts]
+    if any(i is None for i in found):
+        return None
+    return [i for i in found if i is not None]
 
 
 def _role_change(text: str) -> Intent | None:
@@ -1172,7 +1198,8 @@ _REMOVE_RULE = re.compile(
     r"\b(?:delete|del|rm|remove|drop|cancel|disable|clear|kill|scrap|erase|get\s+rid\s+of|turn\s+off"
     r"|stop|undo)\b(?:\s+(?:the|my|our|that))?(?:\s+(?:custom|user))?"
     r"(?:\s+(?:alert|alarm|notification|warning|threshold))?\s*(?:rule|threshold)?\s*"
-    r"(?:number\s+|no\.?\s*|#\s*)?(?P<id>\d{1,9})\b",
+    r"(?:number\s+|no\.?\s*|#\s*)?(?P<id>\d{1,9})\b"
+    r"(?!\s*(?:%|percent|v\b|volts?|kw|w\b|watts?|a\b|amps?|l\b|lit|°|deg|c\b|f\b|hz))",
     re.IGNORECASE,
 )
 _RULE_THEN_REMOVE = re.compile(
@@ -1327,7 +1354,10 @@ def alert_rule_args(text: str, site_names: Sequence[str] = ()) -> dict[str, obje
 # "Delete the diesel tank threshold we created", "I don't need the soc 90 alert anymore,
 # remove it": a rule named by what it watches rather than its number.
 _REMOVE_DESCRIBED = re.compile(
-    r"\b(?:delete|remove|drop|scrap|erase|get\s+rid\s+of|cancel)\b", re.IGNORECASE
+    # "drop" removes a rule, but "let the battery drop under 40 %" is a level falling
+    r"\b(?:delete|remove|drop(?!\s+(?:under|below|beneath|to|past|down|lower|further)\b)|scrap"
+    r"|erase|get\s+rid\s+of|cancel)\b",
+    re.IGNORECASE,
 )
 _A_RULE = re.compile(
     r"\b(?:threshold|rule)s?\b|\b(?:we|i)\s+(?:created|set|made|added|set\s+up)\b|\banymore\b",

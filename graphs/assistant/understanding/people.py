@@ -196,7 +196,7 @@ _ASKS_WHO = re.compile(
     rf"\s+{_HONORIFIC}?(?P<what>@?{_NAME})"
     rf"|^\W*(?:can|could|may|is)\s+{_HONORIFIC}?(?P<can>@?{_NAME})\s+(?:an?\s+)?"
     r"(?:approve|admin|operator|manager|viewer|finance|allowed|see|access|use|do)\b"
-    rf"|^\W*(?:what\s+can|what's|whats)\s+{_HONORIFIC}?(?P<whats>@?{_NAME})(?:'s)?\s+"
+    rf"|^\W*(?:what\s+(?:can|may|could)|what's|whats)\s+{_HONORIFIC}?(?P<whats>@?{_NAME})(?:'s)?\s+"
     r"(?:do|role|access|allowed)\b",
     re.IGNORECASE,
 )
@@ -246,7 +246,7 @@ _POLITE = re.compile(
     re.IGNORECASE,
 )
 _GIVE_CLAUSE = re.compile(
-    r"(?:[,;]|\band\b)\s*(?:(?:please|pls|then|also|and)\s+)*(?=(?:grant|give|make|set|promote"
+    r"(?:[,;?.!]|\band\b)\s*(?:(?:please|pls|then|also|and)\s+)*(?=(?:grant|give|make|set|promote"
     r"|change|assign|upgrade|let|allow)\b)",
     re.IGNORECASE,
 )
@@ -291,7 +291,9 @@ def _pronoun_person(text: str) -> str | None:
     """'Who is Mark, and please make him an operator': the person named before 'him'."""
     if not re.search(r"\b(?:him|her|them)\b", text, re.I):
         return None
-    return _person(_ASKS_WHO.search(text), "who", "what", "can", "whats")
+    return _person(_ASKS_WHO.search(text), "who", "what", "can", "whats") or _person(
+        _PERSON_OWNS.search(text), "owner", "of"
+    )
 
 
 def who_is(text: str) -> Intent | None:
@@ -300,6 +302,11 @@ def who_is(text: str) -> Intent | None:
         return Intent("who_is", {"site": None, "user_id": "me"})
     person = _mention(text) if _ASKS_WHO.search(text) else None
     person = person or _person(_ASKS_WHO.search(text), "who", "what", "can", "whats")
+    if person is None:  # "the role of Linda?", "Linda's role? make her an operator"
+        give = _GIVE_CLAUSE.search(text)
+        head = text if give is None else text[: give.start()]
+        if _GIVE.search(head) is None:
+            person = _person(_PERSON_OWNS.search(head), "owner", "of")
     if person is None:
         return None
     if person.lower() in _SELF:

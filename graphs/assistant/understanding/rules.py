@@ -53,6 +53,7 @@ from graphs.assistant.understanding.patterns import (
     _preference_change,
     _role_change,
     _who_is,
+    approvals_in_parts,
 )
 from graphs.assistant.understanding.tokens import (
     _mark_names,
@@ -140,6 +141,9 @@ def route(
     role_change = _role_change(stripped) or _who_is(stripped) or _approvals(stripped)
     if role_change is not None:
         return [role_change]
+    decided = approvals_in_parts(stripped)
+    if decided is not None:
+        return decided
     about_people = [i for i in (people.who_is(stripped), people.role_change(stripped)) if i]
     if about_people:
         return about_people  # "Who is Mark, and please make him an operator."

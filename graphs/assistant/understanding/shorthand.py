@@ -45,7 +45,92 @@ _WORD = re.compile(r"\b(" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r"
 _SPAN = re.compile(r"\b(\d{1,3})\s*(d|h)\b", re.IGNORECASE)
 
 
+_UNITS = {
+    w: n
+    for n, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+}
+_TENS = {
+    w: 10 * n
+    for n, w in enumerate(
+        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2
+    )
+}
+_UNIT_RE = "|".join(sorted(_UNITS, key=len, reverse=True))
+_TENS_RE = "|".join(_TENS)
+# "twenty five", "forty-five", "a hundred and twenty", "fifteen": a number said in words.
+_NUMBER_WORDS = re.compile(
+    rf"\b(?:(?P<hundreds>a|one|{_UNIT_RE})\s+hundred(?:\s+and)?\s*)?"
+    rf"(?:(?P<tens>{_TENS_RE})(?:[\s-]+(?P<tail>{_UNIT_RE}))?|(?P<unit>{_UNIT_RE}))?\b",
+    re.IGNORECASE,
+)
+# What a lone small number word must be followed by to be a quantity ("the battery one" is not).
+_QUANTITY_AFTER = re.compile(
+    r"\s*(?:%|percent|per\s*cent|pct|v\b|volts?|kw|kilowatts?|w\b|watts?|amps?|a\b|"
+    r"litres?|liters?|l\b|gallons?|degrees?|°|hours?|minutes?|mins?|days?)",
+    re.IGNORECASE,
+)
+# ... or after a word that numbers things ("rule three", "alert two").
+_ID_BEFORE = re.compile(r"\b(?:rule|alert|silence|number|no\.?|#)\s*$", re.IGNORECASE)
+# "below half", "above half": half the battery.
+_HALF = re.compile(r"\b(below|under|above|over|at|to|than)\s+(?:a\s+)?half\b", re.IGNORECASE)
+
+
+def numbers_as_digits(text: str) -> str:
+    """``text`` with numbers said in words as digits ("keep it above forty percent" →
+    "keep it above 40 percent", "below half" → "below 50 %"). A lone word from one to
+    nine is a number only before a unit ("the battery one" stays a word)."""
+
+    def digits(m: re.Match[str]) -> str:
+        if not m[0].strip():
+            return m[0]
+        hundreds = m["hundreds"]
+        value = (
+            0
+            if hundreds is None
+            else 100 * (1 if hundreds.lower() == "a" else _UNITS[hundreds.lower()])
+        )
+        if m["tens"]:
+            value += _TENS[m["tens"].lower()] + (_UNITS[m["tail"].lower()] if m["tail"] else 0)
+        elif m["unit"]:
+            unit = _UNITS[m["unit"].lower()]
+            if (
+                hundreds is None
+                and unit < 10
+                and not _QUANTITY_AFTER.match(text, m.end())
+                and not _ID_BEFORE.search(text, 0, m.start())
+            ):
+                return m[0]
+            value += unit
+        return str(value) + m[0][len(m[0].rstrip()) :]
+
+    out = _NUMBER_WORDS.sub(digits, text)
+    return _HALF.sub(lambda m: f"{m[1]} 50 %", out)
+
+
 def spelled_out(text: str) -> str:
-    """``text`` with common shorthand written as words."""
-    out = _WORD.sub(lambda m: _WORDS[m[1].lower()], text)
+    """``text`` with common shorthand written as words and numbers as digits."""
+    out = _WORD.sub(lambda m: _WORDS[m[1].lower()], numbers_as_digits(text))
     return _SPAN.sub(lambda m: f"next {m[1]} {'days' if m[2].lower() == 'd' else 'hours'}", out)
