@@ -119,12 +119,12 @@ def for_tool(
 # A request id as shown in chat ("8c41fea3", "#8c41"): hex with at least one digit.
 _ACTION_ID = re.compile(r"(?<![\w-])#?(?=[0-9a-f]*\d)([0-9a-f]{4,32})(?![\w-])", re.I)
 _REJECT = re.compile(
-    r"\b(?:reject\w*|rej|den(?:y|ied)|declin\w*|refus\w*|no|nope|nah|cancel\w*|veto\w*"
+    r"\b(?:reject\w*|rej\w*|den(?:y|ied)|declin\w*|refus\w*|no|nope|nah|cancel\w*|veto\w*"
     r"|block\w*|turn\s+down|rather\s+not)\b|[❌👎✖✗]",
     re.I,
 )
 _APPROVE = re.compile(
-    r"\b(?:approv\w*|accept\w*|ok|okay|yes|yeah|yep|go(?!\s+(?:through|with))|go\s+ahead|confirm\w*|sign(?:ed)?"
+    r"\b(?:approv\w*|aprov\w*|apprv\w*|grant\w*|accept\w*|ok|okay|yes|yeah|yep|go(?!\s+(?:through|with))|go\s+ahead|confirm\w*|sign(?:ed)?"
     r"[\s-]*off|tick|lgtm|authori[sz]\w*|allow\w*|agreed?|fine)\b|[✅👍✔✓]",
     re.I,
 )

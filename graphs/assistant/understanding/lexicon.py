@@ -645,6 +645,10 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"\b(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of\s+(?:validation|approval)\b",
             "waiting for approval",
         ),
+        (
+            r"(\b(?:was|were|did|had|has|happened|passed)\b[^.?!]*?)\bthis\s+night\b",
+            r"\1last night",
+        ),
         (r"\bthis\s+night\b", "tonight"),
         # a change asked on condition of the answer before it ("any alerts? if so ack
         # them", "should we grid charge tonight? if yes switch it on"): the second request

@@ -781,7 +781,11 @@ def _plan(
         # "alert me every morning if ...", "alert me if soc < 30 % and load > 5 kW": refused
         found = [i for i in found if i.tool not in PARSED_TOOLS]
     if found and (
-        all(i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"} for i in found)
+        all(
+            i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"}
+            or (i.tool == "set_preferences" and i.args.get("min_soc_pct") is not None)
+            for i in found
+        )
         or any(i.tool in PARSED_TOOLS for i in found)
     ):
         # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V",
