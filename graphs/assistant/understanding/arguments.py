@@ -71,6 +71,8 @@ def for_tool(
         return None if person is None else {"site": None, "user_id": person}
     if tool == "pending_approvals":
         return {"site": None}
+    if tool == "decide_action":
+        return _decision_args(text)
     if tool == "compare_periods":
         first, second = patterns.compare_args(text)
         return {**base, "first": first, "second": second}
@@ -114,6 +116,30 @@ def for_tool(
     return base
 
 
+# A request id as shown in chat ("8c41fea3", "#8c41"): hex with at least one digit.
+_ACTION_ID = re.compile(r"(?<![\w-])#?(?=[0-9a-f]*\d)([0-9a-f]{4,32})(?![\w-])", re.I)
+_REJECT = re.compile(
+    r"\b(?:reject\w*|rej\w*|den(?:y|ied)|declin\w*|refus\w*|no|nope|nah|cancel\w*|veto\w*"
+    r"|block\w*|turn\s+down|rather\s+not)\b|[❌👎✖✗]",
+    re.I,
+)
+_APPROVE = re.compile(
+    r"\b(?:approv\w*|aprov\w*|apprv\w*|grant\w*|accept\w*|ok|okay|yes|yeah|yep|go(?!\s+(?:through|with))|go\s+ahead|confirm\w*|sign(?:ed)?"
+    r"[\s-]*off|tick|lgtm|authori[sz]\w*|allow\w*|agreed?|fine)\b|[✅👍✔✓]",
+    re.I,
+)
+
+
+def _decision_args(text: str) -> dict[str, Any] | None:
+    """The request id and the decision said around it ("I approve the request 4e2a9f10",
+    "4e2a9f10 is refused"); None without exactly one id or a clear decision."""
+    ids = {m[1].lower() for m in _ACTION_ID.finditer(text)}
+    approve, reject = bool(_APPROVE.search(text)), bool(_REJECT.search(text))
+    if len(ids) != 1 or approve == reject:
+        return None
+    return {"site": None, "action_id": ids.pop(), "approve": approve}
+
+
 _FULL = re.compile(r"\b(full|whole|entire|complete|every(?:thing)?|all (?:the )?events)\b", re.I)
 _QUANTITIES = (
     ("temperature", re.compile(r"\b(temp\w*|hot|warm|heat\w*|die)\b", re.I)),
@@ -138,6 +164,15 @@ def _fuzzy(word: str, choices: Sequence[str]) -> str | None:
     return match[0] if match else None
 
 
+# Words that change a role ("give ... viewer access", "could he be made an operator"),
+# not a statement of one ("priya_k is my property manager").
+_GIVES_ROLE = re.compile(
+    r"\b(?:give|make|made|grant|set|change|promote|demote|upgrade|downgrade|assign|add|want"
+    r"|like|should|could|let|be|for\s+(?:him|her|them))\b",
+    re.IGNORECASE,
+)
+
+
 def _role_args(text: str) -> dict[str, Any] | None:
     intent = patterns._role_change(text.strip())
     if intent is not None:
@@ -153,6 +188,9 @@ def _role_args(text: str) -> dict[str, Any] | None:
         user = match["mention"] or match["at"] or match["id"] or match["name"] or match["to"]
         if user and user.lower() not in _NOT_NAMES and _fuzzy(user.lower(), (role,)) is None:
             return {"site": None, "user_id": user, "role": patterns._ROLE_WORDS[role]}
+    handle = patterns.user_handle(text)  # "her handle is aisha.r", "my sister Ruth (ruth_o)"
+    if handle is not None and _GIVES_ROLE.search(text):
+        return {"site": None, "user_id": handle, "role": patterns._ROLE_WORDS[role]}
     return None
 
 

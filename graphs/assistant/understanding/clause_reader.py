@@ -535,7 +535,9 @@ def _preference_args(clause: _Clause) -> dict[str, Any] | None:
         critical = any(
             (word,) in _SEVERITIES and _SEVERITIES[(word,)] == "critical" for word in words
         )
-        if critical and any(w in _ONLY_WORDS for w in words):
+        if critical and any(w in ("unless", "except", "but") for w in words):
+            critical_only = True  # "no alerts at night unless they are critical"
+        elif critical and any(w in _ONLY_WORDS for w in words):
             critical_only = not off  # "critical alerts only"; "not only critical"
         elif (
             clause.has(ALERT)

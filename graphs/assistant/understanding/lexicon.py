@@ -153,7 +153,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
     (
         ALERT,
         "alert|alerts|alarm|alarms|warning|warnings|problem|problems|issue|issues|fault"
-        "|faults|error|errors|wrong|broken|trouble|failure|failures|notifications|worry"
+        "|faults|error|errors|wrong|broken|trouble|failure|failures|notifications|notification"
+        "|messages|worry|the matter|amiss|anything the matter|something the matter"
         "|firing|fired|triggered|tripped",
     ),
     (
@@ -215,8 +216,10 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|do not disturb|dnd|night mode|dont bother me|do not bother me|dont disturb me"
         "|dont wake me|do not wake me|silent hours|sleep hours|quiet|dont ping me|do not ping me"
         "|dont message me|do not message me|dont notify me|do not notify me|dont alert me"
-        "|do not alert me|dont disturb|dont text me|no pings|no notifications|no alerts after"
-        "|no alerts at night|no alerts overnight|no messages after|no notifications after",
+        "|do not alert me|dont disturb|dont text me|dont send me|do not send me|no pings"
+        "|no notifications|no alerts after"
+        "|no alerts at night|no alerts overnight|no alerts between|no notifications between"
+        "|no messages between|no messages at night|no messages after|no notifications after",
     ),
     (PREFS, "preferences|preference|prefs|settings|notification settings|alert settings"),
     (
@@ -236,7 +239,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|stopping|starting|with|from|this|that|these|those|have"
         "|been|being|about|also|plus|then|when|where|which|would|could|doing|going|getting"
         "|looking|like|level|full|right|enough|last|until|over|under|into|onto|just|good"
-        "|okay|fine|well|funny|song|story|name|hello|hey|weekend|sunset|sunrise|mind|shop",
+        "|okay|fine|well|funny|song|story|name|hello|hey|weekend|sunset|sunrise|mind|shop"
+        "|since|once|still|till|after|before|during|while|again|ever|anyway",
     ),
 )
 
@@ -348,6 +352,17 @@ _POLITE_PREFIXES: tuple[tuple[str, ...], ...] = (
     ("id", "like", "to"),
     ("i", "wanna"),
     ("go", "ahead", "and"),
+    # "could we have no alerts between 10pm and 6am", "can I get the report": requests
+    ("could", "we", "have"),
+    ("can", "we", "have"),
+    ("could", "i", "have"),
+    ("can", "i", "have"),
+    ("could", "we", "get"),
+    ("can", "we", "get"),
+    ("could", "i", "get"),
+    ("can", "i", "get"),
+    ("may", "i", "have"),
+    ("may", "we", "have"),
     ("lets",),
     ("let", "us"),
 )
@@ -462,7 +477,7 @@ _RULE_TABLE: tuple[tuple[str, str], ...] = (
     ),
 )
 _SEVERITY_TABLE: tuple[tuple[str, str], ...] = (
-    ("critical", "critical|criticals|crit|urgent|severe|emergency|emergencies"),
+    ("critical", "critical|criticals|crit|urgent|severe|emergency|emergencies|serious"),
     ("warning", "warning|warnings|warn"),
     ("info", "info|infos|informational|information|notice|notices|fyi"),
 )
@@ -476,7 +491,7 @@ _ALERT_NOUNS_SINGULAR = frozenset(
 _ALL_WORDS = frozenset({"all", "every", "everything", "anything", "everyone", "whole"})
 _THIS_WORDS = frozenset({"this", "it", "that", "one"})
 _MUTE_WORDS = frozenset({"mute", "muting", "hush", "shush", "shut"})
-_ONLY_WORDS = frozenset({"only", "just", "solely", "exclusively"})
+_ONLY_WORDS = frozenset({"only", "just", "solely", "exclusively", "unless", "except"})
 _AGAIN_WORDS = frozenset({"again", "back"})
 _UNTIL_TOMORROW_WORDS = frozenset({"overnight", "morning", "tonight", "night"})
 
@@ -585,3 +600,189 @@ _VOCABULARY: frozenset[str] = frozenset(
     for word in words
     if word.isalpha()
 ) | (_FILLERS | _QUESTION_STARTERS | _SPLIT_WORDS | _EXTRA_WORDS)
+
+
+# Words other people use for what the readers know by another name (French-speaker and
+# regional English: "acquit the alert", "launch the group electrogen", "charge by the
+# network", "validate the demand 4e2a9f10", "shed the miners"), each rewritten to the
+# plain word before the message is read. Only words and phrases that cannot mean anything
+# else in the domain are listed: "network" alone (the home network) and "demand" alone
+# (power demand) keep their meaning.
+_PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), plain)
+    for pattern, plain in (
+        (r"\bacquit(?:s|ted|ting)?\b", "acknowledge"),
+        (r"\b(?:re-?)?launch(?:es|ed|ing)?\b", "start"),
+        (
+            r"\b(?:group\s+electrogen\w*|electrogen\w*\s+group|electrogen\w*|generating\s+set)\b",
+            "generator",
+        ),
+        (
+            r"\b(cut|stop|start|shut\s+down|switch\s+off|turn\s+off|turn\s+on)\s+the\s+group\b",
+            r"\1 the generator",
+        ),
+        (
+            r"\b(?:the\s+)?(?:electric(?:al|ity)?\s+network|network\s+electric(?:al|ity)?"
+            r"|power\s+network|public\s+network|distribution\s+network)\b",
+            "the grid",
+        ),
+        (r"\b(charg\w*)\s+(?:by|from|on|with)\s+the\s+network\b", r"\1 from the grid"),
+        (
+            r"\b(?:in|a|of)\s+cut\b|\bcuts?\s+of\s+(?:the\s+)?(?:grid|power|current|electricity)\b",
+            "an outage",
+        ),
+        (r"\btension\b", "voltage"),
+        (r"\b(?:DG|D\.G\.)(?:\s+set)?(?=\W|$)", "generator"),  # "start the DG": diesel generator
+        (r"\bvalidat(?:e|es|ed|ing)\b", "approve"),
+        (r"\binvalidat(?:e|es|ed|ing)\b", "reject"),
+        (r"\bdemands?\s+(?=[0-9a-f]{4,}\b)", "request "),
+        (
+            r"\b(?:demands?|requests?)\s+(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of"
+            r"\s+(?:validation|approval)\b",
+            "requests waiting for approval",
+        ),
+        (
+            r"\b(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of\s+(?:validation|approval)\b",
+            "waiting for approval",
+        ),
+        (
+            r"(\b(?:was|were|did|had|has|happened|passed)\b[^.?!]*?)\bthis\s+night\b",
+            r"\1last night",
+        ),
+        (r"\bthis\s+night\b", "tonight"),
+        # a change asked on condition of the answer before it ("any alerts? if so ack
+        # them", "should we grid charge tonight? if yes switch it on"): the second request
+        (
+            r"(?<=[?.,;!])\s*(?:and\s+)?(?:if\s+(?:so|yes|yeah|there\s+are(?:\s+any)?|any|needed"
+            r"|necessary|it\s+is|they\s+are|it\s+does|it\s+should|we\s+should|you\s+think\s+so"
+            r"|that'?s\s+the\s+case)|in\s+that\s+case|should\s+that\s+be\s+so)\b\s*,?\s*",
+            " then ",
+        ),
+        # polite wrappers around an order: "it would be lovely if you could switch ...",
+        # "I'd appreciate it if you would ..."
+        (
+            r"\b(?:it\s+|that\s+)?(?:would|wd|'d)\s+be\s+(?:\w+\s+)?(?:lovely|great|nice|good|grand"
+            r"|brilliant|helpful|awesome|ideal|wonderful|fab|super|handy|perfect)\s+if\s+you"
+            r"\s+(?:could|would|can|will)\s+(?:please\s+)?",
+            "please ",
+        ),
+        (
+            r"\bi(?:'d|\s+would)\s+(?:really\s+)?appreciate\s+(?:it\s+)?if\s+you\s+(?:could|would"
+            r"|can)\s+(?:please\s+)?",
+            "please ",
+        ),
+        (r"\bwhat\s+(?:has\s+)?passed\b", "what happened"),
+        (r"\bsay\s+me\b", "tell me"),
+        (
+            r"\b(?:and\s+)?(?:after\s+that|afterwards|after\s+which|once\s+done|when\s+done)\b,?",
+            "then",
+        ),
+        # "we're expecting a cloudy week so please switch off the miners": the order apart
+        (r"(?<=\w)\s+(?:and\s+)?so\s+(?=please\b|pls\b|can\s+you\b|could\s+you\b)", ". "),
+        (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
+        (
+            r"\bshed(?:ding)?\s+(?=(?:all\s+|the\s+|some\s+|both\s+)?(?:miners?|rigs?|asics?"
+            r"|mining|miner[- ]?\d))",
+            "stop ",
+        ),
+    )
+)
+
+
+_TENS = {
+    "ten": 10,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_UNITS |= {"eight": 8, "nine": 9}
+# A level said in words ("below forty per cent", "under a quarter full", "above half"),
+# written in figures so that thresholds and floors read it like "below 40 %".
+_LEVEL_WORDS = re.compile(
+    r"\b(?P<lead>below|under|above|over|than|to|hits?|reach(?:es)?|past)\s+(?:"
+    rf"(?P<tens>{'|'.join(_TENS)})(?:[\s-](?P<unit>{'|'.join(_UNITS)}))?"
+    r"\b(?=\s*(?:%|percent|per\s*cent|pc)|\W*$|\s*[,.;!?)]|\s+(?:full|charged|soc|again))"
+    r"|(?:a\s+|one\s+)?(?P<frac>half|quarter|third)\b(?!\s+(?:an?\s+)?(?:hour|day|minute)|\s+(?:of\s+)?(?:the|my|our|them)\b)"
+    r"(?:\s+(?:full|charged))?)",
+    re.IGNORECASE,
+)
+_FRACTION_PCT = {"half": "50%", "quarter": "25%", "third": "33%"}
+
+
+def _level(match: re.Match[str]) -> str:
+    if match["frac"]:
+        return f"{match['lead']} {_FRACTION_PCT[match['frac'].lower()]}"
+    value = _TENS[match["tens"].lower()] + (_UNITS[match["unit"].lower()] if match["unit"] else 0)
+    return f"{match['lead']} {value}"
+
+
+_PARTICIPLES = {
+    "switched": "switch",
+    "turned": "turn",
+    "shut": "shut",
+    "powered": "power",
+    "started": "start",
+    "stopped": "stop",
+    "restarted": "restart",
+    "put": "put",
+    "brought": "bring",
+    "fired": "fire",
+    "spun": "spin",
+    "charged": "charge",
+    "topped": "top",
+}
+_OBJECT = r"(?P<obj>(?:all\s+)?(?:the|my|our|those|these|all)\s+[\w-]+(?:\s+(?!be\b)[\w-]+)?)"
+_DONE = rf"(?P<verb>{'|'.join(_PARTICIPLES)})(?:\s+(?P<part>back\s+on|back\s+up|off|on|down|up))?\b"
+# An order said as a wish or in the passive ("could the miners be switched off please",
+# "I'd like the miners switched off at the cabin", "I want the generator started"): the
+# order itself ("please switch off the miners ...").
+_PASSIVE_ORDERS = (
+    # as a statement only: "can the miners be turned off?" asks whether they can
+    re.compile(rf"\b(?:could|can|would|will)\s+{_OBJECT}\s+be\s+{_DONE}(?=[^?]*$)", re.I),
+    re.compile(
+        r"\b(?:i'?d\s+like|i\s+would\s+like|i\s+want|we'?d\s+like|we\s+would\s+like"
+        rf"|we\s+want|i\s+need|we\s+need|please\s+get|get)\s+{_OBJECT}\s+{_DONE}",
+        re.IGNORECASE,
+    ),
+)
+
+
+# "the genny needs to be running!", "miners have to be off by six": the order, when said
+# as a statement (a question, "does the gen need to be on?", is left as asked).
+_NEEDS_TO_BE = re.compile(
+    r"^(?P<lead>\W*(?:ok\W+|so\W+|right\W+)?)(?P<obj>(?:the\s+|my\s+|our\s+|all\s+(?:the\s+)?)?"
+    r"[\w-]+(?:\s+[\w-]+)?)\s+(?:needs?|has|have|must)\s+(?:to\s+)?be\s+"
+    r"(?P<state>running|on|started|going|off|stopped|shut\s+down|switched\s+off|turned\s+off)\b"
+    r"(?P<rest>[^?]*)$",
+    re.IGNORECASE,
+)
+_STATE_VERB = {"running": "start", "on": "start", "started": "start", "going": "start"}
+
+
+def _needed(match: re.Match[str]) -> str:
+    verb = _STATE_VERB.get(match["state"].lower(), "stop")
+    return f"{match['lead']}please {verb} {match['obj']}{match['rest']}"
+
+
+def _as_order(match: re.Match[str]) -> str:
+    verb = _PARTICIPLES[match["verb"].lower()]
+    part = f" {match['part']}" if match["part"] else ""
+    return f"please {verb}{part} {match['obj']}"
+
+
+def plain(text: str) -> str:
+    """``text`` with other people's words for known things rewritten to the plain ones."""
+    for order in _PASSIVE_ORDERS:
+        text = order.sub(_as_order, text)
+    text = _NEEDS_TO_BE.sub(_needed, text)
+    for pattern, word in _PLAIN_WORDS:
+        text = pattern.sub(word, text)
+    return _LEVEL_WORDS.sub(_level, text)

@@ -215,18 +215,27 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 _PCT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|pct|per\s*cent)?"
+_BANK = r"(?:battery|batteries|batt|bank|accu|lithium|storage|powerwall)"
 _FLOOR_CHANGE = re.compile(
-    r"^(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|from\s+now\s+on,?\s+)*"
+    r"^(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+|from\s+now\s+on,?\s+"
+    r"|i'?d\s+(?:like|prefer|want)\s+|i\s+(?:would\s+)?(?:like|prefer|want)\s+"
+    r"|(?:make\s+sure|ensure)\s+(?:that\s+)?)*"
     r"(?:"
+    r"(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank|accu|lithium|storage|powerwall|soc)\s+(?:is\s+|are\s+)?(?:never|not)"
+    r"\s+(?:to\s+)?(?:be\s+)?(?:go(?:es)?|drops?|falls?|gets?|dips?|runs?|discharged?|drained)"
+    r"?\s*(?:down\s+)?(?:below|under|lower\s+than)\s+" + _PCT + r"|"
     r"(?:always\s+)?(?:keep|hold|maintain)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:at\s+or\s+)?(?:above|over|at\s+least|>=?)\s+"
     + _PCT
-    + r"|(?:do\s*n[o']?t|never)(?:\s+ever)?\s+let\s+(?:the\s+|my\s+|our\s+)?(?:battery|batt|soc)"
+    + r"|(?:do\s*n[o']?t|never)(?:\s+ever)?\s+let\s+(?:the\s+|my\s+|our\s+)?"
+    + _BANK[:-1]
+    + r"|pack|soc)"
     r"(?:\s+soc|\s+charge|\s+level)?\s+(?:go|drop|fall|get|dip|run)\s+(?:below|under|lower\s+than)\s+"
     + _PCT
     + r"|(?:always\s+)?(?:keep|leave|reserve|hold)\s+(?:at\s+least\s+|a\s+minimum\s+of\s+)?"
     + _PCT
-    + r"\s+(?:in|of)\s+(?:the\s+|my\s+|our\s+)?(?:battery|batteries|batt|bank)"
+    + r"\s+(?:in|of)\s+(?:the\s+|my\s+|our\s+)?"
+    + _BANK
     + r"|(?:set|change|raise|put|make)\s+(?:the\s+|my\s+|our\s+)?(?:battery\s+)?"
     r"(?:floor|minimum(?:\s+soc)?|min(?:imum)?\s+soc|min\s+soc|reserve|soc\s+floor|soc\s+minimum)"
     r"(?:\s+(?:of|for)\s+the\s+battery)?\s+(?:to|at|=)\s+"
@@ -271,6 +280,32 @@ _TEMP_UNITS = {
 }
 
 
+# Fractions said in words ("never below half", "above a quarter") as percentages.
+_FRACTIONS = (
+    (re.compile(r"\b(?:three[- ]quarters|3/4)(?:\s+full)?\b", re.I), "75%"),
+    (re.compile(r"\b(?:a\s+|one\s+)?(?:half|1/2)(?:\s+full|\s+charged)?\b", re.I), "50%"),
+    (re.compile(r"\b(?:a\s+|one\s+)?(?:quarter|1/4)(?:\s+full|\s+charged)?\b", re.I), "25%"),
+    (re.compile(r"\b(?:a\s+|one\s+)?(?:third|1/3)(?:\s+full|\s+charged)?\b", re.I), "33%"),
+)
+# Where a standing floor ends and its reason or courtesy begins ("keep the battery above
+# 40 % from now on, the chillers can't lose power", "... in the plans, remember that").
+_FLOOR_TAIL = re.compile(
+    r"\s*(?:[,;:!]|\.(?:\s|$)|\s[-–—]\s|\band\s+(?=please\b)|\bplease\s+remember\b|\bremember\s+that\b"
+    r"|\bin\s+(?:the\s+|all\s+|your\s+)?plans?\b|\bit'?s\s+better\b|\bbecause\b)",
+    re.IGNORECASE,
+)
+
+
+def _floor_clauses(text: str) -> list[str]:
+    """The whole text, then each of its clauses, with fractions in words as percentages."""
+    for pattern, pct in _FRACTIONS:
+        text = pattern.sub(pct, text)
+    clauses = [c.strip() for c in _FLOOR_TAIL.split(text) if c and c.strip()]
+    if "?" in text or not clauses or clauses == [text.strip()]:
+        return [text]  # a question beside it is read by the clause reader
+    return [text, *clauses]
+
+
 def _preference_change(text: str, site_names: Sequence[str]) -> Intent | None:
     """'keep the battery above 45 %', 'I prefer kW and °F', 'show temperatures in F'."""
     stripped = text.strip()
@@ -280,10 +315,11 @@ def _preference_change(text: str, site_names: Sequence[str]) -> Intent | None:
         stripped = re.sub(
             rf"\s*(?:at|for|on)?\s*\b{re.escape(site)}\b", "", stripped, flags=re.IGNORECASE
         ).strip()
-    floor = _FLOOR_CHANGE.match(stripped)
-    if floor is not None:
-        pct = next(g for g in floor.groups() if g is not None)
-        return Intent("set_preferences", {"site": site, "min_soc_pct": float(pct)})
+    for said in _floor_clauses(stripped):
+        floor = _FLOOR_CHANGE.match(said)
+        if floor is not None:
+            pct = next(g for g in floor.groups() if g is not None)
+            return Intent("set_preferences", {"site": site, "min_soc_pct": float(pct)})
     if stripped.endswith("?") or _UNIT_CHANGE.match(stripped) is None:
         return None
     if _ONE_OFF_SUBJECT.search(lowered) and not _STANDING.search(lowered):
@@ -314,9 +350,10 @@ _REPORT_WORDS = re.compile(
     r"|\b(spend|spent|spending|savings?|saved)\b"
     r"|\bcost\s+per\s+kwh\b|\bper\s+kwh\b.*\b(generator|grid|solar|diesel)\b"
     r"|\bl\s*/\s*kwh\b|\blitres?\s+per\s+kwh\b|\bfuel\s+efficiency\b|\befficiency\s+trend\b"
-    r"|\b(solar|pv|production|produced|generation|usage|consumption|imports?|exports?|kwh|energy"
-    r"|cost|costs|fuel|diesel)\b.*\bso\s+far\b|\bso\s+far\b.*\b(solar|pv|production|generation"
-    r"|usage|consumption|imports?|exports?|kwh|energy|cost|costs|fuel|diesel)\b"
+    r"|\b(solar|pv|sun|production|produced|generation|usage|consumption|imports?"
+    r"|exports?|kwh|energy|cost|costs|fuel|diesel)\b.*\bso\s+far\b|\bso\s+far\b.*\b(solar|pv"
+    r"|sun|production|generation|usage|consumption|imports?|exports?|kwh|energy"
+    r"|cost|costs|fuel|diesel)\b"
     r"|\buptime\b|\bpeak\s+(demand|load|power)\b|\benergy\s+flows?\b"
     r"|\b(yesterday|(last|past|previous)\s+(week|month|\d+\s+days))\b.*\b(solar|pv|production"
     r"|produced|generation|generated|usage|used|consumption|consumed|imports?|imported|exports?"
@@ -327,7 +364,8 @@ _REPORT_WORDS = re.compile(
     r"\b(yesterday|(last|past|previous)\s+(week|month|\d+\s+days))\b"
     r"|\bhow\s+(much|many)\b.*\b(did|was|were)\b.*\b(pay|paid|save|saved|run|ran|mine|mined)\b"
     r"|\bhow\s+much\b.*\b(did|was|were)\b.*\b(spend|cost|use|used|burn|burned|burnt"
-    r"|produce|produced|import|imported|export|exported|generate|generated|make|made)\b",
+    r"|produce|produced|import|imported|export|exported|generate|generated|make|made|catch|caught"
+    r"|collect|collected|harvest|harvested|bring\s+in|brought\s+in)\b",
     re.IGNORECASE,
 )
 _NOT_REPORT = re.compile(
@@ -428,8 +466,19 @@ _READINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "battery_status",  # "how long until the floor at this rate": the battery now
         re.compile(
+            r"^(?!.*\b(?:diesel|fuel|tank|petrol|gas|propane)\b).*(?:"
             r"\b(?:at\s+(?:this|the\s+(?:present|current))\s+(?:rate|pace)|runway"
-            r"|at\s+the\s+present\s+rate\s+of\s+discharge)\b",
+            r"|at\s+the\s+present\s+rate\s+of\s+discharge)\b"
+            # "at current draw", "at the rate the chiller is pulling", "if we keep using
+            # power like this": the runtime at the present load, not the forecast
+            r"|\b(?:at|with|on|under)\s+(?:the\s+|this\s+|our\s+)?(?:current|present|today'?s"
+            r"|existing)\s+(?:draw|load|usage|consumption|demand|discharge|rate|pace|use)\b"
+            r"|\bat\s+the\s+rate\s+(?:the|we|it|they|our|my|things|that|of)\b"
+            r"|\b(?:if|when|while)\s+(?:we|i|it|they|you|things|the\s+\w+)\s+(?:keep|keeps|carry"
+            r"|carries|go|goes)\s+(?:on\s+)?(?:\w+\s+){0,4}?(?:like\s+this|like\s+that|as\s+(?:is|now"
+            r"|it\s+is)|at\s+this|on)\b"
+            r"|\b(?:using|drawing|burning|pulling)\s+(?:\w+\s+)?like\s+this\b"
+            r")",
             re.IGNORECASE,
         ),
     ),
@@ -604,6 +653,7 @@ _PERSON = re.compile(
 )
 _NOT_A_PERSON = frozenset(
     {"the", "it", "that", "this", "i", "we", "he", "she", "they", "who", "what", "my", "me"}
+    | {"user", "account"}
 )
 
 
@@ -615,12 +665,46 @@ def who_args(text: str) -> str | None:
         if name is not None and name.lower() not in _NOT_A_PERSON:
             return name
     # "could you tell me who Mark is?": the person asked about, not the "me" of the asker
+    # "which is the role of marie_d", "role and site scope for user ops_kvn": the name
+    # after the word for a role, wherever another reading took the words before it
+    for match in _ROLE_OF.finditer(text):
+        name = match["name"] or match["name2"]
+        if name.lower() not in _NOT_A_PERSON:
+            return name
     named = _WHO_INSIDE.search(text)
     if named is not None and named["name"].lower() not in _NOT_A_PERSON:
         return named["name"]
+    handle = user_handle(text)
+    if handle is not None:
+        return handle  # "what can bill_k actually do?", "is tomas_r still a viewer"
     return "me" if _SELF.search(text) else None
 
 
+# A chat handle or user id written anywhere ("ruth_o", "mara.b", "U09GRAND1", "@lee").
+_HANDLE = re.compile(
+    r"(?<![\w@.])@(?P<at>[A-Za-z][\w.-]{1,39})"
+    r"|(?<![\w@.])(?P<handle>[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+|U[A-Z0-9]{6,})(?![\w@])",
+)
+_NOT_HANDLES = frozenset({"e.g", "i.e", "etc", "a.m", "p.m"})
+
+
+def user_handle(text: str) -> str | None:
+    """The one handle or user id a message writes, if exactly one."""
+    found = {
+        m["at"] or m["handle"]
+        for m in _HANDLE.finditer(text)
+        if (m["at"] or m["handle"]).lower().rstrip(".") not in _NOT_HANDLES
+        and not (m["handle"] or "").endswith(".")
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+_ROLE_OF = re.compile(
+    r"\b(?:role|roles|access|permissions?|rights|scope)\s+(?:does|has|of|for|is)\s+"
+    r"(?:(?:the\s+)?user\s+|(?:mr|ms|mrs|dr)\.?\s+)?(?P<name>@?[A-Za-z][A-Za-z0-9._-]{1,39})"
+    r"|\buser\s+(?P<name2>[A-Za-z][A-Za-z0-9._-]*[_.\d][A-Za-z0-9._-]*)",
+    re.IGNORECASE,
+)
 _WHO_INSIDE = re.compile(
     r"\bwho\s+(?P<name>@?[A-Za-z][\w.'-]{1,39}(?:\s+(?-i:[A-Z][a-z]+))?)\s+(?:is|was)\b",
     re.IGNORECASE,

@@ -224,6 +224,21 @@ KEEP = 0.1  # the rules' tool stands when the classifier gives it at least this
 NOTHING = 0.5  # "none" / "unsupported" wins over the rules' read-only answer
 NOTHING_OVER_ACTION = 0.3  # ... and over a command the rules found
 MANY = 0.8  # ... and over several intents the rules found
+TOPIC_ONLY = 0.15  # below this, a tool read from a topic word alone yields to "none"
+ALTERNATIVE = 0.5  # the one answer to a question asked as two alternatives
+# "..., or will the battery manage?", "run or park?": the other side of one decision.
+_OR_ELSE = re.compile(
+    r"^\W*(?:should|shall|do\s+(?:i|we)\s+(?:need|have)|is\s+it\s+(?:worth|better|ok|safe|time)"
+    r"|would\s+it\s+be|must\s+(?:i|we))\b.*[,;]?\s+or\s+(?:will|would|is|are|can|could|should"
+    r"|shall|do|does|is\s+it|not|just)\b"
+    r"|\b(?:run|start|stop|charge)\s+or\s+(?:not|park|wait|leave|stop|idle)\b",
+    re.IGNORECASE,
+)
+SURE_OVER_KIN = 0.95  # ... and over another alert tool read from "mute them" after a list
+_ALERT_KIN = frozenset(
+    {"active_alerts", "acknowledge_alert", "snooze_alert", "silence_alerts", "remove_silence"}
+)
+SURE_OVER_CLAUSES = 0.8  # one tool over the topic words the clause reader found in clauses
 
 Reason = Literal["ok", "help", "none", "unsupported", "unsure"]
 
@@ -251,9 +266,16 @@ def _is_question(text: str) -> bool:
     lead, polite = clause_reader._lead_index(words)
     if polite:
         return False
-    return (
-        lead < len(words) and words[lead] in lexicon._QUESTION_STARTERS
-    ) or text.rstrip().endswith("?")
+    if text.rstrip().endswith("?"):
+        return True
+    if lead >= len(words) or words[lead] not in lexicon._QUESTION_STARTERS:
+        return False
+    if words[lead] in ("i", "we"):  # "I wonder if ...", not "I validate the request 4e2a"
+        return lead + 1 < len(words) and words[lead + 1] in _WONDER
+    return True
+
+
+_WONDER = frozenset({"wonder", "wondered", "wondering", "was", "were", "dunno", "guess"})
 
 
 # Where a message joins two questions ("sun tomorrow + should I grid charge tonight",
@@ -261,6 +283,7 @@ def _is_question(text: str) -> bool:
 # message gave fewer tools than parts.
 _JOINS = re.compile(
     r"\s+(?:\+|&|and\s+also|and\s+then|then|plus|as\s+well\s+as)\s+|\s*[;]\s*"
+    r"|(?<=[.?!])\s+(?:and\s+)?(?:also|then|plus)\b,?\s*"
     r"|,\s+(?:and|then|and\s+then|also|plus)\s+"
     r"|\s+and\s+(?=(?:what|whats|what's|how|hows|how's|when|is|are"
     r"|will|do|does|did|should|can|any|show|tell|give|list|compare|check)\b)",
@@ -282,14 +305,45 @@ def plan(
     parts is read part by part (see :func:`_by_parts`). Every command then passes
     the direction check of :mod:`.commands`: it goes the way its words say, or is
     dropped as unsure when they say both ways; an order the readers missed
-    ("pull the plug on miner-1", "spin the rigs back up") becomes its command.
+    ("pull the plug on miner-1", "spin the rigs back up") becomes its command. Other
+    people's words for known things ("acquit the alert", "charge by the network") are
+    read as the plain ones (:func:`.lexicon.plain`).
     """
+    text = lexicon.plain(text)
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
+    whole = _without_news(text, whole, site_names, load_names, classifier)
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
     read = _as_said(text, read, site_names, load_names)
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
     read = _advice_instead(text, read, site_names, load_names, classifier)
     return _collapse(_one_overview(text, read))
+
+
+_SENTENCES = re.compile(r"(?<=[.?!])\s+")
+
+
+def _without_news(
+    text: str,
+    whole: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """A question read as chit-chat because of the news told beside it ("Is anything the
+    matter? My phone made a funny noise."): the question alone, when it asks for a tool."""
+    if whole.reason != "none":
+        return whole
+    sentences = [s for s in _SENTENCES.split(text.strip()) if s]
+    told = [
+        s
+        for s in sentences
+        if _PERSONAL.match(s) and not _ASKING.search(s) and not s.rstrip().endswith("?")
+    ]
+    if not told or len(told) == len(sentences):
+        return whole
+    rest = " ".join(s for s in sentences if s not in told)
+    again = _plan(rest, site_names=site_names, load_names=load_names, classifier=classifier)
+    return again if again.reason == "ok" else whole
 
 
 # "don't start the generator, just tell me if I need it": a change refused, a question asked.
@@ -344,6 +398,8 @@ def _by_parts(
     where the parts ask different things."""
     if whole.reason != "ok" and whole.reason != "unsure":
         return None  # a schedule, a statement, chit-chat: not made a question by parts
+    if whole.intents and _OR_ELSE.search(text):
+        return None  # "should I run the generator tonight, or will the battery manage?"
     tools = [i.tool for i in whole.intents]
     for joins in (_JOINS, _LOOSE_JOINS):
         if joins is _LOOSE_JOINS and set(tools) & _ONE_ANSWER:
@@ -453,12 +509,28 @@ def _read_parts(
 
 # Clauses that give a reason or report a state beside a change ("turn off the generator,
 # battery's full", "silence barn 2h, on site working", "i am moving my power station, ...").
-_CLAUSES = re.compile(r"\s*(?:[;,]|\.\s|\s[-–—]\s|\b(?:because|since|coz|cause|cuz)\b)\s*", re.I)
+# "as the battery is low" gives a reason; "as well as the generator" does not.
+_AS_REASON = (
+    r"(?<!well)(?<!soon)(?<!long)(?<!much)(?<!same)\s+as\s+"
+    r"(?:the|it|its|it's|we|we're|i|i'm|there|they|they're|our|my)\b"
+)
+_CLAUSES = re.compile(
+    r"\s*(?:[;,]|[.?!]\s|\s[-–—]\s|\bsince\b)\s*"
+    r"|\s+(?=(?:because|coz|cause|cuz)\s)"
+    rf"|(?={_AS_REASON})",
+    re.I,
+)
+# "..., because battery falls fast", "as it makes too much heat": a reason whatever its verb.
+_BECAUSE = re.compile(r"^\W*(?:because|coz|cause|cuz|as\s+\w)", re.I)
 _REPORTS = re.compile(
     r"\b(?:is|are|was|were|been|be|am|im|i'm|\w+'s|know|knew|need|needs|will|gonna|getting"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
     r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b"
-    r"|\b(?:i|we)\s+\w+ed\b",  # "i muted em by accident"
+    r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
+    # who asked or said so: "my son asked me to", "the electrician told us", "I want again
+    # the notifications"
+    r"|\b(?:asked|told|said|says|suggested|reckons?|thinks?|thought|wants?|wanted|called"
+    r"|rang|heard|remember|forgot|guess)\b",
     re.IGNORECASE,
 )
 _ASKING_LEADS = frozenset(
@@ -467,6 +539,10 @@ _ASKING_LEADS = frozenset(
 )
 
 
+# A clause told by the person about themselves or people around them.
+_PERSONAL = re.compile(
+    r"^\W*(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their)\b", re.I
+)
 _CONTRACTED = re.compile(
     r"^\W*(?:we|i|it|they|that|there|he|she|you)['’](?:re|m|s|ve|ll|d)\b", re.I
 )
@@ -477,6 +553,8 @@ def _reason_clause(clause: str) -> bool:
     words = tokens._tokenize(clause)
     if not words or clause.rstrip().endswith("?"):
         return False
+    if _BECAUSE.match(clause):
+        return True
     if _CONTRACTED.match(clause):
         return True  # "we're importing", "it's dark": "were"/"its" as read are no question
     lead, polite = clause_reader._lead_index(words)
@@ -497,7 +575,7 @@ def _without_reason_clauses(
     """A change read with the reasons given for it: the change alone (the reason asked
     nothing), when the message without those clauses still asks for that change."""
     tools = [i.tool for i in read.intents]
-    if len(tools) < 2 or not set(tools) & CHANGES:
+    if len(tools) < 2:
         return read
     clauses = [c for c in _CLAUSES.split(text) if c and c.strip()]
     kept = [c for c in clauses if not _reason_clause(c)]
@@ -506,8 +584,19 @@ def _without_reason_clauses(
     said = ", ".join(kept)
     rest = _plan(said, site_names=site_names, load_names=load_names, classifier=classifier)
     rest = _as_said(said, rest, site_names, load_names)
+    if len(rest.intents) >= len(tools) or not rest.intents:
+        return read
+    if not set(tools) & CHANGES:
+        # "is everything working at the shed? I haven't been down since Sunday": the
+        # questions alone, when the told part is the person's own news and only added
+        # what it names
+        told = [c for c in clauses if c not in kept]
+        left = {i.tool for i in rest.intents}
+        if not all(_PERSONAL.match(c) and not _ASKING.search(c) for c in told):
+            return read
+        return rest if rest.reason == "ok" and left <= set(tools) else read
     changes = [i.tool for i in rest.intents if i.tool in CHANGES]
-    if not changes or not set(changes) <= set(tools) or len(rest.intents) >= len(tools):
+    if not changes or not set(changes) <= set(tools):
         return read
     return rest
 
@@ -540,7 +629,8 @@ def _with_site(intent: Intent, site: str | None) -> Intent:
 # the parts named are what the overview shows, not requests of their own.
 _OVERVIEW = re.compile(
     r"\b(?:including|incl\.?|in\s+one\s+go|all\s+in\s+one|at\s+once|such\s+as)\b"
-    r"|\b\w+(?:\s*/\s*\w+){2,}\b",
+    r"|\b\w+(?:\s*/\s*\w+){2,}\b"
+    r"|:\s*[\w-]+(?:\s*,\s*[\w-]+){2,}",  # "state of the site: utility, battery, PV, genset"
     re.IGNORECASE,
 )
 _SHOWN_IN_STATUS = frozenset({"battery_status", "solar_now", "active_alerts", "site_status"})
@@ -661,7 +751,10 @@ def _with_orders(
     if len(_JOINS.split(text)) == 1:  # one request: the plan or advice was the order misread
         replaced.update(t for family, _ in orders for t in _ABOUT[family])
     rest = [i for i in intents if i.tool not in replaced]
-    return [*rest, *added] if rest and rest[0].tool in ACTIONS else [*added, *rest]
+    asked_first = "?" in text and not commands.ordered(text.split("?", 1)[0], load_names)
+    if rest and (rest[0].tool in ACTIONS or asked_first):
+        return [*rest, *added]  # "should we grid charge tonight? then switch it on"
+    return [*added, *rest]
 
 
 def _plan(
@@ -690,7 +783,11 @@ def _plan(
         # "alert me every morning if ...", "alert me if soc < 30 % and load > 5 kW": refused
         found = [i for i in found if i.tool not in PARSED_TOOLS]
     if found and (
-        all(i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"} for i in found)
+        all(
+            i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"}
+            or (i.tool == "set_preferences" and i.args.get("min_soc_pct") is not None)
+            for i in found
+        )
         or any(i.tool in PARSED_TOOLS for i in found)
     ):
         # "approve 8c41fea3", "who is U123?", "delete rule 3", "alert me if voltage < 12 V",
@@ -730,6 +827,16 @@ def _plan(
             threshold = NOTHING_OVER_ACTION
         if not found or p >= threshold:
             return nothing("unsupported" if top == UNSUPPORTED or cannot(text) else "none")
+        quiet = guess.prob(NONE) + guess.prob(UNSUPPORTED)
+        if (
+            quiet >= NOTHING
+            and tools <= _GENERIC
+            and max(guess.prob(t) for t in tools) < TOPIC_ONLY
+            and not rules.from_pattern(text, site_names)
+        ):
+            # "is it going to rain on Sunday for the church fete?": only a topic word
+            # ("rain") was read, and the classifier reads chit-chat or a request it cannot do
+            return nothing("unsupported" if top == UNSUPPORTED else "none")
     if (
         top == "search_knowledge"
         and not found
@@ -745,9 +852,29 @@ def _plan(
             found = _without_reasons(text, found, site_names, load_names)
         elif len(found) > 1 and p >= SINGLE and not several:
             found = [i for i in found if i.tool == top]  # "any batt alerts": alerts, not battery
+        elif len(found) == 2 and p >= ALTERNATIVE and _OR_ELSE.search(text):
+            # "should I run the generator tonight, or will the battery manage?": one
+            # decision asked two ways, answered by the tool the whole question is most like
+            found = [i for i in found if i.tool == top]
         return Plan(found, "ok", True, closest, ranked, top, p)
     blocked = _blocked(top, text, found)
     override = _override(found, text, site_names)
+    if (
+        several
+        and not blocked
+        and top not in (NONE, UNSUPPORTED, HELP)
+        and (
+            (p >= SURE_OVER_CLAUSES and tools <= _GENERIC)
+            or (p >= SURE_OVER_KIN and top in _ALERT_KIN and tools <= _GENERIC | _ALERT_KIN)
+        )
+        and not rules.from_pattern(text, site_names)
+    ):
+        # "keep the battery above 40 % from now on, the chillers can't lose power",
+        # "what's the voltage on the panels? my grandson asked": the clause reader only
+        # saw topic words in each clause; a sure reading of the whole message is the request
+        args = arguments.for_tool(top, text, site_names, load_names)
+        if args is not None:
+            return Plan([Intent(top, args)], "ok", True, closest, ranked, top, p)
     if top not in (NONE, UNSUPPORTED, HELP) and not several and not blocked:
         needed = ACTION if top in ACTIONS else (override if found else ACCEPT)
         args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
@@ -841,4 +968,4 @@ def route(
 
 def guess(text: str, site_names: Sequence[str] = (), load_names: Sequence[str] = ()) -> Guess:
     """The shared classifier's reading of ``text`` (for tool selection)."""
-    return shared().guess(text, site_names, load_names)
+    return shared().guess(lexicon.plain(text), site_names, load_names)
