@@ -409,6 +409,9 @@ def _by_parts(
             continue
         if len(tools) >= len(parts) and len(set(tools)) == len(tools):
             return None
+        sites = [i.args.get("site") for i in whole.intents]
+        if len(tools) >= len(parts) and len(set(sites)) == len(sites) and None not in sites:
+            return None  # "battery at barn, how about home": one question for each site
         return _read_parts(parts, whole, text, site_names, load_names, classifier)
     return None
 
@@ -491,6 +494,8 @@ def _read_parts(
     load_names: Sequence[str],
     classifier: IntentClassifier | None,
 ) -> Plan | None:
+    if any(_NEGATED_LEAD.match(p) for p in parts):
+        return None  # "do not run the genny today, how many days of diesel?": a part refuses
     each = [
         _plan(p, site_names=site_names, load_names=load_names, classifier=classifier) for p in parts
     ]
