@@ -87,6 +87,13 @@ SCHEDULE = re.compile(
     r"|\b(every|each)\s+\d+\s*(h|hours?|min(ute)?s?|days?)\b",
     re.IGNORECASE,
 )
+# A standing rule ("whenever the battery falls below 25 %, stop the miners"): automation,
+# which the bot does not do (an alert on it is read before this, as an alert rule).
+STANDING = re.compile(
+    r"^\W*(?:(?:please|pls|from\s+now\s+on,?)\s+)*(?:whenever|every\s+time|each\s+time"
+    r"|any\s*time)\b",
+    re.IGNORECASE,
+)
 _THANKS = re.compile(r"^\W*(thanks?|thank (you|u)|thx|ty|cheers|great|cool|ok(ay)?|nice)\b", re.I)
 _GREETING = re.compile(r"^\W*(hi|hello|hey|good (morning|afternoon|evening)|yo)\b\W*$", re.I)
 
@@ -127,7 +134,11 @@ def greeting(text: str) -> bool:
 def cannot(text: str) -> bool:
     """A request for something the bot cannot do: an alert on a condition, or a schedule."""
     conditional = bool(_THRESHOLD.search(text) and _CONDITION.search(text))
-    return conditional or bool(SCHEDULE.search(text)) or compound_threshold(text)
+    return (
+        conditional
+        or bool(SCHEDULE.search(text) or STANDING.search(text))
+        or compound_threshold(text)
+    )
 
 
 def _closest(tools: list[str]) -> str:
@@ -157,7 +168,7 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
                 'the load goes over 5 kW". Closest:\n'
                 + _closest(["set_alert_rule", "list_alert_rules", "active_alerts"])
             )
-        if _THRESHOLD.search(text) and not SCHEDULE.search(text):
+        if _THRESHOLD.search(text) and not (SCHEDULE.search(text) or STANDING.search(text)):
             return (
                 "I couldn't read a threshold from that, so no alert was set. An alert rule "
                 "needs a reading, a comparison and a number (with a unit, and optionally how "
@@ -165,7 +176,7 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
                 '10 min". Devices going offline are already watched by the built-in rules. '
                 "Closest:\n" + _closest(["set_alert_rule", "list_alert_rules", "active_alerts"])
             )
-        if SCHEDULE.search(text):
+        if SCHEDULE.search(text) or STANDING.search(text):
             return (
                 "I can't schedule commands: every change is a one-off request that a person "
                 "approves. Closest:\n" + _closest(["miner_plan", "generator_plan", "stop_miners"])
