@@ -49,7 +49,13 @@ from graphs.assistant.understanding.classifier import Guess, IntentClassifier, s
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 from graphs.assistant.understanding.patterns import EXACT_TOOLS, PARSED_TOOLS
-from graphs.assistant.understanding.replies import SCHEDULE, cannot, compound_threshold, greeting
+from graphs.assistant.understanding.replies import (
+    SCHEDULE,
+    STANDING,
+    cannot,
+    compound_threshold,
+    greeting,
+)
 
 # Words of the domain: a runbook search for a message with none of them ("what's the
 # meaning of life", "how tall is Everest") would find nothing worth quoting.
@@ -310,6 +316,9 @@ def plan(
     read as the plain ones (:func:`.lexicon.plain`).
     """
     text = lexicon.plain(text)
+    conditional = _conditional_order(text, site_names, load_names, classifier)
+    if conditional is not None:
+        return conditional
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
     whole = _without_news(text, whole, site_names, load_names, classifier)
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
@@ -320,6 +329,65 @@ def plan(
 
 
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
+
+_ORDER_VERBS = (
+    r"shut|stop|turn|switch|start|kill|cut|fire|power|put|take|charge|run|spin|park|curtail"
+    r"|bring|crank|unplug|plug|disconnect|connect|drop|shed|enable|disable"
+)
+# An order on a condition about now ("if batteries under 25 shut the rigs off", "if we're
+# under 50 % right now, switch the miner off"): the condition is read as the state it is
+# about, then the order (a person approves it after seeing that state). A standing rule
+# ("whenever ...") is refused before this (:data:`.replies.STANDING`).
+_IF_NOW = re.compile(
+    r"^\W*(?:(?:and|so|ok|okay|please|pls)\W+)*if\s+(?P<cond>[^?]+?)"
+    r"(?:\s*[,;:]\s*(?:then\s+)?|\s+then\s+"
+    rf"|\s+(?=(?:please\s+|pls\s+|kindly\s+)?(?:{_ORDER_VERBS})\b))(?P<order>.+)$",
+    re.IGNORECASE,
+)
+_NOT_NOW = re.compile(
+    r"\b(?:tomorrow|tonight|later|will|would|gonna|going\s+to|ever|you|u|so|yes|not|no|should"
+    r"|shall|could|can|may|might|must|worth)\b",
+    re.IGNORECASE,
+)
+_STATE_OF = (
+    ("battery_status", re.compile(r"\b(?:batt\w*|soc|bank|accu\w*|lithium|storage)\b|%", re.I)),
+    ("solar_now", re.compile(r"\b(?:solar|pv|sun|panels?|array)\b", re.I)),
+    ("site_status", re.compile(r"\b(?:grid|mains|power|outage|gen\w*|load)\b", re.I)),
+)
+
+
+def _conditional_order(
+    text: str,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan | None:
+    """The state a condition about now asks after, then the order it gives; None when
+    ``text`` is not such an order (a question, a standing rule, a condition about later)."""
+    match = _IF_NOW.match(text)
+    if match is None or STANDING.search(text) or _NOT_NOW.search(match["cond"]):
+        return None
+    if "?" in text:
+        return None  # "if the battery is low, should I stop the miners?": a question
+    state = next((tool for tool, words in _STATE_OF if words.search(match["cond"])), None)
+    if state is None:
+        return None
+    order = plan(
+        match["order"], site_names=site_names, load_names=load_names, classifier=classifier
+    )
+    if not order.intents or any(i.tool not in ACTIONS for i in order.intents):
+        return None
+    site = next((i.args.get("site") for i in order.intents if i.args.get("site")), None)
+    site = site or _site_of(Plan([], "ok", True), match["cond"], site_names)
+    return Plan(
+        [Intent(state, {"site": site}), *(_with_site(i, site) for i in order.intents)],
+        "ok",
+        True,
+        order.closest,
+        order.ranked_tools,
+        order.label,
+        order.p,
+    )
 
 
 def _without_news(
