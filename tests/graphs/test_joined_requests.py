@@ -42,9 +42,32 @@ def test_one_request_in_several_parts_is_one_call(text: str, tools: list[str]) -
             ["site_status", "pending_approvals"],
         ),
         ("stop the miners, then tell me when to run the genny", ["stop_miners", "generator_plan"]),
+        # a first noun shares the head and the time of the part after it
+        ("pv + load forecast for tomorrow", ["solar_forecast", "load_forecast"]),
+        ("miners and generator plan", ["miner_plan", "generator_plan"]),
+        # politeness alone is no part; a time's possessive reports nothing
+        ("battery outlook and solar forecast, thanks", ["battery_outlook", "solar_forecast"]),
+        (
+            "yesterday's figures please, and was anything odd this week?",
+            ["energy_report", "anomalies"],
+        ),
     ],
 )
 def test_two_requests_are_two_calls(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("bot, battery forecast for the barn", ["battery_outlook"]),  # "bot" is no battery
+        ("morning, load forecast for today?", ["load_forecast"]),
+        ("given tomorrow's solar, is a grid charge tonight worth it?", ["grid_charge_advice"]),
+    ],
+)
+def test_a_greeting_or_a_premise_beside_a_request_is_no_second_request(
+    text: str, tools: list[str]
+) -> None:
     assert _tools(text) == tools
 
 
@@ -201,3 +224,11 @@ def test_approvals_in_several_parts_keep_every_id_and_verdict(
         for d in decided
     ]
     assert [(i.tool, {k: v for k, v in i.args.items() if k != "site"}) for i in got] == want
+
+
+def test_a_plan_names_no_site_called_plant() -> None:
+    """ "generator plan" at a fleet with a site called "plant" is that fleet's plan."""
+    got = plan("generator plan", site_names=["plant", "home"], load_names=LOADS).intents
+    assert [(i.tool, i.args["site"]) for i in got] == [("generator_plan", None)]
+    there = plan("generator plan for the plant", site_names=["plant", "home"], load_names=LOADS)
+    assert [(i.tool, i.args["site"]) for i in there.intents] == [("generator_plan", "plant")]

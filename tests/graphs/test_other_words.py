@@ -172,3 +172,52 @@ def test_a_handle_names_the_person_of_a_role_question_or_change() -> None:
 
 def test_weather_alone_is_not_the_solar_forecast_when_the_classifier_reads_chit_chat() -> None:
     assert _tools("is it going to rain for the garden party on Saturday?") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("desliga o gerador por favor", "stop_generator"),
+        ("liga o gerador na barn", "start_generator"),
+        ("enciende el generador", "start_generator"),
+        ("apaga los miners ahora", "stop_miners"),
+        ("accendi il generatore", "start_generator"),
+        ("spegni miner-2", "stop_miners"),
+        ("the generator shall stop now", "stop_generator"),
+        ("switch aff the genny", "stop_generator"),
+        ("please stop to charge from the grid", "set_grid_charge"),
+    ],
+)
+def test_orders_in_words_of_other_languages_are_the_orders(text: str, tool: str) -> None:
+    assert _tools(text) == [tool]
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("is the gerador running?", "site_status"),
+        ("how full is the bateria at home?", "battery_status"),
+        ("what will we use the morn?", "load_forecast"),
+    ],
+)
+def test_questions_in_words_of_other_languages_stay_questions(text: str, tool: str) -> None:
+    got = _tools(text)
+    assert tool in got
+    assert not {"start_generator", "stop_generator", "stop_miners", "start_miners"} & set(got)
+
+
+def test_let_me_ken_is_an_alert_rule() -> None:
+    assert _read("let me ken if the bateria goes under 30 %") == [
+        (
+            "set_alert_rule",
+            {
+                "site": None,
+                "metric": "battery",
+                "comparator": "<",
+                "value": 30.0,
+                "unit": "%",
+                "hold_minutes": None,
+                "severity": "warning",
+            },
+        )
+    ]

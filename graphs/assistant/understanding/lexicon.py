@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from graphs.assistant.understanding import shorthand
+
 TOOL_NAMES: tuple[str, ...] = (
     "site_status",
     "battery_status",
@@ -546,6 +548,8 @@ _MERIDIEM = frozenset({"am", "pm"})
 # Known words that take part in no phrase but must not be "corrected" into one.
 _EXTRA_WORDS = frozenset(
     {
+        "plan",  # "generator plan" names no site called "plant"
+        "plans",
         "only",
         "solely",
         "exclusively",
@@ -601,6 +605,38 @@ _VOCABULARY: frozenset[str] = frozenset(
     if word.isalpha()
 ) | (_FILLERS | _QUESTION_STARTERS | _SPLIT_WORDS | _EXTRA_WORDS)
 
+
+# Words people mix in from their first language (Portuguese, Spanish, Italian, French)
+# or their own English (Scots), and ESL shapes ("stop to charge", "the genset shall
+# stop"), read as the plain English ones.
+_ON_VERBS = (
+    r"liga|ligue|ligar|enciende|encienda|encender|prende|prenda|prender|accendi|accenda"
+    r"|accendere|allume|allumez|allumer"
+)
+_OFF_VERBS = (
+    r"desliga|desligue|desligar|apaga|apague|apagar|spegni|spenga|spegnere|[ée]teins|[ée]teignez"
+    r"|[ée]teindre"
+)
+_SECOND_LANGUAGE: tuple[tuple[str, str], ...] = (
+    (r"\b(?:gerador(?:es)?|generador(?:es)?|generatore|gruppo\s+elettrogeno)\b", "generator"),
+    (r"\b(?:baterias?|bater[íi]as?|batteria|batterie)\b", "battery"),
+    (r"\b(?:pain[ée]is|paneles|placas\s+solares|pannelli)\b", "panels"),
+    (rf"\b(?:{_ON_VERBS})\b(?:\s+(?:o|a|os|el|la|los|las|il|lo|le|les)\b)?", "turn on the"),
+    (rf"\b(?:{_OFF_VERBS})\b(?:\s+(?:o|a|os|el|la|los|las|il|lo|le|les)\b)?", "turn off the"),
+    (r"\bthe\s+the\b", "the"),
+    (r"\baff\b", "off"),
+    (r"\bthe\s+morn\b", "tomorrow"),
+    (r"\btae\b", "to"),
+    (r"\blet\s+(me|us)\s+ken\b", r"let \1 know"),
+    (r"\b(stop|start)\s+to\s+charg(?:e|ing)\b", r"\1 charging"),
+    (r"\b(stop|start)\s+to\s+(?:run|mine|mining)\b", r"\1"),
+    (
+        r"^(?P<lead>\W*)(?P<obj>(?:the|my|our|all\s+the|all)\s+[\w-]+)\s+shall\s+"
+        r"(?P<verb>stop|start|run|switch\s+off|switch\s+on|turn\s+off|turn\s+on|go\s+off"
+        r"|go\s+on|charge)\b(?=[^?]*$)",
+        r"\g<lead>please \g<verb> \g<obj>",
+    ),
+)
 
 # Words other people use for what the readers know by another name (French-speaker and
 # regional English: "acquit the alert", "launch the group electrogen", "charge by the
@@ -685,43 +721,28 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"|mining|miner[- ]?\d))",
             "stop ",
         ),
+        *_SECOND_LANGUAGE,
     )
 )
 
 
-_TENS = {
-    "ten": 10,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fourty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
-_UNITS |= {"eight": 8, "nine": 9}
 # A level said in words ("below forty per cent", "under a quarter full", "above half"),
-# written in figures so that thresholds and floors read it like "below 40 %".
+# written in figures so that thresholds and floors read it like "below 40 %". The number
+# words are :mod:`.shorthand`'s, which reads numbers in the arguments of floors and rules.
 _LEVEL_WORDS = re.compile(
     r"\b(?P<lead>below|under|above|over|than|to|hits?|reach(?:es)?|past)\s+(?:"
-    rf"(?P<tens>{'|'.join(_TENS)})(?:[\s-](?P<unit>{'|'.join(_UNITS)}))?"
+    rf"(?P<number>{shorthand.SPOKEN_TENS})"
     r"\b(?=\s*(?:%|percent|per\s*cent|pc)|\W*$|\s*[,.;!?)]|\s+(?:full|charged|soc|again))"
     r"|(?:a\s+|one\s+)?(?P<frac>half|quarter|third)\b(?!\s+(?:an?\s+)?(?:hour|day|minute)|\s+(?:of\s+)?(?:the|my|our|them)\b)"
     r"(?:\s+(?:full|charged))?)",
     re.IGNORECASE,
 )
-_FRACTION_PCT = {"half": "50%", "quarter": "25%", "third": "33%"}
 
 
 def _level(match: re.Match[str]) -> str:
     if match["frac"]:
-        return f"{match['lead']} {_FRACTION_PCT[match['frac'].lower()]}"
-    value = _TENS[match["tens"].lower()] + (_UNITS[match["unit"].lower()] if match["unit"] else 0)
-    return f"{match['lead']} {value}"
+        return f"{match['lead']} {shorthand.FRACTION_PCT[match['frac'].lower()]}%"
+    return f"{match['lead']} {shorthand.spoken_value(match['number'])}"
 
 
 _PARTICIPLES = {

@@ -486,14 +486,20 @@ def _by_parts(
 
 def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list[str]:
     """The parts of a message, each carrying the time said in the one before when it says
-    none ("tomorrow's expected load and solar production"); [] when a part asks nothing of
-    its own ("compare home and barn": "barn" alone is no request)."""
-    parts = [p.strip() for p in joins.split(text) if p and p.strip()]
+    none ("tomorrow's expected load and solar production"); [] when a part asks nothing
+    of its own ("compare home and barn": "barn" alone) or reports rather than asks
+    ("tomorrow is cloudy"). A part that is only politeness ("..., please") is dropped."""
+    loose = joins is _LOOSE_JOINS
+    pieces = [p for p in _pieces(text, joins) if not _only_polite(p)]
+    kept = _shared_heads(pieces)
+    if not all(_asks_own(part, site_names, loose) for part in kept):
+        return []  # "barn" alone: no request of its own
     out: list[str] = []
     when: str | None = None
-    for part in parts:
-        if not _asks_own(part, site_names, joins is _LOOSE_JOINS) or _reason_clause(part):
-            return []  # "barn" alone, or "tomorrow is cloudy": no request of its own
+    for raw in kept:
+        part = raw.strip()
+        if not part or _reason_clause(part):
+            return []  # "tomorrow is cloudy": no request of its own
         said = _WHEN.search(part)
         if said is None and when is not None:
             body = part.rstrip("?.! ")
@@ -503,13 +509,55 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
     return out
 
 
+# "solar + load forecast for tmrw", "pv and battery outlook": the first word shares the
+# head noun, and what follows it, of the part after it.
+_HEAD = re.compile(
+    r"\b(?:forecast|forecasts|outlook|plan|report|status|projection|readings|numbers|figures"
+    r"|levels?)\b.*$",
+    re.IGNORECASE,
+)
+
+
+_MODIFIER_WORDS = (
+    "solar pv sun load consumption usage demand battery batt batteries soc generator gen"
+    " genny genset miner miners mining rigs fuel diesel grid weather cost costs energy"
+)
+_MODIFIERS = frozenset(_MODIFIER_WORDS.split())
+
+
+def _shared_heads(parts: list[str]) -> list[str]:
+    out = list(parts)
+    for i in range(len(out) - 1):
+        words = [w for w in tokens._tokenize(out[i]) if w.isalpha() and w not in _NOT_OWN]
+        head = _HEAD.search(out[i + 1])
+        if head is None or len(words) != 1 or words[0] not in _MODIFIERS or _HEAD.search(out[i]):
+            continue
+        body = out[i].rstrip("?.!, ")
+        out[i] = f"{body} {head[0].rstrip('?.!, ')}{out[i][len(body) :]}"
+    return out
+
+
+def _pieces(text: str, joins: re.Pattern[str]) -> list[str]:
+    return [p.strip() for p in joins.split(text) if p and p.strip()]
+
+
+_POLITE_ONLY = frozenset(
+    {"please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "cheers", "ta", "kindly"}
+)
+
+
+def _only_polite(part: str) -> bool:
+    words = [w for w in tokens._tokenize(part) if w.isalpha()]
+    return bool(words) and all(w in _POLITE_ONLY for w in words)
+
+
 # Tools whose one answer covers a message's commas and "and"s.
 _ONE_ANSWER = frozenset(
     {"search_knowledge", "who_is", "set_role", "set_alert_rule", "compare_periods", "compare_sites"}
 )  # a comparison's "and" joins what it compares ("this month and last month")
 _LOOSE_JOINS = re.compile(r"\s+and\s+|\s*,\s+|\s*[;]\s*|\?\s+(?:also\s+|and\s+)?", re.I)
 _WHEN = re.compile(
-    r"\b(?:tomorrow|tmrw|tonight|today|yesterday|this\s+(?:week|month)|last\s+(?:week|month)"
+    r"\b(?:tomorrow|tmrw|tonight|today|yesterday|(?:this|last|next)\s+(?:week|month)"
     r"|next\s+\d+\s*(?:h|hours|days))\b",
     re.IGNORECASE,
 )
@@ -594,11 +642,17 @@ _CLAUSES = re.compile(
     re.I,
 )
 # "..., because battery falls fast", "as it makes too much heat": a reason whatever its verb.
-_BECAUSE = re.compile(r"^\W*(?:because|coz|cause|cuz|as\s+\w)", re.I)
+_BECAUSE = re.compile(r"^\W*(?:because|coz|cause|cuz|as\s+\w|given\s+\w)", re.I)
+# "last week's figures", "today's yield": a time's possessive reports nothing.
+_TIME_NOUNS = (
+    r"(?:today|tomorrow|tonight|yesterday|week|month|year|day|night|morning|evening"
+    r"|afternoon|weekend|hour)"
+)
 _REPORTS = re.compile(
-    r"\b(?:is|are|was|were|been|be|am|im|i'm|\w+'s|know|knew|need|needs|will|gonna|getting"
+    r"\b(?:is|are|was|were|been|be|am|im|i'm|know|knew|need|needs|will|gonna|getting"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
     r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b"
+    rf"|\b(?!{_TIME_NOUNS}['’]s)\w+['’]s\b"  # "battery's full"
     r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
     # who asked or said so: "my son asked me to", "the electrician told us", "I want again
     # the notifications"

@@ -78,8 +78,21 @@ _TENS = {
         ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2
     )
 }
+_TENS["fourty"] = 40  # as often written
 _UNIT_RE = "|".join(sorted(_UNITS, key=len, reverse=True))
 _TENS_RE = "|".join(_TENS)
+_TEENS_RE = "|".join(sorted((w for w, n in _UNITS.items() if n >= 10), key=len, reverse=True))
+# A number from ten to ninety-nine said in words ("forty", "thirty-five", "fifteen").
+SPOKEN_TENS = rf"(?:{_TENS_RE})(?:[\s-]+(?:{_UNIT_RE}))?|(?:{_TEENS_RE})"
+# Fractions of a full battery, in percent ("below half", "under a quarter").
+FRACTION_PCT = {"half": 50, "quarter": 25, "third": 33}
+
+
+def spoken_value(words: str) -> int:
+    """The value of a number said in words matched by :data:`SPOKEN_TENS` ("thirty-five")."""
+    return sum(_TENS.get(w, _UNITS.get(w, 0)) for w in re.split(r"[\s-]+", words.lower()) if w)
+
+
 # "twenty five", "forty-five", "a hundred and twenty", "fifteen": a number said in words.
 _NUMBER_WORDS = re.compile(
     rf"\b(?:(?P<hundreds>a|one|{_UNIT_RE})\s+hundred(?:\s+and)?\s*)?"
