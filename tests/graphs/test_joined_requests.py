@@ -51,6 +51,8 @@ def test_one_request_in_several_parts_is_one_call(text: str, tools: list[str]) -
             "yesterday's figures please, and was anything odd this week?",
             ["energy_report", "anomalies"],
         ),
+        # two periods asked about two things, not compared
+        ("last month's cost and this month's projection", ["energy_report", "cost_projection"]),
     ],
 )
 def test_two_requests_are_two_calls(text: str, tools: list[str]) -> None:
@@ -63,6 +65,8 @@ def test_two_requests_are_two_calls(text: str, tools: list[str]) -> None:
         ("bot, battery forecast for the barn", ["battery_outlook"]),  # "bot" is no battery
         ("morning, load forecast for today?", ["load_forecast"]),
         ("given tomorrow's solar, is a grid charge tonight worth it?", ["grid_charge_advice"]),
+        ("the week outlook please, we must decide on a diesel order", ["week_outlook"]),
+        ("this month and last month", ["compare_periods"]),
     ],
 )
 def test_a_greeting_or_a_premise_beside_a_request_is_no_second_request(

@@ -470,7 +470,11 @@ def _by_parts(
         return None  # "should I run the generator tonight, or will the battery manage?"
     tools = [i.tool for i in whole.intents]
     for joins in (_JOINS, _LOOSE_JOINS):
-        if joins is _LOOSE_JOINS and set(tools) & _ONE_ANSWER:
+        one_answer = set(tools) & _ONE_ANSWER
+        named_only = one_answer == {"compare_periods"} and not _COMPARING.search(text)
+        if named_only:
+            one_answer = set()  # "last month cost and this month projection": two asked
+        if joins is _LOOSE_JOINS and one_answer:
             return None  # "according to the manual, what is ...", "who's @lee, what sites"
         parts = _parts(text, joins, site_names)
         if not 2 <= len(parts) <= MAX_PARTS:
@@ -480,7 +484,11 @@ def _by_parts(
         sites = [i.args.get("site") for i in whole.intents]
         if len(tools) >= len(parts) and len(set(sites)) == len(sites) and None not in sites:
             return None  # "battery at barn, how about home": one question for each site
-        return _read_parts(parts, whole, text, site_names, load_names, classifier)
+        read = _read_parts(parts, whole, text, site_names, load_names, classifier)
+        again = read is not None and any(i.tool == "compare_periods" for i in read.intents)
+        if again and named_only:
+            return None  # "this month and last month": one comparison after all
+        return read
     return None
 
 
@@ -551,6 +559,12 @@ def _only_polite(part: str) -> bool:
     return bool(words) and all(w in _POLITE_ONLY for w in words)
 
 
+# Words that ask for two periods side by side ("compare", "vs", "against", "than").
+_COMPARING = re.compile(
+    r"\b(?:compar\w*|vs|versus|against|than|beside|side\s+by\s+side|differen\w*|change[ds]?"
+    r"|up|down|better|worse|more|less|same)\b",
+    re.IGNORECASE,
+)
 # Tools whose one answer covers a message's commas and "and"s.
 _ONE_ANSWER = frozenset(
     {"search_knowledge", "who_is", "set_role", "set_alert_rule", "compare_periods", "compare_sites"}
@@ -649,7 +663,7 @@ _TIME_NOUNS = (
     r"|afternoon|weekend|hour)"
 )
 _REPORTS = re.compile(
-    r"\b(?:is|are|was|were|been|be|am|im|i'm|know|knew|need|needs|will|gonna|getting"
+    r"\b(?:is|are|was|were|been|be|am|im|i'm|know|knew|need|needs|will|gonna|getting|must"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
     r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b"
     rf"|\b(?!{_TIME_NOUNS}['’]s)\w+['’]s\b"  # "battery's full"
