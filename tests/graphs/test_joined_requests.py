@@ -66,7 +66,9 @@ def test_two_requests_are_two_calls(text: str, tools: list[str]) -> None:
         ("morning, load forecast for today?", ["load_forecast"]),
         ("given tomorrow's solar, is a grid charge tonight worth it?", ["grid_charge_advice"]),
         ("the week outlook please, we must decide on a diesel order", ["week_outlook"]),
+        ("is a grid charge worth it tonight, given tomorrow's forecast?", ["grid_charge_advice"]),
         ("this month and last month", ["compare_periods"]),
+        ("how much solar are we making now? the sky is totally clear", ["solar_now"]),
     ],
 )
 def test_a_greeting_or_a_premise_beside_a_request_is_no_second_request(

@@ -650,7 +650,7 @@ _AS_REASON = (
     r"(?:the|it|its|it's|we|we're|i|i'm|there|they|they're|our|my)\b"
 )
 _CLAUSES = re.compile(
-    r"\s*(?:[;,]|[.?!]\s|\s[-–—]\s|\bsince\b)\s*"
+    r"\s*(?:[;,]|(?<=[.?!])\s|\s[-–—]\s|\bsince\b)\s*"
     r"|\s+(?=(?:because|coz|cause|cuz)\s)"
     rf"|(?={_AS_REASON})",
     re.I,
@@ -684,6 +684,14 @@ _ASKING_LEADS = frozenset(
 _PERSONAL = re.compile(
     r"^\W*(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their)\b", re.I
 )
+# A clause told beside a question: the person's news, or the weather or the sky as seen
+# ("the sky is very clear today", "it's sunny here").
+_TELLS = re.compile(
+    r"^\W*(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their"
+    r"|(?:the\s+)?(?:sky|sun|weather|clouds?|rain|wind|snow)\b|it'?s\s+(?:\w+\s+)?(?:sunny"
+    r"|cloudy|raining|snowing|overcast|clear|bright|dark|windy|hot|cold|freezing))\b",
+    re.IGNORECASE,
+)
 _CONTRACTED = re.compile(
     r"^\W*(?:we|i|it|they|that|there|he|she|you)['’](?:re|m|s|ve|ll|d)\b", re.I
 )
@@ -692,10 +700,12 @@ _CONTRACTED = re.compile(
 def _reason_clause(clause: str) -> bool:
     """A clause that reports or explains rather than asks or orders."""
     words = tokens._tokenize(clause)
-    if not words or clause.rstrip().endswith("?"):
+    if not words:
         return False
     if _BECAUSE.match(clause):
-        return True
+        return True  # "..., given the forecast for tomorrow?": the question's premise
+    if clause.rstrip().endswith("?"):
+        return False
     if _CONTRACTED.match(clause):
         return True  # "we're importing", "it's dark": "were"/"its" as read are no question
     lead, polite = clause_reader._lead_index(words)
@@ -733,7 +743,7 @@ def _without_reason_clauses(
         # what it names
         told = [c for c in clauses if c not in kept]
         left = {i.tool for i in rest.intents}
-        if not all(_PERSONAL.match(c) and not _ASKING.search(c) for c in told):
+        if not all(_TELLS.match(c) and not _ASKING.search(c) for c in told):
             return read
         return rest if rest.reason == "ok" and left <= set(tools) else read
     changes = [i.tool for i in rest.intents if i.tool in CHANGES]
