@@ -238,3 +238,25 @@ def test_a_plan_names_no_site_called_plant() -> None:
     assert [(i.tool, i.args["site"]) for i in got] == [("generator_plan", None)]
     there = plan("generator plan for the plant", site_names=["plant", "home"], load_names=LOADS)
     assert [(i.tool, i.args["site"]) for i in there.intents] == [("generator_plan", "plant")]
+
+
+def test_settings_said_in_parts_are_one_change() -> None:
+    got = plan(
+        "quiet hours 23:00 to 07:00, only critical alerts in that time",
+        site_names=SITES,
+        load_names=LOADS,
+    ).intents
+    assert [i.tool for i in got] == ["set_alert_preferences"]
+    assert got[0].args["quiet_hours"] == ["23:00", "07:00"]
+    assert got[0].args["critical_only"] is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is it wise to run the rigs this evening, or would that drain the battery?",
+        "is it sensible to let the miners run tonight, or do we go under the floor?",
+    ],
+)
+def test_an_advice_question_with_its_alternative_is_one_question(text: str) -> None:
+    assert _tools(text) == ["miner_plan"]

@@ -234,7 +234,9 @@ TOPIC_ONLY = 0.15  # below this, a tool read from a topic word alone yields to "
 ALTERNATIVE = 0.5  # the one answer to a question asked as two alternatives
 # "..., or will the battery manage?", "run or park?": the other side of one decision.
 _OR_ELSE = re.compile(
-    r"^\W*(?:should|shall|do\s+(?:i|we)\s+(?:need|have)|is\s+it\s+(?:worth|better|ok|safe|time)"
+    r"^\W*(?:should|shall|do\s+(?:i|we)\s+(?:need|have)|(?:can|could|may)\s+(?:i|we)"
+    r"|is\s+it\s+(?:\w+\s+)?(?:worth|better|ok|okay|fine|safe|time|sensible|wise|smart"
+    r"|advisable|possible|a\s+good\s+idea)"
     r"|would\s+it\s+be|must\s+(?:i|we))\b.*[,;]?\s+or\s+(?:will|would|is|are|can|could|should"
     r"|shall|do|does|is\s+it|not|just)\b"
     r"|\b(?:run|start|stop|charge)\s+or\s+(?:not|park|wait|leave|stop|idle)\b",
@@ -802,6 +804,11 @@ def _collapse(read: Plan) -> Plan:
     morning, barn") is the same request, not a second one."""
     kept: list[Intent] = []
     for intent in read.intents:
+        merged = next((k for k in kept if _completes(k, intent)), None)
+        if merged is not None:
+            args = {**merged.args, **{k: v for k, v in intent.args.items() if v is not None}}
+            kept[kept.index(merged)] = Intent(merged.tool, args)
+            continue
         same = next((k for k in kept if _same_but_site(k, intent)), None)
         if same is None:
             kept.append(intent)
@@ -810,6 +817,22 @@ def _collapse(read: Plan) -> Plan:
     if len(kept) == len(read.intents):
         return read
     return replace(read, intents=kept)
+
+
+# Settings said in parts ("quiet hours 22:00-06:30, only critical in this time"): one
+# change with every setting.
+_SETTINGS = frozenset({"set_alert_preferences", "set_preferences"})
+
+
+def _completes(a: Intent, b: Intent) -> bool:
+    """Whether ``b`` sets what ``a`` left unsaid, the same settings tool at the same site,
+    and nothing ``a`` set otherwise."""
+    if a.tool != b.tool or a.tool not in _SETTINGS or a.args == b.args:
+        return False
+    return all(
+        a.args.get(k) is None or b.args.get(k) is None or a.args.get(k) == b.args.get(k)
+        for k in set(a.args) | set(b.args)
+    )
 
 
 # Arguments a part may leave at their default without asking something else.
