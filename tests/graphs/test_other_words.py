@@ -221,3 +221,12 @@ def test_let_me_ken_is_an_alert_rule() -> None:
             },
         )
     ]
+
+
+def test_shorthand_for_requests_and_a_units_letter_are_read() -> None:
+    assert _tools("any pending reqs") == ["pending_approvals"]
+    assert _read("temps in F") == [
+        ("set_preferences", {"site": None, "power_unit": None, "temperature_unit": "F"})
+    ]
+    # the letter alone, with no temperature word, sets nothing
+    assert "set_preferences" not in _tools("plan f")

@@ -454,8 +454,8 @@ CASES: list[tuple[str, list[tuple[str, dict[str, Any]]]]] = [
     ("stop the miners and ack all", [stop_miners(), ack()]),
     ("any alerts? snooze alert 3 for 2 hours", [alerts(), snooze(3, 120)]),
     (
-        "critical only, quiet hours 22:00-07:00",
-        [prefs(True), prefs(quiet_hours=["22:00", "07:00"])],
+        "critical only, quiet hours 22:00-07:00",  # one change with both settings
+        [prefs(True, quiet_hours=["22:00", "07:00"])],
     ),
     # questions are not commands
     ("are the miners on?", [status()]),

@@ -197,6 +197,7 @@ def _role_args(text: str) -> dict[str, Any] | None:
 _PCT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|pct|per\s*cent)?")
 _POWER = {"w": "W", "watt": "W", "watts": "W", "kw": "kW", "kilowatt": "kW", "kilowatts": "kW"}
 _TEMP = {"fahrenheit": "F", "celsius": "C", "centigrade": "C", "°f": "F", "°c": "C"}
+_TEMPERATURE_WORDS = frozenset({"temp", "temps", "temperature", "temperatures", "degrees", "deg"})
 
 
 def _preference_args(clause: clause_reader._Clause) -> dict[str, Any] | None:
@@ -216,6 +217,9 @@ def _preference_args(clause: clause_reader._Clause) -> dict[str, Any] | None:
         unit = _fuzzy(word, tuple(_TEMP))
         if unit is not None and temp is None:
             temp = _TEMP[unit]
+    if temp is None and _TEMPERATURE_WORDS & set(words):
+        # "temps in F", "degrees C": the unit's letter alone
+        temp = next((w.upper() for w in words if w in ("f", "c")), None)
     if power is None and temp is None:
         return None
     return {**base, "power_unit": power, "temperature_unit": temp}

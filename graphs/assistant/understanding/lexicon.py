@@ -607,8 +607,8 @@ _VOCABULARY: frozenset[str] = frozenset(
 
 
 # Words people mix in from their first language (Portuguese, Spanish, Italian, French)
-# or their own English (Scots), and ESL shapes ("stop to charge", "the genset shall
-# stop"), read as the plain English ones.
+# or their own English (Scots), ESL shapes ("stop to charge", "the genset shall stop")
+# and shorthand ("reqs"), read as the plain English ones.
 _ON_VERBS = (
     r"liga|ligue|ligar|enciende|encienda|encender|prende|prenda|prender|accendi|accenda"
     r"|accendere|allume|allumez|allumer"
@@ -628,6 +628,7 @@ _SECOND_LANGUAGE: tuple[tuple[str, str], ...] = (
     (r"\bthe\s+morn\b", "tomorrow"),
     (r"\btae\b", "to"),
     (r"\blet\s+(me|us)\s+ken\b", r"let \1 know"),
+    (r"\breqs\b", "requests"),  # "any pending reqs"
     (r"\b(stop|start)\s+to\s+charg(?:e|ing)\b", r"\1 charging"),
     (r"\b(stop|start)\s+to\s+(?:run|mine|mining)\b", r"\1"),
     (
