@@ -20,6 +20,7 @@ from tools.forecast.backtest_plan import (
     RESERVE_DEFAULT_PCT,
     Controller,
     backtest_plan,
+    drawdown_miss_kwh,
     generator_controller,
     hourly_excess_kwh,
     last_step_load_w,
@@ -317,6 +318,25 @@ def test_spill_margin_covers_the_rest_of_the_day_the_median_overpromised() -> No
     assert margin[11] == pytest.approx(2.0)  # hours 10..11 (and 12, never seen)
     # too little history: the whole usable battery (8 kWh): no miners on a forecast
     assert_allclose(spill_margin_kwh_by_hour(site, days[:3]), 8.0)
+
+
+def test_drawdown_miss_is_how_far_below_the_median_path_the_battery_went() -> None:
+    # 12 hours: the median promised 1 kW of net surplus each hour; the day delivered it
+    # until 06:00, then no sun under a 0.4 kW load for three hours, then the promise again
+    promised = [np.full(12, 1400.0) for _ in range(12)]
+    load_p50 = np.full(12, 400.0)
+    actual_pv = np.concatenate([np.full(6, 1400.0), np.zeros(3), np.full(3, 1400.0)])
+    load = np.full(12, 400.0)
+    miss = drawdown_miss_kwh(actual_pv, load, promised, load_p50, horizon_h=12)
+    # from any hour up to 06:00 the path fell 4.2 kWh below the promise by 09:00 (three
+    # hours 1.4 kWh short each); later hours fewer of them; a good hour after the bad
+    # ones does not give the lowest point back (the battery was there)
+    assert_allclose(miss, [4.2] * 7 + [2.8, 1.4, 0.0, 0.0, 0.0])
+    # a short horizon sees only the hours within it
+    short = drawdown_miss_kwh(actual_pv, load, promised, load_p50, horizon_h=2)
+    assert_allclose(short, [0.0, 0.0, 0.0, 0.0, 0.0, 1.4, 2.8, 2.8, 1.4, 0.0, 0.0, 0.0])
+    # a day that beat the median misses nothing
+    assert_allclose(drawdown_miss_kwh(np.full(12, 3000.0), load, promised, load_p50), 0.0)
 
 
 def test_last_step_load_is_the_newest_reading_before_each_hour() -> None:

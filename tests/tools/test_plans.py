@@ -23,6 +23,9 @@ from tools.forecast.plans import (
     generator_start_w,
     generator_step_guard_w,
     miner_floor_guard,
+    miners_kept_by_headroom,
+    miners_kept_by_outlook,
+    miners_on_full_battery,
     miners_on_spill,
     plan_generator,
     plan_grid_charge,
@@ -616,6 +619,77 @@ def test_miner_floor_guard_stops_miners_before_the_floor() -> None:
         )
         == units[:1]
     )
+
+
+def _lowest_soc(site: Site, soc_pct: float, pv: np.ndarray, load: np.ndarray) -> float:
+    soc, low = soc_pct, soc_pct
+    for p, w in zip(pv, load, strict=True):
+        soc, _ = step_off_grid(site, soc_pct=soc, supply_w=p, demand_w=w, floor_soc_pct=20.0)
+        low = min(low, soc)
+    return low
+
+
+def test_miners_kept_by_headroom_spend_what_a_bad_night_leaves() -> None:
+    site = make_site(grid=False, capacity_kwh=10.0, min_soc_pct=20.0)
+    units = [1450.0, 1450.0, 1450.0]
+    # an afternoon hour with 2 kW of surplus, then a night that never refills the
+    # battery: nothing the miners take comes back, so the outlook guard stops them all
+    pv = np.concatenate([[2500.0], np.zeros(8)])
+    load = np.concatenate([[500.0], np.full(8, 400.0)])
+    assert miners_kept_by_outlook(site, soc_pct=70.0, running_w=units, pv_w=pv, load_w=load) == []
+    # but at 70 % the night (3.2 kWh) ends far above a 30 % keep level: the headroom
+    # guard lets as many run as still leave the night's lowest point at or above it
+    kept = miners_kept_by_headroom(
+        site, soc_pct=70.0, running_w=units, pv_w=pv, load_w=load, keep_soc_pct=30.0
+    )
+    assert 0 < len(kept) < 3
+    with_them = load.copy()
+    with_them[0] += sum(kept)
+    assert _lowest_soc(site, 70.0, pv, with_them) >= 30.0 - 0.5
+    with_them[0] += units[len(kept)]
+    assert _lowest_soc(site, 70.0, pv, with_them) < 30.0 - 0.5
+    # a bigger keep level leaves fewer (or none): 60 % is above where the night ends
+    # without miners, so they may not take it any lower at all
+    assert len(
+        miners_kept_by_headroom(
+            site, soc_pct=70.0, running_w=units, pv_w=pv, load_w=load, keep_soc_pct=45.0
+        )
+    ) < len(kept)
+    assert (
+        miners_kept_by_headroom(
+            site, soc_pct=70.0, running_w=units, pv_w=pv, load_w=load, keep_soc_pct=60.0
+        )
+        == []
+    )
+    # a full battery in the sun: the miners the surplus carries take only what would
+    # be curtailed, so they run whatever the keep level (3.5 kW of surplus: two of
+    # three 1.45 kW miners)
+    sunny = np.concatenate([[4000.0], np.zeros(8)])
+    assert (
+        miners_kept_by_headroom(
+            site, soc_pct=100.0, running_w=units, pv_w=sunny, load_w=load, keep_soc_pct=90.0
+        )
+        == units[:2]
+    )
+
+
+def test_miners_on_full_battery_run_on_the_surplus_measured_and_forecast() -> None:
+    units = [1450.0, 1450.0, 1450.0]
+    common = {"miner_w": units, "last_load_w": 500.0, "hour_load_w": 500.0}
+    # full, 3.5 kW of surplus last hour and at least that forecast: two of three
+    kept = miners_on_full_battery(soc_pct=100.0, last_pv_w=4000.0, hour_pv_w=4500.0, **common)
+    assert kept == units[:2]
+    # the forecast for this hour is smaller (the sun is going down): it bounds them
+    kept = miners_on_full_battery(soc_pct=100.0, last_pv_w=4000.0, hour_pv_w=2200.0, **common)
+    assert kept == units[:1]
+    # so does a last hour that measured less than the forecast promises now
+    kept = miners_on_full_battery(soc_pct=100.0, last_pv_w=1500.0, hour_pv_w=6000.0, **common)
+    assert kept == []
+    # a battery that is not full is not curtailing anything: none
+    assert miners_on_full_battery(soc_pct=97.0, last_pv_w=6000.0, hour_pv_w=6000.0, **common) == []
+    assert miners_on_full_battery(
+        soc_pct=97.0, last_pv_w=6000.0, hour_pv_w=6000.0, full_soc_pct=95.0, **common
+    ) == units
 
 
 def _spill_wh(site: Site, soc_pct: float, pv: np.ndarray, load: np.ndarray) -> float:
