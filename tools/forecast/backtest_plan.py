@@ -306,6 +306,7 @@ class Controller:
     full_take_pessimistic_check: bool = True
     full_take_check_to_morning: bool = False
     full_take_refill: bool = False
+    full_take_margin_quantile: float | None = None
 
 
 def generator_controller() -> Controller:
@@ -441,16 +442,18 @@ def drawdown_miss_kwh(
     load_p50_w: np.ndarray,
     *,
     horizon_h: int = MINER_HORIZON_H,
+    ends: list[int] | None = None,
 ) -> np.ndarray:
     """For each hour *h* with an outlook (``outlooks_pv_w[h]``: the PV median as corrected
     at *h*, on the same hours as the actuals), the most the measured net energy from *h*
     to any hour within ``horizon_h`` fell short of the median outlook made at *h*
     (``load_p50_w``: the load median) [kWh, >= 0]: how far below the median path the
-    battery really went, what a take on the median outlook must keep to spare."""
+    battery really went, what a take on the median outlook must keep to spare. ``ends``
+    (an end index per hour, exclusive) replaces the fixed horizon."""
     actual = np.nan_to_num(actual_pv_w - actual_load_w, nan=0.0)
     out = np.zeros(len(outlooks_pv_w))
     for h, pv in enumerate(outlooks_pv_w):
-        end = min(h + horizon_h, len(actual))
+        end = min(h + horizon_h if ends is None else ends[h], len(actual))
         short = np.cumsum((pv[h:end] - load_p50_w[h:end]) - actual[h:end])
         out[h] = max(0.0, float(short.max()) / 1000.0) if len(short) else 0.0
     return out
@@ -668,7 +671,7 @@ def _controlled_miners(
                 )
             if sum(on_spill) > sum(wanted):
                 wanted = on_spill
-        if drawdown_margin_kwh is not None and (
+        if ctl.headroom_quantile is not None and drawdown_margin_kwh is not None and (
             not ctl.headroom_surplus_only or fc.pv_p50[s] > p50[s - s0]
         ):
             # on top of the plan: what the battery holds above the median path's worst
@@ -712,6 +715,24 @@ def _controlled_miners(
                     full_soc_pct=ctl.full_soc_pct,
                 ):
                     on_full = on_full[1:]
+            if on_full and drawdown_margin_kwh is not None and ctl.full_take_margin_quantile:
+                # ... and should this hour go badly with them, the median outlook to the
+                # morning still keeps the site's own past miss of it above the reserve
+                end = min(s + MINER_HORIZON_H, s0 + len(p50))
+                end = s + until_recharge(fc.pv_p50[s:end], p50[s - s0 : end - s0])
+                bad_pv = fc.pv_p50[s:end].copy()
+                bad_load = p50[s - s0 : end - s0].copy()
+                bad_pv[0], bad_load[0] = fc.pv_low[s], p90[s - s0]
+                on_full = miners_kept_by_headroom(
+                    site,
+                    soc_pct=soc,
+                    running_w=on_full,
+                    pv_w=bad_pv,
+                    load_w=bad_load,
+                    keep_soc_pct=floor
+                    + float(guard_pct[s])
+                    + 100.0 * float(drawdown_margin_kwh[s]) / site.battery.capacity_kwh,
+                )
             if on_full and ctl.full_take_pessimistic_check:
                 end = min(s + MINER_HORIZON_H, s0 + len(p90))
                 if ctl.full_take_check_to_morning:
@@ -1120,12 +1141,16 @@ def backtest_plan(
             f_load, _ = _load_bands(site, load, start, len(hours))
             outlooks = [_nowcast(site, ctl, fc0, w_pv, h).pv_p50 for h in range(n_day)]
             local = hours[:n_day].tz_convert(tz).hour.to_numpy()
-            out = (local, drawdown_miss_kwh(w_pv, w_load, outlooks, f_load))
+            ends = None
+            if ctl.full_take_margin_quantile is not None:  # to the morning after
+                ends = [h + until_recharge(o[h:], f_load[h:]) for h, o in enumerate(outlooks)]
+            out = (local, drawdown_miss_kwh(w_pv, w_load, outlooks, f_load, ends=ends))
         drawdown_cache[d] = out
         return out
 
     def drawdown_margin(d: date, local_h: np.ndarray) -> np.ndarray | None:
-        if kind != "miners" or ctl.headroom_quantile is None:
+        q = ctl.headroom_quantile or ctl.full_take_margin_quantile
+        if kind != "miners" or q is None:
             return None
         past = []
         for back in range(RESERVE_WINDOW_DAYS + 1, 1, -1):  # d-2 is the newest day over
@@ -1135,7 +1160,7 @@ def backtest_plan(
             got = drawdown_of(d0)
             if got is not None:
                 past.append(got)
-        by_hour = spill_margin_kwh_by_hour(site, past, quantile=ctl.headroom_quantile)
+        by_hour = spill_margin_kwh_by_hour(site, past, quantile=q)
         return by_hour[local_h]
 
     days = skipped = no_plan = 0
