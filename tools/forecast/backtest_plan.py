@@ -657,18 +657,6 @@ def _controlled_miners(
                 hour_pv_low_w=float(fc.pv_low[s]),
                 hour_load_high_w=float(p90[s - s0]),
             )
-            if on_spill and ctl.full_take_pessimistic_check and ctl.full_take:
-                end = min(s + MINER_HORIZON_H, s0 + len(p90))
-                if ctl.full_take_check_to_morning:
-                    end = s + until_recharge(fc.pv_low[s:end], p90[s - s0 : end - s0])
-                on_spill = miners_kept_by_headroom(
-                    site,
-                    soc_pct=soc,
-                    running_w=on_spill,
-                    pv_w=fc.pv_low[s:end],
-                    load_w=p90[s - s0 : end - s0],
-                    keep_soc_pct=floor + float(guard_pct[s]),
-                )
             if sum(on_spill) > sum(wanted):
                 wanted = on_spill
         if ctl.headroom_quantile is not None and drawdown_margin_kwh is not None and (
