@@ -28,6 +28,7 @@ from tools.forecast.backtest_plan import (
     reserve_pct_by_hour,
     rest_of_day_miss_kwh,
     spill_margin_kwh_by_hour,
+    until_recharge,
 )
 from tools.forecast.pv import clear_sky_power_w
 from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
@@ -337,6 +338,20 @@ def test_drawdown_miss_is_how_far_below_the_median_path_the_battery_went() -> No
     assert_allclose(short, [0.0, 0.0, 0.0, 0.0, 0.0, 1.4, 2.8, 2.8, 1.4, 0.0, 0.0, 0.0])
     # a day that beat the median misses nothing
     assert_allclose(drawdown_miss_kwh(np.full(12, 3000.0), load, promised, load_p50), 0.0)
+
+
+def test_until_recharge_reaches_the_morning_after_the_night_ahead() -> None:
+    # from 15:00: surplus until 18:00, night from 19:00, the sun carries the load again
+    # at 08:00 (hour 17 from now): the outlook to look at ends with that hour
+    pv = np.array([3000.0] * 4 + [0.0] * 13 + [1500.0] * 7)
+    load = np.full(24, 400.0)
+    assert until_recharge(pv, load) == 18
+    # the hour being decided has no surplus (evening): the same morning
+    assert until_recharge(np.concatenate([[100.0], pv[4:]]), load[3:]) == 15
+    # an outlook that never recharges is read to its end
+    assert until_recharge(np.zeros(10), np.full(10, 400.0)) == 10
+    # nor one with no night in it
+    assert until_recharge(np.full(5, 3000.0), np.full(5, 400.0)) == 5
 
 
 def test_last_step_load_is_the_newest_reading_before_each_hour() -> None:

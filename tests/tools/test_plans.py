@@ -30,6 +30,7 @@ from tools.forecast.plans import (
     plan_generator,
     plan_grid_charge,
     plan_miners,
+    refills_after,
     rule_generator_run,
 )
 from tools.site import (
@@ -690,6 +691,29 @@ def test_miners_on_full_battery_run_on_the_surplus_measured_and_forecast() -> No
     assert miners_on_full_battery(
         soc_pct=97.0, last_pv_w=6000.0, hour_pv_w=6000.0, full_soc_pct=95.0, **common
     ) == units
+
+
+def test_refills_after_a_bad_hour_only_when_the_rest_of_the_day_fills_the_battery() -> None:
+    site = make_site(grid=False, capacity_kwh=10.0, min_soc_pct=20.0)
+    common = {"soc_pct": 100.0, "hour_pv_w": 500.0, "hour_load_w": 800.0}
+    # 2.9 kW of miners through a dull hour take ~3.3 kWh; three more sunny hours with
+    # 2 kW of surplus each put it back
+    sunny = np.full(3, 2400.0)
+    load = np.full(3, 400.0)
+    assert refills_after(site, extra_w=2900.0, pv_w=sunny, load_w=load, **common)
+    # one such hour is not enough; the evening (no sun) never is
+    assert not refills_after(site, extra_w=2900.0, pv_w=sunny[:1], load_w=load[:1], **common)
+    assert not refills_after(site, extra_w=500.0, pv_w=np.zeros(3), load_w=load, **common)
+    # a bad hour the miners do not drain at all: full already after it
+    assert refills_after(
+        site,
+        soc_pct=100.0,
+        extra_w=1000.0,
+        hour_pv_w=3000.0,
+        hour_load_w=500.0,
+        pv_w=np.zeros(2),
+        load_w=load[:2],
+    )
 
 
 def _spill_wh(site: Site, soc_pct: float, pv: np.ndarray, load: np.ndarray) -> float:

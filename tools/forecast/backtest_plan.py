@@ -104,6 +104,7 @@ __all__ = [
     "reserve_pct_by_hour",
     "rest_of_day_miss_kwh",
     "spill_margin_kwh_by_hour",
+    "until_recharge",
 ]
 
 PlanKind = Literal["miners", "generator"]

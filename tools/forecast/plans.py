@@ -729,8 +729,8 @@ def refills_after(
     full_soc_pct: float = 99.0,
 ) -> bool:
     """Whether the battery, ``extra_w`` [W] of miners run through a bad hour now
-    (``hour_pv_w`` / ``hour_load_w``: a low PV quantile, a high load one), is full again
-    (``full_soc_pct``) at some hour of the outlook after it (``pv_w`` / ``load_w`` [W],
+    (``hour_pv_w`` / ``hour_load_w``: a low PV quantile, a high load one), is full
+    (``full_soc_pct``) after it or again at some hour of the outlook after it (``pv_w`` / ``load_w`` [W],
     e.g. the median to the day's end): what the miners took should the sun go comes back
     the same day."""
     assert site.battery is not None
@@ -742,6 +742,8 @@ def refills_after(
         demand_w=hour_load_w + extra_w,
         floor_soc_pct=floor,
     )
+    if soc >= full_soc_pct:
+        return True  # full through the bad hour: they took only what was curtailed
     for pv, load in zip(pv_w, load_w, strict=True):
         soc, _ = step_off_grid(
             site, soc_pct=soc, supply_w=float(pv), demand_w=float(load), floor_soc_pct=floor
