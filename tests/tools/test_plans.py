@@ -688,9 +688,12 @@ def test_miners_on_full_battery_run_on_the_surplus_measured_and_forecast() -> No
     assert kept == []
     # a battery that is not full is not curtailing anything: none
     assert miners_on_full_battery(soc_pct=97.0, last_pv_w=6000.0, hour_pv_w=6000.0, **common) == []
-    assert miners_on_full_battery(
-        soc_pct=97.0, last_pv_w=6000.0, hour_pv_w=6000.0, full_soc_pct=95.0, **common
-    ) == units
+    assert (
+        miners_on_full_battery(
+            soc_pct=97.0, last_pv_w=6000.0, hour_pv_w=6000.0, full_soc_pct=95.0, **common
+        )
+        == units
+    )
 
 
 def test_refills_after_a_bad_hour_only_when_the_rest_of_the_day_fills_the_battery() -> None:

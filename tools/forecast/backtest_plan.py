@@ -660,8 +660,10 @@ def _controlled_miners(
             )
             if sum(on_spill) > sum(wanted):
                 wanted = on_spill
-        if ctl.headroom_quantile is not None and drawdown_margin_kwh is not None and (
-            not ctl.headroom_surplus_only or fc.pv_p50[s] > p50[s - s0]
+        if (
+            ctl.headroom_quantile is not None
+            and drawdown_margin_kwh is not None
+            and (not ctl.headroom_surplus_only or fc.pv_p50[s] > p50[s - s0])
         ):
             # on top of the plan: what the battery holds above the median path's worst
             # point less the site's own past misses of that path (the next 24 h)

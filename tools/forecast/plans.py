@@ -65,13 +65,13 @@ __all__ = [
     "generator_step_guard_w",
     "miner_floor_guard",
     "miners_kept_by_headroom",
-    "miners_on_full_battery",
-    "refills_after",
     "miners_kept_by_outlook",
+    "miners_on_full_battery",
     "miners_on_spill",
     "plan_generator",
     "plan_grid_charge",
     "plan_miners",
+    "refills_after",
     "rule_generator_run",
     "simple_rule_miners_on",
 ]
@@ -730,9 +730,9 @@ def refills_after(
 ) -> bool:
     """Whether the battery, ``extra_w`` [W] of miners run through a bad hour now
     (``hour_pv_w`` / ``hour_load_w``: a low PV quantile, a high load one), is full
-    (``full_soc_pct``) after it or again at some hour of the outlook after it (``pv_w`` / ``load_w`` [W],
-    e.g. the median to the day's end): what the miners took should the sun go comes back
-    the same day."""
+    (``full_soc_pct``) after it, or again at some hour of the outlook after it (``pv_w``
+    / ``load_w`` [W], e.g. the median to the day's end): what the miners took should the
+    sun go comes back the same day."""
     assert site.battery is not None
     floor = min(site.battery.min_soc_pct, soc_pct)
     soc, _ = step_off_grid(
