@@ -20,6 +20,10 @@ from bot.progress import progress_bar
 
 __all__ = ["plan"]
 
+MINER_FULL_TAKE_QUANTILE_DEFAULT = 0.75
+"""Mirrors :data:`tools.forecast.backtest_plan.FULL_TAKE_MARGIN_QUANTILE` (kept out of the
+import so the CLI starts without pandas)."""
+
 
 def _day(option: str, text: str | None) -> date | None:
     if text is None:
@@ -154,25 +158,25 @@ def plan(
     full_take: Annotated[
         bool,
         typer.Option(
-            "--full-take",
-            help="miners: also run them when the battery is full on the PV it curtails (the "
-            "surplus measured in the last hour, no more than the outlook's for this one), if "
-            "a bad hour with them still leaves a pessimistic night above the reserve "
-            "(default: off; EMHASS June 39.2 -> 41.5 %, the same 1 avoidable hour)",
+            "--full-take/--no-full-take",
+            help="miners: also run them on a full battery on the PV it curtails (the surplus "
+            "measured in the last hour, no more than the outlook's for this one) when, should "
+            "the hour go badly, the median fills the battery again today and its night keeps "
+            "the site's past miss to spare (default since 2026-12-02; --no-full-take runs "
+            "the controller before: EMHASS June 39.2 %, SERF August 84.4 %)",
         ),
-    ] = False,
+    ] = True,
     full_take_margin_quantile: Annotated[
-        float | None,
+        float,
         typer.Option(
             "--full-take-margin-quantile",
             min=0.5,
             max=1.0,
-            help="miners, with --full-take: check the take instead on the median outlook "
-            "(the battery fills again later today after a bad hour with them, and the night "
-            "to the morning keeps this quantile of the site's past misses of it above the "
-            "reserve)",
+            help="miners: the quantile of the site's past misses of the median night the "
+            "full-battery take keeps to spare (0.5 took EMHASS June to 49 % with 4 "
+            "avoidable hours, 0.9 to 42 % with 1)",
         ),
-    ] = None,
+    ] = MINER_FULL_TAKE_QUANTILE_DEFAULT,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Replay a history day by day: plan each morning on the forecast, apply it to what
@@ -188,6 +192,7 @@ def plan(
         Controller,
         backtest_plan,
         generator_controller,
+        miner_controller,
     )
     from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
 
@@ -239,17 +244,20 @@ def plan(
             )
         )
     else:
-        controller = Controller(
+        # since 2026-12-02 also on a full battery (see miner_controller); --no-full-take
+        # runs the controller before
+        base = (
+            replace(miner_controller(), full_take_margin_quantile=full_take_margin_quantile)
+            if full_take
+            else Controller()
+        )
+        controller = replace(
+            base,
             **common,
             reserve_by_hour=hourly_guard,
             spill=spill_margin_quantile is not None,
             spill_quantile=spill_margin_quantile or SPILL_MARGIN_QUANTILE,
             half_hour_guard=half_hour_guard,
-            full_take=full_take,
-            full_take_check_to_morning=full_take and full_take_margin_quantile is None,
-            full_take_pessimistic_check=full_take_margin_quantile is None,
-            full_take_refill=full_take_margin_quantile is not None,
-            full_take_margin_quantile=full_take_margin_quantile,
         )
     try:
         frame = read_backtest_csv(data)

@@ -13,9 +13,11 @@ import typer
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
+from bot.commands.backtest_plan import MINER_FULL_TAKE_QUANTILE_DEFAULT
 from bot.commands.backtest_plan import plan as plan_command
 from tools.forecast.backtest import BacktestDataError, read_backtest_csv
 from tools.forecast.backtest_plan import (
+    FULL_TAKE_MARGIN_QUANTILE,
     HOURLY_RESERVE_MIN_PCT,
     RESERVE_DEFAULT_PCT,
     Controller,
@@ -25,6 +27,7 @@ from tools.forecast.backtest_plan import (
     hourly_excess_kwh,
     last_step_load_w,
     measured_within_hours,
+    miner_controller,
     reserve_pct_by_hour,
     rest_of_day_miss_kwh,
     spill_margin_kwh_by_hour,
@@ -338,6 +341,13 @@ def test_drawdown_miss_is_how_far_below_the_median_path_the_battery_went() -> No
     assert_allclose(short, [0.0, 0.0, 0.0, 0.0, 0.0, 1.4, 2.8, 2.8, 1.4, 0.0, 0.0, 0.0])
     # a day that beat the median misses nothing
     assert_allclose(drawdown_miss_kwh(np.full(12, 3000.0), load, promised, load_p50), 0.0)
+
+
+def test_the_miner_controller_takes_on_a_full_battery_with_the_cli_default() -> None:
+    ctl = miner_controller()
+    assert ctl.full_take and ctl.full_take_refill and not ctl.full_take_pessimistic_check
+    assert ctl.full_take_margin_quantile == FULL_TAKE_MARGIN_QUANTILE
+    assert MINER_FULL_TAKE_QUANTILE_DEFAULT == FULL_TAKE_MARGIN_QUANTILE
 
 
 def test_until_recharge_reaches_the_morning_after_the_night_ahead() -> None:

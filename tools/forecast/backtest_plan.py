@@ -91,6 +91,7 @@ from tools.forecast.pv import (
 from tools.site import Site
 
 __all__ = [
+    "FULL_TAKE_MARGIN_QUANTILE",
     "MIN_HISTORY_DAYS",
     "SPILL_MARGIN_QUANTILE",
     "Controller",
@@ -101,6 +102,7 @@ __all__ = [
     "hourly_excess_kwh",
     "last_step_load_w",
     "measured_within_hours",
+    "miner_controller",
     "reserve_pct_by_hour",
     "rest_of_day_miss_kwh",
     "spill_margin_kwh_by_hour",
@@ -127,6 +129,8 @@ HOURLY_RESERVE_MIN_PCT = 2.0
 """The per-hour reserve is never below this [points]."""
 SPILL_MARGIN_QUANTILE = 0.9
 """Share of past days whose miss of the rest of the day the spill margin covers."""
+FULL_TAKE_MARGIN_QUANTILE = 0.75
+"""Share of past misses of the median night the full-battery take keeps to spare."""
 MINER_HORIZON_H = 24
 """Each miner plan looks this far ahead (as the running bot's does)."""
 GENERATOR_LOOKAHEAD_H = 24
@@ -326,6 +330,23 @@ def generator_controller() -> Controller:
         defer_runs=True,
         within_hour_guard=True,
         guard_efficient_start=True,
+    )
+
+
+def miner_controller() -> Controller:
+    """How the miner plan is run by default (``backtest plan miners``, since 2026-12-02):
+    the plan and its guards as :class:`Controller`'s defaults, plus miners on a full
+    battery (``full_take``, :func:`~tools.forecast.plans.miners_on_full_battery`): on the
+    surplus measured in the last hour, when, should this hour go badly with them, the
+    median outlook fills the battery again later today
+    (:func:`~tools.forecast.plans.refills_after`) and the median night to the next
+    morning keeps the :data:`FULL_TAKE_MARGIN_QUANTILE` of the site's past misses of it
+    (:func:`drawdown_miss_kwh`) above the guard's reserve."""
+    return Controller(
+        full_take=True,
+        full_take_pessimistic_check=False,
+        full_take_refill=True,
+        full_take_margin_quantile=FULL_TAKE_MARGIN_QUANTILE,
     )
 
 
@@ -1314,6 +1335,10 @@ def backtest_plan(
             "outlook_guard": ctl.outlook_guard,
             "miners_on_spill": kind == "miners" and ctl.spill,
             "miners_half_hour_guard": kind == "miners" and ctl.half_hour_guard,
+            "miners_on_full_battery": kind == "miners" and ctl.full_take,
+            "full_take_margin_quantile": ctl.full_take_margin_quantile
+            if kind == "miners" and ctl.full_take
+            else None,
             "plan_holds_reserve": ctl.plan_holds_reserve,
             "guard_reads_last_load": ctl.load_persists,
             "guard_looks_within_hour": within_ok,
