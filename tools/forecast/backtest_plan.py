@@ -252,7 +252,20 @@ class Controller:
     the measured first half-hour, carried on, would end within half the reserve of the
     floor; ``spill`` adds the miners :func:`~tools.forecast.plans.miners_on_spill`
     allows, with the ``spill_quantile`` of the site's past misses of the rest of the
-    day as the margin (:func:`spill_margin_kwh_by_hour`).
+    day as the margin (:func:`spill_margin_kwh_by_hour`). ``full_take`` (the default of
+    :func:`miner_controller`) adds the miners a full battery (``full_soc_pct``) carries
+    on the surplus measured in the last hour
+    (:func:`~tools.forecast.plans.miners_on_full_battery`), checked with
+    ``full_take_refill`` (after a bad hour the median fills the battery again today,
+    :func:`~tools.forecast.plans.refills_after`) and ``full_take_margin_quantile`` (the
+    median night to the morning keeps that quantile of the site's past misses of it,
+    :func:`drawdown_miss_kwh`, above the reserve) or, with
+    ``full_take_pessimistic_check``, on the pessimistic outlook (to the next morning
+    with ``full_take_check_to_morning``). Measured and left off: ``headroom`` (the plan
+    may end below where it began, down to the reserve on the pessimistic outlook, to
+    the end of tomorrow with ``headroom_to_tomorrow_end``, guarded by
+    :func:`~tools.forecast.plans.miners_kept_by_headroom`) and ``headroom_quantile``
+    (miners on the median 24 h's headroom above the site's past misses of it).
     ``plan_holds_reserve`` (generator): each plan holds floor + the guard's reserve
     itself (:func:`~tools.forecast.plans.plan_generator`'s ``hold_soc_pct``), so the
     reserve is refilled in few full, fuel-efficient hours that the optimiser places,
