@@ -676,24 +676,27 @@ def test_miners_kept_by_headroom_spend_what_a_bad_night_leaves() -> None:
 
 def test_miners_on_full_battery_run_on_the_surplus_measured_and_forecast() -> None:
     units = [1450.0, 1450.0, 1450.0]
-    common = {"miner_w": units, "last_load_w": 500.0, "hour_load_w": 500.0}
-    # full, 3.5 kW of surplus last hour and at least that forecast: two of three
-    kept = miners_on_full_battery(soc_pct=100.0, last_pv_w=4000.0, hour_pv_w=4500.0, **common)
-    assert kept == units[:2]
-    # the forecast for this hour is smaller (the sun is going down): it bounds them
-    kept = miners_on_full_battery(soc_pct=100.0, last_pv_w=4000.0, hour_pv_w=2200.0, **common)
-    assert kept == units[:1]
-    # so does a last hour that measured less than the forecast promises now
-    kept = miners_on_full_battery(soc_pct=100.0, last_pv_w=1500.0, hour_pv_w=6000.0, **common)
-    assert kept == []
-    # a battery that is not full is not curtailing anything: none
-    assert miners_on_full_battery(soc_pct=97.0, last_pv_w=6000.0, hour_pv_w=6000.0, **common) == []
-    assert (
-        miners_on_full_battery(
-            soc_pct=97.0, last_pv_w=6000.0, hour_pv_w=6000.0, full_soc_pct=95.0, **common
+
+    def on_full(soc_pct: float, last_pv_w: float, hour_pv_w: float, full: float = 99.0) -> list:
+        return miners_on_full_battery(
+            soc_pct=soc_pct,
+            miner_w=units,
+            last_pv_w=last_pv_w,
+            last_load_w=500.0,
+            hour_pv_w=hour_pv_w,
+            hour_load_w=500.0,
+            full_soc_pct=full,
         )
-        == units
-    )
+
+    # full, 3.5 kW of surplus last hour and at least that forecast: two of three
+    assert on_full(100.0, 4000.0, 4500.0) == units[:2]
+    # the forecast for this hour is smaller (the sun is going down): it bounds them
+    assert on_full(100.0, 4000.0, 2200.0) == units[:1]
+    # so does a last hour that measured less than the forecast promises now
+    assert on_full(100.0, 1500.0, 6000.0) == []
+    # a battery that is not full is not curtailing anything: none
+    assert on_full(97.0, 6000.0, 6000.0) == []
+    assert on_full(97.0, 6000.0, 6000.0, full=95.0) == units
 
 
 def test_refills_after_a_bad_hour_only_when_the_rest_of_the_day_fills_the_battery() -> None:
