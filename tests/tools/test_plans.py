@@ -677,7 +677,9 @@ def test_miners_kept_by_headroom_spend_what_a_bad_night_leaves() -> None:
 def test_miners_on_full_battery_run_on_the_surplus_measured_and_forecast() -> None:
     units = [1450.0, 1450.0, 1450.0]
 
-    def on_full(soc_pct: float, last_pv_w: float, hour_pv_w: float, full: float = 99.0) -> list:
+    def on_full(
+        soc_pct: float, last_pv_w: float, hour_pv_w: float, full: float = 99.0
+    ) -> list[float]:
         return miners_on_full_battery(
             soc_pct=soc_pct,
             miner_w=units,
