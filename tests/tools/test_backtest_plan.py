@@ -13,20 +13,25 @@ import typer
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
+from bot.commands.backtest_plan import MINER_FULL_TAKE_QUANTILE_DEFAULT
 from bot.commands.backtest_plan import plan as plan_command
 from tools.forecast.backtest import BacktestDataError, read_backtest_csv
 from tools.forecast.backtest_plan import (
+    FULL_TAKE_MARGIN_QUANTILE,
     HOURLY_RESERVE_MIN_PCT,
     RESERVE_DEFAULT_PCT,
     Controller,
     backtest_plan,
+    drawdown_miss_kwh,
     generator_controller,
     hourly_excess_kwh,
     last_step_load_w,
     measured_within_hours,
+    miner_controller,
     reserve_pct_by_hour,
     rest_of_day_miss_kwh,
     spill_margin_kwh_by_hour,
+    until_recharge,
 )
 from tools.forecast.pv import clear_sky_power_w
 from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
@@ -317,6 +322,46 @@ def test_spill_margin_covers_the_rest_of_the_day_the_median_overpromised() -> No
     assert margin[11] == pytest.approx(2.0)  # hours 10..11 (and 12, never seen)
     # too little history: the whole usable battery (8 kWh): no miners on a forecast
     assert_allclose(spill_margin_kwh_by_hour(site, days[:3]), 8.0)
+
+
+def test_drawdown_miss_is_how_far_below_the_median_path_the_battery_went() -> None:
+    # 12 hours: the median promised 1 kW of net surplus each hour; the day delivered it
+    # until 06:00, then no sun under a 0.4 kW load for three hours, then the promise again
+    promised = [np.full(12, 1400.0) for _ in range(12)]
+    load_p50 = np.full(12, 400.0)
+    actual_pv = np.concatenate([np.full(6, 1400.0), np.zeros(3), np.full(3, 1400.0)])
+    load = np.full(12, 400.0)
+    miss = drawdown_miss_kwh(actual_pv, load, promised, load_p50, horizon_h=12)
+    # from any hour up to 06:00 the path fell 4.2 kWh below the promise by 09:00 (three
+    # hours 1.4 kWh short each); later hours fewer of them; a good hour after the bad
+    # ones does not give the lowest point back (the battery was there)
+    assert_allclose(miss, [4.2] * 7 + [2.8, 1.4, 0.0, 0.0, 0.0])
+    # a short horizon sees only the hours within it
+    short = drawdown_miss_kwh(actual_pv, load, promised, load_p50, horizon_h=2)
+    assert_allclose(short, [0.0, 0.0, 0.0, 0.0, 0.0, 1.4, 2.8, 2.8, 1.4, 0.0, 0.0, 0.0])
+    # a day that beat the median misses nothing
+    assert_allclose(drawdown_miss_kwh(np.full(12, 3000.0), load, promised, load_p50), 0.0)
+
+
+def test_the_miner_controller_takes_on_a_full_battery_with_the_cli_default() -> None:
+    ctl = miner_controller()
+    assert ctl.full_take and ctl.full_take_refill and not ctl.full_take_pessimistic_check
+    assert ctl.full_take_margin_quantile == FULL_TAKE_MARGIN_QUANTILE
+    assert MINER_FULL_TAKE_QUANTILE_DEFAULT == FULL_TAKE_MARGIN_QUANTILE
+
+
+def test_until_recharge_reaches_the_morning_after_the_night_ahead() -> None:
+    # from 15:00: surplus until 18:00, night from 19:00, the sun carries the load again
+    # at 08:00 (hour 17 from now): the outlook to look at ends with that hour
+    pv = np.array([3000.0] * 4 + [0.0] * 13 + [1500.0] * 7)
+    load = np.full(24, 400.0)
+    assert until_recharge(pv, load) == 18
+    # the hour being decided has no surplus (evening): the same morning
+    assert until_recharge(np.concatenate([[100.0], pv[4:]]), load[3:]) == 15
+    # an outlook that never recharges is read to its end
+    assert until_recharge(np.zeros(10), np.full(10, 400.0)) == 10
+    # nor one with no night in it
+    assert until_recharge(np.full(5, 3000.0), np.full(5, 400.0)) == 5
 
 
 def test_last_step_load_is_the_newest_reading_before_each_hour() -> None:

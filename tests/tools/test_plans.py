@@ -23,10 +23,14 @@ from tools.forecast.plans import (
     generator_start_w,
     generator_step_guard_w,
     miner_floor_guard,
+    miners_kept_by_headroom,
+    miners_kept_by_outlook,
+    miners_on_full_battery,
     miners_on_spill,
     plan_generator,
     plan_grid_charge,
     plan_miners,
+    refills_after,
     rule_generator_run,
 )
 from tools.site import (
@@ -615,6 +619,108 @@ def test_miner_floor_guard_stops_miners_before_the_floor() -> None:
             site, soc_pct=100.0, running_w=units[:1], pv_w=3000.0, load_w=300.0, keep_soc_pct=25.0
         )
         == units[:1]
+    )
+
+
+def _lowest_soc(site: Site, soc_pct: float, pv: np.ndarray, load: np.ndarray) -> float:
+    soc, low = soc_pct, soc_pct
+    for p, w in zip(pv, load, strict=True):
+        soc, _ = step_off_grid(site, soc_pct=soc, supply_w=p, demand_w=w, floor_soc_pct=20.0)
+        low = min(low, soc)
+    return low
+
+
+def test_miners_kept_by_headroom_spend_what_a_bad_night_leaves() -> None:
+    site = make_site(grid=False, capacity_kwh=10.0, min_soc_pct=20.0)
+    units = [1450.0, 1450.0, 1450.0]
+    # an afternoon hour with 2 kW of surplus, then a night that never refills the
+    # battery: nothing the miners take comes back, so the outlook guard stops them all
+    pv = np.concatenate([[2500.0], np.zeros(8)])
+    load = np.concatenate([[500.0], np.full(8, 400.0)])
+    assert miners_kept_by_outlook(site, soc_pct=70.0, running_w=units, pv_w=pv, load_w=load) == []
+    # but at 70 % the night (3.2 kWh) ends far above a 30 % keep level: the headroom
+    # guard lets as many run as still leave the night's lowest point at or above it
+    kept = miners_kept_by_headroom(
+        site, soc_pct=70.0, running_w=units, pv_w=pv, load_w=load, keep_soc_pct=30.0
+    )
+    assert 0 < len(kept) < 3
+    with_them = load.copy()
+    with_them[0] += sum(kept)
+    assert _lowest_soc(site, 70.0, pv, with_them) >= 30.0 - 0.5
+    with_them[0] += units[len(kept)]
+    assert _lowest_soc(site, 70.0, pv, with_them) < 30.0 - 0.5
+    # a bigger keep level leaves fewer (or none): 60 % is above where the night ends
+    # without miners, so they may not take it any lower at all
+    assert len(
+        miners_kept_by_headroom(
+            site, soc_pct=70.0, running_w=units, pv_w=pv, load_w=load, keep_soc_pct=45.0
+        )
+    ) < len(kept)
+    assert (
+        miners_kept_by_headroom(
+            site, soc_pct=70.0, running_w=units, pv_w=pv, load_w=load, keep_soc_pct=60.0
+        )
+        == []
+    )
+    # a full battery in the sun: the miners the surplus carries take only what would
+    # be curtailed, so they run whatever the keep level (3.5 kW of surplus: two of
+    # three 1.45 kW miners)
+    sunny = np.concatenate([[4000.0], np.zeros(8)])
+    assert (
+        miners_kept_by_headroom(
+            site, soc_pct=100.0, running_w=units, pv_w=sunny, load_w=load, keep_soc_pct=90.0
+        )
+        == units[:2]
+    )
+
+
+def test_miners_on_full_battery_run_on_the_surplus_measured_and_forecast() -> None:
+    units = [1450.0, 1450.0, 1450.0]
+
+    def on_full(
+        soc_pct: float, last_pv_w: float, hour_pv_w: float, full: float = 99.0
+    ) -> list[float]:
+        return miners_on_full_battery(
+            soc_pct=soc_pct,
+            miner_w=units,
+            last_pv_w=last_pv_w,
+            last_load_w=500.0,
+            hour_pv_w=hour_pv_w,
+            hour_load_w=500.0,
+            full_soc_pct=full,
+        )
+
+    # full, 3.5 kW of surplus last hour and at least that forecast: two of three
+    assert on_full(100.0, 4000.0, 4500.0) == units[:2]
+    # the forecast for this hour is smaller (the sun is going down): it bounds them
+    assert on_full(100.0, 4000.0, 2200.0) == units[:1]
+    # so does a last hour that measured less than the forecast promises now
+    assert on_full(100.0, 1500.0, 6000.0) == []
+    # a battery that is not full is not curtailing anything: none
+    assert on_full(97.0, 6000.0, 6000.0) == []
+    assert on_full(97.0, 6000.0, 6000.0, full=95.0) == units
+
+
+def test_refills_after_a_bad_hour_only_when_the_rest_of_the_day_fills_the_battery() -> None:
+    site = make_site(grid=False, capacity_kwh=10.0, min_soc_pct=20.0)
+    common = {"soc_pct": 100.0, "hour_pv_w": 500.0, "hour_load_w": 800.0}
+    # 2.9 kW of miners through a dull hour take ~3.3 kWh; three more sunny hours with
+    # 2 kW of surplus each put it back
+    sunny = np.full(3, 2400.0)
+    load = np.full(3, 400.0)
+    assert refills_after(site, extra_w=2900.0, pv_w=sunny, load_w=load, **common)
+    # one such hour is not enough; the evening (no sun) never is
+    assert not refills_after(site, extra_w=2900.0, pv_w=sunny[:1], load_w=load[:1], **common)
+    assert not refills_after(site, extra_w=500.0, pv_w=np.zeros(3), load_w=load, **common)
+    # a bad hour the miners do not drain at all: full already after it
+    assert refills_after(
+        site,
+        soc_pct=100.0,
+        extra_w=1000.0,
+        hour_pv_w=3000.0,
+        hour_load_w=500.0,
+        pv_w=np.zeros(2),
+        load_w=load[:2],
     )
 
 

@@ -65,7 +65,7 @@ import pandas as pd
 
 from tools.devices.simulator import fuel_rate_lph
 from tools.forecast.backtest import BacktestDataError
-from tools.forecast.battery import step_off_grid
+from tools.forecast.battery import project_soc, step_off_grid
 from tools.forecast.load import forecast_load
 from tools.forecast.plans import (
     PlanError,
@@ -73,10 +73,13 @@ from tools.forecast.plans import (
     generator_start_w,
     generator_step_guard_w,
     miner_floor_guard,
+    miners_kept_by_headroom,
     miners_kept_by_outlook,
+    miners_on_full_battery,
     miners_on_spill,
     plan_generator,
     plan_miners,
+    refills_after,
     rule_generator_run,
     simple_rule_miners_on,
 )
@@ -88,18 +91,22 @@ from tools.forecast.pv import (
 from tools.site import Site
 
 __all__ = [
+    "FULL_TAKE_MARGIN_QUANTILE",
     "MIN_HISTORY_DAYS",
     "SPILL_MARGIN_QUANTILE",
     "Controller",
     "PlanKind",
     "backtest_plan",
+    "drawdown_miss_kwh",
     "generator_controller",
     "hourly_excess_kwh",
     "last_step_load_w",
     "measured_within_hours",
+    "miner_controller",
     "reserve_pct_by_hour",
     "rest_of_day_miss_kwh",
     "spill_margin_kwh_by_hour",
+    "until_recharge",
 ]
 
 PlanKind = Literal["miners", "generator"]
@@ -122,6 +129,8 @@ HOURLY_RESERVE_MIN_PCT = 2.0
 """The per-hour reserve is never below this [points]."""
 SPILL_MARGIN_QUANTILE = 0.9
 """Share of past days whose miss of the rest of the day the spill margin covers."""
+FULL_TAKE_MARGIN_QUANTILE = 0.75
+"""Share of past misses of the median night the full-battery take keeps to spare."""
 MINER_HORIZON_H = 24
 """Each miner plan looks this far ahead (as the running bot's does)."""
 GENERATOR_LOOKAHEAD_H = 24
@@ -243,7 +252,20 @@ class Controller:
     the measured first half-hour, carried on, would end within half the reserve of the
     floor; ``spill`` adds the miners :func:`~tools.forecast.plans.miners_on_spill`
     allows, with the ``spill_quantile`` of the site's past misses of the rest of the
-    day as the margin (:func:`spill_margin_kwh_by_hour`).
+    day as the margin (:func:`spill_margin_kwh_by_hour`). ``full_take`` (the default of
+    :func:`miner_controller`) adds the miners a full battery (``full_soc_pct``) carries
+    on the surplus measured in the last hour
+    (:func:`~tools.forecast.plans.miners_on_full_battery`), checked with
+    ``full_take_refill`` (after a bad hour the median fills the battery again today,
+    :func:`~tools.forecast.plans.refills_after`) and ``full_take_margin_quantile`` (the
+    median night to the morning keeps that quantile of the site's past misses of it,
+    :func:`drawdown_miss_kwh`, above the reserve) or, with
+    ``full_take_pessimistic_check``, on the pessimistic outlook (to the next morning
+    with ``full_take_check_to_morning``). Measured and left off: ``headroom`` (the plan
+    may end below where it began, down to the reserve on the pessimistic outlook, to
+    the end of tomorrow with ``headroom_to_tomorrow_end``, guarded by
+    :func:`~tools.forecast.plans.miners_kept_by_headroom`) and ``headroom_quantile``
+    (miners on the median 24 h's headroom above the site's past misses of it).
     ``plan_holds_reserve`` (generator): each plan holds floor + the guard's reserve
     itself (:func:`~tools.forecast.plans.plan_generator`'s ``hold_soc_pct``), so the
     reserve is refilled in few full, fuel-efficient hours that the optimiser places,
@@ -293,6 +315,16 @@ class Controller:
     load_persists: bool = False
     defer_runs: bool = False
     within_hour_guard: bool = False
+    headroom: bool = False
+    headroom_to_tomorrow_end: bool = True
+    headroom_quantile: float | None = None
+    headroom_surplus_only: bool = True
+    full_take: bool = False
+    full_soc_pct: float = 99.0
+    full_take_pessimistic_check: bool = True
+    full_take_check_to_morning: bool = False
+    full_take_refill: bool = False
+    full_take_margin_quantile: float | None = None
 
 
 def generator_controller() -> Controller:
@@ -311,6 +343,23 @@ def generator_controller() -> Controller:
         defer_runs=True,
         within_hour_guard=True,
         guard_efficient_start=True,
+    )
+
+
+def miner_controller() -> Controller:
+    """How the miner plan is run by default (``backtest plan miners``, since 2026-12-02):
+    the plan and its guards as :class:`Controller`'s defaults, plus miners on a full
+    battery (``full_take``, :func:`~tools.forecast.plans.miners_on_full_battery`): on the
+    surplus measured in the last hour, when, should this hour go badly with them, the
+    median outlook fills the battery again later today
+    (:func:`~tools.forecast.plans.refills_after`) and the median night to the next
+    morning keeps the :data:`FULL_TAKE_MARGIN_QUANTILE` of the site's past misses of it
+    (:func:`drawdown_miss_kwh`) above the guard's reserve."""
+    return Controller(
+        full_take=True,
+        full_take_pessimistic_check=False,
+        full_take_refill=True,
+        full_take_margin_quantile=FULL_TAKE_MARGIN_QUANTILE,
     )
 
 
@@ -421,6 +470,30 @@ def rest_of_day_miss_kwh(
     return out
 
 
+def drawdown_miss_kwh(
+    actual_pv_w: np.ndarray,
+    actual_load_w: np.ndarray,
+    outlooks_pv_w: list[np.ndarray],
+    load_p50_w: np.ndarray,
+    *,
+    horizon_h: int = MINER_HORIZON_H,
+    ends: list[int] | None = None,
+) -> np.ndarray:
+    """For each hour *h* with an outlook (``outlooks_pv_w[h]``: the PV median as corrected
+    at *h*, on the same hours as the actuals), the most the measured net energy from *h*
+    to any hour within ``horizon_h`` fell short of the median outlook made at *h*
+    (``load_p50_w``: the load median) [kWh, >= 0]: how far below the median path the
+    battery really went, what a take on the median outlook must keep to spare. ``ends``
+    (an end index per hour, exclusive) replaces the fixed horizon."""
+    actual = np.nan_to_num(actual_pv_w - actual_load_w, nan=0.0)
+    out = np.zeros(len(outlooks_pv_w))
+    for h, pv in enumerate(outlooks_pv_w):
+        end = min(h + horizon_h if ends is None else ends[h], len(actual))
+        short = np.cumsum((pv[h:end] - load_p50_w[h:end]) - actual[h:end])
+        out[h] = max(0.0, float(short.max()) / 1000.0) if len(short) else 0.0
+    return out
+
+
 def spill_margin_kwh_by_hour(
     site: Site,
     days: list[tuple[np.ndarray, np.ndarray]],
@@ -478,6 +551,17 @@ def measured_within_hours(series: pd.Series) -> bool:
     return bool(differ.mean() > 0.5)
 
 
+def until_recharge(pv_w: np.ndarray, load_w: np.ndarray) -> int:
+    """How many hours from now (index 0) until the outlook recharges the battery again
+    after the next hours without surplus (the morning after the night ahead), inclusive;
+    the whole outlook when it never does."""
+    deficit = np.flatnonzero(pv_w[1:] <= load_w[1:]) + 1
+    if not len(deficit):
+        return len(pv_w)
+    after = np.flatnonzero(pv_w[deficit[0] :] > load_w[deficit[0] :])
+    return int(deficit[0] + after[0] + 1) if len(after) else len(pv_w)
+
+
 def _plan_inputs(
     ctl: Controller,
     fc: _DayForecast,
@@ -519,6 +603,7 @@ def _controlled_miners(
     guard_pct: np.ndarray,
     spill_margin_kwh: np.ndarray | None = None,
     first_half: tuple[np.ndarray, np.ndarray] | None = None,
+    drawdown_margin_kwh: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Run the day hour by hour: re-plan every ``replan_h`` hours over the next
     :data:`MINER_HORIZON_H` hours on the measured SOC, guard each hour. Returns the
@@ -538,17 +623,34 @@ def _controlled_miners(
     day_fc = fc
     for s in range(n_day):
         n = min(s + MINER_HORIZON_H, len(hours))
+        if ctl.headroom and ctl.headroom_to_tomorrow_end:
+            n = len(hours)
         fc = _nowcast(site, ctl, day_fc, a_pv, s)
         if _due(ctl, s, s0, soc, path):
             p50, p90 = _load_bands(site, load, hours[s], n - s)
             pv_in, load_in = _plan_inputs(ctl, fc, p50, p90, s, n)
+            plan_keep, end_pct = keep, None
+            if ctl.headroom:
+                # what the battery holds above what a bad horizon needs is the miners':
+                # the plan keeps the guard's reserve and need not end where it began
+                plan_keep = min(floor + float(guard_pct[s]), 95.0)
+                base_end = project_soc(
+                    site,
+                    soc_start_pct=soc,
+                    pv_w=pv_in,
+                    load_w=load_in,
+                    times=hours[s:n],
+                    floor_soc_pct=plan_keep,
+                ).end_soc_pct
+                end_pct = min(plan_keep, base_end, soc)
             try:
                 made = plan_miners(
                     site,
                     soc_start_pct=soc,
                     pv_w=pv_in,
                     load_w=load_in,
-                    min_soc_pct=keep,
+                    min_soc_pct=plan_keep,
+                    end_soc_pct=end_pct,
                     times=hours[s:n],
                 )
                 planned, s0 = made.plan.miners_on.to_numpy(), s
@@ -559,7 +661,16 @@ def _controlled_miners(
                 no_plan += 1
         count = int(planned[s - s0]) if s - s0 < len(planned) else 0
         wanted = units[:count]
-        if ctl.outlook_guard and wanted:
+        if ctl.headroom and wanted:
+            wanted = miners_kept_by_headroom(
+                site,
+                soc_pct=soc,
+                running_w=wanted,
+                pv_w=fc.pv_low[s : s0 + len(p90)],
+                load_w=p90[s - s0 :],
+                keep_soc_pct=floor + float(guard_pct[s]),
+            )
+        elif ctl.outlook_guard and wanted:
             wanted = miners_kept_by_outlook(
                 site,
                 soc_pct=soc,
@@ -583,6 +694,84 @@ def _controlled_miners(
             )
             if sum(on_spill) > sum(wanted):
                 wanted = on_spill
+        if (
+            ctl.headroom_quantile is not None
+            and drawdown_margin_kwh is not None
+            and (not ctl.headroom_surplus_only or fc.pv_p50[s] > p50[s - s0])
+        ):
+            # on top of the plan: what the battery holds above the median path's worst
+            # point less the site's own past misses of that path (the next 24 h)
+            end = min(s + MINER_HORIZON_H, s0 + len(p50))
+            on_headroom = miners_kept_by_headroom(
+                site,
+                soc_pct=soc,
+                running_w=units,
+                pv_w=fc.pv_p50[s:end],
+                load_w=p50[s - s0 : end - s0],
+                keep_soc_pct=floor
+                + 100.0 * float(drawdown_margin_kwh[s]) / site.battery.capacity_kwh,
+            )
+            if sum(on_headroom) > sum(wanted):
+                wanted = on_headroom
+        if ctl.full_take and s > 0:
+            # a full battery curtailing PV: miners on the surplus measured in the last
+            # hour (no more than the outlook's for this one); what they would take
+            # should the sun go must leave a bad next 24 h above the guard's reserve
+            on_full = miners_on_full_battery(
+                soc_pct=soc,
+                miner_w=units,
+                last_pv_w=float(a_pv[s - 1]),
+                last_load_w=float(a_load[s - 1]),
+                hour_pv_w=float(fc.pv_p50[s]),
+                hour_load_w=float(p50[s - s0]),
+                full_soc_pct=ctl.full_soc_pct,
+            )
+            if ctl.full_take_refill:
+                # ... and only while, should this hour go badly with them, the median
+                # outlook fills the battery again later today: a cloud's take comes back
+                while on_full and not refills_after(
+                    site,
+                    soc_pct=soc,
+                    extra_w=sum(on_full),
+                    hour_pv_w=float(fc.pv_low[s]),
+                    hour_load_w=float(p90[s - s0]),
+                    pv_w=fc.pv_p50[s + 1 : n_day],
+                    load_w=p50[s + 1 - s0 : n_day - s0],
+                    full_soc_pct=ctl.full_soc_pct,
+                ):
+                    on_full = on_full[1:]
+            if on_full and drawdown_margin_kwh is not None and ctl.full_take_margin_quantile:
+                # ... and should this hour go badly with them, the median outlook to the
+                # morning still keeps the site's own past miss of it above the reserve
+                end = min(s + MINER_HORIZON_H, s0 + len(p50))
+                end = s + until_recharge(fc.pv_p50[s:end], p50[s - s0 : end - s0])
+                bad_pv = fc.pv_p50[s:end].copy()
+                bad_load = p50[s - s0 : end - s0].copy()
+                bad_pv[0], bad_load[0] = fc.pv_low[s], p90[s - s0]
+                on_full = miners_kept_by_headroom(
+                    site,
+                    soc_pct=soc,
+                    running_w=on_full,
+                    pv_w=bad_pv,
+                    load_w=bad_load,
+                    keep_soc_pct=floor
+                    + float(guard_pct[s])
+                    + 100.0 * float(drawdown_margin_kwh[s]) / site.battery.capacity_kwh,
+                )
+            if on_full and ctl.full_take_pessimistic_check:
+                end = min(s + MINER_HORIZON_H, s0 + len(p90))
+                if ctl.full_take_check_to_morning:
+                    end = s + until_recharge(fc.pv_low[s:end], p90[s - s0 : end - s0])
+                on_full = miners_kept_by_headroom(
+                    site,
+                    soc_pct=soc,
+                    running_w=on_full,
+                    pv_w=fc.pv_low[s:end],
+                    load_w=p90[s - s0 : end - s0],
+                    keep_soc_pct=floor + float(guard_pct[s]),
+                )
+            if sum(on_full) > sum(wanted):
+                wanted = on_full
         kept = miner_floor_guard(
             site,
             soc_pct=soc,
@@ -963,6 +1152,42 @@ def backtest_plan(
             if np.isfinite(w_pv).all() and np.isfinite(w_load).all():
                 fc0 = _pv_forecasts(site, pv, d0, start, n_day, ctl.pv_low_q)
                 note_error(d0, start, n_day, fc0, w_pv, w_load)
+    drawdown_cache: dict[date, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def drawdown_of(d: date) -> tuple[np.ndarray, np.ndarray] | None:
+        """Day ``d``'s misses of the median path over the next 24 h from each hour (reads
+        ``d`` and the day after: use only for days whose next day is over)."""
+        if d in drawdown_cache:
+            return drawdown_cache[d]
+        start, n_day, hours, w_pv, w_load = day_arrays(d, MINER_HORIZON_H)
+        out = None
+        if np.isfinite(w_pv).all() and np.isfinite(w_load).all():
+            fc0 = _pv_forecasts(site, pv, d, start, len(hours), ctl.pv_low_q)
+            f_load, _ = _load_bands(site, load, start, len(hours))
+            outlooks = [_nowcast(site, ctl, fc0, w_pv, h).pv_p50 for h in range(n_day)]
+            local = hours[:n_day].tz_convert(tz).hour.to_numpy()
+            ends = None
+            if ctl.full_take_margin_quantile is not None:  # to the morning after
+                ends = [h + until_recharge(o[h:], f_load[h:]) for h, o in enumerate(outlooks)]
+            out = (local, drawdown_miss_kwh(w_pv, w_load, outlooks, f_load, ends=ends))
+        drawdown_cache[d] = out
+        return out
+
+    def drawdown_margin(d: date, local_h: np.ndarray) -> np.ndarray | None:
+        q = ctl.headroom_quantile or ctl.full_take_margin_quantile
+        if kind != "miners" or q is None:
+            return None
+        past = []
+        for back in range(RESERVE_WINDOW_DAYS + 1, 1, -1):  # d-2 is the newest day over
+            d0 = d - timedelta(days=back)
+            if d0 < first + timedelta(days=MIN_HISTORY_DAYS // 2):
+                continue
+            got = drawdown_of(d0)
+            if got is not None:
+                past.append(got)
+        by_hour = spill_margin_kwh_by_hour(site, past, quantile=q)
+        return by_hour[local_h]
+
     days = skipped = no_plan = 0
     day = start_day
     total_days = (end_day - start_day).days + 1
@@ -1022,7 +1247,13 @@ def backtest_plan(
                 else None
             )
             run_w, missing = _controlled_miners(
-                site, tracks["plan"], ctl, spill_margin_kwh=margin, first_half=halves, **common
+                site,
+                tracks["plan"],
+                ctl,
+                spill_margin_kwh=margin,
+                first_half=halves,
+                drawdown_margin_kwh=drawdown_margin(d, local_h),
+                **common,
             )
             no_plan += missing
             hind = tracks["hindsight"]
@@ -1117,6 +1348,10 @@ def backtest_plan(
             "outlook_guard": ctl.outlook_guard,
             "miners_on_spill": kind == "miners" and ctl.spill,
             "miners_half_hour_guard": kind == "miners" and ctl.half_hour_guard,
+            "miners_on_full_battery": kind == "miners" and ctl.full_take,
+            "full_take_margin_quantile": ctl.full_take_margin_quantile
+            if kind == "miners" and ctl.full_take
+            else None,
             "plan_holds_reserve": ctl.plan_holds_reserve,
             "guard_reads_last_load": ctl.load_persists,
             "guard_looks_within_hour": within_ok,

@@ -64,11 +64,14 @@ __all__ = [
     "generator_start_w",
     "generator_step_guard_w",
     "miner_floor_guard",
+    "miners_kept_by_headroom",
     "miners_kept_by_outlook",
+    "miners_on_full_battery",
     "miners_on_spill",
     "plan_generator",
     "plan_grid_charge",
     "plan_miners",
+    "refills_after",
     "rule_generator_run",
     "simple_rule_miners_on",
 ]
@@ -638,6 +641,116 @@ def miners_kept_by_outlook(
             break
         kept.pop(0)
     return kept
+
+
+def miners_kept_by_headroom(
+    site: Site,
+    *,
+    soc_pct: float,
+    running_w: Sequence[float],
+    pv_w: Sequence[float] | FloatArray,
+    load_w: Sequence[float] | FloatArray,
+    keep_soc_pct: float,
+    tolerance_pct: float = 0.5,
+) -> list[float]:
+    """The miners [W each] that may run this hour because the battery has room to spare
+    for them on a pessimistic outlook (``pv_w`` / ``load_w`` [W] from this hour to the end
+    of the horizon: a low PV quantile, a high load one): with them on for this hour the
+    battery never goes below ``keep_soc_pct`` (or, where it would go below that without
+    them, no lower than it would without them, within ``tolerance_pct``) and leaves no
+    more load unserved than without them. Unlike :func:`miners_kept_by_outlook` the energy
+    need not come back: what the battery holds above what a bad horizon needs is theirs.
+    Miners are stopped largest first."""
+    assert site.battery is not None
+    floor = site.battery.min_soc_pct
+    pv = np.asarray(pv_w, dtype=np.float64)
+    load = np.asarray(load_w, dtype=np.float64)
+    kept = sorted((float(w) for w in running_w if w > 0), reverse=True)
+
+    def path(extra_w: float) -> tuple[FloatArray, float]:
+        soc, cut = soc_pct, 0.0
+        out = np.empty(len(pv))
+        for t in range(len(pv)):
+            soc, c = step_off_grid(
+                site,
+                soc_pct=soc,
+                supply_w=float(pv[t]),
+                demand_w=float(load[t]) + (extra_w if t == 0 else 0.0),
+                floor_soc_pct=min(floor, soc_pct),
+            )
+            out[t] = soc
+            cut += c
+        return out, cut
+
+    without, cut_without = path(0.0)
+    lowest = np.minimum(keep_soc_pct, without) - tolerance_pct
+    while kept:
+        with_, cut_with = path(sum(kept))
+        if bool(np.all(with_ >= lowest)) and cut_with <= cut_without + _TOL_WH:
+            break
+        kept.pop(0)
+    return kept
+
+
+def miners_on_full_battery(
+    *,
+    soc_pct: float,
+    miner_w: Sequence[float],
+    last_pv_w: float,
+    last_load_w: float,
+    hour_pv_w: float,
+    hour_load_w: float,
+    full_soc_pct: float = 99.0,
+) -> list[float]:
+    """The miners [W each] a full battery lets run on the PV it is curtailing: the battery
+    is at or above ``full_soc_pct`` now and the surplus this hour, taken no larger than
+    the last hour's measured one (``last_pv_w`` - ``last_load_w``, the newest the
+    controller has) nor than the outlook's for this hour (``hour_pv_w`` -
+    ``hour_load_w``, e.g. the median corrected by today's PV), carries them. Miners
+    (``miner_w``, all the site's) are dropped largest first until it does."""
+    if soc_pct < full_soc_pct:
+        return []
+    surplus_w = min(last_pv_w - last_load_w, hour_pv_w - hour_load_w)
+    kept = sorted((float(w) for w in miner_w if w > 0), reverse=True)
+    while kept and sum(kept) > surplus_w:
+        kept.pop(0)
+    return kept
+
+
+def refills_after(
+    site: Site,
+    *,
+    soc_pct: float,
+    extra_w: float,
+    hour_pv_w: float,
+    hour_load_w: float,
+    pv_w: Sequence[float] | FloatArray,
+    load_w: Sequence[float] | FloatArray,
+    full_soc_pct: float = 99.0,
+) -> bool:
+    """Whether the battery, ``extra_w`` [W] of miners run through a bad hour now
+    (``hour_pv_w`` / ``hour_load_w``: a low PV quantile, a high load one), is full
+    (``full_soc_pct``) after it, or again at some hour of the outlook after it (``pv_w``
+    / ``load_w`` [W], e.g. the median to the day's end): what the miners took should the
+    sun go comes back the same day."""
+    assert site.battery is not None
+    floor = min(site.battery.min_soc_pct, soc_pct)
+    soc, _ = step_off_grid(
+        site,
+        soc_pct=soc_pct,
+        supply_w=hour_pv_w,
+        demand_w=hour_load_w + extra_w,
+        floor_soc_pct=floor,
+    )
+    if soc >= full_soc_pct:
+        return True  # full through the bad hour: they took only what was curtailed
+    for pv, load in zip(pv_w, load_w, strict=True):
+        soc, _ = step_off_grid(
+            site, soc_pct=soc, supply_w=float(pv), demand_w=float(load), floor_soc_pct=floor
+        )
+        if soc >= full_soc_pct:
+            return True
+    return False
 
 
 def miners_on_spill(
