@@ -260,3 +260,31 @@ def test_settings_said_in_parts_are_one_change() -> None:
 )
 def test_an_advice_question_with_its_alternative_is_one_question(text: str) -> None:
     assert _tools(text) == ["miner_plan"]
+
+
+@pytest.mark.parametrize(
+    ("text", "loads"),
+    [
+        ("turn miner-2 and miner-3 back on", ["miner-2", "miner-3"]),
+        ("miner-1 and miner-3 on please", ["miner-1", "miner-3"]),
+    ],
+)
+def test_an_order_for_two_named_loads_is_one_request_for_both(text: str, loads: list[str]) -> None:
+    """Found in heldout7 after its scoring: the first load was read as a status question."""
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args["loads"]) for i in got] == [("start_miners", loads)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's pending? approve 8c41fea3 while you're at it",
+        "Is anything awaiting approval? Please approve 8c41fea3.",
+    ],
+)
+def test_a_pending_question_then_an_approval_is_both(text: str) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args.get("action_id")) for i in got] == [
+        ("pending_approvals", None),
+        ("decide_action", "8c41fea3"),
+    ]

@@ -230,3 +230,9 @@ def test_shorthand_for_requests_and_a_units_letter_are_read() -> None:
     ]
     # the letter alone, with no temperature word, sets nothing
     assert "set_preferences" not in _tools("plan f")
+
+
+def test_sitrep_and_discontinue_are_status_and_stop() -> None:
+    assert _read("sitrep on the barn") == [("site_status", {"site": "barn"})]
+    assert _tools("please discontinue grid charging") == ["set_grid_charge"]
+    assert _read("please discontinue grid charging")[0][1]["enabled"] is False

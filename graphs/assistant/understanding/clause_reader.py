@@ -93,8 +93,8 @@ def _split_clauses(
     clauses: list[tuple[list[tuple[str, str]], bool]] = []
     current: list[tuple[str, str]] = []
     for index, (kind, value) in enumerate(items):
-        if value == "and" and _between_times(items, index):
-            current.append((kind, value))  # "quiet hours between 11pm and 6am"
+        if value == "and" and (_between_times(items, index) or _between_loads(items, index)):
+            current.append((kind, value))  # "between 11pm and 6am", "miner-2 and miner-3 on"
         elif kind == "word" and (value in _SEPARATORS or value in _SPLIT_WORDS):
             if current:
                 clauses.append((current, value == "?"))
@@ -106,6 +106,13 @@ def _split_clauses(
     if current:
         clauses.append((current, False))
     return clauses
+
+
+def _between_loads(items: list[tuple[str, str]], index: int) -> bool:
+    """True for the "and" of "turn miner-2 and miner-3 back on": one order for both."""
+    before = items[index - 1] if index > 0 else ("", "")
+    after = items[index + 1] if index + 1 < len(items) else ("", "")
+    return before[0] == "load" and after[0] == "load"
 
 
 def _between_times(items: list[tuple[str, str]], index: int) -> bool:

@@ -669,6 +669,8 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "an outage",
         ),
         (r"\btension\b", "voltage"),
+        (r"\bsit-?reps?\b", "status"),  # "sitrep on the barn": radio and army English
+        (r"\b(?:discontinue|cease)\b", "stop"),
         (r"\b(?:DG|D\.G\.)(?:\s+set)?(?=\W|$)", "generator"),  # "start the DG": diesel generator
         (r"\bvalidat(?:e|es|ed|ing)\b", "approve"),
         (r"\binvalidat(?:e|es|ed|ing)\b", "reject"),

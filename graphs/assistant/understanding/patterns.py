@@ -618,7 +618,9 @@ _WHO_IS = re.compile(
 )
 _DECIDE = re.compile(
     r"^(?:please\s+)?(?P<verb>approve|ok|okay|accept|reject|deny|decline|refuse)\s+"
-    r"(?:request\s+|action\s+|#)?(?P<id>[0-9a-f]{4,32})\s*[.!]*$",
+    r"(?:request\s+|action\s+|#)?(?P<id>[0-9a-f]{4,32})"
+    r"(?:\s+(?:too|as\s+well|also|thanks|thx|please|pls|now|while\s+you(?:'re|\s+are)\s+at\s+it))*"
+    r"\s*[.!]*$",
     re.IGNORECASE,
 )
 _PENDING = re.compile(

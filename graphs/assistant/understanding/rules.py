@@ -138,12 +138,12 @@ def route(
     stripped = text.strip()
     if stripped and set(stripped) <= {"?", " "}:
         return [Intent(HELP_TOOL, {"site": None})]
+    decided = approvals_in_parts(stripped)  # before "anything awaiting approval" matches all
+    if decided is not None:
+        return decided
     role_change = _role_change(stripped) or _who_is(stripped) or _approvals(stripped)
     if role_change is not None:
         return [role_change]
-    decided = approvals_in_parts(stripped)
-    if decided is not None:
-        return decided
     about_people = [i for i in (people.who_is(stripped), people.role_change(stripped)) if i]
     if about_people:
         return about_people  # "Who is Mark, and please make him an operator."
