@@ -505,6 +505,12 @@ async def test_approve_by_text_with_a_short_id_is_held_to_the_same_rules(
         refused = await app.chat.handle_message(say("hank", f"approve {short}"))
         assert refused.tools == ["decide_action"]
         assert "do not have access to the site 'barn'" in refused.answer
+        # the same approval behind a question in one message is held to the same rules
+        both = await app.chat.handle_message(
+            say("hank", f"what's pending? approve {short} while you're at it")
+        )
+        assert both.tools == ["pending_approvals", "decide_action"]
+        assert "do not have access to the site 'barn'" in both.answer
         viewer = await app.chat.handle_message(say("vic", f"approve {short}"))
         assert "your role is viewer" in viewer.answer.lower()
         unknown = await app.chat.handle_message(say("otto", "approve 0000ffff"))
