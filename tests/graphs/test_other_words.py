@@ -186,6 +186,7 @@ def test_weather_alone_is_not_the_solar_forecast_when_the_classifier_reads_chit_
         ("the generator shall stop now", "stop_generator"),
         ("switch aff the genny", "stop_generator"),
         ("please stop to charge from the grid", "set_grid_charge"),
+        ("start the aggregat at the barn", "start_generator"),  # German, after heldout7
     ],
 )
 def test_orders_in_words_of_other_languages_are_the_orders(text: str, tool: str) -> None:
@@ -198,6 +199,7 @@ def test_orders_in_words_of_other_languages_are_the_orders(text: str, tool: str)
         ("is the gerador running?", "site_status"),
         ("how full is the bateria at home?", "battery_status"),
         ("what will we use the morn?", "load_forecast"),
+        ("akku at home?", "battery_status"),
     ],
 )
 def test_questions_in_words_of_other_languages_stay_questions(text: str, tool: str) -> None:
@@ -236,3 +238,8 @@ def test_sitrep_and_discontinue_are_status_and_stop() -> None:
     assert _read("sitrep on the barn") == [("site_status", {"site": "barn"})]
     assert _tools("please discontinue grid charging") == ["set_grid_charge"]
     assert _read("please discontinue grid charging")[0][1]["enabled"] is False
+
+
+def test_english_words_near_a_mixed_in_one_stay_english() -> None:
+    assert plain("aggregate load of all sites") == "aggregate load of all sites"
+    assert plain("the Aggregat at the barn") == "the generator at the barn"

@@ -606,9 +606,9 @@ _VOCABULARY: frozenset[str] = frozenset(
 ) | (_FILLERS | _QUESTION_STARTERS | _SPLIT_WORDS | _EXTRA_WORDS)
 
 
-# Words people mix in from their first language (Portuguese, Spanish, Italian, French)
-# or their own English (Scots), ESL shapes ("stop to charge", "the genset shall stop")
-# and shorthand ("reqs"), read as the plain English ones.
+# Words people mix in from their first language (Portuguese, Spanish, Italian, French,
+# German, Dutch) or their own English (Scots), ESL shapes ("stop to charge", "the genset
+# shall stop") and shorthand ("reqs"), read as the plain English ones.
 _ON_VERBS = (
     r"liga|ligue|ligar|enciende|encienda|encender|prende|prenda|prender|accendi|accenda"
     r"|accendere|allume|allumez|allumer"
@@ -619,7 +619,8 @@ _OFF_VERBS = (
 )
 _SECOND_LANGUAGE: tuple[tuple[str, str], ...] = (
     (r"\b(?:gerador(?:es)?|generador(?:es)?|generatore|gruppo\s+elettrogeno)\b", "generator"),
-    (r"\b(?:baterias?|bater[íi]as?|batteria|batterie)\b", "battery"),
+    (r"\b(?:notstrom)?aggregats?\b", "generator"),  # German ("aggregate" is English)
+    (r"\b(?:baterias?|bater[íi]as?|batteria|batterie|akkus?|accus?)\b", "battery"),
     (r"\b(?:pain[ée]is|paneles|placas\s+solares|pannelli)\b", "panels"),
     (rf"\b(?:{_ON_VERBS})\b(?:\s+(?:o|a|os|el|la|los|las|il|lo|le|les)\b)?", "turn on the"),
     (rf"\b(?:{_OFF_VERBS})\b(?:\s+(?:o|a|os|el|la|los|las|il|lo|le|les)\b)?", "turn off the"),
