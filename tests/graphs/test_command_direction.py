@@ -161,6 +161,51 @@ def test_two_machines_two_directions() -> None:
     assert _tools("turn off the miners and the generator") == ["stop_miners", "stop_generator"]
 
 
+def test_a_bare_machine_with_its_own_particle_goes_its_own_way() -> None:
+    """ "... and the generator on" starts the generator; before, the "off" said before it
+    was carried over and the card would have stopped it."""
+    assert _tools("turn the miners off and the generator on") == [
+        "stop_miners",
+        "start_generator",
+    ]
+    assert _tools("switch off the genny and the miners") == ["stop_generator", "stop_miners"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "stop miner-1 and start miner-2",
+            [("stop_miners", ["miner-1"]), ("start_miners", ["miner-2"])],
+        ),
+        (
+            "turn miner-3 off and miner-1 on",
+            [("stop_miners", ["miner-3"]), ("start_miners", ["miner-1"])],
+        ),
+        (
+            "stop miner-1 and miner-2, start miner-3",
+            [("stop_miners", ["miner-1", "miner-2"]), ("start_miners", ["miner-3"])],
+        ),
+        (
+            "kill miner-2 and bring miner-3 back online",
+            [("stop_miners", ["miner-2"]), ("start_miners", ["miner-3"])],
+        ),
+    ],
+)
+def test_one_miner_stopped_another_started_are_two_requests(
+    text: str, expected: list[tuple[str, list[str]]]
+) -> None:
+    """Each command reads its direction in the parts that name its own miners."""
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args["loads"]) for i in got] == expected
+
+
+def test_one_miner_both_ways_is_still_unsure() -> None:
+    for text in ("stop miner-1 and start it again", "start miner-1 but stop miner-2"):
+        got = plan(text, site_names=SITES, load_names=LOADS).intents
+        assert not {i.tool for i in got} & {"stop_miners", "start_miners"}, text
+
+
 @pytest.mark.parametrize(
     "text",
     [

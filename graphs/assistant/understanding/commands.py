@@ -115,19 +115,26 @@ def directions(text: str) -> frozenset[Direction]:
     return _said(_STOP, _START, text)
 
 
-def reading(text: str, family: Family, load_names: Sequence[str] = ()) -> Reading:
-    """The direction the words give ``family``: read in the parts that name it, or in
-    the nearest part before them that gives one ("stop the miners and the generator");
-    failing that in the words with typos corrected ("shutdwn the rigs"), then in a bare
-    particle ("miners off", "miner-2 on barn")."""
-    said = _reading(text, family, load_names, directions)
+def reading(
+    text: str,
+    family: Family,
+    load_names: Sequence[str] = (),
+    target: Callable[[str], bool] | None = None,
+) -> Reading:
+    """The direction the words give ``family`` (or only the parts ``target`` picks out):
+    read in the parts that name it, or in the nearest part before them that gives one
+    ("stop the miners and the generator"); failing that in the words with typos
+    corrected ("shutdwn the rigs"), then in a bare particle ("miners off", "miner-2 on
+    barn")."""
+    aim = target or _target(family, load_names)
+    said = _reading(text, aim, directions)
     if said.said or said.negated:
         return said
     fixed = _corrected(text)
-    said = _reading(fixed, family, load_names, directions)
+    said = _reading(fixed, aim, directions)
     if said.said or said.negated:
         return said
-    return _reading(fixed, family, load_names, _particles)
+    return _reading(fixed, aim, _particles)
 
 
 # A particle right after the machine ("miners off", "genny on!", "miner 2 back on").
@@ -153,11 +160,9 @@ def _corrected(text: str) -> str:
 
 def _reading(
     text: str,
-    family: Family,
-    load_names: Sequence[str],
+    target: Callable[[str], bool],
     directions: Callable[[str], frozenset[Direction]],
 ) -> Reading:
-    target = _target(family, load_names)
     said: set[Direction] = set()
     negated = False
     carried: frozenset[Direction] = frozenset()
@@ -167,7 +172,9 @@ def _reading(
         own = directions(part)
         if target(part):
             named = ours = True
-            said |= own or (carried if _bare(part, target) else frozenset())
+            # "turn miner-3 off and miner-1 on": a bare part's own particle, else the verb before
+            bare = _bare(part, target)
+            said |= own or (_particles(part) or carried if bare else frozenset())
             negated = negated or bool(_NEGATED.search(part))
         elif _named_in(part):
             ours = False
@@ -223,6 +230,16 @@ def _without_alerts(text: str) -> str:
     return _ITS_ALERTS.sub(lambda m: " " * len(m.group()), text)
 
 
+def _only_loads(loads: Sequence[str]) -> Callable[[str], bool]:
+    """A target that names only these loads ("miner-1" in "stop miner-1, start miner-2")."""
+    spots = [re.compile(rf"(?<![\w-]){re.escape(n)}(?![\w-])", re.IGNORECASE) for n in loads]
+
+    def names_them(part: str) -> bool:
+        return any(spot.search(part) for spot in spots)
+
+    return names_them
+
+
 def _target(family: Family, load_names: Sequence[str]) -> Callable[[str], bool]:
     pattern = _TARGETS[family]
     names = [n.lower() for n in load_names] if family == "miners" else []
@@ -255,12 +272,26 @@ def check(
     family, direction = _TOOLS[tool]
     if _TARGETS[family].search(text) and not _target(family, load_names)(text):
         return None  # only "the generator alerts" named: the order is about alerts
-    said = reading(text, family, load_names)
+    said = reading(text, family, load_names, _own_loads(args, text, load_names))
     if said.mixed or not said.said:
         return None  # both ways, or no way at all ("any gen runs expected?"): unsure
     if said.sure is not None and said.sure != direction:
         return f"{said.sure}_{family}", args
     return tool, args
+
+
+def _own_loads(
+    args: dict[str, object], text: str, load_names: Sequence[str]
+) -> Callable[[str], bool] | None:
+    """When a command names its loads and the message names other loads too ("stop
+    miner-1 and start miner-2"), the parts about its own loads alone give its direction."""
+    loads = args.get("loads")
+    if not isinstance(loads, list) or not loads:
+        return None
+    own = [str(n) for n in loads]
+    if not any(_only_loads([n])(text) for n in load_names if n not in own):
+        return None
+    return _only_loads(own)
 
 
 # What may come before the verb of an order: fillers and polite wrappers.
@@ -359,7 +390,7 @@ def _said_to(
             load_names,
         )
     if last and _bare(part, _target(family, load_names)):
-        return Reading(last)
+        return Reading(_particles(part) or last)  # "... and the generator on": its own way
     return None
 
 
