@@ -30,6 +30,7 @@ STOP_MINERS = [
     "put the miners to sleep",
     "take the rigs offline",
     "can you switch the mining rigs off",
+    "please have the miners switched off",
 ]
 START_MINERS = [
     "start the miners",
@@ -47,6 +48,7 @@ START_MINERS = [
     "bring the rigs back online",
     "unpause the miners",
     "get the rigs hashing again",
+    "can you arrange for the miners to be turned back on?",
 ]
 STOP_GENERATOR = [
     "stop the generator",
@@ -56,6 +58,7 @@ STOP_GENERATOR = [
     "shut the genset down",
     "power off the generator",
     "turn off the diesel",
+    "make sure the generator gets stopped",
 ]
 START_GENERATOR = [
     "start the generator",
@@ -64,6 +67,8 @@ START_GENERATOR = [
     "crank up the genset",
     "kick the gen on",
     "Go ahead and get the genny running!",
+    "arrange for the generator to be started",
+    "I want the generator to be started",
 ]
 
 
@@ -120,6 +125,18 @@ def test_grid_charging_goes_the_way_the_words_say(text: str, enabled: bool) -> N
     got = plan(text, site_names=SITES, load_names=LOADS).intents
     assert [i.tool for i in got] == ["set_grid_charge"]
     assert got[0].args["enabled"] is enabled
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please arrange for the battery to be charged from the grid",
+        "get the battery charged off the grid",  # "off the grid": from it
+    ],
+)
+def test_a_grid_charge_arranged_turns_it_on(text: str) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args["enabled"]) for i in got] == [("set_grid_charge", True)]
 
 
 def test_a_command_turned_the_wrong_way_is_turned_back() -> None:

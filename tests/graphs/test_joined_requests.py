@@ -45,6 +45,12 @@ def test_one_request_in_several_parts_is_one_call(text: str, tools: list[str]) -
         # a first noun shares the head and the time of the part after it
         ("pv + load forecast for tomorrow", ["solar_forecast", "load_forecast"]),
         ("miners and generator plan", ["miner_plan", "generator_plan"]),
+        # ... and every noun of a list shares it
+        (
+            "battery, solar and load forecast for tomorrow",
+            ["battery_outlook", "solar_forecast", "load_forecast"],
+        ),
+        ("pv, load and battery outlook", ["solar_forecast", "load_forecast", "battery_outlook"]),
         # politeness alone is no part; a time's possessive reports nothing
         ("battery outlook and solar forecast, thanks", ["battery_outlook", "solar_forecast"]),
         (
@@ -94,6 +100,22 @@ def test_a_greeting_or_a_premise_beside_a_request_is_no_second_request(
 )
 def test_a_reason_beside_a_change_asks_nothing(text: str, tools: list[str]) -> None:
     assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Snooze alert 10, 45 minutes", [(10, 45)]),
+        ("snooze 10 and 12 for an hour", [(10, 60), (12, 60)]),
+    ],
+)
+def test_a_snooze_said_in_parts_is_one_per_alert(
+    text: str, expected: list[tuple[int, int]]
+) -> None:
+    """The part after an alert's id that only says how long is not a second snooze."""
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.args["alert_id"], i.args["minutes"]) for i in got] == expected
+    assert {i.tool for i in got} == {"snooze_alert"}
 
 
 def test_snoozing_one_alert_of_a_category_is_a_snooze() -> None:

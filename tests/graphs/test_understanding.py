@@ -97,6 +97,9 @@ def test_statements_and_questions_never_become_changes(text: str) -> None:
         ("let me know if the generator starts", "I couldn't read a threshold"),
         ("start the miners every morning at 8", "I can't schedule commands"),
         ("open the garage door please", "I can't do that from chat"),
+        # another place's weather: the forecasts are the sites' own
+        ("weather in zermatt tomorrow?", "I only forecast the weather at your sites"),
+        ("what's the weather going to be in Rome next week", "I only forecast the weather"),
     ],
 )
 def test_what_it_cannot_do_is_refused_with_the_closest_and_an_example(
@@ -108,6 +111,15 @@ def test_what_it_cannot_do_is_refused_with_the_closest_and_an_example(
     reply = not_understood(text, got.reason, got.closest)
     assert reply.startswith(opening)
     assert "• " in reply and '"' in reply  # what is closest, with a phrasing to try
+
+
+@pytest.mark.parametrize(
+    ("text", "site"),
+    [("weather for tomorrow?", None), ("weather at barn tomorrow", "barn")],
+)
+def test_the_weather_at_a_site_is_its_solar_forecast(text: str, site: str | None) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args["site"]) for i in got] == [("solar_forecast", site)]
 
 
 def test_gibberish_is_not_understood_rather_than_guessed() -> None:

@@ -774,7 +774,14 @@ _PASSIVE_ORDERS = (
     re.compile(rf"\b(?:could|can|would|will)\s+{_OBJECT}\s+be\s+{_DONE}(?=[^?]*$)", re.I),
     re.compile(
         r"\b(?:i'?d\s+like|i\s+would\s+like|i\s+want|we'?d\s+like|we\s+would\s+like"
-        rf"|we\s+want|i\s+need|we\s+need|please\s+get|get)\s+{_OBJECT}\s+{_DONE}",
+        rf"|we\s+want|i\s+need|we\s+need|please\s+get|get)\s+{_OBJECT}\s+(?:to\s+be\s+)?{_DONE}",
+        re.IGNORECASE,
+    ),
+    # an arrangement: "please arrange for the battery to be charged from the grid",
+    # "please have the miners switched off", "make sure the generator gets started"
+    re.compile(
+        r"\b(?:arrange\s+for|please\s+have|make\s+sure|ensure|see\s+(?:to\s+it\s+)?that)"
+        rf"\s+{_OBJECT}\s+(?:to\s+be\s+|is\s+|are\s+|gets?\s+)?{_DONE}",
         re.IGNORECASE,
     ),
 )
@@ -799,7 +806,10 @@ def _needed(match: re.Match[str]) -> str:
 
 def _as_order(match: re.Match[str]) -> str:
     verb = _PARTICIPLES[match["verb"].lower()]
-    part = f" {match['part']}" if match["part"] else ""
+    said = match["part"] or ""
+    if verb == "charge" and said.lower() == "off":
+        return f"please charge {match['obj']} off"  # "charged off the grid": from it
+    part = f" {said}" if said else ""
     return f"please {verb}{part} {match['obj']}"
 
 

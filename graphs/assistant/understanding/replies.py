@@ -126,6 +126,21 @@ def compound_threshold(text: str) -> bool:
     )
 
 
+# "weather in zermatt tomorrow?", "what's the forecast for Rome next week": the weather
+# of a named place that is no site (the forecasts are the sites' own).
+WEATHER_IN = re.compile(
+    r"\b(?:weather|temperatures?|temps?|rain|snow|sunshine)\s+(?:(?:be|like|going\s+to\s+be)\s+)?"
+    r"(?:in|at|for|over|around)\s+(?P<place>[a-z][a-z'-]{2,})\b",
+    re.IGNORECASE,
+)
+_NOT_PLACE_WORDS = (
+    "the our my this that next coming tomorrow today tonight tmrw weekend week month morning"
+    " evening afternoon night noon midday monday tuesday wednesday thursday friday saturday"
+    " sunday here there site house home farm cabin place days hours a an each all"
+)
+NOT_PLACES = frozenset(_NOT_PLACE_WORDS.split())
+
+
 def greeting(text: str) -> bool:
     """A bare greeting ("good morning"): it asks nothing."""
     return bool(_GREETING.search(text))
@@ -180,6 +195,12 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
             return (
                 "I can't schedule commands: every change is a one-off request that a person "
                 "approves. Closest:\n" + _closest(["miner_plan", "generator_plan", "stop_miners"])
+            )
+        if WEATHER_IN.search(text):
+            return (
+                "I only forecast the weather at your sites, as the solar it brings: I have "
+                f'no forecast for other places ("{quoted}"). Closest:\n'
+                + _closest(["solar_forecast", "week_outlook", "battery_outlook"])
             )
         return (
             f'I can\'t do that from chat ("{quoted}"). I read the site, forecast, report, '

@@ -50,8 +50,10 @@ from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
 from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 from graphs.assistant.understanding.patterns import EXACT_TOOLS, PARSED_TOOLS
 from graphs.assistant.understanding.replies import (
+    NOT_PLACES,
     SCHEDULE,
     STANDING,
+    WEATHER_IN,
     cannot,
     compound_threshold,
     greeting,
@@ -537,7 +539,9 @@ _MODIFIERS = frozenset(_MODIFIER_WORDS.split())
 
 def _shared_heads(parts: list[str]) -> list[str]:
     out = list(parts)
-    for i in range(len(out) - 1):
+    # from the last part back, so that a list shares one head ("battery, solar and the
+    # load forecast for today": each takes "forecast for today")
+    for i in reversed(range(len(out) - 1)):
         words = [w for w in tokens._tokenize(out[i]) if w.isalpha() and w not in _NOT_OWN]
         head = _HEAD.search(out[i + 1])
         if head is None or len(words) != 1 or words[0] not in _MODIFIERS or _HEAD.search(out[i]):
@@ -822,12 +826,17 @@ def _collapse(read: Plan) -> Plan:
 # Settings said in parts ("quiet hours 22:00-06:30, only critical in this time"): one
 # change with every setting.
 _SETTINGS = frozenset({"set_alert_preferences", "set_preferences"})
+_ONE_ALERT = frozenset({"snooze_alert", "acknowledge_alert"})
 
 
 def _completes(a: Intent, b: Intent) -> bool:
     """Whether ``b`` sets what ``a`` left unsaid, the same settings tool at the same site,
     and nothing ``a`` set otherwise."""
-    if a.tool != b.tool or a.tool not in _SETTINGS or a.args == b.args:
+    if a.tool != b.tool or a.args == b.args:
+        return False
+    # "snooze alert 10, 45 minutes": the part after the id only says for how long
+    one_alert = a.tool in _ONE_ALERT and b.args.get("alert_id") is None
+    if a.tool not in _SETTINGS and not one_alert:
         return False
     return all(
         a.args.get(k) is None or b.args.get(k) is None or a.args.get(k) == b.args.get(k)
@@ -985,6 +994,12 @@ def _plan(
         # nearest tool would be taken for it.
         return nothing("unsupported")
 
+    if (
+        _weather_elsewhere(text, site_names)
+        and tools <= _GENERIC | {"week_outlook"}
+        and len(_LOOSE_JOINS.split(text.strip().rstrip("?"))) == 1
+    ):
+        return nothing("unsupported")  # "weather in zermatt tomorrow?": not a site's
     if greeting(text) and not found:
         return nothing("none")  # "good morning": a greeting asks nothing
     if (
@@ -1063,6 +1078,20 @@ def _plan(
     ):
         return Plan(found, "ok", False, closest, ranked, top, p)
     return nothing("unsure")
+
+
+def _weather_elsewhere(text: str, site_names: Sequence[str]) -> bool:
+    sites = {w for s in site_names for w in tokens._tokenize(s)}
+    for m in WEATHER_IN.finditer(text):
+        place = m["place"].lower()
+        if place in NOT_PLACES or place in sites or place in lexicon._VOCABULARY:
+            continue
+        if tokens._correct(place) != place:
+            continue  # a typo of a word we know
+        if any(tokens._close_to_name(place, s) for s in sites):
+            continue  # a typo of a site's name
+        return True
+    return False
 
 
 # What the clause reader answers when it only recognises a topic word; any other reading
