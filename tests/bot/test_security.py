@@ -511,6 +511,11 @@ async def test_approve_by_text_with_a_short_id_is_held_to_the_same_rules(
         )
         assert both.tools == ["pending_approvals", "decide_action"]
         assert "do not have access to the site 'barn'" in both.answer
+        # and in everyday words ("green light for ...", "request ..., approve it")
+        for words in (f"green light for {short}", f"request {short}, approve it"):
+            loose = await app.chat.handle_message(say("hank", words))
+            assert loose.tools == ["decide_action"], (words, loose.tools)
+            assert "do not have access to the site 'barn'" in loose.answer
         viewer = await app.chat.handle_message(say("vic", f"approve {short}"))
         assert "your role is viewer" in viewer.answer.lower()
         unknown = await app.chat.handle_message(say("otto", "approve 0000ffff"))

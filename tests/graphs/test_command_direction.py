@@ -31,6 +31,10 @@ STOP_MINERS = [
     "take the rigs offline",
     "can you switch the mining rigs off",
     "please have the miners switched off",
+    "de-energise the rigs",
+    "Miners to be stopped immediately please.",
+    "i need the miners off",
+    "idle the antminers",  # no direction word: the classifier is sure and nothing says otherwise
 ]
 START_MINERS = [
     "start the miners",
@@ -49,6 +53,7 @@ START_MINERS = [
     "unpause the miners",
     "get the rigs hashing again",
     "can you arrange for the miners to be turned back on?",
+    "get the rigs humming again",
 ]
 STOP_GENERATOR = [
     "stop the generator",
@@ -59,6 +64,7 @@ STOP_GENERATOR = [
     "power off the generator",
     "turn off the diesel",
     "make sure the generator gets stopped",
+    "stand the generator down",
 ]
 START_GENERATOR = [
     "start the generator",
@@ -69,6 +75,10 @@ START_GENERATOR = [
     "Go ahead and get the genny running!",
     "arrange for the generator to be started",
     "I want the generator to be started",
+    "Generator to be started at the earliest.",
+    "we need the genny running now",
+    "the genny needs to go on, fridge is on battery",
+    "gen up pls",
 ]
 
 

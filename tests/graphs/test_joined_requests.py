@@ -50,7 +50,7 @@ def test_one_request_in_several_parts_is_one_call(text: str, tools: list[str]) -
             "battery, solar and load forecast for tomorrow",
             ["battery_outlook", "solar_forecast", "load_forecast"],
         ),
-        ("pv, load and battery outlook", ["solar_forecast", "load_forecast", "battery_outlook"]),
+        ("solar, load and battery outlook", ["solar_forecast", "load_forecast", "battery_outlook"]),
         # politeness alone is no part; a time's possessive reports nothing
         ("battery outlook and solar forecast, thanks", ["battery_outlook", "solar_forecast"]),
         (

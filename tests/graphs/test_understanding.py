@@ -83,6 +83,9 @@ def test_importing_the_planner_trains_nothing() -> None:
         "is miner-2 off?",
         "can the miners be stopped remotely?",
         "was the generator started today?",
+        "the generator is off",
+        "is the genny up?",
+        "do we need the generator on?",
     ],
 )
 def test_statements_and_questions_never_become_changes(text: str) -> None:

@@ -35,7 +35,8 @@ _STOP = re.compile(
     r"|drop\s+(?:the\s+)?load"
     r"|shut(?!\s+up\b)|go\s+(?:off|offline)"
     r"|unplug|shutdown|shut\s*(?:off|down)|pull(?:ing)?\s+the\s+plug"
-    r"|power\s*(?:off|down)|cut\s+(?:off|the\s+power|power)|stand\s+down"
+    r"|power\s*(?:off|down)|cut\s+(?:off|the\s+power|power)|stand\s+(?:\w+\s+){0,3}?down"
+    r"|de-?energi[sz]e\w*"
     rf"|(?:turn|switch|shut|power|take|bring|spin|wind|knock|cut|put|pull)\s+{_GAP}"
     r"(?:off|down|offline|to\s+sleep)"
     r"|(?:no|without)\s+(?:more\s+)?grid\s+charg\w*)\b",
@@ -45,7 +46,7 @@ _START = re.compile(
     r"\b(?:start(?:ing)?|strat|restart|resume|unpause|re-?enable|enable|activate|re-?launch"
     r"|boot|crank|run(?![- ]?(?:hours?|hrs?|h\b|times?|counter|log|meter))"
     rf"|bring\s+{_GAP}back|let\s+{_GAP}(?:run|mine|hash|go)"
-    r"|reboot|energi[sz]e|re-?connect|close\s+(?:\w+\s+){0,2}?(?:relays?|breakers?|contactors?)"
+    r"|reboot|(?<!de-)(?<!de)energi[sz]e|re-?connect|close\s+(?:\w+\s+){0,2}?(?:relays?|breakers?|contactors?)"
     r"|put\s+(?:\w+\s+){0,2}?back|fire\s+up|spin\s+up|power\s*(?:on|up)|back\s+to\s+(?:hashing|mining|work)"
     r"|bring\s+back|back\s+(?:on(?:line)?|up)"
     rf"|(?:turn|switch|fire|spin|kick|crank|bring|get|power|put|wake)\s+{_GAP}"
@@ -292,6 +293,19 @@ def _own_loads(
     if not any(_only_loads([n])(text) for n in load_names if n not in own):
         return None
     return _only_loads(own)
+
+
+def agrees(tool: str, text: str, load_names: Sequence[str] = ()) -> bool:
+    """Whether no word goes against ``tool``: the words give its machine its direction or
+    none at all ("gen up pls", "genny go"), and nothing is negated."""
+    family = family_of(tool)
+    if family is None:
+        return False
+    said = reading(text, family, load_names)
+    if tool == "set_grid_charge":
+        return not said.negated and len(said.said) <= 1 and not _NEGATED.search(text)
+    wanted = _TOOLS[tool][1]
+    return not said.negated and said.said <= {wanted} and not _NEGATED.search(text)
 
 
 # What may come before the verb of an order: fillers and polite wrappers.

@@ -777,6 +777,12 @@ _PASSIVE_ORDERS = (
         rf"|we\s+want|i\s+need|we\s+need|please\s+get|get)\s+{_OBJECT}\s+(?:to\s+be\s+)?{_DONE}",
         re.IGNORECASE,
     ),
+    # "Miners to be stopped immediately please", "Generator to be started at the earliest"
+    re.compile(
+        r"^\W*(?P<obj>(?:(?:the|my|our|all)\s+)?[\w-]+)\s+(?:is\s+|are\s+)?to\s+be\s+"
+        rf"{_DONE}",
+        re.IGNORECASE,
+    ),
     # an arrangement: "please arrange for the battery to be charged from the grid",
     # "please have the miners switched off", "make sure the generator gets started"
     re.compile(
@@ -796,7 +802,21 @@ _NEEDS_TO_BE = re.compile(
     r"(?P<rest>[^?]*)$",
     re.IGNORECASE,
 )
+# "we need the genny running now", "the genny needs to go on": the same, said as a need.
+_NEED_STATE = re.compile(
+    r"^(?P<lead>\W*(?:ok\W+|so\W+|right\W+)?)(?:(?:we|i)\s+need\s+(?P<obj>(?:the\s+|my\s+|our\s+"
+    r"|all\s+(?:the\s+)?)?[\w-]+(?:\s+[\w-]+)?)|(?P<obj2>(?:the\s+|my\s+|our\s+)?[\w-]+"
+    r"(?:\s+[\w-]+)?)\s+(?:needs?|has|have|must)\s+to\s+go)\s+"
+    r"(?P<state>running|on|off|going|started|stopped|shut\s+down|switched\s+off|turned\s+off)\b"
+    r"(?P<rest>[^?]*)$",
+    re.IGNORECASE,
+)
 _STATE_VERB = {"running": "start", "on": "start", "started": "start", "going": "start"}
+
+
+def _need_state(match: re.Match[str]) -> str:
+    verb = _STATE_VERB.get(match["state"].lower(), "stop")
+    return f"{match['lead']}please {verb} {match['obj'] or match['obj2']}{match['rest']}"
 
 
 def _needed(match: re.Match[str]) -> str:
@@ -818,6 +838,7 @@ def plain(text: str) -> str:
     for order in _PASSIVE_ORDERS:
         text = order.sub(_as_order, text)
     text = _NEEDS_TO_BE.sub(_needed, text)
+    text = _NEED_STATE.sub(_need_state, text)
     for pattern, word in _PLAIN_WORDS:
         text = pattern.sub(word, text)
     return _LEVEL_WORDS.sub(_level, text)

@@ -44,6 +44,7 @@ from graphs.assistant.understanding import (
     lexicon,
     rules,
     tokens,
+    verdicts,
 )
 from graphs.assistant.understanding.classifier import Guess, IntentClassifier, shared
 from graphs.assistant.understanding.corpus import HELP, NONE, UNSUPPORTED
@@ -320,6 +321,9 @@ def plan(
     read as the plain ones (:func:`.lexicon.plain`).
     """
     text = lexicon.plain(text)
+    decided = verdicts.read(text)
+    if decided is not None:
+        return _with_decisions(decided, site_names, load_names, classifier)
     conditional = _conditional_order(text, site_names, load_names, classifier)
     if conditional is not None:
         return conditional
@@ -333,6 +337,45 @@ def plan(
 
 
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
+_DECIDING = ["pending_approvals", "decide_action", "site_status"]
+# Why a request is decided so ("reject 77be0a3c, wrong site", "..., not budgeted").
+_VERDICT_REASON = re.compile(
+    r"^\W*(?:(?:it'?s|that'?s|its|is|was)\s+)?(?:\w+\s+){0,2}?(?:wrong|not|no|bad|too"
+    r"|mistake\w*|error|oops|expensive|unneeded|needless|duplicate|already|tagged\s+out)\b(?![^?]*\?)",
+    re.IGNORECASE,
+)
+
+
+def _with_decisions(
+    decided: verdicts.Reading,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """Decisions on requests by id ("green light for 0badc0de", "request 6d7e8f9a,
+    approve it"), in order with what the rest of the message asks ("..., and what else is
+    waiting?"); the rest's reasons and news ("wrong site", "tower batts are low") ask
+    nothing. Unsure or only told: no decision (see :mod:`.verdicts`)."""
+    if decided.unsure:
+        return Plan([], "unsure", False, _DECIDING, _DECIDING, "decide_action", 0.0)
+    if not decided.decisions:
+        return Plan([], "none", False, _DECIDING, _DECIDING, NONE, 0.0)
+    asked = [
+        (index, clause)
+        for index, clause in decided.rest
+        if not _only_polite(clause)
+        and not _reason_clause(clause)
+        and not _VERDICT_REASON.search(clause)
+        and (_asks_own(clause, site_names) or _asks_own(clause, site_names, loose=True))
+    ]
+    found: list[tuple[int, Intent]] = list(decided.decisions)
+    for index, clause in asked:  # each on its own: "Dear CommandCenter" asks nothing
+        rest = plan(clause, site_names=site_names, load_names=load_names, classifier=classifier)
+        if rest.reason == "ok" and rest.confident:
+            found += [(index, i) for i in rest.intents if i.tool != "decide_action"]
+    found.sort(key=lambda pair: pair[0])
+    return Plan([i for _, i in found], "ok", True, _DECIDING, _DECIDING, "decide_action", 1.0)
+
 
 _ORDER_VERBS = (
     r"shut|stop|turn|switch|start|kill|cut|fire|power|put|take|charge|run|spin|park|curtail"
@@ -575,7 +618,7 @@ _COMPARING = re.compile(
 _ONE_ANSWER = frozenset(
     {"search_knowledge", "who_is", "set_role", "set_alert_rule", "compare_periods", "compare_sites"}
 )  # a comparison's "and" joins what it compares ("this month and last month")
-_LOOSE_JOINS = re.compile(r"\s+and\s+|\s*,\s+|\s*[;]\s*|\?\s+(?:also\s+|and\s+)?", re.I)
+_LOOSE_JOINS = re.compile(r"\s+and\s+|\s*,\s+|\s*[;]\s*|(?<=[?.!])\s+(?:also\s+|and\s+)?", re.I)
 _WHEN = re.compile(
     r"\b(?:tomorrow|tmrw|tonight|today|yesterday|(?:this|last|next)\s+(?:week|month)"
     r"|next\s+\d+\s*(?:h|hours|days))\b",
@@ -703,8 +746,16 @@ _CONTRACTED = re.compile(
 )
 
 
+# "..., then tell me if there are any alerts": the word that joins is not the clause's lead.
+_CONNECTIVE = re.compile(
+    r"^\W*(?:(?:and|then|also|plus|so|next|afterwards|after\s+that|first|second|finally)\b\W*)+",
+    re.IGNORECASE,
+)
+
+
 def _reason_clause(clause: str) -> bool:
     """A clause that reports or explains rather than asks or orders."""
+    clause = _CONNECTIVE.sub("", clause)
     words = tokens._tokenize(clause)
     if not words:
         return False
@@ -885,6 +936,8 @@ def _as_said(text: str, read: Plan, site_names: Sequence[str], load_names: Seque
             intents.append(intent)
             continue
         checked = commands.check(intent.tool, dict(intent.args), text, load_names)
+        if checked is None and _sure_order(intent.tool, read.label, read.p, text, load_names):
+            checked = intent.tool, dict(intent.args)  # "genny go": no direction words
         if checked is None:
             dropped = True  # "don't stop the miners, start them": both ways
         else:
@@ -897,6 +950,43 @@ def _as_said(text: str, read: Plan, site_names: Sequence[str], load_names: Seque
     if intents == read.intents:
         return read
     return Plan(intents, "ok", True, read.closest, read.ranked_tools, read.label, read.p)
+
+
+SURE_ORDER = 0.9  # a command whose words give no direction, when the whole reads as it
+
+
+def _sure_order(tool: str, label: str, p: float, text: str, load_names: Sequence[str]) -> bool:
+    """A command in words the direction check and the command verbs do not know ("gen up
+    pls", "stand the generator down", "idle the antminers"), when the classifier reads the
+    whole message as that very command, the message names its machine, is one request, no
+    question and no report, and no word goes against it."""
+    family = commands.family_of(tool)
+    return (
+        family is not None
+        and label == tool
+        and p >= SURE_ORDER
+        and family in commands.named(text, load_names)
+        and commands.agrees(tool, text, load_names)
+        and not _is_question(text)
+        and not _reason_clause(text)
+        and not _PAST.search(text)
+        and len(_LOOSE_JOINS.split(text.strip())) == 1
+        and bool(set(tokens._tokenize(text)) - _MACHINE_WORDS - _POLITE_ONLY)
+    )
+
+
+# "miner-2 went offline", "the genny tripped": what happened, told.
+_PAST = re.compile(
+    r"\b(?:went|came|got|gone|was|were|did|had|has|have|been"
+    r"|\w+(?<!ne)(?<!fe)(?<!spe)(?<!ce)ed)\b",
+    re.IGNORECASE,
+)
+# A machine named alone ("generator", "miners please") gives no order.
+_MACHINE_WORD_LIST = (
+    "generator generators genny gen genset diesel miner miners rigs rig mining asics the my"
+    " our grid charging charge 1 2 3 4"
+)
+_MACHINE_WORDS = frozenset(_MACHINE_WORD_LIST.split())
 
 
 def _read_instead(
@@ -1046,7 +1136,7 @@ def _plan(
             # decision asked two ways, answered by the tool the whole question is most like
             found = [i for i in found if i.tool == top]
         return Plan(found, "ok", True, closest, ranked, top, p)
-    blocked = _blocked(top, text, found)
+    blocked = _blocked(top, text, found) and not _sure_order(top, top, p, text, load_names)
     override = _override(found, text, site_names)
     if (
         several
