@@ -35,6 +35,7 @@ STOP_MINERS = [
     "Miners to be stopped immediately please.",
     "i need the miners off",
     "idle the antminers",  # no direction word: the classifier is sure and nothing says otherwise
+    "we're not there this week so switch off the mining rigs",  # the order after "so"
 ]
 START_MINERS = [
     "start the miners",
@@ -54,6 +55,7 @@ START_MINERS = [
     "get the rigs hashing again",
     "can you arrange for the miners to be turned back on?",
     "get the rigs humming again",
+    "the battery is full now, you can start the miners again please",
 ]
 STOP_GENERATOR = [
     "stop the generator",
@@ -65,6 +67,7 @@ STOP_GENERATOR = [
     "turn off the diesel",
     "make sure the generator gets stopped",
     "stand the generator down",
+    "Do switch the genny off, it's been running all morning.",
 ]
 START_GENERATOR = [
     "start the generator",
@@ -79,6 +82,7 @@ START_GENERATOR = [
     "we need the genny running now",
     "the genny needs to go on, fridge is on battery",
     "gen up pls",
+    "could someone turn the genny on, it's getting dark and the battery is at 20",
 ]
 
 

@@ -86,6 +86,8 @@ def test_importing_the_planner_trains_nothing() -> None:
         "the generator is off",
         "is the genny up?",
         "do we need the generator on?",
+        "the battery is low so I stopped the miners",
+        "you can see the generator is running",
     ],
 )
 def test_statements_and_questions_never_become_changes(text: str) -> None:

@@ -312,6 +312,8 @@ def agrees(tool: str, text: str, load_names: Sequence[str] = ()) -> bool:
 _LEAD = re.compile(
     r"^(?:\W*(?:hey|hi|ok|okay|so|yo|bot|pls|please|plz|kindly|now|quick(?:ly)?|just|right"
     r"|alright|go\s+ahead\s+(?:and\s+)?|can\s+(?:you|u)|could\s+(?:you|u)|would\s+you(?:\s+mind)?"
+    r"|(?:can|could|would|will)\s+(?:someone|somebody|anyone)|you\s+(?:can|may|could)(?:\s+now)?"
+    r"|do(?=\s+(?:switch|turn|stop|start|shut|kill|bring|put|fire|power))"
     r"|will\s+you|i\s+(?:want|need)\s+you\s+to|i(?:'d|\s+would)\s+like\s+you\s+to|lets|let's"
     r"|let\s+us|time\s+to)\b[\s,]*)*",
     re.IGNORECASE,
@@ -426,7 +428,19 @@ def _order_body(part: str) -> str | None:
     if wish is not None:
         return body[wish.end() :]
     body = body[_LEAD.match(body).end() :]  # type: ignore[union-attr]
-    return body if _STOP.match(body) or _START.match(body) else None
+    if _STOP.match(body) or _START.match(body):
+        return body
+    # "we're not there this week so switch off the mining rigs": the order after "so"
+    after = _SO.search(body)
+    if after is not None:
+        rest = body[after.end() :]
+        rest = rest[_LEAD.match(rest).end() :]  # type: ignore[union-attr]
+        if _STOP.match(rest) or _START.match(rest):
+            return rest
+    return None
+
+
+_SO = re.compile(r"\s(?:so|and\s+so|hence|therefore)\s+", re.IGNORECASE)
 
 
 def _first_mention(text: str, family: Family, load_names: Sequence[str]) -> int | None:
