@@ -106,7 +106,10 @@ def for_tool(
     if tool == "timeline":
         return {**base, "window": window_spec(text), "full": bool(_FULL.search(text))}
     if tool == "panel_readings":
-        return {**base, "quantity": panel_quantity(text)}
+        quantity = patterns.panel_quantity(text)
+        if quantity == "power" and not patterns.NAMES_SENSOR.search(text):
+            return None  # "power now from panels?": the solar power, not the test panel's
+        return {**base, "quantity": quantity}
     if tool == "search_knowledge":
         return {**base, "query": text.strip()[:500]}
     if tool in ("stop_miners", "start_miners"):
@@ -141,18 +144,6 @@ def _decision_args(text: str) -> dict[str, Any] | None:
 
 
 _FULL = re.compile(r"\b(full|whole|entire|complete|every(?:thing)?|all (?:the )?events)\b", re.I)
-_QUANTITIES = (
-    ("temperature", re.compile(r"\b(temp\w*|hot|warm|heat\w*|die)\b", re.I)),
-    ("current", re.compile(r"\b(current|amps?|amperage|a)\b", re.I)),
-    ("voltage", re.compile(r"\b(volt\w*|v)\b", re.I)),
-    ("power", re.compile(r"\b(power|watts?|w)\b", re.I)),
-)
-
-
-def panel_quantity(text: str) -> str:
-    """Which INA228 reading a message asks about first ("all" when several or none)."""
-    asked = [name for name, pattern in _QUANTITIES if pattern.search(text)]
-    return asked[0] if len(asked) == 1 else "all"
 
 
 def _fuzzy(word: str, choices: Sequence[str]) -> str | None:

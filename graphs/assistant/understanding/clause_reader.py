@@ -186,6 +186,29 @@ def _lead_index(words: list[str]) -> tuple[int, bool]:
         i += len(prefix)
 
 
+_RESTATING = frozenset({"from", "to", "with", "on", "of", "in", "at", "mean", "ie", "i", "that"})
+
+
+def _restates(clause: _Clause, previous: _Clause | None, has_qmark: bool) -> bool:
+    """A short clause that only names again what the clause before named ("..., from the
+    grid", "..., I mean the generator")."""
+    if previous is None or has_qmark or clause.site is not None or len(clause.words) > 4:
+        return False
+    if not clause.words or clause.words[0] not in _RESTATING or not clause.concepts:
+        return False
+    return {c for c, _ in clause.concepts} <= {c for c, _ in previous.concepts}
+
+
+_RANGE_WORDS = frozenset({"to", "till", "til", "until", "and", "from", "between", "-", "am", "pm"})
+
+
+def _clock_range(words: list[str]) -> bool:
+    """Whether ``words`` are only a window of two clock times ("11 to 7", "22:00-06:00")."""
+    return len(_clock_times(words)) == 2 and all(
+        w in _RANGE_WORDS or _clock_times([w]) for w in words
+    )
+
+
 def _is_fragment(words: list[str]) -> bool:
     """True for "home", "and tomorrow?", "what about barn"; False for "how is barn"."""
     lead, _ = _lead_index(words)
@@ -212,8 +235,15 @@ def _analyse_clause(
     concepts = _scan_concepts(words) + [(LOAD, pos) for _, pos in loads]
     concepts.sort(key=lambda c: c[1])
     clause = _Clause(concepts=concepts, site=site, loads=[name for name, _ in loads], words=words)
+    if _restates(clause, previous, has_qmark):
+        return None  # "activate the charging from the rete, from the grid": said again
 
     if not clause.topics():
+        quiet_before = previous is not None and previous.first(QUIET, SILENCE) is not None
+        if previous is not None and quiet_before and _clock_range(words):
+            # "stop alerting me during the night, 11 to 7": the window of the clause before
+            previous.words = [*previous.words, *words]
+            return None
         if (
             previous is not None
             and not previous.question
@@ -255,7 +285,8 @@ def _analyse_clause(
         clause.question = previous.question if previous is not None else False
     if advice_pos is not None and (direction_pos is None or advice_pos < direction_pos):
         clause.question = True
-    commanded = polite or lead_concept in _IMPERATIVE_LEADS
+    # "do not send me messages at night unless it is urgent": a quiet-hours lead asks
+    commanded = polite or lead_concept in _IMPERATIVE_LEADS or lead_concept == QUIET
     stated = any(word in _STATE_WORDS for word in words) or (
         direction_pos is not None and words[direction_pos] in ("up", "down")
     )
@@ -316,8 +347,8 @@ def _clause_intents(clause: _Clause, site: str | None) -> list[Intent]:
         add(battery_pos, "battery_status")
         _solar_intents(clause, add)
     add(clause.first(ALERT), "active_alerts")
-    if not found:
-        add(clause.first(HELP), HELP_TOOL)
+    if not found and not ("usage" in clause.words and clause.first(*_TIME_WORDS) is not None):
+        add(clause.first(HELP), HELP_TOOL)  # not "tomorrow usage": the energy used
     if not found:
         # Status words, the site itself, or machines asked about rather than commanded.
         status_pos = clause.first(STATUS, SUBJECT, MINERS, LOAD, GENERATOR, GRID)
@@ -556,6 +587,8 @@ def _preference_args(clause: _Clause) -> dict[str, Any] | None:
     clear = False
     if clause.has(QUIET):
         times = _clock_times(words)
+        if _KEEP_AS_IS & set(words) and clause.has(NEGATE):
+            return None  # "don't change my quiet hours": nothing to set
         if off and not _NO_ALERTS & set(words):
             clear = True  # "no quiet hours", "turn off do not disturb"
         elif len(times) >= 2:
@@ -564,15 +597,50 @@ def _preference_args(clause: _Clause) -> dict[str, Any] | None:
             quiet_hours = _quiet_from(words, times)
     elif clause.has(PREFS) and clause.has(ALERT) and clause.has(REMOVE):
         clear = True  # "clear my alert preferences"
+    else:
+        quiet_hours = _quiet_said(words)
     if critical_only is None and quiet_hours is None and not clear:
         return None
     return {"critical_only": critical_only, "quiet_hours": quiet_hours, "clear": clear}
 
 
+_KEEP_AS_IS = frozenset({"change", "touch", "modify", "alter", "edit", "mess"})
 _NO_ALERTS = frozenset({"ping", "alerts", "notifications", "messages", "pings", "alarms"})
 _NIGHT = frozenset({"night", "nite", "nights", "overnight", "tonight", "sleeping", "asleep"})
 QUIET_END = "07:00"  # when a night's quiet ends if the message gives no end
 QUIET_START = "22:00"
+
+
+# Quiet hours said without naming them: "please do not send me messages between 10 pm and
+# 7 am unless it is urgent", "in the night from 22 to 7 send me only the important alarms",
+# "stop alerting me during the night". It takes a way of reaching the person, a night or a
+# window of two clock times, and a word that holds messages back.
+_REACH_WORDS = frozenset(
+    {
+        "send", "sending", "alert", "alerting", "ping", "pinging", "message", "messaging",
+        "notify", "notifying", "text", "texting", "wake", "waking", "bother", "bothering",
+        "disturb", "disturbing", "buzz", "buzzing", "messages", "notifications", "pings",
+        "alerts", "alarms", "texts",
+    }
+)  # fmt: skip
+_HOLD_BACK = frozenset({"not", "dont", "no", "never", "stop", "only", "unless", "except", "but"})
+_ALL_NIGHT = frozenset({"night", "nights", "overnight", "nighttime", "nite"})
+
+
+def _quiet_said(words: list[str]) -> list[str] | None:
+    if not {"me", "us"} & set(words) or not _REACH_WORDS & set(words):
+        return None
+    if not _HOLD_BACK & set(words) or _lookup(words, _CATEGORIES) is not None:
+        return None  # "send me the alerts from 10 to 7"; "no battery alerts tonight": a silence
+    times = _clock_times(words)
+    if len(times) >= 2:
+        start, end = times[:2]
+        if _ALL_NIGHT & set(words) and end < start < "12:00":
+            start = f"{int(start[:2]) + 12:02d}{start[2:]}"  # "during the night, 11 to 7"
+        return [start, end]
+    if not times and _ALL_NIGHT & set(words):
+        return [QUIET_START, QUIET_END]
+    return None
 
 
 def _quiet_from(words: list[str], times: list[str]) -> list[str] | None:

@@ -116,6 +116,24 @@ def directions(text: str) -> frozenset[Direction]:
     return _said(_STOP, _START, text)
 
 
+# "off the miners and on the generator", "you can off the generator", "kindly on the genny":
+# the particle used as the verb (Indian, East African and Nigerian English).
+_LEADING_PARTICLE = re.compile(
+    r"^(?:off|on)\s+(?=(?:the\s+|all\s+(?:the\s+)?|my\s+|our\s+|both\s+)?"
+    r"(?:miners?|rigs?|asics?|mining|generators?|genset|gen|genny|diesel|miner[- ]?\d+)\b)",
+    re.IGNORECASE,
+)
+
+
+def _particle_as_verb(text: str) -> str:
+    """``text`` with a leading particle that acts as the verb made one ("switch off ...")."""
+    lead = _LEAD.match(text)
+    at = lead.end() if lead is not None else 0
+    if _LEADING_PARTICLE.match(text, at) is None:
+        return text
+    return f"{text[:at]}switch {text[at:]}"
+
+
 def reading(
     text: str,
     family: Family,
@@ -169,8 +187,12 @@ def _reading(
     carried: frozenset[Direction] = frozenset()
     named = False
     ours = False  # the machine named last is this one ("turn the rigs on and off")
-    for part in _SEGMENTS.split(text):
+    for n, part in enumerate(_SEGMENTS.split(text)):
         own = directions(part)
+        if not own and (n == 0 or carried):
+            # "off the miners and on the generator"; not "the load on the generator and
+            # on the miners", where no order came before
+            own = directions(_particle_as_verb(part))
         if target(part):
             named = ours = True
             # "turn miner-3 off and miner-1 on": a bare part's own particle, else the verb before
@@ -337,8 +359,10 @@ def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Dir
     orders, asked = _without_questions(text.strip())
     # machines named so far ("the generator is running, stop it", "is the genny on? start it")
     mentioned: list[Family] = [f for f in _FAMILY_ORDER if _names(asked, f, load_names)]
-    for part in _SEGMENTS.split(orders):
+    for n, part in enumerate(_SEGMENTS.split(orders)):
         body = _order_body(part)
+        if body is not None and n and not last and _particle_as_verb(part) != part:
+            body = None  # "the load on the generator and on the miners": no order
         families = [f for f in _FAMILY_ORDER if _names(part, f, load_names)]
         if body is not None and not families and mentioned and _PRONOUN.search(body):
             families = mentioned[-1:]
@@ -427,7 +451,7 @@ def _order_body(part: str) -> str | None:
     wish = _WISH.match(body)
     if wish is not None:
         return body[wish.end() :]
-    body = body[_LEAD.match(body).end() :]  # type: ignore[union-attr]
+    body = _particle_as_verb(body[_LEAD.match(body).end() :])  # type: ignore[union-attr]
     if _STOP.match(body) or _START.match(body):
         return body
     # "we're not there this week so switch off the mining rigs": the order after "so"

@@ -121,7 +121,9 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "|readings|figures"
         "|whats going on|what is going on|whats happening|what is happening|whats up|sup"
         "|all good|all ok|all okay|hows it going|how is it going|how are we doing|how we doing"
-        "|hows it looking|how is it looking|how does it look|how do things look",
+        "|hows it looking|how is it looking|how does it look|how do things look"
+        "|how are we looking|how we looking|how are things looking|how are things|hows things"
+        "|hows everything|how is everything|hows everything looking",
     ),
     (
         SUBJECT,
@@ -203,7 +205,12 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "silences|mutes|silenced|muted|suppressed|suppressions|active silence|active silences"
         "|current silence|current silences|silence list|list of silences|on mute",
     ),
-    (SILENCE, "silence|silencing|mute|muting|suppress|suppressing|hush|shush|shut up"),
+    (
+        SILENCE,
+        "silence|silencing|mute|muting|suppress|suppressing|hush|shush|shut up|stop pinging me"
+        "|stop alerting me|stop messaging me|stop notifying me|stop texting me|stop bugging me"
+        "|stop spamming me|stop sending me alerts|stop sending me messages|stop nagging me",
+    ),
     (UNSILENCE, "unsilence|unsilenced|unmute|unmuted|unsnooze"),
     (REMOVE, "remove|delete|del|rm|end|cancel|lift|clear|drop|undo|get rid of"),
     (LIST, "list|show|display|view|see|show me"),
@@ -479,7 +486,7 @@ _RULE_TABLE: tuple[tuple[str, str], ...] = (
     ),
 )
 _SEVERITY_TABLE: tuple[tuple[str, str], ...] = (
-    ("critical", "critical|criticals|crit|urgent|severe|emergency|emergencies|serious"),
+    ("critical", "critical|criticals|crit|urgent|severe|emergency|emergencies|serious|important"),
     ("warning", "warning|warnings|warn"),
     ("info", "info|infos|informational|information|notice|notices|fyi"),
 )
@@ -561,6 +568,10 @@ _EXTRA_WORDS = frozenset(
         "remind",
         "performance",
         "performing",
+        "change",  # "don't change my quiet hours" is no "charge"
+        "changed",
+        "changes",
+        "changing",
     }
     | _ALL_WORDS
     | _THIS_WORDS
@@ -622,6 +633,8 @@ _SECOND_LANGUAGE: tuple[tuple[str, str], ...] = (
     (r"\b(?:notstrom)?aggregats?\b", "generator"),  # German ("aggregate" is English)
     (r"\b(?:baterias?|bater[íi]as?|batteria|batterie|akkus?|accus?)\b", "battery"),
     (r"\b(?:pain[ée]is|paneles|placas\s+solares|pannelli)\b", "panels"),
+    (r"\b(?:gasolio|gas[oó]leo|gasoil|gazole)\b", "diesel"),
+    (r"\b(?:il\s+|the\s+)?tagliando\b", "the service"),  # Italian: the periodic service
     (rf"\b(?:{_ON_VERBS})\b(?:\s+(?:o|a|os|el|la|los|las|il|lo|le|les)\b)?", "turn on the"),
     (rf"\b(?:{_OFF_VERBS})\b(?:\s+(?:o|a|os|el|la|los|las|il|lo|le|les)\b)?", "turn off the"),
     (r"\bthe\s+the\b", "the"),
@@ -670,10 +683,21 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "an outage",
         ),
         (r"\btension\b", "voltage"),
+        # the grid by another name: Italian "rete", the utilities' own names (Kenya Power,
+        # Eskom, ZESA, TANESCO, Umeme, NEPA/PHCN, ECG, Indian state boards), "EB supply"
+        (r"\b(?:la\s+|della\s+|dalla\s+)?rete\b", "grid"),
+        (
+            r"\b(?:KPLC|Kenya\s+Power|Eskom|ZESA|TANESCO|UMEME|NEPA|PHCN|BESCOM|MSEDCL|MSEB|KSEB"
+            r"|TNEB|TANGEDCO|Meralco)\b(?:\s+(?:supply|power|line|mains))?|\bEB\s+(?:supply|power"
+            r"|line|mains|current)\b",
+            "the grid",
+        ),
         (r"\bsit-?reps?\b", "status"),  # "sitrep on the barn": radio and army English
         (r"\b(?:discontinue|cease)\b", "stop"),
         (r"\b(?:DG|D\.G\.)(?:\s+set)?(?=\W|$)", "generator"),  # "start the DG": diesel generator
         (r"\bvalidat(?:e|es|ed|ing)\b", "approve"),
+        (r"\b(?:appr|aprv|apprv|appv)\b(?=\W+#?[0-9a-f]{4,}\b)", "approve"),  # "appr 9d0e44ab"
+        (r"\b(?:rej|rjct)\b(?=\W+#?[0-9a-f]{4,}\b)", "reject"),
         (r"\binvalidat(?:e|es|ed|ing)\b", "reject"),
         (r"\bdemands?\s+(?=[0-9a-f]{4,}\b)", "request "),
         (

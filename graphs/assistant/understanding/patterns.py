@@ -163,7 +163,13 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
             rf"|\b{_GEN}\s+runs?\b.*\b(next [12] days?|next \d+ hours|tonight|tomorrow|today"
             r"|plan)\b"
             rf"|\b(should|do|shall)\s+(i|we)\s+(run|start|use)\b.*\b{_GEN}\b.*"
-            r"\b(tonight|tomorrow|today|this (evening|morning|afternoon|week))\b",
+            r"\b(tonight|tomorrow|today|this (evening|morning|afternoon|week))\b"
+            # "will we need the generator for the Christmas Eve service?", "the generator
+            # is necessary in the weekend?", "advise on the generator for tomorrow"
+            rf"|^\W*(will|would|do|does|shall|are|is)\s+(we|i|you|they)\s+(going\s+to\s+)?"
+            rf"(need|want|require)\s+(the\s+|our\s+|my\s+)?{_GEN}\b(?!\s+(service|servicing))"
+            rf"|\b{_GEN}\s+(is|be|will\s+be)\s+(necessary|needed|required)\b"
+            rf"|\badvi[sc]e\s+(me\s+|us\s+)?(on|about|regarding)\s+(the\s+|our\s+)?{_GEN}\b",
             re.IGNORECASE,
         ),
     ),
@@ -519,19 +525,24 @@ def _reading_intent(tool: str, text: str, site: str | None) -> Intent:
         args["window"] = window_spec(text)
         args["full"] = False
     elif tool == "panel_readings":
-        args["quantity"] = _panel_quantity(text)
+        args["quantity"] = panel_quantity(text)
     return Intent(tool, args)
 
 
 _PANEL_QUANTITIES = (
-    ("temperature", re.compile(r"\b(temp\w*|hot|warm|heat\w*|die|t)\b", re.I)),
-    ("current", re.compile(r"\b(current|amps?|amperage|a|i)\b", re.I)),
+    ("temperature", re.compile(r"\b(temp\w*|hot|warm|heat\w*|die)\b", re.I)),
+    ("current", re.compile(r"\b(current|amps?|amperage|a)\b", re.I)),
     ("voltage", re.compile(r"\b(volt\w*|v)\b", re.I)),
     ("power", re.compile(r"\b(power|watts?|w)\b", re.I)),
 )
 
 
-def _panel_quantity(text: str) -> str:
+# The INA228 sensor on a test panel, named ("ina228 power", "the test panel's watts").
+NAMES_SENSOR = re.compile(r"\bina\s*228\b|\btest\s+panel|\bsensor\b|\breadings?\b", re.I)
+
+
+def panel_quantity(text: str) -> str:
+    """Which INA228 reading a message asks about first ("all" when several or none)."""
     asked = [name for name, pattern in _PANEL_QUANTITIES if pattern.search(text)]
     return asked[0] if len(asked) == 1 else "all"
 
@@ -546,7 +557,11 @@ _FUEL_ORDER = re.compile(
     r"\b(order|reorder|re-order|buy|purchase|deliver\w*|refuel|refill|top\s+up)\b",
     re.IGNORECASE,
 )
-_FUEL_LEFT = re.compile(r"\b(left|remaining|last|run(ning)?\s+(out|dry|low))\b", re.IGNORECASE)
+_FUEL_LEFT = re.compile(
+    r"\b(left|remaining|last|run(ning)?\s+(out|dry|low)|(we|i)\s+(have|got)|have\s+(we|i)"
+    r"|in\s+the\s+tank|is\s+there)\b",
+    re.IGNORECASE,
+)
 _FUEL_MONTH = re.compile(
     r"\b(month|30\s+days|weeks?|how\s+much\s+(diesel|fuel)|burn|need|use)\b", re.IGNORECASE
 )
@@ -1009,6 +1024,13 @@ def sites_args(text: str, site_names: Sequence[str]) -> dict[str, object]:
     return {"site": None, "sites": sites if len(sites) >= 1 else None, "rank_by": rank}
 
 
+_INSTRUCTIONS = re.compile(
+    r"\b(where\s+(can|do|could|would)\s+(i|we)\s+find|instructions?|manual|procedure"
+    r"|how\s+(do|should|can|to)\s+(i|we)?\s*(change|set|adjust|configure|switch))\b",
+    re.IGNORECASE,
+)
+
+
 def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
     """'this month vs last', 'compare home and barn', 'status of all sites',
     'projected bill', 'are we on track for the energy budget'."""
@@ -1029,8 +1051,10 @@ def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
         _COMPARE_WORDS.search(text) or re.search(r"\b(and|or)\b", text, re.I)
     )
     one = bool(periods) and bool(
-        re.search(r"\b(vs\.?|versus|compar\w*|against|than|chang\w*|differ\w*)\b", text, re.I)
+        re.search(r"\b(vs\.?|versus|compar\w*|against|than|chang(e|ed|es)|differ\w*)\b", text, re.I)
     )
+    if _INSTRUCTIONS.search(text):
+        return None  # "where can I find the instructions for the winter settings?"
     on_last = re.search(r"\b(month|week|year|day)[- ](on|over)[- ]\1\b", text, re.I)
     if ((two or one) and about_periods) or on_last:
         first, second = compare_args(text)
@@ -1191,7 +1215,7 @@ _LIST_RULES = re.compile(
     r"|\b(?:what|which|list|show)\b.*\b(?:thresholds|rules)\b"
     r"|\bwhat\s+(?:am\s+i|are\s+we)\s+(?:alerted|notified|warned)\s+(?:on|about|for)\b"
     r"|\b(?:alerts?|alarms?|warnings?|notifications?|thresholds?)\s+(?:that\s+)?(?:i|we)"
-    r"\s+(?:set|made|created|added|asked)\b"
+    r"\s+(?:have\s+|had\s+|'ve\s+)?(?:set|made|created|added|asked|configured|put)\b"
     r"|\b(?:alerts?|alarms?|warnings?|thresholds?)\b.*\b(?:did|have)\s+(?:i|we)\s+(?:set|create"
     r"|add|make)\b",
     re.IGNORECASE,

@@ -448,15 +448,20 @@ def _without_news(
     matter? My phone made a funny noise."): the question alone, when it asks for a tool."""
     if whole.reason != "none":
         return whole
-    sentences = [s for s in _SENTENCES.split(text.strip()) if s]
-    told = [
-        s
-        for s in sentences
-        if _PERSONAL.match(s) and not _ASKING.search(s) and not s.rstrip().endswith("?")
-    ]
-    if not told or len(told) == len(sentences):
+    # sentences first; then clauses ("stop pinging me about the battery for the weekend,
+    # I'm at a wedding")
+    for split, glue in ((_SENTENCES, " "), (_CLAUSES, ", ")):
+        sentences = [s for s in split.split(text.strip()) if s and s.strip()]
+        told = [
+            s
+            for s in sentences
+            if _PERSONAL.match(s) and not _ASKING.search(s) and not s.rstrip().endswith("?")
+        ]
+        if told and len(told) < len(sentences):
+            rest = glue.join(s.strip() for s in sentences if s not in told)
+            break
+    else:
         return whole
-    rest = " ".join(s for s in sentences if s not in told)
     again = _plan(rest, site_names=site_names, load_names=load_names, classifier=classifier)
     return again if again.reason == "ok" else whole
 
@@ -539,13 +544,19 @@ def _by_parts(
     return None
 
 
+# "... The oil change I mean": a part that says again what the one before asked.
+_RESTATED = re.compile(r"^\W*(?:i\s+mean|that\s+is|i\.e\.)\b|\bi\s+mean\W*$", re.IGNORECASE)
+_CARRY = "\u2060"  # marks a time carried over from the part before (a word joiner)
+_CARRIED = re.compile(rf" {_CARRY}[^?.!]*")
+
+
 def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list[str]:
     """The parts of a message, each carrying the time said in the one before when it says
     none ("tomorrow's expected load and solar production"); [] when a part asks nothing
     of its own ("compare home and barn": "barn" alone) or reports rather than asks
     ("tomorrow is cloudy"). A part that is only politeness ("..., please") is dropped."""
     loose = joins is _LOOSE_JOINS
-    pieces = [p for p in _pieces(text, joins) if not _only_polite(p)]
+    pieces = [p for p in _pieces(text, joins) if not _only_polite(p) and not _RESTATED.search(p)]
     kept = _shared_heads(pieces)
     if not all(_asks_own(part, site_names, loose) for part in kept):
         return []  # "barn" alone: no request of its own
@@ -558,7 +569,7 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
         said = _WHEN.search(part)
         if said is None and when is not None:
             body = part.rstrip("?.! ")
-            part = f"{body} {when}{part[len(body) :]}"
+            part = f"{body} {_CARRY}{when}{part[len(body) :]}"
         when = said[0] if said is not None else when
         out.append(part)
     return out
@@ -665,6 +676,25 @@ def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool
     return len(own) == 1 and len(words) == 1 and len(own[0]) > 3
 
 
+def _part_plan(
+    part: str,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """One part's reading; when a time carried over from the part before leaves it unsure
+    ("yesterday's forecast error and the anomaly summary": anomalies take no day), the part
+    as said."""
+    whole = part.replace(_CARRY, "")
+    read = _plan(whole, site_names=site_names, load_names=load_names, classifier=classifier)
+    if read.confident and len(read.intents) == 1:
+        return read
+    said = _CARRIED.sub("", part)
+    if said == part:
+        return read
+    return _plan(said, site_names=site_names, load_names=load_names, classifier=classifier)
+
+
 def _read_parts(
     parts: list[str],
     whole: Plan,
@@ -675,9 +705,7 @@ def _read_parts(
 ) -> Plan | None:
     if any(_NEGATED_LEAD.match(p) for p in parts):
         return None  # "do not run the genny today, how many days of diesel?": a part refuses
-    each = [
-        _plan(p, site_names=site_names, load_names=load_names, classifier=classifier) for p in parts
-    ]
+    each = [_part_plan(p, site_names, load_names, classifier) for p in parts]
     if not all(e.confident and len(e.intents) == 1 for e in each):
         return None
     site = _site_of(whole, text, site_names)
@@ -701,6 +729,8 @@ _AS_REASON = (
 _CLAUSES = re.compile(
     r"\s*(?:[;,]|(?<=[.?!])\s|\s[-–—]\s|\bsince\b)\s*"
     r"|\s+(?=(?:because|coz|cause|cuz)\s)"
+    # "switch the generator off its 10pm quiet hours", to the end of the message
+    r"|(?<=\w)\s+(?=(?:it'?s|its)\s+(?!own\b)(?![^,;.?!]*\b(?:and|then|but|also|plus)\b))"
     rf"|(?={_AS_REASON})",
     re.I,
 )
@@ -714,7 +744,7 @@ _TIME_NOUNS = (
 _REPORTS = re.compile(
     r"\b(?:is|are|was|were|been|be|am|im|i'm|know|knew|need|needs|will|gonna|getting|must"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
-    r"|restored|working|here|away|onsite|saw|seen|its|plenty|down)\b"
+    r"|restored|working|here|away|onsite|on\s+site|saw|seen|its|plenty|down)\b"
     rf"|\b(?!{_TIME_NOUNS}['’]s)\w+['’]s\b"  # "battery's full"
     r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
     # who asked or said so: "my son asked me to", "the electrician told us", "I want again
@@ -738,7 +768,9 @@ _PERSONAL = re.compile(
 _TELLS = re.compile(
     r"^\W*(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their"
     r"|(?:the\s+)?(?:sky|sun|weather|clouds?|rain|wind|snow)\b|it'?s\s+(?:\w+\s+)?(?:sunny"
-    r"|cloudy|raining|snowing|overcast|clear|bright|dark|windy|hot|cold|freezing))\b",
+    r"|cloudy|raining|snowing|overcast|clear|bright|dark|windy|hot|cold|freezing)"
+    # what the occasion is: "It is the harvest supper.", "it's for the wedding"
+    r"|(?:it|this|that)(?:\s+is|'s)\s+(?:the|our|my|a|an|for)\b)\b",
     re.IGNORECASE,
 )
 _CONTRACTED = re.compile(
@@ -1059,6 +1091,7 @@ def _plan(
         all(
             i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"}
             or (i.tool == "set_preferences" and i.args.get("min_soc_pct") is not None)
+            or (i.tool == "compare_periods" and _VERSUS.search(text) is not None)
             for i in found
         )
         or any(i.tool in PARSED_TOOLS for i in found)
@@ -1168,6 +1201,11 @@ def _plan(
     ):
         return Plan(found, "ok", False, closest, ranked, top, p)
     return nothing("unsure")
+
+
+# Two periods set against each other in so many words ("this year vs last"): a comparison
+# however the rest reads ("how much did we save on carbon this year vs last").
+_VERSUS = re.compile(r"\b(?:vs\.?|versus|compared\s+(?:to|with))(?=\W)", re.IGNORECASE)
 
 
 def _weather_elsewhere(text: str, site_names: Sequence[str]) -> bool:

