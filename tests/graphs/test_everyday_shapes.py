@@ -183,3 +183,23 @@ def test_a_report_after_its_keeps_the_request_after_it() -> None:
 def test_power_from_the_panels_is_solar_not_the_test_sensor() -> None:
     assert _tools("power from the panels right now?") == ["solar_now"]
     assert _tools("ina228 power") == ["panel_readings"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("any weird readings vs last week?", ["anomalies"]),  # not a comparison
+        ("off to the shops, back by tea time", []),  # news: "back by tea time" asks nothing
+        ("next week's solar and battery outlook", ["week_outlook"]),  # a future time stays
+        ("generator efficiency last month, l per kwh", ["energy_report"]),  # said again
+        ("How good was yesterday's solar forecast? Show me the error.", ["solar_scorecard"]),
+    ],
+)
+def test_what_the_carried_time_and_told_news_must_not_add(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize("text", ["how much fuel did we burn", "i hope the battery is ok?"])
+def test_everyday_words_are_no_site_names(text: str) -> None:
+    # "burn" was bent to the site "barn", "hope" to "home"
+    assert all(i.args.get("site") is None for i in plan(text, site_names=SITES).intents)

@@ -107,7 +107,7 @@ def for_tool(
         return {**base, "window": window_spec(text), "full": bool(_FULL.search(text))}
     if tool == "panel_readings":
         quantity = patterns.panel_quantity(text)
-        if quantity == "power" and not patterns.NAMES_SENSOR.search(text):
+        if quantity == "power" and not patterns.NAMES_SENSOR.search(text) and "panel" not in words:
             return None  # "power now from panels?": the solar power, not the test panel's
         return {**base, "quantity": quantity}
     if tool == "search_knowledge":

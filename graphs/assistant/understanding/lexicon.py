@@ -568,6 +568,13 @@ _EXTRA_WORDS = frozenset(
         "remind",
         "performance",
         "performing",
+        "burn",  # "how much fuel did we burn" names no site called "barn"
+        "burns",
+        "burnt",
+        "born",
+        "hope",  # ... nor "home"
+        "hole",
+        "hose",
         "change",  # "don't change my quiet hours" is no "charge"
         "changed",
         "changes",

@@ -463,7 +463,25 @@ def _without_news(
     else:
         return whole
     again = _plan(rest, site_names=site_names, load_names=load_names, classifier=classifier)
+    if glue != " " and not _asks_or_orders(rest):
+        return whole  # "im heading into town, back tomorrow": "back tomorrow" asks nothing
     return again if again.reason == "ok" else whole
+
+
+_ADMIN_VERBS = frozenset(
+    {"mute", "silence", "snooze", "ack", "acknowledge", "approve", "reject", "hush", "quiet"}
+)
+
+
+def _asks_or_orders(text: str) -> bool:
+    """Whether ``text`` is a question or starts with a verb that asks or orders."""
+    if _is_question(text):
+        return True
+    words = tokens._tokenize(text)
+    lead, polite = clause_reader._lead_index(words)
+    return polite or (
+        lead < len(words) and words[lead] in _COMMAND_VERBS | _ASKING_LEADS | _ADMIN_VERBS
+    )
 
 
 # "don't start the generator, just tell me if I need it": a change refused, a question asked.
@@ -550,6 +568,15 @@ _CARRY = "\u2060"  # marks a time carried over from the part before (a word join
 _CARRIED = re.compile(rf" {_CARRY}[^?.!]*")
 
 
+_PAST_TIME = re.compile(r"(?:yesterday|last\s+(?:week|month))$", re.IGNORECASE)
+
+
+def _after_and(text: str, part: str) -> bool:
+    """Whether ``part`` follows an "and" (or "+", "&", "plus", "also") in ``text``."""
+    before = text[: max(text.find(part), 0)].rstrip(" ,").lower()
+    return before.endswith((" and", "&", "+", " plus", " also"))
+
+
 def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list[str]:
     """The parts of a message, each carrying the time said in the one before when it says
     none ("tomorrow's expected load and solar production"); [] when a part asks nothing
@@ -569,7 +596,9 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
         said = _WHEN.search(part)
         if said is None and when is not None:
             body = part.rstrip("?.! ")
-            part = f"{body} {_CARRY}{when}{part[len(body) :]}"
+            # a past time carried over "and" may be dropped again (see _part_plan)
+            mark = _CARRY if _PAST_TIME.match(when) and _after_and(text, raw) else ""
+            part = f"{body} {mark}{when}{part[len(body) :]}"
         when = said[0] if said is not None else when
         out.append(part)
     return out
@@ -682,9 +711,9 @@ def _part_plan(
     load_names: Sequence[str],
     classifier: IntentClassifier | None,
 ) -> Plan:
-    """One part's reading; when a time carried over from the part before leaves it unsure
-    ("yesterday's forecast error and the anomaly summary": anomalies take no day), the part
-    as said."""
+    """One part's reading; when a past time carried over "and" from the part before leaves
+    it unsure ("yesterday's forecast error and the anomaly summary": anomalies take no
+    day), the part as said."""
     whole = part.replace(_CARRY, "")
     read = _plan(whole, site_names=site_names, load_names=load_names, classifier=classifier)
     if read.confident and len(read.intents) == 1:
@@ -1091,7 +1120,11 @@ def _plan(
         all(
             i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"}
             or (i.tool == "set_preferences" and i.args.get("min_soc_pct") is not None)
-            or (i.tool == "compare_periods" and _VERSUS.search(text) is not None)
+            or (
+                i.tool == "compare_periods"
+                and _VERSUS.search(text) is not None
+                and _ODD.search(text) is None
+            )
             for i in found
         )
         or any(i.tool in PARSED_TOOLS for i in found)
@@ -1206,6 +1239,11 @@ def _plan(
 # Two periods set against each other in so many words ("this year vs last"): a comparison
 # however the rest reads ("how much did we save on carbon this year vs last").
 _VERSUS = re.compile(r"\b(?:vs\.?|versus|compared\s+(?:to|with))(?=\W)", re.IGNORECASE)
+# ... unless it asks what is out of the ordinary ("anything abnormal vs last month")
+_ODD = re.compile(
+    r"\b(?:anomal\w*|abnormal\w*|weird|odd|strange|unusual|ordinary|outliers?|baseline|normal)\b",
+    re.IGNORECASE,
+)
 
 
 def _weather_elsewhere(text: str, site_names: Sequence[str]) -> bool:
