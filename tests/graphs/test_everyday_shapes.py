@@ -203,3 +203,30 @@ def test_what_the_carried_time_and_told_news_must_not_add(text: str, expected: l
 def test_everyday_words_are_no_site_names(text: str) -> None:
     # "burn" was bent to the site "barn", "hope" to "home"
     assert all(i.args.get("site") is None for i in plan(text, site_names=SITES).intents)
+
+
+def test_a_reason_after_a_dash_keeps_the_decision() -> None:
+    args = _one("reject 5e6f7a8b — same as the one this morning", "decide_action")
+    assert args["approve"] is False
+
+
+def test_housekeeping_then_a_question() -> None:
+    got = _tools("ack all and show me what happened since midnight")
+    assert got == ["acknowledge_alert", "timeline"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("standby genny on please, mains just dropped", ["start_generator"]),
+        ("rigs off now! battery is tanking", ["stop_miners"]),
+        ("generator on since 6am", []),  # a report: no request
+    ],
+)
+def test_a_machine_and_its_particle_pressed_is_an_order(text: str, expected: list[str]) -> None:
+    got = [t for t in _tools(text) if t in {"start_generator", "stop_miners", "start_miners"}]
+    assert got == expected
+
+
+def test_the_fuel_situation_is_the_fuel_outlook() -> None:
+    assert _tools("how's the diesel situation at home?") == ["fuel_outlook"]

@@ -165,6 +165,15 @@ _PARTICLE_STOP = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:off|offline|down)\b
 _PARTICLE_START = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:on|online|up)\b", re.I)
 
 
+# "backup generator on please, the grid is gone", "miners off now!": the machine, its
+# particle and a word that presses (not "generator on since 6am", a report).
+_PARTICLE_ORDER = re.compile(
+    rf"^(?:(?:the|our|my|all|backup|standby|both)\s+)*{_MACHINE}\s+(?:back\s+)?(?:on|off)\b"
+    r"(?=\s*(?:please|pls|plz|now|asap|right\s+now|immediately|quick(?:ly)?|!|$))",
+    re.IGNORECASE,
+)
+
+
 def _particles(text: str) -> frozenset[Direction]:
     return _said(_PARTICLE_STOP, _PARTICLE_START, text)
 
@@ -452,7 +461,7 @@ def _order_body(part: str) -> str | None:
     if wish is not None:
         return body[wish.end() :]
     body = _particle_as_verb(body[_LEAD.match(body).end() :])  # type: ignore[union-attr]
-    if _STOP.match(body) or _START.match(body):
+    if _STOP.match(body) or _START.match(body) or _PARTICLE_ORDER.match(body):
         return body
     # "we're not there this week so switch off the mining rigs": the order after "so"
     after = _SO.search(body)

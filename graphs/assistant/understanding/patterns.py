@@ -178,6 +178,7 @@ _OUTLOOKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(diesel|fuel)\b.*\b(month|30 days|weeks?|burn|need|use)\b"
             r"|\bhow much (diesel|fuel)\b"
+            r"|\b(diesel|fuel)\s+(situation|status|position|picture|state|level|levels)\b"
             r"|\btank\b.*\b(days?|last|left|remaining|empty|outlook)\b"
             r"|\b(diesel|fuel|tank)(\s+next \d+ days)?\s+outlook\b"
             r"|\b(diesel|fuel|tank)\s+next \d+ days\b"

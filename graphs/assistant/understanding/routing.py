@@ -470,6 +470,7 @@ def _without_news(
 
 _ADMIN_VERBS = frozenset(
     {"mute", "silence", "snooze", "ack", "acknowledge", "approve", "reject", "hush", "quiet"}
+    | {"unmute", "unsilence", "unsnooze", "acknowledged", "acked", "dismiss", "clear"}
 )
 
 
@@ -702,7 +703,7 @@ def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool
         return True
     if loose:
         return len(own) == 1 and len(words) > 1
-    return len(own) == 1 and len(words) == 1 and len(own[0]) > 3
+    return len(own) == 1 and ((len(words) == 1 and len(own[0]) > 3) or own[0] in _ADMIN_VERBS)
 
 
 def _part_plan(
@@ -871,7 +872,12 @@ def _without_reason_clauses(
 
 
 def _orders(part: str, intent: Intent) -> bool:
-    """Whether a part gives the order its command carries out."""
+    """Whether a part gives the order its command carries out ("ack all" acknowledges:
+    an alert's housekeeping is ordered by its verb at the lead)."""
+    if intent.tool in _ALERT_KIN and intent.tool != "active_alerts":
+        words = tokens._tokenize(part)
+        lead, _ = clause_reader._lead_index(words)
+        return lead < len(words) and words[lead] in _ADMIN_VERBS
     return any(
         commands.tool_of(family, direction)[0] == intent.tool
         for family, direction in commands.ordered(part)

@@ -35,7 +35,7 @@ _ID = re.compile(
     re.IGNORECASE,
 )
 _CLAUSES = re.compile(
-    r"(?<=[.;?!:])\s+|\s*[;:]\s*|\s*,\s*|\s+(?:and\s+then|then|and|but|&&)\s+|\s+-+\s+"
+    r"(?<=[.;?!:])\s+|\s*[;:]\s*|\s*,\s*|\s+(?:and\s+then|then|and|but|&&)\s+|\s+[-–—]+\s+"
     r"|\.{2,}\s*",
     re.IGNORECASE,
 )

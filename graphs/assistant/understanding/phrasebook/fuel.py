@@ -62,6 +62,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}when will the {gen} hit its service interval{post}",
     ),
     "fuel_outlook": (
+        "{pre}what's the {diesel} situation{at}{post}",
+        "{pre}{diesel} status{at}{post}",
+        "{pre}how's the {diesel} position{post}",
+        "{pre}where are we on {diesel}{post}",
+        "{pre}{diesel} situation please{post}",
         "{pre}how many days of {diesel} left{at}{post}",
         "{pre}how many days of {diesel} do we have{post}",
         "{pre}days of {diesel} left in the tank{post}",
