@@ -230,3 +230,96 @@ def test_a_machine_and_its_particle_pressed_is_an_order(text: str, expected: lis
 
 def test_the_fuel_situation_is_the_fuel_outlook() -> None:
     assert _tools("how's the diesel situation at home?") == ["fuel_outlook"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "start the generator at 6am tomorrow",
+        "At 21:30 switch the rigs off please",
+        "turn grid charging off at midnight",
+        "fire up miner-2 in 2 hours",
+        "turn the miners back on at close, about 6pm",
+    ],
+)
+def test_an_order_for_later_makes_no_request(text: str) -> None:
+    # a request made now runs when it is approved, not at the time asked: refused
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert read.intents == [] and read.reason == "unsupported"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stop the miners until tomorrow", ["stop_miners"]),  # how long, not when
+        (
+            "stop the miners now, and what's the solar forecast for tomorrow?",
+            ["stop_miners", "solar_forecast"],
+        ),
+        ("start the generator at the barn", ["start_generator"]),
+    ],
+)
+def test_a_time_elsewhere_is_no_schedule(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_the_reply_to_an_order_for_later_says_why() -> None:
+    from graphs.assistant.understanding.replies import not_understood
+
+    reply = not_understood("start the generator at 6am tomorrow", "unsupported", [])
+    assert reply.startswith("I can't schedule commands")
+
+
+def test_discord_ids_are_people() -> None:
+    # Discord user ids are 17-20 digit numbers ("snowflakes"), not Slack's U-ids
+    args = _one("make 112233445566778899 a viewer, she does the books", "set_role")
+    assert (args["user_id"], args["role"]) == ("112233445566778899", "viewer")
+    assert _one("what can 998877665544332211 do here?", "who_is")["user_id"] == (
+        "998877665544332211"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Good evening. Please tell me how the battery is.", ["battery_status"]),
+        ("hiya, fuel days left?", ["fuel_outlook"]),
+        ("good morning!", []),
+    ],
+)
+def test_a_greeting_before_the_request(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_number_abbreviation_is_no_sentence_end() -> None:
+    assert _one("please lift silence no. 7", "remove_silence")["silence_id"] == 7
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["If the fuel tank drops under 100 litres, please inform me.", "remind me if load pass 9 kW"],
+)
+def test_alert_rules_in_more_words(text: str) -> None:
+    assert _tools(text) == ["set_alert_rule"]
+
+
+@pytest.mark.parametrize("text", ["Weather of Nairobi tomorrow?", "rain go fall for Kano today?"])
+def test_another_places_weather(text: str) -> None:
+    assert plan(text, site_names=SITES).reason == "unsupported"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("abeg wetin dey happen for barn now", ["site_status"]),
+        ("how far the generator?", ["site_status"]),
+        ("NEPA don bring light, off the gen", ["stop_generator"]),
+        ("when we suppose order diesel? transport cost dey rise every week", ["fuel_outlook"]),
+    ],
+)
+def test_nigerian_pidgin(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_every_beside_news_is_no_schedule() -> None:
+    assert plan("start the miners every morning", site_names=SITES).reason == "unsupported"

@@ -125,6 +125,22 @@ _LEADING_PARTICLE = re.compile(
 )
 
 
+# "on the generator", "off the grid": a machine after a preposition-like particle.
+_PARTICLE_PHRASE = re.compile(
+    r"\b(?:on|off|from|to)\s+(?:the\s+|all\s+(?:the\s+)?|my\s+|our\s+)?"
+    r"(?:miners?|rigs?|asics?|mining|generators?|genset|gen|genny|diesel|miner[- ]?\d+)\b",
+    re.IGNORECASE,
+)
+
+
+def _listed_after(previous: str, part: str, carried: frozenset[Direction]) -> bool:
+    """Whether ``part``'s leading particle only lists another place after a part that named
+    one the same way and gave no order ("the load on the generator and on the miners")."""
+    if carried or _particle_as_verb(part) == part:
+        return False
+    return bool(_PARTICLE_PHRASE.search(previous))
+
+
 def _particle_as_verb(text: str) -> str:
     """``text`` with a leading particle that acts as the verb made one ("switch off ...")."""
     lead = _LEAD.match(text)
@@ -196,12 +212,14 @@ def _reading(
     carried: frozenset[Direction] = frozenset()
     named = False
     ours = False  # the machine named last is this one ("turn the rigs on and off")
-    for n, part in enumerate(_SEGMENTS.split(text)):
+    previous = ""
+    for part in _SEGMENTS.split(text):
         own = directions(part)
-        if not own and (n == 0 or carried):
+        if not own and not _listed_after(previous, part, carried):
             # "off the miners and on the generator"; not "the load on the generator and
             # on the miners", where no order came before
             own = directions(_particle_as_verb(part))
+        previous = part
         if target(part):
             named = ours = True
             # "turn miner-3 off and miner-1 on": a bare part's own particle, else the verb before
@@ -355,6 +373,7 @@ _WISH = re.compile(
     re.IGNORECASE,
 )
 _FAMILY_ORDER: tuple[Family, ...] = ("miners", "generator", "grid_charge")
+FAMILIES = _FAMILY_ORDER
 
 
 def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Direction]]:
@@ -368,10 +387,12 @@ def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Dir
     orders, asked = _without_questions(text.strip())
     # machines named so far ("the generator is running, stop it", "is the genny on? start it")
     mentioned: list[Family] = [f for f in _FAMILY_ORDER if _names(asked, f, load_names)]
-    for n, part in enumerate(_SEGMENTS.split(orders)):
+    previous = ""
+    for part in _SEGMENTS.split(orders):
         body = _order_body(part)
-        if body is not None and n and not last and _particle_as_verb(part) != part:
+        if body is not None and _listed_after(previous, part, last):
             body = None  # "the load on the generator and on the miners": no order
+        previous = part
         families = [f for f in _FAMILY_ORDER if _names(part, f, load_names)]
         if body is not None and not families and mentioned and _PRONOUN.search(body):
             families = mentioned[-1:]
@@ -503,3 +524,51 @@ def family_of(tool: str) -> Family | None:
     if tool == "set_grid_charge":
         return "grid_charge"
     return _TOOLS[tool][0] if tool in _TOOLS else None
+
+
+# A time later than now for an order ("start the genny at 5am tomorrow", "at 19:00 stop the
+# miners", "turn the miners on at 10am tmrw", "in 2 hours"): the bot does not schedule, and
+# a request made now would run now.
+_LATER = re.compile(
+    r"\b(?:at|around|about|from|after)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|h|hrs|o'?clock)?"
+    r"(?!\s*(?:%|percent|per\s*cent|kw|kwh|w|v|volts?|amps?|a\b|l\b|litres?|liters?|c\b|°|degrees?))"
+    r"|midnight|noon|midday|dawn|sunrise|sunset|dusk|lunch\w*|wrap|close|closing|knock\w*\s+off)\b"
+    r"|\b(?:tomorrow|tmrw|tmr|tomoz|2moro|later\s+(?:on|today|tonight)|in\s+the\s+morning"
+    r"|first\s+thing|next\s+(?:week|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
+    r"|\bin\s+(?:an?|\d+|one|two|three|few|couple\s+of)\s+(?:hours?|hrs?|h|minutes?|mins?)\b"
+    r"|\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b",
+    re.IGNORECASE,
+)
+_ONLY_TIME = re.compile(
+    r"^\W*(?:(?:about|around|say|at|roughly|approx\w*)\W+)+\d{1,2}(?::\d{2})?\s*(?:am|pm|h)?"
+    r"\W*(?:please|pls|ish)?\W*$"
+    r"|^\W*\d{1,2}(?::\d{2}|\s*(?:am|pm))\W*(?:please|pls|ish)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def for_later(text: str, family: Family, load_names: Sequence[str] = ()) -> bool:
+    """Whether the part of ``text`` that names ``family`` sets it a later time (alone, or
+    in a part that is only a time after it: "turn the miners on at wrap, about 7pm")."""
+    parts = _SEGMENTS.split(text)
+    for i, part in enumerate(parts):
+        if not part or not _names(part, family, load_names):
+            continue
+        following = parts[i + 1] if i + 1 < len(parts) else ""
+        said = _REASON_AFTER.split(part, maxsplit=1)[0]  # "..., its after midnight": a reason
+        if later(said) or (following and _ONLY_TIME.match(following)):
+            return True
+    return False
+
+
+_REASON_AFTER = re.compile(r"\s(?:it'?s|its|because|cause|coz|cuz|since|as\s+it)\s", re.I)
+_UNTIL = frozenset({"until", "till", "til", "for", "through", "thru", "by", "before", "since"})
+
+
+def later(text: str) -> bool:
+    """Whether ``text`` names a time later than now, not as how long ("until tomorrow")."""
+    for match in _LATER.finditer(text):
+        before = re.findall(r"[\w']+", text[: match.start()].lower())[-1:]
+        if not before or before[0] not in _UNTIL:
+            return True
+    return False

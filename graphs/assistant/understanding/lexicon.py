@@ -650,6 +650,18 @@ _SECOND_LANGUAGE: tuple[tuple[str, str], ...] = (
     (r"\btae\b", "to"),
     (r"\blet\s+(me|us)\s+ken\b", r"let \1 know"),
     (r"\breqs\b", "requests"),  # "any pending reqs"
+    # Nigerian Pidgin: "abeg wetin dey happen for site", "how far the battery?", "NEPA don
+    # bring light", "when I suppose order diesel?", "should I on the gen now?"
+    (r"\babeg\b", "please"),
+    (r"\bwetin\b", "what"),
+    (r"\bdey\s+happen\b", "is happening"),
+    (r"\bhow\s+far\s+(?=(?:the|my|our|with)\b)", "how is "),
+    (r"\b(?:don|has)\s+bring\s+(?:back\s+)?light\b", "is back"),
+    (r"\b(?:take|took|don\s+take)\s+light\b", "cut the power"),
+    (r"\blight\s+no\s+dey\b", "there is no power"),
+    (r"\b(when|what\s+time|how)\s+(i|we)\s+suppose\s+(?:to\s+)?", r"\1 should \2 "),
+    (r"\b(should|shall|can|must)\s+(i|we)\s+(on|off)\s+(?=(?:the|my|our)\s)", r"\1 \2 switch \3 "),
+    (r"\bmake\s+we\b", "so we"),
     (r"\b(stop|start)\s+to\s+charg(?:e|ing)\b", r"\1 charging"),
     (r"\b(stop|start)\s+to\s+(?:run|mine|mining)\b", r"\1"),
     (
@@ -864,8 +876,21 @@ def _as_order(match: re.Match[str]) -> str:
     return f"please {verb}{part} {match['obj']}"
 
 
+# A greeting that opens a message ("Good morning. Please tell me the condition of the
+# battery.", "hola, battery?"): said, then the request; a greeting alone stays one.
+_GREETING_LEAD = re.compile(
+    r"^\W*(?:good\s+(?:morning|afternoon|evening|day)|g'?day|morning|evening|hi|hello|hey|hiya"
+    r"|howdy|hola|bonjour|ciao|namaste|konnichiwa)(?:\s+(?:o|oh|there|team|all|everyone|bot|mate|sir"
+    r"|madam))*\s*[.!,;:—-]+\s*(?=\w)",
+    re.IGNORECASE,
+)
+# "silence no. 4": the number, not the end of a sentence
+_NUMBER_ABBREVIATION = re.compile(r"\b(?:no|nr|num)\.\s*(?=\d)", re.IGNORECASE)
+
+
 def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
+    text = _NUMBER_ABBREVIATION.sub("number ", _GREETING_LEAD.sub("", text))
     for order in _PASSIVE_ORDERS:
         text = order.sub(_as_order, text)
     text = _NEEDS_TO_BE.sub(_needed, text)

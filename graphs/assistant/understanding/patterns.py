@@ -659,7 +659,7 @@ EXACT_TOOLS = frozenset({"who_is", "pending_approvals", "decide_action"})
 _SELF = re.compile(r"\b(i|me|my|mine|myself|i'm|im|am\s+i)\b", re.IGNORECASE)
 _PERSON = re.compile(
     r"<@!?(?P<mention>[A-Za-z0-9]+)>|@(?P<handle>[A-Za-z0-9._-]{2,40})"
-    r"|\b(?P<uid>U[A-Z0-9]{6,})\b"
+    r"|\b(?P<uid>U[A-Z0-9]{6,}|\d{17,20})\b"  # Slack ids; Discord ids (snowflakes)
     r"|\b(?:role|access|permissions?|rights|sites)\s+(?:does|has|of|for)\s+"
     r"(?:(?:mr|ms|mrs|dr)\.?\s+)?(?P<of>[A-Za-z][A-Za-z0-9._-]{1,39})"
     r"|\b(?:who\s+is|who's|can|is|does|check)\s+(?:(?:mr|ms|mrs|dr)\.?\s+)?"
@@ -1067,8 +1067,8 @@ def _comparison(text: str, site_names: Sequence[str]) -> Intent | None:
 
 # Asking to be told when something happens (the condition follows "if"/"when").
 _NOTIFY = re.compile(
-    r"\b(?:alert|notify|tell|warn|text|email|e-mail|message|ping|msg|sms|page|buzz|call)"
-    r"\s+(?:me|us|someone|everyone|the team|the channel|here)\b"
+    r"\b(?:alert|notify|tell|warn|text|email|e-mail|message|ping|msg|sms|page|buzz|call|inform"
+    r"|remind|wake)\s+(?:me|us|someone|everyone|the team|the channel|here)\b"
     r"|\blet\s+(?:me|us)\s+know\b|\bgive\s+(?:me|us)\s+a\s+(?:shout|heads[- ]up|ping)\b"
     r"|\b(?:send|post)\s+(?:me\s+|us\s+)?(?:an?\s+)?(?:alert|message|notification|warning)\b"
     r"|\b(?:alert|alarm|notify|warn|rule|notification|warning|threshold)s?\b"
@@ -1103,7 +1103,11 @@ _COMPARE: tuple[tuple[str, str], ...] = (
         r"|greater\s+than)",
         ">",
     ),
-    (r"above|over|exceeds?|exceeding|higher\s+than|more\s+than|greater\s+than|tops|beyond", ">"),
+    (
+        r"above|over|exceeds?|exceeding|higher\s+than|more\s+than|greater\s+than|tops|beyond"
+        r"|pass(?:es)?|passed",
+        ">",
+    ),
     (r"(?:drops?|falls?|dips?|sinks?|gets\s+down|goes\s+down|comes\s+down)\s+to", "<="),
     (r"(?:rises?|climbs?|goes\s+up|gets\s+up|jumps?)\s+to", ">="),
     (r"hits|reaches|gets\s+to|touches|is\s+at|equals|crosses|passes|goes\s+to", "~"),

@@ -67,7 +67,7 @@ _NEEDS = re.compile(r"\b(?:needs?|should\s+(?:be|have|get)|wants?|gets?)\b", re.
 _WHOAMI = re.compile(r"^\W*(?:who\s*am\s*i|whoami|my\s+role)\W*$", re.IGNORECASE)
 _MENTION = re.compile(
     r"<@!?(?P<mention>[A-Za-z0-9]+)>|(?<![\w.])@(?P<handle>[A-Za-z0-9._-]{2,40})"
-    r"|\b(?P<uid>U[A-Z0-9]{6,})\b"
+    r"|\b(?P<uid>U[A-Z0-9]{6,}|\d{17,20})\b"  # Slack ids; Discord ids (snowflakes)
 )
 # Things a giving verb may name that are not people ("set the inverter to ...").
 _DOMAIN_WORDS = frozenset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
+from graphs.assistant.understanding import commands
 from graphs.assistant.understanding.patterns import help_text
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "greeting",
     "help_text",
     "not_understood",
+    "scheduled",
 ]
 
 # What each tool does, in a few words, with a phrasing that routes to it.
@@ -87,6 +89,24 @@ SCHEDULE = re.compile(
     r"|\b(every|each)\s+\d+\s*(h|hours?|min(ute)?s?|days?)\b",
     re.IGNORECASE,
 )
+_ACTING = re.compile(
+    r"\b(?:start|stop|run|turn|switch|shut|charge|charging|alert|notify|remind|send|e-?mail|text"
+    r"|report|schedule|set|fire|kill|ping|tell|give|message|post|check|do|make|timer|daily|put"
+    r"|generator|genny|gen|miners?|rigs?|grid)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_ENDS = re.compile(r"(?<=[.?!;])\s+")
+
+
+def scheduled(text: str) -> bool:
+    """A schedule asked for: "every morning" beside something to do ("start the miners every
+    morning"), not beside news ("price dey go up every week")."""
+    return any(
+        SCHEDULE.search(sentence) and _ACTING.search(sentence)
+        for sentence in _SENTENCE_ENDS.split(text)
+    )
+
+
 # A standing rule ("whenever the battery falls below 25 %, stop the miners"): automation,
 # which the bot does not do (an alert on it is read before this, as an alert rule).
 STANDING = re.compile(
@@ -129,16 +149,23 @@ def compound_threshold(text: str) -> bool:
 # "weather in zermatt tomorrow?", "what's the forecast for Rome next week": the weather
 # of a named place that is no site (the forecasts are the sites' own).
 WEATHER_IN = re.compile(
-    r"\b(?:weather|temperatures?|temps?|rain|snow|sunshine)\s+(?:(?:be|like|going\s+to\s+be)\s+)?"
-    r"(?:in|at|for|over|around)\s+(?P<place>[a-z][a-z'-]{2,})\b",
+    r"\b(?:weather|temperatures?|temps?|rain|snow|sunshine)\s+(?:(?:be|like|going\s+to\s+be"
+    r"|go\s+fall|gonna\s+fall|will\s+fall)\s+)?(?:in|at|for|over|around|of)\s+"
+    r"(?P<place>[a-z][a-z'-]{2,})\b",
     re.IGNORECASE,
 )
 _NOT_PLACE_WORDS = (
-    "the our my this that next coming tomorrow today tonight tmrw weekend week month morning"
+    "the our my this that next coming tomorrow today tonight tmrw yesterday last weekend week"
+    " month morning"
     " evening afternoon night noon midday monday tuesday wednesday thursday friday saturday"
     " sunday here there site house home farm cabin place days hours a an each all"
 )
 NOT_PLACES = frozenset(_NOT_PLACE_WORDS.split())
+
+
+def ordered_for_later(text: str) -> bool:
+    """Whether a machine named in ``text`` is given a later time ("at 5am tomorrow")."""
+    return any(commands.for_later(text, family) for family in commands.FAMILIES)
 
 
 def greeting(text: str) -> bool:
@@ -149,11 +176,7 @@ def greeting(text: str) -> bool:
 def cannot(text: str) -> bool:
     """A request for something the bot cannot do: an alert on a condition, or a schedule."""
     conditional = bool(_THRESHOLD.search(text) and _CONDITION.search(text))
-    return (
-        conditional
-        or bool(SCHEDULE.search(text) or STANDING.search(text))
-        or compound_threshold(text)
-    )
+    return conditional or bool(scheduled(text) or STANDING.search(text)) or compound_threshold(text)
 
 
 def _closest(tools: list[str]) -> str:
@@ -175,7 +198,7 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
     if len(quoted) > 80:
         quoted = quoted[:77] + "..."
     if reason == "unsupported":
-        if compound_threshold(text) and not SCHEDULE.search(text):
+        if compound_threshold(text) and not scheduled(text):
             return (
                 "An alert rule watches one reading against one threshold, so I set nothing "
                 "rather than drop half of that. Set one rule per condition (each alerts on "
@@ -183,7 +206,7 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
                 'the load goes over 5 kW". Closest:\n'
                 + _closest(["set_alert_rule", "list_alert_rules", "active_alerts"])
             )
-        if _THRESHOLD.search(text) and not (SCHEDULE.search(text) or STANDING.search(text)):
+        if _THRESHOLD.search(text) and not (scheduled(text) or STANDING.search(text)):
             return (
                 "I couldn't read a threshold from that, so no alert was set. An alert rule "
                 "needs a reading, a comparison and a number (with a unit, and optionally how "
@@ -191,10 +214,12 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
                 '10 min". Devices going offline are already watched by the built-in rules. '
                 "Closest:\n" + _closest(["set_alert_rule", "list_alert_rules", "active_alerts"])
             )
-        if SCHEDULE.search(text) or STANDING.search(text):
+        if scheduled(text) or STANDING.search(text) or ordered_for_later(text):
             return (
                 "I can't schedule commands: every change is a one-off request that a person "
-                "approves. Closest:\n" + _closest(["miner_plan", "generator_plan", "stop_miners"])
+                "approves, and it runs when approved. Ask again when it is time, or ask now "
+                "without a time. Closest:\n"
+                + _closest(["miner_plan", "generator_plan", "stop_miners"])
             )
         if WEATHER_IN.search(text):
             return (

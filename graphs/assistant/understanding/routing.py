@@ -52,12 +52,12 @@ from graphs.assistant.understanding.lexicon import HELP_TOOL, Intent
 from graphs.assistant.understanding.patterns import EXACT_TOOLS, PARSED_TOOLS
 from graphs.assistant.understanding.replies import (
     NOT_PLACES,
-    SCHEDULE,
     STANDING,
     WEATHER_IN,
     cannot,
     compound_threshold,
     greeting,
+    scheduled,
 )
 
 # Words of the domain: a runbook search for a message with none of them ("what's the
@@ -333,7 +333,19 @@ def plan(
     read = _as_said(text, read, site_names, load_names)
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
     read = _advice_instead(text, read, site_names, load_names, classifier)
-    return _collapse(_one_overview(text, read))
+    return _not_for_later(text, _collapse(_one_overview(text, read)), load_names)
+
+
+def _not_for_later(text: str, read: Plan, load_names: Sequence[str]) -> Plan:
+    """No request for an order given a later time ("start the genny at 5am tomorrow"):
+    a request made now would run when approved, so the message is refused as a schedule."""
+    for intent in read.intents:
+        family = commands.family_of(intent.tool)
+        if family is not None and commands.for_later(text, family, load_names):
+            return Plan(
+                [], "unsupported", False, read.closest, read.ranked_tools, read.label, read.p
+            )
+    return read
 
 
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
@@ -1119,7 +1131,7 @@ def _plan(
         ):
             return Plan(found, "help", True, label=HELP, p=1.0)
     found = [i for i in found if i.tool != HELP_TOOL]
-    if SCHEDULE.search(text) or compound_threshold(text):
+    if scheduled(text) or compound_threshold(text):
         # "alert me every morning if ...", "alert me if soc < 30 % and load > 5 kW": refused
         found = [i for i in found if i.tool not in PARSED_TOOLS]
     if found and (
