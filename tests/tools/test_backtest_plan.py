@@ -376,7 +376,7 @@ def test_the_miner_controller_takes_on_a_full_battery_with_the_cli_default() -> 
 
 def test_the_miner_controller_waits_for_a_proven_morning() -> None:
     ctl = miner_controller()
-    assert ctl.morning_guard and not ctl.take_below_full and ctl.take_night_from_full
+    assert ctl.morning_guard and not ctl.take_below_full and not ctl.take_night_from_full
     assert (ctl.morning_rise_pct, ctl.morning_night_back_h) == (
         MORNING_RISE_PCT,
         MORNING_NIGHT_BACK_H,

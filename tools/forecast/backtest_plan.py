@@ -304,6 +304,21 @@ class Controller:
     can take and keep until it is used (the room below full the plan's path leaves at
     its highest, :func:`~tools.forecast.plans.generator_start_w`), not at the missing
     energy only.
+
+    Miners, below a full battery: ``morning_guard`` (the default of
+    :func:`miner_controller` since 2026-12-03): in the morning (:func:`morning_hours`) the
+    plan's miners wait until the measured SOC has risen ``morning_rise_pct`` points over
+    its lowest of the last ``morning_night_back_h`` hours
+    (:func:`~tools.forecast.plans.soc_rise_pct`): a dark morning does not spend the night's
+    battery on a forecast; once it has, miners may run on the median's surplus for the hour
+    (:func:`~tools.forecast.plans.miners_on_surplus`) when, should the hour go badly, the
+    median still fills the battery today and the full take's night check passes (with
+    ``morning_take_margin``, with the take's margin). ``take_below_full`` (measured, off):
+    at any hour, the same take with the ``take_margin_quantile`` of the site's past
+    shortfalls of the median to the day's end to spare (:func:`drawdown_miss_kwh` to the
+    day's end); ``take_night_from_full`` makes the night check from the hour the median
+    fills the battery (its margin then the night's only), ``take_affordable`` adds that the
+    battery can afford the take on the pessimistic PV should the day not fill it.
     """
 
     replan_h: int = 1
@@ -346,7 +361,7 @@ class Controller:
     morning_night_back_h: int = MORNING_NIGHT_BACK_H
     take_below_full: bool = False
     take_margin_quantile: float = TAKE_MARGIN_QUANTILE
-    take_night_from_full: bool = True
+    take_night_from_full: bool = False
     morning_take_margin: bool = False
     take_affordable: bool = False
 
