@@ -23,6 +23,8 @@ __all__ = ["plan"]
 MINER_FULL_TAKE_QUANTILE_DEFAULT = 0.75
 """Mirrors :data:`tools.forecast.backtest_plan.FULL_TAKE_MARGIN_QUANTILE` (kept out of the
 import so the CLI starts without pandas)."""
+MINER_FULL_SOC_PCT_DEFAULT = 95.0
+"""Mirrors :data:`tools.forecast.backtest_plan.MINER_FULL_SOC_PCT`."""
 MINER_MORNING_RISE_PCT_DEFAULT = 2.0
 """Mirrors :data:`tools.forecast.backtest_plan.MORNING_RISE_PCT`."""
 MINER_MORNING_NIGHT_BACK_H_DEFAULT = 12
@@ -183,6 +185,16 @@ def plan(
             "avoidable hours, 0.9 to 42 % with 1)",
         ),
     ] = MINER_FULL_TAKE_QUANTILE_DEFAULT,
+    full_soc_pct: Annotated[
+        float,
+        typer.Option(
+            "--full-soc-pct",
+            min=50.0,
+            max=100.0,
+            help="miners: the SOC from which the battery counts as full for the full-battery "
+            "take (99 before 2026-12-03)",
+        ),
+    ] = MINER_FULL_SOC_PCT_DEFAULT,
     morning_guard: Annotated[
         bool,
         typer.Option(
@@ -299,7 +311,11 @@ def plan(
         # since 2026-12-02 also on a full battery (see miner_controller); --no-full-take
         # runs the controller before
         base = (
-            replace(miner_controller(), full_take_margin_quantile=full_take_margin_quantile)
+            replace(
+                miner_controller(),
+                full_take_margin_quantile=full_take_margin_quantile,
+                full_soc_pct=full_soc_pct,
+            )
             if full_take
             else Controller()
         )

@@ -14,6 +14,7 @@ from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
 from bot.commands.backtest_plan import (
+    MINER_FULL_SOC_PCT_DEFAULT,
     MINER_FULL_TAKE_QUANTILE_DEFAULT,
     MINER_MORNING_NIGHT_BACK_H_DEFAULT,
     MINER_MORNING_RISE_PCT_DEFAULT,
@@ -24,6 +25,7 @@ from tools.forecast.backtest import BacktestDataError, read_backtest_csv
 from tools.forecast.backtest_plan import (
     FULL_TAKE_MARGIN_QUANTILE,
     HOURLY_RESERVE_MIN_PCT,
+    MINER_FULL_SOC_PCT,
     MORNING_NIGHT_BACK_H,
     MORNING_RISE_PCT,
     RESERVE_DEFAULT_PCT,
@@ -261,6 +263,7 @@ def test_cli(tmp_path: Path, cli: tuple[CliRunner, typer.Typer]) -> None:
     assert other.exit_code == 0, other.output
     controller = json.loads(other.output)["controller"]
     assert not controller["miners_morning_guard"] and controller["miners_take_below_full"]
+    assert result["controller"]["full_soc_pct"] == MINER_FULL_SOC_PCT
     bad = runner.invoke(app, ["plan", "pumps", "--data", str(path), *site_args, "--kwp", "5"])
     assert bad.exit_code == 2 and "miners or generator" in bad.output
 
@@ -386,6 +389,8 @@ def test_the_miner_controller_waits_for_a_proven_morning() -> None:
     assert MINER_MORNING_RISE_PCT_DEFAULT == MORNING_RISE_PCT
     assert MINER_MORNING_NIGHT_BACK_H_DEFAULT == MORNING_NIGHT_BACK_H
     assert MINER_TAKE_MARGIN_QUANTILE_DEFAULT == TAKE_MARGIN_QUANTILE
+    # a battery counts as full a little below 100 % (the full take starts earlier)
+    assert ctl.full_soc_pct == MINER_FULL_SOC_PCT == MINER_FULL_SOC_PCT_DEFAULT < 99.0
 
 
 def test_until_recharge_reaches_the_morning_after_the_night_ahead() -> None:

@@ -26,6 +26,10 @@ does (it re-plans every 10 minutes on the newest SOC):
   on for the second half only if, no better than the first half nor than the
   pessimistic hour, it would end above half the reserve (the scoring stays hourly:
   the hour's miner power is the mean of its two halves);
+- miners, in the morning (``morning_guard``, the default): below a full battery they
+  wait until the measured SOC has risen over the night's low; ``take_below_full``
+  (optional) runs them below full on the median's surplus when the median still fills
+  the battery today with the site's own past shortfall of it to spare;
 - miners, optionally (``spill``): on top of the plan, miners run on what the battery
   would spill (:func:`~tools.forecast.plans.miners_on_spill`), the median outlook to
   the day's end kept a margin the site's own past misses size
@@ -95,6 +99,7 @@ from tools.site import Site
 
 __all__ = [
     "FULL_TAKE_MARGIN_QUANTILE",
+    "MINER_FULL_SOC_PCT",
     "MIN_HISTORY_DAYS",
     "MORNING_NIGHT_BACK_H",
     "MORNING_RISE_PCT",
@@ -146,6 +151,9 @@ MORNING_NIGHT_BACK_H = 12
 TAKE_MARGIN_QUANTILE = 0.9
 """Share of the site's past shortfalls of the median outlook to the day's end that a take
 below full keeps to spare."""
+MINER_FULL_SOC_PCT = 95.0
+"""The SOC [%] at and above which the miner controller counts the battery full (the
+full-battery take runs, the take's refill check aims for it; 99 before 2026-12-03)."""
 MINER_HORIZON_H = 24
 """Each miner plan looks this far ahead (as the running bot's does)."""
 GENERATOR_LOOKAHEAD_H = 24
@@ -396,13 +404,15 @@ def miner_controller() -> Controller:
     (:func:`drawdown_miss_kwh`) above the guard's reserve; and the morning guard
     (``morning_guard``, since 2026-12-03): in the morning, below full, miners wait until
     the measured SOC has risen :data:`MORNING_RISE_PCT` points over the night's low, then
-    may run on the median's surplus when the median still fills the battery today."""
+    may run on the median's surplus when the median still fills the battery today. The
+    battery counts as full from :data:`MINER_FULL_SOC_PCT` (since 2026-12-03; 99 before)."""
     return Controller(
         full_take=True,
         full_take_pessimistic_check=False,
         full_take_refill=True,
         full_take_margin_quantile=FULL_TAKE_MARGIN_QUANTILE,
         morning_guard=True,
+        full_soc_pct=MINER_FULL_SOC_PCT,
     )
 
 
@@ -1585,6 +1595,7 @@ def backtest_plan(
             "full_take_margin_quantile": ctl.full_take_margin_quantile
             if kind == "miners" and ctl.full_take
             else None,
+            "full_soc_pct": ctl.full_soc_pct if kind == "miners" and ctl.full_take else None,
             "miners_morning_guard": kind == "miners" and ctl.morning_guard,
             "morning_rise_pct": ctl.morning_rise_pct
             if kind == "miners" and ctl.morning_guard
