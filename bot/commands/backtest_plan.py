@@ -23,7 +23,7 @@ __all__ = ["plan"]
 MINER_FULL_TAKE_QUANTILE_DEFAULT = 0.75
 """Mirrors :data:`tools.forecast.backtest_plan.FULL_TAKE_MARGIN_QUANTILE` (kept out of the
 import so the CLI starts without pandas)."""
-MINER_FULL_SOC_PCT_DEFAULT = 95.0
+MINER_FULL_SOC_PCT_DEFAULT = 90.0
 """Mirrors :data:`tools.forecast.backtest_plan.MINER_FULL_SOC_PCT`."""
 MINER_MORNING_RISE_PCT_DEFAULT = 2.0
 """Mirrors :data:`tools.forecast.backtest_plan.MORNING_RISE_PCT`."""

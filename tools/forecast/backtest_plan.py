@@ -151,7 +151,7 @@ MORNING_NIGHT_BACK_H = 12
 TAKE_MARGIN_QUANTILE = 0.9
 """Share of the site's past shortfalls of the median outlook to the day's end that a take
 below full keeps to spare."""
-MINER_FULL_SOC_PCT = 95.0
+MINER_FULL_SOC_PCT = 90.0
 """The SOC [%] at and above which the miner controller counts the battery full (the
 full-battery take runs, the take's refill check aims for it; 99 before 2026-12-03)."""
 MINER_HORIZON_H = 24
