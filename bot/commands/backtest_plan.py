@@ -23,6 +23,14 @@ __all__ = ["plan"]
 MINER_FULL_TAKE_QUANTILE_DEFAULT = 0.75
 """Mirrors :data:`tools.forecast.backtest_plan.FULL_TAKE_MARGIN_QUANTILE` (kept out of the
 import so the CLI starts without pandas)."""
+MINER_FULL_SOC_PCT_DEFAULT = 90.0
+"""Mirrors :data:`tools.forecast.backtest_plan.MINER_FULL_SOC_PCT`."""
+MINER_MORNING_RISE_PCT_DEFAULT = 2.0
+"""Mirrors :data:`tools.forecast.backtest_plan.MORNING_RISE_PCT`."""
+MINER_MORNING_NIGHT_BACK_H_DEFAULT = 12
+"""Mirrors :data:`tools.forecast.backtest_plan.MORNING_NIGHT_BACK_H`."""
+MINER_TAKE_MARGIN_QUANTILE_DEFAULT = 0.9
+"""Mirrors :data:`tools.forecast.backtest_plan.TAKE_MARGIN_QUANTILE`."""
 
 
 def _day(option: str, text: str | None) -> date | None:
@@ -162,8 +170,9 @@ def plan(
             help="miners: also run them on a full battery on the PV it curtails (the surplus "
             "measured in the last hour, no more than the outlook's for this one) when, should "
             "the hour go badly, the median fills the battery again today and its night keeps "
-            "the site's past miss to spare (default since 2026-12-02; --no-full-take runs "
-            "the controller before: EMHASS June 39.2 %, SERF August 84.4 %)",
+            "the site's past miss to spare (default since 2026-12-02; --no-full-take "
+            "--no-morning-guard runs the controller before: EMHASS June 39.2 %, SERF August "
+            "84.4 %)",
         ),
     ] = True,
     full_take_margin_quantile: Annotated[
@@ -177,6 +186,62 @@ def plan(
             "avoidable hours, 0.9 to 42 % with 1)",
         ),
     ] = MINER_FULL_TAKE_QUANTILE_DEFAULT,
+    full_soc_pct: Annotated[
+        float,
+        typer.Option(
+            "--full-soc-pct",
+            min=50.0,
+            max=100.0,
+            help="miners: the SOC from which the battery counts as full for the full-battery "
+            "take (99 before 2026-12-03)",
+        ),
+    ] = MINER_FULL_SOC_PCT_DEFAULT,
+    morning_guard: Annotated[
+        bool,
+        typer.Option(
+            "--morning-guard/--no-morning-guard",
+            help="miners: in the morning, below a full battery, wait until the measured SOC "
+            "has risen over the night's low, then run on the median's surplus when the "
+            "median still fills the battery today (default since 2026-12-03)",
+        ),
+    ] = True,
+    morning_rise_pct: Annotated[
+        float,
+        typer.Option(
+            "--morning-rise-pct",
+            min=0.0,
+            max=50.0,
+            help="miners: points over the night's low that prove the morning is producing",
+        ),
+    ] = MINER_MORNING_RISE_PCT_DEFAULT,
+    morning_night_back: Annotated[
+        int,
+        typer.Option(
+            "--morning-night-back",
+            min=1,
+            max=48,
+            help="miners: hours of measured SOC behind the hour in which the night's low is",
+        ),
+    ] = MINER_MORNING_NIGHT_BACK_H_DEFAULT,
+    take_below_full: Annotated[
+        bool,
+        typer.Option(
+            "--take-below-full/--no-take-below-full",
+            help="miners: also run them below a full battery on the median's surplus when, "
+            "should the hour go badly, the median still fills the battery today with the "
+            "site's own past shortfall of it to spare (default: off)",
+        ),
+    ] = False,
+    take_margin_quantile: Annotated[
+        float,
+        typer.Option(
+            "--take-margin-quantile",
+            min=0.5,
+            max=1.0,
+            help="miners: the quantile of the site's past shortfalls of the median to the "
+            "day's end that a take below full keeps to spare",
+        ),
+    ] = MINER_TAKE_MARGIN_QUANTILE_DEFAULT,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Replay a history day by day: plan each morning on the forecast, apply it to what
@@ -247,7 +312,11 @@ def plan(
         # since 2026-12-02 also on a full battery (see miner_controller); --no-full-take
         # runs the controller before
         base = (
-            replace(miner_controller(), full_take_margin_quantile=full_take_margin_quantile)
+            replace(
+                miner_controller(),
+                full_take_margin_quantile=full_take_margin_quantile,
+                full_soc_pct=full_soc_pct,
+            )
             if full_take
             else Controller()
         )
@@ -258,6 +327,11 @@ def plan(
             spill=spill_margin_quantile is not None,
             spill_quantile=spill_margin_quantile or SPILL_MARGIN_QUANTILE,
             half_hour_guard=half_hour_guard,
+            morning_guard=morning_guard,
+            morning_rise_pct=morning_rise_pct,
+            morning_night_back_h=morning_night_back,
+            take_below_full=take_below_full,
+            take_margin_quantile=take_margin_quantile,
         )
     try:
         frame = read_backtest_csv(data)

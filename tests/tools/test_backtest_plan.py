@@ -13,13 +13,23 @@ import typer
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
-from bot.commands.backtest_plan import MINER_FULL_TAKE_QUANTILE_DEFAULT
+from bot.commands.backtest_plan import (
+    MINER_FULL_SOC_PCT_DEFAULT,
+    MINER_FULL_TAKE_QUANTILE_DEFAULT,
+    MINER_MORNING_NIGHT_BACK_H_DEFAULT,
+    MINER_MORNING_RISE_PCT_DEFAULT,
+    MINER_TAKE_MARGIN_QUANTILE_DEFAULT,
+)
 from bot.commands.backtest_plan import plan as plan_command
 from tools.forecast.backtest import BacktestDataError, read_backtest_csv
 from tools.forecast.backtest_plan import (
     FULL_TAKE_MARGIN_QUANTILE,
     HOURLY_RESERVE_MIN_PCT,
+    MINER_FULL_SOC_PCT,
+    MORNING_NIGHT_BACK_H,
+    MORNING_RISE_PCT,
     RESERVE_DEFAULT_PCT,
+    TAKE_MARGIN_QUANTILE,
     Controller,
     backtest_plan,
     drawdown_miss_kwh,
@@ -28,10 +38,17 @@ from tools.forecast.backtest_plan import (
     last_step_load_w,
     measured_within_hours,
     miner_controller,
+    morning_hours,
     reserve_pct_by_hour,
     rest_of_day_miss_kwh,
     spill_margin_kwh_by_hour,
     until_recharge,
+)
+from tools.forecast.plans import (
+    hours_until_full,
+    miners_on_surplus,
+    refills_after,
+    soc_rise_pct,
 )
 from tools.forecast.pv import clear_sky_power_w
 from tools.site import Battery, Generator, Grid, Location, PvArray, Site, SwitchableLoad
@@ -237,6 +254,16 @@ def test_cli(tmp_path: Path, cli: tuple[CliRunner, typer.Typer]) -> None:
     result = json.loads(ok.output)
     assert result["kind"] == "miners" and result["days"] == 2
     assert {"plan", "hindsight", "rule", "value_captured_pct"} <= set(result)
+    # the morning guard is the default (--no-morning-guard turns it off), the take below
+    # full an option
+    assert result["controller"]["miners_morning_guard"]
+    assert not result["controller"]["miners_take_below_full"]
+    flip = ["--no-morning-guard", "--take-below-full", "--score-from", "2024-06-30", "--json"]
+    other = runner.invoke(app, [*args, *flip])
+    assert other.exit_code == 0, other.output
+    controller = json.loads(other.output)["controller"]
+    assert not controller["miners_morning_guard"] and controller["miners_take_below_full"]
+    assert result["controller"]["full_soc_pct"] == MINER_FULL_SOC_PCT
     bad = runner.invoke(app, ["plan", "pumps", "--data", str(path), *site_args, "--kwp", "5"])
     assert bad.exit_code == 2 and "miners or generator" in bad.output
 
@@ -350,6 +377,22 @@ def test_the_miner_controller_takes_on_a_full_battery_with_the_cli_default() -> 
     assert MINER_FULL_TAKE_QUANTILE_DEFAULT == FULL_TAKE_MARGIN_QUANTILE
 
 
+def test_the_miner_controller_waits_for_a_proven_morning() -> None:
+    ctl = miner_controller()
+    assert ctl.morning_guard and not ctl.take_below_full and not ctl.take_night_from_full
+    assert (ctl.morning_rise_pct, ctl.morning_night_back_h) == (
+        MORNING_RISE_PCT,
+        MORNING_NIGHT_BACK_H,
+    )
+    assert ctl.take_margin_quantile == TAKE_MARGIN_QUANTILE
+    # the CLI's defaults mirror the controller's (kept out of its import)
+    assert MINER_MORNING_RISE_PCT_DEFAULT == MORNING_RISE_PCT
+    assert MINER_MORNING_NIGHT_BACK_H_DEFAULT == MORNING_NIGHT_BACK_H
+    assert MINER_TAKE_MARGIN_QUANTILE_DEFAULT == TAKE_MARGIN_QUANTILE
+    # a battery counts as full a little below 100 % (the full take starts earlier)
+    assert ctl.full_soc_pct == MINER_FULL_SOC_PCT == MINER_FULL_SOC_PCT_DEFAULT < 99.0
+
+
 def test_until_recharge_reaches_the_morning_after_the_night_ahead() -> None:
     # from 15:00: surplus until 18:00, night from 19:00, the sun carries the load again
     # at 08:00 (hour 17 from now): the outlook to look at ends with that hour
@@ -402,3 +445,47 @@ def test_cli_generator_runs_the_generator_controller(
     assert not result["controller"]["plan_holds_reserve"]
     assert result["controller"]["guard"] == "from the day's worst one-hour forecast error"
     assert result["plan"]["fuel_l"] > 0.0
+
+
+def test_the_morning_is_the_sunny_hours_before_the_median_peaks() -> None:
+    pv = np.array([0.0] * 6 + [200.0, 900.0, 2000.0, 3000.0, 3400.0, 3000.0] + [0.0] * 12)
+    got = morning_hours(pv)
+    assert list(np.flatnonzero(got)) == [6, 7, 8, 9]
+    # a day the forecast sees no sun has no morning
+    assert not morning_hours(np.zeros(24)).any()
+
+
+def test_a_rise_over_the_nights_low_proves_the_day_is_producing() -> None:
+    night = [64.0, 58.0, 52.0, 49.5, 49.0, 49.2]
+    assert soc_rise_pct(soc_pct=51.5, recent_soc_pct=night) == pytest.approx(2.5)
+    # still draining: no rise, whatever the forecast says
+    assert soc_rise_pct(soc_pct=48.0, recent_soc_pct=night) == 0.0
+    assert soc_rise_pct(soc_pct=90.0, recent_soc_pct=[]) == 0.0
+
+
+def test_miners_on_surplus_drop_the_largest_first() -> None:
+    assert miners_on_surplus(miner_w=[500.0, 500.0], surplus_w=1200.0) == [500.0, 500.0]
+    assert miners_on_surplus(miner_w=[500.0, 1000.0], surplus_w=900.0) == [500.0]
+    assert miners_on_surplus(miner_w=[500.0, 500.0], surplus_w=-100.0) == []
+
+
+def test_refills_with_a_margin_needs_that_much_more_from_the_rest_of_the_day() -> None:
+    site = _site(miners=2)
+    common = {"soc_pct": 70.0, "extra_w": 1000.0, "hour_pv_w": 800.0, "hour_load_w": 800.0}
+    # after the bad hour (60 %), three hours of 1.5 kW surplus fill the 10 kWh battery
+    sunny = np.full(4, 1900.0)
+    load = np.full(4, 400.0)
+    assert refills_after(site, pv_w=sunny, load_w=load, **common)
+    # should the afternoon bring 2 kWh less than that, it does not: no take
+    assert not refills_after(site, pv_w=sunny, load_w=load, margin_kwh=2.0, **common)
+    # with another two sunny hours it still would
+    more = np.full(6, 1900.0)
+    assert refills_after(site, pv_w=more, load_w=np.full(6, 400.0), margin_kwh=2.0, **common)
+    # full through the bad hour: it spills 2.2 kWh, a margin of 1 kWh but not of 3
+    full = {**common, "soc_pct": 100.0, "extra_w": 0.0, "hour_pv_w": 3000.0}
+    assert refills_after(site, pv_w=np.zeros(2), load_w=load[:2], margin_kwh=1.0, **full)
+    assert not refills_after(site, pv_w=np.zeros(2), load_w=load[:2], margin_kwh=3.0, **full)
+    # the hour it is full again: after the bad hour itself, or the outlook's k-th hour
+    assert hours_until_full(site, pv_w=np.zeros(2), load_w=load[:2], **full) == 0
+    assert hours_until_full(site, pv_w=sunny, load_w=load, **common) == 3
+    assert hours_until_full(site, pv_w=sunny, load_w=load, margin_kwh=2.0, **common) is None

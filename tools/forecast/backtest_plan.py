@@ -26,6 +26,10 @@ does (it re-plans every 10 minutes on the newest SOC):
   on for the second half only if, no better than the first half nor than the
   pessimistic hour, it would end above half the reserve (the scoring stays hourly:
   the hour's miner power is the mean of its two halves);
+- miners, in the morning (``morning_guard``, the default): below a full battery they
+  wait until the measured SOC has risen over the night's low; ``take_below_full``
+  (optional) runs them below full on the median's surplus when the median still fills
+  the battery today with the site's own past shortfall of it to spare;
 - miners, optionally (``spill``): on top of the plan, miners run on what the battery
   would spill (:func:`~tools.forecast.plans.miners_on_spill`), the median outlook to
   the day's end kept a margin the site's own past misses size
@@ -56,7 +60,7 @@ counts the plan's violation hours in which hindsight had none.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -72,16 +76,19 @@ from tools.forecast.plans import (
     generator_guard_w,
     generator_start_w,
     generator_step_guard_w,
+    hours_until_full,
     miner_floor_guard,
     miners_kept_by_headroom,
     miners_kept_by_outlook,
     miners_on_full_battery,
     miners_on_spill,
+    miners_on_surplus,
     plan_generator,
     plan_miners,
     refills_after,
     rule_generator_run,
     simple_rule_miners_on,
+    soc_rise_pct,
 )
 from tools.forecast.pv import (
     NOWCAST_HALF_LIFE_H,
@@ -92,8 +99,12 @@ from tools.site import Site
 
 __all__ = [
     "FULL_TAKE_MARGIN_QUANTILE",
+    "MINER_FULL_SOC_PCT",
     "MIN_HISTORY_DAYS",
+    "MORNING_NIGHT_BACK_H",
+    "MORNING_RISE_PCT",
     "SPILL_MARGIN_QUANTILE",
+    "TAKE_MARGIN_QUANTILE",
     "Controller",
     "PlanKind",
     "backtest_plan",
@@ -103,6 +114,7 @@ __all__ = [
     "last_step_load_w",
     "measured_within_hours",
     "miner_controller",
+    "morning_hours",
     "reserve_pct_by_hour",
     "rest_of_day_miss_kwh",
     "spill_margin_kwh_by_hour",
@@ -131,6 +143,17 @@ SPILL_MARGIN_QUANTILE = 0.9
 """Share of past days whose miss of the rest of the day the spill margin covers."""
 FULL_TAKE_MARGIN_QUANTILE = 0.75
 """Share of past misses of the median night the full-battery take keeps to spare."""
+MORNING_RISE_PCT = 2.0
+"""Points the measured SOC must have risen above the night's low before the morning guard
+lets miners run below a full battery."""
+MORNING_NIGHT_BACK_H = 12
+"""Hours of measured SOC behind the hour being decided in which the night's low is sought."""
+TAKE_MARGIN_QUANTILE = 0.9
+"""Share of the site's past shortfalls of the median outlook to the day's end that a take
+below full keeps to spare."""
+MINER_FULL_SOC_PCT = 90.0
+"""The SOC [%] at and above which the miner controller counts the battery full (the
+full-battery take runs, the take's refill check aims for it; 99 before 2026-12-03)."""
 MINER_HORIZON_H = 24
 """Each miner plan looks this far ahead (as the running bot's does)."""
 GENERATOR_LOOKAHEAD_H = 24
@@ -156,6 +179,7 @@ class _Track:
     unserved_kwh: float = 0.0
     guard_shed_kwh: float = 0.0
     guard_starts: int = 0
+    soc_log: list[float] = field(default_factory=list)
 
     def report(self, kind: PlanKind) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -288,6 +312,21 @@ class Controller:
     can take and keep until it is used (the room below full the plan's path leaves at
     its highest, :func:`~tools.forecast.plans.generator_start_w`), not at the missing
     energy only.
+
+    Miners, below a full battery: ``morning_guard`` (the default of
+    :func:`miner_controller` since 2026-12-03): in the morning (:func:`morning_hours`) the
+    plan's miners wait until the measured SOC has risen ``morning_rise_pct`` points over
+    its lowest of the last ``morning_night_back_h`` hours
+    (:func:`~tools.forecast.plans.soc_rise_pct`): a dark morning does not spend the night's
+    battery on a forecast; once it has, miners may run on the median's surplus for the hour
+    (:func:`~tools.forecast.plans.miners_on_surplus`) when, should the hour go badly, the
+    median still fills the battery today and the full take's night check passes (with
+    ``morning_take_margin``, with the take's margin). ``take_below_full`` (measured, off):
+    at any hour, the same take with the ``take_margin_quantile`` of the site's past
+    shortfalls of the median to the day's end to spare (:func:`drawdown_miss_kwh` to the
+    day's end); ``take_night_from_full`` makes the night check from the hour the median
+    fills the battery (its margin then the night's only), ``take_affordable`` adds that the
+    battery can afford the take on the pessimistic PV should the day not fill it.
     """
 
     replan_h: int = 1
@@ -325,6 +364,14 @@ class Controller:
     full_take_check_to_morning: bool = False
     full_take_refill: bool = False
     full_take_margin_quantile: float | None = None
+    morning_guard: bool = False
+    morning_rise_pct: float = MORNING_RISE_PCT
+    morning_night_back_h: int = MORNING_NIGHT_BACK_H
+    take_below_full: bool = False
+    take_margin_quantile: float = TAKE_MARGIN_QUANTILE
+    take_night_from_full: bool = False
+    morning_take_margin: bool = False
+    take_affordable: bool = False
 
 
 def generator_controller() -> Controller:
@@ -347,19 +394,25 @@ def generator_controller() -> Controller:
 
 
 def miner_controller() -> Controller:
-    """How the miner plan is run by default (``backtest plan miners``, since 2026-12-02):
-    the plan and its guards as :class:`Controller`'s defaults, plus miners on a full
-    battery (``full_take``, :func:`~tools.forecast.plans.miners_on_full_battery`): on the
-    surplus measured in the last hour, when, should this hour go badly with them, the
-    median outlook fills the battery again later today
+    """How the miner plan is run by default (``backtest plan miners``): the plan and its
+    guards as :class:`Controller`'s defaults, plus miners on a full battery (``full_take``
+    since 2026-12-02, :func:`~tools.forecast.plans.miners_on_full_battery`): on the surplus
+    measured in the last hour, when, should this hour go badly with them, the median
+    outlook fills the battery again later today
     (:func:`~tools.forecast.plans.refills_after`) and the median night to the next
     morning keeps the :data:`FULL_TAKE_MARGIN_QUANTILE` of the site's past misses of it
-    (:func:`drawdown_miss_kwh`) above the guard's reserve."""
+    (:func:`drawdown_miss_kwh`) above the guard's reserve; and the morning guard
+    (``morning_guard``, since 2026-12-03): in the morning, below full, miners wait until
+    the measured SOC has risen :data:`MORNING_RISE_PCT` points over the night's low, then
+    may run on the median's surplus when the median still fills the battery today. The
+    battery counts as full from :data:`MINER_FULL_SOC_PCT` (since 2026-12-03; 99 before)."""
     return Controller(
         full_take=True,
         full_take_pessimistic_check=False,
         full_take_refill=True,
         full_take_margin_quantile=FULL_TAKE_MARGIN_QUANTILE,
+        morning_guard=True,
+        full_soc_pct=MINER_FULL_SOC_PCT,
     )
 
 
@@ -551,6 +604,17 @@ def measured_within_hours(series: pd.Series) -> bool:
     return bool(differ.mean() > 0.5)
 
 
+def morning_hours(pv_p50_w: np.ndarray) -> np.ndarray:
+    """The hours of a day (from local midnight) that are its morning: PV expected and
+    before the hour the median forecast ``pv_p50_w`` [W] peaks."""
+    pv = np.asarray(pv_p50_w, dtype=np.float64)
+    out = np.zeros(len(pv), dtype=bool)
+    if len(pv) and pv.max() > 0:
+        peak = int(np.argmax(pv))
+        out[:peak] = pv[:peak] > 0
+    return out
+
+
 def until_recharge(pv_w: np.ndarray, load_w: np.ndarray) -> int:
     """How many hours from now (index 0) until the outlook recharges the battery again
     after the next hours without surplus (the morning after the night ahead), inclusive;
@@ -589,6 +653,143 @@ def _due(ctl: Controller, s: int, s0: int, soc: float, path: np.ndarray | None) 
     return drift is not None and abs(soc - float(path[s - s0])) > drift
 
 
+@dataclass(frozen=True, slots=True)
+class _HourView:
+    """What the miner controller sees when it decides hour ``s`` of the day: the measured
+    SOC, the PV outlook corrected at ``s`` and the load bands of the plan made at ``s0``."""
+
+    site: Site
+    ctl: Controller
+    soc_pct: float
+    s: int
+    s0: int
+    n_day: int
+    fc: _DayForecast
+    p50: np.ndarray
+    p90: np.ndarray
+    keep_soc_pct: float
+    night_margin_kwh: float | None
+    night_margins_kwh: np.ndarray | None = None
+
+    def night_keeps(self, on: list[float], *, margin_kwh: float | None = None) -> list[float]:
+        """The miners of a take that, should this hour go badly with them, leave the median
+        night to the next morning the site's own past miss of it (``night_margin_kwh``, or
+        ``margin_kwh``; :func:`drawdown_miss_kwh`) above the reserve; all of them without
+        that margin."""
+        margin = self.night_margin_kwh if margin_kwh is None else margin_kwh
+        if not on or margin is None:
+            return on
+        assert self.site.battery is not None
+        s, s0, fc, p50 = self.s, self.s0, self.fc, self.p50
+        end = min(s + MINER_HORIZON_H, s0 + len(p50))
+        end = s + until_recharge(fc.pv_p50[s:end], p50[s - s0 : end - s0])
+        bad_pv = fc.pv_p50[s:end].copy()
+        bad_load = p50[s - s0 : end - s0].copy()
+        bad_pv[0], bad_load[0] = fc.pv_low[s], self.p90[s - s0]
+        return miners_kept_by_headroom(
+            self.site,
+            soc_pct=self.soc_pct,
+            running_w=on,
+            pv_w=bad_pv,
+            load_w=bad_load,
+            keep_soc_pct=self.keep_soc_pct + 100.0 * margin / self.site.battery.capacity_kwh,
+        )
+
+    def take_keeps(self, on: list[float], margin_kwh: float) -> list[float]:
+        """The miners of a take below full that, should this hour go badly with them, the
+        median outlook still fills the battery after today with ``margin_kwh`` to spare
+        (what it took then comes back), and that then pass, from the hour it is full, the
+        night check the full-battery take makes (its margin is the night's from that hour,
+        not the whole afternoon's: the afternoon's is ``margin_kwh``)."""
+        s, s0, n_day = self.s, self.s0, self.n_day
+        while on:
+            k = hours_until_full(
+                self.site,
+                soc_pct=self.soc_pct,
+                extra_w=sum(on),
+                hour_pv_w=float(self.fc.pv_low[s]),
+                hour_load_w=float(self.p90[s - s0]),
+                pv_w=self.fc.pv_p50[s + 1 : n_day],
+                load_w=self.p50[s + 1 - s0 : n_day - s0],
+                full_soc_pct=self.ctl.full_soc_pct,
+                margin_kwh=margin_kwh,
+            )
+            if k is not None and self.ctl.take_affordable and not self.affordable(on):
+                k = None
+            if k is not None:
+                if self.night_margins_kwh is None or not self.ctl.take_night_from_full:
+                    return self.night_keeps(on)
+                return on if self.night_from_full_ok(s + k) else []
+            on = on[1:]
+        return on
+
+    def affordable(self, on: list[float]) -> bool:
+        """Whether the battery can afford what a take below full draws should the day
+        not fill it: on the pessimistic PV (the low quantile, corrected by today's PV)
+        and the median load to the next morning, with them on through a bad hour now it
+        stays above the reserve, or no lower than it would without them."""
+        s, s0, fc, p50 = self.s, self.s0, self.fc, self.p50
+        end = min(s + MINER_HORIZON_H, s0 + len(p50))
+        end = s + until_recharge(fc.pv_low[s:end], p50[s - s0 : end - s0])
+        pv = fc.pv_low[s:end].copy()
+        load = p50[s - s0 : end - s0].copy()
+        load[0] = self.p90[s - s0]
+        kept = miners_kept_by_headroom(
+            self.site,
+            soc_pct=self.soc_pct,
+            running_w=on,
+            pv_w=pv,
+            load_w=load,
+            keep_soc_pct=self.keep_soc_pct,
+        )
+        return kept == on
+
+    def night_from_full_ok(self, at: int) -> bool:
+        """Whether, from a full battery after hour ``at``, the median outlook to the next
+        morning keeps the site's own past miss of it from that hour above the reserve."""
+        assert self.site.battery is not None and self.night_margins_kwh is not None
+        s0, fc, p50 = self.s0, self.fc, self.p50
+        at = min(at, len(self.night_margins_kwh) - 1, s0 + len(p50) - 1)
+        end = min(at + MINER_HORIZON_H, s0 + len(p50), len(fc.pv_p50))
+        end = at + until_recharge(fc.pv_p50[at:end], p50[at - s0 : end - s0])
+        keep = (
+            self.keep_soc_pct
+            + 100.0 * float(self.night_margins_kwh[at]) / self.site.battery.capacity_kwh
+        )
+        soc = self.ctl.full_soc_pct
+        floor = self.site.battery.min_soc_pct
+        for t in range(at + 1, end):
+            soc, _ = step_off_grid(
+                self.site,
+                soc_pct=soc,
+                supply_w=float(fc.pv_p50[t]),
+                demand_w=float(p50[t - s0]),
+                floor_soc_pct=floor,
+            )
+            if soc < keep:
+                return False
+        return True
+
+    def refill_keeps(self, on: list[float], margin_kwh: float) -> list[float]:
+        """The miners of a take that, should this hour go badly with them, the median
+        outlook still fills the battery after later today (with ``margin_kwh`` to spare,
+        :func:`~tools.forecast.plans.refills_after`), dropped largest first."""
+        s, s0, n_day = self.s, self.s0, self.n_day
+        while on and not refills_after(
+            self.site,
+            soc_pct=self.soc_pct,
+            extra_w=sum(on),
+            hour_pv_w=float(self.fc.pv_low[s]),
+            hour_load_w=float(self.p90[s - s0]),
+            pv_w=self.fc.pv_p50[s + 1 : n_day],
+            load_w=self.p50[s + 1 - s0 : n_day - s0],
+            full_soc_pct=self.ctl.full_soc_pct,
+            margin_kwh=margin_kwh,
+        ):
+            on = on[1:]
+        return on
+
+
 def _controlled_miners(
     site: Site,
     track: _Track,
@@ -604,6 +805,7 @@ def _controlled_miners(
     spill_margin_kwh: np.ndarray | None = None,
     first_half: tuple[np.ndarray, np.ndarray] | None = None,
     drawdown_margin_kwh: np.ndarray | None = None,
+    take_margin_kwh: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Run the day hour by hour: re-plan every ``replan_h`` hours over the next
     :data:`MINER_HORIZON_H` hours on the measured SOC, guard each hour. Returns the
@@ -621,6 +823,7 @@ def _controlled_miners(
     no_plan = 0
     soc = track.soc_pct
     day_fc = fc
+    morning = morning_hours(fc.pv_p50[:n_day])
     for s in range(n_day):
         n = min(s + MINER_HORIZON_H, len(hours))
         if ctl.headroom and ctl.headroom_to_tomorrow_end:
@@ -713,6 +916,49 @@ def _controlled_miners(
             )
             if sum(on_headroom) > sum(wanted):
                 wanted = on_headroom
+        view = _HourView(
+            site=site,
+            ctl=ctl,
+            soc_pct=soc,
+            s=s,
+            s0=s0,
+            n_day=n_day,
+            fc=fc,
+            p50=p50,
+            p90=p90,
+            keep_soc_pct=floor + float(guard_pct[s]),
+            night_margin_kwh=None
+            if drawdown_margin_kwh is None or not ctl.full_take_margin_quantile
+            else float(drawdown_margin_kwh[s]),
+            night_margins_kwh=drawdown_margin_kwh if ctl.full_take_margin_quantile else None,
+        )
+        below_full = soc < ctl.full_soc_pct
+        if ctl.morning_guard and below_full and morning[s]:
+            # in the morning a battery below full is the sun's to fill: miners wait until
+            # the measured SOC has risen over the night's low (the day is producing, not
+            # only forecast to), then run on the median's surplus for this hour if, should
+            # the hour go badly, the median still fills the battery today
+            recent = track.soc_log[-ctl.morning_night_back_h :]
+            if soc_rise_pct(soc_pct=soc, recent_soc_pct=recent) < ctl.morning_rise_pct:
+                wanted = []
+            else:
+                on = miners_on_surplus(miner_w=units, surplus_w=float(fc.pv_p50[s] - p50[s - s0]))
+                margin = (
+                    float(take_margin_kwh[s])
+                    if ctl.morning_take_margin and take_margin_kwh is not None
+                    else 0.0
+                )
+                on = view.take_keeps(on, margin)
+                if sum(on) > sum(wanted):
+                    wanted = on
+        if ctl.take_below_full and below_full and take_margin_kwh is not None:
+            # below full at any hour: miners on the median's surplus for this hour when,
+            # should the hour go badly with them, the median outlook still fills the battery
+            # today with the site's own past shortfall of it to spare
+            on = miners_on_surplus(miner_w=units, surplus_w=float(fc.pv_p50[s] - p50[s - s0]))
+            on = view.take_keeps(on, float(take_margin_kwh[s]))
+            if sum(on) > sum(wanted):
+                wanted = on
         if ctl.full_take and s > 0:
             # a full battery curtailing PV: miners on the surplus measured in the last
             # hour (no more than the outlook's for this one); what they would take
@@ -729,35 +975,10 @@ def _controlled_miners(
             if ctl.full_take_refill:
                 # ... and only while, should this hour go badly with them, the median
                 # outlook fills the battery again later today: a cloud's take comes back
-                while on_full and not refills_after(
-                    site,
-                    soc_pct=soc,
-                    extra_w=sum(on_full),
-                    hour_pv_w=float(fc.pv_low[s]),
-                    hour_load_w=float(p90[s - s0]),
-                    pv_w=fc.pv_p50[s + 1 : n_day],
-                    load_w=p50[s + 1 - s0 : n_day - s0],
-                    full_soc_pct=ctl.full_soc_pct,
-                ):
-                    on_full = on_full[1:]
-            if on_full and drawdown_margin_kwh is not None and ctl.full_take_margin_quantile:
-                # ... and should this hour go badly with them, the median outlook to the
-                # morning still keeps the site's own past miss of it above the reserve
-                end = min(s + MINER_HORIZON_H, s0 + len(p50))
-                end = s + until_recharge(fc.pv_p50[s:end], p50[s - s0 : end - s0])
-                bad_pv = fc.pv_p50[s:end].copy()
-                bad_load = p50[s - s0 : end - s0].copy()
-                bad_pv[0], bad_load[0] = fc.pv_low[s], p90[s - s0]
-                on_full = miners_kept_by_headroom(
-                    site,
-                    soc_pct=soc,
-                    running_w=on_full,
-                    pv_w=bad_pv,
-                    load_w=bad_load,
-                    keep_soc_pct=floor
-                    + float(guard_pct[s])
-                    + 100.0 * float(drawdown_margin_kwh[s]) / site.battery.capacity_kwh,
-                )
+                on_full = view.refill_keeps(on_full, 0.0)
+            # ... and should this hour go badly with them, the median outlook to the
+            # morning still keeps the site's own past miss of it above the reserve
+            on_full = view.night_keeps(on_full)
             if on_full and ctl.full_take_pessimistic_check:
                 end = min(s + MINER_HORIZON_H, s0 + len(p90))
                 if ctl.full_take_check_to_morning:
@@ -810,6 +1031,7 @@ def _controlled_miners(
             )
             run_w[s] = (sum(kept) + 2.0 * sum(second)) / 2.0
         track.guard_shed_kwh += max(0.0, float(sum(units[:count]) - run_w[s]) / 1000.0)
+        track.soc_log = [*track.soc_log[-47:], soc]
         soc, _ = step_off_grid(
             site,
             soc_pct=soc,
@@ -1101,6 +1323,7 @@ def backtest_plan(
     shortfalls: list[float] = []
     excess: list[tuple[np.ndarray, np.ndarray]] = []
     misses: list[tuple[np.ndarray, np.ndarray]] = []
+    shortfalls_to_end: list[tuple[np.ndarray, np.ndarray]] = []
     avoidable_at: list[str] = []
     reserves: list[float] = []
 
@@ -1141,6 +1364,21 @@ def backtest_plan(
         if kind == "miners" and ctl.spill:
             misses.append(
                 (local, rest_of_day_miss_kwh(a_pv, a_load, [o.pv_p50 for o in outlooks], f_load))
+            )
+        if kind == "miners" and (ctl.take_below_full or ctl.morning_take_margin):
+            # how far the day's net energy fell short of the median outlook made at each
+            # hour, at its worst point before the day's end (where the battery would fill)
+            shortfalls_to_end.append(
+                (
+                    local,
+                    drawdown_miss_kwh(
+                        a_pv,
+                        a_load,
+                        [o.pv_p50 for o in outlooks],
+                        f_load,
+                        ends=[n_day] * n_day,
+                    ),
+                )
             )
 
     if ctl.guard_pct is None:  # warm up on the days before the first one replayed
@@ -1253,6 +1491,11 @@ def backtest_plan(
                 spill_margin_kwh=margin,
                 first_half=halves,
                 drawdown_margin_kwh=drawdown_margin(d, local_h),
+                take_margin_kwh=spill_margin_kwh_by_hour(
+                    site, shortfalls_to_end, quantile=ctl.take_margin_quantile
+                )[local_h]
+                if ctl.take_below_full or ctl.morning_take_margin
+                else None,
                 **common,
             )
             no_plan += missing
@@ -1351,6 +1594,15 @@ def backtest_plan(
             "miners_on_full_battery": kind == "miners" and ctl.full_take,
             "full_take_margin_quantile": ctl.full_take_margin_quantile
             if kind == "miners" and ctl.full_take
+            else None,
+            "full_soc_pct": ctl.full_soc_pct if kind == "miners" and ctl.full_take else None,
+            "miners_morning_guard": kind == "miners" and ctl.morning_guard,
+            "morning_rise_pct": ctl.morning_rise_pct
+            if kind == "miners" and ctl.morning_guard
+            else None,
+            "miners_take_below_full": kind == "miners" and ctl.take_below_full,
+            "take_margin_quantile": ctl.take_margin_quantile
+            if kind == "miners" and ctl.take_below_full
             else None,
             "plan_holds_reserve": ctl.plan_holds_reserve,
             "guard_reads_last_load": ctl.load_persists,

@@ -63,17 +63,20 @@ __all__ = [
     "generator_guard_w",
     "generator_start_w",
     "generator_step_guard_w",
+    "hours_until_full",
     "miner_floor_guard",
     "miners_kept_by_headroom",
     "miners_kept_by_outlook",
     "miners_on_full_battery",
     "miners_on_spill",
+    "miners_on_surplus",
     "plan_generator",
     "plan_grid_charge",
     "plan_miners",
     "refills_after",
     "rule_generator_run",
     "simple_rule_miners_on",
+    "soc_rise_pct",
 ]
 
 RULE_ALL_ABOVE_W = 5000.0
@@ -727,30 +730,86 @@ def refills_after(
     pv_w: Sequence[float] | FloatArray,
     load_w: Sequence[float] | FloatArray,
     full_soc_pct: float = 99.0,
+    margin_kwh: float = 0.0,
 ) -> bool:
     """Whether the battery, ``extra_w`` [W] of miners run through a bad hour now
     (``hour_pv_w`` / ``hour_load_w``: a low PV quantile, a high load one), is full
     (``full_soc_pct``) after it, or again at some hour of the outlook after it (``pv_w``
     / ``load_w`` [W], e.g. the median to the day's end): what the miners took should the
-    sun go comes back the same day."""
-    assert site.battery is not None
-    floor = min(site.battery.min_soc_pct, soc_pct)
-    soc, _ = step_off_grid(
-        site,
-        soc_pct=soc_pct,
-        supply_w=hour_pv_w,
-        demand_w=hour_load_w + extra_w,
-        floor_soc_pct=floor,
-    )
-    if soc >= full_soc_pct:
-        return True  # full through the bad hour: they took only what was curtailed
-    for pv, load in zip(pv_w, load_w, strict=True):
-        soc, _ = step_off_grid(
-            site, soc_pct=soc, supply_w=float(pv), demand_w=float(load), floor_soc_pct=floor
+    sun go comes back the same day. With ``margin_kwh`` the outlook must fill it with that
+    much to spare: full, and at least ``margin_kwh`` spilled by then (the rest of the day
+    may fall that far short of the outlook and the battery still fills)."""
+    return (
+        hours_until_full(
+            site,
+            soc_pct=soc_pct,
+            extra_w=extra_w,
+            hour_pv_w=hour_pv_w,
+            hour_load_w=hour_load_w,
+            pv_w=pv_w,
+            load_w=load_w,
+            full_soc_pct=full_soc_pct,
+            margin_kwh=margin_kwh,
         )
-        if soc >= full_soc_pct:
-            return True
-    return False
+        is not None
+    )
+
+
+def hours_until_full(
+    site: Site,
+    *,
+    soc_pct: float,
+    extra_w: float,
+    hour_pv_w: float,
+    hour_load_w: float,
+    pv_w: Sequence[float] | FloatArray,
+    load_w: Sequence[float] | FloatArray,
+    full_soc_pct: float = 99.0,
+    margin_kwh: float = 0.0,
+) -> int | None:
+    """:func:`refills_after`'s answer as the hour the battery is full again: 0 when it is
+    full after the bad hour itself, *k* after the outlook's *k*-th hour; None when it is
+    not full again within the outlook."""
+    assert site.battery is not None
+    battery = site.battery
+    floor = min(battery.min_soc_pct, soc_pct)
+    capacity_wh = battery.capacity_kwh * 1000.0
+    eff = battery_efficiency(battery.round_trip_efficiency_pct)
+    margin_wh = max(margin_kwh, 0.0) * 1000.0
+    soc, spilled_wh = soc_pct, 0.0
+    steps = [(hour_pv_w, hour_load_w + extra_w)]
+    steps += [(float(p), float(q)) for p, q in zip(pv_w, load_w, strict=True)]
+    for k, (supply, demand) in enumerate(steps):
+        after, _ = step_off_grid(
+            site, soc_pct=soc, supply_w=supply, demand_w=demand, floor_soc_pct=floor
+        )
+        # what the battery could not store is spilled: with a margin the outlook must
+        # spill that much (it may fall that far short before the battery fills)
+        stored_wh = max(0.0, after - soc) / 100.0 * capacity_wh / eff
+        spilled_wh += max(0.0, (supply - demand) * STEP_H - stored_wh)
+        soc = after
+        if soc >= full_soc_pct and (margin_wh <= 0.0 or spilled_wh >= margin_wh):
+            return k
+    return None
+
+
+def miners_on_surplus(*, miner_w: Sequence[float], surplus_w: float) -> list[float]:
+    """The miners [W each] a surplus of ``surplus_w`` [W] (e.g. the median outlook's for
+    this hour) carries, dropped largest first until it does."""
+    kept = sorted((float(w) for w in miner_w if w > 0), reverse=True)
+    while kept and sum(kept) > surplus_w:
+        kept.pop(0)
+    return kept
+
+
+def soc_rise_pct(*, soc_pct: float, recent_soc_pct: Sequence[float]) -> float:
+    """How far [points] the battery has risen above its lowest of ``recent_soc_pct`` (the
+    SOCs measured over the night behind, e.g. the last 12 hours): in the morning, a rise
+    proves the sun is charging it now, not only that the forecast said it would (0 with
+    no history)."""
+    if not len(recent_soc_pct):
+        return 0.0
+    return max(0.0, soc_pct - min(float(x) for x in recent_soc_pct))
 
 
 def miners_on_spill(
