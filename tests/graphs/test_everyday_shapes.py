@@ -323,3 +323,16 @@ def test_nigerian_pidgin(text: str, expected: list[str]) -> None:
 
 def test_every_beside_news_is_no_schedule() -> None:
     assert plan("start the miners every morning", site_names=SITES).reason == "unsupported"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("righto switch the generator off, mains back", ["stop_generator"]),
+        ("Grid failure again. Please start the genny.", ["start_generator"]),
+        ("sun's blasting, fire up the rigs", ["start_miners"]),
+        ("stop the generator, battery status", ["stop_generator", "battery_status"]),
+    ],
+)
+def test_a_state_told_without_its_verb_asks_nothing(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

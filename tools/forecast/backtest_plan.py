@@ -85,7 +85,6 @@ from tools.forecast.plans import (
     miners_on_surplus,
     plan_generator,
     plan_miners,
-    refills_after,
     rule_generator_run,
     simple_rule_miners_on,
     soc_rise_pct,
@@ -701,25 +700,14 @@ class _HourView:
         (what it took then comes back), and that then pass, from the hour it is full, the
         night check the full-battery take makes (its margin is the night's from that hour,
         not the whole afternoon's: the afternoon's is ``margin_kwh``)."""
-        s, s0, n_day = self.s, self.s0, self.n_day
         while on:
-            k = hours_until_full(
-                self.site,
-                soc_pct=self.soc_pct,
-                extra_w=sum(on),
-                hour_pv_w=float(self.fc.pv_low[s]),
-                hour_load_w=float(self.p90[s - s0]),
-                pv_w=self.fc.pv_p50[s + 1 : n_day],
-                load_w=self.p50[s + 1 - s0 : n_day - s0],
-                full_soc_pct=self.ctl.full_soc_pct,
-                margin_kwh=margin_kwh,
-            )
+            k = self.hours_until_full(on, margin_kwh)
             if k is not None and self.ctl.take_affordable and not self.affordable(on):
                 k = None
             if k is not None:
                 if self.night_margins_kwh is None or not self.ctl.take_night_from_full:
                     return self.night_keeps(on)
-                return on if self.night_from_full_ok(s + k) else []
+                return on if self.night_from_full_ok(self.s + k) else []
             on = on[1:]
         return on
 
@@ -774,8 +762,15 @@ class _HourView:
         """The miners of a take that, should this hour go badly with them, the median
         outlook still fills the battery after later today (with ``margin_kwh`` to spare,
         :func:`~tools.forecast.plans.refills_after`), dropped largest first."""
+        while on and self.hours_until_full(on, margin_kwh) is None:
+            on = on[1:]
+        return on
+
+    def hours_until_full(self, on: list[float], margin_kwh: float) -> int | None:
+        """Hours until the median outlook fills the battery again after a bad hour with the
+        miners ``on`` (:func:`~tools.forecast.plans.hours_until_full`), None if it does not."""
         s, s0, n_day = self.s, self.s0, self.n_day
-        while on and not refills_after(
+        return hours_until_full(
             self.site,
             soc_pct=self.soc_pct,
             extra_w=sum(on),
@@ -785,9 +780,7 @@ class _HourView:
             load_w=self.p50[s + 1 - s0 : n_day - s0],
             full_soc_pct=self.ctl.full_soc_pct,
             margin_kwh=margin_kwh,
-        ):
-            on = on[1:]
-        return on
+        )
 
 
 def _controlled_miners(

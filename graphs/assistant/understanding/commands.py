@@ -50,7 +50,7 @@ _START = re.compile(
     r"|put\s+(?:\w+\s+){0,2}?back|fire\s+up|spin\s+up|power\s*(?:on|up)|back\s+to\s+(?:hashing|mining|work)"
     r"|bring\s+back|back\s+(?:on(?:line)?|up)"
     rf"|(?:turn|switch|fire|spin|kick|crank|bring|get|power|put|wake)\s+{_GAP}"
-    r"(?:on|up|online|going|running)"
+    r"(?:back\s+)?(?:on|up|online|going|running)"
     rf"|(?:get|set)\s+{_GAP}(?:hashing|mining)"
     r"|(?:charge|top\s+up)\s+(?:\w+\s+){0,3}?(?:from|off|with)\s+(?:the\s+)?"
     r"(?:grid|mains|utility|shore(?:\s*power)?))\b",
@@ -360,6 +360,7 @@ def agrees(tool: str, text: str, load_names: Sequence[str] = ()) -> bool:
 # What may come before the verb of an order: fillers and polite wrappers.
 _LEAD = re.compile(
     r"^(?:\W*(?:hey|hi|ok|okay|so|yo|bot|pls|please|plz|kindly|now|quick(?:ly)?|just|right"
+    r"|righto|rightio|aight|okie"
     r"|alright|go\s+ahead\s+(?:and\s+)?|can\s+(?:you|u)|could\s+(?:you|u)|would\s+you(?:\s+mind)?"
     r"|(?:can|could|would|will)\s+(?:someone|somebody|anyone)|you\s+(?:can|may|could)(?:\s+now)?"
     r"|do(?=\s+(?:switch|turn|stop|start|shut|kill|bring|put|fire|power))"

@@ -297,6 +297,10 @@ _BREAK_ITEMS = frozenset(("word", word) for word in _SPLIT_WORDS | _SEPARATORS)
 # Words skipped at the start of a clause when deciding between question and command.
 _FILLERS = frozenset(
     {
+        "righto",  # "righto shut the genny down"
+        "rightio",
+        "aight",
+        "okie",
         "hey",
         "hi",
         "hello",

@@ -786,7 +786,9 @@ _TIME_NOUNS = (
 _REPORTS = re.compile(
     r"\b(?:is|are|was|were|been|be|am|im|i'm|know|knew|need|needs|will|gonna|getting|must"
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
-    r"|restored|working|here|away|onsite|on\s+site|saw|seen|its|plenty|down)\b"
+    r"|restored|working|here|away|onsite|on\s+site|saw|seen|its|plenty|down"
+    # a state told without its verb: "suns back", "power failure now", "grid gone"
+    r"|back|failure|failed|outage|blasting|shining|pumping|cooking|tripped|gone|flat)\b"
     rf"|\b(?!{_TIME_NOUNS}['’]s)\w+['’]s\b"  # "battery's full"
     r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
     # who asked or said so: "my son asked me to", "the electrician told us", "I want again
