@@ -336,3 +336,88 @@ def test_every_beside_news_is_no_schedule() -> None:
 )
 def test_a_state_told_without_its_verb_asks_nothing(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("can we switch off the rigs?", ["stop_miners"]),
+        ("could we shut the generator down now", ["stop_generator"]),
+        ("can we start the genny please?", ["start_generator"]),
+    ],
+)
+def test_can_we_with_a_switching_verb_is_a_request(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can we run the miners this afternoon?",
+        "can we turn on the rigs or will the battery go flat?",
+        "can we safely start the miners?",
+    ],
+)
+def test_can_we_asking_whether_to_is_no_request(text: str) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS)
+    assert got.intents, got.reason
+    assert not {i.tool for i in got.intents} & {"start_miners", "stop_miners"}
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "loads"),
+    [
+        ("switch off the rigs, sorry, the generator", "stop_generator", None),
+        ("fire up the generator, I mean the miners", "start_miners", None),
+        ("turn off miner-2, I meant miner-1", "stop_miners", ["miner-1"]),
+        ("stop miner 3, oops miner 2 please", "stop_miners", ["miner-2"]),
+    ],
+)
+def test_a_correction_replaces_the_machine(text: str, tool: str, loads: list[str] | None) -> None:
+    args = _one(text, tool)
+    assert args.get("loads") == loads
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a statement after "I mean" is no correction, "too" adds
+        ("stop the rigs, I mean the generator is fine", ["stop_miners"]),
+        ("stop the generator, actually the rigs too", ["stop_generator", "stop_miners"]),
+    ],
+)
+def test_what_is_not_a_correction(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Alerts and the approvals please", ["active_alerts", "pending_approvals"]),
+        ("Alerts and the generator plan for tomorrow", ["active_alerts", "generator_plan"]),
+        # a modifier shares the head, a quantity belongs to the other part
+        ("solar and battery outlook", ["solar_forecast", "battery_outlook"]),
+        ("temperature and current of the test panel", ["panel_readings"]),
+    ],
+)
+def test_a_noun_alone_before_and(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("snooze the solar alerts for 2 hours, we wash the panels", ["silence_alerts"]),
+        ("remove the silence, I wanna see all the alerts again", ["remove_silence"]),
+        ("stop the rigs, I want the battery status", ["stop_miners", "battery_status"]),
+    ],
+)
+def test_own_news_beside_a_change(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_the_panel_sensor_beside_another_request() -> None:
+    assert _tools("panel temp? and acknowledge the alerts") == [
+        "panel_readings",
+        "acknowledge_alert",
+    ]

@@ -357,12 +357,17 @@ def agrees(tool: str, text: str, load_names: Sequence[str] = ()) -> bool:
     return not said.negated and said.said <= {wanted} and not _NEGATED.search(text)
 
 
+# "can we kill the miners?", "could we switch the genny off now": a request put as a
+# question about what we do, when its verb switches a machine ("can we run the miners
+# today?" asks whether it is wise: the plan).
+_WE_DO = r"\s+(?:stop|kill|shut|switch|turn|start|fire|cut|pause|power|spin|bring|put)\b"
 # What may come before the verb of an order: fillers and polite wrappers.
 _LEAD = re.compile(
     r"^(?:\W*(?:hey|hi|ok|okay|so|yo|bot|pls|please|plz|kindly|now|quick(?:ly)?|just|right"
     r"|righto|rightio|aight|okie"
     r"|alright|go\s+ahead\s+(?:and\s+)?|can\s+(?:you|u)|could\s+(?:you|u)|would\s+you(?:\s+mind)?"
     r"|(?:can|could|would|will)\s+(?:someone|somebody|anyone)|you\s+(?:can|may|could)(?:\s+now)?"
+    rf"|(?:can|could)\s+we(?={_WE_DO})"
     r"|do(?=\s+(?:switch|turn|stop|start|shut|kill|bring|put|fire|power))"
     r"|will\s+you|i\s+(?:want|need)\s+you\s+to|i(?:'d|\s+would)\s+like\s+you\s+to|lets|let's"
     r"|let\s+us|time\s+to)\b[\s,]*)*",
@@ -411,10 +416,76 @@ def ordered(text: str, load_names: Sequence[str] = ()) -> list[tuple[Family, Dir
     return found
 
 
+# "stop the miners, I mean the generator", "start miner-1, sorry, the genny": a part that
+# names another machine in place of the one just ordered.
+_CORRECTION = re.compile(
+    r"(?:^|[,;.!?\s]\s*)(?:i\s+mean[t]?|sorry|oops|no\s+wait|correction|actually|make\s+that"
+    r"|rather)\b[\s,]*(?:the\s+|my\s+|our\s+)?(?P<what>[^,;.!?]+?)\W*$",
+    re.IGNORECASE,
+)
+
+
+_CORRECTION_FILLER_WORDS = (
+    "the my our a please pls plz instead not sorry oops lol one ones all of them"
+)
+_CORRECTION_FILLERS = frozenset(_CORRECTION_FILLER_WORDS.split())
+
+
+_NUMBERED = re.compile(r"\b(?:miner|rig|asic|machine)s?\s*[-#]?\s*\d+\b", re.IGNORECASE)
+
+
+def _mentions(text: str, load_names: Sequence[str]) -> list[tuple[int, int]]:
+    """Where machines are named in ``text`` (load names and family words), in order."""
+    spans = [m.span() for f in _FAMILY_ORDER for m in _TARGETS[f].finditer(text)]
+    spans += [m.span() for m in _NUMBERED.finditer(text)]
+    lowered = text.lower()
+    for name in load_names:
+        at = lowered.find(name.lower())
+        if at >= 0:
+            spans.append((at, at + len(name)))
+    unique = set(spans)
+    return sorted(
+        s for s in unique if not any(o != s and o[0] <= s[0] <= s[1] <= o[1] for o in unique)
+    )
+
+
+def with_correction(text: str, load_names: Sequence[str] = ()) -> str:
+    """``text`` with a correction at its end applied to the order before it ("stop the
+    miners, I mean the generator" is "stop the generator"); ``text`` itself when it ends
+    with none, or the correction names no machine, a verb of its own, or the same one."""
+    said = _CORRECTION.search(text)
+    if said is None:
+        return text
+    before, what = text[: said.start()], said["what"]
+    if not ordered(before, load_names) or directions(what) or _order_body(what) is not None:
+        return text
+    named = _mentions(what, load_names)
+    earlier = _mentions(before, load_names)
+    if len(named) != 1 or not earlier:
+        return text
+    rest = f"{what[: named[0][0]]} {what[named[0][1] :]}".lower().split()
+    if not set(rest) <= _CORRECTION_FILLERS:
+        return text  # "..., I mean the generator is fine", "..., actually the miners too"
+    new = what[named[0][0] : named[0][1]]
+    start, end = earlier[-1]
+    if before[start:end].lower() == new.lower():
+        return text
+    return f"{before[:start]}{new}{before[end:]}".rstrip(" ,;")
+
+
 _SENTENCE = re.compile(r"[^.?!]+[.?!]*")
 # "could you stop the miners?", "can u kill rig 2?": a request put as a question.
 _ASKS_TO = re.compile(
-    r"^\W*(?:(?:hey|ok|okay|so|please|pls)\W+)*(?:can|could|would|will)\s+(?:you|u|ya)\b",
+    r"^\W*(?:(?:hey|ok|okay|so|please|pls)\W+)*(?:(?:can|could|would|will)\s+(?:you|u|ya)\b"
+    rf"|(?:can|could)\s+we(?={_WE_DO}))",
+    re.IGNORECASE,
+)
+
+
+# "can we turn the miners on or will the battery die?": whether to, not a request.
+_WEIGHS = re.compile(
+    r"\bor\s+(?:will|would|is|are|should|does|do|might|not|no)\b|\bor\s+(?:is|are)\s+we\b"
+    r"|\b(?:safely|safe|wise|ok|okay|alright)\b",
     re.IGNORECASE,
 )
 
@@ -426,7 +497,9 @@ def _without_questions(text: str) -> tuple[str, str]:
     kept: list[str] = []
     asked: list[str] = []
     for sentence in _SENTENCE.findall(text):
-        question = sentence.rstrip().endswith("?") and not _ASKS_TO.match(sentence)
+        question = sentence.rstrip().endswith("?") and (
+            not _ASKS_TO.match(sentence) or bool(_WEIGHS.search(sentence))
+        )
         (asked if question else kept).append(sentence)
     return " ".join(kept), " ".join(asked)
 

@@ -512,7 +512,7 @@ _READINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "panel_readings",
         re.compile(
-            r"\bina\s*228\b|\bpanel\s+(?:v\s*/\s*[ai]|volt\w*|current|amps?|amperage)\b"
+            r"\bina\s*228\b|\bpanels?\s+(?:v\s*/\s*[ai]|volt\w*|current|amps?|amperage|temp\w*)\b"
             r"|\b(?:volt\w*|current|amps?)\b.*\b(?:test|the|my|on\s+the|on\s+my)\s+panel\b",
             re.IGNORECASE,
         ),

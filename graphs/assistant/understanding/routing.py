@@ -320,7 +320,7 @@ def plan(
     people's words for known things ("acquit the alert", "charge by the network") are
     read as the plain ones (:func:`.lexicon.plain`).
     """
-    text = lexicon.plain(text)
+    text = commands.with_correction(lexicon.plain(text), load_names)
     decided = verdicts.read(text)
     if decided is not None:
         return _with_decisions(decided, site_names, load_names, classifier)
@@ -563,7 +563,10 @@ def _by_parts(
         if not 2 <= len(parts) <= MAX_PARTS:
             continue
         if len(tools) >= len(parts) and len(set(tools)) == len(tools):
-            return None
+            pieces = [p for p in _pieces(text, joins) if not _only_polite(p)]
+            if _shared_heads(pieces) != pieces:
+                return None  # "battery plus solar forecast": the battery now, as said
+            return _more_specific(parts, whole, text, site_names, load_names, classifier)
         sites = [i.args.get("site") for i in whole.intents]
         if len(tools) >= len(parts) and len(set(sites)) == len(sites) and None not in sites:
             return None  # "battery at barn, how about home": one question for each site
@@ -573,6 +576,29 @@ def _by_parts(
             return None  # "this month and last month": one comparison after all
         return read
     return None
+
+
+def _more_specific(
+    parts: list[str],
+    whole: Plan,
+    text: str,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan | None:
+    """The parts' reading when each part, read alone, asks what the whole gave in its place
+    or something more specific than a generic read ("what's the panel temperature? and ack
+    the alert": the panel's sensor, not the solar power); None when nothing is gained."""
+    if len(whole.intents) != len(parts):
+        return None
+    read = _read_parts(parts, whole, text, site_names, load_names, classifier)
+    if read is None:
+        return None
+    pairs = list(zip(whole.intents, read.intents, strict=True))
+    changed = [(a, b) for a, b in pairs if a.tool != b.tool]
+    if not changed or any(a.tool not in _GENERIC or b.tool in CHANGES for a, b in changed):
+        return None
+    return read
 
 
 # "... The oil change I mean": a part that says again what the one before asked.
@@ -633,6 +659,9 @@ _MODIFIER_WORDS = (
 _MODIFIERS = frozenset(_MODIFIER_WORDS.split())
 
 
+_RIGHT_NOW = re.compile(r"\b(?:now|rn|currently|right\s+now|at\s+the\s+moment|atm)\b", re.I)
+
+
 def _shared_heads(parts: list[str]) -> list[str]:
     out = list(parts)
     # from the last part back, so that a list shares one head ("battery, solar and the
@@ -642,6 +671,8 @@ def _shared_heads(parts: list[str]) -> list[str]:
         head = _HEAD.search(out[i + 1])
         if head is None or len(words) != 1 or words[0] not in _MODIFIERS or _HEAD.search(out[i]):
             continue
+        if _RIGHT_NOW.search(out[i]):
+            continue  # "SOC now and PV forecast for tomorrow": the battery now, no forecast
         body = out[i].rstrip("?.!, ")
         out[i] = f"{body} {head[0].rstrip('?.!, ')}{out[i][len(body) :]}"
     return out
@@ -704,6 +735,15 @@ _NOT_OWN = frozenset(
 )
 
 
+# Nouns that name what a tool answers by themselves ("status", "anomalies", "batts"); not
+# the words that qualify a head ("solar", "battery": see _MODIFIERS), quantities or times.
+_SUBJECT_WORDS = (
+    "status alerts alarms warnings approvals anomalies timeline scorecard rules silences"
+    " batts soc weather"
+)
+_SUBJECTS = frozenset(_SUBJECT_WORDS.split())
+
+
 def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool:
     """Whether a part names something beside sites and filler words (two words, or one
     with a site, where a comma or "and" joins it: "solar, battery and generator over the
@@ -714,6 +754,12 @@ def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool
     if len(own) >= 2:
         return True
     if loose:
+        if len(own) == 1 and len(words) == 1:
+            # "Anomalies and the scorecard", "batts and the genny plan for tonight": a noun
+            # that names a subject alone, not one that qualifies a head ("solar, battery and
+            # generator over the week") nor a quantity of another part ("temperature and
+            # voltage of the panel")
+            return own[0] in _SUBJECTS
         return len(own) == 1 and len(words) > 1
     return len(own) == 1 and ((len(words) == 1 and len(own[0]) > 3) or own[0] in _ADMIN_VERBS)
 
@@ -837,7 +883,7 @@ def _reason_clause(clause: str) -> bool:
         return False
     if _BECAUSE.match(clause):
         return True  # "..., given the forecast for tomorrow?": the question's premise
-    if clause.rstrip().endswith("?"):
+    if clause.rstrip().endswith("?") or _WISH_FOR.match(clause):
         return False
     if _CONTRACTED.match(clause):
         return True  # "we're importing", "it's dark": "were"/"its" as read are no question
@@ -847,6 +893,28 @@ def _reason_clause(clause: str) -> bool:
     if words[lead] in lexicon._QUESTION_STARTERS and words[lead] not in ("i", "we"):
         return False
     return bool(_REPORTS.search(clause))
+
+
+def _own_news(clause: str) -> bool:
+    """Beside a change, what the person says they or theirs do ("..., we change a battery
+    cable", "..., I wan hear everything again"): the reason, asking nothing."""
+    clause = _CONNECTIVE.sub("", clause).strip()
+    return (
+        _PERSONAL.match(clause) is not None
+        and not clause.endswith("?")
+        and _ASKING.search(clause) is None
+        and not commands.ordered(clause)
+        and _WISH_FOR.match(clause) is None
+    )
+
+
+# "I want the battery status", "we need to know the fuel": a wish that asks.
+_WISH_FOR = re.compile(
+    r"^\W*(?:i|we)(?:(?:'d|\s+would)\s+like|\s+(?:want|wanna|wish))\s+(?:the\s+(?!.*\b(?:full"
+    r"|charged|empty|topped|on|off|above|below|at|by|for|until|till|running|stopped)\b)|to\s+"
+    r"(?:see|know|hear|check|get)\b)|^\W*(?:i|we)\s+need\s+to\s+(?:see|know|hear|check|get)\b",
+    re.IGNORECASE,
+)
 
 
 def _without_reason_clauses(
@@ -862,7 +930,8 @@ def _without_reason_clauses(
     if len(tools) < 2:
         return read
     clauses = [c for c in _CLAUSES.split(text) if c and c.strip()]
-    kept = [c for c in clauses if not _reason_clause(c)]
+    changing = bool(set(tools) & CHANGES)
+    kept = [c for c in clauses if not (_reason_clause(c) or (changing and _own_news(c)))]
     if len(kept) in (0, len(clauses)):
         return read
     said = ", ".join(kept)
