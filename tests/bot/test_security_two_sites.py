@@ -1,0 +1,184 @@
+"""A hostile user on two sites, through the chat service, the assistant and the console.
+
+``home`` and ``barn`` run simulated devices; Hank is an operator limited to home, Bea
+an operator limited to barn, Vera a viewer limited to home, Hal an admin limited to
+home. Each test says something a person should not get away with and checks that
+nothing moved at the other site (its requests, its channel's settings, its
+hardware) and that the answer names nothing of it. Complements test_security.py,
+which covers the same people on buttons, the model path and the permission table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.chat.base import Click, InboundMessage
+from storage import repositories as repo
+from tests.bot.test_security import PEOPLE, two_site_file, two_sites
+from tools.site import Person
+
+EXTRA = [
+    Person(platform="console", user_id="vera", name="Vera", role="viewer", sites=["home"]),
+    Person(platform="console", user_id="hal", name="Hal", role="admin", sites=["home"]),
+]
+SITE_FILE = two_site_file([*PEOPLE, *EXTRA])
+NO_ACCESS = "do not have access to the site 'barn'"
+
+
+def say(user: str, text: str, channel: str = "#home") -> InboundMessage:
+    return InboundMessage(platform="console", user_id=user, channel=channel, text=text)
+
+
+def press(user: str, action: str, value: str, channel: str = "#home") -> Click:
+    return Click(platform="console", user_id=user, channel=channel, action=action, value=value)
+
+
+@pytest.fixture
+def chosen_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The ids the next action requests get, in order (to make prefixes collide)."""
+    queue: list[str] = []
+    made = repo.new_action_id
+
+    def next_id() -> str:
+        return queue.pop(0) if queue else made()
+
+    monkeypatch.setattr(repo, "new_action_id", next_id)
+    yield queue
+
+
+async def _ask(app: App, user: str, text: str, channel: str) -> str:
+    made = await app.chat.handle_message(say(user, text, channel))
+    assert len(made.actions) == 1, made.answer
+    return str(made.actions[0]["id"])
+
+
+async def _audit_events(app: App, action_id: str) -> list[str]:
+    async with app.sessionmaker() as session:
+        return [a.event for a in await repo.list_audit(session, action_id=action_id)]
+
+
+# -- 1. decisions said in everyday words ----------------------------------------------------
+
+
+async def test_everyday_decisions_on_another_sites_request_are_refused(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, drivers, _clock):
+        barn = await _ask(app, "bea", "stop the miners", "#barn")
+        home = await _ask(app, "otto", "turn on grid charging", "#home")
+        short = barn[:8]
+        words = [
+            f"turn down {short}, not today",
+            f"appr {short}",
+            f"rej {short}",
+            f"APPR {short.upper()}",
+            f"lgtm {short}",
+            f"{short} 👍",
+            f"yes {short}",
+            f"ok {short}",
+            f"i'll allow {short}",
+            f"do not approve {short}",  # a negated approval is a rejection: still refused
+            f"approve #{barn[:5]}",  # a shorter prefix that only the barn request has
+            f"approve {barn}",  # the full id
+        ]
+        for channel in ("#home", "#barn"):  # the channel is not what counts
+            for text in words:
+                answer = await app.chat.handle_message(say("hank", text, channel))
+                assert answer.tools == ["decide_action"], (text, answer.tools)
+                assert NO_ACCESS in answer.answer, (text, answer.answer)
+        # Two ids in one breath: Hank's own is decided, the barn one is refused.
+        both = await app.chat.handle_message(say("hank", f"approve both {home[:8]} and {short}"))
+        assert both.tools == ["decide_action", "decide_action"]
+        assert "Done and verified" in both.answer and NO_ACCESS in both.answer
+        assert (await app.actions.get(home)).status == "succeeded"
+        # A viewer, limited or not, decides nothing in any words, even on a site they see.
+        other = await _ask(app, "otto", "turn off miner-2", "#home")
+        for user in ("vic", "vera"):
+            for text in (f"green light for {other[:8]}", f"appr {other[:8]}", f"rej {other[:8]}"):
+                answer = await app.chat.handle_message(say(user, text))
+                assert "your role is viewer" in answer.answer.lower(), (user, text, answer.answer)
+        assert (await app.actions.get(other)).status == "pending"
+        assert (await app.actions.get(barn)).status == "pending"
+        assert drivers["barn"].commands == []
+        events = await _audit_events(app, barn)
+        assert events.count("decision_denied") == 2 * len(words) + 1
+        assert not {"action_approved", "action_rejected"} & set(events)
+
+
+async def test_an_ambiguous_prefix_never_reaches_the_other_site(
+    sqlite_url: str, tmp_path: Path, chosen_ids: list[str]
+) -> None:
+    home_id, barn_id = "0badc0de" + "1" * 24, "0badc0de" + "2" * 24
+    chosen_ids += [home_id, barn_id]
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, drivers, _clock):
+        assert await _ask(app, "otto", "turn on grid charging", "#home") == home_id
+        assert await _ask(app, "bea", "stop the miners", "#barn") == barn_id
+        # Hank's list shows one request, by the short id both share...
+        listed = await app.chat.handle_message(say("hank", "what's pending?"))
+        assert "0badc0de at home" in listed.answer and "barn" not in listed.answer
+        # ...and the short id he was shown decides the one he may see, never the barn's,
+        # and the answer gives away nothing of the barn request (not even its id).
+        for text in ("green light for 0badc0de", "appr #0bad"):
+            answer = await app.chat.handle_message(say("hank", text))
+            assert answer.tools == ["decide_action"]
+            assert "2222" not in answer.answer, answer.answer
+        assert (await app.actions.get(home_id)).status == "succeeded"
+        assert (await app.actions.get(barn_id)).status == "pending"
+        assert drivers["barn"].commands == []
+        # Bea's "turn down" with the shared prefix is about her barn request only.
+        down = await app.chat.handle_message(say("bea", "turn down 0badc0de, not today", "#barn"))
+        assert "Rejected by Bea" in down.answer, down.answer
+        assert "1111" not in down.answer
+        assert (await app.actions.get(barn_id)).status == "rejected"
+        assert (await app.actions.get(home_id)).status == "succeeded"
+
+
+async def test_someone_who_sees_both_sites_must_say_which_request(
+    sqlite_url: str, tmp_path: Path, chosen_ids: list[str]
+) -> None:
+    home_id, barn_id = "88cc44aa" + "1" * 24, "88cc44aa" + "2" * 24
+    chosen_ids += [home_id, barn_id]
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, drivers, _clock):
+        await _ask(app, "otto", "turn on grid charging", "#home")
+        await _ask(app, "bea", "stop the miners", "#barn")
+        for text in ("approve 88cc44aa", "turn down 88cc44aa, not today"):
+            answer = await app.chat.handle_message(say("otto", text))
+            assert "matches several requests" in answer.answer, answer.answer
+        assert (await app.actions.get(home_id)).status == "pending"
+        assert (await app.actions.get(barn_id)).status == "pending"
+        # A prefix matching only barn requests is refused to Hank like the full id.
+        only_barn = await app.chat.handle_message(say("hank", "approve 88cc44aa2"))
+        assert NO_ACCESS in only_barn.answer
+        assert drivers["barn"].commands == [] and drivers["home"].commands == []
+
+
+async def test_self_approval_follows_the_tier_in_everyday_words(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, drivers, _clock):
+        # The generator's default tier: two approvers, neither of them the requester.
+        gen = await _ask(app, "hank", "start the generator", "#home")
+        short = gen[:8]
+        for text in (f"green light for {short}", f"appr {short}", f"{short} 👍"):
+            mine = await app.chat.handle_message(say("hank", text))
+            assert "you asked for this action" in mine.answer, (text, mine.answer)
+        # Bea may not count as one of the two (home is not hers), in any channel.
+        bea = await app.chat.handle_message(say("bea", f"lgtm {short}", "#home"))
+        assert "do not have access to the site 'home'" in bea.answer, bea.answer
+        first = await app.chat.handle_message(say("otto", f"green light for {short}"))
+        assert "Approval 1 of 2 recorded" in first.answer, first.answer
+        again = await app.chat.handle_message(say("otto", f"appr {short}"))
+        assert "you already approved this" in again.answer, again.answer
+        assert drivers["home"].commands == []
+        second = await app.chat.handle_message(say("mona", f"ok {short}"))
+        assert "Done and verified" in second.answer, second.answer
+        assert (await app.actions.get(gen)).status == "succeeded"
+        # Other kinds keep the default: the requester may approve their own request.
+        stop = await _ask(app, "hank", "turn off miner-2", "#home")
+        own = await app.chat.handle_message(say("hank", f"appr {stop[:8]}"))
+        assert "Done and verified" in own.answer, own.answer
+        assert drivers["barn"].commands == []
