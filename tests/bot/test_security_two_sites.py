@@ -182,3 +182,72 @@ async def test_self_approval_follows_the_tier_in_everyday_words(
         own = await app.chat.handle_message(say("hank", f"appr {stop[:8]}"))
         assert "Done and verified" in own.answer, own.answer
         assert drivers["barn"].commands == []
+
+
+# -- 3. thresholds, quiet hours and silences set in chat --------------------------------
+
+
+async def test_a_channel_of_another_site_cannot_be_quietened(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A channel's alert settings hold back the alerts of the site that posts there: they
+    are that site's settings, whoever asks and from whichever site they may use."""
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, _drivers, _clock):
+        asks = [
+            "quiet hours 22:00-07:00",
+            "critical alerts only",
+            "only critical alerts here please",
+            "please do not send me messages between 10 pm and 7 am unless it is urgent",
+        ]
+        for user in ("hank", "vera", "vic", "fin"):
+            for text in asks:
+                answer = await app.chat.handle_message(say(user, text, "#barn"))
+                assert answer.tools == ["set_alert_preferences"], (user, text, answer.tools)
+                why = NO_ACCESS if user == "hank" else "your role is"
+                assert why in answer.answer.lower(), (user, text, answer.answer)
+            # /energy prefs in the barn channel goes the same way
+            command = await app.chat.handle_command(say(user, "prefs quiet 22:00-07:00", "#barn"))
+            assert "now gets" not in command.answer, (user, command.answer)
+        barn = await app.preferences.channel_prefs("#barn")
+        assert not barn.critical_only and barn.quiet_hours is None
+        # Hank's own channel is his to set; Bea's is hers, from her channel.
+        mine = await app.chat.handle_message(say("hank", "quiet hours 22:00-07:00", "#home"))
+        assert "quiet hours 22:00–07:00" in mine.answer, mine.answer
+        hers = await app.chat.handle_message(say("bea", "critical alerts only", "#barn"))
+        assert hers.answer == "This channel now gets critical alerts only.", hers.answer
+        assert (await app.preferences.channel_prefs("#barn")).critical_only
+        # ...and Hank cannot clear what Bea set.
+        cleared = await app.chat.handle_message(say("hank", "all alerts again please", "#barn"))
+        assert "now gets" not in cleared.answer
+        assert (await app.preferences.channel_prefs("#barn")).critical_only
+
+
+async def test_thresholds_and_silences_of_another_site_are_refused(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, _drivers, _clock):
+        for text in (
+            "alert me if voltage < 12 V at the barn",
+            "alert me if the battery drops below 20 % at the barn",
+            "silence battery alerts at barn for 2h",
+            "mute the barn for the weekend",
+        ):
+            for channel in ("#home", "#barn"):
+                answer = await app.chat.handle_message(say("hank", text, channel))
+                assert NO_ACCESS in answer.answer, (text, channel, answer.tools, answer.answer)
+        for user in ("vic", "vera", "fin"):
+            for text in (
+                "alert me if the battery drops below 20 %",
+                "stop pinging me about the battery",
+                "silence everything for 2 hours",
+            ):
+                answer = await app.chat.handle_message(say(user, text, "#barn"))
+                assert "your role is" in answer.answer.lower(), (user, text, answer.answer)
+        # Said in the barn's channel without naming a site: about Hank's own site only.
+        own = await app.chat.handle_message(
+            say("hank", "stop pinging me about the battery", "#barn")
+        )
+        assert own.tools == ["silence_alerts"] and 'site="home"' in own.answer, own.answer
+        assert app.alert_rules.for_site("barn") == ()
+        silences = await app.alerts.list_silences()
+        assert [m.value for s in silences for m in s.matchers if m.label == "site"] == ["home"]
