@@ -10,8 +10,10 @@ their Discord ids (17-20 digit snowflakes) and mentions.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -21,6 +23,7 @@ from discord import app_commands
 
 from bot.app import App, open_app
 from bot.chat.discord_bot import (
+    STALE_BUTTON,
     CommandCenterClient,
     DiscordAdapter,
     build_discord_client,
@@ -33,6 +36,7 @@ from tests.bot.test_discord import (
     FakeChannel,
     FakeDiscord,
     FakeMessage,
+    click,
     dispatch,
     ephemeral_reply,
     interaction,
@@ -238,3 +242,85 @@ async def test_discord_role_grants_only_by_an_admin_of_every_site(
             (NEWBIE, "operator", "viewer"),
             (NEWBIE, "finance", "operator"),
         ]
+
+
+# -- 4. replays and forged button presses -------------------------------------------------
+
+
+async def test_discord_presses_forged_replayed_late_or_huge_change_nothing(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with discord_two_sites(sqlite_url, tmp_path) as (rig, drivers, clock):
+        app, server = rig.app, rig.server
+        said = await rig.say(BEA, "please stop the miners", BARN_CH)
+        assert "Approval needed" in said or server.cards("Approval needed"), said
+        (card,) = server.cards("Approval needed")
+        assert card.channel_id == BARN_CH
+        approve = next(c for c in card.custom_ids() if c.startswith("cc:approve:"))
+        reject = next(c for c in card.custom_ids() if c.startswith("cc:reject:"))
+        barn_id = approve.split(":")[2]
+        # Hank presses the barn card's buttons from either channel: refused, privately.
+        for custom_id in (approve, reject):
+            for channel in (HOME_CH, BARN_CH):
+                reply = await rig.press(HANK, custom_id, card, channel)
+                assert NO_BARN in reply and "Nothing was changed" in reply, reply
+        # Forged ids (Discord only sends ids that are on the message, so these run the
+        # button's callback directly): another person's id carried along is no request
+        # id; a short prefix of the barn id is the barn request all the same.
+        for forged, expected in (
+            (f"cc:approve:{barn_id}:{BEA}", "is not a request id"),
+            (f"cc:approve:{barn_id[:8]}", NO_BARN),
+            (f"cc:reject:{barn_id.upper()}", NO_BARN),
+        ):
+            i = press(rig.client, who(HANK), forged, card)
+            await click(i, forged)
+            assert expected in ephemeral_reply(i), forged
+        # Ids of odd characters never reach the bot as a button: the client explains.
+        for odd in (
+            "cc:approve:０ｂａｄｃ０ｄｅ",
+            "cc:approve:0bad\u200bc0de",
+            "cc:ack:" + "1," * 60,
+        ):
+            i = press(rig.client, who(HANK), odd, card)
+            assert await dispatch(rig.client, i, odd) == 0
+            await rig.client.on_interaction(i)
+            i.response.send_message.assert_awaited_once_with(STALE_BUTTON, ephemeral=True)
+        assert (await app.actions.get(barn_id)).status == "pending"
+        assert drivers["barn"].commands == [] and card.edits == 0
+        # Bea approves; pressing again (a client still showing the old buttons), or
+        # rejecting now, changes nothing.
+        stale = dataclasses.replace(card)
+        assert "Done and verified" in await rig.press(BEA, approve, card, BARN_CH)
+        assert card.custom_ids() == []
+        assert (await rig.press(BEA, approve, stale, BARN_CH)).startswith("Already succeeded")
+        assert (await rig.press(BEA, reject, stale, BARN_CH)).startswith("Already succeeded")
+        assert len(drivers["barn"].commands) == 3
+        # A rejected request stays rejected; an expired one stays expired.
+        await rig.say(BEA, "turn on grid charging", BARN_CH)
+        await rig.say(BEA, "start the miners again", BARN_CH)
+        cards = server.cards("Approval needed")
+        assert len(cards) == 2, [c.embed for c in server.messages.values() if c.embed]
+        first, second = cards
+        ids = [next(c for c in m.custom_ids() if c.startswith("cc:approve:")) for m in cards]
+        no = next(c for c in first.custom_ids() if c.startswith("cc:reject:"))
+        stale = dataclasses.replace(first)
+        assert (await rig.press(BEA, no, first, BARN_CH)).startswith("Rejected by Bea")
+        assert (await rig.press(BEA, ids[0], stale, BARN_CH)).startswith("Already rejected")
+        clock.advance(timedelta(minutes=16))
+        late = await rig.press(BEA, ids[1], second, BARN_CH)
+        assert "expired" in late, late
+        assert (await app.actions.get(ids[1].split(":")[2])).status == "expired"
+        assert len(drivers["barn"].commands) == 3 and drivers["home"].commands == []
+
+
+async def test_discord_huge_messages_are_refused_unread(sqlite_url: str, tmp_path: Path) -> None:
+    async with discord_two_sites(sqlite_url, tmp_path) as (rig, drivers, _clock):
+        huge = "stop the miners at the barn " * 3_700  # ~100 kB
+        ids = " ".join(f"{n:08x}" for n in range(10_000))  # 10,000 request ids
+        for text in (huge, f"approve {ids}", f"make {NEWBIE} an admin " * 5_000):
+            for user, channel in ((BEA, BARN_CH), (ADA, DM_CH)):
+                said = await rig.say(user, text, channel)
+                assert "characters long" in said and "fewer words" in said, said[:200]
+        assert await rig.app.actions.list_requests() == []
+        assert (await rig.app.chat.actor("discord", NEWBIE)).role == "viewer"
+        assert drivers["barn"].commands == []
