@@ -11,6 +11,7 @@ which covers the same people on buttons, the model path and the permission table
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,93 @@ async def test_thresholds_and_silences_of_another_site_are_refused(
         assert app.alert_rules.for_site("barn") == ()
         silences = await app.alerts.list_silences()
         assert [m.value for s in silences for m in s.matchers if m.label == "site"] == ["home"]
+
+
+# -- 5. reads: every read tool holds the same rule ----------------------------------------
+
+# One question per read tool about the barn, as people ask it.
+BARN_READS = {
+    "how is the barn?": "site_status",
+    "battery at barn?": "battery_status",
+    "solar now at barn?": "solar_now",
+    "barn report for yesterday": "energy_report",
+    "what happened overnight at the barn": "timeline",
+    "any anomalies at barn?": "anomalies",
+    "barn panel voltage?": "panel_readings",
+    "barn solar forecast for tomorrow": "solar_forecast",
+    "battery outlook at barn": "battery_outlook",
+    "week outlook for barn": "week_outlook",
+    "load forecast for barn tomorrow": "load_forecast",
+    "solar scorecard at barn": "solar_scorecard",
+    "how much fuel at barn?": "fuel_outlook",
+    "generator service at barn?": "generator_service",
+    "when should the barn miners run?": "miner_plan",
+    "should I charge the barn battery from the grid tonight?": "grid_charge_advice",
+    "generator plan for barn": "generator_plan",
+    "barn this week vs last week": "compare_periods",
+    "any alerts at barn?": "active_alerts",
+    "list alert rules at barn": "list_alert_rules",
+}
+
+
+async def test_every_read_of_another_site_is_refused_alike(sqlite_url: str, tmp_path: Path) -> None:
+    """Limited people (an operator, a viewer, a manager) get the same refusal from every
+    read tool about the site they may not use, whichever channel they ask in; a viewer
+    with no site limit reads every site (viewers see status everywhere unless limited)."""
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, _drivers, _clock):
+        for question, tool in BARN_READS.items():
+            for user, channel in (("hank", "#home"), ("vera", "#barn"), ("mona", "#home")):
+                answer = await app.chat.handle_message(say(user, question, channel))
+                assert answer.tools == [tool], (user, question, answer.tools)
+                assert NO_ACCESS in answer.answer, (user, question, answer.answer)
+                assert "Barn" not in answer.answer and answer.cards == [], (user, question)
+            seen = await app.chat.handle_message(say("vic", question, "#home"))
+            assert seen.tools == [tool] and "access" not in seen.answer, (question, seen.answer)
+        # Money is refused for the site first (a manager may see costs, not the barn's).
+        cost = await app.chat.handle_message(say("mona", "cost projection for barn"))
+        assert cost.tools == ["cost_projection"] and NO_ACCESS in cost.answer, cost.answer
+        # The slash command's site word is held to the same rule.
+        for command in ("status barn", "forecast barn tomorrow", "alerts barn"):
+            answer = await app.chat.handle_command(say("hank", command))
+            assert NO_ACCESS in answer.answer and "Barn" not in answer.answer, (command, answer)
+        # "more" and "why" after a refusal give nothing of the barn either.
+        await app.chat.handle_message(say("hank", "barn report for yesterday"))
+        for follow_up in ("more", "why?"):
+            answer = await app.chat.handle_message(say("hank", follow_up))
+            assert "Barn" not in answer.answer and "barn:" not in answer.answer, answer.answer
+
+
+async def test_lists_and_overviews_leave_out_the_other_site(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, _drivers, clock):
+        barn = await _ask(app, "bea", "stop the miners", "#barn")
+        refused = await _ask(app, "bea", "turn on grid charging", "#barn")
+        await app.chat.handle_message(say("bea", f"reject {refused[:8]}", "#barn"))
+        await app.chat.handle_message(
+            say("bea", "alert me if the battery drops below 20 %", "#barn")
+        )
+        home = await _ask(app, "hank", "turn off miner-2", "#home")
+        clock.advance(timedelta(minutes=5))
+        for user in ("hank", "vera", "hal"):
+            for channel in ("#home", "#barn"):
+                pending = await app.chat.handle_message(say(user, "what's pending?", channel))
+                assert pending.tools == ["pending_approvals"]
+                assert home[:8] in pending.answer, pending.answer
+                assert barn[:8] not in pending.answer and " at barn" not in pending.answer
+                assert len(pending.cards) == 1
+                listed = await app.chat.handle_command(say(user, "approvals", channel))
+                assert listed.answer == "1 request(s) waiting for approval.", listed.answer
+                barn_only = await app.chat.handle_command(say(user, "approvals barn", channel))
+                assert barn_only.answer == "Nothing is waiting for approval.", barn_only.answer
+                overview = await app.chat.handle_message(say(user, "compare the sites", channel))
+                assert overview.tools == ["compare_sites"] and "Barn" not in overview.answer
+                events = await app.chat.handle_message(say(user, "what happened today?", channel))
+                assert events.tools == ["timeline"] and " at Home" in events.answer
+                assert barn[:8] not in events.answer and "Bea" not in events.answer
+                assert "bea" not in events.answer.lower(), events.answer
+                rules = await app.chat.handle_message(say(user, "list alert rules", channel))
+                assert "No alert rules set in chat at Home" in rules.answer, rules.answer
+        # Someone who sees both sites gets both.
+        both = await app.chat.handle_message(say("otto", "what's pending?"))
+        assert home[:8] in both.answer and barn[:8] in both.answer
