@@ -10,16 +10,19 @@ which covers the same people on buttons, the model path and the permission table
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import AIMessage
 
 from bot.app import App
 from bot.chat.base import Click, InboundMessage
 from storage import repositories as repo
 from tests.bot.test_security import PEOPLE, two_site_file, two_sites
+from tests.graphs.scripted_model import ScriptedChatModel
 from tools.site import Person
 
 EXTRA = [
@@ -342,3 +345,94 @@ async def test_lists_and_overviews_leave_out_the_other_site(
         # Someone who sees both sites gets both.
         both = await app.chat.handle_message(say("otto", "what's pending?"))
         assert home[:8] in both.answer and barn[:8] in both.answer
+
+
+# -- 4. replays and races in words ---------------------------------------------------------
+
+
+async def test_decisions_in_words_race_and_replay_to_one_outcome(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with two_sites(db_url, tmp_path, site_file=SITE_FILE) as (app, drivers, clock):
+        barn = await _ask(app, "bea", "stop the miners", "#barn")
+        short = barn[:8]
+        # Approve, approve again, reject and a refused stranger, all at the same moment.
+        answers = await asyncio.gather(
+            app.chat.handle_message(say("bea", f"green light for {short}", "#barn")),
+            app.chat.handle_message(say("otto", f"appr {short}", "#barn")),
+            app.chat.handle_message(say("otto", f"turn down {short}, not today", "#home")),
+            app.chat.handle_message(say("hank", f"green light for {short}", "#barn")),
+        )
+        texts = [a.answer for a in answers]
+        assert NO_ACCESS in texts[3]
+        decided = [t for t in texts[:3] if "Done and verified" in t or "Rejected by" in t]
+        assert len(decided) == 1, texts
+        assert all("Already" in t for t in texts[:3] if t not in decided), texts
+        final = (await app.actions.get(barn)).status
+        assert final in ("succeeded", "rejected")
+        assert len(drivers["barn"].commands) == (3 if final == "succeeded" else 0)
+        events = await _audit_events(app, barn)
+        assert events.count("action_approved") + events.count("action_rejected") == 1
+        # Said again later, in any words, by anyone: nothing more happens.
+        for user, text in (
+            ("bea", f"appr {short}"),
+            ("otto", f"rej {short}"),
+            ("bea", f"request {short}, approve it"),
+        ):
+            again = await app.chat.handle_message(say(user, text, "#barn"))
+            assert again.answer.startswith(f"Already {final}"), (text, again.answer)
+        # A request left to expire cannot be approved afterwards, in words or by button.
+        late = await _ask(app, "bea", "turn on grid charging", "#barn")
+        clock.advance(timedelta(minutes=16))
+        words = await app.chat.handle_message(say("bea", f"green light for {late[:8]}", "#barn"))
+        assert "expired" in words.answer, words.answer
+        button = await app.chat.handle_click(press("bea", "approve", late, "#barn"))
+        assert "expired" in button, button
+        assert (await app.actions.get(late)).status == "expired"
+        assert len(drivers["barn"].commands) == (3 if final == "succeeded" else 0)
+        assert drivers["home"].commands == []
+
+
+async def test_the_model_path_gets_the_same_answers(
+    sqlite_url: str, tmp_path: Path, chosen_ids: list[str]
+) -> None:
+    """A language model calling the tools (scripted here) meets the same rules: a role
+    for one site is refused, a shared short id is Hank's request, a barn channel's
+    settings are not his."""
+    chosen_ids += ["0badc0de" + "1" * 24, "0badc0de" + "2" * 24]
+    calls = [
+        {"name": "set_role", "args": {"user_id": "sam", "role": "operator", "site": "barn"}},
+        {"name": "decide_action", "args": {"action_id": "0badc0de", "approve": False}},
+        {"name": "set_alert_preferences", "args": {"critical_only": True}},
+    ]
+    model = ScriptedChatModel(
+        script=[
+            AIMessage(content="", tool_calls=[{**c, "id": f"c{n}"} for n, c in enumerate(calls)]),
+            AIMessage(content="Done."),
+            AIMessage(content="", tool_calls=[{**calls[0], "id": "c9"}]),
+            AIMessage(content="Done."),
+        ]
+    )
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE, model=model) as (
+        app,
+        _drivers,
+        _clock,
+    ):
+        home = await app.actions.request(
+            site="home", kind="grid_charge_on", requested_by="console:otto"
+        )
+        barn = await app.actions.request(
+            site="barn", kind="grid_charge_on", requested_by="console:bea"
+        )
+        await app.chat.handle_message(say("hank", "do the things", "#barn"))
+        results = {m.name: str(m.content) for m in model.seen[-1] if m.type == "tool"}
+        assert "only admin may change roles" in results["set_role"]
+        assert results["decide_action"].startswith("Rejected by Hank"), results
+        assert NO_ACCESS in results["set_alert_preferences"]
+        assert (await app.actions.get(home.id)).status == "rejected"
+        assert (await app.actions.get(barn.id)).status == "pending"
+        assert not (await app.preferences.channel_prefs("#barn")).critical_only
+        await app.chat.handle_message(say("ada", "make sam an operator at the barn"))
+        results = {m.name: str(m.content) for m in model.seen[-1] if m.type == "tool"}
+        assert "holds at every site" in results["set_role"], results
+        assert (await app.chat.actor("console", "sam")).role == "viewer"
