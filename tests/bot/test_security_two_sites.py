@@ -436,3 +436,27 @@ async def test_the_model_path_gets_the_same_answers(
         results = {m.name: str(m.content) for m in model.seen[-1] if m.type == "tool"}
         assert "holds at every site" in results["set_role"], results
         assert (await app.chat.actor("console", "sam")).role == "viewer"
+
+
+async def test_a_shared_thread_gives_no_one_the_others_reads(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Slack and Discord threads are one conversation for everyone in them: Otto's barn
+    answers there are not Hank's, neither expanded nor carried over to a follow-up."""
+
+    def said(user: str, text: str) -> InboundMessage:
+        return InboundMessage(
+            platform="console", user_id=user, channel="#home", text=text, thread="T1"
+        )
+
+    async with two_sites(sqlite_url, tmp_path, site_file=SITE_FILE) as (app, _drivers, _clock):
+        otto = await app.chat.handle_message(said("otto", "how is the barn?"))
+        assert otto.answer.startswith("Barn: Battery at"), otto.answer
+        for text in ("more", "why?"):
+            answer = await app.chat.handle_message(said("hank", text))
+            assert answer.answer.startswith("That answer was for otto"), answer.answer
+        carried = await app.chat.handle_message(said("hank", "and the battery?"))
+        assert NO_ACCESS in carried.answer and "Barn" not in carried.answer, carried.answer
+        await app.chat.handle_message(said("otto", "what happened overnight at the barn"))
+        later = await app.chat.handle_message(said("hank", "and since 6am?"))
+        assert later.tools == ["timeline"] and NO_ACCESS in later.answer, later.answer
