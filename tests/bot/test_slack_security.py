@@ -25,9 +25,9 @@ from bot.settings import Settings
 from bot.web import build_web_app
 from storage import repositories as repo
 from storage.models import AlertRow
-from tests.bot.fake_slack import FakeSlack
+from tests.bot.fake_slack import BOT_USER_ID, FakeSlack
 from tests.bot.helpers import EVENING, CountingDriver
-from tests.bot.test_slack import BOT_TOKEN, SECRET, sign
+from tests.bot.test_slack import BOT_TOKEN, SECRET, event_body, sign
 from tests.conftest import shared_data
 from tools.clock import ManualClock
 from tools.devices.simulator import SimulatedSite
@@ -205,3 +205,33 @@ async def test_slack_ten_thousand_alert_ids_only_touch_the_pressers_site(tmp_pat
                 ).all()
             )
         assert statuses == {"home": "acknowledged", "barn": "firing"}
+
+
+async def test_slack_huge_mentions_are_refused_unread(tmp_path: Path) -> None:
+    async with slack_two_sites(tmp_path) as (rig, drivers):
+        ids = " ".join(f"{n:08x}" for n in range(10_000))
+        for n, text in enumerate(("stop the miners at the barn " * 3_700, f"approve {ids}")):
+            body = event_body(
+                f"Ev{n}",
+                {
+                    "type": "app_mention",
+                    "user": BEA,
+                    "channel": C_BARN,
+                    "text": f"<@{BOT_USER_ID}> {text}",
+                    "ts": f"1700000000.00000{n}",
+                },
+            )
+            response = await rig.http.post(
+                "/slack/events",
+                data=body.encode(),
+                headers={"Content-Type": "application/json", **sign(body)},
+            )
+            assert response.status == 200
+
+            def refusals() -> list[Any]:
+                return [p for p in rig.fake.posts(C_BARN) if "characters long" in p.args["text"]]
+
+            answer = (await rig.fake.wait_for(lambda i=n: refusals()[i:], what="the refusal"))[0]
+            assert "fewer words" in answer.args["text"]
+        assert await rig.app.actions.list_requests() == []
+        assert drivers["barn"].commands == []
