@@ -466,11 +466,14 @@ def _decide(
     async def go() -> tuple[str, bool, list[str]]:
         adapter = MemoryAdapter()
         async with open_app(settings, adapter=adapter, executes=not by_worker) as cc:
-            await cc.actions.get(action_id)  # an unknown id is an error (exit code 2)
+            actor = await cc.chat.actor("console", user)
+            # An unknown id is an error (exit code 2); a short id means, for a person
+            # limited to some sites, a request at theirs (as in chat).
+            full_id = await cc.actions.resolve_id(action_id, seen_by=actor.principal)
+            await cc.actions.get(full_id)
             if not by_worker:
                 await cc.monitor.poll_once()
-            actor = await cc.chat.actor("console", user)
-            message, refused = await cc.chat.decide_verdict(action_id, actor, approve=approve)
+            message, refused = await cc.chat.decide_verdict(full_id, actor, approve=approve)
             return message, refused, adapter.texts()
 
     message, refused, follow_ups = _run(go)

@@ -8,7 +8,7 @@ tells the caller whether it won.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -509,18 +509,17 @@ async def get_action_request(session: AsyncSession, *, action_id: str) -> Action
 
 
 async def action_ids_starting(
-    session: AsyncSession, *, prefix: str, limit: int = 5
+    session: AsyncSession, *, prefix: str, limit: int = 5, sites: Collection[str] | None = None
 ) -> Sequence[str]:
-    """Ids of action requests that start with ``prefix`` (a short id shown in chat).
+    """Ids of action requests that start with ``prefix`` (a short id shown in chat),
+    only those of ``sites`` when given.
 
     ``prefix`` must be plain hex (checked by the caller): no LIKE wildcards reach SQL.
     """
-    stmt = (
-        select(ActionRequestRow.id)
-        .where(ActionRequestRow.id.like(f"{prefix}%"))
-        .order_by(ActionRequestRow.id)
-        .limit(limit)
-    )
+    stmt = select(ActionRequestRow.id).where(ActionRequestRow.id.like(f"{prefix}%"))
+    if sites is not None:
+        stmt = stmt.where(ActionRequestRow.site.in_(sorted(sites)))
+    stmt = stmt.order_by(ActionRequestRow.id).limit(limit)
     return (await session.scalars(stmt)).all()
 
 

@@ -482,7 +482,10 @@ class ChatService:
                 ids = [int(v) for v in click.value.split(",") if v.strip()]
                 minutes = 0
         except ValueError:
-            return f"Unknown alert {click.value!r}."
+            return f"Unknown alert {click.value[:80]!r}."
+        if click.action == "snooze" and not 0 < minutes <= MAX_SNOOZE_MIN:
+            # only a hand-made payload carries this (the cards' buttons say 60)
+            return f"A snooze lasts from 1 minute to 14 days; {minutes_part[:20]!r} is not that."
         # Each alert is checked for its own site (an id may belong to a site the person
         # may not use); the rest are changed in one set-based step.
         sites = await self._alerts.sites_of(ids)
@@ -617,6 +620,8 @@ class ChatService:
 
 # Longer messages are refused unread (the planner's work grows with the text).
 MAX_MESSAGE_CHARS = 2_000
+# The longest snooze a button may ask for (as the snooze tool's limit).
+MAX_SNOOZE_MIN = 60 * 24 * 14
 
 # Tools whose answer does not depend on which site is meant.
 SITE_FREE_TOOLS = frozenset(

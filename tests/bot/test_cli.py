@@ -12,6 +12,7 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
+from storage import repositories as repo
 from tools.agent import TOOL_SPECS
 from tools.site import demo_site_file
 
@@ -268,6 +269,35 @@ def test_cli_decisions_are_held_to_the_persons_sites(cli: CliRunner, tmp_path: P
     assert json.loads(other.stdout)["actions"] == []
     approved = run(cli, "actions", "approve", action_id, "--user", "bea", "--site-file", sites)
     assert "Done and verified" in approved.stdout
+
+
+def test_cli_short_ids_shared_across_sites(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A short id two sites' requests share means, for a person limited to one site,
+    the one at their site, as in chat; the other site's id is never printed."""
+    ids = ["0badc0de" + "1" * 24, "0badc0de" + "2" * 24]
+    monkeypatch.setattr(repo, "new_action_id", lambda: ids.pop(0))
+    sites = str(two_site_file(tmp_path))
+    for site, user in (("demo", "hank"), ("barn", "bea")):
+        run(
+            cli,
+            "ask",
+            "turn on grid charging",
+            "--site",
+            site,
+            "--user",
+            user,
+            "--site-file",
+            sites,
+        )
+    hank = ("--user", "hank", "--site-file", sites)
+    refused = run(cli, "actions", "reject", "0badc0de2", *hank, code=1)
+    assert "do not have access to the site 'barn'" in refused.stdout
+    done = run(cli, "actions", "reject", "0badc0de", *hank)
+    assert done.stdout.startswith("Rejected by hank") and "2222" not in done.stdout
+    listed = json.loads(run(cli, "actions", "list", "--json", "--site-file", sites).stdout)
+    assert {r["site"]: r["status"] for r in listed} == {"demo": "rejected", "barn": "pending"}
 
 
 def test_sites_check_prints_the_merged_tiers(cli: CliRunner, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -192,9 +192,15 @@ class ActionService:
             message=row.message,
         )
 
-    async def resolve_id(self, action_id: str) -> str:
+    async def resolve_id(self, action_id: str, *, seen_by: Principal | None = None) -> str:
         """The full id of a request given in full or as the short id shown in chat
-        (at least 4 hex digits); an unknown or ambiguous one is an :class:`ActionError`."""
+        (at least 4 hex digits); an unknown or ambiguous one is an :class:`ActionError`.
+
+        With ``seen_by``, a short id is first looked for among the requests of the sites
+        that person may use: the short id in their list of pending requests means the
+        one they were shown, and an ambiguity never lists another site's requests. Only
+        when none of theirs matches is it looked for everywhere (the decision then
+        refuses it for its site, as it does a full id)."""
         given = action_id.strip().lower()
         if len(given) == 32 and re.fullmatch(r"[0-9a-f]{32}", given):
             return given  # a full id: no look-up
@@ -203,7 +209,14 @@ class ActionService:
                 f"{action_id[:80]!r} is not a request id (the hex id on the card, e.g. 8c41fea3)."
             )
         async with self._sessionmaker() as session, session.begin():
-            found = await repo.action_ids_starting(session, prefix=given)
+            found: Sequence[str] = []
+            if seen_by is not None and seen_by.sites is not None:
+                found = await repo.action_ids_starting(session, prefix=given, sites=seen_by.sites)
+            if not found:
+                found = await repo.action_ids_starting(session, prefix=given)
+                if seen_by is not None and seen_by.sites is not None and len(found) > 1:
+                    # none of theirs: name none of the other sites' ids
+                    found = found[:1]
         if given in found:
             return given
         if not found:
@@ -325,7 +338,7 @@ class ActionService:
 
     async def decide(self, *, action_id: str, actor: Actor, approve: bool) -> Decision:
         """Approve or reject; an approval is executed before this returns."""
-        action_id = await self.resolve_id(action_id)
+        action_id = await self.resolve_id(action_id, seen_by=actor.principal)
         now = self._clock.now()
         verb = "approve" if approve else "reject"
         async with self._sessionmaker() as session:

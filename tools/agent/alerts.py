@@ -245,6 +245,10 @@ async def set_alert_preferences(
     if tb.preferences is None:
         return ToolOutput(text="Preferences are not available here.", error=True)
     channel = ctx.channel or ctx.requested_by
+    # A channel's settings hold back the alerts of the sites that post there: they are
+    # those sites' settings, whichever site the person asked from may use.
+    for name in _sites_posting_to(tb, ctx):
+        authorize(ctx.principal, Permission.SET_SITE_PREFERENCES, name)
     current = tb.preferences.get("channel", channel, "alerts")
     if args.critical_only is not None:
         current["critical_only"] = args.critical_only
@@ -269,6 +273,16 @@ async def set_alert_preferences(
             f"quiet hours {prefs.quiet_hours[0]}–{prefs.quiet_hours[1]} (critical still posted)"
         )
     return ToolOutput(text=f"This channel now gets {', '.join(parts)}.")
+
+
+def _sites_posting_to(tb: Toolbox, ctx: CallContext) -> list[str]:
+    """The sites whose alerts go to the channel the person is speaking in."""
+    platform = ctx.requested_by.partition(":")[0]
+    return [
+        site.name
+        for site in tb.sites.values()
+        if ctx.channel and getattr(site.channels, platform, None) == ctx.channel
+    ]
 
 
 SPECS: tuple[ToolSpec, ...] = (

@@ -32,6 +32,9 @@ class PreferencesArgs(SiteArgs):
 class RoleArgs(BaseModel):
     user_id: str = Field(min_length=1, description="The person's user id on this platform")
     role: Literal["admin", "manager", "operator", "finance", "viewer"]
+    site: str | None = Field(
+        default=None, description="Only when a site was named (a role given in chat holds at all)"
+    )
 
 
 class WhoArgs(BaseModel):
@@ -89,6 +92,16 @@ async def set_preferences(
 async def set_role(tb: Toolbox, _site: Site, args: RoleArgs, ctx: CallContext) -> ToolOutput:
     if tb.directory is None:
         return ToolOutput(text="Roles cannot be changed here.", error=True)
+    if args.site is not None:
+        # A role given in chat holds at every site: granting it "for the barn" would give
+        # more than was asked. Site limits live in the site file.
+        return ToolOutput(
+            text=f"A role given in chat holds at every site, so I cannot make "
+            f"{args.user_id} {args.role} at {args.site} only. To limit them to {args.site}, "
+            f"list them in the site file with sites: [{args.site}] and restart; to give the "
+            "role at every site, ask again without naming a site. Nothing was changed.",
+            error=True,
+        )
     by = ctx.actor
     text = await tb.directory.grant(by, platform=by.platform, user_id=args.user_id, role=args.role)
     return ToolOutput(text=text)

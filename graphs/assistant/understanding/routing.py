@@ -318,8 +318,37 @@ def plan(
     dropped as unsure when they say both ways; an order the readers missed
     ("pull the plug on miner-1", "spin the rigs back up") becomes its command. Other
     people's words for known things ("acquit the alert", "charge by the network") are
-    read as the plain ones (:func:`.lexicon.plain`).
+    read as the plain ones (:func:`.lexicon.plain`). A role change that names a site
+    carries it (see :func:`_role_site`).
     """
+    read = _read_message(text, site_names=site_names, load_names=load_names, classifier=classifier)
+    return _role_site(text, read, site_names)
+
+
+def _role_site(text: str, read: Plan, site_names: Sequence[str]) -> Plan:
+    """A role change said with a site ("make sam an operator for the barn only") keeps
+    the site: a role given in chat holds at every site, so the tool refuses it rather
+    than give more than was asked."""
+    if not any(i.tool == "set_role" for i in read.intents):
+        return read
+    lowered = lexicon.plain(text).lower()
+    named = [s for s in site_names if re.search(rf"\b{re.escape(s.lower())}\b", lowered)]
+    if not named:
+        return read
+    intents = [
+        Intent(i.tool, {**i.args, "site": named[0]}) if i.tool == "set_role" else i
+        for i in read.intents
+    ]
+    return replace(read, intents=intents)
+
+
+def _read_message(
+    text: str,
+    *,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
     text = commands.with_correction(lexicon.plain(text), load_names)
     decided = verdicts.read(text)
     if decided is not None:
