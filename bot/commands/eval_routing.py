@@ -64,6 +64,9 @@ def already_in_place(tools: list[str], created: list[str], answer: str) -> list[
 eval_app = typer.Typer(no_args_is_help=True, help="Measure the assistant on phrasing files.")
 
 
+HELP = "help"
+
+
 @dataclass(slots=True)
 class Line:
     q: str
@@ -98,8 +101,20 @@ class Routed:
                 out.append(tool)
         return out
 
+    @property
+    def helped(self) -> bool:
+        """The reply was the list of what the assistant can do (no tool is called for it)."""
+        from graphs.assistant.planner import help_text
+
+        return not self.tools and self.answer.startswith(help_text().split("\n", 1)[0])
+
     def _right(self, actions: list[str]) -> bool:
-        if self.line.tools is None or self.tools != self.line.tools:
+        if self.line.tools is None:
+            return False
+        # "help" is no tool: a line that asks what the bot can do is right when the reply
+        # is that list (older sets wrote such lines with no tools, which still holds)
+        wanted = [t for t in self.line.tools if t != HELP]
+        if self.tools != wanted or (HELP in self.line.tools and not self.helped):
             return False
         return self.line.actions is None or sorted(actions) == sorted(_as_tools(self.line.actions))
 
@@ -246,7 +261,7 @@ def _text(outcome: Outcome) -> str:
     out: list[str] = []
     for r in outcome.routed:
         mark = " " if not r.scored else ("✓" if r.correct else "✗")
-        tools = ", ".join(r.tools) or "-"
+        tools = ", ".join(r.tools) or (HELP if r.helped else "-")
         acts = f"  actions: {', '.join(r.actions)}" if r.actions else ""
         if r.already:
             acts += f"  already in place: {', '.join(r.already)}"

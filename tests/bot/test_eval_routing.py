@@ -68,3 +68,25 @@ def test_a_bad_line_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["eval", "routing", str(path)])
     assert result.exit_code == 2
     assert f'{path}:2: each line needs {{"q": "..."}}' in result.output
+
+
+def test_a_line_asking_for_help_is_right_only_when_the_reply_is_the_help(tmp_path: Path) -> None:
+    # "help" is no tool: the reply lists what the bot can do. Older sets wrote such lines
+    # with no tools at all, which still holds.
+    lines = [
+        {"q": "what are you able to do for me?", "tools": ["help"]},
+        {"q": "help", "tools": []},
+        {"q": "how full is the battery", "tools": ["help"]},
+        {"q": "good evening to you", "tools": ["help"]},
+    ]
+    path = tmp_path / "help.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "routing", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    routed = {line["q"]: line["correct"] for line in json.loads(result.stdout)["lines"]}
+    assert routed == {
+        "what are you able to do for me?": True,
+        "help": True,
+        "how full is the battery": False,
+        "good evening to you": False,
+    }
