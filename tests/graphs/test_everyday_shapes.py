@@ -240,6 +240,10 @@ def test_the_fuel_situation_is_the_fuel_outlook() -> None:
         "turn grid charging off at midnight",
         "fire up miner-2 in 2 hours",
         "turn the miners back on at close, about 6pm",
+        "generator off at 2330",  # a 24-hour clock without its colon
+        "shut the rigs down on Saturday",
+        "start the genny sunday morning",
+        "switch the miners on when the crew gets back",
     ],
 )
 def test_an_order_for_later_makes_no_request(text: str) -> None:
@@ -257,6 +261,9 @@ def test_an_order_for_later_makes_no_request(text: str) -> None:
             ["stop_miners", "solar_forecast"],
         ),
         ("start the generator at the barn", ["start_generator"]),
+        ("the rigs have been off since Monday, start them", ["start_miners"]),
+        ("kill the miners until friday", ["stop_miners"]),
+        ("run the genny at 2000 W", ["start_generator"]),
     ],
 )
 def test_a_time_elsewhere_is_no_schedule(text: str, expected: list[str]) -> None:
@@ -421,3 +428,49 @@ def test_the_panel_sensor_beside_another_request() -> None:
         "panel_readings",
         "acknowledge_alert",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pakipatay po yung generator, may kuryente na", ["stop_generator"]),
+        ("paki-start naman ng mga miners sa home", ["start_miners"]),
+        ("maaraw ba bukas sa barn?", ["solar_forecast"]),
+        ("ilang oras pa tatagal yung battery?", ["battery_status"]),
+        ("kailan ba dapat bumili ng diesel?", ["fuel_outlook"]),
+        # English words that are also Tagalog ("sa", "na", "ba") rewrite nothing alone
+        ("how is the battery at home", ["battery_status"]),
+    ],
+)
+def test_taglish(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_taglish_later_is_a_later_order() -> None:
+    read = plan("i-on mo yung miners mamaya", site_names=SITES, load_names=LOADS)
+    assert read.intents == [] and read.reason == "unsupported"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("solar, fuel and battery", ["solar_now", "fuel_outlook", "battery_status"]),
+        ("alerts and diesel please", ["active_alerts", "fuel_outlook"]),
+        # a list that shares what follows is one question
+        ("solar, battery and generator for the next 7 days", ["week_outlook"]),
+    ],
+)
+def test_a_bare_list_of_subjects(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("shut the rigs off, soc down to 18", ["stop_miners"]),
+        ("Please start the miners again, is so sunny today.", ["start_miners"]),
+        ("grid charging on please, quickly before the power cuts", ["set_grid_charge"]),
+    ],
+)
+def test_a_state_or_a_deadline_beside_an_order(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

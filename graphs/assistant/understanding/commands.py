@@ -610,7 +610,16 @@ _LATER = re.compile(
     r"|\b(?:tomorrow|tmrw|tmr|tomoz|2moro|later\s+(?:on|today|tonight)|in\s+the\s+morning"
     r"|first\s+thing|next\s+(?:week|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
     r"|\bin\s+(?:an?|\d+|one|two|three|few|couple\s+of)\s+(?:hours?|hrs?|h|minutes?|mins?)\b"
-    r"|\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b",
+    r"|\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b"
+    # a 24-hour clock without a colon ("gen on at 0200", "around 2330h")
+    r"|\b(?:at|around|about|from|after|by)\s+(?:[01]\d|2[0-3])[0-5]\d\s*(?:h|hrs|hours)?\b"
+    r"(?!\s*(?:%|kw|kwh|w|v|l\b|rpm))"
+    # a day of the week ("turn the miners off on Friday", "saturday morning start the gen")
+    r"|\b(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:morning|afternoon|evening"
+    r"|night))?\b"
+    # when something still to happen happens ("... when the guests arrive")
+    r"|\bwhen\s+(?:\w+\s+){0,4}?(?:arrives?|gets?\s+(?:here|back|in)|comes?|come\s+back"
+    r"|(?:is|are)\s+back|leaves?|wakes?\s+up)\b",
     re.IGNORECASE,
 )
 _ONLY_TIME = re.compile(
@@ -636,7 +645,9 @@ def for_later(text: str, family: Family, load_names: Sequence[str] = ()) -> bool
 
 
 _REASON_AFTER = re.compile(r"\s(?:it'?s|its|because|cause|coz|cuz|since|as\s+it)\s", re.I)
-_UNTIL = frozenset({"until", "till", "til", "for", "through", "thru", "by", "before", "since"})
+_UNTIL = frozenset(
+    {"until", "till", "til", "for", "through", "thru", "by", "before", "since", "last", "past"}
+)
 
 
 def later(text: str) -> bool:

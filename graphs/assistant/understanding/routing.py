@@ -653,7 +653,9 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
     loose = joins is _LOOSE_JOINS
     pieces = [p for p in _pieces(text, joins) if not _only_polite(p) and not _RESTATED.search(p)]
     kept = _shared_heads(pieces)
-    if not all(_asks_own(part, site_names, loose) for part in kept):
+    if loose and _bare_list(kept, site_names):
+        pass  # "battery, solar and fuel": each names what it asks about
+    elif not all(_asks_own(part, site_names, loose) for part in kept):
         return []  # "barn" alone: no request of its own
     out: list[str] = []
     when: str | None = None
@@ -768,9 +770,20 @@ _NOT_OWN = frozenset(
 # the words that qualify a head ("solar", "battery": see _MODIFIERS), quantities or times.
 _SUBJECT_WORDS = (
     "status alerts alarms warnings approvals anomalies timeline scorecard rules silences"
-    " batts soc weather"
+    " batts soc weather fuel diesel"
 )
 _SUBJECTS = frozenset(_SUBJECT_WORDS.split())
+
+
+def _bare_list(parts: list[str], site_names: Sequence[str]) -> bool:
+    """Whether every part is one word that names a subject ("battery, solar and diesel")."""
+    sites = {w for s in site_names for w in tokens._tokenize(s)}
+    for part in parts:
+        words = [w for w in tokens._tokenize(part) if w.isalpha() and w not in _NOT_OWN]
+        own = [w for w in words if w not in sites]
+        if len(own) != 1 or own[0] not in _SUBJECTS | _MODIFIERS:
+            return False
+    return True
 
 
 def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool:
@@ -852,7 +865,16 @@ _CLAUSES = re.compile(
     re.I,
 )
 # "..., because battery falls fast", "as it makes too much heat": a reason whatever its verb.
-_BECAUSE = re.compile(r"^\W*(?:because|coz|cause|cuz|as\s+\w|given\s+\w)", re.I)
+_BECAUSE = re.compile(
+    r"^\W*(?:because|coz|cause|cuz|as\s+\w|given\s+\w|(?:quick(?:ly)?\s+)?before\s+(?:the\s+)?"
+    r"\w+\s+(?:goes|go|cuts?|dies|drops|comes|trips|runs\s+out)\b)"
+    # a state told without its verb: "battery at like 15", "soc @ 20 %", "is very sunny"
+    r"|^\W*(?:the\s+)?(?:battery|batt|batts|soc|fuel|diesel|tank)\s+(?:is\s+|now\s+)?(?:at|@"
+    r"|on|down\s+to)\s+(?:like\s+|about\s+|around\s+|only\s+)?\d"
+    r"|^\W*(?:is|it\s+is|its|it's)\s+(?:very\s+|so\s+|really\s+|quite\s+|too\s+)?(?:sunny"
+    r"|cloudy|raining|overcast|dark|grey|gray|hot|cold)\b(?![^?]*\?)",
+    re.I,
+)
 # "last week's figures", "today's yield": a time's possessive reports nothing.
 _TIME_NOUNS = (
     r"(?:today|tomorrow|tonight|yesterday|week|month|year|day|night|morning|evening"
