@@ -242,6 +242,15 @@ def plan(
             "day's end that a take below full keeps to spare",
         ),
     ] = MINER_TAKE_MARGIN_QUANTILE_DEFAULT,
+    full_carry: Annotated[
+        bool,
+        typer.Option(
+            "--full-carry/--no-full-carry",
+            help="miners: on a full battery run only those the surplus measured in the last "
+            "hour carries, whatever asked for them (default since 2026-12-03; "
+            "--no-full-carry runs the controller before)",
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Replay a history day by day: plan each morning on the forecast, apply it to what
@@ -332,6 +341,7 @@ def plan(
             morning_night_back_h=morning_night_back,
             take_below_full=take_below_full,
             take_margin_quantile=take_margin_quantile,
+            full_carry=full_carry,
         )
     try:
         frame = read_backtest_csv(data)

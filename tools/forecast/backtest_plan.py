@@ -26,6 +26,8 @@ does (it re-plans every 10 minutes on the newest SOC):
   on for the second half only if, no better than the first half nor than the
   pessimistic hour, it would end above half the reserve (the scoring stays hourly:
   the hour's miner power is the mean of its two halves);
+- miners, on a full battery (``full_carry``, the default): only those the surplus measured
+  in the last hour carries run, whatever asked for them;
 - miners, in the morning (``morning_guard``, the default): below a full battery they
   wait until the measured SOC has risen over the night's low; ``take_below_full``
   (optional) runs them below full on the median's surplus when the median still fills
@@ -78,6 +80,7 @@ from tools.forecast.plans import (
     generator_step_guard_w,
     hours_until_full,
     miner_floor_guard,
+    miners_carried_on_full_battery,
     miners_kept_by_headroom,
     miners_kept_by_outlook,
     miners_on_full_battery,
@@ -326,6 +329,14 @@ class Controller:
     day's end); ``take_night_from_full`` makes the night check from the hour the median
     fills the battery (its margin then the night's only), ``take_affordable`` adds that the
     battery can afford the take on the pessimistic PV should the day not fill it.
+
+    ``full_carry`` (the default of :func:`miner_controller` since 2026-12-03): on a full
+    battery (``full_soc_pct``) only the miners the surplus measured in the last hour carries
+    run, whatever asked for them (the plan, a take;
+    :func:`~tools.forecast.plans.miners_carried_on_full_battery`): the plan's outlook guard
+    counts what they draw as given back when tomorrow's pessimistic sun fills the battery,
+    and a late afternoon's draw that today's sun does not quite give back stays in the
+    battery until it is next full.
     """
 
     replan_h: int = 1
@@ -371,6 +382,7 @@ class Controller:
     take_night_from_full: bool = False
     morning_take_margin: bool = False
     take_affordable: bool = False
+    full_carry: bool = False
 
 
 def generator_controller() -> Controller:
@@ -404,7 +416,9 @@ def miner_controller() -> Controller:
     (``morning_guard``, since 2026-12-03): in the morning, below full, miners wait until
     the measured SOC has risen :data:`MORNING_RISE_PCT` points over the night's low, then
     may run on the median's surplus when the median still fills the battery today. The
-    battery counts as full from :data:`MINER_FULL_SOC_PCT` (since 2026-12-03; 99 before)."""
+    battery counts as full from :data:`MINER_FULL_SOC_PCT` (since 2026-12-03; 99 before), and
+    on a full battery only the miners the surplus measured in the last hour carries run
+    (``full_carry``, since 2026-12-03)."""
     return Controller(
         full_take=True,
         full_take_pessimistic_check=False,
@@ -412,6 +426,7 @@ def miner_controller() -> Controller:
         full_take_margin_quantile=FULL_TAKE_MARGIN_QUANTILE,
         morning_guard=True,
         full_soc_pct=MINER_FULL_SOC_PCT,
+        full_carry=True,
     )
 
 
@@ -986,6 +1001,17 @@ def _controlled_miners(
                 )
             if sum(on_full) > sum(wanted):
                 wanted = on_full
+        if ctl.full_carry and s > 0:
+            # a full battery has nothing left to store: miners run on the surplus measured
+            # in the last hour, not on the full battery (what they draw from it late in the
+            # day may not come back before the night)
+            wanted = miners_carried_on_full_battery(
+                soc_pct=soc,
+                running_w=wanted,
+                last_pv_w=float(a_pv[s - 1]),
+                last_load_w=float(a_load[s - 1]),
+                full_soc_pct=ctl.full_soc_pct,
+            )
         kept = miner_floor_guard(
             site,
             soc_pct=soc,
@@ -1589,6 +1615,7 @@ def backtest_plan(
             if kind == "miners" and ctl.full_take
             else None,
             "full_soc_pct": ctl.full_soc_pct if kind == "miners" and ctl.full_take else None,
+            "miners_carried_on_full_battery": kind == "miners" and ctl.full_carry,
             "miners_morning_guard": kind == "miners" and ctl.morning_guard,
             "morning_rise_pct": ctl.morning_rise_pct
             if kind == "miners" and ctl.morning_guard
