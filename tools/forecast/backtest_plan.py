@@ -336,7 +336,11 @@ class Controller:
     :func:`~tools.forecast.plans.miners_carried_on_full_battery`): the plan's outlook guard
     counts what they draw as given back when tomorrow's pessimistic sun fills the battery,
     and a late afternoon's draw that today's sun does not quite give back stays in the
-    battery until it is next full.
+    battery until it is next full. ``full_take_spill_margin`` (measured, off): the
+    full-battery take also runs when, should the hour go badly with them, the median
+    fills the battery again today with the ``take_margin_quantile`` of the site's past
+    shortfalls of it to the day's end to spare (instead of passing the night check, which
+    in the afternoon asks the bad hour itself to carry them).
     """
 
     replan_h: int = 1
@@ -383,6 +387,7 @@ class Controller:
     morning_take_margin: bool = False
     take_affordable: bool = False
     full_carry: bool = False
+    full_take_spill_margin: bool = False
 
 
 def generator_controller() -> Controller:
@@ -986,7 +991,14 @@ def _controlled_miners(
                 on_full = view.refill_keeps(on_full, 0.0)
             # ... and should this hour go badly with them, the median outlook to the
             # morning still keeps the site's own past miss of it above the reserve
+            spared: list[float] = []
+            if ctl.full_take_spill_margin and take_margin_kwh is not None and on_full:
+                # (or the median fills the battery again today with the site's own past
+                # shortfall of it to the day's end to spare: the take comes back today)
+                spared = view.refill_keeps(on_full, float(take_margin_kwh[s]))
             on_full = view.night_keeps(on_full)
+            if sum(spared) > sum(on_full):
+                on_full = spared
             if on_full and ctl.full_take_pessimistic_check:
                 end = min(s + MINER_HORIZON_H, s0 + len(p90))
                 if ctl.full_take_check_to_morning:
@@ -1384,7 +1396,9 @@ def backtest_plan(
             misses.append(
                 (local, rest_of_day_miss_kwh(a_pv, a_load, [o.pv_p50 for o in outlooks], f_load))
             )
-        if kind == "miners" and (ctl.take_below_full or ctl.morning_take_margin):
+        if kind == "miners" and (
+            ctl.take_below_full or ctl.morning_take_margin or ctl.full_take_spill_margin
+        ):
             # how far the day's net energy fell short of the median outlook made at each
             # hour, at its worst point before the day's end (where the battery would fill)
             shortfalls_to_end.append(
@@ -1513,7 +1527,7 @@ def backtest_plan(
                 take_margin_kwh=spill_margin_kwh_by_hour(
                     site, shortfalls_to_end, quantile=ctl.take_margin_quantile
                 )[local_h]
-                if ctl.take_below_full or ctl.morning_take_margin
+                if ctl.take_below_full or ctl.morning_take_margin or ctl.full_take_spill_margin
                 else None,
                 **common,
             )
@@ -1616,6 +1630,7 @@ def backtest_plan(
             else None,
             "full_soc_pct": ctl.full_soc_pct if kind == "miners" and ctl.full_take else None,
             "miners_carried_on_full_battery": kind == "miners" and ctl.full_carry,
+            "full_take_spill_margin": kind == "miners" and ctl.full_take_spill_margin,
             "miners_morning_guard": kind == "miners" and ctl.morning_guard,
             "morning_rise_pct": ctl.morning_rise_pct
             if kind == "miners" and ctl.morning_guard
