@@ -171,8 +171,8 @@ def plan(
             "measured in the last hour, no more than the outlook's for this one) when, should "
             "the hour go badly, the median fills the battery again today and its night keeps "
             "the site's past miss to spare (default since 2026-12-02; --no-full-take "
-            "--no-morning-guard runs the controller before: EMHASS June 39.2 %, SERF August "
-            "84.4 %)",
+            "--no-morning-guard --no-full-carry runs the controller before: EMHASS June "
+            "39.2 %, SERF August 84.4 %)",
         ),
     ] = True,
     full_take_margin_quantile: Annotated[
