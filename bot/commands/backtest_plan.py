@@ -171,8 +171,8 @@ def plan(
             "measured in the last hour, no more than the outlook's for this one) when, should "
             "the hour go badly, the median fills the battery again today and its night keeps "
             "the site's past miss to spare (default since 2026-12-02; --no-full-take "
-            "--no-morning-guard runs the controller before: EMHASS June 39.2 %, SERF August "
-            "84.4 %)",
+            "--no-morning-guard --no-full-carry runs the controller before: EMHASS June "
+            "39.2 %, SERF August 84.4 %)",
         ),
     ] = True,
     full_take_margin_quantile: Annotated[
@@ -242,6 +242,25 @@ def plan(
             "day's end that a take below full keeps to spare",
         ),
     ] = MINER_TAKE_MARGIN_QUANTILE_DEFAULT,
+    full_carry: Annotated[
+        bool,
+        typer.Option(
+            "--full-carry/--no-full-carry",
+            help="miners: on a full battery run only those the surplus measured in the last "
+            "hour carries, whatever asked for them (default since 2026-12-03; "
+            "--no-full-carry runs the controller before)",
+        ),
+    ] = True,
+    full_take_spill_margin: Annotated[
+        bool,
+        typer.Option(
+            "--full-take-spill-margin/--no-full-take-spill-margin",
+            help="miners: the full-battery take also runs when, should the hour go badly, "
+            "the median fills the battery again today with the site's own past shortfall "
+            "of it to the day's end (--take-margin-quantile) to spare (default: off; "
+            "EMHASS July 28.9 -> 33.1 % at 0.75, 39.6 % with an avoidable hour at 0.5)",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Replay a history day by day: plan each morning on the forecast, apply it to what
@@ -332,6 +351,8 @@ def plan(
             morning_night_back_h=morning_night_back,
             take_below_full=take_below_full,
             take_margin_quantile=take_margin_quantile,
+            full_carry=full_carry,
+            full_take_spill_margin=full_take_spill_margin,
         )
     try:
         frame = read_backtest_csv(data)

@@ -258,11 +258,17 @@ def test_cli(tmp_path: Path, cli: tuple[CliRunner, typer.Typer]) -> None:
     # full an option
     assert result["controller"]["miners_morning_guard"]
     assert not result["controller"]["miners_take_below_full"]
+    # so is the full battery's measured surplus (--no-full-carry turns it off)
+    assert result["controller"]["miners_carried_on_full_battery"]
+    assert not result["controller"]["full_take_spill_margin"]
     flip = ["--no-morning-guard", "--take-below-full", "--score-from", "2024-06-30", "--json"]
+    flip += ["--no-full-carry", "--full-take-spill-margin"]
     other = runner.invoke(app, [*args, *flip])
     assert other.exit_code == 0, other.output
     controller = json.loads(other.output)["controller"]
     assert not controller["miners_morning_guard"] and controller["miners_take_below_full"]
+    assert not controller["miners_carried_on_full_battery"]
+    assert controller["full_take_spill_margin"]
     assert result["controller"]["full_soc_pct"] == MINER_FULL_SOC_PCT
     bad = runner.invoke(app, ["plan", "pumps", "--data", str(path), *site_args, "--kwp", "5"])
     assert bad.exit_code == 2 and "miners or generator" in bad.output
@@ -391,6 +397,8 @@ def test_the_miner_controller_waits_for_a_proven_morning() -> None:
     assert MINER_TAKE_MARGIN_QUANTILE_DEFAULT == TAKE_MARGIN_QUANTILE
     # a battery counts as full a little below 100 % (the full take starts earlier)
     assert ctl.full_soc_pct == MINER_FULL_SOC_PCT == MINER_FULL_SOC_PCT_DEFAULT < 99.0
+    # on a full battery only the miners the measured surplus carries run (since 2026-12-03)
+    assert ctl.full_carry and not ctl.full_take_spill_margin
 
 
 def test_until_recharge_reaches_the_morning_after_the_night_ahead() -> None:

@@ -23,6 +23,7 @@ from tools.forecast.plans import (
     generator_start_w,
     generator_step_guard_w,
     miner_floor_guard,
+    miners_carried_on_full_battery,
     miners_kept_by_headroom,
     miners_kept_by_outlook,
     miners_on_full_battery,
@@ -699,6 +700,32 @@ def test_miners_on_full_battery_run_on_the_surplus_measured_and_forecast() -> No
     # a battery that is not full is not curtailing anything: none
     assert on_full(97.0, 6000.0, 6000.0) == []
     assert on_full(97.0, 6000.0, 6000.0, full=95.0) == units
+
+
+def test_a_full_battery_runs_only_the_miners_the_measured_surplus_carries() -> None:
+    units = [500.0, 500.0]
+
+    def carried(soc_pct: float, last_pv_w: float, running: list[float] = units) -> list[float]:
+        return miners_carried_on_full_battery(
+            soc_pct=soc_pct,
+            running_w=running,
+            last_pv_w=last_pv_w,
+            last_load_w=2700.0,
+            full_soc_pct=90.0,
+        )
+
+    # full, and the last hour had 2.2 kW of sun over the load: both run
+    assert carried(100.0, 4900.0) == units
+    # a late afternoon at 98 %: the house drew 2.7 kW against 3.0 kW of sun (0.3 kW of
+    # surplus), so a miner would draw the full battery down: none runs
+    assert carried(98.0, 3000.0) == []
+    # 0.7 kW of surplus carries one of the two (dropped largest first)
+    assert carried(95.0, 3400.0) == [500.0]
+    assert carried(95.0, 3400.0, [1000.0, 500.0]) == [500.0]
+    # below full the battery is still charging: this guard leaves the others to judge
+    assert carried(89.0, 0.0) == units
+    # nothing asked for, nothing run
+    assert carried(100.0, 9000.0, []) == []
 
 
 def test_refills_after_a_bad_hour_only_when_the_rest_of_the_day_fills_the_battery() -> None:

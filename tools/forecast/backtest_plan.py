@@ -26,6 +26,8 @@ does (it re-plans every 10 minutes on the newest SOC):
   on for the second half only if, no better than the first half nor than the
   pessimistic hour, it would end above half the reserve (the scoring stays hourly:
   the hour's miner power is the mean of its two halves);
+- miners, on a full battery (``full_carry``, the default): only those the surplus measured
+  in the last hour carries run, whatever asked for them;
 - miners, in the morning (``morning_guard``, the default): below a full battery they
   wait until the measured SOC has risen over the night's low; ``take_below_full``
   (optional) runs them below full on the median's surplus when the median still fills
@@ -78,6 +80,7 @@ from tools.forecast.plans import (
     generator_step_guard_w,
     hours_until_full,
     miner_floor_guard,
+    miners_carried_on_full_battery,
     miners_kept_by_headroom,
     miners_kept_by_outlook,
     miners_on_full_battery,
@@ -326,6 +329,18 @@ class Controller:
     day's end); ``take_night_from_full`` makes the night check from the hour the median
     fills the battery (its margin then the night's only), ``take_affordable`` adds that the
     battery can afford the take on the pessimistic PV should the day not fill it.
+
+    ``full_carry`` (the default of :func:`miner_controller` since 2026-12-03): on a full
+    battery (``full_soc_pct``) only the miners the surplus measured in the last hour carries
+    run, whatever asked for them (the plan, a take;
+    :func:`~tools.forecast.plans.miners_carried_on_full_battery`): the plan's outlook guard
+    counts what they draw as given back when tomorrow's pessimistic sun fills the battery,
+    and a late afternoon's draw that today's sun does not quite give back stays in the
+    battery until it is next full. ``full_take_spill_margin`` (measured, off): the
+    full-battery take also runs when, should the hour go badly with them, the median
+    fills the battery again today with the ``take_margin_quantile`` of the site's past
+    shortfalls of it to the day's end to spare (instead of passing the night check, which
+    in the afternoon asks the bad hour itself to carry them).
     """
 
     replan_h: int = 1
@@ -371,6 +386,8 @@ class Controller:
     take_night_from_full: bool = False
     morning_take_margin: bool = False
     take_affordable: bool = False
+    full_carry: bool = False
+    full_take_spill_margin: bool = False
 
 
 def generator_controller() -> Controller:
@@ -404,7 +421,9 @@ def miner_controller() -> Controller:
     (``morning_guard``, since 2026-12-03): in the morning, below full, miners wait until
     the measured SOC has risen :data:`MORNING_RISE_PCT` points over the night's low, then
     may run on the median's surplus when the median still fills the battery today. The
-    battery counts as full from :data:`MINER_FULL_SOC_PCT` (since 2026-12-03; 99 before)."""
+    battery counts as full from :data:`MINER_FULL_SOC_PCT` (since 2026-12-03; 99 before), and
+    on a full battery only the miners the surplus measured in the last hour carries run
+    (``full_carry``, since 2026-12-03)."""
     return Controller(
         full_take=True,
         full_take_pessimistic_check=False,
@@ -412,6 +431,7 @@ def miner_controller() -> Controller:
         full_take_margin_quantile=FULL_TAKE_MARGIN_QUANTILE,
         morning_guard=True,
         full_soc_pct=MINER_FULL_SOC_PCT,
+        full_carry=True,
     )
 
 
@@ -971,7 +991,14 @@ def _controlled_miners(
                 on_full = view.refill_keeps(on_full, 0.0)
             # ... and should this hour go badly with them, the median outlook to the
             # morning still keeps the site's own past miss of it above the reserve
+            spared: list[float] = []
+            if ctl.full_take_spill_margin and take_margin_kwh is not None and on_full:
+                # (or the median fills the battery again today with the site's own past
+                # shortfall of it to the day's end to spare: the take comes back today)
+                spared = view.refill_keeps(on_full, float(take_margin_kwh[s]))
             on_full = view.night_keeps(on_full)
+            if sum(spared) > sum(on_full):
+                on_full = spared
             if on_full and ctl.full_take_pessimistic_check:
                 end = min(s + MINER_HORIZON_H, s0 + len(p90))
                 if ctl.full_take_check_to_morning:
@@ -986,6 +1013,17 @@ def _controlled_miners(
                 )
             if sum(on_full) > sum(wanted):
                 wanted = on_full
+        if ctl.full_carry and s > 0:
+            # a full battery has nothing left to store: miners run on the surplus measured
+            # in the last hour, not on the full battery (what they draw from it late in the
+            # day may not come back before the night)
+            wanted = miners_carried_on_full_battery(
+                soc_pct=soc,
+                running_w=wanted,
+                last_pv_w=float(a_pv[s - 1]),
+                last_load_w=float(a_load[s - 1]),
+                full_soc_pct=ctl.full_soc_pct,
+            )
         kept = miner_floor_guard(
             site,
             soc_pct=soc,
@@ -1358,7 +1396,9 @@ def backtest_plan(
             misses.append(
                 (local, rest_of_day_miss_kwh(a_pv, a_load, [o.pv_p50 for o in outlooks], f_load))
             )
-        if kind == "miners" and (ctl.take_below_full or ctl.morning_take_margin):
+        if kind == "miners" and (
+            ctl.take_below_full or ctl.morning_take_margin or ctl.full_take_spill_margin
+        ):
             # how far the day's net energy fell short of the median outlook made at each
             # hour, at its worst point before the day's end (where the battery would fill)
             shortfalls_to_end.append(
@@ -1487,7 +1527,7 @@ def backtest_plan(
                 take_margin_kwh=spill_margin_kwh_by_hour(
                     site, shortfalls_to_end, quantile=ctl.take_margin_quantile
                 )[local_h]
-                if ctl.take_below_full or ctl.morning_take_margin
+                if ctl.take_below_full or ctl.morning_take_margin or ctl.full_take_spill_margin
                 else None,
                 **common,
             )
@@ -1589,6 +1629,8 @@ def backtest_plan(
             if kind == "miners" and ctl.full_take
             else None,
             "full_soc_pct": ctl.full_soc_pct if kind == "miners" and ctl.full_take else None,
+            "miners_carried_on_full_battery": kind == "miners" and ctl.full_carry,
+            "full_take_spill_margin": kind == "miners" and ctl.full_take_spill_margin,
             "miners_morning_guard": kind == "miners" and ctl.morning_guard,
             "morning_rise_pct": ctl.morning_rise_pct
             if kind == "miners" and ctl.morning_guard

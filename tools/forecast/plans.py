@@ -65,6 +65,7 @@ __all__ = [
     "generator_step_guard_w",
     "hours_until_full",
     "miner_floor_guard",
+    "miners_carried_on_full_battery",
     "miners_kept_by_headroom",
     "miners_kept_by_outlook",
     "miners_on_full_battery",
@@ -715,6 +716,30 @@ def miners_on_full_battery(
         return []
     surplus_w = min(last_pv_w - last_load_w, hour_pv_w - hour_load_w)
     kept = sorted((float(w) for w in miner_w if w > 0), reverse=True)
+    while kept and sum(kept) > surplus_w:
+        kept.pop(0)
+    return kept
+
+
+def miners_carried_on_full_battery(
+    *,
+    soc_pct: float,
+    running_w: Sequence[float],
+    last_pv_w: float,
+    last_load_w: float,
+    full_soc_pct: float = 99.0,
+) -> list[float]:
+    """The miners [W each] of ``running_w`` (whatever asked for them: the plan, a take) that
+    may run this hour on a full battery: at or above ``full_soc_pct`` the battery has
+    nothing left to store, so miners run on the sun's surplus, and those the surplus
+    measured in the last hour (``last_pv_w`` - ``last_load_w``, the base load without
+    them) does not carry would draw the full battery down on a promise; they are dropped,
+    largest first. Below full, all of them (a battery still charging may lend to them
+    what the outlook gives back: the other guards judge that)."""
+    kept = sorted((float(w) for w in running_w if w > 0), reverse=True)
+    if soc_pct < full_soc_pct:
+        return kept
+    surplus_w = last_pv_w - last_load_w
     while kept and sum(kept) > surplus_w:
         kept.pop(0)
     return kept
