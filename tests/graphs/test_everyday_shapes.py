@@ -474,3 +474,20 @@ def test_a_bare_list_of_subjects(text: str, expected: list[str]) -> None:
 )
 def test_a_state_or_a_deadline_beside_an_order(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("whats the situation in home", ["site_status"]),  # the diesel situation is fuel's
+        ("list the warnings which we made", ["list_alert_rules"]),  # rules, not what fired
+        ("when is best to run the generator, next 2 days", ["generator_plan"]),
+        ("soc, diesel, pending", ["battery_status", "fuel_outlook", "pending_approvals"]),
+        (
+            "Could you stop the generator? I believe the battery must be charged by now.",
+            ["stop_generator"],
+        ),
+    ],
+)
+def test_more_everyday_shapes(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

@@ -206,6 +206,10 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}what's the grid doing{post}",
         "{pre}how's the factory load{post}",
         "{pre}what's the power situation{post}",
+        # "situation" alone is the site's ("the diesel situation" is the fuel's)
+        "{pre}show me the situation{at}{post}",
+        "{pre}situation{at}{now}{post}",
+        "{pre}what's the situation like{at}{post}",
         "{pre}what's the inverter doing{post}",
         "{pre}how much are we pulling{now}{post}",
         "{pre}is the generator covering the load{post}",

@@ -1219,7 +1219,7 @@ _LIST_RULES = re.compile(
     r"|\bthresholds?\s+(?:i|we|you)\s+(?:set|made|created|have)\b"
     r"|\b(?:what|which|list|show)\b.*\b(?:thresholds|rules)\b"
     r"|\bwhat\s+(?:am\s+i|are\s+we)\s+(?:alerted|notified|warned)\s+(?:on|about|for)\b"
-    r"|\b(?:alerts?|alarms?|warnings?|notifications?|thresholds?)\s+(?:that\s+)?(?:i|we)"
+    r"|\b(?:alerts?|alarms?|warnings?|notifications?|thresholds?)\s+(?:that\s+|which\s+)?(?:i|we)"
     r"\s+(?:have\s+|had\s+|'ve\s+)?(?:set|made|created|added|asked|configured|put)\b"
     r"|\b(?:alerts?|alarms?|warnings?|thresholds?)\b.*\b(?:did|have)\s+(?:i|we)\s+(?:set|create"
     r"|add|make)\b",

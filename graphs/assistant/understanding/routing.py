@@ -652,7 +652,7 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
     ("tomorrow is cloudy"). A part that is only politeness ("..., please") is dropped."""
     loose = joins is _LOOSE_JOINS
     pieces = [p for p in _pieces(text, joins) if not _only_polite(p) and not _RESTATED.search(p)]
-    kept = _shared_heads(pieces)
+    kept = _shared_heads(_with_spans(pieces))
     if loose and _bare_list(kept, site_names):
         pass  # "battery, solar and fuel": each names what it asks about
     elif not all(_asks_own(part, site_names, loose) for part in kept):
@@ -691,6 +691,25 @@ _MODIFIERS = frozenset(_MODIFIER_WORDS.split())
 
 
 _RIGHT_NOW = re.compile(r"\b(?:now|rn|currently|right\s+now|at\s+the\s+moment|atm)\b", re.I)
+
+
+# "when should we run the genny, next 3 days": a span of time alone belongs to the part
+# before it.
+_SPAN_ONLY = re.compile(
+    r"^\W*(?:for\s+|over\s+|in\s+|during\s+|within\s+)?(?:the\s+)?(?:next|coming)\s+"
+    r"(?:\d+|two|three|four|five|six|seven|few|couple\s+of)\s+(?:days?|hours?|hrs?|h)\W*$",
+    re.IGNORECASE,
+)
+
+
+def _with_spans(pieces: list[str]) -> list[str]:
+    out: list[str] = []
+    for piece in pieces:
+        if out and _SPAN_ONLY.match(piece):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
 
 
 def _shared_heads(parts: list[str]) -> list[str]:
@@ -770,7 +789,7 @@ _NOT_OWN = frozenset(
 # the words that qualify a head ("solar", "battery": see _MODIFIERS), quantities or times.
 _SUBJECT_WORDS = (
     "status alerts alarms warnings approvals anomalies timeline scorecard rules silences"
-    " batts soc weather fuel diesel"
+    " batts soc weather fuel diesel pending"
 )
 _SUBJECTS = frozenset(_SUBJECT_WORDS.split())
 
@@ -890,7 +909,8 @@ _REPORTS = re.compile(
     r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
     # who asked or said so: "my son asked me to", "the electrician told us", "I want again
     # the notifications"
-    r"|\b(?:asked|told|said|says|suggested|reckons?|thinks?|thought|wants?|wanted|called"
+    r"|\b(?:asked|told|said|says|suggested|reckons?|thinks?|thought|believes?|suppose|expect"
+    r"|wants?|wanted|called"
     r"|rang|heard|remember|forgot|guess)\b",
     re.IGNORECASE,
 )
@@ -1260,6 +1280,8 @@ def _plan(
         all(
             i.tool in EXACT_TOOLS | PARSED_TOOLS | {"set_role"}
             or (i.tool == "set_preferences" and i.args.get("min_soc_pct") is not None)
+            # a window of quiet hours read from the words ("stop texting me at night, 10 to 5")
+            or (i.tool == "set_alert_preferences" and i.args.get("quiet_hours") is not None)
             or (
                 i.tool == "compare_periods"
                 and _VERSUS.search(text) is not None

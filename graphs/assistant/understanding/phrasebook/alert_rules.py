@@ -190,6 +190,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{pre}which {rules} exist{at}{post}",
         "{pre}which thresholds did we set{post}",
         "{pre}what rules did i set up{post}",
+        # alerts someone made are the rules, not what fired
+        "{pre}show me the alerts i made{post}",
+        "{pre}the alarms which we set up{at}{post}",
+        "{pre}what warnings did i create{post}",
+        "{pre}list the alerts that we configured{post}",
         "{pre}any {rules}{at}{post}",
         "{pre}do we have any {rules}{at}{post}",
         "{pre}my {rules}{post}",
