@@ -54,7 +54,9 @@ class ChannelLimiter:
             at = self._next.get(channel, now)
             if at > now:
                 await asyncio.sleep(at - now)
-            self._next[channel] = max(at, now) + self._min
+            # from the moment this message really goes (a busy loop may wake it late),
+            # not from the slot it was given: the next one then never comes sooner
+            self._next[channel] = time.monotonic() + self._min
 
 
 @dataclass(slots=True)

@@ -160,6 +160,12 @@ def test_backtest_metrics_keys() -> None:
         100 * result["coverage_p10_p90"], abs=0.1
     )
     assert result["pinball_p10_w"] > 0.0 and result["pinball_p90_w"] > 0.0
+    # keep_series adds the hourly table and changes no score (the real-data test relies on it)
+    kept = backtest_load(
+        _weekly().to_frame(), score_from=date(2024, 2, 19), tz=TZ, keep_series=True
+    )
+    assert isinstance(kept.pop("hourly"), pd.DataFrame)
+    assert kept == result
 
 
 def test_real_household_winter() -> None:
@@ -169,14 +175,14 @@ def test_real_household_winter() -> None:
     index = pd.DatetimeIndex(pd.to_datetime(raw["timestamp_utc"], utc=True))
     frame = pd.DataFrame({"load_w": np.where(load > 0, load, np.nan)}, index=index)  # 0 = missing
     frame = frame[frame.index < _midnight("2025-02-01")]
-    result = backtest_load(frame, score_from=date(2024, 11, 1), tz=TZ)
+    # one backtest: keep_series only adds the hourly table to the same scores
+    result = backtest_load(frame, score_from=date(2024, 11, 1), tz=TZ, keep_series=True)
     assert result["days"] >= 85
     assert result["skill_vs_persistence"] >= max(REAL_SKILL_FLOOR, 0.12)
     assert 0.7 <= result["coverage_p10_p90"] <= 0.9
     assert 70.0 <= result["p10_p90_coverage_pct"] <= 90.0
     # a calibrated band beats the median used as both bounds on pinball loss
-    hourly = backtest_load(frame, score_from=date(2024, 11, 1), tz=TZ, keep_series=True)["hourly"]
-    hourly = hourly.dropna()
+    hourly = result["hourly"].dropna()
     a, p50 = hourly["actual_w"].to_numpy(), hourly["p50_w"].to_numpy()
     assert result["pinball_p10_w"] < pinball_loss(a, p50, 0.1)
     assert result["pinball_p90_w"] < pinball_loss(a, p50, 0.9)

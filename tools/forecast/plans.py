@@ -26,10 +26,13 @@ stored energy ``e[t] = e[t-1] + eff * charge[t] - discharge[t] / eff`` per hour,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextvars
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -158,11 +161,16 @@ class _Lp:
                 a[r, j] = c
             lo[r], hi[r] = low, high
         options: dict[str, object] = {"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap}
+        csr = a.tocsr()
+        solved = _SOLVED.get()
+        key = b"" if solved is None else _problem_key(csr, lo, hi, self, options)
+        if solved is not None and key in solved:
+            return solved[key].copy()
         res = milp(
             c=np.asarray(self.cost),
             integrality=np.asarray(self.integer),
             bounds=Bounds(np.asarray(self.lb), np.asarray(self.ub)),
-            constraints=LinearConstraint(a.tocsr(), lo, hi),
+            constraints=LinearConstraint(csr, lo, hi),
             options=options,
         )
         if res.x is None and res.status == _HIGHS_OTHER_ERROR:
@@ -171,13 +179,57 @@ class _Lp:
                 c=np.asarray(self.cost),
                 integrality=np.asarray(self.integer),
                 bounds=Bounds(np.asarray(self.lb), np.asarray(self.ub)),
-                constraints=LinearConstraint(a.tocsr(), lo, hi),
+                constraints=LinearConstraint(csr, lo, hi),
                 options={**options, "presolve": False},
             )
         if res.x is None:
             raise PlanError(f"the optimiser found no plan ({str(res.message).strip('()')})")
         x: FloatArray = np.asarray(res.x, dtype=np.float64)
+        if solved is not None:
+            solved[key] = x.copy()
         return x
+
+
+_SOLVED: contextvars.ContextVar[dict[bytes, FloatArray] | None] = contextvars.ContextVar(
+    "plans_solved", default=None
+)
+
+
+@contextmanager
+def remembered_solutions() -> Iterator[None]:
+    """Within the block, a problem identical to one already solved in it gets that
+    solution again instead of another HiGHS run (HiGHS is deterministic for the same
+    input). For runs that pose the same problems again and again: plan backtests that
+    compare controllers over the same days share their hindsight and rule tracks. Off by
+    default: a live answer always solves."""
+    token = _SOLVED.set({})
+    try:
+        yield
+    finally:
+        _SOLVED.reset(token)
+
+
+def _problem_key(
+    csr: Any, lo: FloatArray, hi: FloatArray, lp: _Lp, options: dict[str, object]
+) -> bytes:
+    """A digest of everything ``milp`` is given: costs, integrality, bounds, the constraint
+    matrix and its limits, and the options."""
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update(repr((csr.shape, sorted(options.items()))).encode())
+    for part in (
+        np.asarray(lp.cost, dtype=np.float64),
+        np.asarray(lp.integer, dtype=np.int64),
+        np.asarray(lp.lb, dtype=np.float64),
+        np.asarray(lp.ub, dtype=np.float64),
+        np.asarray(csr.data, dtype=np.float64),
+        np.asarray(csr.indices, dtype=np.int64),
+        np.asarray(csr.indptr, dtype=np.int64),
+        lo,
+        hi,
+    ):
+        digest.update(part.tobytes())
+        digest.update(b"|")
+    return digest.digest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -655,6 +655,9 @@ async def test_read_queue_is_bounded_and_counts_drops() -> None:
 async def test_start_full_publish_readings_flow(mqtt_broker: tuple[str, int]) -> None:
     async with gx_pair(*mqtt_broker) as pair:
         sim, device, seen = pair.sim, pair.device, pair.seen
+        # The full keep-alive asks for the republish, then the min-SOC setting, then each
+        # relay's function: the answers arrive in that order and over several loop turns,
+        # so wait for the last of them (the relay functions), not only the min SOC.
         await seen.until(
             lambda: (
                 seen.last("ess_min_soc_pct") is not None
@@ -663,8 +666,9 @@ async def test_start_full_publish_readings_flow(mqtt_broker: tuple[str, int]) ->
                 and seen.last("generator_running") is not None
                 and seen.last("load_on", "miner-1") is not None
                 and device.full_publish_completed_at is not None
+                and set(device.state.relay_functions) == {0, 1}
             ),
-            what="full publish and the explicit settings read",
+            what="full publish and the explicit settings and relay-function reads",
         )
         assert sim.full_publishes == 1
         assert seen.last("battery_soc_pct") == pytest.approx(60.0)
@@ -676,11 +680,17 @@ async def test_start_full_publish_readings_flow(mqtt_broker: tuple[str, int]) ->
         assert device.state.relay_functions == {0: 2, 1: 0}
         # physics advances; changed values arrive without another keep-alive
         truth = {r.metric: r.value for r in await sim.step(T0 + timedelta(minutes=30))}
+        # The step publishes battery, PV, then the AC groups (load, grid): wait for every
+        # value checked below, not only the first ones, as they can arrive in separate batches.
+        stepped = (
+            "battery_soc_pct",
+            "battery_power_w",
+            "pv_power_w",
+            "load_power_w",
+            "grid_power_w",
+        )
         await seen.until(
-            lambda: (
-                seen.last("battery_soc_pct") == pytest.approx(truth["battery_soc_pct"], abs=1e-3)
-                and seen.last("pv_power_w") == pytest.approx(truth["pv_power_w"], abs=1e-3)
-            ),
+            lambda: all(seen.last(m) == pytest.approx(truth[m], abs=1e-3) for m in stepped),
             what="stepped values",
         )
         assert truth["pv_power_w"] > 0
