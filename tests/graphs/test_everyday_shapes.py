@@ -491,3 +491,45 @@ def test_a_state_or_a_deadline_beside_an_order(text: str, expected: list[str]) -
 )
 def test_more_everyday_shapes(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "kept"),
+    [
+        ("asked", True),  # was "acked": "Dad asked me to ..." acknowledged the alerts
+        ("watts", True),  # was "whats"
+        ("field", True),  # was "fired"
+        ("starts", True),  # was "stats"
+        ("sorry", True),  # was "story"
+        ("tanks", True),  # was "thanks"
+        ("batery", False),
+        ("tomorow", False),
+        ("minors", False),  # a slip for "miners" although a word
+    ],
+)
+def test_a_common_word_is_no_typo(word: str, kept: bool) -> None:
+    from graphs.assistant.understanding.tokens import _correct
+
+    assert (_correct(word) == word) is kept
+
+
+def test_a_word_bends_only_to_itself_inflected() -> None:
+    from graphs.assistant.understanding.tokens import _correct
+
+    assert _correct("turned") == "turn"
+    assert _correct("serviced") == "service"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # someone else's wish, and its reason after "now that"
+        ("Sam has asked me to put the rigs back on now that it's bright", ["start_miners"]),
+        ("my wife wants the genny off now that the grid is back", ["stop_generator"]),
+        # "could you do that?" after the order asks for the same thing again
+        ("switch miner-2 off. Could you do that please?", ["stop_miners"]),
+        ("the generator stopped because the battery is full", ["battery_status"]),
+    ],
+)
+def test_an_order_with_its_reason_or_asked_again(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

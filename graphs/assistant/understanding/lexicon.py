@@ -113,7 +113,8 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         HELP,
         "help|commands|command list|usage|menu|capabilities|what can you do|what do you do"
         "|what can i ask|what can i say|what do you understand|what do you know"
-        "|how does this work|how do i use this|how do i use you|instructions",
+        "|how does this work|how do i use this|how do i use you|instructions"
+        "|functions|features|functionality|what functions|what features|your skills",
     ),
     (
         STATUS,

@@ -361,8 +361,39 @@ def _read_message(
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
     read = _as_said(text, read, site_names, load_names)
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
+    read = _before_its_reason(text, read, site_names, load_names, classifier)
     read = _advice_instead(text, read, site_names, load_names, classifier)
     return _not_for_later(text, _collapse(_one_overview(text, read)), load_names)
+
+
+# "..., now that it is sunny", "... because the battery is full": the reason that ends
+# an order.
+_TRAILING_REASON = re.compile(
+    r"^(?P<head>.*?\w)\W*\s+(?:now\s+that|because|cause|coz|cuz|since|as)\s+"
+    r"(?:it|its|it's|the|we|we're|there|theres|there's|i|i'm|our|my)\b[^?]*$",
+    re.IGNORECASE,
+)
+
+
+def _before_its_reason(
+    text: str,
+    read: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """An order read as a question about its reason ("Peter wants the miners back on
+    now that it is sunny" is no question about the sun): the order alone, when the words
+    before the reason give it and nothing was read as a change."""
+    said = _TRAILING_REASON.match(text)
+    if said is None or any(i.tool in CHANGES for i in read.intents):
+        return read
+    head = said["head"]
+    alone = _plan(head, site_names=site_names, load_names=load_names, classifier=classifier)
+    tools = {i.tool for i in alone.intents}
+    if alone.reason != "ok" or not alone.confident or not tools or not tools <= CHANGES:
+        return read
+    return alone
 
 
 def _not_for_later(text: str, read: Plan, load_names: Sequence[str]) -> Plan:
@@ -592,7 +623,9 @@ def _by_parts(
         if not 2 <= len(parts) <= MAX_PARTS:
             continue
         if len(tools) >= len(parts) and len(set(tools)) == len(tools):
-            pieces = [p for p in _pieces(text, joins) if not _only_polite(p)]
+            pieces = [
+                p for p in _pieces(text, joins) if not _only_polite(p) and not _RESTATED.search(p)
+            ]
             if _shared_heads(pieces) != pieces:
                 return None  # "battery plus solar forecast": the battery now, as said
             return _more_specific(parts, whole, text, site_names, load_names, classifier)
@@ -631,7 +664,14 @@ def _more_specific(
 
 
 # "... The oil change I mean": a part that says again what the one before asked.
-_RESTATED = re.compile(r"^\W*(?:i\s+mean|that\s+is|i\.e\.)\b|\bi\s+mean\W*$", re.IGNORECASE)
+_RESTATED = re.compile(
+    r"^\W*(?:i\s+mean|that\s+is|i\.e\.)\b|\bi\s+mean\W*$"
+    # "..., could you do that, please?": asks again for what the part before said
+    r"|^\W*(?:so\s+|and\s+)?(?:can|could|would|will)\s+(?:you|u|ya)\s+(?:please\s+|kindly\s+)?"
+    r"(?:do|arrange|sort|handle|manage)\s+(?:that|this|it)(?:\s+(?:for\s+(?:me|us)|please|pls"
+    r"|now|then|thanks|today))*\W*(?:please|pls|thanks|thank\s+you)?\W*$",
+    re.IGNORECASE,
+)
 _CARRY = "\u2060"  # marks a time carried over from the part before (a word joiner)
 _CARRIED = re.compile(rf" {_CARRY}[^?.!]*")
 

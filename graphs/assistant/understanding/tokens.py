@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from graphs.assistant.understanding.lexicon import (
     _APOSTROPHE_RE,
@@ -109,14 +109,51 @@ def _mark_names(
     return items
 
 
+# How often a word must occur in the English word list (pyspellchecker's, counts from
+# subtitles) to be taken as a word in its own right rather than a typo: "watts", "shunt"
+# and "curtail" are above; "batery", "tomorow" and "alrets" never occur.
+_ENGLISH_MIN_COUNT = 100
+# Real words that here are nearly always a slip for the vocabulary word.
+_DOMAIN_SLIPS = frozenset({"minor", "minors", "toady", "tody", "abut", "wile", "pease", "sock"})
+# Endings by which a word and the vocabulary word it bends to are the same word
+# ("turned" → "turn", "month" → "monthly", "serviced" → "service").
+_INFLECTIONS = ("s", "es", "ed", "d", "ing", "ly", "y")
+
+
+@cache
+def _english_words() -> frozenset[str]:
+    """Words common enough in English that they are never typos (loaded on first use)."""
+    from spellchecker import SpellChecker
+
+    counts = SpellChecker(language="en").word_frequency.dictionary
+    return frozenset(word for word, n in counts.items() if n >= _ENGLISH_MIN_COUNT)
+
+
+def _same_word(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ only by an inflection ("stops"/"stop", "charging"/"charge")."""
+    short, long = sorted((a, b), key=len)
+    if long.startswith(short) and long[len(short) :] in _INFLECTIONS:
+        return True
+    stem = short[:-1] if short.endswith("e") else ""
+    return bool(stem) and long.startswith(stem) and long[len(stem) :] in ("ing", "ed")
+
+
 @lru_cache(maxsize=4096)
 def _correct(token: str) -> str:
-    """The vocabulary word a typo most likely stands for, or the token unchanged."""
+    """The vocabulary word a typo most likely stands for, or the token unchanged.
+
+    A common English word is no typo: "asked" does not become "acked", nor "watts"
+    "whats"; it only bends to a vocabulary word that is the same word inflected.
+    """
     if token in _VOCABULARY or len(token) < _MIN_FUZZY_LEN or not token.isalpha():
         return token
     same_initial = [word for word in _VOCABULARY if word[0] == token[0]]
     match = difflib.get_close_matches(token, same_initial, n=1, cutoff=_FUZZY_CUTOFF)
-    return match[0] if match else token
+    if not match:
+        return token
+    if token in _english_words() and token not in _DOMAIN_SLIPS:
+        return match[0] if _same_word(token, match[0]) else token
+    return match[0]
 
 
 def _lookup(words: list[str], table: dict[tuple[str, ...], str]) -> str | None:
