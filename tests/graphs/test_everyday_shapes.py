@@ -533,3 +533,74 @@ def test_a_word_bends_only_to_itself_inflected() -> None:
 )
 def test_an_order_with_its_reason_or_asked_again(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "reject 0badc0de, nobody start the generator now",
+        "no one turn the miners on",
+        "nobody switch on the genny while I'm away",
+    ],
+)
+def test_nobody_orders_nothing(text: str) -> None:
+    assert not {"start_generator", "start_miners"} & set(_tools(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the rule is removed where it was said, after the list it was picked from
+        (
+            "list my alert rules and then delete the one for soc under 25",
+            ["list_alert_rules", "remove_alert_rule"],
+        ),
+        ("delete rule 4 and show my alert rules", ["remove_alert_rule", "list_alert_rules"]),
+        # a silence only previewed is the preview alone
+        (
+            "dry run only: what would a silence on grid warnings catch? don't mute",
+            ["silence_alerts"],
+        ),
+        # how the answer should look is no request
+        ("soc please. exact figure.", ["battery_status"]),
+        ("battery and pv now, two numbers", ["battery_status", "solar_now"]),
+        # the grid by its company
+        ("top the battery up from the power company now", ["set_grid_charge"]),
+        # how a reading moves is the reason, not a question
+        ("load is climbing fast. start the genny", ["start_generator"]),
+    ],
+)
+def test_more_shapes_of_session_11(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, new here. what can it do for me?",
+        "how to use this bot? explain pls",
+        "what features do you have",
+        "what kind of questions can I ask",
+    ],
+)
+def test_asking_about_the_bot_is_help(text: str) -> None:
+    assert plan(text, site_names=SITES, load_names=LOADS).reason == "help"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "where can we buy a new inverter?",
+        "price of a new 5 kWh battery",
+        "where do I sell used panels",
+        "Lisbon weather tomorrow?",
+        "stop the miners at bedtime",
+    ],
+)
+def test_what_no_tool_does(text: str) -> None:
+    assert plan(text, site_names=SITES, load_names=LOADS).reason == "unsupported"
+
+
+def test_ordering_fuel_and_local_weather_still_answer() -> None:
+    assert _tools("when should we order diesel?") == ["fuel_outlook"]
+    assert _tools("Local weather tomorrow?") == ["solar_forecast"]

@@ -57,7 +57,7 @@ _START = re.compile(
     re.IGNORECASE,
 )
 _NEGATED = re.compile(
-    r"\b(?:do\s*n[o']?t|never|no\s+need\s+to|not)\s+(?:\w+\s+){0,1}?"
+    r"\b(?:do\s*n[o']?t|never|no\s+need\s+to|not|nobody|no\s*-?\s*one|noone)\s+(?:\w+\s+){0,1}?"
     r"(?:stop|start|turn|switch|shut|kill|pause|resume|restart|fire|run|enable|disable|pull"
     r"|power|curtail|spin|charge|enable|grid\s+charge)\b",
     re.IGNORECASE,
@@ -606,7 +606,8 @@ def family_of(tool: str) -> Family | None:
 _LATER = re.compile(
     r"\b(?:at|around|about|from|after)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|h|hrs|o'?clock)?"
     r"(?!\s*(?:%|percent|per\s*cent|kw|kwh|w|v|volts?|amps?|a\b|l\b|litres?|liters?|c\b|°|degrees?))"
-    r"|midnight|noon|midday|dawn|sunrise|sunset|dusk|lunch\w*|wrap|close|closing|knock\w*\s+off)\b"
+    r"|midnight|noon|midday|dawn|sunrise|sunset|dusk|lunch\w*|wrap|close|closing|knock\w*\s+off"
+    r"|bed\s*time|night\s*fall|(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|shift))\b"
     r"|\b(?:tomorrow|tmrw|tmr|tomoz|2moro|later\s+(?:on|today|tonight)|in\s+the\s+morning"
     r"|first\s+thing|next\s+(?:week|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
     r"|\bin\s+(?:an?|\d+|one|two|three|few|couple\s+of)\s+(?:hours?|hrs?|h|minutes?|mins?)\b"

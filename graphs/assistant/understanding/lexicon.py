@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphs.assistant.understanding import shorthand
+from graphs.assistant.understanding import mixed_languages, shorthand
 
 TOOL_NAMES: tuple[str, ...] = (
     "site_status",
@@ -114,7 +114,10 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
         "help|commands|command list|usage|menu|capabilities|what can you do|what do you do"
         "|what can i ask|what can i say|what do you understand|what do you know"
         "|how does this work|how do i use this|how do i use you|instructions"
-        "|functions|features|functionality|what functions|what features|your skills",
+        "|functions|features|functionality|what functions|what features|your skills"
+        "|how to use this bot|how to use this|how to use you|how do i work this|how does it work"
+        "|what can it do|what can this do|what you can do|which things i can ask"
+        "|what sort of questions|what kind of questions|what questions can i ask",
     ),
     (
         STATUS,
@@ -240,7 +243,7 @@ _PHRASE_TABLE: tuple[tuple[str, str], ...] = (
     (OFF, "off|offline|down"),
     (ON, "on|online|up"),
     (VERB, "turn|switch|shut|put|set|bring|fire|go ahead and|lets|let us"),
-    (NEGATE, "dont|do not|never|no|not|without|stop using"),
+    (NEGATE, "dont|do not|never|no|not|without|stop using|nobody|no one|noone"),
     (ADVISE, "should|shall|ought|safe|worth|whether|ok to|okay to|fine to|advisable"),
     (
         NEUTRAL,
@@ -713,7 +716,8 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (
             r"\b(?:KPLC|Kenya\s+Power|Eskom|ZESA|TANESCO|UMEME|NEPA|PHCN|BESCOM|MSEDCL|MSEB|KSEB"
             r"|TNEB|TANGEDCO|Meralco)\b(?:\s+(?:supply|power|line|mains))?|\bEB\s+(?:supply|power"
-            r"|line|mains|current)\b",
+            r"|line|mains|current)\b"
+            r"|\b(?:the\s+)?(?:power|electric(?:ity)?|light|utility)\s+(?:company|co|board)\b",
             "the grid",
         ),
         (r"\bsit-?reps?\b", "status"),  # "sitrep on the barn": radio and army English
@@ -969,7 +973,8 @@ def _taglish(text: str) -> str:
 
 def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
-    text = _NUMBER_ABBREVIATION.sub("number ", _GREETING_LEAD.sub("", _taglish(text)))
+    text = mixed_languages.rewrite(_taglish(text))
+    text = _NUMBER_ABBREVIATION.sub("number ", _GREETING_LEAD.sub("", text))
     for order in _PASSIVE_ORDERS:
         text = order.sub(_as_order, text)
     text = _NEEDS_TO_BE.sub(_needed, text)

@@ -618,9 +618,17 @@ _KNOWLEDGE = re.compile(
 )
 
 
+# "how to use this bot", "how do I use you": the bot itself, not a runbook.
+_USING_THE_BOT = re.compile(
+    r"\bhow\s+(?:to|do\s+i|can\s+i|should\s+i)\s+(?:use|work|talk\s+to|ask)\s+"
+    r"(?:this\s+bot|the\s+bot|this\s+thing|this|you|u|it)\b(?!\s+(?:to|for|with|when|if)\b)",
+    re.IGNORECASE,
+)
+
+
 def _knowledge(text: str, site_names: Sequence[str]) -> Intent | None:
     """How-to, procedure and "what does this alert mean" questions: the runbooks answer."""
-    if not _KNOWLEDGE.search(text):
+    if not _KNOWLEDGE.search(text) or _USING_THE_BOT.search(text):
         return None
     if _ALERT_HOUSEKEEPING.search(text) and not re.search(r"\bhow\b|\bmean", text, re.I):
         return None  # "lift the silence; maintenance is complete": housekeeping, not a manual

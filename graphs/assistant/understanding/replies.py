@@ -154,6 +154,10 @@ WEATHER_IN = re.compile(
     r"(?P<place>[a-z][a-z'-]{2,})\b",
     re.IGNORECASE,
 )
+# "Istanbul weather tomorrow?", "how is the Dhaka weather": a proper name before it.
+WEATHER_OF = re.compile(
+    r"\b(?P<place>[A-Z][a-z'-]{2,})(?:'s)?\s+(?:weather|temperatures?|temps?|rain|snow)\b"
+)
 _NOT_PLACE_WORDS = (
     "the our my this that next coming tomorrow today tonight tmrw yesterday last weekend week"
     " month morning"

@@ -54,6 +54,7 @@ from graphs.assistant.understanding.replies import (
     NOT_PLACES,
     STANDING,
     WEATHER_IN,
+    WEATHER_OF,
     cannot,
     compound_threshold,
     greeting,
@@ -363,7 +364,7 @@ def _read_message(
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
     read = _before_its_reason(text, read, site_names, load_names, classifier)
     read = _advice_instead(text, read, site_names, load_names, classifier)
-    return _not_for_later(text, _collapse(_one_overview(text, read)), load_names)
+    return _not_for_later(text, _collapse(_one_overview(text, read)), site_names, load_names)
 
 
 # "..., now that it is sunny", "... because the battery is full": the reason that ends
@@ -396,10 +397,22 @@ def _before_its_reason(
     return alone
 
 
-def _not_for_later(text: str, read: Plan, load_names: Sequence[str]) -> Plan:
+def _not_for_later(
+    text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]
+) -> Plan:
     """No request for an order given a later time ("start the genny at 5am tomorrow"):
-    a request made now would run when approved, so the message is refused as a schedule."""
-    for intent in read.intents:
+    a request made now would run when approved, so the message is refused as a schedule.
+    An order the classifier took for chit-chat because of its time ("gen on tomorrow
+    morning at 6 o'clock") is refused the same way, not met with a shrug; what was done
+    ("I turned the miners off at 6") is no order."""
+    intents = read.intents
+    if not intents and read.reason in ("none", "unsure") and not _PAST.search(text):
+        intents = [
+            i
+            for i in rules.route(text, site_names=site_names, load_names=load_names)
+            if i.tool in CHANGES
+        ]
+    for intent in intents:
         family = commands.family_of(intent.tool)
         if family is not None and commands.for_later(text, family, load_names):
             return Plan(
@@ -779,6 +792,8 @@ _POLITE_ONLY = frozenset(
 
 def _only_polite(part: str) -> bool:
     words = [w for w in tokens._tokenize(part) if w.isalpha()]
+    if words and rules.ONLY_FORM.match(part):
+        return True
     return bool(words) and all(w in _POLITE_ONLY for w in words)
 
 
@@ -944,7 +959,10 @@ _REPORTS = re.compile(
     r"|gone|has|have|had|full|low|out|tanking|dying|dead|empty|done|finished|complete|over"
     r"|restored|working|here|away|onsite|on\s+site|saw|seen|its|plenty|down"
     # a state told without its verb: "suns back", "power failure now", "grid gone"
-    r"|back|failure|failed|outage|blasting|shining|pumping|cooking|tripped|gone|flat)\b"
+    r"|back|failure|failed|outage|blasting|shining|pumping|cooking|tripped|gone|flat"
+    # how a reading moves or a thing seems: "battery falling fast", "it sounds wrong"
+    r"|falling|dropping|draining|sinking|plummeting|crashing|rising|climbing"
+    r"|sounds|looks|seems|smells|feels)\b"
     rf"|\b(?!{_TIME_NOUNS}['’]s)\w+['’]s\b"  # "battery's full"
     r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
     # who asked or said so: "my son asked me to", "the electrician told us", "I want again
@@ -1291,6 +1309,16 @@ def _with_orders(
     return [*added, *rest]
 
 
+# Asking about the bot itself, whatever else the message says ("I'm new to this bot.
+# What can it do for me?", "how to use this bot? kindly explain").
+_SURE_HELP = re.compile(
+    r"\bhow\s+(?:to|do\s+i|can\s+i)\s+use\s+(?:this\s+bot|the\s+bot|you|u)\b(?!\s+(?:to|for)\b)"
+    r"|\bwhat\s+(?:can|could)\s+(?:you|u|it|this\s+bot|the\s+bot)\s+do(?:\s+for\s+(?:me|us))?\s*\?"
+    r"|\bwhat\s+(?:sort|kind|kinds)\s+of\s+(?:questions|things)\s+(?:can|do)\s+i\s+ask\b",
+    re.IGNORECASE,
+)
+
+
 def _plan(
     text: str,
     *,
@@ -1305,7 +1333,7 @@ def _plan(
         # "usage" asks for help alone, not in "any outliers in the usage?": a sure
         # classifier that reads a read-only tool in a longer message wins
         sure = (classifier or shared()).guess(text, site_names, load_names)
-        if not (
+        if _SURE_HELP.search(text) is not None or not (
             len(tokens._tokenize(text)) > 3
             and sure.label not in (NONE, UNSUPPORTED, HELP)
             and sure.label not in CHANGES
@@ -1358,6 +1386,8 @@ def _plan(
         and len(_LOOSE_JOINS.split(text.strip().rstrip("?"))) == 1
     ):
         return nothing("unsupported")  # "weather in zermatt tomorrow?": not a site's
+    if _SHOPPING.search(text) and not tools & CHANGES:
+        return nothing("unsupported")  # "where can I sell my old panels?": no tool sells
     if greeting(text) and not found:
         return nothing("none")  # "good morning": a greeting asks nothing
     if (
@@ -1448,10 +1478,27 @@ _ODD = re.compile(
 )
 
 
+# Buying and selling things: no tool shops ("where to buy a new battery?", "price of a
+# new inverter"); ordering fuel is the fuel outlook's, and is not matched.
+_SHOPPING = re.compile(
+    r"\bwhere\s+(?:can\s+|could\s+|do\s+|should\s+)?(?:i|we|to|one)\s+(?:can\s+|could\s+)?"
+    r"(?:buy|sell|purchase|shop\s+for|get\s+(?:a|an|some|new|cheap)\b)"
+    r"|\b(?:price|cost)\s+of\s+(?:a\s+|an\s+)?new\b"
+    r"|\bhow\s+much\s+(?:is|are|does|do|would)\s+(?:a\s+|an\s+)?new\b"
+    r"|\b(?:buy|purchase)\s+(?:a\s+|an\s+|some\s+)?(?:new|cheap|used|second[- ]hand)\b",
+    re.IGNORECASE,
+)
+# A capitalised word before "weather" more common than this in English is no place
+# ("Local weather", "Nice weather"; "London" occurs about 1,100 times, "local" 110,000).
+_PLACE_MAX_COUNT = 5000
+
+
 def _weather_elsewhere(text: str, site_names: Sequence[str]) -> bool:
     sites = {w for s in site_names for w in tokens._tokenize(s)}
-    for m in WEATHER_IN.finditer(text):
-        place = m["place"].lower()
+    named = [m["place"] for m in WEATHER_OF.finditer(text)]
+    said = [m["place"] for m in WEATHER_IN.finditer(text)]
+    said += [p for p in named if tokens.english_count(p) < _PLACE_MAX_COUNT]
+    for place in (p.lower() for p in said):
         if place in NOT_PLACES or place in sites or place in lexicon._VOCABULARY:
             continue
         if tokens._correct(place) != place:

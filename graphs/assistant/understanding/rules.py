@@ -60,6 +60,12 @@ from graphs.assistant.understanding.tokens import (
     _tokenize,
 )
 
+# "..., please. Exact figure.", "... Two numbers.": how the answer should look, no request.
+ONLY_FORM = re.compile(
+    r"^\W*(?:(?:the|an?|just|only|exact|precise|rough|round|one|two|three|in|as)\s+)*"
+    r"(?:figures?|numbers?|values?|digits?|percent(?:age)?|kwh|kw)(?:\s+(?:only|please|pls))?\W*$",
+    re.IGNORECASE,
+)
 # Clauses beside an alert rule that ask something of their own ("... and stop the miners").
 _CLAUSE_BREAK = re.compile(r"\s*(?:;|,\s*(?:and\s+)?|\band\s+then\b|\bthen\b|\band\b|\balso\b)\s*")
 _OWN_REQUEST = frozenset(
@@ -104,6 +110,7 @@ def _with_other_requests(
         return [alert_rule]
     intents: list[Intent] = []
     placed = False
+    silent: int | None = None  # where the first part that read as nothing else was
     for part in parts:
         words = re.findall(r"[a-z]+", part.lower().replace("'", ""))
         own = _alert_rule(part, site_names)
@@ -115,16 +122,21 @@ def _with_other_requests(
                 intents.append(alert_rule)
                 placed = True
             continue
+        found: list[Intent] = []
         if words[0] in _OWN_REQUEST or (
             words[0] in ("please", "pls") and words[1:2] and words[1] in _OWN_REQUEST
         ):
-            intents.extend(
+            found = [
                 i
                 for i in route(part, site_names=site_names, load_names=load_names)
                 if i.tool != HELP_TOOL
-            )
+            ]
+        if not found and silent is None:
+            silent = len(intents)
+        intents.extend(found)
     if not placed:
-        intents.insert(0, alert_rule)
+        # "show the alert rules and delete the one for fuel": the rule where it was said
+        intents.insert(silent or 0, alert_rule)
     return intents
 
 
@@ -158,7 +170,11 @@ def route(
 
     clauses: list[_Clause] = []
     previous: _Clause | None = None
-    for raw_clause, has_qmark in _split_clauses(items):
+    split = _split_clauses(items)
+    for raw_clause, has_qmark in split:
+        said = " ".join(value for kind, value in raw_clause if kind == "word")
+        if len(split) > 1 and ONLY_FORM.match(said):
+            continue  # "battery state of charge, please. exact figure."
         clause = _analyse_clause(raw_clause, has_qmark, previous)
         if clause is None:
             continue
@@ -168,7 +184,21 @@ def route(
     intents: list[Intent] = []
     for clause in clauses:
         intents.extend(_clause_intents(clause, clause.site or global_site))
-    return _merge(intents)
+    return _preview_alone(_merge(intents))
+
+
+# What a silence's preview shows: the alerts it would match (not the open alerts again,
+# a snooze of "muting" said beside it, or the silences already set).
+_PREVIEW_SHOWS = frozenset({"active_alerts", "snooze_alert", "list_silences", "silence_alerts"})
+
+
+def _preview_alone(intents: list[Intent]) -> list[Intent]:
+    """A silence only previewed ("preview only: what a silence on generator alerts would
+    match. Do not mute.") is that preview alone."""
+    previews = [i for i in intents if i.tool == "silence_alerts" and i.args.get("preview")]
+    if previews and all(i.tool in _PREVIEW_SHOWS for i in intents):
+        return previews[:1]
+    return intents
 
 
 def _whole_message(

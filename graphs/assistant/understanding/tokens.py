@@ -121,12 +121,18 @@ _INFLECTIONS = ("s", "es", "ed", "d", "ing", "ly", "y")
 
 
 @cache
-def _english_words() -> frozenset[str]:
-    """Words common enough in English that they are never typos (loaded on first use)."""
+def _english_counts() -> dict[str, int]:
+    """How often each word common enough in English to be no typo occurs (loaded on
+    first use)."""
     from spellchecker import SpellChecker
 
     counts = SpellChecker(language="en").word_frequency.dictionary
-    return frozenset(word for word, n in counts.items() if n >= _ENGLISH_MIN_COUNT)
+    return {word: n for word, n in counts.items() if n >= _ENGLISH_MIN_COUNT}
+
+
+def english_count(word: str) -> int:
+    """How often ``word`` occurs in the English word counts (0 when rare or unknown)."""
+    return _english_counts().get(word.lower(), 0)
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -151,7 +157,7 @@ def _correct(token: str) -> str:
     match = difflib.get_close_matches(token, same_initial, n=1, cutoff=_FUZZY_CUTOFF)
     if not match:
         return token
-    if token in _english_words() and token not in _DOMAIN_SLIPS:
+    if token in _english_counts() and token not in _DOMAIN_SLIPS:
         return match[0] if _same_word(token, match[0]) else token
     return match[0]
 

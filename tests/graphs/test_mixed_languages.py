@@ -1,0 +1,81 @@
+"""English mixed with Bangla (in Latin letters) or Korean: the other language's verbs,
+time and question words read as plain English. Written by the team, not held-out lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphs.assistant.planner import plan
+from graphs.assistant.understanding import mixed_languages
+
+SITES = ["demo", "barn", "home"]
+LOADS = ["miner-1", "miner-2", "miner-3"]
+
+
+def _tools(text: str) -> list[str]:
+    return [i.tool for i in plan(text, site_names=SITES, load_names=LOADS).intents]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("miner-2 bondho korun ekhon", ["stop_miners"]),
+        ("genset chalu koro bhai, current nei", ["start_generator"]),
+        ("battery koto ache ekhon? janan", ["battery_status"]),
+        ("diesel ar koto din cholbe?", ["fuel_outlook"]),
+        ("pending requests dekhan", ["pending_approvals"]),
+        ("soc 25 percent er niche gele critical alert dien", ["set_alert_rule"]),
+    ],
+)
+def test_bangla_in_latin_letters(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("miner-1 꺼줘", ["stop_miners"]),
+        ("gen 켜주세요 지금", ["start_generator"]),
+        ("battery 20% 밑으로 가면 알림 줘", ["set_alert_rule"]),
+        ("alert rules 보여줘", ["list_alert_rules"]),
+        ("내일 solar forecast 알려줘", ["solar_forecast"]),
+    ],
+)
+def test_korean_mixed_with_english(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kal 7 tay miners chalu korben",  # tomorrow at 7
+        "gen 내일 아침 6시에 켜줘",  # tomorrow morning at 6
+    ],
+)
+def test_a_later_time_in_either_language_makes_no_request(text: str) -> None:
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert not read.intents
+    assert read.reason == "unsupported"
+
+
+def test_a_message_passing_news_never_turns_the_order_around() -> None:
+    # "load-shedding cholche": the power cut is news; the order still starts the generator
+    assert _tools("generator chalu korun, load-shedding cholche, battery kom") == [
+        "start_generator"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the barn is dark, are the miners off?",  # English with "ar"-like words stays as it was
+        "din is a word in English too, and so is kal in a name",
+    ],
+)
+def test_english_is_left_alone(text: str) -> None:
+    assert mixed_languages.rewrite(text) == text
+
+
+def test_a_machine_that_turns_itself_off_is_no_order() -> None:
+    # "꺼질라": the guests' PCs might go off; only "꺼" (turn off) is the order
+    assert mixed_languages.rewrite("miners 다 꺼 손님 PC 꺼질라").split().count("off") == 1
