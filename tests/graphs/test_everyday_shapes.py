@@ -604,3 +604,25 @@ def test_what_no_tool_does(text: str) -> None:
 def test_ordering_fuel_and_local_weather_still_answer() -> None:
     assert _tools("when should we order diesel?") == ["fuel_outlook"]
     assert _tools("Local weather tomorrow?") == ["solar_forecast"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("soc now, then the 48 h outlook", ["battery_status", "battery_outlook"]),
+        ("show the silences and lift number 2", ["list_silences", "remove_silence"]),
+        ("show my alert rules, then delete no. 5", ["list_alert_rules", "remove_alert_rule"]),
+        ("fuel and the generator service please, both", ["fuel_outlook", "generator_service"]),
+        # someone else's news in a sentence of its own asks nothing
+        ("Is the battery full? The caretaker is asking before he leaves.", ["battery_status"]),
+    ],
+)
+def test_shapes_after_round_7(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_an_order_for_later_read_as_chit_chat_is_refused_as_a_schedule() -> None:
+    read = plan("gen on tomorrow morning at 6 o'clock", site_names=SITES, load_names=LOADS)
+    assert (read.intents, read.reason) == ([], "unsupported")
+    done = plan("I turned the miners off at 6", site_names=SITES, load_names=LOADS)
+    assert done.reason != "unsupported"  # what was done is no order

@@ -721,6 +721,22 @@ _PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "the grid",
         ),
         (r"\bsit-?reps?\b", "status"),  # "sitrep on the barn": radio and army English
+        # "silences list, and remove number 4": the number is one of the list just asked for
+        (
+            r"\b(silences?|mutes?)\b([^.?!]*?)\b(remove|delete|lift|end|cancel|clear|drop)\s+"
+            r"(?:number\s+|no\.?\s*)(\d+)\b",
+            r"\1\2\3 silence \4",
+        ),
+        (
+            r"\b(rules?)\b([^.?!]*?)\b(remove|delete|drop|cancel)\s+(?:number\s+|no\.?\s*)(\d+)\b",
+            r"\1\2\3 rule \4",
+        ),
+        # the 48-hour outlook is the battery's (the week's is 7 days)
+        (
+            r"\b(?:(?:the|a)\s+)?(?:next\s+)?(?:48|forty[- ]eight)\s*-?\s*(?:h|hrs?|hours?)"
+            r"\s+(?:battery\s+)?(?:outlook|projection)\b",
+            "the battery outlook",
+        ),
         (r"\b(?:discontinue|cease)\b", "stop"),
         (r"\b(?:DG|D\.G\.)(?:\s+set)?(?=\W|$)", "generator"),  # "start the DG": diesel generator
         (r"\bvalidat(?:e|es|ed|ing)\b", "approve"),

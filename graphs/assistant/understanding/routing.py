@@ -785,9 +785,8 @@ def _pieces(text: str, joins: re.Pattern[str]) -> list[str]:
     return [p.strip() for p in joins.split(text) if p and p.strip()]
 
 
-_POLITE_ONLY = frozenset(
-    {"please", "pls", "plz", "thanks", "thank", "you", "thx", "ty", "cheers", "ta", "kindly"}
-)
+_POLITE_WORDS = "please pls plz thanks thank you thx ty cheers ta kindly both"
+_POLITE_ONLY = frozenset(_POLITE_WORDS.split())
 
 
 def _only_polite(part: str) -> bool:
@@ -989,7 +988,11 @@ _TELLS = re.compile(
     r"|(?:the\s+)?(?:sky|sun|weather|clouds?|rain|wind|snow)\b|it'?s\s+(?:\w+\s+)?(?:sunny"
     r"|cloudy|raining|snowing|overcast|clear|bright|dark|windy|hot|cold|freezing)"
     # what the occasion is: "It is the harvest supper.", "it's for the wedding"
-    r"|(?:it|this|that)(?:\s+is|'s)\s+(?:the|our|my|a|an|for)\b)\b",
+    r"|(?:it|this|that)(?:\s+is|'s)\s+(?:the|our|my|a|an|for)\b"
+    # someone or something else's news: "The snake keeper is asking whether ...", "the
+    # barn has more stable power than my career"
+    r"|(?:the|a|an)\s+(?:[a-z-]+\s+){1,2}(?:is|are|has|have|was|were|keeps|kept|seems|sits"
+    r"|gets|got|wants|needs)\b)\b",
     re.IGNORECASE,
 )
 _CONTRACTED = re.compile(
