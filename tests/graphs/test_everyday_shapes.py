@@ -626,3 +626,49 @@ def test_an_order_for_later_read_as_chit_chat_is_refused_as_a_schedule() -> None
     assert (read.intents, read.reason) == ([], "unsupported")
     done = plan("I turned the miners off at 6", site_names=SITES, load_names=LOADS)
     assert done.reason != "unsupported"  # what was done is no order
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "open"/"close" of the machine itself goes both ways: no request either way
+        ("open the rigs at the barn", []),
+        ("close all miners", []),
+        ("open the relays on the miners", ["stop_miners"]),  # an open relay carries nothing
+        # weighing a change asks for advice, never a request
+        ("I'd like your advice on whether to start the genny", ["generator_plan"]),
+        ("tell me whether we should grid charge tonight", ["grid_charge_advice"]),
+    ],
+)
+def test_no_request_either_way(text: str, expected: list[str]) -> None:
+    tools = [t for t in _tools(text) if t != "site_status"]
+    assert tools == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("please to send me the fuel outlook", ["fuel_outlook"]),
+        ("what'd the generator burn last month", ["energy_report"]),
+        ("soc n solar", ["battery_status", "solar_now"]),
+        ("kick off the grid charge please", ["set_grid_charge"]),
+        ("could you propose stopping miner-2", ["stop_miners"]),
+        ("snooze the fridge alert, 8, for an hour", ["snooze_alert"]),
+        ("home overview please: full picture, battery, pv, genny, all", ["site_status"]),
+        ("anything odd this week, compared to the previous weeks?", ["anomalies"]),
+        ("genny on pls, batt 12%", ["start_generator"]),
+        ("weather for Lisbon tomorrow? we fly out", []),
+        ("how much does it cost a new inverter? we want to buy", []),
+        ("soc? report back", ["battery_status"]),
+    ],
+)
+def test_shapes_after_heldout11(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_a_full_request_id_in_a_sentence_is_decided() -> None:
+    full = "4b8c1d2e-7f3a-4e59-b1c0-2d6e8a9f0b13"
+    got = plan(f"kindly reject the request {full}, not needed", site_names=SITES).intents
+    assert [(i.tool, i.args["action_id"], i.args["approve"]) for i in got] == [
+        ("decide_action", full, False)
+    ]

@@ -120,7 +120,11 @@ def for_tool(
 
 
 # A request id as shown in chat ("8c41fea3", "#8c41"): hex with at least one digit.
-_ACTION_ID = re.compile(r"(?<![\w-])#?(?=[0-9a-f]*\d)([0-9a-f]{4,32})(?![\w-])", re.I)
+_ACTION_ID = re.compile(
+    r"(?<![\w-])#?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?![\w-])"
+    r"|(?<![\w-])#?(?=[0-9a-f]*\d)([0-9a-f]{4,32})(?![\w-])",
+    re.I,
+)
 _REJECT = re.compile(
     r"\b(?:reject\w*|rej\w*|den(?:y|ied)|declin\w*|refus\w*|no|nope|nah|cancel\w*|veto\w*"
     r"|block\w*|turn\s+down|rather\s+not)\b|[❌👎✖✗]",
@@ -136,7 +140,7 @@ _APPROVE = re.compile(
 def _decision_args(text: str) -> dict[str, Any] | None:
     """The request id and the decision said around it ("I approve the request 4e2a9f10",
     "4e2a9f10 is refused"); None without exactly one id or a clear decision."""
-    ids = {m[1].lower() for m in _ACTION_ID.finditer(text)}
+    ids = {(m[1] or m[2]).lower() for m in _ACTION_ID.finditer(text)}
     approve, reject = bool(_APPROVE.search(text)), bool(_REJECT.search(text))
     if len(ids) != 1 or approve == reject:
         return None

@@ -344,11 +344,25 @@ def _own_loads(
     return _only_loads(own)
 
 
+# "open all miners": on to someone who says "open the light", off to an electrician
+# (an open relay carries nothing); only with the relay or breaker named is it sure.
+_OPEN_OR_CLOSE = re.compile(
+    r"\b(?:open|opens|opening|close|closes|closing)\s+(?:up\s+)?(?:(?:the|all|all\s+the|my|our"
+    r"|every|both|those|these)\s+)*(?:[\w-]+\s+)?(?:miners?|rigs?|asics?|machines?|loads?"
+    r"|gen|genny|genset|generator|miner-?\d+|grid\s+charg\w*)\b",
+    re.IGNORECASE,
+)
+_SWITCHGEAR = re.compile(r"\b(?:relays?|breakers?|contactors?|circuits?)\b", re.IGNORECASE)
+
+
 def agrees(tool: str, text: str, load_names: Sequence[str] = ()) -> bool:
     """Whether no word goes against ``tool``: the words give its machine its direction or
-    none at all ("gen up pls", "genny go"), and nothing is negated."""
+    none at all ("gen up pls", "genny go"), and nothing is negated. "open"/"close" said of
+    the machine itself goes both ways, so it agrees with neither."""
     family = family_of(tool)
     if family is None:
+        return False
+    if _OPEN_OR_CLOSE.search(text) and not _SWITCHGEAR.search(text):
         return False
     said = reading(text, family, load_names)
     if tool == "set_grid_charge":

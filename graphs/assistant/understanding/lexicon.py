@@ -686,115 +686,137 @@ _SECOND_LANGUAGE: tuple[tuple[str, str], ...] = (
 # plain word before the message is read. Only words and phrases that cannot mean anything
 # else in the domain are listed: "network" alone (the home network) and "demand" alone
 # (power demand) keep their meaning.
-_PLAIN_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), plain)
-    for pattern, plain in (
-        (r"\bacquit(?:s|ted|ting)?\b", "acknowledge"),
-        (r"\b(?:re-?)?launch(?:es|ed|ing)?\b", "start"),
-        (
-            r"\b(?:group\s+electrogen\w*|electrogen\w*\s+group|electrogen\w*|generating\s+set)\b",
-            "generator",
-        ),
-        (
-            r"\b(cut|stop|start|shut\s+down|switch\s+off|turn\s+off|turn\s+on)\s+the\s+group\b",
-            r"\1 the generator",
-        ),
-        (
-            r"\b(?:the\s+)?(?:electric(?:al|ity)?\s+network|network\s+electric(?:al|ity)?"
-            r"|power\s+network|public\s+network|distribution\s+network)\b",
-            "the grid",
-        ),
-        (r"\b(charg\w*)\s+(?:by|from|on|with)\s+the\s+network\b", r"\1 from the grid"),
-        (
-            r"\b(?:in|a|of)\s+cut\b|\bcuts?\s+of\s+(?:the\s+)?(?:grid|power|current|electricity)\b",
-            "an outage",
-        ),
-        (r"\btension\b", "voltage"),
-        # the grid by another name: Italian "rete", the utilities' own names (Kenya Power,
-        # Eskom, ZESA, TANESCO, Umeme, NEPA/PHCN, ECG, Indian state boards), "EB supply"
-        (r"\b(?:la\s+|della\s+|dalla\s+)?rete\b", "grid"),
-        (
-            r"\b(?:KPLC|Kenya\s+Power|Eskom|ZESA|TANESCO|UMEME|NEPA|PHCN|BESCOM|MSEDCL|MSEB|KSEB"
-            r"|TNEB|TANGEDCO|Meralco)\b(?:\s+(?:supply|power|line|mains))?|\bEB\s+(?:supply|power"
-            r"|line|mains|current)\b"
-            r"|\b(?:the\s+)?(?:power|electric(?:ity)?|light|utility)\s+(?:company|co|board)\b",
-            "the grid",
-        ),
-        (r"\bsit-?reps?\b", "status"),  # "sitrep on the barn": radio and army English
-        # "silences list, and remove number 4": the number is one of the list just asked for
-        (
-            r"\b(silences?|mutes?)\b([^.?!]*?)\b(remove|delete|lift|end|cancel|clear|drop)\s+"
-            r"(?:number\s+|no\.?\s*)(\d+)\b",
-            r"\1\2\3 silence \4",
-        ),
-        (
-            r"\b(rules?)\b([^.?!]*?)\b(remove|delete|drop|cancel)\s+(?:number\s+|no\.?\s*)(\d+)\b",
-            r"\1\2\3 rule \4",
-        ),
-        # the 48-hour outlook is the battery's (the week's is 7 days)
-        (
-            r"\b(?:(?:the|a)\s+)?(?:next\s+)?(?:48|forty[- ]eight)\s*-?\s*(?:h|hrs?|hours?)"
-            r"\s+(?:battery\s+)?(?:outlook|projection)\b",
-            "the battery outlook",
-        ),
-        (r"\b(?:discontinue|cease)\b", "stop"),
-        (r"\b(?:DG|D\.G\.)(?:\s+set)?(?=\W|$)", "generator"),  # "start the DG": diesel generator
-        (r"\bvalidat(?:e|es|ed|ing)\b", "approve"),
-        (r"\b(?:appr|aprv|apprv|appv)\b(?=\W+#?[0-9a-f]{4,}\b)", "approve"),  # "appr 9d0e44ab"
-        (r"\b(?:rej|rjct)\b(?=\W+#?[0-9a-f]{4,}\b)", "reject"),
-        (r"\binvalidat(?:e|es|ed|ing)\b", "reject"),
-        (r"\bdemands?\s+(?=[0-9a-f]{4,}\b)", "request "),
-        (
-            r"\b(?:demands?|requests?)\s+(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of"
-            r"\s+(?:validation|approval)\b",
-            "requests waiting for approval",
-        ),
-        (
-            r"\b(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of\s+(?:validation|approval)\b",
-            "waiting for approval",
-        ),
-        (
-            r"(\b(?:was|were|did|had|has|happened|passed)\b[^.?!]*?)\bthis\s+night\b",
-            r"\1last night",
-        ),
-        (r"\bthis\s+night\b", "tonight"),
-        # a change asked on condition of the answer before it ("any alerts? if so ack
-        # them", "should we grid charge tonight? if yes switch it on"): the second request
-        (
-            r"(?<=[?.,;!])\s*(?:and\s+)?(?:if\s+(?:so|yes|yeah|there\s+are(?:\s+any)?|any|needed"
-            r"|necessary|it\s+is|they\s+are|it\s+does|it\s+should|we\s+should|you\s+think\s+so"
-            r"|that'?s\s+the\s+case)|in\s+that\s+case|should\s+that\s+be\s+so)\b\s*,?\s*",
-            " then ",
-        ),
-        # polite wrappers around an order: "it would be lovely if you could switch ...",
-        # "I'd appreciate it if you would ..."
-        (
-            r"\b(?:it\s+|that\s+)?(?:would|wd|'d)\s+be\s+(?:\w+\s+)?(?:lovely|great|nice|good|grand"
-            r"|brilliant|helpful|awesome|ideal|wonderful|fab|super|handy|perfect)\s+if\s+you"
-            r"\s+(?:could|would|can|will)\s+(?:please\s+)?",
-            "please ",
-        ),
-        (
-            r"\bi(?:'d|\s+would)\s+(?:really\s+)?appreciate\s+(?:it\s+)?if\s+you\s+(?:could|would"
-            r"|can)\s+(?:please\s+)?",
-            "please ",
-        ),
-        (r"\bwhat\s+(?:has\s+)?passed\b", "what happened"),
-        (r"\bsay\s+me\b", "tell me"),
-        (
-            r"\b(?:and\s+)?(?:after\s+that|afterwards|after\s+which|once\s+done|when\s+done)\b,?",
-            "then",
-        ),
-        # "we're expecting a cloudy week so please switch off the miners": the order apart
-        (r"(?<=\w)\s+(?:and\s+)?so\s+(?=please\b|pls\b|can\s+you\b|could\s+you\b)", ". "),
-        (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
-        (
-            r"\bshed(?:ding)?\s+(?=(?:all\s+|the\s+|some\s+|both\s+)?(?:miners?|rigs?|asics?"
-            r"|mining|miner[- ]?\d))",
-            "stop ",
-        ),
-        *_SECOND_LANGUAGE,
-    )
+_Plain = str | Callable[[re.Match[str]], str]
+
+
+def _gerund_order(match: re.Match[str]) -> str:
+    """ "propose starting" → "start" (the order the gerund names)."""
+    stem = match[1].lower()
+    return {"charg": "charge", "shutt": "shut", "resum": "resume"}.get(stem, stem)
+
+
+_PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
+    (r"\bacquit(?:s|ted|ting)?\b", "acknowledge"),
+    # Arabic and South Asian English: "please to tell me", "kindly to send"
+    (r"\b(please|kindly)\s+to\s+(?=\w)", r"\1 "),
+    (r"\bwhat'?d\b(?=\s+(?:the|my|our|we|i|you|it|that)\b)", "what did"),
+    (r"(?<=\w)\s+n\s+(?=\w)", " and "),  # "alerts n overnight events"
+    # "kick off grid charging", "please propose starting the generator": the order itself
+    (r"\bkick\s+off\b", "start"),
+    (r"\bkick\s+(?:it|the\s+\w+)\s+off\b", "start"),
+    (
+        r"\b(?:propose|request|queue(?:\s+up)?|raise\s+a\s+request\s+(?:for|to))\s+"
+        r"(start|stop|switch|turn|charg|shutt|restart|resum)(?:ing)\b",
+        _gerund_order,
+    ),
+    (r"\b(?:inshallah|insha'?allah|in\s+sha\s+allah|god\s+willing)\b", "hopefully"),
+    (r"\b(?:re-?)?launch(?:es|ed|ing)?\b", "start"),
+    (
+        r"\b(?:group\s+electrogen\w*|electrogen\w*\s+group|electrogen\w*|generating\s+set)\b",
+        "generator",
+    ),
+    (
+        r"\b(cut|stop|start|shut\s+down|switch\s+off|turn\s+off|turn\s+on)\s+the\s+group\b",
+        r"\1 the generator",
+    ),
+    (
+        r"\b(?:the\s+)?(?:electric(?:al|ity)?\s+network|network\s+electric(?:al|ity)?"
+        r"|power\s+network|public\s+network|distribution\s+network)\b",
+        "the grid",
+    ),
+    (r"\b(charg\w*)\s+(?:by|from|on|with)\s+the\s+network\b", r"\1 from the grid"),
+    (
+        r"\b(?:in|a|of)\s+cut\b|\bcuts?\s+of\s+(?:the\s+)?(?:grid|power|current|electricity)\b",
+        "an outage",
+    ),
+    (r"\btension\b", "voltage"),
+    # the grid by another name: Italian "rete", the utilities' own names (Kenya Power,
+    # Eskom, ZESA, TANESCO, Umeme, NEPA/PHCN, ECG, Indian state boards), "EB supply"
+    (r"\b(?:la\s+|della\s+|dalla\s+)?rete\b", "grid"),
+    (
+        r"\b(?:KPLC|Kenya\s+Power|Eskom|ZESA|TANESCO|UMEME|NEPA|PHCN|BESCOM|MSEDCL|MSEB|KSEB"
+        r"|TNEB|TANGEDCO|Meralco)\b(?:\s+(?:supply|power|line|mains))?|\bEB\s+(?:supply|power"
+        r"|line|mains|current)\b"
+        r"|\b(?:the\s+)?(?:power|electric(?:ity)?|light|utility)\s+(?:company|co|board)\b",
+        "the grid",
+    ),
+    (r"\bsit-?reps?\b", "status"),  # "sitrep on the barn": radio and army English
+    # "silences list, and remove number 4": the number is one of the list just asked for
+    (
+        r"\b(silences?|mutes?)\b([^.?!]*?)\b(remove|delete|lift|end|cancel|clear|drop)\s+"
+        r"(?:number\s+|no\.?\s*)(\d+)\b",
+        r"\1\2\3 silence \4",
+    ),
+    (
+        r"\b(rules?)\b([^.?!]*?)\b(remove|delete|drop|cancel)\s+(?:number\s+|no\.?\s*)(\d+)\b",
+        r"\1\2\3 rule \4",
+    ),
+    # the 48-hour outlook is the battery's (the week's is 7 days)
+    (
+        r"\b(?:(?:the|a)\s+)?(?:next\s+)?(?:48|forty[- ]eight)\s*-?\s*(?:h|hrs?|hours?)"
+        r"\s+(?:battery\s+)?(?:outlook|projection)\b",
+        "the battery outlook",
+    ),
+    (r"\b(?:discontinue|cease)\b", "stop"),
+    (r"\b(?:DG|D\.G\.)(?:\s+set)?(?=\W|$)", "generator"),  # "start the DG": diesel generator
+    (r"\bvalidat(?:e|es|ed|ing)\b", "approve"),
+    (r"\b(?:appr|aprv|apprv|appv)\b(?=\W+#?[0-9a-f]{4,}\b)", "approve"),  # "appr 9d0e44ab"
+    (r"\b(?:rej|rjct)\b(?=\W+#?[0-9a-f]{4,}\b)", "reject"),
+    (r"\binvalidat(?:e|es|ed|ing)\b", "reject"),
+    (r"\bdemands?\s+(?=[0-9a-f]{4,}\b)", "request "),
+    (
+        r"\b(?:demands?|requests?)\s+(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of"
+        r"\s+(?:validation|approval)\b",
+        "requests waiting for approval",
+    ),
+    (
+        r"\b(?:in|on)\s+(?:attention|attente|waiting|wait)\s+of\s+(?:validation|approval)\b",
+        "waiting for approval",
+    ),
+    (
+        r"(\b(?:was|were|did|had|has|happened|passed)\b[^.?!]*?)\bthis\s+night\b",
+        r"\1last night",
+    ),
+    (r"\bthis\s+night\b", "tonight"),
+    # a change asked on condition of the answer before it ("any alerts? if so ack
+    # them", "should we grid charge tonight? if yes switch it on"): the second request
+    (
+        r"(?<=[?.,;!])\s*(?:and\s+)?(?:if\s+(?:so|yes|yeah|there\s+are(?:\s+any)?|any|needed"
+        r"|necessary|it\s+is|they\s+are|it\s+does|it\s+should|we\s+should|you\s+think\s+so"
+        r"|that'?s\s+the\s+case)|in\s+that\s+case|should\s+that\s+be\s+so)\b\s*,?\s*",
+        " then ",
+    ),
+    # polite wrappers around an order: "it would be lovely if you could switch ...",
+    # "I'd appreciate it if you would ..."
+    (
+        r"\b(?:it\s+|that\s+)?(?:would|wd|'d)\s+be\s+(?:\w+\s+)?(?:lovely|great|nice|good|grand"
+        r"|brilliant|helpful|awesome|ideal|wonderful|fab|super|handy|perfect)\s+if\s+you"
+        r"\s+(?:could|would|can|will)\s+(?:please\s+)?",
+        "please ",
+    ),
+    (
+        r"\bi(?:'d|\s+would)\s+(?:really\s+)?appreciate\s+(?:it\s+)?if\s+you\s+(?:could|would"
+        r"|can)\s+(?:please\s+)?",
+        "please ",
+    ),
+    (r"\bwhat\s+(?:has\s+)?passed\b", "what happened"),
+    (r"\bsay\s+me\b", "tell me"),
+    (
+        r"\b(?:and\s+)?(?:after\s+that|afterwards|after\s+which|once\s+done|when\s+done)\b,?",
+        "then",
+    ),
+    # "we're expecting a cloudy week so please switch off the miners": the order apart
+    (r"(?<=\w)\s+(?:and\s+)?so\s+(?=please\b|pls\b|can\s+you\b|could\s+you\b)", ". "),
+    (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
+    (
+        r"\bshed(?:ding)?\s+(?=(?:all\s+|the\s+|some\s+|both\s+)?(?:miners?|rigs?|asics?"
+        r"|mining|miner[- ]?\d))",
+        "stop ",
+    ),
+    *_SECOND_LANGUAGE,
+)
+_PLAIN_WORDS: tuple[tuple[re.Pattern[str], _Plain], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), plain) for pattern, plain in _PLAIN_ROWS
 )
 
 

@@ -364,6 +364,7 @@ def _read_message(
     read = _without_reason_clauses(text, read, site_names, load_names, classifier)
     read = _before_its_reason(text, read, site_names, load_names, classifier)
     read = _advice_instead(text, read, site_names, load_names, classifier)
+    read = _weighed(text, read, site_names, load_names)
     return _not_for_later(text, _collapse(_one_overview(text, read)), site_names, load_names)
 
 
@@ -579,6 +580,42 @@ _REFUSED_THEN_ASKED = re.compile(
     re.IGNORECASE,
 )
 ADVICE = 0.2  # the read answer after a refused change: second to "none" is enough
+
+
+# "I'd like your advice on whether to start the generator", "tell me if we should charge
+# from the grid": weighing a change asks for advice; it orders nothing.
+_WEIGHED = re.compile(
+    r"\b(?:whether|if)\s+(?:or\s+not\s+)?(?:(?:i|we|you|they)\s+)?(?:should|ought\s+to"
+    r"|need\s+to|must|to)\s+(?:\w+\s+){0,2}?(?:start|stop|charge|run|turn|switch|kill|fire|shut"
+    r"|grid[- ]charge|pause|resume|restart|crank|cut)\b",
+    re.IGNORECASE,
+)
+# The advice that answers whether to make each kind of change.
+_ADVICE_FOR = {
+    "miners": "miner_plan",
+    "generator": "generator_plan",
+    "grid_charge": "grid_charge_advice",
+}
+
+
+def _weighed(text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]) -> Plan:
+    """A change that the message only weighs is the advice on it, never a request."""
+    if not _WEIGHED.search(text) or not any(i.tool in CHANGES for i in read.intents):
+        return read
+    kept: list[Intent] = []
+    for intent in read.intents:
+        family = commands.family_of(intent.tool) if intent.tool in CHANGES else None
+        if intent.tool in CHANGES and family is None:
+            continue
+        if family is not None:
+            tool = _ADVICE_FOR[family]
+            args = arguments.for_tool(tool, text, site_names, load_names)
+            if args is None or any(k.tool == tool for k in kept):
+                continue
+            intent = Intent(tool, args)
+        if all(k.tool != intent.tool for k in kept):
+            kept.append(intent)
+    return replace(read, intents=kept, reason="ok" if kept else "unsure", confident=False)
 
 
 def _advice_instead(
@@ -939,11 +976,13 @@ _CLAUSES = re.compile(
 )
 # "..., because battery falls fast", "as it makes too much heat": a reason whatever its verb.
 _BECAUSE = re.compile(
-    r"^\W*(?:because|coz|cause|cuz|as\s+\w|given\s+\w|(?:quick(?:ly)?\s+)?before\s+(?:the\s+)?"
+    r"^\W*(?:because|coz|cause|cuz|as\s+\w|given\s+\w|hopefully|fingers\s+crossed"
+    r"|(?:quick(?:ly)?\s+)?before\s+(?:the\s+)?"
     r"\w+\s+(?:goes|go|cuts?|dies|drops|comes|trips|runs\s+out)\b)"
     # a state told without its verb: "battery at like 15", "soc @ 20 %", "is very sunny"
-    r"|^\W*(?:the\s+)?(?:battery|batt|batts|soc|fuel|diesel|tank)\s+(?:is\s+|now\s+)?(?:at|@"
-    r"|on|down\s+to)\s+(?:like\s+|about\s+|around\s+|only\s+)?\d"
+    r"|^\W*(?:the\s+)?(?:battery|batt|batts|soc|fuel|diesel|tank)\s+(?:is\s+|now\s+)?(?:(?:at|@"
+    r"|on|down\s+to)\s+)?(?:like\s+|about\s+|around\s+|only\s+)?\d+\s*(?:%|percent|l\b|litres?"
+    r"|liters?)?\W*$"
     r"|^\W*(?:is|it\s+is|its|it's)\s+(?:very\s+|so\s+|really\s+|quite\s+|too\s+)?(?:sunny"
     r"|cloudy|raining|overcast|dark|grey|gray|hot|cold)\b(?![^?]*\?)",
     re.I,
@@ -1120,14 +1159,39 @@ def _with_site(intent: Intent, site: str | None) -> Intent:
 _OVERVIEW = re.compile(
     r"\b(?:including|incl\.?|in\s+one\s+go|all\s+in\s+one|at\s+once|such\s+as)\b"
     r"|\b\w+(?:\s*/\s*\w+){2,}\b"
-    r"|:\s*[\w-]+(?:\s*,\s*[\w-]+){2,}",  # "state of the site: utility, battery, PV, genset"
+    r"|:\s*[\w-]+(?:\s*,\s*[\w-]+){2,}"  # "state of the site: utility, battery, PV, genset"
+    # "full picture, battery, sun, generator, all", "the holistic view (battery, solar ...)"
+    r"|\b(?:full|whole|complete|general|overall|holistic|big)\s+(?:picture|view|situation"
+    r"|overview|rundown|run-down|status)\b|\ball\s+(?:the\s+)?info\b|\band\s+all\b"
+    r"|,\s*all\s*[.!?]*$|\(\s*[\w-]+(?:\s*,\s*[\w-]+){2,}",
     re.IGNORECASE,
 )
 _SHOWN_IN_STATUS = frozenset({"battery_status", "solar_now", "active_alerts", "site_status"})
 
 
+# "something strange this week? compared with the weeks before": what anomalies compare
+# against anyway.
+_BASELINE = re.compile(
+    r"\b(?:compar\w*|vs\.?|versus|against)\s+(?:with\s+|to\s+)?(?:the\s+)?(?:\w+\s+)?"
+    r"(?:weeks?\s+before|before\s+weeks|previous\s+weeks?|past\s+(?:few\s+)?weeks|last\s+(?:few"
+    r"|\d+|four|couple\s+of)\s+weeks|b4|before|usual|normal)\b",
+    re.IGNORECASE,
+)
+
+
+def _anomalies_alone(text: str, read: Plan) -> Plan:
+    """Anomalies said with the weeks they are measured against are one question."""
+    tools = [i.tool for i in read.intents]
+    if "anomalies" not in tools or "compare_periods" not in tools or len(tools) != 2:
+        return read
+    if not _BASELINE.search(text):
+        return read
+    return replace(read, intents=[i for i in read.intents if i.tool == "anomalies"])
+
+
 def _one_overview(text: str, read: Plan) -> Plan:
     """The site status alone when the other tools only name what it shows."""
+    read = _anomalies_alone(text, read)
     tools = {i.tool for i in read.intents}
     if "site_status" not in tools or not tools <= _SHOWN_IN_STATUS or len(tools) < 2:
         return read
@@ -1168,7 +1232,8 @@ def _completes(a: Intent, b: Intent) -> bool:
     if a.tool != b.tool or a.args == b.args:
         return False
     # "snooze alert 10, 45 minutes": the part after the id only says for how long
-    one_alert = a.tool in _ONE_ALERT and b.args.get("alert_id") is None
+    # ... or the id comes after ("snooze that freezer alert, 22, for half hour")
+    one_alert = a.tool in _ONE_ALERT and None in (a.args.get("alert_id"), b.args.get("alert_id"))
     if a.tool not in _SETTINGS and not one_alert:
         return False
     return all(
@@ -1386,7 +1451,10 @@ def _plan(
     if (
         _weather_elsewhere(text, site_names)
         and tools <= _GENERIC | {"week_outlook"}
-        and len(_LOOSE_JOINS.split(text.strip().rstrip("?"))) == 1
+        and all(
+            _TELLS.match(part) or _PERSONAL.match(part)
+            for part in _LOOSE_JOINS.split(text.strip().rstrip("?"))[1:]
+        )
     ):
         return nothing("unsupported")  # "weather in zermatt tomorrow?": not a site's
     if _SHOPPING.search(text) and not tools & CHANGES:
@@ -1488,7 +1556,9 @@ _SHOPPING = re.compile(
     r"(?:buy|sell|purchase|shop\s+for|get\s+(?:a|an|some|new|cheap)\b)"
     r"|\b(?:price|cost)\s+of\s+(?:a\s+|an\s+)?new\b"
     r"|\bhow\s+much\s+(?:is|are|does|do|would)\s+(?:a\s+|an\s+)?new\b"
-    r"|\b(?:buy|purchase)\s+(?:a\s+|an\s+|some\s+)?(?:new|cheap|used|second[- ]hand)\b",
+    r"|\b(?:buy|purchase)\s+(?:a\s+|an\s+|some\s+)?(?:new|cheap|used|second[- ]hand)\b"
+    r"|\b(?:i|we)\s+(?:want|wanna|would\s+like|plan)\s+(?:to\s+)?(?:buy|purchase)\b"
+    r"|\bhow\s+much\s+(?:does\s+|do\s+|will\s+)?(?:it\s+)?costs?\s+(?:a\s+|an\s+)?new\b",
     re.IGNORECASE,
 )
 # A capitalised word before "weather" more common than this in English is no place

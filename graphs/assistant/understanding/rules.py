@@ -63,7 +63,8 @@ from graphs.assistant.understanding.tokens import (
 # "..., please. Exact figure.", "... Two numbers.": how the answer should look, no request.
 ONLY_FORM = re.compile(
     r"^\W*(?:(?:the|an?|just|only|exact|precise|rough|round|one|two|three|in|as)\s+)*"
-    r"(?:figures?|numbers?|values?|digits?|percent(?:age)?|kwh|kw)(?:\s+(?:only|please|pls))?\W*$",
+    r"(?:figures?|numbers?|values?|digits?|percent(?:age)?|kwh|kw|report|answer|reply|over)"
+    r"(?:\s+(?:only|please|pls|back))?\W*$",
     re.IGNORECASE,
 )
 # Clauses beside an alert rule that ask something of their own ("... and stop the miners").

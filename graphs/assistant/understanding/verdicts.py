@@ -26,10 +26,12 @@ from dataclasses import dataclass
 
 from graphs.assistant.understanding.lexicon import Intent
 
-# A request id: hex after "request", "action" or "#" (4 or more); else 6 to 32 characters
-# with a letter and a digit ("8c41fea3"), or exactly 8 ("deadbeef", "77665544").
+# A request id: the full id; hex after "request", "action" or "#" (4 or more); else 6 to 32
+# characters with a letter and a digit ("8c41fea3"), or exactly 8 ("deadbeef", "77665544").
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # a full request id
 _ID = re.compile(
-    r"(?:(?<=\brequest\s)|(?<=\baction\s)|(?<=#))[0-9a-f]{4,32}\b"
+    rf"(?<![\w-]){_UUID}(?![\w-])"
+    r"|(?:(?<=\brequest\s)|(?<=\baction\s)|(?<=#))[0-9a-f]{4,32}\b"
     r"|(?<![\w-])(?=[a-f]*\d)(?=\d*[a-f])[0-9a-f]{6,32}(?![\w-])"
     r"|(?<![\w-])[0-9a-f]{8}(?![\w-])",
     re.IGNORECASE,
