@@ -3,7 +3,8 @@
 Alice is in the site file three times, all with ``person: alice``: on Slack, on
 Discord and with a second Slack account. She is an operator limited to ``home``. Bob
 (Slack) and Dan (Discord) are operators of every site, Bea (Discord) an operator of
-``barn``; Alice's Discord id ``MALLORY`` is a fourth account the file does not list.
+``barn``, Ada (Discord) an admin; Alice's Discord id ``MALLORY`` is a fourth account
+the file does not list.
 
 Starting the generator needs two people other than the requester (the default tier).
 Each test tries to get one past that alone: approving on the other platform, with
@@ -55,10 +56,11 @@ from tools.devices.simulator import SimulatedSite
 from tools.site import Channels, Person, SiteFile, demo_site_file
 
 ALICE_SLACK, ALICE_PHONE, BOB = "UALICE01", "UALICE02", "UBOB0001"
-ALICE_DISCORD, DAN, BEA, MALLORY = (
+ALICE_DISCORD, DAN, BEA, ADA, MALLORY = (
     "971000000000000001",
     "971000000000000002",
     "971000000000000003",
+    "971000000000000004",
     "971000000000000009",
 )
 SLACK = {"home": "CHOME001", "barn": "CBARN001"}
@@ -71,6 +73,7 @@ NAMES = {
     BOB: "Bob",
     DAN: "Dan",
     BEA: "Bea",
+    ADA: "Ada",
 }
 PLATFORM = {ALICE_SLACK: "slack", ALICE_PHONE: "slack", BOB: "slack"}  # others: discord
 ONCE = "one person counts once"
@@ -108,6 +111,7 @@ def site_file() -> SiteFile:
             Person(platform="slack", user_id=BOB, name="Bob", role="operator"),
             Person(platform="discord", user_id=DAN, name="Dan", role="operator"),
             Person(platform="discord", user_id=BEA, name="Bea", role="operator", sites=["barn"]),
+            Person(platform="discord", user_id=ADA, name="Ada", role="admin"),
         ],
     )
 
@@ -311,6 +315,43 @@ async def test_the_executor_counts_people_in_recorded_approvals(
         assert [d.status for d in done] == ["failed"]
         assert "it has 1 valid approval(s) and needs 2 approvals" in (done[0].outcome or "")
         assert drivers["home"].commands == []
+
+
+async def test_roles_of_a_linked_person_come_from_the_site_file_only(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with chat_rig(db_url, tmp_path) as (app, _drivers, _adapters):
+        # An admin may not give one of Alice's accounts a role of its own in chat: her
+        # other accounts would keep the file's, and she would act with the stronger.
+        for role in ("admin", "viewer"):
+            said = await app.chat.handle_message(say(ADA, f"make {ALICE_DISCORD} an {role}"))
+            assert said.tools == ["set_role"], said.answer
+            assert (
+                "Alice is listed in the site file as operator (person 'alice', 3 accounts: "
+                "2 on Slack, 1 on Discord); the site file decides their role, so change it "
+                "there on every entry of the person and restart." in said.answer
+            ), said.answer
+        for platform, user in (
+            ("slack", ALICE_SLACK),
+            ("discord", ALICE_DISCORD),
+            ("slack", ALICE_PHONE),
+        ):
+            actor = await app.chat.actor(platform, user)
+            assert (actor.role, actor.sites) == ("operator", frozenset({"home"}))
+        async with app.sessionmaker() as session:
+            assert [a for a in await repo.list_audit(session) if a.event == "role_changed"] == []
+        # "who is" says the accounts are one person (and how many), on either platform.
+        for asker, text in ((BOB, f"who is {ALICE_SLACK}?"), (ALICE_DISCORD, "what's my role?")):
+            said = await app.chat.handle_message(say(asker, text))
+            assert said.tools == ["who_is"], said.answer
+            assert "is operator (set in the site file); may use home." in said.answer
+            assert (
+                "In the site file they are person 'alice' with 3 accounts (2 on Slack, "
+                "1 on Discord): one approver." in said.answer
+            ), said.answer
+        said = await app.chat.handle_message(say(ALICE_SLACK, f"who is {BOB}?"))
+        assert "is operator (set in the site file); may use every site." in said.answer
+        assert "one approver" not in said.answer, said.answer
 
 
 # -- the real adapters: Slack's signed block_actions and Discord's button dispatcher ----------
