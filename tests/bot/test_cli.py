@@ -349,7 +349,7 @@ def test_one_person_with_two_console_accounts_is_one_approver(
         cli, "actions", "approve", action["id"], "--user", "hank-laptop", "--site-file", sites,
         code=1,
     )  # fmt: skip
-    assert "you already approved this on the console as hank (console:hank)" in again.stdout
+    assert "you already approved this on the console as hank, and one person" in again.stdout
     listed = json.loads(run(cli, "actions", "list", "--json", "--site-file", sites).stdout)
     assert [r["status"] for r in listed] == ["pending"]
     # Entries of one person that disagree on the sites are refused, naming both.

@@ -221,6 +221,15 @@ async def test_approving_again_on_the_other_platform_or_account_counts_once(
         events = await audit(app, action_id)
         assert events.count(("decision_denied", f"discord:{ALICE_DISCORD}")) == 3
         assert events.count(("decision_denied", f"slack:{ALICE_PHONE}")) == 1
+        async with app.sessionmaker() as session:
+            denied = [
+                a.details
+                for a in await repo.list_audit(session, action_id=action_id)
+                if a.event == "decision_denied" and a.actor != f"discord:{MALLORY}"
+            ]
+        assert {(d["approved_as"], d["person"]) for d in denied} == {
+            (f"slack:{ALICE_SLACK}", "alice")
+        }
         assert ("action_approval_recorded", f"slack:{ALICE_SLACK}") in events
         assert ("action_approved", f"discord:{DAN}") in events
         # The card in the Slack conversation that asked shows both deciders.

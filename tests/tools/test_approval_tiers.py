@@ -103,9 +103,8 @@ async def test_one_human_on_two_platforms_is_one_approver(linked: Rig) -> None:
     other = await linked.service.decide(action_id=action_id, actor=ALICE_DISCORD, approve=True)
     assert other.verdict == "denied" and not other.changed
     assert other.message == (
-        "alice_d, you already approved this on Slack as Alice (slack:UALICE01), and one "
-        "person counts once, so it needs 1 more approval(s) from someone else. "
-        "Nothing was changed."
+        "alice_d, you already approved this on Slack as Alice, and one person counts once, "
+        "so it needs 1 more approval(s) from someone else. Nothing was changed."
     )
     assert linked.driver.commands == []
     done = await linked.service.decide(action_id=action_id, actor=ADA, approve=True)

@@ -388,13 +388,17 @@ class ActionService:
                     changed=False,
                 )
             if earlier is not None:  # the same human with another account or platform
+                # The reply may be read in a channel: it names the platform and the name
+                # shown there, not the other account's id (the audit entry has it).
                 why = (
-                    f"you already approved this {_where(earlier)} as {earlier.get('name')!s} "
-                    f"({earlier.get('actor')!s}), and one person counts once, so it needs "
+                    f"you already approved this {_where(earlier)} as {earlier.get('name')!s}, "
+                    "and one person counts once, so it needs "
                     f"{tier.approvals - have} more approval(s) from someone else"
                 )
                 async with session.begin():
-                    await self._deny(session, row, actor, verb, why, now)
+                    await self._deny(
+                        session, row, actor, verb, why, now, earlier=str(earlier.get("actor"))
+                    )
                 return Decision(
                     verdict="denied",
                     message=f"{actor.label}, {why}. Nothing was changed.",
@@ -492,7 +496,13 @@ class ActionService:
         verb: str,
         reason: str,
         now: datetime,
+        *,
+        earlier: str | None = None,
     ) -> None:
+        """Audit a refused decision (``earlier``: the account the same human approved with)."""
+        details: dict[str, Any] = {"wanted": verb, "reason": reason} | self._who(actor)
+        if earlier is not None:
+            details["approved_as"] = earlier
         await repo.append_audit(
             session,
             time=now,
@@ -500,7 +510,7 @@ class ActionService:
             event="decision_denied",
             site=row.site,
             action_id=row.id,
-            details={"wanted": verb, "reason": reason} | self._who(actor),
+            details=details,
         )
 
     async def _partial_approval(
