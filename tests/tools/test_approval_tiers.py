@@ -128,7 +128,7 @@ async def test_the_requesters_other_account_is_the_requester(linked: Rig) -> Non
     )
     refused = await linked.service.decide(action_id=view.id, actor=ALICE_SLACK, approve=True)
     assert refused.verdict == "denied"
-    assert "you asked for this action (as discord:4242), so someone else must" in refused.message
+    assert "you asked for this action (on Discord), so someone else must" in refused.message
     # Without the link (another site file) they are two people, as before.
     unlinked = await linked.service.request(
         site="demo", kind="generator_start", requested_by="slack:USOMEONE"

@@ -772,9 +772,19 @@ def _refusal(
     if denied is not None:
         return denied
     if approve and not tier.self_approve and humans.of(actor.key) == humans.of(row.requested_by):
-        asked = "" if actor.key == row.requested_by else f" (as {row.requested_by})"
+        asked = _with_account(actor, row.requested_by)
         return f"you asked for this action{asked}, so someone else must approve it"
     return None
+
+
+def _with_account(actor: Actor, account: str) -> str:
+    """' (on Discord)' when ``account`` is another of the actor's accounts (never its id:
+    the reply may be read in a channel)."""
+    if account == actor.key:
+        return ""
+    platform = account.partition(":")[0]
+    name = PLATFORM_NAMES.get(platform, platform)
+    return f" (with your other {name} account)" if platform == actor.platform else f" (on {name})"
 
 
 def approvals_problem(
