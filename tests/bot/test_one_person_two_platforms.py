@@ -29,7 +29,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import update
 
 from bot.app import App, open_app
-from bot.chat.base import Click, InboundMessage
+from bot.chat.base import ChatAdapter, Click, InboundMessage
 from bot.chat.discord_bot import CommandCenterClient, DiscordAdapter, build_discord_client
 from bot.chat.memory import MemoryAdapter
 from bot.chat.slack import InFlight, SlackAdapter, build_slack_app, slack_client, slack_routes
@@ -442,7 +442,8 @@ async def both_platforms(
     server = FakeDiscord()
     async with FakeSlack() as fake:
         slack = slack_client(BOT_TOKEN, base_url=fake.api_url)
-        adapters = [SlackAdapter(slack), DiscordAdapter(server.channel)]  # type: ignore[arg-type]
+        discord_adapter = DiscordAdapter(server.channel)  # type: ignore[arg-type]
+        adapters: list[ChatAdapter] = [SlackAdapter(slack), discord_adapter]
         async with open_app(
             settings, adapter=adapters, clock=clock, site_file=sites, drivers=drivers
         ) as app:
