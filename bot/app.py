@@ -395,6 +395,7 @@ async def open_app(
             on_readings=pipeline.ingest,
             executes=served if executes else (),
             worker=cluster.worker_id,
+            humans=site_file.humans(),
         )
         deliverer = Deliverer(sessionmaker=sessionmaker, http=http, clock=clock)
 

@@ -545,6 +545,7 @@ def sites_check(
                 "user_id": p.user_id,
                 "role": p.role,
                 "sites": p.sites if p.sites is not None else "all",
+                "person": p.person,  # entries sharing it are one human: one approver
             }
             for p in site_file.people
         ],
@@ -562,7 +563,10 @@ def sites_check(
         typer.echo("\npeople:")
         for p in report["people"]:
             where = p["sites"] if p["sites"] == "all" else ", ".join(p["sites"])
-            typer.echo(f"  {p['platform']}:{p['user_id']:<14} {p['role']:<9} sites: {where}")
+            person = f"  person: {p['person']}" if p["person"] else ""
+            typer.echo(
+                f"  {p['platform']}:{p['user_id']:<14} {p['role']:<9} sites: {where}{person}"
+            )
 
 
 @app.command()

@@ -10,6 +10,11 @@ Two sources of roles, and a fixed rule between them:
   restarts, and are audited. A person removed from the file loses the role the
   file gave them at the next start (also audited).
 
+One human's accounts (Slack, Discord, console) are linked only by the site
+file (entries sharing ``person:``, which must agree on role and sites), so a
+linked account's role can never be changed in chat apart from the others. An
+account given a role in chat is a person of its own.
+
 Slack user groups and Discord roles mapped in the site file raise a person's
 role to the group's when it is stronger. Everyone else is a viewer.
 """
@@ -37,7 +42,7 @@ from tools.permissions import (
     authorize,
     strongest,
 )
-from tools.site import Group, Person
+from tools.site import PLATFORM_NAMES, Group, Humans, Person
 
 Source = Literal["site_file", "chat", "group", "default"]
 
@@ -52,6 +57,8 @@ class Identity:
     sites: frozenset[str] | None
     granted_by: str = ""
     updated_at: datetime | None = None
+    person: str | None = None  # the site file's person id, when it links accounts
+    accounts: tuple[str, ...] = ()  # every account of that person (this one included)
 
     def describe(self) -> str:
         """One line for "who is U123?"."""
@@ -64,7 +71,22 @@ class Identity:
             "group": "from a mapped user group or Discord role",
             "default": "the default for people the bot does not know",
         }[self.source]
-        return f"{who} is {self.role} ({origin}); may use {where}."
+        linked = (
+            f" In the site file they are person {self.person!r} with "
+            f"{len(self.accounts)} accounts ({_platforms(self.accounts)}): one approver."
+            if self.person and len(self.accounts) > 1
+            else ""
+        )
+        return f"{who} is {self.role} ({origin}); may use {where}.{linked}"
+
+
+def _platforms(accounts: Sequence[str]) -> str:
+    """E.g. '2 on Slack, 1 on Discord'."""
+    counts: dict[str, int] = {}
+    for account in accounts:
+        platform = account.partition(":")[0]
+        counts[platform] = counts.get(platform, 0) + 1
+    return ", ".join(f"{n} on {PLATFORM_NAMES.get(p, p)}" for p, n in counts.items())
 
 
 class UnknownPerson(ToolsError):
@@ -93,6 +115,7 @@ class Directory:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._people: dict[tuple[str, str], Person] = {(p.platform, p.user_id): p for p in people}
+        self._humans = Humans(people)
         self._groups = tuple(groups)
 
     def listed(self, platform: str, user_id: str) -> Person | None:
@@ -180,6 +203,7 @@ class Directory:
         if mapped and strongest([*mapped, role]) != role:
             role, source = strongest(mapped), "group"
         sites = frozenset(person.sites) if person is not None and person.sites is not None else None
+        account = f"{platform}:{user_id}"
         return Identity(
             platform=platform,
             user_id=user_id,
@@ -189,6 +213,8 @@ class Directory:
             sites=sites,
             granted_by=row.granted_by if row is not None and source == "chat" else "",
             updated_at=row.updated_at if row is not None and source == "chat" else None,
+            person=self._humans.person_id(account),
+            accounts=self._humans.accounts(account),
         )
 
     async def actor(
@@ -211,9 +237,17 @@ class Directory:
         user_id = await self.resolve(platform, user_id)
         person = self._people.get((platform, user_id))
         if person is not None:
+            accounts = self._humans.accounts(person.account)
+            every = (
+                f" (person {person.person!r}, {len(accounts)} accounts: {_platforms(accounts)})"
+                if len(accounts) > 1
+                else ""
+            )
             raise Forbidden(
-                f"{person.name or user_id} is listed in the site file as {person.role}; the "
-                "site file decides their role, so change it there and restart."
+                f"{person.name or user_id} is listed in the site file as {person.role}{every}; "
+                "the site file decides their role, so change it there"
+                + (" on every entry of the person" if every else "")
+                + " and restart."
             )
         if (platform, user_id) == (by.platform, by.user_id):
             raise Forbidden("You cannot change your own role.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -395,6 +396,10 @@ class ActionSettings(_Model):
         return {kind: self.tier(kind) for kind in ACTION_KINDS}
 
 
+def _site_set(person: Person) -> frozenset[str] | None:
+    return None if person.sites is None else frozenset(person.sites)
+
+
 def _duplicates(names: list[str]) -> str:
     """The names that occur more than once, comma-separated in first-seen order."""
     return ", ".join(dict.fromkeys(n for n in names if names.count(n) > 1))
@@ -473,7 +478,15 @@ class Site(_Model):
         return [load for load in self.loads if load.kind == "miner"]
 
 
+PLATFORM_NAMES: dict[str, str] = {"console": "the console", "slack": "Slack", "discord": "Discord"}
+
+
 class Person(_Model):
+    """One chat account with its role. A human with accounts on several platforms (or
+    two accounts on one) is listed once per account, every entry with the same
+    ``person`` id, role and sites: they are then one person for approvals (two-person
+    rules, self-approval)."""
+
     platform: Literal["console", "slack", "discord"]
     user_id: str = Field(min_length=1)
     name: str = ""
@@ -481,6 +494,70 @@ class Person(_Model):
     sites: list[str] | None = Field(
         default=None, description="the sites this person may see (all when omitted)"
     )
+    person: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$",
+        description="the same id on every entry of one human (e.g. alice): one approver",
+    )
+
+    @field_validator("person")
+    @classmethod
+    def _person_id(cls, value: str | None) -> str | None:
+        return value.lower() if value is not None else None  # 'Alice' and 'alice': one human
+
+    @property
+    def account(self) -> str:
+        """``platform:user_id``, as actors and the audit log name an account."""
+        return f"{self.platform}:{self.user_id}"
+
+    @property
+    def human(self) -> str:
+        """Who this is for approvals: ``person:<id>`` when linked, else the account."""
+        return f"person:{self.person}" if self.person else self.account
+
+    def access(self) -> str:
+        """E.g. 'operator at home, barn' or 'admin at every site'."""
+        where = "every site" if self.sites is None else ", ".join(sorted(self.sites)) or "no site"
+        return f"{self.role} at {where}"
+
+
+class Humans:
+    """Which accounts are one human: the site file's entries that share a ``person`` id.
+
+    Accounts are ``platform:user_id`` keys. An account the file does not link (not
+    listed, granted a role in chat, or listed without ``person``) is a person of its own.
+    """
+
+    def __init__(self, people: Iterable[Person] = ()) -> None:
+        self._human: dict[str, str] = {}
+        self._accounts: dict[str, tuple[str, ...]] = {}
+        for p in people:
+            if p.person:
+                self._human[p.account] = p.human
+                self._accounts[p.human] = (*self._accounts.get(p.human, ()), p.account)
+
+    def of(self, account: str) -> str:
+        """The human behind ``account``: ``person:<id>`` when linked, else the account."""
+        return self._human.get(account, account)
+
+    def person_id(self, account: str) -> str | None:
+        """The ``person`` id the site file gives ``account``, or None."""
+        human = self._human.get(account)
+        return human.removeprefix("person:") if human is not None else None
+
+    def accounts(self, account: str) -> tuple[str, ...]:
+        """Every account of the human behind ``account``, itself included."""
+        return self._accounts.get(self.of(account), (account,))
+
+    def identities(self, account: str, person_id: str | None = None) -> frozenset[str]:
+        """What identifies the human behind ``account`` (the account, its person by the
+        site file, and ``person_id`` recorded earlier): two sets that share anything are
+        the same human."""
+        ids = {account, self.of(account)}
+        if person_id:
+            ids.add(f"person:{person_id}")
+        return frozenset(ids)
 
 
 class Group(_Model):
@@ -510,6 +587,7 @@ class SiteFile(_Model):
         only sites that exist (a typo would silently hide a site from them)."""
         known = [s.name for s in self.sites]
         first: dict[tuple[str, str], int] = {}
+        human: dict[str, int] = {}
         for i, person in enumerate(self.people):
             key = (person.platform, person.user_id)
             if key in first:
@@ -518,6 +596,19 @@ class SiteFile(_Model):
                     f"as people[{first[key]}]; list each person once with one role"
                 )
             first[key] = i
+            if person.person is not None:
+                # One human, one role and one set of sites: otherwise they would act with
+                # whichever account gives them more.
+                j = human.setdefault(person.person, i)
+                other = self.people[j]
+                if other.role != person.role or _site_set(other) != _site_set(person):
+                    raise ValueError(
+                        f"people[{i}]: person {person.person!r} ({person.platform} user "
+                        f"{person.user_id!r}) is {person.access()}, but people[{j}] "
+                        f"({other.platform} user {other.user_id!r}), the same person, is "
+                        f"{other.access()}; give every entry of one person the same role "
+                        "and sites"
+                    )
             unknown = [name for name in person.sites or [] if name not in known]
             if unknown:
                 raise ValueError(
@@ -535,6 +626,10 @@ class SiteFile(_Model):
                 )
             groups[key] = i
         return self
+
+    def humans(self) -> Humans:
+        """Which of the listed accounts are one human (entries sharing ``person``)."""
+        return Humans(self.people)
 
     def site(self, name: str | None) -> Site:
         """The named site, or the only/first site when ``name`` is None."""

@@ -321,6 +321,45 @@ def test_sites_check_prints_the_merged_tiers(cli: CliRunner, tmp_path: Path) -> 
     assert "may not approve actions" in refused.stderr
 
 
+def test_one_person_with_two_console_accounts_is_one_approver(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    path = two_site_file(tmp_path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["people"] = [
+        {**data["people"][0], "person": "hank"},
+        {"platform": "console", "user_id": "hank-laptop", "role": "operator", "sites": ["demo"],
+         "person": "Hank"},
+        {"platform": "console", "user_id": "otto", "role": "operator"},
+    ]  # fmt: skip
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    sites = str(path)
+    checked = run(cli, "sites", "check", sites).stdout
+    assert "console:hank-laptop    operator  sites: demo  person: hank" in checked, checked
+    people = json.loads(run(cli, "sites", "check", sites, "--json").stdout)["people"]
+    assert [p["person"] for p in people] == ["hank", "hank", None]
+    asked = run(
+        cli, "ask", "start the generator", "--site", "demo", "--user", "otto", "--json",
+        "--site-file", sites,
+    )  # fmt: skip
+    [action] = json.loads(asked.stdout)["actions"]
+    first = run(cli, "actions", "approve", action["id"], "--user", "hank", "--site-file", sites)
+    assert first.stdout.startswith("Approval 1 of 2 recorded (hank on the console)"), first.stdout
+    again = run(
+        cli, "actions", "approve", action["id"], "--user", "hank-laptop", "--site-file", sites,
+        code=1,
+    )  # fmt: skip
+    assert "you already approved this on the console as hank, and one person" in again.stdout
+    listed = json.loads(run(cli, "actions", "list", "--json", "--site-file", sites).stdout)
+    assert [r["status"] for r in listed] == ["pending"]
+    # Entries of one person that disagree on the sites are refused, naming both.
+    data["people"][1]["sites"] = ["demo", "barn"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    refused = run(cli, "sites", "check", sites, code=2)
+    assert "people[1]: person 'hank'" in refused.stderr
+    assert "is operator at barn, demo, but people[0]" in refused.stderr
+
+
 _ABSORBS_ONE_CANCEL = """
 import asyncio, sys
 from bot.cli import _run

@@ -23,7 +23,7 @@ from tools.devices.base import DeviceCommand
 from tools.devices.simulator import SimulatedSite
 from tools.domain import Reading
 from tools.errors import ActionError, DeviceError, UnknownSiteError
-from tools.site import Generator, Grid, Site, demo_site_file
+from tools.site import Generator, Grid, Humans, Site, demo_site_file
 from tools.telemetry import SiteState, TelemetryPipeline
 
 OLGA = Actor(platform="console", user_id="olga", role="operator", name="Olga")
@@ -179,7 +179,11 @@ class Rig:
 
 
 async def make_rig(
-    sm: async_sessionmaker[AsyncSession], *, expiry_minutes: float = 15, driver: object = None
+    sm: async_sessionmaker[AsyncSession],
+    *,
+    expiry_minutes: float = 15,
+    driver: object = None,
+    humans: Humans | None = None,
 ) -> Rig:
     clock = ManualClock(EVENING)
     site = helpers.test_site_file(expiry_minutes=expiry_minutes).sites[0]
@@ -197,6 +201,7 @@ async def make_rig(
         clock=clock,
         state=pipeline.latest,
         on_readings=pipeline.ingest,
+        humans=humans,
     )
     return Rig(service, counting, clock, pipeline, sm, site)
 

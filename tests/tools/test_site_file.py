@@ -374,3 +374,88 @@ def test_unknown_driver_is_refused(tmp_path: Path) -> None:
         load_site_file(path)
     assert "sites[0].devices[1].driver" in str(err.value)
     assert "'victron_mqtt'" in str(err.value)
+
+
+# --- one human on several platforms ------------------------------------------------------
+
+TWO_SITES = (
+    "sites:\n"
+    "  - {name: home, location: {latitude: 1, longitude: 2}}\n"
+    "  - {name: barn, location: {latitude: 3, longitude: 4}}\n"
+)
+
+
+def test_entries_sharing_a_person_id_are_one_human(tmp_path: Path) -> None:
+    people = """\
+    people:
+      - {platform: slack, user_id: U1, name: Alice, role: operator, sites: [home, barn],
+         person: Alice}
+      - {platform: discord, user_id: "42", name: ali, role: operator, sites: [barn, home],
+         person: alice}
+      - {platform: slack, user_id: U2, name: Alice (old account), role: operator,
+         sites: [home, barn], person: alice}
+      - {platform: slack, user_id: U3, name: Bob, role: operator}
+    """
+    sf = load_site_file(write(tmp_path, "s.yaml", TWO_SITES + textwrap.dedent(people)))
+    assert [p.person for p in sf.people] == ["alice", "alice", "alice", None]
+    humans = sf.humans()
+    assert {humans.of(a) for a in ("slack:U1", "discord:42", "slack:U2")} == {"person:alice"}
+    assert humans.accounts("discord:42") == ("slack:U1", "discord:42", "slack:U2")
+    # Bob, and anyone the file does not list, is a person of their own.
+    assert humans.of("slack:U3") == "slack:U3" and humans.accounts("slack:U3") == ("slack:U3",)
+    assert humans.of("discord:7") == "discord:7" and humans.person_id("discord:7") is None
+    assert humans.identities("slack:U9", "alice") == {"slack:U9", "person:alice"}
+
+
+def test_a_file_without_person_ids_links_no_one() -> None:
+    sf = demo_site_file()
+    humans = sf.humans()
+    assert all(humans.of(p.account) == p.account for p in sf.people)
+
+
+@pytest.mark.parametrize(
+    ("second", "first_access", "second_access"),
+    [
+        # a stronger role on the other platform
+        (
+            "{platform: discord, user_id: '42', role: admin, sites: [home], person: alice}",
+            "operator at home",
+            "admin at home",
+        ),
+        # the other site, or every site, on the other platform
+        (
+            "{platform: discord, user_id: '42', role: operator, sites: [barn], person: alice}",
+            "operator at home",
+            "operator at barn",
+        ),
+        (
+            "{platform: discord, user_id: '42', role: operator, person: alice}",
+            "operator at home",
+            "operator at every site",
+        ),
+        # even a weaker role: one human has one role (say which in one place)
+        (
+            "{platform: slack, user_id: U2, role: viewer, sites: [home], person: ALICE}",
+            "operator at home",
+            "viewer at home",
+        ),
+    ],
+)
+def test_one_human_may_not_have_two_roles_or_two_sets_of_sites(
+    tmp_path: Path, second: str, first_access: str, second_access: str
+) -> None:
+    people = (
+        "people:\n"
+        "  - {platform: slack, user_id: U1, role: operator, sites: [home], person: alice}\n"
+        f"  - {second}\n"
+    )
+    message = refused(write(tmp_path, "s.yaml", TWO_SITES + people))
+    assert "people[1]: person 'alice'" in message
+    assert f"is {second_access}, but people[0] (slack user 'U1')" in message
+    assert f"is {first_access}; give every entry of one person the same role" in message
+
+
+def test_a_person_id_is_one_plain_word(tmp_path: Path) -> None:
+    people = "people:\n  - {platform: slack, user_id: U1, role: operator, person: 'al ice'}\n"
+    message = refused(write(tmp_path, "s.yaml", TWO_SITES + people))
+    assert "people[0].person" in message and "pattern" in message

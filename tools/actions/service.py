@@ -9,9 +9,10 @@ written to the audit log in the same transaction as the state change.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -37,7 +38,7 @@ from tools.permissions import (
     authorize,
     refusal,
 )
-from tools.site import ApprovalTier, Site
+from tools.site import PLATFORM_NAMES, ApprovalTier, Humans, Site
 from tools.telemetry import SiteState
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ FINAL_STATUSES = frozenset({"rejected", "expired", "succeeded", "failed", "unkno
 # How long (wall clock) a worker's claim on a request it is executing holds; after
 # that another worker of the site may settle it (see tools.actions.recovery).
 EXECUTION_LEASE_S = 600.0
+
+# The width of the decided_by column: who decided, as shown on the card.
+DECIDED_BY_MAX = 128
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,11 +149,16 @@ class ActionService:
         worker: str = "",
         lease_s: float = EXECUTION_LEASE_S,
         wall_clock: Callable[[], datetime] | None = None,
+        humans: Humans | None = None,
     ) -> None:
         """``executes``: the sites whose approved requests this process carries out
         (default: every site it has a driver for). An approval of any other site is
-        recorded and left to the worker that runs the site (:meth:`run_approved`)."""
+        recorded and left to the worker that runs the site (:meth:`run_approved`).
+
+        ``humans``: which accounts the site file says are one human (``person:``); such
+        accounts are one approver, and one requester, whatever platform they use."""
         self._sessionmaker = sessionmaker
+        self._humans = humans or Humans()
         self._sites = sites
         self._drivers = drivers
         self._clock = clock
@@ -350,17 +359,9 @@ class ActionService:
                     )
                 site_cfg = self._sites.get(row.site)
                 tier = site_cfg.actions.tier(row.kind) if site_cfg else ApprovalTier()
-                refusal = _refusal(tier, row, actor, approve)
+                refusal = _refusal(tier, row, actor, approve, self._humans)
                 if refusal is not None:
-                    await repo.append_audit(
-                        session,
-                        time=now,
-                        actor=actor.key,
-                        event="decision_denied",
-                        site=row.site,
-                        action_id=action_id,
-                        details={"wanted": verb, "role": actor.role, "reason": refusal},
-                    )
+                    await self._deny(session, row, actor, verb, refusal, now)
                     return Decision(
                         verdict="denied",
                         message=f"{actor.label}, {refusal}. Nothing was changed.",
@@ -370,35 +371,64 @@ class ActionService:
                 expired_now = False
                 if row.status == "pending" and row.expires_at <= now:
                     expired_now = await self._expire(session, row.id, now)
+                # The approvals exactly as stored: a partial approval is written only if
+                # they are still these (compare-and-set), so none is lost or doubled.
+                seen = await repo.approvals_text(session, action_id=action_id)
             if expired_now or row.status != "pending":
                 return _too_late(await self.get(action_id), expired_now=expired_now)
-            given = list((row.approvals or {}).get("by", []))
-            if approve and any(a.get("actor") == actor.key for a in given):
+            given = _recorded(seen)
+            have = self._people(given)
+            earlier = self._earlier_approval(given, actor) if approve else None
+            if earlier is not None and earlier.get("actor") == actor.key:  # a second click
                 return Decision(
                     verdict="already_decided",
                     message=f"{actor.label}, you already approved this; it needs "
-                    f"{tier.approvals - len(given)} more approval(s) from someone else.",
+                    f"{tier.approvals - have} more approval(s) from someone else.",
+                    action=self._view(row),
+                    changed=False,
+                )
+            if earlier is not None:  # the same human with another account or platform
+                # The reply may be read in a channel: it names the platform and the name
+                # shown there, not the other account's id (the audit entry has it).
+                why = (
+                    f"you already approved this {_where(earlier)} as {earlier.get('name')!s}, "
+                    "and one person counts once, so it needs "
+                    f"{tier.approvals - have} more approval(s) from someone else"
+                )
+                async with session.begin():
+                    await self._deny(
+                        session, row, actor, verb, why, now, earlier=str(earlier.get("actor"))
+                    )
+                return Decision(
+                    verdict="denied",
+                    message=f"{actor.label}, {why}. Nothing was changed.",
                     action=self._view(row),
                     changed=False,
                 )
             mine = {
                 "actor": actor.key,
+                "platform": actor.platform,
+                "person": self._humans.person_id(actor.key),
                 "name": actor.label,
                 "role": actor.role,
                 "sites": None if actor.sites is None else sorted(actor.sites),
                 "at": now.isoformat(),
             }
-            if approve and len(given) + 1 < tier.approvals:
-                return await self._partial_approval(session, row, actor, [*given, mine], tier, now)
+            if approve and have + 1 < tier.approvals:
+                return await self._partial_approval(
+                    session, row, actor, given, mine, seen, tier, now
+                )
             async with session.begin():
                 won = await repo.transition_action(
                     session,
                     action_id=action_id,
                     from_statuses=("pending",),
                     to_status="approved" if approve else "rejected",
-                    decided_by=", ".join([*(a["name"] for a in given), actor.label])
-                    if approve
-                    else actor.label,
+                    decided_by=_fit(
+                        ", ".join(_signature(a) for a in [*given, mine])
+                        if approve
+                        else self._signature(actor)
+                    ),
                     decided_at=now,
                     approvals={"by": [*given, mine]} if approve else row.approvals,
                     **({} if approve else {"finished_at": now, "outcome": "rejected"}),
@@ -411,38 +441,94 @@ class ActionService:
                         event="action_approved" if approve else "action_rejected",
                         site=row.site,
                         action_id=action_id,
-                        details={"role": actor.role},
+                        details=self._who(actor),
                     )
         if not won:
             return _too_late(await self.get(action_id), expired_now=False)
         if not approve:
             view = await self.get(action_id)
             return Decision(
-                verdict="rejected", message=f"Rejected by {actor.label}.", action=view, changed=True
+                verdict="rejected",
+                message=f"Rejected by {self._signature(actor)}.",
+                action=view,
+                changed=True,
             )
         if not self.executes_here(row.site):
             view = await self.get(action_id)
             return Decision(
                 verdict="approved",
-                message=f"Approved by {actor.label}; the worker that runs {row.site} "
+                message=f"Approved by {self._signature(actor)}; the worker that runs {row.site} "
                 "carries it out and updates this card.",
                 action=view,
                 changed=True,
             )
         return await self.execute(action_id, actor=actor)
 
+    def _signature(self, actor: Actor) -> str:
+        """How a decider is shown: their name, and the platform when the site file lists
+        them on several ('Alice on Slack')."""
+        return _signature({"name": actor.label, "platform": actor.platform} | self._linked(actor))
+
+    def _linked(self, actor: Actor) -> dict[str, str]:
+        person = self._humans.person_id(actor.key)
+        return {"person": person} if person else {}
+
+    def _who(self, actor: Actor) -> dict[str, Any]:
+        """An audit entry's details about the decider."""
+        return {"role": actor.role} | self._linked(actor)
+
+    def _people(self, approvals: Iterable[Mapping[str, Any]]) -> int:
+        """How many distinct humans gave ``approvals``."""
+        return _count_people(approvals, self._humans)
+
+    def _earlier_approval(
+        self, given: Sequence[Mapping[str, Any]], actor: Actor
+    ) -> Mapping[str, Any] | None:
+        """The approval already given by ``actor``'s human (any of their accounts)."""
+        mine = self._humans.identities(actor.key)
+        return next((a for a in given if _identities(a, self._humans) & mine), None)
+
+    async def _deny(
+        self,
+        session: AsyncSession,
+        row: ActionRequestRow,
+        actor: Actor,
+        verb: str,
+        reason: str,
+        now: datetime,
+        *,
+        earlier: str | None = None,
+    ) -> None:
+        """Audit a refused decision (``earlier``: the account the same human approved with)."""
+        details: dict[str, Any] = {"wanted": verb, "reason": reason} | self._who(actor)
+        if earlier is not None:
+            details["approved_as"] = earlier
+        await repo.append_audit(
+            session,
+            time=now,
+            actor=actor.key,
+            event="decision_denied",
+            site=row.site,
+            action_id=row.id,
+            details=details,
+        )
+
     async def _partial_approval(
         self,
         session: AsyncSession,
         row: ActionRequestRow,
         actor: Actor,
-        approvals: list[dict[str, Any]],
+        given: list[dict[str, Any]],
+        mine: dict[str, Any],
+        seen: str | None,
         tier: ApprovalTier,
         now: datetime,
     ) -> Decision:
-        """Record an approval that is not yet enough (two-person rule)."""
+        """Record an approval that is not yet enough (two-person rule), unless the
+        approvals changed since ``seen`` (then nothing is written: press again)."""
+        approvals = [*given, mine]
+        so_far = self._people(approvals)
         async with session.begin():
-            seen = await repo.approvals_text(session, action_id=row.id)
             won = await repo.add_partial_approval(
                 session, action_id=row.id, seen_text=seen, approvals={"by": approvals}
             )
@@ -454,7 +540,7 @@ class ActionService:
                     event="action_approval_recorded",
                     site=row.site,
                     action_id=row.id,
-                    details={"role": actor.role, "of": tier.approvals, "so_far": len(approvals)},
+                    details={"of": tier.approvals, "so_far": so_far} | self._who(actor),
                 )
         view = await self.get(row.id)
         if not won:
@@ -468,10 +554,10 @@ class ActionService:
                     changed=False,
                 )
             )
-        missing = tier.approvals - len(approvals)
+        missing = tier.approvals - so_far
         return Decision(
             verdict="partial",
-            message=f"Approval {len(approvals)} of {tier.approvals} recorded ({actor.label}); "
+            message=f"Approval {so_far} of {tier.approvals} recorded ({self._signature(actor)}); "
             f"needs {missing} more from another {' or '.join(tier.roles)}.",
             action=view,
             changed=True,
@@ -524,7 +610,7 @@ class ActionService:
         view = await self.get(action_id)
         return Decision(
             verdict="succeeded" if ok else "failed",
-            message=f"Approved by {actor.label}. {outcome}",
+            message=f"Approved by {self._signature(actor)}. {outcome}",
             action=view,
             changed=True,
         )
@@ -644,7 +730,7 @@ class ActionService:
         if site is None or driver is None:
             return False, f"Site {row.site} has no driver configured; nothing was sent."
         kind = get_kind(row.kind)
-        unapproved = approvals_problem(site.actions.tier(row.kind), row)
+        unapproved = approvals_problem(site.actions.tier(row.kind), row, self._humans)
         if unapproved is not None:
             log.warning("action %s not executed: %s", row.id, unapproved)
             return False, f"Not executed: {unapproved}."
@@ -674,7 +760,9 @@ class ActionService:
         return True, f"Done and verified: {kind.effect(site, row.params)}."
 
 
-def _refusal(tier: ApprovalTier, row: ActionRequestRow, actor: Actor, approve: bool) -> str | None:
+def _refusal(
+    tier: ApprovalTier, row: ActionRequestRow, actor: Actor, approve: bool, humans: Humans
+) -> str | None:
     """Why this person may not decide this request, or None: the permission table for
     the request's own site first, then the action kind's tier."""
     verb = "approve" if approve else "reject"
@@ -683,21 +771,37 @@ def _refusal(tier: ApprovalTier, row: ActionRequestRow, actor: Actor, approve: b
     denied = refusal(actor.principal, Permission.APPROVE_ACTION, row.site)
     if denied is not None:
         return denied
-    if approve and not tier.self_approve and actor.key == row.requested_by:
-        return "you asked for this action, so someone else must approve it"
+    if approve and not tier.self_approve and humans.of(actor.key) == humans.of(row.requested_by):
+        asked = _with_account(actor, row.requested_by)
+        return f"you asked for this action{asked}, so someone else must approve it"
     return None
 
 
-def approvals_problem(tier: ApprovalTier, row: ActionRequestRow) -> str | None:
+def _with_account(actor: Actor, account: str) -> str:
+    """' (on Discord)' when ``account`` is another of the actor's accounts (never its id:
+    the reply may be read in a channel)."""
+    if account == actor.key:
+        return ""
+    platform = account.partition(":")[0]
+    name = PLATFORM_NAMES.get(platform, platform)
+    return f" (with your other {name} account)" if platform == actor.platform else f" (on {name})"
+
+
+def approvals_problem(
+    tier: ApprovalTier, row: ActionRequestRow, humans: Humans | None = None
+) -> str | None:
     """Why the approvals recorded on ``row`` do not allow it to run, or None.
 
     The executor checks this again right before commanding a device, with the same
     permission table, so a request approved by an older process, by hand in the
-    database or by anyone outside the tier never reaches hardware.
+    database or by anyone outside the tier never reaches hardware. Approvals count
+    distinct humans: the accounts the site file links (``humans``), or that were
+    recorded with the same person id, count once.
     """
-    valid: set[str] = set()
+    humans = humans or Humans()
+    requester = humans.identities(row.requested_by)
+    valid: list[Mapping[str, Any]] = []
     for entry in (row.approvals or {}).get("by", []):
-        who = str(entry.get("actor", ""))
         sites = entry.get("sites")
         principal = Principal(as_role(str(entry.get("role", ""))), None)
         if sites is not None:
@@ -706,16 +810,57 @@ def approvals_problem(tier: ApprovalTier, row: ActionRequestRow) -> str | None:
             continue
         if principal.role not in tier.roles:
             continue
-        if not tier.self_approve and who == row.requested_by:
+        if not tier.self_approve and _identities(entry, humans) & requester:
             continue
-        valid.add(who)
-    if len(valid) < tier.approvals:
+        valid.append(entry)
+    people = _count_people(valid, humans)
+    if people < tier.approvals:
         return (
-            f"it has {len(valid)} valid approval(s) and needs {tier.describe()}"
-            if valid
+            f"it has {people} valid approval(s) and needs {tier.describe()}"
+            if people
             else f"it has no valid approval (it needs {tier.describe()})"
         )
     return None
+
+
+def _recorded(text: str | None) -> list[dict[str, Any]]:
+    """The approvals in a request's stored ``approvals`` JSON text."""
+    data = json.loads(text) if text else None
+    by = data.get("by") if isinstance(data, dict) else None
+    return [dict(a) for a in by if isinstance(a, dict)] if isinstance(by, list) else []
+
+
+def _identities(entry: Mapping[str, Any], humans: Humans) -> frozenset[str]:
+    person = entry.get("person")
+    return humans.identities(str(entry.get("actor", "")), str(person) if person else None)
+
+
+def _count_people(approvals: Iterable[Mapping[str, Any]], humans: Humans) -> int:
+    """How many distinct humans gave ``approvals``: two that share an account, or a
+    person id (by the site file now, or as recorded then), are one."""
+    people: list[frozenset[str]] = []
+    for entry in approvals:
+        ids = _identities(entry, humans)
+        same = [p for p in people if p & ids]
+        people = [p for p in people if not p & ids] + [ids.union(*same)]
+    return len(people)
+
+
+def _fit(text: str, limit: int = DECIDED_BY_MAX) -> str:
+    """``text`` cut to the ``decided_by`` column (names come from the chat platform)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _where(entry: Mapping[str, Any]) -> str:
+    platform = str(entry.get("platform") or str(entry.get("actor", "")).partition(":")[0])
+    return f"on {PLATFORM_NAMES.get(platform, platform)}"
+
+
+def _signature(entry: Mapping[str, Any]) -> str:
+    """A decider as shown on the card: 'Alice on Slack' for a person the site file
+    lists on several platforms (``person``), else their name."""
+    name = str(entry.get("name") or entry.get("actor") or "someone")
+    return f"{name} {_where(entry)}" if entry.get("person") else name
 
 
 def _too_late(view: ActionView, *, expired_now: bool) -> Decision:
