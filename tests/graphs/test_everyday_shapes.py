@@ -660,6 +660,7 @@ def test_no_request_either_way(text: str, expected: list[str]) -> None:
         ("weather for Lisbon tomorrow? we fly out", []),
         ("how much does it cost a new inverter? we want to buy", []),
         ("soc? report back", ["battery_status"]),
+        ("ok ok I saw alert 9, ack it, I'm on my way", ["acknowledge_alert"]),
     ],
 )
 def test_shapes_after_heldout11(text: str, expected: list[str]) -> None:

@@ -1017,8 +1017,11 @@ _ASKING_LEADS = frozenset(
 
 
 # A clause told by the person about themselves or people around them.
+# A filler or two may come first ("ok ok I see alert 14").
+_LEAD_FILLER = r"(?:(?:ok|okay|oh|ah|yes|yeah|yep|right|alright|hmm|well|so)\W+){0,3}"
 _PERSONAL = re.compile(
-    r"^\W*(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their)\b", re.I
+    rf"^\W*{_LEAD_FILLER}(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their)\b",
+    re.I,
 )
 # A clause told beside a question: the person's news, or the weather or the sky as seen
 # ("the sky is very clear today", "it's sunny here").
