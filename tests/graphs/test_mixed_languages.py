@@ -79,3 +79,44 @@ def test_english_is_left_alone(text: str) -> None:
 def test_a_machine_that_turns_itself_off_is_no_order() -> None:
     # "꺼질라": the guests' PCs might go off; only "꺼" (turn off) is the order
     assert mixed_languages.rewrite("miners 다 꺼 손님 PC 꺼질라").split().count("off") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("miner-3 band karo abhi", ["stop_miners"]),
+        ("gen chala do bhai, bijli chali gayi", ["start_generator"]),
+        ("battery kitni hai abhi?", ["battery_status"]),
+        ("soc 30% se neeche jaye to alert karo", ["set_alert_rule"]),
+        ("pichle hafte ki report do", ["energy_report"]),
+        ("quiet hours hata do", ["set_alert_preferences"]),
+    ],
+)
+def test_hindi_and_urdu_in_latin_letters(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tolong matikan miner-1", ["stop_miners"]),
+        ("nyalakan genset sekarang, PLN mati", ["start_generator"]),
+        ("besok solar forecast berapa kak?", ["solar_forecast"]),
+        ("laporan energi minggu lalu ya", ["energy_report"]),
+    ],
+)
+def test_indonesian_mixed_with_english(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tolong nyalakan genset jam 7 pagi besok",  # at 7 tomorrow morning
+        "matikan miner jam 9 malam nanti",  # at 9 tonight, later
+        "genset kitne din chalega?",  # "will run": a question of days, no order
+        "agle 2 din generator kab chalana hai?",  # when it should run: the plan
+    ],
+)
+def test_no_request_from_a_later_time_or_a_future_tense(text: str) -> None:
+    assert not {"start_generator", "stop_miners", "start_miners"} & set(_tools(text))

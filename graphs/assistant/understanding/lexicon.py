@@ -703,6 +703,24 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     (r"(?<=\w)\s+n\s+(?=\w)", " and "),  # "alerts n overnight events"
     # "kick off grid charging", "please propose starting the generator": the order itself
     (r"\bkick\s+off\b", "start"),
+    # "raise a request to start the generator", "I would ask that a request be raised to
+    # enable grid charging": the request is the order (every order is a request anyway)
+    (
+        r"\b(?:i\s+would\s+(?:ask|request|like)\s+that\s+)?(?:a\s+|an\s+action\s+)?request"
+        r"\s+(?:be\s+)?(?:raised|made|created|opened|submitted|filed)\s+(?:to|for)\s+",
+        "please ",
+    ),
+    (
+        r"\b(?:raise|make|create|open|submit|file)\s+(?:a|an|the)\s+(?:action\s+)?request\s+"
+        r"(?:to|for)\s+(?=\w)",
+        "",
+    ),
+    # "what can this bot do?", "what things you can do for me?": help
+    (
+        r"\bwhat\s+(?:things\s+|all\s+|else\s+)?(?:can\s+)?(?:this\s+bot|the\s+bot|this\s+thing"
+        r"|you|u)\s+(?:can\s+|could\s+)?do\b",
+        "what can you do",
+    ),
     (r"\bkick\s+(?:it|the\s+\w+)\s+off\b", "start"),
     (
         r"\b(?:propose|request|queue(?:\s+up)?|raise\s+a\s+request\s+(?:for|to))\s+"

@@ -7,7 +7,8 @@ here has a small table of such words; its rewrite runs only when the message is
 clearly in that mix (two of its marker words, or its own script), so an English
 word that happens to look like one ("ar", "din", "kal") is left alone.
 
-Bangla is written in Latin letters (as in chat); Korean in Hangul. Both put the verb
+Bangla, Hindi/Urdu and Indonesian are written in Latin letters (as in chat); Korean in
+Hangul. Both put the verb
 last ("miners bondho korun": miners off do), which the readers take as they take
 "miners off". What a table does not know is left as it was.
 """
@@ -113,6 +114,208 @@ _BANGLA = _table(
 )
 
 
+# --- Hindi and Urdu (romanised, "Hinglish") ---------------------------------------------------
+
+_HINDI_MARKER_WORDS = (
+    "karo kardo karein kijiye abhi kitna kitni kitne batao bataiye dikhao hai hain kya kab aaj"
+    " raat aur neeche niche upar jaldi chala chalao chalu mein hua hoga hogi gayi gaya agle"
+    " pichle hafte hafton mahine ghante bijli saare kaun kahan liye yaar tak se ko pe ka ki ke"
+    " mera meri tum aap sakte chahiye nahi hata liya dekh kar raha rahi"
+)
+_HINDI_MARKERS = frozenset(_HINDI_MARKER_WORDS.split())
+_KARO = r"(?:karo|kar\s+do|kardo|kar\s+dijiye|karein|kijiye|kar\s+dena|kar)\b"
+
+
+def _hindi_rule(match: re.Match[str]) -> str:
+    way = "drops below" if match["way"].lower() in ("neeche", "niche", "kam") else "goes above"
+    return f"alert me if {match['m']} {way} {match['v']} "
+
+
+def _hindi_day(match: re.Match[str]) -> str:
+    """ "kal" is yesterday or tomorrow: the verb's tense tells."""
+    past = re.search(
+        r"\b(?:tha|thi|the|hua|hui|gaya|gayi|kiya|chala|chali|lagi|aaya)\b", match.string
+    )
+    return "yesterday" if past else "tomorrow"
+
+
+_HINDI = _table(
+    (
+        # "battery 20% se neeche jaye to alert karo": an alert rule
+        (
+            rf"\b(?P<m>[a-z]+(?:\s+[a-z]+)?)\s+{_READING}\s+se\s+(?P<way>neeche|niche|kam|upar"
+            r"|zyada)\s+(?:jaye|jaaye|jae|ho|hojaye|gire|chala\s+jaye)(?:\s+(?:\d+\s+minute\s+tak))?"
+            rf"\s+(?:to|toh)\s+(?:critical\s+|warning\s+)?alert\s+(?:{_KARO}|do|dena|bhejo)",
+            _hindi_rule,
+        ),
+        (r"\b(?:tum|aap|bot)\s+(?:kya\s+kya|kya)\s+kar\s+sakte\s+(?:ho|hain)\b", "what can you do"),
+        (rf"\bband\s+{_KARO}", "off"),
+        (rf"\b(?:chala\s+do|chalao|chala\s+dijiye|chalu\s+{_KARO})", "on"),
+        (
+            rf"\b(on|off|start|stop|delete|remove|mute|snooze|set|check|acknowledge|ack|silence"
+            rf"|charge|approve|reject)\s+{_KARO}",
+            r"\1",
+        ),
+        (r"\bkab\s+(?:kab\s+)?chala\s+sakte\s+(?:hain|hai)\b", "when can we run"),
+        (r"\bkitne\s+din\s+(?:chalega|chalegi|bacha|baki)\b", "how many days left"),
+        (r"\bchalana\s+hai\b|\bchalega\b", "run"),
+        (r"\bhata\s+(?:do|dijiye)|\bhatao\b", "remove"),
+        (
+            r"\b(?:batao|bata\s+do|bataiye|dikhao|dikha\s+do|do)\b(?=\s*(?:$|[,.?!]|bhai|jaldi))",
+            "show",
+        ),
+        (r"\bdekh\s+liya\b", "I saw it"),
+        (r"\bbijli\s+(?:aa\s+gayi|aa\s+gai|wapas\s+aa\s+gayi)\b", "the grid is back"),
+        (r"\bbijli\s+(?:chali\s+gayi|nahi\s+hai|gayi)\b", "the grid is down"),
+        (
+            r"\bload[- ]?shedding\s+(?:shuru\s+ho\s+gayi|aa\s+gayi|hogi|hai|ho\s+rahi\s+hai)",
+            "the grid is down",
+        ),
+        (r"\bde\s+(?:raha|rahi|rahe)\s+(?:hai|hain)\b", "producing"),
+        (r"\bkam\s+se\s+kam\b", "the least"),
+        (r"\bkahan\s+se\s+(.*?)\s+milenge\b", r"where can I buy \1"),
+        (r"\bsast[aey]\b", "cheap"),
+        (r"\bnaye?\b", "new"),
+        (r"\basal\s+mein\b", "actually"),
+        (r"\bbarish\b", "rain"),
+        (r"\bkuch\b", "anything"),
+        (r"\bhua\b", "happened"),
+        (r"\bsahi\b", "accurate"),
+        (r"\bpohanchegi\b|\bpahunchegi\b", "reach"),
+        (r"\bdekh\s+liya\b", "I saw it"),
+        (r"\baayega\b", "will produce"),
+        (r"\bkitne\s+din\b", "how many days"),
+        (r"\bkitn[aie]\s+(litre|liter|kwh|ghante)\b", r"how many \1"),
+        (r"\bkitn[aie]\b", "how much"),
+        (r"\bkaun\s+kaun\s+se\b|\bkaun\s+se\b|\bkis\b", "which"),
+        (r"\bkya\s+kya\b|\bkya\b", "what"),
+        (r"\bkab\b", "when"),
+        (r"\bkahan\s+se\b|\bkahan\b", "where"),
+        (r"\bsabse\s+zyada\b", "most"),
+        (r"\baaj\s+raat\b", "tonight"),
+        (r"\baaj\b", "today"),
+        (r"\bkal\b", _hindi_day),
+        (r"\bsubah\b", "morning"),
+        (r"\braat\b", "night"),
+        (r"\babhi\b", "now"),
+        (r"\bpichle\s+hafte\b", "last week"),
+        (r"\bis\s+hafte\b", "this week"),
+        (r"\bagle\s+hafte\b", "next week"),
+        (r"\bpichle\s+mahine\b", "last month"),
+        (r"\bis\s+mahine\b", "this month"),
+        (r"\bpichle\s+hafton\b", "previous weeks"),
+        (r"\bagle\s+(\d+)\s+(?:din|dino)\b", r"next \1 days"),
+        (r"\bagle\s+(\d+)\s+ghante\b", r"next \1 hours"),
+        (r"\bghante\b", "hours"),
+        (r"\bajeeb\b", "unusual"),
+        (r"\bke\s+muqable\s+mein\b|\bse\s+compare\b", "compared with"),
+        (r"\bmera\b|\bmeri\b|\bmere\b", "my"),
+        (r"\bsaare\b|\bsab\b", "all"),
+        (r"\baur\b", "and"),
+        (r"\b([a-z0-9-]+)\s+(?:pe|par)\b", r"at \1"),
+        (r"\b(?:ka|ki|ke|ko|hai|hain|hoga|hogi|ho|bhai|yaar|jaldi|se)\b", " "),
+    )
+)
+
+
+# --- Indonesian ---------------------------------------------------------------------------------
+
+_INDONESIAN_MARKER_WORDS = (
+    "tolong matikan matiin nyalakan nyalain hidupkan sekarang besok berapa sudah kak ga gak nggak"
+    " aja yang terus minggu kemarin kalau kalo bawah atas saya kamu bisa listrik semua buat perlu"
+    " kapan lama sisa dibanding semalam sejak gimana apa bulan lalu hari malam ini jangan tolak"
+    " pemakaian laporan baterai matahari bakal penuh di lagi nomor cek"
+)
+_INDONESIAN_MARKERS = frozenset(_INDONESIAN_MARKER_WORDS.split())
+
+_INDONESIAN = _table(
+    (
+        (r"\b(?:kamu|bot)\s+bisa\s+(?:bantu\s+)?apa\s+(?:aja|saja)\b", "what can you do"),
+        (
+            r"\b(?:kasih\s+tau|kasih\s+tahu|beri\s+tahu|kabari)\s+(?:saya|aku)\s+(?:kalau|kalo|jika)\b"
+            r"|\bbuat\s+alert\s+(?:kalau|kalo|jika)\b",
+            "alert me if",
+        ),
+        (r"\bdi\s+bawah\b", "below"),
+        (r"\bdi\s+atas\b", "above"),
+        (r"\bjangan\b", "don't"),
+        (r"\btolong\b", "please"),
+        (r"\bmasih\s+aktif\b|\baktif\b", "active"),
+        (r"\bnomor\b", "number"),
+        (r"\bcek\b", "check"),
+        (r"\blagi\b", "again"),
+        (r"\bdi\b", "at"),
+        (r"\bharga\b", "price of"),
+        (r"\b(?:matikan|matiin)\b", "turn off"),
+        (r"\b(?:nyalakan|nyalain|hidupkan|idupin|jalankan)\b", "turn on"),
+        (r"\btolak\b", "reject"),
+        (r"\bsetujui\b", "approve"),
+        (r"\bhapus\b", "delete"),
+        (r"\b(?:kasih\s+tau|kasih\s+tahu|beri\s+tahu)\b", "tell me"),
+        (r"\bPLN\s+mati\b|\blistrik\s+(?:PLN\s+)?mati\b", "the grid is down"),
+        (
+            r"\b(?:listrik\s+)?PLN\s+(?:sudah\s+)?(?:balik|nyala\s+lagi|nyala)\b"
+            r"|\blistrik\s+(?:sudah\s+)?(?:balik|nyala\s+lagi)\b",
+            "the grid is back",
+        ),
+        (r"\b(?:listrik\s+)?PLN\b", "the grid"),
+        (r"\blaporan\s+energi\b", "energy report"),
+        (r"\blaporan\b", "report"),
+        (r"\bpemakaian(?:\s+listrik)?\b", "consumption"),
+        (
+            r"\bkejadian\s+apa\s+(?:aja|saja)\b|\bada\s+(?:kejadian\s+)?apa\s+(?:aja|saja)\b",
+            "what happened",
+        ),
+        (r"\b(\d+)\s+hari\s+ke\s+depan\b", r"next \1 days"),
+        (r"\b(\d+)\s+jam\s+ke\s+depan\b", r"next \1 hours"),
+        (r"\bjam\s+berapa\b", "what time"),
+        (r"\bsejak\s+jam\b", "since"),
+        (r"\bhari\s+ini\b", "today"),
+        (r"\bmalam\s+ini\b", "tonight"),
+        # a time later today: "jam 6 sore nanti" (at 6 in the evening, later)
+        (r"\bjam\s+(\d{1,2})(?:[.:](\d{2}))?\s+(?:sore|malam)\b", r"at \1 pm"),
+        (r"\bjam\s+(\d{1,2})(?:[.:](\d{2}))?\s+pagi\b", r"at \1 am"),
+        (r"\bjam\s+(\d{1,2})[.:](\d{2})\b", r"at \1:\2"),
+        (r"\bjam\s+(\d{1,2})\b(?!\s+(?:ke\s+depan|lagi))", r"at \1"),
+        (r"\bnanti\b", "later today"),
+        (r"\bsemalam\b", "overnight"),
+        (r"\bminggu\s+ini\b", "this week"),
+        (r"\bminggu\s+lalu\b", "last week"),
+        (r"\bminggu2?\s+sebelumnya\b|\bminggu-minggu\s+sebelumnya\b", "previous weeks"),
+        (r"\bbulan\s+ini\b", "this month"),
+        (r"\bbulan\s+lalu\b", "last month"),
+        (r"\bsekarang\b", "now"),
+        (r"\bbesok\b", "tomorrow"),
+        (r"\bkemarin\b", "yesterday"),
+        (r"\bberapa\s+lama\b", "how long"),
+        (r"\bberapa\b", "how much"),
+        (r"\bkapan\b", "when"),
+        (r"\bgimana\b|\bbagaimana\b", "how is"),
+        (r"\bapa\s+(?:aja|saja)\b|\bapa\b", "what"),
+        (r"\bmana\s+(?:aja|saja)\b|\bmana\b", "which"),
+        (r"\b(?:dibanding|dibandingkan)\b", "compared with"),
+        (r"\bsebelumnya\b", "before"),
+        (r"\baneh\b", "unusual"),
+        (r"\bmatahari\b", "sun"),
+        (r"\bbaterai\b", "battery"),
+        (r"\bpenuh\b", "full"),
+        (r"\bbakal\b", "will"),
+        (r"\b(?:perlu|butuh)\b", "need"),
+        (r"\boli\b", "oil"),
+        (r"\bganti\b", "change"),
+        (r"\bsisa\b", "left"),
+        (r"\bhemat\b", "save"),
+        (r"\bsemua\b", "all"),
+        (r"\b(?:cuma|hanya)\b", "only"),
+        (r"\bsaya\b", "my"),
+        (r"\b(?:dan|sama)\b", "and"),
+        (r"\b(?:terus|lalu)\b", "then"),
+        (r"\b(?:kalau|kalo|jika)\b", "if"),
+        (r"\b(?:ya|kak|dong|deh|sih|nih|ga|gak|nggak|yang|aja|saja|sudah|udah|nya)\b", " "),
+    )
+)
+
+
 # --- Korean (Hangul) -------------------------------------------------------------------------
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
@@ -145,7 +348,7 @@ _KOREAN = _table(
         (r"(?:다\s*)?(?:꺼(?![질진졌])|끄기|끄자|꺼라)" + _GIVE, " off "),
         (r"(?:다\s*)?(?:켜(?![질진졌])|켜기|켜자|켜라)" + _GIVE, " on "),
         (r"돌릴\s*시간", "when to run"),
-        (r"돌려" + _GIVE, " run "),
+        (r"돌려" + _GIVE, " start "),
         (r"지금\s*돌려", "run now"),
         (r"보여\s*주고|보고", " show and "),
         (r"보여" + _GIVE, " show "),
@@ -196,7 +399,7 @@ _KOREAN = _table(
 # Verbs a verb-last language leaves at the end of a clause, moved to its front ("number
 # 2 delete" → "delete number 2"); "on" and "off" are read after their machine already.
 _LAST_VERB = re.compile(
-    r"(?P<what>[^,.;!?+]*?)\s+(?P<verb>show|delete|remove|run|look\s+up|tell\s+me|approve|reject)"
+    r"(?P<what>[^,.;!?+]*?)\s+(?P<verb>show|delete|remove|start|look\s+up|tell\s+me|approve|reject)"
     r"\s*(?=$|[,.;!?+]|\band\b)",
     re.IGNORECASE,
 )
@@ -205,7 +408,7 @@ _LAST_VERB = re.compile(
 # "gen tomorrow morning at 6 on": on/off said after a time goes back to its machine.
 _APART = re.compile(
     r"(?P<m>\b(?:gen|genny|genset|generator|miners?|miner-\d+|rigs?|grid\s+charg\w*))\s+"
-    r"(?P<mid>(?!on\b|off\b)[^,.;!?+]+?)\s+(?P<v>on|off)\s*$",
+    r"(?P<mid>(?!on\b|off\b)(?![^,.;!?+]*\b(?:miner|gen|rig))[^,.;!?+]+?)\s+(?P<v>on|off)\s*$",
     re.IGNORECASE,
 )
 
@@ -229,10 +432,38 @@ def _apply(text: str, table: _Table) -> str:
     return text
 
 
+# A phrase that is that language's order by itself ("hata do", "nyalakan", "bondho korun").
+_STRONG: dict[int, re.Pattern[str]] = {
+    id(_BANGLA_MARKERS): re.compile(r"\b(?:bondho|chalu)\s+(?:korun|koro|koren)\b", re.I),
+    id(_HINDI_MARKERS): re.compile(
+        r"\b(?:band|chala|chalu|hata|bata|dikha|kar)\s+(?:karo|do|dijiye|dena)\b|\bchalao\b", re.I
+    ),
+    id(_INDONESIAN_MARKERS): re.compile(r"\b(?:tolong|matikan|matiin|nyalakan|nyalain)\b", re.I),
+}
+
+
+def _most_marked(words: list[str], markers: frozenset[str]) -> bool:
+    """Whether ``markers`` count at least as many of ``words`` as any other table's."""
+    mine = sum(1 for w in words if w in markers)
+    others = (_BANGLA_MARKERS, _HINDI_MARKERS, _INDONESIAN_MARKERS)
+    return all(mine >= sum(1 for w in words if w in m) for m in others if m is not markers)
+
+
 def rewrite(text: str) -> str:
     """``text`` with a known second language's everyday words as plain English."""
     if _HANGUL.search(text):
         text = _verb_first(_HANGUL.sub(" ", _apply(text, _KOREAN)))
-    elif sum(1 for w in re.findall(r"[a-z]+", text.lower()) if w in _BANGLA_MARKERS) >= 2:
-        text = _verb_first(_apply(text, _BANGLA))
+    else:
+        words = re.findall(r"[a-z]+", text.lower())
+        for markers, table in (
+            (_BANGLA_MARKERS, _BANGLA),
+            (_HINDI_MARKERS, _HINDI),
+            (_INDONESIAN_MARKERS, _INDONESIAN),
+        ):
+            strong = _STRONG[id(markers)].search(text) is not None
+            if (strong or sum(1 for w in words if w in markers) >= 2) and _most_marked(
+                words, markers
+            ):
+                text = _verb_first(_apply(text, table))
+                break
     return re.sub(r"\s{2,}", " ", text).strip()
