@@ -953,83 +953,9 @@ _GREETING_LEAD = re.compile(
 _NUMBER_ABBREVIATION = re.compile(r"\b(?:no|nr|num)\.\s*(?=\d)", re.IGNORECASE)
 
 
-# Taglish (Tagalog mixed with English, as written in the Philippines): read only when a
-# message carries at least two of its function words, so that English "sa", "na" or "ba"
-# alone rewrite nothing. Verbs of switching and checking, times, and the words of asking
-# become the English ones; particles of politeness and emphasis go.
-_TAGALOG_MARKER_WORDS = (
-    "po naman ng mga yung ang ba mo ko ako natin namin lang muna nga kaya pa na sa ni dito"
-    " pakitingnan paki ano kailan ilang magkano ngayon bukas kahapon"
-)
-_TAGALOG_MARKERS = frozenset(_TAGALOG_MARKER_WORDS.split())
-_TAGALOG: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), plain)
-    for pattern, plain in (
-        (r"\b(?:pakipatay|patayin|patayin\s+mo|i-?off|ipatay|papatayin)\b", "turn off"),
-        (r"\b(?:pakibuksan|buksan|i-?on|pa-?on|paandarin|pakiandar|paandar)\b", "turn on"),
-        (r"\b(?:paki-?start|pa-?start|i-?start|istart)\b", "start"),
-        (r"\b(?:paki-?stop|pa-?stop|i-?stop|istop)\b", "stop"),
-        (r"\b(?:paki-?check|pa-?check|i-?check|pakitingnan|tingnan|silipin)\b", "check"),
-        (r"\b(?:i-?alert|pa-?alert)\s+mo\s+ako\b", "alert me"),
-        (r"\b(?:pakicompare|i-?compare|pa-?compare)\b", "compare"),
-        (r"\bpag\s+(?=bumaba|tumaas|umabot)", "if "),
-        (r"\bbumaba\s+sa\b", "drops below"),
-        (r"\btumaas\s+sa\b", "goes above"),
-        (r"\bnung\s+isang\s+buwan|noong\s+nakaraang\s+buwan|last\s+buwan\b", "last month"),
-        (r"\b(?:itong|ngayong)\s+buwan\b", "this month"),
-        (r"\bbuwan\b", "month"),
-        (r"\bbukas\b", "tomorrow"),
-        (r"\bkahapon\b", "yesterday"),
-        (r"\bmamaya\b", "later today"),
-        (r"\bngayon\b", "now"),
-        (r"\bmaaraw\b", "sunny"),
-        (r"\bmainit\b", "hot"),
-        (r"\bmay\s+kuryente(?:\s+na)?\b", "the power is back"),
-        (r"\bwala(?:ng)?\s+kuryente\b", "there is no power"),
-        (r"\bkuryente\b", "power"),
-        (r"\bbrownout\b", "power outage"),
-        (r"\bmapupuno\b", "will fill"),
-        (r"\bpuno\s+na\b", "it is full"),
-        (r"\b(?:bumalik|balik)\s+na\b", "is back"),
-        (r"\btatagal\b", "last"),
-        (r"\bgaano\s+katagal\b", "how long"),
-        (r"\bilang\s+oras\b", "how many hours"),
-        (r"\bilang\b", "how many"),
-        (r"\bkailan\b", "when"),
-        (r"\bmagkano\b", "how much"),
-        (r"\bkumusta\b", "how is"),
-        (
-            r"\bano\s+ba\s+kaya\s+mong\s+gawin\b|\bano\s+(?:ang\s+)?kaya\s+mong\s+gawin\b",
-            "what can you do",
-        ),
-        (r"\bano\b", "what"),
-        (r"\bsino\b", "who"),
-        (r"\bpaano\b", "how"),
-        (r"\bbumili\s+ng\b", "buy"),
-        (r"\bgastos\b", "cost"),
-        (r"\blahat\s+ng\b", "all the"),
-        (r"\b(?:yung|ang)\s+mga\b|\byung\b", "the"),
-        (r"\bmga\b", ""),
-        (r"\bsa\s+(?=barn|home|demo|bahay)", "at "),
-        (r"\b(?:po|naman|nga|muna|lang|ba|ha|hehe|na\s+naman|pa\s+rin|ulit)\b", ""),
-        (r"\btapos\b", "then"),
-        (r"\bat\b(?=\s+(?:diesel|fuel|solar|battery|generator))", "and"),
-    )
-)
-
-
-def _taglish(text: str) -> str:
-    words = re.findall(r"[a-z-]+", text.lower())
-    if sum(1 for w in words if w in _TAGALOG_MARKERS) < 2:
-        return text
-    for pattern, word in _TAGALOG:
-        text = pattern.sub(word, text)
-    return re.sub(r"\s{2,}", " ", text).strip()
-
-
 def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
-    text = mixed_languages.rewrite(_taglish(text))
+    text = mixed_languages.rewrite(text)
     text = _NUMBER_ABBREVIATION.sub("number ", _GREETING_LEAD.sub("", text))
     for order in _PASSIVE_ORDERS:
         text = order.sub(_as_order, text)

@@ -7,8 +7,8 @@ here has a small table of such words; its rewrite runs only when the message is
 clearly in that mix (two of its marker words, or its own script), so an English
 word that happens to look like one ("ar", "din", "kal") is left alone.
 
-Bangla, Hindi/Urdu and Indonesian are written in Latin letters (as in chat); Korean in
-Hangul. Both put the verb
+Tagalog, Bangla, Hindi/Urdu and Indonesian are written in Latin letters (as in chat);
+Korean in Hangul. Both put the verb
 last ("miners bondho korun": miners off do), which the readers take as they take
 "miners off". What a table does not know is left as it was.
 """
@@ -17,12 +17,79 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 _Table = tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 
 
 def _table(rows: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...]) -> _Table:
     return tuple((re.compile(pattern, re.IGNORECASE), plain) for pattern, plain in rows)
+
+
+# --- Tagalog (Taglish) ----------------------------------------------------------------------
+
+# Taglish (Tagalog mixed with English, as written in the Philippines): read only when a
+# message carries at least two of its function words, so that English "sa", "na" or "ba"
+# alone rewrite nothing. Verbs of switching and checking, times, and the words of asking
+# become the English ones; particles of politeness and emphasis go.
+_TAGALOG_MARKER_WORDS = (
+    "po naman ng mga yung ang ba mo ko ako natin namin lang muna nga kaya pa na sa ni dito"
+    " pakitingnan paki ano kailan ilang magkano ngayon bukas kahapon"
+)
+_TAGALOG_MARKERS = frozenset(_TAGALOG_MARKER_WORDS.split())
+_TAGALOG = _table(
+    (
+        (r"\b(?:pakipatay|patayin|patayin\s+mo|i-?off|ipatay|papatayin)\b", "turn off"),
+        (r"\b(?:pakibuksan|buksan|i-?on|pa-?on|paandarin|pakiandar|paandar)\b", "turn on"),
+        (r"\b(?:paki-?start|pa-?start|i-?start|istart)\b", "start"),
+        (r"\b(?:paki-?stop|pa-?stop|i-?stop|istop)\b", "stop"),
+        (r"\b(?:paki-?check|pa-?check|i-?check|pakitingnan|tingnan|silipin)\b", "check"),
+        (r"\b(?:i-?alert|pa-?alert)\s+mo\s+ako\b", "alert me"),
+        (r"\b(?:pakicompare|i-?compare|pa-?compare)\b", "compare"),
+        (r"\bpag\s+(?=bumaba|tumaas|umabot)", "if "),
+        (r"\bbumaba\s+sa\b", "drops below"),
+        (r"\btumaas\s+sa\b", "goes above"),
+        (r"\bnung\s+isang\s+buwan|noong\s+nakaraang\s+buwan|last\s+buwan\b", "last month"),
+        (r"\b(?:itong|ngayong)\s+buwan\b", "this month"),
+        (r"\bbuwan\b", "month"),
+        (r"\bbukas\b", "tomorrow"),
+        (r"\bkahapon\b", "yesterday"),
+        (r"\bmamaya\b", "later today"),
+        (r"\bngayon\b", "now"),
+        (r"\bmaaraw\b", "sunny"),
+        (r"\bmainit\b", "hot"),
+        (r"\bmay\s+kuryente(?:\s+na)?\b", "the power is back"),
+        (r"\bwala(?:ng)?\s+kuryente\b", "there is no power"),
+        (r"\bkuryente\b", "power"),
+        (r"\bbrownout\b", "power outage"),
+        (r"\bmapupuno\b", "will fill"),
+        (r"\bpuno\s+na\b", "it is full"),
+        (r"\b(?:bumalik|balik)\s+na\b", "is back"),
+        (r"\btatagal\b", "last"),
+        (r"\bgaano\s+katagal\b", "how long"),
+        (r"\bilang\s+oras\b", "how many hours"),
+        (r"\bilang\b", "how many"),
+        (r"\bkailan\b", "when"),
+        (r"\bmagkano\b", "how much"),
+        (r"\bkumusta\b", "how is"),
+        (
+            r"\bano\s+ba\s+kaya\s+mong\s+gawin\b|\bano\s+(?:ang\s+)?kaya\s+mong\s+gawin\b",
+            "what can you do",
+        ),
+        (r"\bano\b", "what"),
+        (r"\bsino\b", "who"),
+        (r"\bpaano\b", "how"),
+        (r"\bbumili\s+ng\b", "buy"),
+        (r"\bgastos\b", "cost"),
+        (r"\blahat\s+ng\b", "all the"),
+        (r"\b(?:yung|ang)\s+mga\b|\byung\b", "the"),
+        (r"\bmga\b", ""),
+        (r"\bsa\s+(?=barn|home|demo|bahay)", "at "),
+        (r"\b(?:po|naman|nga|muna|lang|ba|ha|hehe|na\s+naman|pa\s+rin|ulit)\b", ""),
+        (r"\btapos\b", "then"),
+        (r"\bat\b(?=\s+(?:diesel|fuel|solar|battery|generator))", "and"),
+    )
+)
 
 
 # --- Bangla (romanised) ----------------------------------------------------------------------
@@ -432,38 +499,63 @@ def _apply(text: str, table: _Table) -> str:
     return text
 
 
-# A phrase that is that language's order by itself ("hata do", "nyalakan", "bondho korun").
-_STRONG: dict[int, re.Pattern[str]] = {
-    id(_BANGLA_MARKERS): re.compile(r"\b(?:bondho|chalu)\s+(?:korun|koro|koren)\b", re.I),
-    id(_HINDI_MARKERS): re.compile(
-        r"\b(?:band|chala|chalu|hata|bata|dikha|kar)\s+(?:karo|do|dijiye|dena)\b|\bchalao\b", re.I
+@dataclass(frozen=True, slots=True)
+class _Language:
+    """A language written in Latin letters: its marker words, its table, the phrases
+    that are its orders by themselves ("hata do", "nyalakan"), and whether it says the
+    verb last."""
+
+    markers: frozenset[str]
+    table: _Table
+    strong: re.Pattern[str] | None = None
+    verb_last: bool = True
+
+    def marks(self, words: list[str]) -> int:
+        return sum(1 for w in words if w in self.markers)
+
+
+_LATIN_SCRIPT = (
+    _Language(_TAGALOG_MARKERS, _TAGALOG, verb_last=False),
+    _Language(
+        _BANGLA_MARKERS,
+        _BANGLA,
+        re.compile(r"\b(?:bondho|chalu)\s+(?:korun|koro|koren)\b", re.I),
     ),
-    id(_INDONESIAN_MARKERS): re.compile(r"\b(?:tolong|matikan|matiin|nyalakan|nyalain)\b", re.I),
-}
+    _Language(
+        _HINDI_MARKERS,
+        _HINDI,
+        re.compile(
+            r"\b(?:band|chala|chalu|hata|bata|dikha|kar)\s+(?:karo|do|dijiye|dena)\b|\bchalao\b",
+            re.I,
+        ),
+    ),
+    _Language(
+        _INDONESIAN_MARKERS,
+        _INDONESIAN,
+        re.compile(r"\b(?:tolong|matikan|matiin|nyalakan|nyalain)\b", re.I),
+    ),
+)
 
 
-def _most_marked(words: list[str], markers: frozenset[str]) -> bool:
-    """Whether ``markers`` count at least as many of ``words`` as any other table's."""
-    mine = sum(1 for w in words if w in markers)
-    others = (_BANGLA_MARKERS, _HINDI_MARKERS, _INDONESIAN_MARKERS)
-    return all(mine >= sum(1 for w in words if w in m) for m in others if m is not markers)
+def _language_of(text: str) -> _Language | None:
+    """The language mixed into ``text``: two of its marker words or one of its orders,
+    and no other language marked more."""
+    words = re.findall(r"[a-z-]+", text.lower())
+    most = max(language.marks(words) for language in _LATIN_SCRIPT)
+    for language in _LATIN_SCRIPT:
+        strong = language.strong is not None and language.strong.search(text) is not None
+        marks = language.marks(words)
+        if (strong or marks >= 2) and marks == most:
+            return language
+    return None
 
 
 def rewrite(text: str) -> str:
     """``text`` with a known second language's everyday words as plain English."""
     if _HANGUL.search(text):
         text = _verb_first(_HANGUL.sub(" ", _apply(text, _KOREAN)))
-    else:
-        words = re.findall(r"[a-z]+", text.lower())
-        for markers, table in (
-            (_BANGLA_MARKERS, _BANGLA),
-            (_HINDI_MARKERS, _HINDI),
-            (_INDONESIAN_MARKERS, _INDONESIAN),
-        ):
-            strong = _STRONG[id(markers)].search(text) is not None
-            if (strong or sum(1 for w in words if w in markers) >= 2) and _most_marked(
-                words, markers
-            ):
-                text = _verb_first(_apply(text, table))
-                break
+    elif (language := _language_of(text)) is not None:
+        text = _apply(text, language.table)
+        if language.verb_last:
+            text = _verb_first(text)
     return re.sub(r"\s{2,}", " ", text).strip()
