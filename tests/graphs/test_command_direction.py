@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from graphs.assistant.planner import plan
-from graphs.assistant.understanding import commands
+from graphs.assistant.understanding import commands, routing
 
 SITES = ["demo", "barn", "home"]
 LOADS = ["miner-1", "miner-2", "miner-3"]
@@ -291,3 +291,36 @@ def test_a_guess_for_a_machine_the_message_does_not_name_is_not_taken() -> None:
 )
 def test_an_order_about_the_machine_named_before(text: str, tool: str) -> None:
     assert _tools(text) == [tool]
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("rigs off genset on", ["stop_miners", "start_generator"]),
+        ("gen off miners back on", ["stop_generator", "start_miners"]),
+    ],
+)
+def test_two_machines_with_their_particles_and_no_comma(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+def test_a_machine_with_its_particle_inside_a_question_is_not_parted() -> None:
+    assert not set(_tools("are the rigs on generator power?")) & {
+        "stop_miners",
+        "start_generator",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "sure"),
+    [
+        ("gen up pls", True),
+        ("genny go", True),
+        ("genny burn rate", False),  # a reading of the machine, however sure the classifier
+        ("gen run hours", False),
+        ("rig uptime", False),
+    ],
+)
+def test_a_sure_order_without_direction_words_names_no_reading(text: str, sure: bool) -> None:
+    tool = "start_miners" if "rig" in text else "start_generator"
+    assert routing._sure_order(tool, tool, 0.99, text, LOADS) is sure

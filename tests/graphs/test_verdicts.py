@@ -72,6 +72,20 @@ def test_doubt_questions_and_reports_decide_nothing(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "reject 5e6f7a8b, barn miners stay off per owner",
+        "reject 5e6f7a8b, genny stays off",
+        "decline 5e6f7a8b - generator remains off till the fuel comes",
+        "approve 5e6f7a8b, miners stay on till noon",
+    ],
+)
+def test_what_a_decision_keeps_as_it_is_orders_nothing(text: str) -> None:
+    tools = [i.tool for i in plan(text, site_names=SITES, load_names=LOADS).intents]
+    assert tools == ["decide_action"]
+
+
+@pytest.mark.parametrize(
     ("text", "tools"),
     [
         ("reject a1b2c3d4. anything else waiting?", ["decide_action", "pending_approvals"]),

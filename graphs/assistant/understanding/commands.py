@@ -463,10 +463,20 @@ def _mentions(text: str, load_names: Sequence[str]) -> list[tuple[int, int]]:
     )
 
 
+# "miners off genny on": two machines, each with its particle, said without a comma.
+_PARTICLE_PAIR = re.compile(
+    rf"\b(?P<first>{_MACHINE}\s+(?:back\s+)?(?:on|off|up|down))\s+"
+    rf"(?=(?:the\s+|my\s+|our\s+)?{_MACHINE}\s+(?:back\s+)?(?:on|off|up|down)\b)",
+    re.IGNORECASE,
+)
+
+
 def with_correction(text: str, load_names: Sequence[str] = ()) -> str:
     """``text`` with a correction at its end applied to the order before it ("stop the
     miners, I mean the generator" is "stop the generator"); ``text`` itself when it ends
-    with none, or the correction names no machine, a verb of its own, or the same one."""
+    with none, or the correction names no machine, a verb of its own, or the same one.
+    Two machines each with its particle ("miners off genny on") are parted by a comma."""
+    text = _PARTICLE_PAIR.sub(r"\g<first>, ", text)
     said = _CORRECTION.search(text)
     if said is None:
         return text

@@ -427,7 +427,9 @@ _DECIDING = ["pending_approvals", "decide_action", "site_status"]
 # Why a request is decided so ("reject 77be0a3c, wrong site", "..., not budgeted").
 _VERDICT_REASON = re.compile(
     r"^\W*(?:(?:it'?s|that'?s|its|is|was)\s+)?(?:\w+\s+){0,2}?(?:wrong|not|no|bad|too"
-    r"|mistake\w*|error|oops|expensive|unneeded|needless|duplicate|already|tagged\s+out)\b(?![^?]*\?)",
+    r"|mistake\w*|error|oops|expensive|unneeded|needless|duplicate|already|tagged\s+out)\b(?![^?]*\?)"
+    # "reject 1d9f04ab, home miners stay off per customer": what the rejection keeps
+    r"|^\W*(?:\w+\s+){0,4}?(?:stays?|remains?|staying)\s+(?:off|on|down|up|running|idle|as)\b",
     re.IGNORECASE,
 )
 
@@ -1320,11 +1322,20 @@ def _sure_order(tool: str, label: str, p: float, text: str, load_names: Sequence
         and not _is_question(text)
         and not _reason_clause(text)
         and not _PAST.search(text)
+        and not _READING.search(text)
         and len(_LOOSE_JOINS.split(text.strip())) == 1
         and bool(set(tokens._tokenize(text)) - _MACHINE_WORDS - _POLITE_ONLY)
     )
 
 
+# "genny burn rate", "miner hashrate", "gen run hours": a reading of the machine, asked
+# in two words; no order, however sure the classifier is.
+_READING = re.compile(
+    r"\b(?:rate|hours?|hrs|runtime|uptime|level|fuel|litres?|liters?|temp\w*|status|state"
+    r"|consumption|usage|efficiency|cost|price|service|oil|plan|schedule|forecast|report"
+    r"|voltage|volts|current|amps?|output|kwh|watts?|hashrate|history|log|stats?|left)\b",
+    re.IGNORECASE,
+)
 # "miner-2 went offline", "the genny tripped": what happened, told.
 _PAST = re.compile(
     r"\b(?:went|came|got|gone|was|were|did|had|has|have|been"
