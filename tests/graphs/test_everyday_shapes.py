@@ -673,3 +673,32 @@ def test_a_full_request_id_in_a_sentence_is_decided() -> None:
     assert [(i.tool, i.args["action_id"], i.args["approve"]) for i in got] == [
         ("decide_action", full, False)
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("the rigs are draining the bank, switch em off", ["stop_miners"]),
+        ("I want the warnings back, end the silence", ["remove_silence"]),
+        ("Alert 4, snooze it two hours please.", ["snooze_alert"]),
+        # asked, or one after the other: both
+        ("miners off, then what's the soc?", ["stop_miners", "battery_status"]),
+        ("alerts then ack all", ["active_alerts", "acknowledge_alert"]),
+    ],
+)
+def test_a_change_beside_what_is_told_is_the_change_alone(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    ("text", "tool", "key", "number"),
+    [
+        ("Alert 4, snooze it two hours please.", "snooze_alert", "alert_id", 4),
+        ("about alert 15, please acknowledge", "acknowledge_alert", "alert_id", 15),
+    ],
+)
+def test_the_number_said_before_the_change_is_its_number(
+    text: str, tool: str, key: str, number: int
+) -> None:
+    got = [i for i in plan(text, site_names=SITES, load_names=LOADS).intents if i.tool == tool]
+    assert len(got) == 1 and got[0].args[key] == number  # not every firing alert

@@ -365,7 +365,78 @@ def _read_message(
     read = _before_its_reason(text, read, site_names, load_names, classifier)
     read = _advice_instead(text, read, site_names, load_names, classifier)
     read = _weighed(text, read, site_names, load_names)
+    read = _with_ids_from_whole(text, _without_told_reads(text, read))
     return _not_for_later(text, _collapse(_one_overview(text, read)), site_names, load_names)
+
+
+# A message that asks something: a question, or a verb that asks to be shown or told.
+_ASKS = re.compile(
+    r"\?|\b(?:show|list|tell|give|check|report|send|display|what\w*|how|hows|when|which"
+    r"|where|who|why|any|anything|status|update|confirm|let\s+me\s+know|lemme\s+know|if"
+    r"|whether|in\s+case|otherwise|unless)\b"
+    # "is it ...", "can you ...": a question's verb where a clause begins
+    r"|(?:^|[,.;:!]\s*)(?:is|are|do|does|did|will|would|should|can|could)\b",
+    re.IGNORECASE,
+)
+# Requests one after the other ("alerts then ack all", "gen off + fuel", "miners off and batt").
+_IN_SEQUENCE = re.compile(
+    r"\b(?:then|first|next|after|afterwards|also|plus|meanwhile|meantime)\b|[+&;]"
+    r"|\band\s+(?:the\s+)?(?:soc|batt\w*|pv|solar|fuel|diesel|alerts?|rules?|silences?|pending)\b",
+    re.IGNORECASE,
+)
+# What is told: a state, a wish or the thing the order is about ("the rigs are eating my
+# battery, shut em", "I want the alerts back, remove the silence", "Alert 7, snooze it").
+_TOLD = re.compile(
+    r"\b(?:is|are|am|was|were|im|its|ive|were|theyre|need|want|wants|says|said|know|saw"
+    r"|seen|noted|got|eating|complained|sits|wake|wakes|keeps|looks?)\b"
+    r"|^\W*(?:alert|rule|silence)\s*(?:number\s+|no\.?\s*|#\s*)?\d+\b",
+    re.IGNORECASE,
+)
+
+
+# The number a change is about, said anywhere in the message ("Alert 12, snooze it").
+_NUMBERED_THING = {
+    "acknowledge_alert": ("alert_id", "alert"),
+    "snooze_alert": ("alert_id", "alert"),
+    "remove_silence": ("silence_id", "silence"),
+    "remove_alert_rule": ("rule_id", "rule"),
+}
+
+
+def _with_ids_from_whole(text: str, read: Plan) -> Plan:
+    """A change read from a part that did not hold its number ("Alert 7, please snooze
+    for 1 hour": the number is in the part before) takes the one number the whole message
+    gives that kind of thing, rather than act on every alert."""
+    intents = list(read.intents)
+    for index, intent in enumerate(intents):
+        if intent.tool not in _NUMBERED_THING:
+            continue
+        key, noun = _NUMBERED_THING[intent.tool]
+        if intent.args.get(key) is not None or key not in intent.args:
+            continue
+        if sum(1 for i in intents if i.tool == intent.tool) != 1:
+            continue
+        numbers = set(
+            re.findall(rf"\b{noun}s?\s*(?:number\s+|no\.?\s*|nr\.?\s*|#\s*)?(\d+)\b", text, re.I)
+        )
+        if len(numbers) == 1:
+            intents[index] = Intent(intent.tool, {**intent.args, key: int(numbers.pop())})
+    if intents == list(read.intents):
+        return read
+    return replace(read, intents=intents)
+
+
+def _without_told_reads(text: str, read: Plan) -> Plan:
+    """A change said beside what is told and nothing asked ("the rigs are eating all my
+    battery, shut em", "Alert 12, snooze it one hour"): the change alone; the battery
+    and the alerts were told, not asked for."""
+    tools = [i.tool for i in read.intents]
+    if not any(t in CHANGES for t in tools) or all(t in CHANGES for t in tools):
+        return read
+    plain = text.replace("'", "").replace("\u2019", "")
+    if _ASKS.search(plain) or _IN_SEQUENCE.search(plain) or not _TOLD.search(plain):
+        return read
+    return replace(read, intents=[i for i in read.intents if i.tool in CHANGES])
 
 
 # "..., now that it is sunny", "... because the battery is full": the reason that ends
