@@ -324,3 +324,19 @@ def test_a_machine_with_its_particle_inside_a_question_is_not_parted() -> None:
 def test_a_sure_order_without_direction_words_names_no_reading(text: str, sure: bool) -> None:
     tool = "start_miners" if "rig" in text else "start_generator"
     assert routing._sure_order(tool, tool, 0.99, text, LOADS) is sure
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("rigs back up pls", ["start_miners"]),
+        ("genset down please", ["stop_generator"]),
+    ],
+)
+def test_up_and_down_with_a_word_that_presses_are_orders(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize("text", ["rigs back up, thanks", "genset down", "rigs back up?"])
+def test_up_and_down_alone_are_told_or_asked(text: str) -> None:
+    assert commands.ordered(text, LOADS) == []

@@ -185,7 +185,10 @@ _PARTICLE_START = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:on|online|up)\b", 
 # particle and a word that presses (not "generator on since 6am", a report).
 _PARTICLE_ORDER = re.compile(
     rf"^(?:(?:the|our|my|all|backup|standby|both)\s+)*{_MACHINE}\s+(?:back\s+)?(?:on|off)\b"
-    r"(?=\s*(?:please|pls|plz|now|asap|right\s+now|immediately|quick(?:ly)?|!|$))",
+    r"(?=\s*(?:please|pls|plz|now|asap|right\s+now|immediately|quick(?:ly)?|!|$))"
+    # "miners back up pls", "gen down now!": up and down only with a word that presses
+    rf"|^(?:(?:the|our|my|all|backup|standby|both)\s+)*{_MACHINE}\s+(?:back\s+)?(?:up|down)\b"
+    r"(?=\s*(?:please|pls|plz|now|asap|right\s+now|immediately|!))",
     re.IGNORECASE,
 )
 
