@@ -702,3 +702,15 @@ def test_the_number_said_before_the_change_is_its_number(
 ) -> None:
     got = [i for i in plan(text, site_names=SITES, load_names=LOADS).intents if i.tool == tool]
     assert len(got) == 1 and got[0].args[key] == number  # not every firing alert
+
+
+@pytest.mark.parametrize(
+    ("text", "floor"),
+    [
+        ("never let the shed bank go below 55 please", 55.0),
+        ("dont let the batt drop below 35 mate, cheers", 35.0),
+        ("never let the barn batts dip under 60, remember it", 60.0),
+    ],
+)
+def test_never_letting_the_battery_fall_below_is_its_floor(text: str, floor: float) -> None:
+    assert _one(text, "set_preferences")["min_soc_pct"] == floor

@@ -826,6 +826,13 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     # "we're expecting a cloudy week so please switch off the miners": the order apart
     (r"(?<=\w)\s+(?:and\s+)?so\s+(?=please\b|pls\b|can\s+you\b|could\s+you\b)", ". "),
     (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
+    # "don't let the batt go below 40", "never let the bank drop under half": the floor
+    (
+        r"\b(?:don'?t|do\s+not|never)\s+let\s+(?P<what>(?:the\s+|my\s+|our\s+)?(?:\w+\s+)?"
+        r"(?:batt\w*|bank|soc|pack|accu\w*|storage))\s+(?:go|drop|fall|get|sink|dip)\s+"
+        r"(?:below|under|bellow|beneath|lower\s+than)\b",
+        lambda m: f"keep {m['what']} above",
+    ),
     (
         r"\bshed(?:ding)?\s+(?=(?:all\s+|the\s+|some\s+|both\s+)?(?:miners?|rigs?|asics?"
         r"|mining|miner[- ]?\d))",
