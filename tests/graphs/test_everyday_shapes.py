@@ -714,3 +714,36 @@ def test_the_number_said_before_the_change_is_its_number(
 )
 def test_never_letting_the_battery_fall_below_is_its_floor(text: str, floor: float) -> None:
     assert _one(text, "set_preferences")["min_soc_pct"] == floor
+
+
+@pytest.mark.parametrize(
+    ("text", "tools", "key", "number"),
+    [
+        (
+            "what's muted right now? cancel the one for the inverter",
+            ["list_silences", "remove_silence"],
+            "silence_id",
+            None,
+        ),
+        ("silences please, then kill #3", ["list_silences", "remove_silence"], "silence_id", 3),
+        (
+            "show my alert rules and drop that temperature one",
+            ["list_alert_rules", "remove_alert_rule"],
+            None,
+            None,
+        ),
+    ],
+)
+def test_removing_one_of_the_things_just_listed(
+    text: str, tools: list[str], key: str | None, number: int | None
+) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [i.tool for i in got] == tools
+    if key is not None:
+        assert got[-1].args[key] == number
+
+
+def test_wanting_to_delete_one_of_them_asks_for_the_list() -> None:
+    assert _tools("which numbers have my alert rules? I want to delete one") == [
+        "list_alert_rules"
+    ]

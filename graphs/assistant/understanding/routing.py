@@ -365,7 +365,7 @@ def _read_message(
     read = _before_its_reason(text, read, site_names, load_names, classifier)
     read = _advice_instead(text, read, site_names, load_names, classifier)
     read = _weighed(text, read, site_names, load_names)
-    read = _with_ids_from_whole(text, _without_told_reads(text, read))
+    read = _with_ids_from_whole(text, _removal_of_listed(text, _without_told_reads(text, read)))
     return _not_for_later(text, _collapse(_one_overview(text, read)), site_names, load_names)
 
 
@@ -392,6 +392,43 @@ _TOLD = re.compile(
     r"|^\W*(?:alert|rule|silence)\s*(?:number\s+|no\.?\s*|#\s*)?\d+\b",
     re.IGNORECASE,
 )
+
+
+# "..., then end the one for the battery", "remove that one", "rm #2": a removal of one
+# of the things just listed.
+_REMOVE_ONE = re.compile(
+    r"\b(?:end|remove|cancel|lift|take\s+off|take\s+away|rm|quit|delete|drop|clear|kill"
+    r"|stop|pull)\b\s+(?:[\w.-]+\s+){0,4}?"
+    r"(?:(?:the|that|this)\s+(?:[\w.-]+\s+){0,3}?ones?\b|(?:it|that)\b|(?:#|no\.?\s*)?\d+\b)"
+    r"|\b(?:the|that)\s+(?:\w+\s+){0,3}?one\b[^?]*\b(?:end|remove|cancel|lift|delete|rm)\b",
+    re.IGNORECASE,
+)
+_LISTED_REMOVAL = {"list_silences": "remove_silence", "list_alert_rules": "remove_alert_rule"}
+
+
+def _removal_of_listed(text: str, read: Plan) -> Plan:
+    """After a list of silences or rules, a part that removes "the one for the battery"
+    (read for its topic: the battery, the alerts) is that removal."""
+    tools = [i.tool for i in read.intents]
+    for listing, removal in _LISTED_REMOVAL.items():
+        said = _REMOVE_ONE.search(text)
+        if listing not in tools or removal in tools or said is None:
+            continue
+        at = tools.index(listing)
+        rest = read.intents[at + 1 :]
+        if len(rest) > 1 or any(i.tool in CHANGES for i in rest):
+            return read
+        site = read.intents[at].args.get("site")
+        number = re.search(r"\d+", said.group())
+        which = int(number.group()) if number else None
+        args: dict[str, object] = (
+            {"silence_id": which}
+            if removal == "remove_silence"
+            else {"site": site, "rule_id": which}
+        )
+        intents = [*read.intents[: at + 1], Intent(removal, args)]
+        return replace(read, intents=intents)
+    return read
 
 
 # The number a change is about, said anywhere in the message ("Alert 12, snooze it").
