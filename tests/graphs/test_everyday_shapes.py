@@ -744,6 +744,4 @@ def test_removing_one_of_the_things_just_listed(
 
 
 def test_wanting_to_delete_one_of_them_asks_for_the_list() -> None:
-    assert _tools("which numbers have my alert rules? I want to delete one") == [
-        "list_alert_rules"
-    ]
+    assert _tools("which numbers have my alert rules? I want to delete one") == ["list_alert_rules"]
