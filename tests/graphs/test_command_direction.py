@@ -340,3 +340,25 @@ def test_up_and_down_with_a_word_that_presses_are_orders(text: str, tools: list[
 @pytest.mark.parametrize("text", ["rigs back up, thanks", "genset down", "rigs back up?"])
 def test_up_and_down_alone_are_told_or_asked(text: str) -> None:
     assert commands.ordered(text, LOADS) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("I'd be grateful if you could get the rigs going again", ["start_miners"]),
+        ("We would really appreciate it if the genset could be shut down now", ["stop_generator"]),
+    ],
+)
+def test_an_order_in_polite_words(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to know if the rigs are running",
+        "I'd be grateful if you could tell me whether the genset started",
+    ],
+)
+def test_polite_questions_are_no_orders(text: str) -> None:
+    assert not set(_tools(text)) & {"start_miners", "stop_miners", "start_generator"}

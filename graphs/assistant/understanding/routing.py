@@ -1413,6 +1413,35 @@ def _as_said(text: str, read: Plan, site_names: Sequence[str], load_names: Seque
 
 
 SURE_ORDER = 0.9  # a command whose words give no direction, when the whole reads as it
+POLITE_ORDER = 0.99  # an order wrapped in polite words, when the whole reads as it
+
+
+# "I'd be glad if you could get the miners going again", "kindly have the generator shut
+# down when you can": the order after a polite wrapper, so no command verb leads.
+_POLITE_WRAPPER = re.compile(
+    r"\b(?:i'?d|i\s+would|we'?d|we\s+would)\s+(?:be\s+(?:glad|grateful|happy|obliged)"
+    r"|(?:really\s+)?(?:like|love|appreciate))\b|\b(?:if\s+you\s+(?:could|would|can|don'?t\s+mind)"
+    r"|would\s+you\s+mind|be\s+so\s+kind|kindly|please\s+(?:do|have|get|make|see))\b",
+    re.IGNORECASE,
+)
+
+
+def _asked_politely(tool: str, p: float, text: str, load_names: Sequence[str]) -> bool:
+    """An order the classifier is all but certain of, wrapped in polite words, whose own
+    words give its machine the tool's direction and nothing else (no question, no report,
+    no negation)."""
+    family = commands.family_of(tool)
+    if family is None or tool == "set_grid_charge" or p < POLITE_ORDER:
+        return False
+    said = commands.reading(text, family, load_names)
+    return (
+        _POLITE_WRAPPER.search(text) is not None
+        and said.sure == tool.split("_", 1)[0]
+        and commands.agrees(tool, text, load_names)
+        and not text.rstrip().endswith("?")
+        and not _PAST.search(text)
+        and not _tells_state(text)
+    )
 
 
 def _sure_order(tool: str, label: str, p: float, text: str, load_names: Sequence[str]) -> bool:
@@ -1627,7 +1656,11 @@ def _plan(
             # decision asked two ways, answered by the tool the whole question is most like
             found = [i for i in found if i.tool == top]
         return Plan(found, "ok", True, closest, ranked, top, p)
-    blocked = _blocked(top, text, found) and not _sure_order(top, top, p, text, load_names)
+    blocked = (
+        _blocked(top, text, found)
+        and not _sure_order(top, top, p, text, load_names)
+        and not _asked_politely(top, p, text, load_names)
+    )
     override = _override(found, text, site_names)
     if (
         several
