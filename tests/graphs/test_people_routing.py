@@ -109,3 +109,9 @@ def test_who_am_i_and_who_is_someone(text: str, user: str) -> None:
 
 def test_a_need_without_a_handle_is_no_grant() -> None:
     assert not [t for t, _ in _read("the manager needs the monthly report") if t == "set_role"]
+
+
+@pytest.mark.parametrize("text", ["what can ya do for me", "so what can ye do?"])
+def test_what_you_can_do_asks_the_bot_not_a_person(text: str) -> None:
+    tools = [i.tool for i in plan(text, site_names=["demo", "barn", "home"]).intents]
+    assert "who_is" not in tools
