@@ -362,3 +362,15 @@ def test_an_order_in_polite_words(text: str, tools: list[str]) -> None:
 )
 def test_polite_questions_are_no_orders(text: str) -> None:
     assert not set(_tools(text)) & {"start_miners", "stop_miners", "start_generator"}
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("grid charging tonight or nah", ["grid_charge_advice"]),
+        ("fire up the genset, yes or no", ["generator_plan"]),
+        ("rigs on or nah", ["miner_plan"]),
+    ],
+)
+def test_an_order_asked_yes_or_no_is_whether_to(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools

@@ -826,6 +826,14 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     # "we're expecting a cloudy week so please switch off the miners": the order apart
     (r"(?<=\w)\s+(?:and\s+)?so\s+(?=please\b|pls\b|can\s+you\b|could\s+you\b)", ". "),
     (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
+    # "charge from grid or nah", "start the genny yes or no": whether to, asked
+    (
+        r"^(?!\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|shall|what|how"
+        r"|when|which|who|why)\b)"
+        r"\W*(?P<body>(?:(?!\b(?:is|are|was|were|will|can|could|would|does|do|did)\b)[^?.!])+?)"
+        r"[\s,]+(?:or\s+(?:nah|naw|nope|not|no)|yes\s+or\s+no|y/n)\W*$",
+        lambda m: f"should we {m['body']}?",
+    ),
     # "don't let the batt go below 40", "never let the bank drop under half": the floor
     (
         r"\b(?:don'?t|do\s+not|never)\s+let\s+(?P<what>(?:the\s+|my\s+|our\s+)?(?:\w+\s+)?"
