@@ -244,6 +244,8 @@ def test_the_fuel_situation_is_the_fuel_outlook() -> None:
         "shut the rigs down on Saturday",
         "start the genny sunday morning",
         "switch the miners on when the crew gets back",
+        "fire up the genset 6 a.m. before the shop opens",  # the dots part no sentence
+        "rigs off at 11 p.m. please",
     ],
 )
 def test_an_order_for_later_makes_no_request(text: str) -> None:

@@ -826,6 +826,9 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     # "we're expecting a cloudy week so please switch off the miners": the order apart
     (r"(?<=\w)\s+(?:and\s+)?so\s+(?=please\b|pls\b|can\s+you\b|could\s+you\b)", ". "),
     (r"\b(?:the\s+)?good\s+(?:moment|time|hour|hours|period)\b", "the best time"),
+    # "7 a.m.", "6 p.m": the clock's am and pm, so that the dots part no sentence
+    (r"(?<=\d)\s?([ap])\.\s?m\b\.?", r" \1m"),
+    (r"(?<=\d\s)([ap])\.\s?m\b\.?", r"\1m"),
     # "charge from grid or nah", "start the genny yes or no": whether to, asked
     (
         r"^(?!\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|shall|what|how"
