@@ -747,3 +747,17 @@ def test_removing_one_of_the_things_just_listed(
 
 def test_wanting_to_delete_one_of_them_asks_for_the_list() -> None:
     assert _tools("which numbers have my alert rules? I want to delete one") == ["list_alert_rules"]
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("soc + pending approvals", ["battery_status", "pending_approvals"]),
+        (
+            "kill the rigs and crank the genset, bank nearly flat",
+            ["stop_miners", "start_generator"],
+        ),
+    ],
+)
+def test_joined_requests_in_the_order_given(text: str, tools: list[str]) -> None:
+    assert _tools(text) == tools

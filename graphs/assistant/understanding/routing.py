@@ -1023,7 +1023,9 @@ def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool
             # voltage of the panel")
             return own[0] in _SUBJECTS
         return len(own) == 1 and len(words) > 1
-    return len(own) == 1 and ((len(words) == 1 and len(own[0]) > 3) or own[0] in _ADMIN_VERBS)
+    return len(own) == 1 and (
+        (len(words) == 1 and (len(own[0]) > 3 or own[0] in _SUBJECTS)) or own[0] in _ADMIN_VERBS
+    )
 
 
 def _part_plan(
@@ -1522,6 +1524,10 @@ def _with_orders(
     if len(_JOINS.split(text)) == 1:  # one request: the plan or advice was the order misread
         replaced.update(t for family, _ in orders for t in _ABOUT[family])
     rest = [i for i in intents if i.tool not in replaced]
+    said = [commands.tool_of(f, d)[0] for f, d in orders]
+    if rest and all(i.tool in said for i in rest):
+        # "turn off miner and start generator": every command in the order it was given
+        return sorted([*rest, *added], key=lambda i: said.index(i.tool))
     asked_first = "?" in text and not commands.ordered(text.split("?", 1)[0], load_names)
     if rest and (rest[0].tool in ACTIONS or asked_first):
         return [*rest, *added]  # "should we grid charge tonight? then switch it on"
