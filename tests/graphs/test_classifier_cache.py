@@ -9,6 +9,8 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -250,6 +252,26 @@ def test_shared_uses_the_configured_folder(
     monkeypatch.setattr(classifier, "_shared", None)
     assert _ranked(classifier.shared()) == _ranked(got)
     assert trainings == [SMALL]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no file locks: a second reader trains too")
+def test_a_second_reader_waits_for_the_one_training(tmp_path: Path, trainings: list[str]) -> None:
+    """Two processes starting together train once: the second waits on the lock (a file lock
+    held through another open file, as another process would hold it) and loads."""
+    key = classifier.cache_key(SMALL)
+    folder = model_cache.models_dir(tmp_path)
+    assert key is not None and folder is not None
+    got: list[classifier.IntentClassifier] = []
+    with model_cache.locked(folder, classifier.CACHE_NAME, key):
+        second = threading.Thread(target=lambda: got.append(classifier.cached(SMALL, tmp_path)))
+        second.start()
+        time.sleep(1.0)
+        assert not got and trainings == []  # waiting, not training
+        model = classifier.IntentClassifier(corpus.parse(SMALL))._model
+        model_cache.write(folder, classifier.CACHE_NAME, key, pickle.dumps(model))
+    second.join(timeout=60)
+    assert trainings == []
+    assert _labels(got[0]) == ["get_status", "stop_load", "help", "none"]
 
 
 def test_another_process_loads_what_one_stored(tmp_path: Path) -> None:
