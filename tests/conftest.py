@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from graphs.assistant.understanding.model_cache import CACHE_DIR_ENV
 from storage.engine import create_engine, create_sessionmaker, upgrade_database
 from tools.telemetry import TelemetryPipeline
 
@@ -193,6 +194,24 @@ def mqtt_broker() -> tuple[str, int]:
         error, f"MQTT broker not reachable at {host}:{port} (set TEST_MQTT_HOST/TEST_MQTT_PORT)"
     )
     return host, port
+
+
+# --- the intent classifier's cache ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One private cache folder for the session (``COMMANDCENTER_CACHE_DIR``), inherited by
+    every ``python -m bot`` the tests start: the intent classifier is trained once per
+    session, not once per process, and never read from or written to the user's own cache."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    before = os.environ.get(CACHE_DIR_ENV)
+    os.environ[CACHE_DIR_ENV] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(CACHE_DIR_ENV, None)
+    else:
+        os.environ[CACHE_DIR_ENV] = before
 
 
 # --- markers ----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 - :mod:`.corpus` loads the phrasing corpus shipped with the package;
 - :mod:`.classifier` learns intents from it (TF-IDF character and word n-grams,
-  logistic regression), trained on first use and kept for the process;
+  a linear SVM), trained on first use and kept for the process and, through
+  :mod:`.model_cache`, in the user's cache folder for the next processes;
 - :mod:`.rules` (with :mod:`.lexicon`, :mod:`.tokens`, :mod:`.clause_reader`,
   :mod:`.patterns`) reads arguments from the words (sites, loads, ids, durations,
   times, periods) and splits combined questions into clauses;

@@ -23,13 +23,22 @@ class Phrasing:
     split: str  # "train" or "dev"
 
 
-def load(name: str = "corpus.jsonl") -> list[Phrasing]:
-    """Every phrasing of the shipped corpus file ``name`` (read from package data)."""
-    text = (
+def text(name: str = "corpus.jsonl") -> str:
+    """The shipped corpus file ``name`` as it is (read from package data)."""
+    return (
         resources.files("graphs.assistant.understanding")
         .joinpath("phrasings", name)
         .read_text(encoding="utf-8")
     )
+
+
+def load(name: str = "corpus.jsonl") -> list[Phrasing]:
+    """Every phrasing of the shipped corpus file ``name`` (read from package data)."""
+    return parse(text(name))
+
+
+def parse(text: str) -> list[Phrasing]:
+    """The phrasings of a corpus file's text (one JSON object a line)."""
     rows: list[Phrasing] = []
     for line in text.splitlines():
         if not line.strip():
