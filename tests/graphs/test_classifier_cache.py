@@ -10,7 +10,6 @@ import pickle
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -255,9 +254,24 @@ def test_shared_uses_the_configured_folder(
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no file locks: a second reader trains too")
-def test_a_second_reader_waits_for_the_one_training(tmp_path: Path, trainings: list[str]) -> None:
+def test_a_second_reader_waits_for_the_one_training(
+    tmp_path: Path, trainings: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two processes starting together train once: the second waits on the lock (a file lock
     held through another open file, as another process would hold it) and loads."""
+    import fcntl
+
+    blocked = threading.Event()
+    real_flock = fcntl.flock
+
+    def flock(fd: int, operation: int) -> None:
+        try:
+            real_flock(fd, operation)
+        except BlockingIOError:
+            blocked.set()  # the second reader found the lock held
+            raise
+
+    monkeypatch.setattr(fcntl, "flock", flock)
     key = classifier.cache_key(SMALL)
     folder = model_cache.models_dir(tmp_path)
     assert key is not None and folder is not None
@@ -265,7 +279,7 @@ def test_a_second_reader_waits_for_the_one_training(tmp_path: Path, trainings: l
     with model_cache.locked(folder, classifier.CACHE_NAME, key):
         second = threading.Thread(target=lambda: got.append(classifier.cached(SMALL, tmp_path)))
         second.start()
-        time.sleep(1.0)
+        assert blocked.wait(timeout=60)
         assert not got and trainings == []  # waiting, not training
         model = classifier.IntentClassifier(corpus.parse(SMALL))._model
         model_cache.write(folder, classifier.CACHE_NAME, key, pickle.dumps(model))

@@ -151,7 +151,7 @@ def discard(folder: Path, name: str, key: str) -> None:
 
 def _prune(folder: Path, name: str, keep: Path) -> None:
     """Only the newest ``KEEP`` models of ``name`` stay (with their lock files)."""
-    try:
+    with contextlib.suppress(OSError):  # another process pruned at the same time
         models = sorted(
             (p for p in folder.glob(f"{name}-*.model") if p != keep),
             key=lambda p: p.stat().st_mtime,
@@ -161,8 +161,6 @@ def _prune(folder: Path, name: str, keep: Path) -> None:
             old.unlink()
             with contextlib.suppress(OSError):
                 old.with_suffix(".lock").unlink()
-    except OSError:  # another process pruned at the same time
-        pass
 
 
 @contextlib.contextmanager
