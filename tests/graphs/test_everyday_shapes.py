@@ -761,3 +761,19 @@ def test_wanting_to_delete_one_of_them_asks_for_the_list() -> None:
 )
 def test_joined_requests_in_the_order_given(text: str, tools: list[str]) -> None:
     assert _tools(text) == tools
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shut the rigs off at sundown",
+        "genny on at first light please",
+        "kill miner 2 at sun down",
+        "switch the miners off at dinner time",
+        "turn miner-3 off this weekend",
+    ],
+)
+def test_an_order_at_a_time_of_day_is_refused_as_a_schedule(text: str) -> None:
+    """A request made now would run now, hours before the time the person named."""
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert (read.intents, read.reason) == ([], "unsupported")

@@ -633,10 +633,11 @@ def family_of(tool: str) -> Family | None:
 _LATER = re.compile(
     r"\b(?:at|around|about|from|after)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|h|hrs|o'?clock)?"
     r"(?!\s*(?:%|percent|per\s*cent|kw|kwh|w|v|volts?|amps?|a\b|l\b|litres?|liters?|c\b|°|degrees?))"
-    r"|midnight|noon|midday|dawn|sunrise|sunset|dusk|lunch\w*|wrap|close|closing|knock\w*\s+off"
+    r"|midnight|noon|midday|dawn|sunrise|sunset|sundown|sun\s*up|sun\s*down|dusk|daybreak|dark"
+    r"|(?:first|last)\s+light|lunch\w*|dinner\w*|supper|breakfast|wrap|close|closing|knock\w*\s+off"
     r"|bed\s*time|night\s*fall|(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|shift))\b"
     r"|\b(?:tomorrow|tmrw|tmr|tomoz|2moro|later\s+(?:on|today|tonight)|in\s+the\s+morning"
-    r"|first\s+thing|next\s+(?:week|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
+    r"|first\s+thing|(?:next|this)\s+weekend|next\s+(?:week|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
     r"|\bin\s+(?:an?|\d+|one|two|three|few|couple\s+of)\s+(?:hours?|hrs?|h|minutes?|mins?)\b"
     r"|\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b"
     # a 24-hour clock without a colon ("gen on at 0200", "around 2330h")
