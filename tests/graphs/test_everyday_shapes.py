@@ -777,3 +777,34 @@ def test_an_order_at_a_time_of_day_is_refused_as_a_schedule(text: str) -> None:
     """A request made now would run now, hours before the time the person named."""
     read = plan(text, site_names=SITES, load_names=LOADS)
     assert (read.intents, read.reason) == ([], "unsupported")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sun tmrw? the forecast looks grim", [("solar_forecast", "day", "tomorrow")]),
+        (
+            "load tomorrow, like how many kwh will the house use",
+            [("load_forecast", "day", "tomorrow")],
+        ),
+        ("drop the silence pls, remove silence 3", [("remove_silence", "silence_id", 3)]),
+        ("delete that rule, rule 4", [("remove_alert_rule", "rule_id", 4)]),
+    ],
+)
+def test_a_part_that_only_names_the_day_or_number_is_the_same_request(
+    text: str, expected: list[tuple[str, str, object]]
+) -> None:
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert [
+        (i.tool, key, i.args.get(key))
+        for i, (_, key, _) in zip(read.intents, expected, strict=False)
+    ] == expected
+    assert len(read.intents) == len(expected)
+
+
+def test_today_and_tomorrow_asked_together_stay_two_questions() -> None:
+    read = plan("solar today and tomorrow?", site_names=SITES, load_names=LOADS)
+    assert [(i.tool, i.args.get("day")) for i in read.intents] == [
+        ("solar_forecast", "today"),
+        ("solar_forecast", "tomorrow"),
+    ]

@@ -366,7 +366,7 @@ def _read_message(
     read = _advice_instead(text, read, site_names, load_names, classifier)
     read = _weighed(text, read, site_names, load_names)
     read = _with_ids_from_whole(text, _removal_of_listed(text, _without_told_reads(text, read)))
-    return _not_for_later(text, _collapse(_one_overview(text, read)), site_names, load_names)
+    return _not_for_later(text, _collapse(_one_overview(text, read), text), site_names, load_names)
 
 
 # A message that asks something: a question, or a verb that asks to be shown or told.
@@ -1315,11 +1315,17 @@ def _one_overview(text: str, read: Plan) -> Plan:
     return replace(read, intents=[i for i in read.intents if i.tool == "site_status"][:1])
 
 
-def _collapse(read: Plan) -> Plan:
+def _collapse(read: Plan, text: str) -> Plan:
     """One call per tool and arguments: a part that only adds the site ("snooze it till
-    morning, barn") is the same request, not a second one."""
+    morning, barn"), the number ("unmute pls, remove silence 2") or the day ("sun tmrw,
+    like how many kwh will the panels make") is the same request, not a second one."""
     kept: list[Intent] = []
     for intent in read.intents:
+        later = next((k for k in kept if _same_but_day(k, intent, text)), None)
+        if later is not None:
+            if later.args.get("day") == "today":
+                kept[kept.index(later)] = intent
+            continue
         merged = next((k for k in kept if _completes(k, intent)), None)
         if merged is not None:
             args = {**merged.args, **{k: v for k, v in intent.args.items() if v is not None}}
@@ -1338,7 +1344,26 @@ def _collapse(read: Plan) -> Plan:
 # Settings said in parts ("quiet hours 22:00-06:30, only critical in this time"): one
 # change with every setting.
 _SETTINGS = frozenset({"set_alert_preferences", "set_preferences"})
-_ONE_ALERT = frozenset({"snooze_alert", "acknowledge_alert"})
+# The number that names the one thing a tool acts on.
+_ONE_THING = {
+    "snooze_alert": "alert_id",
+    "acknowledge_alert": "alert_id",
+    "remove_silence": "silence_id",
+    "remove_alert_rule": "rule_id",
+}
+_SAYS_TODAY = re.compile(r"\b(?:today|tonight|now|this\s+(?:morning|afternoon|evening))\b", re.I)
+
+
+def _same_but_day(a: Intent, b: Intent, text: str) -> bool:
+    """Whether ``a`` and ``b`` are one question for a day that only one part named: the
+    other part's "today" is the tool's default, unless the message says today too."""
+    if a.tool != b.tool or {a.args.get("day"), b.args.get("day")} != {"today", "tomorrow"}:
+        return False
+    if _SAYS_TODAY.search(text):
+        return False
+    return {k: v for k, v in a.args.items() if k != "day"} == {
+        k: v for k, v in b.args.items() if k != "day"
+    }
 
 
 def _completes(a: Intent, b: Intent) -> bool:
@@ -1348,7 +1373,8 @@ def _completes(a: Intent, b: Intent) -> bool:
         return False
     # "snooze alert 10, 45 minutes": the part after the id only says for how long
     # ... or the id comes after ("snooze that freezer alert, 22, for half hour")
-    one_alert = a.tool in _ONE_ALERT and None in (a.args.get("alert_id"), b.args.get("alert_id"))
+    key = _ONE_THING.get(a.tool)
+    one_alert = key is not None and None in (a.args.get(key), b.args.get(key))
     if a.tool not in _SETTINGS and not one_alert:
         return False
     return all(
