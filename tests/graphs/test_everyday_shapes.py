@@ -808,3 +808,37 @@ def test_today_and_tomorrow_asked_together_stay_two_questions() -> None:
         ("solar_forecast", "today"),
         ("solar_forecast", "tomorrow"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The miners in the barn are to be shut down until further notice.", ["stop_miners"]),
+        ("Grid charging at home is to be enabled today.", ["set_grid_charge"]),
+        (
+            "Miner-3 is overheating. A request to turn it off is to be raised urgently.",
+            ["stop_miners"],
+        ),
+        ("A request is hereby made to stop the generator.", ["stop_generator"]),
+        (
+            "SOC please; a request is to be raised to switch off miner-1.",
+            ["battery_status", "stop_miners"],
+        ),
+    ],
+)
+def test_orders_in_the_words_of_a_form(text: str, expected: list[str]) -> None:
+    """The passive of reports and forms ("X is to be switched off", "a request is to be
+    raised to ...") gives the order, which a person still approves."""
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is a request to stop the miners needed?",
+        "A request was made to stop the miners yesterday.",
+        "Are the miners to be switched off?",
+    ],
+)
+def test_a_request_asked_about_or_told_is_no_order(text: str) -> None:
+    assert not set(_tools(text)) & {"stop_miners", "start_miners"}

@@ -889,6 +889,9 @@ _PARTICIPLES = {
     "spun": "spin",
     "charged": "charge",
     "topped": "top",
+    "enabled": "enable",
+    "disabled": "disable",
+    "resumed": "resume",
 }
 _OBJECT = r"(?P<obj>(?:all\s+)?(?:the|my|our|those|these|all)\s+[\w-]+(?:\s+(?!be\b)[\w-]+)?)"
 _DONE = rf"(?P<verb>{'|'.join(_PARTICIPLES)})(?:\s+(?P<part>back\s+on|back\s+up|off|on|down|up))?\b"
@@ -903,10 +906,12 @@ _PASSIVE_ORDERS = (
         rf"|we\s+want|i\s+need|we\s+need|please\s+get|get)\s+{_OBJECT}\s+(?:to\s+be\s+)?{_DONE}",
         re.IGNORECASE,
     ),
-    # "Miners to be stopped immediately please", "Generator to be started at the earliest"
+    # "Miners to be stopped immediately please", "Generator to be started at the earliest",
+    # "All miners at the demo site are to be switched off pending the inspection"
     re.compile(
-        r"^\W*(?P<obj>(?:(?:the|my|our|all)\s+)?[\w-]+)\s+(?:is\s+|are\s+)?to\s+be\s+"
-        rf"{_DONE}",
+        r"(?:^|(?<=[.;!]\s))\W*(?P<obj>(?:(?:the|my|our|all)\s+)?[\w-]+"
+        r"(?:\s+(?!(?:is|are|to|be|not)\b)[\w-]+){0,5}?)\s+(?:is\s+|are\s+)?to\s+be\s+"
+        rf"{_DONE}(?=[^?]*$)",
         re.IGNORECASE,
     ),
     # an arrangement: "please arrange for the battery to be charged from the grid",
@@ -971,10 +976,24 @@ _GREETING_LEAD = re.compile(
 _NUMBER_ABBREVIATION = re.compile(r"\b(?:no|nr|num)\.\s*(?=\d)", re.IGNORECASE)
 
 
+# A request for an order, in the words of a form ("a request is hereby made to start the
+# generator", "A request to switch it off is to be raised", "a request is to be raised to
+# stop miner-2"): the order.
+_MADE = r"(?:raised|made|created|submitted|filed|opened|lodged|placed)"
+_REQUEST_MADE = re.compile(
+    r"\ba\s+request\s+(?:is|shall\s+be|should\s+be|must\s+be)\s+(?:hereby\s+)?(?:to\s+be\s+)?"
+    rf"{_MADE}\s+(?:hereby\s+)?(?:to|for\s+(?=\w+ing\b))\s+(?P<order>[^.;!?]+)"
+    r"|\ba\s+request\s+to\s+(?P<order2>[^.;!?]+?)\s+(?:is|shall\s+be|should\s+be|must\s+be)\s+"
+    rf"(?:hereby\s+)?(?:to\s+be\s+)?{_MADE}(?:\s+\w+ly)?(?=\s*(?:$|[.;!]))",
+    re.IGNORECASE,
+)
+
+
 def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
     text = mixed_languages.rewrite(text)
     text = _NUMBER_ABBREVIATION.sub("number ", _GREETING_LEAD.sub("", text))
+    text = _REQUEST_MADE.sub(lambda m: f"please {m['order'] or m['order2']}", text)
     for order in _PASSIVE_ORDERS:
         text = order.sub(_as_order, text)
     text = _NEEDS_TO_BE.sub(_needed, text)
