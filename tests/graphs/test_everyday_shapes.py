@@ -842,3 +842,27 @@ def test_orders_in_the_words_of_a_form(text: str, expected: list[str]) -> None:
 )
 def test_a_request_asked_about_or_told_is_no_order(text: str) -> None:
     assert not set(_tools(text)) & {"stop_miners", "start_miners"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "could you mute the generator alerts for 3 hours? the mechanic is on it",
+            "silence_alerts",
+        ),
+        ("can we only get the critical alerts in here from now on?", "set_alert_preferences"),
+        (
+            "The pinging wakes the baby. Could we have quiet hours from 21:00 to 06:00?",
+            "set_alert_preferences",
+        ),
+    ],
+)
+def test_less_alert_noise_asked_as_can_you_is_the_request(text: str, expected: str) -> None:
+    assert _tools(text) == [expected]
+
+
+def test_whether_alerts_could_be_muted_in_the_past_is_no_request() -> None:
+    assert "silence_alerts" not in _tools(
+        "could the silence have hidden the alarm we missed yesterday?"
+    )

@@ -1472,6 +1472,28 @@ def _asked_politely(tool: str, p: float, text: str, load_names: Sequence[str]) -
     )
 
 
+# Less noise from the alerts, asked as "can you ...?" ("can ya mute the offline alerts for
+# 8 hours", "could this channel only get critical alerts?", "could we set quiet hours from
+# 19:00 to 07:00?"): the request, not a question whether it is possible.
+_QUIETER = frozenset({"silence_alerts", "set_alert_preferences", "snooze_alert"})
+_CAN_YOU = re.compile(
+    r"(?:^|(?<=[.!,]\s))\W*(?:(?:hi|hey|hello|ok|okay|so|and|also|please|pls)\W+)*"
+    r"(?:can|could|would|will)\s+"
+    r"(?:you|ya|yah|u|we|this\s+channel|the\s+channel|it|the\s+bot|i|me)\b",
+    re.IGNORECASE,
+)
+
+
+def _quieter_asked(tool: str, p: float, text: str) -> bool:
+    return (
+        tool in _QUIETER
+        and p >= POLITE_ORDER
+        and _CAN_YOU.search(text) is not None
+        and not _PAST.search(text)
+        and not _NEGATED_LEAD.match(text)
+    )
+
+
 def _sure_order(tool: str, label: str, p: float, text: str, load_names: Sequence[str]) -> bool:
     """A command in words the direction check and the command verbs do not know ("gen up
     pls", "stand the generator down", "idle the antminers"), when the classifier reads the
@@ -1692,6 +1714,7 @@ def _plan(
         _blocked(top, text, found)
         and not _sure_order(top, top, p, text, load_names)
         and not _asked_politely(top, p, text, load_names)
+        and not _quieter_asked(top, p, text)
     )
     override = _override(found, text, site_names)
     if (
