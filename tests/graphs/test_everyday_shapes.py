@@ -866,3 +866,14 @@ def test_whether_alerts_could_be_muted_in_the_past_is_no_request() -> None:
     assert "silence_alerts" not in _tools(
         "could the silence have hidden the alarm we missed yesterday?"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("silence got how many now", ["list_silences"]),
+        ("tell me whether the generator will be needed each day this week", ["week_outlook"]),
+    ],
+)
+def test_a_question_is_not_read_as_a_change_or_a_schedule(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

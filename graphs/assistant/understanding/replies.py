@@ -98,11 +98,21 @@ _ACTING = re.compile(
 _SENTENCE_ENDS = re.compile(r"(?<=[.?!;])\s+")
 
 
+# What is expected each day ("whether the battery will fill up each day", "how much solar
+# will we get every day this week"): a forecast asked, not a schedule.
+_EXPECTED = re.compile(
+    r"\b(?:whether|how\s+much|how\s+many|will\s+(?:the|it|we|there|our|my)|would\s+(?:the|it"
+    r"|we|there)|is\s+(?:it|the)\s+\w+\s+going\s+to|gonna)\b",
+    re.IGNORECASE,
+)
+
+
 def scheduled(text: str) -> bool:
     """A schedule asked for: "every morning" beside something to do ("start the miners every
-    morning"), not beside news ("price dey go up every week")."""
+    morning"), not beside news ("price dey go up every week") or what is expected ("will the
+    battery fill up each day?")."""
     return any(
-        SCHEDULE.search(sentence) and _ACTING.search(sentence)
+        SCHEDULE.search(sentence) and _ACTING.search(sentence) and not _EXPECTED.search(sentence)
         for sentence in _SENTENCE_ENDS.split(text)
     )
 

@@ -1738,6 +1738,12 @@ def _plan(
         args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
         if args is not None:
             return Plan([Intent(top, args)], "ok", p >= OVERRIDE, closest, ranked, top, p)
+    if _asked_not_changed(found, top, p, text):
+        # "silence now have how many": the rules read a change from its noun, the whole
+        # message asks how many there are
+        args = arguments.for_tool(top, text, site_names, load_names)
+        if args is not None:
+            return Plan([Intent(top, args)], "ok", False, closest, ranked, top, p)
     specific_and_unsure = override == OVERRIDE_SPECIFIC and p < OVERRIDE_SPECIFIC
     if found and (
         several
@@ -1819,6 +1825,22 @@ def _possible(guess: Guess, text: str, load_names: Sequence[str]) -> Guess:
         if label not in ACTIONS or commands.family_of(label) in named
     )
     return guess if len(kept) == len(guess.ranked) else Guess(kept)
+
+
+ASKED_NOT_CHANGED = 0.4  # a question of what is there, over a change the rules read
+_HOW_MANY = re.compile(r"\b(?:how\s+many|how\s+much|which|what|whats|any)\b|\?", re.IGNORECASE)
+
+
+def _asked_not_changed(found: list[Intent], top: str, p: float, text: str) -> bool:
+    """Whether the rules read a change (not of hardware) where the message asks, and the
+    classifier reads a question of what is there."""
+    return (
+        bool(found)
+        and all(i.tool in CHANGES - ACTIONS for i in found)
+        and top not in CHANGES | {NONE, UNSUPPORTED, HELP}
+        and p >= ASKED_NOT_CHANGED
+        and _HOW_MANY.search(text) is not None
+    )
 
 
 def _blocked(tool: str, text: str, found: list[Intent]) -> bool:
