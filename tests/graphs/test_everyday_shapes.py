@@ -877,3 +877,40 @@ def test_whether_alerts_could_be_muted_in_the_past_is_no_request() -> None:
 )
 def test_a_question_is_not_read_as_a_change_or_a_schedule(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the generator by other names
+        ("fire the jenny up, it's freezing", ["start_generator"]),
+        ("jenny off please", ["stop_generator"]),
+        ("stop the jenna rater at the barn", ["stop_generator"]),
+        ("Please switch off the agregat.", ["stop_generator"]),
+        ("please stop the groupe, we are done", ["stop_generator"]),
+        # grid charging in shorthand
+        ("gc off at home", ["set_grid_charge"]),
+        ("grid chg off pls", ["set_grid_charge"]),
+        ("enable ac charging", ["set_grid_charge"]),
+        # a wish for a machine's state, and an opinion with its "do it"
+        ("we could really do with the rigs off, battery is dropping", ["stop_miners"]),
+        ("could use the miners on, we're exporting loads", ["start_miners"]),
+        ("I reckon the generator can be switched off now; would you do so?", ["stop_generator"]),
+    ],
+)
+def test_machines_and_orders_in_other_words(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("who is Jenny?", "who_is"),
+        ("I think the generator can be stopped now?", None),
+    ],
+)
+def test_a_name_or_an_opinion_alone_gives_no_order(text: str, expected: str | None) -> None:
+    tools = _tools(text)
+    assert "stop_generator" not in tools and "start_generator" not in tools
+    if expected:
+        assert tools == [expected]

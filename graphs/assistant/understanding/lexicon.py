@@ -722,6 +722,33 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
         "what can you do",
     ),
     (r"\bkick\s+(?:it|the\s+\w+)\s+off\b", "start"),
+    # the generator by other names: "the jenny" (spelled as said), "jenna rater" (a
+    # dictation's hearing), "agregat" (Slavic languages), "le groupe (électrogène)" (French)
+    (r"\bthe\s+jenny\b", "the genny"),
+    (
+        r"\b(start|stop|kill|crank|run|shut\s+down|shut\s+off|turn\s+on|turn\s+off|fire\s+up)"
+        r"\s+jenny\b",
+        r"\1 the genny",
+    ),
+    (r"\bjenny\s+(?=(?:on|off|up|down|please|pls)\b)", "genny "),
+    (r"\bjenna\s*-?\s*rater\b", "generator"),
+    (r"\bagregat(?:a|u|y|ul|or|e)?\b", "generator"),
+    (r"\bgroupe(?:\s+[ée]lectrog[èe]ne)?\b", "generator"),
+    # grid charging in shorthand: "gc on barn", "grid chg on", "ac charge off" (Victron's name)
+    (r"\bgc\s+(?=(?:on|off)\b)", "grid charging "),
+    (r"\bchg\b", "charging"),
+    (r"\bac\s+charg(?:e|ing)\b", "grid charging"),
+    # a wish for a machine's state: "could use the rigs off, battery's sagging", "we could do
+    # with the miners back on now", "could use some grid charging at the cabin"
+    (
+        r"\b(?:i\s+|we\s+)?could\s+(?:really\s+)?(?:use|do\s+with)\s+(?P<obj>(?:the|my|our|all"
+        r"\s+the)\s+[\w-]+)\s+(?:being\s+)?(?P<state>off|on|back\s+on|running|going)\b",
+        lambda m: f"please {'turn off' if m['state'].lower() == 'off' else 'turn on'} {m['obj']}",
+    ),
+    (
+        r"\b(?:i\s+|we\s+)?could\s+(?:really\s+)?(?:use|do\s+with)\s+(?:some\s+)?grid\s+charging\b",
+        "please turn on grid charging",
+    ),
     (
         r"\b(?:propose|request|queue(?:\s+up)?|raise\s+a\s+request\s+(?:for|to))\s+"
         r"(start|stop|switch|turn|charg|shutt|restart|resum)(?:ing)\b",
@@ -912,6 +939,14 @@ _PASSIVE_ORDERS = (
         r"(?:^|(?<=[.;!]\s))\W*(?P<obj>(?:(?:the|my|our|all)\s+)?[\w-]+"
         r"(?:\s+(?!(?:is|are|to|be|not)\b)[\w-]+){0,5}?)\s+(?:is\s+|are\s+)?to\s+be\s+"
         rf"{_DONE}(?=[^?]*$)",
+        re.IGNORECASE,
+    ),
+    # an opinion with its "do it": "the generator can be stopped now, please do", "the
+    # mining machines ought to be turned off; could you do that?"
+    re.compile(
+        r"(?:\b(?:i|we)\s+(?:think|believe|reckon|feel|guess)\s+(?:that\s+)?)?"
+        rf"{_OBJECT}\s+(?:can|could|should|ought\s+to|must|needs?\s+to)\s+be\s+{_DONE}"
+        r"(?=.*\b(?:please\s+do|do\s+(?:so|that|it)|make\s+it\s+so)\b)",
         re.IGNORECASE,
     ),
     # an arrangement: "please arrange for the battery to be charged from the grid",

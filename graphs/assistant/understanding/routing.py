@@ -828,7 +828,7 @@ _RESTATED = re.compile(
     r"^\W*(?:i\s+mean|that\s+is|i\.e\.)\b|\bi\s+mean\W*$"
     # "..., could you do that, please?": asks again for what the part before said
     r"|^\W*(?:so\s+|and\s+)?(?:can|could|would|will)\s+(?:you|u|ya)\s+(?:please\s+|kindly\s+)?"
-    r"(?:do|arrange|sort|handle|manage)\s+(?:that|this|it)(?:\s+(?:for\s+(?:me|us)|please|pls"
+    r"(?:do|arrange|sort|handle|manage)\s+(?:that|this|it|so)(?:\s+(?:for\s+(?:me|us)|please|pls"
     r"|now|then|thanks|today))*\W*(?:please|pls|thanks|thank\s+you)?\W*$",
     re.IGNORECASE,
 )
