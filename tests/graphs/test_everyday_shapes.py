@@ -914,3 +914,22 @@ def test_a_name_or_an_opinion_alone_gives_no_order(text: str, expected: str | No
     assert "stop_generator" not in tools and "start_generator" not in tools
     if expected:
         assert tools == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "first of all stop miner 1, then give me the fuel outlook",
+            ["stop_miners", "fuel_outlook"],
+        ),
+        ("gen off at the barn, and what happened since noon", ["stop_generator", "timeline"]),
+        (
+            "Might you switch the generator on and tell me the diesel days left?",
+            ["start_generator", "fuel_outlook"],
+        ),
+        ("miners off + what's the soc", ["stop_miners", "battery_status"]),
+    ],
+)
+def test_an_order_keeps_its_place_beside_a_question(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

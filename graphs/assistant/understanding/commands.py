@@ -185,7 +185,9 @@ _PARTICLE_START = re.compile(rf"\b{_MACHINE}\s+(?:back\s+)?(?:on|online|up)\b", 
 # particle and a word that presses (not "generator on since 6am", a report).
 _PARTICLE_ORDER = re.compile(
     rf"^(?:(?:the|our|my|all|backup|standby|both)\s+)*{_MACHINE}\s+(?:back\s+)?(?:on|off)\b"
-    r"(?=\s*(?:please|pls|plz|now|asap|right\s+now|immediately|quick(?:ly)?|!|$))"
+    r"(?=\s*(?:please|pls|plz|now|asap|right\s+now|immediately|quick(?:ly)?|!|$"
+    # "genny on at the workshop": where, not when
+    r"|(?:at|in)\s+(?:the\s+)?[a-z][\w-]*\s*(?:please|pls|now|!)?\s*$))"
     # "miners back up pls", "gen down now!": up and down only with a word that presses
     rf"|^(?:(?:the|our|my|all|backup|standby|both)\s+)*{_MACHINE}\s+(?:back\s+)?(?:up|down)\b"
     r"(?=\s*(?:please|pls|plz|now|asap|right\s+now|immediately|!))",
@@ -381,7 +383,8 @@ _WE_DO = r"\s+(?:stop|kill|shut|switch|turn|start|fire|cut|pause|power|spin|brin
 # What may come before the verb of an order: fillers and polite wrappers.
 _LEAD = re.compile(
     r"^(?:\W*(?:hey|hi|ok|okay|so|yo|bot|pls|please|plz|kindly|now|quick(?:ly)?|just|right"
-    r"|righto|rightio|aight|okie"
+    r"|righto|rightio|aight|okie|before\s+anything(?:\s+else)?|first\s+of\s+all|first(?:ly)?"
+    r"|to\s+start\s+with|might\s+you"
     r"|alright|go\s+ahead\s+(?:and\s+)?|can\s+(?:you|u)|could\s+(?:you|u)|would\s+you(?:\s+mind)?"
     r"|(?:can|could|would|will)\s+(?:someone|somebody|anyone)|you\s+(?:can|may|could)(?:\s+now)?"
     rf"|(?:can|could)\s+we(?={_WE_DO})"

@@ -362,6 +362,7 @@ _POLITE_PREFIXES: tuple[tuple[str, ...], ...] = (
     ("can", "u"),
     ("could", "u"),
     ("would", "you", "mind"),
+    ("might", "you"),
     ("i", "want", "you", "to"),
     ("i", "need", "you", "to"),
     ("i", "want", "to"),

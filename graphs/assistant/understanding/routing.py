@@ -1013,8 +1013,8 @@ def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool
     sites = {w for s in site_names for w in tokens._tokenize(s)}
     words = [w for w in tokens._tokenize(part) if w.isalpha() and w not in _NOT_OWN]
     own = [w for w in words if w not in sites]
-    if len(own) >= 2:
-        return True
+    if len(own) >= 2 or (own and commands.ordered(part)):
+        return True  # ... or an order in two words ("gen on + how long till it's full?")
     if loose:
         if len(own) == 1 and len(words) == 1:
             # "Anomalies and the scorecard", "batts and the genny plan for tonight": a noun
