@@ -933,3 +933,18 @@ def test_a_name_or_an_opinion_alone_gives_no_order(text: str, expected: str | No
 )
 def test_an_order_keeps_its_place_beside_a_question(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("spin the rigs up, sun blazing", ["start_miners"]),
+        ("gen on now, grid dead, dinner service", ["start_generator"]),
+        ("kill grid charging, panels flat out", ["set_grid_charge"]),
+        ("Home. Miner-2 off.", ["stop_miners"]),
+        ("soc and miners off", ["battery_status", "stop_miners"]),
+        ("miners off, is the battery ok", ["stop_miners", "battery_status"]),
+    ],
+)
+def test_a_state_told_beside_an_order_is_its_reason(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

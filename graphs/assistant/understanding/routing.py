@@ -373,7 +373,9 @@ def _read_message(
 _ASKS = re.compile(
     r"\?|\b(?:show|list|tell|give|check|report|send|display|what\w*|how|hows|when|which"
     r"|where|who|why|any|anything|status|update|confirm|let\s+me\s+know|lemme\s+know|if"
-    r"|whether|in\s+case|otherwise|unless)\b"
+    r"|whether|in\s+case|otherwise|unless|kung|agar|jodi|kalau|jika)\b"
+    # a reading named first, then an order ("soc and gen on", "batt + miners off")
+    r"|^\W*(?:soc|batt\w*|pv|solar|status|fuel|diesel|load)\s*(?:and|&|\+|,)"
     # "is it ...", "can you ...": a question's verb where a clause begins
     r"|(?:^|[,.;:!]\s*)(?:is|are|do|does|did|will|would|should|can|could)\b",
     re.IGNORECASE,
@@ -471,9 +473,16 @@ def _without_told_reads(text: str, read: Plan) -> Plan:
     if not any(t in CHANGES for t in tools) or all(t in CHANGES for t in tools):
         return read
     plain = text.replace("'", "").replace("\u2019", "")
-    if _ASKS.search(plain) or _IN_SEQUENCE.search(plain) or not _TOLD.search(plain):
+    if _ASKS.search(plain) or _IN_SEQUENCE.search(plain):
+        return read
+    # a state told without its verb ("switch on miner-1, sun very strong", "dg start, site
+    # on batts") gives no reading but the site's state itself
+    if not _TOLD.search(plain) and not {t for t in tools if t not in CHANGES} <= _STATE_READS:
         return read
     return replace(read, intents=[i for i in read.intents if i.tool in CHANGES])
+
+
+_STATE_READS = frozenset({"battery_status", "solar_now", "site_status"})
 
 
 # "..., now that it is sunny", "... because the battery is full": the reason that ends
