@@ -948,3 +948,30 @@ def test_an_order_keeps_its_place_beside_a_question(text: str, expected: list[st
 )
 def test_a_state_told_beside_an_order_is_its_reason(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the open alerts beside their housekeeping, unless asked for
+        ("copy that on alert 5, ack it", ["acknowledge_alert"]),
+        ("just critical alerts in this chat please, it's too noisy", ["set_alert_preferences"]),
+        ("alerts, then snooze 4 for an hour", ["active_alerts", "snooze_alert"]),
+        ("what's silenced and what's firing", ["list_silences", "active_alerts"]),
+        # the battery's course as a plan's bound, not a question of its own
+        ("how much grid charging tonight, and when?", ["grid_charge_advice"]),
+        ("can I run miners this evening and still have battery at sunrise?", ["miner_plan"]),
+        (
+            "will the battery last tonight, and should I charge from the grid?",
+            ["battery_outlook", "grid_charge_advice"],
+        ),
+        # no word of the sun: no solar forecast
+        ("expected consumption tomorrow, with the range", ["load_forecast"]),
+        ("will the bank be full tomorrow according to your forecast?", ["battery_outlook"]),
+        ("how's the site and what's the forecast for tomorrow", ["site_status", "solar_forecast"]),
+    ],
+)
+def test_a_read_that_only_serves_the_request_beside_it_is_not_added(
+    text: str, expected: list[str]
+) -> None:
+    assert _tools(text) == expected

@@ -366,6 +366,7 @@ def _read_message(
     read = _advice_instead(text, read, site_names, load_names, classifier)
     read = _weighed(text, read, site_names, load_names)
     read = _with_ids_from_whole(text, _removal_of_listed(text, _without_told_reads(text, read)))
+    read = _without_kin_extras(text, read)
     return _not_for_later(text, _collapse(_one_overview(text, read), text), site_names, load_names)
 
 
@@ -483,6 +484,95 @@ def _without_told_reads(text: str, read: Plan) -> Plan:
 
 
 _STATE_READS = frozenset({"battery_status", "solar_now", "site_status"})
+
+
+# The alerts' housekeeping: a list of open alerts beside it was not asked unless asked for
+# in so many words ("show the alerts then ack all").
+_ALERT_HOUSEKEEPING = frozenset(
+    {
+        "acknowledge_alert",
+        "snooze_alert",
+        "silence_alerts",
+        "set_alert_preferences",
+        "remove_silence",
+        "list_silences",
+    }
+)
+_LISTS_ALERTS = re.compile(
+    r"\b(?:show|list|see|display|what|whats|which|any|open|active|firing|current)\b"
+    r"[^.?!;]*\b(?:alerts?|alarms?|warnings?)\b",
+    re.IGNORECASE,
+)
+# A plan or a week ahead: the battery's course is part of it ("miner schedule next 24h,
+# stay above SOC floor", "grid charge tonight? yes or no").
+_PLANS = frozenset(
+    {"grid_charge_advice", "miner_plan", "generator_plan", "week_outlook", "cost_projection"}
+)
+_NAMES_OUTLOOK = re.compile(r"\b(?:battery|batt|soc)\s+(?:outlook|projection|forecast)\b", re.I)
+# ... asked for in so many words: "alerts, ack 7", "what's muted and what's firing", "have
+# a look at the alerts and ack anything new", "any lerts? snooze them"
+_ASKS_ALERTS = re.compile(
+    r"^\W*(?:alerts?|alarms?|warnings?|lerts?)\b|\b(?:firing|open|check|look\w*|are\s+there"
+    r"|is\s+there|anything\s+new|still\s+on|any\s+(?:a\s*)?lerts?|a\s?lerts?\s+are)\b",
+    re.IGNORECASE,
+)
+_BATTERY = re.compile(r"\b(?:batt\w*|bat+e?ry|bat+ries|soc|bank|sock)\b", re.IGNORECASE)
+# the battery as the plan's bound: "... and still have battery in the morning", "keep the
+# battery above its minimum", "without the soc going under the minimum"
+_BATTERY_BOUND = re.compile(
+    r"\b(?:still\s+(?:have|keep)|without|keep\w*|stay\w*|above|below|under)\b[^.?!,;]*"
+    r"\b(?:batt\w*|soc|sock|minimum|floor)\b"
+    r"|\b(?:batt\w*|soc|sock)\b[^.?!,;]*\b(?:above|below|under)\s+(?:the\s+|its\s+)?"
+    r"(?:minimum|floor|min)\b",
+    re.IGNORECASE,
+)
+_FORECAST_WORD = re.compile(r"\bfore?ca?st\w*|\bfcst\b", re.IGNORECASE)
+_NEAR_TIME = re.compile(r"\b(?:tonight|tonite|nite|night|morning|morn|tomorrow|48)\b", re.I)
+# What the solar forecast is about: a message that names none of it asks for no solar.
+_SOLAR_WORDS = re.compile(
+    r"\b(?:solar|sola|soler|sun\w*|pv|panels?|array|weather|cloud\w*|rain\w*|overcast|yield|generation"
+    r"|produc\w*|irradiance|clear\s*sky)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_kin_extras(text: str, read: Plan) -> Plan:
+    """A read that only serves the request beside it: the open alerts beside their
+    housekeeping, the battery outlook beside a plan, the solar forecast where no word
+    names the sun."""
+    tools = {i.tool for i in read.intents}
+    if len(tools) < 2 or _IN_SEQUENCE.search(text):
+        return read
+    drop: set[str] = set()
+    if (
+        "active_alerts" in tools
+        and tools & _ALERT_HOUSEKEEPING
+        and not _LISTS_ALERTS.search(text)
+        and not _ASKS_ALERTS.search(text)
+    ):
+        drop.add("active_alerts")
+    if (
+        "battery_outlook" in tools
+        and tools & _PLANS
+        and not _NAMES_OUTLOOK.search(text)
+        and (
+            not _BATTERY.search(text)
+            or _BATTERY_BOUND.search(text)
+            or (tools & _PLANS == {"week_outlook"} and not _NEAR_TIME.search(text))
+        )
+    ):
+        drop.add("battery_outlook")
+    if "battery_status" in tools and tools & _PLANS and _BATTERY_BOUND.search(text):
+        drop.add("battery_status")
+    if (
+        "solar_forecast" in tools
+        and not _SOLAR_WORDS.search(text)
+        and (tools & {"load_forecast", "battery_outlook"} or not _FORECAST_WORD.search(text))
+    ):
+        drop.add("solar_forecast")
+    if not drop:
+        return read
+    return replace(read, intents=[i for i in read.intents if i.tool not in drop])
 
 
 # "..., now that it is sunny", "... because the battery is full": the reason that ends
