@@ -117,7 +117,9 @@ def _fit(rows: Iterable[corpus.Phrasing]) -> Any:
             ),
         ]
     )
-    model = make_pipeline(features, LinearSVC(C=C))
+    # a fixed seed: the dual solver visits the rows in a random order, and the same corpus
+    # should make the same model on every machine
+    model = make_pipeline(features, LinearSVC(C=C, random_state=0))
     model.fit(texts, labels)
     return model
 
