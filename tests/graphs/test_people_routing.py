@@ -115,3 +115,29 @@ def test_a_need_without_a_handle_is_no_grant() -> None:
 def test_what_you_can_do_asks_the_bot_not_a_person(text: str) -> None:
     tools = [i.tool for i in plan(text, site_names=["demo", "barn", "home"]).intents]
     assert "who_is" not in tools
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a person named in passing, by a capitalised name, a title or a handle
+        ("the new electrician Kwame needs operator, please", ("set_role", "Kwame", "operator")),
+        ("our bookkeeper Ines, give her finance", ("set_role", "Ines", "finance")),
+        ("the locum Dr. Nwosu gets operator, please.", ("set_role", "Nwosu", "operator")),
+        ("Rosa (rosa_m) moves to viewer", ("set_role", "rosa_m", "viewer")),
+        ("what can the plumber Dmitri see here?", ("who_is", "Dmitri", None)),
+        ("Which sites Yusuf is allowed on?", ("who_is", "Yusuf", None)),
+    ],
+)
+def test_a_person_named_in_passing(text: str, expected: tuple[str, str, str | None]) -> None:
+    tool, user, role = expected
+    read = _read(text)
+    assert [t for t, _ in read] == [tool]
+    assert read[0][1]["user_id"] == user
+    if role is not None:
+        assert read[0][1]["role"] == role
+
+
+def test_a_capitalised_day_or_unit_is_no_person() -> None:
+    read = _read("Monday Priya starts, make her a viewer")
+    assert read[0][1]["user_id"] == "Priya"

@@ -13,7 +13,14 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from graphs.assistant.understanding import clause_reader, lexicon, patterns, shorthand, tokens
+from graphs.assistant.understanding import (
+    clause_reader,
+    lexicon,
+    patterns,
+    people,
+    shorthand,
+    tokens,
+)
 from tools.reports.windows import window_spec
 
 _ROLE = re.compile(
@@ -68,6 +75,8 @@ def for_tool(
         return {**base, "focus": patterns.fuel_focus(text)}
     if tool == "who_is":
         person = patterns.who_args(text)
+        if person is None or person == "me":
+            person = people.name_in(text, site_names) or person
         return None if person is None else {"site": None, "user_id": person}
     if tool == "pending_approvals":
         return {"site": None}
@@ -98,7 +107,7 @@ def for_tool(
         intent = patterns._preference_change(text, site_names)
         return dict(intent.args) if intent is not None else _preference_args(clause)
     if tool == "set_role":
-        return _role_args(text)
+        return _role_args(text, site_names)
     if tool == "set_alert_rule":
         return patterns.alert_rule_args(text, site_names)
     if tool == "remove_alert_rule":
@@ -168,7 +177,7 @@ _GIVES_ROLE = re.compile(
 )
 
 
-def _role_args(text: str) -> dict[str, Any] | None:
+def _role_args(text: str, site_names: Sequence[str] = ()) -> dict[str, Any] | None:
     intent = patterns._role_change(text.strip())
     if intent is not None:
         return dict(intent.args)
@@ -186,6 +195,11 @@ def _role_args(text: str) -> dict[str, Any] | None:
     handle = patterns.user_handle(text)  # "her handle is aisha.r", "my sister Ruth (ruth_o)"
     if handle is not None and _GIVES_ROLE.search(text):
         return {"site": None, "user_id": handle, "role": patterns._ROLE_WORDS[role]}
+    # "give the new field tech Kofi viewer role", "Priya (priya_k) is leaving, drop her to
+    # viewer": the id or handle written, else the name said in passing
+    named = people.mention(text) or handle or people.name_in(text, site_names)
+    if named is not None and _fuzzy(named.lower(), (role,)) is None:
+        return {"site": None, "user_id": named, "role": patterns._ROLE_WORDS[role]}
     return None
 
 

@@ -12,7 +12,9 @@ question about a person needs a question shape and a person.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from graphs.assistant.understanding import tokens
 from graphs.assistant.understanding.lexicon import Intent
 
 ROLE_WORDS: dict[str, str] = {
@@ -211,7 +213,9 @@ _ASKS_WHO = re.compile(
 _SELF = frozenset({"me", "i", "myself"})
 
 
-def _mention(text: str) -> str | None:
+def mention(text: str) -> str | None:
+    """The chat mention or platform id a message writes (``<@U123>``, ``@lee``, a Discord
+    snowflake), if any."""
     match = _MENTION.search(text)
     if match is None:
         return None
@@ -266,7 +270,7 @@ def role_change(text: str) -> Intent | None:
     please make him an operator")."""
     give = _GIVE.search(text)
     if give is None:
-        if _NEEDS.search(text) and (_mention(text) or _handle(text)) and _role_of(text):
+        if _NEEDS.search(text) and (mention(text) or _handle(text)) and _role_of(text):
             return _granted(text, text)  # "my accountant lee_w needs finance access"
         return None
     if _QUESTION.match(text) and not _POLITE.match(text):
@@ -284,7 +288,7 @@ def _granted(text: str, whole: str) -> Intent | None:
     if role is None:
         return None
     person = (
-        _mention(text)
+        mention(text)
         or _handle(text)
         or _person(_PERSON_OWNS.search(text), "owner", "of")
         or _person(_PERSON_AFTER.search(text), "name")
@@ -308,7 +312,7 @@ def who_is(text: str) -> Intent | None:
     """``who_is`` from a question about a named person, else None."""
     if _WHOAMI.match(text):
         return Intent("who_is", {"site": None, "user_id": "me"})
-    person = _mention(text) if _ASKS_WHO.search(text) else None
+    person = mention(text) if _ASKS_WHO.search(text) else None
     person = person or _person(_ASKS_WHO.search(text), "who", "what", "can", "whats")
     if person is None:  # "the role of Linda?", "Linda's role? make her an operator"
         give = _GIVE_CLAUSE.search(text)
@@ -320,3 +324,44 @@ def who_is(text: str) -> Intent | None:
     if person.lower() in _SELF:
         person = "me"
     return Intent("who_is", {"site": None, "user_id": person})
+
+
+# Capitalised words that name no person.
+_NOT_PROPER = frozenset(
+    (
+        "monday tuesday wednesday thursday friday saturday sunday january february march april"
+        " may june july august september october november december fahrenheit celsius kelvin"
+        " slack discord victron solark sunsynk shelly pinecone openai commandcenter ok okay hi"
+        " hey hello please thanks thank kindly dear sir madam team good morning evening"
+        " afternoon night"
+    ).split()
+)
+_CAPITALISED = re.compile(r"(?<![\w@.'-])(?P<word>[A-Z][a-z][\w-]{0,30})(?:'s)?\b")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
+_HONORIFIC_NAME = re.compile(r"\b(?:Mr|Ms|Mrs|Miss|Dr|Prof)\.?\s+(?P<word>[A-Z][\w'-]+)")
+# How common an English word may be and still be read as a name: inside a sentence, a
+# capitalised word is mostly a name ("Mark" 50,000 is the most common one seen); at its
+# start it is capitalised anyway, so only a rare one is ("Kofi", "Sarah", not "Battery").
+_NAME_MAX_COUNT = 60_000
+_FIRST_NAME_MAX_COUNT = 5_000
+
+
+def name_in(text: str, site_names: Sequence[str] = ()) -> str | None:
+    """A person named in passing ("give the new field tech Kofi viewer role", "what access
+    does the contractor Ravi have", "Grant operator privileges to Dr. Okafor"): the name
+    after a title, else the first capitalised word that is no common English word, role,
+    site, day or brand; None when there is none."""
+    titled = _HONORIFIC_NAME.search(text)
+    if titled is not None:
+        return titled["word"]
+    sites = {s.lower() for s in site_names}
+    for match in _CAPITALISED.finditer(text):
+        word = match["word"]
+        low = word.lower()
+        if low in _NOT_NAMES or low in _NOT_PROPER or low in sites:
+            continue
+        first = _SENTENCE_START.search(text[: match.start()]) is not None
+        limit = _FIRST_NAME_MAX_COUNT if first else _NAME_MAX_COUNT
+        if tokens.english_count(low) < limit:
+            return word
+    return None
