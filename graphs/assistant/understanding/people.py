@@ -327,15 +327,14 @@ def who_is(text: str) -> Intent | None:
 
 
 # Capitalised words that name no person.
-_NOT_PROPER = frozenset(
-    (
-        "monday tuesday wednesday thursday friday saturday sunday january february march april"
-        " may june july august september october november december fahrenheit celsius kelvin"
-        " slack discord victron solark sunsynk shelly pinecone openai commandcenter ok okay hi"
-        " hey hello please thanks thank kindly dear sir madam team good morning evening"
-        " afternoon night"
-    ).split()
+_NOT_PROPER_WORDS = (
+    "monday tuesday wednesday thursday friday saturday sunday january february march april"
+    " may june july august september october november december fahrenheit celsius kelvin"
+    " slack discord victron solark sunsynk shelly pinecone openai commandcenter ok okay hi"
+    " hey hello please thanks thank kindly dear sir madam team good morning evening"
+    " afternoon night"
 )
+_NOT_PROPER = frozenset(_NOT_PROPER_WORDS.split())
 _CAPITALISED = re.compile(r"(?<![\w@.'-])(?P<word>[A-Z][a-z][\w-]{0,30})(?:'s)?\b")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
 _HONORIFIC_NAME = re.compile(r"\b(?:Mr|Ms|Mrs|Miss|Dr|Prof)\.?\s+(?P<word>[A-Z][\w'-]+)")
