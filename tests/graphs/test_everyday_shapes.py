@@ -975,3 +975,12 @@ def test_a_read_that_only_serves_the_request_beside_it_is_not_added(
     text: str, expected: list[str]
 ) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["temps in Fahrenheit from now on", "show me temperatures in celsius"]
+)
+def test_temperatures_in_a_unit_is_a_preference_not_a_place(text: str) -> None:
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert [i.tool for i in read.intents] == ["set_preferences"]
+    assert read.intents[0].args["temperature_unit"] in ("C", "F")

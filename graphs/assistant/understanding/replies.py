@@ -173,6 +173,7 @@ _NOT_PLACE_WORDS = (
     " month morning"
     " evening afternoon night noon midday monday tuesday wednesday thursday friday saturday"
     " sunday here there site house home farm cabin place days hours a an each all"
+    " fahrenheit celsius centigrade kelvin degrees f c units"
 )
 NOT_PLACES = frozenset(_NOT_PLACE_WORDS.split())
 
