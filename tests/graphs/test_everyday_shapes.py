@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphs.assistant.planner import plan
+from graphs.assistant.planner import not_understood, plan
 
 SITES = ["demo", "barn", "home"]
 LOADS = ["miner-1", "miner-2", "miner-3"]
@@ -273,7 +273,6 @@ def test_a_time_elsewhere_is_no_schedule(text: str, expected: list[str]) -> None
 
 
 def test_the_reply_to_an_order_for_later_says_why() -> None:
-    from graphs.assistant.understanding.replies import not_understood
 
     reply = not_understood("start the generator at 6am tomorrow", "unsupported", [])
     assert reply.startswith("I can't schedule commands")
@@ -984,3 +983,34 @@ def test_temperatures_in_a_unit_is_a_preference_not_a_place(text: str) -> None:
     read = plan(text, site_names=SITES, load_names=LOADS)
     assert [i.tool for i in read.intents] == ["set_preferences"]
     assert read.intents[0].args["temperature_unit"] in ("C", "F")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "shut the miners down when the soc falls under 25",
+        "start the genny once the grid goes off",
+        "kill the rigs whenever the battery is under half",
+        "run miner 3 on weekends only",
+        "switch grid charging on automatically when the price is low",
+    ],
+)
+def test_an_order_on_a_condition_to_come_or_a_schedule_makes_no_request(text: str) -> None:
+    """Such an order stands or waits: a request made now would run as soon as approved."""
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert (read.intents, read.reason) == ([], "unsupported")
+    reply = not_understood(text, read.reason, read.closest)
+    assert "one-off request" in reply and "alert me if" in reply
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("run the generator until the battery is full", "start_generator"),
+        ("stop the miners when you can", "stop_miners"),
+        ("when the battery is under 20 % right now, start the generator", "start_generator"),
+        ("start the gen and tell me when its next service is due", "start_generator"),
+    ],
+)
+def test_an_order_for_now_beside_when_still_stands(text: str, action: str) -> None:
+    assert action in _tools(text)

@@ -124,6 +124,46 @@ STANDING = re.compile(
     r"|any\s*time)\b",
     re.IGNORECASE,
 )
+# An order that stands or repeats ("run the rigs only on weekends", "stop genny whenever
+# soc > 95", "start the miners automatically when the battery is full") or waits for
+# something still to happen ("stop the miners when the battery drops below 30%", "start
+# the miners when the price of bitcoin goes up"): automation, which the bot does not do; a
+# request made now would run now.
+_STANDING_ORDER = re.compile(
+    r"\b(?:whenever|every\s*time|each\s+time|automatic(?:ally)?|tuwing|kapag|jab\s+bhi|setiap"
+    r"|(?:only\s+)?on\s+weekends?|weekends?\s+only|on\s+weekdays|nightly|daily"
+    r"|ev(?:e)?ry\s*day|each\s+day|every\s+(?:morning|night|evening|week|weekday|hour))\b"
+    r"|\b(?:when|wen|once|as\s+soon\s+as|after)\s+"
+    r"(?!(?:is|are|was|were|will|would|do|does|did|can|could|should|shall|you|u|ya|ye|i|we"
+    r"|possible|ready|needed|necessary)\b)"
+    r"(?:(?:the|my|our|its|it'?s)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
+    r"(?:drops?|falls?|goes|gets|reaches|hits|rises|exceeds|is|are|comes?|dips?|climbs?"
+    r"|passes|crosses|tops|fills?|empties)\b",
+    re.IGNORECASE,
+)
+# "... and tell me when its next service is due": a question inside, not a condition;
+# "when the battery is below 20 % at the moment, start the generator": a condition now.
+_ASKED_WHEN = re.compile(
+    r"\b(?:tell\s+(?:me|us)|let\s+(?:me|us)\s+know|know|ask|see|show|check|wonder\w*|idea|say"
+    r"|find\s+out)\s+$",
+    re.IGNORECASE,
+)
+_NOW_WORDS = re.compile(r"\b(?:now|right\s+now|rn|currently|at\s+the\s+moment|atm)\b", re.I)
+
+
+def standing_order(text: str) -> bool:
+    """Whether an order in ``text`` stands, repeats or waits for something to happen."""
+    for match in _STANDING_ORDER.finditer(text):
+        if not match[0].lower().startswith(("when", "wen", "once", "as soon", "after")):
+            return True
+        if _ASKED_WHEN.search(text[: match.start()]):
+            continue
+        clause = re.split(r"[,;.!?]", text[match.start() :], maxsplit=1)[0]
+        if not _NOW_WORDS.search(clause):
+            return True
+    return False
+
+
 _THANKS = re.compile(r"^\W*(thanks?|thank (you|u)|thx|ty|cheers|great|cool|ok(ay)?|nice)\b", re.I)
 _GREETING = re.compile(r"^\W*(hi|hello|hey|good (morning|afternoon|evening)|yo)\b\W*$", re.I)
 
@@ -235,6 +275,14 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
                 "approves, and it runs when approved. Ask again when it is time, or ask now "
                 "without a time. Closest:\n"
                 + _closest(["miner_plan", "generator_plan", "stop_miners"])
+            )
+        if standing_order(text):
+            return (
+                "I can't act later on a condition or on a schedule: every change is a one-off "
+                "request that a person approves, and it runs when approved. I can alert you "
+                'when a reading crosses a threshold ("alert me if the battery drops below '
+                '30 %"), and you ask for the change then. Closest:\n'
+                + _closest(["set_alert_rule", "miner_plan", "generator_plan"])
             )
         if WEATHER_IN.search(text):
             return (

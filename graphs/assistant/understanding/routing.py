@@ -59,6 +59,7 @@ from graphs.assistant.understanding.replies import (
     compound_threshold,
     greeting,
     scheduled,
+    standing_order,
 )
 
 # Words of the domain: a runbook search for a message with none of them ("what's the
@@ -622,7 +623,9 @@ def _not_for_later(
         ]
     for intent in intents:
         family = commands.family_of(intent.tool)
-        if family is not None and commands.for_later(text, family, load_names):
+        if family is not None and (
+            commands.for_later(text, family, load_names) or standing_order(text)
+        ):
             return Plan(
                 [], "unsupported", False, read.closest, read.ranked_tools, read.label, read.p
             )
