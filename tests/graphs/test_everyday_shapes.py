@@ -1014,3 +1014,21 @@ def test_an_order_on_a_condition_to_come_or_a_schedule_makes_no_request(text: st
 )
 def test_an_order_for_now_beside_when_still_stands(text: str, action: str) -> None:
     assert action in _tools(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "reboot miner-3's firmware",
+        "rigs off Thurs.",
+        "gen on fri morning",
+        "restart the miners' pool config",
+    ],
+)
+def test_a_part_of_the_machine_or_a_short_day_makes_no_request(text: str) -> None:
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert (read.intents, read.reason) == ([], "unsupported")
+
+
+def test_sat_as_a_verb_is_no_day() -> None:
+    assert _tools("the bank sat at 40 all night, stop the miners") == ["stop_miners"]

@@ -646,6 +646,9 @@ _LATER = re.compile(
     # a 24-hour clock without a colon ("gen on at 0200", "around 2330h")
     r"|\b(?:at|around|about|from|after|by)\s+(?:[01]\d|2[0-3])[0-5]\d\s*(?:h|hrs|hours)?\b"
     r"(?!\s*(?:%|kw|kwh|w|v|l\b|rpm))"
+    # a day in short ("Miners off Fri.", "gen on sat morning"), where "sun" is no day
+    r"|\b(?:on\s+)?(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat)\b\.?"
+    r"(?=\s*(?:$|[.,;!]|morning|night|evening|afternoon|am\b|pm\b|\d))"
     # a day of the week ("turn the miners off on Friday", "saturday morning start the gen")
     r"|\b(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:morning|afternoon|evening"
     r"|night))?\b"

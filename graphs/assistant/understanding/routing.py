@@ -606,6 +606,16 @@ def _before_its_reason(
     return alone
 
 
+# A part of the machine, not its power ("restart miner-2's firmware", "reset the genny's
+# service counter"): no relay does that.
+_PART_OF_MACHINE = re.compile(
+    r"\b(?:miners?|rigs?|miner[- ]?\d+|asics?|gen|genny|generator|inverter)(?:'s|s')?\s+"
+    r"(?:firmware|software|config\w*|settings?|pool|password|wi-?fi|ip|app|fans?|logs?"
+    r"|counter|hour\s*meter|controller)\b",
+    re.IGNORECASE,
+)
+
+
 def _not_for_later(
     text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]
 ) -> Plan:
@@ -624,7 +634,9 @@ def _not_for_later(
     for intent in intents:
         family = commands.family_of(intent.tool)
         if family is not None and (
-            commands.for_later(text, family, load_names) or standing_order(text)
+            commands.for_later(text, family, load_names)
+            or standing_order(text)
+            or _PART_OF_MACHINE.search(text)
         ):
             return Plan(
                 [], "unsupported", False, read.closest, read.ranked_tools, read.label, read.p
