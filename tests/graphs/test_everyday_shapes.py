@@ -1032,3 +1032,34 @@ def test_a_part_of_the_machine_or_a_short_day_makes_no_request(text: str) -> Non
 
 def test_sat_as_a_verb_is_no_day() -> None:
     assert _tools("the bank sat at 40 all night, stop the miners") == ["stop_miners"]
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "hours"),
+    [
+        ("Mute the solar category, 3 hours.", "solar", 3.0),
+        ("quiet the grid alerts at the barn for the evening, say 4 hours", "grid", 4.0),
+    ],
+)
+def test_a_duration_said_apart_silences_only_what_was_named(
+    text: str, category: str, hours: float
+) -> None:
+    """The part that only says how long is no second silence over every alert."""
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert [(i.tool, i.args["category"], i.args["hours"]) for i in read.intents] == [
+        ("silence_alerts", category, hours)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "alert_id", "minutes"),
+    [
+        ("snooze it for 45 min, alert 8", 8, 45),
+        ("Snooze alert 3 for an hour, the electrician arrives at 4.", 3, 60),
+    ],
+)
+def test_one_snooze_from_its_parts(text: str, alert_id: int, minutes: int) -> None:
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert [(i.tool, i.args["alert_id"], i.args["minutes"]) for i in read.intents] == [
+        ("snooze_alert", alert_id, minutes)
+    ]

@@ -1441,6 +1441,12 @@ def _collapse(read: Plan, text: str) -> Plan:
                 kept[kept.index(later)] = intent
             continue
         merged = next((k for k in kept if _completes(k, intent)), None)
+        if merged is not None and merged.tool == "silence_alerts":
+            kept[kept.index(merged)] = _one_silence(merged, intent)
+            continue
+        if _id_and_time(kept[-1] if kept else None, intent):
+            kept[-1] = _one_snooze(kept[-1], intent)
+            continue
         if merged is not None:
             args = {**merged.args, **{k: v for k, v in intent.args.items() if v is not None}}
             kept[kept.index(merged)] = Intent(merged.tool, args)
@@ -1458,6 +1464,7 @@ def _collapse(read: Plan, text: str) -> Plan:
 # Settings said in parts ("quiet hours 22:00-06:30, only critical in this time"): one
 # change with every setting.
 _SETTINGS = frozenset({"set_alert_preferences", "set_preferences"})
+_SILENCE_TARGET = ("category", "rule", "severity")
 # The number that names the one thing a tool acts on.
 _ONE_THING = {
     "snooze_alert": "alert_id",
@@ -1480,6 +1487,41 @@ def _same_but_day(a: Intent, b: Intent, text: str) -> bool:
     }
 
 
+def _one_silence(a: Intent, b: Intent) -> Intent:
+    """Two parts of one silence: what it covers from the part that names it, and the
+    shorter duration said (a silence over everything is never made of a part that only
+    says how long)."""
+    target, other = (a, b) if any(a.args.get(k) is not None for k in _SILENCE_TARGET) else (b, a)
+    hours = [h for h in (a.args.get("hours"), b.args.get("hours")) if h is not None]
+    args = {**other.args, **{k: v for k, v in target.args.items() if v is not None}}
+    if hours:
+        args["hours"] = min(hours)
+    args["preview"] = bool(a.args.get("preview")) or bool(b.args.get("preview"))
+    return Intent("silence_alerts", args)
+
+
+def _id_and_time(a: Intent | None, b: Intent) -> bool:
+    """Whether two snoozes in a row are one: exactly one names the alert, and the one that
+    does not says how long."""
+    if a is None or a.tool != "snooze_alert" or b.tool != "snooze_alert":
+        return False
+    ids = [a.args.get("alert_id"), b.args.get("alert_id")]
+    if ids.count(None) != 1:
+        return False
+    timed = a if ids[0] is None else b
+    return timed.args.get("minutes") is not None or timed.args.get("until") is not None
+
+
+def _one_snooze(a: Intent, b: Intent) -> Intent:
+    """Two parts of one snooze, one naming the alert and the other how long ("snooze that
+    one for 20 min, alert 14"): the number from the one, the time from the other."""
+    named, timed = (a, b) if a.args.get("alert_id") is not None else (b, a)
+    return Intent(
+        "snooze_alert",
+        {**named.args, "minutes": timed.args.get("minutes"), "until": timed.args.get("until")},
+    )
+
+
 def _completes(a: Intent, b: Intent) -> bool:
     """Whether ``b`` sets what ``a`` left unsaid, the same settings tool at the same site,
     and nothing ``a`` set otherwise."""
@@ -1487,6 +1529,9 @@ def _completes(a: Intent, b: Intent) -> bool:
         return False
     # "snooze alert 10, 45 minutes": the part after the id only says for how long
     # ... or the id comes after ("snooze that freezer alert, 22, for half hour")
+    if a.tool == "silence_alerts":
+        # "Silence the load category, 5 hours.": the part after only says for how long
+        return any(all(x.args.get(k) is None for k in _SILENCE_TARGET) for x in (a, b))
     key = _ONE_THING.get(a.tool)
     one_alert = key is not None and None in (a.args.get(key), b.args.get(key))
     if a.tool not in _SETTINGS and not one_alert:

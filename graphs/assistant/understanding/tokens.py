@@ -204,10 +204,18 @@ def _duration(words: list[str], *, bare_unit: float = 1) -> tuple[float | None, 
     return None, set()
 
 
+_AT_TIME = frozenset({"at", "by", "around", "till", "til", "until", "before", "after"})
+
+
 def _first_number(words: list[str], consumed: set[int]) -> int | None:
-    """The first whole number not part of a duration: "alert 12", "#12", "silence 3"."""
+    """The first whole number not part of a duration nor a time of day: "alert 12", "#12",
+    "silence 3"; not "the technician comes at 9"."""
     return next(
-        (int(word) for i, word in enumerate(words) if word.isdigit() and i not in consumed),
+        (
+            int(word)
+            for i, word in enumerate(words)
+            if word.isdigit() and i not in consumed and (i == 0 or words[i - 1] not in _AT_TIME)
+        ),
         None,
     )
 
