@@ -1063,3 +1063,32 @@ def test_one_snooze_from_its_parts(text: str, alert_id: int, minutes: int) -> No
     assert [(i.tool, i.args["alert_id"], i.args["minutes"]) for i in read.intents] == [
         ("snooze_alert", alert_id, minutes)
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Sorry to be a pain, but could you stop the generator? My wife says it's too loud.",
+            ["stop_generator"],
+        ),
+        ("Ana says the rigs should be running; could you start them?", ["start_miners"]),
+        (
+            "could you turn grid charging on? and what's the battery at?",
+            ["set_grid_charge", "battery_status"],
+        ),
+        ("Generator, please stop.", ["stop_generator"]),
+        ("Miner-1 and miner-2, please start.", ["start_miners"]),
+        ("the generator should not be running. make it so.", ["stop_generator"]),
+        ("can the miners be on pls, we're exporting", ["start_miners"]),
+    ],
+)
+def test_an_order_asked_politely_inside_a_longer_message(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["can the miners be off?", "the miners should be off at night, right?"]
+)
+def test_whether_a_machine_can_or_should_be_off_is_no_order(text: str) -> None:
+    assert "stop_miners" not in _tools(text)

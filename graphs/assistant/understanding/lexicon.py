@@ -922,6 +922,7 @@ _PARTICIPLES = {
     "resumed": "resume",
 }
 _OBJECT = r"(?P<obj>(?:all\s+)?(?:the|my|our|those|these|all)\s+[\w-]+(?:\s+(?!be\b)[\w-]+)?)"
+_OBJECT2 = _OBJECT.replace("?P<obj>", "?P<obj2>")
 _DONE = rf"(?P<verb>{'|'.join(_PARTICIPLES)})(?:\s+(?P<part>back\s+on|back\s+up|off|on|down|up))?\b"
 # An order said as a wish or in the passive ("could the miners be switched off please",
 # "I'd like the miners switched off at the cabin", "I want the generator started"): the
@@ -986,6 +987,43 @@ def _need_state(match: re.Match[str]) -> str:
     return f"{match['lead']}please {verb} {match['obj'] or match['obj2']}{match['rest']}"
 
 
+# A state asked of a machine ("can the rigs be off pls, it's too loud"; "the miners should
+# not be on. make it so."): the order that gives it. As a question ("can the rigs be off?")
+# it asks whether they can; an opinion needs its "do it".
+_STATE_WISHED = re.compile(
+    rf"\b(?:could|can|would|will)\s+{_OBJECT}\s+be\s+(?P<state>off|on|running|going)\b"
+    r"(?=[^?]*$)"
+    rf"|{_OBJECT2}\s+(?:should|must|ought\s+to)\s+(?P<neg>not\s+)?be\s+(?P<state2>off|on"
+    r"|running|going)\b(?=.*\b(?:please\s+do|do\s+(?:so|that|it)|make\s+it\s+so"
+    r"|(?:could|can|would|will)\s+you\s+(?:please\s+)?(?:stop|start|turn|switch|shut)\b))",
+    re.IGNORECASE,
+)
+
+
+def _wished_state(match: re.Match[str]) -> str:
+    state = (match["state"] or match["state2"]).lower()
+    on = state != "off"
+    if match["neg"]:
+        on = not on
+    return f"please {'turn on' if on else 'turn off'} {match['obj'] or match['obj2']}"
+
+
+# The machine first, then the order ("Grid charging, please stop.", "Miner-2 and miner-3,
+# operation stop please", "those space heaters you call miners, off. now.").
+_TOPIC_FIRST = re.compile(
+    r"^\W*(?P<obj>(?:(?:the|my|our|all)\s+)?(?:grid\s+charg\w*|miners?|rigs?|generator|genny"
+    r"|gen|miner[- ]?\d+(?:\s+and\s+miner[- ]?\d+)*))\s*,\s*(?:please\s+|pls\s+|kindly\s+)?"
+    r"(?:operation\s+)?(?P<verb>stop|start|turn\s+(?:it\s+|them\s+)?(?:off|on)|switch\s+(?:it\s+"
+    r"|them\s+)?(?:off|on)|shut\s+(?:it\s+|them\s+)?(?:down|off))\b(?P<rest>[^?]*)$",
+    re.IGNORECASE,
+)
+
+
+def _topic_order(match: re.Match[str]) -> str:
+    verb = re.sub(r"\s+(?:it|them)\b", "", match["verb"].lower())
+    return f"please {verb} {match['obj']}{match['rest']}"
+
+
 def _needed(match: re.Match[str]) -> str:
     verb = _STATE_VERB.get(match["state"].lower(), "stop")
     return f"{match['lead']}please {verb} {match['obj']}{match['rest']}"
@@ -1034,6 +1072,8 @@ def plain(text: str) -> str:
         text = order.sub(_as_order, text)
     text = _NEEDS_TO_BE.sub(_needed, text)
     text = _NEED_STATE.sub(_need_state, text)
+    text = _STATE_WISHED.sub(_wished_state, text)
+    text = _TOPIC_FIRST.sub(_topic_order, text)
     for pattern, word in _PLAIN_WORDS:
         text = pattern.sub(word, text)
     return _LEVEL_WORDS.sub(_level, text)

@@ -367,7 +367,7 @@ def _read_message(
     read = _advice_instead(text, read, site_names, load_names, classifier)
     read = _weighed(text, read, site_names, load_names)
     read = _with_ids_from_whole(text, _removal_of_listed(text, _without_told_reads(text, read)))
-    read = _without_kin_extras(text, read)
+    read = _without_kin_extras(text, _polite_order(text, read, site_names, load_names))
     return _not_for_later(text, _collapse(_one_overview(text, read), text), site_names, load_names)
 
 
@@ -485,6 +485,45 @@ def _without_told_reads(text: str, read: Plan) -> Plan:
 
 
 _STATE_READS = frozenset({"battery_status", "solar_now", "site_status"})
+
+
+# An order asked politely inside a longer message ("I hope it's no trouble, but could you
+# stop the miners? My son says the shed is too hot.", "Jo says the miners should be off;
+# could you stop them?"): "could you ..." asks for the order, not whether it is possible.
+_POLITE_ORDER_AT = re.compile(
+    r"(?:^|[,;:.!?]\s*|\bbut\s+|\bso\s+|\bthen\s+)\W*(?:please\s+)?"
+    r"(?P<order>(?:could|can|would|will|might)\s+(?:you|u|ya)\s+(?:please\s+|kindly\s+"
+    r"|possibly\s+|just\s+)?[^.?!;]*)",
+    re.IGNORECASE,
+)
+
+
+def _polite_order(
+    text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]
+) -> Plan:
+    """The order a polite question gives, when the reading has none: with the reads the
+    rest of the message asks for, or alone when the rest only tells (its reason)."""
+    if any(i.tool in ACTIONS for i in read.intents):
+        return read
+    for match in _POLITE_ORDER_AT.finditer(text):
+        order = match["order"].strip()
+        said = commands.ordered(order, load_names)
+        if len(said) != 1 or _PAST.search(order):
+            continue
+        tool, extra = commands.tool_of(*said[0])
+        args = arguments.for_tool(tool, order, site_names, load_names)
+        if args is None:
+            continue
+        if args.get("site") is None:
+            args["site"] = _site_of(read, text, site_names)
+        action = Intent(tool, {**args, **extra})
+        after = text[match.end("order") :].lstrip("?!. ")
+        rest = (text[: match.start("order")] + " " + after).strip()
+        asked = [i for i in read.intents if i.tool not in CHANGES] if _ASKS.search(rest) else []
+        first = not text[: match.start("order")].strip(" ,;:.!?")
+        intents = [action, *asked] if first else [*asked, action]
+        return replace(read, intents=intents, reason="ok", confident=True)
+    return read
 
 
 # The alerts' housekeeping: a list of open alerts beside it was not asked unless asked for
