@@ -1092,3 +1092,18 @@ def test_an_order_asked_politely_inside_a_longer_message(text: str, expected: li
 )
 def test_whether_a_machine_can_or_should_be_off_is_no_order(text: str) -> None:
     assert "stop_miners" not in _tools(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("scrap the alert for soc under 30 %", "remove_alert_rule"),
+        ("no more alert for load over 6 kW please", "remove_alert_rule"),
+        ("what did electricity cost last week, solar vs diesel?", "energy_report"),
+        ("this month vs last month, grid vs solar", "compare_periods"),
+        ("anything fishy with the load this week vs usual", "anomalies"),
+        ("solar last week compared with the week before", "compare_periods"),
+    ],
+)
+def test_a_tool_read_where_its_neighbour_was_asked(text: str, expected: str) -> None:
+    assert _tools(text) == [expected]

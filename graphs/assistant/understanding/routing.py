@@ -368,6 +368,7 @@ def _read_message(
     read = _weighed(text, read, site_names, load_names)
     read = _with_ids_from_whole(text, _removal_of_listed(text, _without_told_reads(text, read)))
     read = _without_kin_extras(text, _polite_order(text, read, site_names, load_names))
+    read = _renamed(text, read, site_names, load_names)
     return _not_for_later(text, _collapse(_one_overview(text, read), text), site_names, load_names)
 
 
@@ -485,6 +486,55 @@ def _without_told_reads(text: str, read: Plan) -> Plan:
 
 
 _STATE_READS = frozenset({"battery_status", "solar_now", "site_status"})
+
+
+# "remove the alert for fuel below 50 litres", "no more alert for pv under 500": a rule
+# taken away, though its words are the rule's.
+_REMOVES_RULE = re.compile(
+    r"^\W*(?:(?:please|pls|kindly|can\s+you|could\s+you|ok|so)\s+)*(?:remove|delete|drop|cancel"
+    r"|kill|scrap|get\s+rid\s+of|take\s+(?:away|off|out)|no\s+more|lose)\b",
+    re.IGNORECASE,
+)
+# Sources set against each other in one period ("what did power cost us last month, diesel
+# vs grid"): the period's report by source, not a comparison of two periods.
+_SOURCE = r"(?:solar|pv|grid|mains|diesel|generator|genny|gen|hydro|utility|shore|panels)"
+_SOURCES_VERSUS = re.compile(rf"\b{_SOURCE}\s+(?:vs\.?|versus)\s+{_SOURCE}\b", re.IGNORECASE)
+_PERIOD_WORDS = re.compile(
+    r"\b(?:yesterday|today|(?:this|last|previous|past|the)\s+(?:week|month|year|quarter)"
+    r"|summer|winter|spring|autumn|january|february|march|april|june|july|august|september"
+    r"|october|november|december)\b",
+    re.IGNORECASE,
+)
+# What is out of the ordinary against the weeks before ("anything sus this week vs usual",
+# "was there anything peculiar this week compared to the weeks before"): anomalies.
+_OUT_OF_ORDINARY = re.compile(
+    r"\b(?:usual|unusual\w*|peculiar|funky|sus|fishy|out\s+of\s+the\s+ordinary"
+    r"|weeks\s+before|previous\s+weeks|anomal\w*|abnormal\w*|weird|odd|strange|outliers?)\b",
+    re.IGNORECASE,
+)
+
+
+def _renamed(text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]) -> Plan:
+    """One tool read where its neighbour was asked: a rule removed, a report by source, the
+    anomalies of a week."""
+    tools = [i.tool for i in read.intents]
+    tool: str | None = None
+    if tools == ["set_alert_rule"] and _REMOVES_RULE.search(text):
+        tool = "remove_alert_rule"
+    elif tools == ["compare_periods"] and _OUT_OF_ORDINARY.search(text):
+        tool = "anomalies"
+    elif (
+        tools == ["compare_periods"]
+        and _SOURCES_VERSUS.search(text)
+        and len({m[0].lower() for m in _PERIOD_WORDS.finditer(text)}) < 2
+    ):
+        tool = "energy_report"
+    if tool is None:
+        return read
+    args = arguments.for_tool(tool, text, site_names, load_names)
+    if args is None:
+        return read
+    return replace(read, intents=[Intent(tool, args)])
 
 
 # An order asked politely inside a longer message ("I hope it's no trouble, but could you
