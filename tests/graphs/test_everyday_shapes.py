@@ -1107,3 +1107,19 @@ def test_whether_a_machine_can_or_should_be_off_is_no_order(text: str) -> None:
 )
 def test_a_tool_read_where_its_neighbour_was_asked(text: str, expected: str) -> None:
     assert _tools(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fuel left at home and when's the oil change due", ["fuel_outlook", "generator_service"]),
+        ("status of home + what happened since noon", ["site_status", "timeline"]),
+        (
+            "when's the service due, and what's the battery at?",
+            ["generator_service", "battery_status"],
+        ),
+    ],
+)
+def test_a_second_question_that_opens_with_whens_is_asked(text: str, expected: list[str]) -> None:
+    """ "when's ..." asks (it is no "battery's full"), and "status of home" is a part of its own."""
+    assert _tools(text) == expected

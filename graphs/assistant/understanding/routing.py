@@ -1227,7 +1227,9 @@ def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool
             return own[0] in _SUBJECTS
         return len(own) == 1 and len(words) > 1
     return len(own) == 1 and (
-        (len(words) == 1 and (len(own[0]) > 3 or own[0] in _SUBJECTS)) or own[0] in _ADMIN_VERBS
+        (len(words) == 1 and (len(own[0]) > 3 or own[0] in _SUBJECTS))
+        or own[0] in _ADMIN_VERBS
+        or (len(words) > 1 and own[0] in _SUBJECTS)  # "status of barn + what happened ..."
     )
 
 
@@ -1316,7 +1318,8 @@ _REPORTS = re.compile(
     # how a reading moves or a thing seems: "battery falling fast", "it sounds wrong"
     r"|falling|dropping|draining|sinking|plummeting|crashing|rising|climbing"
     r"|sounds|looks|seems|smells|feels)\b"
-    rf"|\b(?!{_TIME_NOUNS}['’]s)\w+['’]s\b"  # "battery's full"
+    # "battery's full"; not "when's the service due"
+    rf"|\b(?!{_TIME_NOUNS}['’]s)(?!(?:when|what|how|where|who|why)['’]s)\w+['’]s\b"
     r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
     # who asked or said so: "my son asked me to", "the electrician told us", "I want again
     # the notifications"
