@@ -1123,3 +1123,22 @@ def test_a_tool_read_where_its_neighbour_was_asked(text: str, expected: str) -> 
 def test_a_second_question_that_opens_with_whens_is_asked(text: str, expected: list[str]) -> None:
     """ "when's ..." asks (it is no "battery's full"), and "status of home" is a part of its own."""
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("open miner-1 please, sun is good", ["start_miners"]),
+        ("close all the rigs now, too hot", ["stop_miners"]),
+        ("close the genny, power is back", ["stop_generator"]),
+        ("open the breaker on miner-3", ["stop_miners"]),
+    ],
+)
+def test_open_and_close_a_machine_are_on_and_off(text: str, expected: list[str]) -> None:
+    """As many languages say it; an electrician's "open the breaker" names the switchgear."""
+    assert _tools(text) == expected
+
+
+def test_an_order_for_when_the_sun_goes_down_makes_no_request() -> None:
+    read = plan("wen da sun go down, shut all da rigs", site_names=SITES, load_names=LOADS)
+    assert (read.intents, read.reason) == ([], "unsupported")

@@ -987,6 +987,15 @@ def _need_state(match: re.Match[str]) -> str:
     return f"{match['lead']}please {verb} {match['obj'] or match['obj2']}{match['rest']}"
 
 
+# "open all miner ka", "close generator now": on and off, as many languages say it of
+# anything switched (Thai, Chinese, Indonesian speakers); an electrician's "open the
+# relay" (which stops the load) names the switchgear, and is left alone.
+_OPEN_CLOSE = re.compile(
+    r"\b(open|close)\s+(?=(?:(?:the|all|all\s+the|my|our|every|both)\s+)*(?:[\w-]+\s+)?"
+    r"(?:miners?|rigs?|asics?|gen|genny|genset|generator|miner-?\d+|grid\s+charg\w*)\b)",
+    re.IGNORECASE,
+)
+_SWITCHGEAR = re.compile(r"\b(?:relays?|breakers?|contactors?|circuits?|valves?)\b", re.I)
 # A state asked of a machine ("can the rigs be off pls, it's too loud"; "the miners should
 # not be on. make it so."): the order that gives it. As a question ("can the rigs be off?")
 # it asks whether they can; an opinion needs its "do it".
@@ -1072,6 +1081,10 @@ def plain(text: str) -> str:
         text = order.sub(_as_order, text)
     text = _NEEDS_TO_BE.sub(_needed, text)
     text = _NEED_STATE.sub(_need_state, text)
+    if not _SWITCHGEAR.search(text):
+        text = _OPEN_CLOSE.sub(
+            lambda m: "turn on " if m[1].lower() == "open" else "turn off ", text
+        )
     text = _STATE_WISHED.sub(_wished_state, text)
     text = _TOPIC_FIRST.sub(_topic_order, text)
     for pattern, word in _PLAIN_WORDS:

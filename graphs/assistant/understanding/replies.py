@@ -136,9 +136,9 @@ _STANDING_ORDER = re.compile(
     r"|\b(?:when|wen|once|as\s+soon\s+as|after)\s+"
     r"(?!(?:is|are|was|were|will|would|do|does|did|can|could|should|shall|you|u|ya|ye|i|we"
     r"|possible|ready|needed|necessary)\b)"
-    r"(?:(?:the|my|our|its|it'?s)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
-    r"(?:drops?|falls?|goes|gets|reaches|hits|rises|exceeds|is|are|comes?|dips?|climbs?"
-    r"|passes|crosses|tops|fills?|empties)\b",
+    r"(?:(?:the|da|my|our|its|it'?s)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
+    r"(?:drops?|falls?|go|goes|gets|reaches|hits|rises|exceeds|is|are|comes?|dips?|climbs?"
+    r"|passes|crosses|tops|fills?|empties|sets)\b",
     re.IGNORECASE,
 )
 # "... and tell me when its next service is due": a question inside, not a condition;
