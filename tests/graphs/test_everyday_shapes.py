@@ -632,16 +632,17 @@ def test_an_order_for_later_read_as_chit_chat_is_refused_as_a_schedule() -> None
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        # "open"/"close" of the machine itself goes both ways: no request either way
-        ("open the rigs at the barn", []),
-        ("close all miners", []),
-        ("open the relays on the miners", ["stop_miners"]),  # an open relay carries nothing
+        # "open"/"close" of the machine itself is on/off (see below); of its switchgear an
+        # electrician's: an open relay carries nothing
+        ("open the rigs at the barn", ["start_miners"]),
+        ("close all miners", ["stop_miners"]),
+        ("open the relays on the miners", ["stop_miners"]),
         # weighing a change asks for advice, never a request
         ("I'd like your advice on whether to start the genny", ["generator_plan"]),
         ("tell me whether we should grid charge tonight", ["grid_charge_advice"]),
     ],
 )
-def test_no_request_either_way(text: str, expected: list[str]) -> None:
+def test_the_request_its_words_give(text: str, expected: list[str]) -> None:
     tools = [t for t in _tools(text) if t != "site_status"]
     assert tools == expected
 
