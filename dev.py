@@ -2,7 +2,7 @@
 """The two commands of the quick start, for a fresh clone with only Python >= 3.11.
 
     python3 dev.py demo     # start the bot on embedded defaults (simulated site, SQLite, console)
-    python3 dev.py test     # run the test suite (two pytest-xdist workers; -n 0: one process)
+    python3 dev.py test     # run the test suite
     python3 dev.py check    # ruff check, ruff format --check and mypy (what CI runs first)
 
 Each creates ``.venv`` on first use and (re)installs the project when
@@ -72,21 +72,6 @@ def precompile() -> None:
     subprocess.run([str(PYTHON), "-m", "compileall", "-q", *packages], check=False)
 
 
-TEST_WORKERS = "2"  # CI's machine has two cores; much of a test's time is waiting anyway
-
-
-def _parallel(rest: list[str]) -> list[str]:
-    """pytest-xdist options for ``dev.py test``: two workers, each test file whole on one
-    of them (its module fixtures computed once), unless the arguments choose already
-    (``-n 0`` runs in this process, ``-p no:xdist`` without the plugin)."""
-    chosen = any(
-        a in ("-n", "--numprocesses", "no:xdist", "--dist")
-        or a.startswith(("-n", "--numprocesses=", "--dist="))
-        for a in rest
-    )
-    return [] if chosen else ["-n", TEST_WORKERS, "--dist", "loadfile"]
-
-
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "check", "run", "setup"):
         print(__doc__)
@@ -104,7 +89,7 @@ def main(argv: list[str]) -> int:
                 return code
         return 0
     if command == "test":
-        args = [str(PYTHON), "-m", "pytest", *_parallel(rest), *rest]
+        args = [str(PYTHON), "-m", "pytest", *rest]
     elif command == "demo":
         args = [str(PYTHON), "-m", "bot", "demo", *rest]
     else:

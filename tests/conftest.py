@@ -291,14 +291,8 @@ def mqtt_broker() -> tuple[str, int]:
 def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One private cache folder for the session (``COMMANDCENTER_CACHE_DIR``), inherited by
     every ``python -m bot`` the tests start: the intent classifier is trained once per
-    session, not once per process, and never read from or written to the user's own cache.
-    Under pytest-xdist the workers share one (in the run's common temp folder): the first
-    to need the classifier trains it, the others wait on its lock and load it."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        folder = tmp_path_factory.getbasetemp().parent / "model-cache"
-        folder.mkdir(mode=0o700, exist_ok=True)
-    else:
-        folder = tmp_path_factory.mktemp("model-cache")
+    session, not once per process, and never read from or written to the user's own cache."""
+    folder = tmp_path_factory.mktemp("model-cache")
     before = os.environ.get(CACHE_DIR_ENV)
     os.environ[CACHE_DIR_ENV] = str(folder)
     yield folder
