@@ -75,6 +75,10 @@ async def running_bot(
     site_file = site_file or test_site_file()
     driver = CountingDriver(SimulatedSite(site_file.sites[0], seed=seed, start=clock.now()))
     adapter = MemoryAdapter()
+    # Messages to one channel go out unspaced unless a test asks for the spacing: its
+    # 1 s default is real time (seconds a test on a bot that posts alert cards) and is
+    # tested on its own (test_alert_lifecycle.test_posts_to_one_channel_are_spaced).
+    settings_overrides.setdefault("channel_min_interval_s", 0)
     settings = Settings(data_dir=data_dir, database_url=db_url, **settings_overrides)  # type: ignore[arg-type]
     async with open_app(
         settings,

@@ -18,7 +18,7 @@ from bot.chat.memory import MemoryAdapter
 from bot.locks import leader
 from bot.notifier import ChannelLimiter, Notifier
 from storage import repositories as repo
-from storage.engine import create_engine, create_sessionmaker, upgrade_database
+from storage.engine import create_engine, create_sessionmaker
 from tools.actions.service import ActionService
 from tools.alerts.context import RuleContext, RuleSpec, Verdict
 from tools.alerts.engine import AlertEngine, AlertEvent
@@ -92,9 +92,8 @@ def _sites(**thresholds: object) -> SiteFile:
 
 
 @pytest.fixture
-async def rig(db_url: str) -> AsyncIterator[Rig]:
-    db = create_engine(db_url)
-    await upgrade_database(db)
+async def rig(engine: AsyncEngine) -> AsyncIterator[Rig]:
+    db = engine  # migrated, and disposed after the test, by the fixture
     sessionmaker = create_sessionmaker(db)
     clock = ManualClock(T0)
     site_file = _sites(group_wait_s=30, group_interval_s=0, escalate_to="#ops")
@@ -107,7 +106,7 @@ async def rig(db_url: str) -> AsyncIterator[Rig]:
         level_rule("heater"),
         level_rule("slow", for_s=300),
     ]
-    engine = AlertEngine(sessionmaker=sessionmaker, sites=sites, clock=clock, rules=rules)
+    alerts = AlertEngine(sessionmaker=sessionmaker, sites=sites, clock=clock, rules=rules)
     actions = ActionService(
         sessionmaker=sessionmaker,
         sites=sites,
@@ -119,15 +118,12 @@ async def rig(db_url: str) -> AsyncIterator[Rig]:
     notifier = Notifier(
         adapters=Adapters([chat]),
         sites=sites,
-        alerts=engine,
+        alerts=alerts,
         actions=actions,
         clock=clock,
         limiter=ChannelLimiter(0.0),
     )
-    try:
-        yield Rig(clock, engine, notifier, chat, SiteState("demo"), sessionmaker, db)
-    finally:
-        await db.dispose()
+    yield Rig(clock, alerts, notifier, chat, SiteState("demo"), sessionmaker, db)
 
 
 async def test_pending_until_the_for_time_then_firing(rig: Rig) -> None:

@@ -93,7 +93,10 @@ from tools.forecast.plans import (
     soc_rise_pct,
 )
 from tools.forecast.pv import (
+    NO_WEATHER_BAND_DAYS,
+    NO_WEATHER_DAYS,
     NOWCAST_HALF_LIFE_H,
+    clear_sky_power_w,
     forecast_without_weather_bands,
     pv_outlook_from_measured,
 )
@@ -214,17 +217,58 @@ class _DayForecast:
     pv_low: np.ndarray
 
 
+def _clear_sky_grid(site: Site, pv: pd.Series) -> pd.Series | None:
+    """Clear-sky power [W] on the readings' own step over every day a forecast of this
+    backtest reads (its history's weeks before the first reading to the days after the
+    last), computed once instead of again for each forecast (as ``backtest pv`` does).
+    Clear sky is a pointwise function of time: precomputing it leaks nothing. A forecast
+    whose times are not all on this grid computes its own, as without it."""
+    times = pv.dropna().index
+    if len(times) < 3:
+        return None
+    step = pd.Timedelta(times.to_series().diff().median())
+    if step <= pd.Timedelta(0):
+        return None
+    reach = pd.Timedelta(days=max(NO_WEATHER_DAYS, NO_WEATHER_BAND_DAYS) + 2)
+    grid = pd.date_range(
+        times[0].floor("D") - reach, times[-1].ceil("D") + pd.Timedelta(days=4), freq=step
+    )
+    return clear_sky_power_w(site, grid)
+
+
+ForecastMemo = dict[tuple[pd.Timestamp, date, tuple[float, ...]], list[pd.Series]]
+
+
 def _pv_forecasts(
-    site: Site, pv: pd.Series, day: date, start: pd.Timestamp, n_hours: int, low_q: float
+    site: Site,
+    pv: pd.Series,
+    day: date,
+    start: pd.Timestamp,
+    n_hours: int,
+    low_q: float,
+    *,
+    clear_w: pd.Series | None = None,
+    memo: ForecastMemo | None = None,
 ) -> _DayForecast:
     """PV P50 and the ``low_q`` quantile [W] for ``n_hours`` hours from ``start`` (local
-    midnight), from data before it (the forecast available that morning)."""
+    midnight), from data before it (the forecast available that morning). ``clear_w``:
+    clear sky already computed (:func:`_clear_sky_grid`); ``memo``: the forecasts of
+    each day from the data before each ``start`` already made in this backtest (the
+    warm-up, the margins and the replay ask for the same ones)."""
     hours = pd.date_range(start, periods=n_hours, freq="h")
     pv_hist = pv[pv.index < start]
     qs = (0.5,) if low_q >= 0.5 else (low_q, 0.5)
     parts: list[list[pd.Series]] = [[] for _ in qs]
     for k in range((n_hours + 23) // 24 + 1):
-        fcs = forecast_without_weather_bands(site, pv_hist, day + timedelta(days=k), quantiles_q=qs)
+        target = day + timedelta(days=k)
+        key = (start, target, qs)
+        fcs = memo.get(key) if memo is not None else None
+        if fcs is None:
+            fcs = forecast_without_weather_bands(
+                site, pv_hist, target, quantiles_q=qs, clear_w=clear_w
+            )
+            if memo is not None:
+                memo[key] = fcs
         for i, fc in enumerate(fcs):
             parts[i].append(fc.resample("1h").mean())
 
@@ -1344,6 +1388,8 @@ def backtest_plan(
     end_day = min(score_to or last, last - timedelta(days=1))
     if start_day > end_day:
         raise BacktestDataError(f"no day to replay: data {first}..{last}, from {start_day}")
+    # clear sky once for every forecast, and each forecast once (see _pv_forecasts)
+    forecast_inputs: dict[str, Any] = {"clear_w": _clear_sky_grid(site, pv), "memo": {}}
     soc0 = site.battery.initial_soc_pct if soc_start_pct is None else soc_start_pct
     names = (
         ("plan", "hindsight", "rule", "none") if kind == "miners" else ("plan", "hindsight", "rule")
@@ -1421,7 +1467,7 @@ def backtest_plan(
                 continue
             start, n_day, hours, w_pv, w_load = day_arrays(d0, 0)
             if np.isfinite(w_pv).all() and np.isfinite(w_load).all():
-                fc0 = _pv_forecasts(site, pv, d0, start, n_day, ctl.pv_low_q)
+                fc0 = _pv_forecasts(site, pv, d0, start, n_day, ctl.pv_low_q, **forecast_inputs)
                 note_error(d0, start, n_day, fc0, w_pv, w_load)
     drawdown_cache: dict[date, tuple[np.ndarray, np.ndarray] | None] = {}
 
@@ -1433,7 +1479,7 @@ def backtest_plan(
         start, n_day, hours, w_pv, w_load = day_arrays(d, MINER_HORIZON_H)
         out = None
         if np.isfinite(w_pv).all() and np.isfinite(w_load).all():
-            fc0 = _pv_forecasts(site, pv, d, start, len(hours), ctl.pv_low_q)
+            fc0 = _pv_forecasts(site, pv, d, start, len(hours), ctl.pv_low_q, **forecast_inputs)
             f_load, _ = _load_bands(site, load, start, len(hours))
             outlooks = [_nowcast(site, ctl, fc0, w_pv, h).pv_p50 for h in range(n_day)]
             local = hours[:n_day].tz_convert(tz).hour.to_numpy()
@@ -1472,7 +1518,7 @@ def backtest_plan(
         if not (np.isfinite(actual_pv).all() and np.isfinite(actual_load).all()):
             skipped += 1
             continue
-        fc = _pv_forecasts(site, pv, d, start, len(hours), ctl.pv_low_q)
+        fc = _pv_forecasts(site, pv, d, start, len(hours), ctl.pv_low_q, **forecast_inputs)
         a_pv, a_load = actual_pv[:n_day], actual_load[:n_day]
         local_h = hours.tz_convert(tz).hour.to_numpy()
         if ctl.guard_pct is not None:
