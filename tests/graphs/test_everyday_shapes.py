@@ -1143,3 +1143,13 @@ def test_open_and_close_a_machine_are_on_and_off(text: str, expected: list[str])
 def test_an_order_for_when_the_sun_goes_down_makes_no_request() -> None:
     read = plan("wen da sun go down, shut all da rigs", site_names=SITES, load_names=LOADS)
     assert (read.intents, read.reason) == ([], "unsupported")
+
+
+def test_whether_the_floor_allows_a_level_is_asked_not_set() -> None:
+    """ "will you let the battery go below 20?" asks about the floor; it sets none."""
+    assert _tools("will you let the battery go below 20?") == ["battery_status"]
+    assert _tools("do you allow the bank to drop under 30 %?") == ["battery_status"]
+    read = plan("don't let the battery go below 35", site_names=SITES, load_names=LOADS)
+    assert [(i.tool, i.args.get("min_soc_pct")) for i in read.intents] == [
+        ("set_preferences", 35.0)
+    ]

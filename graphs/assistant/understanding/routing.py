@@ -495,6 +495,12 @@ _REMOVES_RULE = re.compile(
     r"|kill|scrap|get\s+rid\s+of|take\s+(?:away|off|out)|no\s+more|lose)\b",
     re.IGNORECASE,
 )
+# Whether the floor allows a level, asked ("will you let the battery go below 20?",
+# "do you allow the bank under 30 %?"): the battery and its floor, not a new floor.
+_ASKS_FLOOR = re.compile(
+    r"^\W*(?:will|would|do|does|can|could)\s+(?:you|u|it|the\s+\w+)\s+(?:let|allow)\b[^?]*\?\W*$",
+    re.IGNORECASE,
+)
 # Sources set against each other in one period ("what did power cost us last month, diesel
 # vs grid"): the period's report by source, not a comparison of two periods.
 _SOURCE = r"(?:solar|pv|grid|mains|diesel|generator|genny|gen|hydro|utility|shore|panels)"
@@ -521,6 +527,8 @@ def _renamed(text: str, read: Plan, site_names: Sequence[str], load_names: Seque
     tool: str | None = None
     if tools == ["set_alert_rule"] and _REMOVES_RULE.search(text):
         tool = "remove_alert_rule"
+    elif tools == ["set_preferences"] and _ASKS_FLOOR.search(text):
+        tool = "battery_status"  # "will you let the battery go below 20?": the floor, asked
     elif tools == ["compare_periods"] and _OUT_OF_ORDINARY.search(text):
         tool = "anomalies"
     elif (
