@@ -1153,3 +1153,45 @@ def test_whether_the_floor_allows_a_level_is_asked_not_set() -> None:
     assert [(i.tool, i.args.get("min_soc_pct")) for i in read.intents] == [
         ("set_preferences", 35.0)
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # autocorrect's "minors", dictation's "great charging"
+        ("shut down the minors then turn on the generator", ["stop_miners", "start_generator"]),
+        ("please turn on great charging", ["set_grid_charge"]),
+        ("grate charging off now", ["set_grid_charge"]),
+    ],
+)
+def test_machines_as_autocorrect_and_dictation_write_them(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "loads"),
+    [
+        ("turn miner three off", ["miner-3"]),
+        ("start minor one and minor two", ["miner-1", "miner-2"]),
+        ("kill the 1st miner", ["miner-1"]),
+        ("stop miner number two, it's overheating", ["miner-2"]),
+        ("stop miners one and three", ["miner-1", "miner-3"]),
+        # no such load: named as said, for the action to refuse, not every miner
+        ("shut off miner 6", ["miner 6"]),
+        ("power down rig 2", ["rig 2"]),
+    ],
+)
+def test_a_miner_named_by_its_number_is_that_miner(text: str, loads: list[str]) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args.get("loads")) for i in got] == [(got[0].tool, loads)], got
+    assert got[0].tool in ("stop_miners", "start_miners")
+
+
+def test_a_number_that_counts_hours_names_no_miner() -> None:
+    got = plan("run the rigs 3 hours", site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args.get("loads")) for i in got] == [("start_miners", None)]
+
+
+def test_an_alert_threshold_in_spoken_kilowatts() -> None:
+    args = _one("let me know if the load goes over six kilo watts", "set_alert_rule")
+    assert (args["metric"], args["value"], args["unit"]) == ("load", 6.0, "kW")

@@ -733,6 +733,14 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     ),
     (r"\bjenny\s+(?=(?:on|off|up|down|please|pls)\b)", "genny "),
     (r"\bjenna\s*-?\s*rater\b", "generator"),
+    # the miners as autocorrect or dictation writes them: "stop the minors", "minor two"
+    (r"\bminors\b", "miners"),
+    (r"\bminor(?=[\s-]*(?:\d|one|two|three)\b)", "miner"),
+    # grid charging as heard: "turn on great charging", "grate charging off"
+    (r"\b(?:great|grate|greed)\s+(?=charg(?:e|ing)\b)", "grid "),
+    # units as dictation spells them: "five kilo watts", "ten kilo watt hours"
+    (r"\bkilo\s*-?\s*watt\s*-?\s*hours?\b", "kWh"),
+    (r"\bkilo\s+watts?\b", "kW"),
     (r"\bagregat(?:a|u|y|ul|or|e)?\b", "generator"),
     (r"\bgroupe(?:\s+[ée]lectrog[èe]ne)?\b", "generator"),
     # grid charging in shorthand: "gc on barn", "grid chg on", "ac charge off" (Victron's name)

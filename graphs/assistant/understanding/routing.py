@@ -42,6 +42,7 @@ from graphs.assistant.understanding import (
     clause_reader,
     commands,
     lexicon,
+    loads,
     rules,
     tokens,
     verdicts,
@@ -324,7 +325,26 @@ def plan(
     carries it (see :func:`_role_site`).
     """
     read = _read_message(text, site_names=site_names, load_names=load_names, classifier=classifier)
-    return _role_site(text, read, site_names)
+    return _units_named(text, _role_site(text, read, site_names), load_names)
+
+
+_MINER_ORDERS = frozenset({"stop_miners", "start_miners"})
+
+
+def _units_named(text: str, read: Plan, load_names: Sequence[str]) -> Plan:
+    """An order for a machine named by a number that is none of the site's loads ("stop
+    miner 4" where there are three, "start rig 2") names it, so that the request is
+    refused with the loads the site has, rather than switching every miner."""
+    spoken = loads.spoken(lexicon.plain(text), load_names)
+    said = loads.unknown(spoken, load_names)
+    orders = [i for i in read.intents if i.tool in _MINER_ORDERS]
+    if not said or len(orders) != 1:
+        return read
+    order = orders[0]
+    named = list(order.args.get("loads") or [])
+    named += [n for n in loads.known(spoken, load_names) if n not in named]
+    new = Intent(order.tool, {**order.args, "loads": [*named, *said]})
+    return replace(read, intents=[new if i is order else i for i in read.intents])
 
 
 def _role_site(text: str, read: Plan, site_names: Sequence[str]) -> Plan:
@@ -351,7 +371,7 @@ def _read_message(
     load_names: Sequence[str],
     classifier: IntentClassifier | None,
 ) -> Plan:
-    text = commands.with_correction(lexicon.plain(text), load_names)
+    text = commands.with_correction(loads.spoken(lexicon.plain(text), load_names), load_names)
     decided = verdicts.read(text)
     if decided is not None:
         return _with_decisions(decided, site_names, load_names, classifier)

@@ -101,7 +101,8 @@ _NUMBER_WORDS = re.compile(
 )
 # What a lone small number word must be followed by to be a quantity ("the battery one" is not).
 _QUANTITY_AFTER = re.compile(
-    r"\s*(?:%|percent|per\s*cent|pct|v\b|volts?|kw|kilowatts?|w\b|watts?|amps?|a\b|"
+    r"\s*(?:%|percent|per\s*cent|pct|v\b|volts?|kw|kilo\s*watts?|w\b|watts?|amps?|a\b|"
+    r"[ap]\.?m\b\.?|o'?clock|"
     r"litres?|liters?|l\b|gallons?|degrees?|°|hours?|minutes?|mins?|days?)",
     re.IGNORECASE,
 )

@@ -1,0 +1,127 @@
+"""Loads named by their number, as people say it.
+
+A site's switchable loads are named with a number ("miner-1", "miner-2"). People say
+"miner two", "the second miner", "miner number 3" or "miners one and three": those are
+rewritten as the load names so that every reader finds them. A machine named by a
+number that is no load of the site ("miner 4" where there are three, "rig 2" where the
+loads are called miners) must not become an order for every miner: it is returned as
+said, so that the action is refused with the names of the loads the site has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_SMALL = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_ORDINAL_WORDS = (
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+)
+_VALUE = {w: n for n, w in enumerate(_SMALL, start=1)} | {
+    w: n for n, w in enumerate(_ORDINAL_WORDS, start=1)
+}
+_NUMBER = rf"(?:\d{{1,2}}|{'|'.join(_SMALL)})"
+_ORDINAL = rf"(?:{'|'.join(_ORDINAL_WORDS)}|\d{{1,2}}(?:st|nd|rd|th))"
+# "number 2", "no. 2", "#2", "nr 2": what may stand between the noun and its number
+_NUMBERED = r"\s*(?:number\s+|no\.?\s*|nr\.?\s*|#\s*)?"
+# A number that counts or measures rather than names ("miner 2 hours", "rig 3 kW").
+_MEASURE = re.compile(
+    r"^\s*(?:%|percent|h\b|hrs?\b|hours?|mins?\b|minutes?|days?|kw|w\b|watts?|v\b|volts?"
+    r"|am\b|pm\b|o'?clock)",
+    re.IGNORECASE,
+)
+# What people call a miner when it is not the load's own word.
+_MACHINE_WORDS = r"(?:miners?|rigs?|asics?|antminers?|s19s?|s9s?|s21s?|machines?|units?)"
+
+
+def _value(word: str) -> int:
+    word = word.lower()
+    if word in _VALUE:
+        return _VALUE[word]
+    return int(re.sub(r"\D", "", word))
+
+
+def _numbered(load_names: Sequence[str]) -> dict[str, dict[int, str]]:
+    """The loads named "<noun>-<number>", by noun and number."""
+    out: dict[str, dict[int, str]] = {}
+    for name in load_names:
+        said = re.fullmatch(r"([a-z][a-z ]*?)[\s_-]*(\d{1,2})", name.lower())
+        if said is not None:
+            out.setdefault(said[1], {})[int(said[2])] = name
+    return out
+
+
+def spoken(text: str, load_names: Sequence[str]) -> str:
+    """``text`` with loads named by a spoken number or an ordinal written as their names
+    ("stop miner two" → "stop miner-2", "the second miner" → "miner-2", "miners one and
+    three" → "miner-1 and miner-3"); a number that names no load is left as said."""
+    for noun, by_number in _numbered(load_names).items():
+        word = rf"{re.escape(noun)}s?"
+
+        def listed(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
+            if _MEASURE.match(match.string[match.end() :]):
+                return match[0]
+            numbers = re.findall(rf"\b{_NUMBER}\b", match["list"], re.IGNORECASE)
+            names = [by_number.get(_value(n)) for n in numbers]
+            if not names or None in names:
+                return match[0]
+            joins = re.findall(r"\s*(?:,|&|and|or)\s*", match["list"], re.IGNORECASE)
+            out = str(names[0])
+            for join, name in zip(joins, names[1:], strict=False):
+                out += f"{join}{name}"
+            return out
+
+        text = re.sub(
+            rf"\b{word}{_NUMBERED}(?P<list>{_NUMBER}(?:\s*(?:,|&|and|or)\s*{_NUMBER})*)\b"
+            r"(?![-\w/:%]|\.\d)",
+            listed,
+            text,
+            flags=re.IGNORECASE,
+        )
+
+        def ordinal(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
+            name = by_number.get(_value(match["o"]))
+            return match[0] if name is None else name
+
+        text = re.sub(
+            rf"\b(?:the\s+)?(?P<o>{_ORDINAL})\s+{word}\b", ordinal, text, flags=re.IGNORECASE
+        )
+    return text
+
+
+def unknown(text: str, load_names: Sequence[str]) -> list[str]:
+    """Machines the text names by a number or an ordinal that are none of the loads
+    ("miner 4" at a site with three, "rig 2", "the fifth miner"), as said."""
+    known = {n.lower() for n in load_names}
+    out: list[str] = []
+    for said in re.finditer(
+        rf"\b{_MACHINE_WORDS}{_NUMBERED}{_NUMBER}\b(?![-\w/:%]|\.\d)"
+        rf"|\b{_ORDINAL}\s+{_MACHINE_WORDS}\b",
+        text,
+        re.IGNORECASE,
+    ):
+        if _MEASURE.match(text[said.end() :]):
+            continue  # "run the rigs 2 hours"
+        name = said[0]
+        if name.lower() not in known:
+            out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def known(text: str, load_names: Sequence[str]) -> list[str]:
+    """The site's loads the text names as written ("miner-2"), in the order of the text."""
+    found = [
+        (said.start(), name)
+        for name in load_names
+        for said in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE)
+    ]
+    return list(dict.fromkeys(name for _, name in sorted(found)))
