@@ -1195,3 +1195,42 @@ def test_a_number_that_counts_hours_names_no_miner() -> None:
 def test_an_alert_threshold_in_spoken_kilowatts() -> None:
     args = _one("let me know if the load goes over six kilo watts", "set_alert_rule")
     assert (args["metric"], args["value"], args["unit"]) == ("load", 6.0, "kW")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Taglish: "my role", "what happened last night", "will it last until morning",
+        # "where is ... the most", the focus prefix on an English verb, "what can you do"
+        ("ano po yung role ko sa barn?", ["who_is"]),
+        ("ano nangyari kagabi sa home", ["timeline"]),
+        ("tatagal ba ang battery hanggang umaga?", ["battery_outlook"]),
+        ("saan pinakamaraming solar ngayon?", ["compare_sites"]),
+        ("i-snooze mo yung alert 4 ng isang oras", ["snooze_alert"]),
+        ("ano po ba kaya mong gawin", ["help"]),
+    ],
+)
+def test_more_taglish(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a reading with "now" is a request of its own beside the next one
+        ("pv now plus the panel temperature", ["solar_now", "panel_readings"]),
+        ("batts rn and how did yesterday's forecast do", ["battery_status", "solar_scorecard"]),
+        # a sign-off is no part
+        (
+            "Please send the diesel days left and hours to the next oil change. Kind regards, Tom",
+            ["fuel_outlook", "generator_service"],
+        ),
+        # "I'd like yesterday's ..." asks
+        (
+            "I'd like last week's numbers and how far off the solar forecast was yesterday",
+            ["energy_report", "solar_scorecard"],
+        ),
+    ],
+)
+def test_parts_that_ask_on_their_own(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

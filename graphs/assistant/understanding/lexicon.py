@@ -1063,6 +1063,14 @@ _GREETING_LEAD = re.compile(
     r"|madam))*\s*[.!,;:—-]+\s*(?=\w)",
     re.IGNORECASE,
 )
+# "..., Kind regards", "Best regards, Anil", "Regards.": a letter's sign-off (and the name
+# after it) asks nothing.
+_SIGN_OFF = re.compile(
+    r"(?<=[\w.!?,])[\s.,!]*\b(?:(?:with\s+)?(?:kind|best|warm|warmest|many)\s+)?(?:regards"
+    r"|rgds|sincerely|yours\s+(?:truly|faithfully|sincerely))\b[\s.,!]*(?:[A-Z][\w.-]*\s*){0,2}"
+    r"[.!]?\s*$",
+    re.IGNORECASE,
+)
 # "silence no. 4": the number, not the end of a sentence
 _NUMBER_ABBREVIATION = re.compile(r"\b(?:no|nr|num)\.\s*(?=\d)", re.IGNORECASE)
 
@@ -1084,6 +1092,7 @@ def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
     text = mixed_languages.rewrite(text)
     text = _NUMBER_ABBREVIATION.sub("number ", _GREETING_LEAD.sub("", text))
+    text = _SIGN_OFF.sub(".", text) if _SIGN_OFF.search(text) else text
     text = _REQUEST_MADE.sub(lambda m: f"please {m['order'] or m['order2']}", text)
     for order in _PASSIVE_ORDERS:
         text = order.sub(_as_order, text)

@@ -73,9 +73,26 @@ _TAGALOG = _table(
         (r"\bmagkano\b", "how much"),
         (r"\bkumusta\b", "how is"),
         (
-            r"\bano\s+ba\s+kaya\s+mong\s+gawin\b|\bano\s+(?:ang\s+)?kaya\s+mong\s+gawin\b",
+            r"\bano\s+(?:(?:po|ba|ang|pa)\s+){0,3}kaya\s+(?:(?:po|ba)\s+)?mong\s+gawin\b",
             "what can you do",
         ),
+        (r"\b(?:ano|ano['’]?ng)\s+(?:ang\s+)?nangyari\b", "what happened"),
+        (r"\bnangyari\b", "happened"),
+        (r"\bkagabi\b", "last night"),
+        (r"\b(?:nag)?hihintay\b", "waiting"),
+        (r"\bhanggang\s+umaga\b", "until morning"),
+        (r"\b(?:aabot|tatagal)\s+(?:ba\s+)?", "will last "),
+        (r"\bsaan\s+(?:ba\s+)?(?:ang\s+)?pinaka-?\w+\s+(?:ang\s+)?", "which site has the most "),
+        (r"\bsaan\b", "where"),
+        (r"\bpinakamalakas\b", "strongest"),
+        # "i-ack mo", "i-snooze": an English verb with Tagalog's focus prefix
+        (
+            r"\bi-(ack|acknowledge|snooze|mute|silence|approve|reject|delete|remove|check"
+            r"|compare|start|stop|report)\b(?:\s+mo\b)?",
+            r"\1",
+        ),
+        (r"\bpaano\s+(?:ko\s+)?(?:gamitin|gagamitin)\b", "how do i use"),
+        (r"\b(role|access|sites?|rules?|alerts?)\s+ko\b", r"my \1"),
         (r"\bano\b", "what"),
         (r"\bsino\b", "who"),
         (r"\bpaano\b", "how"),
@@ -87,7 +104,11 @@ _TAGALOG = _table(
         (r"\bsa\s+(?=barn|home|demo|bahay)", "at "),
         (r"\b(?:po|naman|nga|muna|lang|ba|ha|hehe|na\s+naman|pa\s+rin|ulit)\b", ""),
         (r"\btapos\b", "then"),
-        (r"\bat\b(?=\s+(?:diesel|fuel|solar|battery|generator))", "and"),
+        (
+            r"\bat\b(?=\s+(?:diesel|fuel|solar|battery|generator|what|how|when|where|who"
+            r"|which))",
+            "and",
+        ),
     )
 )
 

@@ -1163,7 +1163,10 @@ def _pieces(text: str, joins: re.Pattern[str]) -> list[str]:
     return [p.strip() for p in joins.split(text) if p and p.strip()]
 
 
-_POLITE_WORDS = "please pls plz thanks thank you thx ty cheers ta kindly both"
+_POLITE_WORDS = (
+    "please pls plz thanks thank you thx ty cheers ta kindly both regards best kind warm"
+    " many sincerely yours br"
+)
 _POLITE_ONLY = frozenset(_POLITE_WORDS.split())
 
 
@@ -1246,6 +1249,8 @@ def _asks_own(part: str, site_names: Sequence[str], loose: bool = False) -> bool
     own = [w for w in words if w not in sites]
     if len(own) >= 2 or (own and commands.ordered(part)):
         return True  # ... or an order in two words ("gen on + how long till it's full?")
+    if len(own) == 1 and own[0] in _MODIFIERS | _SUBJECTS and _RIGHT_NOW.search(part):
+        return True  # "solar now and the panel temps", "pv rn + yday's forecast error"
     if loose:
         if len(own) == 1 and len(words) == 1:
             # "Anomalies and the scorecard", "batts and the genny plan for tonight": a noun
@@ -1432,7 +1437,12 @@ def _own_news(clause: str) -> bool:
 _WISH_FOR = re.compile(
     r"^\W*(?:i|we)(?:(?:'d|\s+would)\s+like|\s+(?:want|wanna|wish))\s+(?:the\s+(?!.*\b(?:full"
     r"|charged|empty|topped|on|off|above|below|at|by|for|until|till|running|stopped)\b)|to\s+"
-    r"(?:see|know|hear|check|get)\b)|^\W*(?:i|we)\s+need\s+to\s+(?:see|know|hear|check|get)\b",
+    r"(?:see|know|hear|check|get)\b)|^\W*(?:i|we)\s+need\s+to\s+(?:see|know|hear|check|get)\b"
+    # "I'd like yesterday's figures", "I'd like an idea of ...", "I'm wondering about ..."
+    r"|^\W*(?:i|we)(?:'d|\s+would)\s+like\s+(?:an?\s+|some\s+|(?:today|tomorrow|yesterday"
+    r"|tonight)['’]?s\s+|(?:last|this|next)\s+(?:week|month)['’]?s?\s+)"
+    r"|^\W*(?:(?:i['’]?m|i\s+am|i\s+was|we['’]?re|we\s+are|we\s+were)\s+wondering|(?:i|we)"
+    r"\s+wonder)\s+about\b",
     re.IGNORECASE,
 )
 
