@@ -82,7 +82,10 @@ _TAGALOG = _table(
         (r"\b(?:nag)?hihintay\b", "waiting"),
         (r"\bhanggang\s+umaga\b", "until morning"),
         (r"\b(?:aabot|tatagal)\s+(?:ba\s+)?", "will last "),
-        (r"\bsaan\s+(?:ba\s+)?(?:ang\s+)?pinaka-?\w+\s+(?:ang\s+)?", "which site has the most "),
+        (
+            r"\bsaan\s+(?:po\s+)?(?:ba\s+)?(?:ang\s+)?pinaka-?\w+\s+(?:ang\s+)?",
+            "which of the sites has the most ",
+        ),
         (r"\bsaan\b", "where"),
         (r"\bpinakamalakas\b", "strongest"),
         # "i-ack mo", "i-snooze": an English verb with Tagalog's focus prefix
