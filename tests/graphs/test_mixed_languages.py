@@ -120,3 +120,118 @@ def test_indonesian_mixed_with_english(text: str, expected: list[str]) -> None:
 )
 def test_no_request_from_a_later_time_or_a_future_tense(text: str) -> None:
     assert not {"start_generator", "stop_miners", "start_miners"} & set(_tools(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "english", "expected"),
+    [
+        ("¿cuánta batería queda ahorita?", "how much battery left now", ["battery_status"]),
+        ("dame el pronóstico solar de mañana porfa", "solar forecast", ["solar_forecast"]),
+        ("¿cuántos días de diesel nos quedan?", "how many days", ["fuel_outlook"]),
+        ("¿qué pasó anoche en barn?", "what happened overnight at barn", ["timeline"]),
+        (
+            "avisame si la bateria baja de 25%",
+            "alert me if the battery drops below 25",
+            ["set_alert_rule"],
+        ),
+        ("pospón la alerta 8 hasta mañana", "snooze the alert 8 until tomorrow", ["snooze_alert"]),
+        ("c'est quoi le pourcentage de la batterie icitte?", "what is the", ["battery_status"]),
+        ("combien de jours de diesel il me reste?", "how many days", ["fuel_outlook"]),
+        (
+            "qu'est-ce qui s'est passé cette nuit à barn?",
+            "what happened overnight at barn",
+            ["timeline"],
+        ),
+        (
+            "avertis-moi si la batterie descend sous 20 %",
+            "alert me if the battery drops below",
+            ["set_alert_rule"],
+        ),
+        ("y'a-tu des alertes ouvertes?", "are there", ["active_alerts"]),
+    ],
+)
+def test_spanish_and_french_questions_and_requests_read_as_english(
+    text: str, english: str, expected: list[str]
+) -> None:
+    assert english in mixed_languages.rewrite(text)
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Spanish: apaga/apagar is off, prende/enciende is on, la planta is the generator
+        ("apágame el minero 2 jefe", ["stop_miners"]),
+        ("prende los mineros, hay sol", ["start_miners"]),
+        ("enciende la planta ya", ["start_generator"]),
+        ("apaga la planta porfa", ["stop_generator"]),
+        # Quebec: ferme is off, part/ouvre/allume is on, la génératrice is the generator
+        ("ferme les mineurs", ["stop_miners"]),
+        ("ouvre les mineurs", ["start_miners"]),
+        ("part la generatrice", ["start_generator"]),
+        ("éteins la génératrice", ["stop_generator"]),
+    ],
+)
+def test_spanish_and_french_orders_each_way(text: str, expected: list[str]) -> None:
+    assert mixed_languages.rewrite(text) != text  # read through the table, not guessed
+    assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "enabled"),
+    [
+        ("activa la carga desde la red", True),
+        ("desactiva la carga de la CFE", False),
+        ("mets la charge sur Hydro", True),
+        ("arrête de charger sur le réseau", False),
+    ],
+)
+def test_grid_charging_either_way(text: str, enabled: bool) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args.get("enabled")) for i in got] == [("set_grid_charge", enabled)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mañana a las 7 prende la planta",  # tomorrow at 7
+        "cada vez que la batería esté llena, prende los mineros",  # a standing order
+        "cuando la batería baje de 20 apaga los mineros",  # when it happens, later
+        "demain matin part la génératrice",  # tomorrow morning
+        "chaque fois que la batterie est pleine, allume les mineurs",  # a standing order
+        "à 21h mets la charge sur Hydro",  # at 9 pm, later
+    ],
+)
+def test_a_later_or_standing_order_in_spanish_or_french_makes_no_request(text: str) -> None:
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert not read.intents
+    assert read.reason == "unsupported"
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("¿apago los mineros?", "should I turn off the miners?"),  # asking whether to
+        ("¿están prendidos los mineros?", "on the miners?"),
+        ("est-ce que je ferme les mineurs?", "should I turn off the miners?"),
+        ("la génératrice roule-tu?", "the generator is running?"),
+        ("on part pas la génératrice, la batterie est correcte", "part pas the generator"),
+    ],
+)
+def test_a_question_or_a_refusal_is_no_order(text: str, english: str) -> None:
+    assert english in mixed_languages.rewrite(text)
+    acts = {"stop_miners", "start_miners", "start_generator", "stop_generator"}
+    assert not acts & set(_tools(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "are we on site at the barn today, or on the batteries?",
+        "litres of diesel left on the demo site",
+        "what's the prevision for tomorrow, merci",
+        "turn on the miners at home please",
+    ],
+)
+def test_english_with_french_or_spanish_looking_words_is_left_alone(text: str) -> None:
+    assert mixed_languages.rewrite(text) == text
