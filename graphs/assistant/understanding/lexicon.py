@@ -690,6 +690,17 @@ _SECOND_LANGUAGE: tuple[tuple[str, str], ...] = (
 _Plain = str | Callable[[re.Match[str]], str]
 
 
+def _whether_to(match: re.Match[str]) -> str:
+    """ "rigs on or nah" → "should we turn rigs on?": a machine and its particle asked
+    yes or no, with the verb the particle leaves out."""
+    body = match["body"]
+    if re.fullmatch(r"[\w\s-]+?\s+(?:on|off)", body, re.IGNORECASE) and not re.match(
+        r"\s*(?:turn|switch|put|shut|switch|power|kick|fire|start|stop)\b", body, re.IGNORECASE
+    ):
+        return f"should we turn {body}?"
+    return f"should we {body}?"
+
+
 def _gerund_order(match: re.Match[str]) -> str:
     """ "propose starting" → "start" (the order the gerund names)."""
     stem = match[1].lower()
@@ -871,7 +882,7 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
         r"|when|which|who|why)\b)"
         r"\W*(?P<body>(?:(?!\b(?:is|are|was|were|will|can|could|would|does|do|did)\b)[^?.!])+?)"
         r"[\s,]+(?:or\s+(?:nah|naw|nope|not|no)|yes\s+or\s+no|y/n)\W*$",
-        lambda m: f"should we {m['body']}?",
+        _whether_to,
     ),
     # "don't let the batt go below 40", "never let the bank drop under half": the floor
     (
