@@ -1236,3 +1236,60 @@ def test_more_taglish(text: str, expected: list[str]) -> None:
 )
 def test_parts_that_ask_on_their_own(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kill the rigs asap battery at 18",
+        "turn off the miners soc is at 22 already",
+    ],
+)
+def test_a_level_after_at_is_no_later_time(text: str) -> None:
+    assert _tools(text) == ["stop_miners"]
+
+
+def test_an_hour_after_at_is_still_a_later_time() -> None:
+    assert _tools("turn off the miners at 22, soc is low") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("if you could switch miner-3 off that would be brilliant", ["stop_miners"]),
+        ("it'd be lovely if you could turn the generator on", ["start_generator"]),
+        ("stop gird charging now", ["set_grid_charge"]),
+    ],
+)
+def test_an_order_asked_as_a_kindness(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_a_floor_to_keep_beside_an_alert_is_no_second_condition() -> None:
+    got = plan(
+        "keep the battery above 45% and ping me if it ever drops under 38%",
+        site_names=SITES,
+        load_names=LOADS,
+    ).intents
+    assert [i.tool for i in got] == ["set_preferences", "set_alert_rule"], got
+    assert got[0].args["min_soc_pct"] == 45.0
+    assert (got[1].args["comparator"], got[1].args["value"]) == ("<", 38.0)
+
+
+def test_two_conditions_for_one_rule_are_still_refused_when_said_first() -> None:
+    assert _tools("if the battery < 25 % and the load > 4 kW, alert me") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We fly out on Sunday for ten days. Could you shut the rigs down then, please?",
+        "The electrician comes at 3pm. Turn off the generator at that time.",
+    ],
+)
+def test_then_after_a_later_time_is_that_time(text: str) -> None:
+    assert _tools(text) == []
+
+
+def test_then_after_news_is_now() -> None:
+    assert _tools("The battery is nearly flat. Stop the miners then.") == ["stop_miners"]

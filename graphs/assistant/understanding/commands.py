@@ -676,6 +676,26 @@ def for_later(text: str, family: Family, load_names: Sequence[str] = ()) -> bool
         said = _REASON_AFTER.split(part, maxsplit=1)[0]  # "..., its after midnight": a reason
         if later(said) or (following and _ONLY_TIME.match(following)):
             return True
+    return _then_of_before(text, family, load_names)
+
+
+# "..., turn the miners off then, please": at the time said before
+_THEN_AT_END = re.compile(
+    r"\b(?:then|at\s+that\s+(?:time|point)|by\s+then|that\s+day)\W*(?:please|pls|thanks"
+    r"|thank\s+you)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def _then_of_before(text: str, family: Family, load_names: Sequence[str]) -> bool:
+    """Whether the sentence that names ``family`` ends with "then" pointing back to a later
+    time another sentence names ("We leave on Friday. Switch the rigs off then.")."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    for i, sentence in enumerate(sentences):
+        if _names(sentence, family, load_names) and _THEN_AT_END.search(sentence):
+            told = [o for o in sentences[:i] if not re.search(r"\b(?:now|already)\b", o, re.I)]
+            if any(later(other) for other in told):
+                return True
     return False
 
 
@@ -685,10 +705,24 @@ _UNTIL = frozenset(
 )
 
 
+# What a number after "at" is the level of ("battery at 20", "soc is at 15"), not the hour.
+_LEVEL_OF = frozenset(
+    {"battery", "batt", "batts", "batteries", "bat", "soc", "charge", "fuel", "diesel", "tank"}
+    | {"bank", "pack", "level", "is", "sits", "sitting", "still", "only", "now"}
+)
+
+
 def later(text: str) -> bool:
-    """Whether ``text`` names a time later than now, not as how long ("until tomorrow")."""
+    """Whether ``text`` names a time later than now, not as how long ("until tomorrow")
+    nor as a level ("battery at 20")."""
     for match in _LATER.finditer(text):
         before = re.findall(r"[\w']+", text[: match.start()].lower())[-1:]
-        if not before or before[0] not in _UNTIL:
-            return True
+        if before and before[0] in _UNTIL:
+            continue
+        level = re.match(
+            r"(?:at|around|about)\s+\d{1,2}\b(?!\s*(?::|am\b|pm\b|h\b|o'?clock))", match[0], re.I
+        )
+        if level is not None and before and before[0] in _LEVEL_OF:
+            continue
+        return True
     return False

@@ -744,11 +744,25 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     ),
     (r"\bjenny\s+(?=(?:on|off|up|down|please|pls)\b)", "genny "),
     (r"\bjenna\s*-?\s*rater\b", "generator"),
+    # "if you could stop miner-1 that would be great", "it would be great if you could
+    # switch the rigs off": the request, asked
+    (
+        r"^\W*if\s+(?:you|u)\s+(?:could|can|would)\s+(?P<req>[^,.;!?]+?)[,\s]+(?:that|it|this)"
+        r"(?:\s+would|'d|\s+will|'ll)\s+be\s+(?:(?:really|so|very|super)\s+)?(?:great|lovely"
+        r"|awesome|perfect|appreciated|brilliant|ace|nice|helpful|good|fab|grand|amazing)\b",
+        r"please \g<req>.",
+    ),
+    (
+        r"\b(?:it|that)(?:\s+would|'d)\s+be\s+(?:(?:really|so|very|super)\s+)?(?:great|lovely"
+        r"|awesome|perfect|brilliant|nice|helpful|good|fab|grand|amazing)\s+if\s+(?:you|u)\s+"
+        r"(?:could|can|would)\s+",
+        "please ",
+    ),
     # the miners as autocorrect or dictation writes them: "stop the minors", "minor two"
     (r"\bminors\b", "miners"),
     (r"\bminor(?=[\s-]*(?:\d|one|two|three)\b)", "miner"),
     # grid charging as heard: "turn on great charging", "grate charging off"
-    (r"\b(?:great|grate|greed)\s+(?=charg(?:e|ing)\b)", "grid "),
+    (r"\b(?:great|grate|greed|gird)\s+(?=charg(?:e|ing)\b)", "grid "),
     # units as dictation spells them: "five kilo watts", "ten kilo watt hours"
     (r"\bkilo\s*-?\s*watt\s*-?\s*hours?\b", "kWh"),
     (r"\bkilo\s+watts?\b", "kW"),

@@ -184,12 +184,29 @@ _COMPARISON = re.compile(
 _JOINED = re.compile(r"\b(?:and|or|but|while|plus)\b|&&?|\|\|", re.IGNORECASE)
 
 
+# "if the battery < 30 % and the load > 5 kW, alert me": the condition said first
+_CONDITION_FIRST = re.compile(
+    r"^\W*(?:if|when|whenever|once)\b.*\b(?:alert|notify|tell|warn|text|ping|page|let)\s+"
+    r"(?:me|us|someone)\b",
+    re.IGNORECASE,
+)
+_FLOOR_KEPT = re.compile(
+    r"\b(?:keep|keeping|hold|maintain|floor|reserve|(?:don'?t|do\s+not|never)\s+let)\b", re.I
+)
+
+
 def compound_threshold(text: str) -> bool:
     """An alert on two conditions at once ("alert me if the battery < 30 % and the load
     > 5 kW"): a rule watches one reading, so the second condition would be dropped."""
-    if not _THRESHOLD.search(text):
+    if not (_THRESHOLD.search(text) or _CONDITION_FIRST.search(text)):
         return False
-    found = list(_COMPARISON.finditer(text))
+    # "keep the battery above 40 % and alert me if it goes under 35 %": a floor to keep is
+    # a setting of its own, not a second condition of the rule
+    found = [
+        c
+        for c in _COMPARISON.finditer(text)
+        if not _FLOOR_KEPT.search(re.split(r"[,;.]|\band\b", text[: c.start()])[-1])
+    ]
     return any(
         _JOINED.search(text, first.end(), second.start())
         for first, second in itertools.pairwise(found)

@@ -300,7 +300,9 @@ _JOINS = re.compile(
     r"|(?<=[.?!])\s+(?:and\s+)?(?:also|then|plus)\b,?\s*"
     r"|,\s+(?:and|then|and\s+then|also|plus)\s+"
     r"|\s+and\s+(?=(?:what|whats|what's|how|hows|how's|when|is|are"
-    r"|will|do|does|did|should|can|any|show|tell|give|list|compare|check)\b)",
+    r"|will|do|does|did|should|can|any|show|tell|give|list|compare|check)\b)"
+    # "keep the battery above 45% and ping me if ...": a request for an alert after another
+    r"|\s+and\s+(?=(?:alert|ping|warn|notify|text|message)\s+(?:me|us)\b)",
     re.IGNORECASE,
 )
 MAX_PARTS = 3
@@ -1484,9 +1486,18 @@ def _without_reason_clauses(
     return rest
 
 
+_PREFERENCE_ORDER = re.compile(
+    r"^\W*(?:(?:please|pls|and|also|then)\s+)*(?:keep|hold|maintain|set|show|use|never\s+let"
+    r"|don'?t\s+let|do\s+not\s+let)\b",
+    re.IGNORECASE,
+)
+
+
 def _orders(part: str, intent: Intent) -> bool:
     """Whether a part gives the order its command carries out ("ack all" acknowledges:
     an alert's housekeeping is ordered by its verb at the lead)."""
+    if intent.tool == "set_preferences":
+        return _PREFERENCE_ORDER.match(part) is not None  # "keep the battery above 45%"
     if intent.tool in _ALERT_KIN and intent.tool != "active_alerts":
         words = tokens._tokenize(part)
         lead, _ = clause_reader._lead_index(words)
