@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -50,9 +51,19 @@ class Monitoring:
         for event in events:
             await self._notifier.on_alert_event(event)
 
-    async def on_batch(self, site: str, state: SiteState, _batch: list[Reading]) -> None:
-        """Event-driven: the batch rules on the latest state, as readings arrive."""
-        await self._notify(await self._alerts.evaluate(site, state))
+    async def on_batch(
+        self, site: str, state: SiteState, _batch: list[Reading], read_at: datetime | None
+    ) -> None:
+        """Event-driven: the batch rules on the latest state, as readings arrive.
+
+        A polled batch reaches here once it is written, which the poll does not wait
+        for, so the clock may have moved on meanwhile (a slow commit, an accelerated
+        clock): it is judged as of its poll (``read_at``), not as of now. Judged as of
+        now, a device that answered that poll looked silent for as long as the write
+        took, and went offline when that was longer than its stale time. Silence that
+        time alone makes is the tick's business (:meth:`on_tick`).
+        """
+        await self._notify(await self._alerts.evaluate(site, state, now=read_at))
 
     async def on_tick(self, site: str, state: SiteState) -> None:
         """Every poll: the batch rules when time alone may have changed them (a silent

@@ -129,7 +129,7 @@ class Monitor:
         ):
             # what a cancelled poll or a failed write left
             batch, self._waiting = self._waiting, []
-            await self._hand_on(batch)
+            await self._hand_on(batch, now)
         errors = [r for r in results if isinstance(r, BaseException)]
         errors += self._take_failures()
         if self._after_poll is not None:  # the worker's own health (ingest overload)
@@ -151,27 +151,33 @@ class Monitor:
         failures, self._failed = self._failed, []
         return failures
 
-    async def _hand_on(self, batch: list[Reading]) -> None:
+    async def _hand_on(self, batch: list[Reading], read_at: datetime) -> None:
         """Accept ``batch`` now (validated, latest state, buffered: from here nothing of it
         can be lost) and write and hand it on in the background once one of the
-        ``writes_in_flight`` slots is free (the write takes everything buffered)."""
+        ``writes_in_flight`` slots is free (the write takes everything buffered). It is
+        handed on as read at ``read_at``, the poll's time: the clock may have moved on
+        by the time it is written (a slow commit, an accelerated or manual clock)."""
         accepted = self._pipeline.accept(batch)
         self._accepted += len(accepted)
         await self._write_slots.acquire()
         previous, handed = self._handed, asyncio.Event()
         self._handed = handed
-        task = asyncio.create_task(self._write_and_hand_on(accepted, previous, handed))
+        task = asyncio.create_task(self._write_and_hand_on(accepted, read_at, previous, handed))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
     async def _write_and_hand_on(
-        self, accepted: list[Reading], previous: asyncio.Event, handed: asyncio.Event
+        self,
+        accepted: list[Reading],
+        read_at: datetime,
+        previous: asyncio.Event,
+        handed: asyncio.Event,
     ) -> None:
         try:
             await self._pipeline.flush()  # failures keep the rows buffered, never raise
             await previous.wait()  # batches reach the alert engine in the order accepted
             async with self._alerting:
-                await self._pipeline.hand_on(accepted)
+                await self._pipeline.hand_on(accepted, read_at=read_at)
         except Exception as err:
             self._failed.append(err)
         finally:
@@ -223,7 +229,7 @@ class Monitor:
                         self._forming = None
                     forming.set()
                 batch, self._waiting = self._waiting, []
-                await self._hand_on(batch)
+                await self._hand_on(batch, now)
             elif tick:  # the tick sees this site's new readings
                 await forming.wait()
         if tick and self._on_tick is not None:

@@ -112,7 +112,9 @@ class IngestStats:
     last_gap_s: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
-BatchHandler = Callable[[str, SiteState, list[Reading]], Awaitable[None]]
+# (site, its latest state, its part of the batch, when the batch was read: the poll's
+# time, or None for readings handed on as they are written, to be judged as of now)
+BatchHandler = Callable[[str, SiteState, list[Reading], datetime | None], Awaitable[None]]
 
 
 class TelemetryPipeline:
@@ -231,9 +233,10 @@ class TelemetryPipeline:
         self._buffer.extend(rows)  # bounded after the next write attempt (see _trim)
         return accepted
 
-    async def hand_on(self, accepted: list[Reading]) -> None:
+    async def hand_on(self, accepted: list[Reading], *, read_at: datetime | None = None) -> None:
         """Give each site's part of an accepted batch to the batch handler (the alert
-        engine); one site's failure never skips the others, the first is raised after."""
+        engine), with ``read_at``, the time of the poll that read it (None: now); one
+        site's failure never skips the others, the first is raised after."""
         if self._on_batch is None or not accepted:
             return
         by_site: dict[str, list[Reading]] = {}
@@ -242,7 +245,7 @@ class TelemetryPipeline:
         failed: list[Exception] = []
         for site, batch in by_site.items():
             try:
-                await self._on_batch(site, self.latest(site), batch)
+                await self._on_batch(site, self.latest(site), batch, read_at)
             except Exception as err:
                 failed.append(err)
         if failed:

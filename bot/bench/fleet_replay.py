@@ -127,8 +127,10 @@ async def replay(
     )
     await alerts.preload([s.name for s in all_sites])
 
-    async def on_batch(site: str, state: SiteState, _batch: list[Reading]) -> None:
-        await alerts.evaluate(site, state)
+    async def on_batch(
+        site: str, state: SiteState, _batch: list[Reading], read_at: datetime | None
+    ) -> None:
+        await alerts.evaluate(site, state, now=read_at)
 
     async def on_tick(site: str, state: SiteState) -> None:
         await alerts.evaluate_due(site, state)

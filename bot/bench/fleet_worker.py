@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from bot.bench.fleet_publisher import portal_id, round_of
@@ -152,7 +153,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     lags_ms: list[float] = []
     timing: dict[str, float] = {}  # the publisher's schedule, once known
 
-    async def hand_off(site: str, state: SiteState, batch: list[Reading]) -> None:
+    async def hand_off(
+        site: str, state: SiteState, batch: list[Reading], read_at: datetime | None
+    ) -> None:
         done = time.time()
         if timing:
             t0, interval_s = timing["t0"], timing["interval_s"]
@@ -164,7 +167,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     )
                     sent_at = t0 + i * interval_s / args.sites + c * interval_s
                     lags_ms.append((done - sent_at) * 1000)
-        await alerts.evaluate(site, state)
+        await alerts.evaluate(site, state, now=read_at)
 
     pipeline = TelemetryPipeline(sessionmaker=sessionmaker)
     pipeline.set_batch_handler(stages.timed_async("alert_handoff", hand_off))

@@ -2,22 +2,27 @@
 sites' readings in one write (not one per site), a poll does not wait for the previous
 poll's commit (two writes in flight, a third poll waits), sites with nothing new are not
 polled, and the time-based tick reaches every site once per tick interval however
-often the poll runs. On a real database (SQLite and PostgreSQL)."""
+often the poll runs, and a batch written after the clock moved on is judged as of its
+poll. On a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import App
 from bot.runtime import DEFAULT_POLL_CONCURRENCY, Monitor
 from storage import repositories as repo
+from tests.bot.helpers import running_bot
 from tools.clock import ManualClock
 from tools.devices.base import Driver, SiteDriver
 from tools.domain import Reading
+from tools.errors import DeviceError
 from tools.site import Device, Location, Site
 from tools.telemetry import SiteState, TelemetryPipeline
 
@@ -101,7 +106,9 @@ async def test_a_fleet_of_push_sites_starts_together_and_is_written_in_batches(
     batches: list[str] = []
     ticks: list[tuple[datetime, str]] = []
 
-    async def on_batch(site: str, _state: SiteState, _batch: list[Reading]) -> None:
+    async def on_batch(
+        site: str, _state: SiteState, _batch: list[Reading], _read_at: datetime | None
+    ) -> None:
         batches.append(site)
 
     async def on_tick(site: str, _state: SiteState) -> None:
@@ -166,7 +173,9 @@ async def test_a_failing_hand_off_of_one_site_does_not_skip_the_others(
     pipeline = pipelines(sessionmaker=sessionmaker)
     handed: list[str] = []
 
-    async def on_batch(site: str, _state: SiteState, _batch: list[Reading]) -> None:
+    async def on_batch(
+        site: str, _state: SiteState, _batch: list[Reading], _read_at: datetime | None
+    ) -> None:
         if site == "site-1":
             raise RuntimeError("the alert engine broke for site-1")
         handed.append(site)
@@ -198,7 +207,8 @@ async def test_a_poll_does_not_wait_for_the_previous_commit_and_writes_stay_boun
 ) -> None:
     """Writes are held open: two polls hand their batches on without waiting for them to
     commit, a third waits for a free slot; once the writes go through, every reading is
-    stored once and every batch reaches the alert engine, in order per site."""
+    stored once and every batch reaches the alert engine, in order per site, with the
+    time of the poll that read it."""
     clock = ManualClock(NOW)
     sites = {f"site-{i}": _site(f"site-{i}") for i in range(3)}
     async with sessionmaker() as session, session.begin():
@@ -210,7 +220,10 @@ async def test_a_poll_does_not_wait_for_the_previous_commit_and_writes_stay_boun
     pipeline = pipelines(sessionmaker=sessionmaker)
     handed: list[tuple[str, float]] = []
 
-    async def on_batch(site: str, _state: SiteState, batch: list[Reading]) -> None:
+    async def on_batch(
+        site: str, _state: SiteState, batch: list[Reading], read_at: datetime | None
+    ) -> None:
+        assert read_at == batch[0].time  # the poll's time, however late it is handed on
         handed.append((site, batch[0].time.timestamp()))
 
     pipeline.set_batch_handler(on_batch)
@@ -262,3 +275,47 @@ async def test_a_poll_does_not_wait_for_the_previous_commit_and_writes_stay_boun
     for site in sites:
         times = [t for s, t in handed if s == site]
         assert len(times) == 3 and times == sorted(times)
+
+
+async def test_a_batch_handed_on_after_the_clock_moved_on_is_judged_as_of_its_poll(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A poll hands its batch to the alert engine only once the batch is written, and
+    the poll does not wait for that. When the clock moves on by more than the device's
+    stale time before the write lands (a loaded database, an accelerated demo clock, a
+    test on a manual clock), the batch is still judged as of the poll that read it: a
+    device that answered that poll is not "silent" (before, the simulator went offline
+    and back on every such poll). A device that stops answering is still raised."""
+    clock = ManualClock(NOW)
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _a, driver):
+        device = app.sites["demo"].devices[0]
+        step = timedelta(seconds=device.stale_after + 30)
+        await app.monitor.poll_once()
+        await app.monitor.settle()
+        for _ in range(3):
+            clock.advance(step)
+            assert await app.monitor.poll_once() > 0  # the device answers
+            clock.advance(step)  # time moves on while the batch is being written
+            await app.monitor.settle()  # written now, and handed to the alert engine
+        assert await _offline(app, NOW, clock.now()) == []
+
+        async def silent(now: datetime) -> list[Reading]:
+            raise DeviceError("no answer")
+
+        driver.poll = silent  # type: ignore[method-assign]
+        since = clock.now()
+        clock.advance(step)
+        await app.monitor.poll_once()  # the tick of this poll finds it silent
+        await app.monitor.settle()
+        assert await _offline(app, since, clock.now() + step) == [f"{device.name} {clock.now()}"]
+
+
+async def _offline(app: App, start: datetime, end: datetime) -> list[str]:
+    """The device_offline alerts that started in ``[start, end)``: device and start."""
+    async with app.sessionmaker() as session:
+        rows = await repo.alerts_started_between(session, site="demo", start=start, end=end)
+    return [
+        f"{r.rule.removeprefix('device_offline:')} {r.started_at.replace(tzinfo=UTC)}"
+        for r in rows
+        if r.rule.startswith("device_offline:")
+    ]

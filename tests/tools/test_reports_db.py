@@ -1,8 +1,10 @@
 """A simulated week through the database: the report's figures against totals computed
-here, independently, from the raw readings; the digest text and the PDF carry them."""
+here, independently, from the raw readings; the digest text and the PDF carry them; and
+a day with many alerts still lists its actions."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +21,7 @@ from tools.forecast.service import ForecastService
 from tools.reports.pdf import report_pdf_bytes
 from tools.reports.periods import custom_period
 from tools.reports.render import digest_card, digest_text
-from tools.reports.service import ReportService
+from tools.reports.service import EventBrief, ReportService
 from tools.site import Site, demo_site_file
 
 FIRST = date(2026, 11, 9)  # a Monday; the week is 9-15 November, local (America/Denver)
@@ -198,3 +200,65 @@ async def test_a_partial_period_before_gives_no_percentages(
     assert "Load 1.5 kWh" in text and "%" not in text.split("only 1 h")[1], text
     assert "-0.0" not in text, text
     assert "Grid export: 0.0 kWh" in text, text
+
+
+async def test_many_alerts_do_not_push_the_actions_out_of_the_report(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A device that flaps raises an alert every few minutes: the card, the breakdown
+    and the PDF list a limited number of events, but every action of the day is listed
+    and the alerts left out are counted (before, the card listed the first eight events
+    by time, so the evening's actions vanished behind the afternoon's alerts)."""
+    site = _site()
+    clock = ManualClock(datetime(2026, 11, 11, 7, 0, tzinfo=UTC))  # 00:00 local on the 11th
+    day = date(2026, 11, 10)
+    period = custom_period(day, day, now=clock.now(), tz=site.tz)
+    rows = [
+        repo.ReadingRecord(site=site.name, device="m", metric="load_power_w", time=t, value=1500.0)
+        for t in (period.start + timedelta(minutes=10 * i) for i in range(6 * 24))
+    ]
+    async with sessionmaker() as session, session.begin():
+        await repo.upsert_site(
+            session, name=site.name, title=site.title, timezone=site.timezone, now=period.start
+        )
+        await repo.insert_readings(session, readings=rows)
+    service = ReportService(sessionmaker=sessionmaker, sites={site.name: site}, clock=clock)
+    report = await service.report(site, period)
+    assert report.has_data
+
+    def at(hour: int, minute: int = 0) -> datetime:
+        return period.start + timedelta(hours=hour, minutes=minute)
+
+    alerts = [
+        EventBrief(time=at(17, 2 * i), kind="alert", severity="warning", text="simulator offline")
+        for i in range(70)
+    ]
+    actions = [
+        EventBrief(time=at(18), kind="action", severity="succeeded", text="stop miners: succeeded"),
+        EventBrief(time=at(21), kind="action", severity="succeeded", text="grid charge on: ok"),
+    ]
+    busy = dataclasses.replace(report, events=sorted(alerts + actions, key=lambda e: e.time))
+
+    card = digest_card(busy, chart=False).text
+    assert card.count("] stop miners: succeeded") == 1, card
+    assert card.count("] grid charge on: ok") == 1, card
+    assert card.count("simulator offline") == 6, card  # eight rows, two are the actions
+    assert card.endswith("… and 64 more alerts"), card
+    # oldest first: the alerts of 17:00-17:10, then the actions
+    assert card.index("17:10") < card.index("18:00 action") < card.index("21:00 action"), card
+
+    text = digest_text(busy)
+    assert "18:00 action [succeeded] stop miners" in text, text
+    assert "21:00 action [succeeded] grid charge on" in text, text
+    assert text.count("simulator offline") == 8, text
+    assert text.endswith("  … and 62 more alerts"), text
+
+    pdf = PdfReader(io.BytesIO(report_pdf_bytes(busy, title="Daily report")))
+    content = "\n".join(page.extract_text() for page in pdf.pages)
+    assert "stop miners: succeeded" in content and "grid charge on: ok" in content
+    assert "... and 12 more alerts" in content, content
+
+    # Fewer events than rows: all of them, and no count.
+    quiet = dataclasses.replace(report, events=[alerts[0], *actions])
+    assert "more" not in digest_card(quiet, chart=False).text
+    assert "more alerts" not in digest_text(quiet)

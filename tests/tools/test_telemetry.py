@@ -54,7 +54,10 @@ async def test_bad_readings_are_counted_and_skipped(
     await _with_site(sessionmaker)
     batches: list[list[Reading]] = []
 
-    async def on_batch(_site: str, _state: SiteState, batch: list[Reading]) -> None:
+    async def on_batch(
+        _site: str, _state: SiteState, batch: list[Reading], read_at: datetime | None
+    ) -> None:
+        assert read_at is None  # handed on as written: judged as of now
         batches.append(batch)
 
     pipeline = pipelines(sessionmaker=sessionmaker, on_batch=on_batch)

@@ -244,15 +244,22 @@ class AlertEngine:
             self._open.pop(site, None)
 
     async def evaluate(
-        self, site_name: str, state: SiteState, *, history: History | None = None
+        self,
+        site_name: str,
+        state: SiteState,
+        *,
+        history: History | None = None,
+        now: datetime | None = None,
     ) -> list[AlertEvent]:
         """Run the rules for one site and apply the verdicts; returns what changed.
 
         Without ``history`` only the batch rules run (every telemetry batch);
-        with it every rule runs (the scheduled evaluation).
+        with it every rule runs (the scheduled evaluation). ``now`` is the time the
+        state is judged at (the clock's by default): a batch handed on after its poll
+        is judged as of that poll (see :meth:`bot.monitoring.Monitoring.on_batch`).
         """
         site = self._sites[site_name]
-        now = self._clock.now()
+        now = now or self._clock.now()
         thresholds = self._thresholds(site_name)
         open_rows = await self._open_for(site_name)
         if history is None:

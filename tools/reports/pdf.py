@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.reports.charts import daily_bars_figure, efficiency_figure, hourly_figure
-from tools.reports.render import headline, summary_rows
+from tools.reports.render import headline, listed_events, summary_rows
 from tools.reports.service import Report
 
 if TYPE_CHECKING:
@@ -139,12 +139,12 @@ def _notes_page(report: Report) -> Figure:
         )
     if report.events:
         lines.append("")
+        events, more = listed_events(report, MAX_EVENTS)
         lines += [
-            f"{e.time.astimezone(tz):%d %b %H:%M}  {e.kind} [{e.severity}] {e.text}"
-            for e in report.events[:MAX_EVENTS]
+            f"{e.time.astimezone(tz):%d %b %H:%M}  {e.kind} [{e.severity}] {e.text}" for e in events
         ]
-        if len(report.events) > MAX_EVENTS:
-            lines.append(f"... and {len(report.events) - MAX_EVENTS} more")
+        if more:
+            lines.append(more.replace("…", "..."))
     page.text(0.06, 0.92, "\n".join(lines), fontsize=8, va="top")
     return page
 

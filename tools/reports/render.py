@@ -8,7 +8,7 @@ from typing import Literal
 from tools.cards import Card
 from tools.forecast.scorecard import forecast_vs_actual
 from tools.reports.charts import report_chart_png
-from tools.reports.service import Report
+from tools.reports.service import EventBrief, Report
 
 __all__ = [
     "FOCUSES",
@@ -17,8 +17,13 @@ __all__ = [
     "digest_card",
     "digest_text",
     "headline",
+    "listed_events",
     "summary_rows",
 ]
+
+# Rows of events each rendering lists (the rest are counted, never dropped silently).
+CARD_EVENTS = 8
+TEXT_EVENTS = 10
 
 Focus = Literal["all", "cost", "carbon", "fuel", "miners", "peak", "solar"]
 FOCUSES: tuple[Focus, ...] = ("all", "cost", "carbon", "fuel", "miners", "peak", "solar")
@@ -229,6 +234,29 @@ def _pct(value: float) -> str:
     return "unchanged" if rounded == 0 else f"{rounded:+d} %"
 
 
+def listed_events(report: Report, limit: int) -> tuple[list[EventBrief], str]:
+    """The events a report lists in at most ``limit`` rows, oldest first, and a line
+    that counts the rest ("" when none is left out).
+
+    The actions come first: what was done to the site must not be pushed out of the
+    report by a run of alerts (a flapping device can raise dozens in a day). The
+    alerts fill the rows left, oldest first.
+    """
+    actions = report.actions[:limit]
+    alerts = report.alerts[: limit - len(actions)]
+    shown = {id(e) for e in (*actions, *alerts)}
+    hidden = [
+        f"{n} more {kind}{'s' * (n != 1)}"
+        for kind, n in (
+            ("alert", len(report.alerts) - len(alerts)),
+            ("action", len(report.actions) - len(actions)),
+        )
+        if n
+    ]
+    more = f"… and {' and '.join(hidden)}" if hidden else ""
+    return [e for e in report.events if id(e) in shown], more
+
+
 def digest_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> str:
     """The digest as plain text: headline, figures, comparison, alerts and actions."""
     lines = [headline(report, focus, costs=costs)]
@@ -239,10 +267,11 @@ def digest_text(report: Report, focus: Focus = "all", *, costs: bool = True) -> 
     if changes:
         lines.append(changes[:1].upper() + changes[1:] + ".")
     tz = report.site.tz
-    for e in report.events[:10]:
+    events, more = listed_events(report, TEXT_EVENTS)
+    for e in events:
         lines.append(f"  {e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}")
-    if len(report.events) > 10:
-        lines.append(f"  … and {len(report.events) - 10} more")
+    if more:
+        lines.append(f"  {more}")
     return "\n".join(lines)
 
 
@@ -313,10 +342,12 @@ def digest_card(
         text += "\n" + changes[:1].upper() + changes[1:] + "."
     if report.events:
         tz = report.site.tz
+        events, more = listed_events(report, CARD_EVENTS)
         text += "\n" + "\n".join(
-            f"{e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}"
-            for e in report.events[:8]
+            f"{e.time.astimezone(tz):%d %b %H:%M} {e.kind} [{e.severity}] {e.text}" for e in events
         )
+        if more:
+            text += "\n" + more
     png = report_chart_png(report) if chart and report.has_data else None
     return Card(
         kind=f"report_{kind}",
