@@ -1293,3 +1293,20 @@ def test_then_after_a_later_time_is_that_time(text: str) -> None:
 
 def test_then_after_news_is_now() -> None:
     assert _tools("The battery is nearly flat. Stop the miners then.") == ["stop_miners"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "at 10 when ..." is an hour: the "w" of "when" is no watt
+        "switch the rigs off tonight at 10 when the shop shuts",
+        # the time leads in a part of its own
+        "Saturday around 7 in the morning, start the generator please",
+    ],
+)
+def test_a_later_time_around_the_order_makes_no_request(text: str) -> None:
+    assert _tools(text) == []
+
+
+def test_a_level_in_watts_after_at_is_no_hour() -> None:
+    assert _tools("stop the miners, the panels are at 40 w only") == ["stop_miners"]

@@ -635,7 +635,8 @@ def family_of(tool: str) -> Family | None:
 # a request made now would run now.
 _LATER = re.compile(
     r"\b(?:at|around|about|from|after)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|h|hrs|o'?clock)?"
-    r"(?!\s*(?:%|percent|per\s*cent|kw|kwh|w|v|volts?|amps?|a\b|l\b|litres?|liters?|c\b|°|degrees?))"
+    r"(?!\s*(?:%|°|(?:percent|per\s*cent|kw|kwh|w|v|volts?|amps?|a|l|litres?|liters?|c"
+    r"|degrees?)\b))"
     r"|midnight|noon|midday|dawn|sunrise|sunset|sundown|sun\s*up|sun\s*down|dusk|daybreak|dark"
     r"|(?:first|last)\s+light|lunch\w*|dinner\w*|supper|breakfast|wrap|close|closing|knock\w*\s+off"
     r"|bed\s*time|night\s*fall|(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|shift))\b"
@@ -645,7 +646,7 @@ _LATER = re.compile(
     r"|\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b"
     # a 24-hour clock without a colon ("gen on at 0200", "around 2330h")
     r"|\b(?:at|around|about|from|after|by)\s+(?:[01]\d|2[0-3])[0-5]\d\s*(?:h|hrs|hours)?\b"
-    r"(?!\s*(?:%|kw|kwh|w|v|l\b|rpm))"
+    r"(?!\s*(?:%|(?:kw|kwh|w|v|l|rpm)\b))"
     # a day in short ("Miners off Fri.", "gen on sat morning"), where "sun" is no day
     r"|\b(?:on\s+)?(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat)\b\.?"
     r"(?=\s*(?:$|[.,;!]|morning|night|evening|afternoon|am\b|pm\b|\d))"
@@ -676,6 +677,10 @@ def for_later(text: str, family: Family, load_names: Sequence[str] = ()) -> bool
         said = _REASON_AFTER.split(part, maxsplit=1)[0]  # "..., its after midnight": a reason
         if later(said) or (following and _ONLY_TIME.match(following)):
             return True
+        # "Tomorrow at 6 in the morning, start the generator": the time leads, alone
+        previous = parts[i - 1] if i > 0 else ""
+        if previous and _TIME_LEADS.match(previous) and later(previous) and not _NOW.search(part):
+            return True
     return _then_of_before(text, family, load_names)
 
 
@@ -699,6 +704,15 @@ def _then_of_before(text: str, family: Family, load_names: Sequence[str]) -> boo
     return False
 
 
+# A part that is only when: a time, and the words that place it ("tomorrow at 6 in the
+# morning", "tonight around 11", "on Friday after lunch").
+_TIME_LEADS = re.compile(
+    r"^\W*(?:(?:tomorrow|tmrw|tmr|tonight|today|on|at|around|about|by|after|before|in|the"
+    r"|morning|evening|afternoon|night|early|late|first|thing|next|this|o'?clock|am|pm|a\.?m"
+    r"|p\.?m|[ap]m|ish|mon|tue|wed|thu|fri|sat|sun|\w+day|\d{1,2}(?::\d{2})?(?:am|pm|h)?)\W*)+$",
+    re.IGNORECASE,
+)
+_NOW = re.compile(r"\b(?:now|right\s+away|asap|immediately|straight\s+away)\b", re.I)
 _REASON_AFTER = re.compile(r"\s(?:it'?s|its|because|cause|coz|cuz|since|as\s+it)\s", re.I)
 _UNTIL = frozenset(
     {"until", "till", "til", "for", "through", "thru", "by", "before", "since", "last", "past"}
