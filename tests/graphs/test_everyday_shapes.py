@@ -1178,6 +1178,7 @@ def test_machines_as_autocorrect_and_dictation_write_them(text: str, expected: l
         ("stop miners one and three", ["miner-1", "miner-3"]),
         # no such load: named as said, for the action to refuse, not every miner
         ("shut off miner 6", ["miner 6"]),
+        ("shut off miner-6", ["miner-6"]),
         ("power down rig 2", ["rig 2"]),
     ],
 )

@@ -100,11 +100,11 @@ def spoken(text: str, load_names: Sequence[str]) -> str:
 
 def unknown(text: str, load_names: Sequence[str]) -> list[str]:
     """Machines the text names by a number or an ordinal that are none of the loads
-    ("miner 4" at a site with three, "rig 2", "the fifth miner"), as said."""
+    ("miner 4" or "miner-4" at a site with three, "rig 2", "the fifth miner"), as said."""
     known = {n.lower() for n in load_names}
     out: list[str] = []
     for said in re.finditer(
-        rf"\b{_MACHINE_WORDS}{_NUMBERED}{_NUMBER}\b(?![-\w/:%]|\.\d)"
+        rf"\b{_MACHINE_WORDS}(?:[-_]|{_NUMBERED}){_NUMBER}\b(?![-\w/:%]|\.\d)"
         rf"|\b{_ORDINAL}\s+{_MACHINE_WORDS}\b",
         text,
         re.IGNORECASE,
