@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import socket
@@ -300,6 +301,23 @@ def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop(CACHE_DIR_ENV, None)
     else:
         os.environ[CACHE_DIR_ENV] = before
+
+
+# --- logging ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """The CLI sets up the root logger for its process (``bot.logs.configure``: one
+    handler on ``sys.stderr``). Run inside a test, that ``sys.stderr`` is the test's
+    capture, closed once the test ends; left in place, every later log line of the
+    session failed with "Logging error ... I/O operation on closed file". Each test
+    gets the root logger back as it found it."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 # --- markers ----------------------------------------------------------------------------------

@@ -572,7 +572,9 @@ def test_every_intent_has_a_known_tool_and_site() -> None:
 
 def test_no_site_names_means_site_none() -> None:
     assert _as_pairs(route("battery at barn")) == [battery()]
-    assert _as_pairs(route("stop miner-2")) == [stop_miners()]
+    # With no load names known, a named machine is kept as said (the action
+    # checks it against the site's loads) rather than widened to every miner.
+    assert _as_pairs(route("stop miner-2")) == [stop_miners(["miner-2"])]
 
 
 def test_site_names_are_whole_words() -> None:

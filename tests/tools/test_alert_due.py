@@ -139,3 +139,30 @@ async def test_a_pending_alert_fires_when_its_for_has_passed_not_a_tick_later(
             kinds.append(((clock.now() - T0).total_seconds(), event.kind))
     assert kinds == [(4.0, "fired")]
     assert [a.status for a in await alerts.open_alerts(site.name)] == ["firing"]
+
+
+async def test_a_batch_judged_as_of_an_earlier_poll_does_not_undo_a_later_verdict(
+    sessionmaker: Sessions, site: Site
+) -> None:
+    """Under load a poll's batch can reach the engine after the next poll's tick has
+    judged the site (the write was slow). The tick raised the silent device as of the
+    later time; the late batch, judged as of its earlier poll, would find the device
+    not silent yet and resolve it, and the next evaluation would raise it again: a
+    fired, resolved, fired flap on one outage. Judgement time never goes back."""
+    clock = ManualClock(T0)
+    alerts = await _engine(sessionmaker, site, clock, all_rules())
+    state = _fresh_state(site, clock)
+    assert await alerts.evaluate(site.name, state) == []
+    device = site.devices[0]
+    poll_before = T0 + timedelta(seconds=device.stale_after)  # not silent for long enough
+    clock.advance(timedelta(seconds=device.stale_after + 10))
+    fired = await alerts.evaluate_due(site.name, state)
+    assert [(e.kind, e.alert.rule) for e in fired] == [("fired", f"device_offline:{device.name}")]
+    late = await alerts.evaluate(site.name, state, now=poll_before)  # the slow write lands
+    assert late == []
+    assert [a.rule for a in await alerts.open_alerts(site.name)] == [
+        f"device_offline:{device.name}"
+    ]
+    # The device answering again still resolves it.
+    state.mark_seen(device.name, clock.now())
+    assert [e.kind for e in await alerts.evaluate(site.name, state)] == ["resolved"]

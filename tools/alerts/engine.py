@@ -256,13 +256,23 @@ class AlertEngine:
         Without ``history`` only the batch rules run (every telemetry batch);
         with it every rule runs (the scheduled evaluation). ``now`` is the time the
         state is judged at (the clock's by default): a batch handed on after its poll
-        is judged as of that poll (see :meth:`bot.monitoring.Monitoring.on_batch`).
+        is judged as of that poll (see :meth:`bot.monitoring.Monitoring.on_batch`),
+        or as of the site's last batch evaluation if that was later: judgement time
+        never goes back.
         """
         site = self._sites[site_name]
+        as_of_poll = now is not None
         now = now or self._clock.now()
         thresholds = self._thresholds(site_name)
         open_rows = await self._open_for(site_name)
         if history is None:
+            judged = self._evaluated_at.get(site_name)
+            if as_of_poll and judged is not None and now < judged:
+                # A batch whose write landed after a later tick judged the site: judged as
+                # of its own poll it could undo that later verdict (a silent device
+                # resolved, then raised again). The state is already as new as the
+                # tick's, so it is judged as of the later time instead.
+                now = judged
             self._evaluated_at[site_name] = now
         ctx = RuleContext(
             site=site,
