@@ -24,7 +24,7 @@ from bot.chat.base import ChatAdapter
 from bot.chat.console import ConsoleAdapter
 from bot.gc_tuning import tune_worker_gc
 from bot.settings import Settings
-from bot.web import build_web_app, site_brokers
+from bot.web import build_web_app, site_brokers, warn_if_open
 from tools.clock import Clock, SimClock
 
 log = logging.getLogger(__name__)
@@ -125,14 +125,20 @@ def _clock(settings: Settings) -> Clock | None:
 
 
 async def _serve_http(cc: App, settings: Settings, routes: Iterable[web.RouteDef]) -> web.AppRunner:
+    token = _secret(settings.metrics_token)
     runner = web.AppRunner(
         build_web_app(
-            cc.engine, routes=routes, metrics=cc.metrics, brokers=site_brokers(cc.site_file)
+            cc.engine,
+            routes=routes,
+            metrics=cc.metrics,
+            brokers=site_brokers(cc.site_file),
+            metrics_token=token,
         )
     )
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     log.info("listening on http://%s:%d", settings.http_host, settings.http_port)
+    warn_if_open(settings.http_host, settings.http_port, token)
     return runner
 
 
@@ -199,6 +205,7 @@ async def start_worker_extras(cc: App, settings: Settings) -> WorkerExtras:
             port=settings.metrics_port,
             engine=cc.engine,
             brokers=site_brokers(cc.site_file),
+            token=_secret(settings.metrics_token),
         )
     url = _secret(settings.ha_mqtt_url)
     if url:

@@ -332,6 +332,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("COMMANDCENTER_METRICS_PORT", "metrics_port"),
         description="the worker serves Prometheus /metrics on this port (off when unset)",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("COMMANDCENTER_METRICS_TOKEN", "metrics_token"),
+        description="when set, /metrics answers only 'Authorization: Bearer <token>'",
+    )
     log_level: str = Field(
         default="INFO",
         validation_alias=AliasChoices("COMMANDCENTER_LOG_LEVEL", "LOG_LEVEL", "log_level"),

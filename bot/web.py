@@ -4,6 +4,8 @@ and the routes the chat adapters add (Slack's HTTP endpoints)."""
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import logging
 from collections.abc import Iterable
 
@@ -31,13 +33,53 @@ BROKERS_KEY = web.AppKey("brokers", list[tuple[str, int]])
 CHECK_TIMEOUT_S = 3.0
 METRICS_KEY = web.AppKey("metrics", Metrics)
 HEAD_KEY = web.AppKey("schema_head", str)
+TOKEN_KEY = web.AppKey("metrics_token", str)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus text; with a token configured, only for ``Authorization: Bearer <token>``
+    (the figures name sites, devices and people's activity)."""
+    token = request.app.get(TOKEN_KEY)
+    if token and not _bearer_matches(request.headers.get("Authorization", ""), token):
+        return web.Response(
+            status=401,
+            text="/metrics needs 'Authorization: Bearer <COMMANDCENTER_METRICS_TOKEN>'\n",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     metrics = request.app[METRICS_KEY]
     if metrics.pipeline is None or metrics.snapshot.taken_at == 0.0:
         await metrics.refresh()  # a web-only process has no job refreshing it
     return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
+
+
+def warn_if_open(host: str, port: int, token: str | None) -> bool:
+    """Log a warning when ``/metrics`` is served beyond this machine without a token;
+    returns whether it did."""
+    if token or _loopback(host):
+        return False
+    log.warning(
+        "/metrics on %s:%d answers anyone who can reach it (site names, readings, alert and "
+        "action counts); set COMMANDCENTER_METRICS_TOKEN and give Prometheus the token",
+        host,
+        port,
+    )
+    return True
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -91,10 +133,13 @@ def build_web_app(
     routes: Iterable[web.AbstractRouteDef] = (),
     metrics: Metrics | None = None,
     brokers: Iterable[tuple[str, int]] = (),
+    metrics_token: str | None = None,
 ) -> web.Application:
     """Health endpoints, plus ``routes`` (e.g. ``bot.chat.slack.slack_routes(...)``);
-    ``/readyz`` also checks ``brokers``."""
+    ``/readyz`` also checks ``brokers``; ``/metrics`` asks for ``metrics_token`` if given."""
     app = web.Application()
+    if metrics_token:
+        app[TOKEN_KEY] = metrics_token
     app[ENGINE_KEY] = engine
     app[BROKERS_KEY] = list(brokers)
     app[HEAD_KEY] = head_revision()
@@ -125,8 +170,12 @@ async def serve(settings: Settings) -> None:
         await engine.dispose()
         raise
     metrics = Metrics(pipeline=None, sessionmaker=create_sessionmaker(engine))
-    runner = web.AppRunner(build_web_app(engine, metrics=metrics, brokers=brokers))
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    runner = web.AppRunner(
+        build_web_app(engine, metrics=metrics, brokers=brokers, metrics_token=token)
+    )
     await runner.setup()
+    warn_if_open(settings.http_host, settings.http_port, token)
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
     log.info("listening on http://%s:%d", settings.http_host, settings.http_port)
@@ -151,11 +200,15 @@ async def serve_metrics(
     port: int,
     engine: AsyncEngine | None = None,
     brokers: Iterable[tuple[str, int]] = (),
+    token: str | None = None,
 ) -> web.AppRunner:
     """The worker's own ``/metrics`` and ``/healthz`` (and, given its ``engine``,
-    ``/readyz``, the container's health check) on ``COMMANDCENTER_METRICS_PORT``."""
+    ``/readyz``, the container's health check) on ``COMMANDCENTER_METRICS_PORT``;
+    ``/metrics`` asks for ``token`` if given."""
     app = web.Application()
     app[METRICS_KEY] = metrics
+    if token:
+        app[TOKEN_KEY] = token
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/healthz", healthz)
     if engine is not None:
@@ -167,4 +220,5 @@ async def serve_metrics(
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("metrics on http://%s:%d/metrics", host, port)
+    warn_if_open(host, port, token)
     return runner

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
-from bot.web import build_web_app, site_brokers
-from storage.engine import create_engine, upgrade_database
+from bot.metrics import Metrics
+from bot.web import build_web_app, site_brokers, warn_if_open
+from storage.engine import create_engine, create_sessionmaker, upgrade_database
 from tests.bot.helpers import EVENING, run_minutes, running_bot, say
 from tests.graphs.scripted_model import ScriptedChatModel
 from tools.clock import ManualClock
@@ -135,3 +138,41 @@ async def test_metrics_count_model_tokens_and_cost(sqlite_url: str, tmp_path: Pa
         line for line in two.splitlines() if line.startswith("commandcenter_model_cost_usd_total")
     )
     assert abs(float(cost.split()[-1]) - 2 * (1000 * 0.15 + 100 * 0.60) / 1e6) < 1e-9
+
+
+async def test_metrics_with_a_token_answer_only_the_bearer(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a public Slack endpoint the web face's /metrics would tell anyone the
+    sites' names, readings and activity: with COMMANDCENTER_METRICS_TOKEN set it answers
+    only ``Authorization: Bearer <token>``; served beyond loopback without one, the
+    process says so at start."""
+    engine = create_engine(sqlite_url)
+    try:
+        await upgrade_database(engine)
+        metrics = Metrics(pipeline=None, sessionmaker=create_sessionmaker(engine))
+        app = build_web_app(engine, metrics=metrics, metrics_token="s3cret-scrape")
+        async with TestClient(TestServer(app)) as client:
+            bare = await client.get("/metrics")
+            assert bare.status == 401
+            assert "COMMANDCENTER_METRICS_TOKEN" in await bare.text()
+            assert bare.headers["WWW-Authenticate"].startswith("Bearer")
+            for wrong in ("Bearer s3cret", "Basic s3cret-scrape", "Bearer s3cret-scrape2"):
+                response = await client.get("/metrics", headers={"Authorization": wrong})
+                assert response.status == 401, wrong
+            ok = await client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"})
+            assert ok.status == 200
+            assert "commandcenter_build_info" in await ok.text()
+            assert (await client.get("/healthz")).status == 200  # health stays open
+        async with TestClient(TestServer(build_web_app(engine, metrics=metrics))) as client:
+            assert (await client.get("/metrics")).status == 200  # no token: as before
+    finally:
+        await engine.dispose()
+    with caplog.at_level(logging.WARNING, logger="bot.web"):
+        assert warn_if_open("0.0.0.0", 8000, None) is True
+        assert warn_if_open("0.0.0.0", 8000, "s3cret-scrape") is False
+        assert warn_if_open("127.0.0.1", 8000, None) is False
+        assert warn_if_open("::1", 8000, None) is False
+    assert [r.getMessage().split(" answers")[0] for r in caplog.records] == [
+        "/metrics on 0.0.0.0:8000"
+    ]
