@@ -34,7 +34,32 @@ async def test_a_miner_the_site_does_not_have_is_refused(db_url: str, tmp_path: 
     clock = ManualClock(EVENING)
     async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _c, driver):
         await app.monitor.poll_once()
-        for order in ("stop miner 7", "turn off rig 2", "stop the fifth miner"):
+        for order in ("stop miner 7", "turn off rig 5", "stop the fifth miner"):
+            answer = (await app.chat.handle_message(say("olga", order))).answer
+            assert "known loads: miner-1, miner-2, miner-3" in answer, (order, answer)
+        assert await _requests(app) == []
+        assert driver.commands == []
+
+
+async def test_a_range_of_miners_is_each_of_them(db_url: str, tmp_path: Path) -> None:
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _c, _d):
+        await app.monitor.poll_once()
+        await app.chat.handle_message(say("olga", "stop miners 2-3"))
+        made = await _requests(app)
+        assert len(made) == 1, made
+        kind, params = made[0]
+        assert kind == "stop_miners"
+        assert "miner-2" in params and "miner-3" in params and "miner-1" not in params
+
+
+async def test_a_count_of_miners_is_not_every_miner(db_url: str, tmp_path: Path) -> None:
+    """'Stop one miner' at a site with three does not say which: it is refused with the
+    loads to choose from, never read as all three (a range past the last is refused too)."""
+    clock = ManualClock(EVENING)
+    async with running_bot(db_url=db_url, data_dir=tmp_path, clock=clock) as (app, _c, driver):
+        await app.monitor.poll_once()
+        for order in ("stop one miner", "turn off two of the rigs", "stop miners 1-5"):
             answer = (await app.chat.handle_message(say("olga", order))).answer
             assert "known loads: miner-1, miner-2, miner-3" in answer, (order, answer)
         assert await _requests(app) == []

@@ -1179,7 +1179,21 @@ def test_machines_as_autocorrect_and_dictation_write_them(text: str, expected: l
         # no such load: named as said, for the action to refuse, not every miner
         ("shut off miner 6", ["miner 6"]),
         ("shut off miner-6", ["miner-6"]),
-        ("power down rig 2", ["rig 2"]),
+        ("power down rig 7", ["rig 7"]),
+        # other words for the site's miners, ranges, lists and the number first
+        ("power down rig 2", ["miner-2"]),
+        ("shut down the third rig", ["miner-3"]),
+        ("turn off number 2 miner, it's squealing", ["miner-2"]),
+        ("start the second and third rigs", ["miner-2", "miner-3"]),
+        ("only turn on machine number 1 and number 3", ["miner-1", "miner-3"]),
+        ("start miners 1-3", ["miner-1", "miner-2", "miner-3"]),
+        ("stop miners two to three", ["miner-2", "miner-3"]),
+        ("rig 1 n 3 on @ barn", ["miner-1", "miner-3"]),
+        # counted, not named: which ones is not said
+        ("stop one miner", ["one miner"]),
+        ("turn off two of the rigs", ["two of the rigs"]),
+        ("stop miners 1-5", ["miners 1-5"]),
+        ("stop miner-2 and miner 7", ["miner-2", "miner 7"]),
     ],
 )
 def test_a_miner_named_by_its_number_is_that_miner(text: str, loads: list[str]) -> None:
@@ -1311,3 +1325,56 @@ def test_a_later_time_around_the_order_makes_no_request(text: str) -> None:
 
 def test_a_level_in_watts_after_at_is_no_hour() -> None:
     assert _tools("stop the miners, the panels are at 40 w only") == ["stop_miners"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # whether to make a change is the plan's question; the change is never made
+        ("should we turn the generator off?", ["generator_plan"]),
+        ("is it time to switch the genset off?", ["generator_plan"]),
+        ("should i turn off miner-1", ["miner_plan"]),
+        # an order for when a reading changes waits for it: refused, not made now
+        ("if the battery drops under 25 start the generator", []),
+        ("If SOC falls below 30% switch the generator on", []),
+        ("if the soc goes under 35 turn the rigs off", []),
+        ("if it gets dark stop the miners", []),
+        ("If the sun comes out later, put the rigs on", []),
+        ("when the sun's up switch the miners on", []),
+        ("miners off @ 11 2nite", []),
+        ("shut the rigs off at teatime", []),
+        ("turn the miners off at last orders", []),
+        # the state now, as the condition: shown, and the order proposed
+        ("if the battery is under 30%, turn off the miners", ["battery_status", "stop_miners"]),
+        (
+            "if the battery has gone below 20%, start the generator",
+            ["battery_status", "start_generator"],
+        ),
+        # a floor to keep, then a rule below it; a floor on another reading is no battery floor
+        (
+            "keep the battery above 55 and tell me if it goes under 45",
+            ["set_preferences", "set_alert_rule"],
+        ),
+        ("keep batt >60 n txt me if <50", ["set_preferences", "set_alert_rule"]),
+        (
+            "Keep the battery above sixty per cent. Tell me if it drops under 45.",
+            ["set_preferences", "set_alert_rule"],
+        ),
+        ("keep the panel voltage above 12 and alert me if it drops under 11", ["set_alert_rule"]),
+        # a rejection's reason is no doubt about it; doubt about an approval still is
+        ("reject 1a2b3c4d, no idea what that is", ["decide_action"]),
+        ("reject 1a2b3c4d please, not authorised", ["decide_action"]),
+        ("approve 1a2b3c4d, i dont know what it does", []),
+        # the generator in other languages, dialect words for times and electricity
+        ("start el-mowalled now, the grid is cut", ["start_generator"]),
+        ("stop the kragopwekker, power's back", ["stop_generator"]),
+        ("how much leccy will we use the morra", ["load_forecast"]),
+        ("solar forecast bokra please", ["solar_forecast"]),
+        ("shut the battery alerts up for today", ["silence_alerts"]),
+        # a reason given with the order asks nothing of its own
+        ("switch the rigs on please, sun very bright today", ["start_miners"]),
+        ("stop the generator already, it guzzles diesel", ["stop_generator"]),
+    ],
+)
+def test_conditions_advice_floors_and_reasons(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

@@ -208,7 +208,7 @@ DEVELOPMENT: list[tuple[str, tuple[str, ...]]] = [
     ("is the generator running?", ("site_status",)),
     ("are we pulling from the grid right now", ("site_status",)),
     ("should I stop the miners?", ("miner_plan",)),
-    ("should i turn off miner-1", ("site_status",)),
+    ("should i turn off miner-1", ("miner_plan",)),
     ("is the genny on", ("site_status",)),
     ("is grid charging on?", ("site_status",)),
     ("how many miners are running", ("site_status",)),
@@ -493,7 +493,7 @@ HELD_OUT: list[tuple[str, tuple[str, ...]]] = [
     ("what's our load at the moment", ("site_status",)),
     ("how much are we drawing from the grid", ("site_status",)),
     ("is miner-1 running?", ("site_status",)),
-    ("should I turn the generator on?", ("site_status",)),
+    ("should I turn the generator on?", ("generator_plan",)),
     ("the miners are off again", ()),  # a report of state asks nothing (WRITING.md labels)
     ("is the genset running at north field", ("site_status",)),
     ("any alarms going off?", ("active_alerts",)),

@@ -712,7 +712,11 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     # Arabic and South Asian English: "please to tell me", "kindly to send"
     (r"\b(please|kindly)\s+to\s+(?=\w)", r"\1 "),
     (r"\bwhat'?d\b(?=\s+(?:the|my|our|we|i|you|it|that)\b)", "what did"),
-    (r"(?<=\w)\s+n\s+(?=\w)", " and "),  # "alerts n overnight events"
+    (r"(?<=[\w%?])\s+n\s+(?=\w)", " and "),  # "alerts n overnight events", "batt % n fuel"
+    # "miners off @ 11", "rig 1 on @ barn": "at" (not "@lee", a person's handle)
+    (r"(?<!\S)@(?:\s*(?=\d)|\s+(?=\w))", "at "),
+    (r"\b(?:2nite|2night|2nyt|tnite|tonite)\b", "tonight"),
+    (r"\b2day\b", "today"),
     # "kick off grid charging", "please propose starting the generator": the order itself
     (r"\bkick\s+off\b", "start"),
     # "raise a request to start the generator", "I would ask that a request be raised to
@@ -767,6 +771,22 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     (r"\bkilo\s*-?\s*watt\s*-?\s*hours?\b", "kWh"),
     (r"\bkilo\s+watts?\b", "kW"),
     (r"\bagregat(?:a|u|y|ul|or|e)?\b", "generator"),
+    # Arabic "muwallid" as it is typed in Latin letters, Afrikaans "kragopwekker"
+    (r"\b(?:el-?|al-?)?(?:mowall?[ie]d|moall?[ie]d|muwall?[ie]d|mwal+ed)\b", "generator"),
+    (r"\bkragopwekker\b", "generator"),
+    # Geordie and Scots: "the morra neet" (tomorrow night), "leccy", "owt"/"nowt"
+    (
+        r"\bthe\s+morra\b|(?<!\bin\s)(?<!\bthis\s)\bthe\s+morn\b(?!\s+(?:morning|mornin))",
+        "tomorrow",
+    ),
+    (r"\bneet\b", "night"),
+    (r"\b(?:leccy|lecky|lekky)\b", "electricity"),
+    (r"\bnowt\b", "nothing"),
+    (r"\bowt\b", "anything"),
+    # Arabic "bokra" typed in Latin letters
+    (r"\b(?:bokra|bukra|bokrah)\b", "tomorrow"),
+    # "shut the generator alerts up": silence them
+    (r"\bshut\s+(?P<what>(?:the\s+)?(?:[\w-]+\s+){0,2}?alerts?)\s+up\b", r"silence \g<what>"),
     (r"\bgroupe(?:\s+[ée]lectrog[èe]ne)?\b", "generator"),
     # grid charging in shorthand: "gc on barn", "grid chg on", "ac charge off" (Victron's name)
     (r"\bgc\s+(?=(?:on|off)\b)", "grid charging "),

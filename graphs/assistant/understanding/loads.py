@@ -1,11 +1,13 @@
 """Loads named by their number, as people say it.
 
 A site's switchable loads are named with a number ("miner-1", "miner-2"). People say
-"miner two", "the second miner", "miner number 3" or "miners one and three": those are
-rewritten as the load names so that every reader finds them. A machine named by a
-number that is no load of the site ("miner 4" where there are three, "rig 2" where the
-loads are called miners) must not become an order for every miner: it is returned as
-said, so that the action is refused with the names of the loads the site has.
+"miner two", "the second miner", "miner number 3", "number 2 miner", "miners one and
+three", "miners 1-3", and call miners rigs, machines or ASICs ("the third rig"): those
+are rewritten as the load names so that every reader finds them. A machine named by a
+number that is no load of the site ("miner 4" where there are three, "miners 1-5"), or
+counted without being named ("stop one miner"), must not become an order for every
+miner: it is returned as said, so that the action is refused with the names of the
+loads the site has.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ _MEASURE = re.compile(
     r"|am\b|pm\b|o'?clock)",
     re.IGNORECASE,
 )
+# "1-3", "1 to 3", "one through three": a range of numbers
+_TO = r"\s*(?:-|\u2013|\u2014|to|through|thru|till|until)\s*"
 # What people call a miner when it is not the load's own word.
 _MACHINE_WORDS = r"(?:miners?|rigs?|asics?|antminers?|s19s?|s9s?|s21s?|machines?|units?)"
 
@@ -64,8 +68,27 @@ def spoken(text: str, load_names: Sequence[str]) -> str:
     """``text`` with loads named by a spoken number or an ordinal written as their names
     ("stop miner two" → "stop miner-2", "the second miner" → "miner-2", "miners one and
     three" → "miner-1 and miner-3"); a number that names no load is left as said."""
-    for noun, by_number in _numbered(load_names).items():
+    numbered = _numbered(load_names)
+    miner_like = [noun for noun in numbered if re.fullmatch(_MACHINE_WORDS, noun)]
+    for noun, by_number in numbered.items():
         word = rf"{re.escape(noun)}s?"
+        if miner_like == [noun]:
+            # "the third rig", "rig 2", "ASIC number 1" where the loads are miner-1..3:
+            # the machines have one name, whatever people call them
+            word = _MACHINE_WORDS
+
+        def number_first(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
+            name = by_number.get(_value(match["n"] or match["h"]))
+            return match[0] if name is None else name
+
+        # "number 2 miner", "#3 rig": the number before the noun
+        text = re.sub(
+            rf"\b(?:number|no\.?|nr\.?)\s*(?P<n>{_NUMBER})\s+{word}\b"
+            rf"|#\s*(?P<h>{_NUMBER})\s+{word}\b",
+            number_first,
+            text,
+            flags=re.IGNORECASE,
+        )
 
         def listed(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
             if _MEASURE.match(match.string[match.end() :]):
@@ -80,8 +103,23 @@ def spoken(text: str, load_names: Sequence[str]) -> str:
                 out += f"{join}{name}"
             return out
 
+        def ranged(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
+            if _MEASURE.match(match.string[match.end() :]):
+                return match[0]  # "run miner 2 to 3 hours"
+            first, last = _value(match["a"]), _value(match["b"])
+            names = [by_number.get(n) for n in range(first, last + 1)]
+            if not 2 <= len(names) <= len(by_number) or None in names:
+                return match[0]  # "miners 1-5" at a site with three: left as said
+            return ", ".join(str(n) for n in names[:-1]) + f" and {names[-1]}"
+
         text = re.sub(
-            rf"\b{word}{_NUMBERED}(?P<list>{_NUMBER}(?:\s*(?:,|&|and|or)\s*{_NUMBER})*)\b"
+            rf"\b{word}{_NUMBERED}(?P<a>{_NUMBER}){_TO}(?P<b>{_NUMBER})\b(?![-\w/:%]|\.\d)",
+            ranged,
+            text,
+            flags=re.IGNORECASE,
+        )
+        text = re.sub(
+            rf"\b{word}{_NUMBERED}(?P<list>{_NUMBER}(?:\s*(?:,|&|and|or)\s*{_NUMBERED}{_NUMBER})*)\b"
             r"(?![-\w/:%]|\.\d)",
             listed,
             text,
@@ -89,22 +127,45 @@ def spoken(text: str, load_names: Sequence[str]) -> str:
         )
 
         def ordinal(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
-            name = by_number.get(_value(match["o"]))
-            return match[0] if name is None else name
+            said = re.findall(rf"\b{_ORDINAL}", match["o"], re.IGNORECASE)
+            names = [by_number.get(_value(o)) for o in said]
+            if None in names:
+                return match[0]
+            return " and ".join(str(n) for n in names)
 
+        # "the second miner", "the first and third rigs"
         text = re.sub(
-            rf"\b(?:the\s+)?(?P<o>{_ORDINAL})\s+{word}\b", ordinal, text, flags=re.IGNORECASE
+            rf"\b(?:the\s+)?(?P<o>{_ORDINAL}(?:\s*(?:,|&|and|or)\s*(?:the\s+)?{_ORDINAL})*)"
+            rf"\s+{word}\b",
+            ordinal,
+            text,
+            flags=re.IGNORECASE,
         )
     return text
 
 
 def unknown(text: str, load_names: Sequence[str]) -> list[str]:
     """Machines the text names by a number or an ordinal that are none of the loads
-    ("miner 4" or "miner-4" at a site with three, "rig 2", "the fifth miner"), as said."""
+    ("miner 4" or "miner-4" at a site with three, "the fifth miner", "miners 1-5"), and
+    machines it counts without naming ("stop one miner", "two of the rigs" where there
+    are three), as said: neither may become an order for every miner."""
     known = {n.lower() for n in load_names}
     out: list[str] = []
+    numbered = sum(len(by) for by in _numbered(load_names).values())
+    for counted in re.finditer(
+        rf"\b(?:(?P<n>{_NUMBER})|a\s+single|just\s+(?:a|an))\s+(?:(?:of\s+)?the\s+)?"
+        rf"{_MACHINE_WORDS}\b(?![-_]?\s*(?:#\s*)?\d)"
+        # "one of the miners is overheating, stop them": told, not counted for the order
+        r"(?!\s+(?:is|are|was|were|has|have|keeps|seems|looks|sounds|runs|'s)\b)(?!'s)",
+        text,
+        re.IGNORECASE,
+    ):
+        count = _value(counted["n"]) if counted["n"] else 1
+        if count < max(numbered, 2):  # "stop 3 miners" where there are three: all of them
+            out.append(counted[0])
     for said in re.finditer(
-        rf"\b{_MACHINE_WORDS}(?:[-_]|{_NUMBERED}){_NUMBER}\b(?![-\w/:%]|\.\d)"
+        rf"\b{_MACHINE_WORDS}{_NUMBERED}{_NUMBER}{_TO}{_NUMBER}\b(?![-\w/:%]|\.\d)"
+        rf"|\b{_MACHINE_WORDS}(?:[-_]|{_NUMBERED}){_NUMBER}\b(?![-\w/:%]|\.\d)"
         rf"|\b{_ORDINAL}\s+{_MACHINE_WORDS}\b",
         text,
         re.IGNORECASE,

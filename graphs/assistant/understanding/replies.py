@@ -138,7 +138,27 @@ _STANDING_ORDER = re.compile(
     r"|possible|ready|needed|necessary)\b)"
     r"(?:(?:the|da|my|our|its|it'?s)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
     r"(?:drops?|falls?|go|goes|gets|reaches|hits|rises|exceeds|is|are|comes?|dips?|climbs?"
-    r"|passes|crosses|tops|fills?|empties|sets)\b",
+    r"|passes|crosses|tops|fills?|empties|sets)\b"
+    # "when the sun's up", "once the battery's full"
+    r"|\b(?:when|wen|once|as\s+soon\s+as)\s+(?:(?:the|da|my|our)\s+)?[\w-]+'s\s+"
+    r"(?:up|down|out|back|full|empty|charged|flat|low|high|gone|over)\b",
+    re.IGNORECASE,
+)
+# "if the battery drops under 20, start the genny": a condition that waits for a reading to
+# change, as "when" does ("if the battery is under 20 %" is the state now: see
+# routing._conditional_order; "if it has dropped" has happened).
+_IF_CHANGES = re.compile(
+    r"\b(?:if|iff|in\s+case)\s+(?!(?:is|are|was|were|you|u|ya|ye|i|we|it\s+is)\b)"
+    r"(?:(?:the|da|my|our|its|it'?s|die|la|el)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
+    r"(?:ever\s+|then\s+|again\s+)?"
+    r"(?:drops?|falls?|go|goes|gets|reaches|hits|rises|exceeds|dips?|climbs?|sinks?"
+    r"|passes|crosses|tops|fills?|empties|comes?\s+(?:out|up|back|on)|goes\s+(?:out|off|down))\b",
+    re.IGNORECASE,
+)
+# "alert me if the battery drops below 30 %": the condition is the alert's, not an order's
+_ALERT_ASKED = re.compile(
+    r"\b(?:alert|notify|warn|ping|tell|text|txt|message|msg|page|inform|buzz|call|email"
+    r"|shout\s+at|let)\s+(?:me|us|someone)(?:\s+know)?\s+(?:only\s+)?$",
     re.IGNORECASE,
 )
 # "... and tell me when its next service is due": a question inside, not a condition;
@@ -153,6 +173,9 @@ _NOW_WORDS = re.compile(r"\b(?:now|right\s+now|rn|currently|at\s+the\s+moment|at
 
 def standing_order(text: str) -> bool:
     """Whether an order in ``text`` stands, repeats or waits for something to happen."""
+    for match in _IF_CHANGES.finditer(text):
+        if not _ALERT_ASKED.search(text[: match.start()]):
+            return True
     for match in _STANDING_ORDER.finditer(text):
         if not match[0].lower().startswith(("when", "wen", "once", "as soon", "after")):
             return True

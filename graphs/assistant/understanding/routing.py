@@ -302,7 +302,9 @@ _JOINS = re.compile(
     r"|\s+and\s+(?=(?:what|whats|what's|how|hows|how's|when|is|are"
     r"|will|do|does|did|should|can|any|show|tell|give|list|compare|check)\b)"
     # "keep the battery above 45% and ping me if ...": a request for an alert after another
-    r"|\s+and\s+(?=(?:alert|ping|warn|notify|text|message)\s+(?:me|us)\b)",
+    r"|\s+and\s+(?=(?:alert|ping|warn|notify|text|message)\s+(?:me|us)\b)"
+    # "Keep the battery above 50 %. Tell me if it drops under 40.": a sentence of its own
+    r"|(?<=[.!])\s+(?=(?:alert|ping|warn|notify|text|message|tell)\s+(?:me|us)\s+(?:if|when)\b)",
     re.IGNORECASE,
 )
 MAX_PARTS = 3
@@ -343,8 +345,7 @@ def _units_named(text: str, read: Plan, load_names: Sequence[str]) -> Plan:
     if not said or len(orders) != 1:
         return read
     order = orders[0]
-    named = list(order.args.get("loads") or [])
-    named += [n for n in loads.known(spoken, load_names) if n not in named]
+    named = loads.known(spoken, load_names)  # as written ("stop miner-2 and miner 7")
     new = Intent(order.tool, {**order.args, "loads": [*named, *said]})
     return replace(read, intents=[new if i is order else i for i in read.intents])
 
@@ -391,7 +392,39 @@ def _read_message(
     read = _with_ids_from_whole(text, _removal_of_listed(text, _without_told_reads(text, read)))
     read = _without_kin_extras(text, _polite_order(text, read, site_names, load_names))
     read = _renamed(text, read, site_names, load_names)
+    read = _floor_before_rule(text, read, site_names, load_names)
     return _not_for_later(text, _collapse(_one_overview(text, read), text), site_names, load_names)
+
+
+# "keep the battery above 50 and tell me if it goes under 40", "keep batt >50 n txt me if
+# <40": a floor to keep, then an alert asked for below it
+_FLOOR_THEN_ALERT = re.compile(
+    r"^(?P<floor>\W*(?:please\s+|pls\s+)?(?:keep|hold|maintain|never\s+let|don'?t\s+let"
+    r"|do\s+not\s+let|mantene|manten)\b[^.;?!]*?\b(?:battery|batt\w*|soc|bank|bater\w*)\b"
+    r"[^.;?!]*?(?:above|over|>|at\s+least)\s*\d{1,3}(?:\.\d+)?\s*"
+    r"(?:%|percent|per\s*cent|pc)?)"
+    r"(?P<alert>\W*(?:,|\.|;|\band\b|&|\+|\bplus\b|\bthen\b)?\s*.*\b(?:if|when|once)\b.*)$",
+    re.IGNORECASE,
+)
+
+
+def _floor_before_rule(
+    text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]
+) -> Plan:
+    """The floor said before an alert rule ("keep the battery above 50 and tell me if it
+    goes under 40") is set too, before the rule: it is a request of its own."""
+    tools = [i.tool for i in read.intents]
+    if "set_alert_rule" not in tools or "set_preferences" in tools:
+        return read
+    said = _FLOOR_THEN_ALERT.match(text)
+    if said is None:
+        return read
+    args = arguments.for_tool("set_preferences", said["floor"], site_names, load_names)
+    if args is None or args.get("min_soc_pct") is None:
+        return read
+    rule = next(i for i in read.intents if i.tool == "set_alert_rule")
+    floor = Intent("set_preferences", {**args, "site": args.get("site") or rule.args.get("site")})
+    return replace(read, intents=[floor, *read.intents])
 
 
 # A message that asks something: a question, or a verb that asks to be shown or told.
@@ -750,8 +783,18 @@ def _not_for_later(
             for i in rules.route(text, site_names=site_names, load_names=load_names)
             if i.tool in CHANGES
         ]
-    for intent in intents:
-        family = commands.family_of(intent.tool)
+    ordered = [i.tool for i in intents]
+    if not set(ordered) & ACTIONS:
+        # "if SOC goes below 20 % start the generator": the readers kept only the state
+        # the condition names; the message is the order, for when that happens
+        if read.label in ACTIONS and read.p >= LATER_ORDER:
+            ordered.append(read.label)
+        said = _IF_NOW.match(text)
+        if said is not None:
+            for family, direction in commands.ordered(said["order"], load_names):
+                ordered.append(commands.tool_of(family, direction)[0])
+    for tool in ordered:
+        family = commands.family_of(tool)
         if family is not None and (
             commands.for_later(text, family, load_names)
             or standing_order(text)
@@ -843,6 +886,8 @@ def _conditional_order(
     match = _IF_NOW.match(text)
     if match is None or STANDING.search(text) or _NOT_NOW.search(match["cond"]):
         return None
+    if standing_order(text):
+        return None  # "if the battery drops under 20, start the genny": it waits for that
     if "?" in text:
         return None  # "if the battery is low, should I stop the miners?": a question
     state = next((tool for tool, words in _STATE_OF if words.search(match["cond"])), None)
@@ -1092,10 +1137,17 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
         return []  # "barn" alone: no request of its own
     out: list[str] = []
     when: str | None = None
+    subject: str | None = None
     for raw in kept:
         part = raw.strip()
         if not part or _reason_clause(part):
             return []  # "tomorrow is cloudy": no request of its own
+        named = _SUBJECT.search(part)
+        if named is None and subject is not None:
+            # "keep the battery above 50 %, and tell me if it drops under 40": "it" is
+            # the reading the part before named
+            part = _IT_DOES.sub(subject + " ", part, count=1)
+        subject = named[0] if named is not None else subject
         said = _WHEN.search(part)
         if said is None and when is not None:
             body = part.rstrip("?.! ")
@@ -1105,6 +1157,20 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
         when = said[0] if said is not None else when
         out.append(part)
     return out
+
+
+# A reading a part names, that a later part may call "it".
+_SUBJECT = re.compile(
+    r"\b(?:battery|batt|soc|state\s+of\s+charge|fuel|diesel|tank|load|solar|pv"
+    r"|panel\s+voltage|voltage)\b",
+    re.IGNORECASE,
+)
+# "it" as the subject of a change of level ("if it drops under 40").
+_IT_DOES = re.compile(
+    r"\bit(?:'s)?\s+(?=(?:drops?|goes|gets|falls?|hits?|reaches|dips?|sinks?|rises?"
+    r"|climbs?|is|runs|starts|crosses|passes|below|under|over|above)\b)",
+    re.IGNORECASE,
+)
 
 
 # "solar + load forecast for tmrw", "pv and battery outlook": the first word shares the
@@ -1352,7 +1418,11 @@ _REPORTS = re.compile(
     r"|back|failure|failed|outage|blasting|shining|pumping|cooking|tripped|gone|flat"
     # how a reading moves or a thing seems: "battery falling fast", "it sounds wrong"
     r"|falling|dropping|draining|sinking|plummeting|crashing|rising|climbing"
-    r"|sounds|looks|seems|smells|feels)\b"
+    r"|sounds|looks|seems|smells|feels"
+    # the weather or a machine's habit given as the reason: "sun very strong today", "it
+    # drinks diesel like a horse", "lekker sun today"
+    r"|strong|bright|sunny|cloudy|overcast|rainy|raining|pouring|hot|cold|freezing|loud|noisy"
+    r"|expensive|cheap|drinks|drinking|guzzl\w*|burns|burning|wasting|lekker|weak)\b"
     # "battery's full"; not "when's the service due"
     rf"|\b(?!{_TIME_NOUNS}['’]s)(?!(?:when|what|how|where|who|why)['’]s)\w+['’]s\b"
     r"|\b(?:i|we)\s+\w+ed\b"  # "i muted em by accident"
@@ -1741,6 +1811,16 @@ def _as_said(text: str, read: Plan, site_names: Sequence[str], load_names: Seque
 
 
 SURE_ORDER = 0.9  # a command whose words give no direction, when the whole reads as it
+SURE_HELP = 0.99  # help over a how-to the rules read in it
+_HOW_TO = frozenset({"search_knowledge"})
+# The bot itself asked about: "what can you do", "how does this work", "how do I use you".
+_ABOUT_THE_BOT = re.compile(
+    r"\bwhat\s+(?:can|could|do)\s+(?:you|u|ye|ya|this|it)\b"
+    r"|\bhow\s+(?:do(?:es)?|to|can|should)\s+(?:i\s+|we\s+|ah\s+)?(?:use\s+(?:you|u|ye|ya|this|it)"
+    r"|(?:this|it|you|u|ye)\s+work)\b",
+    re.IGNORECASE,
+)
+LATER_ORDER = 0.5  # an order for later the readers kept only the condition of
 POLITE_ORDER = 0.99  # an order wrapped in polite words, when the whole reads as it
 
 
@@ -1997,7 +2077,12 @@ def _plan(
         and not _on_topic(text, site_names, load_names)
     ):
         return nothing("none")  # "what's the meaning of life": nothing in the runbooks
-    if top == HELP and not found and p >= ACCEPT:
+    if (
+        top == HELP
+        and p >= ACCEPT
+        and (not found or (tools <= _HOW_TO and p >= SURE_HELP and _ABOUT_THE_BOT.search(text)))
+    ):
+        # "what can you do? how does this work": the "how does ... work" of the bot itself
         return Plan([Intent(HELP_TOOL, {"site": None})], "help", True, closest, ranked, top, p)
     several = len(found) > 1 and not _one_clause(text, site_names, load_names)
     if found and top in tools:
@@ -2044,6 +2129,18 @@ def _plan(
         args = arguments.for_tool(top, text, site_names, load_names)
         if args is not None:
             return Plan([Intent(top, args)], "ok", False, closest, ranked, top, p)
+    advised = _ADVISED.get(top)
+    if (
+        blocked
+        and advised is not None
+        and _ADVICE_ASKED.search(text)
+        and {i.tool for i in found} <= _STATUS_OF_MACHINES
+    ):
+        # "should we turn the generator off?": whether to make the change is the plan's
+        # question, not the status's; the change itself is never made from a question
+        args = arguments.for_tool(advised, text, site_names, load_names)
+        if args is not None:
+            return Plan([Intent(advised, args)], "ok", False, closest, ranked, top, p)
     specific_and_unsure = override == OVERRIDE_SPECIFIC and p < OVERRIDE_SPECIFIC
     if found and (
         several
@@ -2141,6 +2238,23 @@ def _asked_not_changed(found: list[Intent], top: str, p: float, text: str) -> bo
         and p >= ASKED_NOT_CHANGED
         and _HOW_MANY.search(text) is not None
     )
+
+
+# Whether to make a change, asked ("should we ...", "is it worth ...", "do I need to ...").
+_ADVICE_ASKED = re.compile(
+    r"^\W*(?:(?:so|ok|okay|hey|hmm+|well)\W+)?(?:should|shall|ought|must)\s+(?:i|we|you|u)\b"
+    r"|\b(?:is\s+it|would\s+it\s+be|it'?s)\s+(?:worth|wise|better|a\s+good\s+idea|time\s+to)\b"
+    r"|\b(?:do|does)\s+(?:i|we|it)\s+need\s+to\b",
+    re.IGNORECASE,
+)
+# The plan that answers whether to make each change.
+_ADVISED = {
+    "stop_miners": "miner_plan",
+    "start_miners": "miner_plan",
+    "start_generator": "generator_plan",
+    "stop_generator": "generator_plan",
+    "set_grid_charge": "grid_charge_advice",
+}
 
 
 def _blocked(tool: str, text: str, found: list[Intent]) -> bool:

@@ -61,8 +61,9 @@ _STRONG_NO = re.compile(
 _WEAK_NO = re.compile(r"\b(?:no|nope|nah|not\s+today|say\s+no)\b", re.IGNORECASE)
 # "do not approve 6c6c7d7d", "don't proceed with it": a rejection.
 _NOT_YES = re.compile(
-    r"\b(?:do\s*n[o']?t|dont|not|never)\s+(?:\w+\s+)?(?:approv\w*|accept|allow|proceed"
-    r"|confirm|authori[sz]e|go\s+ahead|ok)\b",
+    r"\b(?:do\s*n[o']?t|dont|not|never)\s+(?:\w+\s+)?(?:approv\w*|accept\w*|allow\w*"
+    r"|proceed|confirm\w*|authori[sz]\w*|permitted|sanctioned|go\s+ahead|ok(?:ay)?)\b"
+    r"|\bun(?:authori[sz]ed|approved|confirmed|sanctioned)\b",
     re.IGNORECASE,
 )
 # A report of what was done ("was approved by phone", "approved it already").
@@ -138,6 +139,22 @@ def _verdict(clause: str) -> bool | str | None:
     return "unsure" if doubt else None
 
 
+# Not knowing what a request is: a reason to reject it (and doubt about approving it).
+_UNKNOWN_TO_ME = re.compile(
+    r"\b(?:(?:do\s*n[o']?t|dont|dunno)\s+(?:even\s+)?(?:know\s+)?(?:what|who|why)"
+    r"|no\s+idea\s+(?:what|who|why))\b",
+    re.IGNORECASE,
+)
+
+
+def _rejected_unknown(clause: str, decisions: list[tuple[int, Intent]]) -> bool:
+    return (
+        bool(decisions)
+        and not any(d.args["approve"] for _, d in decisions)
+        and _UNKNOWN_TO_ME.search(clause) is not None
+    )
+
+
 def _asks(clause: str) -> bool:
     if _ASKS_TO.match(clause):
         return False  # "could you approve 8c41fea3?": a request put as a question
@@ -168,6 +185,8 @@ def read(text: str) -> Reading | None:
         asked = _asks(clause)
         reported = bool(_REPORT.search(clause))
         said = None if asked or reported else _verdict(clause)
+        if said == "unsure" and _rejected_unknown(clause, decisions):
+            continue  # "reject 1a2b3c4d, I don't know what that is": why, not doubt
         if said == "unsure":
             # "approve 8c41fea3, hmm wait": doubt after a decision takes it back ("oh
             # wait, just approve ..." before one does not)
