@@ -791,8 +791,8 @@ def _not_for_later(
             ordered.append(read.label)
         said = _IF_NOW.match(text)
         if said is not None:
-            for family, direction in commands.ordered(said["order"], load_names):
-                ordered.append(commands.tool_of(family, direction)[0])
+            for said_family, direction in commands.ordered(said["order"], load_names):
+                ordered.append(commands.tool_of(said_family, direction)[0])
     for tool in ordered:
         family = commands.family_of(tool)
         if family is not None and (
