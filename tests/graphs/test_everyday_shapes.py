@@ -1344,6 +1344,9 @@ def test_a_level_in_watts_after_at_is_no_hour() -> None:
         ("miners off @ 11 2nite", []),
         ("shut the rigs off at teatime", []),
         ("turn the miners off at last orders", []),
+        # the hour said as on a radio net
+        ("At twenty-one hundred switch the rigs off, over.", []),
+        ("start the genset at zero six hundred hours", []),
         # the state now, as the condition: shown, and the order proposed
         ("if the battery is under 30%, turn off the miners", ["battery_status", "stop_miners"]),
         (
@@ -1378,3 +1381,12 @@ def test_a_level_in_watts_after_at_is_no_hour() -> None:
 )
 def test_conditions_advice_floors_and_reasons(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+def test_a_hundred_is_an_hour_only_where_it_is_said_as_one() -> None:
+    from graphs.assistant.understanding.lexicon import plain
+
+    assert plain("stop the miners at nineteen hundred") == "stop the miners at 19:00"
+    assert plain("gen on at zero six hundred hours") == "gen on at 06:00"
+    for amount in ("alert me if the load goes above two hundred watts", "two hundred litres left"):
+        assert plain(amount) == amount

@@ -1133,9 +1133,28 @@ _REQUEST_MADE = re.compile(
 )
 
 
+# The military hour said in words: "at twenty-three hundred", "zero six hundred hours".
+_HUNDRED_HOURS = re.compile(
+    rf"\b(?:(?P<at>at|by|from|until|till)\s+)?(?:zero\s+|oh\s+)?"
+    rf"(?P<hour>{shorthand.SPOKEN_TENS}|one|two|three|four|five|six|seven|eight|nine)"
+    r"\s+hundred(?P<hours>\s+hours?)?\b"
+    r"(?!\s*(?:and\b|%|percent|per\b|w\b|watts?|kw|kwh|v\b|volts?|l\b|litres?|liters?"
+    r"|dollars?|euros?|pounds?|rand|bucks|miles?|km|amps?|a\b))",
+    re.IGNORECASE,
+)
+
+
+def _hundred_hours(match: re.Match[str]) -> str:
+    hour = shorthand.spoken_value(match["hour"])
+    if hour > 23 or not (match["at"] or match["hours"]):
+        return match[0]  # "two hundred": a number, not an hour
+    return f"{match['at'] or 'at'} {hour:02d}:00"
+
+
 def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
     text = mixed_languages.rewrite(text)
+    text = _HUNDRED_HOURS.sub(_hundred_hours, text)
     text = _NUMBER_ABBREVIATION.sub("number ", _GREETING_LEAD.sub("", text))
     text = _SIGN_OFF.sub(".", text) if _SIGN_OFF.search(text) else text
     text = _REQUEST_MADE.sub(lambda m: f"please {m['order'] or m['order2']}", text)
