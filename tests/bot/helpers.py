@@ -61,6 +61,10 @@ def test_site_file(*, discharge_warning_kw: float = 20.0, expiry_minutes: float 
     )
 
 
+# A helper, not a test: modules that import it by name would otherwise collect it.
+test_site_file.__test__ = False  # type: ignore[attr-defined]
+
+
 @asynccontextmanager
 async def running_bot(
     *,

@@ -32,6 +32,7 @@ async def rig(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[R
     r = await make_rig(sessionmaker)
     yield r
     await r.driver.close()
+    await r.pipeline.close()  # its writer holds a pooled connection until closed
 
 
 async def _generator(rig: Rig) -> str:
@@ -92,6 +93,7 @@ async def linked(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterato
     r = await make_rig(sessionmaker, humans=HUMANS)
     yield r
     await r.driver.close()
+    await r.pipeline.close()  # its writer holds a pooled connection until closed
     await r.pipeline.close()
 
 
