@@ -220,7 +220,6 @@ def test_housekeeping_then_a_question() -> None:
     [
         ("standby genny on please, mains just dropped", ["start_generator"]),
         ("rigs off now! battery is tanking", ["stop_miners"]),
-        ("generator on since 6am", []),  # a report: no request
     ],
 )
 def test_a_machine_and_its_particle_pressed_is_an_order(text: str, expected: list[str]) -> None:
@@ -1390,3 +1389,82 @@ def test_a_hundred_is_an_hour_only_where_it_is_said_as_one() -> None:
     assert plain("gen on at zero six hundred hours") == "gen on at 06:00"
     for amount in ("alert me if the load goes above two hundred watts", "two hundred litres left"):
         assert plain(amount) == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Turkish, Danish and Norwegian words for the machines, the days and the money
+        ("jeneratör start now please, the elektrik is cut", ["start_generator"]),
+        ("home akü?", ["battery_status"]),
+        ("mazot days left?", ["fuel_outlook"]),
+        ("güneş right now at the barn", ["solar_now"]),
+        ("how does the solar look i morgen", ["solar_forecast"]),
+        # open and close for on and off, the particle after the machine too
+        ("rigs close now, too hot", ["stop_miners"]),
+        ("open all the machines please", ["start_miners"]),
+        # an alert asked as "send me an alarm"; a floor said digit by digit
+        ("if the pv goes under 2 kW send me an alarm", ["set_alert_rule"]),
+        ("keep the battery above five-zero percent, out", ["set_preferences"]),
+        # Caribbean English asking what the bot does
+        ("wha yuh could do for me?", ["help"]),
+    ],
+)
+def test_words_of_other_languages_and_other_englishes(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_a_power_cut_told_is_no_order_to_cut() -> None:
+    assert _tools("start the genset, the power is cut") == ["start_generator"]
+    assert _tools("cut the grid charging") == ["set_grid_charge"]
+
+
+def test_a_day_said_alone_takes_the_noun_said_before() -> None:
+    # "... and what's today's": today's forecast, the second request, not dropped
+    got = plan(
+        "how close was yesterday's forecast, and what's today's?",
+        site_names=SITES,
+        load_names=LOADS,
+    ).intents
+    assert [(i.tool, i.args.get("day")) for i in got] == [
+        ("solar_scorecard", None),
+        ("solar_forecast", "today"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Romanian, Lebanese Arabic and Hungarian words for the orders and the machines
+        ("porneste generatorul, the grid is down", ["start_generator"]),
+        ("opreste minerii please", ["stop_miners"]),
+        ("tfi el moteur, dawle is back", ["stop_generator"]),
+        ("chaghel el miners", ["start_miners"]),
+        ("aggregátor ki, please", ["stop_generator"]),
+        ("rigs be!", ["start_miners"]),
+        ("holnap solar forecast?", ["solar_forecast"]),
+        # an order's machine by its number alone
+        ("stop number 1 and number 2 at the barn", ["stop_miners"]),
+        # later: an hour in Hindi, a time in the part after the order, "when ... hit"
+        ("raat 10 baje rigs band karo", []),
+        ("switch the miners off, say after dinner at 8", []),
+        ("fire up the generator when the batteries hit 12", []),
+    ],
+)
+def test_orders_in_other_words_and_for_later(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_an_order_by_number_alone_names_that_miner() -> None:
+    got = plan("start number 2 please", site_names=SITES, load_names=LOADS).intents
+    assert [(i.tool, i.args.get("loads")) for i in got] == [("start_miners", ["miner-2"])]
+    # a number that is an alert's stays the alert's
+    assert _tools("ack alert number 2") == ["acknowledge_alert"]
+
+
+def test_how_long_a_machine_has_been_on_is_told_not_ordered() -> None:
+    # a report of a state and since when: answered, never a request
+    for told in ("generator on since 6am", "rigs off since yesterday"):
+        assert not {"start_generator", "stop_generator", "start_miners", "stop_miners"} & set(
+            _tools(told)
+        ), told

@@ -678,6 +678,8 @@ def for_later(text: str, family: Family, load_names: Sequence[str] = ()) -> bool
         said = _REASON_AFTER.split(part, maxsplit=1)[0]  # "..., its after midnight": a reason
         if later(said) or (following and _ONLY_TIME.match(following)):
             return True
+        if following and _TIME_FOLLOWS.match(following) and later(following):
+            return True  # "turn the rigs off, like after the last lesson at 6"
         # "Tomorrow at 6 in the morning, start the generator": the time leads, alone
         previous = parts[i - 1] if i > 0 else ""
         if previous and _TIME_LEADS.match(previous) and later(previous) and not _NOW.search(part):
@@ -685,6 +687,12 @@ def for_later(text: str, family: Family, load_names: Sequence[str] = ()) -> bool
     return _then_of_before(text, family, load_names)
 
 
+# A part after the order that starts by saying when ("..., like after the lesson at 6").
+_TIME_FOLLOWS = re.compile(
+    r"^\W*(?:(?:like|say|maybe|ideally|preferably|roughly|just)\s+)?"
+    r"(?:after|at|around|about|by|once|from|before)\b",
+    re.IGNORECASE,
+)
 # "..., turn the miners off then, please": at the time said before
 _THEN_AT_END = re.compile(
     r"\b(?:then|at\s+that\s+(?:time|point)|by\s+then|that\s+day)\W*(?:please|pls|thanks"

@@ -774,6 +774,86 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     # Arabic "muwallid" as it is typed in Latin letters, Afrikaans "kragopwekker"
     (r"\b(?:el-?|al-?)?(?:mowall?[ie]d|moall?[ie]d|muwall?[ie]d|mwal+ed)\b", "generator"),
     (r"\bkragopwekker\b", "generator"),
+    # Turkish words in English: jeneratör, akü, güneş, mazot, elektrik, hemen
+    (r"\bjenerat[öo]r(?:[üu]|e|de|den)?\b", "generator"),
+    (r"\bak[üu](?:y[üu]|de|den|n[üu]n)?\b", "battery"),
+    (r"\bg[üu]ne[şs](?:\s+panel\w*)?\b", "solar"),
+    (r"\bmazot\w*\b", "diesel"),
+    (r"\belektri[kc]\b(?!\w)", "power"),
+    (r"\bhemen\b", "now"),
+    # "generator on since 6am", "rigs off since yesterday": how long a state has held, told
+    (
+        r"\b(?P<m>generator|genny|genset|gen|miners?|rigs?|miner-\d+|grid\s+charging)\s+"
+        r"(?P<p>on|off|running|down|up)\s+(?=since\b|for\s+(?:the\s+)?(?:last|past)\b)",
+        r"\g<m> has been \g<p> ",
+    ),
+    # "send me alarm", "send us a notification if ...": an alert asked for
+    (
+        r"\bsend\s+(?P<who>me|us)\s+(?:an?\s+)?(?:alarm|alert|notification|warning|sms|text"
+        r"|message|msg|ping)s?\b",
+        r"alert \g<who>",
+    ),
+    # Caribbean English: "wha" (what), "yuh" (you), "meh role" (my role)
+    (r"\bwha\b(?!')", "what"),
+    (r"\byuh\b", "you"),
+    (r"\bmeh\s+(?=(?:role|access|permissions?|rights)\b)", "my "),
+    # "the power is cut" (an outage told, not an order to cut something)
+    (
+        r"\b(?P<s>power|electricity|grid|mains|current|lights?|supply)\s+(?:is|are|was|got"
+        r"|has\s+been|been|'s)\s+cut(?:\s+off)?\b",
+        r"\g<s> is out",
+    ),
+    # Romanian words in English: opreste / porneste (stop / start), minerii, generatorul,
+    # bateria, panourile, motorina, curent, ieri, mâine, luna asta / trecuta, raport
+    (r"\bopre(?:s|ș|ş)te\b", "stop"),
+    (r"\bporne(?:s|ș|ş)te\b", "start"),
+    (r"\bstins\b", "off"),
+    (r"\bminerii\b", "the miners"),
+    (r"\bgeneratorul\b", "the generator"),
+    (r"\bpanourile\b", "the panels"),
+    (r"\bmotorin[aă]\b", "diesel"),
+    (r"\bieri\b", "yesterday"),
+    (r"\bm[aâ]ine\b", "tomorrow"),
+    (r"\bluna\s+asta\b", "this month"),
+    (r"\bluna\s+trecut[aă]\b", "last month"),
+    (r"\braport\b", "report"),
+    # Lebanese Arabic in Latin letters: tfi / chaghel (turn off / on), el moteur (the
+    # generator), dawle (the grid), kahraba (electricity), mazout, vidange, mbere7
+    (r"\b(?:tfi|tfeh|taffi|ta2fi)\b", "turn off"),
+    (r"\b(?:chaghel|chaghghel|shaghel|sha88el|sha3el|cha3el)\b", "turn on"),
+    (r"\bel\s+(?=(?:miners?|rigs?|moteur|generator|battery|solar|grid|dawle)\b)", "the "),
+    (r"\bmoteur\b", "generator"),
+    (r"\bdawle?h?\b", "grid"),
+    (r"\bkahraba2?\b", "power"),
+    (r"\bmazout\b", "diesel"),
+    (r"\bvidange\b", "generator service"),
+    (r"\b(?:mbere7|mbare7|mbere7a)\b", "yesterday"),
+    # Hungarian: aggregátor, akku, napelem, napfény, áram(szünet), holnap, tegnap, gázolaj;
+    # "miners ki" / "miners be" (off / on) after the machine
+    (r"\baggreg[áa]tor\w*\b", "generator"),
+    (r"\bakku(?:mul[áa]tor\w*|s)?\b", "battery"),
+    (r"\bnapelem\w*\b", "solar panels"),
+    (r"\bnapf[ée]ny\b", "sunshine"),
+    (r"\b[áa]ramsz[üu]net\b", "power cut"),
+    (r"\b[áa]ram\b", "power"),
+    (r"\bholnap\b", "tomorrow"),
+    (r"\btegnap\b", "yesterday"),
+    (r"\bg[áa]zolaj\b", "diesel"),
+    (r"\bk[ée]rem\b", "please"),
+    (
+        r"\b(?P<m>miners?|rigs?|generator|grid\s+charging)\s+ki\b(?=\s*(?:[!.,;]|$|and\b|please\b))",
+        r"\g<m> off",
+    ),
+    (
+        r"\b(?P<m>miners?|rigs?|generator|grid\s+charging)\s+be\b(?=\s*(?:[!.,;]|$|and\b|please\b))",
+        r"\g<m> on",
+    ),
+    # Danish and Norwegian: i morgen, i dag, i går, strøm, måned
+    (r"\bi\s+morgen\b", "tomorrow"),
+    (r"\bi\s+dag\b", "today"),
+    (r"\bi\s+g[åa]r\b", "yesterday"),
+    (r"\bstr[øo]m(?:men)?\b", "power"),
+    (r"\bm[åa]ned(?:en)?\b", "month"),
     # Geordie and Scots: "the morra neet" (tomorrow night), "leccy", "owt"/"nowt"
     (
         r"\bthe\s+morra\b|(?<!\bin\s)(?<!\bthis\s)\bthe\s+morn\b(?!\s+(?:morning|mornin))",
@@ -1045,7 +1125,14 @@ def _need_state(match: re.Match[str]) -> str:
 # relay" (which stops the load) names the switchgear, and is left alone.
 _OPEN_CLOSE = re.compile(
     r"\b(open|close)\s+(?=(?:(?:the|all|all\s+the|my|our|every|both)\s+)*(?:[\w-]+\s+)?"
-    r"(?:miners?|rigs?|asics?|gen|genny|genset|generator|miner-?\d+|grid\s+charg\w*)\b)",
+    r"(?:miners?|rigs?|asics?|machines?|gen|genny|genset|generator|miner-?\d+"
+    r"|grid\s+charg\w*)\b)",
+    re.IGNORECASE,
+)
+# "Miners close, now": the particle after the machine
+_CLOSE_AFTER = re.compile(
+    r"^\W*(?P<m>(?:the\s+|all\s+(?:the\s+)?)?(?:miners?|rigs?|gen|genny|generator|miner-?\d+))"
+    r"\s+(?P<v>open|close)\b(?!\s+(?:to|by|at)\b)",
     re.IGNORECASE,
 )
 _SWITCHGEAR = re.compile(r"\b(?:relays?|breakers?|contactors?|circuits?|valves?)\b", re.I)
@@ -1144,6 +1231,22 @@ _HUNDRED_HOURS = re.compile(
 )
 
 
+# Figures said digit by digit, as on a radio net: "four-zero percent", "one-two volts".
+_DIGIT_WORDS = {
+    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "niner": 9, "fife": 5, "tree": 3,
+}  # fmt: skip
+_DIGITS_SAID = re.compile(
+    rf"\b(?P<a>{'|'.join(_DIGIT_WORDS)})[\s-]+(?P<b>{'|'.join(_DIGIT_WORDS)})\b"
+    r"(?=\s*(?:%|percent|per\s*cent|kw\b|kilowatts?|v\b|volts?|litres?|liters?|hours?|amps?))",
+    re.IGNORECASE,
+)
+
+
+def _digits_said(match: re.Match[str]) -> str:
+    return str(_DIGIT_WORDS[match["a"].lower()] * 10 + _DIGIT_WORDS[match["b"].lower()])
+
+
 def _hundred_hours(match: re.Match[str]) -> str:
     hour = shorthand.spoken_value(match["hour"])
     if hour > 23 or not (match["at"] or match["hours"]):
@@ -1155,6 +1258,7 @@ def plain(text: str) -> str:
     """``text`` with other people's words for known things rewritten to the plain ones."""
     text = mixed_languages.rewrite(text)
     text = _HUNDRED_HOURS.sub(_hundred_hours, text)
+    text = _DIGITS_SAID.sub(_digits_said, text)
     text = _NUMBER_ABBREVIATION.sub("number ", _GREETING_LEAD.sub("", text))
     text = _SIGN_OFF.sub(".", text) if _SIGN_OFF.search(text) else text
     text = _REQUEST_MADE.sub(lambda m: f"please {m['order'] or m['order2']}", text)
@@ -1165,6 +1269,9 @@ def plain(text: str) -> str:
     if not _SWITCHGEAR.search(text):
         text = _OPEN_CLOSE.sub(
             lambda m: "turn on " if m[1].lower() == "open" else "turn off ", text
+        )
+        text = _CLOSE_AFTER.sub(
+            lambda m: f"{m['m']} {'on' if m['v'].lower() == 'open' else 'off'}", text
         )
     text = _STATE_WISHED.sub(_wished_state, text)
     text = _TOPIC_FIRST.sub(_topic_order, text)

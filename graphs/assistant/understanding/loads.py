@@ -41,6 +41,16 @@ _MEASURE = re.compile(
     r"|am\b|pm\b|o'?clock)",
     re.IGNORECASE,
 )
+# Things people also number in chat: with one named, a bare number may be theirs
+# ("silences please, then kill #3").
+_OTHER_NUMBERED = re.compile(
+    r"\b(?:alerts?|silences?|rules?|requests?|approvals?|actions?)\b", re.IGNORECASE
+)
+# The verbs of an order to a machine, as they stand before what they switch.
+_ORDER_WORDS = (
+    r"start|stop|kill|restart|reboot|reset|switch\s+(?:on|off)|turn\s+(?:on|off)"
+    r"|shut\s+(?:down|off)|power\s+(?:on|off|up|down)|boot|unplug"
+)
 # "1-3", "1 to 3", "one through three": a range of numbers
 _TO = r"\s*(?:-|\u2013|\u2014|to|through|thru|till|until)\s*"
 # What people call a miner when it is not the load's own word.
@@ -80,6 +90,22 @@ def spoken(text: str, load_names: Sequence[str]) -> str:
         def number_first(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
             name = by_number.get(_value(match["n"] or match["h"]))
             return match[0] if name is None else name
+
+        if miner_like == [noun] and not _OTHER_NUMBERED.search(text):
+
+            def bare(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
+                name = by_number.get(_value(match["n"]))
+                return match[0] if name is None else f"{match['v']} {name}"
+
+            # "start number 3", "stop number 2 and number 3": an order's machine by number
+            text = re.sub(
+                rf"\b(?P<v>{_ORDER_WORDS}|and|&)\s+(?:the\s+)?(?:number|no\.?|nr\.?|#)\s*"
+                rf"(?P<n>{_NUMBER})\b(?![-\w/:%]|\.\d|\s+(?:{_MACHINE_WORDS}|alerts?|rules?"
+                r"|silences?|requests?)\b)",
+                bare,
+                text,
+                flags=re.IGNORECASE,
+            )
 
         # "number 2 miner", "#3 rig": the number before the noun
         text = re.sub(

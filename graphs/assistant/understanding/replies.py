@@ -137,7 +137,7 @@ _STANDING_ORDER = re.compile(
     r"(?!(?:is|are|was|were|will|would|do|does|did|can|could|should|shall|you|u|ya|ye|i|we"
     r"|possible|ready|needed|necessary)\b)"
     r"(?:(?:the|da|my|our|its|it'?s)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
-    r"(?:drops?|falls?|go|goes|gets|reaches|hits|rises|exceeds|is|are|comes?|dips?|climbs?"
+    r"(?:drops?|falls?|go|goes|gets|reaches|hits?|rises|exceeds|is|are|comes?|dips?|climbs?"
     r"|passes|crosses|tops|fills?|empties|sets)\b"
     # "when the sun's up", "once the battery's full"
     r"|\b(?:when|wen|once|as\s+soon\s+as)\s+(?:(?:the|da|my|our)\s+)?[\w-]+'s\s+"
@@ -151,7 +151,7 @@ _IF_CHANGES = re.compile(
     r"\b(?:if|iff|in\s+case)\s+(?!(?:is|are|was|were|you|u|ya|ye|i|we|it\s+is)\b)"
     r"(?:(?:the|da|my|our|its|it'?s|die|la|el)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
     r"(?:ever\s+|then\s+|again\s+)?"
-    r"(?:drops?|falls?|go|goes|gets|reaches|hits|rises|exceeds|dips?|climbs?|sinks?"
+    r"(?:drops?|falls?|go|goes|gets|reaches|hits?|rises|exceeds|dips?|climbs?|sinks?"
     r"|passes|crosses|tops|fills?|empties|comes?\s+(?:out|up|back|on)|goes\s+(?:out|off|down))\b",
     re.IGNORECASE,
 )

@@ -1138,10 +1138,17 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
     out: list[str] = []
     when: str | None = None
     subject: str | None = None
+    last_head: str | None = None
     for raw in kept:
         part = raw.strip()
         if not part or _reason_clause(part):
             return []  # "tomorrow is cloudy": no request of its own
+        head = _HEAD_NOUN.search(part)
+        if head is not None:
+            last_head = head[0]
+        elif out and last_head is not None and _BARE_DAY.search(part):
+            # "how good was yesterday's forecast and what's today's": today's forecast
+            part = f"{part.rstrip('?.! ')} {last_head}{part[len(part.rstrip('?.! ')) :]}"
         named = _SUBJECT.search(part)
         if named is None and subject is not None:
             # "keep the battery above 50 %, and tell me if it drops under 40": "it" is
@@ -1159,6 +1166,12 @@ def _parts(text: str, joins: re.Pattern[str], site_names: Sequence[str]) -> list
     return out
 
 
+# What a part asks for by name, that a later part may leave out ("... and what's today's").
+_HEAD_NOUN = re.compile(
+    r"\b(?:forecast|outlook|report|plan|projection|scorecard|figures|numbers|load|solar)\b",
+    re.IGNORECASE,
+)
+_BARE_DAY = re.compile(r"\b(?:today|tomorrow|yesterday|tonight)['’]?s\W*$", re.IGNORECASE)
 # A reading a part names, that a later part may call "it".
 _SUBJECT = re.compile(
     r"\b(?:battery|batt|soc|state\s+of\s+charge|fuel|diesel|tank|load|solar|pv"
@@ -1815,13 +1828,13 @@ SURE_HELP = 0.99  # help over a how-to the rules read in it
 _HOW_TO = frozenset({"search_knowledge"})
 # The bot itself asked about: "what can you do", "how does this work", "how do I use you".
 _ABOUT_THE_BOT = re.compile(
-    r"\bwhat\s+(?:can|could|do)\s+(?:you|u|ye|ya|this|it)\b"
+    r"\bwhat\s+(?:all\s+)?(?:can|could|do)\s+(?:you|u|ye|ya|this|it)\b"
     r"|\bhow\s+(?:do(?:es)?|to|can|should)\s+(?:i\s+|we\s+|ah\s+)?(?:use\s+(?:you|u|ye|ya|this|it)"
     r"|(?:this|it|you|u|ye)\s+work)\b",
     re.IGNORECASE,
 )
 LATER_ORDER = 0.5  # an order for later the readers kept only the condition of
-POLITE_ORDER = 0.99  # an order wrapped in polite words, when the whole reads as it
+POLITE_ORDER = 0.95  # an order wrapped in polite words, when the whole reads as it
 
 
 # "I'd be glad if you could get the miners going again", "kindly have the generator shut
@@ -2129,12 +2142,14 @@ def _plan(
         args = arguments.for_tool(top, text, site_names, load_names)
         if args is not None:
             return Plan([Intent(top, args)], "ok", False, closest, ranked, top, p)
-    advised = _ADVISED.get(top)
+    advised = _ADVISED.get(top) if blocked else top if top in _ADVISED.values() else None
     if (
-        blocked
-        and advised is not None
+        advised is not None
         and _ADVICE_ASKED.search(text)
         and {i.tool for i in found} <= _STATUS_OF_MACHINES
+        # the plan and the changes it advises on, together, are what the message is like
+        and guess.prob(advised) + sum(guess.prob(a) for a, v in _ADVISED.items() if v == advised)
+        >= ACCEPT
     ):
         # "should we turn the generator off?": whether to make the change is the plan's
         # question, not the status's; the change itself is never made from a question
