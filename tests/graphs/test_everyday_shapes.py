@@ -1468,3 +1468,22 @@ def test_how_long_a_machine_has_been_on_is_told_not_ordered() -> None:
         assert not {"start_generator", "stop_generator", "start_miners", "stop_miners"} & set(
             _tools(told)
         ), told
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Boston English as typed, Swahili words, a Punjabi hour
+        ("stahht the genny please", ["start_generator"]),
+        ("shut the minahs off", ["stop_miners"]),
+        ("zima jenereta now", ["stop_generator"]),
+        ("washa the rigs, jua is strong", ["start_miners"]),
+        ("barn betri?", ["battery_status"]),
+        ("raat 10 vaje rigs band kar do", []),
+        # later: when something still to happen is over
+        ("once the service is over please switch the miners on", []),
+        ("after the market closes stop the generator", []),
+    ],
+)
+def test_after_heldout17(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

@@ -654,9 +654,12 @@ _LATER = re.compile(
     # a day of the week ("turn the miners off on Friday", "saturday morning start the gen")
     r"|\b(?:on\s+)?(?:mon|tues|wednes|thurs|fri|satur|sun)day(?:\s+(?:morning|afternoon|evening"
     r"|night))?\b"
-    # when something still to happen happens ("... when the guests arrive")
+    # when something still to happen happens ("... when the guests arrive", "after the
+    # choir finishes tonight")
     r"|\bwhen\s+(?:\w+\s+){0,4}?(?:arrives?|gets?\s+(?:here|back|in)|comes?|come\s+back"
-    r"|(?:is|are)\s+back|leaves?|wakes?\s+up)\b",
+    r"|(?:is|are)\s+back|leaves?|wakes?\s+up)\b"
+    r"|\b(?:after|once|when|as\s+soon\s+as)\s+(?:\w+\s+){0,4}?(?:finish(?:es)?|ends?"
+    r"|(?:is|are)\s+(?:over|done|finished)|closes?|wraps?\s+up|goes?\s+home|leaves?)\b",
     re.IGNORECASE,
 )
 _ONLY_TIME = re.compile(

@@ -242,8 +242,8 @@ _HINDI = _table(
         ),
         (r"\b(?:tum|aap|bot)\s+(?:kya\s+kya|kya)\s+kar\s+sakte\s+(?:ho|hain)\b", "what can you do"),
         # "raat 11 baje": at 11 at night, an hour for later
-        (r"\b(?:raat\s+(?:ko\s+)?)(\d{1,2})\s+baje\b", r"at \1 tonight"),
-        (r"\b(\d{1,2})\s+baje\b", r"at \1 o'clock"),
+        (r"\b(?:raat\s+(?:ko\s+)?)(\d{1,2})\s+[bv]aje\b", r"at \1 tonight"),
+        (r"\b(\d{1,2})\s+[bv]aje\b", r"at \1 o'clock"),
         (rf"\bband\s+{_KARO}", "off"),
         (rf"\b(?:chala\s+do|chalao|chala\s+dijiye|chalu\s+{_KARO})", "on"),
         (
