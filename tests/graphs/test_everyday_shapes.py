@@ -1487,3 +1487,24 @@ def test_how_long_a_machine_has_been_on_is_told_not_ordered() -> None:
 )
 def test_after_heldout17(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # later: an hour in words, a condition put as "should ...", an event said first
+        ("please switch the rigs off at ten tonight", []),
+        ("start the generator at half past six", []),
+        ("Should the soc drop under 30 percent, please stop the miners.", []),
+        ("After the evening service, please start the generator.", []),
+        # Tamil in Latin letters: an hour, a condition, an order with its particle
+        ("raathiri 11 mani-ku generator off pannu", []),
+        ("battery 25 keezha ponaa miners off pannu", []),
+        ("miners off pannu", ["stop_miners"]),
+        # still now
+        ("stop the miners, the battery is at five.", ["stop_miners"]),
+        ("should the generator run tonight?", ["generator_plan"]),
+    ],
+)
+def test_after_heldout18(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

@@ -633,8 +633,16 @@ def family_of(tool: str) -> Family | None:
 # A time later than now for an order ("start the genny at 5am tomorrow", "at 19:00 stop the
 # miners", "turn the miners on at 10am tmrw", "in 2 hours"): the bot does not schedule, and
 # a request made now would run now.
+_HOUR_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 _LATER = re.compile(
-    r"\b(?:at|around|about|from|after)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|h|hrs|o'?clock)?"
+    # an hour in words ("at nine this evening", "by half past six", "at ten o'clock")
+    rf"\b(?:at|around|about|by|after)\s+(?:(?:half|quarter)\s+(?:past|to)\s+{_HOUR_WORDS}\b"
+    rf"|{_HOUR_WORDS}(?:\s+(?:thirty|fifteen|forty-?five))?\s*(?:o'?clock\b|am\b|pm\b"
+    r"|(?=\s*(?:this|tonight|tomorrow|in\s+the)\b)|(?=\s*[.!?]|\s*$)))"
+    # "After evening milking, please ...": an event still to come, said first
+    r"|^\W*(?:right\s+)?after\s+(?!(?:that|this|it|now|all)\b)(?:[\w'-]+\s+){0,3}[\w'-]+"
+    r"\s*(?:,|$)"
+    r"|\b(?:at|around|about|from|after)\s+(?:\d{1,2}(?::\d{2})?\s*(?:am|pm|h|hrs|o'?clock)?"
     r"(?!\s*(?:%|°|(?:percent|per\s*cent|kw|kwh|w|v|volts?|amps?|a|l|litres?|liters?|c"
     r"|degrees?)\b))"
     r"|midnight|noon|midday|dawn|sunrise|sunset|sundown|sun\s*up|sun\s*down|dusk|daybreak|dark"
@@ -687,6 +695,8 @@ def for_later(text: str, family: Family, load_names: Sequence[str] = ()) -> bool
         previous = parts[i - 1] if i > 0 else ""
         if previous and _TIME_LEADS.match(previous) and later(previous) and not _NOW.search(part):
             return True
+        if i == 1 and _EVENT_LEADS.match(previous) and later(previous) and not _NOW.search(part):
+            return True  # "After evening milking, please turn the grid charging off."
     return _then_of_before(text, family, load_names)
 
 
@@ -725,6 +735,8 @@ _TIME_LEADS = re.compile(
     re.IGNORECASE,
 )
 _NOW = re.compile(r"\b(?:now|right\s+away|asap|immediately|straight\s+away)\b", re.I)
+# An event still to come, said first and alone ("After evening milking, ...").
+_EVENT_LEADS = re.compile(r"^\W*(?:right\s+)?after\s+(?:[\w'-]+\s+){0,3}[\w'-]+\W*$", re.I)
 _REASON_AFTER = re.compile(r"\s(?:it'?s|its|because|cause|coz|cuz|since|as\s+it)\s", re.I)
 _UNTIL = frozenset(
     {"until", "till", "til", "for", "through", "thru", "by", "before", "since", "last", "past"}

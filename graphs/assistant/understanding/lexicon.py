@@ -870,6 +870,21 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     (r"\bkesho\b", "tomorrow"),
     (r"\bsasa\s+hivi\b|\bhapa\s+sasa\b", "right now"),
     (r"\bharaka\b", "now"),
+    # Tamil in Latin letters: "10 mani-ku" (at 10 o'clock), raathiri (tonight), "off
+    # pannu" (do off), "battery 20 keezha ponaa" (if it goes below 20), EB (the grid)
+    (r"\b(\d{1,2})\s+mani(?:-?k?ku|-?la|kku)?\b", r"at \1 o'clock"),
+    (r"\braa?thiri\b", "tonight"),
+    (r"\b(on|off|start|stop|check)\s+pannu(?:nga|ngal|ga)?\b", r"\1"),
+    (
+        r"\b(?P<m>battery|soc|fuel|diesel)\s+(?P<n>\d{1,3})\s*%?\s+keezha\s+po(?:naa?|nal)\b",
+        r"if the \g<m> drops below \g<n>",
+    ),
+    (r"\bippo\b", "now"),
+    (r"\bnaalai(?:kku)?\b", "tomorrow"),
+    (r"\bnethu\b", "yesterday"),
+    (r"\binn(?:iki|aikku)\b", "today"),
+    (r"\bEB\s+(?:cut|poiduchu|cut\s+aayiduchu)\b", "grid is out"),
+    (r"\bEB\s+vandhachu\b", "grid is back"),
     # Danish and Norwegian: i morgen, i dag, i går, strøm, måned
     (r"\bi\s+morgen\b", "tomorrow"),
     (r"\bi\s+dag\b", "today"),

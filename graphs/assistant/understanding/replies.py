@@ -148,7 +148,10 @@ _STANDING_ORDER = re.compile(
 # change, as "when" does ("if the battery is under 20 %" is the state now: see
 # routing._conditional_order; "if it has dropped" has happened).
 _IF_CHANGES = re.compile(
-    r"\b(?:if|iff|in\s+case)\s+(?!(?:is|are|was|were|you|u|ya|ye|i|we|it\s+is)\b)"
+    # "Should the battery fall below 25 percent, please start the generator"
+    r"^\W*(?:and\s+)?should\s+(?:the|my|our)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:ever\s+)?"
+    r"(?:fall|drop|go|get|dip|reach|hit|rise|climb|exceed|sink|run\s+(?:low|out))\b"
+    r"|\b(?:if|iff|in\s+case)\s+(?!(?:is|are|was|were|you|u|ya|ye|i|we|it\s+is)\b)"
     r"(?:(?:the|da|my|our|its|it'?s|die|la|el)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
     r"(?:ever\s+|then\s+|again\s+)?"
     r"(?:drops?|falls?|go|goes|gets|reaches|hits?|rises|exceeds|dips?|climbs?|sinks?"
