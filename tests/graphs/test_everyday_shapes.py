@@ -1508,3 +1508,19 @@ def test_after_heldout17(text: str, expected: list[str]) -> None:
 )
 def test_after_heldout18(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "yes or no?" in another language asks whether, it gives no order
+        ("grid charging tonight, sim ou não?", ["grid_charge_advice"]),
+        # utilities by name, Maltese words, a rejection in London slang
+        ("should we charge from ZESCO overnight?", ["grid_charge_advice"]),
+        ("start il-ġenerator please", ["start_generator"]),
+        ("solar forecast for għada?", ["solar_forecast"]),
+        ("bin off request 9a8b7c6d, not needed", ["decide_action"]),
+    ],
+)
+def test_after_heldout18_words(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

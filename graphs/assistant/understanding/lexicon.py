@@ -885,6 +885,23 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     (r"\binn(?:iki|aikku)\b", "today"),
     (r"\bEB\s+(?:cut|poiduchu|cut\s+aayiduchu)\b", "grid is out"),
     (r"\bEB\s+vandhachu\b", "grid is back"),
+    # Maltese: il-ġenerator, għada (tomorrow), il-lejla (tonight), illum (today), ilbieraħ
+    (r"\b(?:il-)?[ġg]enerat(?:or|ur)\b", "generator"),
+    (r"\bg[ħh]ada\b", "tomorrow"),
+    (r"\bil-?lejla\b", "tonight"),
+    (r"\billum\b", "today"),
+    (r"\bilbiera[ħh]\b", "yesterday"),
+    # "yes or no?" in other languages: "sí o no?", "sim ou não?", "sin ou nau?", "oui ou non?"
+    (
+        r"\b(?:s[ií]\s+o\s+no|sim\s+ou\s+n[ãa]o|sin\s+ou\s+nau|oui\s+ou\s+non"
+        r"|ja\s+oder\s+nein|haan\s+ya\s+na|ha\s+ya\s+na|da\s+ili\s+ne)\s*(?=\?)",
+        "yes or no",
+    ),
+    # "bin off request d04f11b9": reject it
+    (
+        r"\bbin\s+(?:off|it)\s+(?=(?:request|action|the\s+request|that\s+request)?\s*[0-9a-f]{6,})",
+        "reject ",
+    ),
     # Danish and Norwegian: i morgen, i dag, i går, strøm, måned
     (r"\bi\s+morgen\b", "tomorrow"),
     (r"\bi\s+dag\b", "today"),
@@ -951,7 +968,8 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     (r"\b(?:la\s+|della\s+|dalla\s+)?rete\b", "grid"),
     (
         r"\b(?:KPLC|Kenya\s+Power|Eskom|ZESA|TANESCO|UMEME|NEPA|PHCN|BESCOM|MSEDCL|MSEB|KSEB"
-        r"|TNEB|TANGEDCO|Meralco)\b(?:\s+(?:supply|power|line|mains))?|\bEB\s+(?:supply|power"
+        r"|TNEB|TANGEDCO|Meralco|ZESCO|Electra|PNM|Enemalta|EDL|PLN|EVN|CFE|Ecuacier|ENEL"
+        r"|JPS|T&TEC|TTEC|UEDCL|TANESCO|KPC)\b(?:\s+(?:supply|power|line|mains))?|\bEB\s+(?:supply|power"
         r"|line|mains|current)\b"
         r"|\b(?:the\s+)?(?:power|electric(?:ity)?|light|utility)\s+(?:company|co|board)\b",
         "the grid",
