@@ -1524,3 +1524,19 @@ def test_after_heldout18(text: str, expected: list[str]) -> None:
 )
 def test_after_heldout18_words(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Czech, Serbian, Somali, Cantonese and Swiss German words for the orders
+        ("zapni the těžaři please", ["start_miners"]),
+        ("pokreni agregat, nema struje", ["start_generator"]),
+        ("jooji the matoor please", ["stop_generator"]),
+        ("hoi miner-1 please", ["start_miners"]),
+        ("saan the generator", ["stop_generator"]),
+        ("rigs aa please", ["start_miners"]),
+    ],
+)
+def test_round13_words(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

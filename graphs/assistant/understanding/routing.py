@@ -1834,7 +1834,7 @@ _ABOUT_THE_BOT = re.compile(
     re.IGNORECASE,
 )
 LATER_ORDER = 0.5  # an order for later the readers kept only the condition of
-POLITE_ORDER = 0.95  # an order wrapped in polite words, when the whole reads as it
+POLITE_ORDER = 0.9  # an order wrapped in polite words, when the whole reads as it
 
 
 # "I'd be glad if you could get the miners going again", "kindly have the generator shut
