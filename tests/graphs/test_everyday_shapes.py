@@ -1540,3 +1540,18 @@ def test_after_heldout18_words(text: str, expected: list[str]) -> None:
 )
 def test_round13_words(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a condition with a later time, or on Yorkshire's "t'", or on snow sliding off
+        ("if the soc is still under 25 at six, start the generator", []),
+        ("if t'soc drops under 25 switch t'genny on", []),
+        ("once the snow slides off the panels, start the rigs", []),
+        # the state now still shows it and proposes the order
+        ("if the battery is at 20 start the generator", ["battery_status", "start_generator"]),
+    ],
+)
+def test_after_heldout19(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

@@ -138,7 +138,7 @@ _STANDING_ORDER = re.compile(
     r"|possible|ready|needed|necessary)\b)"
     r"(?:(?:the|da|my|our|its|it'?s)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
     r"(?:drops?|falls?|go|goes|gets|reaches|hits?|rises|exceeds|is|are|comes?|dips?|climbs?"
-    r"|passes|crosses|tops|fills?|empties|sets)\b"
+    r"|passes|crosses|tops|fills?|empties|sets|clears?|melts?|slides?)\b"
     # "when the sun's up", "once the battery's full"
     r"|\b(?:when|wen|once|as\s+soon\s+as)\s+(?:(?:the|da|my|our)\s+)?[\w-]+'s\s+"
     r"(?:up|down|out|back|full|empty|charged|flat|low|high|gone|over)\b",
@@ -152,7 +152,8 @@ _IF_CHANGES = re.compile(
     r"^\W*(?:and\s+)?should\s+(?:the|my|our)\s+[\w-]+(?:\s+[\w-]+)?\s+(?:ever\s+)?"
     r"(?:fall|drop|go|get|dip|reach|hit|rise|climb|exceed|sink|run\s+(?:low|out))\b"
     r"|\b(?:if|iff|in\s+case)\s+(?!(?:is|are|was|were|you|u|ya|ye|i|we|it\s+is)\b)"
-    r"(?:(?:the|da|my|our|its|it'?s|die|la|el)\s+)?[\w-]+(?:\s+(?:of\s+)?[\w-]+){0,2}?\s+"
+    # "if t'battery gets below 20" (Yorkshire's "the")
+    r"(?:(?:the|da|my|our|its|it'?s|die|la|el)\s+|t')?[\w-]+(?:\s+(?:of\s+)?[\w'-]+){0,2}?\s+"
     r"(?:ever\s+|then\s+|again\s+)?"
     r"(?:drops?|falls?|go|goes|gets|reaches|hits?|rises|exceeds|dips?|climbs?|sinks?"
     r"|passes|crosses|tops|fills?|empties|comes?\s+(?:out|up|back|on)|goes\s+(?:out|off|down))\b",

@@ -793,6 +793,10 @@ def _not_for_later(
         if said is not None:
             for said_family, direction in commands.ordered(said["order"], load_names):
                 ordered.append(commands.tool_of(said_family, direction)[0])
+    condition = _IF_NOW.match(text)
+    if condition is not None and set(ordered) & ACTIONS and commands.later(condition["cond"]):
+        # "if the battery is still under 30 at noon, then start the generator"
+        return Plan([], "unsupported", False, read.closest, read.ranked_tools, read.label, read.p)
     for tool in ordered:
         family = commands.family_of(tool)
         if family is not None and (
@@ -886,8 +890,10 @@ def _conditional_order(
     match = _IF_NOW.match(text)
     if match is None or STANDING.search(text) or _NOT_NOW.search(match["cond"]):
         return None
-    if standing_order(text):
-        return None  # "if the battery drops under 20, start the genny": it waits for that
+    if standing_order(text) or commands.later(match["cond"]):
+        # "if the battery drops under 20, start the genny", "if the battery is still under
+        # 30 at noon, ...": it waits for that
+        return None
     if "?" in text:
         return None  # "if the battery is low, should I stop the miners?": a question
     state = next((tool for tool, words in _STATE_OF if words.search(match["cond"])), None)
