@@ -1376,24 +1376,6 @@ def test_a_level_in_watts_after_at_is_no_hour() -> None:
         # a reason given with the order asks nothing of its own
         ("switch the rigs on please, sun very bright today", ["start_miners"]),
         ("stop the generator already, it guzzles diesel", ["stop_generator"]),
-    ],
-)
-def test_conditions_advice_floors_and_reasons(text: str, expected: list[str]) -> None:
-    assert _tools(text) == expected
-
-
-def test_a_hundred_is_an_hour_only_where_it_is_said_as_one() -> None:
-    from graphs.assistant.understanding.lexicon import plain
-
-    assert plain("stop the miners at nineteen hundred") == "stop the miners at 19:00"
-    assert plain("gen on at zero six hundred hours") == "gen on at 06:00"
-    for amount in ("alert me if the load goes above two hundred watts", "two hundred litres left"):
-        assert plain(amount) == amount
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
         # Turkish, Danish and Norwegian words for the machines, the days and the money
         ("jeneratör start now please, the elektrik is cut", ["start_generator"]),
         ("home akü?", ["battery_status"]),
@@ -1408,10 +1390,75 @@ def test_a_hundred_is_an_hour_only_where_it_is_said_as_one() -> None:
         ("keep the battery above five-zero percent, out", ["set_preferences"]),
         # Caribbean English asking what the bot does
         ("wha yuh could do for me?", ["help"]),
+        # Romanian, Lebanese Arabic and Hungarian words for the orders and the machines
+        ("porneste generatorul, the grid is down", ["start_generator"]),
+        ("opreste minerii please", ["stop_miners"]),
+        ("tfi el moteur, dawle is back", ["stop_generator"]),
+        ("chaghel el miners", ["start_miners"]),
+        ("aggregátor ki, please", ["stop_generator"]),
+        ("rigs be!", ["start_miners"]),
+        ("holnap solar forecast?", ["solar_forecast"]),
+        # an order's machine by its number alone
+        ("stop number 1 and number 2 at the barn", ["stop_miners"]),
+        # later: an hour in Hindi, a time in the part after the order, "when ... hit"
+        ("raat 10 baje rigs band karo", []),
+        ("switch the miners off, say after dinner at 8", []),
+        ("fire up the generator when the batteries hit 12", []),
+        # Boston English as typed, Swahili words, a Punjabi hour
+        ("stahht the genny please", ["start_generator"]),
+        ("shut the minahs off", ["stop_miners"]),
+        ("zima jenereta now", ["stop_generator"]),
+        ("washa the rigs, jua is strong", ["start_miners"]),
+        ("barn betri?", ["battery_status"]),
+        ("raat 10 vaje rigs band kar do", []),
+        # later: when something still to happen is over
+        ("once the service is over please switch the miners on", []),
+        ("after the market closes stop the generator", []),
+        # later: an hour in words, a condition put as "should ...", an event said first
+        ("please switch the rigs off at ten tonight", []),
+        ("start the generator at half past six", []),
+        ("Should the soc drop under 30 percent, please stop the miners.", []),
+        ("After the evening service, please start the generator.", []),
+        # Tamil in Latin letters: an hour, a condition, an order with its particle
+        ("raathiri 11 mani-ku generator off pannu", []),
+        ("battery 25 keezha ponaa miners off pannu", []),
+        ("miners off pannu", ["stop_miners"]),
+        # still now
+        ("stop the miners, the battery is at five.", ["stop_miners"]),
+        ("should the generator run tonight?", ["generator_plan"]),
+        # "yes or no?" in another language asks whether, it gives no order
+        ("grid charging tonight, sim ou não?", ["grid_charge_advice"]),
+        # utilities by name, Maltese words, a rejection in London slang
+        ("should we charge from ZESCO overnight?", ["grid_charge_advice"]),
+        ("start il-ġenerator please", ["start_generator"]),
+        ("solar forecast for għada?", ["solar_forecast"]),
+        ("bin off request 9a8b7c6d, not needed", ["decide_action"]),
+        # Czech, Serbian, Somali, Cantonese and Swiss German words for the orders
+        ("zapni the těžaři please", ["start_miners"]),
+        ("pokreni agregat, nema struje", ["start_generator"]),
+        ("jooji the matoor please", ["stop_generator"]),
+        ("hoi miner-1 please", ["start_miners"]),
+        ("saan the generator", ["stop_generator"]),
+        ("rigs aa please", ["start_miners"]),
+        # a condition with a later time, or on Yorkshire's "t'", or on snow sliding off
+        ("if the soc is still under 25 at six, start the generator", []),
+        ("if t'soc drops under 25 switch t'genny on", []),
+        ("once the snow slides off the panels, start the rigs", []),
+        # the state now still shows it and proposes the order
+        ("if the battery is at 20 start the generator", ["battery_status", "start_generator"]),
     ],
 )
-def test_words_of_other_languages_and_other_englishes(text: str, expected: list[str]) -> None:
+def test_what_is_asked_now_what_waits_and_other_words(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+def test_a_hundred_is_an_hour_only_where_it_is_said_as_one() -> None:
+    from graphs.assistant.understanding.lexicon import plain
+
+    assert plain("stop the miners at nineteen hundred") == "stop the miners at 19:00"
+    assert plain("gen on at zero six hundred hours") == "gen on at 06:00"
+    for amount in ("alert me if the load goes above two hundred watts", "two hundred litres left"):
+        assert plain(amount) == amount
 
 
 def test_a_power_cut_told_is_no_order_to_cut() -> None:
@@ -1432,29 +1479,6 @@ def test_a_day_said_alone_takes_the_noun_said_before() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # Romanian, Lebanese Arabic and Hungarian words for the orders and the machines
-        ("porneste generatorul, the grid is down", ["start_generator"]),
-        ("opreste minerii please", ["stop_miners"]),
-        ("tfi el moteur, dawle is back", ["stop_generator"]),
-        ("chaghel el miners", ["start_miners"]),
-        ("aggregátor ki, please", ["stop_generator"]),
-        ("rigs be!", ["start_miners"]),
-        ("holnap solar forecast?", ["solar_forecast"]),
-        # an order's machine by its number alone
-        ("stop number 1 and number 2 at the barn", ["stop_miners"]),
-        # later: an hour in Hindi, a time in the part after the order, "when ... hit"
-        ("raat 10 baje rigs band karo", []),
-        ("switch the miners off, say after dinner at 8", []),
-        ("fire up the generator when the batteries hit 12", []),
-    ],
-)
-def test_orders_in_other_words_and_for_later(text: str, expected: list[str]) -> None:
-    assert _tools(text) == expected
-
-
 def test_an_order_by_number_alone_names_that_miner() -> None:
     got = plan("start number 2 please", site_names=SITES, load_names=LOADS).intents
     assert [(i.tool, i.args.get("loads")) for i in got] == [("start_miners", ["miner-2"])]
@@ -1468,90 +1492,3 @@ def test_how_long_a_machine_has_been_on_is_told_not_ordered() -> None:
         assert not {"start_generator", "stop_generator", "start_miners", "stop_miners"} & set(
             _tools(told)
         ), told
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # Boston English as typed, Swahili words, a Punjabi hour
-        ("stahht the genny please", ["start_generator"]),
-        ("shut the minahs off", ["stop_miners"]),
-        ("zima jenereta now", ["stop_generator"]),
-        ("washa the rigs, jua is strong", ["start_miners"]),
-        ("barn betri?", ["battery_status"]),
-        ("raat 10 vaje rigs band kar do", []),
-        # later: when something still to happen is over
-        ("once the service is over please switch the miners on", []),
-        ("after the market closes stop the generator", []),
-    ],
-)
-def test_after_heldout17(text: str, expected: list[str]) -> None:
-    assert _tools(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # later: an hour in words, a condition put as "should ...", an event said first
-        ("please switch the rigs off at ten tonight", []),
-        ("start the generator at half past six", []),
-        ("Should the soc drop under 30 percent, please stop the miners.", []),
-        ("After the evening service, please start the generator.", []),
-        # Tamil in Latin letters: an hour, a condition, an order with its particle
-        ("raathiri 11 mani-ku generator off pannu", []),
-        ("battery 25 keezha ponaa miners off pannu", []),
-        ("miners off pannu", ["stop_miners"]),
-        # still now
-        ("stop the miners, the battery is at five.", ["stop_miners"]),
-        ("should the generator run tonight?", ["generator_plan"]),
-    ],
-)
-def test_after_heldout18(text: str, expected: list[str]) -> None:
-    assert _tools(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # "yes or no?" in another language asks whether, it gives no order
-        ("grid charging tonight, sim ou não?", ["grid_charge_advice"]),
-        # utilities by name, Maltese words, a rejection in London slang
-        ("should we charge from ZESCO overnight?", ["grid_charge_advice"]),
-        ("start il-ġenerator please", ["start_generator"]),
-        ("solar forecast for għada?", ["solar_forecast"]),
-        ("bin off request 9a8b7c6d, not needed", ["decide_action"]),
-    ],
-)
-def test_after_heldout18_words(text: str, expected: list[str]) -> None:
-    assert _tools(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # Czech, Serbian, Somali, Cantonese and Swiss German words for the orders
-        ("zapni the těžaři please", ["start_miners"]),
-        ("pokreni agregat, nema struje", ["start_generator"]),
-        ("jooji the matoor please", ["stop_generator"]),
-        ("hoi miner-1 please", ["start_miners"]),
-        ("saan the generator", ["stop_generator"]),
-        ("rigs aa please", ["start_miners"]),
-    ],
-)
-def test_round13_words(text: str, expected: list[str]) -> None:
-    assert _tools(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        # a condition with a later time, or on Yorkshire's "t'", or on snow sliding off
-        ("if the soc is still under 25 at six, start the generator", []),
-        ("if t'soc drops under 25 switch t'genny on", []),
-        ("once the snow slides off the panels, start the rigs", []),
-        # the state now still shows it and proposes the order
-        ("if the battery is at 20 start the generator", ["battery_status", "start_generator"]),
-    ],
-)
-def test_after_heldout19(text: str, expected: list[str]) -> None:
-    assert _tools(text) == expected

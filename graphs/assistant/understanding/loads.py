@@ -13,7 +13,7 @@ loads the site has.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _SMALL = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _ORDINAL_WORDS = (
@@ -86,88 +86,106 @@ def spoken(text: str, load_names: Sequence[str]) -> str:
             # "the third rig", "rig 2", "ASIC number 1" where the loads are miner-1..3:
             # the machines have one name, whatever people call them
             word = _MACHINE_WORDS
-
-        def number_first(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
-            name = by_number.get(_value(match["n"] or match["h"]))
-            return match[0] if name is None else name
-
-        if miner_like == [noun] and not _OTHER_NUMBERED.search(text):
-
-            def bare(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
-                name = by_number.get(_value(match["n"]))
-                return match[0] if name is None else f"{match['v']} {name}"
-
-            # "start number 3", "stop number 2 and number 3": an order's machine by number
-            text = re.sub(
-                rf"\b(?P<v>{_ORDER_WORDS}|and|&)\s+(?:the\s+)?(?:number|no\.?|nr\.?|#)\s*"
-                rf"(?P<n>{_NUMBER})\b(?![-\w/:%]|\.\d|\s+(?:{_MACHINE_WORDS}|alerts?|rules?"
-                r"|silences?|requests?)\b)",
-                bare,
-                text,
-                flags=re.IGNORECASE,
-            )
-
-        # "number 2 miner", "#3 rig": the number before the noun
-        text = re.sub(
-            rf"\b(?:number|no\.?|nr\.?)\s*(?P<n>{_NUMBER})\s+{word}\b"
-            rf"|#\s*(?P<h>{_NUMBER})\s+{word}\b",
-            number_first,
-            text,
-            flags=re.IGNORECASE,
-        )
-
-        def listed(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
-            if _MEASURE.match(match.string[match.end() :]):
-                return match[0]
-            numbers = re.findall(rf"\b{_NUMBER}\b", match["list"], re.IGNORECASE)
-            names = [by_number.get(_value(n)) for n in numbers]
-            if not names or None in names:
-                return match[0]
-            joins = re.findall(r"\s*(?:,|&|and|or)\s*", match["list"], re.IGNORECASE)
-            out = str(names[0])
-            for join, name in zip(joins, names[1:], strict=False):
-                out += f"{join}{name}"
-            return out
-
-        def ranged(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
-            if _MEASURE.match(match.string[match.end() :]):
-                return match[0]  # "run miner 2 to 3 hours"
-            first, last = _value(match["a"]), _value(match["b"])
-            names = [by_number.get(n) for n in range(first, last + 1)]
-            if not 2 <= len(names) <= len(by_number) or None in names:
-                return match[0]  # "miners 1-5" at a site with three: left as said
-            return ", ".join(str(n) for n in names[:-1]) + f" and {names[-1]}"
-
-        text = re.sub(
-            rf"\b{word}{_NUMBERED}(?P<a>{_NUMBER}){_TO}(?P<b>{_NUMBER})\b(?![-\w/:%]|\.\d)",
-            ranged,
-            text,
-            flags=re.IGNORECASE,
-        )
-        text = re.sub(
-            rf"\b{word}{_NUMBERED}(?P<list>{_NUMBER}(?:\s*(?:,|&|and|or)\s*{_NUMBERED}{_NUMBER})*)\b"
-            r"(?![-\w/:%]|\.\d)",
-            listed,
-            text,
-            flags=re.IGNORECASE,
-        )
-
-        def ordinal(match: re.Match[str], by_number: dict[int, str] = by_number) -> str:
-            said = re.findall(rf"\b{_ORDINAL}", match["o"], re.IGNORECASE)
-            names = [by_number.get(_value(o)) for o in said]
-            if None in names:
-                return match[0]
-            return " and ".join(str(n) for n in names)
-
-        # "the second miner", "the first and third rigs"
-        text = re.sub(
-            rf"\b(?:the\s+)?(?P<o>{_ORDINAL}(?:\s*(?:,|&|and|or)\s*(?:the\s+)?{_ORDINAL})*)"
-            rf"\s+{word}\b",
-            ordinal,
-            text,
-            flags=re.IGNORECASE,
-        )
+            if not _OTHER_NUMBERED.search(text):
+                text = _bare_numbers(text, by_number)
+        for rewrite in (_numbers_first, _ranges, _lists, _ordinals):
+            text = rewrite(text, word, by_number)
     return text
+
+
+def _sub(pattern: str, named: Callable[[re.Match[str]], str], text: str) -> str:
+    return re.sub(pattern, named, text, flags=re.IGNORECASE)
+
+
+def _bare_numbers(text: str, by_number: dict[int, str]) -> str:
+    """ "start number 3", "stop number 2 and number 3": an order's machine by number."""
+
+    def named(match: re.Match[str]) -> str:
+        name = by_number.get(_value(match["n"]))
+        return match[0] if name is None else f"{match['v']} {name}"
+
+    return _sub(
+        rf"\b(?P<v>{_ORDER_WORDS}|and|&)\s+(?:the\s+)?(?:number|no\.?|nr\.?|#)\s*"
+        rf"(?P<n>{_NUMBER})\b(?![-\w/:%]|\.\d|\s+(?:{_MACHINE_WORDS}|alerts?|rules?"
+        r"|silences?|requests?)\b)",
+        named,
+        text,
+    )
+
+
+def _numbers_first(text: str, word: str, by_number: dict[int, str]) -> str:
+    """ "number 2 miner", "#3 rig": the number before the noun."""
+
+    def named(match: re.Match[str]) -> str:
+        name = by_number.get(_value(match["n"] or match["h"]))
+        return match[0] if name is None else name
+
+    return _sub(
+        rf"\b(?:number|no\.?|nr\.?)\s*(?P<n>{_NUMBER})\s+{word}\b|#\s*(?P<h>{_NUMBER})\s+{word}\b",
+        named,
+        text,
+    )
+
+
+def _ranges(text: str, word: str, by_number: dict[int, str]) -> str:
+    """ "miners 1-3", "miners two to three": each load in the range, when all exist."""
+
+    def named(match: re.Match[str]) -> str:
+        if _MEASURE.match(match.string[match.end() :]):
+            return match[0]  # "run miner 2 to 3 hours"
+        first, last = _value(match["a"]), _value(match["b"])
+        names = [by_number.get(n) for n in range(first, last + 1)]
+        if not 2 <= len(names) <= len(by_number) or None in names:
+            return match[0]  # "miners 1-5" at a site with three: left as said
+        return ", ".join(str(n) for n in names[:-1]) + f" and {names[-1]}"
+
+    return _sub(
+        rf"\b{word}{_NUMBERED}(?P<a>{_NUMBER}){_TO}(?P<b>{_NUMBER})\b(?![-\w/:%]|\.\d)",
+        named,
+        text,
+    )
+
+
+def _lists(text: str, word: str, by_number: dict[int, str]) -> str:
+    """ "miner two", "miners one and three", "machine number 1 and number 3"."""
+
+    def named(match: re.Match[str]) -> str:
+        if _MEASURE.match(match.string[match.end() :]):
+            return match[0]
+        numbers = re.findall(rf"\b{_NUMBER}\b", match["list"], re.IGNORECASE)
+        names = [by_number.get(_value(n)) for n in numbers]
+        if not names or None in names:
+            return match[0]
+        joins = re.findall(r"\s*(?:,|&|and|or)\s*", match["list"], re.IGNORECASE)
+        out = str(names[0])
+        for join, name in zip(joins, names[1:], strict=False):
+            out += f"{join}{name}"
+        return out
+
+    return _sub(
+        rf"\b{word}{_NUMBERED}(?P<list>{_NUMBER}(?:\s*(?:,|&|and|or)\s*{_NUMBERED}{_NUMBER})*)\b"
+        r"(?![-\w/:%]|\.\d)",
+        named,
+        text,
+    )
+
+
+def _ordinals(text: str, word: str, by_number: dict[int, str]) -> str:
+    """ "the second miner", "the first and third rigs"."""
+
+    def named(match: re.Match[str]) -> str:
+        said = re.findall(rf"\b{_ORDINAL}", match["o"], re.IGNORECASE)
+        names = [by_number.get(_value(o)) for o in said]
+        if None in names:
+            return match[0]
+        return " and ".join(str(n) for n in names)
+
+    return _sub(
+        rf"\b(?:the\s+)?(?P<o>{_ORDINAL}(?:\s*(?:,|&|and|or)\s*(?:the\s+)?{_ORDINAL})*)"
+        rf"\s+{word}\b",
+        named,
+        text,
+    )
 
 
 def unknown(text: str, load_names: Sequence[str]) -> list[str]:

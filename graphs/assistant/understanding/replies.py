@@ -160,11 +160,12 @@ _IF_CHANGES = re.compile(
     re.IGNORECASE,
 )
 # "alert me if the battery drops below 30 %": the condition is the alert's, not an order's
-_ALERT_ASKED = re.compile(
-    r"\b(?:alert|notify|warn|ping|tell|text|txt|message|msg|page|inform|buzz|call|email"
-    r"|shout\s+at|let)\s+(?:me|us|someone)(?:\s+know)?\s+(?:only\s+)?$",
-    re.IGNORECASE,
+# The words that ask to be told ("alert me", "text us", "let me know").
+_TELL_ME = (
+    r"(?:alert|notify|warn|ping|tell|text|txt|message|msg|page|inform|buzz|call|email"
+    r"|shout\s+at|let)\s+(?:me|us|someone)"
 )
+_ALERT_ASKED = re.compile(rf"\b{_TELL_ME}(?:\s+know)?\s+(?:only\s+)?$", re.IGNORECASE)
 # "... and tell me when its next service is due": a question inside, not a condition;
 # "when the battery is below 20 % at the moment, start the generator": a condition now.
 _ASKED_WHEN = re.compile(
@@ -212,11 +213,7 @@ _JOINED = re.compile(r"\b(?:and|or|but|while|plus)\b|&&?|\|\|", re.IGNORECASE)
 
 
 # "if the battery < 30 % and the load > 5 kW, alert me": the condition said first
-_CONDITION_FIRST = re.compile(
-    r"^\W*(?:if|when|whenever|once)\b.*\b(?:alert|notify|tell|warn|text|ping|page|let)\s+"
-    r"(?:me|us|someone)\b",
-    re.IGNORECASE,
-)
+_CONDITION_FIRST = re.compile(rf"^\W*(?:if|when|whenever|once)\b.*\b{_TELL_ME}\b", re.IGNORECASE)
 _FLOOR_KEPT = re.compile(
     r"\b(?:keep|keeping|hold|maintain|floor|reserve|(?:don'?t|do\s+not|never)\s+let)\b", re.I
 )
