@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.commands.common import fail, plain
+from bot.commands.common import fail, native_output_to_stderr, plain
 from bot.progress import progress_bar
 
 __all__ = ["plan"]
@@ -356,7 +356,10 @@ def plan(
         )
     try:
         frame = read_backtest_csv(data)
-        with progress_bar(f"backtest plan {kind}", unit="days") as advance:
+        with (
+            native_output_to_stderr(),
+            progress_bar(f"backtest plan {kind}", unit="days") as advance,
+        ):
             result = backtest_plan(
                 frame,
                 site,

@@ -22,6 +22,8 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.commands.common import native_output_to_stderr
+
 EVAL_USER = "eval"
 EXTRA_SITES = ("barn", "home")
 EXECUTED = ("approved", "executing", "succeeded", "failed")
@@ -304,7 +306,8 @@ def routing(
     except ValueError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    outcome = asyncio.run(route_lines(lines))
+    with native_output_to_stderr():
+        outcome = asyncio.run(route_lines(lines))
     if as_json:
         payload = {
             "summary": outcome.summary(),

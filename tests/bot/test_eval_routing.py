@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -90,3 +92,23 @@ def test_a_line_asking_for_help_is_right_only_when_the_reply_is_the_help(tmp_pat
         "how full is the battery": False,
         "good evening to you": False,
     }
+
+
+def test_native_output_on_descriptor_1_stays_out_of_the_json() -> None:
+    """HiGHS prints debug lines from C++ straight onto descriptor 1; ``--json`` readers
+    must still get the JSON alone. A child process writes on descriptor 1 inside the
+    guard (as the solver does) and prints its answer after it."""
+    child = (
+        "import json, os\n"
+        "from bot.commands.common import native_output_to_stderr\n"
+        "print('before', flush=True)\n"
+        "with native_output_to_stderr():\n"
+        "    os.write(1, b'HighsMipSolverData::transformNewIntegerFeasibleSolution\\n')\n"
+        "    print('buffered inside')\n"
+        "print(json.dumps({'ok': True}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines() == ["before", '{"ok": true}']
+    assert "HighsMipSolverData" in done.stderr and "buffered inside" in done.stderr
