@@ -1492,3 +1492,99 @@ def test_how_long_a_machine_has_been_on_is_told_not_ordered() -> None:
         assert not {"start_generator", "stop_generator", "start_miners", "stop_miners"} & set(
             _tools(told)
         ), told
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a time of day still to come, after "past": the order waits for it
+        ("if the panels are still producing past noon switch the miners on", []),
+        ("show me the past 3 days", ["timeline"]),
+        # fuel named as the plan's aim is no question about fuel
+        ("gen plan for the next two days, least diesel", ["generator_plan"]),
+        ("genset schedule next 48h. min fuel", ["generator_plan"]),
+        ("genset plan and how many days of diesel are left", ["generator_plan", "fuel_outlook"]),
+        # a sentence that only tells adds nothing to what the others ask
+        ("What's the SOC? The freezers must not thaw.", ["battery_status"]),
+        ("Tomorrow's solar please. The owner wants the numbers.", ["solar_forecast"]),
+        ("should I grid charge tonight? they say rain tomorrow", ["grid_charge_advice"]),
+        ("battery? the sky is looking clear today.", ["battery_status"]),
+        (
+            "what went on overnight. a storm came through. anything firing now?",
+            ["timeline", "active_alerts"],
+        ),
+        (
+            "mains is off: start the generator and stop the miners",
+            ["start_generator", "stop_miners"],
+        ),
+        # ... but a told sentence with a site, a number or (beside an order) a time stays
+        ("Start the generator. The barn is dark.", ["start_generator"]),
+        # a short id right after the verb that decides it
+        ("approve 3b7f and show what else is waiting", ["decide_action", "pending_approvals"]),
+        # "tell me if we should ...": whether, not a condition to alert on
+        (
+            "battery projection for 48h and tell me if we should charge from the grid tonight",
+            ["battery_outlook", "grid_charge_advice"],
+        ),
+        # politeness and fillers are no request of their own
+        ("how's the barn looking, real quick?", ["site_status"]),
+        ("yesterday's solar forecast accuracy, kindly share", ["solar_scorecard"]),
+        # a part that names nothing of its own says more of the one before
+        ("how much from the grid tonight, and in which hours?", ["grid_charge_advice"]),
+        ("remove rule 2, the one for the panel voltage", ["remove_alert_rule"]),
+        ("miner schedule for the next 24 h, keep the batt above min", ["miner_plan"]),
+        # an order with a tag is said, not asked
+        ("Keep the battery above 35 percent, okay?", ["set_preferences"]),
+        ("if the bank drops under 25 tonight, go ahead and start the genny, right?", []),
+        # a setting asked with "can you"
+        ("could you show temperatures in Fahrenheit for me?", ["set_preferences"]),
+        ("can you get rid of that silence?", ["remove_silence"]),
+        # Scots spellings
+        ("whit can ye dae for me?", ["help"]),
+        ("gie's the alerts", ["active_alerts"]),
+        ("What commands are available?", ["help"]),
+        # a period's amount in the past tense is its report
+        ("How much solar we had last week?", ["energy_report"]),
+        # the next two days of the battery are its 48 h projection
+        ("battery ok for the next 2 days?", ["battery_outlook"]),
+        # how long the battery lasts at this rate is the status's time to its minimum
+        ("how much time before the pack hits its minimum?", ["battery_status"]),
+        ("how long will the battery last tonight", ["battery_outlook"]),
+        # an order that waits for an event still to come
+        ("once the meeting is over please switch the miners back on", []),
+        # a new sentence after a question that starts with "and" asks again
+        (
+            "what's the cost this month? and the diesel, how many days left",
+            ["cost_projection", "fuel_outlook"],
+        ),
+    ],
+)
+def test_told_sentences_aims_tags_and_short_ids(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected
+
+
+def test_batt_is_never_read_as_watts() -> None:
+    got = plan("keep batt above min", site_names=SITES, load_names=LOADS).intents
+    assert all(i.args.get("power_unit") is None for i in got)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shut the miners off. Wait, the sun is back out.",
+        "start the genset - no wait, mains is back",
+        "Turn on grid charging. Actually no, tomorrow is sunny.",
+        "stop miner-2, never mind, it's already off",
+        "switch the rigs on. hmm, on second thought the bank is too low.",
+        "kill the generator, scratch that",
+    ],
+)
+def test_an_order_taken_back_makes_no_request(text: str) -> None:
+    read = plan(text, site_names=SITES, load_names=LOADS)
+    assert read.intents == [] and read.reason == "unsure"
+    assert "You took that back" in not_understood(text, read.reason, read.closest)
+
+
+def test_wait_before_the_order_is_no_taking_back() -> None:
+    assert _tools("wait, stop the miners") == ["stop_miners"]
+    assert _tools("stop the miners and wait for my call") == ["stop_miners"]

@@ -220,7 +220,9 @@ def _preference_args(clause: clause_reader._Clause) -> dict[str, Any] | None:
     power: str | None = None
     temp: str | None = None
     for word in words:
-        unit = _fuzzy(word, tuple(_POWER)) if len(word) > 2 else word
+        # "batt" and "batts" are one letter from "watt(s)": the battery, never a unit
+        near = len(word) > 2 and not word.startswith(("bat", "bet", "bit"))
+        unit = _fuzzy(word, tuple(_POWER)) if near else word
         if unit in _POWER and power is None:
             power = _POWER[unit]
         unit = _fuzzy(word, tuple(_TEMP))

@@ -520,6 +520,30 @@ _WEIGHS = re.compile(
 )
 
 
+# A tag after what is said ("start the generator, okay?", "keep it above 30, right?").
+TAG_QUESTION = re.compile(
+    r"[,\s]+(?:right|ok|okay|k|yeah|yes|alright|eh|innit|no|ya|yah|aye|ja|na|got\s+it"
+    r"|understood|thanks|ta)\W*\?+\W*$",
+    re.IGNORECASE,
+)
+_ASKS_FIRST = re.compile(
+    r"^\W*(?:is|are|was|were|do|does|did|can|could|will|would|should|shall|have|has|what\w*"
+    r"|how\w*|when\w*|why|which|who\w*|where\w*|any)\b",
+    re.IGNORECASE,
+)
+
+
+def _tagged_order(sentence: str) -> bool:
+    """An order or a condition with a tag at its end ("if it drops, go ahead and start the
+    generator, okay?"): said, not asked."""
+    tagged = TAG_QUESTION.search(sentence)
+    return (
+        tagged is not None
+        and "?" not in sentence[: tagged.start()]
+        and not _ASKS_FIRST.match(sentence)
+    )
+
+
 def _without_questions(text: str) -> tuple[str, str]:
     """``text`` without its questions ("should I plug in and charge from the grid
     tonight?" asks; its "charge from the grid" is no order), polite requests kept; and
@@ -527,8 +551,10 @@ def _without_questions(text: str) -> tuple[str, str]:
     kept: list[str] = []
     asked: list[str] = []
     for sentence in _SENTENCE.findall(text):
-        question = sentence.rstrip().endswith("?") and (
-            not _ASKS_TO.match(sentence) or bool(_WEIGHS.search(sentence))
+        question = (
+            sentence.rstrip().endswith("?")
+            and not _tagged_order(sentence)
+            and (not _ASKS_TO.match(sentence) or bool(_WEIGHS.search(sentence)))
         )
         (asked if question else kept).append(sentence)
     return " ".join(kept), " ".join(asked)
@@ -649,6 +675,9 @@ _LATER = re.compile(
     r"|(?:first|last)\s+light|lunch\w*|dinner\w*|supper\w*|tea\s*time|breakfast|wrap|close"
     r"|closing|knock\w*\s+off|last\s+orders|quitting\s+time|home\s*time|lights?\s+out"
     r"|bed\s*time|night\s*fall|(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|shift))\b"
+    # "if the sun's still out past noon": a time of day still to come
+    r"|\b(?:past|beyond)\s+(?:noon|midday|midnight|sunset|sundown|dusk|dark|lunch\w*"
+    r"|\d{1,2}(?::\d{2})?\s*(?:am|pm|o'?clock)\b)"
     r"|\b(?:tomorrow|tmrw|tmr|tomoz|2moro|later\s+(?:on|today|tonight)|in\s+the\s+morning"
     r"|first\s+thing|(?:next|this)\s+weekend|next\s+(?:week|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b"
     r"|\bin\s+(?:an?|\d+|one|two|three|few|couple\s+of)\s+(?:hours?|hrs?|h|minutes?|mins?)\b"

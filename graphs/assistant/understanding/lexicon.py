@@ -981,6 +981,18 @@ _PLAIN_ROWS: tuple[tuple[str, _Plain], ...] = (
     (r"\b(?:leccy|lecky|lekky)\b", "electricity"),
     (r"\bnowt\b", "nothing"),
     (r"\bowt\b", "anything"),
+    # Glaswegian and Scots spellings: "whit can ye dae", "gie's the alerts", "cannae",
+    # "get rid o that silence", "I want tae see"
+    (r"\bwhit\b", "what"),
+    (r"\bdae\b", "do"),
+    (r"\bgie'?s\b", "give me"),
+    (r"\bgie\b", "give"),
+    (r"\bcannae\b", "can't"),
+    (r"\bdinnae\b|\bdinna\b", "don't"),
+    (r"\bwullnae\b|\bwinnae\b", "won't"),
+    (r"\bgonnae\b", "going to"),
+    (r"\bo\s+(?=(?:that|the|this|they|those|these|them|it|my|our)\b)", "of "),
+    (r"(?<=\w)\s+tae\s+(?=[a-z])", " to "),
     # Arabic "bokra" typed in Latin letters
     (r"\b(?:bokra|bukra|bokrah)\b", "tomorrow"),
     # "shut the generator alerts up": silence them

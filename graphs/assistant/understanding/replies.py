@@ -78,7 +78,9 @@ EXAMPLES: dict[str, tuple[str, str]] = {
 
 _THRESHOLD = re.compile(
     r"\b(alert|notify|tell|warn|text|email|message|ping|let|call|sms|page)\b.*\b(me|us|someone)\b"
-    r".*\b(if|when|whenever|once|as soon as)\b"
+    # "tell me if we should grid charge tonight": whether, a question, not a condition
+    r".*\b(if|when|whenever|once|as soon as)\b(?!\s+(?:i|we|you|u)\s+(?:should|shall|ought"
+    r"|need|must|can|could|would|better)\b)"
     r"|\b(alert rule|threshold|alarm when|alert when|alarm if|alert if|rule for)\b",
     re.IGNORECASE,
 )
@@ -283,6 +285,29 @@ def _closest(tools: list[str]) -> str:
     return "\n".join(lines)
 
 
+# An order taken back after it is given ("Stop the miners. Wait, the battery is fine.",
+# "start the genny, actually no", "..., never mind", "..., scratch that"): said after the
+# order, never as the message's first word ("wait, stop the miners" still orders).
+_TAKEN_BACK = re.compile(
+    r"(?<=[.!?,;:\-])\s*(?:(?:oh|hmm+|um+|uh|ok|okay|no|nah|nope|sorry|err?m?)\W+)*"
+    r"(?:wait\b|actually\s+(?:no|nah|don'?t|do\s+not|never|not|leave|forget|cancel)\b"
+    r"|never\s*mind|nvm\b|scratch\s+that|forget\s+(?:it|that|about\s+(?:it|that))\b"
+    r"|on\s+second\s+thoughts?|cancel\s+that|ignore\s+(?:that|this|me|my\s+last)\b"
+    r"|hold\s+on\b|don'?t\s+(?:do\s+(?:it|that)|bother)\b|no\s+don'?t\b)",
+    re.IGNORECASE,
+)
+
+
+_ORDER_TOOLS = frozenset(
+    {"stop_miners", "start_miners", "set_grid_charge", "start_generator", "stop_generator"}
+)
+
+
+def taken_back(text: str) -> bool:
+    """Whether ``text`` takes back what it said before ("..., wait, ...", "never mind")."""
+    return _TAKEN_BACK.search(text) is not None
+
+
 def not_understood(text: str, reason: str, closest: list[str]) -> str:
     """The reply when the planner calls no tool: why, what is closest, and how to ask.
 
@@ -345,6 +370,12 @@ def not_understood(text: str, reason: str, closest: list[str]) -> str:
             "I didn't take that as a question or a request, so I did nothing. "
             'To act or look something up, ask e.g. "how is the site?" or "stop the miners"; '
             'say "help" for everything I can do.'
+        )
+    if taken_back(text) and closest[:1] and closest[0] in _ORDER_TOOLS:
+        return (
+            "You took that back as you asked it, so I made no request. If you do want the "
+            'change, ask for it again on its own (e.g. "stop the miners"); a request still '
+            "waits for a person to approve it."
         )
     hint = _closest(closest) if closest else ""
     return (

@@ -44,6 +44,7 @@ from graphs.assistant.understanding import (
     lexicon,
     loads,
     rules,
+    shorthand,
     tokens,
     verdicts,
 )
@@ -61,6 +62,7 @@ from graphs.assistant.understanding.replies import (
     greeting,
     scheduled,
     standing_order,
+    taken_back,
 )
 
 # Words of the domain: a runbook search for a message with none of them ("what's the
@@ -281,7 +283,13 @@ def _is_question(text: str) -> bool:
     if polite:
         return False
     if text.rstrip().endswith("?"):
-        return True
+        tagged = _TAG_QUESTION.search(text)
+        if tagged is None:
+            return True
+        # "Keep the battery above 30 percent, right?": an order with a tag is no question
+        said = tokens._tokenize(text[: tagged.start()])
+        first, _ = clause_reader._lead_index(said)
+        return first >= len(said) or said[first] not in _COMMAND_VERBS | _SETTING_VERBS
     if lead >= len(words) or words[lead] not in lexicon._QUESTION_STARTERS:
         return False
     if words[lead] in ("i", "we"):  # "I wonder if ...", not "I validate the request 4e2a"
@@ -290,6 +298,10 @@ def _is_question(text: str) -> bool:
 
 
 _WONDER = frozenset({"wonder", "wondered", "wondering", "was", "were", "dunno", "guess"})
+# A tag after an order ("..., right?", "..., okay?", "..., yeah?") and the verbs that set
+# something to keep ("keep the battery above 30, right?").
+_TAG_QUESTION = commands.TAG_QUESTION
+_SETTING_VERBS = frozenset({"keep", "set", "make", "hold", "maintain", "put", "show", "use"})
 
 
 # Where a message joins two questions ("sun tomorrow + should I grid charge tonight",
@@ -298,6 +310,8 @@ _WONDER = frozenset({"wonder", "wondered", "wondering", "was", "were", "dunno", 
 _JOINS = re.compile(
     r"\s+(?:\+|&|and\s+also|and\s+then|then|plus|as\s+well\s+as)\s+|\s*[;]\s*"
     r"|(?<=[.?!])\s+(?:and\s+)?(?:also|then|plus)\b,?\s*"
+    # "..., we stay in the budget? and the diesel, how many days left": a sentence of its own
+    r"|(?<=[?])\s+and\s+"
     r"|,\s+(?:and|then|and\s+then|also|plus)\s+"
     r"|\s+and\s+(?=(?:what|whats|what's|how|hows|how's|when|is|are"
     r"|will|do|does|did|should|can|any|show|tell|give|list|compare|check)\b)"
@@ -329,6 +343,7 @@ def plan(
     carries it (see :func:`_role_site`).
     """
     read = _read_message(text, site_names=site_names, load_names=load_names, classifier=classifier)
+    read = _without_taken_back(text, read)
     return _units_named(text, _role_site(text, read, site_names), load_names)
 
 
@@ -381,6 +396,13 @@ def _read_message(
     conditional = _conditional_order(text, site_names, load_names, classifier)
     if conditional is not None:
         return conditional
+    asked = _without_told_sentences(text, site_names, load_names)
+    if asked is not None:
+        again = _read_message(
+            asked, site_names=site_names, load_names=load_names, classifier=classifier
+        )
+        if again.reason == "ok" and again.intents:
+            return again
     whole = _plan(text, site_names=site_names, load_names=load_names, classifier=classifier)
     whole = _without_news(text, whole, site_names, load_names, classifier)
     read = _by_parts(text, whole, site_names, load_names, classifier) or whole
@@ -394,6 +416,14 @@ def _read_message(
     read = _renamed(text, read, site_names, load_names)
     read = _floor_before_rule(text, read, site_names, load_names)
     return _not_for_later(text, _collapse(_one_overview(text, read), text), site_names, load_names)
+
+
+def _without_taken_back(text: str, read: Plan) -> Plan:
+    """No request for an order the message takes back: unsure, so the person says again
+    what they want; the reads asked beside it stay out too (the message is in doubt)."""
+    if not {i.tool for i in read.intents} & ACTIONS or not taken_back(text):
+        return read
+    return Plan([], "unsure", False, read.closest, read.ranked_tools, read.label, read.p)
 
 
 # "keep the battery above 50 and tell me if it goes under 40", "keep batt >50 n txt me if
@@ -575,6 +605,27 @@ _OUT_OF_ORDINARY = re.compile(
 )
 
 
+# How long until the battery reaches its minimum ("how many hours until the battery hits the
+# floor"): the status's time to the minimum at the rate of now; the outlook is asked with a
+# time to come or whether it fills ("how long will the battery last" stays the classifier's).
+_RUNWAY = re.compile(
+    r"\bhow\s+(?:long|many\s+hours?|much\s+time)\b(?=.*\b(?:batt\w*|bat+e?ry|soc|bank|pack)\b)"
+    r".*\b(?:floor|min|minimum|minimal|reserve|cut\s*off|cutoff)\b",
+    re.IGNORECASE,
+)
+_OUTLOOK_TIME = re.compile(
+    r"\b(?:tomorrow|tonight|overnight|night|morning|48|two\s+days|2\s*days|week\w*|fill\w*"
+    r"|full|sunrise|dawn|forecast\w*|outlook|project\w*)\b",
+    re.IGNORECASE,
+)
+# The next two days, and the words of a week.
+_TWO_DAYS = re.compile(
+    r"\b(?:(?:next|coming)\s+(?:2|two|couple(?:\s+of)?)\s+days?|48\s*h\w*|two\s+days|2\s*days?)\b",
+    re.IGNORECASE,
+)
+_WEEK_WORDS = re.compile(r"\b(?:week\w*|wk|7\s*d\w*|seven\s+days?|weekend)\b", re.IGNORECASE)
+
+
 def _renamed(text: str, read: Plan, site_names: Sequence[str], load_names: Sequence[str]) -> Plan:
     """One tool read where its neighbour was asked: a rule removed, a report by source, the
     anomalies of a week."""
@@ -586,6 +637,15 @@ def _renamed(text: str, read: Plan, site_names: Sequence[str], load_names: Seque
         tool = "battery_status"  # "will you let the battery go below 20?": the floor, asked
     elif tools == ["compare_periods"] and _OUT_OF_ORDINARY.search(text):
         tool = "anomalies"
+    elif tools == ["battery_outlook"] and _RUNWAY.search(text) and not _OUTLOOK_TIME.search(text):
+        tool = "battery_status"  # "how long until the battery reaches its minimum?": now
+    elif (
+        tools == ["week_outlook"]
+        and _BATTERY.search(text)
+        and _TWO_DAYS.search(text)
+        and not _WEEK_WORDS.search(text)
+    ):
+        tool = "battery_outlook"  # "next 2 day battery ok?": the 48 h projection
     elif (
         tools == ["compare_periods"]
         and _SOURCES_VERSUS.search(text)
@@ -689,11 +749,32 @@ _SOLAR_WORDS = re.compile(
 )
 
 
+# Fuel named as the plan's aim ("genny plan next 48, least diesel", "to save fuel"), not
+# asked after; and the words that do ask after it ("days of diesel left", "when to order").
+_FUEL_AIM = re.compile(
+    r"\b(?:least|min|minimum|minimal|lowest|less|save|saving|saves|spend\w*\s+less"
+    r"|burn\w*\s+less|use\s+less|using\s+less|on\s+the\s+least|economi\w*)\s+"
+    r"(?:possible\s+)?(?:diesel|fuel|gas|gasoil|petrol|dyez\w*)\b",
+    re.IGNORECASE,
+)
+_FUEL_WORD = re.compile(r"\b(?:diesel|fuel|gas|gasoil|petrol|tank|litres?|liters?)\b", re.I)
+
+
+def _fuel_only_aimed(text: str) -> bool:
+    """Every word for fuel in ``text`` names what the plan should spare."""
+    spared = {m.end() for m in _FUEL_AIM.finditer(text)}
+    return bool(spared) and all(m.end() in spared for m in _FUEL_WORD.finditer(text))
+
+
 def _without_kin_extras(text: str, read: Plan) -> Plan:
     """A read that only serves the request beside it: the open alerts beside their
     housekeeping, the battery outlook beside a plan, the solar forecast where no word
-    names the sun."""
+    names the sun, the fuel outlook where fuel is only what the plan should spare."""
     tools = {i.tool for i in read.intents}
+    if "fuel_outlook" in tools and "generator_plan" in tools and _fuel_only_aimed(text):
+        # whatever the joins ("genny plan next 48. least fuel")
+        read = replace(read, intents=[i for i in read.intents if i.tool != "fuel_outlook"])
+        tools.discard("fuel_outlook")
     if len(tools) < 2 or _IN_SEQUENCE.search(text):
         return read
     drop: set[str] = set()
@@ -717,6 +798,12 @@ def _without_kin_extras(text: str, read: Plan) -> Plan:
         drop.add("battery_outlook")
     if "battery_status" in tools and tools & _PLANS and _BATTERY_BOUND.search(text):
         drop.add("battery_status")
+    if (
+        tools == {"battery_status", "battery_outlook"}
+        and _RUNWAY.search(text)
+        and not _OUTLOOK_TIME.search(text)
+    ):
+        drop.add("battery_outlook")  # "battery at the barn, how long before it hits the floor?"
     if (
         "solar_forecast" in tools
         and not _SOLAR_WORDS.search(text)
@@ -793,6 +880,14 @@ def _not_for_later(
         if said is not None:
             for said_family, direction in commands.ordered(said["order"], load_names):
                 ordered.append(commands.tool_of(said_family, direction)[0])
+        elif (
+            read.label in ACTIONS
+            and read.p >= LATER_ORDER_SAID
+            and commands.agrees(read.label, text, load_names)
+        ):
+            # "once the service is over please switch the miners on": less sure, but the
+            # words give that machine that direction
+            ordered.append(read.label)
     condition = _IF_NOW.match(text)
     if condition is not None and set(ordered) & ACTIONS and commands.later(condition["cond"]):
         # "if the battery is still under 30 at noon, then start the generator"
@@ -935,7 +1030,8 @@ def _without_news(
         told = [
             s
             for s in sentences
-            if _PERSONAL.match(s) and not _ASKING.search(s) and not s.rstrip().endswith("?")
+            if (_PERSONAL.match(s) and not _ASKING.search(s) and not s.rstrip().endswith("?"))
+            or (glue == " " and _told_sentence(s))
         ]
         if told and len(told) < len(sentences):
             rest = glue.join(s.strip() for s in sentences if s not in told)
@@ -1110,6 +1206,8 @@ def _more_specific(
 # "... The oil change I mean": a part that says again what the one before asked.
 _RESTATED = re.compile(
     r"^\W*(?:i\s+mean|that\s+is|i\.e\.)\b|\bi\s+mean\W*$"
+    # "delete the rule number 3, the one of the voltage": which one, said again
+    r"|^\W*(?:the|that)\s+one\s+(?:of|for|with|about|on|that|which|i)\b"
     # "..., could you do that, please?": asks again for what the part before said
     r"|^\W*(?:so\s+|and\s+)?(?:can|could|would|will)\s+(?:you|u|ya)\s+(?:please\s+|kindly\s+)?"
     r"(?:do|arrange|sort|handle|manage)\s+(?:that|this|it|so)(?:\s+(?:for\s+(?:me|us)|please|pls"
@@ -1252,7 +1350,9 @@ def _pieces(text: str, joins: re.Pattern[str]) -> list[str]:
 
 _POLITE_WORDS = (
     "please pls plz thanks thank you thx ty cheers ta kindly both regards best kind warm"
-    " many sincerely yours br"
+    " many sincerely yours br real quick quickly asap mate bro boss sir madam buddy pal dude"
+    # "..., kindly share", "please advise", "do the needful"
+    " share advise guide revert needful do the"
 )
 _POLITE_ONLY = frozenset(_POLITE_WORDS.split())
 
@@ -1385,6 +1485,28 @@ def _read_parts(
     each = [_part_plan(p, site_names, load_names, classifier) for p in parts]
     if not all(e.confident and len(e.intents) == 1 for e in each):
         return None
+    if any(
+        e.intents[0].tool in _TOPICAL
+        and not _on_topic(p, site_names, load_names)
+        and not _ENERGY_WORDS.search(p)
+        for p, e in zip(parts, each, strict=True)
+    ):
+        # "battery of home, quanto c'è?", "How many kWh from the grid tonight, and in which
+        # hours?": a part that names nothing of its own says more of the one before
+        return None
+    if any(
+        e.intents[0].tool == "set_preferences"
+        and e.intents[0].args.get("min_soc_pct") is not None
+        and not re.search(
+            r"\d+(?!\d|\s*(?:h\b|hrs?\b|hours?\b|days?\b|d\b))|%|\bper\s*cent|\bhalf\b",
+            shorthand.numbers_as_digits(p),
+            re.IGNORECASE,
+        )
+        for p, e in zip(parts, each, strict=True)
+    ):
+        # "miner schedule for the next 24 h, keep the batt above min": the plan's bound, no
+        # floor of its own (its only number is the plan's hours, carried to the part)
+        return None
     site = _site_of(whole, text, site_names)
     intents = [_with_site(e.intents[0], site) for e in each]
     asked = {i.tool for i in whole.intents}
@@ -1469,7 +1591,11 @@ _PERSONAL = re.compile(
 # ("the sky is very clear today", "it's sunny here").
 _TELLS = re.compile(
     r"^\W*(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their"
-    r"|(?:the\s+)?(?:sky|sun|weather|clouds?|rain|wind|snow)\b|it'?s\s+(?:\w+\s+)?(?:sunny"
+    r"|(?:the\s+)?(?:sky|sun|weather|clouds?|rain|wind|snow|smoke|haze|fog|mist|storm)\b"
+    # "today cloudy", "here very overcast": the weather told without its verb
+    r"|(?:today|now|here|outside)\s+(?:\w+\s+)?(?:cloudy|overcast|rainy|raining|hazy|foggy"
+    r"|smoky|snowing|stormy|grey|gray|dark|sunny|clear|bright)\b"
+    r"|it'?s\s+(?:\w+\s+)?(?:sunny"
     r"|cloudy|raining|snowing|overcast|clear|bright|dark|windy|hot|cold|freezing)"
     # what the occasion is: "It is the harvest supper.", "it's for the wedding"
     r"|(?:it|this|that)(?:\s+is|'s)\s+(?:the|our|my|a|an|for)\b"
@@ -1536,6 +1662,72 @@ _WISH_FOR = re.compile(
     r"\s+wonder)\s+about\b",
     re.IGNORECASE,
 )
+
+
+# What a told sentence says happens, is wanted by others or will be ("The vaccine fridges
+# can't lose power.", "Board wants to see the numbers.", "tomorrow they say cloud").
+_TOLD_VERB = re.compile(
+    r"\b(?:is|are|was|were|be|been|can'?t|cannot|won'?t|will|wants?|needs?|keeps?|says?|said"
+    r"|comes?|coming|has|have|had|gets?|got|goes|going|looks?|seems?|lose|trips?|tripping"
+    r"|running|started|starting|came|went|hit|struck|passed|rolled)\b",
+    re.IGNORECASE,
+)
+# The weather told without a verb ("smoke haze thick today", "today cloudy").
+_WEATHER_SAID = re.compile(
+    r"^\W*(?:(?:the|a|some|thick|heavy|light|low)\s+)*(?:sky|weather|clouds?|rain|wind|snow"
+    r"|smoke|haze|fog|mist|storm|drizzle)\b"
+    r"|^\W*(?:today|now|here|outside)\s+(?:\w+\s+)?(?:cloudy|overcast|rainy|raining|hazy"
+    r"|foggy|smoky|snowing|stormy|grey|gray|dark)\b",
+    re.IGNORECASE,
+)
+# ... and what the writer wants said as a statement, which asks ("I need the fuel too").
+_OWN_WISH = re.compile(
+    r"\b(?:i|we|id|wed|i'?d|we'?d|i'?ll|we'?ll)\s+(?:\w+\s+)?(?:want|wanna|need|like|love"
+    r"|wonder|would|prefer)\b",
+    re.IGNORECASE,
+)
+
+
+def _told_sentence(sentence: str) -> bool:
+    """A sentence that tells (news, a reason, what others want) and asks nothing."""
+    return (
+        not sentence.rstrip().endswith("?")
+        and not _asks_or_orders(sentence)
+        and not _ASKING.search(sentence)
+        and not _OWN_WISH.search(sentence)
+        and (_TOLD_VERB.search(sentence) is not None or _WEATHER_SAID.match(sentence) is not None)
+    )
+
+
+# Sentences, and what is told before a colon ("KPLC is off: start the generator").
+_SENTENCES_OR_COLON = re.compile(r"(?<=[.?!:])\s+")
+
+
+def _without_told_sentences(
+    text: str, site_names: Sequence[str], load_names: Sequence[str]
+) -> str | None:
+    """``text`` without the sentences that only tell ("What's the battery state of
+    charge? The vaccine fridges can't lose power.", "Could you project the battery and
+    advise on grid charging? Bank holiday weekend coming."), or None when there are none
+    or nothing else. A told sentence that names a site, a load or a number stays (it may
+    say where or which), and beside an order one that names a later time (it may say
+    when)."""
+    sentences = [s.strip() for s in _SENTENCES_OR_COLON.split(text.strip()) if s.strip()]
+    if len(sentences) < 2:
+        return None
+    names = [n.lower() for n in (*site_names, *load_names)]
+    ordering = commands.gives_order(text)
+    told = [
+        s
+        for s in sentences
+        if _told_sentence(s)
+        and not re.search(r"\d", s)
+        and not (ordering and commands.later(s))
+        and not any(re.search(rf"\b{re.escape(n)}\b", s.lower()) for n in names)
+    ]
+    if not told or len(told) == len(sentences):
+        return None
+    return " ".join(s for s in sentences if s not in told)
 
 
 def _without_reason_clauses(
@@ -1836,10 +2028,15 @@ _HOW_TO = frozenset({"search_knowledge"})
 _ABOUT_THE_BOT = re.compile(
     r"\bwhat\s+(?:all\s+)?(?:can|could|do)\s+(?:you|u|ye|ya|this|it)\b"
     r"|\bhow\s+(?:do(?:es)?|to|can|should)\s+(?:i\s+|we\s+|ah\s+)?(?:use\s+(?:you|u|ye|ya|this|it)"
-    r"|(?:this|it|you|u|ye)\s+work)\b",
+    r"|(?:this|it|you|u|ye)\s+work)\b"
+    # "What are the commands available, kindly guide.", "list of commands", "what can I ask"
+    r"|\b(?:what|which)\s+(?:are\s+)?(?:the\s+|all\s+the\s+|your\s+)?commands\b"
+    r"|\blist\s+(?:of\s+)?(?:the\s+|all\s+|your\s+)?commands\b|\bcommands\s+(?:are\s+)?available\b"
+    r"|\bavailable\s+commands\b|\bwhat\s+(?:can|should|do)\s+i\s+ask\b",
     re.IGNORECASE,
 )
 LATER_ORDER = 0.5  # an order for later the readers kept only the condition of
+LATER_ORDER_SAID = 0.3  # ... when the order's own words agree
 POLITE_ORDER = 0.9  # an order wrapped in polite words, when the whole reads as it
 
 
@@ -1874,7 +2071,12 @@ def _asked_politely(tool: str, p: float, text: str, load_names: Sequence[str]) -
 # Less noise from the alerts, asked as "can you ...?" ("can ya mute the offline alerts for
 # 8 hours", "could this channel only get critical alerts?", "could we set quiet hours from
 # 19:00 to 07:00?"): the request, not a question whether it is possible.
-_QUIETER = frozenset({"silence_alerts", "set_alert_preferences", "snooze_alert"})
+# A setting asked the same way ("could ya show me temps in Fahrenheit?", "can you keep the
+# battery above 40?", "can you get rid of that silence?") is the setting too.
+_QUIETER = frozenset(
+    {"silence_alerts", "set_alert_preferences", "snooze_alert", "set_preferences"}
+    | {"remove_silence"}
+)
 _CAN_YOU = re.compile(
     r"(?:^|(?<=[.!,]\s))\W*(?:(?:hi|hey|hello|ok|okay|so|and|also|please|pls)\W+)*"
     r"(?:can|could|would|will)\s+"
@@ -2137,6 +2339,18 @@ def _plan(
         args = arguments.for_tool(top, text, site_names, load_names)
         if args is not None:
             return Plan([Intent(top, args)], "ok", True, closest, ranked, top, p)
+    if (
+        top == "energy_report"
+        and p >= PAST_REPORT
+        and tools <= _GENERIC
+        and _PAST_AMOUNT.search(text)
+        and _PERIOD_WORDS.search(text)
+    ):
+        # "How much solar we had this week?": what a period brought, said in the past, is
+        # its report, though the rules saw only "solar"
+        args = arguments.for_tool(top, text, site_names, load_names)
+        if args is not None:
+            return Plan([Intent(top, args)], "ok", False, closest, ranked, top, p)
     if top not in (NONE, UNSUPPORTED, HELP) and not several and not blocked:
         needed = ACTION if top in ACTIONS else (override if found else ACCEPT)
         args = arguments.for_tool(top, text, site_names, load_names) if p >= needed else None
@@ -2223,6 +2437,28 @@ _GENERIC = frozenset(
 )
 
 
+# Words of energy beside the domain's own, by which a part names what it asks about.
+_ENERGY_WORDS = re.compile(
+    r"\b(?:usage|use|used|using|consum\w*|demand|produc\w*|yield|sun\w*|weather|forecast\w*"
+    r"|outlook|juice|electric\w*|lights?|plan|schedule|run\w*|hours?\s+left|service|soc"
+    r"|charge|full|empty|flat|cloud\w*|rain\w*|kwh|litres?|liters?|fir\w+|wrong|broken"
+    r"|problems?|issues?|trouble|status|overview|update|health|doing|going|up\s+to)\b",
+    re.IGNORECASE,
+)
+# Reads about the site's machines and energy, which a part asks only by naming them.
+_TOPICAL = (_GENERIC - {HELP_TOOL}) | {
+    "miner_plan",
+    "generator_plan",
+    "grid_charge_advice",
+    "battery_outlook",
+    "week_outlook",
+    "fuel_outlook",
+    "generator_service",
+    "load_forecast",
+    "panel_readings",
+}
+
+
 def _override(found: list[Intent], text: str, site_names: Sequence[str]) -> float:
     """How sure the classifier must be to replace what the rules found: surer when a
     whole-message pattern or a specific clause reading found it."""
@@ -2245,6 +2481,13 @@ def _possible(guess: Guess, text: str, load_names: Sequence[str]) -> Guess:
     return guess if len(kept) == len(guess.ranked) else Guess(kept)
 
 
+PAST_REPORT = 0.35  # a period's report asked in the past tense, over a topic word's read
+# What a period brought, in the past tense ("how much solar we had this week").
+_PAST_AMOUNT = re.compile(
+    r"\b(?:had|made|produced|generated|harvested|got|used|consumed|burned|burnt|spent|paid"
+    r"|ran|did|was|were)\b",
+    re.IGNORECASE,
+)
 ASKED_NOT_CHANGED = 0.4  # a question of what is there, over a change the rules read
 _HOW_MANY = re.compile(r"\b(?:how\s+many|how\s+much|which|what|whats|any)\b|\?", re.IGNORECASE)
 

@@ -32,6 +32,10 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # a ful
 _ID = re.compile(
     rf"(?<![\w-]){_UUID}(?![\w-])"
     r"|(?:(?<=\brequest\s)|(?<=\baction\s)|(?<=#))[0-9a-f]{4,32}\b"
+    # a short id right after the verb that decides it ("approve 8c41", "reject 2a8e"), with
+    # a digit in it, so that no word ("approve cafe") is taken for one
+    r"|(?:(?<=\bapprove\s)|(?<=\breject\s)|(?<=\bdeny\s)|(?<=\bdecline\s)|(?<=\baccept\s)"
+    r"|(?<=\bauthorise\s)|(?<=\bauthorize\s))(?=[a-f]*\d)[0-9a-f]{4,5}(?![\w-])"
     r"|(?<![\w-])(?=[a-f]*\d)(?=\d*[a-f])[0-9a-f]{6,32}(?![\w-])"
     r"|(?<![\w-])[0-9a-f]{8}(?![\w-])",
     re.IGNORECASE,
