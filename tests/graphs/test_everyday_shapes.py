@@ -1547,6 +1547,16 @@ def test_how_long_a_machine_has_been_on_is_told_not_ordered() -> None:
         ("How much solar we had last week?", ["energy_report"]),
         # the next two days of the battery are its 48 h projection
         ("battery ok for the next 2 days?", ["battery_outlook"]),
+        # what the week's outlook answers day by day is no question of its own
+        ("how's the week ahead looking, will I need the genny at all?", ["week_outlook"]),
+        ("7-day outlook with generator hours and fuel per day", ["week_outlook"]),
+        ("week outlook and how many days of diesel are left", ["week_outlook", "fuel_outlook"]),
+        (
+            "what's the week looking like, and when should I run the generator",
+            ["week_outlook", "generator_plan"],
+        ),
+        # "next 48h" is a time, not the next request
+        ("when should the genny run and for how long, next 48h", ["generator_plan"]),
         # how long the battery lasts at this rate is the status's time to its minimum
         ("how much time before the pack hits its minimum?", ["battery_status"]),
         ("how long will the battery last tonight", ["battery_outlook"]),
@@ -1588,3 +1598,39 @@ def test_an_order_taken_back_makes_no_request(text: str) -> None:
 def test_wait_before_the_order_is_no_taking_back() -> None:
     assert _tools("wait, stop the miners") == ["stop_miners"]
     assert _tools("stop the miners and wait for my call") == ["stop_miners"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a site said as not meant gets no request
+        ("Turn grid charging off. Correction: at the barn, not at home.", [("barn", False)]),
+        ("switch off grid charging at the barn, not home", [("barn", False)]),
+        # the site the correction names, not the one before it
+        ("Grid charging off at home. Correction: the barn.", [("barn", False)]),
+        ("Turn off grid charging at home. Sorry, I mean the barn.", [("barn", False)]),
+        # two sites asked for in so many words stay two
+        ("grid charging off at barn and at home", [("barn", False), ("home", False)]),
+    ],
+)
+def test_a_corrected_site_is_the_one_asked(text: str, expected: list[tuple[str, bool]]) -> None:
+    got = plan(text, site_names=SITES, load_names=LOADS).intents
+    assert [(i.args["site"], i.args["enabled"]) for i in got if i.tool == "set_grid_charge"] == (
+        expected
+    )
+    assert {i.tool for i in got} == {"set_grid_charge"}
+
+
+def test_a_correction_of_the_length_is_one_snooze_of_the_alert_named() -> None:
+    got = plan("Snooze alert 9 for 30 minutes. Not an hour: 30 minutes.", site_names=SITES).intents
+    assert [(i.tool, i.args["alert_id"], i.args["minutes"]) for i in got] == [
+        ("snooze_alert", 9, 30)
+    ]
+
+
+def test_whether_over_the_next_days_is_a_question_not_a_rule() -> None:
+    assert _tools("Kindly tell me whether the bank will hold over the next two days.") == [
+        "battery_outlook"
+    ]
+    got = plan("tell me if the battery drops below 25 % over the next 3 days", site_names=SITES)
+    assert [(i.tool, i.args.get("value")) for i in got.intents] == [("set_alert_rule", 25.0)]

@@ -1328,11 +1328,22 @@ def _unit_word(raw: str | None) -> str | None:
     return _UNIT_WORDS.get(key, raw.strip())
 
 
+_WHETHER = re.compile(r"\bwhether\b", re.IGNORECASE)
+_SPAN = re.compile(
+    r"\b(?:over|across|during|for)\s+(?:the\s+)?(?:next|coming|last|past)\s+"
+    r"(?:\d+|one|two|three|four|five|six|seven|couple(?:\s+of)?|few)?\s*"
+    r"(?:days?|hours?|hrs?|h|nights?|weeks?|weekend)\b",
+    re.IGNORECASE,
+)
+
+
 def alert_rule_args(text: str, site_names: Sequence[str] = ()) -> dict[str, object] | None:
     """The arguments of ``set_alert_rule`` in ``text`` ("warn me when the battery drops under
     30% for 10 min"), or None when it does not state a reading, a comparison and a value."""
+    if _WHETHER.search(text):
+        return None  # "tell me whether the battery will hold ...": a question, no rule
     site = _site_named(text, site_names)
-    body = text
+    body = _SPAN.sub(" ", text)  # "over the next two days" is how long, no comparison
     if site is not None:
         body = re.sub(
             rf"\s*\b(?:at|for|on|in)?\s*(?:the\s+)?{re.escape(site)}\b", " ", body, flags=re.I

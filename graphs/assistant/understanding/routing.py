@@ -344,7 +344,78 @@ def plan(
     """
     read = _read_message(text, site_names=site_names, load_names=load_names, classifier=classifier)
     read = _without_taken_back(text, read)
+    read = _without_corrected(text, read, site_names)
     return _units_named(text, _role_site(text, read, site_names), load_names)
+
+
+# A site said as not meant ("Correction: at the barn, not at home", "stop the miners at
+# barn, not home").
+def _not_site(site: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"\b(?:not|never|no)\s+(?:at\s+|in\s+|for\s+|on\s+|to\s+)?(?:the\s+)?"
+        rf"{re.escape(site)}\b",
+        re.IGNORECASE,
+    )
+
+
+# A correction said after the request ("... Not an hour: 45 minutes.", "Correction: ...",
+# "..., I mean ...", "sorry, ...").
+_CORRECTION = re.compile(
+    r"(?<=[.!?,;:\-])\s*(?:correction\b|i\s+mean\b|sorry\b|rather\b|make\s+that\b"
+    r"|not\s+(?:an?|the|one|at|in|for)\b)",
+    re.IGNORECASE,
+)
+
+
+def _without_corrected(text: str, read: Plan, site_names: Sequence[str]) -> Plan:
+    """A change read twice where the message corrects itself: no change at a site it says
+    is not meant, and one change where the correction read the same one again: the one at
+    the site the correction names ("Disable grid charging at home. Correction: at the
+    barn."), else the first ("Snooze alert 12 for 45 minutes. Not an hour: 45 minutes.")."""
+    changes = [i for i in read.intents if i.tool in CHANGES]
+    corrected = _CORRECTION.search(text)
+    if len(changes) == 1 and corrected is not None:
+        # "Stop the miners at home. Sorry, I mean the barn.": the site the correction names
+        after = text[corrected.start() :].lower()
+        named = [n for n in site_names if re.search(rf"\b{re.escape(n.lower())}\b", after)]
+        site = changes[0].args.get("site")
+        if len(named) == 1 and isinstance(site, str) and site != named[0]:
+            moved = Intent(changes[0].tool, {**changes[0].args, "site": named[0]})
+            return replace(read, intents=[moved if i is changes[0] else i for i in read.intents])
+        return read
+    if len(changes) < 2:
+        return read
+    tools = [i.tool for i in changes]
+    repeated = {t for t in tools if tools.count(t) > 1}
+    if not repeated:
+        return read
+    kept: list[Intent] = []
+    for intent in read.intents:
+        site = intent.args.get("site")
+        if intent.tool in repeated and isinstance(site, str) and _not_site(site).search(text):
+            continue  # "..., not at home"
+        kept.append(intent)
+    if corrected is not None:
+        after = text[corrected.start() :].lower()
+
+        def said_after(intent: Intent) -> bool:
+            site = intent.args.get("site")
+            return isinstance(site, str) and bool(
+                re.search(rf"\b{re.escape(site.lower())}\b", after)
+            )
+
+        once: list[Intent] = []
+        for tool in dict.fromkeys(i.tool for i in kept):
+            same = [i for i in kept if i.tool == tool]
+            if tool not in repeated:
+                once += same
+                continue
+            # the one the correction names ("at home. Correction: at the barn"), else the first
+            once.append(next((i for i in same if said_after(i)), same[0]))
+        kept = once
+    if not kept:
+        return Plan([], "unsure", False, read.closest, read.ranked_tools, read.label, read.p)
+    return replace(read, intents=kept)
 
 
 _MINER_ORDERS = frozenset({"stop_miners", "start_miners"})
@@ -470,7 +541,10 @@ _ASKS = re.compile(
 )
 # Requests one after the other ("alerts then ack all", "gen off + fuel", "miners off and batt").
 _IN_SEQUENCE = re.compile(
-    r"\b(?:then|first|next|after|afterwards|also|plus|meanwhile|meantime)\b|[+&;]"
+    r"\b(?:then|first|after|afterwards|also|plus|meanwhile|meantime)\b|[+&;]"
+    # "next" as what comes after, not as a time ("next 24h", "the next two days")
+    r"|\bnext\b(?!\s+(?:\d|two|three|four|five|six|seven|couple|few|several|week\w*|month"
+    r"|days?|hours?|hrs?|morning|night|evening|weekend|mon|tue|wed|thu|fri|sat|sun))"
     r"|\band\s+(?:the\s+)?(?:soc|batt\w*|pv|solar|fuel|diesel|alerts?|rules?|silences?|pending)\b",
     re.IGNORECASE,
 )
@@ -760,6 +834,37 @@ _FUEL_AIM = re.compile(
 _FUEL_WORD = re.compile(r"\b(?:diesel|fuel|gas|gasoil|petrol|tank|litres?|liters?)\b", re.I)
 
 
+# Beside the week's outlook, the words that ask a tool's own question: without them the
+# generator's hours, the fuel and the battery are the outlook's own, per day.
+_BEYOND_THE_WEEK = (
+    (
+        "generator_plan",
+        re.compile(
+            r"\b(?:plan|schedule|when|how\s+long|timing|best\s+time|which\s+hours|48|two\s+days"
+            r"|2\s*days|tonight|tomorrow)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("generator_service", re.compile(r"\b(?:servic\w*|oil|maintenance|due)\b", re.IGNORECASE)),
+    (
+        "fuel_outlook",
+        re.compile(
+            r"\b(?:left|order\w*|remain\w*|tank|per\s+kwh|l/kwh|how\s+many\s+days|last|enough"
+            r"|30\s+days|month)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "battery_status",
+        re.compile(
+            r"\b(?:now|currently|right\s+now|status|at\s+the\s+moment|atm|rn|soc|level)\b", re.I
+        ),
+    ),
+)
+# Requests said one after another in so many words.
+_SEQUENCE_SAID = re.compile(r"\b(?:then|also|plus|and\s+then)\b|[+&;]", re.IGNORECASE)
+
+
 def _fuel_only_aimed(text: str) -> bool:
     """Every word for fuel in ``text`` names what the plan should spare."""
     spared = {m.end() for m in _FUEL_AIM.finditer(text)}
@@ -775,6 +880,15 @@ def _without_kin_extras(text: str, read: Plan) -> Plan:
         # whatever the joins ("genny plan next 48. least fuel")
         read = replace(read, intents=[i for i in read.intents if i.tool != "fuel_outlook"])
         tools.discard("fuel_outlook")
+    if "week_outlook" in tools and not _SEQUENCE_SAID.search(text):
+        # "Wha de week lookin like? genny go need to run at all?", "week ahead, generator
+        # hours and fuel per day": what the week's outlook answers, day by day
+        within = {
+            tool for tool, asked in _BEYOND_THE_WEEK if tool in tools and not asked.search(text)
+        }
+        if within:
+            read = replace(read, intents=[i for i in read.intents if i.tool not in within])
+            tools -= within
     if len(tools) < 2 or _IN_SEQUENCE.search(text):
         return read
     drop: set[str] = set()
@@ -2442,7 +2556,8 @@ _ENERGY_WORDS = re.compile(
     r"\b(?:usage|use|used|using|consum\w*|demand|produc\w*|yield|sun\w*|weather|forecast\w*"
     r"|outlook|juice|electric\w*|lights?|plan|schedule|run\w*|hours?\s+left|service|soc"
     r"|charge|full|empty|flat|cloud\w*|rain\w*|kwh|litres?|liters?|fir\w+|wrong|broken"
-    r"|problems?|issues?|trouble|status|overview|update|health|doing|going|up\s+to)\b",
+    r"|problems?|issues?|trouble|status|overview|update|health|doing|going|up\s+to|week\w*"
+    r"|ahead|look\w*|tomorrow|tonight|today|yesterday|morning|night|month\w*)\b",
     re.IGNORECASE,
 )
 # Reads about the site's machines and energy, which a part asks only by naming them.
