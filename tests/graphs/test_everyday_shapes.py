@@ -1521,6 +1521,15 @@ def test_how_long_a_machine_has_been_on_is_told_not_ordered() -> None:
         ("Start the generator. The barn is dark.", ["start_generator"]),
         # a short id right after the verb that decides it
         ("approve 3b7f and show what else is waiting", ["decide_action", "pending_approvals"]),
+        # the overview read from a clause beside another read, when nothing asks for it
+        ("Which alarms are firing at the moment, or acknowledged, at the barn?", ["active_alerts"]),
+        ("how's the barn doing, and the battery?", ["site_status", "battery_status"]),
+        ("battery and the grid?", ["battery_status", "site_status"]),
+        # a verdict said at length, then the bare id it is about
+        (
+            "anything waiting for approval? and reject the generator one, 5e1f2a3b",
+            ["pending_approvals", "decide_action"],
+        ),
         # "tell me if we should ...": whether, not a condition to alert on
         (
             "battery projection for 48h and tell me if we should charge from the grid tonight",
@@ -1634,3 +1643,28 @@ def test_whether_over_the_next_days_is_a_question_not_a_rule() -> None:
     ]
     got = plan("tell me if the battery drops below 25 % over the next 3 days", site_names=SITES)
     assert [(i.tool, i.args.get("value")) for i in got.intents] == [("set_alert_rule", 25.0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "on" a day says when, and a pronoun for the fuel is no generator to start
+        (
+            "When should we order diesel? I'd like to bring it to the board on Friday.",
+            ["fuel_outlook"],
+        ),
+        # "on <site>" beside a verb says where
+        ("Stop miner-1 and miner-2 on barn. The welder needs the power.", ["stop_miners"]),
+        ("miner-3 on home", ["start_miners"]),
+        # a reason's own verbs give the machine no way
+        ("kindly stop miner-3 because the kiln will start", ["stop_miners"]),
+        # components listed after an overview asked for are the overview's
+        ("What's the situation at the barn? Battery, solar, genset, everything.", ["site_status"]),
+        ("battery, solar and alerts", ["battery_status", "solar_now", "active_alerts"]),
+        # a part that only says where
+        ("Miner plan for the next 24 h please, site home.", ["miner_plan"]),
+        ("Solar forecast for tomorrow, site barn.", ["solar_forecast"]),
+    ],
+)
+def test_where_when_and_why_are_no_requests_of_their_own(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

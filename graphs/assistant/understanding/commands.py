@@ -81,7 +81,12 @@ _TOOLS: dict[str, tuple[Family, Direction]] = {
     "stop_generator": ("generator", "stop"),
     "start_generator": ("generator", "start"),
 }
-_SEGMENTS = re.compile(r"\s*(?:[;,.!?]|\band\s+then\b|\bthen\b|\band\b|&|\+)\s*", re.IGNORECASE)
+_SEGMENTS = re.compile(
+    r"\s*(?:[;,.!?]|\band\s+then\b|\bthen\b|\band\b|&|\+)\s*"
+    # a reason has its own verbs ("stop miner-3 because the dryer will start")
+    r"|\s+(?=(?:because|cause|coz|cuz|since)\s)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +155,16 @@ def _particle_as_verb(text: str) -> str:
     return f"{text[:at]}switch {text[at:]}"
 
 
+# "on" that says when or where, never the way a machine goes ("on Thursday", "on the 5th",
+# "on site", "on call").
+_ON_A_DAY = re.compile(
+    r"\bon\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|(?:mon|tue|tues|wed|thu|thur|thurs"
+    r"|fri|sat)\b|the\s+\d+\w*|\d+\w*\b|time\b|weekends?\b|weekdays?\b|schedule\b|site\b"
+    r"|call\b|hold\b|standby\b|holiday\b|leave\b|my\s+way\b)",
+    re.IGNORECASE,
+)
+
+
 def reading(
     text: str,
     family: Family,
@@ -162,6 +177,7 @@ def reading(
     corrected ("shutdwn the rigs"), then in a bare particle ("miners off", "miner-2 on
     barn")."""
     aim = target or _target(family, load_names)
+    text = _ON_A_DAY.sub(" ", text)  # "put it to the committee on Thursday": when, not on
     said = _reading(text, aim, directions)
     if said.said or said.negated:
         return said
@@ -522,7 +538,7 @@ _WEIGHS = re.compile(
 
 # A tag after what is said ("start the generator, okay?", "keep it above 30, right?").
 TAG_QUESTION = re.compile(
-    r"[,\s]+(?:right|ok|okay|k|yeah|yes|alright|eh|innit|no|ya|yah|aye|ja|na|got\s+it"
+    r"(?<!\bor)(?<!\bor,)[,\s]+(?:right|ok|okay|k|yeah|alright|eh|innit|aye|ja|got\s+it"
     r"|understood|thanks|ta)\W*\?+\W*$",
     re.IGNORECASE,
 )

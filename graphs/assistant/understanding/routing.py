@@ -461,6 +461,7 @@ def _read_message(
     classifier: IntentClassifier | None,
 ) -> Plan:
     text = commands.with_correction(loads.spoken(lexicon.plain(text), load_names), load_names)
+    text = _on_site_as_at(text, site_names)
     decided = verdicts.read(text)
     if decided is not None:
         return _with_decisions(decided, site_names, load_names, classifier)
@@ -486,6 +487,7 @@ def _read_message(
     read = _without_kin_extras(text, _polite_order(text, read, site_names, load_names))
     read = _renamed(text, read, site_names, load_names)
     read = _floor_before_rule(text, read, site_names, load_names)
+    read = _without_stray_status(text, read, site_names, load_names, classifier)
     return _not_for_later(text, _collapse(_one_overview(text, read), text), site_names, load_names)
 
 
@@ -495,6 +497,62 @@ def _without_taken_back(text: str, read: Plan) -> Plan:
     if not {i.tool for i in read.intents} & ACTIONS or not taken_back(text):
         return read
     return Plan([], "unsure", False, read.closest, read.ranked_tools, read.label, read.p)
+
+
+# What the site's overview answers when asked beside another read: the state of a
+# machine, the grid or the load, or the overview in so many words.
+_STATUS_ASKED = re.compile(
+    r"\b(?:status|overview|rundown|run-down|summary|everything|all\s+ok|sitrep|update"
+    r"|grid|mains|utility|outage|blackout|load\s*shedding|power\s+(?:cut|out|back|on|off)"
+    r"|gen\w*|genny|genset|dg|miners?|rigs?|asics?|load|inverter\w*|devices?|online|offline)\b"
+    r"|\bhow(?:'?s|\s+is)\s+it\s+(?:now|going|doing|holding\s+up)\b"
+    # "how's the station now", "hows the farm": a place asked after, whatever its name
+    r"|(?:^|[,;.?!]\s*|\band\s+)how(?:'?s|\s+is|\s+are)\s+(?:the\s+|my\s+|our\s+)?"
+    r"(?!(?:batt\w*|bank|soc|solar|sun|pv|panels?|fuel|diesel|tank|week|forecast|weather|load"
+    r"|cost|bill|it|that|this|the\s+\w+\s+(?:looking|going))\b)[\w-]+",
+    re.IGNORECASE,
+)
+STRAY_STATUS = 0.05  # the overview's share of the whole message below which it is stray
+
+
+def _without_stray_status(
+    text: str,
+    read: Plan,
+    site_names: Sequence[str],
+    load_names: Sequence[str],
+    classifier: IntentClassifier | None,
+) -> Plan:
+    """The site's overview read from a clause beside another read ("Which alerts are
+    firing, or acknowledged, at the home site?", "State of charge, please. Give the power
+    in kW."), when nothing asks for the overview and the whole message is unlike it."""
+    tools = [i.tool for i in read.intents]
+    if "site_status" not in tools or len(set(tools)) < 2 or _STATUS_ASKED.search(text):
+        return read
+    if any(
+        re.search(rf"\bhow\b[^?.!,;]{{0,12}}\b{re.escape(s)}\b", text, re.I) for s in site_names
+    ):
+        return read  # "how's the barn, and the battery?"
+    guess = (classifier or shared()).guess(text, site_names, load_names)
+    if guess.prob("site_status") >= STRAY_STATUS:
+        return read
+    return replace(read, intents=[i for i in read.intents if i.tool != "site_status"])
+
+
+_ORDER_VERB = re.compile(
+    r"\b(?:stop|start|turn|switch|kill|shut|fire|power|cut|run|restart|halt|pause)\b", re.I
+)
+
+
+def _on_site_as_at(text: str, site_names: Sequence[str]) -> str:
+    """ "Stop miner-1 and miner-3 on barn": where, beside a verb that gives the way; "on"
+    is then no direction ("miner-2 on barn", with no verb, still switches it on)."""
+    if not _ORDER_VERB.search(text):
+        return text
+    for site in site_names:
+        text = re.sub(
+            rf"\bon\s+(?:the\s+)?({re.escape(site)})\b", r"at \1", text, flags=re.IGNORECASE
+        )
+    return text
 
 
 # "keep the battery above 50 and tell me if it goes under 40", "keep batt >50 n txt me if
@@ -850,7 +908,7 @@ _BEYOND_THE_WEEK = (
         "fuel_outlook",
         re.compile(
             r"\b(?:left|order\w*|remain\w*|tank|per\s+kwh|l/kwh|how\s+many\s+days|last|enough"
-            r"|30\s+days|month)\b",
+            r"|30\s+days|month|how\s+much|got|have|level|status)\b",
             re.IGNORECASE,
         ),
     ),
@@ -1599,14 +1657,10 @@ def _read_parts(
     each = [_part_plan(p, site_names, load_names, classifier) for p in parts]
     if not all(e.confident and len(e.intents) == 1 for e in each):
         return None
-    if any(
-        e.intents[0].tool in _TOPICAL
-        and not _on_topic(p, site_names, load_names)
-        and not _ENERGY_WORDS.search(p)
-        for p, e in zip(parts, each, strict=True)
-    ):
-        # "battery of home, quanto c'è?", "How many kWh from the grid tonight, and in which
-        # hours?": a part that names nothing of its own says more of the one before
+    site_words = {w for s in site_names for w in tokens._tokenize(s)}
+    if any(_vague(p) or _only_where(p, site_words) for p in parts):
+        # "How many kWh from the grid tonight, and in which hours?": a part made of question
+        # words says more of the one before
         return None
     if any(
         e.intents[0].tool == "set_preferences"
@@ -1783,7 +1837,15 @@ _WISH_FOR = re.compile(
 _TOLD_VERB = re.compile(
     r"\b(?:is|are|was|were|be|been|can'?t|cannot|won'?t|will|wants?|needs?|keeps?|says?|said"
     r"|comes?|coming|has|have|had|gets?|got|goes|going|looks?|seems?|lose|trips?|tripping"
-    r"|running|started|starting|came|went|hit|struck|passed|rolled)\b",
+    r"|running|started|starting|came|went|hit|struck|passed|rolled|must|run|runs|stay|stays)\b",
+    re.IGNORECASE,
+)
+# A word that asks or orders anywhere in a sentence ("Kindly end the one for inverter,
+# technician has left."): such a sentence is never only told.
+_ASKS_OR_ORDERS_WORD = re.compile(
+    r"\b(?:kindly|please|pls|plz|remove|end|delete|cancel|lift|unmute|unsilence|snooze|ack\w*"
+    r"|mute|silence|approve|reject|start|stop|turn|switch|kill|shut|set|keep|show|give|tell"
+    r"|send|list|check|let\s+me\s+know)\b",
     re.IGNORECASE,
 )
 # The weather told without a verb ("smoke haze thick today", "today cloudy").
@@ -1809,10 +1871,16 @@ def _told_sentence(sentence: str) -> bool:
         and not _asks_or_orders(sentence)
         and not _ASKING.search(sentence)
         and not _OWN_WISH.search(sentence)
+        and not _ASKS_OR_ORDERS_WORD.search(sentence)
         and (_TOLD_VERB.search(sentence) is not None or _WEATHER_SAID.match(sentence) is not None)
     )
 
 
+# Words that say how a request is to be made ("dry run", "preview only", "critical only").
+_SAYS_HOW = re.compile(
+    r"\b(?:dry\s*-?\s*run|preview\w*|critical|quiet|only|just|instead|all|every|each)\b",
+    re.IGNORECASE,
+)
 # Sentences, and what is told before a colon ("KPLC is off: start the generator").
 _SENTENCES_OR_COLON = re.compile(r"(?<=[.?!:])\s+")
 
@@ -1836,6 +1904,8 @@ def _without_told_sentences(
         for s in sentences
         if _told_sentence(s)
         and not re.search(r"\d", s)
+        and not _SAYS_HOW.search(s)
+        and not (s.endswith(":") and len(s.split()) < 3)  # "dry run:", "note:"
         and not (ordering and commands.later(s))
         and not any(re.search(rf"\b{re.escape(n)}\b", s.lower()) for n in names)
     ]
@@ -1928,7 +1998,13 @@ _OVERVIEW = re.compile(
     # "full picture, battery, sun, generator, all", "the holistic view (battery, solar ...)"
     r"|\b(?:full|whole|complete|general|overall|holistic|big)\s+(?:picture|view|situation"
     r"|overview|rundown|run-down|status)\b|\ball\s+(?:the\s+)?info\b|\band\s+all\b"
-    r"|,\s*all\s*[.!?]*$|\(\s*[\w-]+(?:\s*,\s*[\w-]+){2,}",
+    r"|,\s*all\s*[.!?]*$|\(\s*[\w-]+(?:\s*,\s*[\w-]+){2,}"
+    # "Battery, solar, generator, everything please", "..., the lot", "all that jazz"
+    r"|\b(?:everything|the\s+lot|all\s+that(?:\s+jazz)?|and\s+so\s+on|etc\.?)\b"
+    # "What is the situation at home right now? Battery, solar, generator ...", "the
+    # current condition of the mill site", "the state of the barn installation"
+    r"|\b(?:situation|condition|state\s+of\s+(?:the\s+)?(?!charge\b)\w+|overview)\b"
+    r"[^?.!]*[?.!:]?\s*[\w-]+(?:\s*,\s*[\w-]+){2,}",
     re.IGNORECASE,
 )
 _SHOWN_IN_STATUS = frozenset({"battery_status", "solar_now", "active_alerts", "site_status"})
@@ -2456,6 +2532,7 @@ def _plan(
     if (
         top == "energy_report"
         and p >= PAST_REPORT
+        and found
         and tools <= _GENERIC
         and _PAST_AMOUNT.search(text)
         and _PERIOD_WORDS.search(text)
@@ -2551,27 +2628,39 @@ _GENERIC = frozenset(
 )
 
 
-# Words of energy beside the domain's own, by which a part names what it asks about.
-_ENERGY_WORDS = re.compile(
-    r"\b(?:usage|use|used|using|consum\w*|demand|produc\w*|yield|sun\w*|weather|forecast\w*"
-    r"|outlook|juice|electric\w*|lights?|plan|schedule|run\w*|hours?\s+left|service|soc"
-    r"|charge|full|empty|flat|cloud\w*|rain\w*|kwh|litres?|liters?|fir\w+|wrong|broken"
-    r"|problems?|issues?|trouble|status|overview|update|health|doing|going|up\s+to|week\w*"
-    r"|ahead|look\w*|tomorrow|tonight|today|yesterday|morning|night|month\w*)\b",
-    re.IGNORECASE,
+_WHERE_WORDS = frozenset({"site", "at", "for", "in", "on", "the", "please", "pls", "of", "our"})
+
+
+def _only_where(part: str, site_words: set[str]) -> bool:
+    """A part that only says where ("Generator plan for the next 48 h, site barn.")."""
+    words = [w for w in tokens._tokenize(_CARRIED.sub("", part)) if w.isalpha()]
+    # the time carried over from the part before ("site demo today") says nothing new
+    said = [w for w in words if w not in _PERIOD_WORDS_ONLY and w not in _CARRIED_TIME_WORDS]
+    return bool(said) and all(w in _WHERE_WORDS or w in site_words for w in said)
+
+
+_CARRIED_TIME_WORDS = frozenset({"now", "next", "hours", "h", "hrs", "days", "day", "tonight"})
+
+
+def _vague(part: str) -> bool:
+    """A part made only of question words ("and in which hours?", "at what time?") or of a
+    period ("this month."): it says more of the part before rather than ask of its own."""
+    words = [w for w in tokens._tokenize(_CARRIED.sub("", part)) if w.isalpha()]
+    return bool(words) and (
+        all(w in _VAGUE_WORDS for w in words)
+        or (all(w in _PERIOD_WORDS_ONLY for w in words) and bool(_PERIOD_SAID & set(words)))
+    )
+
+
+_VAGUE = (
+    "and or so then in at on for from by the a an which what when how long much many hours"
+    " hour hrs time times window exactly roughly about please pls is it that those"
 )
-# Reads about the site's machines and energy, which a part asks only by naming them.
-_TOPICAL = (_GENERIC - {HELP_TOOL}) | {
-    "miner_plan",
-    "generator_plan",
-    "grid_charge_advice",
-    "battery_outlook",
-    "week_outlook",
-    "fuel_outlook",
-    "generator_service",
-    "load_forecast",
-    "panel_readings",
-}
+_VAGUE_WORDS = frozenset(_VAGUE.split())
+# A period alone ("Cost projection for the barn, this month."): when, not what.
+_PERIOD_ONLY = " and for the this last next month week year today tomorrow tonight yesterday"
+_PERIOD_WORDS_ONLY = frozenset(_PERIOD_ONLY.split())
+_PERIOD_SAID = frozenset({"this", "last", "next", "today", "tomorrow", "tonight", "yesterday"})
 
 
 def _override(found: list[Intent], text: str, site_names: Sequence[str]) -> float:

@@ -204,8 +204,12 @@ def read(text: str) -> Reading | None:
                 last = said
             elif isinstance(said, bool) and decisions and said != decisions[-1][1].args["approve"]:
                 unsure = True  # "approve 8c41fea3, no wait, reject it": both ways
-            elif isinstance(said, bool) and short:
-                last = said  # "that one's a no: 66778899": carried to the bare id after it
+            elif isinstance(said, bool) and (
+                short or (index + 1 < len(clauses) and _bare(clauses[index + 1]))
+            ):
+                # "that one's a no: 66778899", "and approve the genny one, 0d4c2a17": carried
+                # to the bare id after it
+                last = said
             else:
                 rest.append((index, clause))
             continue
