@@ -1596,6 +1596,9 @@ def test_batt_is_never_read_as_watts() -> None:
         "stop miner-2, never mind, it's already off",
         "switch the rigs on. hmm, on second thought the bank is too low.",
         "kill the generator, scratch that",
+        "Stop miner-1 at home — actually no, disregard that. Leave it running.",
+        "Please start miner-2 at barn. Ah no, sorry, it is not needed, leave it.",
+        "Stop the miners at barn... aah, wacha, leave them",
     ],
 )
 def test_an_order_taken_back_makes_no_request(text: str) -> None:
@@ -1620,6 +1623,10 @@ def test_wait_before_the_order_is_no_taking_back() -> None:
         ("Turn off grid charging at home. Sorry, I mean the barn.", [("barn", False)]),
         # two sites asked for in so many words stay two
         ("grid charging off at barn and at home", [("barn", False), ("home", False)]),
+        # a correction after a dash names the site meant, and the first it names wins
+        ("Grid charging off at demo — no, at home. Demo is fine.", [("home", False)]),
+        ("grid charging off at home – sorry, barn. BARN", [("barn", False)]),
+        ("Turn off grid charging at barn — no no, at demo. Barn's ok.", [("demo", False)]),
     ],
 )
 def test_a_corrected_site_is_the_one_asked(text: str, expected: list[tuple[str, bool]]) -> None:

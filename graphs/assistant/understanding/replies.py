@@ -289,11 +289,15 @@ def _closest(tools: list[str]) -> str:
 # "start the genny, actually no", "..., never mind", "..., scratch that"): said after the
 # order, never as the message's first word ("wait, stop the miners" still orders).
 _TAKEN_BACK = re.compile(
-    r"(?<=[.!?,;:\-])\s*(?:(?:oh|hmm+|um+|uh|ok|okay|no|nah|nope|sorry|err?m?)\W+)*"
+    r"(?<=[.!?,;:\-\u2013\u2014])\s*(?:(?:oh|ah+|aah+|hmm+|um+|uh|ok|okay|no|nah|nope|naw|sorry"
+    r"|err?m?|actually)\W+)*"
     r"(?:wait\b|actually\s+(?:no|nah|don'?t|do\s+not|never|not|leave|forget|cancel)\b"
     r"|never\s*mind|nvm\b|scratch\s+that|forget\s+(?:it|that|about\s+(?:it|that))\b"
-    r"|on\s+second\s+thoughts?|cancel\s+that|ignore\s+(?:that|this|me|my\s+last)\b"
-    r"|hold\s+on\b|don'?t\s+(?:do\s+(?:it|that)|bother)\b|no\s+don'?t\b)",
+    r"|on\s+second\s+thoughts?|cancel\s+(?:that|it)\b|ignore\s+(?:that|this|me|my\s+last)\b"
+    r"|hold\s+on\b|don'?t\s+(?:do\s+(?:it|that)|bother)\b|no\s+don'?t\b|disregard\b"
+    # "..., leave them", "Leave it running.", "it is not needed", "wacha" (Swahili: leave it)
+    r"|leave\s+(?:it|them|em|'em)\b(?:\s+(?:running|working|on|off|alone|be|as\s+(?:is|it\s+is)))?"
+    r"\s*(?:[.,;!]|$)|(?:it\s+is\s+|it'?s\s+)?not\s+needed\b|no\s+need\b|wacha\b|achana\b)",
     re.IGNORECASE,
 )
 

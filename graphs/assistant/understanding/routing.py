@@ -361,57 +361,62 @@ def _not_site(site: str) -> re.Pattern[str]:
 # A correction said after the request ("... Not an hour: 45 minutes.", "Correction: ...",
 # "..., I mean ...", "sorry, ...").
 _CORRECTION = re.compile(
-    r"(?<=[.!?,;:\-])\s*(?:correction\b|i\s+mean\b|sorry\b|rather\b|make\s+that\b"
-    r"|not\s+(?:an?|the|one|at|in|for)\b)",
+    r"(?<=[.!?,;:\-\u2013\u2014])\s*(?:correction\b|i\s+mean\b|sorry\b|rather\b|make\s+that\b"
+    r"|not\s+(?:an?|the|one|at|in|for)\b"
+    # "— no, on barn", "— no no, at home", "— naw, at home"
+    r"|(?:no|nah|naw|nope)\W+(?:(?:no|nah)\W+)?(?:at|on|in|for)?\s*(?:the\s+)?\w)",
     re.IGNORECASE,
 )
 
 
+_APOLOGY = re.compile(r"\W*sorry\b", re.IGNORECASE)
+
+
+def _first_site_after(text: str, at: int, site_names: Sequence[str]) -> str | None:
+    """The site named first in ``text`` from ``at`` on."""
+    found = [
+        (m.start(), name)
+        for name in site_names
+        for m in [re.search(rf"\b{re.escape(name.lower())}\b", text[at:].lower())]
+        if m is not None
+    ]
+    return min(found)[1] if found else None
+
+
 def _without_corrected(text: str, read: Plan, site_names: Sequence[str]) -> Plan:
-    """A change read twice where the message corrects itself: no change at a site it says
-    is not meant, and one change where the correction read the same one again: the one at
-    the site the correction names ("Disable grid charging at home. Correction: at the
-    barn."), else the first ("Snooze alert 12 for 45 minutes. Not an hour: 45 minutes.")."""
+    """Changes where the message corrects itself: none at a site it says is not meant
+    ("..., not at home"); the site the correction names first replaces the one before it
+    ("Start the generator at demo — no, on barn. Demo is fine.", "Stop the miners at home.
+    Sorry, I mean the barn."); a change read again from the correction is one change ("Snooze
+    alert 12 for 45 minutes. Not an hour: 45 minutes.")."""
     changes = [i for i in read.intents if i.tool in CHANGES]
+    if not changes:
+        return read
+    kept = [
+        i
+        for i in read.intents
+        if not (
+            i.tool in CHANGES
+            and len(changes) > 1
+            and isinstance(i.args.get("site"), str)
+            and _not_site(str(i.args["site"])).search(text)
+        )
+    ]
     corrected = _CORRECTION.search(text)
-    if len(changes) == 1 and corrected is not None:
-        # "Stop the miners at home. Sorry, I mean the barn.": the site the correction names
-        after = text[corrected.start() :].lower()
-        named = [n for n in site_names if re.search(rf"\b{re.escape(n.lower())}\b", after)]
-        site = changes[0].args.get("site")
-        if len(named) == 1 and isinstance(site, str) and site != named[0]:
-            moved = Intent(changes[0].tool, {**changes[0].args, "site": named[0]})
-            return replace(read, intents=[moved if i is changes[0] else i for i in read.intents])
-        return read
-    if len(changes) < 2:
-        return read
-    tools = [i.tool for i in changes]
-    repeated = {t for t in tools if tools.count(t) > 1}
-    if not repeated:
-        return read
-    kept: list[Intent] = []
-    for intent in read.intents:
-        site = intent.args.get("site")
-        if intent.tool in repeated and isinstance(site, str) and _not_site(site).search(text):
-            continue  # "..., not at home"
-        kept.append(intent)
-    if corrected is not None:
-        after = text[corrected.start() :].lower()
-
-        def said_after(intent: Intent) -> bool:
-            site = intent.args.get("site")
-            return isinstance(site, str) and bool(
-                re.search(rf"\b{re.escape(site.lower())}\b", after)
-            )
-
+    meant = None if corrected is None else _first_site_after(text, corrected.start(), site_names)
+    if corrected is not None and (meant is not None or not _APOLOGY.match(corrected[0])):
+        # ("..., sorry for the noise" names no site and corrects nothing)
         once: list[Intent] = []
         for tool in dict.fromkeys(i.tool for i in kept):
             same = [i for i in kept if i.tool == tool]
-            if tool not in repeated:
+            if tool not in CHANGES:
                 once += same
                 continue
-            # the one the correction names ("at home. Correction: at the barn"), else the first
-            once.append(next((i for i in same if said_after(i)), same[0]))
+            # one change of each kind, at the site the correction names when it names one
+            first = next((i for i in same if i.args.get("site") == meant), same[0])
+            if meant is not None and "site" in first.args and first.args.get("site") != meant:
+                first = Intent(first.tool, {**first.args, "site": meant})
+            once.append(first)
         kept = once
     if not kept:
         return Plan([], "unsure", False, read.closest, read.ranked_tools, read.label, read.p)
