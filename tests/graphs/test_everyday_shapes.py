@@ -1675,3 +1675,25 @@ def test_whether_over_the_next_days_is_a_question_not_a_rule() -> None:
 )
 def test_where_when_and_why_are_no_requests_of_their_own(text: str, expected: list[str]) -> None:
     assert _tools(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an automatic start is a standing rule, never a request now
+        ("set the generator to auto-start at 25% battery", []),
+        # units and "hours left" said after the question are how it is asked
+        ("When is the generator's oil change due? How many hours left?", ["generator_service"]),
+        ("solar at home now, how much kW", ["solar_now"]),
+        # the overview asked in other words beside another read
+        ("home ok? and is the battery at the barn full", ["site_status", "battery_status"]),
+        ("what went on overnight, and how's it looking now?", ["timeline", "site_status"]),
+        # an order in a sentence with its reason is never only told
+        (
+            "any alarms at demo? also crank up the genset, the freezer is getting warm",
+            ["active_alerts", "start_generator"],
+        ),
+    ],
+)
+def test_dev_dump_readings_of_this_session(text: str, expected: list[str]) -> None:
+    assert _tools(text) == expected

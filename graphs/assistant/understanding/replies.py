@@ -132,7 +132,8 @@ STANDING = re.compile(
 # the miners when the price of bitcoin goes up"): automation, which the bot does not do; a
 # request made now would run now.
 _STANDING_ORDER = re.compile(
-    r"\b(?:whenever|every\s*time|each\s+time|automatic(?:ally)?|tuwing|kapag|jab\s+bhi|setiap"
+    r"\b(?:whenever|every\s*time|each\s+time|automatic(?:ally)?|auto[\s-]*(?:start|stop|run|on|off)"
+    r"|tuwing|kapag|jab\s+bhi|setiap"
     r"|(?:only\s+)?on\s+weekends?|weekends?\s+only|on\s+weekdays|nightly|daily"
     r"|ev(?:e)?ry\s*day|each\s+day|every\s+(?:morning|night|evening|week|weekday|hour))\b"
     r"|\b(?:when|wen|once|as\s+soon\s+as|after)\s+"

@@ -510,7 +510,9 @@ _STATUS_ASKED = re.compile(
     r"\b(?:status|overview|rundown|run-down|summary|everything|all\s+ok|sitrep|update"
     r"|grid|mains|utility|outage|blackout|load\s*shedding|power\s+(?:cut|out|back|on|off)"
     r"|gen\w*|genny|genset|dg|miners?|rigs?|asics?|load|inverter\w*|devices?|online|offline)\b"
-    r"|\bhow(?:'?s|\s+is)\s+it\s+(?:now|going|doing|holding\s+up)\b"
+    r"|\bhow(?:'?s|\s+is)\s+it\s+(?:now|going|doing|holding\s+up|look\w*)\b"
+    # "barn ok?", "site condition", "how da house doin"
+    r"|\b(?:ok|okay|alright|all\s+good|fine|condition|situation|doin'?g?)\b"
     # "how's the station now", "hows the farm": a place asked after, whatever its name
     r"|(?:^|[,;.?!]\s*|\band\s+)how(?:'?s|\s+is|\s+are)\s+(?:the\s+|my\s+|our\s+)?"
     r"(?!(?:batt\w*|bank|soc|solar|sun|pv|panels?|fuel|diesel|tank|week|forecast|weather|load"
@@ -1850,7 +1852,7 @@ _TOLD_VERB = re.compile(
 _ASKS_OR_ORDERS_WORD = re.compile(
     r"\b(?:kindly|please|pls|plz|remove|end|delete|cancel|lift|unmute|unsilence|snooze|ack\w*"
     r"|mute|silence|approve|reject|start|stop|turn|switch|kill|shut|set|keep|show|give|tell"
-    r"|send|list|check|let\s+me\s+know)\b",
+    r"|send|list|check|let\s+me\s+know|fire|crank|power|cut|enable|disable|charge)\b",
     re.IGNORECASE,
 )
 # The weather told without a verb ("smoke haze thick today", "today cloudy").
@@ -1877,6 +1879,8 @@ def _told_sentence(sentence: str) -> bool:
         and not _ASKING.search(sentence)
         and not _OWN_WISH.search(sentence)
         and not _ASKS_OR_ORDERS_WORD.search(sentence)
+        and not commands.gives_order(sentence)
+        and not commands.ordered(sentence)
         and (_TOLD_VERB.search(sentence) is not None or _WEATHER_SAID.match(sentence) is not None)
     )
 
@@ -2660,6 +2664,8 @@ def _vague(part: str) -> bool:
 _VAGUE = (
     "and or so then in at on for from by the a an which what when how long much many hours"
     " hour hrs time times window exactly roughly about please pls is it that those"
+    # "..., how many hours left?", "..., how much kW": how it is said, not what
+    " left remaining remain kw kwh w watts percent litres liters volts v amps"
 )
 _VAGUE_WORDS = frozenset(_VAGUE.split())
 # A period alone ("Cost projection for the barn, this month."): when, not what.
