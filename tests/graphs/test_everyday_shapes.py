@@ -1680,6 +1680,10 @@ def test_where_when_and_why_are_no_requests_of_their_own(text: str, expected: li
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        # the bot asked about, whatever else the message says
+        ("so what can this bot even do? first day here", ["help"]),
+        ("Which things can you do for me? I'm new to the system.", ["help"]),
+        ("what can you do about the battery draining?", ["battery_status"]),
         # an automatic start is a standing rule, never a request now
         ("set the generator to auto-start at 25% battery", []),
         # units and "hours left" said after the question are how it is asked

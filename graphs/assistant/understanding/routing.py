@@ -2231,9 +2231,15 @@ _ABOUT_THE_BOT = re.compile(
     # "What are the commands available, kindly guide.", "list of commands", "what can I ask"
     r"|\b(?:what|which)\s+(?:are\s+)?(?:the\s+|all\s+the\s+|your\s+)?commands\b"
     r"|\blist\s+(?:of\s+)?(?:the\s+|all\s+|your\s+)?commands\b|\bcommands\s+(?:are\s+)?available\b"
-    r"|\bavailable\s+commands\b|\bwhat\s+(?:can|should|do)\s+i\s+ask\b",
+    r"|\bavailable\s+commands\b|\bwhat\s+(?:can|should|do)\s+i\s+ask\b"
+    # "What are the things you can do for me?", "what is the bot able to do", "what services
+    # you provide"
+    r"|\bthings\s+(?:(?:you|u)\s+(?:can|could)|(?:can|could)\s+(?:you|u))\s+do\b|\bable\s+to\s+do\b"
+    r"|\bwhat\s+(?:services|functions|features)\b|\bwhat\s+can\s+(?:the|this)\s+bot\b",
     re.IGNORECASE,
 )
+# The bot's own names, which say nothing of the site ("what can this bot do").
+_BOT_WORDS = re.compile(r"\b(?:bot|commandcenter|system|assistant|app|thing)\b", re.IGNORECASE)
 LATER_ORDER = 0.5  # an order for later the readers kept only the condition of
 LATER_ORDER_SAID = 0.3  # ... when the order's own words agree
 POLITE_ORDER = 0.9  # an order wrapped in polite words, when the whole reads as it
@@ -2464,6 +2470,14 @@ def _plan(
         return nothing("unsupported")  # "weather in zermatt tomorrow?": not a site's
     if _SHOPPING.search(text) and not tools & CHANGES:
         return nothing("unsupported")  # "where can I sell my old panels?": no tool sells
+    if (
+        _ABOUT_THE_BOT.search(text)
+        and (tools <= _HOW_TO or (top == HELP and tools <= _GENERIC))
+        and not _on_topic(_BOT_WORDS.sub(" ", text), site_names, load_names)
+    ):
+        # "what can this bot actually do? new here", "What are the things you can do for
+        # me?": the bot asked about, whatever the classifier makes of the rest
+        return Plan([Intent(HELP_TOOL, {"site": None})], "help", True, closest, ranked, HELP, p)
     if greeting(text) and not found:
         return nothing("none")  # "good morning": a greeting asks nothing
     if (
