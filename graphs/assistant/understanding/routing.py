@@ -1762,14 +1762,18 @@ _PERSONAL = re.compile(
     rf"^\W*{_LEAD_FILLER}(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their)\b",
     re.I,
 )
+# The weather now, told without its verb ("today cloudy", "here very overcast").
+_WEATHER_NOW = (
+    r"(?:today|now|here|outside)\s+(?:\w+\s+)?(?:cloudy|overcast|rainy|raining|hazy|foggy"
+    r"|smoky|snowing|stormy|grey|gray|dark|sunny|clear|bright)\b"
+)
 # A clause told beside a question: the person's news, or the weather or the sky as seen
 # ("the sky is very clear today", "it's sunny here").
 _TELLS = re.compile(
     r"^\W*(?:i|we|i'?m|we'?re|i'?ve|we'?ve|my|our|he|she|they|his|her|their"
     r"|(?:the\s+)?(?:sky|sun|weather|clouds?|rain|wind|snow|smoke|haze|fog|mist|storm)\b"
     # "today cloudy", "here very overcast": the weather told without its verb
-    r"|(?:today|now|here|outside)\s+(?:\w+\s+)?(?:cloudy|overcast|rainy|raining|hazy|foggy"
-    r"|smoky|snowing|stormy|grey|gray|dark|sunny|clear|bright)\b"
+    rf"|{_WEATHER_NOW}"
     r"|it'?s\s+(?:\w+\s+)?(?:sunny"
     r"|cloudy|raining|snowing|overcast|clear|bright|dark|windy|hot|cold|freezing)"
     # what the occasion is: "It is the harvest supper.", "it's for the wedding"
@@ -1859,8 +1863,7 @@ _ASKS_OR_ORDERS_WORD = re.compile(
 _WEATHER_SAID = re.compile(
     r"^\W*(?:(?:the|a|some|thick|heavy|light|low)\s+)*(?:sky|weather|clouds?|rain|wind|snow"
     r"|smoke|haze|fog|mist|storm|drizzle)\b"
-    r"|^\W*(?:today|now|here|outside)\s+(?:\w+\s+)?(?:cloudy|overcast|rainy|raining|hazy"
-    r"|foggy|smoky|snowing|stormy|grey|gray|dark)\b",
+    rf"|^\W*{_WEATHER_NOW}",
     re.IGNORECASE,
 )
 # ... and what the writer wants said as a statement, which asks ("I need the fuel too").
